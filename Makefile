@@ -1,0 +1,35 @@
+# ClipKit: `make demo`, `make test`, `make bench`. Each installs missing system
+# packages first (tools/install-deps.sh; root or sudo).
+SHELL := /bin/bash
+export PATH := $(PATH):/opt/swift/usr/bin
+SWIFT ?= swift
+
+.PHONY: deps build release test demo bench fixtures clean
+
+deps:
+	@tools/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+demo: release
+	@tools/demo.sh
+
+# Peer benchmarks need real footage (python3-imageio's clips) and their own venv.
+bench: release
+	@tools/install-deps.sh python3-imageio
+	@tools/bench/run.sh
+
+# Regenerates Fixtures/ (committed; only needed when the fixture set changes).
+fixtures: deps
+	rm -rf Fixtures && tools/make-fixtures.sh Fixtures
+
+clean:
+	rm -rf .build demo-out bench-data

@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "ClipKit",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "VideoIO", targets: ["VideoIO"]),
+        .executable(name: "clipkit", targets: ["clipkit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries: FFmpeg (demux, decode, swscale) and OpenBLAS (GEMM).
+        .systemLibrary(
+            name: "CFFmpeg",
+            pkgConfig: "libavformat libavcodec libswscale libavutil",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(name: "VideoIO", dependencies: ["CFFmpeg"]),
+        .executableTarget(
+            name: "clipkit",
+            dependencies: [
+                "VideoIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport"]),
+        .testTarget(name: "ClipKitCLITests", dependencies: ["TestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,44 @@
+// FFmpeg headers for Swift, plus the macros Swift cannot import, re-exported
+// as inline functions.
+#ifndef CLIPKIT_CFFMPEG_SHIM_H
+#define CLIPKIT_CFFMPEG_SHIM_H
+
+#include <errno.h>
+#include <libavformat/avformat.h>
+#include <libavcodec/avcodec.h>
+#include <libswscale/swscale.h>
+#include <libavutil/avutil.h>
+#include <libavutil/display.h>
+#include <libavutil/error.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
+
+static inline int cffmpeg_averror_eagain(void) { return AVERROR(EAGAIN); }
+static inline int cffmpeg_averror_eof(void) { return AVERROR_EOF; }
+static inline int64_t cffmpeg_nopts_value(void) { return AV_NOPTS_VALUE; }
+
+/// The message FFmpeg has for an error code.
+static inline void cffmpeg_error_string(int code, char *buffer, size_t size) {
+    av_strerror(code, buffer, size);
+}
+
+/// The stream's display matrix (9 int32), or NULL when it has none.
+static inline const int32_t *cffmpeg_display_matrix(const AVStream *stream) {
+#if LIBAVFORMAT_VERSION_MAJOR >= 61
+    const AVPacketSideData *sd = av_packet_side_data_get(stream->codecpar->coded_side_data,
+                                                         stream->codecpar->nb_coded_side_data,
+                                                         AV_PKT_DATA_DISPLAYMATRIX);
+    return sd ? (const int32_t *)sd->data : NULL;
+#else
+    size_t size = 0;
+    const uint8_t *data = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size);
+    return size >= 9 * sizeof(int32_t) ? (const int32_t *)data : NULL;
+#endif
+}
+
+/// Whether a decoded frame carries FFmpeg's corrupt flag or decode-error flags.
+static inline int cffmpeg_frame_is_damaged(const AVFrame *frame) {
+    return (frame->flags & AV_FRAME_FLAG_CORRUPT) != 0 || frame->decode_error_flags != 0;
+}
+
+#endif

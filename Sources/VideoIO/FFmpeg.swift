@@ -1,0 +1,178 @@
+import CFFmpeg
+import Foundation
+
+// Owners of FFmpeg objects. Each class holds one FFmpeg pointer and frees it
+// with the matching function in deinit; nothing outside VideoIO sees them.
+
+let ffEAGAIN = cffmpeg_averror_eagain()
+let ffEOF = cffmpeg_averror_eof()
+let ffNoPTS = cffmpeg_nopts_value()
+
+/// Routes FFmpeg's log through a per-thread capture once per process, so that
+/// errors carry FFmpeg's reason and nothing is printed. `CLIPKIT_FFMPEG_LOG=1`
+/// keeps FFmpeg's own logging instead.
+let installLogCapture: Void = {
+    if let value = getenv("CLIPKIT_FFMPEG_LOG"), String(cString: value) == "1" { return }
+    av_log_set_callback { _, level, format, arguments in
+        guard level <= AV_LOG_ERROR, let format, let arguments else { return }
+        var line = [CChar](repeating: 0, count: 256)
+        _ = vsnprintf(&line, line.count, format, arguments)
+        Thread.current.threadDictionary[lastLogKey] = String(cString: line)
+    }
+}()
+
+private let lastLogKey = "clipkit.ffmpeg.lastLog"
+
+/// FFmpeg's message for `code`, with the last error line it logged on this thread.
+func ffmpegMessage(_ code: Int32) -> String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    cffmpeg_error_string(code, &buffer, buffer.count)
+    let base = String(cString: buffer)
+    let last = takeLastLog()
+    return last.isEmpty ? base : "\(last) (\(base))"
+}
+
+/// The last error line FFmpeg logged on this thread ("" when none); clears it.
+func takeLastLog() -> String {
+    let dictionary = Thread.current.threadDictionary
+    guard let line = dictionary[lastLogKey] as? String else { return "" }
+    dictionary.removeObject(forKey: lastLogKey)
+    return line.trimmingCharacters(in: CharacterSet(charactersIn: " .\n"))
+}
+
+final class Packet {
+    let pointer: UnsafeMutablePointer<AVPacket>
+    init() {
+        guard let p = av_packet_alloc() else { fatalError("av_packet_alloc: out of memory") }
+        pointer = p
+    }
+    deinit {
+        var p: UnsafeMutablePointer<AVPacket>? = pointer
+        av_packet_free(&p)
+    }
+}
+
+final class Frame {
+    let pointer: UnsafeMutablePointer<AVFrame>
+    init() {
+        guard let p = av_frame_alloc() else { fatalError("av_frame_alloc: out of memory") }
+        pointer = p
+    }
+    deinit {
+        var p: UnsafeMutablePointer<AVFrame>? = pointer
+        av_frame_free(&p)
+    }
+}
+
+/// An open container (AVFormatContext).
+final class Demuxer {
+    let pointer: UnsafeMutablePointer<AVFormatContext>
+    let path: String
+
+    init(path: String) throws {
+        _ = installLogCapture
+        _ = takeLastLog()
+        var context: UnsafeMutablePointer<AVFormatContext>? = nil
+        let code = avformat_open_input(&context, path, nil, nil)
+        guard code >= 0, let context else {
+            throw VideoError.cannotOpen(path: path, reason: describeOpenFailure(path: path, message: ffmpegMessage(code)))
+        }
+        self.pointer = context
+        self.path = path
+        let info = avformat_find_stream_info(context, nil)
+        guard info >= 0 else {
+            throw VideoError.cannotOpen(path: path, reason: ffmpegMessage(info))
+        }
+    }
+
+    deinit {
+        var p: UnsafeMutablePointer<AVFormatContext>? = pointer
+        avformat_close_input(&p)
+    }
+
+    var formatName: String { String(cString: pointer.pointee.iformat.pointee.name) }
+
+    func stream(_ index: Int32) -> UnsafeMutablePointer<AVStream> {
+        pointer.pointee.streams[Int(index)]!
+    }
+
+    /// The best video stream's index, or nil when the file has none.
+    func bestVideoStream() -> Int32? {
+        let index = av_find_best_stream(pointer, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
+        return index >= 0 ? index : nil
+    }
+
+    /// Reads the next packet of `stream`; false at the end of the file.
+    /// A read error other than end-of-file also ends the stream: it is what a
+    /// truncated or damaged container gives, and the frame index records it.
+    func read(_ packet: Packet, stream: Int32) -> Bool {
+        while true {
+            av_packet_unref(packet.pointer)
+            let code = av_read_frame(pointer, packet.pointer)
+            if code < 0 { return false }
+            if packet.pointer.pointee.stream_index == stream { return true }
+        }
+    }
+
+    /// Seeks so that the next packet read is the keyframe at or before `timestamp`.
+    func seek(stream: Int32, timestamp: Int64) throws {
+        let code = av_seek_frame(pointer, stream, timestamp, AVSEEK_FLAG_BACKWARD)
+        if code < 0 { throw VideoError.decodeFailed(path: path, reason: "seek failed: \(ffmpegMessage(code))") }
+    }
+}
+
+/// An open decoder (AVCodecContext) for one stream.
+final class CodecContext {
+    let pointer: UnsafeMutablePointer<AVCodecContext>
+
+    init(stream: UnsafeMutablePointer<AVStream>, threads: Int, path: String) throws {
+        let parameters = stream.pointee.codecpar!
+        guard let codec = avcodec_find_decoder(parameters.pointee.codec_id) else {
+            throw VideoError.unsupportedCodec(path: path, codec: describeCodec(parameters.pointee))
+        }
+        guard let context = avcodec_alloc_context3(codec) else { fatalError("avcodec_alloc_context3: out of memory") }
+        pointer = context
+        var code = avcodec_parameters_to_context(context, parameters)
+        if code < 0 { throw VideoError.cannotOpen(path: path, reason: ffmpegMessage(code)) }
+        context.pointee.thread_count = Int32(threads)
+        context.pointee.pkt_timebase = stream.pointee.time_base
+        code = avcodec_open2(context, codec, nil)
+        if code < 0 {
+            throw VideoError.cannotOpen(path: path, reason: "cannot open the \(describeCodec(parameters.pointee)) decoder: \(ffmpegMessage(code))")
+        }
+    }
+
+    deinit {
+        var p: UnsafeMutablePointer<AVCodecContext>? = pointer
+        avcodec_free_context(&p)
+    }
+
+    func flush() { avcodec_flush_buffers(pointer) }
+}
+
+/// FFmpeg's reason, prefixed with what the first bytes say the file is: text,
+/// or an MP4/MOV whose index ('moov') is missing, which is how a cut download looks.
+func describeOpenFailure(path: String, message: String) -> String {
+    guard let handle = FileHandle(forReadingAtPath: path) else { return message }
+    defer { try? handle.close() }
+    let head = [UInt8](handle.readData(ofLength: 512))
+    if !head.isEmpty && head.allSatisfy({ (0x20..<0x7f).contains($0) || $0 == 0x09 || $0 == 0x0a || $0 == 0x0d }) {
+        return "a text file, not a video (\(message))"
+    }
+    if head.count >= 8 && Array(head[4..<8]) == Array("ftyp".utf8) && message.contains("moov") {
+        return "truncated or unfinished MP4/MOV, its index is missing (\(message))"
+    }
+    return message
+}
+
+/// "h264", or "none (FourCC ZZZ9)" when libavcodec does not know the codec.
+func describeCodec(_ parameters: AVCodecParameters) -> String {
+    let name = String(cString: avcodec_get_name(parameters.codec_id))
+    let tag = parameters.codec_tag
+    guard tag != 0 else { return "'\(name)'" }
+    let chars = (0..<4).map { shift -> Character in
+        let byte = UInt8((tag >> (8 * UInt32(shift))) & 0xff)
+        return (32..<127).contains(byte) ? Character(UnicodeScalar(byte)) : "?"
+    }
+    return "'\(name)' (FourCC \(String(chars)))"
+}

@@ -1,0 +1,357 @@
+import CFFmpeg
+import Foundation
+
+/// How a decoder is set up.
+public struct DecoderOptions: Sendable {
+    /// libavcodec threads. 1 by default: loader parallelism comes from its workers.
+    public var threads: Int
+    /// Apply the display matrix's rotation (90/180/270), as players and the ffmpeg CLI do.
+    public var applyRotation: Bool
+    public init(threads: Int = 1, applyRotation: Bool = true) {
+        self.threads = threads
+        self.applyRotation = applyRotation
+    }
+}
+
+/// What a video is, as the decoder sees it. Width and height are as displayed.
+public struct VideoMetadata: Sendable, Equatable, Codable {
+    public var path: String
+    public var codec: String
+    public var pixelFormat: String
+    public var width: Int
+    public var height: Int
+    /// Average frame rate (frames per second).
+    public var fps: Double
+    /// Seconds, from the stream (or container) header.
+    public var duration: Double
+    /// Clockwise degrees applied for display (0 with `applyRotation` off).
+    public var rotation: Int
+    /// Frames a full decode yields.
+    public var frames: Int
+    /// Display-order indices of keyframes.
+    public var keyframes: [Int]
+}
+
+/// Work counters, for tests and benchmarks.
+public struct DecodeCounters: Sendable, Equatable {
+    public var packetsRead = 0
+    public var framesDecoded = 0
+    public var framesConverted = 0
+    public var seeks = 0
+}
+
+/// One decoded frame: RGB24, `height` rows of `width * 3` bytes.
+public struct RGBFrame: Sendable, Equatable {
+    public var index: Int
+    public var width: Int
+    public var height: Int
+    public var pixels: [UInt8]
+}
+
+/// Frame-accurate decoder for one video file.
+///
+/// Construction opens the file and builds the exact frame index (unless one is
+/// given). `frames(at:)` returns any frames in any order, seeking to a keyframe
+/// only when that is shorter than decoding forward, and converting only the
+/// frames asked for. Not thread-safe: use one decoder per thread.
+public final class VideoDecoder {
+    public let path: String
+    public let metadata: VideoMetadata
+    public let index: FrameIndex
+    public private(set) var counters = DecodeCounters()
+    /// Display-order indices of frames found damaged so far (corrupt or never produced).
+    public private(set) var damagedFrames: Set<Int> = []
+
+    private let demuxer: Demuxer
+    private let codec: CodecContext
+    private let streamIndex: Int32
+    private let timeBase: AVRational
+    private let timestamps: [Int64]
+    private let codedWidth: Int
+    private let codedHeight: Int
+    private let packet = Packet()
+    private let frame = Frame()
+    private let scaler = Scaler()
+    private var rotated: [UInt8] = []
+    /// Display index of the frame now in `frame`; -1 before the first.
+    private var position = -1
+    /// The end of input was sent to the decoder; it hands out what it holds.
+    private var draining = false
+    /// The decoder has given its last frame.
+    private var ended = false
+    private var lastDamage = ""
+
+    public var frameCount: Int { index.frameCount }
+    public var keyframes: [Int] { index.keyframes }
+
+    /// Opens `path`. With `index` (from a manifest) the packet scan is skipped.
+    public init(path: String, options: DecoderOptions = .init(), index knownIndex: FrameIndex? = nil) throws {
+        try checkReadableFile(path)
+        self.path = path
+        demuxer = try Demuxer(path: path)
+        guard let stream = demuxer.bestVideoStream() else { throw VideoError.noVideoStream(path: path) }
+        streamIndex = stream
+        let avStream = demuxer.stream(stream)
+        timeBase = avStream.pointee.time_base
+        codec = try CodecContext(stream: avStream, threads: max(1, options.threads), path: path)
+        let parameters = avStream.pointee.codecpar.pointee
+        codedWidth = Int(parameters.width)
+        codedHeight = Int(parameters.height)
+        guard codedWidth > 0, codedHeight > 0 else {
+            throw VideoError.cannotOpen(path: path, reason: "the video stream has no frame size")
+        }
+
+        let fps = frameRate(avStream.pointee)
+        if let knownIndex {
+            index = knownIndex
+            timestamps = knownIndex.timestamps ?? constantRateTimestamps(
+                count: knownIndex.frameCount, start: avStream.pointee.start_time, fps: fps, timeBase: timeBase)
+        } else {
+            index = try scanIndex(demuxer, stream: stream, packet: packet, path: path)
+            timestamps = index.timestamps!
+            if index.frameCount > 0 { try demuxer.seek(stream: stream, timestamp: timestamps[0]) }
+        }
+        guard index.frameCount > 0 else {
+            throw VideoError.cannotOpen(path: path, reason: "the video stream has no frames")
+        }
+
+        var rotation = 0
+        if options.applyRotation, let matrix = cffmpeg_display_matrix(avStream) {
+            rotation = displayRotation(counterclockwiseDegrees: av_display_rotation_get(matrix))
+        }
+        let transposed = rotation == 90 || rotation == 270
+        let formatName = av_get_pix_fmt_name(AVPixelFormat(rawValue: parameters.format)).map { String(cString: $0) } ?? "unknown"
+        metadata = VideoMetadata(
+            path: path,
+            codec: String(cString: avcodec_get_name(parameters.codec_id)),
+            pixelFormat: formatName,
+            width: transposed ? codedHeight : codedWidth,
+            height: transposed ? codedWidth : codedHeight,
+            fps: fps,
+            duration: streamDuration(avStream.pointee, container: demuxer.pointer.pointee),
+            rotation: rotation,
+            frames: index.frameCount,
+            keyframes: index.keyframes)
+    }
+
+    // MARK: Decoding
+
+    /// The size in bytes of one frame decoded with `format`.
+    public func frameBytes(_ format: FrameFormat) throws -> Int { try geometry(format).frameBytes }
+
+    /// Output (width, height) of frames decoded with `format`.
+    public func outputSize(_ format: FrameFormat) throws -> (width: Int, height: Int) {
+        let g = try geometry(format)
+        return (g.width, g.height)
+    }
+
+    /// Frames at display-order `indices` (any order, repeats allowed), in the order asked.
+    public func frames(at indices: [Int], format: FrameFormat = .native) throws -> [RGBFrame] {
+        let g = try geometry(format)
+        var buffer = [UInt8](repeating: 0, count: indices.count * g.frameBytes)
+        try buffer.withUnsafeMutableBytes { try frames(at: indices, format: format, into: $0) }
+        return indices.enumerated().map { slot, frameIndex in
+            RGBFrame(index: frameIndex, width: g.width, height: g.height,
+                     pixels: Array(buffer[slot * g.frameBytes ..< (slot + 1) * g.frameBytes]))
+        }
+    }
+
+    /// Writes the frames at `indices` one after another into `buffer`
+    /// (`indices.count * frameBytes(format)` bytes). If some frames are damaged,
+    /// the others are still written (missing ones are zero) and
+    /// `VideoError.damagedFrames` names the damaged ones.
+    public func frames(at indices: [Int], format: FrameFormat = .native,
+                       into buffer: UnsafeMutableRawBufferPointer) throws {
+        let g = try geometry(format)
+        guard buffer.count >= indices.count * g.frameBytes, let base = buffer.baseAddress else {
+            throw VideoError.invalidRequest(path: path, reason:
+                "output buffer holds \(buffer.count) bytes, \(indices.count) frames need \(indices.count * g.frameBytes)")
+        }
+        if let bad = indices.first(where: { $0 < 0 || $0 >= frameCount }) {
+            throw VideoError.indexOutOfRange(path: path, index: bad, frameCount: frameCount)
+        }
+        var slots: [Int: [Int]] = [:]
+        for (slot, frameIndex) in indices.enumerated() { slots[frameIndex, default: []].append(slot) }
+        let output = base.assumingMemoryBound(to: UInt8.self)
+        let targets = slots.keys.sorted()
+        var damaged: [Int] = []
+        let missing = try decode(targets) { frameIndex in
+            let slotList = slots[frameIndex]!
+            let first = output + slotList[0] * g.frameBytes
+            try convertCurrentFrame(g, into: first)
+            for slot in slotList.dropFirst() { (output + slot * g.frameBytes).update(from: first, count: g.frameBytes) }
+            if damagedFrames.contains(frameIndex) { damaged.append(frameIndex) }
+        }
+        for frameIndex in missing {
+            for slot in slots[frameIndex]! { (output + slot * g.frameBytes).initialize(repeating: 0, count: g.frameBytes) }
+        }
+        let bad = (damaged + missing).sorted()
+        if !bad.isEmpty {
+            throw VideoError.damagedFrames(path: path, indices: bad, reason: lastDamage.isEmpty ? "the decoder did not produce them" : lastDamage)
+        }
+    }
+
+    /// The frame on screen at `seconds` (stream time): the last frame whose
+    /// timestamp is at or before it. For variable-frame-rate video.
+    public func frame(playedAt seconds: Double, format: FrameFormat = .native) throws -> RGBFrame {
+        try frames(at: [frameIndex(playedAt: seconds)], format: format)[0]
+    }
+
+    /// Display index of the frame on screen at `seconds`.
+    public func frameIndex(playedAt seconds: Double) throws -> Int {
+        let tb = Double(timeBase.num) / Double(timeBase.den)
+        let start = Double(timestamps[0]) * tb
+        let lastDuration = frameCount > 1 ? Double(timestamps[frameCount - 1] - timestamps[frameCount - 2]) * tb : 1 / max(metadata.fps, 1)
+        let end = Double(timestamps[frameCount - 1]) * tb + lastDuration
+        guard seconds >= start, seconds < end else {
+            throw VideoError.timeOutOfRange(path: path, seconds: seconds, start: start, end: end)
+        }
+        let ts = Int64((seconds / tb).rounded(.down))
+        var low = 0, high = frameCount - 1
+        while low < high {   // last index with timestamp <= ts
+            let mid = (low + high + 1) / 2
+            if timestamps[mid] <= ts { low = mid } else { high = mid - 1 }
+        }
+        return low
+    }
+
+    /// Decodes the whole video in order, converting every frame; `body` gets
+    /// each frame's index and RGB24 bytes. Returns the damaged frame indices.
+    @discardableResult
+    public func decodeAll(format: FrameFormat = .native, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws -> [Int] {
+        let g = try geometry(format)
+        var buffer = [UInt8](repeating: 0, count: g.frameBytes)
+        if position >= 0 || ended { try seek(toKeyframe: 0) }
+        var produced = 0
+        try buffer.withUnsafeMutableBytes { raw in
+            let out = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            while let frameIndex = try decodeNext() {
+                produced += 1
+                try convertCurrentFrame(g, into: out)
+                try body(frameIndex, UnsafeRawBufferPointer(raw))
+            }
+        }
+        return damagedFrames.sorted()
+    }
+
+    /// Decodes every frame without converting; returns the damaged indices
+    /// (flagged by the decoder, or in the index but never produced).
+    public func verify() throws -> [Int] {
+        try seek(toKeyframe: 0)
+        var seen = Set<Int>()
+        while let frameIndex = try decodeNext() { seen.insert(frameIndex) }
+        for i in 0..<frameCount where !seen.contains(i) { damagedFrames.insert(i) }
+        return damagedFrames.sorted()
+    }
+
+    /// FFmpeg's message for the last damage seen ("" when none).
+    public var lastDamageReason: String { lastDamage }
+
+    // MARK: Internals
+
+    private func geometry(_ format: FrameFormat) throws -> Geometry {
+        try Geometry(format, codedWidth: codedWidth, codedHeight: codedHeight, rotation: metadata.rotation, path: path)
+    }
+
+    /// Decodes forward to each of `targets` (ascending, unique) and calls
+    /// `deliver` while that frame is current. Returns targets never produced.
+    private func decode(_ targets: [Int], deliver: (Int) throws -> Void) throws -> [Int] {
+        var missing: [Int] = []
+        var pending: Int? = nil   // a frame decoded past a missing target, still current
+        for target in targets {
+            if let p = pending {
+                if p == target { pending = nil; try deliver(target); continue }
+                if p > target { missing.append(target); continue }
+                pending = nil
+            }
+            let keyframe = index.keyframe(atOrBefore: target)
+            // Seek when going back, or when a keyframe lies between here and the
+            // target (decoding the frames before it would be wasted work).
+            var justSeeked = false
+            if target <= position || keyframe > position + 1 || ended {
+                try seek(toKeyframe: keyframe)
+                justSeeked = true
+            }
+            var retries = 0
+            var seekPoint = keyframe
+            while true {
+                guard let frameIndex = try decodeNext() else { missing.append(target); break }
+                if frameIndex < target { justSeeked = false; continue }
+                if frameIndex == target { try deliver(target); break }
+                // Past the target. Straight after a seek that means the demuxer
+                // landed late: try an earlier keyframe before calling it missing.
+                if justSeeked, seekPoint > 0, retries < 3 {
+                    retries += 1
+                    seekPoint = index.keyframe(atOrBefore: seekPoint - 1)
+                    try seek(toKeyframe: seekPoint)
+                    continue
+                }
+                missing.append(target)
+                pending = frameIndex
+                break
+            }
+        }
+        for m in missing { damagedFrames.insert(m) }
+        return missing
+    }
+
+    private func seek(toKeyframe keyframe: Int) throws {
+        try demuxer.seek(stream: streamIndex, timestamp: timestamps[keyframe])
+        codec.flush()
+        position = keyframe - 1
+        draining = false
+        ended = false
+        counters.seeks += 1
+    }
+
+    /// Decodes the next frame into `frame` and returns its display index, or
+    /// nil at the end of the stream.
+    private func decodeNext() throws -> Int? {
+        if ended { return nil }
+        while true {
+            let code = avcodec_receive_frame(codec.pointer, frame.pointer)
+            if code == 0 { return takeDecodedFrame() }
+            if code == ffEOF || (code == ffEAGAIN && draining) { ended = true; return nil }
+            if code != ffEAGAIN { throw VideoError.decodeFailed(path: path, reason: ffmpegMessage(code)) }
+            if demuxer.read(packet, stream: streamIndex) {
+                counters.packetsRead += 1
+                let sent = avcodec_send_packet(codec.pointer, packet.pointer)
+                // A damaged packet: its frame will not come out, and `decode` reports it missing.
+                if sent < 0 && sent != ffEAGAIN { lastDamage = ffmpegMessage(sent) }
+            } else {
+                _ = avcodec_send_packet(codec.pointer, nil)   // end of input: drain the decoder
+                draining = true
+            }
+        }
+    }
+
+    private func takeDecodedFrame() -> Int {
+        counters.framesDecoded += 1
+        let f = frame.pointer.pointee
+        let ts = f.pts != ffNoPTS ? f.pts : f.best_effort_timestamp
+        let frameIndex = ts == ffNoPTS ? min(position + 1, frameCount - 1) : nearestIndex(of: ts, in: timestamps)
+        if cffmpeg_frame_is_damaged(frame.pointer) != 0 {
+            damagedFrames.insert(frameIndex)
+            let logged = takeLastLog()
+            lastDamage = logged.isEmpty ? "the decoder flagged the frame as corrupt" : logged
+        }
+        position = frameIndex
+        return frameIndex
+    }
+
+    private func convertCurrentFrame(_ g: Geometry, into destination: UnsafeMutablePointer<UInt8>) throws {
+        counters.framesConverted += 1
+        if g.rotation == 0 {
+            try scaler.convert(frame.pointer, crop: g.codedCrop, width: g.scaledWidth, height: g.scaledHeight,
+                               into: destination, path: path)
+            return
+        }
+        if rotated.count < g.frameBytes { rotated = [UInt8](repeating: 0, count: g.frameBytes) }
+        try rotated.withUnsafeMutableBufferPointer { scratch in
+            try scaler.convert(frame.pointer, crop: g.codedCrop, width: g.scaledWidth, height: g.scaledHeight,
+                               into: scratch.baseAddress!, path: path)
+            rotateRGB24(scratch.baseAddress!, width: g.scaledWidth, height: g.scaledHeight,
+                        degrees: g.rotation, into: destination)
+        }
+    }
+}

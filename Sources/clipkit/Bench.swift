@@ -1,0 +1,9 @@
+import ArgumentParser
+
+extension ClipKit {
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure ClipKit (compare with peers via tools/bench).",
+            subcommands: [BenchDecode.self])
+    }
+}

@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import VideoIO
+
+extension ClipKit {
+    struct BenchDecode: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "decode",
+            abstract: "Decode speed: full sequential decode, or clips of frames at a stride from random windows.")
+
+        @Argument(help: "Video files.") var files: [String]
+        @Option(help: "full | clips") var mode: String = "clips"
+        @Option(help: "Frames per clip.") var clipLen = 8
+        @Option(help: "Stride between frames of a clip.") var interval = 8
+        @Option(help: "Clips per file (clips mode).") var clipsPerFile = 10
+        @Option(help: "Seed for the window starts.") var seed: UInt64 = 0
+        @Option(help: "Write the clip plan (file, indices) as JSON here, for peers to replay.") var planOut: String?
+        @Option(help: "Read the clip plan from here instead of drawing one.") var plan: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            try runReportingErrors {
+                let result = mode == "full" ? try benchFull() : try benchClips()
+                if json { print(try jsonString(result)) } else {
+                    print(String(format: "%@: %d frames in %.3f s = %.1f frames/s", mode, result.frames, result.seconds, result.frames_per_s))
+                }
+            }
+        }
+
+        struct Result: Encodable {
+            var mode: String
+            var frames: Int
+            var seconds: Double
+            var frames_per_s: Double
+            var files: Int
+            var seeks: Int
+            var frames_decoded: Int
+        }
+
+        func benchFull() throws -> Result {
+            var frames = 0, decoded = 0, seeks = 0
+            var checksum = 0
+            let start = DispatchTime.now()
+            for file in files {
+                let decoder = try VideoDecoder(path: file)
+                try decoder.decodeAll { _, bytes in
+                    frames += 1
+                    checksum &+= Int(bytes[bytes.count / 2])
+                }
+                decoded += decoder.counters.framesDecoded
+                seeks += decoder.counters.seeks
+            }
+            let seconds = elapsed(since: start)
+            if checksum == -1 { print("") }   // keeps the conversion from being optimised away
+            return Result(mode: "full", frames: frames, seconds: seconds, frames_per_s: Double(frames) / seconds,
+                          files: files.count, seeks: seeks, frames_decoded: decoded)
+        }
+
+        struct PlannedClip: Codable { var file: String; var indices: [Int] }
+
+        func benchClips() throws -> Result {
+            let clips: [PlannedClip]
+            if let plan {
+                clips = try JSONDecoder().decode([PlannedClip].self, from: Data(contentsOf: URL(fileURLWithPath: plan)))
+            } else {
+                var rng = SplitMix64(seed: seed)
+                var drawn: [PlannedClip] = []
+                for file in files {
+                    let count = try VideoDecoder(path: file).frameCount
+                    let span = (clipLen - 1) * interval + 1
+                    for _ in 0..<clipsPerFile {
+                        let start = count > span ? Int(rng.next() % UInt64(count - span + 1)) : 0
+                        drawn.append(PlannedClip(file: file, indices: (0..<clipLen).map { min(start + $0 * interval, count - 1) }))
+                    }
+                }
+                clips = drawn
+            }
+            if let planOut {
+                try Data(try jsonString(clips).utf8).write(to: URL(fileURLWithPath: planOut), options: .atomic)
+            }
+            var frames = 0, decoded = 0, seeks = 0
+            var buffer: [UInt8] = []
+            let start = DispatchTime.now()
+            for clip in clips {
+                // One open per clip, as a data loader does.
+                let decoder = try VideoDecoder(path: clip.file)
+                let bytes = clip.indices.count * (try decoder.frameBytes(.native))
+                if buffer.count < bytes { buffer = [UInt8](repeating: 0, count: bytes) }
+                try buffer.withUnsafeMutableBytes { try decoder.frames(at: clip.indices, into: $0) }
+                frames += clip.indices.count
+                decoded += decoder.counters.framesDecoded
+                seeks += decoder.counters.seeks
+            }
+            let seconds = elapsed(since: start)
+            return Result(mode: "clips", frames: frames, seconds: seconds, frames_per_s: Double(frames) / seconds,
+                          files: Set(clips.map(\.file)).count, seeks: seeks, frames_decoded: decoded)
+        }
+    }
+}
+
+func elapsed(since start: DispatchTime) -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+}
+
+/// Small, fast, seedable generator (SplitMix64).
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import VideoIO
+
+extension ClipKit {
+    struct Frames: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write frames as raw rgb24 bytes to stdout, in the order given.",
+            discussion: "Example: clipkit frames in.mp4 --indices 0,17,33 --short-side 128 > out.rgb")
+
+        @Argument(help: "A video file.") var file: String
+        @Option(help: "Comma-separated 0-based frame indices (any order, repeats allowed).") var indices: String
+        @Option(help: "Scale so that the short side is S pixels.") var shortSide: Int?
+        @Option(help: "Scale to WxH pixels.") var size: String?
+        @Flag(help: "Keep the raw orientation (ignore rotation metadata).") var noRotate = false
+
+        func validate() throws {
+            if shortSide != nil && size != nil { throw ValidationError("give --short-side or --size, not both") }
+            if let shortSide, shortSide <= 0 { throw ValidationError("--short-side must be positive") }
+            if let size, parseSize(size) == nil { throw ValidationError("--size must look like 224x224, got '\(size)'") }
+            if parseIndices(indices) == nil { throw ValidationError("--indices must be comma-separated integers, got '\(indices)'") }
+        }
+
+        func run() throws {
+            try runReportingErrors {
+                let decoder = try VideoDecoder(path: file, options: DecoderOptions(applyRotation: !noRotate))
+                var format = FrameFormat.native
+                if let shortSide { format.size = .shortSide(shortSide) }
+                if let size, let (w, h) = parseSize(size) { format.size = .exact(width: w, height: h) }
+                let list = parseIndices(indices)!
+                var buffer = [UInt8](repeating: 0, count: list.count * (try decoder.frameBytes(format)))
+                try buffer.withUnsafeMutableBytes { try decoder.frames(at: list, format: format, into: $0) }
+                FileHandle.standardOutput.write(Data(buffer))
+            }
+        }
+    }
+}
+
+func parseSize(_ text: String) -> (Int, Int)? {
+    let parts = text.lowercased().split(separator: "x")
+    guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]), w > 0, h > 0 else { return nil }
+    return (w, h)
+}
+
+func parseIndices(_ text: String) -> [Int]? {
+    let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+    let values = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+    return values.count == parts.count && !values.isEmpty ? values : nil
+}

@@ -1,0 +1,62 @@
+import Foundation
+
+/// The repository's root folder (tests read `Fixtures/` from it).
+public let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// Path of a file in `Fixtures/`.
+public func fixture(_ name: String) -> String {
+    repositoryRoot.appendingPathComponent("Fixtures").appendingPathComponent(name).path
+}
+
+/// Peak signal-to-noise ratio in dB between two 8-bit images (infinity when equal).
+public func psnr(_ a: [UInt8], _ b: [UInt8]) -> Double {
+    precondition(a.count == b.count, "psnr: sizes differ (\(a.count) vs \(b.count))")
+    var sum = 0.0
+    for i in 0..<a.count {
+        let d = Double(a[i]) - Double(b[i])
+        sum += d * d
+    }
+    if sum == 0 { return .infinity }
+    return 10 * log10(255 * 255 / (sum / Double(a.count)))
+}
+
+/// Largest absolute difference between two byte arrays.
+public func maxAbsDifference(_ a: [UInt8], _ b: [UInt8]) -> Int {
+    zip(a, b).map { abs(Int($0) - Int($1)) }.max() ?? 0
+}
+
+/// `Fixtures/expected.json`, written by `tools/make-fixtures.sh`.
+public struct FixtureExpectations: Decodable {
+    public struct Video: Decodable {
+        public let codec: String
+        public let pix_fmt: String
+        public let width: Int
+        public let height: Int
+        public let frames: Int
+        public let keyframes: [Int]
+        public let rotation: Int
+        public let references: [String: String]
+        public let frame_times: [Double]?
+    }
+    public struct Resized: Decodable {
+        public let video: String
+        public let index: Int
+        public let width: Int
+        public let height: Int
+        public let reference: String
+    }
+    public let videos: [String: Video]
+    public let resized: [Resized]
+    public let garbage_middle_bytes: [Int]
+
+    public static func load() throws -> FixtureExpectations {
+        let data = try Data(contentsOf: URL(fileURLWithPath: fixture("expected.json")))
+        return try JSONDecoder().decode(FixtureExpectations.self, from: data)
+    }
+
+    /// Reference rgb24 bytes the ffmpeg CLI decoded.
+    public static func reference(_ name: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: URL(fileURLWithPath: fixture("ref/" + name))))
+    }
+}
