@@ -33,7 +33,7 @@ let package = Package(
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport"]),
-        .testTarget(name: "ClipKitCLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "ClipKitCLITests", dependencies: ["clipkit", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

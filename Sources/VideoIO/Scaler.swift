@@ -6,6 +6,8 @@ final class Scaler {
     private var context: OpaquePointer?
     /// The colour settings last given to `context`: (colorspace, range, context).
     private var colourKey: (Int32, UInt32, OpaquePointer?)?
+    /// Rows padded to a multiple of 32 pixels, for widths that are not.
+    private var padded: [UInt8] = []
 
     deinit { sws_freeContext(context) }
 
@@ -34,11 +36,28 @@ final class Scaler {
             source[plane] = UnsafePointer(pointer)
             strides[plane] = stride
         }
-        var target: [UnsafeMutablePointer<UInt8>?] = [destination, nil, nil, nil]
-        var targetStrides: [Int32] = [Int32(width * 3), 0, 0, 0]
-        let rows = sws_scale(context, source, strides, 0, Int32(crop.height), &target, &targetStrides)
-        if rows != Int32(height) {
-            throw VideoError.decodeFailed(path: path, reason: "swscale produced \(rows) of \(height) rows")
+        // swscale's x86 YUV→RGB converts whole blocks of pixels: it can write
+        // past the last pixel of a row, and when the stride cannot hold the
+        // last block it leaves those pixels unwritten. Rows go through a
+        // buffer padded to 32 pixels (plus slack) unless they are already.
+        let rowBytes = width * 3
+        let paddedRowBytes = ((width + 31) & ~31) * 3
+        let direct = paddedRowBytes == rowBytes
+        if !direct && padded.count < paddedRowBytes * height + 256 {
+            padded = [UInt8](repeating: 0, count: paddedRowBytes * height + 256)
+        }
+        try padded.withUnsafeMutableBufferPointer { scratch in
+            var target: [UnsafeMutablePointer<UInt8>?] = [direct ? destination : scratch.baseAddress, nil, nil, nil]
+            var targetStrides: [Int32] = [Int32(direct ? rowBytes : paddedRowBytes), 0, 0, 0]
+            let rows = sws_scale(context, source, strides, 0, Int32(crop.height), &target, &targetStrides)
+            if rows != Int32(height) {
+                throw VideoError.decodeFailed(path: path, reason: "swscale produced \(rows) of \(height) rows")
+            }
+            if !direct {
+                for row in 0..<height {
+                    (destination + row * rowBytes).update(from: scratch.baseAddress! + row * paddedRowBytes, count: rowBytes)
+                }
+            }
         }
     }
 

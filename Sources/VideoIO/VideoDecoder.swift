@@ -206,7 +206,8 @@ public final class VideoDecoder {
         guard seconds >= start, seconds < end else {
             throw VideoError.timeOutOfRange(path: path, seconds: seconds, start: start, end: end)
         }
-        let ts = Int64((seconds / tb).rounded(.down))
+        // 1 ns of slack: 2.76 s / 0.001 is 2759.9999… in floating point.
+        let ts = Int64(((seconds + 1e-9) / tb).rounded(.down))
         var low = 0, high = frameCount - 1
         while low < high {   // last index with timestamp <= ts
             let mid = (low + high + 1) / 2

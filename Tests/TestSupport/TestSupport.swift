@@ -60,3 +60,12 @@ public struct FixtureExpectations: Decodable {
         [UInt8](try Data(contentsOf: URL(fileURLWithPath: fixture("ref/" + name))))
     }
 }
+
+/// "" when `a` and `b` are the same bytes, else a short description of how they differ
+/// (never the bytes themselves: failures stay readable).
+public func byteDifference(_ a: [UInt8], _ b: [UInt8]) -> String {
+    if a.count != b.count { return "sizes differ: \(a.count) vs \(b.count) bytes" }
+    if a == b { return "" }
+    let differing = zip(a, b).filter { $0 != $1 }.count
+    return "\(differing) of \(a.count) bytes differ, max difference \(maxAbsDifference(a, b))"
+}
