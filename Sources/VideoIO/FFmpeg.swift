@@ -79,10 +79,25 @@ final class Demuxer {
         }
         self.pointer = context
         self.path = path
-        let info = avformat_find_stream_info(context, nil)
-        guard info >= 0 else {
-            throw VideoError.cannotOpen(path: path, reason: ffmpegMessage(info))
+        // MP4/MOV and Matroska/WebM headers carry codec, size, timing and
+        // extradata; probing would decode frames on every open. Other
+        // containers (AVI, MPEG-TS, …) need the probe.
+        if !(headerIsComplete && bestVideoStream().map({ streamIsDescribed(stream($0)) }) == true) {
+            let info = avformat_find_stream_info(context, nil)
+            guard info >= 0 else {
+                throw VideoError.cannotOpen(path: path, reason: ffmpegMessage(info))
+            }
         }
+    }
+
+    private var headerIsComplete: Bool {
+        formatName.hasPrefix("mov,mp4") || formatName.hasPrefix("matroska")
+    }
+
+    private func streamIsDescribed(_ stream: UnsafeMutablePointer<AVStream>) -> Bool {
+        let p = stream.pointee.codecpar.pointee
+        return p.codec_id != AV_CODEC_ID_NONE && p.width > 0 && p.height > 0
+            && stream.pointee.time_base.num > 0 && stream.pointee.time_base.den > 0
     }
 
     deinit {

@@ -56,7 +56,6 @@ public struct RGBFrame: Sendable, Equatable {
 /// frames asked for. Not thread-safe: use one decoder per thread.
 public final class VideoDecoder {
     public let path: String
-    public let metadata: VideoMetadata
     public let index: FrameIndex
     public private(set) var counters = DecodeCounters()
     /// Display-order indices of frames found damaged so far (corrupt or never produced).
@@ -79,6 +78,9 @@ public final class VideoDecoder {
     private var draining = false
     /// The decoder has given its last frame.
     private var ended = false
+    /// Frames a `frames(at:)` call still wants; nil decodes every frame
+    /// (sequential decoding). Other non-reference frames are skipped undecoded.
+    private var wanted: Set<Int>? = nil
     private var lastDamage = ""
 
     public var frameCount: Int { index.frameCount }
@@ -119,19 +121,46 @@ public final class VideoDecoder {
         if options.applyRotation, let matrix = cffmpeg_display_matrix(avStream) {
             rotation = displayRotation(counterclockwiseDegrees: av_display_rotation_get(matrix))
         }
+        self.rotation = rotation
         let transposed = rotation == 90 || rotation == 270
-        let formatName = av_get_pix_fmt_name(AVPixelFormat(rawValue: parameters.format)).map { String(cString: $0) } ?? "unknown"
-        metadata = VideoMetadata(
+        var duration = streamDuration(avStream.pointee, container: demuxer.pointer.pointee)
+        var rate = fps
+        if let ts = index.timestamps, ts.count > 1 {
+            let seconds = Double(ts[ts.count - 1] - ts[0]) * Double(timeBase.num) / Double(timeBase.den)
+            if rate == 0 && seconds > 0 { rate = Double(ts.count - 1) / seconds }
+            if duration == 0 && rate > 0 { duration = seconds + 1 / rate }
+        }
+        baseMetadata = VideoMetadata(
             path: path,
             codec: String(cString: avcodec_get_name(parameters.codec_id)),
-            pixelFormat: formatName,
+            pixelFormat: "",
             width: transposed ? codedHeight : codedWidth,
             height: transposed ? codedWidth : codedHeight,
-            fps: fps,
-            duration: streamDuration(avStream.pointee, container: demuxer.pointer.pointee),
+            fps: rate,
+            duration: duration,
             rotation: rotation,
             frames: index.frameCount,
             keyframes: index.keyframes)
+    }
+
+    private let rotation: Int
+    private var baseMetadata: VideoMetadata
+
+    /// What the video is. The pixel format may need the first frame decoded
+    /// (headers of MP4 and Matroska do not name it); that happens here, once.
+    public var metadata: VideoMetadata {
+        if baseMetadata.pixelFormat.isEmpty { baseMetadata.pixelFormat = resolvePixelFormat() }
+        return baseMetadata
+    }
+
+    private func resolvePixelFormat() -> String {
+        var format = codec.pointer.pointee.pix_fmt
+        if format == AV_PIX_FMT_NONE {
+            let saved = counters
+            _ = try? decode([0]) { _ in format = AVPixelFormat(rawValue: frame.pointer.pointee.format) }
+            counters = saved   // bookkeeping, not work the caller asked for
+        }
+        return av_get_pix_fmt_name(format).map { String(cString: $0) } ?? "unknown"
     }
 
     // MARK: Decoding
@@ -201,7 +230,7 @@ public final class VideoDecoder {
     public func frameIndex(playedAt seconds: Double) throws -> Int {
         let tb = Double(timeBase.num) / Double(timeBase.den)
         let start = Double(timestamps[0]) * tb
-        let lastDuration = frameCount > 1 ? Double(timestamps[frameCount - 1] - timestamps[frameCount - 2]) * tb : 1 / max(metadata.fps, 1)
+        let lastDuration = frameCount > 1 ? Double(timestamps[frameCount - 1] - timestamps[frameCount - 2]) * tb : 1 / max(baseMetadata.fps, 1)
         let end = Double(timestamps[frameCount - 1]) * tb + lastDuration
         guard seconds >= start, seconds < end else {
             throw VideoError.timeOutOfRange(path: path, seconds: seconds, start: start, end: end)
@@ -251,12 +280,14 @@ public final class VideoDecoder {
     // MARK: Internals
 
     private func geometry(_ format: FrameFormat) throws -> Geometry {
-        try Geometry(format, codedWidth: codedWidth, codedHeight: codedHeight, rotation: metadata.rotation, path: path)
+        try Geometry(format, codedWidth: codedWidth, codedHeight: codedHeight, rotation: rotation, path: path)
     }
 
     /// Decodes forward to each of `targets` (ascending, unique) and calls
     /// `deliver` while that frame is current. Returns targets never produced.
     private func decode(_ targets: [Int], deliver: (Int) throws -> Void) throws -> [Int] {
+        wanted = Set(targets)
+        defer { wanted = nil; codec.pointer.pointee.skip_frame = AVDISCARD_DEFAULT }
         var missing: [Int] = []
         var pending: Int? = nil   // a frame decoded past a missing target, still current
         for target in targets {
@@ -316,6 +347,7 @@ public final class VideoDecoder {
             if code != ffEAGAIN { throw VideoError.decodeFailed(path: path, reason: ffmpegMessage(code)) }
             if demuxer.read(packet, stream: streamIndex) {
                 counters.packetsRead += 1
+                codec.pointer.pointee.skip_frame = skipSetting(for: packet.pointer.pointee)
                 let sent = avcodec_send_packet(codec.pointer, packet.pointer)
                 // A damaged packet: its frame will not come out, and `decode` reports it missing.
                 if sent < 0 && sent != ffEAGAIN { lastDamage = ffmpegMessage(sent) }
@@ -324,6 +356,16 @@ public final class VideoDecoder {
                 draining = true
             }
         }
+    }
+
+    /// Non-reference frames that were not asked for need not be decoded: no
+    /// other frame depends on them. With one decoder thread, a packet is
+    /// decoded before the next one is sent, so the setting applies to it alone.
+    private func skipSetting(for p: AVPacket) -> AVDiscard {
+        guard let wanted else { return AVDISCARD_DEFAULT }
+        let ts = p.pts != ffNoPTS ? p.pts : p.dts
+        guard ts != ffNoPTS, codec.pointer.pointee.thread_count == 1 else { return AVDISCARD_DEFAULT }
+        return wanted.contains(nearestIndex(of: ts, in: timestamps)) ? AVDISCARD_DEFAULT : AVDISCARD_NONREF
     }
 
     private func takeDecodedFrame() -> Int {

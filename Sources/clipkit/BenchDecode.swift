@@ -7,8 +7,9 @@ extension ClipKit {
         static let configuration = CommandConfiguration(commandName: "decode",
             abstract: "Decode speed: full sequential decode, or clips of frames at a stride from random windows.")
 
-        @Argument(help: "Video files.") var files: [String]
-        @Option(help: "full | clips") var mode: String = "clips"
+        @Argument(help: "Video files (not needed with --plan).") var files: [String] = []
+        @Option(help: "full | clips | opens (open, decode one frame, close; RSS before and after)") var mode: String = "clips"
+        @Option(help: "Opens per file (opens mode).") var opens = 1000
         @Option(help: "Frames per clip.") var clipLen = 8
         @Option(help: "Stride between frames of a clip.") var interval = 8
         @Option(help: "Clips per file (clips mode).") var clipsPerFile = 10
@@ -19,7 +20,13 @@ extension ClipKit {
 
         func run() throws {
             try runReportingErrors {
-                let result = mode == "full" ? try benchFull() : try benchClips()
+                let result: Result
+                switch mode {
+                case "full": result = try benchFull()
+                case "clips": result = try benchClips()
+                case "opens": result = try benchOpens()
+                default: throw ValidationError("--mode must be full, clips or opens")
+                }
                 if json { print(try jsonString(result)) } else {
                     print(String(format: "%@: %d frames in %.3f s = %.1f frames/s", mode, result.frames, result.seconds, result.frames_per_s))
                 }
@@ -34,6 +41,31 @@ extension ClipKit {
             var files: Int
             var seeks: Int
             var frames_decoded: Int
+            var opens_per_s: Double? = nil
+            var rss_mb_before: Double? = nil
+            var rss_mb_after: Double? = nil
+        }
+
+        /// Opens every file `opens` times (decoding frame 0 each time): the
+        /// resident set must not grow with the number of opens.
+        func benchOpens() throws -> Result {
+            var decoded = 0
+            func cycle() throws {
+                for file in files {
+                    let decoder = try VideoDecoder(path: file)
+                    _ = try decoder.frames(at: [0])
+                    decoded += decoder.counters.framesDecoded
+                }
+            }
+            for _ in 0..<10 { try cycle() }   // warm-up: allocator pools, library state
+            let before = residentMegabytes()
+            let start = DispatchTime.now()
+            for _ in 0..<opens { try cycle() }
+            let seconds = elapsed(since: start)
+            let count = opens * files.count
+            return Result(mode: "opens", frames: count, seconds: seconds, frames_per_s: Double(count) / seconds,
+                          files: files.count, seeks: 0, frames_decoded: decoded,
+                          opens_per_s: Double(count) / seconds, rss_mb_before: before, rss_mb_after: residentMegabytes())
         }
 
         func benchFull() throws -> Result {
@@ -95,6 +127,16 @@ extension ClipKit {
                           files: Set(clips.map(\.file)).count, seeks: seeks, frames_decoded: decoded)
         }
     }
+}
+
+/// Current resident set size in MiB (VmRSS from /proc/self/status).
+func residentMegabytes() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return -1 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? -1
+        return kb / 1024
+    }
+    return -1
 }
 
 func elapsed(since start: DispatchTime) -> Double {

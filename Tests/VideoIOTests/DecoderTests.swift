@@ -102,15 +102,17 @@ private let decodable = expected.videos.keys.sorted()
         _ = try decoder.frames(at: [1, 3, 5, 11])
         #expect(decoder.counters.seeks == 0)
         #expect(decoder.counters.framesConverted == 4)
-        #expect(decoder.counters.framesDecoded == 12)
+        // Frames 0...11 at most; non-reference B-frames that were not asked
+        // for (2, 6, 9, …) are skipped undecoded.
+        #expect(decoder.counters.framesDecoded >= 4 && decoder.counters.framesDecoded < 12)
     }
 
     @Test func seeksToTheKeyframeAtOrBeforeTheTarget() throws {
         let decoder = try VideoDecoder(path: fixture("h264_bframes.mp4"))
         _ = try decoder.frames(at: [38])
         #expect(decoder.counters.seeks == 1)
-        // From keyframe 36: frames 36, 37, 38, not the 36 frames before.
-        #expect(decoder.counters.framesDecoded == 3)
+        // From keyframe 36: at most frames 36, 37, 38, not the 36 frames before.
+        #expect(decoder.counters.framesDecoded >= 1 && decoder.counters.framesDecoded <= 3)
         #expect(decoder.counters.framesConverted == 1)
     }
 

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# `make bench`: builds the bench set and the peers' venv if needed, then runs
+# the decode benchmark (release build). Results: bench-data/decode-results.{md,json}.
+set -euo pipefail
+tools/bench/make-bench-set.sh bench-data >/dev/null
+python=$(tools/bench/setup-venv.sh)
+clipkit=$(swift build -c release --show-bin-path)/clipkit
+files=(bench-data/cockatoo_256_g16.mp4 bench-data/cockatoo_256_g16_seg0.mp4 bench-data/cockatoo_256_g16_seg3.mp4
+       bench-data/cockatoo_256_g16_seg6.mp4 bench-data/realshort_256_g16.mp4)
+echo "decode benchmark: ${files[*]} (${BENCH_ROUNDS:-5} rounds)"
+"$python" tools/bench/bench_decode.py --clipkit "$clipkit" --files "${files[@]}" \
+    --rounds "${BENCH_ROUNDS:-5}" --json-out bench-data/decode-results.json | tee bench-data/decode-results.md
