@@ -81,6 +81,11 @@ public final class VideoDecoder {
     /// Frames a `frames(at:)` call still wants; nil decodes every frame
     /// (sequential decoding). Other non-reference frames are skipped undecoded.
     private var wanted: Set<Int>? = nil
+    /// Wanted frames whose packets have not been sent yet.
+    private var unsent: Set<Int> = []
+    /// The decoder was drained before the end of the file (see `decodeNext`);
+    /// the next target needs a seek.
+    private var drainedEarly = false
     private var lastDamage = ""
 
     public var frameCount: Int { index.frameCount }
@@ -287,7 +292,8 @@ public final class VideoDecoder {
     /// `deliver` while that frame is current. Returns targets never produced.
     private func decode(_ targets: [Int], deliver: (Int) throws -> Void) throws -> [Int] {
         wanted = Set(targets)
-        defer { wanted = nil; codec.pointer.pointee.skip_frame = AVDISCARD_DEFAULT }
+        unsent = Set(targets)
+        defer { wanted = nil; unsent = []; codec.pointer.pointee.skip_frame = AVDISCARD_DEFAULT }
         var missing: [Int] = []
         var pending: Int? = nil   // a frame decoded past a missing target, still current
         for target in targets {
@@ -300,7 +306,8 @@ public final class VideoDecoder {
             // Seek when going back, or when a keyframe lies between here and the
             // target (decoding the frames before it would be wasted work).
             var justSeeked = false
-            if target <= position || keyframe > position + 1 || ended {
+            let unreachable = (ended || drainedEarly) && unsent.contains(target)
+            if target <= position || keyframe > position + 1 || unreachable {
                 try seek(toKeyframe: keyframe)
                 justSeeked = true
             }
@@ -333,6 +340,8 @@ public final class VideoDecoder {
         position = keyframe - 1
         draining = false
         ended = false
+        drainedEarly = false
+        if let wanted { unsent = wanted.filter { $0 >= keyframe } }
         counters.seeks += 1
     }
 
@@ -347,10 +356,19 @@ public final class VideoDecoder {
             if code != ffEAGAIN { throw VideoError.decodeFailed(path: path, reason: ffmpegMessage(code)) }
             if demuxer.read(packet, stream: streamIndex) {
                 counters.packetsRead += 1
-                codec.pointer.pointee.skip_frame = skipSetting(for: packet.pointer.pointee)
+                let frameIndex = packetFrame(packet.pointer.pointee)
+                codec.pointer.pointee.skip_frame = skipSetting(for: frameIndex)
                 let sent = avcodec_send_packet(codec.pointer, packet.pointer)
                 // A damaged packet: its frame will not come out, and `decode` reports it missing.
                 if sent < 0 && sent != ffEAGAIN { lastDamage = ffmpegMessage(sent) }
+                if let frameIndex, wanted != nil, unsent.remove(frameIndex) != nil, nextTargetNeedsSeek(after: frameIndex) {
+                    // Every wanted frame of this stretch is in the decoder and the
+                    // next needs a seek anyway: drain now rather than decode further
+                    // frames only to fill the reorder delay.
+                    _ = avcodec_send_packet(codec.pointer, nil)
+                    draining = true
+                    drainedEarly = true
+                }
             } else {
                 _ = avcodec_send_packet(codec.pointer, nil)   // end of input: drain the decoder
                 draining = true
@@ -361,11 +379,23 @@ public final class VideoDecoder {
     /// Non-reference frames that were not asked for need not be decoded: no
     /// other frame depends on them. With one decoder thread, a packet is
     /// decoded before the next one is sent, so the setting applies to it alone.
-    private func skipSetting(for p: AVPacket) -> AVDiscard {
-        guard let wanted else { return AVDISCARD_DEFAULT }
+    private func skipSetting(for frameIndex: Int?) -> AVDiscard {
+        guard let wanted, let frameIndex, codec.pointer.pointee.thread_count == 1 else { return AVDISCARD_DEFAULT }
+        return wanted.contains(frameIndex) ? AVDISCARD_DEFAULT : AVDISCARD_NONREF
+    }
+
+    /// Display index of the frame a packet carries (nil without timestamps).
+    private func packetFrame(_ p: AVPacket) -> Int? {
         let ts = p.pts != ffNoPTS ? p.pts : p.dts
-        guard ts != ffNoPTS, codec.pointer.pointee.thread_count == 1 else { return AVDISCARD_DEFAULT }
-        return wanted.contains(nearestIndex(of: ts, in: timestamps)) ? AVDISCARD_DEFAULT : AVDISCARD_NONREF
+        return ts == ffNoPTS ? nil : nearestIndex(of: ts, in: timestamps)
+    }
+
+    /// True when no wanted frame is left to send, or the nearest one lies
+    /// beyond a keyframe after `frame`'s (so `decode` will seek to reach it).
+    private func nextTargetNeedsSeek(after frame: Int) -> Bool {
+        guard codec.pointer.pointee.thread_count == 1 else { return false }
+        guard let next = unsent.min() else { return true }
+        return index.keyframe(atOrBefore: next) > max(frame, index.keyframe(atOrBefore: frame)) && next > frame + 1
     }
 
     private func takeDecodedFrame() -> Int {
