@@ -256,25 +256,29 @@ public final class VideoDecoder {
     public func decodeAll(format: FrameFormat = .native, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws -> [Int] {
         let g = try geometry(format)
         var buffer = [UInt8](repeating: 0, count: g.frameBytes)
-        if position >= 0 || ended { try seek(toKeyframe: 0) }
-        var produced = 0
-        try buffer.withUnsafeMutableBytes { raw in
-            let out = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            while let frameIndex = try decodeNext() {
-                produced += 1
-                try convertCurrentFrame(g, into: out)
+        return try buffer.withUnsafeMutableBytes { raw in
+            try decodeSequentially { frameIndex in
+                try convertCurrentFrame(g, into: raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
                 try body(frameIndex, UnsafeRawBufferPointer(raw))
             }
         }
-        return damagedFrames.sorted()
     }
 
     /// Decodes every frame without converting; returns the damaged indices
     /// (flagged by the decoder, or in the index but never produced).
     public func verify() throws -> [Int] {
+        try decodeSequentially { _ in }
+    }
+
+    /// Every frame from the first, in order; frames in the index that never
+    /// come out are added to `damagedFrames`, which is returned.
+    private func decodeSequentially(_ each: (Int) throws -> Void) throws -> [Int] {
         try seek(toKeyframe: 0)
         var seen = Set<Int>()
-        while let frameIndex = try decodeNext() { seen.insert(frameIndex) }
+        while let frameIndex = try decodeNext() {
+            seen.insert(frameIndex)
+            try each(frameIndex)
+        }
         for i in 0..<frameCount where !seen.contains(i) { damagedFrames.insert(i) }
         return damagedFrames.sorted()
     }
