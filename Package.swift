@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "VideoIO", targets: ["VideoIO"]),
+        .library(name: "Clips", targets: ["Clips"]),
         .executable(name: "clipkit", targets: ["clipkit"]),
     ],
     dependencies: [
@@ -24,15 +25,18 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         .target(name: "VideoIO", dependencies: ["CFFmpeg"]),
+        .target(name: "Clips", dependencies: ["VideoIO"]),
         .executableTarget(
             name: "clipkit",
             dependencies: [
                 "VideoIO",
+                "Clips",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport"]),
+        .testTarget(name: "ClipsTests", dependencies: ["Clips", "VideoIO", "TestSupport"]),
         .testTarget(name: "ClipKitCLITests", dependencies: ["clipkit", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
