@@ -32,14 +32,27 @@ public enum StreamVariant: Sendable, Equatable {
     }
 }
 
-/// mmaction2's training augmentation: short side to U[a, b], random crop,
+/// How a training crop is drawn on the resized frame (mmaction2's transforms).
+public enum TrainCrop: Sendable, Equatable, Codable {
+    /// `RandomCrop(cropSize)`.
+    case random
+    /// `RandomResizedCrop` (area 8–100 %, aspect 3/4–4/3), then resized to the crop size.
+    case randomResized
+    /// `MultiScaleCrop(cropSize, (1, .875, .75, .66))` at 5 fixed positions, then resized.
+    case multiScale
+}
+
+/// mmaction2's training augmentation: short side to U[a, b], a crop, a
 /// horizontal flip with probability p.
 public struct TrainAugment: Sendable, Equatable, Codable {
     public var shortSideRange: ClosedRange<Int>
     public var cropSize: Int
     public var flipProbability: Double
-    public init(shortSideRange: ClosedRange<Int> = 256...320, cropSize: Int = 224, flipProbability: Double = 0.5) {
+    public var crop: TrainCrop
+    public init(shortSideRange: ClosedRange<Int> = 256...320, cropSize: Int = 224, flipProbability: Double = 0.5,
+                crop: TrainCrop = .random) {
         self.shortSideRange = shortSideRange; self.cropSize = cropSize; self.flipProbability = flipProbability
+        self.crop = crop
     }
 }
 
@@ -97,7 +110,15 @@ public func trainSpatialSample(width: Int, height: Int, augment: TrainAugment = 
                                variant: StreamVariant = .full, rng: inout SampleRNG) -> SpatialSample {
     let side = rng.int(in: augment.shortSideRange)
     let resized = scaledToShortSide(width: width, height: height, side: side)
-    let box = randomCropBox(width: resized.width, height: resized.height, size: augment.cropSize, rng: &rng)
+    let box: CropBox
+    switch augment.crop {
+    case .random:
+        box = randomCropBox(width: resized.width, height: resized.height, size: augment.cropSize, rng: &rng)
+    case .randomResized:
+        box = randomResizedCropBox(width: resized.width, height: resized.height, rng: &rng)
+    case .multiScale:
+        box = multiScaleCropBox(width: resized.width, height: resized.height, inputSize: augment.cropSize, rng: &rng)
+    }
     let flip = rng.uniform(0, 1) < augment.flipProbability
     return SpatialSample(resizedBox: box, resizedWidth: resized.width, resizedHeight: resized.height,
                          sourceWidth: width, sourceHeight: height,

@@ -63,6 +63,23 @@ private func clipkit(_ arguments: [String]) throws -> (status: Int32, stdout: Da
         #expect(result.stderr.contains(fixture(name)))
     }
 
+    @Test func sampleMatchesTheContract() throws {
+        let test = try clipkit(["sample", "--num-frames", "300", "--mode", "dense", "--clip-len", "8", "--interval", "8",
+                                "--num-clips", "3", "--test"])
+        #expect(test.status == 0)
+        let clips = try JSONSerialization.jsonObject(with: test.stdout) as! [[Int]]
+        #expect(clips == [[0, 8, 16, 24, 32, 40, 48, 56], [122, 130, 138, 146, 154, 162, 170, 178],
+                          [243, 251, 259, 267, 275, 283, 291, 299]])
+        let slowfast = try clipkit(["sample", "--num-frames", "300", "--mode", "dense", "--clip-len", "8", "--interval", "8",
+                                    "--num-clips", "2", "--test", "--convention", "slowfast"])
+        #expect((try JSONSerialization.jsonObject(with: slowfast.stdout) as! [[Int]])[1][0] == 118)
+        let a = try clipkit(["sample", "--num-frames", "300", "--mode", "uniform", "--clip-len", "8", "--seed", "5", "--sample-index", "3"])
+        let b = try clipkit(["sample", "--num-frames", "300", "--mode", "uniform", "--clip-len", "8", "--seed", "5", "--sample-index", "3"])
+        #expect(a.stdout == b.stdout && a.status == 0, "same seed and sample, same clip")
+        let bad = try clipkit(["sample", "--num-frames", "20", "--mode", "dense", "--clip-len", "8", "--twice-sample", "--test"])
+        #expect(bad.status == 1 && bad.stderr.split(separator: "\n").count == 1)
+    }
+
     @Test func outOfRangeAndDamagedFramesExitOne() throws {
         let range = try clipkit(["frames", fixture("h264_bframes.mp4"), "--indices", "0,50"])
         #expect(range.status == 1 && range.stderr.contains("out of range"))

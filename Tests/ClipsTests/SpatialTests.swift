@@ -70,6 +70,25 @@ private func box(_ a: [Int]) -> CropBox { CropBox(x: a[0], y: a[1], width: a[2],
     }
 }
 
+@Suite struct TrainCropKindTests {
+    /// Rectangular boxes (RandomResizedCrop, MultiScaleCrop) still decode to a
+    /// square output covering exactly the box.
+    @Test(arguments: [TrainCrop.randomResized, .multiScale])
+    func rectangularBoxesBecomeSquareOutputs(_ kind: TrainCrop) {
+        for seed in 0..<200 {
+            var rng = SampleRNG(seed: UInt64(seed))
+            let s = trainSpatialSample(width: 455, height: 256, augment: TrainAugment(crop: kind), rng: &rng)
+            guard case .exact(let w, let h) = s.decodeFormat.size, let crop = s.decodeFormat.crop else { Issue.record("format"); continue }
+            #expect(s.outputBox.width == 224 && s.outputBox.height == 224)
+            #expect(s.outputBox.x + 224 <= w && s.outputBox.y + 224 <= h)
+            #expect(crop.x + crop.width <= 455 && crop.y + crop.height <= 256)
+            // The decoded region spans the box plus at most a couple of source pixels per side.
+            let scaleX = Double(w) / Double(crop.width), boxInSource = Double(s.resizedBox.width) * 455 / Double(s.resizedWidth)
+            #expect(abs(224 / scaleX - boxInSource) < 3, "box width in source pixels")
+        }
+    }
+}
+
 @Suite struct StreamVariantTests {
     @Test func spatialVariantHalvesTheSideTemporalKeepsEveryGammaThFrame() {
         var rng = SampleRNG(seed: 9)

@@ -10,3 +10,6 @@ files=(bench-data/cockatoo_256_g16.mp4 bench-data/cockatoo_256_g16_seg0.mp4 benc
 echo "decode benchmark: ${files[*]} (${BENCH_ROUNDS:-5} rounds)"
 "$python" tools/bench/bench_decode.py --clipkit "$clipkit" --files "${files[@]}" \
     --rounds "${BENCH_ROUNDS:-5}" --json-out bench-data/decode-results.json | tee bench-data/decode-results.md
+echo "30-view test input benchmark (${BENCH_ROUNDS:-5} rounds)"
+"$python" tools/bench/bench_views.py --clipkit "$clipkit" --files "${files[@]}" \
+    --rounds "${BENCH_ROUNDS:-5}" --json-out bench-data/views-results.json | tee bench-data/views-results.md
