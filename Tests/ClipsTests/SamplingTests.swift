@@ -109,6 +109,38 @@ private func dense(_ c: Golden.Case) -> DenseSampling {
         #expect(starts.count >= min(possible, 20) / 2, "only \(starts.count) distinct starts")
     }
 
+    /// keep_tail_frames: float segments (N - span + 1) / K, an offset drawn in
+    /// each, so the last clip can reach the video's tail.
+    @Test func keepTailFramesDrawsInFloatSegments() throws {
+        let sampler = DenseSampling(clipLength: 4, frameInterval: 2, numClips: 3, keepTailFrames: true)
+        var lastStarts = Set<Int>()
+        for seed in 0..<400 {
+            var rng = SampleRNG(seed: UInt64(seed))
+            let clips = try sampler.clips(frameCount: 50, test: false, rng: &rng)
+            let average = Double(50 - 8 + 1) / 3   // 14.33
+            for (i, clip) in clips.enumerated() {
+                #expect(Double(clip[0]) >= (Double(i) * average).rounded(.down) && Double(clip[0]) < Double(i + 1) * average)
+            }
+            lastStarts.insert(clips[2][0])
+        }
+        #expect(lastStarts.contains(42), "the tail start 42 = 50 - 8 is reachable")
+    }
+
+    /// temporal_jitter adds randint(s) to every frame, independently.
+    @Test func temporalJitterMovesFramesWithinTheStride() throws {
+        let plain = DenseSampling(clipLength: 8, frameInterval: 4, numClips: 1)
+        let jittered = DenseSampling(clipLength: 8, frameInterval: 4, numClips: 1, temporalJitter: true)
+        var moved = 0
+        for seed in 0..<200 {
+            var a = SampleRNG(seed: UInt64(seed)), b = SampleRNG(seed: UInt64(seed))
+            let base = try plain.clips(frameCount: 200, test: false, rng: &a)[0]
+            let jit = try jittered.clips(frameCount: 200, test: false, rng: &b)[0]
+            #expect(zip(base, jit).allSatisfy { (0..<4).contains($1 - $0) })
+            moved += zip(base, jit).filter { $0 != $1 }.count
+        }
+        #expect(moved > 800, "jitter moved \(moved) of 1600 frames")
+    }
+
     @Test func uniformTrainTakesOneFramePerSegment() throws {
         let sampler = UniformSampling(segments: 8)
         for seed in 0..<200 {
