@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "VideoIO", targets: ["VideoIO"]),
         .library(name: "Clips", targets: ["Clips"]),
+        .library(name: "Loader", targets: ["Loader"]),
         .executable(name: "clipkit", targets: ["clipkit"]),
     ],
     dependencies: [
@@ -26,17 +27,20 @@ let package = Package(
         ),
         .target(name: "VideoIO", dependencies: ["CFFmpeg"]),
         .target(name: "Clips", dependencies: ["VideoIO"]),
+        .target(name: "Loader", dependencies: ["Clips", "VideoIO"]),
         .executableTarget(
             name: "clipkit",
             dependencies: [
                 "VideoIO",
                 "Clips",
+                "Loader",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport"]),
         .testTarget(name: "ClipsTests", dependencies: ["Clips", "VideoIO", "TestSupport"]),
+        .testTarget(name: "LoaderTests", dependencies: ["Loader", "Clips", "VideoIO", "TestSupport"]),
         .testTarget(name: "ClipKitCLITests", dependencies: ["clipkit", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -151,6 +151,9 @@ public final class VideoDecoder {
     private let rotation: Int
     private var baseMetadata: VideoMetadata
 
+    /// Displayed width and height (after rotation), without touching the pixel format.
+    public var displaySize: (width: Int, height: Int) { (baseMetadata.width, baseMetadata.height) }
+
     /// What the video is. The pixel format may need the first frame decoded
     /// (headers of MP4 and Matroska do not name it); that happens here, once.
     public var metadata: VideoMetadata {

@@ -1,0 +1,355 @@
+import Clips
+import Foundation
+import VideoIO
+
+/// How batches are made.
+public struct LoaderOptions: Sendable {
+    public var batchSize: Int
+    /// Worker threads (default: the core count).
+    public var workers: Int
+    /// Batches in flight at most: being filled, ready, or held by the consumer.
+    /// This many batch buffers exist, so memory is bounded by it.
+    public var queueDepth: Int
+    public var shuffle: Bool
+    /// Drop the last, incomplete batch of an epoch.
+    public var dropLast: Bool
+    public var seed: UInt64
+    /// Distributed shard: this process's rank among `worldSize` (PyTorch's DistributedSampler).
+    public var rank: Int
+    public var worldSize: Int
+
+    public init(batchSize: Int, workers: Int = ProcessInfo.processInfo.activeProcessorCount, queueDepth: Int = 4,
+                shuffle: Bool = true, dropLast: Bool = false, seed: UInt64 = 0, rank: Int = 0, worldSize: Int = 1) {
+        self.batchSize = batchSize; self.workers = workers; self.queueDepth = queueDepth; self.shuffle = shuffle
+        self.dropLast = dropLast; self.seed = seed; self.rank = rank; self.worldSize = worldSize
+    }
+}
+
+/// A video that could not be loaded, and why.
+public struct LoadFailure: Sendable, Equatable, CustomStringConvertible {
+    public var video: Int
+    public var path: String
+    public var reason: String
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// One batch: `count` samples of `sampleShape`, contiguous Float32
+/// (count × sampleShape). The data is valid until the next call to `next()`.
+public struct Batch {
+    public let index: Int
+    public let count: Int
+    public let sampleShape: [Int]
+    public let data: UnsafeBufferPointer<Float>
+    public let labels: [Int]
+    /// Dataset indices of the videos in the batch (after replacements).
+    public let videos: [Int]
+    /// Test mode: samples that failed (their floats are zero).
+    public let failed: [LoadFailure]
+    /// Training: samples whose video failed and were replaced by another.
+    public let replaced: [LoadFailure]
+    fileprivate let buffer: Int
+}
+
+/// Counters for one epoch.
+public struct LoaderStats: Sendable {
+    public var samples = 0
+    public var replaced = 0
+    public var failed = 0
+    /// Seconds the consumer spent waiting for a batch.
+    public var waitSeconds = 0.0
+    /// Ready batches seen by the consumer at each `next()`, summed (divide by batches for the mean).
+    public var readySum = 0
+    public var batches = 0
+    public var seconds = 0.0
+    public var samplesPerSecond: Double { seconds > 0 ? Double(samples) / seconds : 0 }
+    public var meanQueueOccupancy: Double { batches > 0 ? Double(readySum) / Double(batches) : 0 }
+}
+
+public enum LoaderError: Error, CustomStringConvertible {
+    /// Every replacement candidate failed too: nothing loadable is left.
+    case nothingLoads(LoadFailure)
+    public var description: String {
+        switch self {
+        case .nothingLoads(let f): return "no video loads (last: \(f.description))"
+        }
+    }
+}
+
+/// Why a load failed, without repeating the file name.
+func failureReason(_ error: Error) -> String {
+    if let video = error as? VideoError { return video.reason }
+    return String(describing: error)
+}
+
+/// The display order of one epoch for this rank: shuffled from (seed, epoch),
+/// padded by repeating from the start to a multiple of `worldSize`, every
+/// `worldSize`-th index from `rank` (PyTorch's DistributedSampler).
+public func epochOrder(count: Int, epoch: Int, options: LoaderOptions) -> [Int] {
+    var order = Array(0..<count)
+    if options.shuffle {
+        var rng = SampleRNG(seed: options.seed, epoch: epoch, sample: -1)
+        for i in stride(from: count - 1, to: 0, by: -1) { order.swapAt(i, rng.int(below: i + 1)) }
+    }
+    let world = max(1, options.worldSize)
+    guard world > 1 else { return order }
+    let perRank = (count + world - 1) / world
+    var padded = order
+    while padded.count < perRank * world { padded += order.prefix(perRank * world - padded.count) }
+    return stride(from: options.rank, to: perRank * world, by: world).map { padded[$0] }
+}
+
+/// Batches of a `ClipDataset`, epoch after epoch, from worker threads. Batch
+/// buffers come from a pool that lives as long as the loader.
+public final class ClipLoader: @unchecked Sendable {
+    public let dataset: ClipDataset
+    public let options: LoaderOptions
+    let pool: BufferPool
+    private let logLock = NSLock()
+    private var logged = Set<String>()
+    /// Where "logged once" failures go (default: stderr).
+    public var log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("clipkit: \($0)\n".utf8)) }
+
+    public init(dataset: ClipDataset, options: LoaderOptions) {
+        precondition(options.batchSize > 0 && options.workers > 0 && options.queueDepth > 0)
+        self.dataset = dataset
+        self.options = options
+        pool = BufferPool(count: max(options.queueDepth, 1), floats: options.batchSize * dataset.sampleFloats)
+    }
+
+    /// Batch buffers allocated so far (never more than `queueDepth`).
+    public var buffersAllocated: Int { pool.allocated }
+    /// Buffers not in flight (all of them between epochs).
+    public var buffersIdle: Int { pool.idle }
+
+    /// Starts the workers for `epoch`. Iterate with `next()`; `stop()` (or
+    /// dropping the iterator) ends the workers early.
+    public func epoch(_ epoch: Int) -> EpochIterator {
+        EpochIterator(loader: self, epoch: epoch)
+    }
+
+    /// Logs a failure once per file over the loader's life.
+    func report(_ failure: LoadFailure) {
+        logLock.lock()
+        let first = logged.insert(failure.path).inserted
+        logLock.unlock()
+        if first { log(failure.description) }
+    }
+}
+
+/// Reusable batch buffers; used under the epoch's lock.
+final class BufferPool: @unchecked Sendable {
+    let floats: Int
+    private let buffers: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>
+    private let count: Int
+    private var free: [Int]
+    private(set) var allocated = 0
+
+    init(count: Int, floats: Int) {
+        self.floats = floats
+        self.count = count
+        buffers = .allocate(capacity: count)
+        buffers.initialize(repeating: nil, count: count)
+        free = Array((0..<count).reversed())
+    }
+
+    /// A free buffer (allocated on first use), or nil when all are in flight.
+    func take() -> (id: Int, pointer: UnsafeMutablePointer<Float>)? {
+        guard let id = free.popLast() else { return nil }
+        if buffers[id] == nil {
+            buffers[id] = .allocate(capacity: floats)
+            allocated += 1
+        }
+        return (id, buffers[id]!)
+    }
+
+    func give(_ id: Int) { free.append(id) }
+
+    var idle: Int { free.count }
+
+    deinit {
+        for i in 0..<count { buffers[i]?.deallocate() }
+        buffers.deallocate()
+    }
+}
+
+/// One epoch's batches in order, from `options.workers` threads. Dropping it
+/// (or `stop()`) ends the workers. Not for use from several threads.
+public final class EpochIterator {
+    private let work: EpochWork
+
+    init(loader: ClipLoader, epoch: Int) { work = EpochWork(loader: loader, epoch: epoch) }
+    deinit { work.stop() }
+
+    /// Batches in this epoch.
+    public var count: Int { work.batchCount }
+    public var stats: LoaderStats { work.currentStats }
+    /// Worker threads still running (0 after `stop()` or the epoch's end).
+    public var runningWorkers: Int { work.runningWorkers }
+
+    /// The next batch in order, or nil after the last. The previous batch's
+    /// data is recycled by this call.
+    public func next() throws -> Batch? { try work.next() }
+
+    /// Ends the epoch early: workers finish the sample they are on and exit;
+    /// returns once they all have.
+    public func stop() { work.stop() }
+}
+
+/// The state the workers share (they hold it, not the iterator, so that
+/// dropping the iterator stops them).
+final class EpochWork: @unchecked Sendable {
+    private let loader: ClipLoader
+    private let epoch: Int
+    private let order: [Int]
+    let batchCount: Int
+    private let condition = NSCondition()
+    private var nextClaim = 0
+    private var nextConsume = 0
+    private var ready: [Int: Result<Batch, Error>] = [:]
+    private var held: Int? = nil
+    private var stopped = false
+    private var running = 0
+    private let started = DispatchTime.now()
+    private var stats = LoaderStats()
+
+    init(loader: ClipLoader, epoch: Int) {
+        self.loader = loader
+        self.epoch = epoch
+        order = epochOrder(count: loader.dataset.count, epoch: epoch, options: loader.options)
+        let b = loader.options.batchSize
+        batchCount = loader.options.dropLast ? order.count / b : (order.count + b - 1) / b
+        running = loader.options.workers
+        for _ in 0..<loader.options.workers {
+            let thread = Thread { [self] in work() }
+            thread.name = "clipkit-loader"
+            thread.start()
+        }
+    }
+
+    var currentStats: LoaderStats {
+        condition.lock(); defer { condition.unlock() }
+        return stats
+    }
+
+    var runningWorkers: Int {
+        condition.lock(); defer { condition.unlock() }
+        return running
+    }
+
+    func next() throws -> Batch? {
+        condition.lock()
+        defer { condition.unlock() }
+        if let id = held { loader.pool.give(id); held = nil; condition.broadcast() }
+        guard nextConsume < batchCount, !stopped else {
+            stats.seconds = elapsedSeconds()
+            return nil
+        }
+        stats.readySum += ready.count
+        let waitStart = DispatchTime.now()
+        while ready[nextConsume] == nil { condition.wait() }
+        stats.waitSeconds += Double(DispatchTime.now().uptimeNanoseconds - waitStart.uptimeNanoseconds) / 1e9
+        let result = ready.removeValue(forKey: nextConsume)!
+        nextConsume += 1
+        switch result {
+        case .success(let batch):
+            held = batch.buffer
+            stats.batches += 1
+            stats.samples += batch.count
+            stats.replaced += batch.replaced.count
+            stats.failed += batch.failed.count
+            stats.seconds = elapsedSeconds()
+            return batch
+        case .failure(let error):
+            stopped = true
+            condition.broadcast()
+            throw error
+        }
+    }
+
+    /// Stops the workers, waits for them, and returns every buffer to the pool.
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        while running > 0 { condition.wait() }
+        for (_, result) in ready { if case .success(let batch) = result { loader.pool.give(batch.buffer) } }
+        ready = [:]
+        if let id = held { loader.pool.give(id); held = nil }
+        condition.unlock()
+    }
+
+    private func elapsedSeconds() -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+    }
+
+    private func work() {
+        var scratch: [UInt8] = []
+        while true {
+            condition.lock()
+            var claim: (batch: Int, buffer: Int, pointer: UnsafeMutablePointer<Float>)? = nil
+            while !stopped && nextClaim < batchCount {
+                if let taken = loader.pool.take() { claim = (nextClaim, taken.id, taken.pointer); nextClaim += 1; break }
+                condition.wait()
+            }
+            guard let (index, buffer, pointer) = claim else {
+                running -= 1
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            condition.unlock()
+            let result = fill(batch: index, buffer: buffer, base: pointer, scratch: &scratch)
+            condition.lock()
+            if case .failure = result { loader.pool.give(buffer) }
+            ready[index] = result
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    private var isStopped: Bool {
+        condition.lock(); defer { condition.unlock() }
+        return stopped
+    }
+
+    private func fill(batch index: Int, buffer: Int, base: UnsafeMutablePointer<Float>, scratch: inout [UInt8]) -> Result<Batch, Error> {
+        let dataset = loader.dataset
+        let b = loader.options.batchSize
+        let members = Array(order[(index * b)..<min(order.count, (index + 1) * b)])
+        let floats = dataset.sampleFloats
+        var videos: [Int] = [], labels: [Int] = [], failed: [LoadFailure] = [], replaced: [LoadFailure] = []
+        let training: Bool
+        if case .train = dataset.mode { training = true } else { training = false }
+        for (slot, video) in members.enumerated() {
+            if isStopped { break }
+            let destination = base + slot * floats
+            var candidate = video
+            var attempt = 0
+            while true {
+                do {
+                    try dataset.load(video: candidate, epoch: epoch, into: destination, scratch: &scratch)
+                    break
+                } catch {
+                    let failure = LoadFailure(video: candidate, path: dataset.manifest.entries[candidate].path,
+                                              reason: failureReason(error))
+                    loader.report(failure)
+                    guard training else {
+                        failed.append(failure)
+                        destination.initialize(repeating: 0, count: floats)
+                        break
+                    }
+                    replaced.append(failure)
+                    attempt += 1
+                    // Deterministic replacement: the next videos in dataset order.
+                    guard attempt < dataset.count else { return .failure(LoaderError.nothingLoads(failure)) }
+                    candidate = (video + attempt) % dataset.count
+                }
+            }
+            videos.append(candidate)
+            labels.append(dataset.manifest.entries[candidate].label)
+        }
+        return .success(Batch(index: index, count: videos.count, sampleShape: dataset.sampleShape,
+                              data: UnsafeBufferPointer(start: base, count: videos.count * floats),
+                              labels: labels, videos: videos, failed: failed, replaced: replaced, buffer: buffer))
+    }
+}

@@ -1,0 +1,208 @@
+import Foundation
+import VideoIO
+
+/// One video of a dataset. `frames` and `keyframes`, when stored (by
+/// `prep index`), let the decoder skip its index scan.
+public struct ManifestEntry: Sendable, Equatable {
+    /// Absolute path (relative paths resolve against the manifest's folder).
+    public var path: String
+    public var label: Int
+    public var frames: Int?
+    public var fps: Double?
+    public var width: Int?
+    public var height: Int?
+    public var keyframes: [Int]?
+
+    public init(path: String, label: Int, frames: Int? = nil, fps: Double? = nil, width: Int? = nil,
+                height: Int? = nil, keyframes: [Int]? = nil) {
+        self.path = path; self.label = label; self.frames = frames; self.fps = fps
+        self.width = width; self.height = height; self.keyframes = keyframes
+    }
+
+    /// The stored index, when the manifest has one.
+    public var storedIndex: FrameIndex? {
+        guard let frames, let keyframes, frames > 0, !keyframes.isEmpty else { return nil }
+        return FrameIndex(frameCount: frames, keyframes: keyframes)
+    }
+}
+
+public struct ManifestError: Error, CustomStringConvertible, Equatable {
+    public var file: String
+    public var line: Int?
+    public var reason: String
+    public var description: String { line.map { "\(file):\($0): \(reason)" } ?? "\(file): \(reason)" }
+}
+
+/// A dataset's list of videos and labels: CSV with a header (`path,label`
+/// required; `frames,fps,width,height,keyframes` optional, keyframes as
+/// space-separated indices), JSONL with the same keys, or an mmaction2 list
+/// file (`path label` per line). Labels may be class names when `classes` is given.
+public struct Manifest: Sendable {
+    public var entries: [ManifestEntry]
+    public var source: String
+
+    public init(entries: [ManifestEntry], source: String = "") {
+        self.entries = entries; self.source = source
+    }
+
+    public var count: Int { entries.count }
+
+    public static func load(_ path: String, classes: [String]? = nil) throws -> Manifest {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ManifestError(file: path, line: nil, reason: FileManager.default.fileExists(atPath: path) ? "cannot read" : "no such file")
+        }
+        guard let text = String(data: data, encoding: .utf8) else { throw ManifestError(file: path, line: nil, reason: "not UTF-8 text") }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
+        let entries: [ManifestEntry]
+        if path.hasSuffix(".jsonl") {
+            entries = try parseJSONL(lines, file: path, folder: folder, classes: classes)
+        } else if path.hasSuffix(".csv") {
+            entries = try parseCSV(lines, file: path, folder: folder, classes: classes)
+        } else {
+            entries = try parseList(lines, file: path, folder: folder, classes: classes)
+        }
+        guard !entries.isEmpty else { throw ManifestError(file: path, line: nil, reason: "no videos listed") }
+        return Manifest(entries: entries, source: path)
+    }
+
+    /// Writes CSV (temp file, then rename).
+    public func writeCSV(to path: String) throws {
+        var text = "path,label,frames,fps,width,height,keyframes\n"
+        for e in entries {
+            var fields: [String] = [csvQuote(e.path), String(e.label)]
+            fields.append(e.frames.map { String($0) } ?? "")
+            fields.append(e.fps.map { String($0) } ?? "")
+            fields.append(e.width.map { String($0) } ?? "")
+            fields.append(e.height.map { String($0) } ?? "")
+            let keys: [String] = (e.keyframes ?? []).map { String($0) }
+            fields.append(keys.joined(separator: " "))
+            text += fields.joined(separator: ",") + "\n"
+        }
+        try writeAtomically(Data(text.utf8), to: path)
+    }
+}
+
+/// Class names, one per line (line i is label i).
+public func loadClassNames(_ path: String) throws -> [String] {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        throw ManifestError(file: path, line: nil, reason: "cannot read the class list")
+    }
+    return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+}
+
+/// Writes to a temporary file beside `path`, then renames it into place.
+public func writeAtomically(_ data: Data, to path: String) throws {
+    let temporary = path + ".tmp-\(getpid())"
+    try data.write(to: URL(fileURLWithPath: temporary))
+    if rename(temporary, path) != 0 {
+        try? FileManager.default.removeItem(atPath: temporary)
+        throw ManifestError(file: path, line: nil, reason: "cannot rename the finished file into place")
+    }
+}
+
+private func resolve(_ path: String, _ folder: URL) -> String {
+    path.hasPrefix("/") ? path : folder.appendingPathComponent(path).standardizedFileURL.path
+}
+
+private func label(_ text: String, classes: [String]?, file: String, line: Int) throws -> Int {
+    let trimmed = text.trimmingCharacters(in: .whitespaces)
+    if let value = Int(trimmed), value >= 0 { return value }
+    if let classes, let index = classes.firstIndex(of: trimmed) { return index }
+    throw ManifestError(file: file, line: line, reason: classes == nil
+        ? "label '\(trimmed)' is not a non-negative integer (give a class list to use names)"
+        : "label '\(trimmed)' is neither an integer nor a known class")
+}
+
+private func parseList(_ lines: [String], file: String, folder: URL, classes: [String]?) throws -> [ManifestEntry] {
+    var entries: [ManifestEntry] = []
+    for (i, raw) in lines.enumerated() {
+        let line = raw.trimmingCharacters(in: .whitespaces)
+        if line.isEmpty || line.hasPrefix("#") { continue }
+        let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+        guard parts.count >= 2 else { throw ManifestError(file: file, line: i + 1, reason: "expected 'path label'") }
+        let path = parts.dropLast().joined(separator: " ")
+        entries.append(ManifestEntry(path: resolve(path, folder), label: try label(String(parts.last!), classes: classes, file: file, line: i + 1)))
+    }
+    return entries
+}
+
+private func parseCSV(_ lines: [String], file: String, folder: URL, classes: [String]?) throws -> [ManifestEntry] {
+    guard let headerLine = lines.first(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) else { return [] }
+    let header = try csvFields(headerLine, file: file, line: 1).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+    guard let pathColumn = header.firstIndex(of: "path"), let labelColumn = header.firstIndex(of: "label") else {
+        throw ManifestError(file: file, line: 1, reason: "the header needs 'path' and 'label' columns, got \(header.joined(separator: ","))")
+    }
+    func column(_ name: String) -> Int? { header.firstIndex(of: name) }
+    var entries: [ManifestEntry] = []
+    for (i, line) in lines.enumerated().dropFirst() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+        let fields = try csvFields(line, file: file, line: i + 1)
+        guard fields.count == header.count else {
+            throw ManifestError(file: file, line: i + 1, reason: "\(fields.count) fields, the header has \(header.count)")
+        }
+        func value(_ name: String) -> String? {
+            column(name).map { fields[$0].trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+        }
+        func int(_ name: String) throws -> Int? {
+            guard let text = value(name) else { return nil }
+            guard let v = Int(text) else { throw ManifestError(file: file, line: i + 1, reason: "\(name) '\(text)' is not an integer") }
+            return v
+        }
+        let keyframes = try value("keyframes").map { text -> [Int] in
+            try text.split(separator: " ").map {
+                guard let k = Int($0) else { throw ManifestError(file: file, line: i + 1, reason: "keyframes must be space-separated integers") }
+                return k
+            }
+        }
+        entries.append(ManifestEntry(path: resolve(fields[pathColumn], folder),
+                                     label: try label(fields[labelColumn], classes: classes, file: file, line: i + 1),
+                                     frames: try int("frames"), fps: value("fps").flatMap(Double.init),
+                                     width: try int("width"), height: try int("height"), keyframes: keyframes))
+    }
+    return entries
+}
+
+private func parseJSONL(_ lines: [String], file: String, folder: URL, classes: [String]?) throws -> [ManifestEntry] {
+    var entries: [ManifestEntry] = []
+    for (i, line) in lines.enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
+            throw ManifestError(file: file, line: i + 1, reason: "not a JSON object")
+        }
+        guard let path = object["path"] as? String else { throw ManifestError(file: file, line: i + 1, reason: "missing 'path'") }
+        let labelValue: Int
+        if let n = object["label"] as? Int { labelValue = n }
+        else if let s = object["label"] as? String { labelValue = try label(s, classes: classes, file: file, line: i + 1) }
+        else { throw ManifestError(file: file, line: i + 1, reason: "missing 'label'") }
+        entries.append(ManifestEntry(path: resolve(path, folder), label: labelValue, frames: object["frames"] as? Int,
+                                     fps: (object["fps"] as? NSNumber)?.doubleValue, width: object["width"] as? Int,
+                                     height: object["height"] as? Int, keyframes: object["keyframes"] as? [Int]))
+    }
+    return entries
+}
+
+/// Splits one CSV line (RFC 4180 quotes; no newlines inside fields).
+private func csvFields(_ line: String, file: String, line number: Int) throws -> [String] {
+    var fields: [String] = [], current = "", quoted = false
+    var chars = Array(line.trimmingCharacters(in: CharacterSet(charactersIn: "\r"))).makeIterator()
+    while let c = chars.next() {
+        if quoted {
+            if c == "\"" {
+                if let next = chars.next() {
+                    if next == "\"" { current.append("\"") } else {
+                        quoted = false
+                        if next == "," { fields.append(current); current = "" } else { current.append(next) }
+                    }
+                } else { quoted = false }
+            } else { current.append(c) }
+        } else if c == "\"" { quoted = true }
+        else if c == "," { fields.append(current); current = "" }
+        else { current.append(c) }
+    }
+    if quoted { throw ManifestError(file: file, line: number, reason: "unterminated quote") }
+    fields.append(current)
+    return fields
+}
+
+private func csvQuote(_ s: String) -> String {
+    s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+}

@@ -1,0 +1,201 @@
+import Foundation
+import Testing
+import TestSupport
+import Clips
+import VideoIO
+@testable import Loader
+
+private let videos = ["h264_bframes.mp4", "hevc.mkv", "vp9.webm", "mpeg4.avi", "mjpeg.mov", "vfr.mp4", "rotate90.mp4", "h264_444_odd.mp4"]
+
+private func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("clipkit-loader-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+private func manifest(_ names: [String]) -> Manifest {
+    Manifest(entries: names.enumerated().map { ManifestEntry(path: fixture($1), label: $0 % 3) })
+}
+
+/// Small clips so the tests stay fast: 4 frames at stride 2, short side 64...80, 48-pixel crops.
+private func trainDataset(_ m: Manifest, seed: UInt64 = 7) -> ClipDataset {
+    ClipDataset(manifest: m, spec: ClipSpec(frames: 4, interval: 2, cropSize: 48),
+                mode: .train(TrainAugment(shortSideRange: 64...80, cropSize: 48), variant: .full), seed: seed)
+}
+
+/// Every batch of an epoch: (labels, videos, floats).
+private func collect(_ loader: ClipLoader, epoch: Int) throws -> [([Int], [Int], [Float])] {
+    let iterator = loader.epoch(epoch)
+    var out: [([Int], [Int], [Float])] = []
+    while let batch = try iterator.next() { out.append((batch.labels, batch.videos, Array(batch.data))) }
+    return out
+}
+
+@Suite struct ManifestTests {
+    @Test func csvJsonlAndListFilesAgree() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.copyItem(atPath: fixture("vp9.webm"), toPath: dir.appendingPathComponent("a, b.webm").path)
+        let csv = dir.appendingPathComponent("m.csv").path
+        try "path,label,frames,keyframes\n\"a, b.webm\",2,40,0 12 24 36\n\(fixture("hevc.mkv")),0,,\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        let jsonl = dir.appendingPathComponent("m.jsonl").path
+        try "{\"path\": \"a, b.webm\", \"label\": 2, \"frames\": 40, \"keyframes\": [0, 12, 24, 36]}\n{\"path\": \"\(fixture("hevc.mkv"))\", \"label\": 0}\n"
+            .write(toFile: jsonl, atomically: true, encoding: .utf8)
+        let list = dir.appendingPathComponent("m.txt").path
+        try "a, b.webm 2\n\(fixture("hevc.mkv")) 0\n".write(toFile: list, atomically: true, encoding: .utf8)
+        let a = try Manifest.load(csv), b = try Manifest.load(jsonl), c = try Manifest.load(list)
+        #expect(a.entries[0].path == dir.appendingPathComponent("a, b.webm").standardizedFileURL.path)
+        #expect(a.entries == b.entries)
+        #expect(a.entries.map(\.path) == c.entries.map(\.path) && a.entries.map(\.label) == c.entries.map(\.label))
+        #expect(a.entries[0].storedIndex == FrameIndex(frameCount: 40, keyframes: [0, 12, 24, 36]))
+        #expect(a.entries[1].storedIndex == nil)
+        // Round trip through writeCSV.
+        let again = dir.appendingPathComponent("again.csv").path
+        try a.writeCSV(to: again)
+        #expect(try Manifest.load(again).entries == a.entries)
+    }
+
+    @Test func errorsNameTheFileAndLine() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bad = dir.appendingPathComponent("bad.csv").path
+        try "path,label\nx.mp4,3\ny.mp4,dog\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        #expect(throws: ManifestError(file: bad, line: 3, reason: "label 'dog' is not a non-negative integer (give a class list to use names)")) {
+            try Manifest.load(bad)
+        }
+        #expect(try Manifest.load(bad, classes: ["cat", "dog", "x", "y"]).entries[1].label == 1)
+        let noHeader = dir.appendingPathComponent("nh.csv").path
+        try "file,class\nx.mp4,3\n".write(toFile: noHeader, atomically: true, encoding: .utf8)
+        #expect(throws: ManifestError.self) { try Manifest.load(noHeader) }
+        #expect(throws: ManifestError.self) { try Manifest.load(dir.appendingPathComponent("missing.csv").path) }
+    }
+}
+
+@Suite struct EpochOrderTests {
+    @Test func shuffleIsReproduciblePerSeedAndEpoch() {
+        let options = LoaderOptions(batchSize: 2, seed: 11)
+        #expect(epochOrder(count: 50, epoch: 3, options: options) == epochOrder(count: 50, epoch: 3, options: options))
+        #expect(epochOrder(count: 50, epoch: 3, options: options) != epochOrder(count: 50, epoch: 4, options: options))
+        #expect(epochOrder(count: 50, epoch: 3, options: options).sorted() == Array(0..<50))
+        var other = options; other.seed = 12
+        #expect(epochOrder(count: 50, epoch: 3, options: options) != epochOrder(count: 50, epoch: 3, options: other))
+        other.shuffle = false
+        #expect(epochOrder(count: 5, epoch: 3, options: other) == [0, 1, 2, 3, 4])
+    }
+
+    /// Like PyTorch's DistributedSampler: ceil(N / world) each, padded by
+    /// repeating from the start, disjoint before padding, covering everything.
+    @Test(arguments: [(10, 3), (12, 4), (7, 2), (5, 8)])
+    func shardsAreDisjointAndCovering(_ count: Int, _ world: Int) {
+        let shards = (0..<world).map { rank in
+            epochOrder(count: count, epoch: 1, options: LoaderOptions(batchSize: 1, seed: 5, rank: rank, worldSize: world))
+        }
+        let perRank = (count + world - 1) / world
+        #expect(shards.allSatisfy { $0.count == perRank })
+        #expect(Set(shards.joined()) == Set(0..<count))
+        #expect(shards.joined().count - count == perRank * world - count, "only the padding repeats")
+        let full = epochOrder(count: count, epoch: 1, options: LoaderOptions(batchSize: 1, seed: 5))
+        // Rank r takes every world-th index of the (padded) shuffled order.
+        #expect(shards[0].first == full.first)
+    }
+}
+
+@Suite(.serialized) struct ClipLoaderTests {
+    @Test func sameBatchesForOneTwoAndFourWorkers() throws {
+        let dataset = trainDataset(manifest(videos))
+        let results = try [1, 2, 4].map { workers in
+            try collect(ClipLoader(dataset: dataset, options: LoaderOptions(batchSize: 3, workers: workers, queueDepth: 3, seed: 2)), epoch: 1)
+        }
+        #expect(results[0].count == 3)   // 8 videos, batch 3, last batch of 2 kept
+        for r in results.dropFirst() {
+            #expect(r.map(\.0) == results[0].map(\.0) && r.map(\.1) == results[0].map(\.1))
+            #expect(r.map(\.2) == results[0].map(\.2), "floats differ")
+        }
+        #expect(results[0][0].2.count == 3 * 3 * 4 * 48 * 48)
+        #expect(Set(results[0].flatMap(\.1)) == Set(0..<8))
+    }
+
+    @Test func dropLastDropsTheIncompleteBatch() throws {
+        let loader = ClipLoader(dataset: trainDataset(manifest(videos)), options: LoaderOptions(batchSize: 3, workers: 2, dropLast: true))
+        #expect(try collect(loader, epoch: 0).count == 2)
+    }
+
+    @Test func earlyStopEndsEveryWorkerAndReturnsEveryBuffer() throws {
+        let loader = ClipLoader(dataset: trainDataset(manifest(videos + videos)), options: LoaderOptions(batchSize: 2, workers: 2, queueDepth: 2))
+        let iterator = loader.epoch(0)
+        _ = try iterator.next()
+        iterator.stop()
+        #expect(iterator.runningWorkers == 0)
+        #expect(try iterator.next() == nil)
+        #expect(loader.buffersIdle == 2)
+        // Dropping an iterator without stop() ends its workers too.
+        do {
+            let dropped = loader.epoch(1)
+            _ = try dropped.next()
+        }
+        #expect(loader.buffersIdle == 2)
+        #expect(try collect(loader, epoch: 2).count == 8, "the loader still works afterwards")
+    }
+
+    @Test func brokenVideosAreReplacedInTrainingAndListedInTesting() throws {
+        let names = ["h264_bframes.mp4", "truncated.mp4", "hevc.mkv", "text.mp4", "vp9.webm"]
+        let m = manifest(names)
+        let logged = LockedLines()
+        let loader = ClipLoader(dataset: trainDataset(m), options: LoaderOptions(batchSize: 5, workers: 2, seed: 1))
+        loader.log = { logged.append($0) }
+        for epoch in 0..<2 {
+            let iterator = loader.epoch(epoch)
+            let batch = try #require(try iterator.next())
+            #expect(batch.count == 5, "replaced, not dropped")
+            #expect(!batch.videos.contains(1) && !batch.videos.contains(3))
+            #expect(Set(batch.replaced.map(\.path)) == [fixture("truncated.mp4"), fixture("text.mp4")])
+            #expect(iterator.stats.replaced == 2)
+        }
+        #expect(logged.lines.count == 2, "each broken file logged once: \(logged.lines)")
+        #expect(logged.lines.contains { $0.contains("truncated.mp4") && $0.contains("truncated") })
+
+        let test = ClipDataset(manifest: m, spec: ClipSpec(frames: 4, interval: 2), mode: .test(numClips: 2, crops: .center(48), shortSide: 64))
+        let testLoader = ClipLoader(dataset: test, options: LoaderOptions(batchSize: 5, workers: 2, shuffle: false))
+        testLoader.log = { _ in }
+        let batch = try #require(try testLoader.epoch(0).next())
+        #expect(batch.videos == [0, 1, 2, 3, 4])
+        #expect(batch.failed.map(\.video) == [1, 3])
+        #expect(batch.sampleShape == [2, 3, 4, 48, 48])
+        let floats = test.sampleFloats
+        #expect(batch.data[floats..<(2 * floats)].allSatisfy { $0 == 0 }, "failed slots are zero")
+        #expect(batch.data[0..<floats].contains { $0 != 0 })
+    }
+
+    @Test func allBrokenIsAnErrorNotAHang() throws {
+        let loader = ClipLoader(dataset: trainDataset(manifest(["text.mp4", "empty.mp4"])), options: LoaderOptions(batchSize: 2, workers: 2))
+        loader.log = { _ in }
+        #expect(throws: LoaderError.self) { _ = try loader.epoch(0).next() }
+    }
+
+    @Test func bufferPoolDoesNotGrowOverEpochs() throws {
+        let loader = ClipLoader(dataset: trainDataset(manifest(videos)), options: LoaderOptions(batchSize: 2, workers: 2, queueDepth: 3))
+        for epoch in 0..<6 { _ = try collect(loader, epoch: epoch) }
+        #expect(loader.buffersAllocated <= 3)
+        #expect(loader.buffersIdle == 3)
+    }
+
+    @Test func storedIndexGivesTheSameSamples() throws {
+        var withIndex = manifest(["h264_bframes.mp4", "vp9.webm"])
+        for i in withIndex.entries.indices {
+            let d = try VideoDecoder(path: withIndex.entries[i].path)
+            withIndex.entries[i].frames = d.frameCount
+            withIndex.entries[i].keyframes = d.keyframes
+        }
+        let options = LoaderOptions(batchSize: 2, workers: 1, shuffle: false)
+        let a = try collect(ClipLoader(dataset: trainDataset(manifest(["h264_bframes.mp4", "vp9.webm"])), options: options), epoch: 0)
+        let b = try collect(ClipLoader(dataset: trainDataset(withIndex), options: options), epoch: 0)
+        #expect(a.map(\.2) == b.map(\.2))
+    }
+}
+
+final class LockedLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [String] = []
+    func append(_ line: String) { lock.lock(); storage.append(line); lock.unlock() }
+    var lines: [String] { lock.lock(); defer { lock.unlock() }; return storage }
+}
