@@ -80,6 +80,27 @@ private func clipkit(_ arguments: [String]) throws -> (status: Int32, stdout: Da
         #expect(bad.status == 1 && bad.stderr.split(separator: "\n").count == 1)
     }
 
+    @Test func prepCheckListsBrokenVideosAndBenchLoaderReports() throws {
+        let manifest = FileManager.default.temporaryDirectory.appendingPathComponent("clipkit-cli-\(UUID().uuidString).csv").path
+        defer { try? FileManager.default.removeItem(atPath: manifest) }
+        let rows = ["h264_bframes.mp4", "truncated.mp4", "hevc.mkv"].enumerated().map { "\(fixture($1)),\($0)" }
+        try (["path,label"] + rows).joined(separator: "\n").write(toFile: manifest, atomically: true, encoding: .utf8)
+        let check = try clipkit(["prep", "check", manifest, "--json"])
+        #expect(check.status == 1)
+        let report = try JSONSerialization.jsonObject(with: check.stdout) as! [String: Any]
+        #expect(report["videos"] as? Int == 3)
+        #expect((report["broken"] as? [[String: String]])?.map { $0["path"]! } == [fixture("truncated.mp4")])
+        let bench = try clipkit(["bench", "loader", "--manifest", manifest, "--clip-len", "4", "--interval", "2", "--crop", "48",
+                                 "--short-side", "64-80", "--batch", "2", "--workers", "2", "--clips", "6", "--json"])
+        #expect(bench.status == 0, "\(bench.stderr)")
+        let result = try JSONSerialization.jsonObject(with: bench.stdout) as! [String: Any]
+        #expect(result["clips"] as? Int == 6 && (result["clips_per_s"] as? Double ?? 0) > 0 && (result["peak_rss_mb"] as? Double ?? 0) > 0)
+        #expect((result["replaced"] as? Int ?? 0) >= 1)
+        #expect(bench.stderr.contains("truncated.mp4"), "the broken video is logged")
+        let missing = try clipkit(["prep", "check", "/no/such/manifest.csv"])
+        #expect(missing.status == 1 && missing.stderr.contains("no such file"))
+    }
+
     @Test func outOfRangeAndDamagedFramesExitOne() throws {
         let range = try clipkit(["frames", fixture("h264_bframes.mp4"), "--indices", "0,50"])
         #expect(range.status == 1 && range.stderr.contains("out of range"))

@@ -13,3 +13,9 @@ echo "decode benchmark: ${files[*]} (${BENCH_ROUNDS:-5} rounds)"
 echo "30-view test input benchmark (${BENCH_ROUNDS:-5} rounds)"
 "$python" tools/bench/bench_views.py --clipkit "$clipkit" --files "${files[@]}" \
     --rounds "${BENCH_ROUNDS:-5}" --json-out bench-data/views-results.json | tee bench-data/views-results.md
+# The loader reads a manifest that lists each file 8 times (5 batches of 8 per epoch).
+manifest=bench-data/train.csv
+{ echo "path,label"; for r in 1 2 3 4 5 6 7 8; do i=0; for f in "${files[@]}"; do echo "$PWD/$f,$i"; i=$((i+1)); done; done; } > "$manifest"
+echo "loader benchmark (${BENCH_ROUNDS:-3} rounds)"
+"$python" tools/bench/bench_loader.py --clipkit "$clipkit" --manifest "$manifest" \
+    --rounds "${BENCH_ROUNDS:-3}" --json-out bench-data/loader-results.json | tee bench-data/loader-results.md

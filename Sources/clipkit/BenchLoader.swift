@@ -1,0 +1,95 @@
+import ArgumentParser
+import Clips
+import Foundation
+import Loader
+
+extension ClipKit {
+    struct BenchLoader: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "loader",
+            abstract: "Clip loading speed and memory: the prefetching loader over a manifest.",
+            discussion: "Example: clipkit bench loader --manifest train.csv --mode train --clip-len 8 --interval 8 --crop 224 --batch 8 --workers 2 --clips 400 --json")
+
+        enum Mode: String, ExpressibleByArgument { case train, test }
+
+        @Option(help: "Manifest (CSV, JSONL or mmaction2 list).") var manifest: String
+        @Option(help: "train | test (10 clips × 3 crops per video).") var mode: Mode = .train
+        @Option(help: "Frames per clip.") var clipLen = 8
+        @Option(help: "Stride between a clip's frames.") var interval = 8
+        @Option(help: "Training crop size.") var crop = 224
+        @Option(help: "Training short side range, as A-B.") var shortSide = "256-320"
+        @Option(help: "Samples per batch.") var batch = 8
+        @Option(help: "Worker threads.") var workers = 2
+        @Option(help: "Batches in flight.") var queueDepth = 4
+        @Option(help: "Samples (train) or videos (test) to load; epochs repeat as needed.") var clips = 400
+        @Option(help: "Test mode: temporal clips per video.") var numClips = 10
+        @Option(help: "Seed.") var seed: UInt64 = 0
+        @Flag(help: "Print JSON.") var json = false
+
+        struct Result: Encodable {
+            var mode: String
+            var clips: Int
+            var seconds: Double
+            var clips_per_s: Double
+            var peak_rss_mb: Double
+            var batches: Int
+            var replaced: Int
+            var failed: Int
+            var wait_s: Double
+            var mean_queue_occupancy: Double
+            var buffers: Int
+        }
+
+        func run() throws {
+            let manifest: Manifest
+            do { manifest = try Manifest.load(self.manifest) } catch let error as ManifestError {
+                printError(error.description)
+                throw ExitCode(1)
+            }
+            let parts = shortSide.split(separator: "-").compactMap { Int($0) }
+            guard parts.count == 2, parts[0] <= parts[1] else { throw ValidationError("--short-side must look like 256-320") }
+            let loadMode: LoadMode = mode == .train
+                ? .train(TrainAugment(shortSideRange: parts[0]...parts[1], cropSize: crop), variant: .full)
+                : .test(numClips: numClips, crops: .three(256), shortSide: 256)
+            let dataset = ClipDataset(manifest: manifest, spec: ClipSpec(frames: clipLen, interval: interval, cropSize: crop),
+                                      mode: loadMode, seed: seed)
+            let loader = ClipLoader(dataset: dataset, options: LoaderOptions(batchSize: batch, workers: workers,
+                                                                             queueDepth: queueDepth, seed: seed))
+            var loaded = 0, batches = 0, replaced = 0, failed = 0, readySum = 0
+            var wait = 0.0
+            var checksum: Float = 0
+            let start = DispatchTime.now()
+            var epoch = 0
+            while loaded < clips {
+                let iterator = loader.epoch(epoch)
+                while loaded < clips, let b = try iterator.next() {
+                    loaded += b.count
+                    batches += 1
+                    checksum += b.data[b.data.count / 2]
+                }
+                iterator.stop()
+                let s = iterator.stats
+                replaced += s.replaced; failed += s.failed; wait += s.waitSeconds; readySum += s.readySum
+                epoch += 1
+            }
+            let seconds = elapsed(since: start)
+            if checksum.isNaN { print("") }
+            let result = Result(mode: mode.rawValue, clips: loaded, seconds: seconds, clips_per_s: Double(loaded) / seconds,
+                                peak_rss_mb: peakResidentMegabytes(), batches: batches, replaced: replaced, failed: failed,
+                                wait_s: wait, mean_queue_occupancy: Double(readySum) / Double(max(batches, 1)),
+                                buffers: loader.buffersAllocated)
+            if json { print(try jsonString(result)) } else {
+                print(String(format: "%d %@ in %.2f s = %.1f/s, peak RSS %.0f MB", loaded, mode == .train ? "clips" : "videos",
+                             seconds, result.clips_per_s, result.peak_rss_mb))
+            }
+        }
+    }
+}
+
+/// Peak resident set size in MiB (VmHWM from /proc/self/status).
+func peakResidentMegabytes() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return -1 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        return (line.split(separator: " ").compactMap { Double($0) }.first ?? -1) / 1024
+    }
+    return -1
+}
