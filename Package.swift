@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "VideoIO", targets: ["VideoIO"]),
         .library(name: "Clips", targets: ["Clips"]),
         .library(name: "Loader", targets: ["Loader"]),
+        .library(name: "Tensor", targets: ["Tensor"]),
         .executable(name: "clipkit", targets: ["clipkit"]),
     ],
     dependencies: [
@@ -28,6 +29,7 @@ let package = Package(
         .target(name: "VideoIO", dependencies: ["CFFmpeg"]),
         .target(name: "Clips", dependencies: ["VideoIO"]),
         .target(name: "Loader", dependencies: ["Clips", "VideoIO"]),
+        .target(name: "Tensor", dependencies: ["COpenBLAS"]),
         .executableTarget(
             name: "clipkit",
             dependencies: [
@@ -41,6 +43,7 @@ let package = Package(
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport"]),
         .testTarget(name: "ClipsTests", dependencies: ["Clips", "VideoIO", "TestSupport"]),
         .testTarget(name: "LoaderTests", dependencies: ["Loader", "Clips", "VideoIO", "TestSupport"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
         .testTarget(name: "ClipKitCLITests", dependencies: ["clipkit", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

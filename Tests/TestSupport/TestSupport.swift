@@ -69,3 +69,17 @@ public func byteDifference(_ a: [UInt8], _ b: [UInt8]) -> String {
     let differing = zip(a, b).filter { $0 != $1 }.count
     return "\(differing) of \(a.count) bytes differ, max difference \(maxAbsDifference(a, b))"
 }
+
+/// "" when every |a - b| ≤ atol + rtol·|b|, else where and by how much (never all values).
+public func closeness(_ a: [Float], _ b: [Float], rtol: Float = 1e-4, atol: Float = 1e-5) -> String {
+    if a.count != b.count { return "sizes differ: \(a.count) vs \(b.count)" }
+    var worst = 0, worstExcess: Float = 0, bad = 0
+    for i in 0..<a.count {
+        let excess = abs(a[i] - b[i]) - (atol + rtol * abs(b[i]))
+        if excess > 0 || a[i].isNaN != b[i].isNaN {
+            bad += 1
+            if excess > worstExcess || worstExcess == 0 { worstExcess = excess; worst = i }
+        }
+    }
+    return bad == 0 ? "" : "\(bad) of \(a.count) differ; worst at \(worst): \(a[worst]) vs \(b[worst])"
+}

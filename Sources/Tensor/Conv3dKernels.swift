@@ -1,0 +1,268 @@
+/// Sizes of one 3D convolution. Layouts: input N×C×T×H×W, weight
+/// O×(C/groups)×kt×kh×kw, output N×O×To×Ho×Wo.
+public struct Conv3dGeometry: Equatable, Sendable {
+    public var batch: Int, inChannels: Int, outChannels: Int, groups: Int
+    public var input: (t: Int, h: Int, w: Int)
+    public var kernel: (t: Int, h: Int, w: Int)
+    public var stride: (t: Int, h: Int, w: Int)
+    public var padding: (t: Int, h: Int, w: Int)
+    public var dilation: (t: Int, h: Int, w: Int)
+
+    public static func == (a: Conv3dGeometry, b: Conv3dGeometry) -> Bool {
+        a.batch == b.batch && a.inChannels == b.inChannels && a.outChannels == b.outChannels && a.groups == b.groups
+            && a.input == b.input && a.kernel == b.kernel && a.stride == b.stride && a.padding == b.padding && a.dilation == b.dilation
+    }
+
+    public var output: (t: Int, h: Int, w: Int) {
+        func size(_ i: Int, _ k: Int, _ s: Int, _ p: Int, _ d: Int) -> Int { (i + 2 * p - d * (k - 1) - 1) / s + 1 }
+        return (size(input.t, kernel.t, stride.t, padding.t, dilation.t),
+                size(input.h, kernel.h, stride.h, padding.h, dilation.h),
+                size(input.w, kernel.w, stride.w, padding.w, dilation.w))
+    }
+    var groupIn: Int { inChannels / groups }
+    var groupOut: Int { outChannels / groups }
+    /// Rows of a column matrix: C/g · kt · kh · kw.
+    var columnRows: Int { groupIn * kernel.t * kernel.h * kernel.w }
+    var inputVolume: Int { input.t * input.h * input.w }
+    var outputVolume: Int { let o = output; return o.t * o.h * o.w }
+    /// Multiply-adds of the forward pass.
+    public var multiplyAdds: Int { batch * outChannels * outputVolume * columnRows }
+}
+
+/// Output positions per column chunk, so that the column buffer stays near
+/// `budget` floats (8 MB by default) whatever the layer size.
+func columnChunk(_ g: Conv3dGeometry, budget: Int = 2 << 20) -> Int {
+    max(1, min(g.outputVolume, budget / max(1, g.columnRows)))
+}
+
+/// Fills `col` (columnRows × count) with the input patches of output positions
+/// [first, first + count) for one sample and group; out-of-range taps are 0.
+func vol2col(_ x: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count: Int, col: UnsafeMutablePointer<Float>) {
+    let o = g.output
+    let (kt, kh, kw) = g.kernel
+    var row = 0
+    for c in 0..<g.groupIn {
+        let plane = x + c * g.inputVolume
+        for a in 0..<kt { for b in 0..<kh { for d in 0..<kw {
+            let dst = col + row * count
+            var to = first / (o.h * o.w), ho = (first / o.w) % o.h, wo = first % o.w
+            for p in 0..<count {
+                let ti = to * g.stride.t - g.padding.t + a * g.dilation.t
+                let hi = ho * g.stride.h - g.padding.h + b * g.dilation.h
+                let wi = wo * g.stride.w - g.padding.w + d * g.dilation.w
+                dst[p] = (ti >= 0 && ti < g.input.t && hi >= 0 && hi < g.input.h && wi >= 0 && wi < g.input.w)
+                    ? plane[(ti * g.input.h + hi) * g.input.w + wi] : 0
+                wo += 1
+                if wo == o.w { wo = 0; ho += 1; if ho == o.h { ho = 0; to += 1 } }
+            }
+            row += 1
+        } } }
+    }
+}
+
+/// Adds the columns back into the input gradient (the transpose of vol2col).
+func col2vol(_ col: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count: Int, dx: UnsafeMutablePointer<Float>) {
+    let o = g.output
+    let (kt, kh, kw) = g.kernel
+    var row = 0
+    for c in 0..<g.groupIn {
+        let plane = dx + c * g.inputVolume
+        for a in 0..<kt { for b in 0..<kh { for d in 0..<kw {
+            let src = col + row * count
+            var to = first / (o.h * o.w), ho = (first / o.w) % o.h, wo = first % o.w
+            for p in 0..<count {
+                let ti = to * g.stride.t - g.padding.t + a * g.dilation.t
+                let hi = ho * g.stride.h - g.padding.h + b * g.dilation.h
+                let wi = wo * g.stride.w - g.padding.w + d * g.dilation.w
+                if ti >= 0 && ti < g.input.t && hi >= 0 && hi < g.input.h && wi >= 0 && wi < g.input.w {
+                    plane[(ti * g.input.h + hi) * g.input.w + wi] += src[p]
+                }
+                wo += 1
+                if wo == o.w { wo = 0; ho += 1; if ho == o.h { ho = 0; to += 1 } }
+            }
+            row += 1
+        } } }
+    }
+}
+
+/// Samples [first, first + count) of conv3d forward: vol2col + GEMM per group and chunk.
+func conv3dForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                   _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>) {
+    let chunk = columnChunk(g), P = g.outputVolume, K = g.columnRows
+    for n in samples {
+        for group in 0..<g.groups {
+            let xs = x + (n * g.inChannels + group * g.groupIn) * g.inputVolume
+            let ys = y + (n * g.outChannels + group * g.groupOut) * P
+            let ws = w + group * g.groupOut * K
+            var first = 0
+            while first < P {
+                let count = min(chunk, P - first)
+                vol2col(xs, g, first: first, count: count, col: col)
+                sgemm(m: g.groupOut, n: count, k: K, a: ws, lda: K, b: col, ldb: count, c: ys + first, ldc: P)
+                first += count
+            }
+        }
+    }
+}
+
+/// dW (+=) for samples in `samples`: dY · colᵀ per group and chunk.
+func conv3dBackwardWeight(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
+                          _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>) {
+    let chunk = columnChunk(g), P = g.outputVolume, K = g.columnRows
+    for n in samples {
+        for group in 0..<g.groups {
+            let xs = x + (n * g.inChannels + group * g.groupIn) * g.inputVolume
+            let dys = dy + (n * g.outChannels + group * g.groupOut) * P
+            let dws = dw + group * g.groupOut * K
+            var first = 0
+            while first < P {
+                let count = min(chunk, P - first)
+                vol2col(xs, g, first: first, count: count, col: col)
+                sgemm(transB: true, m: g.groupOut, n: K, k: count, a: dys + first, lda: P, b: col, ldb: count,
+                      beta: 1, c: dws, ldc: K)
+                first += count
+            }
+        }
+    }
+}
+
+/// dX (+=) for samples in `samples`: Wᵀ · dY per group and chunk, then col2vol.
+func conv3dBackwardData(_ w: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+                        _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>) {
+    let chunk = columnChunk(g), P = g.outputVolume, K = g.columnRows
+    for n in samples {
+        for group in 0..<g.groups {
+            let dxs = dx + (n * g.inChannels + group * g.groupIn) * g.inputVolume
+            let dys = dy + (n * g.outChannels + group * g.groupOut) * P
+            let ws = w + group * g.groupOut * K
+            var first = 0
+            while first < P {
+                let count = min(chunk, P - first)
+                sgemm(transA: true, m: K, n: count, k: g.groupOut, a: ws, lda: K, b: dys + first, ldb: P, c: col, ldc: count)
+                col2vol(col, g, first: first, count: count, dx: dxs)
+                first += count
+            }
+        }
+    }
+}
+
+// MARK: Naive twins (direct loops, for tests)
+
+func conv3dForwardNaive(_ x: [Float], _ w: [Float], _ g: Conv3dGeometry) -> [Float] {
+    let o = g.output
+    var y = [Float](repeating: 0, count: g.batch * g.outChannels * g.outputVolume)
+    for n in 0..<g.batch { for oc in 0..<g.outChannels {
+        let group = oc / g.groupOut
+        for to in 0..<o.t { for ho in 0..<o.h { for wo in 0..<o.w {
+            var sum: Float = 0
+            for c in 0..<g.groupIn { for a in 0..<g.kernel.t { for b in 0..<g.kernel.h { for d in 0..<g.kernel.w {
+                let ti = to * g.stride.t - g.padding.t + a * g.dilation.t
+                let hi = ho * g.stride.h - g.padding.h + b * g.dilation.h
+                let wi = wo * g.stride.w - g.padding.w + d * g.dilation.w
+                guard ti >= 0, ti < g.input.t, hi >= 0, hi < g.input.h, wi >= 0, wi < g.input.w else { continue }
+                let ic = group * g.groupIn + c
+                sum += x[(((n * g.inChannels + ic) * g.input.t + ti) * g.input.h + hi) * g.input.w + wi]
+                    * w[(((oc * g.groupIn + c) * g.kernel.t + a) * g.kernel.h + b) * g.kernel.w + d]
+            } } } }
+            y[(((n * g.outChannels + oc) * o.t + to) * o.h + ho) * o.w + wo] = sum
+        } } }
+    } }
+    return y
+}
+
+/// (dX, dW) of the naive convolution for output gradient `dy`.
+func conv3dBackwardNaive(_ x: [Float], _ w: [Float], _ dy: [Float], _ g: Conv3dGeometry) -> (dx: [Float], dw: [Float]) {
+    let o = g.output
+    var dx = [Float](repeating: 0, count: x.count), dw = [Float](repeating: 0, count: w.count)
+    for n in 0..<g.batch { for oc in 0..<g.outChannels {
+        let group = oc / g.groupOut
+        for to in 0..<o.t { for ho in 0..<o.h { for wo in 0..<o.w {
+            let grad = dy[(((n * g.outChannels + oc) * o.t + to) * o.h + ho) * o.w + wo]
+            for c in 0..<g.groupIn { for a in 0..<g.kernel.t { for b in 0..<g.kernel.h { for d in 0..<g.kernel.w {
+                let ti = to * g.stride.t - g.padding.t + a * g.dilation.t
+                let hi = ho * g.stride.h - g.padding.h + b * g.dilation.h
+                let wi = wo * g.stride.w - g.padding.w + d * g.dilation.w
+                guard ti >= 0, ti < g.input.t, hi >= 0, hi < g.input.h, wi >= 0, wi < g.input.w else { continue }
+                let xi = (((n * g.inChannels + group * g.groupIn + c) * g.input.t + ti) * g.input.h + hi) * g.input.w + wi
+                let wi2 = (((oc * g.groupIn + c) * g.kernel.t + a) * g.kernel.h + b) * g.kernel.w + d
+                dx[xi] += grad * w[wi2]
+                dw[wi2] += grad * x[xi]
+            } } } }
+        } } }
+    } }
+    return (dx, dw)
+}
+
+// MARK: Depthwise (groups = C = O): direct kernels, no columns
+
+/// Depthwise forward for samples in `samples`; the innermost loop runs along W.
+func depthwiseConv3dForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                            _ g: Conv3dGeometry, samples: Range<Int>) {
+    let o = g.output, ksize = g.kernel.t * g.kernel.h * g.kernel.w
+    for n in samples { for c in 0..<g.inChannels {
+        let xs = x + (n * g.inChannels + c) * g.inputVolume
+        let ys = y + (n * g.inChannels + c) * g.outputVolume
+        let ws = w + c * ksize
+        ys.initialize(repeating: 0, count: g.outputVolume)
+        for a in 0..<g.kernel.t { for b in 0..<g.kernel.h { for d in 0..<g.kernel.w {
+            let weight = ws[(a * g.kernel.h + b) * g.kernel.w + d]
+            for to in 0..<o.t {
+                let ti = to * g.stride.t - g.padding.t + a * g.dilation.t
+                guard ti >= 0 && ti < g.input.t else { continue }
+                for ho in 0..<o.h {
+                    let hi = ho * g.stride.h - g.padding.h + b * g.dilation.h
+                    guard hi >= 0 && hi < g.input.h else { continue }
+                    let src = xs + (ti * g.input.h + hi) * g.input.w
+                    let dst = ys + (to * o.h + ho) * o.w
+                    let shift = d * g.dilation.w - g.padding.w
+                    // wo range where wi = wo*s + shift is inside the row
+                    let lo = max(0, (-shift + g.stride.w - 1) / g.stride.w)
+                    let hiW = min(o.w, (g.input.w - shift + g.stride.w - 1) / g.stride.w)
+                    if lo >= hiW { continue }
+                    if g.stride.w == 1 {
+                        for wo in lo..<hiW { dst[wo] += weight * src[wo + shift] }
+                    } else {
+                        for wo in lo..<hiW { dst[wo] += weight * src[wo * g.stride.w + shift] }
+                    }
+                }
+            }
+        } } }
+    } }
+}
+
+/// Depthwise backward: dX (+=) and dW (+=).
+func depthwiseConv3dBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                             dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?,
+                             _ g: Conv3dGeometry, samples: Range<Int>) {
+    let o = g.output, ksize = g.kernel.t * g.kernel.h * g.kernel.w
+    for n in samples { for c in 0..<g.inChannels {
+        let xs = x + (n * g.inChannels + c) * g.inputVolume
+        let dys = dy + (n * g.inChannels + c) * g.outputVolume
+        let dxs = dx.map { $0 + (n * g.inChannels + c) * g.inputVolume }
+        for a in 0..<g.kernel.t { for b in 0..<g.kernel.h { for d in 0..<g.kernel.w {
+            let k = c * ksize + (a * g.kernel.h + b) * g.kernel.w + d
+            let weight = w[k]
+            var wsum: Float = 0
+            for to in 0..<o.t {
+                let ti = to * g.stride.t - g.padding.t + a * g.dilation.t
+                guard ti >= 0 && ti < g.input.t else { continue }
+                for ho in 0..<o.h {
+                    let hi = ho * g.stride.h - g.padding.h + b * g.dilation.h
+                    guard hi >= 0 && hi < g.input.h else { continue }
+                    let rowOffset = (ti * g.input.h + hi) * g.input.w
+                    let grad = dys + (to * o.h + ho) * o.w
+                    let shift = d * g.dilation.w - g.padding.w
+                    let lo = max(0, (-shift + g.stride.w - 1) / g.stride.w)
+                    let hiW = min(o.w, (g.input.w - shift + g.stride.w - 1) / g.stride.w)
+                    if lo >= hiW { continue }
+                    for wo in lo..<hiW {
+                        let wi = wo * g.stride.w + shift
+                        wsum += grad[wo] * xs[rowOffset + wi]
+                        if let dxs { dxs[rowOffset + wi] += grad[wo] * weight }
+                    }
+                }
+            }
+            dw?[k] += wsum
+        } } }
+    } }
+}

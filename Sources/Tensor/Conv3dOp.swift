@@ -1,0 +1,66 @@
+/// Padding, stride and dilation of a 3D convolution (t, h, w).
+public struct Conv3dOptions: Equatable, Sendable {
+    public var stride: (t: Int, h: Int, w: Int)
+    public var padding: (t: Int, h: Int, w: Int)
+    public var dilation: (t: Int, h: Int, w: Int)
+    public var groups: Int
+    public init(stride: (Int, Int, Int) = (1, 1, 1), padding: (Int, Int, Int) = (0, 0, 0),
+                dilation: (Int, Int, Int) = (1, 1, 1), groups: Int = 1) {
+        self.stride = stride; self.padding = padding; self.dilation = dilation; self.groups = groups
+    }
+    public static func == (a: Conv3dOptions, b: Conv3dOptions) -> Bool {
+        a.stride == b.stride && a.padding == b.padding && a.dilation == b.dilation && a.groups == b.groups
+    }
+}
+
+/// 3D convolution. x: N×C×T×H×W, w: O×(C/groups)×kt×kh×kw → N×O×To×Ho×Wo.
+/// Depthwise convolutions (groups = C = O) use the direct kernel; others vol2col + GEMM.
+public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOptions()) -> Tensor {
+    precondition(x.rank == 5 && w.rank == 5, "conv3d takes N×C×T×H×W input and O×C/g×kt×kh×kw weight")
+    let g = Conv3dGeometry(batch: x.shape[0], inChannels: x.shape[1], outChannels: w.shape[0], groups: options.groups,
+                           input: (x.shape[2], x.shape[3], x.shape[4]), kernel: (w.shape[2], w.shape[3], w.shape[4]),
+                           stride: options.stride, padding: options.padding, dilation: options.dilation)
+    precondition(g.inChannels % g.groups == 0 && g.outChannels % g.groups == 0 && w.shape[1] == g.groupIn,
+                 "conv3d: channels \(g.inChannels)→\(g.outChannels) do not fit groups \(g.groups) and weight \(w.shape)")
+    let o = g.output
+    precondition(o.t > 0 && o.h > 0 && o.w > 0, "conv3d: input \(x.shape) too small for kernel \(w.shape)")
+    let y = Tensor.empty([g.batch, g.outChannels, o.t, o.h, o.w])
+    let depthwise = g.groups == g.inChannels && g.groups == g.outChannels
+    let scratch = Scratch()
+    let workers = Parallel.workerCount   // read once: the same split forward and backward
+    let xp = x.storage.pointer, wp = w.storage.pointer, yp = y.storage.pointer
+    if depthwise {
+        Parallel.forEachRange(g.batch, workers: workers) { _, range in depthwiseConv3dForward(xp, wp, yp, g, samples: range) }
+    } else {
+        let columns = g.columnRows * columnChunk(g)
+        for worker in 0..<workers { _ = scratch.buffer(worker, count: columns) }
+        Parallel.forEachRange(g.batch, workers: workers) { worker, range in
+            conv3dForward(xp, wp, yp, g, samples: range, col: scratch.buffer(worker, count: columns))
+        }
+    }
+    return y.record([x, w]) { dy in
+        let dyp = dy.storage.pointer
+        let dxp: UnsafeMutablePointer<Float>? = x.requiresGrad ? x.gradBuffer() : nil
+        // Per-worker weight gradients, summed after, so threads never share a buffer.
+        var partial: [Tensor] = []
+        if w.requiresGrad { partial = (0..<workers).map { _ in Tensor(zeros: w.shape) } }
+        if depthwise {
+            Parallel.forEachRange(g.batch, workers: workers) { worker, range in
+                depthwiseConv3dBackward(xp, wp, dyp, dx: dxp, dw: partial.isEmpty ? nil : partial[worker].storage.pointer, g, samples: range)
+            }
+        } else {
+            let columns = g.columnRows * columnChunk(g)
+            for worker in 0..<workers { _ = scratch.buffer(worker, count: columns) }
+            Parallel.forEachRange(g.batch, workers: workers) { worker, range in
+                let col = scratch.buffer(worker, count: columns)
+                if !partial.isEmpty { conv3dBackwardWeight(xp, dyp, partial[worker].storage.pointer, g, samples: range, col: col) }
+                if let dxp { conv3dBackwardData(wp, dyp, dxp, g, samples: range, col: col) }
+            }
+        }
+        if !partial.isEmpty {
+            let total = partial[0].storage.pointer
+            for extra in partial.dropFirst() { let p = extra.storage.pointer; for i in 0..<w.count { total[i] += p[i] } }
+            w.accumulateGrad(total)
+        }
+    }
+}

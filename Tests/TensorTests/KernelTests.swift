@@ -1,0 +1,164 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Tensor
+
+private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
+    var state = seed &+ 0x9E37_79B9_7F4A_7C15
+    return (0..<count).map { _ in
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Float(Int64(bitPattern: state >> 11) % 2000) / 1000 - 1
+    }
+}
+
+@Suite(.serialized) struct KernelTests {
+    @Test func sgemmEqualsItsNaiveTwin() {
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let (m, n, k) = (7, 9, 5)
+            let a = randomValues(m * k, seed: 1), b = randomValues(k * n, seed: 2)
+            var c1 = randomValues(m * n, seed: 3), c2 = c1
+            let lda = ta ? m : k, ldb = tb ? k : n
+            sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda, b: b, ldb: ldb, beta: 1, c: &c1, ldc: n)
+            sgemmNaive(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda, b: b, ldb: ldb, beta: 1, c: &c2, ldc: n)
+            #expect(closeness(c1, c2) == "", "transA \(ta) transB \(tb)")
+        }
+    }
+
+    /// vol2col + GEMM (chunked) and the direct depthwise kernel against the
+    /// 7-loop naive convolution, over shapes that exercise every option.
+    @Test(arguments: [
+        (2, 3, 4, 1, (5, 6, 7), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
+        (1, 4, 6, 2, (4, 7, 5), (2, 3, 1), (2, 1, 2), (1, 2, 0), (1, 1, 2)),
+        (2, 4, 4, 4, (5, 6, 6), (3, 3, 3), (1, 2, 1), (1, 1, 1), (2, 1, 1)),
+        (1, 2, 3, 1, (3, 4, 4), (1, 1, 1), (1, 1, 1), (0, 0, 0), (1, 1, 1)),
+    ])
+    func convolutionKernelsEqualTheNaiveTwin(_ n: Int, _ c: Int, _ o: Int, _ groups: Int, _ input: (Int, Int, Int),
+                                             _ kernel: (Int, Int, Int), _ stride: (Int, Int, Int),
+                                             _ padding: (Int, Int, Int), _ dilation: (Int, Int, Int)) {
+        let geometry = Conv3dGeometry(batch: n, inChannels: c, outChannels: o, groups: groups, input: input, kernel: kernel,
+                                      stride: stride, padding: padding, dilation: dilation)
+        let xv = randomValues(n * c * input.0 * input.1 * input.2, seed: 4)
+        let wv = randomValues(o * (c / groups) * kernel.0 * kernel.1 * kernel.2, seed: 5)
+        let x = Tensor(shape: [n, c, input.0, input.1, input.2], values: xv)
+        let w = Tensor(shape: [o, c / groups, kernel.0, kernel.1, kernel.2], values: wv)
+        x.requiresGrad = true; w.requiresGrad = true
+        let options = Conv3dOptions(stride: stride, padding: padding, dilation: dilation, groups: groups)
+        for mode in [Parallelism.batch, .blas] {
+            Parallel.configure(mode: mode, threads: 2)
+            x.zeroGrad(); w.zeroGrad()
+            let y = conv3d(x, w, options)
+            #expect(closeness(y.scalars, conv3dForwardNaive(xv, wv, geometry)) == "", "forward, \(mode)")
+            let dy = randomValues(y.count, seed: 6)
+            weightedSum(y, Tensor(shape: y.shape, values: dy)).backward()
+            let naive = conv3dBackwardNaive(xv, wv, dy, geometry)
+            #expect(closeness(x.grad!.scalars, naive.dx) == "", "dx, \(mode)")
+            #expect(closeness(w.grad!.scalars, naive.dw) == "", "dw, \(mode)")
+        }
+        Parallel.configure(mode: .batch, threads: 2)
+    }
+
+    /// Column chunks smaller than a row of output positions still tile correctly.
+    @Test func chunkedColumnsEqualOneBigChunk() {
+        let geometry = Conv3dGeometry(batch: 1, inChannels: 3, outChannels: 2, groups: 1, input: (3, 5, 5), kernel: (3, 3, 3),
+                                      stride: (1, 1, 1), padding: (1, 1, 1), dilation: (1, 1, 1))
+        let xv = randomValues(225, seed: 9), wv = randomValues(2 * 81, seed: 10)
+        let full = conv3dForwardNaive(xv, wv, geometry)
+        var y = [Float](repeating: 0, count: full.count)
+        var col = [Float](repeating: 0, count: geometry.columnRows * 7)
+        // Chunks of 7 output positions: by hand, as conv3dForward would with a tiny budget.
+        var first = 0
+        while first < geometry.outputVolume {
+            let count = min(7, geometry.outputVolume - first)
+            vol2col(xv, geometry, first: first, count: count, col: &col)
+            y.withUnsafeMutableBufferPointer { yp in
+                sgemm(m: 2, n: count, k: geometry.columnRows, a: wv, lda: geometry.columnRows, b: col, ldb: count,
+                      c: yp.baseAddress! + first, ldc: geometry.outputVolume)
+            }
+            first += count
+        }
+        #expect(closeness(y, full) == "")
+    }
+}
+
+@Suite struct NumericalGradientTests {
+    /// Central differences in Float64-free form: (f(x+h) - f(x-h)) / 2h on a few coordinates.
+    private func check(_ name: String, shape: [Int], seed: UInt64, h: Float = 1e-2, tolerance: Float = 2e-2,
+                       _ f: (Tensor) -> Tensor) {
+        let values = randomValues(shape.reduce(1, *), seed: seed)
+        let x = Tensor(shape: shape, values: values)
+        x.requiresGrad = true
+        f(x).backward()
+        let analytic = x.grad!.scalars
+        for i in stride(from: 0, to: values.count, by: max(1, values.count / 13)) {
+            var plus = values, minus = values
+            plus[i] += h; minus[i] -= h
+            let fp = GradMode.withNoGrad { f(Tensor(shape: shape, values: plus)).item }
+            let fm = GradMode.withNoGrad { f(Tensor(shape: shape, values: minus)).item }
+            let numeric = (fp - fm) / (2 * h)
+            #expect(abs(numeric - analytic[i]) <= tolerance * max(1, abs(numeric)), "\(name)[\(i)]: numeric \(numeric), analytic \(analytic[i])")
+        }
+    }
+
+    @Test func gradientsMatchCentralDifferences() {
+        let weights = Tensor(shape: [4, 2, 3, 3, 3], values: randomValues(216, seed: 21))
+        check("conv3d", shape: [2, 2, 3, 4, 4], seed: 20) { x in
+            weightedSum(conv3d(x, weights, Conv3dOptions(padding: (1, 1, 1))), Tensor(shape: [2, 4, 3, 4, 4], values: randomValues(384, seed: 22)))
+        }
+        let gamma = Tensor(shape: [3], values: [1.5, -0.5, 0.8]), beta = Tensor(shape: [3], values: [0.1, 0.2, -0.3])
+        check("batchNorm", shape: [2, 3, 2, 2, 2], seed: 23, h: 5e-3, tolerance: 3e-2) { x in
+            let y = batchNorm(x, gamma: gamma, beta: beta, runningMean: Tensor(zeros: [3]), runningVar: Tensor(shape: [3], repeating: 1), training: true)
+            return weightedSum(y, Tensor(shape: [2, 3, 2, 2, 2], values: randomValues(48, seed: 24)))
+        }
+        check("sigmoid·mul", shape: [2, 3, 1, 1, 1], seed: 25) { s in
+            weightedSum(mul(Tensor(shape: [2, 3, 2, 2, 2], values: randomValues(48, seed: 26)), sigmoid(s)),
+                        Tensor(shape: [2, 3, 2, 2, 2], values: randomValues(48, seed: 27)))
+        }
+        check("xent", shape: [3, 4], seed: 28) { softmaxCrossEntropy($0, labels: [0, 3, 2]) }
+    }
+
+    @Test func noGradRecordsNothing() {
+        let x = Tensor(shape: [2, 2], values: [1, -2, 3, -4])
+        x.requiresGrad = true
+        let y = GradMode.withNoGrad { relu(x) }
+        #expect(!y.requiresGrad && y.scalars == [1, 0, 3, 0])
+    }
+
+    @Test func gradientsAccumulateOverBackwardCalls() {
+        let x = Tensor(shape: [3], values: [1, 2, 3])
+        x.requiresGrad = true
+        weightedSum(x, Tensor(shape: [3], values: [1, 1, 1])).backward()
+        weightedSum(x, Tensor(shape: [3], values: [2, 0, 1])).backward()
+        #expect(x.grad!.scalars == [3, 1, 2])
+    }
+
+    @Test func memoryMeterTracksPeakAndRelease() {
+        MemoryMeter.shared.resetPeak()
+        let before = MemoryMeter.shared.liveBytes
+        do {
+            let t = Tensor(zeros: [1024, 256])
+            #expect(MemoryMeter.shared.liveBytes - before == 1024 * 256 * 4)
+            _ = t.count
+        }
+        #expect(MemoryMeter.shared.liveBytes == before)
+        #expect(MemoryMeter.shared.peakBytes - before >= 1024 * 256 * 4)
+    }
+}
+
+@Suite struct SafetensorsTests {
+    @Test func roundTripKeepsValuesShapesAndMetadata() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("clipkit-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let a = Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6]), b = Tensor(shape: [1], values: [-7.5])
+        try Safetensors.write(["layer.weight": a, "b": b], metadata: ["model": "kth3l-reg3d", "epoch": "3"], to: path)
+        let (tensors, metadata) = try Safetensors.read(path)
+        #expect(tensors["layer.weight"]?.shape == [2, 3] && tensors["layer.weight"]?.scalars == a.scalars)
+        #expect(tensors["b"]?.scalars == [-7.5])
+        #expect(metadata == ["model": "kth3l-reg3d", "epoch": "3"])
+        #expect(throws: Safetensors.FormatError.self) { try Safetensors.read(fixture("text.mp4")) }
+    }
+
+    @Test func readsAFileWrittenByPython() {
+        #expect(golden.count == 193)
+        #expect(golden["conv_basic/w"]?.shape == [4, 3, 3, 3, 3])
+    }
+}
