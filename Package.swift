@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "Clips", targets: ["Clips"]),
         .library(name: "Loader", targets: ["Loader"]),
         .library(name: "Tensor", targets: ["Tensor"]),
+        .library(name: "NN", targets: ["NN"]),
+        .library(name: "Train", targets: ["Train"]),
         .executable(name: "clipkit", targets: ["clipkit"]),
     ],
     dependencies: [
@@ -30,12 +32,17 @@ let package = Package(
         .target(name: "Clips", dependencies: ["VideoIO"]),
         .target(name: "Loader", dependencies: ["Clips", "VideoIO"]),
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
+        .target(name: "NN", dependencies: ["Tensor"]),
+        .target(name: "Train", dependencies: ["NN", "Tensor"]),
         .executableTarget(
             name: "clipkit",
             dependencies: [
                 "VideoIO",
                 "Clips",
                 "Loader",
+                "Tensor",
+                "NN",
+                "Train",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -44,6 +51,7 @@ let package = Package(
         .testTarget(name: "ClipsTests", dependencies: ["Clips", "VideoIO", "TestSupport"]),
         .testTarget(name: "LoaderTests", dependencies: ["Loader", "Clips", "VideoIO", "TestSupport"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Train", "Tensor", "TestSupport"]),
         .testTarget(name: "ClipKitCLITests", dependencies: ["clipkit", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

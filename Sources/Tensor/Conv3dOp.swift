@@ -25,6 +25,7 @@ public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOp
     let o = g.output
     precondition(o.t > 0 && o.h > 0 && o.w > 0, "conv3d: input \(x.shape) too small for kernel \(w.shape)")
     let y = Tensor.empty([g.batch, g.outChannels, o.t, o.h, o.w])
+    FlopCounter.add(g.multiplyAdds)
     let depthwise = g.groups == g.inChannels && g.groups == g.outChannels
     let scratch = Scratch()
     let workers = Parallel.workerCount   // read once: the same split forward and backward

@@ -5,6 +5,7 @@ public func linear(_ x: Tensor, _ w: Tensor, _ b: Tensor?) -> Tensor {
     let (n, f, o) = (x.shape[0], x.shape[1], w.shape[0])
     precondition(w.shape[1] == f, "linear: input has \(f) features, weight \(w.shape)")
     let y = Tensor.empty([n, o])
+    FlopCounter.add(n * o * f)
     let xp = x.storage.pointer, wp = w.storage.pointer, yp = y.storage.pointer
     sgemm(transB: true, m: n, n: o, k: f, a: xp, lda: f, b: wp, ldb: f, c: yp, ldc: o)
     if let b { let bp = b.storage.pointer; for i in 0..<n { for j in 0..<o { yp[i * o + j] += bp[j] } } }

@@ -90,15 +90,31 @@ public final class Tensor {
     }
 }
 
-/// Gradient recording on or off (off: evaluation records nothing).
+/// Per-thread switches: gradient recording and FLOP counting.
+final class ThreadState {
+    var gradEnabled = true
+    var countingFlops = false
+    var flops = 0
+
+    static var current: ThreadState {
+        let dictionary = Thread.current.threadDictionary
+        if let state = dictionary["clipkit.tensor"] as? ThreadState { return state }
+        let state = ThreadState()
+        dictionary["clipkit.tensor"] = state
+        return state
+    }
+}
+
+/// Gradient recording on or off for the calling thread (off: evaluation records nothing).
 public enum GradMode {
-    nonisolated(unsafe) static var enabled = true
+    static var enabled: Bool { ThreadState.current.gradEnabled }
 
     /// Runs `body` without recording the graph.
     public static func withNoGrad<R>(_ body: () throws -> R) rethrows -> R {
-        let saved = enabled
-        enabled = false
-        defer { enabled = saved }
+        let state = ThreadState.current
+        let saved = state.gradEnabled
+        state.gradEnabled = false
+        defer { state.gradEnabled = saved }
         return try body()
     }
 

@@ -1,0 +1,104 @@
+import Tensor
+
+/// 3D convolution. Input N×C×T×H×W, weight O×(C/groups)×kt×kh×kw.
+public final class Conv3d: Module {
+    public let weight: Tensor
+    public let bias: Tensor?
+    public var options: Conv3dOptions
+
+    public init(inputChannels: Int, outputChannels: Int, kernelSize: (Int, Int, Int), stride: (Int, Int, Int) = (1, 1, 1),
+                padding: (Int, Int, Int) = (0, 0, 0), dilation: (Int, Int, Int) = (1, 1, 1), groups: Int = 1,
+                bias: Bool = true, role: ParameterRole = .joint, rng: inout SeededRNG) {
+        let fanIn = inputChannels / groups * kernelSize.0 * kernelSize.1 * kernelSize.2
+        let bound = 1 / Float(fanIn).squareRoot()
+        let shape = [outputChannels, inputChannels / groups, kernelSize.0, kernelSize.1, kernelSize.2]
+        weight = .parameter(shape, role: role, values: uniformValues(shape.reduce(1, *), bound: bound, rng: &rng))
+        self.bias = bias ? .parameter([outputChannels], role: role, values: uniformValues(outputChannels, bound: bound, rng: &rng)) : nil
+        options = Conv3dOptions(stride: stride, padding: padding, dilation: dilation, groups: groups)
+    }
+
+    override public var ownParameters: [(String, Tensor)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
+
+    override public func forward(_ x: Tensor) -> Tensor {
+        let y = conv3d(x, weight, options)
+        guard let bias else { return y }
+        return add(y, reshape(bias, [1, bias.count, 1, 1, 1]))
+    }
+}
+
+/// Batch normalisation over channels of N×C×T×H×W (PyTorch's BatchNorm3d:
+/// momentum 0.1, ε 1e-5, γ = 1, β = 0). Its parameters are `joint`: trained in every ITSL stage.
+public final class BatchNorm3d: Module {
+    public let weight: Tensor, bias: Tensor
+    public let runningMean: Tensor, runningVar: Tensor
+    public var momentum: Float = 0.1, epsilon: Float = 1e-5
+
+    public init(channels: Int) {
+        weight = .parameter([channels], role: .joint, values: Array(repeating: 1, count: channels))
+        bias = .parameter([channels], role: .joint, values: Array(repeating: 0, count: channels))
+        runningMean = Tensor(zeros: [channels])
+        runningVar = Tensor(shape: [channels], repeating: 1)
+    }
+
+    override public var ownParameters: [(String, Tensor)] { [("weight", weight), ("bias", bias)] }
+    override public var ownBuffers: [(String, Tensor)] { [("running_mean", runningMean), ("running_var", runningVar)] }
+
+    override public func forward(_ x: Tensor) -> Tensor {
+        batchNorm(x, gamma: weight, beta: bias, runningMean: runningMean, runningVar: runningVar,
+                  training: training, momentum: momentum, epsilon: epsilon)
+    }
+}
+
+public final class ReLU: Module {
+    override public init() {}
+    override public func forward(_ x: Tensor) -> Tensor { relu(x) }
+}
+
+public final class MaxPool3d: Module {
+    public let kernel: (Int, Int, Int), stride: (Int, Int, Int)
+    public init(_ kernel: (Int, Int, Int), stride: (Int, Int, Int)? = nil) { self.kernel = kernel; self.stride = stride ?? kernel }
+    override public func forward(_ x: Tensor) -> Tensor { maxPool3d(x, kernel: kernel, stride: stride) }
+}
+
+public final class AvgPool3d: Module {
+    public let kernel: (Int, Int, Int), stride: (Int, Int, Int)
+    public init(_ kernel: (Int, Int, Int), stride: (Int, Int, Int)? = nil) { self.kernel = kernel; self.stride = stride ?? kernel }
+    override public func forward(_ x: Tensor) -> Tensor { avgPool3d(x, kernel: kernel, stride: stride) }
+}
+
+/// Mean over T×H×W: N×C×T×H×W → N×C.
+public final class GlobalAvgPool3d: Module {
+    override public init() {}
+    override public func forward(_ x: Tensor) -> Tensor { globalAvgPool(x) }
+}
+
+/// x (N×F) · Wᵀ + b.
+public final class Linear: Module {
+    public let weight: Tensor, bias: Tensor?
+    public init(inputFeatures: Int, outputFeatures: Int, bias: Bool = true, rng: inout SeededRNG) {
+        let bound = 1 / Float(inputFeatures).squareRoot()
+        weight = .parameter([outputFeatures, inputFeatures], role: .joint,
+                            values: uniformValues(outputFeatures * inputFeatures, bound: bound, rng: &rng))
+        self.bias = bias ? .parameter([outputFeatures], role: .joint, values: uniformValues(outputFeatures, bound: bound, rng: &rng)) : nil
+    }
+    override public var ownParameters: [(String, Tensor)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
+    override public func forward(_ x: Tensor) -> Tensor {
+        linear(x.rank == 2 ? x : reshape(x, [x.shape[0], x.count / x.shape[0]]), weight, bias)
+    }
+}
+
+public final class Dropout: Module {
+    public let p: Float
+    private var rng: SeededRNG
+    public init(p: Float, seed: UInt64 = 0) { self.p = p; rng = SeededRNG(seed: seed) }
+    override public func forward(_ x: Tensor) -> Tensor { dropout(x, p: p, training: training, using: &rng) }
+}
+
+/// Layers applied in order; names are their positions ("0", "1", …) unless given.
+public final class Sequential: Module {
+    public let layers: [(String, Module)]
+    public init(_ layers: [(String, Module)]) { self.layers = layers }
+    public convenience init(_ layers: [Module]) { self.init(layers.enumerated().map { (String($0), $1) }) }
+    override public var children: [(String, Module)] { layers }
+    override public func forward(_ x: Tensor) -> Tensor { layers.reduce(x) { $1.1($0) } }
+}

@@ -1,0 +1,68 @@
+import Tensor
+
+/// The STDCF paper's KTH study net (`kth3l`): conv 3→32, BN, ReLU, max-pool
+/// (1,2,2); conv 32→64, BN, ReLU, max-pool 2; conv 64→128, BN, ReLU; global
+/// average pool; linear 128→classes. Convs 3×3×3, padding 1, no bias.
+/// `makeConv` builds each conv (plain conv3d for `kth3l-reg3d`).
+public final class KTH3L: Module {
+    public let conv1: Module, bn1: BatchNorm3d, conv2: Module, bn2: BatchNorm3d, conv3: Module, bn3: BatchNorm3d
+    public let fc: Linear
+
+    public init(classes: Int, makeConv: (Int, Int, inout SeededRNG) -> Module, rng: inout SeededRNG) {
+        conv1 = makeConv(3, 32, &rng); bn1 = BatchNorm3d(channels: 32)
+        conv2 = makeConv(32, 64, &rng); bn2 = BatchNorm3d(channels: 64)
+        conv3 = makeConv(64, 128, &rng); bn3 = BatchNorm3d(channels: 128)
+        fc = Linear(inputFeatures: 128, outputFeatures: classes, rng: &rng)
+    }
+
+    override public var children: [(String, Module)] {
+        [("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2), ("conv3", conv3), ("bn3", bn3), ("fc", fc)]
+    }
+
+    override public func forward(_ x: Tensor) -> Tensor {
+        var h = maxPool3d(relu(bn1(conv1(x))), kernel: (1, 2, 2))
+        h = maxPool3d(relu(bn2(conv2(h))), kernel: (2, 2, 2))
+        h = relu(bn3(conv3(h)))
+        return fc(globalAvgPool(h))
+    }
+}
+
+/// Models by name, for configs and `clipkit model summary`.
+public enum ModelZoo {
+    public static let names = ["kth3l-reg3d"]
+
+    public static func make(_ name: String, classes: Int, seed: UInt64 = 0) throws -> Module {
+        var rng = SeededRNG(seed: seed)
+        switch name {
+        case "kth3l-reg3d":
+            return KTH3L(classes: classes, makeConv: { cin, cout, rng in
+                Conv3d(inputChannels: cin, outputChannels: cout, kernelSize: (3, 3, 3), padding: (1, 1, 1), bias: false, rng: &rng)
+            }, rng: &rng)
+        default:
+            throw ModelError.unknownModel(name, known: names)
+        }
+    }
+}
+
+/// Parameters and forward FLOPs (2 × multiply-adds) of a model for one clip.
+public struct ModelSummary: Codable, Sendable {
+    public struct Layer: Codable, Sendable {
+        public var name: String
+        public var shape: [Int]
+        public var params: Int
+        public var role: String
+    }
+    public var params: Int
+    public var flops: Int
+    public var layers: [Layer]
+}
+
+public func summarize(_ model: Module, input: [Int]) -> ModelSummary {
+    model.eval()
+    let flops = FlopCounter.count { GradMode.withNoGrad { _ = model(Tensor(zeros: [1] + input)) } }
+    model.train()
+    let layers = model.parameters().map { name, t in
+        ModelSummary.Layer(name: name, shape: t.shape, params: t.count, role: t.role?.rawValue ?? "")
+    }
+    return ModelSummary(params: model.parameterCount, flops: flops, layers: layers)
+}

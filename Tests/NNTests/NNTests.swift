@@ -1,0 +1,124 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import NN
+import Tensor
+@testable import Train
+
+private let golden: [String: Tensor] = try! Safetensors.read(fixture("golden/tensor_ops.safetensors")).tensors
+
+/// The golden kth3l state (parameters and buffers) under PyTorch's names.
+private func goldenState() -> [String: Tensor] {
+    var state: [String: Tensor] = [:]
+    for (k, v) in golden {
+        if k.hasPrefix("kth3l/param/") { state[String(k.dropFirst("kth3l/param/".count))] = v.detached() }
+        if k.hasPrefix("kth3l/buffer/") { state[String(k.dropFirst("kth3l/buffer/".count))] = v.detached() }
+    }
+    return state
+}
+
+@Suite(.serialized) struct KTH3LTests {
+    @Test func parameterCountMatchesThePaperNet() throws {
+        #expect(try ModelZoo.make("kth3l-reg3d", classes: 6).parameterCount == 280_294)
+    }
+
+    /// One training-mode step on the same weights and clip as PyTorch's twin
+    /// (tools/bench/kth3l.py): logits, loss and every parameter gradient.
+    @Test(arguments: [Parallelism.batch, .blas])
+    func forwardAndGradientsMatchPyTorch(_ mode: Parallelism) throws {
+        Parallel.configure(mode: mode, threads: 2)
+        defer { Parallel.configure(mode: .batch, threads: 2) }
+        let model = try ModelZoo.make("kth3l-reg3d", classes: 6)
+        try model.load(goldenState())
+        let x = golden["kth3l/x"]!.detached()
+        let labels = golden["kth3l/labels"]!.scalars.map { Int($0) }
+        let logits = model(x)
+        #expect(closeness(logits.scalars, golden["kth3l/logits"]!.scalars, rtol: 1e-4, atol: 1e-5) == "")
+        let loss = softmaxCrossEntropy(logits, labels: labels)
+        #expect(closeness([loss.item], golden["kth3l/loss"]!.scalars) == "")
+        loss.backward()
+        for (name, p) in model.parameters() {
+            #expect(closeness(p.grad!.scalars, golden["kth3l/grad/\(name)"]!.scalars, rtol: 1e-4, atol: 1e-5) == "", "grad \(name)")
+        }
+    }
+
+    @Test func freezingARoleStopsGradientsAndUpdates() throws {
+        let model = try ModelZoo.make("kth3l-reg3d", classes: 6)
+        // kth3l-reg3d convs are `joint`: freeze them, BN and head (also joint) too, then unfreeze.
+        model.freeze(role: .joint)
+        #expect(model.parameters().allSatisfy { !$0.1.trainable && !$0.1.requiresGrad })
+        model.freeze(role: .joint, false)
+        let conv = (model as! KTH3L).conv1 as! Conv3d
+        conv.weight.role = .spatial   // as a decomposed layer's spatial part would be
+        model.freeze(role: .spatial)
+        let before = conv.weight.scalars
+        let x = Tensor(shape: [2, 3, 4, 8, 8], values: (0..<1536).map { Float($0 % 17) / 17 })
+        let optimizer = SGD(model.parameters().map(\.1), learningRate: 0.1, momentum: 0.9)
+        let loss = softmaxCrossEntropy(model(x), labels: [1, 2])
+        loss.backward()
+        #expect(conv.weight.grad == nil, "a frozen parameter gets no gradient")
+        optimizer.step()
+        #expect(conv.weight.scalars == before, "and no update")
+        #expect((model as! KTH3L).fc.weight.grad != nil)
+    }
+
+    @Test func checkpointRoundTripThroughSafetensors() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kth3l-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let a = try ModelZoo.make("kth3l-reg3d", classes: 6, seed: 1)
+        try Safetensors.write(a.stateDict(), metadata: ["model": "kth3l-reg3d"], to: path)
+        let b = try ModelZoo.make("kth3l-reg3d", classes: 6, seed: 2)
+        #expect(b.stateDict()["conv1.weight"]!.scalars != a.stateDict()["conv1.weight"]!.scalars)
+        let (tensors, metadata) = try Safetensors.read(path)
+        try b.load(tensors)
+        #expect(metadata["model"] == "kth3l-reg3d")
+        for (name, t) in a.stateDict() { #expect(b.stateDict()[name]!.scalars == t.scalars, "\(name)") }
+        var broken = tensors
+        broken["fc.weight"] = Tensor(zeros: [3, 3])
+        #expect(throws: ModelError.shapeMismatch("fc.weight", expected: [6, 128], found: [3, 3])) { try b.load(broken) }
+    }
+
+    @Test func summaryCountsParametersAndFlops() throws {
+        let s = summarize(try ModelZoo.make("kth3l-reg3d", classes: 6), input: [3, 16, 60, 80])
+        #expect(s.params == 280_294)
+        // 2 × (3·32·27·16·60·80 + 32·64·27·16·30·40 + 64·128·27·8·15·20 + 128·6)
+        #expect(s.flops == 2 * (3 * 32 * 27 * 76_800 + 32 * 64 * 27 * 19_200 + 64 * 128 * 27 * 2_400 + 768))
+        #expect(s.layers.first?.name == "conv1.weight")
+        #expect(throws: ModelError.self) { try ModelZoo.make("kth3l-nope", classes: 6) }
+    }
+}
+
+@Suite struct OptimizerTests {
+    private func run(_ make: ([Tensor]) -> Optimizer, _ name: String) {
+        let p = golden["opt/p0"]!.detached()
+        p.role = .joint; p.requiresGrad = true
+        let optimizer = make([p])
+        for k in 0..<3 {
+            p.grad = golden["opt/grad\(k)"]!.detached()
+            optimizer.step()
+            #expect(closeness(p.scalars, golden["opt/\(name)/step\(k)"]!.scalars, rtol: 1e-5, atol: 1e-6) == "", "\(name) step \(k)")
+        }
+    }
+
+    @Test func optimizersMatchPyTorchOverThreeSteps() {
+        run({ SGD($0, learningRate: 0.1, momentum: 0.9, weightDecay: 0.01, nesterov: true) }, "sgd_momentum_nesterov_wd")
+        run({ SGD($0, learningRate: 0.1) }, "sgd_plain")
+        run({ Adam($0, learningRate: 0.01, weightDecay: 0.01) }, "adam")
+        run({ Adam.adamW($0, learningRate: 0.01, weightDecay: 0.1) }, "adamw")
+    }
+
+    @Test func schedulesFollowPyTorchsFormulas() {
+        #expect(LearningRateSchedule.step(size: 3, gamma: 0.1).rate(base: 1, epoch: 5) == 0.1)
+        #expect(LearningRateSchedule.multiStep(milestones: [2, 4], gamma: 0.5).rate(base: 1, epoch: 4) == 0.25)
+        #expect(abs(LearningRateSchedule.cosine(epochs: 10, minimum: 0).rate(base: 1, epoch: 5) - 0.5) < 1e-6)
+        #expect(LearningRateSchedule.cosine(epochs: 10, minimum: 0.01).rate(base: 1, epoch: 10) == 0.01)
+        let warmup = Warmup(epochs: 4, startFactor: 0.25)
+        #expect(warmup.rate(base: 1, epoch: 0, then: .constant) == 0.25)
+        #expect(warmup.rate(base: 1, epoch: 2, then: .constant) == 0.625)
+        #expect(warmup.rate(base: 1, epoch: 4, then: .step(size: 1, gamma: 0.5)) == 1)
+        let plateau = ReduceOnPlateau(factor: 0.5, patience: 1)
+        var rate: Float = 1
+        for metric: Float in [1.0, 0.9, 0.95, 0.95, 0.95] { rate = plateau.update(rate: rate, metric: metric) }
+        #expect(rate == 0.5)
+    }
+}
