@@ -47,6 +47,12 @@ public final class BatchNorm3d: Module {
         batchNorm(x, gamma: weight, beta: bias, runningMean: runningMean, runningVar: runningVar,
                   training: training, momentum: momentum, epsilon: epsilon)
     }
+
+    /// relu(self(x)) as one op, which keeps less memory for the backward pass.
+    public func withReLU(_ x: Tensor) -> Tensor {
+        batchNormReLU(x, gamma: weight, beta: bias, runningMean: runningMean, runningVar: runningVar,
+                      training: training, momentum: momentum, epsilon: epsilon)
+    }
 }
 
 public final class ReLU: Module {

@@ -20,9 +20,9 @@ public final class KTH3L: Module {
     }
 
     override public func forward(_ x: Tensor) -> Tensor {
-        var h = maxPool3d(relu(bn1(conv1(x))), kernel: (1, 2, 2))
-        h = maxPool3d(relu(bn2(conv2(h))), kernel: (2, 2, 2))
-        h = relu(bn3(conv3(h)))
+        var h = maxPool3d(bn1.withReLU(conv1(x)), kernel: (1, 2, 2))
+        h = maxPool3d(bn2.withReLU(conv2(h)), kernel: (2, 2, 2))
+        h = bn3.withReLU(conv3(h))
         return fc(globalAvgPool(h))
     }
 }

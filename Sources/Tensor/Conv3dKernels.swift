@@ -29,31 +29,58 @@ public struct Conv3dGeometry: Equatable, Sendable {
     public var multiplyAdds: Int { batch * outChannels * outputVolume * columnRows }
 }
 
-/// Output positions per column chunk, so that the column buffer stays near
-/// `budget` floats (8 MB by default) whatever the layer size.
+/// Output positions per column chunk: whole output rows (multiples of Wo),
+/// so that the column buffer stays near `budget` floats (8 MB by default).
 func columnChunk(_ g: Conv3dGeometry, budget: Int = 2 << 20) -> Int {
-    max(1, min(g.outputVolume, budget / max(1, g.columnRows)))
+    let rowWidth = g.output.w
+    let rows = max(1, budget / max(1, g.columnRows * rowWidth))
+    return min(g.outputVolume, rows * rowWidth)
+}
+
+/// ⌈a / b⌉ and ⌊a / b⌋ for b > 0 and any sign of a.
+@inline(__always) func ceilDivide(_ a: Int, _ b: Int) -> Int { a >= 0 ? (a + b - 1) / b : -((-a) / b) }
+@inline(__always) func floorDivide(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }
+
+/// For kernel column offset `shift` (d·dilation - padding): the output columns
+/// [lo, hi) whose input column wo·stride + shift lies inside the row.
+@inline(__always) func validColumns(_ g: Conv3dGeometry, shift: Int) -> (lo: Int, hi: Int) {
+    let lo = max(0, ceilDivide(-shift, g.stride.w))
+    let hi = min(g.output.w, floorDivide(g.input.w - 1 - shift, g.stride.w) + 1)
+    return (lo, max(lo, hi))
 }
 
 /// Fills `col` (columnRows × count) with the input patches of output positions
 /// [first, first + count) for one sample and group; out-of-range taps are 0.
+/// `first` and `count` are whole output rows: every (channel, tap, row) is one
+/// contiguous copy at stride 1.
 func vol2col(_ x: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count: Int, col: UnsafeMutablePointer<Float>) {
     let o = g.output
-    let (kt, kh, kw) = g.kernel
+    precondition(first % o.w == 0 && count % o.w == 0, "vol2col works on whole output rows")
+    let firstRow = first / o.w, rows = count / o.w
     var row = 0
     for c in 0..<g.groupIn {
         let plane = x + c * g.inputVolume
-        for a in 0..<kt { for b in 0..<kh { for d in 0..<kw {
+        for a in 0..<g.kernel.t { for b in 0..<g.kernel.h { for d in 0..<g.kernel.w {
             let dst = col + row * count
-            var to = first / (o.h * o.w), ho = (first / o.w) % o.h, wo = first % o.w
-            for p in 0..<count {
+            let shift = d * g.dilation.w - g.padding.w
+            let (lo, hi) = validColumns(g, shift: shift)
+            for r in 0..<rows {
+                let outRow = dst + r * o.w
+                let to = (firstRow + r) / o.h, ho = (firstRow + r) % o.h
                 let ti = to * g.stride.t - g.padding.t + a * g.dilation.t
-                let hi = ho * g.stride.h - g.padding.h + b * g.dilation.h
-                let wi = wo * g.stride.w - g.padding.w + d * g.dilation.w
-                dst[p] = (ti >= 0 && ti < g.input.t && hi >= 0 && hi < g.input.h && wi >= 0 && wi < g.input.w)
-                    ? plane[(ti * g.input.h + hi) * g.input.w + wi] : 0
-                wo += 1
-                if wo == o.w { wo = 0; ho += 1; if ho == o.h { ho = 0; to += 1 } }
+                let hiRow = ho * g.stride.h - g.padding.h + b * g.dilation.h
+                guard ti >= 0, ti < g.input.t, hiRow >= 0, hiRow < g.input.h, lo < hi else {
+                    outRow.initialize(repeating: 0, count: o.w)
+                    continue
+                }
+                if lo > 0 { outRow.initialize(repeating: 0, count: lo) }
+                let src = plane + (ti * g.input.h + hiRow) * g.input.w + shift
+                if g.stride.w == 1 {
+                    (outRow + lo).update(from: src + lo, count: hi - lo)
+                } else {
+                    for wo in lo..<hi { outRow[wo] = src[wo * g.stride.w] }
+                }
+                if hi < o.w { (outRow + hi).initialize(repeating: 0, count: o.w - hi) }
             }
             row += 1
         } } }
@@ -63,22 +90,27 @@ func vol2col(_ x: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count: 
 /// Adds the columns back into the input gradient (the transpose of vol2col).
 func col2vol(_ col: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count: Int, dx: UnsafeMutablePointer<Float>) {
     let o = g.output
-    let (kt, kh, kw) = g.kernel
+    precondition(first % o.w == 0 && count % o.w == 0, "col2vol works on whole output rows")
+    let firstRow = first / o.w, rows = count / o.w
     var row = 0
     for c in 0..<g.groupIn {
         let plane = dx + c * g.inputVolume
-        for a in 0..<kt { for b in 0..<kh { for d in 0..<kw {
+        for a in 0..<g.kernel.t { for b in 0..<g.kernel.h { for d in 0..<g.kernel.w {
             let src = col + row * count
-            var to = first / (o.h * o.w), ho = (first / o.w) % o.h, wo = first % o.w
-            for p in 0..<count {
+            let shift = d * g.dilation.w - g.padding.w
+            let (lo, hi) = validColumns(g, shift: shift)
+            for r in 0..<rows where lo < hi {
+                let to = (firstRow + r) / o.h, ho = (firstRow + r) % o.h
                 let ti = to * g.stride.t - g.padding.t + a * g.dilation.t
-                let hi = ho * g.stride.h - g.padding.h + b * g.dilation.h
-                let wi = wo * g.stride.w - g.padding.w + d * g.dilation.w
-                if ti >= 0 && ti < g.input.t && hi >= 0 && hi < g.input.h && wi >= 0 && wi < g.input.w {
-                    plane[(ti * g.input.h + hi) * g.input.w + wi] += src[p]
+                let hiRow = ho * g.stride.h - g.padding.h + b * g.dilation.h
+                guard ti >= 0, ti < g.input.t, hiRow >= 0, hiRow < g.input.h else { continue }
+                let dst = plane + (ti * g.input.h + hiRow) * g.input.w + shift
+                let inRow = src + r * o.w
+                if g.stride.w == 1 {
+                    for wo in lo..<hi { dst[wo] += inRow[wo] }
+                } else {
+                    for wo in lo..<hi { dst[wo * g.stride.w] += inRow[wo] }
                 }
-                wo += 1
-                if wo == o.w { wo = 0; ho += 1; if ho == o.h { ho = 0; to += 1 } }
             }
             row += 1
         } } }

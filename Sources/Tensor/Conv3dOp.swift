@@ -27,30 +27,30 @@ public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOp
     let y = Tensor.empty([g.batch, g.outChannels, o.t, o.h, o.w])
     FlopCounter.add(g.multiplyAdds)
     let depthwise = g.groups == g.inChannels && g.groups == g.outChannels
-    let scratch = Scratch()
     let workers = Parallel.workerCount   // read once: the same split forward and backward
     let xp = x.storage.pointer, wp = w.storage.pointer, yp = y.storage.pointer
     if depthwise {
         Parallel.forEachRange(g.batch, workers: workers) { _, range in depthwiseConv3dForward(xp, wp, yp, g, samples: range) }
     } else {
-        let columns = g.columnRows * columnChunk(g)
+        let scratch = Scratch(), columns = g.columnRows * columnChunk(g)
         for worker in 0..<workers { _ = scratch.buffer(worker, count: columns) }
         Parallel.forEachRange(g.batch, workers: workers) { worker, range in
             conv3dForward(xp, wp, yp, g, samples: range, col: scratch.buffer(worker, count: columns))
         }
     }
+    let xs = x.storage, ws = w.storage, xn = x.node, wn = w.node
     return y.record([x, w]) { dy in
-        let dyp = dy.storage.pointer
-        let dxp: UnsafeMutablePointer<Float>? = x.requiresGrad ? x.gradBuffer() : nil
+        let dyp = dy.storage.pointer, xp = UnsafePointer(xs.pointer), wp = UnsafePointer(ws.pointer)
+        let dxp: UnsafeMutablePointer<Float>? = xn?.gradBuffer()
         // Per-worker weight gradients, summed after, so threads never share a buffer.
         var partial: [Tensor] = []
-        if w.requiresGrad { partial = (0..<workers).map { _ in Tensor(zeros: w.shape) } }
+        if let wn { partial = (0..<workers).map { _ in Tensor(zeros: wn.shape) } }
         if depthwise {
             Parallel.forEachRange(g.batch, workers: workers) { worker, range in
                 depthwiseConv3dBackward(xp, wp, dyp, dx: dxp, dw: partial.isEmpty ? nil : partial[worker].storage.pointer, g, samples: range)
             }
         } else {
-            let columns = g.columnRows * columnChunk(g)
+            let scratch = Scratch(), columns = g.columnRows * columnChunk(g)
             for worker in 0..<workers { _ = scratch.buffer(worker, count: columns) }
             Parallel.forEachRange(g.batch, workers: workers) { worker, range in
                 let col = scratch.buffer(worker, count: columns)
@@ -60,8 +60,8 @@ public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOp
         }
         if !partial.isEmpty {
             let total = partial[0].storage.pointer
-            for extra in partial.dropFirst() { let p = extra.storage.pointer; for i in 0..<w.count { total[i] += p[i] } }
-            w.accumulateGrad(total)
+            for extra in partial.dropFirst() { let p = extra.storage.pointer; for i in 0..<ws.count { total[i] += p[i] } }
+            wn?.accumulate(total)
         }
     }
 }

@@ -4,9 +4,12 @@ public func relu(_ x: Tensor) -> Tensor {
     let y = Tensor.empty(x.shape)
     let xp = x.storage.pointer, yp = y.storage.pointer
     for i in 0..<x.count { yp[i] = max(xp[i], 0) }
+    // The output's sign is the mask: keep y, not x.
+    let ys = y.storage, xn = x.node
     return y.record([x]) { dy in
-        let dx = x.gradBuffer(), dyp = dy.storage.pointer
-        for i in 0..<x.count where xp[i] > 0 { dx[i] += dyp[i] }
+        guard let xn else { return }
+        let dx = xn.gradBuffer(), dyp = dy.storage.pointer, yp = ys.pointer
+        for i in 0..<ys.count where yp[i] > 0 { dx[i] += dyp[i] }
     }
 }
 
@@ -14,9 +17,11 @@ public func sigmoid(_ x: Tensor) -> Tensor {
     let y = Tensor.empty(x.shape)
     let xp = x.storage.pointer, yp = y.storage.pointer
     for i in 0..<x.count { yp[i] = 1 / (1 + exp(-xp[i])) }
+    let ys = y.storage, xn = x.node
     return y.record([x]) { dy in
-        let dx = x.gradBuffer(), dyp = dy.storage.pointer
-        for i in 0..<x.count { dx[i] += dyp[i] * yp[i] * (1 - yp[i]) }
+        guard let xn else { return }
+        let dx = xn.gradBuffer(), dyp = dy.storage.pointer, yp = ys.pointer
+        for i in 0..<ys.count { dx[i] += dyp[i] * yp[i] * (1 - yp[i]) }
     }
 }
 
@@ -66,10 +71,11 @@ public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
     let ap = a.storage.pointer, bp = b.storage.pointer, yp = y.storage.pointer
     if a.shape == b.shape { for i in 0..<y.count { yp[i] = ap[i] + bp[i] } }
     else { forEachBroadcast(out, sa, sb) { o, i, j in yp[o] = ap[i] + bp[j] } }
+    let an = a.node, bn = b.node
     return y.record([a, b]) { dy in
         let dyp = dy.storage.pointer
-        if a.requiresGrad { let da = a.gradBuffer(); forEachBroadcast(out, sa, sb) { o, i, _ in da[i] += dyp[o] } }
-        if b.requiresGrad { let db = b.gradBuffer(); forEachBroadcast(out, sa, sb) { o, _, j in db[j] += dyp[o] } }
+        if let an { let da = an.gradBuffer(); forEachBroadcast(out, sa, sb) { o, i, _ in da[i] += dyp[o] } }
+        if let bn { let db = bn.gradBuffer(); forEachBroadcast(out, sa, sb) { o, _, j in db[j] += dyp[o] } }
     }
 }
 
@@ -80,10 +86,11 @@ public func mul(_ a: Tensor, _ b: Tensor) -> Tensor {
     let y = Tensor.empty(out)
     let ap = a.storage.pointer, bp = b.storage.pointer, yp = y.storage.pointer
     forEachBroadcast(out, sa, sb) { o, i, j in yp[o] = ap[i] * bp[j] }
+    let an = a.node, bn = b.node, avalues = a.storage, bvalues = b.storage
     return y.record([a, b]) { dy in
-        let dyp = dy.storage.pointer
-        if a.requiresGrad { let da = a.gradBuffer(); forEachBroadcast(out, sa, sb) { o, i, j in da[i] += dyp[o] * bp[j] } }
-        if b.requiresGrad { let db = b.gradBuffer(); forEachBroadcast(out, sa, sb) { o, i, j in db[j] += dyp[o] * ap[i] } }
+        let dyp = dy.storage.pointer, ap = avalues.pointer, bp = bvalues.pointer
+        if let an { let da = an.gradBuffer(); forEachBroadcast(out, sa, sb) { o, i, j in da[i] += dyp[o] * bp[j] } }
+        if let bn { let db = bn.gradBuffer(); forEachBroadcast(out, sa, sb) { o, i, j in db[j] += dyp[o] * ap[i] } }
     }
 }
 
@@ -93,10 +100,11 @@ public func weightedSum(_ x: Tensor, _ weights: Tensor) -> Tensor {
     let xp = x.storage.pointer, wp = weights.storage.pointer
     var sum: Float = 0
     for i in 0..<x.count { sum += xp[i] * wp[i] }
+    let xn = x.node, ws = weights.storage
     return Tensor(shape: [1], values: [sum]).record([x]) { dy in
-        // Read through `weights` (not a saved pointer) so the closure keeps it alive.
-        let dx = x.gradBuffer(), g = dy.storage.pointer[0], w = weights.storage.pointer
-        for i in 0..<x.count { dx[i] += g * w[i] }
+        guard let xn else { return }
+        let dx = xn.gradBuffer(), g = dy.storage.pointer[0], w = ws.pointer
+        for i in 0..<ws.count { dx[i] += g * w[i] }
     }
 }
 
@@ -110,8 +118,10 @@ public func dropout<G: RandomNumberGenerator>(_ x: Tensor, p: Float, training: B
     for i in 0..<x.count { mask[i] = Float.random(in: 0..<1, using: &rng) < p ? 0 : keep }
     let xp = x.storage.pointer, yp = y.storage.pointer
     for i in 0..<x.count { yp[i] = xp[i] * mask[i] }
+    let xn = x.node
     return y.record([x]) { dy in
-        let dx = x.gradBuffer(), dyp = dy.storage.pointer
-        for i in 0..<x.count { dx[i] += dyp[i] * mask[i] }
+        guard let xn else { return }
+        let dx = xn.gradBuffer(), dyp = dy.storage.pointer
+        for i in 0..<mask.count { dx[i] += dyp[i] * mask[i] }
     }
 }

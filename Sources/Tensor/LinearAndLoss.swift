@@ -9,12 +9,13 @@ public func linear(_ x: Tensor, _ w: Tensor, _ b: Tensor?) -> Tensor {
     let xp = x.storage.pointer, wp = w.storage.pointer, yp = y.storage.pointer
     sgemm(transB: true, m: n, n: o, k: f, a: xp, lda: f, b: wp, ldb: f, c: yp, ldc: o)
     if let b { let bp = b.storage.pointer; for i in 0..<n { for j in 0..<o { yp[i * o + j] += bp[j] } } }
+    let xs = x.storage, ws = w.storage, xn = x.node, wn = w.node, bn = b?.node
     return y.record([x, w] + (b.map { [$0] } ?? [])) { dy in
-        let dyp = dy.storage.pointer
-        if x.requiresGrad { sgemm(m: n, n: f, k: o, a: dyp, lda: o, b: wp, ldb: f, beta: 1, c: x.gradBuffer(), ldc: f) }
-        if w.requiresGrad { sgemm(transA: true, m: o, n: f, k: n, a: dyp, lda: o, b: xp, ldb: f, beta: 1, c: w.gradBuffer(), ldc: f) }
-        if let b, b.requiresGrad {
-            let db = b.gradBuffer()
+        let dyp = dy.storage.pointer, xp = xs.pointer, wp = ws.pointer
+        if let xn { sgemm(m: n, n: f, k: o, a: dyp, lda: o, b: wp, ldb: f, beta: 1, c: xn.gradBuffer(), ldc: f) }
+        if let wn { sgemm(transA: true, m: o, n: f, k: n, a: dyp, lda: o, b: xp, ldb: f, beta: 1, c: wn.gradBuffer(), ldc: f) }
+        if let bn {
+            let db = bn.gradBuffer()
             for i in 0..<n { for j in 0..<o { db[j] += dyp[i * o + j] } }
         }
     }
@@ -36,8 +37,10 @@ public func softmaxCrossEntropy(_ logits: Tensor, labels: [Int]) -> Tensor {
         for j in 0..<k { probabilities[i * k + j] /= sum }
         loss -= Double(row[labels[i]] - top - log(sum))
     }
+    let ln = logits.node
     return Tensor(shape: [1], values: [Float(loss / Double(n))]).record([logits]) { dy in
-        let dx = logits.gradBuffer(), g = dy.storage.pointer[0] / Float(n)
+        guard let ln else { return }
+        let dx = ln.gradBuffer(), g = dy.storage.pointer[0] / Float(n)
         for i in 0..<n { for j in 0..<k {
             dx[i * k + j] += g * (probabilities[i * k + j] - (j == labels[i] ? 1 : 0))
         } }

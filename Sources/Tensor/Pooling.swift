@@ -1,35 +1,63 @@
+import Foundation
+
+/// Runs body(plane) for planes 0..<count split over the worker threads.
+func forEachPlane(_ count: Int, _ body: (Range<Int>) -> Void) {
+    Parallel.forEachRange(count, workers: Parallel.threads) { _, range in body(range) }
+}
+
 /// Max pooling over (kt, kh, kw) windows with the given stride, no padding.
-/// x: N×C×T×H×W. Saves the argmax of every window for the backward pass.
+/// x: N×C×T×H×W. Saves each window's argmax as a one-byte offset.
 public func maxPool3d(_ x: Tensor, kernel: (Int, Int, Int), stride: (Int, Int, Int)? = nil) -> Tensor {
     let s = stride ?? kernel
+    precondition(kernel.0 * kernel.1 * kernel.2 <= 256, "maxPool3d windows are at most 256 elements")
     let (n, c, t, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
     let (to, ho, wo) = ((t - kernel.0) / s.0 + 1, (h - kernel.1) / s.1 + 1, (w - kernel.2) / s.2 + 1)
     let y = Tensor.empty([n, c, to, ho, wo])
-    var argmax = [Int32](repeating: 0, count: y.count)
+    let outPlane = to * ho * wo, inPlane = t * h * w
+    var argmax = [UInt8](repeating: 0, count: y.count)
     let xp = x.storage.pointer, yp = y.storage.pointer
     argmax.withUnsafeMutableBufferPointer { am in
-        var out = 0
-        for plane in 0..<(n * c) {
-            let base = plane * t * h * w
-            for a in 0..<to { for b in 0..<ho { for d in 0..<wo {
-                // The first maximum wins ties, as in PyTorch.
-                var bestIndex = base + ((a * s.0) * h + b * s.1) * w + d * s.2
-                var best = xp[bestIndex]
-                for i in 0..<kernel.0 { for j in 0..<kernel.1 {
-                    let row = base + ((a * s.0 + i) * h + (b * s.1 + j)) * w + d * s.2
-                    for k in 0..<kernel.2 where xp[row + k] > best {
-                        best = xp[row + k]; bestIndex = row + k
-                    }
-                } }
-                yp[out] = best
-                am[out] = Int32(bestIndex)
-                out += 1
-            } } }
+        let amp = am.baseAddress!
+        forEachPlane(n * c) { planes in
+            for plane in planes {
+                let base = xp + plane * inPlane
+                var out = plane * outPlane
+                for a in 0..<to { for b in 0..<ho { for d in 0..<wo {
+                    // The first maximum wins ties, as in PyTorch.
+                    var best = base[((a * s.0) * h + b * s.1) * w + d * s.2], bestOffset = 0, offset = 0
+                    for i in 0..<kernel.0 { for j in 0..<kernel.1 {
+                        let row = base + ((a * s.0 + i) * h + (b * s.1 + j)) * w + d * s.2
+                        for k in 0..<kernel.2 {
+                            if row[k] > best { best = row[k]; bestOffset = offset }
+                            offset += 1
+                        }
+                    } }
+                    yp[out] = best
+                    amp[out] = UInt8(bestOffset)
+                    out += 1
+                } } }
+            }
         }
     }
+    let xn = x.node
     return y.record([x]) { dy in
-        let dx = x.gradBuffer(), dyp = dy.storage.pointer
-        for i in 0..<argmax.count { dx[Int(argmax[i])] += dyp[i] }
+        guard let xn else { return }
+        let dx = xn.gradBuffer(), dyp = dy.storage.pointer
+        argmax.withUnsafeBufferPointer { am in
+            let amp = am.baseAddress!
+            forEachPlane(n * c) { planes in
+                for plane in planes {
+                    let base = dx + plane * inPlane
+                    var out = plane * outPlane
+                    for a in 0..<to { for b in 0..<ho { for d in 0..<wo {
+                        let offset = Int(amp[out])
+                        let k = offset % kernel.2, j = (offset / kernel.2) % kernel.1, i = offset / (kernel.1 * kernel.2)
+                        base[((a * s.0 + i) * h + (b * s.1 + j)) * w + d * s.2 + k] += dyp[out]
+                        out += 1
+                    } } }
+                }
+            }
+        }
     }
 }
 
@@ -40,7 +68,6 @@ public func avgPool3d(_ x: Tensor, kernel: (Int, Int, Int), stride: (Int, Int, I
     let (to, ho, wo) = ((t - kernel.0) / s.0 + 1, (h - kernel.1) / s.1 + 1, (w - kernel.2) / s.2 + 1)
     let y = Tensor.empty([n, c, to, ho, wo])
     let scale = 1 / Float(kernel.0 * kernel.1 * kernel.2)
-    let xp = x.storage.pointer, yp = y.storage.pointer
     func forEachWindow(_ body: (Int, Int) -> Void) {   // (output index, input index)
         var out = 0
         for plane in 0..<(n * c) {
@@ -53,10 +80,13 @@ public func avgPool3d(_ x: Tensor, kernel: (Int, Int, Int), stride: (Int, Int, I
             } } }
         }
     }
+    let xp = x.storage.pointer, yp = y.storage.pointer
     yp.initialize(repeating: 0, count: y.count)
     forEachWindow { o, i in yp[o] += xp[i] * scale }
+    let xn = x.node
     return y.record([x]) { dy in
-        let dx = x.gradBuffer(), dyp = dy.storage.pointer
+        guard let xn else { return }
+        let dx = xn.gradBuffer(), dyp = dy.storage.pointer
         forEachWindow { o, i in dx[i] += dyp[o] * scale }
     }
 }
@@ -73,8 +103,10 @@ public func globalAvgPool(_ x: Tensor) -> Tensor {
         for i in 0..<volume { sum += base[i] }
         yp[plane] = sum / Float(volume)
     }
+    let xn = x.node
     return y.record([x]) { dy in
-        let dx = x.gradBuffer(), dyp = dy.storage.pointer
+        guard let xn else { return }
+        let dx = xn.gradBuffer(), dyp = dy.storage.pointer
         for plane in 0..<(n * c) {
             let g = dyp[plane] / Float(volume)
             let base = dx + plane * volume

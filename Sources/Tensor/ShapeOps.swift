@@ -1,7 +1,8 @@
 /// The same values with another shape (shares storage).
 public func reshape(_ x: Tensor, _ shape: [Int]) -> Tensor {
     let y = Tensor(shape: shape, storage: x.storage)
-    return y.record([x]) { dy in x.accumulateGrad(dy.storage.pointer) }
+    let xn = x.node
+    return y.record([x]) { dy in xn?.accumulate(dy.storage.pointer) }
 }
 
 /// Dimensions reordered (a copy): y.shape[i] = x.shape[order[i]].
@@ -27,8 +28,10 @@ public func permute(_ x: Tensor, _ order: [Int]) -> Tensor {
         }
     }
     walk { o, s in yp[o] = xp[s] }
+    let xn = x.node
     return y.record([x]) { dy in
-        let dx = x.gradBuffer(), dyp = dy.storage.pointer
+        guard let xn else { return }
+        let dx = xn.gradBuffer(), dyp = dy.storage.pointer
         walk { o, s in dx[s] += dyp[o] }
     }
 }
@@ -44,10 +47,12 @@ public func slice(_ x: Tensor, axis: Int, start: Int, length: Int) -> Tensor {
     for o in 0..<outer {
         (yp + o * length * inner).update(from: xp + (o * x.shape[axis] + start) * inner, count: length * inner)
     }
+    let xn = x.node, axisSize = x.shape[axis]
     return y.record([x]) { dy in
-        let dx = x.gradBuffer(), dyp = dy.storage.pointer
+        guard let xn else { return }
+        let dx = xn.gradBuffer(), dyp = dy.storage.pointer
         for o in 0..<outer {
-            let d = dx + (o * x.shape[axis] + start) * inner, g = dyp + o * length * inner
+            let d = dx + (o * axisSize + start) * inner, g = dyp + o * length * inner
             for i in 0..<(length * inner) { d[i] += g[i] }
         }
     }
@@ -66,13 +71,13 @@ public func concat(_ xs: [Tensor], axis: Int) -> Tensor {
         for o in 0..<outer { (yp + o * shape[axis] * inner + offset).update(from: x.storage.pointer + o * n, count: n) }
         offset += n
     }
+    let parts = xs.map { ($0.node, $0.shape[axis] * inner) }
     return y.record(xs) { dy in
         let dyp = dy.storage.pointer
         var offset = 0
-        for x in xs {
-            let n = x.shape[axis] * inner
-            if x.requiresGrad {
-                let dx = x.gradBuffer()
+        for (node, n) in parts {
+            if let node {
+                let dx = node.gradBuffer()
                 for o in 0..<outer { let g = dyp + o * shape[axis] * inner + offset; for i in 0..<n { dx[o * n + i] += g[i] } }
             }
             offset += n

@@ -10,9 +10,23 @@ public enum ParameterRole: String, Sendable, Codable {
 public final class Tensor {
     public let shape: [Int]
     let storage: Storage
+    /// This tensor's place in the autodiff graph (nil: no gradient needed).
+    /// Backward functions hold nodes, not tensors, so an activation's storage
+    /// is freed as soon as no backward function needs its values.
+    var node: GradNode?
+
     /// Accumulated gradient (same shape), after `backward()`.
-    public var grad: Tensor?
-    public var requiresGrad: Bool
+    public var grad: Tensor? {
+        get { node?.grad }
+        set { node?.grad = newValue }
+    }
+
+    public var requiresGrad: Bool {
+        get { node != nil }
+        set {
+            if newValue { if node == nil { node = GradNode(shape: shape) } } else { node = nil }
+        }
+    }
 
     /// Parameter bookkeeping (nil role: not a parameter).
     public var role: ParameterRole?
@@ -21,10 +35,6 @@ public final class Tensor {
         didSet { requiresGrad = trainable && role != nil }
     }
 
-    var parents: [Tensor] = []
-    /// Given this tensor's gradient, accumulates into the parents' gradients.
-    var backwardFunction: ((Tensor) -> Void)?
-
     public var count: Int { storage.count }
     public var rank: Int { shape.count }
 
@@ -32,7 +42,7 @@ public final class Tensor {
         precondition(shape.reduce(1, *) == storage.count, "shape \(shape) does not match \(storage.count) elements")
         self.shape = shape
         self.storage = storage
-        self.requiresGrad = requiresGrad
+        if requiresGrad { node = GradNode(shape: shape) }
     }
 
     /// Zeros.
@@ -121,20 +131,26 @@ public enum GradMode {
     public static var isEnabled: Bool { enabled }
 }
 
-extension Tensor {
-    /// Makes `result` a graph node over `inputs` when any of them needs a gradient.
-    @discardableResult
-    func record(_ inputs: [Tensor], _ backward: @escaping (Tensor) -> Void) -> Tensor {
-        guard GradMode.enabled, inputs.contains(where: \.requiresGrad) else { return self }
-        requiresGrad = true
-        parents = inputs
-        backwardFunction = backward
-        return self
+/// A node of the autodiff graph: the gradient of one tensor, the nodes it came
+/// from, and the function that passes its gradient on to them.
+final class GradNode {
+    let shape: [Int]
+    let count: Int
+    var grad: Tensor?
+    var parents: [GradNode] = []
+    /// Given this node's gradient, accumulates into the parents' gradients.
+    var backwardFunction: ((Tensor) -> Void)?
+
+    init(shape: [Int]) { self.shape = shape; count = shape.reduce(1, *) }
+
+    /// Gradient buffer to add into (zeros on first use).
+    func gradBuffer() -> UnsafeMutablePointer<Float> {
+        if grad == nil { grad = Tensor(zeros: shape) }
+        return grad!.storage.pointer
     }
 
-    /// Adds `g` (same element count) into this tensor's gradient.
-    func accumulateGrad(_ g: UnsafePointer<Float>) {
-        guard requiresGrad else { return }
+    /// Adds `g` (same element count) into the gradient.
+    func accumulate(_ g: UnsafePointer<Float>) {
         if let grad {
             let p = grad.storage.pointer
             for i in 0..<count { p[i] += g[i] }
@@ -144,36 +160,48 @@ extension Tensor {
             grad = t
         }
     }
+}
 
-    /// Gradient buffer to add into (zeros on first use).
-    func gradBuffer() -> UnsafeMutablePointer<Float> {
-        if grad == nil { grad = Tensor(zeros: shape) }
-        return grad!.storage.pointer
+extension Tensor {
+    /// Makes `self` (an op's result) a graph node over `inputs` when any of
+    /// them needs a gradient. `backward` must capture the inputs' nodes (to
+    /// deliver gradients) and only the storage whose values it reads.
+    @discardableResult
+    func record(_ inputs: [Tensor], _ backward: @escaping (Tensor) -> Void) -> Tensor {
+        guard GradMode.enabled else { return self }
+        let parents = inputs.compactMap(\.node)
+        guard !parents.isEmpty else { return self }
+        let node = GradNode(shape: shape)
+        node.parents = parents
+        node.backwardFunction = backward
+        self.node = node
+        return self
     }
 
     /// Reverse-mode differentiation from this scalar. Intermediate gradients
     /// and saved activations are released as soon as they are used.
     public func backward() {
         precondition(count == 1, "backward() starts from a scalar")
-        var order: [Tensor] = []
+        guard let root = node else { return }
+        var order: [GradNode] = []
         var visited = Set<ObjectIdentifier>()
-        var stack: [(Tensor, Bool)] = [(self, false)]
-        while let (node, expanded) = stack.popLast() {
-            if expanded { order.append(node); continue }
-            guard visited.insert(ObjectIdentifier(node)).inserted else { continue }
-            stack.append((node, true))
-            for parent in node.parents where parent.requiresGrad { stack.append((parent, false)) }
+        var stack: [(GradNode, Bool)] = [(root, false)]
+        while let (n, expanded) = stack.popLast() {
+            if expanded { order.append(n); continue }
+            guard visited.insert(ObjectIdentifier(n)).inserted else { continue }
+            stack.append((n, true))
+            for parent in n.parents { stack.append((parent, false)) }
         }
-        grad = Tensor(shape: shape, repeating: 1)
-        for node in order.reversed() {
-            guard let function = node.backwardFunction else { continue }
-            if let g = node.grad { function(g) }
-            node.backwardFunction = nil
-            node.parents = []
-            node.grad = nil   // not a leaf: its gradient is spent
+        root.grad = Tensor(shape: shape, repeating: 1)
+        for n in order.reversed() {
+            guard let function = n.backwardFunction else { continue }
+            if let g = n.grad { function(g) }
+            n.backwardFunction = nil
+            n.parents = []
+            n.grad = nil   // not a leaf: its gradient is spent
         }
     }
 
     /// Drops the gradient.
-    public func zeroGrad() { grad = nil }
+    public func zeroGrad() { node?.grad = nil }
 }

@@ -64,11 +64,11 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         let xv = randomValues(225, seed: 9), wv = randomValues(2 * 81, seed: 10)
         let full = conv3dForwardNaive(xv, wv, geometry)
         var y = [Float](repeating: 0, count: full.count)
-        var col = [Float](repeating: 0, count: geometry.columnRows * 7)
-        // Chunks of 7 output positions: by hand, as conv3dForward would with a tiny budget.
+        var col = [Float](repeating: 0, count: geometry.columnRows * 10)
+        // Chunks of two output rows (10 positions): by hand, as conv3dForward would with a tiny budget.
         var first = 0
         while first < geometry.outputVolume {
-            let count = min(7, geometry.outputVolume - first)
+            let count = min(10, geometry.outputVolume - first)
             vol2col(xv, geometry, first: first, count: count, col: &col)
             y.withUnsafeMutableBufferPointer { yp in
                 sgemm(m: 2, n: count, k: geometry.columnRows, a: wv, lda: geometry.columnRows, b: col, ldb: count,
@@ -114,6 +114,25 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
                         Tensor(shape: [2, 3, 2, 2, 2], values: randomValues(48, seed: 27)))
         }
         check("xent", shape: [3, 4], seed: 28) { softmaxCrossEntropy($0, labels: [0, 3, 2]) }
+    }
+
+    @Test func fusedBatchNormReLUEqualsTheTwoOps() {
+        for training in [true, false] {
+            var results: [[Float]] = []
+            for fused in [true, false] {
+                let x = Tensor(shape: [2, 3, 2, 3, 4], values: randomValues(144, seed: 40))
+                let gamma = Tensor.parameter([3], role: .joint, values: [1.2, -0.7, 0.4])
+                let beta = Tensor.parameter([3], role: .joint, values: [0.1, 0.3, -0.2])
+                x.requiresGrad = true
+                let mean = Tensor(shape: [3], values: [0.1, -0.1, 0]), variance = Tensor(shape: [3], values: [0.9, 1.1, 1.3])
+                let y = fused
+                    ? batchNormReLU(x, gamma: gamma, beta: beta, runningMean: mean, runningVar: variance, training: training)
+                    : relu(batchNorm(x, gamma: gamma, beta: beta, runningMean: mean, runningVar: variance, training: training))
+                weightedSum(y, Tensor(shape: y.shape, values: randomValues(144, seed: 41))).backward()
+                results.append(y.scalars + x.grad!.scalars + gamma.grad!.scalars + beta.grad!.scalars + mean.scalars + variance.scalars)
+            }
+            #expect(closeness(results[0], results[1], rtol: 1e-5, atol: 1e-6) == "", "training \(training)")
+        }
     }
 
     @Test func noGradRecordsNothing() {
