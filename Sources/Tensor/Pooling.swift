@@ -18,8 +18,35 @@ public func maxPool3d(_ x: Tensor, kernel: (Int, Int, Int), stride: (Int, Int, I
     let xp = x.storage.pointer, yp = y.storage.pointer
     argmax.withUnsafeMutableBufferPointer { am in
         let amp = am.baseAddress!
+        // 2×2 (×1 or ×2 in time) windows at their own stride, as kth3l uses:
+        // straight-line compares in the generic order (offset = (i·kh + j)·kw + k).
+        let pairs = kernel.1 == 2 && kernel.2 == 2 && s.1 == 2 && s.2 == 2 && (kernel.0 == 1 || kernel.0 == 2) && s.0 == kernel.0
         forEachPlane(n * c) { planes in
-            for plane in planes {
+            for plane in planes where pairs {
+                let base = xp + plane * inPlane
+                var out = plane * outPlane
+                for a in 0..<to { for b in 0..<ho {
+                    let r0 = base + (a * kernel.0 * h + 2 * b) * w, r1 = r0 + w
+                    let r2 = r0 + h * w, r3 = r2 + w   // second time slice (kernel.0 == 2)
+                    for d in 0..<wo {
+                        let i = 2 * d
+                        var best = r0[i], offset: UInt8 = 0
+                        if r0[i + 1] > best { best = r0[i + 1]; offset = 1 }
+                        if r1[i] > best { best = r1[i]; offset = 2 }
+                        if r1[i + 1] > best { best = r1[i + 1]; offset = 3 }
+                        if kernel.0 == 2 {
+                            if r2[i] > best { best = r2[i]; offset = 4 }
+                            if r2[i + 1] > best { best = r2[i + 1]; offset = 5 }
+                            if r3[i] > best { best = r3[i]; offset = 6 }
+                            if r3[i + 1] > best { best = r3[i + 1]; offset = 7 }
+                        }
+                        yp[out] = best
+                        amp[out] = offset
+                        out += 1
+                    }
+                } }
+            }
+            for plane in planes where !pairs {
                 let base = xp + plane * inPlane
                 var out = plane * outPlane
                 for a in 0..<to { for b in 0..<ho { for d in 0..<wo {

@@ -57,6 +57,37 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         Parallel.configure(mode: .batch, threads: 2)
     }
 
+    /// Max pooling (the 2×2 fast path and the generic one) against a naive twin,
+    /// forward and backward, with ties resolved to the first maximum.
+    @Test(arguments: [((1, 2, 2), (1, 2, 2)), ((2, 2, 2), (2, 2, 2)), ((2, 3, 2), (1, 2, 2)), ((1, 3, 3), (1, 3, 3))])
+    func maxPoolEqualsTheNaiveTwin(_ kernel: (Int, Int, Int), _ stride: (Int, Int, Int)) {
+        let shape = [2, 3, 4, 7, 8]
+        // Coarse values make ties common.
+        let values = randomValues(shape.reduce(1, *), seed: 50).map { ($0 * 4).rounded() }
+        let x = Tensor(shape: shape, values: values)
+        x.requiresGrad = true
+        let y = maxPool3d(x, kernel: kernel, stride: stride)
+        let (t, h, w) = (4, 7, 8)
+        let (to, ho, wo) = ((t - kernel.0) / stride.0 + 1, (h - kernel.1) / stride.1 + 1, (w - kernel.2) / stride.2 + 1)
+        #expect(y.shape == [2, 3, to, ho, wo])
+        var expected: [Float] = [], expectedGrad = [Float](repeating: 0, count: values.count)
+        let up = randomValues(y.count, seed: 51)
+        var o = 0
+        for plane in 0..<6 { for a in 0..<to { for b in 0..<ho { for d in 0..<wo {
+            var best = -Float.infinity, at = -1
+            for i in 0..<kernel.0 { for j in 0..<kernel.1 { for k in 0..<kernel.2 {
+                let index = plane * t * h * w + ((a * stride.0 + i) * h + b * stride.1 + j) * w + d * stride.2 + k
+                if values[index] > best { best = values[index]; at = index }
+            } } }
+            expected.append(best)
+            expectedGrad[at] += up[o]
+            o += 1
+        } } } }
+        #expect(y.scalars == expected)
+        weightedSum(y, Tensor(shape: y.shape, values: up)).backward()
+        #expect(closeness(x.grad!.scalars, expectedGrad) == "")
+    }
+
     /// Column chunks smaller than a row of output positions still tile correctly.
     @Test func chunkedColumnsEqualOneBigChunk() {
         let geometry = Conv3dGeometry(batch: 1, inChannels: 3, outChannels: 2, groups: 1, input: (3, 5, 5), kernel: (3, 3, 3),
