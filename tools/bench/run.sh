@@ -19,3 +19,6 @@ manifest=bench-data/train.csv
 echo "loader benchmark (${BENCH_ROUNDS:-3} rounds)"
 "$python" tools/bench/bench_loader.py --clipkit "$clipkit" --manifest "$manifest" \
     --rounds "${BENCH_ROUNDS:-3}" --json-out bench-data/loader-results.json | tee bench-data/loader-results.md
+echo "training benchmark (${BENCH_ROUNDS:-5} rounds)"
+"$python" tools/bench/bench_train.py --clipkit "$clipkit" --rounds "${BENCH_ROUNDS:-5}" \
+    --json-out bench-data/train-results.json | tee bench-data/train-results.md

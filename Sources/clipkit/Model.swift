@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import NN
+import Tensor
+
+extension ClipKit {
+    struct Model: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Models: summaries and initial checkpoints.", subcommands: [Summary.self, Init.self])
+
+        struct Summary: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Parameters and forward FLOPs (2 × multiply-adds) of a model for one clip.")
+            @Argument(help: "Model name (\(ModelZoo.names.joined(separator: ", "))).") var name: String
+            @Option(help: "Clip shape CxTxHxW.") var input = "3x16x112x112"
+            @Option(help: "Classes.") var classes = 6
+            @Flag(help: "Print JSON: {\"params\", \"flops\", \"layers\": [...]}.") var json = false
+
+            func run() throws {
+                let shape = input.split(separator: "x").compactMap { Int($0) }
+                guard shape.count == 4 else { throw ValidationError("--input must look like 3x16x112x112") }
+                let model = try makeModel(name, classes: classes)
+                let s = summarize(model, input: shape)
+                if json { print(try jsonString(s)) } else {
+                    for l in s.layers { print("\(l.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(l.shape)  \(l.params)  \(l.role)") }
+                    print(String(format: "%@: %d parameters, %.3f GFLOPs per %@ clip", name, s.params, Double(s.flops) / 1e9, input))
+                }
+            }
+        }
+
+        struct Init: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Write a model's initial weights as safetensors (metadata: model, classes, seed).")
+            @Argument(help: "Model name.") var name: String
+            @Option(name: .shortAndLong, help: "Output .safetensors file.") var output: String
+            @Option(help: "Classes.") var classes = 6
+            @Option(help: "Seed.") var seed: UInt64 = 0
+
+            func run() throws {
+                let model = try makeModel(name, classes: classes, seed: seed)
+                do {
+                    try Safetensors.write(model.stateDict(), metadata: ["model": name, "classes": String(classes), "seed": String(seed)], to: output)
+                } catch let error as Safetensors.FormatError {
+                    printError(error.description)
+                    throw ExitCode(1)
+                }
+                print("wrote \(output): \(name), \(model.parameterCount) parameters")
+            }
+        }
+    }
+}
+
+func makeModel(_ name: String, classes: Int, seed: UInt64 = 0) throws -> NN.Module {
+    do { return try ModelZoo.make(name, classes: classes, seed: seed) } catch let error as ModelError {
+        printError(error.description)
+        throw ExitCode(1)
+    }
+}

@@ -1,0 +1,54 @@
+"""`make bench` for training (issue 5): `kth3l-reg3d` steps, input 3×16×60×80,
+batch 16, 2 threads — ClipKit in both parallel modes vs the PyTorch twin
+(train_peer.py), interleaved rounds, medians; then the sgemm peak and conv3d
+GFLOP/s per layer. Prints Markdown rows; --json-out keeps everything.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run_json(cmd, cwd=None):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=cwd).stdout.strip()
+    return json.loads(out.splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clipkit", required=True)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--json-out")
+    a = ap.parse_args()
+    common = ["--input", "3x16x60x80", "--batch", "16", "--steps", str(a.steps), "--threads", "2"]
+    runs = {"batch": [], "blas": [], "torch": []}
+    for r in range(a.rounds):
+        for mode in ("batch", "blas"):
+            runs[mode].append(run_json([a.clipkit, "bench", "train", "--model", "kth3l-reg3d", "--parallel", mode, *common, "--json"]))
+        runs["torch"].append(run_json([sys.executable, "train_peer.py", *common], cwd=HERE))
+        print(f"round {r + 1}/{a.rounds}: " + ", ".join(f"{k} {v[-1]['clips_per_s']:.2f} clips/s {v[-1]['peak_rss_mb']:.0f} MB"
+                                                     for k, v in runs.items()), file=sys.stderr)
+    med = {k: statistics.median(x["clips_per_s"] for x in v) for k, v in runs.items()}
+    rss = {k: max(x["peak_rss_mb"] for x in v) for k, v in runs.items()}
+    conv = run_json([a.clipkit, "bench", "conv", "--parallel", "batch", "--json"])
+    result = {"median_clips_per_s": med, "max_peak_rss_mb": rss, "raw": runs, "conv": conv,
+              "speed_ratio": med["batch"] / med["torch"], "rss_ratio": rss["batch"] / rss["torch"]}
+    if a.json_out:
+        json.dump(result, open(a.json_out, "w"), indent=1)
+    print(f"| kth3l-reg3d training step, 16×3×16×60×80, 2 threads | ClipKit {med['batch']:.2f} clips/s (batch-parallel), "
+          f"{med['blas']:.2f} (BLAS threads); peak RSS {rss['batch']:.0f} MB | PyTorch {med['torch']:.2f} clips/s, peak RSS "
+          f"{rss['torch']:.0f} MB | **{result['speed_ratio']:.2f}×** clips/s (target ≥ 1.2×), **{result['rss_ratio']:.2f}×** RSS (target ≤ 0.6×) |")
+    peak = conv["sgemm_peak_gflop_per_s"]
+    for layer in conv["layers"]:
+        print(f"| conv3d {layer['name']} (batch 16) | forward {layer['forward_gflop_per_s']:.0f} GFLOP/s "
+              f"({100 * layer['forward_gflop_per_s'] / peak:.0f}% of sgemm peak {peak:.0f}) | backward "
+              f"{layer['backward_gflop_per_s']:.0f} GFLOP/s ({100 * layer['backward_gflop_per_s'] / peak:.0f}%) | |")
+
+
+if __name__ == "__main__":
+    main()
