@@ -22,3 +22,5 @@ echo "loader benchmark (${BENCH_ROUNDS:-3} rounds)"
 echo "training benchmark (${BENCH_ROUNDS:-5} rounds)"
 "$python" tools/bench/bench_train.py --clipkit "$clipkit" --rounds "${BENCH_ROUNDS:-5}" \
     --json-out bench-data/train-results.json | tee bench-data/train-results.md
+echo "safetensors interop"
+"$python" tools/check_safetensors.py "$clipkit"
