@@ -11,7 +11,7 @@ public final class MemoryMeter: @unchecked Sendable {
     public var liveBytes: Int { lock.lock(); defer { lock.unlock() }; return live }
     public var peakBytes: Int { lock.lock(); defer { lock.unlock() }; return peak }
 
-    /// Most bytes of freed large blocks kept for reuse (default 256 MiB; 0
+    /// Most bytes of freed large blocks kept for reuse (default 512 MiB; 0
     /// disables the cache). Reuse saves page faults; the cache counts towards
     /// the process's resident memory, not towards `liveBytes`.
     public var blockCacheLimitBytes: Int {
@@ -40,7 +40,7 @@ final class BlockCache: @unchecked Sendable {
     private var blocks: [Int: [UnsafeMutablePointer<Float>]] = [:]
     private var cachedBytes = 0
     /// Most bytes kept; beyond it, freed blocks are released.
-    var limitBytes = 256 << 20
+    var limitBytes = 512 << 20
 
     func take(_ count: Int) -> UnsafeMutablePointer<Float>? {
         guard count >= Self.minimumCount else { return nil }

@@ -17,7 +17,7 @@ extension ClipKit {
         @Option(help: "Threads.") var threads = 2
         @Option(help: "blas (OpenBLAS threads) or batch (samples split over threads).") var parallel = "batch"
         @Option(help: "Classes.") var classes = 6
-        @Option(help: "MiB of freed tensor blocks kept for reuse (fewer page faults, more resident memory).") var blockCacheMb = 256
+        @Option(help: "MiB of freed tensor blocks kept for reuse (fewer page faults, more resident memory).") var blockCacheMb = 512
         @Flag(help: "Print JSON.") var json = false
 
         struct Result: Encodable {
