@@ -88,6 +88,51 @@ private func goldenState() -> [String: Tensor] {
     }
 }
 
+@Suite struct CheckpointTests {
+    /// Save after two steps, load into a fresh model and optimizer: the next
+    /// step gives exactly what continuing without the round trip gives.
+    @Test func resumingFromACheckpointContinuesExactly() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let x = Tensor(shape: [2, 3, 4, 8, 8], values: (0..<1536).map { Float(($0 * 7) % 23) / 23 - 0.5 })
+        func step(_ model: Module, _ optimizer: Optimizer) {
+            for (_, p) in model.parameters() { p.zeroGrad() }
+            softmaxCrossEntropy(model(x), labels: [1, 4]).backward()
+            optimizer.step()
+        }
+        let a = try ModelZoo.make("kth3l-reg3d", classes: 6, seed: 5)
+        let optA = Adam(a.parameters().map(\.1), learningRate: 0.01)
+        step(a, optA); step(a, optA)
+        try Checkpoint.save(to: path, model: a, optimizer: optA, epoch: 2, config: ["model": "kth3l-reg3d", "config": "{\"batch\": 2}"])
+        let b = try ModelZoo.make("kth3l-reg3d", classes: 6, seed: 9)
+        let optB = Adam(b.parameters().map(\.1), learningRate: 0.5)
+        let metadata = try Checkpoint.load(from: path, model: b, optimizer: optB)
+        #expect(metadata["epoch"] == "2" && metadata["model"] == "kth3l-reg3d" && metadata["config"] == "{\"batch\": 2}")
+        #expect(optB.learningRate == 0.01)
+        step(a, optA); step(b, optB)
+        for ((name, pa), (_, pb)) in zip(a.parameters(), b.parameters()) {
+            #expect(pa.scalars == pb.scalars, "\(name) after resuming")
+        }
+        #expect(a.stateDict()["bn1.running_mean"]!.scalars == b.stateDict()["bn1.running_mean"]!.scalars)
+    }
+}
+
+@Suite struct DropoutTests {
+    @Test func dropoutZeroesAboutPAndScalesTheRest() {
+        var rng = SeededRNG(seed: 3)
+        let x = Tensor(shape: [100_000], repeating: 2)
+        x.requiresGrad = true
+        let y = dropout(x, p: 0.3, training: true, using: &rng)
+        let values = y.scalars
+        let zeros = values.filter { $0 == 0 }.count
+        #expect(abs(Double(zeros) / 100_000 - 0.3) < 0.01)
+        #expect(values.allSatisfy { $0 == 0 || abs($0 - 2 / 0.7) < 1e-5 })
+        weightedSum(y, Tensor(shape: [100_000], repeating: 1)).backward()
+        #expect(zip(x.grad!.scalars, values).allSatisfy { g, v in v == 0 ? g == 0 : abs(g - 1 / 0.7) < 1e-5 })
+        #expect(dropout(x, p: 0.3, training: false, using: &rng) === x, "identity in evaluation")
+    }
+}
+
 @Suite struct OptimizerTests {
     private func run(_ make: ([Tensor]) -> Optimizer, _ name: String) {
         let p = golden["opt/p0"]!.detached()
