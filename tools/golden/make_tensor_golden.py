@@ -103,6 +103,30 @@ for n, b in model.named_buffers():
     if "num_batches" not in n:
         out[f"kth3l/buffer/{n}"] = b.clone()
 
+# STDCF (appended, so the tensors above keep their values): W = Σ α·ψ·φ, then conv3d
+# with temporal dilation 2 and spatial dilation 1.
+def stdcf(x, alpha, psi, phi):
+    w = torch.einsum("ocij,iuv,jt->octuv", alpha, psi, phi)
+    return F.conv3d(x, w, padding=(2, 1, 1), dilation=(2, 1, 1))
+
+
+case("stdcf", stdcf, {"x": r(2, 3, 6, 5, 5), "alpha": r(4, 3, 6, 2), "psi": r(6, 3, 3), "phi": r(2, 3)})
+case("rank1", lambda x, ws, wt: F.conv3d(F.conv3d(x, ws, padding=(0, 1, 1)), wt, padding=(1, 0, 0)),
+     {"x": r(2, 3, 4, 5, 5), "ws": r(4, 3, 1, 3, 3), "wt": r(4, 4, 3, 1, 1)})
+
+
+def tsm(x, fold=8):
+    n, c, t, h, w = x.shape
+    part = c // fold
+    out = torch.zeros_like(x)
+    out[:, :part, :-1] = x[:, :part, 1:]               # from the next frame
+    out[:, part:2 * part, 1:] = x[:, part:2 * part, :-1]   # from the previous frame
+    out[:, 2 * part:] = x[:, 2 * part:]
+    return out
+
+
+case("tsm", tsm, {"x": r(2, 16, 4, 3, 3)})
+
 save_file({k: v.float().contiguous().clone() for k, v in out.items()}, "Fixtures/golden/tensor_ops.safetensors",
           metadata={"made_by": "tools/golden/make_tensor_golden.py", "torch": torch.__version__})
 print(f"{len(out)} tensors")

@@ -1,0 +1,162 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import NN
+@testable import Tensor
+import Train
+
+private let golden: [String: Tensor] = try! Safetensors.read(fixture("golden/tensor_ops.safetensors")).tensors
+
+private func values(_ count: Int, seed: UInt64) -> [Float] {
+    var rng = SeededRNG(seed: seed)
+    return (0..<count).map { _ in Float.random(in: -1..<1, using: &rng) }
+}
+
+/// Forward and every gradient (input, α, ψ, φ) of one execution.
+private func run(_ layer: STDCFConv, _ execution: STDCFExecution, x: [Float], shape: [Int], up: [Float]) -> [[Float]] {
+    layer.execution = execution
+    for (_, p) in layer.parameters() { p.zeroGrad() }
+    let input = Tensor(shape: shape, values: x)
+    input.requiresGrad = true
+    let y = layer(input)
+    weightedSum(y, Tensor(shape: y.shape, values: up)).backward()
+    return [y.scalars, input.grad!.scalars, layer.coefficients.grad!.scalars,
+            layer.spatialAtoms.grad!.scalars, layer.temporalAtoms.grad!.scalars]
+}
+
+@Suite(.serialized) struct STDCFTests {
+    @Test(arguments: [(1, 1), (2, 1), (1, 2), (2, 3)])
+    func composedAndFactoredAgreeInOutputAndAllGradients(_ spatialDilation: Int, _ temporalDilation: Int) {
+        var rng = SeededRNG(seed: 1)
+        let layer = STDCFConv(inputChannels: 3, outputChannels: 5, spatialAtoms: 4, temporalAtoms: 2, rng: &rng)
+        layer.spatialDilation = spatialDilation
+        layer.temporalDilation = temporalDilation
+        let shape = [2, 3, 7, 8, 8]
+        let x = values(shape.reduce(1, *), seed: 2), up = values(2 * 5 * 7 * 8 * 8, seed: 3)
+        let composed = run(layer, .composed, x: x, shape: shape, up: up)
+        let factored = run(layer, .factored, x: x, shape: shape, up: up)
+        for (name, (a, b)) in zip(["y", "dx", "dα", "dψ", "dφ"], zip(composed, factored)) {
+            #expect(closeness(a, b, rtol: 1e-4, atol: 1e-4) == "", "\(name), dilation (\(spatialDilation), \(temporalDilation))")
+        }
+    }
+
+    @Test func matchesThePyTorchTwin() throws {
+        var rng = SeededRNG(seed: 0)
+        let layer = STDCFConv(inputChannels: 3, outputChannels: 4, spatialAtoms: 6, temporalAtoms: 2, rng: &rng)
+        layer.coefficients.assign(golden["stdcf/alpha"]!.scalars)
+        layer.spatialAtoms.assign(golden["stdcf/psi"]!.scalars)
+        layer.temporalAtoms.assign(golden["stdcf/phi"]!.scalars)
+        layer.temporalDilation = 2
+        for execution in [STDCFExecution.composed, .factored] {
+            let result = run(layer, execution, x: golden["stdcf/x"]!.scalars, shape: golden["stdcf/x"]!.shape, up: golden["stdcf/up"]!.scalars)
+            for (name, (got, key)) in zip(["y", "dx", "dα", "dψ", "dφ"], zip(result, ["y", "dx", "dalpha", "dpsi", "dphi"])) {
+                #expect(closeness(got, golden["stdcf/\(key)"]!.scalars, rtol: 1e-4, atol: 1e-4) == "", "\(execution) \(name)")
+            }
+        }
+    }
+
+    /// With M = k², N = t and one-hot atoms, α is the filter itself.
+    @Test func oneHotAtomsReproduceAnyFilter() {
+        var rng = SeededRNG(seed: 4)
+        let layer = STDCFConv(inputChannels: 2, outputChannels: 3, spatialAtoms: 9, temporalAtoms: 3, rng: &rng)
+        layer.spatialAtoms.assign((0..<81).map { $0 / 9 == $0 % 9 ? 1 : 0 })
+        layer.temporalAtoms.assign((0..<9).map { $0 / 3 == $0 % 3 ? 1 : 0 })
+        let filter = values(3 * 2 * 27, seed: 5)   // O×C×t×k×k
+        var alpha = [Float](repeating: 0, count: 3 * 2 * 9 * 3)   // O×C×M×N with α[o,c,i,j] = W[o,c,j,i]
+        for oc in 0..<6 { for i in 0..<9 { for j in 0..<3 { alpha[(oc * 9 + i) * 3 + j] = filter[oc * 27 + j * 9 + i] } } }
+        layer.coefficients.assign(alpha)
+        let x = Tensor(shape: [1, 2, 5, 6, 6], values: values(360, seed: 6))
+        for execution in [STDCFExecution.composed, .factored] {
+            layer.execution = execution
+            let expected = conv3d(x, Tensor(shape: [3, 2, 3, 3, 3], values: filter), Conv3dOptions(padding: (1, 1, 1)))
+            #expect(closeness(GradMode.withNoGrad { layer(x) }.scalars, expected.scalars) == "", "\(execution)")
+        }
+    }
+
+    @Test func dilatedLayerEqualsConvOfTheRebuiltFilterWithThatDilation() {
+        var rng = SeededRNG(seed: 7)
+        let layer = STDCFConv(inputChannels: 2, outputChannels: 2, spatialAtoms: 3, temporalAtoms: 2, rng: &rng)
+        layer.spatialDilation = 2; layer.temporalDilation = 2
+        let x = Tensor(shape: [1, 2, 6, 7, 7], values: values(588, seed: 8))
+        let expected = conv3d(x, layer.composedFilter().detached(), Conv3dOptions(padding: (2, 2, 2), dilation: (2, 2, 2)))
+        layer.execution = .factored
+        #expect(closeness(GradMode.withNoGrad { layer(x) }.scalars, expected.scalars) == "")
+    }
+
+    @Test func swappingAtomsKeepsTheCoefficients() {
+        var rng = SeededRNG(seed: 9)
+        let layer = STDCFConv(inputChannels: 2, outputChannels: 3, spatialAtoms: 4, temporalAtoms: 2, rng: &rng)
+        let alpha = layer.coefficients.scalars
+        layer.swapTemporalAtoms(values(2 * 5, seed: 10), size: 5)
+        layer.swapSpatialAtoms(values(4 * 25, seed: 11), size: 5)
+        #expect(layer.coefficients.scalars == alpha)
+        #expect(layer.composedFilter().shape == [3, 2, 5, 5, 5])
+        #expect(layer.spatialAtoms.role == .spatial && layer.temporalAtoms.role == .temporal)
+        let y = GradMode.withNoGrad { layer(Tensor(shape: [1, 2, 6, 6, 6], values: values(432, seed: 12))) }
+        #expect(y.shape == [1, 3, 6, 6, 6], "same padding with the new sizes")
+    }
+
+    @Test func freezingARoleStopsItsGradientsAndUpdates() {
+        var rng = SeededRNG(seed: 13)
+        let layer = STDCFConv(inputChannels: 2, outputChannels: 2, spatialAtoms: 3, temporalAtoms: 2, rng: &rng)
+        layer.freeze(role: .spatial)   // ITSL stage-t
+        let psi = layer.spatialAtoms.scalars, phi = layer.temporalAtoms.scalars
+        let optimizer = SGD(layer.parameters().map(\.1), learningRate: 0.1)
+        for execution in [STDCFExecution.composed, .factored] {
+            layer.execution = execution
+            weightedSum(layer(Tensor(shape: [1, 2, 4, 5, 5], values: values(200, seed: 14))), Tensor(shape: [1, 2, 4, 5, 5], values: values(200, seed: 15))).backward()
+            #expect(layer.spatialAtoms.grad == nil && layer.temporalAtoms.grad != nil && layer.coefficients.grad != nil)
+            optimizer.step()
+            #expect(layer.spatialAtoms.scalars == psi)
+            for (_, p) in layer.parameters() { p.zeroGrad() }
+        }
+        #expect(layer.temporalAtoms.scalars != phi)
+    }
+
+    @Test func parameterCountsFollowThePapers() throws {
+        var rng = SeededRNG(seed: 0)
+        // STDCF: Cin·Cout·M·N + M·k² + N·t.
+        #expect(STDCFConv(inputChannels: 32, outputChannels: 64, spatialAtoms: 6, temporalAtoms: 2, rng: &rng).parameterCount == 32 * 64 * 12 + 54 + 6)
+        #expect(try ModelZoo.make("kth3l-stdcf", classes: 6).parameterCount == 125_434)
+        #expect(try ModelZoo.make("kth3l-reg3d", classes: 6).parameterCount == 280_294)
+        // Rank-1: Cin·Cout·k² + Cout²·t.
+        #expect(Rank1Conv(inputChannels: 32, outputChannels: 64, rng: &rng).parameterCount == 32 * 64 * 9 + 64 * 64 * 3)
+    }
+
+    @Test func automaticExecutionPicksTheCheaperOne() {
+        var rng = SeededRNG(seed: 0)
+        let wide = STDCFConv(inputChannels: 64, outputChannels: 128, spatialAtoms: 6, temporalAtoms: 2, rng: &rng)
+        #expect(wide.costs.factored < wide.costs.composed && wide.chosenExecution == .factored)   // 12 vs 27 per channel pair
+        let many = STDCFConv(inputChannels: 8, outputChannels: 8, spatialAtoms: 9, temporalAtoms: 3, rng: &rng)
+        #expect(many.chosenExecution == .composed)   // M·N = 27 ≥ t·k² = 27
+        many.execution = .factored
+        #expect(many.chosenExecution == .factored)
+    }
+}
+
+@Suite struct Rank1AndShiftTests {
+    @Test func rank1MatchesPyTorch() {
+        var rng = SeededRNG(seed: 0)
+        let layer = Rank1Conv(inputChannels: 3, outputChannels: 4, rng: &rng)
+        layer.spatial.weight.assign(golden["rank1/ws"]!.scalars)
+        layer.temporal.weight.assign(golden["rank1/wt"]!.scalars)
+        let x = golden["rank1/x"]!.detached()
+        x.requiresGrad = true
+        let y = layer(x)
+        #expect(closeness(y.scalars, golden["rank1/y"]!.scalars) == "")
+        weightedSum(y, golden["rank1/up"]!).backward()
+        #expect(closeness(x.grad!.scalars, golden["rank1/dx"]!.scalars) == "")
+        #expect(closeness(layer.spatial.weight.grad!.scalars, golden["rank1/dws"]!.scalars) == "")
+        #expect(closeness(layer.temporal.weight.grad!.scalars, golden["rank1/dwt"]!.scalars) == "")
+        #expect(layer.spatial.weight.role == .spatial && layer.temporal.weight.role == .temporal)
+    }
+
+    @Test func temporalShiftMatchesPyTorch() {
+        let x = golden["tsm/x"]!.detached()
+        x.requiresGrad = true
+        let y = TemporalShift()(x)
+        #expect(y.scalars == golden["tsm/y"]!.scalars)
+        weightedSum(y, golden["tsm/up"]!).backward()
+        #expect(closeness(x.grad!.scalars, golden["tsm/dx"]!.scalars) == "")
+    }
+}
