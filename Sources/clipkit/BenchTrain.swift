@@ -17,11 +17,12 @@ extension ClipKit {
         @Option(help: "Threads.") var threads = 2
         @Option(help: "blas (OpenBLAS threads) or batch (samples split over threads).") var parallel = "batch"
         @Option(help: "Classes.") var classes = 6
+        @Option(help: "STDCF layers: composed, factored or automatic.") var execution = "automatic"
         @Option(help: "MiB of freed tensor blocks kept for reuse (fewer page faults, more resident memory).") var blockCacheMb = 512
         @Flag(help: "Print JSON.") var json = false
 
         struct Result: Encodable {
-            var model: String, parallel: String, threads: Int, batch: Int, steps: Int, block_cache_mb: Int
+            var model: String, execution: String, parallel: String, threads: Int, batch: Int, steps: Int, block_cache_mb: Int
             var clips_per_s: Double, step_ms: Double, peak_rss_mb: Double, peak_tensor_mb: Double
             var gflops_per_step: Double, gflop_per_s: Double, loss: Float
         }
@@ -37,6 +38,8 @@ extension ClipKit {
                 printError(error.description)
                 throw ExitCode(1)
             }
+            guard let stdcfExecution = STDCFExecution(rawValue: execution) else { throw ValidationError("--execution must be composed, factored or automatic") }
+            setExecution(net, stdcfExecution)
             let forwardFlops = summarize(net, input: shape).flops
             var rng = SeededRNG(seed: 1)
             let x = Tensor(shape: [batch] + shape, values: (0..<(batch * shape.reduce(1, *))).map { _ in Float.random(in: -1..<1, using: &rng) })
@@ -58,7 +61,7 @@ extension ClipKit {
             let seconds = elapsed(since: start)
             // A training step is about 3× the forward FLOPs (forward, input and weight gradients).
             let stepFlops = 3.0 * Double(forwardFlops) * Double(batch)
-            let result = Result(model: model, parallel: mode.rawValue, threads: threads, batch: batch, steps: steps, block_cache_mb: blockCacheMb,
+            let result = Result(model: model, execution: execution, parallel: mode.rawValue, threads: threads, batch: batch, steps: steps, block_cache_mb: blockCacheMb,
                                 clips_per_s: Double(batch * steps) / seconds, step_ms: seconds / Double(steps) * 1000,
                                 peak_rss_mb: peakResidentMegabytes(), peak_tensor_mb: Double(MemoryMeter.shared.peakBytes) / 1_048_576,
                                 gflops_per_step: stepFlops / 1e9, gflop_per_s: stepFlops * Double(steps) / seconds / 1e9, loss: loss)
@@ -129,6 +132,12 @@ extension ClipKit {
             }
         }
     }
+}
+
+/// Sets the execution of every STDCF layer in `module`.
+func setExecution(_ module: NN.Module, _ execution: STDCFExecution) {
+    if let layer = module as? STDCFConv { layer.execution = execution }
+    for (_, child) in module.children { setExecution(child, execution) }
 }
 
 /// GFLOP/s of cblas_sgemm on square matrices (best of `repeats`).

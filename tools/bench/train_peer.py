@@ -22,11 +22,13 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--classes", type=int, default=6)
+    ap.add_argument("--model", default="kth3l-reg3d", help="kth3l-reg3d | kth3l-stdcf | kth3l-rank1")
+    ap.add_argument("--execution", default="composed", help="STDCF: composed | factored")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     shape = [int(v) for v in a.input.split("x")]
-    model = KTH3L(a.classes)
+    model = KTH3L(a.classes, conv=a.model.split("-")[1], execution=a.execution)
     model.train()
     x = torch.rand(a.batch, *shape) * 2 - 1
     labels = torch.arange(a.batch) % a.classes
@@ -45,7 +47,7 @@ def main():
         loss = step()
     seconds = time.perf_counter() - start
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"model": "kth3l-reg3d (PyTorch)", "threads": a.threads, "batch": a.batch, "steps": a.steps,
+    print(json.dumps({"model": f"{a.model} (PyTorch, {a.execution})", "threads": a.threads, "batch": a.batch, "steps": a.steps,
                       "clips_per_s": a.batch * a.steps / seconds, "step_ms": seconds / a.steps * 1000,
                       "peak_rss_mb": rss, "loss": loss, "torch": torch.__version__,
                       "mkldnn": torch.backends.mkldnn.is_available()}))
