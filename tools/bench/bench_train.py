@@ -24,8 +24,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--json-out")
+    ap.add_argument("--models", nargs="*", default=[],
+                    help="also compare these with their twins: kth3l-stdcf:composed kth3l-stdcf:factored kth3l-rank1")
     a = ap.parse_args()
     common = ["--input", "3x16x60x80", "--batch", "16", "--steps", str(a.steps), "--threads", "2"]
+    if a.models:
+        compare_models(a, common)
+        return
     runs = {"batch": [], "blas": [], "torch": []}
     for r in range(a.rounds):
         for mode in ("batch", "blas"):
@@ -48,6 +53,27 @@ def main():
         print(f"| conv3d {layer['name']} (batch 16) | forward {layer['forward_gflop_per_s']:.0f} GFLOP/s "
               f"({100 * layer['forward_gflop_per_s'] / peak:.0f}% of sgemm peak {peak:.0f}) | backward "
               f"{layer['backward_gflop_per_s']:.0f} GFLOP/s ({100 * layer['backward_gflop_per_s'] / peak:.0f}%) | |")
+
+
+def compare_models(a, common):
+    """Decomposed models against their PyTorch twins (batch-parallel ClipKit)."""
+    results = {}
+    for spec in a.models:
+        name, _, execution = spec.partition(":")
+        execution = execution or "composed"
+        ours, theirs = [], []
+        for r in range(a.rounds):
+            ours.append(run_json([a.clipkit, "bench", "train", "--model", name, "--execution", execution, *common, "--json"]))
+            theirs.append(run_json([sys.executable, "train_peer.py", "--model", name, "--execution", execution, *common], cwd=HERE))
+            print(f"{spec} round {r + 1}/{a.rounds}: ClipKit {ours[-1]['clips_per_s']:.2f} clips/s {ours[-1]['peak_rss_mb']:.0f} MB, "
+                  f"PyTorch {theirs[-1]['clips_per_s']:.2f} clips/s {theirs[-1]['peak_rss_mb']:.0f} MB", file=sys.stderr)
+        mo, mt = statistics.median(x["clips_per_s"] for x in ours), statistics.median(x["clips_per_s"] for x in theirs)
+        ro, rt = max(x["peak_rss_mb"] for x in ours), max(x["peak_rss_mb"] for x in theirs)
+        results[spec] = {"clipkit": ours, "torch": theirs, "speed_ratio": mo / mt, "rss_ratio": ro / rt}
+        print(f"| {name} ({execution}) training step | ClipKit {mo:.2f} clips/s, peak RSS {ro:.0f} MB | PyTorch {mt:.2f} clips/s, "
+              f"{rt:.0f} MB | **{mo / mt:.2f}×** clips/s, **{ro / rt:.2f}×** RSS |")
+    if a.json_out:
+        json.dump(results, open(a.json_out, "w"), indent=1)
 
 
 if __name__ == "__main__":

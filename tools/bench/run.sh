@@ -24,3 +24,7 @@ echo "training benchmark (${BENCH_ROUNDS:-5} rounds)"
     --json-out bench-data/train-results.json | tee bench-data/train-results.md
 echo "safetensors interop"
 "$python" tools/check_safetensors.py "$clipkit"
+echo "decomposed models vs their twins (${BENCH_ROUNDS:-3} rounds)"
+"$python" tools/bench/bench_train.py --clipkit "$clipkit" --rounds "${BENCH_ROUNDS:-3}" \
+    --models kth3l-stdcf:composed kth3l-stdcf:factored kth3l-rank1 \
+    --json-out bench-data/decomposed-results.json | tee bench-data/decomposed-results.md
