@@ -29,7 +29,7 @@ public final class KTH3L: Module {
 
 /// Models by name, for configs and `clipkit model summary`.
 public enum ModelZoo {
-    public static let names = ["kth3l-reg3d", "kth3l-stdcf", "kth3l-rank1"]
+    public static let names = ["kth3l-reg3d", "kth3l-stdcf", "kth3l-rank1", "r3d50", "stdcf-r50", "r2plus1d-r50", "tsm-r50"]
 
     public static func make(_ name: String, classes: Int, seed: UInt64 = 0) throws -> Module {
         var rng = SeededRNG(seed: seed)
@@ -46,6 +46,10 @@ public enum ModelZoo {
             return KTH3L(classes: classes, makeConv: { cin, cout, rng in
                 Rank1Conv(inputChannels: cin, outputChannels: cout, rng: &rng)
             }, rng: &rng)
+        case "r3d50": return ResNet3D50(classes: classes, middle: .reg3d, rng: &rng)
+        case "stdcf-r50": return ResNet3D50(classes: classes, middle: .stdcf, rng: &rng)
+        case "r2plus1d-r50": return ResNet3D50(classes: classes, middle: .rank1, rng: &rng)
+        case "tsm-r50": return ResNet3D50(classes: classes, middle: .tsm, rng: &rng)
         default:
             throw ModelError.unknownModel(name, known: names)
         }

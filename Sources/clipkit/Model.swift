@@ -14,12 +14,15 @@ extension ClipKit {
             @Argument(help: "Model name (\(ModelZoo.names.joined(separator: ", "))).") var name: String
             @Option(help: "Clip shape CxTxHxW.") var input = "3x16x112x112"
             @Option(help: "Classes.") var classes = 6
+            @Option(help: "STDCF layers: composed, factored or automatic (FLOPs are those of the execution that runs).") var execution = "automatic"
             @Flag(help: "Print JSON: {\"params\", \"flops\", \"layers\": [...]}.") var json = false
 
             func run() throws {
                 let shape = input.split(separator: "x").compactMap { Int($0) }
                 guard shape.count == 4 else { throw ValidationError("--input must look like 3x16x112x112") }
+                guard let stdcf = STDCFExecution(rawValue: execution) else { throw ValidationError("--execution must be composed, factored or automatic") }
                 let model = try makeModel(name, classes: classes)
+                setExecution(model, stdcf)
                 let s = summarize(model, input: shape)
                 if json { print(try jsonString(s)) } else {
                     for l in s.layers { print("\(l.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(l.shape)  \(l.params)  \(l.role)") }
