@@ -161,3 +161,29 @@ private func run(_ layer: STDCFConv, _ execution: STDCFExecution, x: [Float], sh
         #expect(closeness(x.grad!.scalars, golden["tsm/dx"]!.scalars) == "")
     }
 }
+
+@Suite struct ResNetBlockTests {
+    /// Bottleneck parameters differ from r3d50's only in the middle conv:
+    /// STDCF w²·M·N + M·k² + N·t instead of w²·t·k²; rank-1 w²·k² + w²·t.
+    @Test func middleConvParameterCountsFollowThePapers() {
+        var rng = SeededRNG(seed: 0)
+        let w = 64
+        let reg = Bottleneck(inputChannels: 256, width: w, stride: 1, middle: .reg3d, rng: &rng).parameterCount
+        let stdcf = Bottleneck(inputChannels: 256, width: w, stride: 1, middle: .stdcf, rng: &rng).parameterCount
+        let rank1 = Bottleneck(inputChannels: 256, width: w, stride: 1, middle: .rank1, rng: &rng).parameterCount
+        let tsm = Bottleneck(inputChannels: 256, width: w, stride: 1, middle: .tsm, rng: &rng).parameterCount
+        #expect(reg - stdcf == w * w * 27 - (w * w * 12 + 54 + 6))
+        #expect(reg - rank1 == w * w * 27 - (w * w * 9 + w * w * 3))
+        #expect(reg - tsm == w * w * 27 - w * w * 9)
+    }
+
+    @Test func stridedBlockHalvesSpaceKeepsTimeAndUsesTheShortcut() {
+        var rng = SeededRNG(seed: 1)
+        let block = Bottleneck(inputChannels: 32, width: 16, stride: 2, middle: .stdcf, rng: &rng)
+        let y = GradMode.withNoGrad { block(Tensor(shape: [1, 32, 4, 8, 8], repeating: 0.5)) }
+        #expect(y.shape == [1, 64, 4, 4, 4])
+        #expect(block.shortcut != nil)
+        #expect(block.parameters().map(\.0).contains("downsample.0.weight"), "PyTorch's state-dict names")
+        #expect(y.scalars.allSatisfy { $0 >= 0 }, "ReLU after the residual sum")
+    }
+}
