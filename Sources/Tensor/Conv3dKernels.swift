@@ -117,64 +117,55 @@ func col2vol(_ col: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count
     }
 }
 
-/// Samples [first, first + count) of conv3d forward: vol2col + GEMM per group and chunk.
+/// Calls `body(input, output, weight, first, count)` for every sample in
+/// `samples`, group and chunk of output positions, with the element offsets of
+/// that sample-group's input and output planes and of the group's weights.
+private func forEachColumnChunk(_ g: Conv3dGeometry, samples: Range<Int>,
+                                _ body: (_ input: Int, _ output: Int, _ weight: Int, _ first: Int, _ count: Int) -> Void) {
+    let chunk = columnChunk(g), P = g.outputVolume
+    for n in samples {
+        for group in 0..<g.groups {
+            let input = (n * g.inChannels + group * g.groupIn) * g.inputVolume
+            let output = (n * g.outChannels + group * g.groupOut) * P
+            let weight = group * g.groupOut * g.columnRows
+            var first = 0
+            while first < P {
+                let count = min(chunk, P - first)
+                body(input, output, weight, first, count)
+                first += count
+            }
+        }
+    }
+}
+
+/// Conv3d forward for `samples`: vol2col, then Y = W · col per group and chunk.
 func conv3dForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                    _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>) {
-    let chunk = columnChunk(g), P = g.outputVolume, K = g.columnRows
-    for n in samples {
-        for group in 0..<g.groups {
-            let xs = x + (n * g.inChannels + group * g.groupIn) * g.inputVolume
-            let ys = y + (n * g.outChannels + group * g.groupOut) * P
-            let ws = w + group * g.groupOut * K
-            var first = 0
-            while first < P {
-                let count = min(chunk, P - first)
-                vol2col(xs, g, first: first, count: count, col: col)
-                sgemm(m: g.groupOut, n: count, k: K, a: ws, lda: K, b: col, ldb: count, c: ys + first, ldc: P)
-                first += count
-            }
-        }
+    let P = g.outputVolume, K = g.columnRows
+    forEachColumnChunk(g, samples: samples) { input, output, weight, first, count in
+        vol2col(x + input, g, first: first, count: count, col: col)
+        sgemm(m: g.groupOut, n: count, k: K, a: w + weight, lda: K, b: col, ldb: count, c: y + output + first, ldc: P)
     }
 }
 
-/// dW (+=) for samples in `samples`: dY · colᵀ per group and chunk.
+/// dW (+=) for `samples`: dY · colᵀ per group and chunk.
 func conv3dBackwardWeight(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
                           _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>) {
-    let chunk = columnChunk(g), P = g.outputVolume, K = g.columnRows
-    for n in samples {
-        for group in 0..<g.groups {
-            let xs = x + (n * g.inChannels + group * g.groupIn) * g.inputVolume
-            let dys = dy + (n * g.outChannels + group * g.groupOut) * P
-            let dws = dw + group * g.groupOut * K
-            var first = 0
-            while first < P {
-                let count = min(chunk, P - first)
-                vol2col(xs, g, first: first, count: count, col: col)
-                sgemm(transB: true, m: g.groupOut, n: K, k: count, a: dys + first, lda: P, b: col, ldb: count,
-                      beta: 1, c: dws, ldc: K)
-                first += count
-            }
-        }
+    let P = g.outputVolume, K = g.columnRows
+    forEachColumnChunk(g, samples: samples) { input, output, weight, first, count in
+        vol2col(x + input, g, first: first, count: count, col: col)
+        sgemm(transB: true, m: g.groupOut, n: K, k: count, a: dy + output + first, lda: P, b: col, ldb: count,
+              beta: 1, c: dw + weight, ldc: K)
     }
 }
 
-/// dX (+=) for samples in `samples`: Wᵀ · dY per group and chunk, then col2vol.
+/// dX (+=) for `samples`: col = Wᵀ · dY per group and chunk, then col2vol.
 func conv3dBackwardData(_ w: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
                         _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>) {
-    let chunk = columnChunk(g), P = g.outputVolume, K = g.columnRows
-    for n in samples {
-        for group in 0..<g.groups {
-            let dxs = dx + (n * g.inChannels + group * g.groupIn) * g.inputVolume
-            let dys = dy + (n * g.outChannels + group * g.groupOut) * P
-            let ws = w + group * g.groupOut * K
-            var first = 0
-            while first < P {
-                let count = min(chunk, P - first)
-                sgemm(transA: true, m: K, n: count, k: g.groupOut, a: ws, lda: K, b: dys + first, ldb: P, c: col, ldc: count)
-                col2vol(col, g, first: first, count: count, dx: dxs)
-                first += count
-            }
-        }
+    let P = g.outputVolume, K = g.columnRows
+    forEachColumnChunk(g, samples: samples) { input, output, weight, first, count in
+        sgemm(transA: true, m: K, n: count, k: g.groupOut, a: w + weight, lda: K, b: dy + output + first, ldb: P, c: col, ldc: count)
+        col2vol(col, g, first: first, count: count, dx: dx + input)
     }
 }
 

@@ -16,18 +16,14 @@ import os
 import statistics
 import subprocess
 import sys
+
+from benchlib import run_json
 import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def run_json(cmd):
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip()
-    try:
-        return json.loads(out)
-    except json.JSONDecodeError:   # progress lines before a one-line JSON result
-        return json.loads(out.splitlines()[-1])
 
 
 def ffmpeg_full(files):

@@ -10,13 +10,12 @@ import statistics
 import subprocess
 import sys
 
+from benchlib import run_json
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS = ["decord", "torchcodec", "pyav"]
 
 
-def run_json(cmd):
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip()
-    return json.loads(out.splitlines()[-1])
 
 
 def main():

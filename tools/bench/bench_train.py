@@ -10,12 +10,11 @@ import statistics
 import subprocess
 import sys
 
+from benchlib import run_json
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def run_json(cmd, cwd=None):
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=cwd).stdout.strip()
-    return json.loads(out.splitlines()[-1])
 
 
 def main():
