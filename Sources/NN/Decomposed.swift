@@ -158,3 +158,36 @@ func orthonormalRows(_ count: Int, _ length: Int, rng: inout SeededRNG) -> [Floa
     }
     return rows.flatMap { $0.map(Float.init) }
 }
+
+/// 3DTT (temporally factorised 3D kernels, Ras et al. 2019): each output
+/// channel's kernel is a 2D slice K0 (per input channel) and T−1 affine
+/// transforms (s, r, tx, ty), each next slice bilinearly resampled from the
+/// previous one (sequential mode). Identity initialisation (s = 1, r = tx =
+/// ty = 0); K0 uniform like PyTorch's conv3d default. The built kernel runs as
+/// an ordinary conv3d ("same" padding). Parameters: kh·kw·Cin·Cout + 4·(T−1)·Cout.
+/// Roles: K0 spatial, transforms temporal.
+public final class TTConv3d: Module {
+    public let k0: Tensor
+    public let transforms: Tensor
+    public let temporalSize: Int
+    public var options: Conv3dOptions
+
+    public init(inputChannels: Int, outputChannels: Int, kernelSize: (Int, Int, Int), padding: (Int, Int, Int)? = nil,
+                rng: inout SeededRNG) {
+        let (t, kh, kw) = kernelSize
+        let bound = 1 / Float(inputChannels * t * kh * kw).squareRoot()
+        k0 = .parameter([outputChannels, inputChannels, kh, kw], role: .spatial,
+                        values: uniformValues(outputChannels * inputChannels * kh * kw, bound: bound, rng: &rng))
+        transforms = .parameter([outputChannels, t - 1, 4], role: .temporal,
+                                values: (0..<(outputChannels * (t - 1))).flatMap { _ in [Float(1), 0, 0, 0] })
+        temporalSize = t
+        options = Conv3dOptions(padding: padding ?? ((t - 1) / 2, (kh - 1) / 2, (kw - 1) / 2))
+    }
+
+    override public var ownParameters: [(String, Tensor)] { [("k0", k0), ("transforms", transforms)] }
+
+    /// The full kernel (Cout×Cin×T×kh×kw).
+    public func kernel() -> Tensor { composeTT(k0: k0, transforms: transforms, temporalSize: temporalSize) }
+
+    override public func forward(_ x: Tensor) -> Tensor { conv3d(x, kernel(), options) }
+}

@@ -29,9 +29,12 @@ public final class KTH3L: Module {
 
 /// Models by name, for configs and `clipkit model summary`.
 public enum ModelZoo {
-    public static let names = ["kth3l-reg3d", "kth3l-stdcf", "kth3l-rank1", "r3d50", "stdcf-r50", "r2plus1d-r50", "tsm-r50"]
+    public static let names = ["kth3l-reg3d", "kth3l-stdcf", "kth3l-rank1", "kth3l-tt", "lenet5-3d", "lenet5-3dtt",
+                               "r3d50", "stdcf-r50", "r2plus1d-r50", "tsm-r50"]
 
-    public static func make(_ name: String, classes: Int, seed: UInt64 = 0) throws -> Module {
+    /// `input` (C×T×H×W) matters only for models whose layer sizes follow the
+    /// clip (lenet5-*); the default is Video-MNIST's 1×30×28×28.
+    public static func make(_ name: String, classes: Int, seed: UInt64 = 0, input: [Int] = [1, 30, 28, 28]) throws -> Module {
         var rng = SeededRNG(seed: seed)
         switch name {
         case "kth3l-reg3d":
@@ -45,6 +48,18 @@ public enum ModelZoo {
         case "kth3l-rank1":
             return KTH3L(classes: classes, makeConv: { cin, cout, rng in
                 Rank1Conv(inputChannels: cin, outputChannels: cout, rng: &rng)
+            }, rng: &rng)
+        case "kth3l-tt":
+            return KTH3L(classes: classes, makeConv: { cin, cout, rng in
+                TTConv3d(inputChannels: cin, outputChannels: cout, kernelSize: (3, 3, 3), rng: &rng)
+            }, rng: &rng)
+        case "lenet5-3d":
+            return LeNet5(classes: classes, input: input, makeConv: { cin, cout, pad, rng in
+                Conv3d(inputChannels: cin, outputChannels: cout, kernelSize: (5, 5, 5), padding: (pad, pad, pad), rng: &rng)
+            }, rng: &rng)
+        case "lenet5-3dtt":
+            return LeNet5(classes: classes, input: input, makeConv: { cin, cout, pad, rng in
+                TTConv3d(inputChannels: cin, outputChannels: cout, kernelSize: (5, 5, 5), padding: (pad, pad, pad), rng: &rng)
             }, rng: &rng)
         case "r3d50": return ResNet3D50(classes: classes, middle: .reg3d, rng: &rng)
         case "stdcf-r50": return ResNet3D50(classes: classes, middle: .stdcf, rng: &rng)
@@ -77,4 +92,35 @@ public func summarize(_ model: Module, input: [Int]) -> ModelSummary {
         ModelSummary.Layer(name: name, shape: t.shape, params: t.count, role: t.role?.rawValue ?? "")
     }
     return ModelSummary(params: model.parameterCount, flops: flops, layers: layers)
+}
+
+/// LeNet-5 in 3D (3DTT paper): conv 1→6 k5 pad 2, max-pool 2, conv 6→16 k5,
+/// max-pool 2, linear →120 →84 →classes, ReLU between (the paper does not name
+/// the activation). `makeConv(cin, cout, padding)` builds the convs: plain
+/// conv3d with bias (lenet5-3d) or TTConv3d (lenet5-3dtt). The first linear
+/// layer's width follows the clip size `input` (C×T×H×W).
+public final class LeNet5: Module {
+    public let conv1: Module, conv2: Module
+    public let fc1: Linear, fc2: Linear, fc3: Linear
+
+    public init(classes: Int, input: [Int], makeConv: (Int, Int, Int, inout SeededRNG) -> Module, rng: inout SeededRNG) {
+        conv1 = makeConv(input[0], 6, 2, &rng)
+        conv2 = makeConv(6, 16, 0, &rng)
+        // T×H×W: same conv, pool 2, valid conv 5, pool 2.
+        let size = input.dropFirst().map { (($0 / 2) - 4) / 2 }
+        fc1 = Linear(inputFeatures: 16 * size.reduce(1, *), outputFeatures: 120, rng: &rng)
+        fc2 = Linear(inputFeatures: 120, outputFeatures: 84, rng: &rng)
+        fc3 = Linear(inputFeatures: 84, outputFeatures: classes, rng: &rng)
+    }
+
+    override public var children: [(String, Module)] {
+        [("conv1", conv1), ("conv2", conv2), ("fc1", fc1), ("fc2", fc2), ("fc3", fc3)]
+    }
+
+    override public func forward(_ x: Tensor) -> Tensor {
+        var h = maxPool3d(relu(conv1(x)), kernel: (2, 2, 2))
+        h = maxPool3d(relu(conv2(h)), kernel: (2, 2, 2))
+        h = relu(fc1(reshape(h, [h.shape[0], h.count / h.shape[0]])))
+        return fc3(relu(fc2(h)))
+    }
 }

@@ -21,7 +21,7 @@ extension ClipKit {
                 let shape = input.split(separator: "x").compactMap { Int($0) }
                 guard shape.count == 4 else { throw ValidationError("--input must look like 3x16x112x112") }
                 guard let stdcf = STDCFExecution(rawValue: execution) else { throw ValidationError("--execution must be composed, factored or automatic") }
-                let model = try makeModel(name, classes: classes)
+                let model = try makeModel(name, classes: classes, input: shape)
                 setExecution(model, stdcf)
                 let s = summarize(model, input: shape)
                 if json { print(try jsonString(s)) } else {
@@ -53,8 +53,8 @@ extension ClipKit {
     }
 }
 
-func makeModel(_ name: String, classes: Int, seed: UInt64 = 0) throws -> NN.Module {
-    do { return try ModelZoo.make(name, classes: classes, seed: seed) } catch let error as ModelError {
+func makeModel(_ name: String, classes: Int, seed: UInt64 = 0, input: [Int] = [1, 30, 28, 28]) throws -> NN.Module {
+    do { return try ModelZoo.make(name, classes: classes, seed: seed, input: input) } catch let error as ModelError {
         printError(error.description)
         throw ExitCode(1)
     }

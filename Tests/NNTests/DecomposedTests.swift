@@ -187,3 +187,48 @@ private func run(_ layer: STDCFConv, _ execution: STDCFExecution, x: [Float], sh
         #expect(y.scalars.allSatisfy { $0 >= 0 }, "ReLU after the residual sum")
     }
 }
+
+@Suite struct TTConv3dTests {
+    @Test func matchesPyTorchsAffineGridAndGridSample() {
+        var rng = SeededRNG(seed: 0)
+        let layer = TTConv3d(inputChannels: 2, outputChannels: 3, kernelSize: (3, 3, 3), rng: &rng)
+        layer.k0.assign(golden["tt/k0"]!.scalars)
+        layer.transforms.assign(golden["tt/params"]!.scalars)
+        let x = golden["tt/x"]!.detached()
+        x.requiresGrad = true
+        let y = layer(x)
+        #expect(closeness(y.scalars, golden["tt/y"]!.scalars, rtol: 1e-4, atol: 1e-4) == "", "forward")
+        weightedSum(y, golden["tt/up"]!).backward()
+        #expect(closeness(x.grad!.scalars, golden["tt/dx"]!.scalars, rtol: 1e-4, atol: 1e-4) == "", "dx")
+        #expect(closeness(layer.k0.grad!.scalars, golden["tt/dk0"]!.scalars, rtol: 1e-4, atol: 1e-4) == "", "dK0")
+        #expect(closeness(layer.transforms.grad!.scalars, golden["tt/dparams"]!.scalars, rtol: 1e-3, atol: 1e-4) == "", "d(s, r, tx, ty)")
+    }
+
+    /// LeNet-5 on Video-MNIST clips (1×30×28×28): the convs' parameters follow
+    /// the papers (3DTT: kh·kw·Cin·Cout + 4·(T−1)·Cout, no bias), the heads are the same.
+    @Test func lenet5VariantsDifferOnlyInTheirConvs() throws {
+        let plain = try ModelZoo.make("lenet5-3d", classes: 10)
+        let tt = try ModelZoo.make("lenet5-3dtt", classes: 10)
+        let heads = (16 * 5 * 5 * 5 * 120 + 120) + (120 * 84 + 84) + (84 * 10 + 10)
+        #expect(plain.parameterCount == (1 * 6 * 125 + 6) + (6 * 16 * 125 + 16) + heads)
+        #expect(tt.parameterCount == (25 * 1 * 6 + 4 * 4 * 6) + (25 * 6 * 16 + 4 * 4 * 16) + heads)
+        let y = GradMode.withNoGrad { tt(Tensor(shape: [2, 1, 30, 28, 28], repeating: 0.1)) }
+        #expect(y.shape == [2, 10])
+        #expect(try ModelZoo.make("kth3l-tt", classes: 6).parameterCount == 125_434 - 124_212 + (9 * 3 * 32 + 8 * 32) + (9 * 32 * 64 + 8 * 64) + (9 * 64 * 128 + 8 * 128))
+    }
+
+    /// Identity transforms: every slice equals K0 (to float rounding: the
+    /// normalised-grid round trip (2i+1)/W − 1 → pixels is not exact, in PyTorch either).
+    @Test func identityTransformsRepeatK0() {
+        var rng = SeededRNG(seed: 2)
+        let layer = TTConv3d(inputChannels: 2, outputChannels: 4, kernelSize: (5, 3, 3), rng: &rng)
+        let kernel = layer.kernel().scalars, k0 = layer.k0.scalars
+        for oc in 0..<8 { for t in 0..<5 {
+            #expect(closeness(Array(kernel[((oc * 5 + t) * 9)..<((oc * 5 + t) * 9 + 9)]), Array(k0[(oc * 9)..<(oc * 9 + 9)]),
+                              rtol: 1e-5, atol: 1e-6) == "", "slice \(t)")
+        } }
+        // Parameters: kh·kw·Cin·Cout + 4·(T−1)·Cout.
+        #expect(layer.parameterCount == 3 * 3 * 2 * 4 + 4 * 4 * 4)
+        #expect(layer.k0.role == .spatial && layer.transforms.role == .temporal)
+    }
+}

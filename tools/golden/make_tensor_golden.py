@@ -127,6 +127,25 @@ def tsm(x, fold=8):
 
 case("tsm", tsm, {"x": r(2, 16, 4, 3, 3)})
 
+
+def tt_kernel(k0, params, t):
+    """3DTT: slice t+1 = grid_sample(slice t, affine_grid(θ(s, r, tx, ty))), per output channel."""
+    o, c, kh, kw = k0.shape
+    slices = [k0]
+    for step in range(t - 1):
+        s_, r_, tx, ty = params[:, step, 0], params[:, step, 1], params[:, step, 2], params[:, step, 3]
+        cos, sin = torch.cos(r_), torch.sin(r_)
+        theta = torch.stack([torch.stack([s_ * cos, -s_ * sin, s_ * (tx * cos - ty * sin)], 1),
+                             torch.stack([s_ * sin, s_ * cos, s_ * (tx * sin + ty * cos)], 1)], 1)   # O×2×3
+        grid = F.affine_grid(theta, (o, c, kh, kw), align_corners=False)
+        slices.append(F.grid_sample(slices[-1], grid, mode="bilinear", padding_mode="zeros", align_corners=False))
+    return torch.stack(slices, 2)   # O×C×T×kh×kw
+
+
+tt_params = torch.stack([1 + 0.15 * r(3, 2), 0.3 * r(3, 2), 0.2 * r(3, 2), 0.2 * r(3, 2)], 2)   # O×(T−1)×4
+case("tt", lambda x, k0, params: F.conv3d(x, tt_kernel(k0, params, 3), padding=1),
+     {"x": r(2, 2, 4, 6, 6), "k0": r(3, 2, 3, 3), "params": tt_params})
+
 save_file({k: v.float().contiguous().clone() for k, v in out.items()}, "Fixtures/golden/tensor_ops.safetensors",
           metadata={"made_by": "tools/golden/make_tensor_golden.py", "torch": torch.__version__})
 print(f"{len(out)} tensors")
