@@ -76,7 +76,8 @@ public struct DenseSampling: Sendable, Equatable, Codable {
         return (0..<count).map { (Double($0) * between).rounded(.toNearestOrEven) }
     }
 
-    private func bound(_ clip: [Double], frameCount n: Int) -> [Int] {
+    /// Indices past the end handled by `outOfBound`, then truncated to Int (numpy's astype).
+    func bound(_ clip: [Double], frameCount n: Int) -> [Int] {
         switch outOfBound {
         case .loop:
             return clip.map { Int(pythonModulo($0, Double(n)).rounded(.towardZero)) }
@@ -121,12 +122,8 @@ public struct RangeDenseSampling: Sendable, Equatable, Codable {
             offsets = base.map { ($0 + start) % n }
         }
         let dense = DenseSampling(clipLength: clipLength, frameInterval: frameInterval, numClips: offsets.count, outOfBound: outOfBound)
-        return offsets.map { offset in dense.boundClip((0..<clipLength).map { Double(offset + $0 * frameInterval) }, n) }
+        return offsets.map { offset in dense.bound((0..<clipLength).map { Double(offset + $0 * frameInterval) }, frameCount: n) }
     }
-}
-
-extension DenseSampling {
-    func boundClip(_ clip: [Double], _ n: Int) -> [Int] { bound(clip, frameCount: n) }
 }
 
 /// PySlowFast's sampling: a clip covers `clipLength * frameInterval` frames;

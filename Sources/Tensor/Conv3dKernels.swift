@@ -49,71 +49,69 @@ func columnChunk(_ g: Conv3dGeometry, budget: Int = 2 << 20) -> Int {
     return (lo, max(lo, hi))
 }
 
+/// Walks output positions [first, first + count) (whole output rows) of one
+/// sample and group, for every (channel, tap, output row): `body(dst, r,
+/// input, lo, hi)` gets the column buffer's row for that channel and tap, the
+/// output row `r` within the chunk, the offset in the input of the element that
+/// output column 0 would read (nil when the tap's row is outside the input), and
+/// the output columns [lo, hi) that read inside the row.
+@inline(__always)
+private func forEachTapRow(_ g: Conv3dGeometry, first: Int, count: Int,
+                           _ body: (_ columnRow: Int, _ r: Int, _ input: Int?, _ lo: Int, _ hi: Int) -> Void) {
+    let o = g.output
+    precondition(first % o.w == 0 && count % o.w == 0, "column chunks are whole output rows")
+    let firstRow = first / o.w, rows = count / o.w
+    var columnRow = 0
+    for c in 0..<g.groupIn {
+        for a in 0..<g.kernel.t { for b in 0..<g.kernel.h { for d in 0..<g.kernel.w {
+            let shift = d * g.dilation.w - g.padding.w
+            let (lo, hi) = validColumns(g, shift: shift)
+            for r in 0..<rows {
+                let to = (firstRow + r) / o.h, ho = (firstRow + r) % o.h
+                let ti = to * g.stride.t - g.padding.t + a * g.dilation.t
+                let hiRow = ho * g.stride.h - g.padding.h + b * g.dilation.h
+                let inside = ti >= 0 && ti < g.input.t && hiRow >= 0 && hiRow < g.input.h
+                body(columnRow, r, inside ? c * g.inputVolume + (ti * g.input.h + hiRow) * g.input.w + shift : nil, lo, hi)
+            }
+            columnRow += 1
+        } } }
+    }
+}
+
 /// Fills `col` (columnRows × count) with the input patches of output positions
 /// [first, first + count) for one sample and group; out-of-range taps are 0.
 /// `first` and `count` are whole output rows: every (channel, tap, row) is one
 /// contiguous copy at stride 1.
 func vol2col(_ x: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count: Int, col: UnsafeMutablePointer<Float>) {
-    let o = g.output
-    precondition(first % o.w == 0 && count % o.w == 0, "vol2col works on whole output rows")
-    let firstRow = first / o.w, rows = count / o.w
-    var row = 0
-    for c in 0..<g.groupIn {
-        let plane = x + c * g.inputVolume
-        for a in 0..<g.kernel.t { for b in 0..<g.kernel.h { for d in 0..<g.kernel.w {
-            let dst = col + row * count
-            let shift = d * g.dilation.w - g.padding.w
-            let (lo, hi) = validColumns(g, shift: shift)
-            for r in 0..<rows {
-                let outRow = dst + r * o.w
-                let to = (firstRow + r) / o.h, ho = (firstRow + r) % o.h
-                let ti = to * g.stride.t - g.padding.t + a * g.dilation.t
-                let hiRow = ho * g.stride.h - g.padding.h + b * g.dilation.h
-                guard ti >= 0, ti < g.input.t, hiRow >= 0, hiRow < g.input.h, lo < hi else {
-                    outRow.initialize(repeating: 0, count: o.w)
-                    continue
-                }
-                if lo > 0 { outRow.initialize(repeating: 0, count: lo) }
-                let src = plane + (ti * g.input.h + hiRow) * g.input.w + shift
-                if g.stride.w == 1 {
-                    (outRow + lo).update(from: src + lo, count: hi - lo)
-                } else {
-                    for wo in lo..<hi { outRow[wo] = src[wo * g.stride.w] }
-                }
-                if hi < o.w { (outRow + hi).initialize(repeating: 0, count: o.w - hi) }
-            }
-            row += 1
-        } } }
+    let width = g.output.w
+    forEachTapRow(g, first: first, count: count) { columnRow, r, input, lo, hi in
+        let outRow = col + columnRow * count + r * width
+        guard let input, lo < hi else {
+            outRow.initialize(repeating: 0, count: width)
+            return
+        }
+        if lo > 0 { outRow.initialize(repeating: 0, count: lo) }
+        let src = x + input
+        if g.stride.w == 1 {
+            (outRow + lo).update(from: src + lo, count: hi - lo)
+        } else {
+            for wo in lo..<hi { outRow[wo] = src[wo * g.stride.w] }
+        }
+        if hi < width { (outRow + hi).initialize(repeating: 0, count: width - hi) }
     }
 }
 
 /// Adds the columns back into the input gradient (the transpose of vol2col).
 func col2vol(_ col: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count: Int, dx: UnsafeMutablePointer<Float>) {
-    let o = g.output
-    precondition(first % o.w == 0 && count % o.w == 0, "col2vol works on whole output rows")
-    let firstRow = first / o.w, rows = count / o.w
-    var row = 0
-    for c in 0..<g.groupIn {
-        let plane = dx + c * g.inputVolume
-        for a in 0..<g.kernel.t { for b in 0..<g.kernel.h { for d in 0..<g.kernel.w {
-            let src = col + row * count
-            let shift = d * g.dilation.w - g.padding.w
-            let (lo, hi) = validColumns(g, shift: shift)
-            for r in 0..<rows where lo < hi {
-                let to = (firstRow + r) / o.h, ho = (firstRow + r) % o.h
-                let ti = to * g.stride.t - g.padding.t + a * g.dilation.t
-                let hiRow = ho * g.stride.h - g.padding.h + b * g.dilation.h
-                guard ti >= 0, ti < g.input.t, hiRow >= 0, hiRow < g.input.h else { continue }
-                let dst = plane + (ti * g.input.h + hiRow) * g.input.w + shift
-                let inRow = src + r * o.w
-                if g.stride.w == 1 {
-                    for wo in lo..<hi { dst[wo] += inRow[wo] }
-                } else {
-                    for wo in lo..<hi { dst[wo * g.stride.w] += inRow[wo] }
-                }
-            }
-            row += 1
-        } } }
+    let width = g.output.w
+    forEachTapRow(g, first: first, count: count) { columnRow, r, input, lo, hi in
+        guard let input, lo < hi else { return }
+        let dst = dx + input, inRow = col + columnRow * count + r * width
+        if g.stride.w == 1 {
+            for wo in lo..<hi { dst[wo] += inRow[wo] }
+        } else {
+            for wo in lo..<hi { dst[wo * g.stride.w] += inRow[wo] }
+        }
     }
 }
 

@@ -16,18 +16,9 @@ public func composeTT(k0: Tensor, transforms: Tensor, temporalSize t: Int) -> Te
     for oc in 0..<(o * c) {
         (wp + oc * t * plane).update(from: kp + oc * plane, count: plane)
     }
-    // For every output pixel: where it samples, as source x, y (pixels).
-    func sampling(_ out: Int, _ step: Int) -> [(x: Float, y: Float)] {
-        let th = theta(tp + (out * (t - 1) + step) * 4)
-        return (0..<plane).map { p in
-            let xn = (2 * Float(p % kw) + 1) / Float(kw) - 1, yn = (2 * Float(p / kw) + 1) / Float(kh) - 1
-            let gx = th[0] * xn + th[1] * yn + th[2], gy = th[3] * xn + th[4] * yn + th[5]
-            return (((gx + 1) * Float(kw) - 1) / 2, ((gy + 1) * Float(kh) - 1) / 2)
-        }
-    }
     for out in 0..<o {
         for step in 0..<(t - 1) {
-            let points = sampling(out, step)
+            let points = samplingPoints(tp + (out * (t - 1) + step) * 4, kh, kw)
             for ch in 0..<c {
                 let src = wp + ((out * c + ch) * t + step) * plane, dst = src + plane
                 for p in 0..<plane { dst[p] = bilinear(src, kh, kw, points[p].x, points[p].y).value }
@@ -41,14 +32,7 @@ public func composeTT(k0: Tensor, transforms: Tensor, temporalSize t: Int) -> Te
         let dk0 = kn?.gradBuffer(), dT = tn?.gradBuffer()
         var carried = [Float](repeating: 0, count: plane)
         for out in 0..<o {
-            let transformSamples = (0..<(t - 1)).map { step -> [(x: Float, y: Float)] in
-                let th = theta(tp + (out * (t - 1) + step) * 4)
-                return (0..<plane).map { p in
-                    let xn = (2 * Float(p % kw) + 1) / Float(kw) - 1, yn = (2 * Float(p / kw) + 1) / Float(kh) - 1
-                    let gx = th[0] * xn + th[1] * yn + th[2], gy = th[3] * xn + th[4] * yn + th[5]
-                    return (((gx + 1) * Float(kw) - 1) / 2, ((gy + 1) * Float(kh) - 1) / 2)
-                }
-            }
+            let transformSamples = (0..<(t - 1)).map { samplingPoints(tp + (out * (t - 1) + $0) * 4, kh, kw) }
             for ch in 0..<c {
                 let slices = wp + (out * c + ch) * t * plane, grads = dwp + (out * c + ch) * t * plane
                 carried.withUnsafeMutableBufferPointer { g in
@@ -81,6 +65,18 @@ public func composeTT(k0: Tensor, transforms: Tensor, temporalSize t: Int) -> Te
                 }
             }
         }
+    }
+}
+
+/// For every pixel of a kh×kw slice: where it samples the previous slice
+/// (pixel x, y) under the transform (s, r, tx, ty) at `q`, on the normalised
+/// grid of affine_grid/grid_sample with align_corners = false.
+private func samplingPoints(_ q: UnsafePointer<Float>, _ kh: Int, _ kw: Int) -> [(x: Float, y: Float)] {
+    let th = theta(q)
+    return (0..<(kh * kw)).map { p in
+        let xn = (2 * Float(p % kw) + 1) / Float(kw) - 1, yn = (2 * Float(p / kw) + 1) / Float(kh) - 1
+        let gx = th[0] * xn + th[1] * yn + th[2], gy = th[3] * xn + th[4] * yn + th[5]
+        return (((gx + 1) * Float(kw) - 1) / 2, ((gy + 1) * Float(kh) - 1) / 2)
     }
 }
 

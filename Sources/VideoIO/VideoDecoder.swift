@@ -86,7 +86,8 @@ public final class VideoDecoder {
     /// The decoder was drained before the end of the file (see `decodeNext`);
     /// the next target needs a seek.
     private var drainedEarly = false
-    private var lastDamage = ""
+    /// FFmpeg's message for the last damage seen ("" when none).
+    public private(set) var lastDamageReason = ""
 
     public var frameCount: Int { index.frameCount }
     public var keyframes: [Int] { index.keyframes }
@@ -224,7 +225,7 @@ public final class VideoDecoder {
         }
         let bad = (damaged + missing).sorted()
         if !bad.isEmpty {
-            throw VideoError.damagedFrames(path: path, indices: bad, reason: lastDamage.isEmpty ? "the decoder did not produce them" : lastDamage)
+            throw VideoError.damagedFrames(path: path, indices: bad, reason: lastDamageReason.isEmpty ? "the decoder did not produce them" : lastDamageReason)
         }
     }
 
@@ -286,8 +287,6 @@ public final class VideoDecoder {
         return damagedFrames.sorted()
     }
 
-    /// FFmpeg's message for the last damage seen ("" when none).
-    public var lastDamageReason: String { lastDamage }
 
     // MARK: Internals
 
@@ -367,7 +366,7 @@ public final class VideoDecoder {
                 codec.pointer.pointee.skip_frame = skipSetting(for: frameIndex)
                 let sent = avcodec_send_packet(codec.pointer, packet.pointer)
                 // A damaged packet: its frame will not come out, and `decode` reports it missing.
-                if sent < 0 && sent != ffEAGAIN { lastDamage = ffmpegMessage(sent) }
+                if sent < 0 && sent != ffEAGAIN { lastDamageReason = ffmpegMessage(sent) }
                 if let frameIndex, wanted != nil, unsent.remove(frameIndex) != nil, nextTargetNeedsSeek(after: frameIndex) {
                     // Every wanted frame of this stretch is in the decoder and the
                     // next needs a seek anyway: drain now rather than decode further
@@ -413,7 +412,7 @@ public final class VideoDecoder {
         if cffmpeg_frame_is_damaged(frame.pointer) != 0 {
             damagedFrames.insert(frameIndex)
             let logged = takeLastLog()
-            lastDamage = logged.isEmpty ? "the decoder flagged the frame as corrupt" : logged
+            lastDamageReason = logged.isEmpty ? "the decoder flagged the frame as corrupt" : logged
         }
         position = frameIndex
         return frameIndex

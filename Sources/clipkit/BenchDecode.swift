@@ -1,4 +1,5 @@
 import ArgumentParser
+import Clips
 import Foundation
 import VideoIO
 
@@ -94,7 +95,7 @@ extension ClipKit {
             if let plan {
                 clips = try JSONDecoder().decode([PlannedClip].self, from: Data(contentsOf: URL(fileURLWithPath: plan)))
             } else {
-                var rng = SplitMix64(seed: seed)
+                var rng = SampleRNG(seed: seed)
                 var drawn: [PlannedClip] = []
                 for file in files {
                     let count = try VideoDecoder(path: file).frameCount
@@ -141,17 +142,4 @@ func residentMegabytes() -> Double {
 
 func elapsed(since start: DispatchTime) -> Double {
     Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-}
-
-/// Small, fast, seedable generator (SplitMix64).
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
