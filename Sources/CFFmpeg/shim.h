@@ -12,6 +12,7 @@
 #include <libavutil/error.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
+#include <libavutil/opt.h>
 
 static inline int cffmpeg_averror_eagain(void) { return AVERROR(EAGAIN); }
 static inline int cffmpeg_averror_eof(void) { return AVERROR_EOF; }
@@ -39,6 +40,27 @@ static inline const int32_t *cffmpeg_display_matrix(const AVStream *stream) {
 /// Whether a decoded frame carries FFmpeg's corrupt flag or decode-error flags.
 static inline int cffmpeg_frame_is_damaged(const AVFrame *frame) {
     return (frame->flags & AV_FRAME_FLAG_CORRUPT) != 0 || frame->decode_error_flags != 0;
+}
+
+/// FF_QP2LAMBDA: quantiser to lambda (MPEG-4 qscale).
+static inline int cffmpeg_qp2lambda(void) { return FF_QP2LAMBDA; }
+
+/// Stores a display matrix (9 int32) on an output stream before its header is written.
+static inline void cffmpeg_set_display_matrix(AVStream *stream, const int32_t *matrix) {
+#if LIBAVFORMAT_VERSION_MAJOR >= 61
+    AVPacketSideData *sd = av_packet_side_data_new(&stream->codecpar->coded_side_data,
+                                                   &stream->codecpar->nb_coded_side_data,
+                                                   AV_PKT_DATA_DISPLAYMATRIX, 9 * sizeof(int32_t), 0);
+    if (sd) memcpy(sd->data, matrix, 9 * sizeof(int32_t));
+#else
+    uint8_t *data = av_stream_new_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, 9 * sizeof(int32_t));
+    if (data) memcpy(data, matrix, 9 * sizeof(int32_t));
+#endif
+}
+
+/// sws_scale of a whole frame into an allocated frame; returns the rows written (< 0: error).
+static inline int cffmpeg_scale_frame(struct SwsContext *context, const AVFrame *src, AVFrame *dst) {
+    return sws_scale(context, (const uint8_t *const *)src->data, src->linesize, 0, src->height, dst->data, dst->linesize);
 }
 
 #endif

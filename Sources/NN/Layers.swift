@@ -48,6 +48,12 @@ public final class BatchNorm3d: Module {
                   training: training, momentum: momentum, epsilon: epsilon)
     }
 
+    /// relu(self(x)) · gate(relu(self(x))) without keeping the rectified tensor (see batchNormReLUGated).
+    public func withReLU(_ x: Tensor, gatedBy gate: (Tensor) -> Tensor) -> Tensor {
+        batchNormReLUGated(x, gamma: weight, beta: bias, runningMean: runningMean, runningVar: runningVar,
+                           training: training, momentum: momentum, epsilon: epsilon, gate: gate)
+    }
+
     /// relu(self(x)) as one op, which keeps less memory for the backward pass.
     public func withReLU(_ x: Tensor) -> Tensor {
         batchNormReLU(x, gamma: weight, beta: bias, runningMean: runningMean, runningVar: runningVar,

@@ -29,8 +29,8 @@ public final class KTH3L: Module {
 
 /// Models by name, for configs and `clipkit model summary`.
 public enum ModelZoo {
-    public static let names = ["kth3l-reg3d", "kth3l-stdcf", "kth3l-rank1", "kth3l-tt", "lenet5-3d", "lenet5-3dtt",
-                               "r3d50", "stdcf-r50", "r2plus1d-r50", "tsm-r50"]
+    public static let names = ["kth3l-reg3d", "kth3l-stdcf", "kth3l-rank1", "kth3l-ct", "kth3l-tt", "lenet5-3d", "lenet5-3dtt",
+                               "r3d50", "stdcf-r50", "r2plus1d-r50", "ctnet-r50", "tsm-r50"]
 
     /// `input` (C×T×H×W) matters only for models whose layer sizes follow the
     /// clip (lenet5-*); the default is Video-MNIST's 1×30×28×28.
@@ -49,6 +49,13 @@ public enum ModelZoo {
             return KTH3L(classes: classes, makeConv: { cin, cout, rng in
                 Rank1Conv(inputChannels: cin, outputChannels: cout, rng: &rng)
             }, rng: &rng)
+        case "kth3l-ct":
+            // A CT-Module keeps its channel count: a 1×1×1 conv + BN + ReLU
+            // brings Cin to Cout first, as CT-Net's bottleneck does.
+            return KTH3L(classes: classes, makeConv: { cin, cout, rng in
+                Sequential([("project", ConvBN(inputChannels: cin, outputChannels: cout, kernelSize: (1, 1, 1), rng: &rng)),
+                            ("ct", CTModule(channels: cout, rng: &rng))])
+            }, rng: &rng)
         case "kth3l-tt":
             return KTH3L(classes: classes, makeConv: { cin, cout, rng in
                 TTConv3d(inputChannels: cin, outputChannels: cout, kernelSize: (3, 3, 3), rng: &rng)
@@ -64,6 +71,7 @@ public enum ModelZoo {
         case "r3d50": return ResNet3D50(classes: classes, middle: .reg3d, rng: &rng)
         case "stdcf-r50": return ResNet3D50(classes: classes, middle: .stdcf, rng: &rng)
         case "r2plus1d-r50": return ResNet3D50(classes: classes, middle: .rank1, rng: &rng)
+        case "ctnet-r50": return ResNet3D50.ctnet(classes: classes, rng: &rng)
         case "tsm-r50": return ResNet3D50(classes: classes, middle: .tsm, rng: &rng)
         default:
             throw ModelError.unknownModel(name, known: names)

@@ -10,6 +10,10 @@ public enum BottleneckConv: String, Sendable {
     case rank1
     /// Temporal shift, then a 1×3×3 conv (tsm-r50).
     case tsm
+    /// A 1×3×3 conv: the 2D ResNet block CT-Net keeps where it has no CT-Module.
+    case spatial
+    /// CT-Module (ctnet-r50); it ends in its own excitation, so no BN + ReLU follows.
+    case ct
 }
 
 /// A ResNet bottleneck: 1×1×1 (Cin→w, spatial stride here, as ResNet v1) →
@@ -17,7 +21,7 @@ public enum BottleneckConv: String, Sendable {
 /// and after the residual sum; a strided 1×1×1 conv + BN on the shortcut when
 /// shapes change.
 public final class Bottleneck: Module {
-    public let conv1: Conv3d, bn1: BatchNorm3d, conv2: Module, bn2: BatchNorm3d, conv3: Conv3d, bn3: BatchNorm3d
+    public let conv1: Conv3d, bn1: BatchNorm3d, conv2: Module, bn2: BatchNorm3d?, conv3: Conv3d, bn3: BatchNorm3d
     public let shortcut: Sequential?
 
     public init(inputChannels: Int, width: Int, stride: Int, middle: BottleneckConv, rng: inout SeededRNG) {
@@ -34,8 +38,12 @@ public final class Bottleneck: Module {
         case .tsm:
             conv2 = Sequential([("shift", TemporalShift()),
                                 ("conv", Conv3d(inputChannels: width, outputChannels: width, kernelSize: (1, 3, 3), padding: (0, 1, 1), bias: false, rng: &rng))])
+        case .spatial:
+            conv2 = Conv3d(inputChannels: width, outputChannels: width, kernelSize: (1, 3, 3), padding: (0, 1, 1), bias: false, rng: &rng)
+        case .ct:
+            conv2 = CTModule(channels: width, rng: &rng)
         }
-        bn2 = BatchNorm3d(channels: width)
+        bn2 = middle == .ct ? nil : BatchNorm3d(channels: width)
         conv3 = Conv3d(inputChannels: width, outputChannels: out, kernelSize: (1, 1, 1), bias: false, rng: &rng)
         bn3 = BatchNorm3d(channels: out)
         shortcut = stride != 1 || inputChannels != out
@@ -45,13 +53,14 @@ public final class Bottleneck: Module {
     }
 
     override public var children: [(String, Module)] {
-        [("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2), ("conv3", conv3), ("bn3", bn3)]
+        [("conv1", conv1), ("bn1", bn1), ("conv2", conv2)] + (bn2.map { [("bn2", $0)] } ?? []) + [("conv3", conv3), ("bn3", bn3)]
             + (shortcut.map { [("downsample", $0)] } ?? [])
     }
 
     override public func forward(_ x: Tensor) -> Tensor {
         var h = bn1.withReLU(conv1(x))
-        h = bn2.withReLU(conv2(h))
+        h = conv2(h)
+        if let bn2 { h = bn2.withReLU(h) }
         h = bn3(conv3(h))
         return relu(add(h, shortcut?(x) ?? x))
     }
@@ -61,13 +70,28 @@ public final class Bottleneck: Module {
 /// 1×2×2; stages of [3, 4, 6, 3] bottlenecks of widths 64, 128, 256, 512
 /// (spatial stride 2 entering stages 2–4, full temporal resolution
 /// throughout); global average pool; linear 2048→classes.
+///
+/// `ctnet` is CT-Net's R50 instead: a 2D ResNet-50 (1×7×7 stem, 1×3×3 middle
+/// convs) with CT-Modules in 7 blocks, the odd-numbered blocks of each stage
+/// (1 + 2 + 3 + 1), as the paper's default "replace 7 blocks".
 public final class ResNet3D50: Module {
     public let stem: Conv3d, stemBN: BatchNorm3d
     public let stages: [Sequential]
     public let fc: Linear
 
-    public init(classes: Int, middle: BottleneckConv, rng: inout SeededRNG) {
-        stem = Conv3d(inputChannels: 3, outputChannels: 64, kernelSize: (3, 7, 7), stride: (1, 2, 2), padding: (1, 3, 3), bias: false, rng: &rng)
+    public convenience init(classes: Int, middle: BottleneckConv, rng: inout SeededRNG) {
+        self.init(classes: classes, stemTime: 3, middle: { _, _ in middle }, rng: &rng)
+    }
+
+    /// CT-Net R50 (see above).
+    public static func ctnet(classes: Int, rng: inout SeededRNG) -> ResNet3D50 {
+        ResNet3D50(classes: classes, stemTime: 1, middle: { _, block in block % 2 == 1 ? .ct : .spatial }, rng: &rng)
+    }
+
+    /// `middle(stage, block)` picks each bottleneck's middle conv (0-based indices).
+    public init(classes: Int, stemTime: Int, middle: (Int, Int) -> BottleneckConv, rng: inout SeededRNG) {
+        stem = Conv3d(inputChannels: 3, outputChannels: 64, kernelSize: (stemTime, 7, 7), stride: (1, 2, 2),
+                      padding: (stemTime / 2, 3, 3), bias: false, rng: &rng)
         stemBN = BatchNorm3d(channels: 64)
         var channels = 64
         var built: [Sequential] = []
@@ -75,7 +99,7 @@ public final class ResNet3D50: Module {
             var layers: [(String, Module)] = []
             for b in 0..<blocks {
                 layers.append((String(b), Bottleneck(inputChannels: channels, width: width, stride: b == 0 && stage > 0 ? 2 : 1,
-                                                     middle: middle, rng: &rng)))
+                                                     middle: middle(stage, b), rng: &rng)))
                 channels = width * 4
             }
             built.append(Sequential(layers))

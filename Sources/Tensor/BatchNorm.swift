@@ -6,7 +6,7 @@ import Foundation
 public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
                       training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5) -> Tensor {
     normalize(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
-              training: training, momentum: momentum, epsilon: epsilon, relu: false)
+              training: training, momentum: momentum, epsilon: epsilon, relu: false).y
 }
 
 /// relu(batchNorm(x)) in one op. It saves only x: the ReLU mask is recomputed
@@ -15,11 +15,58 @@ public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Ten
 public func batchNormReLU(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
                           training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5) -> Tensor {
     normalize(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
-              training: training, momentum: momentum, epsilon: epsilon, relu: true)
+              training: training, momentum: momentum, epsilon: epsilon, relu: true).y
 }
 
+/// r · gate(r) with r = relu(batchNorm(x)): CT-Net's spatial or temporal
+/// excitation of a BN-ReLU output, without keeping r for the backward pass
+/// (it is recomputed from x, which batch norm keeps anyway); the unfused ops
+/// would hold one more activation-sized tensor per excitation. `gate` builds
+/// the gate from r; it must be N×C×1×H×W (spatial) or N×C×T×1×1 (temporal).
+public func batchNormReLUGated(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+                               training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5,
+                               gate makeGate: (Tensor) -> Tensor) -> Tensor {
+    let (r, mean, invStd) = normalize(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
+                                      training: training, momentum: momentum, epsilon: epsilon, relu: true)
+    let g = makeGate(r)
+    let (n, c, t, area) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3] * x.shape[4])
+    let spatial = g.shape == [n, c, 1, x.shape[3], x.shape[4]]
+    precondition(spatial || g.shape == [n, c, t, 1, 1], "gate shape \(g.shape) is neither N×C×1×H×W nor N×C×T×1×1 for \(x.shape)")
+    // gate index of element (plane, i, k): plane = s·C + ch, i over T, k over H·W.
+    @inline(__always) func gateIndex(_ plane: Int, _ i: Int, _ k: Int) -> Int { spatial ? plane * area + k : plane * t + i }
+    let y = Tensor.empty(x.shape)
+    let rp = r.storage.pointer, gp = g.storage.pointer, yp = y.storage.pointer
+    forEachPlane(n * c) { planes in
+        for plane in planes { for i in 0..<t {
+            let base = (plane * t + i) * area
+            for k in 0..<area { yp[base + k] = rp[base + k] * gp[gateIndex(plane, i, k)] }
+        } }
+    }
+    let xs = x.storage, gs = g.storage, rn = r.node, gn = g.node
+    let scale = (0..<c).map { gamma.storage.pointer[$0] * invStd[$0] }
+    let shift = (0..<c).map { beta.storage.pointer[$0] - mean[$0] * scale[$0] }
+    return y.record([r, g]) { dy in
+        let dyp = dy.storage.pointer, xp = xs.pointer, gp = gs.pointer
+        let dr = rn?.gradBuffer(), dg = gn?.gradBuffer()
+        forEachPlane(n * c) { planes in   // planes own disjoint gate elements
+            for plane in planes {
+                let (a, b) = (scale[plane % c], shift[plane % c])
+                for i in 0..<t {
+                    let base = (plane * t + i) * area
+                    for k in 0..<area {
+                        let j = gateIndex(plane, i, k), d = dyp[base + k]
+                        dr?[base + k] += d * gp[j]
+                        dg?[j] += d * max(0, xp[base + k] * a + b)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The BN (+ ReLU) op, with the batch (or running) mean and 1/σ it used.
 private func normalize(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
-                       training: Bool, momentum: Float, epsilon: Float, relu: Bool) -> Tensor {
+                       training: Bool, momentum: Float, epsilon: Float, relu: Bool) -> (y: Tensor, mean: [Float], invStd: [Float]) {
     let (n, c) = (x.shape[0], x.shape[1])
     let volume = x.count / (n * c)
     let m = n * volume
@@ -61,7 +108,7 @@ private func normalize(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Te
     } }
     let xs = x.storage, gs = gamma.storage, bs = beta.storage
     let xn = x.node, gn = gamma.node, bn = beta.node
-    return y.record([x, gamma, beta]) { dy in
+    y.record([x, gamma, beta]) { dy in
         let dyp = dy.storage.pointer, xp = xs.pointer, gp = gs.pointer, bp = bs.pointer
         let dx = xn?.gradBuffer(), dgamma = gn?.gradBuffer(), dbeta = bn?.gradBuffer()
         forEachPlane(c) { channels in
@@ -92,4 +139,5 @@ private func normalize(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Te
             }
         }
     }
+    return (y, mean, invStd)
 }

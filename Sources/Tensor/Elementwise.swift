@@ -36,25 +36,6 @@ private func broadcastStrides(_ shape: [Int], to out: [Int]) -> [Int] {
     return strides
 }
 
-/// Calls body(outIndex, aIndex, bIndex) over every output element.
-private func forEachBroadcast(_ out: [Int], _ sa: [Int], _ sb: [Int], _ body: (Int, Int, Int) -> Void) {
-    let rank = out.count
-    var index = [Int](repeating: 0, count: rank)
-    var ia = 0, ib = 0
-    let total = out.reduce(1, *)
-    let last = rank - 1
-    for o in 0..<total {
-        body(o, ia, ib)
-        var d = last
-        while d >= 0 {
-            index[d] += 1; ia += sa[d]; ib += sb[d]
-            if index[d] < out[d] { break }
-            ia -= sa[d] * out[d]; ib -= sb[d] * out[d]; index[d] = 0
-            d -= 1
-        }
-    }
-}
-
 private func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int] {
     precondition(a.count == b.count, "broadcasting needs equal ranks: \(a) and \(b)")
     return zip(a, b).map { x, y in
@@ -63,37 +44,128 @@ private func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int] {
     }
 }
 
+/// How a and b broadcast to `out`, as contiguous runs: the longest run of
+/// trailing dimensions in which each operand either advances with the output
+/// (step 1) or stays on one element (step 0); the leading dimensions are walked
+/// element by element. E.g. N×C×T×H×W · N×C×T×1×1 is runs of H·W with b fixed.
+private struct BroadcastRuns {
+    let out: [Int], inner: Int, aStep: Int, bStep: Int
+    let prefix: [Int], sa: [Int], sb: [Int]
+    var runCount: Int { prefix.reduce(1, *) }
+
+    init(_ a: [Int], _ b: [Int]) {
+        out = broadcastShape(a, b)
+        var d = out.count, steps: (Int, Int)?
+        while d > 0 {
+            let k = d - 1
+            if out[k] != 1 {
+                let s = (a[k] == out[k] ? 1 : 0, b[k] == out[k] ? 1 : 0)
+                if let steps, steps != s { break }
+                steps = s
+            }
+            d = k
+        }
+        inner = out[d...].reduce(1, *)
+        (aStep, bStep) = steps ?? (1, 1)
+        prefix = Array(out[..<d])
+        sa = Array(broadcastStrides(a, to: out)[..<d])
+        sb = Array(broadcastStrides(b, to: out)[..<d])
+    }
+
+    /// body(output start, a start, b start) for runs in `runs`.
+    func forEach(_ runs: Range<Int>, _ body: (Int, Int, Int) -> Void) {
+        for r in runs {
+            var rest = r, ia = 0, ib = 0
+            for k in stride(from: prefix.count - 1, through: 0, by: -1) {
+                let i = rest % prefix[k]
+                rest /= prefix[k]
+                ia += i * sa[k]; ib += i * sb[k]
+            }
+            body(r * inner, ia, ib)
+        }
+    }
+
+    /// Runs split over the worker threads when `parallel` (only where no two
+    /// runs write the same element), else in order on this thread.
+    func run(parallel: Bool, _ body: (Int, Int, Int) -> Void) {
+        let count = runCount
+        if parallel && count >= 2 && count * inner >= 32_768 {
+            Parallel.forEachRange(count, workers: Parallel.threads) { _, range in forEach(range, body) }
+        } else {
+            forEach(0..<count, body)
+        }
+    }
+}
+
 /// a + b with broadcasting over size-1 dimensions (same rank): e.g. N×C×T×H×W + N×C×1×1×1.
 public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
-    let out = broadcastShape(a.shape, b.shape)
-    let sa = broadcastStrides(a.shape, to: out), sb = broadcastStrides(b.shape, to: out)
-    let y = Tensor.empty(out)
+    let plan = BroadcastRuns(a.shape, b.shape)
+    let y = Tensor.empty(plan.out)
     let ap = a.storage.pointer, bp = b.storage.pointer, yp = y.storage.pointer
-    if a.shape == b.shape { for i in 0..<y.count { yp[i] = ap[i] + bp[i] } }
-    else { forEachBroadcast(out, sa, sb) { o, i, j in yp[o] = ap[i] + bp[j] } }
-    let an = a.node, bn = b.node
+    let (sa, sb, n) = (plan.aStep, plan.bStep, plan.inner)
+    plan.run(parallel: true) { o, i, j in
+        switch (sa, sb) {
+        case (1, 1): for k in 0..<n { yp[o + k] = ap[i + k] + bp[j + k] }
+        case (1, 0): let v = bp[j]; for k in 0..<n { yp[o + k] = ap[i + k] + v }
+        case (0, 1): let v = ap[i]; for k in 0..<n { yp[o + k] = v + bp[j + k] }
+        default: for k in 0..<n { yp[o + k] = ap[i] + bp[j] }
+        }
+    }
+    let an = a.node, bn = b.node, aFull = a.shape == plan.out, bFull = b.shape == plan.out
     return y.record([a, b]) { dy in
         let dyp = dy.storage.pointer
-        if let an { let da = an.gradBuffer(); forEachBroadcast(out, sa, sb) { o, i, _ in da[i] += dyp[o] } }
-        if let bn { let db = bn.gradBuffer(); forEachBroadcast(out, sa, sb) { o, _, j in db[j] += dyp[o] } }
+        if let an { broadcastGradient(plan, into: an.gradBuffer(), first: true, full: aFull, dy: dyp, other: nil) }
+        if let bn { broadcastGradient(plan, into: bn.gradBuffer(), first: false, full: bFull, dy: dyp, other: nil) }
+    }
+}
+
+/// The gradient of one operand of a broadcast sum (`other` nil) or product:
+/// d[own + k·ownStep] += dy[o + k] (· other[k]) over every run. `first` says
+/// which operand d belongs to; `full` that it has the output's shape, so runs
+/// never share elements and can go in parallel.
+private func broadcastGradient(_ plan: BroadcastRuns, into d: UnsafeMutablePointer<Float>, first: Bool, full: Bool,
+                               dy: UnsafeMutablePointer<Float>, other: UnsafeMutablePointer<Float>?) {
+    let n = plan.inner
+    let ownStep = first ? plan.aStep : plan.bStep, otherStep = first ? plan.bStep : plan.aStep
+    plan.run(parallel: full) { o, i, j in
+        let own = first ? i : j, oth = first ? j : i
+        let g = dy + o, dd = d + own
+        guard let other else {
+            if ownStep == 1 { for k in 0..<n { dd[k] += g[k] } } else { var sum: Float = 0; for k in 0..<n { sum += g[k] }; dd[0] += sum }
+            return
+        }
+        let v = other + oth
+        switch (ownStep, otherStep) {
+        case (1, 1): for k in 0..<n { dd[k] += g[k] * v[k] }
+        case (1, 0): let c = v[0]; for k in 0..<n { dd[k] += g[k] * c }
+        case (0, 1): var sum: Float = 0; for k in 0..<n { sum += g[k] * v[k] }; dd[0] += sum
+        default: var sum: Float = 0; for k in 0..<n { sum += g[k] }; dd[0] += sum * v[0]
+        }
     }
 }
 
 /// a · b element-wise with broadcasting (CT-Net's excitation gates: x · sigmoid(s)).
 public func mul(_ a: Tensor, _ b: Tensor) -> Tensor {
-    let out = broadcastShape(a.shape, b.shape)
-    let sa = broadcastStrides(a.shape, to: out), sb = broadcastStrides(b.shape, to: out)
-    let y = Tensor.empty(out)
+    let plan = BroadcastRuns(a.shape, b.shape)
+    let y = Tensor.empty(plan.out)
     let ap = a.storage.pointer, bp = b.storage.pointer, yp = y.storage.pointer
-    forEachBroadcast(out, sa, sb) { o, i, j in yp[o] = ap[i] * bp[j] }
+    let (sa, sb, n) = (plan.aStep, plan.bStep, plan.inner)
+    plan.run(parallel: true) { o, i, j in
+        switch (sa, sb) {
+        case (1, 1): for k in 0..<n { yp[o + k] = ap[i + k] * bp[j + k] }
+        case (1, 0): let v = bp[j]; for k in 0..<n { yp[o + k] = ap[i + k] * v }
+        case (0, 1): let v = ap[i]; for k in 0..<n { yp[o + k] = v * bp[j + k] }
+        default: for k in 0..<n { yp[o + k] = ap[i] * bp[j] }
+        }
+    }
     let an = a.node, bn = b.node, avalues = a.storage, bvalues = b.storage
+    let aFull = a.shape == plan.out, bFull = b.shape == plan.out
     return y.record([a, b]) { dy in
         let dyp = dy.storage.pointer, ap = avalues.pointer, bp = bvalues.pointer
-        if let an { let da = an.gradBuffer(); forEachBroadcast(out, sa, sb) { o, i, j in da[i] += dyp[o] * bp[j] } }
-        if let bn { let db = bn.gradBuffer(); forEachBroadcast(out, sa, sb) { o, i, j in db[j] += dyp[o] * ap[i] } }
+        if let an { broadcastGradient(plan, into: an.gradBuffer(), first: true, full: aFull, dy: dyp, other: bp) }
+        if let bn { broadcastGradient(plan, into: bn.gradBuffer(), first: false, full: bFull, dy: dyp, other: ap) }
     }
 }
-
 /// Σ x·weights: a scalar whose gradient with respect to x is `weights`.
 public func weightedSum(_ x: Tensor, _ weights: Tensor) -> Tensor {
     precondition(x.count == weights.count)

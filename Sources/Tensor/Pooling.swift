@@ -92,6 +92,8 @@ public func maxPool3d(_ x: Tensor, kernel: (Int, Int, Int), stride: (Int, Int, I
 public func avgPool3d(_ x: Tensor, kernel: (Int, Int, Int), stride: (Int, Int, Int)? = nil) -> Tensor {
     let s = stride ?? kernel
     let (n, c, t, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
+    if s == kernel && kernel == (t, 1, 1) { return meanOverTime(x) }
+    if s == kernel && kernel == (1, h, w) { return meanOverSpace(x) }
     let (to, ho, wo) = ((t - kernel.0) / s.0 + 1, (h - kernel.1) / s.1 + 1, (w - kernel.2) / s.2 + 1)
     let y = Tensor.empty([n, c, to, ho, wo])
     let scale = 1 / Float(kernel.0 * kernel.1 * kernel.2)
@@ -115,6 +117,50 @@ public func avgPool3d(_ x: Tensor, kernel: (Int, Int, Int), stride: (Int, Int, I
         guard let xn else { return }
         let dx = xn.gradBuffer(), dyp = dy.storage.pointer
         forEachWindow { o, i in dx[i] += dyp[o] * scale }
+    }
+}
+
+/// Mean over T: N×C×T×H×W → N×C×1×H×W (CT-Net's T-Pool), planes in parallel.
+func meanOverTime(_ x: Tensor) -> Tensor {
+    let (nc, t, area) = (x.shape[0] * x.shape[1], x.shape[2], x.shape[3] * x.shape[4])
+    let y = Tensor.empty([x.shape[0], x.shape[1], 1, x.shape[3], x.shape[4]])
+    let xp = x.storage.pointer, yp = y.storage.pointer, scale = 1 / Float(t)
+    forEachPlane(nc) { planes in
+        for p in planes {
+            let out = yp + p * area
+            out.initialize(repeating: 0, count: area)
+            for i in 0..<t { let row = xp + (p * t + i) * area; for k in 0..<area { out[k] += row[k] } }
+            for k in 0..<area { out[k] *= scale }
+        }
+    }
+    let xn = x.node
+    return y.record([x]) { dy in
+        guard let xn else { return }
+        let dx = xn.gradBuffer(), dyp = dy.storage.pointer
+        forEachPlane(nc) { planes in
+            for p in planes {
+                let g = dyp + p * area
+                for i in 0..<t { let row = dx + (p * t + i) * area; for k in 0..<area { row[k] += g[k] * scale } }
+            }
+        }
+    }
+}
+
+/// Mean over H×W: N×C×T×H×W → N×C×T×1×1 (CT-Net's S-Pool), planes in parallel.
+func meanOverSpace(_ x: Tensor) -> Tensor {
+    let (rows, area) = (x.shape[0] * x.shape[1] * x.shape[2], x.shape[3] * x.shape[4])
+    let y = Tensor.empty([x.shape[0], x.shape[1], x.shape[2], 1, 1])
+    let xp = x.storage.pointer, yp = y.storage.pointer, scale = 1 / Float(area)
+    forEachPlane(rows) { range in
+        for r in range { let row = xp + r * area; var sum: Float = 0; for k in 0..<area { sum += row[k] }; yp[r] = sum * scale }
+    }
+    let xn = x.node
+    return y.record([x]) { dy in
+        guard let xn else { return }
+        let dx = xn.gradBuffer(), dyp = dy.storage.pointer
+        forEachPlane(rows) { range in
+            for r in range { let row = dx + r * area, g = dyp[r] * scale; for k in 0..<area { row[k] += g } }
+        }
     }
 }
 

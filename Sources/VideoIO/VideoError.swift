@@ -16,6 +16,8 @@ public enum VideoError: Error, Equatable, CustomStringConvertible, Sendable {
     case damagedFrames(path: String, indices: [Int], reason: String)
     case decodeFailed(path: String, reason: String)
     case invalidRequest(path: String, reason: String)
+    /// An output video could not be created or encoded.
+    case cannotWrite(path: String, reason: String)
 
     public var path: String {
         switch self {
@@ -23,7 +25,7 @@ public enum VideoError: Error, Equatable, CustomStringConvertible, Sendable {
             return p
         case .cannotOpen(let p, _), .unsupportedCodec(let p, _), .truncated(let p, _, _),
              .indexOutOfRange(let p, _, _), .timeOutOfRange(let p, _, _, _),
-             .damagedFrames(let p, _, _), .decodeFailed(let p, _), .invalidRequest(let p, _):
+             .damagedFrames(let p, _, _), .decodeFailed(let p, _), .invalidRequest(let p, _), .cannotWrite(let p, _):
             return p
         }
     }
@@ -48,6 +50,7 @@ public enum VideoError: Error, Equatable, CustomStringConvertible, Sendable {
             return "damaged frames \(shown)\(more): \(reason)"
         case .decodeFailed(_, let reason): return "decode failed: \(reason)"
         case .invalidRequest(_, let reason): return reason
+        case .cannotWrite(_, let reason): return "cannot write the video: \(reason)"
         }
     }
 

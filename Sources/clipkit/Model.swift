@@ -25,7 +25,8 @@ extension ClipKit {
                 setExecution(model, stdcf)
                 let s = summarize(model, input: shape)
                 if json { print(try jsonString(s)) } else {
-                    for l in s.layers { print("\(l.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(l.shape)  \(l.params)  \(l.role)") }
+                    let width = (s.layers.map(\.name.count).max() ?? 0) + 1
+                    for l in s.layers { print("\(l.name.padding(toLength: width, withPad: " ", startingAt: 0)) \(l.shape)  \(l.params)  \(l.role)") }
                     print(String(format: "%@: %d parameters, %.3f GFLOPs per %@ clip", name, s.params, Double(s.flops) / 1e9, input))
                 }
             }

@@ -1,12 +1,101 @@
 import ArgumentParser
 import Foundation
 import Loader
+import Prep
 import VideoIO
 
 extension ClipKit {
     struct Prep: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Prepare datasets.", subcommands: [Check.self])
+            abstract: "Prepare datasets.", subcommands: [Resize.self, Index.self, Check.self])
+
+        struct Index: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Build a manifest and class list from a dataset's folders or annotation files.",
+                discussion: """
+                Layouts: folders (DIR/<class>/<video>), list (mmaction2 'path label'), kinetics-csv \
+                (label,youtube_id,time_start,time_end,split), ucf101 (trainlist0N.txt/testlist0N.txt with classInd.txt \
+                beside it), ssv1 (Something-Something v1 'id;label' CSV with something-something-v1-labels.csv beside it; \
+                frame folders). Listed videos that are missing are reported; the exit status is then 1.
+                """)
+
+            @Argument(help: "Dataset folder (folders) or annotation file.") var input: String
+            @Option(help: "folders, list, kinetics-csv, ucf101 or ssv1.") var layout: String
+            @Option(help: "Folder the annotation's paths are relative to (default: the annotation's folder).") var videos: String?
+            @Option(name: .shortAndLong, help: "Manifest to write (CSV).") var output: String
+            @Option(help: "Class list to write (default: classes.txt beside the manifest).") var classes: String?
+            @Flag(help: "Open every video to record frames, fps, size and keyframes.") var probe = false
+            @Option(help: "Videos probed at once.") var jobs = ProcessInfo.processInfo.activeProcessorCount
+
+            func validate() throws {
+                guard DatasetLayout(rawValue: layout) != nil else {
+                    throw ValidationError("--layout must be one of \(DatasetLayout.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+            }
+
+            func run() throws {
+                var result: IndexResult
+                do {
+                    result = try indexDataset(input, layout: DatasetLayout(rawValue: layout)!, videos: videos)
+                    if probe { result = probeEntries(result, jobs: jobs, quiet: false) }
+                    let classList = classes ?? ((output as NSString).deletingLastPathComponent as NSString).appendingPathComponent("classes.txt")
+                    guard !result.entries.isEmpty else { throw PrepError(path: input, reason: "no videos found") }
+                    try writeIndex(result, manifest: output, classList: classList)
+                    print("\(result.entries.count) videos in \(result.classes.count) classes, \(result.problems.count) problems; wrote \(output) and \(classList)")
+                } catch let error as PrepError {
+                    printError(error.description)
+                    throw ExitCode(1)
+                } catch let error as ManifestError {
+                    printError(error.description)
+                    throw ExitCode(1)
+                }
+                for p in result.problems { printError("problem: \(p)") }
+                if !result.problems.isEmpty { throw ExitCode(1) }
+            }
+        }
+
+        struct Resize: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Re-encode every video under SRC into DST (tree kept, <stem>.mp4) at a short side, with short keyframe intervals.",
+                discussion: """
+                Resumable: outputs already in DST are kept, and each new one appears only when complete. \
+                A failing video is listed at the end and the others go on; the exit status is then 1. \
+                Writes DST/manifest.csv (frames, fps, size, keyframes) and DST/classes.txt for class folders.
+                """)
+
+            @Argument(help: "Folder of source videos.") var source: String
+            @Argument(help: "Output folder.") var destination: String
+            @Option(help: "Shorter side of the output, pixels (the other side keeps the aspect ratio, rounded to even).") var shortSide = 256
+            @Option(help: "Largest distance between keyframes, frames.") var gop = 16
+            @Option(help: "Videos converted at once.") var jobs = ProcessInfo.processInfo.activeProcessorCount
+            @Option(help: "libx264 preset.") var preset = "medium"
+            @Option(help: "libx264 CRF (quality; lower is better).") var crf = 23
+            @Flag(help: "No progress bar.") var quiet = false
+
+            func validate() throws {
+                guard shortSide >= 2, shortSide % 2 == 0 else { throw ValidationError("--short-side must be an even number ≥ 2") }
+                guard gop >= 1 else { throw ValidationError("--gop must be ≥ 1") }
+                guard jobs >= 1 else { throw ValidationError("--jobs must be ≥ 1") }
+            }
+
+            func run() throws {
+                var options = ResizeOptions()
+                options.shortSide = shortSide
+                options.encode = EncodeOptions(gop: gop, preset: preset, crf: crf, threads: 1)
+                options.jobs = jobs
+                options.quiet = quiet
+                let report: ResizeReport
+                do { report = try resizeDataset(source: source, destination: destination, options: options) } catch let error as PrepError {
+                    printError(error.description)
+                    throw ExitCode(1)
+                }
+                print(String(format: "%d converted, %d already done, %d failed in %.1f s (%@); manifest: %@",
+                             report.converted.count, report.skipped.count, report.failures.count, report.seconds,
+                             availableEncoder, report.manifestPath))
+                for failure in report.failures { printError("failed: \(failure)") }
+                if !report.failures.isEmpty { throw ExitCode(1) }
+            }
+        }
 
         struct Check: ParsableCommand {
             static let configuration = CommandConfiguration(

@@ -3,15 +3,19 @@ import Testing
 import TestSupport
 
 /// Runs the `clipkit` executable built next to the test bundle.
-private func clipkit(_ arguments: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
+private func clipkitExecutable() -> URL {
     let binDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     var executable = binDir.appendingPathComponent("clipkit")
     // The test runner may live inside a .xctest bundle folder.
     for _ in 0..<3 where !FileManager.default.fileExists(atPath: executable.path) {
         executable = executable.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("clipkit")
     }
+    return executable
+}
+
+private func clipkit(_ arguments: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
     let process = Process()
-    process.executableURL = executable
+    process.executableURL = clipkitExecutable()
     process.arguments = arguments
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
@@ -108,5 +112,78 @@ private func clipkit(_ arguments: [String]) throws -> (status: Int32, stdout: Da
         #expect(verify.status == 1 && verify.stderr.contains("damaged frames"))
         let usage = try clipkit(["frames", fixture("h264_bframes.mp4"), "--indices", "a,b"])
         #expect(usage.status != 0 && usage.stderr.contains("--indices"))
+    }
+}
+
+@Suite(.serialized) struct PrepCLITests {
+    func sourceTree(copies: Int) throws -> URL {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("prepcli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("src/a"), withIntermediateDirectories: true)
+        for i in 0..<copies {
+            try FileManager.default.copyItem(atPath: fixture("h264_bframes.mp4"), toPath: root.appendingPathComponent("src/a/v\(i).mp4").path)
+        }
+        try FileManager.default.copyItem(atPath: fixture("truncated.mp4"), toPath: root.appendingPathComponent("src/a/broken.mp4").path)
+        return root
+    }
+
+    @Test func resizeReportsTheBrokenFileFinishesTheRestAndExitsOne() throws {
+        let root = try sourceTree(copies: 2)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let r = try clipkit(["prep", "resize", root.appendingPathComponent("src").path, root.appendingPathComponent("dst").path,
+                             "--short-side", "32", "--preset", "ultrafast", "--quiet"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("broken.mp4: "), "names the file: \(r.stderr)")
+        #expect(String(decoding: r.stdout, as: UTF8.self).contains("2 converted, 0 already done, 1 failed"))
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("dst/a/v1.mp4").path))
+    }
+
+    /// A run killed mid-way leaves only complete outputs (and hidden temp
+    /// files), and the next run removes the temp files and finishes the rest.
+    @Test func aKilledRunLeavesNoPartialOutputsAndTheNextFinishes() throws {
+        let root = try sourceTree(copies: 12)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (src, dst) = (root.appendingPathComponent("src").path, root.appendingPathComponent("dst").path)
+        let process = Process()
+        process.executableURL = clipkitExecutable()
+        process.arguments = ["prep", "resize", src, dst, "--short-side", "128", "--preset", "slow", "--jobs", "1", "--quiet"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Kill it once the first output exists (or after 20 s at most).
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline && !FileManager.default.fileExists(atPath: dst + "/a/broken.mp4") && process.isRunning {
+            if (try? FileManager.default.contentsOfDirectory(atPath: dst + "/a"))?.contains(where: { $0.hasSuffix(".mp4") && !$0.hasPrefix(".") }) == true { break }
+            usleep(20_000)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let visible = ((try? FileManager.default.contentsOfDirectory(atPath: dst + "/a")) ?? []).filter { !$0.hasPrefix(".") }
+        #expect(visible.count < 12, "killed before the end")
+        for name in visible {
+            let probe = try clipkit(["probe", dst + "/a/" + name, "--json"])
+            #expect(probe.status == 0, "\(name) is complete: \(probe.stderr)")
+        }
+        let again = try clipkit(["prep", "resize", src, dst, "--short-side", "128", "--preset", "ultrafast", "--quiet"])
+        #expect(again.status == 1, "broken.mp4 still fails")
+        #expect(String(decoding: again.stdout, as: UTF8.self).contains("\(12 - visible.count) converted, \(visible.count) already done, 1 failed"))
+        let all = try FileManager.default.contentsOfDirectory(atPath: dst + "/a")
+        #expect(all.filter { $0.hasSuffix(".part") }.isEmpty)
+        #expect(all.filter { $0.hasSuffix(".mp4") }.count == 12)
+    }
+
+    @Test func indexAndDataCommands() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("datacli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let r = try clipkit(["data", "video-mnist", root.path, "--train", "10", "--val", "0", "--test", "0", "--frames", "8",
+                             "--size", "32x32", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let index = try clipkit(["prep", "index", root.appendingPathComponent("train").path, "--layout", "folders", "--probe",
+                                 "-o", root.appendingPathComponent("index.csv").path])
+        #expect(index.status == 0, "\(index.stderr)")
+        #expect(String(decoding: index.stdout, as: UTF8.self).hasPrefix("10 videos in 10 classes, 0 problems"))
+        let bad = try clipkit(["prep", "index", "/nonexistent", "--layout", "folders", "-o", root.appendingPathComponent("x.csv").path])
+        #expect(bad.status == 1 && bad.stderr.contains("/nonexistent: no such folder"))
+        let badLayout = try clipkit(["prep", "index", "/tmp", "--layout", "nope", "-o", "x.csv"])
+        #expect(badLayout.status != 0 && badLayout.stderr.contains("--layout must be one of"))
     }
 }

@@ -5,9 +5,9 @@ import TestSupport
 @testable import Tensor
 import Train
 
-private let golden: [String: Tensor] = try! Safetensors.read(fixture("golden/tensor_ops.safetensors")).tensors
+let golden: [String: Tensor] = try! Safetensors.read(fixture("golden/tensor_ops.safetensors")).tensors
 
-private func values(_ count: Int, seed: UInt64) -> [Float] {
+func values(_ count: Int, seed: UInt64) -> [Float] {
     var rng = SeededRNG(seed: seed)
     return (0..<count).map { _ in Float.random(in: -1..<1, using: &rng) }
 }

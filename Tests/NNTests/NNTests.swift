@@ -5,7 +5,6 @@ import TestSupport
 import Tensor
 @testable import Train
 
-private let golden: [String: Tensor] = try! Safetensors.read(fixture("golden/tensor_ops.safetensors")).tensors
 
 /// The golden kth3l state (parameters and buffers) under PyTorch's names.
 private func goldenState() -> [String: Tensor] {

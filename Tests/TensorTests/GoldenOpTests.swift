@@ -58,6 +58,8 @@ func checkAgainstTorch(_ name: String, inputs: [String], rtol: Float = 1e-4, ato
         checkAgainstTorch("maxpool_122", inputs: ["x"]) { maxPool3d($0[0], kernel: (1, 2, 2)) }
         checkAgainstTorch("maxpool_2", inputs: ["x"]) { maxPool3d($0[0], kernel: (2, 2, 2)) }
         checkAgainstTorch("avgpool_2", inputs: ["x"]) { avgPool3d($0[0], kernel: (2, 2, 2)) }
+        checkAgainstTorch("avgpool_time", inputs: ["x"]) { avgPool3d($0[0], kernel: (4, 1, 1)) }
+        checkAgainstTorch("avgpool_space", inputs: ["x"]) { avgPool3d($0[0], kernel: (1, 5, 6)) }
         checkAgainstTorch("gap", inputs: ["x"]) { globalAvgPool($0[0]) }
     }
 
@@ -81,6 +83,8 @@ func checkAgainstTorch(_ name: String, inputs: [String], rtol: Float = 1e-4, ato
             checkAgainstTorch("add_\(tag)", inputs: ["a", "b"]) { add($0[0], $0[1]) }
             checkAgainstTorch("mul_\(tag)", inputs: ["a", "b"]) { mul($0[0], $0[1]) }
         }
+        checkAgainstTorch("mul_big", inputs: ["a", "b"]) { mul($0[0], $0[1]) }
+        checkAgainstTorch("add_big", inputs: ["a", "b"]) { add($0[0], $0[1]) }
     }
 
     @Test func linearLossAndShapeOpsMatchTorch() {

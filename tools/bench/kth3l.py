@@ -2,7 +2,11 @@
 conv 3→32, BN, ReLU, max-pool (1,2,2); conv 32→64, BN, ReLU, max-pool 2;
 conv 64→128, BN, ReLU; global average pool; linear 128→classes. Convs are
 3×3×3 "same", no bias: plain (`reg3d`), STDCF (M = 6, N = 2; `composed` or
-`factored`, as ClipKit's STDCFConv) or rank-1 (2+1)D. Parameter names match ClipKit's."""
+`factored`, as ClipKit's STDCFConv), rank-1 (2+1)D, or (`ct`) a 1×1×1 conv +
+BN + ReLU to Cout followed by a CT-Module. Parameter names match ClipKit's."""
+import math
+from collections import OrderedDict
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -36,6 +40,68 @@ class Rank1Conv(nn.Module):
         return self.temporal(self.spatial(x))
 
 
+class ConvBN(nn.Module):
+    """Conv3d ("same", no bias) + BN (+ ReLU)."""
+    def __init__(self, cin, cout, k, groups=1, relu=True):
+        super().__init__()
+        self.conv = nn.Conv3d(cin, cout, k, padding=tuple((s - 1) // 2 for s in k), groups=groups, bias=False)
+        self.bn = nn.BatchNorm3d(cout)
+        self.relu = relu
+
+    def forward(self, x):
+        y = self.bn(self.conv(x))
+        return torch.relu(y) if self.relu else y
+
+
+class TensorExcitation(nn.Module):
+    """CT-Net's TE: x * sigmoid(expand(squeeze(pool(x)))), grouped convs, reduction 4."""
+    KERNELS = {"spatial": (1, 3, 3), "temporal": (3, 1, 1), "channel": (1, 1, 1)}
+
+    def __init__(self, c, axis, groups, reduction=4):
+        super().__init__()
+        k = self.KERNELS[axis]
+        self.axis = axis
+        self.squeeze = ConvBN(c, c // reduction, k, groups)
+        self.expand = nn.Conv3d(c // reduction, c, k, padding=tuple((s - 1) // 2 for s in k), groups=groups, bias=False)
+
+    def forward(self, x):
+        pooled = x.mean(2, keepdim=True) if self.axis == "spatial" else x.mean((3, 4), keepdim=True)
+        return x * torch.sigmoid(self.expand(self.squeeze(pooled)))
+
+
+class CTStep(nn.Module):
+    """Parallel 1×3×3 ‖ 3×1×1 grouped convs (groups of `interacting` channels), spatial/temporal/channel TE."""
+    def __init__(self, c, interacting):
+        super().__init__()
+        g = c // interacting
+        self.conv0 = ConvBN(c, c, (1, 3, 3), g)
+        self.conv1 = ConvBN(c, c, (3, 1, 1), g)
+        self.excite0 = TensorExcitation(c, "spatial", g)
+        self.excite1 = TensorExcitation(c, "temporal", g)
+        self.excite_channel = TensorExcitation(c, "channel", g)
+
+    def forward(self, x):
+        return self.excite_channel(self.excite0(self.conv0(x)) + self.excite1(self.conv1(x)))
+
+
+class CTModule(nn.Module):
+    """CT-Net, K = 2: C = C1×C2, C1 = 2^floor(log2(C)/2); step 1 along C2, fusion, step 2 along C1."""
+    def __init__(self, c):
+        super().__init__()
+        self.c1 = 2 ** int(math.floor(math.log2(c) / 2))
+        self.c2 = c // self.c1
+        self.step1 = CTStep(c, self.c2)
+        self.fusion = ConvBN(c, c, (1, 1, 1))
+        self.step2 = CTStep(c, self.c1)
+
+    def forward(self, x):
+        n, c, t, h, w = x.shape
+        y = self.fusion(self.step1(x))
+        y = y.reshape(n, self.c1, self.c2, t, h, w).transpose(1, 2).reshape(n, c, t, h, w)
+        y = self.step2(y)
+        return y.reshape(n, self.c2, self.c1, t, h, w).transpose(1, 2).reshape(n, c, t, h, w)
+
+
 def make_conv(kind, cin, cout, execution="composed"):
     if kind == "reg3d":
         return nn.Conv3d(cin, cout, 3, padding=1, bias=False)
@@ -43,6 +109,8 @@ def make_conv(kind, cin, cout, execution="composed"):
         return STDCFConv(cin, cout, execution=execution)
     if kind == "rank1":
         return Rank1Conv(cin, cout)
+    if kind == "ct":
+        return nn.Sequential(OrderedDict([("project", ConvBN(cin, cout, (1, 1, 1))), ("ct", CTModule(cout))]))
     raise ValueError(kind)
 
 

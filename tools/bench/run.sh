@@ -26,5 +26,9 @@ echo "safetensors interop"
 "$python" tools/check_safetensors.py "$clipkit"
 echo "decomposed models vs their twins (${BENCH_ROUNDS:-3} rounds)"
 "$python" tools/bench/bench_train.py --clipkit "$clipkit" --rounds "${BENCH_ROUNDS:-3}" \
-    --models kth3l-stdcf:composed kth3l-stdcf:factored kth3l-rank1 \
+    --models kth3l-stdcf:composed kth3l-stdcf:factored kth3l-rank1 kth3l-ct \
     --json-out bench-data/decomposed-results.json | tee bench-data/decomposed-results.md
+echo "prep resize vs the ffmpeg CLI, and the loader on its outputs (${BENCH_ROUNDS:-3} rounds)"
+tools/bench/make-raw-set.sh bench-data/raw >/dev/null
+"$python" tools/bench/bench_prep.py --clipkit "$clipkit" --source bench-data/raw --rounds "${BENCH_ROUNDS:-3}" \
+    --json-out bench-data/prep-results.json | tee bench-data/prep-results.md

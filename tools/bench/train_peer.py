@@ -22,7 +22,7 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--classes", type=int, default=6)
-    ap.add_argument("--model", default="kth3l-reg3d", help="kth3l-reg3d | kth3l-stdcf | kth3l-rank1")
+    ap.add_argument("--model", default="kth3l-reg3d", help="kth3l-reg3d | kth3l-stdcf | kth3l-rank1 | kth3l-ct")
     ap.add_argument("--execution", default="composed", help="STDCF: composed | factored")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
-from kth3l import KTH3L  # noqa: E402
+from kth3l import KTH3L, CTModule  # noqa: E402
 
 torch.manual_seed(0)
 out = {}
@@ -145,6 +145,37 @@ def tt_kernel(k0, params, t):
 tt_params = torch.stack([1 + 0.15 * r(3, 2), 0.3 * r(3, 2), 0.2 * r(3, 2), 0.2 * r(3, 2)], 2)   # O×(T−1)×4
 case("tt", lambda x, k0, params: F.conv3d(x, tt_kernel(k0, params, 3), padding=1),
      {"x": r(2, 2, 4, 6, 6), "k0": r(3, 2, 3, 3), "params": tt_params})
+
+
+
+def module_case(name, module, x):
+    """A whole module in training mode: its parameters (randomised BN affine
+    too), x, y, the upstream gradient, dx and every parameter's gradient."""
+    with torch.no_grad():
+        for pname, p in module.named_parameters():
+            if pname.endswith("bn.weight"):
+                p.copy_(1 + 0.2 * torch.randn_like(p))
+            elif pname.endswith("bn.bias"):
+                p.copy_(0.2 * torch.randn_like(p))
+    x = x.clone().requires_grad_(True)
+    y = module(x)
+    up = torch.randn_like(y)
+    (y * up).sum().backward()
+    out[f"{name}/x"], out[f"{name}/y"], out[f"{name}/up"], out[f"{name}/dx"] = x.detach(), y.detach(), up, x.grad
+    for pname, p in module.named_parameters():
+        out[f"{name}/p/{pname}"] = p.detach().contiguous()
+        out[f"{name}/g/{pname}"] = p.grad.contiguous()
+
+
+# CT-Module (appended): C = 32 = 4×8, so the two steps use different groups.
+module_case("ct", CTModule(32), r(2, 32, 4, 6, 5))
+
+# Fast paths (appended): whole-axis average pools, and broadcasts large enough
+# to run in parallel, with the small operand first and second.
+case("avgpool_time", lambda x: F.avg_pool3d(x, (4, 1, 1)), {"x": r(2, 3, 4, 5, 6)})
+case("avgpool_space", lambda x: F.avg_pool3d(x, (1, 5, 6)), {"x": r(2, 3, 4, 5, 6)})
+case("mul_big", lambda a, b: a * b, {"a": r(2, 16, 8, 1, 1), "b": r(2, 16, 8, 16, 16)})
+case("add_big", lambda a, b: a + b, {"a": r(2, 16, 8, 16, 16), "b": r(2, 16, 1, 16, 16)})
 
 save_file({k: v.float().contiguous().clone() for k, v in out.items()}, "Fixtures/golden/tensor_ops.safetensors",
           metadata={"made_by": "tools/golden/make_tensor_golden.py", "torch": torch.__version__})

@@ -1,0 +1,171 @@
+import Foundation
+import Loader
+import VideoIO
+
+/// File extensions `prep resize` and `prep index` treat as videos.
+public let videoExtensions: Set<String> = ["mp4", "m4v", "mov", "avi", "mkv", "webm", "mpg", "mpeg", "flv", "wmv", "3gp", "ts", "ogv"]
+
+/// Every video under `root` (by extension), as paths relative to it, sorted.
+/// Hidden files (ours in flight: ".name.mp4.part") are skipped.
+public func findVideos(under root: String) throws -> [String] {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
+        throw PrepError(path: root, reason: "no such folder")
+    }
+    guard let walker = FileManager.default.enumerator(atPath: root) else { throw PrepError(path: root, reason: "cannot list the folder") }
+    var found: [String] = []
+    while let relative = walker.nextObject() as? String {
+        let name = (relative as NSString).lastPathComponent
+        guard !name.hasPrefix("."), videoExtensions.contains((name as NSString).pathExtension.lowercased()) else { continue }
+        found.append(relative)
+    }
+    return found.sorted()
+}
+
+public struct PrepError: Error, CustomStringConvertible, Equatable {
+    public var path: String
+    public var reason: String
+    public init(path: String, reason: String) { self.path = path; self.reason = reason }
+    public var description: String { "\(path): \(reason)" }
+}
+
+public struct ResizeOptions: Sendable {
+    public var shortSide = 256
+    public var encode = EncodeOptions()
+    public var jobs = 1
+    public var quiet = false
+    public init() {}
+}
+
+public struct ResizeReport: Sendable {
+    public var converted: [String] = []
+    /// Outputs already present from an earlier run.
+    public var skipped: [String] = []
+    public var failures: [PrepError] = []
+    public var manifestPath = ""
+    public var seconds = 0.0
+}
+
+/// The temporary name an output is written under before it is renamed into place.
+func partialName(_ output: String) -> String {
+    let url = URL(fileURLWithPath: output)
+    return url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".part").path
+}
+
+/// `prep resize`: every video under `source` re-encoded into `destination`
+/// (tree kept, `<stem>.mp4`) at `shortSide`, keyframes at least every `gop`
+/// frames. Outputs already there are kept (resumable); each new one is written
+/// to a hidden temp file and renamed when complete, and temp files left by a
+/// killed run are removed first. A failing video is reported and the rest go
+/// on. Writes `manifest.csv` (frames, fps, size, keyframes) and, when the
+/// videos sit in class folders, `classes.txt`, into `destination`.
+public func resizeDataset(source: String, destination: String, options: ResizeOptions) throws -> ResizeReport {
+    let started = Date()
+    let videos = try findVideos(under: source)
+    guard !videos.isEmpty else { throw PrepError(path: source, reason: "no video files found (extensions: \(videoExtensions.sorted().joined(separator: ", ")))") }
+    try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true)
+    try removeLeftovers(in: destination)
+
+    // Outputs by source; two sources with the same stem in one folder would collide.
+    var outputs: [String] = [], claimed: [String: String] = [:]
+    var report = ResizeReport()
+    for video in videos {
+        let output = ((video as NSString).deletingPathExtension as NSString).appendingPathExtension("mp4")!
+        if let first = claimed[output] {
+            report.failures.append(PrepError(path: video, reason: "its output \(output) is also the output of \(first); rename one of them"))
+            outputs.append("")
+        } else {
+            claimed[output] = video
+            outputs.append(output)
+        }
+    }
+
+    let progress = ProgressBar(total: videos.count, unit: "videos", quiet: options.quiet)
+    var results = [EncodedVideo?](repeating: nil, count: videos.count)
+    var failures = report.failures, converted: [String] = [], skipped: [String] = []
+    let lock = NSLock()
+    var next = 0
+    let workers = max(1, min(options.jobs, videos.count))
+    DispatchQueue.concurrentPerform(iterations: workers) { _ in
+        while true {
+            lock.lock()
+            let i = next
+            next += 1
+            lock.unlock()
+            guard i < videos.count else { return }
+            guard !outputs[i].isEmpty else { progress.advance(failed: true); continue }
+            let input = (source as NSString).appendingPathComponent(videos[i])
+            let output = (destination as NSString).appendingPathComponent(outputs[i])
+            do {
+                let (result, fresh) = try resizeOne(input: input, output: output, options: options)
+                lock.lock()
+                results[i] = result
+                if fresh { converted.append(videos[i]) } else { skipped.append(videos[i]) }
+                lock.unlock()
+                progress.advance()
+            } catch {
+                lock.lock()
+                failures.append(PrepError(path: input, reason: reason(of: error)))
+                lock.unlock()
+                progress.advance(failed: true)
+            }
+        }
+    }
+
+    // Labels: the first folder of each path, when every video has one.
+    let folders = outputs.map { $0.split(separator: "/").count > 1 ? String($0.split(separator: "/")[0]) : "" }
+    let classes = folders.allSatisfy { !$0.isEmpty } ? Array(Set(folders)).sorted() : []
+    var entries: [ManifestEntry] = []
+    for (i, result) in results.enumerated() {
+        guard let r = result else { continue }
+        entries.append(ManifestEntry(path: outputs[i], label: classes.firstIndex(of: folders[i]) ?? 0, frames: r.frames, fps: r.fps,
+                                     width: r.width, height: r.height, keyframes: r.keyframes))
+    }
+    report.manifestPath = (destination as NSString).appendingPathComponent("manifest.csv")
+    if !entries.isEmpty { try Manifest(entries: entries).writeCSV(to: report.manifestPath) }
+    if !classes.isEmpty {
+        try writeAtomically(Data((classes.joined(separator: "\n") + "\n").utf8), to: (destination as NSString).appendingPathComponent("classes.txt"))
+    }
+    report.converted = converted.sorted()
+    report.skipped = skipped.sorted()
+    report.failures = failures.sorted { $0.path < $1.path }
+    report.seconds = Date().timeIntervalSince(started)
+    return report
+}
+
+/// Converts one video unless its output exists; returns its description and
+/// whether it was converted now.
+func resizeOne(input: String, output: String, options: ResizeOptions) throws -> (EncodedVideo, Bool) {
+    if FileManager.default.fileExists(atPath: output) {
+        // Finished in an earlier run (outputs appear only by rename): describe it.
+        return (EncodedVideo(try VideoDecoder(path: output).metadata), false)
+    }
+    try FileManager.default.createDirectory(atPath: (output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    let partial = partialName(output)
+    do {
+        let result = try transcodeVideo(input: input, output: partial, shortSide: options.shortSide, options: options.encode)
+        guard rename(partial, output) == 0 else { throw PrepError(path: output, reason: "cannot rename the finished file into place") }
+        return (result, true)
+    } catch {
+        try? FileManager.default.removeItem(atPath: partial)
+        throw error
+    }
+}
+
+/// Removes hidden `.name.part` files a killed run left behind.
+func removeLeftovers(in root: String) throws {
+    guard let walker = FileManager.default.enumerator(atPath: root) else { return }
+    while let relative = walker.nextObject() as? String {
+        let name = (relative as NSString).lastPathComponent
+        if name.hasPrefix("."), name.hasSuffix(".part") {
+            try FileManager.default.removeItem(atPath: (root as NSString).appendingPathComponent(relative))
+        }
+    }
+}
+
+/// The reason part of an error, without the path (the caller prints the path).
+func reason(of error: Error) -> String {
+    if let e = error as? VideoError { return e.reason }
+    if let e = error as? PrepError { return e.reason }
+    return "\(error)"
+}
