@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "Prep", dependencies: ["VideoIO", "Clips", "Loader", "CZlib"]),
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
         .target(name: "NN", dependencies: ["Tensor"]),
-        .target(name: "Train", dependencies: ["NN", "Tensor"]),
+        .target(name: "Train", dependencies: ["NN", "Tensor", "Loader", "Clips"]),
         .executableTarget(
             name: "clipkit",
             dependencies: [
@@ -57,6 +57,7 @@ let package = Package(
         .testTarget(name: "PrepTests", dependencies: ["Prep", "Clips", "Loader", "VideoIO", "TestSupport"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Train", "Tensor", "TestSupport"]),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "NN", "Tensor", "Loader", "Prep", "TestSupport"]),
         .testTarget(name: "ClipKitCLITests", dependencies: ["clipkit", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

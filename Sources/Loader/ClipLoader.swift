@@ -123,8 +123,10 @@ public final class ClipLoader: @unchecked Sendable {
 
     /// Starts the workers for `epoch`. Iterate with `next()`; `stop()` (or
     /// dropping the iterator) ends the workers early.
-    public func epoch(_ epoch: Int) -> EpochIterator {
-        EpochIterator(loader: self, epoch: epoch)
+    /// `startingAt` skips the epoch's first batches without loading them
+    /// (resuming an interrupted epoch: the order depends only on seed and epoch).
+    public func epoch(_ epoch: Int, startingAt start: Int = 0) -> EpochIterator {
+        EpochIterator(loader: self, epoch: epoch, start: start)
     }
 
     /// Logs a failure once per file over the loader's life.
@@ -177,7 +179,7 @@ final class BufferPool: @unchecked Sendable {
 public final class EpochIterator {
     private let work: EpochWork
 
-    init(loader: ClipLoader, epoch: Int) { work = EpochWork(loader: loader, epoch: epoch) }
+    init(loader: ClipLoader, epoch: Int, start: Int) { work = EpochWork(loader: loader, epoch: epoch, start: start) }
     deinit { work.stop() }
 
     /// Batches in this epoch.
@@ -212,12 +214,14 @@ final class EpochWork: @unchecked Sendable {
     private let started = DispatchTime.now()
     private var stats = LoaderStats()
 
-    init(loader: ClipLoader, epoch: Int) {
+    init(loader: ClipLoader, epoch: Int, start: Int) {
         self.loader = loader
         self.epoch = epoch
         order = epochOrder(count: loader.dataset.count, epoch: epoch, options: loader.options)
         let b = loader.options.batchSize
         batchCount = loader.options.dropLast ? order.count / b : (order.count + b - 1) / b
+        nextClaim = min(max(start, 0), batchCount)
+        nextConsume = nextClaim
         running = loader.options.workers
         for _ in 0..<loader.options.workers {
             let thread = Thread { [self] in work() }

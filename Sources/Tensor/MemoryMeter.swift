@@ -1,3 +1,4 @@
+import COpenBLAS
 import Foundation
 
 /// Bytes held by tensor storage: live now and the high-water mark since the
@@ -17,6 +18,13 @@ public final class MemoryMeter: @unchecked Sendable {
     public var blockCacheLimitBytes: Int {
         get { BlockCache.shared.limitBytes }
         set { BlockCache.shared.limitBytes = max(0, newValue); if newValue == 0 { BlockCache.shared.clear() } }
+    }
+
+    /// Frees the cached blocks and returns free heap pages to the system, so
+    /// that the process's resident size is what is live (a stage boundary).
+    public func releaseCachedMemory() {
+        BlockCache.shared.clear()
+        clipkit_malloc_trim()
     }
 
     /// Starts a new high-water mark from what is live now.

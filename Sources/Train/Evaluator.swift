@@ -1,0 +1,100 @@
+import Clips
+import Foundation
+import Loader
+import NN
+import Tensor
+
+/// Multi-view evaluation results (`clipkit eval --json`).
+public struct EvalResult: Codable, Sendable {
+    public struct Failed: Codable, Sendable, Equatable { public var path: String; public var reason: String }
+    /// Video accuracy from the mean of the per-view softmax (%).
+    public var top1: Double
+    public var top5: Double
+    /// Accuracy of single views (%).
+    public var clipTop1: Double
+    /// Views per video, e.g. "10x3".
+    public var views: String
+    public var videos: Int
+    public var failed: [Failed]
+    /// Per-class video accuracy (%), by label (NaN-free: classes without videos are omitted from the mean).
+    public var perClass: [Double?]
+    /// confusion[true][predicted], video counts.
+    public var confusion: [[Int]]
+    public var classes: [String]
+    public var dilation: [Int]
+    public var tempo: Int
+    public var seconds: Double
+}
+
+/// Video predictions from per-view logits: the mean of the per-view softmax
+/// probabilities (the 30-view protocol's score).
+public func averageViewProbabilities(_ logits: [Float], views: Int, classes: Int) -> [Float] {
+    precondition(logits.count == views * classes)
+    var mean = [Float](repeating: 0, count: classes)
+    for v in 0..<views {
+        let row = logits[(v * classes)..<((v + 1) * classes)]
+        let top = row.max()!
+        let e = row.map { exp($0 - top) }
+        let sum = e.reduce(0, +)
+        for c in 0..<classes { mean[c] += e[c] / sum / Float(views) }
+    }
+    return mean
+}
+
+/// Indices of the k largest values, largest first (ties: lower index first).
+func topK(_ values: [Float], _ k: Int) -> [Int] {
+    Array(values.indices.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }.prefix(k))
+}
+
+/// Runs `model` over every video of `manifest` with `clips` temporal clips ×
+/// `crops` (1: centre, 3: three crops) of `side` pixels from frames resized
+/// to `shortSide`, with the given dilations; no gradients, BN in eval mode.
+public func evaluate(model: Module, manifest: Manifest, classes: [String], spec: ClipSpec, sampling: SamplingKind,
+                     clips: Int, crops: Int, side: Int, shortSide: Int, dilation: (temporal: Int, spatial: Int),
+                     tempo: Int = 1, workers: Int = 2, seed: UInt64 = 0, batchVideos: Int = 1) throws -> EvalResult {
+    let start = Date()
+    var spec = spec
+    spec.interval *= max(1, tempo)
+    let dataset = ClipDataset(manifest: manifest, spec: spec, sampling: sampling,
+                              mode: .test(numClips: clips, crops: crops == 3 ? .three(side) : .center(side), shortSide: shortSide), seed: seed)
+    let loader = ClipLoader(dataset: dataset, options: LoaderOptions(batchSize: batchVideos, workers: workers, queueDepth: 2, shuffle: false))
+    loader.log = { _ in }
+    model.eval()
+    defer { model.train() }
+    applyDilation(model, temporal: dilation.temporal, spatial: dilation.spatial)
+    let n = classes.count
+    let views = dataset.sampleShape[0], viewShape = Array(dataset.sampleShape.dropFirst())
+    var confusion = [[Int]](repeating: [Int](repeating: 0, count: n), count: n)
+    var correct1 = 0, correct5 = 0, clipCorrect = 0, scored = 0
+    var failed: [EvalResult.Failed] = []
+    let iterator = loader.epoch(0)
+    while let batch = try iterator.next() {
+        for f in batch.failed { failed.append(.init(path: f.path, reason: f.reason)) }
+        let failedVideos = Set(batch.failed.map(\.video))
+        let x = Tensor(shape: [batch.count * views] + viewShape, values: Array(batch.data.prefix(batch.count * dataset.sampleFloats)))
+        let logits = GradMode.withNoGrad { model(x) }.scalars
+        guard logits.count == batch.count * views * n else {
+            throw ConfigError(file: manifest.source, reason: "the model has \(logits.count / (batch.count * views)) outputs, the class list \(n)")
+        }
+        for (i, video) in batch.videos.enumerated() where !failedVideos.contains(video) {
+            let label = batch.labels[i]
+            let part = Array(logits[(i * views * n)..<((i + 1) * views * n)])
+            let mean = averageViewProbabilities(part, views: views, classes: n)
+            let best = topK(mean, min(5, n))
+            if best[0] == label { correct1 += 1 }
+            if best.contains(label) { correct5 += 1 }
+            if (0..<n).contains(label) { confusion[label][best[0]] += 1 }
+            for v in 0..<views where topK(Array(part[(v * n)..<((v + 1) * n)]), 1)[0] == label { clipCorrect += 1 }
+            scored += 1
+        }
+    }
+    let perClass: [Double?] = confusion.enumerated().map { c, row in
+        let total = row.reduce(0, +)
+        return total > 0 ? 100 * Double(row[c]) / Double(total) : nil
+    }
+    func percent(_ a: Int, _ b: Int) -> Double { b > 0 ? 100 * Double(a) / Double(b) : 0 }
+    return EvalResult(top1: percent(correct1, scored), top5: percent(correct5, scored), clipTop1: percent(clipCorrect, scored * views),
+                      views: "\(clips)x\(crops)", videos: scored, failed: failed, perClass: perClass, confusion: confusion,
+                      classes: classes, dilation: [dilation.temporal, dilation.spatial], tempo: tempo,
+                      seconds: Date().timeIntervalSince(start))
+}

@@ -1,0 +1,114 @@
+import ArgumentParser
+import Clips
+import Foundation
+import Loader
+import NN
+import Tensor
+import Train
+
+extension ClipKit {
+    struct TrainCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "train",
+            abstract: "Train a model from a config (JSON or YAML): full-size, or ITSL stages when the config has 'itsl'.",
+            discussion: "Checkpoints after every epoch into the output folder; Ctrl-C saves one and exits; --resume continues exactly.")
+
+        @Argument(help: "Training config (.json, .yaml).") var config: String
+        @Flag(help: "Continue from the output folder's checkpoint.") var resume = false
+
+        func run() throws {
+            let trainer: Trainer
+            do {
+                trainer = try Trainer(config: try TrainConfig.load(config))
+            } catch let error as ConfigError { printError(error.description); throw ExitCode(1) }
+            catch let error as ManifestError { printError(error.description); throw ExitCode(1) }
+            catch let error as ModelError { printError("\(config): \(error.description)"); throw ExitCode(1) }
+            Interrupt.install()
+            let c = trainer.config
+            print("training \(c.model) (\(trainer.model.parameterCount) parameters) on \(c.train): \(trainer.plan.phases.count) stage(s), "
+                  + "\(trainer.plan.totalEpochs) epochs, batch \(c.batch); output \(c.output)")
+            let summary: TrainSummary
+            do { summary = try trainer.run(resume: resume) } catch let error as ConfigError {
+                FileHandle.standardError.write(Data("\n".utf8))
+                printError(error.description)
+                throw ExitCode(1)
+            }
+            if summary.interrupted { throw ExitCode(130) }
+            print("\nstage        val top-1   peak tensors   peak RSS   input")
+            for s in summary.stages {
+                print(String(format: "%-12@ %8@   %9.0f MB   %6.0f MB   %@", s.phase, s.valTop1.map { String(format: "%.1f%%", $0) } ?? "–",
+                             s.peakTensorMB, s.peakRSSMB, s.input.map(String.init).joined(separator: "x")))
+            }
+            print("checkpoint: \(summary.checkpoint)")
+        }
+    }
+
+    struct EvalCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "eval",
+            abstract: "Multi-view evaluation of a checkpoint: K clips × crops per video, softmax averaged.")
+
+        @Argument(help: "Checkpoint written by `clipkit train`.") var checkpoint: String
+        @Argument(help: "Manifest of the videos to evaluate.") var manifest: String
+        @Option(help: "Clips × crops per video (crops 1 or 3).") var views = "10x3"
+        @Option(help: "Dilations t,s of the decomposed layers (default: the run's test dilations).") var dilation: String?
+        @Option(help: "Tempo τ: clips sampled at τ × the trained frame interval.") var tempo = 1
+        @Option(help: "Short side frames are resized to (default: the training crop).") var shortSide: Int?
+        @Option(help: "Worker threads.") var workers = 2
+        @Option(help: "Also write the result here (JSON).") var save: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let parts = views.lowercased().split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 2, parts[0] >= 1, parts[1] == 1 || parts[1] == 3 else { throw ValidationError("--views must be KxC with C = 1 or 3, e.g. 10x3") }
+            do {
+                let (_, meta) = try Safetensors.read(checkpoint)
+                guard let text = meta["config"], let config = try? TrainConfig.fromJSON(text), let classList = meta["classes"] else {
+                    throw ConfigError(file: checkpoint, reason: "not a `clipkit train` checkpoint (no config in its metadata)")
+                }
+                let classes = classList.split(separator: "\n").map(String.init)
+                let model = try ModelZoo.make(config.model, classes: classes.count, seed: config.seed,
+                                              input: [3, config.clip.frames, config.clip.crop, config.clip.crop])
+                try Checkpoint.load(from: checkpoint, model: model, optimizer: nil)
+                var d = ITSLPlan(config).testDilation
+                if let dilation {
+                    let v = dilation.split(separator: ",").compactMap { Int($0) }
+                    guard v.count == 2, v.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--dilation must be t,s, e.g. 2,2") }
+                    d = (v[0], v[1])
+                }
+                Parallel.configure(mode: .batch, threads: ProcessInfo.processInfo.activeProcessorCount)
+                let m = try Manifest.load(manifest, classes: classes)
+                let c = config.clip
+                let result = try evaluate(model: model, manifest: m, classes: classes, spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
+                                          sampling: SamplingKind(rawValue: c.sampling) ?? .dense, clips: parts[0], crops: parts[1], side: c.crop,
+                                          shortSide: shortSide ?? config.eval.shortSide ?? c.crop, dilation: d, tempo: tempo, workers: workers, seed: config.seed)
+                let encoder = JSONEncoder()
+                encoder.keyEncodingStrategy = .convertToSnakeCase
+                encoder.outputFormatting = [.sortedKeys]
+                let data = try encoder.encode(result)
+                if let save { try writeAtomically(data, to: save) }
+                if json { print(String(decoding: data, as: UTF8.self)) } else {
+                    print(String(format: "%d videos, %@ views, dilation t=%d s=%d: video top-1 %.2f%%, top-5 %.2f%%, clip top-1 %.2f%%, %d failed (%.1f s)",
+                                 result.videos, result.views, d.temporal, d.spatial, result.top1, result.top5, result.clipTop1, result.failed.count, result.seconds))
+                    for f in result.failed { printError("failed: \(f.path): \(f.reason)") }
+                }
+            } catch let error as ConfigError { printError(error.description); throw ExitCode(1) }
+            catch let error as ManifestError { printError(error.description); throw ExitCode(1) }
+            catch let error as Safetensors.FormatError { printError(error.description); throw ExitCode(1) }
+            catch let error as ModelError { printError("\(checkpoint): \(error.description)"); throw ExitCode(1) }
+            catch let error as LoaderError { printError(error.description); throw ExitCode(1) }
+        }
+    }
+
+    struct ReportCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "report", abstract: "Write RUN_DIR/report.html: curves, accuracy and peak memory per stage, confusion matrix.")
+        @Argument(help: "Output folder of `clipkit train`.") var directory: String
+        func run() throws {
+            do { print(try writeReport(runDirectory: directory)) } catch let error as ConfigError {
+                printError(error.description)
+                throw ExitCode(1)
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Train
+import NN
+import Tensor
+import Loader
+import Prep
+
+/// A tiny Video-MNIST (bars in 10 motions, 8 frames of 16×16) and a config for it.
+func tinyRun(itsl: Bool, iterations: Int = 1, name: String = UUID().uuidString) throws -> (TrainConfig, URL) {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("train-\(name)")
+    let data = root.appendingPathComponent("data")
+    if !FileManager.default.fileExists(atPath: data.appendingPathComponent("train.csv").path) {
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let bar: [UInt8] = (0..<784).map { (4..<24).contains($0 % 28) && (12..<16).contains($0 / 28) ? 255 : 0 }
+        var images: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 40, 0, 0, 0, 28, 0, 0, 0, 28], labels: [UInt8] = [0, 0, 8, 1, 0, 0, 0, 40]
+        for i in 0..<40 { images += bar; labels.append(UInt8(i % 10)) }
+        try Foundation.Data(images).write(to: data.appendingPathComponent("images"))
+        try Foundation.Data(labels).write(to: data.appendingPathComponent("labels"))
+        var o = SyntheticOptions()
+        (o.trainImages, o.trainLabels, o.testImages, o.testLabels) = ((data.path + "/images"), (data.path + "/labels"), (data.path + "/images"), (data.path + "/labels"))
+        (o.train, o.val, o.test, o.frames, o.width, o.height, o.quiet, o.jobs) = (20, 0, 10, 8, 16, 16, true, 2)
+        _ = try writeSyntheticDataset(out: data.path, options: o)
+    }
+    var config = TrainConfig(model: "kth3l-stdcf", train: data.path + "/train.csv")
+    config.val = data.path + "/test.csv"
+    config.numClasses = 10
+    config.clip.frames = 8; config.clip.crop = 16; config.clip.shortSide = [16, 16]; config.clip.flip = 0
+    config.eval.clips = 1; config.eval.crops = 1
+    config.batch = 4; config.workers = 2; config.threads = 2; config.epochs = 2
+    config.optimizer.lr = 0.05
+    config.output = root.appendingPathComponent("run").path
+    if itsl {
+        var plan = TrainConfig.ITSL()
+        plan.iterations = iterations
+        config.itsl = plan
+    }
+    return (config, root)
+}
+
+func snapshot(_ model: Module, role: ParameterRole) -> [String: [Float]] {
+    Dictionary(uniqueKeysWithValues: model.parameters().filter { $0.1.role == role }.map { ($0.0, $0.1.scalars) })
+}
+
+func stdcfLayers(_ m: Module) -> [STDCFConv] {
+    if let s = m as? STDCFConv { return [s] }
+    return m.children.flatMap { stdcfLayers($0.1) }
+}
+
+@Suite(.serialized) struct ITSLTests {
+    @Test func frozenAtomsStayFixedAndDilationsFollowTheTable() throws {
+        let (config, root) = try tinyRun(itsl: true, iterations: 2)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let trainer = try Trainer(config: config)
+        trainer.progress = { _, _ in }
+        var atStart: [String: [Float]] = [:], seen: [String] = []
+        var startJoint: [String: [Float]] = [:]
+        trainer.onPhaseStart = { phase in
+            seen.append(phase.name)
+            let layers = stdcfLayers(trainer.model)
+            #expect(layers.count == 3)
+            let expected = phase.kind == .stageT ? (2, 1) : (1, 2)   // (temporal, spatial): stage-t (γ, 1), stage-s (1, β)
+            #expect(layers.allSatisfy { ($0.temporalDilation, $0.spatialDilation) == expected }, "\(phase.name) dilations")
+            atStart = snapshot(trainer.model, role: phase.frozen!)
+            startJoint = snapshot(trainer.model, role: .joint)
+        }
+        trainer.onPhaseEnd = { phase in
+            #expect(snapshot(trainer.model, role: phase.frozen!) == atStart, "\(phase.name): the frozen \(phase.frozen!) atoms did not move")
+            let other: ParameterRole = phase.frozen == .spatial ? .temporal : .spatial
+            #expect(snapshot(trainer.model, role: other) != [:])
+            #expect(snapshot(trainer.model, role: .joint) != startJoint, "\(phase.name): α and BN trained")
+        }
+        let summary = try trainer.run()
+        #expect(seen == ["stage-t 1", "stage-s 1", "stage-t 2", "stage-s 2"])
+        #expect(summary.stages.map(\.input) == [[3, 8, 8, 8], [3, 4, 16, 16], [3, 8, 8, 8], [3, 4, 16, 16]])
+        #expect(summary.stages.allSatisfy { $0.valTop1 != nil && $0.peakTensorMB > 0 })
+        // Spatial atoms did train in stage-s (they are not frozen forever).
+        let layers = stdcfLayers(trainer.model)
+        #expect(layers.allSatisfy { ($0.temporalDilation, $0.spatialDilation) == (1, 2) }, "left as the last stage set them")
+    }
+
+    @Test func resumingAfterAnInterruptionGivesTheSameWeights() throws {
+        let (config, root) = try tinyRun(itsl: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        var straight = config
+        straight.output = root.appendingPathComponent("straight").path
+        let a = try Trainer(config: straight)
+        a.progress = { _, _ in }
+        _ = try a.run()
+
+        let b = try Trainer(config: config)
+        b.progress = { _, _ in }
+        b.stopAfterSteps = 7   // in the middle of stage-s (5 steps per epoch)
+        #expect(try b.run().interrupted)
+        let c = try Trainer(config: config)
+        c.progress = { _, _ in }
+        let resumed = try c.run(resume: true)
+        #expect(!resumed.interrupted && resumed.stages.count == 2)
+        let wa = a.model.stateDict(), wc = c.model.stateDict()
+        for (name, t) in wa { #expect(t.scalars == wc[name]!.scalars, "\(name) identical after resume") }
+        let straightStages = try a.readStages()
+        #expect(resumed.stages.map(\.valTop1) == straightStages.map(\.valTop1))
+        // Metrics: one line per epoch, none duplicated by the interruption.
+        let lines = try String(contentsOfFile: c.metricsPath, encoding: .utf8).split(separator: "\n").filter { $0.contains("\"event\":\"epoch\"") }
+        #expect(lines.count == 2)
+    }
+}
+
+@Suite struct EvaluationTests {
+    /// Two views of three classes, softmax by hand: [1/4, 1/2, 1/4] and
+    /// [1/5, 1/5, 3/5]; the video score is their mean, whose best class (2)
+    /// is not the first view's.
+    @Test func viewAveragingIsTheMeanOfPerViewSoftmax() {
+        let logits: [Float] = [0, log(2), 0, 0, 0, log(3)]
+        let mean = averageViewProbabilities(logits, views: 2, classes: 3)
+        #expect(zip(mean, [0.225, 0.35, 0.425] as [Float]).allSatisfy { abs($0 - $1) < 1e-6 })
+        #expect(topK(mean, 1) == [2])
+        #expect(topK(mean, 3) == [2, 1, 0])
+    }
+
+    @Test func evaluatesEveryVideoWithTheViewsAsked() throws {
+        let (config, root) = try tinyRun(itsl: false)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let model = try ModelZoo.make("kth3l-reg3d", classes: 10)
+        let m = try Manifest.load(config.val!)
+        let r = try evaluate(model: model, manifest: m, classes: (0..<10).map(String.init), spec: .init(frames: 8, interval: 1, cropSize: 16),
+                             sampling: .dense, clips: 2, crops: 3, side: 16, shortSide: 16, dilation: (1, 1))
+        #expect(r.videos == 10 && r.views == "2x3" && r.failed.isEmpty)
+        #expect(r.confusion.flatMap { $0 }.reduce(0, +) == 10)
+        #expect(r.top5 >= r.top1)
+    }
+}
+
+@Suite struct ConfigTests {
+    @Test func yamlAndJSONGiveTheSameConfigWithDefaults() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try """
+        {"model": "kth3l-stdcf", "train": "t.csv", "num_classes": 6, "clip": {"frames": 8, "crop": 60, "short_side": [60, 60]},
+         "itsl": {"beta": 2, "gamma": 2, "stage_t": {"epochs": 2}}}
+        """.write(to: folder.appendingPathComponent("a.json"), atomically: true, encoding: .utf8)
+        try """
+        # the same, in YAML
+        model: kth3l-stdcf
+        train: t.csv
+        num_classes: 6
+        clip:
+          frames: 8
+          crop: 60
+          short_side: [60, 60]
+        itsl:
+          beta: 2
+          gamma: 2
+          stage_t:
+            epochs: 2
+        """.write(to: folder.appendingPathComponent("a.yaml"), atomically: true, encoding: .utf8)
+        let a = try TrainConfig.load(folder.appendingPathComponent("a.json").path)
+        let b = try TrainConfig.load(folder.appendingPathComponent("a.yaml").path)
+        #expect(a == b)
+        #expect(a.train == folder.appendingPathComponent("t.csv").path, "paths relative to the config")
+        #expect(a.itsl?.iterations == 3 && a.itsl?.stageT.epochs == 2 && a.itsl?.stageS.epochs == 1, "defaults fill the rest")
+        #expect(a.clip.interval == 1 && a.batch == 8)
+    }
+
+    @Test func typosAndMissingKeysAreNamed() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let typo = folder.appendingPathComponent("typo.json").path
+        try #"{"model": "x", "train": "t.csv", "clip": {"frame": 8}}"#.write(toFile: typo, atomically: true, encoding: .utf8)
+        #expect(throws: ConfigError.self) { try TrainConfig.load(typo) }
+        do { _ = try TrainConfig.load(typo) } catch let e as ConfigError { #expect(e.reason.hasPrefix("unknown key 'clip.frame'")) }
+        let missing = folder.appendingPathComponent("missing.json").path
+        try #"{"model": "x"}"#.write(toFile: missing, atomically: true, encoding: .utf8)
+        do { _ = try TrainConfig.load(missing) } catch let e as ConfigError { #expect(e.reason == "missing 'train'") }
+    }
+
+    @Test func theITSLPlanIsTheTable() {
+        var config = TrainConfig(model: "kth3l-stdcf", train: "x")
+        config.itsl = TrainConfig.ITSL()
+        let plan = ITSLPlan(config)
+        #expect(plan.phases.map(\.name) == ["stage-t 1", "stage-s 1", "stage-t 2", "stage-s 2", "stage-t 3", "stage-s 3"])
+        #expect(plan.phases[0].variant == .spatial(beta: 2) && plan.phases[0].frozen == .spatial)
+        #expect((plan.phases[0].temporalDilation, plan.phases[0].spatialDilation) == (2, 1))
+        #expect(plan.phases[1].variant == .temporal(gamma: 2) && plan.phases[1].frozen == .temporal)
+        #expect((plan.phases[1].temporalDilation, plan.phases[1].spatialDilation) == (1, 2))
+        #expect(plan.testDilation == (2, 2))
+    }
+}
