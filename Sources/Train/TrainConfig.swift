@@ -78,6 +78,9 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var workers = 2
     public var threads = ProcessInfo.processInfo.activeProcessorCount
     public var seed: UInt64 = 0
+    /// MiB of freed tensor blocks kept for reuse during training: fewer page
+    /// faults, but counted in the process's RSS (so the per-stage RSS is tensors + this at most).
+    public var blockCacheMb = 128
     public var output = "runs/train"
     public var itsl: ITSL?
 
@@ -183,7 +186,7 @@ private func withDefaults(_ user: [String: Any]) throws -> Data {
 /// Keys each level of the config accepts (snake_case), for typo errors.
 private let knownKeys: [String: Set<String>] = [
     "": ["model", "train", "val", "classes", "num_classes", "clip", "eval", "optimizer", "schedule", "epochs", "batch",
-         "workers", "threads", "seed", "output", "itsl"],
+         "workers", "threads", "seed", "block_cache_mb", "output", "itsl"],
     "clip": ["frames", "interval", "crop", "short_side", "flip", "sampling"],
     "eval": ["clips", "crops", "short_side"],
     "optimizer": ["name", "lr", "momentum", "weight_decay", "nesterov"],

@@ -153,6 +153,7 @@ public final class Trainer {
     /// Runs (or, with `resume`, continues) the plan.
     public func run(resume: Bool = false) throws -> TrainSummary {
         Parallel.configure(mode: .batch, threads: config.threads)
+        MemoryMeter.shared.blockCacheLimitBytes = config.blockCacheMb << 20
         try FileManager.default.createDirectory(atPath: config.output, withIntermediateDirectories: true)
         var startEpoch = 0, startStep = 0
         var carried = (loss: 0.0, correct: 0, seen: 0)

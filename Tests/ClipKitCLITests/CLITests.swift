@@ -187,3 +187,19 @@ private func clipkit(_ arguments: [String]) throws -> (status: Int32, stdout: Da
         #expect(badLayout.status != 0 && badLayout.stderr.contains("--layout must be one of"))
     }
 }
+
+@Suite struct TrainCLITests {
+    @Test func badConfigsCheckpointsAndRunFoldersAreNamed() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("traincli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = folder.appendingPathComponent("c.json").path
+        try #"{"model": "kth3l-nope", "train": "missing.csv", "num_classes": 3}"#.write(toFile: config, atomically: true, encoding: .utf8)
+        let missing = try clipkit(["train", config])
+        #expect(missing.status == 1 && missing.stderr.contains("missing.csv: no such file"), "\(missing.stderr)")
+        let notCheckpoint = try clipkit(["eval", fixture("golden/tensor_ops.safetensors"), fixture("annotations/mmaction_list.txt")])
+        #expect(notCheckpoint.status == 1 && notCheckpoint.stderr.contains("not a `clipkit train` checkpoint"), "\(notCheckpoint.stderr)")
+        let noRun = try clipkit(["report", folder.path])
+        #expect(noRun.status == 1 && noRun.stderr.contains("no metrics"), "\(noRun.stderr)")
+    }
+}
