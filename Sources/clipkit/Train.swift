@@ -15,6 +15,7 @@ extension ClipKit {
 
         @Argument(help: "Training config (.json, .yaml).") var config: String
         @Flag(help: "Continue from the output folder's checkpoint.") var resume = false
+        @Option(help: .hidden) var stopAfterSteps: Int?   // tests: as if Ctrl-C came after this many steps
 
         func run() throws {
             let trainer: Trainer
@@ -24,6 +25,7 @@ extension ClipKit {
             catch let error as ManifestError { printError(error.description); throw ExitCode(1) }
             catch let error as ModelError { printError("\(config): \(error.description)"); throw ExitCode(1) }
             Interrupt.install()
+            trainer.stopAfterSteps = stopAfterSteps
             let c = trainer.config
             print("training \(c.model) (\(trainer.model.parameterCount) parameters) on \(c.train): \(trainer.plan.phases.count) stage(s), "
                   + "\(trainer.plan.totalEpochs) epochs, batch \(c.batch); output \(c.output)")

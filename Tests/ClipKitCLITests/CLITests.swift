@@ -203,3 +203,47 @@ private func clipkit(_ arguments: [String]) throws -> (status: Int32, stdout: Da
         #expect(noRun.status == 1 && noRun.stderr.contains("no metrics"), "\(noRun.stderr)")
     }
 }
+
+/// The tensor bytes of a safetensors file (after its header), which hold
+/// model and optimizer state; the header's metadata names the output folder.
+private func tensorBytes(_ path: String) throws -> Data {
+    let data = try Data(contentsOf: URL(fileURLWithPath: path))
+    let headerLength = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+    return data.dropFirst(8 + headerLength)
+}
+
+@Suite struct ResumeCLITests {
+    /// Interrupted (as Ctrl-C after 7 steps, mid stage-s) and resumed, a run
+    /// ends with exactly the weights and optimizer state of an uninterrupted one.
+    @Test func resumeIsBitIdentical() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("resumecli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let bar: [UInt8] = (0..<784).map { (4..<24).contains($0 % 28) && (12..<16).contains($0 / 28) ? 255 : 0 }
+        var images: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 40, 0, 0, 0, 28, 0, 0, 0, 28], labels: [UInt8] = [0, 0, 8, 1, 0, 0, 0, 40]
+        for i in 0..<40 { images += bar; labels.append(UInt8(i % 10)) }
+        try Data(images).write(to: root.appendingPathComponent("images"))
+        try Data(labels).write(to: root.appendingPathComponent("labels"))
+        let idx = root.path
+        let made = try clipkit(["data", "video-mnist", root.appendingPathComponent("data").path, "--images", idx + "/images", "--labels", idx + "/labels",
+                                "--test-images", idx + "/images", "--test-labels", idx + "/labels", "--train", "20", "--val", "0", "--test", "10",
+                                "--frames", "8", "--size", "16x16", "--quiet"])
+        #expect(made.status == 0, "\(made.stderr)")
+        for name in ["straight", "resumed"] {
+            try """
+            {"model": "kth3l-stdcf", "train": "data/train.csv", "val": "data/test.csv", "num_classes": 10,
+             "clip": {"frames": 8, "crop": 16, "short_side": [16, 16], "flip": 0}, "eval": {"clips": 1, "crops": 1},
+             "batch": 4, "workers": 2, "threads": 2, "output": "\(name)", "itsl": {"iterations": 1}}
+            """.write(to: root.appendingPathComponent("\(name).json"), atomically: true, encoding: .utf8)
+        }
+        let straight = try clipkit(["train", root.appendingPathComponent("straight.json").path])
+        #expect(straight.status == 0, "\(straight.stderr)")
+        let stopped = try clipkit(["train", root.appendingPathComponent("resumed.json").path, "--stop-after-steps", "7"])
+        #expect(stopped.status == 130 && stopped.stderr.contains("interrupted: saved"), "\(stopped.stderr)")
+        let resumed = try clipkit(["train", root.appendingPathComponent("resumed.json").path, "--resume"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let a = try tensorBytes(root.appendingPathComponent("straight/checkpoint.safetensors").path)
+        let b = try tensorBytes(root.appendingPathComponent("resumed/checkpoint.safetensors").path)
+        #expect(a.count > 100_000 && a == b, "model and optimizer state identical byte for byte")
+    }
+}
