@@ -22,7 +22,7 @@ func makeSourceTree() throws -> URL {
         let root = try makeSourceTree()
         defer { try? FileManager.default.removeItem(at: root) }
         var options = ResizeOptions()
-        (options.shortSide, options.encode.gop, options.encode.preset, options.jobs, options.quiet) = (64, 4, "veryfast", 2, true)
+        (options.shortSide, options.encode.gop, options.encode.preset, options.jobs, options.quiet) = (256, 4, "ultrafast", 2, true)
         let dst = root.appendingPathComponent("dst").path
         let report = try resizeDataset(source: root.appendingPathComponent("src").path, destination: dst, options: options)
         #expect(report.converted.count == 5)
@@ -38,7 +38,7 @@ func makeSourceTree() throws -> URL {
             let source = try VideoDecoder(path: root.appendingPathComponent("src/\(sourceFolder)/\(sourcePath)").path)
             let out = try VideoDecoder(path: entry.path)
             let m = out.metadata
-            #expect(min(m.width, m.height) == 64 && m.width % 2 == 0 && m.height % 2 == 0, "\(name): \(m.width)×\(m.height)")
+            #expect(min(m.width, m.height) == 256 && m.width % 2 == 0 && m.height % 2 == 0, "\(name): \(m.width)×\(m.height)")
             #expect(m.frames == source.frameCount, "\(name): the source's frames")
             #expect(m.rotation == source.metadata.rotation, "\(name): rotation carried over")
             #expect((m.width > m.height) == (source.metadata.width > source.metadata.height), "\(name): orientation kept")

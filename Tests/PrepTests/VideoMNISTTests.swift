@@ -90,6 +90,24 @@ func render(label: Int, seed: UInt64 = 1, width: Int = 28, height: Int = 28) -> 
     }
 }
 
+@Suite struct TRMNISTTests {
+    /// Each clip translates at one constant velocity and turns at one constant rate.
+    @Test func translateRotateClipsMoveAndTurnSteadily() {
+        var speeds = Set<Bool>()
+        for seed: UInt64 in 1...5 {
+            var rng = SampleRNG(seed: seed)
+            let poses = translateRotatePoses(frames: 20, width: 80, height: 60, rng: &rng)
+            let m = poses.map { moments(renderDigit(barDigit[...], rows: 28, columns: 28, pose: $0, width: 80, height: 60), width: 80, height: 60) }
+            let dx = zip(m.dropFirst(), m).map { $0.x - $1.x }, dy = zip(m.dropFirst(), m).map { $0.y - $1.y }
+            #expect(dx.allSatisfy { abs($0 - dx[0]) < 0.2 } && dy.allSatisfy { abs($0 - dy[0]) < 0.2 }, "constant velocity: \(dx) \(dy)")
+            let turns = angleSteps(m.map(\.angle))
+            #expect(turns.allSatisfy { abs($0 - turns[0]) < 0.01 }, "constant angular speed")
+            speeds.insert(dx[0] > 0)
+        }
+        #expect(speeds.count == 2, "random directions")
+    }
+}
+
 @Suite struct SyntheticDatasetTests {
     /// Writes IDX files holding 40 bars labelled 0–9 (four each).
     func writeIDX(in folder: URL) throws -> (String, String) {
