@@ -44,21 +44,16 @@ public func probeEntries(_ result: IndexResult, jobs: Int, quiet: Bool = true) -
     var probed = [ManifestEntry?](repeating: nil, count: result.entries.count)
     var problems: [PrepError] = []
     let lock = NSLock(), progress = ProgressBar(total: result.entries.count, unit: "videos", quiet: quiet)
-    var next = 0
-    DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, result.entries.count))) { _ in
-        while true {
-            lock.lock(); let i = next; next += 1; lock.unlock()
-            guard i < result.entries.count else { return }
-            var e = result.entries[i]
-            do {
-                let m = try VideoDecoder(path: e.path).metadata
-                (e.frames, e.fps, e.width, e.height, e.keyframes) = (m.frames, m.fps, m.width, m.height, m.keyframes)
-                lock.lock(); probed[i] = e; lock.unlock()
-                progress.advance()
-            } catch {
-                lock.lock(); problems.append(PrepError(path: e.path, reason: reason(of: error))); lock.unlock()
-                progress.advance(failed: true)
-            }
+    forEachIndex(result.entries.count, jobs: jobs) { i in
+        var e = result.entries[i]
+        do {
+            let m = try VideoDecoder(path: e.path).metadata
+            (e.frames, e.fps, e.width, e.height, e.keyframes) = (m.frames, m.fps, m.width, m.height, m.keyframes)
+            lock.lock(); probed[i] = e; lock.unlock()
+            progress.advance()
+        } catch {
+            lock.lock(); problems.append(PrepError(path: e.path, reason: reason(of: error))); lock.unlock()
+            progress.advance(failed: true)
         }
     }
     out.entries = probed.compactMap { $0 }

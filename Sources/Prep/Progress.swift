@@ -49,3 +49,17 @@ public final class ProgressBar: @unchecked Sendable {
         }
     }
 }
+
+/// Runs body(i) for every i in 0..<count on up to `jobs` threads; each thread
+/// takes the next index when it is done with one (videos differ in length).
+func forEachIndex(_ count: Int, jobs: Int, _ body: (Int) -> Void) {
+    let lock = NSLock()
+    var next = 0
+    DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, count))) { _ in
+        while true {
+            lock.lock(); let i = next; next += 1; lock.unlock()
+            guard i < count else { return }
+            body(i)
+        }
+    }
+}

@@ -84,31 +84,22 @@ public func resizeDataset(source: String, destination: String, options: ResizeOp
     var results = [EncodedVideo?](repeating: nil, count: videos.count)
     var failures = report.failures, converted: [String] = [], skipped: [String] = []
     let lock = NSLock()
-    var next = 0
-    let workers = max(1, min(options.jobs, videos.count))
-    DispatchQueue.concurrentPerform(iterations: workers) { _ in
-        while true {
+    forEachIndex(videos.count, jobs: options.jobs) { i in
+        guard !outputs[i].isEmpty else { progress.advance(failed: true); return }
+        let input = (source as NSString).appendingPathComponent(videos[i])
+        let output = (destination as NSString).appendingPathComponent(outputs[i])
+        do {
+            let (result, fresh) = try resizeOne(input: input, output: output, options: options)
             lock.lock()
-            let i = next
-            next += 1
+            results[i] = result
+            if fresh { converted.append(videos[i]) } else { skipped.append(videos[i]) }
             lock.unlock()
-            guard i < videos.count else { return }
-            guard !outputs[i].isEmpty else { progress.advance(failed: true); continue }
-            let input = (source as NSString).appendingPathComponent(videos[i])
-            let output = (destination as NSString).appendingPathComponent(outputs[i])
-            do {
-                let (result, fresh) = try resizeOne(input: input, output: output, options: options)
-                lock.lock()
-                results[i] = result
-                if fresh { converted.append(videos[i]) } else { skipped.append(videos[i]) }
-                lock.unlock()
-                progress.advance()
-            } catch {
-                lock.lock()
-                failures.append(PrepError(path: input, reason: reason(of: error)))
-                lock.unlock()
-                progress.advance(failed: true)
-            }
+            progress.advance()
+        } catch {
+            lock.lock()
+            failures.append(PrepError(path: input, reason: reason(of: error)))
+            lock.unlock()
+            progress.advance(failed: true)
         }
     }
 

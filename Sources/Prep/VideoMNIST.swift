@@ -173,28 +173,25 @@ public func writeSyntheticDataset(out: String, options o: SyntheticOptions) thro
         var entries = [ManifestEntry?](repeating: nil, count: chosen.count)
         var failure: Error?
         let lock = NSLock()
-        var next = 0
-        DispatchQueue.concurrentPerform(iterations: max(1, min(o.jobs, chosen.count))) { _ in
-            while true {
-                lock.lock(); let i = next; next += 1; let stop = failure != nil; lock.unlock()
-                guard i < chosen.count, !stop else { return }
-                let image = chosen[i], label = source.labels[image]
-                let relative = "\(split)/\(classes[label])/\(image).mp4"
-                do {
-                    var rng = SampleRNG(seed: o.seed, epoch: splitNumber, sample: image)
-                    let poses = o.kind == .videoMNIST
-                        ? videoMNISTPoses(label: label, frames: o.frames, width: o.width, height: o.height, rng: &rng)
-                        : translateRotatePoses(frames: o.frames, width: o.width, height: o.height, rng: &rng)
-                    let video = try writeDigitVideo(source.image(image), rows: source.rows, columns: source.columns, poses: poses,
-                                                     path: (out as NSString).appendingPathComponent(relative), options: o)
-                    lock.lock()
-                    entries[i] = ManifestEntry(path: relative, label: label, frames: video.frames, fps: video.fps,
-                                               width: video.width, height: video.height, keyframes: video.keyframes)
-                    lock.unlock()
-                    progress.advance()
-                } catch {
-                    lock.lock(); failure = failure ?? error; lock.unlock()
-                }
+        forEachIndex(chosen.count, jobs: o.jobs) { i in
+            lock.lock(); let stop = failure != nil; lock.unlock()
+            guard !stop else { return }
+            let image = chosen[i], label = source.labels[image]
+            let relative = "\(split)/\(classes[label])/\(image).mp4"
+            do {
+                var rng = SampleRNG(seed: o.seed, epoch: splitNumber, sample: image)
+                let poses = o.kind == .videoMNIST
+                    ? videoMNISTPoses(label: label, frames: o.frames, width: o.width, height: o.height, rng: &rng)
+                    : translateRotatePoses(frames: o.frames, width: o.width, height: o.height, rng: &rng)
+                let video = try writeDigitVideo(source.image(image), rows: source.rows, columns: source.columns, poses: poses,
+                                                 path: (out as NSString).appendingPathComponent(relative), options: o)
+                lock.lock()
+                entries[i] = ManifestEntry(path: relative, label: label, frames: video.frames, fps: video.fps,
+                                           width: video.width, height: video.height, keyframes: video.keyframes)
+                lock.unlock()
+                progress.advance()
+            } catch {
+                lock.lock(); failure = failure ?? error; lock.unlock()
             }
         }
         if let failure { throw failure }

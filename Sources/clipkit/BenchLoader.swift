@@ -1,6 +1,7 @@
 import ArgumentParser
 import Clips
 import Foundation
+import Train
 import Loader
 
 extension ClipKit {
@@ -74,7 +75,7 @@ extension ClipKit {
             let seconds = elapsed(since: start)
             if checksum.isNaN { print("") }
             let result = Result(mode: mode.rawValue, clips: loaded, seconds: seconds, clips_per_s: Double(loaded) / seconds,
-                                peak_rss_mb: peakResidentMegabytes(), batches: batches, replaced: replaced, failed: failed,
+                                peak_rss_mb: ProcessMemory.peakMB(), batches: batches, replaced: replaced, failed: failed,
                                 wait_s: wait, mean_queue_occupancy: Double(readySum) / Double(max(batches, 1)),
                                 buffers: loader.buffersAllocated)
             if json { print(try jsonString(result)) } else {
@@ -85,11 +86,3 @@ extension ClipKit {
     }
 }
 
-/// Peak resident set size in MiB (VmHWM from /proc/self/status).
-func peakResidentMegabytes() -> Double {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return -1 }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        return (line.split(separator: " ").compactMap { Double($0) }.first ?? -1) / 1024
-    }
-    return -1
-}

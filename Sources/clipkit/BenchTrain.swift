@@ -63,7 +63,7 @@ extension ClipKit {
             let stepFlops = 3.0 * Double(forwardFlops) * Double(batch)
             let result = Result(model: model, execution: execution, parallel: mode.rawValue, threads: threads, batch: batch, steps: steps, block_cache_mb: blockCacheMb,
                                 clips_per_s: Double(batch * steps) / seconds, step_ms: seconds / Double(steps) * 1000,
-                                peak_rss_mb: peakResidentMegabytes(), peak_tensor_mb: Double(MemoryMeter.shared.peakBytes) / 1_048_576,
+                                peak_rss_mb: ProcessMemory.peakMB(), peak_tensor_mb: Double(MemoryMeter.shared.peakBytes) / 1_048_576,
                                 gflops_per_step: stepFlops / 1e9, gflop_per_s: stepFlops * Double(steps) / seconds / 1e9, loss: loss)
             if json { print(try jsonString(result)) } else {
                 print(String(format: "%@ (%@, %d threads): %.1f clips/s, %.0f ms/step, peak RSS %.0f MB, tensors %.0f MB",
