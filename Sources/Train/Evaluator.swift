@@ -98,3 +98,29 @@ public func evaluate(model: Module, manifest: Manifest, classes: [String], spec:
                       classes: classes, dilation: [dilation.temporal, dilation.spatial], tempo: tempo,
                       seconds: Date().timeIntervalSince(start))
 }
+
+/// Precise BN (PySlowFast's `BN.USE_PRECISE_STATS`): replaces every BN
+/// layer's running statistics by their average over `batches` batches of
+/// `loader` (epoch `epoch`), computed with the current weights and dilations.
+/// The running averages kept during training lag the weights and mix
+/// train-mode statistics of earlier layers; on short runs that can make the
+/// eval-mode model far worse than the train-mode one.
+public func recomputeBatchNormStatistics(_ model: Module, loader: ClipLoader, epoch: Int, batches: Int) throws {
+    func norms(_ m: Module) -> [BatchNorm3d] { (m as? BatchNorm3d).map { [$0] } ?? m.children.flatMap { norms($0.1) } }
+    let layers = norms(model)
+    let momenta = layers.map(\.momentum)
+    for bn in layers {
+        bn.runningMean.assign([Float](repeating: 0, count: bn.runningMean.count))
+        bn.runningVar.assign([Float](repeating: 1, count: bn.runningVar.count))
+    }
+    model.train()
+    let iterator = loader.epoch(epoch)
+    defer { iterator.stop(); for (bn, m) in zip(layers, momenta) { bn.momentum = m } }
+    var seen = 0
+    while seen < batches, let batch = try iterator.next() {
+        for bn in layers { bn.momentum = 1 / Float(seen + 1) }   // running = mean of the batch statistics so far
+        let x = Tensor(shape: [batch.count] + batch.sampleShape, values: Array(batch.data.prefix(batch.count * batch.sampleShape.reduce(1, *))))
+        _ = GradMode.withNoGrad { model(x) }
+        seen += 1
+    }
+}

@@ -130,6 +130,16 @@ public final class Trainer {
         return schedule.rate(base: config.optimizer.lr, epoch: e - s.warmupEpochs)
     }
 
+    /// Precise BN for evaluation: statistics of full-size training clips with
+    /// the test dilations (or `dilation`).
+    public func recomputeStatisticsForTesting(epoch: Int, dilation: (temporal: Int, spatial: Int)? = nil) throws {
+        guard config.preciseBnBatches > 0 else { return }
+        let d = dilation ?? plan.testDilation
+        applyDilation(model, temporal: d.temporal, spatial: d.spatial)
+        let full = TrainingPhase(kind: .full, iteration: 1, epochs: 1, variant: .full, temporalDilation: 1, spatialDilation: 1, frozen: nil)
+        try recomputeBatchNormStatistics(model, loader: loader(for: full), epoch: 1_000_000 + epoch, batches: config.preciseBnBatches)
+    }
+
     func loader(for phase: TrainingPhase) -> ClipLoader {
         let c = config.clip
         let augment = TrainAugment(shortSideRange: c.shortSide[0]...c.shortSide[1], cropSize: c.crop, flipProbability: c.flip)
@@ -235,6 +245,7 @@ public final class Trainer {
                     // End of the phase: its memory, then validation on full-size clips.
                     let peakTensor = Double(MemoryMeter.shared.peakBytes) / 1_048_576, peakRSS = ProcessMemory.peakMB()
                     onPhaseEnd?(phase)
+                    try recomputeStatisticsForTesting(epoch: e)
                     let result = try validate()
                     applyDilation(model, temporal: phase.temporalDilation, spatial: phase.spatialDilation)
                     let stage = StageResult(phase: phase.name, kind: phase.kind.rawValue, iteration: phase.iteration, epoch: e, input: shape,

@@ -57,6 +57,7 @@ extension ClipKit {
         @Option(help: "Tempo τ: clips sampled at τ × the trained frame interval.") var tempo = 1
         @Option(help: "Short side frames are resized to (default: the training crop).") var shortSide: Int?
         @Option(help: "Worker threads.") var workers = 2
+        @Option(help: "Recompute BN statistics over this many batches of the run's training clips first (precise BN; for checkpoints trained without it).") var preciseBn = 0
         @Option(help: "Also write the result here (JSON).") var save: String?
         @Flag(help: "Print JSON.") var json = false
 
@@ -79,6 +80,15 @@ extension ClipKit {
                     d = (v[0], v[1])
                 }
                 Parallel.configure(mode: .batch, threads: ProcessInfo.processInfo.activeProcessorCount)
+                if preciseBn > 0 {
+                    // The run's training clips, from the checkpoint's config.
+                    var c = config
+                    c.preciseBnBatches = preciseBn
+                    let trainer = try Trainer(config: c)
+                    try Checkpoint.load(from: checkpoint, model: trainer.model, optimizer: nil)
+                    try trainer.recomputeStatisticsForTesting(epoch: 0, dilation: d)
+                    try model.load(trainer.model.stateDict())
+                }
                 let m = try Manifest.load(manifest, classes: classes)
                 let c = config.clip
                 let result = try evaluate(model: model, manifest: m, classes: classes, spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),

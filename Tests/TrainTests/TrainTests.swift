@@ -124,6 +124,33 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
         #expect(topK(mean, 3) == [2, 1, 0])
     }
 
+    /// Precise BN over one batch: bn1's running mean and (unbiased) variance
+    /// become exactly that batch's statistics of conv1's output.
+    @Test func preciseBatchNormUsesTheBatchStatistics() throws {
+        let (config, root) = try tinyRun(itsl: false)
+        defer { try? FileManager.default.removeItem(at: root) }
+        var c = config
+        c.preciseBnBatches = 1
+        let trainer = try Trainer(config: c)
+        try trainer.recomputeStatisticsForTesting(epoch: 0)
+        let net = trainer.model as! KTH3L
+        // The same batch again (same epoch, same seed), through conv1 only.
+        let loader = trainer.loader(for: trainer.plan.phases[0])
+        let batch = try loader.epoch(1_000_000).next()!
+        let x = Tensor(shape: [batch.count] + batch.sampleShape, values: Array(batch.data.prefix(batch.count * batch.sampleShape.reduce(1, *))))
+        let h = GradMode.withNoGrad { net.conv1(x) }
+        let (n, ch) = (h.shape[0], h.shape[1]), vol = h.count / (n * ch)
+        for k in [0, 7, 31] {
+            var values: [Double] = []
+            for s in 0..<n { for i in 0..<vol { values.append(Double(h.scalars[(s * ch + k) * vol + i])) } }
+            let mean = values.reduce(0, +) / Double(values.count)
+            let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)
+            #expect(abs(Double(net.bn1.runningMean.scalars[k]) - mean) < 1e-4 * max(1, abs(mean)))
+            #expect(abs(Double(net.bn1.runningVar.scalars[k]) - variance) < 1e-3 * max(1, variance))
+        }
+        #expect(net.bn1.momentum == 0.1, "momentum restored")
+    }
+
     @Test func evaluatesEveryVideoWithTheViewsAsked() throws {
         let (config, root) = try tinyRun(itsl: false)
         defer { try? FileManager.default.removeItem(at: root) }
