@@ -151,10 +151,14 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 
+    /// A config stored in a checkpoint; keys added since then take their defaults.
     public static func fromJSON(_ text: String) throws -> TrainConfig {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try decoder.decode(TrainConfig.self, from: Data(text.utf8))
+        guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            throw ConfigError(file: "checkpoint", reason: "the stored config is not a JSON object")
+        }
+        return try decoder.decode(TrainConfig.self, from: try withDefaults(object))
     }
 }
 

@@ -24,7 +24,18 @@ def evaluation(run, name="eval.json"):
 
 paper = {"kth3l-reg3d": ("459.7M", 81.26, "229.5M (50.07% ↓)", 76.94), "kth3l-rank1": ("582.5M", 82.55, "290.5M (50.13% ↓)", 79.10),
          "kth3l-stdcf": ("459.4M", 85.61, "228.9M (50.17% ↓)", 84.93)}
-print("| model | full-size: peak tensors / RSS | full-size top-1 | ITSL: peak tensors / RSS (ratio) | ITSL top-1 (Δ) | paper (KTH): full | paper: ITSL |")
+def top1(run, name):
+    try:
+        return evaluation(run, name)["top1"]
+    except FileNotFoundError:
+        return None
+
+
+def pct(v):
+    return "–" if v is None else f"{v:.1f}%"
+
+
+print("| model | full-size: peak tensors / RSS | full-size top-1 (precise BN) | ITSL: peak tensors / RSS (ratio to full) | ITSL top-1 (precise BN) | paper (KTH): full | paper: ITSL |")
 print("|---|---|---|---|---|---|---|")
 for model in ["kth3l-reg3d", "kth3l-rank1", "kth3l-stdcf"]:
     try:
@@ -35,8 +46,10 @@ for model in ["kth3l-reg3d", "kth3l-rank1", "kth3l-stdcf"]:
     ft, fr = max(s["peakTensorMB"] for s in full), max(s["peakRSSMB"] for s in full)
     it, ir = max(s["peakTensorMB"] for s in itsl), max(s["peakRSSMB"] for s in itsl)
     p = paper[model]
-    print(f"| {model} | {ft:.0f} MB / {fr:.0f} MB | {ef['top1']:.1f}% | {it:.0f} MB / {ir:.0f} MB (**{it / ft:.2f}×** / {ir / fr:.2f}×) | "
-          f"{ei['top1']:.1f}% ({ei['top1'] - ef['top1']:+.1f}) | {p[0]}, {p[1]}% | {p[2]}, {p[3]}% ({p[3] - p[1]:+.2f}) |")
+    pf, pi = top1(f"{model}-full", "eval-precise-bn.json"), top1(f"{model}-itsl", "eval-precise-bn.json")
+    delta = f", Δ {pi - pf:+.1f}" if pf is not None and pi is not None else ""
+    print(f"| {model} | {ft:.0f} MB / {fr:.0f} MB | {ef['top1']:.1f}% (**{pct(pf)}**) | {it:.0f} MB / {ir:.0f} MB (**{it / ft:.2f}×** / {ir / fr:.2f}×) | "
+          f"{ei['top1']:.1f}% (**{pct(pi)}**{delta}) | {p[0]}, {p[1]}% | {p[2]}, {p[3]}% ({p[3] - p[1]:+.2f}) |")
 print()
 print("Accuracy (validation, 1 clip × 3 crops) after every ITSL stage:")
 print()
