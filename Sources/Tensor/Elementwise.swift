@@ -85,6 +85,23 @@ private struct BroadcastRuns {
         }
     }
 
+    /// op(a, b) into a new tensor, run by run; a fixed operand is read once per run.
+    @inline(__always)
+    func apply(_ a: Tensor, _ b: Tensor, _ op: (Float, Float) -> Float) -> Tensor {
+        let y = Tensor.empty(out)
+        let ap = a.storage.pointer, bp = b.storage.pointer, yp = y.storage.pointer
+        let (sa, sb, n) = (aStep, bStep, inner)
+        run(parallel: true) { o, i, j in
+            switch (sa, sb) {
+            case (1, 1): for k in 0..<n { yp[o + k] = op(ap[i + k], bp[j + k]) }
+            case (1, 0): let v = bp[j]; for k in 0..<n { yp[o + k] = op(ap[i + k], v) }
+            case (0, 1): let v = ap[i]; for k in 0..<n { yp[o + k] = op(v, bp[j + k]) }
+            default: let v = op(ap[i], bp[j]); for k in 0..<n { yp[o + k] = v }
+            }
+        }
+        return y
+    }
+
     /// Runs split over the worker threads when `parallel` (only where no two
     /// runs write the same element), else in order on this thread.
     func run(parallel: Bool, _ body: (Int, Int, Int) -> Void) {
@@ -100,17 +117,7 @@ private struct BroadcastRuns {
 /// a + b with broadcasting over size-1 dimensions (same rank): e.g. N×C×T×H×W + N×C×1×1×1.
 public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
     let plan = BroadcastRuns(a.shape, b.shape)
-    let y = Tensor.empty(plan.out)
-    let ap = a.storage.pointer, bp = b.storage.pointer, yp = y.storage.pointer
-    let (sa, sb, n) = (plan.aStep, plan.bStep, plan.inner)
-    plan.run(parallel: true) { o, i, j in
-        switch (sa, sb) {
-        case (1, 1): for k in 0..<n { yp[o + k] = ap[i + k] + bp[j + k] }
-        case (1, 0): let v = bp[j]; for k in 0..<n { yp[o + k] = ap[i + k] + v }
-        case (0, 1): let v = ap[i]; for k in 0..<n { yp[o + k] = v + bp[j + k] }
-        default: for k in 0..<n { yp[o + k] = ap[i] + bp[j] }
-        }
-    }
+    let y = plan.apply(a, b) { $0 + $1 }
     let an = a.node, bn = b.node, aFull = a.shape == plan.out, bFull = b.shape == plan.out
     return y.record([a, b]) { dy in
         let dyp = dy.storage.pointer
@@ -147,17 +154,7 @@ private func broadcastGradient(_ plan: BroadcastRuns, into d: UnsafeMutablePoint
 /// a · b element-wise with broadcasting (CT-Net's excitation gates: x · sigmoid(s)).
 public func mul(_ a: Tensor, _ b: Tensor) -> Tensor {
     let plan = BroadcastRuns(a.shape, b.shape)
-    let y = Tensor.empty(plan.out)
-    let ap = a.storage.pointer, bp = b.storage.pointer, yp = y.storage.pointer
-    let (sa, sb, n) = (plan.aStep, plan.bStep, plan.inner)
-    plan.run(parallel: true) { o, i, j in
-        switch (sa, sb) {
-        case (1, 1): for k in 0..<n { yp[o + k] = ap[i + k] * bp[j + k] }
-        case (1, 0): let v = bp[j]; for k in 0..<n { yp[o + k] = ap[i + k] * v }
-        case (0, 1): let v = ap[i]; for k in 0..<n { yp[o + k] = v * bp[j + k] }
-        default: for k in 0..<n { yp[o + k] = ap[i] * bp[j] }
-        }
-    }
+    let y = plan.apply(a, b) { $0 * $1 }
     let an = a.node, bn = b.node, avalues = a.storage, bvalues = b.storage
     let aFull = a.shape == plan.out, bFull = b.shape == plan.out
     return y.record([a, b]) { dy in

@@ -41,6 +41,11 @@ public func averageViewProbabilities(_ logits: [Float], views: Int, classes: Int
     return mean
 }
 
+/// A batch's samples as one N×… tensor (a copy: the loader reuses its buffer).
+func batchTensor(_ batch: Batch) -> Tensor {
+    Tensor(shape: [batch.count] + batch.sampleShape, values: Array(batch.data.prefix(batch.count * batch.sampleShape.reduce(1, *))))
+}
+
 /// Indices of the k largest values, largest first (ties: lower index first).
 func topK(_ values: [Float], _ k: Int) -> [Int] {
     Array(values.indices.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }.prefix(k))
@@ -71,7 +76,7 @@ public func evaluate(model: Module, manifest: Manifest, classes: [String], spec:
     while let batch = try iterator.next() {
         for f in batch.failed { failed.append(.init(path: f.path, reason: f.reason)) }
         let failedVideos = Set(batch.failed.map(\.video))
-        let x = Tensor(shape: [batch.count * views] + viewShape, values: Array(batch.data.prefix(batch.count * dataset.sampleFloats)))
+        let x = reshape(batchTensor(batch), [batch.count * views] + viewShape)
         let logits = GradMode.withNoGrad { model(x) }.scalars
         guard logits.count == batch.count * views * n else {
             throw ConfigError(file: manifest.source, reason: "the model has \(logits.count / (batch.count * views)) outputs, the class list \(n)")
@@ -119,8 +124,7 @@ public func recomputeBatchNormStatistics(_ model: Module, loader: ClipLoader, ep
     var seen = 0
     while seen < batches, let batch = try iterator.next() {
         for bn in layers { bn.momentum = 1 / Float(seen + 1) }   // running = mean of the batch statistics so far
-        let x = Tensor(shape: [batch.count] + batch.sampleShape, values: Array(batch.data.prefix(batch.count * batch.sampleShape.reduce(1, *))))
-        _ = GradMode.withNoGrad { model(x) }
+        _ = GradMode.withNoGrad { model(batchTensor(batch)) }
         seen += 1
     }
 }

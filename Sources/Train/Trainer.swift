@@ -208,7 +208,7 @@ public final class Trainer {
                 let epochStart = Date()
                 while let batch = try iterator.next() {
                     let t0 = Date()
-                    let x = Tensor(shape: [batch.count] + batch.sampleShape, values: Array(batch.data.prefix(batch.count * batch.sampleShape.reduce(1, *))))
+                    let x = batchTensor(batch)
                     for (_, p) in model.parameters() { p.zeroGrad() }
                     let logits = model(x)
                     let loss = softmaxCrossEntropy(logits, labels: batch.labels)
