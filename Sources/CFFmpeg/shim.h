@@ -42,6 +42,15 @@ static inline int cffmpeg_frame_is_damaged(const AVFrame *frame) {
     return (frame->flags & AV_FRAME_FLAG_CORRUPT) != 0 || frame->decode_error_flags != 0;
 }
 
+/// Whether a decoded frame is a keyframe (the flag moved in FFmpeg 6.1).
+static inline int cffmpeg_frame_is_key(const AVFrame *frame) {
+#if LIBAVUTIL_VERSION_INT >= AV_VERSION_INT(58, 29, 100)
+    return (frame->flags & AV_FRAME_FLAG_KEY) != 0;
+#else
+    return frame->key_frame;
+#endif
+}
+
 /// FF_QP2LAMBDA: quantiser to lambda (MPEG-4 qscale).
 static inline int cffmpeg_qp2lambda(void) { return FF_QP2LAMBDA; }
 

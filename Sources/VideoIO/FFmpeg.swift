@@ -90,7 +90,7 @@ final class Demuxer {
         }
     }
 
-    private var headerIsComplete: Bool {
+    var headerIsComplete: Bool {
         formatName.hasPrefix("mov,mp4") || formatName.hasPrefix("matroska")
     }
 
@@ -106,6 +106,14 @@ final class Demuxer {
     }
 
     var formatName: String { String(cString: pointer.pointee.iformat.pointee.name) }
+
+    /// MPEG-TS/PS and raw elementary streams: timestamps may wrap at 2^33 or
+    /// jump, may be missing on some frames, and a field can travel in a
+    /// packet of its own, so packets do not index frames exactly.
+    var timestampsMayJump: Bool {
+        let rawStreams: Set<String> = ["mpegvideo", "h264", "hevc", "m4v", "vc1", "cavsvideo", "h261", "h263"]
+        return pointer.pointee.iformat.pointee.flags & AVFMT_TS_DISCONT != 0 || rawStreams.contains(formatName)
+    }
 
     func stream(_ index: Int32) -> UnsafeMutablePointer<AVStream> {
         pointer.pointee.streams[Int(index)]!

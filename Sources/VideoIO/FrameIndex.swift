@@ -1,5 +1,18 @@
-/// Where every frame of a video stream is, in display order: frame `i` is the
-/// i-th frame a full decode yields.
+/// Where a frame index came from.
+public enum IndexMethod: String, Sendable, Codable {
+    /// Read from packet timestamps at open: one packet is one frame, and
+    /// display order is ascending presentation timestamps.
+    case packets
+    /// Decoded at open, because the packets alone cannot say it exactly
+    /// (see `packetsNeedDecodingScan`): frames are numbered in the order the
+    /// decoder outputs them, and recognised again by their timestamps.
+    case decoded
+    /// Given by the caller (a manifest's `frames` and `keyframes`).
+    case stored
+}
+
+/// The exact frame index of a video: how many frames a full decode yields and
+/// which are keyframes, in display order.
 public struct FrameIndex: Sendable, Equatable {
     /// Number of frames a full decode yields.
     public let frameCount: Int
@@ -8,19 +21,24 @@ public struct FrameIndex: Sendable, Equatable {
     /// Presentation timestamps in the stream's time base, ascending; nil when
     /// the index came from a manifest, and the decoder derives them from the
     /// frame rate (manifests describe constant-frame-rate videos made by `prep`).
+    /// For a decoded index, the decoder's best-effort timestamps
+    /// (`ffNoPTS` where the decoder had none).
     public let timestamps: [Int64]?
+    public let method: IndexMethod
 
     /// An index stored earlier (a manifest's `frames` and `keyframes` columns).
     public init(frameCount: Int, keyframes: [Int]) {
         self.frameCount = frameCount
         self.keyframes = FrameIndex.normalise(keyframes, count: frameCount)
         self.timestamps = nil
+        self.method = .stored
     }
 
-    init(timestamps: [Int64], keyframes: [Int]) {
+    init(timestamps: [Int64], keyframes: [Int], method: IndexMethod) {
         self.frameCount = timestamps.count
         self.keyframes = FrameIndex.normalise(keyframes, count: timestamps.count)
         self.timestamps = timestamps
+        self.method = method
     }
 
     /// Sorted, in range, and starting at 0: decoding from the first packet is

@@ -18,8 +18,11 @@ func checkReadableFile(_ path: String) throws {
 
 /// Builds the exact frame index by reading every packet of the stream (no
 /// decoding): one frame per packet, display order = ascending timestamps.
+/// Returns nil when the packets cannot give the index exactly (see
+/// `packetsNeedDecodingScan`); the caller then runs `decodingScan`.
 /// Leaves the demuxer at the end of the file.
-func scanIndex(_ demuxer: Demuxer, stream: Int32, packet: Packet, path: String) throws -> FrameIndex {
+func scanIndex(_ demuxer: Demuxer, stream: Int32, packet: Packet, path: String) throws -> FrameIndex? {
+    if demuxer.timestampsMayJump { return nil }
     var entries: [(ts: Int64, key: Bool)] = []
     var packets = 0
     while demuxer.read(packet, stream: stream) {
@@ -27,12 +30,11 @@ func scanIndex(_ demuxer: Demuxer, stream: Int32, packet: Packet, path: String) 
         let p = packet.pointer.pointee
         // Packets an edit list cuts are decoded but never shown.
         if p.flags & AV_PKT_FLAG_DISCARD != 0 { continue }
-        let ts = p.pts != ffNoPTS ? p.pts : p.dts
-        guard ts != ffNoPTS else {
-            throw VideoError.cannotOpen(path: path, reason:
-                "packets carry no timestamps, so frames cannot be indexed; remux it (ffmpeg -i IN -c copy OUT.mkv)")
-        }
-        entries.append((ts, p.flags & AV_PKT_FLAG_KEY != 0))
+        // AVI stores decode times only: with B-frames the display order is
+        // not in the packets, and packed B-frames (DivX/Xvid) put two frames
+        // in one packet and an empty placeholder in the next.
+        if p.pts == ffNoPTS { return nil }
+        entries.append((p.pts, p.flags & AV_PKT_FLAG_KEY != 0))
     }
     // MP4/MOV list every sample in the header: fewer packets means a cut file.
     let listed = Int(demuxer.stream(stream).pointee.nb_frames)
@@ -41,8 +43,41 @@ func scanIndex(_ demuxer: Demuxer, stream: Int32, packet: Packet, path: String) 
     }
     let order = entries.indices.sorted { (entries[$0].ts, $0) < (entries[$1].ts, $1) }
     let timestamps = order.map { entries[$0].ts }
+    // Two packets shown at the same time are fields or a broken mux, not frames.
+    for i in timestamps.indices.dropFirst() where timestamps[i] == timestamps[i - 1] { return nil }
     let keyframes = order.enumerated().compactMap { rank, i in entries[i].key ? rank : nil }
-    return FrameIndex(timestamps: timestamps, keyframes: keyframes)
+    return FrameIndex(timestamps: timestamps, keyframes: keyframes, method: .packets)
+}
+
+/// Builds the index by decoding every frame, for streams whose packets cannot
+/// say it (timestamps missing, wrapping or shared; fields in packets of their
+/// own). Frames are numbered in output order, as the ffmpeg CLI counts them,
+/// and keep the decoder's best-effort timestamp so that they can be
+/// recognised after a seek. Keyframes are the frames the decoder flags as
+/// such (IDR or recovery point, I-frames of MPEG-2/MPEG-4 part 2), from
+/// which decoding can start. Leaves the demuxer at the end of the file.
+func decodingScan(_ demuxer: Demuxer, stream: Int32, codec: CodecContext, packet: Packet, frame: Frame,
+                  path: String) throws -> FrameIndex {
+    var timestamps: [Int64] = []
+    var keyframes: [Int] = []
+    func receiveAll() throws {
+        while true {
+            let code = avcodec_receive_frame(codec.pointer, frame.pointer)
+            if code == ffEAGAIN || code == ffEOF { return }
+            if code < 0 { throw VideoError.decodeFailed(path: path, reason: ffmpegMessage(code)) }
+            if cffmpeg_frame_is_key(frame.pointer) != 0 { keyframes.append(timestamps.count) }
+            timestamps.append(frame.pointer.pointee.best_effort_timestamp)
+        }
+    }
+    while demuxer.read(packet, stream: stream) {
+        // A damaged packet: its frame does not come out, as in the CLI.
+        _ = avcodec_send_packet(codec.pointer, packet.pointer)
+        try receiveAll()
+    }
+    _ = avcodec_send_packet(codec.pointer, nil)
+    try receiveAll()
+    codec.flush()
+    return FrameIndex(timestamps: timestamps, keyframes: keyframes, method: .decoded)
 }
 
 /// Average frame rate, else the stream's base rate, else 0.
@@ -58,6 +93,17 @@ func constantRateTimestamps(count: Int, start: Int64, fps: Double, timeBase: AVR
     let origin = start == ffNoPTS ? 0 : start
     let ticksPerFrame = fps > 0 ? Double(timeBase.den) / (Double(timeBase.num) * fps) : 1
     return (0..<count).map { origin + Int64((Double($0) * ticksPerFrame).rounded()) }
+}
+
+/// `timestamps` with each missing one (`ffNoPTS`) put one frame after the
+/// one before it, so that times and seeks stay ordered.
+func fillMissing(_ timestamps: [Int64], fps: Double, timeBase: AVRational) -> [Int64] {
+    let ticksPerFrame = fps > 0 ? max(1, Int64((Double(timeBase.den) / (Double(timeBase.num) * fps)).rounded())) : 1
+    var filled = timestamps
+    for i in filled.indices where filled[i] == ffNoPTS {
+        filled[i] = i == 0 ? 0 : filled[i - 1] + ticksPerFrame
+    }
+    return filled
 }
 
 /// Seconds, from the stream header, else the container's.

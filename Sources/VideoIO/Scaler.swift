@@ -1,7 +1,10 @@
 import CFFmpeg
 
-/// Converts decoded frames to RGB24 with swscale (bilinear), straight from the
-/// decoder's pixel format, reading only the pixels of a crop box.
+/// Converts decoded frames to RGB24 with swscale, straight from the decoder's
+/// pixel format, reading only the pixels of a crop box. Native size uses the
+/// ffmpeg CLI's default flags (bicubic), which decide how chroma is upsampled
+/// for formats without a direct converter (10/12-bit, 4:2:2, alpha); resized
+/// output is bilinear, as torchvision and mmaction2 resize.
 final class Scaler {
     private var context: OpaquePointer?
     /// The colour settings last given to `context`: (colorspace, range, context).
@@ -21,9 +24,10 @@ final class Scaler {
                 "decoded frame is \(f.width)x\(f.height), smaller than the stream header said")
         }
         let format = AVPixelFormat(rawValue: f.format)
+        let native = crop.width == width && crop.height == height
         context = sws_getCachedContext(context, Int32(crop.width), Int32(crop.height), format,
                                        Int32(width), Int32(height), AV_PIX_FMT_RGB24,
-                                       SWS_BILINEAR, nil, nil, nil)
+                                       native ? SWS_BICUBIC : SWS_BILINEAR, nil, nil, nil)
         guard let context else {
             let name = av_get_pix_fmt_name(format).map { String(cString: $0) } ?? "\(f.format)"
             throw VideoError.decodeFailed(path: path, reason: "swscale cannot convert \(name) to rgb24")

@@ -30,6 +30,9 @@ public struct VideoMetadata: Sendable, Equatable, Codable {
     public var frames: Int
     /// Display-order indices of keyframes.
     public var keyframes: [Int]
+    /// How the frame index was made: "packets", "decoded" (the packets could
+    /// not say it exactly, so every frame was decoded at open) or "stored".
+    public var index: IndexMethod
 }
 
 /// Work counters, for tests and benchmarks.
@@ -61,11 +64,16 @@ public final class VideoDecoder {
     /// Display-order indices of frames found damaged so far (corrupt or never produced).
     public private(set) var damagedFrames: Set<Int> = []
 
-    private let demuxer: Demuxer
+    private var demuxer: Demuxer
     private let codec: CodecContext
     private let streamIndex: Int32
     private let timeBase: AVRational
     private let timestamps: [Int64]
+    /// Decoded index: display index of each best-effort timestamp the scan
+    /// saw exactly once. Frames are recognised by it after a seek.
+    private var frameOfTimestamp: [Int64: Int] = [:]
+    /// Decoded index, after `restart`: frames are numbered by counting, as the scan did.
+    private var counting = false
     private let codedWidth: Int
     private let codedHeight: Int
     private let packet = Packet()
@@ -99,7 +107,7 @@ public final class VideoDecoder {
         demuxer = try Demuxer(path: path)
         guard let stream = demuxer.bestVideoStream() else { throw VideoError.noVideoStream(path: path) }
         streamIndex = stream
-        let avStream = demuxer.stream(stream)
+        var avStream = demuxer.stream(stream)
         timeBase = avStream.pointee.time_base
         codec = try CodecContext(stream: avStream, threads: max(1, options.threads), path: path)
         let parameters = avStream.pointee.codecpar.pointee
@@ -110,19 +118,32 @@ public final class VideoDecoder {
         }
 
         let fps = frameRate(avStream.pointee)
-        if let knownIndex {
+        // A stored index is trusted only where packets would give the same
+        // one (MP4/MOV and Matroska, what `prep` writes); elsewhere the packet
+        // scan is cheap and tells whether a decoding scan is needed.
+        if let knownIndex, demuxer.headerIsComplete {
             index = knownIndex
             timestamps = knownIndex.timestamps ?? constantRateTimestamps(
                 count: knownIndex.frameCount, start: avStream.pointee.start_time, fps: fps, timeBase: timeBase)
-        } else {
-            index = try scanIndex(demuxer, stream: stream, packet: packet, path: path)
-            timestamps = index.timestamps!
+        } else if let scanned = try scanIndex(demuxer, stream: stream, packet: packet, path: path) {
+            index = scanned
+            timestamps = scanned.timestamps!
             if index.frameCount > 0 { try demuxer.seek(stream: stream, timestamp: timestamps[0]) }
+        } else {
+            demuxer = try Demuxer(path: path)
+            index = try decodingScan(demuxer, stream: stream, codec: codec, packet: packet, frame: frame, path: path)
+            timestamps = fillMissing(index.timestamps!, fps: fps, timeBase: timeBase)
+            var seen: [Int64: Int] = [:]
+            for (i, ts) in index.timestamps!.enumerated() where ts != ffNoPTS { seen[ts] = seen[ts] == nil ? i : -1 }
+            frameOfTimestamp = seen.filter { $0.value >= 0 }
+            demuxer = try Demuxer(path: path)
+            counting = true
         }
         guard index.frameCount > 0 else {
             throw VideoError.cannotOpen(path: path, reason: "the video stream has no frames")
         }
 
+        avStream = demuxer.stream(stream)   // the demuxer may have been reopened
         var rotation = 0
         if options.applyRotation, let matrix = cffmpeg_display_matrix(avStream) {
             rotation = displayRotation(counterclockwiseDegrees: av_display_rotation_get(matrix))
@@ -131,7 +152,8 @@ public final class VideoDecoder {
         let transposed = rotation == 90 || rotation == 270
         var duration = streamDuration(avStream.pointee, container: demuxer.pointer.pointee)
         var rate = fps
-        if let ts = index.timestamps, ts.count > 1 {
+        if index.timestamps != nil, timestamps.count > 1 {
+            let ts = timestamps
             let seconds = Double(ts[ts.count - 1] - ts[0]) * Double(timeBase.num) / Double(timeBase.den)
             if rate == 0 && seconds > 0 { rate = Double(ts.count - 1) / seconds }
             if duration == 0 && rate > 0 { duration = seconds + 1 / rate }
@@ -146,7 +168,8 @@ public final class VideoDecoder {
             duration: duration,
             rotation: rotation,
             frames: index.frameCount,
-            keyframes: index.keyframes)
+            keyframes: index.keyframes,
+            index: index.method)
     }
 
     private let rotation: Int
@@ -319,28 +342,48 @@ public final class VideoDecoder {
             }
             var retries = 0
             var seekPoint = keyframe
+            // After a seek the first frame at or past the keyframe must be the
+            // keyframe itself; a later one means the demuxer landed past it,
+            // and frames decoded from there could lack their references.
+            var awaitedKeyframe: Int? = justSeeked ? keyframe : nil
             while true {
-                guard let frameIndex = try decodeNext() else { missing.append(target); break }
-                if frameIndex < target { justSeeked = false; continue }
-                if frameIndex == target { try deliver(target); break }
-                // Past the target. Straight after a seek that means the demuxer
-                // landed late: try an earlier keyframe before calling it missing.
-                if justSeeked, seekPoint > 0, retries < 3 {
+                let next = try decodeNext()
+                if let k = awaitedKeyframe, seekPoint > 0, next.map({ $0 > k }) ?? true {
+                    // Try earlier keyframes, then the start of the file.
                     retries += 1
-                    seekPoint = index.keyframe(atOrBefore: seekPoint - 1)
+                    seekPoint = retries < 3 ? index.keyframe(atOrBefore: seekPoint - 1) : 0
                     try seek(toKeyframe: seekPoint)
+                    awaitedKeyframe = seekPoint
                     continue
                 }
+                guard let frameIndex = next else { missing.append(target); break }
+                if let k = awaitedKeyframe {
+                    if frameIndex < k { continue }
+                    awaitedKeyframe = nil
+                }
+                if frameIndex < target { continue }
+                if frameIndex == target { try deliver(target); break }
                 missing.append(target)
                 pending = frameIndex
                 break
             }
         }
+
         for m in missing { damagedFrames.insert(m) }
         return missing
     }
 
     private func seek(toKeyframe keyframe: Int) throws {
+        if index.method == .decoded {
+            // Frame 0, or a keyframe the decoder gave no timestamp to: from the
+            // start, counting frames as the scan did. Reopening is the one way
+            // back to the start that every demuxer (TS, PS, AVI) gets right.
+            if keyframe == 0 || frameOfTimestamp[timestamps[keyframe]] != keyframe {
+                try restart()
+                return
+            }
+            counting = false
+        }
         try demuxer.seek(stream: streamIndex, timestamp: timestamps[keyframe])
         codec.flush()
         position = keyframe - 1
@@ -351,13 +394,29 @@ public final class VideoDecoder {
         counters.seeks += 1
     }
 
+    /// Back to the first packet, by opening the file again.
+    private func restart() throws {
+        demuxer = try Demuxer(path: path)
+        codec.flush()
+        counting = true
+        position = -1
+        draining = false
+        ended = false
+        drainedEarly = false
+        if let wanted { unsent = wanted }
+        counters.seeks += 1
+    }
+
     /// Decodes the next frame into `frame` and returns its display index, or
     /// nil at the end of the stream.
     private func decodeNext() throws -> Int? {
         if ended { return nil }
         while true {
             let code = avcodec_receive_frame(codec.pointer, frame.pointer)
-            if code == 0 { return takeDecodedFrame() }
+            if code == 0 {
+                if let frameIndex = takeDecodedFrame() { return frameIndex }
+                continue
+            }
             if code == ffEOF || (code == ffEAGAIN && draining) { ended = true; return nil }
             if code != ffEAGAIN { throw VideoError.decodeFailed(path: path, reason: ffmpegMessage(code)) }
             if demuxer.read(packet, stream: streamIndex) {
@@ -390,8 +449,11 @@ public final class VideoDecoder {
         return wanted.contains(frameIndex) ? AVDISCARD_DEFAULT : AVDISCARD_NONREF
     }
 
-    /// Display index of the frame a packet carries (nil without timestamps).
+    /// Display index of the frame a packet carries (nil without timestamps,
+    /// and for a decoded index, where packets and frames do not pair up).
     private func packetFrame(_ p: AVPacket) -> Int? {
+        // Packets an edit list cuts carry no frame of the index.
+        if index.method == .decoded || p.flags & AV_PKT_FLAG_DISCARD != 0 { return nil }
         let ts = p.pts != ffNoPTS ? p.pts : p.dts
         return ts == ffNoPTS ? nil : nearestIndex(of: ts, in: timestamps)
     }
@@ -404,11 +466,28 @@ public final class VideoDecoder {
         return index.keyframe(atOrBefore: next) > max(frame, index.keyframe(atOrBefore: frame)) && next > frame + 1
     }
 
-    private func takeDecodedFrame() -> Int {
+    /// The display index of the frame just decoded, or nil when a decoded
+    /// index cannot tell which frame it is (it is then never delivered).
+    private func takeDecodedFrame() -> Int? {
         counters.framesDecoded += 1
         let f = frame.pointer.pointee
-        let ts = f.pts != ffNoPTS ? f.pts : f.best_effort_timestamp
-        let frameIndex = ts == ffNoPTS ? min(position + 1, frameCount - 1) : nearestIndex(of: ts, in: timestamps)
+        let frameIndex: Int
+        if index.method == .decoded {
+            if counting {
+                frameIndex = position + 1
+                guard frameIndex < frameCount else { return nil }
+            } else {
+                guard let known = frameOfTimestamp[f.best_effort_timestamp] else { return nil }
+                frameIndex = known
+                // From a keyframe on, the decoder gives the frames the scan
+                // counted, in the same order: count them (the last frames of
+                // a drain often have no timestamp to recognise them by).
+                if index.keyframe(atOrBefore: known) == known { counting = true }
+            }
+        } else {
+            let ts = f.pts != ffNoPTS ? f.pts : f.best_effort_timestamp
+            frameIndex = ts == ffNoPTS ? min(position + 1, frameCount - 1) : nearestIndex(of: ts, in: timestamps)
+        }
         if cffmpeg_frame_is_damaged(frame.pointer) != 0 {
             damagedFrames.insert(frameIndex)
             let logged = takeLastLog()

@@ -83,3 +83,52 @@ public func closeness(_ a: [Float], _ b: [Float], rtol: Float = 1e-4, atol: Floa
     }
     return bad == 0 ? "" : "\(bad) of \(a.count) differ; worst at \(worst): \(a[worst]) vs \(b[worst])"
 }
+
+/// Adler-32 as FFmpeg's framecrc muxer computes it (starting from 0, not 1),
+/// as "0x%08x": what `tools/make-corpus.sh` stored for every frame.
+public func frameAdler32(_ bytes: some Collection<UInt8>) -> String {
+    var a: UInt32 = 0, b: UInt32 = 0
+    for byte in bytes {
+        a = (a + UInt32(byte)) % 65521
+        b = (b + a) % 65521
+    }
+    return "0x" + String(format: "%08x", (b << 16) | a)
+}
+
+/// `Fixtures/corpus/corpus.json`, written by `tools/make-corpus.sh`: the frame
+/// count of `ffprobe -count_frames` and the framecrc of every rgb24 frame the
+/// ffmpeg CLI decodes.
+public struct CorpusFile: Decodable, Sendable {
+    public let codec: String
+    public let pix_fmt: String
+    public let width: Int
+    public let height: Int
+    public let frames: Int
+    public let adler32: [String]
+
+    public static func load() throws -> [String: CorpusFile] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: fixture("corpus/corpus.json")))
+        return try JSONDecoder().decode([String: CorpusFile].self, from: data)
+    }
+
+    /// The scattered indices: first, second, either side of every
+    /// keyframe, the middle, the last two.
+    public func scatteredIndices(keyframes: [Int]) -> [Int] {
+        var picks: Set<Int> = [0, 1, frames / 2, frames - 2, frames - 1]
+        for k in keyframes { picks.formUnion([k - 1, k, k + 1]) }
+        return picks.filter { $0 >= 0 && $0 < frames }.sorted()
+    }
+}
+
+/// A small deterministic generator for test orders (SplitMix64).
+public struct TestRNG: RandomNumberGenerator {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

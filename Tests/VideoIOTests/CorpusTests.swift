@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import VideoIO
+
+private let corpus = try! CorpusFile.load()
+
+/// The real-format corpus (`tools/make-corpus.sh`): every file's frame count
+/// equals `ffprobe -count_frames`, and frames asked in any order equal the
+/// ffmpeg CLI's `-vf format=rgb24` frames byte for byte.
+@Suite struct CorpusTests {
+    @Test(arguments: corpus.keys.sorted())
+    func frameCountAndScatteredFrames(_ name: String) throws {
+        let e = corpus[name]!
+        let path = fixture("corpus/" + name)
+        let decoder = try VideoDecoder(path: path)
+        #expect(decoder.frameCount == e.frames, "\(name): ffprobe -count_frames says \(e.frames)")
+        let m = decoder.metadata
+        #expect(m.width == e.width && m.height == e.height)
+        #expect(m.codec == e.codec)
+        let picks = e.scatteredIndices(keyframes: decoder.keyframes)
+
+        var rng = TestRNG(seed: UInt64(name.utf8.reduce(0) { $0 &* 31 &+ UInt64($1) }))
+        let descending = Array(picks.reversed())
+        let shuffledWithRepeats = (picks + picks.prefix(4) + [picks[picks.count / 2]]).shuffled(using: &rng)
+        for request in [descending, shuffledWithRepeats] {
+            let fresh = try VideoDecoder(path: path)
+            try expectFrames(fresh, request, e, name)
+        }
+        // One decoder across many calls: single frames in random order, then small batches.
+        for i in picks.shuffled(using: &rng) { try expectFrames(decoder, [i], e, name) }
+        for start in stride(from: 0, to: picks.count, by: 3) {
+            try expectFrames(decoder, Array(picks[start..<min(start + 3, picks.count)]).shuffled(using: &rng), e, name)
+        }
+    }
+
+    @Test(arguments: corpus.keys.sorted())
+    func everyFrameInOrder(_ name: String) throws {
+        let e = corpus[name]!
+        let decoder = try VideoDecoder(path: fixture("corpus/" + name))
+        var seen: [String] = []
+        let damaged = try decoder.decodeAll { _, bytes in seen.append(frameAdler32(bytes)) }
+        #expect(damaged.isEmpty)
+        #expect(seen == e.adler32, "\(name): \(zip(seen, e.adler32).filter { $0 != $1 }.count) frames differ, \(seen.count) vs \(e.adler32.count)")
+    }
+
+    @Test func indexMethodIsSaidAndDecodedWhereNeeded() throws {
+        for name in ["mpeg4_bframes.avi", "xvid_packed.avi", "h264.ts", "h264_wrap.ts", "mpeg2.vob", "mpeg2.m2v"] {
+            #expect(try VideoDecoder(path: fixture("corpus/" + name)).metadata.index == .decoded, "\(name)")
+        }
+        for name in ["long_gop.mp4", "cut_editlist.mp4", "start_10s.mkv", "vp9_alpha.webm"] {
+            #expect(try VideoDecoder(path: fixture("corpus/" + name)).metadata.index == .packets, "\(name)")
+        }
+    }
+
+    private func expectFrames(_ decoder: VideoDecoder, _ request: [Int], _ e: CorpusFile, _ name: String) throws {
+        let frames = try decoder.frames(at: request)
+        #expect(frames.map(\.index) == request)
+        for frame in frames {
+            #expect(frameAdler32(frame.pixels) == e.adler32[frame.index], "\(name) frame \(frame.index) of request \(request)")
+        }
+    }
+}
