@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "PrepTests", dependencies: ["Prep", "Clips", "Loader", "VideoIO", "TestSupport"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Train", "Tensor", "TestSupport"]),
-        .testTarget(name: "TrainTests", dependencies: ["Train", "NN", "Tensor", "Loader", "Prep", "TestSupport"]),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "NN", "Tensor", "Loader", "Prep", "VideoIO", "TestSupport"]),
         .testTarget(name: "ClipKitCLITests", dependencies: ["clipkit", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -60,10 +60,12 @@ ff $src $enc -c:v libx265 -preset fast -x265-params log-level=error:keyint=12:po
 ff $src $enc -c:v libx265 -preset fast -x265-params log-level=error:keyint=12:pools=1:frame-threads=1 \
    -pix_fmt yuv420p12le hevc_12bit.mkv
 ff $src $enc -c:v libx264 -preset fast -g 12 -pix_fmt yuv422p h264_422.mp4
-# Full range at odd sizes (phone footage tags yuvj420p).
-ff -f lavfi -i testsrc2=size=161x121:rate=25:duration=1.2 $enc -c:v libx264 -preset fast -g 12 -pix_fmt yuvj420p \
-   h264_yuvj420p_odd.mp4
-ff -f lavfi -i testsrc2=size=163x119:rate=25:duration=1.2 $enc -c:v mjpeg -q:v 5 -pix_fmt yuvj420p mjpeg_odd.mov
+# Full range (phone footage tags yuvj420p); x264 needs even sizes for 4:2:0,
+# MJPEG takes odd ones (the source goes through rgb24 so lavfi keeps 163x119).
+ff -f lavfi -i testsrc2=size=160x120:rate=25:duration=1.2 $enc -c:v libx264 -preset fast -g 12 -pix_fmt yuvj420p \
+   h264_yuvj420p.mp4
+ff -f lavfi -i "testsrc2=size=163x119:rate=25:duration=1.2,format=rgb24" $enc -c:v mjpeg -q:v 5 -pix_fmt yuvj420p \
+   mjpeg_yuvj420p_odd.mov
 # Alpha: dropped on conversion, as format=rgb24 drops it.
 ff -f lavfi -i "testsrc2=size=160x120:rate=25:duration=1.2,format=yuva420p,geq=lum='lum(X,Y)':cb='cb(X,Y)':cr='cr(X,Y)':a='X'" \
    $enc -c:v libvpx-vp9 -deadline good -cpu-used 4 -g 12 -b:v 200k -pix_fmt yuva420p vp9_alpha.webm

@@ -8,6 +8,7 @@
 # Everything is deterministic for a given ffmpeg build (single-threaded encoders,
 # fixed seeds), so re-running it on the same machine gives the same files.
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-Fixtures}
 mkdir -p "$out/ref"
 cd "$out"
@@ -141,4 +142,6 @@ expected["garbage_middle_bytes"] = [start, end]
 json.dump(expected, open("expected.json", "w"), indent=1, sort_keys=True)
 EOF
 rm -f garbage_range.txt
+# The real-format corpus: containers, codecs and pixel formats of real datasets.
+"$here/make-corpus.sh" corpus
 echo "fixtures in $out: $(du -sh . | cut -f1)"

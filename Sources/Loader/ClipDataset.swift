@@ -61,7 +61,7 @@ public struct ClipDataset: Sendable {
     /// `scratch` is the worker's reusable decode buffer.
     public func load(video: Int, epoch: Int, into destination: UnsafeMutablePointer<Float>, scratch: inout [UInt8]) throws {
         let entry = manifest.entries[video]
-        let decoder = try VideoDecoder(path: entry.path, index: entry.storedIndex)
+        let decoder = try VideoDecoder(path: entry.path, options: entry.decoderOptions, index: entry.storedIndex)
         let (width, height) = decoder.displaySize
         var rng = SampleRNG(seed: seed, epoch: epoch, sample: video)
         switch mode {

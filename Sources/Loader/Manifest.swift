@@ -12,17 +12,31 @@ public struct ManifestEntry: Sendable, Equatable {
     public var width: Int?
     public var height: Int?
     public var keyframes: [Int]?
+    /// Frame folders: file name template (`img_{:05}.jpg`) and the number of
+    /// the first frame, as mmaction2's `filename_tmpl` and `start_index`.
+    public var template: String?
+    public var startIndex: Int?
 
     public init(path: String, label: Int, frames: Int? = nil, fps: Double? = nil, width: Int? = nil,
-                height: Int? = nil, keyframes: [Int]? = nil) {
+                height: Int? = nil, keyframes: [Int]? = nil, template: String? = nil, startIndex: Int? = nil) {
         self.path = path; self.label = label; self.frames = frames; self.fps = fps
         self.width = width; self.height = height; self.keyframes = keyframes
+        self.template = template; self.startIndex = startIndex
     }
 
-    /// The stored index, when the manifest has one.
+    /// The stored index, when the manifest has one. A frame folder with a
+    /// template needs only its frame count (every frame is a keyframe).
     public var storedIndex: FrameIndex? {
-        guard let frames, let keyframes, frames > 0, !keyframes.isEmpty else { return nil }
+        guard let frames, frames > 0 else { return nil }
+        if template != nil { return FrameIndex(frameCount: frames, keyframes: keyframes ?? []) }
+        guard let keyframes, !keyframes.isEmpty else { return nil }
         return FrameIndex(frameCount: frames, keyframes: keyframes)
+    }
+
+    /// How to open this entry: frame folders take the template, start index
+    /// and fps (30 when the manifest has none) from here.
+    public var decoderOptions: DecoderOptions {
+        DecoderOptions(folder: FrameFolderOptions(template: template, startIndex: startIndex ?? 1, fps: fps ?? 30))
     }
 }
 
@@ -34,9 +48,10 @@ public struct ManifestError: Error, CustomStringConvertible, Equatable {
 }
 
 /// A dataset's list of videos and labels: CSV with a header (`path,label`
-/// required; `frames,fps,width,height,keyframes` optional, keyframes as
-/// space-separated indices), JSONL with the same keys, or an mmaction2 list
-/// file (`path label` per line). Labels may be class names when `classes` is given.
+/// required; `frames,fps,width,height,keyframes,template,start_index`
+/// optional, keyframes as space-separated indices), JSONL with the same keys,
+/// or an mmaction2 list file (`path label` per line, or rawframes'
+/// `folder total_frames label`). Labels may be class names when `classes` is given.
 public struct Manifest: Sendable {
     public var entries: [ManifestEntry]
     public var source: String
@@ -68,7 +83,8 @@ public struct Manifest: Sendable {
 
     /// Writes CSV (temp file, then rename).
     public func writeCSV(to path: String) throws {
-        var text = "path,label,frames,fps,width,height,keyframes\n"
+        let folders = entries.contains { $0.template != nil || $0.startIndex != nil }
+        var text = "path,label,frames,fps,width,height,keyframes" + (folders ? ",template,start_index" : "") + "\n"
         for e in entries {
             var fields: [String] = [csvQuote(e.path), String(e.label)]
             fields.append(e.frames.map { String($0) } ?? "")
@@ -77,6 +93,7 @@ public struct Manifest: Sendable {
             fields.append(e.height.map { String($0) } ?? "")
             let keys: [String] = (e.keyframes ?? []).map { String($0) }
             fields.append(keys.joined(separator: " "))
+            if folders { fields += [e.template.map(csvQuote) ?? "", e.startIndex.map { String($0) } ?? ""] }
             text += fields.joined(separator: ",") + "\n"
         }
         try writeAtomically(Data(text.utf8), to: path)
@@ -121,6 +138,16 @@ private func parseList(_ lines: [String], file: String, folder: URL, classes: [S
         if line.isEmpty || line.hasPrefix("#") { continue }
         let parts = line.split(separator: " ", omittingEmptySubsequences: true)
         guard parts.count >= 2 else { throw ManifestError(file: file, line: i + 1, reason: "expected 'path label'") }
+        // mmaction2 rawframes lists: `folder total_frames label`.
+        if parts.count >= 3, let frames = Int(parts[parts.count - 2]), Int(parts.last!) != nil || classes != nil {
+            let path = resolve(parts.dropLast(2).joined(separator: " "), folder)
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                entries.append(ManifestEntry(path: path, label: try label(String(parts.last!), classes: classes, file: file, line: i + 1),
+                                             frames: frames))
+                continue
+            }
+        }
         let path = parts.dropLast().joined(separator: " ")
         entries.append(ManifestEntry(path: resolve(path, folder), label: try label(String(parts.last!), classes: classes, file: file, line: i + 1)))
     }
@@ -157,7 +184,8 @@ private func parseCSV(_ lines: [String], file: String, folder: URL, classes: [St
         entries.append(ManifestEntry(path: resolve(fields[pathColumn], folder),
                                      label: try label(fields[labelColumn], classes: classes, file: file, line: i + 1),
                                      frames: try int("frames"), fps: value("fps").flatMap(Double.init),
-                                     width: try int("width"), height: try int("height"), keyframes: keyframes))
+                                     width: try int("width"), height: try int("height"), keyframes: keyframes,
+                                     template: value("template"), startIndex: try int("start_index")))
     }
     return entries
 }
@@ -175,7 +203,8 @@ private func parseJSONL(_ lines: [String], file: String, folder: URL, classes: [
         else { throw ManifestError(file: file, line: i + 1, reason: "missing 'label'") }
         entries.append(ManifestEntry(path: resolve(path, folder), label: labelValue, frames: object["frames"] as? Int,
                                      fps: (object["fps"] as? NSNumber)?.doubleValue, width: object["width"] as? Int,
-                                     height: object["height"] as? Int, keyframes: object["keyframes"] as? [Int]))
+                                     height: object["height"] as? Int, keyframes: object["keyframes"] as? [Int],
+                                     template: object["template"] as? String, startIndex: object["start_index"] as? Int))
     }
     return entries
 }

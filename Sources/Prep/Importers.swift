@@ -47,8 +47,9 @@ public func probeEntries(_ result: IndexResult, jobs: Int, quiet: Bool = true) -
     forEachIndex(result.entries.count, jobs: jobs) { i in
         var e = result.entries[i]
         do {
-            let m = try VideoDecoder(path: e.path).metadata
-            (e.frames, e.fps, e.width, e.height, e.keyframes) = (m.frames, m.fps, m.width, m.height, m.keyframes)
+            let m = try VideoDecoder(path: e.path, options: e.decoderOptions).metadata
+            // A folder's keyframes are all its frames: not worth a column.
+            (e.frames, e.fps, e.width, e.height, e.keyframes) = (m.frames, m.fps, m.width, m.height, m.index == .folder ? nil : m.keyframes)
             lock.lock(); probed[i] = e; lock.unlock()
             progress.advance()
         } catch {
@@ -196,7 +197,8 @@ func indexSSv1(_ csv: String, root: String) throws -> IndexResult {
         }
         let path = absolute(f[0], under: root)
         let frames = (try? FileManager.default.contentsOfDirectory(atPath: path))?.filter { $0.lowercased().hasSuffix(".jpg") }.count ?? 0
-        if frames > 0 { entries.append(ManifestEntry(path: path, label: label, frames: frames)) }
+        // SSv1 ships <id>/00001.jpg …: mmaction2's filename_tmpl '{:05}.jpg', start_index 1.
+        if frames > 0 { entries.append(ManifestEntry(path: path, label: label, frames: frames, template: "{:05}.jpg", startIndex: 1)) }
         else { problems.append(PrepError(path: path, reason: "listed in \(csv):\(n + 1) but has no JPEG frames")) }
     }
     return IndexResult(entries: entries, classes: classes, problems: problems)

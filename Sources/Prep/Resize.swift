@@ -54,12 +54,47 @@ func partialName(_ output: String) -> String {
 
 /// `prep resize`: every video under `source` re-encoded into `destination`
 /// (tree kept, `<stem>.mp4`) at `shortSide`, keyframes at least every `gop`
-/// frames. Outputs already there are kept (resumable); each new one is written
-/// to a hidden temp file and renamed when complete, and temp files left by a
-/// killed run are removed first. A failing video is reported and the rest go
-/// on. Writes `manifest.csv` (frames, fps, size, keyframes) and, when the
-/// videos sit in class folders, `classes.txt`, into `destination`.
+/// frames. See `convertDataset` for resuming, failures and the manifest.
 public func resizeDataset(source: String, destination: String, options: ResizeOptions) throws -> ResizeReport {
+    try convertDataset(source: source, destination: destination, jobs: options.jobs, quiet: options.quiet,
+                       output: { ((($0 as NSString).deletingPathExtension) as NSString).appendingPathExtension("mp4")! },
+                       convert: { input, partial in
+                           try transcodeVideo(input: input, output: partial, shortSide: options.shortSide, options: options.encode)
+                       },
+                       describe: { EncodedVideo(try VideoDecoder(path: $0).metadata) })
+}
+
+/// The file name template `prep frames` writes (mmaction2's rawframes).
+public let rawframesTemplate = "img_{:05}.jpg"
+
+/// `prep frames`: every video under `source` as a folder of JPEG frames in
+/// `destination` (tree kept, `<stem>/img_00001.jpg` …, mmaction2's
+/// rawframes), scaled to `shortSide` (nil keeps the size). The manifest lists
+/// the folders with their frame count, the source's fps, the template and start index 1.
+public func framesDataset(source: String, destination: String, shortSide: Int?, quality: Int,
+                          jobs: Int, quiet: Bool) throws -> ResizeReport {
+    let folder = FrameFolderOptions(template: rawframesTemplate, startIndex: 1)
+    return try convertDataset(source: source, destination: destination, jobs: jobs, quiet: quiet, template: rawframesTemplate,
+                              output: { ($0 as NSString).deletingPathExtension },
+                              convert: { input, partial in
+                                  try extractFrames(input: input, folder: partial, shortSide: shortSide, quality: quality,
+                                                    template: rawframesTemplate)
+                              },
+                              describe: { EncodedVideo(try VideoDecoder(path: $0, options: DecoderOptions(folder: folder)).metadata) })
+}
+
+/// Every video under `source` converted into one output under `destination`
+/// (tree kept, named by `output`). Outputs already there are kept
+/// (resumable, described by `describe`); each new one is written under a
+/// hidden temp name and renamed when complete, and temp files left by a
+/// killed run are removed first. A failing video is reported and the rest go
+/// on. Writes `manifest.csv` (frames, fps, size, keyframes; `template` and
+/// start index 1 for frame folders) and, when the videos sit in class folders,
+/// `classes.txt`, into `destination`.
+func convertDataset(source: String, destination: String, jobs: Int, quiet: Bool, template: String? = nil,
+                    output outputName: (String) -> String,
+                    convert: @escaping @Sendable (String, String) throws -> EncodedVideo,
+                    describe: @escaping @Sendable (String) throws -> EncodedVideo) throws -> ResizeReport {
     let started = Date()
     let videos = try findVideos(under: source)
     guard !videos.isEmpty else { throw PrepError(path: source, reason: "no video files found (extensions: \(videoExtensions.sorted().joined(separator: ", ")))") }
@@ -70,7 +105,7 @@ public func resizeDataset(source: String, destination: String, options: ResizeOp
     var outputs: [String] = [], claimed: [String: String] = [:]
     var report = ResizeReport()
     for video in videos {
-        let output = ((video as NSString).deletingPathExtension as NSString).appendingPathExtension("mp4")!
+        let output = outputName(video)
         if let first = claimed[output] {
             report.failures.append(PrepError(path: video, reason: "its output \(output) is also the output of \(first); rename one of them"))
             outputs.append("")
@@ -80,16 +115,16 @@ public func resizeDataset(source: String, destination: String, options: ResizeOp
         }
     }
 
-    let progress = ProgressBar(total: videos.count, unit: "videos", quiet: options.quiet)
+    let progress = ProgressBar(total: videos.count, unit: "videos", quiet: quiet)
     var results = [EncodedVideo?](repeating: nil, count: videos.count)
     var failures = report.failures, converted: [String] = [], skipped: [String] = []
     let lock = NSLock()
-    forEachIndex(videos.count, jobs: options.jobs) { i in
+    forEachIndex(videos.count, jobs: jobs) { i in
         guard !outputs[i].isEmpty else { progress.advance(failed: true); return }
         let input = (source as NSString).appendingPathComponent(videos[i])
         let output = (destination as NSString).appendingPathComponent(outputs[i])
         do {
-            let (result, fresh) = try resizeOne(input: input, output: output, options: options)
+            let (result, fresh) = try convertOne(input: input, output: output, convert: convert, describe: describe)
             lock.lock()
             results[i] = result
             if fresh { converted.append(videos[i]) } else { skipped.append(videos[i]) }
@@ -110,7 +145,8 @@ public func resizeDataset(source: String, destination: String, options: ResizeOp
     for (i, result) in results.enumerated() {
         guard let r = result else { continue }
         entries.append(ManifestEntry(path: outputs[i], label: classes.firstIndex(of: folders[i]) ?? 0, frames: r.frames, fps: r.fps,
-                                     width: r.width, height: r.height, keyframes: r.keyframes))
+                                     width: r.width, height: r.height, keyframes: template == nil ? r.keyframes : nil,
+                                     template: template, startIndex: template == nil ? nil : 1))
     }
     report.manifestPath = (destination as NSString).appendingPathComponent("manifest.csv")
     if !entries.isEmpty { try Manifest(entries: entries).writeCSV(to: report.manifestPath) }
@@ -126,16 +162,17 @@ public func resizeDataset(source: String, destination: String, options: ResizeOp
 
 /// Converts one video unless its output exists; returns its description and
 /// whether it was converted now.
-func resizeOne(input: String, output: String, options: ResizeOptions) throws -> (EncodedVideo, Bool) {
+func convertOne(input: String, output: String, convert: (String, String) throws -> EncodedVideo,
+                describe: (String) throws -> EncodedVideo) throws -> (EncodedVideo, Bool) {
     if FileManager.default.fileExists(atPath: output) {
         // Finished in an earlier run (outputs appear only by rename): describe it.
-        return (EncodedVideo(try VideoDecoder(path: output).metadata), false)
+        return (try describe(output), false)
     }
     try FileManager.default.createDirectory(atPath: (output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
     let partial = partialName(output)
     do {
-        let result = try transcodeVideo(input: input, output: partial, shortSide: options.shortSide, options: options.encode)
-        guard rename(partial, output) == 0 else { throw PrepError(path: output, reason: "cannot rename the finished file into place") }
+        let result = try convert(input, partial)
+        guard rename(partial, output) == 0 else { throw PrepError(path: output, reason: "cannot rename the finished output into place") }
         return (result, true)
     } catch {
         try? FileManager.default.removeItem(atPath: partial)
@@ -143,15 +180,18 @@ func resizeOne(input: String, output: String, options: ResizeOptions) throws -> 
     }
 }
 
-/// Removes hidden `.name.part` files a killed run left behind.
+/// Removes hidden `.name.part` files and folders a killed run left behind.
 func removeLeftovers(in root: String) throws {
     guard let walker = FileManager.default.enumerator(atPath: root) else { return }
+    var leftovers: [String] = []
     while let relative = walker.nextObject() as? String {
         let name = (relative as NSString).lastPathComponent
         if name.hasPrefix("."), name.hasSuffix(".part") {
-            try FileManager.default.removeItem(atPath: (root as NSString).appendingPathComponent(relative))
+            leftovers.append(relative)
+            walker.skipDescendants()
         }
     }
+    for relative in leftovers { try FileManager.default.removeItem(atPath: (root as NSString).appendingPathComponent(relative)) }
 }
 
 /// The reason part of an error, without the path (the caller prints the path).

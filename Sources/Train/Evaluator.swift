@@ -54,9 +54,12 @@ func topK(_ values: [Float], _ k: Int) -> [Int] {
 /// Runs `model` over every video of `manifest` with `clips` temporal clips ×
 /// `crops` (1: centre, 3: three crops) of `side` pixels from frames resized
 /// to `shortSide`, with the given dilations; no gradients, BN in eval mode.
+/// `progress` gets a line after every batch (complete at the end): videos
+/// done, rate, running top-1 and the time left.
 public func evaluate(model: Module, manifest: Manifest, classes: [String], spec: ClipSpec, sampling: SamplingKind,
                      clips: Int, crops: Int, side: Int, shortSide: Int, dilation: (temporal: Int, spatial: Int),
-                     tempo: Int = 1, workers: Int = 2, seed: UInt64 = 0, batchVideos: Int = 1) throws -> EvalResult {
+                     tempo: Int = 1, workers: Int = 2, seed: UInt64 = 0, batchVideos: Int = 1,
+                     progress: ((String, Bool) -> Void)? = nil) throws -> EvalResult {
     let start = Date()
     var spec = spec
     spec.interval *= max(1, tempo)
@@ -73,7 +76,17 @@ public func evaluate(model: Module, manifest: Manifest, classes: [String], spec:
     var correct1 = 0, correct5 = 0, clipCorrect = 0, scored = 0
     var failed: [EvalResult.Failed] = []
     let iterator = loader.epoch(0)
+    var done = 0
     while let batch = try iterator.next() {
+        defer {
+            done += batch.count
+            if let progress {
+                let elapsed = Date().timeIntervalSince(start), rate = Double(done) / max(elapsed, 1e-9)
+                progress(String(format: "eval | %d/%d videos | %.2f videos/s | top-1 %.1f%% | ETA %@", done, manifest.count, rate,
+                                scored > 0 ? 100 * Double(correct1) / Double(scored) : 0,
+                                duration(Double(manifest.count - done) / max(rate, 1e-9))), done >= manifest.count)
+            }
+        }
         for f in batch.failed { failed.append(.init(path: f.path, reason: f.reason)) }
         let failedVideos = Set(batch.failed.map(\.video))
         let x = reshape(batchTensor(batch), [batch.count * views] + viewShape)

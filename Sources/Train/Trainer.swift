@@ -70,13 +70,7 @@ public final class Trainer {
     let val: Manifest?
     /// Where progress goes: (line, complete). On a terminal every step
     /// redraws the line; otherwise only complete lines (epoch and stage ends) are printed.
-    public var progress: (String, Bool) -> Void = { line, complete in
-        if isatty(STDERR_FILENO) != 0 {
-            FileHandle.standardError.write(Data(("\r\u{1B}[K" + line + (complete ? "\n" : "")).utf8))
-        } else if complete {
-            FileHandle.standardError.write(Data((line + "\n").utf8))
-        }
-    }
+    public var progress: (String, Bool) -> Void = terminalProgress
     /// Stops as if Ctrl-C came after this many steps (tests).
     public var stopAfterSteps: Int?
     /// Called when a phase starts (dilations and freezing applied) and when its last epoch ends (before validation).
@@ -307,6 +301,25 @@ public final class Trainer {
 func jsonObject<T: Encodable>(_ value: T) throws -> Any {
     try JSONSerialization.jsonObject(with: JSONEncoder().encode(value))
 }
+
+/// Progress on standard error: on a terminal every call redraws one line;
+/// otherwise (a log file) complete lines are printed, and the others at most
+/// once a minute so that long work still shows it is alive.
+public func terminalProgress(_ line: String, _ complete: Bool) {
+    if isatty(STDERR_FILENO) != 0 {
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line + (complete ? "\n" : "")).utf8))
+        return
+    }
+    let now = Date().timeIntervalSince1970
+    progressLock.lock()
+    let due = complete || now - lastLoggedProgress >= 60
+    if due { lastLoggedProgress = now }
+    progressLock.unlock()
+    if due { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+}
+
+private let progressLock = NSLock()
+nonisolated(unsafe) private var lastLoggedProgress = Date().timeIntervalSince1970
 
 func duration(_ seconds: Double) -> String {
     let s = Int(seconds.isFinite ? max(seconds, 0) : 0)

@@ -165,6 +165,18 @@ final class CodecContext {
         }
     }
 
+    /// A single-threaded decoder for one codec with no stream behind it (images).
+    init(codecID: AVCodecID, path: String) throws {
+        guard let codec = avcodec_find_decoder(codecID) else {
+            throw VideoError.unsupportedCodec(path: path, codec: "'\(String(cString: avcodec_get_name(codecID)))'")
+        }
+        guard let context = avcodec_alloc_context3(codec) else { fatalError("avcodec_alloc_context3: out of memory") }
+        pointer = context
+        context.pointee.thread_count = 1
+        let code = avcodec_open2(context, codec, nil)
+        if code < 0 { throw VideoError.cannotOpen(path: path, reason: "cannot open the image decoder: \(ffmpegMessage(code))") }
+    }
+
     deinit {
         var p: UnsafeMutablePointer<AVCodecContext>? = pointer
         avcodec_free_context(&p)

@@ -9,6 +9,8 @@ public enum IndexMethod: String, Sendable, Codable {
     case decoded
     /// Given by the caller (a manifest's `frames` and `keyframes`).
     case stored
+    /// A folder of images: one file a frame, every frame a keyframe.
+    case folder
 }
 
 /// The exact frame index of a video: how many frames a full decode yields and

@@ -7,9 +7,12 @@ public struct DecoderOptions: Sendable {
     public var threads: Int
     /// Apply the display matrix's rotation (90/180/270), as players and the ffmpeg CLI do.
     public var applyRotation: Bool
-    public init(threads: Int = 1, applyRotation: Bool = true) {
+    /// How a folder of images is read (ignored for video files).
+    public var folder: FrameFolderOptions
+    public init(threads: Int = 1, applyRotation: Bool = true, folder: FrameFolderOptions = .init()) {
         self.threads = threads
         self.applyRotation = applyRotation
+        self.folder = folder
     }
 }
 
@@ -51,129 +54,66 @@ public struct RGBFrame: Sendable, Equatable {
     public var pixels: [UInt8]
 }
 
-/// Frame-accurate decoder for one video file.
+/// Where a decoder's frames come from: one video stream, or a folder of images.
+protocol FrameSource: AnyObject {
+    var index: FrameIndex { get }
+    /// Size of decoded frames before rotation.
+    var codedWidth: Int { get }
+    var codedHeight: Int { get }
+    /// Clockwise degrees to apply for display.
+    var rotation: Int { get }
+    /// What the source is, without its pixel format.
+    var baseMetadata: VideoMetadata { get }
+    /// The frame `decode` has just made current.
+    var current: UnsafeMutablePointer<AVFrame> { get }
+    var counters: DecodeCounters { get set }
+    var damagedFrames: Set<Int> { get set }
+    var lastDamageReason: String { get }
+    func pixelFormat() -> AVPixelFormat
+    func frameIndex(playedAt seconds: Double) throws -> Int
+    /// Makes each of `targets` (ascending, unique) current in turn and calls
+    /// `deliver`. Returns the targets never produced (also added to `damagedFrames`).
+    func decode(_ targets: [Int], deliver: (Int) throws -> Void) throws -> [Int]
+    /// Every frame from the first, in order; returns the damaged indices.
+    func decodeSequentially(_ each: (Int) throws -> Void) throws -> [Int]
+}
+
+/// Frame-accurate decoder for one video file or one folder of frame images.
 ///
 /// Construction opens the file and builds the exact frame index (unless one is
 /// given). `frames(at:)` returns any frames in any order, seeking to a keyframe
 /// only when that is shorter than decoding forward, and converting only the
-/// frames asked for. Not thread-safe: use one decoder per thread.
+/// frames asked for. A directory opens as a video whose frames are its images
+/// (see `FrameFolderOptions`). Not thread-safe: use one decoder per thread.
 public final class VideoDecoder {
     public let path: String
-    public let index: FrameIndex
-    public private(set) var counters = DecodeCounters()
-    /// Display-order indices of frames found damaged so far (corrupt or never produced).
-    public private(set) var damagedFrames: Set<Int> = []
-
-    private var demuxer: Demuxer
-    private let codec: CodecContext
-    private let streamIndex: Int32
-    private let timeBase: AVRational
-    private let timestamps: [Int64]
-    /// Decoded index: display index of each best-effort timestamp the scan
-    /// saw exactly once. Frames are recognised by it after a seek.
-    private var frameOfTimestamp: [Int64: Int] = [:]
-    /// Decoded index, after `restart`: frames are numbered by counting, as the scan did.
-    private var counting = false
-    private let codedWidth: Int
-    private let codedHeight: Int
-    private let packet = Packet()
-    private let frame = Frame()
+    private let source: FrameSource
     private let scaler = Scaler()
     private var rotated: [UInt8] = []
-    /// Display index of the frame now in `frame`; -1 before the first.
-    private var position = -1
-    /// The end of input was sent to the decoder; it hands out what it holds.
-    private var draining = false
-    /// The decoder has given its last frame.
-    private var ended = false
-    /// Frames a `frames(at:)` call still wants; nil decodes every frame
-    /// (sequential decoding). Other non-reference frames are skipped undecoded.
-    private var wanted: Set<Int>? = nil
-    /// Wanted frames whose packets have not been sent yet.
-    private var unsent: Set<Int> = []
-    /// The decoder was drained before the end of the file (see `decodeNext`);
-    /// the next target needs a seek.
-    private var drainedEarly = false
-    /// FFmpeg's message for the last damage seen ("" when none).
-    public private(set) var lastDamageReason = ""
+    private var baseMetadata: VideoMetadata
 
-    public var frameCount: Int { index.frameCount }
-    public var keyframes: [Int] { index.keyframes }
-
-    /// Opens `path`. With `index` (from a manifest) the packet scan is skipped.
+    /// Opens `path`, a video file or a folder of images. With `index` (from a
+    /// manifest) the packet scan is skipped where that is exact.
     public init(path: String, options: DecoderOptions = .init(), index knownIndex: FrameIndex? = nil) throws {
-        try checkReadableFile(path)
-        self.path = path
-        demuxer = try Demuxer(path: path)
-        guard let stream = demuxer.bestVideoStream() else { throw VideoError.noVideoStream(path: path) }
-        streamIndex = stream
-        var avStream = demuxer.stream(stream)
-        timeBase = avStream.pointee.time_base
-        codec = try CodecContext(stream: avStream, threads: max(1, options.threads), path: path)
-        let parameters = avStream.pointee.codecpar.pointee
-        codedWidth = Int(parameters.width)
-        codedHeight = Int(parameters.height)
-        guard codedWidth > 0, codedHeight > 0 else {
-            throw VideoError.cannotOpen(path: path, reason: "the video stream has no frame size")
-        }
-
-        let fps = frameRate(avStream.pointee)
-        // A stored index is trusted only where packets would give the same
-        // one (MP4/MOV and Matroska, what `prep` writes); elsewhere the packet
-        // scan is cheap and tells whether a decoding scan is needed.
-        if let knownIndex, demuxer.headerIsComplete {
-            index = knownIndex
-            timestamps = knownIndex.timestamps ?? constantRateTimestamps(
-                count: knownIndex.frameCount, start: avStream.pointee.start_time, fps: fps, timeBase: timeBase)
-        } else if let scanned = try scanIndex(demuxer, stream: stream, packet: packet, path: path) {
-            index = scanned
-            timestamps = scanned.timestamps!
-            if index.frameCount > 0 { try demuxer.seek(stream: stream, timestamp: timestamps[0]) }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            source = try ImageFolderSource(path: path, options: options.folder, index: knownIndex)
         } else {
-            demuxer = try Demuxer(path: path)
-            index = try decodingScan(demuxer, stream: stream, codec: codec, packet: packet, frame: frame, path: path)
-            timestamps = fillMissing(index.timestamps!, fps: fps, timeBase: timeBase)
-            var seen: [Int64: Int] = [:]
-            for (i, ts) in index.timestamps!.enumerated() where ts != ffNoPTS { seen[ts] = seen[ts] == nil ? i : -1 }
-            frameOfTimestamp = seen.filter { $0.value >= 0 }
-            demuxer = try Demuxer(path: path)
-            counting = true
+            try checkReadableFile(path)
+            source = try StreamSource(path: path, options: options, index: knownIndex)
         }
-        guard index.frameCount > 0 else {
-            throw VideoError.cannotOpen(path: path, reason: "the video stream has no frames")
-        }
-
-        avStream = demuxer.stream(stream)   // the demuxer may have been reopened
-        var rotation = 0
-        if options.applyRotation, let matrix = cffmpeg_display_matrix(avStream) {
-            rotation = displayRotation(counterclockwiseDegrees: av_display_rotation_get(matrix))
-        }
-        self.rotation = rotation
-        let transposed = rotation == 90 || rotation == 270
-        var duration = streamDuration(avStream.pointee, container: demuxer.pointer.pointee)
-        var rate = fps
-        if index.timestamps != nil, timestamps.count > 1 {
-            let ts = timestamps
-            let seconds = Double(ts[ts.count - 1] - ts[0]) * Double(timeBase.num) / Double(timeBase.den)
-            if rate == 0 && seconds > 0 { rate = Double(ts.count - 1) / seconds }
-            if duration == 0 && rate > 0 { duration = seconds + 1 / rate }
-        }
-        baseMetadata = VideoMetadata(
-            path: path,
-            codec: String(cString: avcodec_get_name(parameters.codec_id)),
-            pixelFormat: "",
-            width: transposed ? codedHeight : codedWidth,
-            height: transposed ? codedWidth : codedHeight,
-            fps: rate,
-            duration: duration,
-            rotation: rotation,
-            frames: index.frameCount,
-            keyframes: index.keyframes,
-            index: index.method)
+        self.path = path
+        baseMetadata = source.baseMetadata
     }
 
-    private let rotation: Int
-    private var baseMetadata: VideoMetadata
+    public var index: FrameIndex { source.index }
+    public var counters: DecodeCounters { source.counters }
+    /// Display-order indices of frames found damaged so far (corrupt or never produced).
+    public var damagedFrames: Set<Int> { source.damagedFrames }
+    /// FFmpeg's message for the last damage seen ("" when none).
+    public var lastDamageReason: String { source.lastDamageReason }
+    public var frameCount: Int { source.index.frameCount }
+    public var keyframes: [Int] { source.index.keyframes }
 
     /// Displayed width and height (after rotation), without touching the pixel format.
     public var displaySize: (width: Int, height: Int) { (baseMetadata.width, baseMetadata.height) }
@@ -181,18 +121,10 @@ public final class VideoDecoder {
     /// What the video is. The pixel format may need the first frame decoded
     /// (headers of MP4 and Matroska do not name it); that happens here, once.
     public var metadata: VideoMetadata {
-        if baseMetadata.pixelFormat.isEmpty { baseMetadata.pixelFormat = resolvePixelFormat() }
-        return baseMetadata
-    }
-
-    private func resolvePixelFormat() -> String {
-        var format = codec.pointer.pointee.pix_fmt
-        if format == AV_PIX_FMT_NONE {
-            let saved = counters
-            _ = try? decode([0]) { _ in format = AVPixelFormat(rawValue: frame.pointer.pointee.format) }
-            counters = saved   // bookkeeping, not work the caller asked for
+        if baseMetadata.pixelFormat.isEmpty {
+            baseMetadata.pixelFormat = av_get_pix_fmt_name(source.pixelFormat()).map { String(cString: $0) } ?? "unknown"
         }
-        return av_get_pix_fmt_name(format).map { String(cString: $0) } ?? "unknown"
+        return baseMetadata
     }
 
     // MARK: Decoding
@@ -236,12 +168,12 @@ public final class VideoDecoder {
         let output = base.assumingMemoryBound(to: UInt8.self)
         let targets = slots.keys.sorted()
         var damaged: [Int] = []
-        let missing = try decode(targets) { frameIndex in
+        let missing = try source.decode(targets) { frameIndex in
             let slotList = slots[frameIndex]!
             let first = output + slotList[0] * g.frameBytes
             try convertCurrentFrame(g, into: first)
             for slot in slotList.dropFirst() { (output + slot * g.frameBytes).update(from: first, count: g.frameBytes) }
-            if damagedFrames.contains(frameIndex) { damaged.append(frameIndex) }
+            if source.damagedFrames.contains(frameIndex) { damaged.append(frameIndex) }
         }
         for frameIndex in missing {
             for slot in slots[frameIndex]! { (output + slot * g.frameBytes).initialize(repeating: 0, count: g.frameBytes) }
@@ -260,21 +192,7 @@ public final class VideoDecoder {
 
     /// Display index of the frame on screen at `seconds`.
     public func frameIndex(playedAt seconds: Double) throws -> Int {
-        let tb = Double(timeBase.num) / Double(timeBase.den)
-        let start = Double(timestamps[0]) * tb
-        let lastDuration = frameCount > 1 ? Double(timestamps[frameCount - 1] - timestamps[frameCount - 2]) * tb : 1 / max(baseMetadata.fps, 1)
-        let end = Double(timestamps[frameCount - 1]) * tb + lastDuration
-        guard seconds >= start, seconds < end else {
-            throw VideoError.timeOutOfRange(path: path, seconds: seconds, start: start, end: end)
-        }
-        // 1 ns of slack: 2.76 s / 0.001 is 2759.9999… in floating point.
-        let ts = Int64(((seconds + 1e-9) / tb).rounded(.down))
-        var low = 0, high = frameCount - 1
-        while low < high {   // last index with timestamp <= ts
-            let mid = (low + high + 1) / 2
-            if timestamps[mid] <= ts { low = mid } else { high = mid - 1 }
-        }
-        return low
+        try source.frameIndex(playedAt: seconds)
     }
 
     /// Decodes the whole video in order, converting every frame; `body` gets
@@ -284,7 +202,7 @@ public final class VideoDecoder {
         let g = try geometry(format)
         var buffer = [UInt8](repeating: 0, count: g.frameBytes)
         return try buffer.withUnsafeMutableBytes { raw in
-            try decodeSequentially { frameIndex in
+            try source.decodeSequentially { frameIndex in
                 try convertCurrentFrame(g, into: raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
                 try body(frameIndex, UnsafeRawBufferPointer(raw))
             }
@@ -294,219 +212,25 @@ public final class VideoDecoder {
     /// Decodes every frame without converting; returns the damaged indices
     /// (flagged by the decoder, or in the index but never produced).
     public func verify() throws -> [Int] {
-        try decodeSequentially { _ in }
+        try source.decodeSequentially { _ in }
     }
-
-    /// Every frame from the first, in order; frames in the index that never
-    /// come out are added to `damagedFrames`, which is returned.
-    private func decodeSequentially(_ each: (Int) throws -> Void) throws -> [Int] {
-        try seek(toKeyframe: 0)
-        var seen = Set<Int>()
-        while let frameIndex = try decodeNext() {
-            seen.insert(frameIndex)
-            try each(frameIndex)
-        }
-        for i in 0..<frameCount where !seen.contains(i) { damagedFrames.insert(i) }
-        return damagedFrames.sorted()
-    }
-
-
-    // MARK: Internals
 
     private func geometry(_ format: FrameFormat) throws -> Geometry {
-        try Geometry(format, codedWidth: codedWidth, codedHeight: codedHeight, rotation: rotation, path: path)
-    }
-
-    /// Decodes forward to each of `targets` (ascending, unique) and calls
-    /// `deliver` while that frame is current. Returns targets never produced.
-    private func decode(_ targets: [Int], deliver: (Int) throws -> Void) throws -> [Int] {
-        wanted = Set(targets)
-        unsent = Set(targets)
-        defer { wanted = nil; unsent = []; codec.pointer.pointee.skip_frame = AVDISCARD_DEFAULT }
-        var missing: [Int] = []
-        var pending: Int? = nil   // a frame decoded past a missing target, still current
-        for target in targets {
-            if let p = pending {
-                if p == target { pending = nil; try deliver(target); continue }
-                if p > target { missing.append(target); continue }
-                pending = nil
-            }
-            let keyframe = index.keyframe(atOrBefore: target)
-            // Seek when going back, or when a keyframe lies between here and the
-            // target (decoding the frames before it would be wasted work).
-            var justSeeked = false
-            let unreachable = (ended || drainedEarly) && unsent.contains(target)
-            if target <= position || keyframe > position + 1 || unreachable {
-                try seek(toKeyframe: keyframe)
-                justSeeked = true
-            }
-            var retries = 0
-            var seekPoint = keyframe
-            // After a seek the first frame at or past the keyframe must be the
-            // keyframe itself; a later one means the demuxer landed past it,
-            // and frames decoded from there could lack their references.
-            var awaitedKeyframe: Int? = justSeeked ? keyframe : nil
-            while true {
-                let next = try decodeNext()
-                if let k = awaitedKeyframe, seekPoint > 0, next.map({ $0 > k }) ?? true {
-                    // Try earlier keyframes, then the start of the file.
-                    retries += 1
-                    seekPoint = retries < 3 ? index.keyframe(atOrBefore: seekPoint - 1) : 0
-                    try seek(toKeyframe: seekPoint)
-                    awaitedKeyframe = seekPoint
-                    continue
-                }
-                guard let frameIndex = next else { missing.append(target); break }
-                if let k = awaitedKeyframe {
-                    if frameIndex < k { continue }
-                    awaitedKeyframe = nil
-                }
-                if frameIndex < target { continue }
-                if frameIndex == target { try deliver(target); break }
-                missing.append(target)
-                pending = frameIndex
-                break
-            }
-        }
-
-        for m in missing { damagedFrames.insert(m) }
-        return missing
-    }
-
-    private func seek(toKeyframe keyframe: Int) throws {
-        if index.method == .decoded {
-            // Frame 0, or a keyframe the decoder gave no timestamp to: from the
-            // start, counting frames as the scan did. Reopening is the one way
-            // back to the start that every demuxer (TS, PS, AVI) gets right.
-            if keyframe == 0 || frameOfTimestamp[timestamps[keyframe]] != keyframe {
-                try restart()
-                return
-            }
-            counting = false
-        }
-        try demuxer.seek(stream: streamIndex, timestamp: timestamps[keyframe])
-        codec.flush()
-        position = keyframe - 1
-        draining = false
-        ended = false
-        drainedEarly = false
-        if let wanted { unsent = wanted.filter { $0 >= keyframe } }
-        counters.seeks += 1
-    }
-
-    /// Back to the first packet, by opening the file again.
-    private func restart() throws {
-        demuxer = try Demuxer(path: path)
-        codec.flush()
-        counting = true
-        position = -1
-        draining = false
-        ended = false
-        drainedEarly = false
-        if let wanted { unsent = wanted }
-        counters.seeks += 1
-    }
-
-    /// Decodes the next frame into `frame` and returns its display index, or
-    /// nil at the end of the stream.
-    private func decodeNext() throws -> Int? {
-        if ended { return nil }
-        while true {
-            let code = avcodec_receive_frame(codec.pointer, frame.pointer)
-            if code == 0 {
-                if let frameIndex = takeDecodedFrame() { return frameIndex }
-                continue
-            }
-            if code == ffEOF || (code == ffEAGAIN && draining) { ended = true; return nil }
-            if code != ffEAGAIN { throw VideoError.decodeFailed(path: path, reason: ffmpegMessage(code)) }
-            if demuxer.read(packet, stream: streamIndex) {
-                counters.packetsRead += 1
-                let frameIndex = packetFrame(packet.pointer.pointee)
-                codec.pointer.pointee.skip_frame = skipSetting(for: frameIndex)
-                let sent = avcodec_send_packet(codec.pointer, packet.pointer)
-                // A damaged packet: its frame will not come out, and `decode` reports it missing.
-                if sent < 0 && sent != ffEAGAIN { lastDamageReason = ffmpegMessage(sent) }
-                if let frameIndex, wanted != nil, unsent.remove(frameIndex) != nil, nextTargetNeedsSeek(after: frameIndex) {
-                    // Every wanted frame of this stretch is in the decoder and the
-                    // next needs a seek anyway: drain now rather than decode further
-                    // frames only to fill the reorder delay.
-                    _ = avcodec_send_packet(codec.pointer, nil)
-                    draining = true
-                    drainedEarly = true
-                }
-            } else {
-                _ = avcodec_send_packet(codec.pointer, nil)   // end of input: drain the decoder
-                draining = true
-            }
-        }
-    }
-
-    /// Non-reference frames that were not asked for need not be decoded: no
-    /// other frame depends on them. With one decoder thread, a packet is
-    /// decoded before the next one is sent, so the setting applies to it alone.
-    private func skipSetting(for frameIndex: Int?) -> AVDiscard {
-        guard let wanted, let frameIndex, codec.pointer.pointee.thread_count == 1 else { return AVDISCARD_DEFAULT }
-        return wanted.contains(frameIndex) ? AVDISCARD_DEFAULT : AVDISCARD_NONREF
-    }
-
-    /// Display index of the frame a packet carries (nil without timestamps,
-    /// and for a decoded index, where packets and frames do not pair up).
-    private func packetFrame(_ p: AVPacket) -> Int? {
-        // Packets an edit list cuts carry no frame of the index.
-        if index.method == .decoded || p.flags & AV_PKT_FLAG_DISCARD != 0 { return nil }
-        let ts = p.pts != ffNoPTS ? p.pts : p.dts
-        return ts == ffNoPTS ? nil : nearestIndex(of: ts, in: timestamps)
-    }
-
-    /// True when no wanted frame is left to send, or the nearest one lies
-    /// beyond a keyframe after `frame`'s (so `decode` will seek to reach it).
-    private func nextTargetNeedsSeek(after frame: Int) -> Bool {
-        guard codec.pointer.pointee.thread_count == 1 else { return false }
-        guard let next = unsent.min() else { return true }
-        return index.keyframe(atOrBefore: next) > max(frame, index.keyframe(atOrBefore: frame)) && next > frame + 1
-    }
-
-    /// The display index of the frame just decoded, or nil when a decoded
-    /// index cannot tell which frame it is (it is then never delivered).
-    private func takeDecodedFrame() -> Int? {
-        counters.framesDecoded += 1
-        let f = frame.pointer.pointee
-        let frameIndex: Int
-        if index.method == .decoded {
-            if counting {
-                frameIndex = position + 1
-                guard frameIndex < frameCount else { return nil }
-            } else {
-                guard let known = frameOfTimestamp[f.best_effort_timestamp] else { return nil }
-                frameIndex = known
-                // From a keyframe on, the decoder gives the frames the scan
-                // counted, in the same order: count them (the last frames of
-                // a drain often have no timestamp to recognise them by).
-                if index.keyframe(atOrBefore: known) == known { counting = true }
-            }
-        } else {
-            let ts = f.pts != ffNoPTS ? f.pts : f.best_effort_timestamp
-            frameIndex = ts == ffNoPTS ? min(position + 1, frameCount - 1) : nearestIndex(of: ts, in: timestamps)
-        }
-        if cffmpeg_frame_is_damaged(frame.pointer) != 0 {
-            damagedFrames.insert(frameIndex)
-            let logged = takeLastLog()
-            lastDamageReason = logged.isEmpty ? "the decoder flagged the frame as corrupt" : logged
-        }
-        position = frameIndex
-        return frameIndex
+        try Geometry(format, codedWidth: source.codedWidth, codedHeight: source.codedHeight,
+                     rotation: source.rotation, path: path)
     }
 
     private func convertCurrentFrame(_ g: Geometry, into destination: UnsafeMutablePointer<UInt8>) throws {
-        counters.framesConverted += 1
+        source.counters.framesConverted += 1
+        let frame = source.current
         if g.rotation == 0 {
-            try scaler.convert(frame.pointer, crop: g.codedCrop, width: g.scaledWidth, height: g.scaledHeight,
+            try scaler.convert(frame, crop: g.codedCrop, width: g.scaledWidth, height: g.scaledHeight,
                                into: destination, path: path)
             return
         }
         if rotated.count < g.frameBytes { rotated = [UInt8](repeating: 0, count: g.frameBytes) }
         try rotated.withUnsafeMutableBufferPointer { scratch in
-            try scaler.convert(frame.pointer, crop: g.codedCrop, width: g.scaledWidth, height: g.scaledHeight,
+            try scaler.convert(frame, crop: g.codedCrop, width: g.scaledWidth, height: g.scaledHeight,
                                into: scratch.baseAddress!, path: path)
             rotateRGB24(scratch.baseAddress!, width: g.scaledWidth, height: g.scaledHeight,
                         degrees: g.rotation, into: destination)

@@ -8,11 +8,12 @@ extension ClipKit {
             abstract: "Write frames as raw rgb24 bytes to stdout, in the order given.",
             discussion: "Example: clipkit frames in.mp4 --indices 0,17,33 --short-side 128 > out.rgb")
 
-        @Argument(help: "A video file.") var file: String
+        @Argument(help: "A video file, or a folder of frame images.") var file: String
         @Option(help: "Comma-separated 0-based frame indices (any order, repeats allowed).") var indices: String
         @Option(help: "Scale so that the short side is S pixels.") var shortSide: Int?
         @Option(help: "Scale to WxH pixels.") var size: String?
         @Flag(help: "Keep the raw orientation (ignore rotation metadata).") var noRotate = false
+        @OptionGroup var folder: FrameFolderFlags
 
         func validate() throws {
             if shortSide != nil && size != nil { throw ValidationError("give --short-side or --size, not both") }
@@ -23,7 +24,7 @@ extension ClipKit {
 
         func run() throws {
             try runReportingErrors {
-                let decoder = try VideoDecoder(path: file, options: DecoderOptions(applyRotation: !noRotate))
+                let decoder = try VideoDecoder(path: file, options: DecoderOptions(applyRotation: !noRotate, folder: folder.options))
                 var format = FrameFormat.native
                 if let shortSide { format.size = .shortSide(shortSide) }
                 if let size, let (w, h) = parseSize(size) { format.size = .exact(width: w, height: h) }
@@ -46,4 +47,19 @@ func parseIndices(_ text: String) -> [Int]? {
     let parts = text.split(separator: ",", omittingEmptySubsequences: false)
     let values = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
     return values.count == parts.count && !values.isEmpty ? values : nil
+}
+
+/// How a folder of frame images is read, for commands that open one.
+struct FrameFolderFlags: ParsableArguments {
+    @Option(help: "Frame folders: file name template, as '{:05}.jpg', 'img_{:05d}.jpg' or '%05d.jpg' (default: every image, in name order).")
+    var template: String?
+    @Option(help: "Frame folders: the number in the first frame's name (mmaction2's start_index).") var startIndex = 1
+    @Option(help: "Frame folders: frames per second.") var fps = 30.0
+
+    var options: FrameFolderOptions { FrameFolderOptions(template: template, startIndex: startIndex, fps: fps) }
+
+    func validate() throws {
+        guard fps > 0 else { throw ValidationError("--fps must be positive") }
+        guard startIndex >= 0 else { throw ValidationError("--start-index must be ≥ 0") }
+    }
 }

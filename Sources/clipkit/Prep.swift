@@ -7,7 +7,7 @@ import VideoIO
 extension ClipKit {
     struct Prep: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Prepare datasets.", subcommands: [Resize.self, Index.self, Check.self])
+            abstract: "Prepare datasets.", subcommands: [Resize.self, Frames.self, Index.self, Check.self])
 
         struct Index: ParsableCommand {
             static let configuration = CommandConfiguration(
@@ -51,6 +51,45 @@ extension ClipKit {
                 }
                 for p in result.problems { printError("problem: \(p)") }
                 if !result.problems.isEmpty { throw ExitCode(1) }
+            }
+        }
+
+        struct Frames: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Write every video under SRC as a folder of JPEG frames in DST (tree kept, <stem>/img_00001.jpg …).",
+                discussion: """
+                mmaction2's rawframes layout (filename_tmpl img_{:05}.jpg, start_index 1), as SSv1-style pipelines use. \
+                Resumable: folders already in DST are kept, and each new one appears only when complete. A failing \
+                video is listed at the end and the others go on; the exit status is then 1. Writes DST/manifest.csv \
+                (frames, fps, size, template, start_index) and DST/classes.txt for class folders.
+                """)
+
+            @Argument(help: "Folder of source videos.") var source: String
+            @Argument(help: "Output folder.") var destination: String
+            @Option(help: "Shorter side of the frames, pixels (0 keeps the size).") var shortSide = 256
+            @Option(help: "JPEG quality as ffmpeg's -q:v (2 best … 31 worst).") var quality = 2
+            @Option(help: "Videos converted at once.") var jobs = ProcessInfo.processInfo.activeProcessorCount
+            @Flag(help: "No progress bar.") var quiet = false
+
+            func validate() throws {
+                guard shortSide >= 0 else { throw ValidationError("--short-side must be ≥ 0") }
+                guard (2...31).contains(quality) else { throw ValidationError("--quality must be 2…31") }
+                guard jobs >= 1 else { throw ValidationError("--jobs must be ≥ 1") }
+            }
+
+            func run() throws {
+                let report: ResizeReport
+                do {
+                    report = try framesDataset(source: source, destination: destination, shortSide: shortSide == 0 ? nil : shortSide,
+                                               quality: quality, jobs: jobs, quiet: quiet)
+                } catch let error as PrepError {
+                    printError(error.description)
+                    throw ExitCode(1)
+                }
+                print(String(format: "%d extracted, %d already done, %d failed in %.1f s; manifest: %@",
+                             report.converted.count, report.skipped.count, report.failures.count, report.seconds, report.manifestPath))
+                for failure in report.failures { printError("failed: \(failure)") }
+                if !report.failures.isEmpty { throw ExitCode(1) }
             }
         }
 
@@ -117,7 +156,7 @@ extension ClipKit {
                 var broken: [Broken] = []
                 for entry in m.entries {
                     do {
-                        let decoder = try VideoDecoder(path: entry.path, index: entry.storedIndex)
+                        let decoder = try VideoDecoder(path: entry.path, options: entry.decoderOptions, index: entry.storedIndex)
                         if decode {
                             let damaged = try decoder.verify()
                             if !damaged.isEmpty {

@@ -93,7 +93,8 @@ extension ClipKit {
                 let c = config.clip
                 let result = try evaluate(model: model, manifest: m, classes: classes, spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
                                           sampling: SamplingKind(rawValue: c.sampling) ?? .dense, clips: parts[0], crops: parts[1], side: c.crop,
-                                          shortSide: shortSide ?? config.eval.shortSide ?? c.crop, dilation: d, tempo: tempo, workers: workers, seed: config.seed)
+                                          shortSide: shortSide ?? config.eval.shortSide ?? c.crop, dilation: d, tempo: tempo, workers: workers, seed: config.seed,
+                                          progress: json ? nil : terminalProgress)
                 let encoder = JSONEncoder()
                 encoder.keyEncodingStrategy = .convertToSnakeCase
                 encoder.outputFormatting = [.sortedKeys]

@@ -14,17 +14,7 @@ private func clipkitExecutable() -> URL {
 }
 
 private func clipkit(_ arguments: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
-    let process = Process()
-    process.executableURL = clipkitExecutable()
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, stdout, String(decoding: stderr, as: UTF8.self))
+    try runProcess(clipkitExecutable(), arguments)
 }
 
 @Suite struct CLITests {
@@ -245,5 +235,49 @@ private func tensorBytes(_ path: String) throws -> Data {
         let a = try tensorBytes(root.appendingPathComponent("straight/checkpoint.safetensors").path)
         let b = try tensorBytes(root.appendingPathComponent("resumed/checkpoint.safetensors").path)
         #expect(a.count > 100_000 && a == b, "model and optimizer state identical byte for byte")
+    }
+}
+
+/// `clipkit probe` and `clipkit frames` on the real-format corpus and on a
+/// frame folder, against the ffmpeg CLI's frames.
+@Suite struct CLICorpusTests {
+    private static let corpus = try! CorpusFile.load()
+
+    @Test(arguments: corpus.keys.sorted())
+    func framesEqualFFmpegAtScatteredIndices(_ name: String) throws {
+        let e = Self.corpus[name]!
+        let path = fixture("corpus/" + name)
+        let probe = try clipkit(["probe", path, "--json"])
+        #expect(probe.status == 0, "\(probe.stderr)")
+        let object = try JSONSerialization.jsonObject(with: probe.stdout) as! [String: Any]
+        #expect(object["frames"] as? Int == e.frames)
+        #expect(["packets", "decoded"].contains(object["index"] as? String ?? ""))
+        let picks = e.scatteredIndices(keyframes: object["keyframes"] as! [Int])
+        let request = picks.reversed() + [picks[1], picks[0]]
+        let result = try clipkit(["frames", path, "--indices", request.map(String.init).joined(separator: ",")])
+        #expect(result.status == 0, "\(result.stderr)")
+        let size = e.width * e.height * 3
+        #expect(result.stdout.count == request.count * size)
+        let got = (0..<request.count).map { frameAdler32(result.stdout[$0 * size ..< ($0 + 1) * size]) }
+        #expect(got == request.map { e.adler32[$0] }, "\(name)")
+    }
+
+    @Test func frameFolderProbeAndFrames() throws {
+        let folder = try temporaryFolder("cli-folder")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        _ = try runTool("ffmpeg", ["-hide_banner", "-loglevel", "error", "-i", fixture("h264_bframes.mp4"), "-frames:v", "9",
+                                   "-q:v", "3", folder + "/%05d.jpg"])
+        let reference = try ffmpegFrameAdler32(folder + "/%05d.jpg")
+        let probe = try clipkit(["probe", folder, "--json", "--template", "{:05}.jpg", "--fps", "12.5"])
+        #expect(probe.status == 0, "\(probe.stderr)")
+        let object = try JSONSerialization.jsonObject(with: probe.stdout) as! [String: Any]
+        #expect(object["frames"] as? Int == 9 && object["index"] as? String == "folder" && object["fps"] as? Double == 12.5)
+        let result = try clipkit(["frames", folder, "--indices", "8,0,4"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let size = 160 * 120 * 3
+        #expect((0..<3).map { frameAdler32(result.stdout[$0 * size ..< ($0 + 1) * size]) } == [reference[8], reference[0], reference[4]])
+        try FileManager.default.removeItem(atPath: folder + "/00005.jpg")
+        let damaged = try clipkit(["frames", folder, "--indices", "4", "--template", "{:05}.jpg"])
+        #expect(damaged.status == 1 && damaged.stderr.contains("damaged frames 4"), "\(damaged.stderr)")
     }
 }

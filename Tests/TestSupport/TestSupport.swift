@@ -132,3 +132,50 @@ public struct TestRNG: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// Runs `executable` with `arguments`; its exit status, standard output and error.
+public func runProcess(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, stdout, String(decoding: stderr, as: UTF8.self))
+}
+
+/// Runs a tool found on PATH (`ffmpeg`, …); returns its standard output, or
+/// throws with its standard error when it exits non-zero.
+public func runTool(_ tool: String, _ arguments: [String]) throws -> Data {
+    let result = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), [tool] + arguments)
+    guard result.status == 0 else {
+        throw ToolFailure(message: "\(tool) \(arguments.joined(separator: " ")): \(result.stderr)")
+    }
+    return result.stdout
+}
+
+public struct ToolFailure: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
+
+/// The Adler-32 of every rgb24 frame the ffmpeg CLI decodes from `input`
+/// (a file, or an image pattern such as `dir/img_%05d.jpg`).
+public func ffmpegFrameAdler32(_ input: String, extraInput: [String] = []) throws -> [String] {
+    let text = String(decoding: try runTool("ffmpeg", ["-hide_banner", "-loglevel", "error", "-threads", "1"] + extraInput
+        + ["-i", input, "-vf", "format=rgb24", "-fps_mode", "passthrough", "-f", "framecrc", "-"]), as: UTF8.self)
+    return text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map {
+        String($0.split(separator: ",").last!).trimmingCharacters(in: .whitespaces)
+    }
+}
+
+/// A fresh empty folder under the system's temporary folder.
+public func temporaryFolder(_ name: String) throws -> String {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("clipkit-\(name)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url.path
+}

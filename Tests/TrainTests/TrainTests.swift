@@ -6,6 +6,7 @@ import NN
 import Tensor
 import Loader
 import Prep
+import VideoIO
 
 /// A tiny Video-MNIST (bars in 10 motions, 8 frames of 16×16) and a config for it.
 func tinyRun(itsl: Bool, iterations: Int = 1, name: String = UUID().uuidString) throws -> (TrainConfig, URL) {
@@ -161,6 +162,59 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
         #expect(r.videos == 10 && r.views == "2x3" && r.failed.isEmpty)
         #expect(r.confusion.flatMap { $0 }.reduce(0, +) == 10)
         #expect(r.top5 >= r.top1)
+    }
+}
+
+/// The same tiny dataset as folders of JPEG frames (`prep frames`' writer),
+/// listed once as a CSV manifest with template and start index, and once as
+/// an mmaction2 rawframes list (`folder total_frames label`).
+@Suite struct FrameFolderTrainingTests {
+    @Test func aFrameFolderManifestTrainsAndEvaluates() throws {
+        let (config, root) = try tinyRun(itsl: false)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let frames = root.appendingPathComponent("frames")
+        try FileManager.default.createDirectory(at: frames, withIntermediateDirectories: true)
+        func convert(_ manifest: String, _ name: String) throws -> (String, String) {
+            var entries: [ManifestEntry] = []
+            var list = ""
+            for (i, e) in try Manifest.load(manifest).entries.enumerated() {
+                let folder = frames.appendingPathComponent("\(name)-\(i)").path
+                let written = try extractFrames(input: e.path, folder: folder, shortSide: nil, quality: 2, template: rawframesTemplate)
+                entries.append(ManifestEntry(path: folder, label: e.label, frames: written.frames, fps: written.fps,
+                                             template: rawframesTemplate, startIndex: 1))
+                list += "\(name)-\(i) \(written.frames) \(e.label)\n"
+            }
+            let csv = frames.appendingPathComponent(name + ".csv").path
+            try Manifest(entries: entries).writeCSV(to: csv)
+            let txt = frames.appendingPathComponent(name + ".txt").path
+            try list.write(toFile: txt, atomically: true, encoding: .utf8)
+            return (csv, txt)
+        }
+        let (trainCSV, _) = try convert(config.train, "train")
+        let (testCSV, testList) = try convert(config.val!, "test")
+        var folders = config
+        folders.train = trainCSV
+        folders.val = testCSV
+        folders.epochs = 1
+        folders.output = root.appendingPathComponent("run-folders").path
+        let trainer = try Trainer(config: folders)
+        trainer.progress = { _, _ in }
+        let summary = try trainer.run()
+        #expect(!summary.interrupted && summary.stages.count == 1)
+
+        let listed = try Manifest.load(testList)
+        #expect(listed.entries.map(\.frames) == (try Manifest.load(testCSV)).entries.map(\.frames))
+        for manifest in [try Manifest.load(testCSV), listed] {
+            #expect(manifest.entries.allSatisfy { e in
+                var d: ObjCBool = false
+                return FileManager.default.fileExists(atPath: e.path, isDirectory: &d) && d.boolValue
+            })
+            let model = try ModelZoo.make("kth3l-reg3d", classes: 10)
+            let r = try evaluate(model: model, manifest: manifest, classes: (0..<10).map(String.init),
+                                 spec: .init(frames: 8, interval: 1, cropSize: 16), sampling: .dense, clips: 2, crops: 3,
+                                 side: 16, shortSide: 16, dilation: (1, 1))
+            #expect(r.videos == 10 && r.failed.isEmpty, "\(r.failed)")
+        }
     }
 }
 

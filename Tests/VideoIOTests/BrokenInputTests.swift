@@ -18,9 +18,10 @@ import TestSupport
         #expect(openError(path) == .fileNotFound(path: path))
     }
 
-    @Test func directory() {
+    @Test func directoryWithoutImages() {
+        // A directory opens as a frame folder; one of .rgb files has no frames.
         let path = fixture("ref")
-        #expect(openError(path) == .isDirectory(path: path))
+        #expect(openError(path) == .cannotOpen(path: path, reason: "a folder with no .jpg, .jpeg, .png or .bmp images"))
     }
 
     @Test func emptyFile() {
