@@ -89,8 +89,8 @@ public func framesDataset(source: String, destination: String, shortSide: Int?, 
 /// hidden temp name and renamed when complete, and temp files left by a
 /// killed run are removed first. A failing video is reported and the rest go
 /// on. Writes `manifest.csv` (frames, fps, size, keyframes; `template` and
-/// start index 1 for frame folders) and, when the videos sit in class folders,
-/// `classes.txt`, into `destination`.
+/// start index 1 for frame folders, plus mmaction2's `rawframes.txt`) and,
+/// when the videos sit in class folders, `classes.txt`, into `destination`.
 func convertDataset(source: String, destination: String, jobs: Int, quiet: Bool, template: String? = nil,
                     output outputName: (String) -> String,
                     convert: @escaping @Sendable (String, String) throws -> EncodedVideo,
@@ -150,6 +150,11 @@ func convertDataset(source: String, destination: String, jobs: Int, quiet: Bool,
     }
     report.manifestPath = (destination as NSString).appendingPathComponent("manifest.csv")
     if !entries.isEmpty { try Manifest(entries: entries).writeCSV(to: report.manifestPath) }
+    if template != nil && !entries.isEmpty {
+        // The same list as mmaction2's rawframes annotation: `frame_dir total_frames label`.
+        let lines = entries.map { "\($0.path) \($0.frames ?? 0) \($0.label)\n" }.joined()
+        try writeAtomically(Data(lines.utf8), to: (destination as NSString).appendingPathComponent("rawframes.txt"))
+    }
     if !classes.isEmpty {
         try writeAtomically(Data((classes.joined(separator: "\n") + "\n").utf8), to: (destination as NSString).appendingPathComponent("classes.txt"))
     }

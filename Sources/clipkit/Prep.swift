@@ -61,7 +61,8 @@ extension ClipKit {
                 mmaction2's rawframes layout (filename_tmpl img_{:05}.jpg, start_index 1), as SSv1-style pipelines use. \
                 Resumable: folders already in DST are kept, and each new one appears only when complete. A failing \
                 video is listed at the end and the others go on; the exit status is then 1. Writes DST/manifest.csv \
-                (frames, fps, size, template, start_index) and DST/classes.txt for class folders.
+                (frames, fps, size, template, start_index), DST/rawframes.txt (mmaction2's 'frame_dir total_frames label') \
+                and DST/classes.txt for class folders.
                 """)
 
             @Argument(help: "Folder of source videos.") var source: String

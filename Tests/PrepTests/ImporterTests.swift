@@ -3,6 +3,7 @@ import Testing
 import TestSupport
 @testable import Prep
 import Loader
+import VideoIO
 
 /// A temporary folder with `files` (relative paths) copied from a real fixture video.
 func videoTree(_ files: [String]) throws -> String {
@@ -58,6 +59,26 @@ func videoTree(_ files: [String]) throws -> String {
         #expect(r.classes.count == 3)
         #expect(r.entries.map(\.label) == [1, 0] && r.entries.map(\.frames) == [3, 2])
         #expect(r.problems.count == 1 && r.problems[0].path.hasSuffix("/1000"))
+    }
+
+    @Test func somethingSomethingV1ManifestOpensItsFolders() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("ssv1-real-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        for id in ["100218", "48032"] {
+            _ = try extractFrames(input: fixture("h264_bframes.mp4"), folder: root + "/" + id, shortSide: 64, template: "{:05}.jpg")
+        }
+        let r = try indexDataset(fixture("annotations/ssv1/something-something-v1-train.csv"), layout: .ssv1, videos: root)
+        let manifest = root + "/train.csv"
+        try writeIndex(probeEntries(r, jobs: 2), manifest: manifest, classList: root + "/classes.txt")
+        let loaded = try Manifest.load(manifest)
+        #expect(loaded.entries.count == 2)
+        for e in loaded.entries {
+            #expect(e.template == "{:05}.jpg" && e.startIndex == 1 && e.frames == 50 && e.width == 85 && e.height == 64)
+            let decoder = try VideoDecoder(path: e.path, options: e.decoderOptions, index: e.storedIndex)
+            let reference = try ffmpegFrameAdler32(e.path + "/%05d.jpg")
+            #expect(try decoder.frames(at: [49, 0, 20]).map { frameAdler32($0.pixels) } == [reference[49], reference[0], reference[20]])
+        }
     }
 
     @Test func mmactionListAndProbeAndWrite() throws {

@@ -76,6 +76,45 @@ func makeSourceTree() throws -> URL {
         #expect(try Manifest.load(report.manifestPath).count == 5, "the manifest lists kept and new outputs")
     }
 
+    @Test func prepFramesWritesRawframesResumablyAndTheyOpenAsTheSourcesFrames() throws {
+        let root = try makeSourceTree()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let src = root.appendingPathComponent("src").path, dst = root.appendingPathComponent("dst").path
+        // What a killed run leaves: a partial folder.
+        try FileManager.default.createDirectory(atPath: dst + "/jump/.vfr.part", withIntermediateDirectories: true)
+        try Foundation.Data([0xff, 0xd8]).write(to: URL(fileURLWithPath: dst + "/jump/.vfr.part/img_00001.jpg"))
+        // Native size: there a frame of JPEG is ~35 dB from its source and ~20 dB from the next frame.
+        let report = try framesDataset(source: src, destination: dst, shortSide: nil, quality: 2, jobs: 2, quiet: true)
+        #expect(report.converted.count == 5)
+        #expect(report.failures.map { ($0.path as NSString).lastPathComponent } == ["text.mp4"], "the broken file is reported")
+        #expect(!FileManager.default.fileExists(atPath: dst + "/jump/.vfr.part"))
+        let manifest = try Manifest.load(report.manifestPath)
+        let rawframes = try Manifest.load(dst + "/rawframes.txt")
+        #expect(manifest.count == 5 && rawframes.entries.map(\.frames) == manifest.entries.map(\.frames))
+        for entry in manifest.entries {
+            let name = (entry.path as NSString).lastPathComponent
+            let folder = entry.label == 0 ? "jump" : "run"
+            let file = try findVideos(under: src + "/" + folder).first { ($0 as NSString).deletingPathExtension == name }!
+            let source = try VideoDecoder(path: src + "/" + folder + "/" + file)
+            #expect(entry.template == rawframesTemplate && entry.startIndex == 1 && entry.frames == source.frameCount, "\(name)")
+            let frames = try VideoDecoder(path: entry.path, options: entry.decoderOptions, index: entry.storedIndex)
+            #expect(frames.frameCount == source.frameCount)
+            #expect(frames.metadata.width == source.metadata.width && frames.metadata.height == source.metadata.height, "\(name)")
+            #expect(frames.metadata.fps == source.metadata.fps, "\(name): the source's frame rate")
+            // The same pictures, once JPEG-compressed.
+            let picks = [0, source.frameCount / 2, source.frameCount - 1]
+            for (a, b) in zip(try frames.frames(at: picks), try source.frames(at: picks)) {
+                #expect(psnr(a.pixels, b.pixels) > 30, "\(name) frame \(a.index)")
+            }
+        }
+        let again = try framesDataset(source: src, destination: dst, shortSide: nil, quality: 2, jobs: 2, quiet: true)
+        #expect(again.skipped.count == 5 && again.converted.isEmpty)
+        #expect(try Manifest.load(again.manifestPath).entries.map(\.frames) == manifest.entries.map(\.frames))
+        // At a short side, the frames have it.
+        let small = try extractFrames(input: fixture("rotate90.mp4"), folder: root.appendingPathComponent("small").path, shortSide: 64)
+        #expect(min(small.width, small.height) == 64 && small.width == 64 && small.frames == 50, "rotation applied: \(small.width)x\(small.height)")
+    }
+
     @Test func shortSideSizesMatchFFmpegsScaleMinusTwo() {
         #expect(shortSideSize(width: 1280, height: 720, shortSide: 256) == (456, 256))
         #expect(shortSideSize(width: 320, height: 240, shortSide: 256) == (342, 256))

@@ -18,8 +18,12 @@ x264="-c:v libx264 -preset medium -crf 23 -pix_fmt yuv420p -threads 2"
 [ -f "$out/cockatoo_256_g16.mp4" ] || ff -i "$src/cockatoo.mp4" -vf scale=-2:256 $x264 -g 16 -keyint_min 16 -an "$out/cockatoo_256_g16.mp4"
 [ -f "$out/cockatoo_256_g250.mp4" ] || ff -i "$src/cockatoo.mp4" -vf scale=-2:256 $x264 -an "$out/cockatoo_256_g250.mp4"
 [ -f "$out/realshort_256_g16.mp4" ] || ff -i "$src/realshort.mp4" -vf scale=-2:256 $x264 -g 16 -keyint_min 16 -an "$out/realshort_256_g16.mp4"
+[ -f "$out/realshort_256_g250.mp4" ] || ff -i "$src/realshort.mp4" -vf scale=-2:256 $x264 -an "$out/realshort_256_g250.mp4"
 for s in 0 3 6; do
     f="$out/cockatoo_256_g16_seg$s.mp4"
     [ -f "$f" ] || ff -i "$src/cockatoo.mp4" -ss $s -t 5 -vf scale=-2:256 $x264 -g 16 -keyint_min 16 -an "$f"
+    # The raw long-GOP set: x264's default GOP (250), as downloaded videos are.
+    f="$out/cockatoo_256_g250_seg$s.mp4"
+    [ -f "$f" ] || ff -i "$src/cockatoo.mp4" -ss $s -t 5 -vf scale=-2:256 $x264 -an "$f"
 done
 ls "$out"/*.mp4

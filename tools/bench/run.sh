@@ -10,6 +10,15 @@ files=(bench-data/cockatoo_256_g16.mp4 bench-data/cockatoo_256_g16_seg0.mp4 benc
 echo "decode benchmark: ${files[*]} (${BENCH_ROUNDS:-5} rounds)"
 "$python" tools/bench/bench_decode.py --clipkit "$clipkit" --files "${files[@]}" \
     --rounds "${BENCH_ROUNDS:-5}" --json-out bench-data/decode-results.json | tee bench-data/decode-results.md
+# The same clip fetching on the raw long-GOP set (x264 default GOP 250).
+long=(bench-data/cockatoo_256_g250.mp4 bench-data/cockatoo_256_g250_seg0.mp4 bench-data/cockatoo_256_g250_seg3.mp4
+      bench-data/cockatoo_256_g250_seg6.mp4 bench-data/realshort_256_g250.mp4)
+echo "decode benchmark, long GOP: ${long[*]} (${BENCH_ROUNDS:-5} rounds)"
+"$python" tools/bench/bench_decode.py --clipkit "$clipkit" --files "${long[@]}" \
+    --rounds "${BENCH_ROUNDS:-5}" --json-out bench-data/decode-long-results.json | tee bench-data/decode-long-results.md
+echo "frame-exactness on the format corpus: ClipKit / decord / torchcodec"
+"$python" tools/bench/corpus_exact.py --clipkit "$clipkit" --corpus Fixtures/corpus \
+    --json-out bench-data/corpus-exact.json | tee bench-data/corpus-exact.md
 echo "30-view test input benchmark (${BENCH_ROUNDS:-5} rounds)"
 "$python" tools/bench/bench_views.py --clipkit "$clipkit" --files "${files[@]}" \
     --rounds "${BENCH_ROUNDS:-5}" --json-out bench-data/views-results.json | tee bench-data/views-results.md
@@ -19,6 +28,11 @@ manifest=bench-data/train.csv
 echo "loader benchmark (${BENCH_ROUNDS:-3} rounds)"
 "$python" tools/bench/bench_loader.py --clipkit "$clipkit" --manifest "$manifest" \
     --rounds "${BENCH_ROUNDS:-3}" --json-out bench-data/loader-results.json | tee bench-data/loader-results.md
+long_manifest=bench-data/train-long.csv
+{ echo "path,label"; for r in 1 2 3 4 5 6 7 8; do i=0; for f in "${long[@]}"; do echo "$PWD/$f,$i"; i=$((i+1)); done; done; } > "$long_manifest"
+echo "loader benchmark, long GOP (${BENCH_ROUNDS:-3} rounds)"
+"$python" tools/bench/bench_loader.py --clipkit "$clipkit" --manifest "$long_manifest" \
+    --rounds "${BENCH_ROUNDS:-3}" --json-out bench-data/loader-long-results.json | tee bench-data/loader-long-results.md
 echo "training benchmark (${BENCH_ROUNDS:-5} rounds)"
 "$python" tools/bench/bench_train.py --clipkit "$clipkit" --rounds "${BENCH_ROUNDS:-5}" \
     --json-out bench-data/train-results.json | tee bench-data/train-results.md
