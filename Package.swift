@@ -25,11 +25,8 @@ let package = Package(
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]
         ),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
-        .systemLibrary(
-            name: "COpenBLAS",
-            pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
-        ),
+        // OpenBLAS is opened at run time (Tensor/OpenBLAS.swift), not linked.
+        .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas0"])]),
         .target(name: "VideoIO", dependencies: ["CFFmpeg"]),
         .target(name: "Clips", dependencies: ["VideoIO"]),
         .target(name: "Loader", dependencies: ["Clips", "VideoIO"]),

@@ -2,16 +2,19 @@ import COpenBLAS
 
 /// OpenBLAS threading.
 public enum BLAS {
-    public static func setThreads(_ count: Int) { openblas_set_num_threads(Int32(max(1, count))) }
-    public static var threads: Int { Int(openblas_get_num_threads()) }
+    public static func setThreads(_ count: Int) { OpenBLAS.shared.setThreads?(Int32(max(1, count))) }
+    public static var threads: Int { OpenBLAS.shared.getThreads.map { Int($0()) } ?? 1 }
 }
+
+private let sgemmFunction = OpenBLAS.shared.sgemm
 
 /// Row-major C (m×n, ldc) = alpha·op(A)·op(B) + beta·C, with op(A) m×k and op(B) k×n.
 func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    sgemmFunction(CLIPKIT_CBLAS_ROW_MAJOR, transA ? CLIPKIT_CBLAS_TRANS : CLIPKIT_CBLAS_NO_TRANS,
+                  transB ? CLIPKIT_CBLAS_TRANS : CLIPKIT_CBLAS_NO_TRANS,
+                  Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
 /// The naive twin of `sgemm`, for tests.

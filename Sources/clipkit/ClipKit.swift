@@ -7,7 +7,7 @@ struct ClipKit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clipkit",
         abstract: "Video clips for action recognition on the CPU: decode, sample, train, evaluate.",
-        subcommands: [Probe.self, Frames.self, Sample.self, Prep.self, DataCommand.self, Model.self, TrainCommand.self, EvalCommand.self, ReportCommand.self, Bench.self])
+        subcommands: [Probe.self, Frames.self, Sample.self, Prep.self, DataCommand.self, Model.self, TrainCommand.self, EvalCommand.self, ReportCommand.self, Bench.self, Doctor.self])
 }
 
 /// Runs `body`; a `VideoError` becomes one line on stderr and exit status 1.
