@@ -1,20 +1,36 @@
 import Foundation
 
-/// How the two cores are used: OpenBLAS threads inside each GEMM, or samples
-/// of the batch split across threads with single-threaded GEMMs.
+/// How the cores are used: OpenBLAS threads inside each GEMM, or samples of
+/// the batch split across threads with single-threaded GEMMs; `automatic`
+/// chooses between them from the batch size (see `Parallel.choose`).
 public enum Parallelism: String, Sendable {
     case blas
     case batch
+    case automatic
 }
 
 public enum Parallel {
+    /// The mode in force (never `automatic`: that is resolved by `configure`).
     nonisolated(unsafe) public private(set) static var mode: Parallelism = .batch
     nonisolated(unsafe) public private(set) static var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    public static func configure(mode: Parallelism, threads: Int) {
-        self.mode = mode
+    /// Sets the mode for `threads` threads; `automatic` resolves it for
+    /// batches of `batch` samples.
+    public static func configure(mode: Parallelism, threads: Int, batch: Int? = nil) {
         self.threads = max(1, threads)
-        BLAS.setThreads(mode == .blas ? self.threads : 1)
+        self.mode = mode == .automatic ? choose(threads: self.threads, batch: batch ?? self.threads) : mode
+        BLAS.setThreads(self.mode == .blas ? self.threads : 1)
+    }
+
+    /// The split for a batch: samples across threads when the batch gives
+    /// every thread at least one sample (no synchronisation inside a layer,
+    /// single-threaded GEMMs that keep their panels in each core's cache:
+    /// 1.25–1.5× OpenBLAS's own threads on kth3l with 2 cores); otherwise all
+    /// threads inside each GEMM, so that no core idles (batch 1, or batch 8 on
+    /// a 16-core machine). The two are not mixed: OpenBLAS 0.3's pthread build
+    /// serialises concurrent multithreaded GEMM calls behind one lock.
+    public static func choose(threads: Int, batch: Int) -> Parallelism {
+        batch >= threads ? .batch : .blas
     }
 
     /// Splits 0..<count into contiguous ranges, one per worker (at most

@@ -156,7 +156,7 @@ public final class Trainer {
 
     /// Runs (or, with `resume`, continues) the plan.
     public func run(resume: Bool = false) throws -> TrainSummary {
-        Parallel.configure(mode: .batch, threads: config.threads)
+        Parallel.configure(mode: .automatic, threads: config.threads, batch: config.batch)
         MemoryMeter.shared.blockCacheLimitBytes = config.blockCacheMb << 20
         try FileManager.default.createDirectory(atPath: config.output, withIntermediateDirectories: true)
         var startEpoch = 0, startStep = 0

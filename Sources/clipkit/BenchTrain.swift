@@ -15,7 +15,7 @@ extension ClipKit {
         @Option(help: "Clips per step.") var batch = 16
         @Option(help: "Measured steps (after one warm-up step).") var steps = 5
         @Option(help: "Threads.") var threads = 2
-        @Option(help: "blas (OpenBLAS threads) or batch (samples split over threads).") var parallel = "batch"
+        @Option(help: "blas (OpenBLAS threads), batch (samples split over threads) or automatic (batch when the batch has a sample for every thread).") var parallel = "automatic"
         @Option(help: "Classes.") var classes = 6
         @Option(help: "STDCF layers: composed, factored or automatic.") var execution = "automatic"
         @Option(help: "MiB of freed tensor blocks kept for reuse (fewer page faults, more resident memory).") var blockCacheMb = 512
@@ -28,10 +28,10 @@ extension ClipKit {
         }
 
         func run() throws {
-            guard let mode = Parallelism(rawValue: parallel) else { throw ValidationError("--parallel must be blas or batch") }
+            guard let mode = Parallelism(rawValue: parallel) else { throw ValidationError("--parallel must be blas, batch or automatic") }
             let shape = input.split(separator: "x").compactMap { Int($0) }
             guard shape.count == 4 else { throw ValidationError("--input must look like 3x16x60x80") }
-            Parallel.configure(mode: mode, threads: threads)
+            Parallel.configure(mode: mode, threads: threads, batch: batch)
             MemoryMeter.shared.blockCacheLimitBytes = blockCacheMb << 20
             let net: Module
             do { net = try ModelZoo.make(model, classes: classes) } catch let error as ModelError {
@@ -61,13 +61,13 @@ extension ClipKit {
             let seconds = elapsed(since: start)
             // A training step is about 3× the forward FLOPs (forward, input and weight gradients).
             let stepFlops = 3.0 * Double(forwardFlops) * Double(batch)
-            let result = Result(model: model, execution: execution, parallel: mode.rawValue, threads: threads, batch: batch, steps: steps, block_cache_mb: blockCacheMb,
+            let result = Result(model: model, execution: execution, parallel: Parallel.mode.rawValue, threads: threads, batch: batch, steps: steps, block_cache_mb: blockCacheMb,
                                 clips_per_s: Double(batch * steps) / seconds, step_ms: seconds / Double(steps) * 1000,
                                 peak_rss_mb: ProcessMemory.peakMB(), peak_tensor_mb: Double(MemoryMeter.shared.peakBytes) / 1_048_576,
                                 gflops_per_step: stepFlops / 1e9, gflop_per_s: stepFlops * Double(steps) / seconds / 1e9, loss: loss)
             if json { print(try jsonString(result)) } else {
                 print(String(format: "%@ (%@, %d threads): %.1f clips/s, %.0f ms/step, peak RSS %.0f MB, tensors %.0f MB",
-                             model, mode.rawValue, threads, result.clips_per_s, result.step_ms, result.peak_rss_mb, result.peak_tensor_mb))
+                             model, Parallel.mode.rawValue, threads, result.clips_per_s, result.step_ms, result.peak_rss_mb, result.peak_tensor_mb))
             }
         }
     }

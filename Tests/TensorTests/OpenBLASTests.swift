@@ -79,3 +79,14 @@ private let zen2 = RecordedCPU(name: "Zen 2 (EPYC 7002)", leaf0: amd, leaf1: [0x
         }
     }
 }
+
+@Suite struct ParallelSplitTests {
+    @Test func samplesAcrossThreadsOnlyWhenEveryThreadGetsOne() {
+        #expect(Parallel.choose(threads: 2, batch: 16) == .batch)
+        #expect(Parallel.choose(threads: 2, batch: 2) == .batch)
+        #expect(Parallel.choose(threads: 2, batch: 1) == .blas)
+        #expect(Parallel.choose(threads: 16, batch: 8) == .blas, "8 samples on 16 cores: threads inside each GEMM")
+        #expect(Parallel.choose(threads: 64, batch: 64) == .batch)
+        #expect(Parallel.choose(threads: 1, batch: 1) == .batch)
+    }
+}

@@ -24,9 +24,12 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--json-out")
     ap.add_argument("--models", nargs="*", default=[],
-                    help="also compare these with their twins: kth3l-stdcf:composed kth3l-stdcf:factored kth3l-rank1 kth3l-ct")
+                    help="compare these with their twins instead: kth3l-stdcf:composed kth3l-stdcf:factored kth3l-rank1 kth3l-ct "
+                         "r3d50 r2plus1d-r50 stdcf-r50:composed stdcf-r50:factored")
+    ap.add_argument("--input", default="3x16x60x80", help="clip shape CxTxHxW")
+    ap.add_argument("--batch", type=int, default=16)
     a = ap.parse_args()
-    common = ["--input", "3x16x60x80", "--batch", "16", "--steps", str(a.steps), "--threads", "2"]
+    common = ["--input", a.input, "--batch", str(a.batch), "--steps", str(a.steps), "--threads", "2"]
     if a.models:
         compare_models(a, common)
         return
@@ -67,6 +70,7 @@ def compare_models(a, common):
         # small ones (gates, pooled maps) and costs 400 MB less RSS than 512.
         cache = ["--block-cache-mb", "128"] if name == "kth3l-ct" else cache
         ours, theirs = [], []
+        peak = run_json([a.clipkit, "bench", "gemm", "--json"])["gflop_per_s"]
         for r in range(a.rounds):
             ours.append(run_json([a.clipkit, "bench", "train", "--model", name, "--execution", execution, *cache, *common, "--json"]))
             theirs.append(run_json([sys.executable, "train_peer.py", "--model", name, "--execution", execution, *common], cwd=HERE))
@@ -75,9 +79,12 @@ def compare_models(a, common):
         mo, mt = statistics.median(x["clips_per_s"] for x in ours), statistics.median(x["clips_per_s"] for x in theirs)
         ro, rt = max(x["peak_rss_mb"] for x in ours), max(x["peak_rss_mb"] for x in theirs)
         results[spec] = {"clipkit": ours, "torch": theirs, "speed_ratio": mo / mt, "rss_ratio": ro / rt}
-        label = f"{name} ({execution})" if name == "kth3l-stdcf" else name
-        print(f"| {label} training step | ClipKit {mo:.2f} clips/s, peak RSS {ro:.0f} MB | PyTorch {mt:.2f} clips/s, "
-              f"{rt:.0f} MB | **{mo / mt:.2f}×** clips/s, **{ro / rt:.2f}×** RSS |")
+        gflops = statistics.median(x["gflop_per_s"] for x in ours)
+        results[spec].update({"sgemm_peak_gflop_per_s": peak, "step_gflop_per_s": gflops})
+        label = f"{name} ({execution})" if name.startswith("stdcf") or name == "kth3l-stdcf" else name
+        print(f"| {label} training step, {a.batch} × {a.input} | ClipKit {mo:.2f} clips/s, peak RSS {ro:.0f} MB | PyTorch {mt:.2f} clips/s, "
+              f"{rt:.0f} MB | **{mo / mt:.2f}×** clips/s, **{ro / rt:.2f}×** RSS | {gflops:.0f} GFLOP/s = {100 * gflops / peak:.0f}% of "
+              f"sgemm {peak:.0f} |")
     if a.json_out:
         json.dump(results, open(a.json_out, "w"), indent=1)
 

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from kth3l import KTH3L
+from resnet3d import ResNet3D50
 
 
 def main():
@@ -22,13 +23,17 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--classes", type=int, default=6)
-    ap.add_argument("--model", default="kth3l-reg3d", help="kth3l-reg3d | kth3l-stdcf | kth3l-rank1 | kth3l-ct")
+    ap.add_argument("--model", default="kth3l-reg3d",
+                    help="kth3l-reg3d | kth3l-stdcf | kth3l-rank1 | kth3l-ct | r3d50 | r2plus1d-r50 | stdcf-r50")
     ap.add_argument("--execution", default="composed", help="STDCF: composed | factored")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     shape = [int(v) for v in a.input.split("x")]
-    model = KTH3L(a.classes, conv=a.model.split("-")[1], execution=a.execution)
+    if a.model in ResNet3D50.MIDDLE:
+        model = ResNet3D50(a.model, a.classes, execution=a.execution)
+    else:
+        model = KTH3L(a.classes, conv=a.model.split("-")[1], execution=a.execution)
     model.train()
     x = torch.rand(a.batch, *shape) * 2 - 1
     labels = torch.arange(a.batch) % a.classes
