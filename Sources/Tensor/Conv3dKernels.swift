@@ -27,11 +27,21 @@ public struct Conv3dGeometry: Equatable, Sendable {
     var outputVolume: Int { let o = output; return o.t * o.h * o.w }
     /// Multiply-adds of the forward pass.
     public var multiplyAdds: Int { batch * outChannels * outputVolume * columnRows }
+    /// A 1×1×1 convolution with stride 1 and no padding: the input plane of a
+    /// sample and group already is its column matrix (C/g × P, row stride P),
+    /// so the GEMMs read and write it in place, with no vol2col or col2vol.
+    /// These are two thirds of a ResNet bottleneck's convolutions.
+    var isPointwise: Bool {
+        kernel == (1, 1, 1) && stride == (1, 1, 1) && padding == (0, 0, 0)
+    }
+    /// Floats of column buffer one worker needs (0 for pointwise convolutions).
+    var columnBufferCount: Int { isPointwise ? 0 : columnRows * columnChunk(self) }
 }
 
 /// Output positions per column chunk: whole output rows (multiples of Wo),
 /// so that the column buffer stays near `budget` floats (8 MB by default).
 func columnChunk(_ g: Conv3dGeometry, budget: Int = 2 << 20) -> Int {
+    if g.isPointwise { return g.outputVolume }   // no buffer: one GEMM over the whole plane
     let rowWidth = g.output.w
     let rows = max(1, budget / max(1, g.columnRows * rowWidth))
     return min(g.outputVolume, rows * rowWidth)
@@ -141,6 +151,10 @@ func conv3dForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: Un
                    _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>) {
     let P = g.outputVolume, K = g.columnRows
     forEachColumnChunk(g, samples: samples) { input, output, weight, first, count in
+        if g.isPointwise {
+            sgemm(m: g.groupOut, n: count, k: K, a: w + weight, lda: K, b: x + input + first, ldb: P, c: y + output + first, ldc: P)
+            return
+        }
         vol2col(x + input, g, first: first, count: count, col: col)
         sgemm(m: g.groupOut, n: count, k: K, a: w + weight, lda: K, b: col, ldb: count, c: y + output + first, ldc: P)
     }
@@ -151,6 +165,11 @@ func conv3dBackwardWeight(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                           _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>) {
     let P = g.outputVolume, K = g.columnRows
     forEachColumnChunk(g, samples: samples) { input, output, weight, first, count in
+        if g.isPointwise {
+            sgemm(transB: true, m: g.groupOut, n: K, k: count, a: dy + output + first, lda: P, b: x + input + first, ldb: P,
+                  beta: 1, c: dw + weight, ldc: K)
+            return
+        }
         vol2col(x + input, g, first: first, count: count, col: col)
         sgemm(transB: true, m: g.groupOut, n: K, k: count, a: dy + output + first, lda: P, b: col, ldb: count,
               beta: 1, c: dw + weight, ldc: K)
@@ -162,6 +181,11 @@ func conv3dBackwardData(_ w: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _
                         _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>) {
     let P = g.outputVolume, K = g.columnRows
     forEachColumnChunk(g, samples: samples) { input, output, weight, first, count in
+        if g.isPointwise {   // dX += Wᵀ · dY straight into the input gradient
+            sgemm(transA: true, m: K, n: count, k: g.groupOut, a: w + weight, lda: K, b: dy + output + first, ldb: P,
+                  beta: 1, c: dx + input + first, ldc: P)
+            return
+        }
         sgemm(transA: true, m: K, n: count, k: g.groupOut, a: w + weight, lda: K, b: dy + output + first, ldb: P, c: col, ldc: count)
         col2vol(col, g, first: first, count: count, dx: dx + input)
     }

@@ -32,7 +32,7 @@ public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOp
     if depthwise {
         Parallel.forEachRange(g.batch, workers: workers) { _, range in depthwiseConv3dForward(xp, wp, yp, g, samples: range) }
     } else {
-        let scratch = Scratch(), columns = g.columnRows * columnChunk(g)
+        let scratch = Scratch(), columns = g.columnBufferCount
         for worker in 0..<workers { _ = scratch.buffer(worker, count: columns) }
         Parallel.forEachRange(g.batch, workers: workers) { worker, range in
             conv3dForward(xp, wp, yp, g, samples: range, col: scratch.buffer(worker, count: columns))
@@ -50,7 +50,7 @@ public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOp
                 depthwiseConv3dBackward(xp, wp, dyp, dx: dxp, dw: partial.isEmpty ? nil : partial[worker].storage.pointer, g, samples: range)
             }
         } else {
-            let scratch = Scratch(), columns = g.columnRows * columnChunk(g)
+            let scratch = Scratch(), columns = g.columnBufferCount
             for worker in 0..<workers { _ = scratch.buffer(worker, count: columns) }
             Parallel.forEachRange(g.batch, workers: workers) { worker, range in
                 let col = scratch.buffer(worker, count: columns)

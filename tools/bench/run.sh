@@ -46,3 +46,9 @@ echo "prep resize vs the ffmpeg CLI, and the loader on its outputs (${BENCH_ROUN
 tools/bench/make-raw-set.sh bench-data/raw >/dev/null
 "$python" tools/bench/bench_prep.py --clipkit "$clipkit" --source bench-data/raw --rounds "${BENCH_ROUNDS:-3}" \
     --json-out bench-data/prep-results.json | tee bench-data/prep-results.md
+echo "R50 family vs the PyTorch twin (resnet3d.py): stage-t 4 x 3x8x112x112 and stage-s 2 x 3x4x224x224"
+"$python" tools/bench/bench_train.py --clipkit "$clipkit" --rounds "${BENCH_ROUNDS:-3}" --steps 2 --input 3x8x112x112 --batch 4 \
+    --models r3d50 r2plus1d-r50 stdcf-r50:composed stdcf-r50:factored --json-out bench-data/r50-t.json | tee bench-data/r50-t.md
+"$python" tools/bench/bench_train.py --clipkit "$clipkit" --rounds "${BENCH_ROUNDS:-3}" --steps 2 --input 3x4x224x224 --batch 2 \
+    --models r3d50 r2plus1d-r50 stdcf-r50:composed --json-out bench-data/r50-s.json | tee bench-data/r50-s.md
+"$clipkit" doctor || true
