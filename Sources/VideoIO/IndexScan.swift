@@ -95,6 +95,43 @@ func constantRateTimestamps(count: Int, start: Int64, fps: Double, timeBase: AVR
     return (0..<count).map { origin + Int64((Double($0) * ticksPerFrame).rounded()) }
 }
 
+/// Decoding scans made in this process, by file: a loader opens the same
+/// videos every epoch, and a scan decodes the whole file. An entry counts only
+/// while the file keeps the size and modification time it was scanned with.
+final class DecodedIndexCache: @unchecked Sendable {
+    static let shared = DecodedIndexCache()
+    /// Files remembered at most (oldest forgotten first); an entry is a few KB.
+    let capacity = 16_384
+    private let lock = NSLock()
+    private var entries: [String: (stamp: [Int64], index: FrameIndex)] = [:]
+    private var order: [String] = []
+    /// Times each file's stored scan was used (tests).
+    private var hitCounts: [String: Int] = [:]
+    func hits(for path: String) -> Int { lock.lock(); defer { lock.unlock() }; return hitCounts[path, default: 0] }
+
+    func index(for path: String) -> FrameIndex? {
+        guard let stamp = fileStamp(path) else { return nil }
+        lock.lock(); defer { lock.unlock() }
+        guard let entry = entries[path], entry.stamp == stamp else { return nil }
+        hitCounts[path, default: 0] += 1
+        return entry.index
+    }
+
+    func store(_ index: FrameIndex, for path: String) {
+        guard let stamp = fileStamp(path) else { return }
+        lock.lock(); defer { lock.unlock() }
+        if entries.updateValue((stamp, index), forKey: path) == nil { order.append(path) }
+        while order.count > capacity { entries[order.removeFirst()] = nil }
+    }
+
+    /// Size and modification time (ns) of `path`.
+    private func fileStamp(_ path: String) -> [Int64]? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return [Int64(info.st_size), Int64(info.st_mtim.tv_sec), Int64(info.st_mtim.tv_nsec)]
+    }
+}
+
 /// `timestamps` with each missing one (`ffNoPTS`) put one frame after the
 /// one before it, so that times and seeks stay ordered.
 func fillMissing(_ timestamps: [Int64], fps: Double, timeBase: AVRational) -> [Int64] {

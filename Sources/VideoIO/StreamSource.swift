@@ -74,8 +74,14 @@ final class StreamSource: FrameSource {
             timestamps = scanned.timestamps!
             if index.frameCount > 0 { try demuxer.seek(stream: stream, timestamp: timestamps[0]) }
         } else {
-            demuxer = try Demuxer(path: path)
-            index = try decodingScan(demuxer, stream: stream, codec: codec, packet: packet, frame: frame, path: path)
+            if let known = DecodedIndexCache.shared.index(for: path) {
+                index = known
+            } else {
+                let scanned = try decodingScan(try Demuxer(path: path), stream: stream, codec: codec, packet: packet,
+                                               frame: frame, path: path)
+                DecodedIndexCache.shared.store(scanned, for: path)
+                index = scanned
+            }
             timestamps = fillMissing(index.timestamps!, fps: fps, timeBase: timeBase)
             var seen: [Int64: Int] = [:]
             for (i, ts) in index.timestamps!.enumerated() where ts != ffNoPTS { seen[ts] = seen[ts] == nil ? i : -1 }

@@ -53,6 +53,20 @@ private let corpus = try! CorpusFile.load()
         }
     }
 
+    @Test func aDecodingScanIsMadeOncePerFileVersion() throws {
+        let copy = try temporaryFolder("scan-cache") + "/clip.ts"
+        defer { try? FileManager.default.removeItem(atPath: (copy as NSString).deletingLastPathComponent) }
+        try FileManager.default.copyItem(atPath: fixture("corpus/h264.ts"), toPath: copy)
+        let first = try VideoDecoder(path: copy)
+        let second = try VideoDecoder(path: copy)
+        #expect(DecodedIndexCache.shared.hits(for: copy) == 1 && first.index == second.index)
+        #expect(frameAdler32(try second.frames(at: [37])[0].pixels) == corpus["h264.ts"]!.adler32[37])
+        // A changed file is scanned again.
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: 60)], ofItemAtPath: copy)
+        _ = try VideoDecoder(path: copy)
+        #expect(DecodedIndexCache.shared.hits(for: copy) == 1)
+    }
+
     private func expectFrames(_ decoder: VideoDecoder, _ request: [Int], _ e: CorpusFile, _ name: String) throws {
         let frames = try decoder.frames(at: request)
         #expect(frames.map(\.index) == request)
