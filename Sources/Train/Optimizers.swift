@@ -30,25 +30,30 @@ public final class SGD: Optimizer {
         buffers = Array(repeating: nil, count: parameters.count)
     }
 
+    /// One pass per parameter, in place, with PyTorch's operation order per
+    /// element (so results stay bit-identical to the three-pass form).
     public func step() {
         for (i, p) in parameters.enumerated() where p.trainable {
             guard let grad = p.grad else { continue }
             let n = p.count
-            var d = grad.scalars
-            p.withUnsafeMutableBufferPointer { w in
-                if weightDecay != 0 { for j in 0..<n { d[j] += weightDecay * w[j] } }
-                if momentum != 0 {
-                    if let b = buffers[i] {
-                        b.withUnsafeMutableBufferPointer { bp in
-                            for j in 0..<n { bp[j] = momentum * bp[j] + d[j] }
-                            if nesterov { for j in 0..<n { d[j] += momentum * bp[j] } } else { for j in 0..<n { d[j] = bp[j] } }
+            let (lr, mu, wd, nesterov) = (learningRate, momentum, weightDecay, nesterov)
+            let first = mu != 0 && buffers[i] == nil   // b = d at the first step
+            if first { buffers[i] = Tensor(shape: p.shape, repeating: 0) }
+            grad.withUnsafeBufferPointer { g in
+                p.withUnsafeMutableBufferPointer { w in
+                    guard mu != 0, let buffer = buffers[i] else {
+                        for j in 0..<n { w[j] -= lr * (g[j] + wd * w[j]) }
+                        return
+                    }
+                    buffer.withUnsafeMutableBufferPointer { b in
+                        for j in 0..<n {
+                            let d = g[j] + wd * w[j]
+                            let v = first ? d : mu * b[j] + d
+                            b[j] = v
+                            w[j] -= lr * (nesterov ? d + mu * v : v)
                         }
-                    } else {
-                        buffers[i] = Tensor(shape: p.shape, values: d)
-                        if nesterov { for j in 0..<n { d[j] += momentum * d[j] } }
                     }
                 }
-                for j in 0..<n { w[j] -= learningRate * d[j] }
             }
         }
     }

@@ -151,6 +151,26 @@ private func goldenState() -> [String: Tensor] {
         run({ Adam.adamW($0, learningRate: 0.01, weightDecay: 0.1) }, "adamw")
     }
 
+    /// The one-pass SGD against PyTorch's three-pass formula, element by element, bit for bit.
+    @Test func sgdWithMomentumEqualsItsNaiveTwin() {
+        for nesterov in [false, true] {
+            let p = Tensor.parameter([5], role: .joint, values: [0.5, -1, 2, 0.25, -0.75])
+            let optimizer = SGD([p], learningRate: 0.1, momentum: 0.9, weightDecay: 0.01, nesterov: nesterov)
+            var w: [Float] = [0.5, -1, 2, 0.25, -0.75], b: [Float] = []
+            for step in 0..<3 {
+                let g: [Float] = (0..<5).map { Float($0 * (step + 1)) * 0.3 - 0.4 }
+                p.zeroGrad()
+                weightedSum(p, Tensor(shape: [5], values: g)).backward()   // dL/dp = g
+                optimizer.step()
+                var d = zip(g, w).map { $0 + 0.01 * $1 }
+                b = b.isEmpty ? d : zip(b, d).map { 0.9 * $0 + $1 }
+                d = nesterov ? zip(d, b).map { $0 + 0.9 * $1 } : b
+                w = zip(w, d).map { $0 - 0.1 * $1 }
+                #expect(p.scalars == w, "step \(step), nesterov \(nesterov)")
+            }
+        }
+    }
+
     @Test func schedulesFollowPyTorchsFormulas() {
         #expect(LearningRateSchedule.step(size: 3, gamma: 0.1).rate(base: 1, epoch: 5) == 0.1)
         #expect(LearningRateSchedule.multiStep(milestones: [2, 4], gamma: 0.5).rate(base: 1, epoch: 4) == 0.25)
