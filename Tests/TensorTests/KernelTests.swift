@@ -32,6 +32,8 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         (2, 4, 4, 4, (5, 6, 6), (3, 3, 3), (1, 2, 1), (1, 1, 1), (2, 1, 1)),
         (1, 2, 3, 1, (3, 4, 4), (1, 1, 1), (1, 1, 1), (0, 0, 0), (1, 1, 1)),
         (3, 8, 6, 2, (4, 9, 7), (1, 1, 1), (1, 1, 1), (0, 0, 0), (1, 1, 1)),   // pointwise, grouped: GEMMs in place
+        (2, 3, 18, 3, (4, 6, 5), (1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 2, 2)),  // 1 → 6 per group: STDCF factored spatial atoms
+        (1, 4, 8, 4, (5, 4, 4), (3, 1, 1), (1, 1, 1), (2, 0, 0), (2, 1, 1)),   // 1 → 2 per group: its temporal atoms
         (2, 4, 8, 1, (2, 6, 6), (1, 1, 1), (1, 2, 2), (0, 0, 0), (1, 1, 1)),   // strided 1×1×1: through columns
     ])
     func convolutionKernelsEqualTheNaiveTwin(_ n: Int, _ c: Int, _ o: Int, _ groups: Int, _ input: (Int, Int, Int),
