@@ -81,9 +81,7 @@ private func normalize(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Te
                 if training {
                     var sum = 0.0, squares = 0.0
                     for s in 0..<n {
-                        let base = xp + (s * c + ch) * volume
-                        var partial: Float = 0, partialSq: Float = 0
-                        for i in 0..<volume { partial += base[i]; partialSq += base[i] * base[i] }
+                        let (partial, partialSq) = sumAndSquares(xp + (s * c + ch) * volume, count: volume)
                         sum += Double(partial); squares += Double(partialSq)
                     }
                     let mu = sum / Double(m)
@@ -119,10 +117,9 @@ private func normalize(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Te
                 var sumDz: Float = 0, sumDzXhat: Float = 0
                 for s in 0..<n {
                     let src = xp + (s * c + ch) * volume, g = dyp + (s * c + ch) * volume
-                    for i in 0..<volume {
-                        let d = dz(g[i], src[i])
-                        sumDz += d; sumDzXhat += d * (src[i] - mean[ch]) * invStd[ch]
-                    }
+                    let (a, b) = gradientSums(g, src, count: volume, mean: mean[ch], invStd: invStd[ch],
+                                              reluScale: relu ? k : nil, reluShift: shift)
+                    sumDz += a; sumDzXhat += b
                 }
                 dgamma?[ch] += sumDzXhat
                 dbeta?[ch] += sumDz
@@ -140,4 +137,53 @@ private func normalize(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Te
         }
     }
     return (y, mean, invStd)
+}
+
+// MARK: Reductions
+
+/// (Σx, Σx²) of `count` floats, in 16 lanes: a single running sum is one long
+/// chain of dependent adds that no compiler may reorder, and it made the
+/// statistics pass several times slower than the memory it reads.
+func sumAndSquares(_ x: UnsafePointer<Float>, count: Int) -> (Float, Float) {
+    var sum = SIMD16<Float>(), squares = SIMD16<Float>()
+    let raw = UnsafeRawPointer(x)
+    var i = 0
+    while i + 16 <= count {
+        let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+        sum += v
+        squares += v * v
+        i += 16
+    }
+    var s = sum.sum(), q = squares.sum()
+    while i < count { s += x[i]; q += x[i] * x[i]; i += 1 }
+    return (s, q)
+}
+
+/// BN backward's (Σdz, Σdz·x̂) with x̂ = (x − mean)·invStd, where dz is dy, or
+/// 0 where the fused ReLU's input x·reluScale + reluShift was ≤ 0.
+func gradientSums(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int, mean: Float, invStd: Float,
+                  reluScale: Float?, reluShift: Float) -> (Float, Float) {
+    var sumDz = SIMD16<Float>(), sumDzXhat = SIMD16<Float>()
+    let rawDy = UnsafeRawPointer(dy), rawX = UnsafeRawPointer(x)
+    var i = 0
+    while i + 16 <= count {
+        var d = rawDy.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+        let v = rawX.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+        if let k = reluScale { d.replace(with: 0, where: v * k + reluShift .<= 0) }
+        sumDz += d
+        sumDzXhat += d * ((v - mean) * invStd)
+        i += 16
+    }
+    var a = sumDz.sum(), b = sumDzXhat.sum()
+    while i < count {
+        let d = reluScale.map { x[i] * $0 + reluShift <= 0 ? 0 : dy[i] } ?? dy[i]
+        a += d; b += d * ((x[i] - mean) * invStd)
+        i += 1
+    }
+    return (a, b)
+}
+
+/// The naive twins of the reductions, for tests (sums in Double).
+func sumAndSquaresNaive(_ x: [Float]) -> (Double, Double) {
+    (x.reduce(0) { $0 + Double($1) }, x.reduce(0) { $0 + Double($1) * Double($1) })
 }

@@ -61,6 +61,26 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         Parallel.configure(mode: .batch, threads: 2)
     }
 
+    /// BN's 16-lane reductions against sums in Double, with a tail that is not a multiple of 16.
+    @Test func batchNormReductionsEqualTheirNaiveTwins() {
+        let count = 4099
+        let x = randomValues(count, seed: 21).map { $0 * 3 + 0.5 }, dy = randomValues(count, seed: 22)
+        let (s, q) = sumAndSquares(x, count: count)
+        let (ns, nq) = sumAndSquaresNaive(x)
+        #expect(abs(Double(s) - ns) <= 1e-3 * max(1, abs(ns)) && abs(Double(q) - nq) <= 1e-4 * nq)
+        let (mean, invStd): (Float, Float) = (0.5, 0.8)
+        for relu in [false, true] {
+            let (k, shift): (Float, Float) = (1.3, -0.2)
+            var a = 0.0, b = 0.0
+            for i in 0..<count {
+                let d = relu && x[i] * k + shift <= 0 ? 0 : Double(dy[i])
+                a += d; b += d * Double((x[i] - mean) * invStd)
+            }
+            let (fa, fb) = gradientSums(dy, x, count: count, mean: mean, invStd: invStd, reluScale: relu ? k : nil, reluShift: shift)
+            #expect(abs(Double(fa) - a) <= 1e-3 && abs(Double(fb) - b) <= 1e-3 * max(1, abs(b)), "relu \(relu): \(fa) \(a) \(fb) \(b)")
+        }
+    }
+
     /// Max pooling (the 2×2 fast path and the generic one) against a naive twin,
     /// forward and backward, with ties resolved to the first maximum.
     @Test(arguments: [((1, 2, 2), (1, 2, 2)), ((2, 2, 2), (2, 2, 2)), ((2, 3, 2), (1, 2, 2)), ((1, 3, 3), (1, 3, 3))])
