@@ -120,17 +120,13 @@ public struct CorpusFile: Decodable, Sendable {
     }
 }
 
-/// A small deterministic generator for test orders (SplitMix64).
-public struct TestRNG: RandomNumberGenerator {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// `values` in a fixed scrambled order (sorted by a multiplicative hash of
+/// position and `salt`): a "random" request order that every run repeats.
+public func scrambled<T>(_ values: [T], salt: Int) -> [T] {
+    values.indices.sorted { a, b in
+        let (ha, hb) = ((a &+ salt) &* 0x9E37_79B1 & 0xffff, (b &+ salt) &* 0x9E37_79B1 & 0xffff)
+        return ha == hb ? a < b : ha < hb
+    }.map { values[$0] }
 }
 
 /// Runs `executable` with `arguments`; its exit status, standard output and error.
