@@ -59,7 +59,7 @@ public struct CPUFeatures: Sendable, Equatable, Codable {
 
     /// The features that matter for speed, by name.
     public var names: [String] {
-        [("avx", avx && osSavesYMM), ("avx2", usableAVX2 && avx2), ("fma", fma && osSavesYMM), ("avx512f", avx512f && osSavesZMM),
+        [("avx", avx && osSavesYMM), ("avx2", usableAVX2), ("fma", fma && osSavesYMM), ("avx512f", avx512f && osSavesZMM),
          ("avx512dq", avx512dq && osSavesZMM), ("avx512bw", avx512bw && osSavesZMM), ("avx512vl", avx512vl && osSavesZMM),
          ("avx512_bf16", avx512bf16 && osSavesZMM)].filter(\.1).map(\.0)
     }

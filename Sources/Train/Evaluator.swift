@@ -78,15 +78,6 @@ public func evaluate(model: Module, manifest: Manifest, classes: [String], spec:
     let iterator = loader.epoch(0)
     var done = 0
     while let batch = try iterator.next() {
-        defer {
-            done += batch.count
-            if let progress {
-                let elapsed = Date().timeIntervalSince(start), rate = Double(done) / max(elapsed, 1e-9)
-                progress(String(format: "eval | %d/%d videos | %.2f videos/s | top-1 %.1f%% | ETA %@", done, manifest.count, rate,
-                                scored > 0 ? 100 * Double(correct1) / Double(scored) : 0,
-                                duration(Double(manifest.count - done) / max(rate, 1e-9))), done >= manifest.count)
-            }
-        }
         for f in batch.failed { failed.append(.init(path: f.path, reason: f.reason)) }
         let failedVideos = Set(batch.failed.map(\.video))
         let x = reshape(batchTensor(batch), [batch.count * views] + viewShape)
@@ -104,6 +95,13 @@ public func evaluate(model: Module, manifest: Manifest, classes: [String], spec:
             if (0..<n).contains(label) { confusion[label][best[0]] += 1 }
             for v in 0..<views where topK(Array(part[(v * n)..<((v + 1) * n)]), 1)[0] == label { clipCorrect += 1 }
             scored += 1
+        }
+        done += batch.count
+        if let progress {
+            let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-9)
+            progress(String(format: "eval | %d/%d videos | %.2f videos/s | top-1 %.1f%% | ETA %@", done, manifest.count, rate,
+                            scored > 0 ? 100 * Double(correct1) / Double(scored) : 0,
+                            duration(Double(manifest.count - done) / max(rate, 1e-9))), done >= manifest.count)
         }
     }
     let perClass: [Double?] = confusion.enumerated().map { c, row in

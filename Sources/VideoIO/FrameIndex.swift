@@ -4,8 +4,8 @@ public enum IndexMethod: String, Sendable, Codable {
     /// display order is ascending presentation timestamps.
     case packets
     /// Decoded at open, because the packets alone cannot say it exactly
-    /// (see `packetsNeedDecodingScan`): frames are numbered in the order the
-    /// decoder outputs them, and recognised again by their timestamps.
+    /// (see `scanIndex`): frames are numbered in the order the decoder
+    /// outputs them, and recognised again by their timestamps.
     case decoded
     /// Given by the caller (a manifest's `frames` and `keyframes`).
     case stored

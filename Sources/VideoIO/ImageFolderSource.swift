@@ -49,6 +49,8 @@ final class ImageFolderSource: FrameSource {
     var damagedFrames: Set<Int> = []
     var lastDamageReason = ""
     private let fps: Double
+    /// The first readable image's pixel format.
+    private let firstPixelFormat: AVPixelFormat
     /// File of each frame (nil: no such file in the folder).
     private let files: [String?]
     private let frame = Frame()
@@ -96,32 +98,29 @@ final class ImageFolderSource: FrameSource {
         self.files = files
         index = FrameIndex(timestamps: files.indices.map(Int64.init), keyframes: Array(files.indices), method: .folder)
 
-        // The first readable image sets the size and the codec said in metadata.
-        var size: (Int, Int, String)? = nil
+        // The first readable image sets the size, pixel format and codec said in metadata.
+        var first: (Int, Int, String, Int32)? = nil
         var firstError = ""
         for i in files.indices.prefix(8) {
             do {
                 let codec = try Self.load(files[i], in: path, frame: frame, packet: packet, decoders: &decoders)
-                size = (Int(frame.pointer.pointee.width), Int(frame.pointer.pointee.height), codec)
+                let f = frame.pointer.pointee
+                first = (Int(f.width), Int(f.height), codec, f.format)
                 break
             } catch { if firstError.isEmpty { firstError = "\(error)" } }
         }
-        guard let (width, height, codec) = size else {
+        guard let (width, height, codec, format) = first else {
             throw VideoError.cannotOpen(path: path, reason: "none of the first images decodes (\(firstError))")
         }
         codedWidth = width
         codedHeight = height
+        firstPixelFormat = AVPixelFormat(rawValue: format)
         baseMetadata = VideoMetadata(path: path, codec: codec, pixelFormat: "", width: width, height: height,
                                      fps: fps, duration: Double(files.count) / fps, rotation: 0,
                                      frames: files.count, keyframes: index.keyframes, index: .folder)
     }
 
-    func pixelFormat() -> AVPixelFormat {
-        for i in files.indices.prefix(8) where (try? decodeFrame(i)) != nil {
-            return AVPixelFormat(rawValue: frame.pointer.pointee.format)
-        }
-        return AV_PIX_FMT_NONE
-    }
+    func pixelFormat() -> AVPixelFormat { firstPixelFormat }
 
     func frameIndex(playedAt seconds: Double) throws -> Int {
         let end = Double(files.count) / fps

@@ -18,8 +18,9 @@ func checkReadableFile(_ path: String) throws {
 
 /// Builds the exact frame index by reading every packet of the stream (no
 /// decoding): one frame per packet, display order = ascending timestamps.
-/// Returns nil when the packets cannot give the index exactly (see
-/// `packetsNeedDecodingScan`); the caller then runs `decodingScan`.
+/// Returns nil when the packets cannot give the index exactly (timestamps
+/// that may jump, a packet without a PTS, two packets with one PTS); the
+/// caller then runs `decodingScan`.
 /// Leaves the demuxer at the end of the file.
 func scanIndex(_ demuxer: Demuxer, stream: Int32, packet: Packet, path: String) throws -> FrameIndex? {
     if demuxer.timestampsMayJump { return nil }
@@ -95,6 +96,23 @@ func constantRateTimestamps(count: Int, start: Int64, fps: Double, timeBase: AVR
     return (0..<count).map { origin + Int64((Double($0) * ticksPerFrame).rounded()) }
 }
 
+/// A decoding scan's index with what recognising its frames after a seek needs.
+struct DecodedIndex {
+    let index: FrameIndex
+    /// The scan's best-effort timestamps, a missing one put one frame after the one before.
+    let timestamps: [Int64]
+    /// Display index of each timestamp the scan saw exactly once.
+    let frameOfTimestamp: [Int64: Int]
+
+    init(_ index: FrameIndex, fps: Double, timeBase: AVRational) {
+        self.index = index
+        timestamps = fillMissing(index.timestamps!, fps: fps, timeBase: timeBase)
+        var seen: [Int64: Int] = [:]
+        for (i, ts) in index.timestamps!.enumerated() where ts != ffNoPTS { seen[ts] = seen[ts] == nil ? i : -1 }
+        frameOfTimestamp = seen.filter { $0.value >= 0 }
+    }
+}
+
 /// Decoding scans made in this process, by file: a loader opens the same
 /// videos every epoch, and a scan decodes the whole file. An entry counts only
 /// while the file keeps the size and modification time it was scanned with.
@@ -103,13 +121,13 @@ final class DecodedIndexCache: @unchecked Sendable {
     /// Files remembered at most (oldest forgotten first); an entry is a few KB.
     let capacity = 16_384
     private let lock = NSLock()
-    private var entries: [String: (stamp: [Int64], index: FrameIndex)] = [:]
+    private var entries: [String: (stamp: [Int64], index: DecodedIndex)] = [:]
     private var order: [String] = []
     /// Times each file's stored scan was used (tests).
     private var hitCounts: [String: Int] = [:]
     func hits(for path: String) -> Int { lock.lock(); defer { lock.unlock() }; return hitCounts[path, default: 0] }
 
-    func index(for path: String) -> FrameIndex? {
+    func index(for path: String) -> DecodedIndex? {
         guard let stamp = fileStamp(path) else { return nil }
         lock.lock(); defer { lock.unlock() }
         guard let entry = entries[path], entry.stamp == stamp else { return nil }
@@ -117,7 +135,7 @@ final class DecodedIndexCache: @unchecked Sendable {
         return entry.index
     }
 
-    func store(_ index: FrameIndex, for path: String) {
+    func store(_ index: DecodedIndex, for path: String) {
         guard let stamp = fileStamp(path) else { return }
         lock.lock(); defer { lock.unlock() }
         if entries.updateValue((stamp, index), forKey: path) == nil { order.append(path) }

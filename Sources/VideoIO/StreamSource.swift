@@ -17,7 +17,7 @@ final class StreamSource: FrameSource {
     private let timestamps: [Int64]
     /// Decoded index: display index of each best-effort timestamp the scan
     /// saw exactly once. Frames are recognised by it after a seek.
-    private var frameOfTimestamp: [Int64: Int] = [:]
+    private let frameOfTimestamp: [Int64: Int]
     /// Decoded index, after `restart`: frames are numbered by counting, as the scan did.
     private var counting = false
     let codedWidth: Int
@@ -63,32 +63,28 @@ final class StreamSource: FrameSource {
 
         let fps = frameRate(avStream.pointee)
         // A stored index is trusted only where packets would give the same
-        // one (MP4/MOV and Matroska, what `prep` writes); elsewhere the packet
-        // scan is cheap and tells whether a decoding scan is needed.
+        // one (MP4/MOV and Matroska, what `prep` writes). Elsewhere a decoding
+        // scan made earlier in this process is used, else the packet scan
+        // (cheap), which also tells whether a decoding scan is needed.
+        let built: (index: FrameIndex, timestamps: [Int64], decoded: DecodedIndex?)
         if let knownIndex, demuxer.headerIsComplete {
-            index = knownIndex
-            timestamps = knownIndex.timestamps ?? constantRateTimestamps(
-                count: knownIndex.frameCount, start: avStream.pointee.start_time, fps: fps, timeBase: timeBase)
+            built = (knownIndex, knownIndex.timestamps ?? constantRateTimestamps(
+                count: knownIndex.frameCount, start: avStream.pointee.start_time, fps: fps, timeBase: timeBase), nil)
+        } else if let cached = DecodedIndexCache.shared.index(for: path) {
+            built = (cached.index, cached.timestamps, cached)   // the demuxer has read nothing yet: no reopening
         } else if let scanned = try scanIndex(demuxer, stream: stream, packet: packet, path: path) {
-            index = scanned
-            timestamps = scanned.timestamps!
-            if index.frameCount > 0 { try demuxer.seek(stream: stream, timestamp: timestamps[0]) }
+            if let first = scanned.timestamps!.first { try demuxer.seek(stream: stream, timestamp: first) }
+            built = (scanned, scanned.timestamps!, nil)
         } else {
-            if let known = DecodedIndexCache.shared.index(for: path) {
-                index = known
-            } else {
-                let scanned = try decodingScan(try Demuxer(path: path), stream: stream, codec: codec, packet: packet,
-                                               frame: frame, path: path)
-                DecodedIndexCache.shared.store(scanned, for: path)
-                index = scanned
-            }
-            timestamps = fillMissing(index.timestamps!, fps: fps, timeBase: timeBase)
-            var seen: [Int64: Int] = [:]
-            for (i, ts) in index.timestamps!.enumerated() where ts != ffNoPTS { seen[ts] = seen[ts] == nil ? i : -1 }
-            frameOfTimestamp = seen.filter { $0.value >= 0 }
-            demuxer = try Demuxer(path: path)
-            counting = true
+            let decoded = DecodedIndex(try decodingScan(try Demuxer(path: path), stream: stream, codec: codec, packet: packet,
+                                                        frame: frame, path: path), fps: fps, timeBase: timeBase)
+            DecodedIndexCache.shared.store(decoded, for: path)
+            demuxer = try Demuxer(path: path)   // the packet scan read some of it
+            built = (decoded.index, decoded.timestamps, decoded)
         }
+        (index, timestamps) = (built.index, built.timestamps)
+        frameOfTimestamp = built.decoded?.frameOfTimestamp ?? [:]
+        counting = built.decoded != nil
         guard index.frameCount > 0 else {
             throw VideoError.cannotOpen(path: path, reason: "the video stream has no frames")
         }
@@ -238,12 +234,7 @@ final class StreamSource: FrameSource {
         }
         try demuxer.seek(stream: streamIndex, timestamp: timestamps[keyframe])
         codec.flush()
-        position = keyframe - 1
-        draining = false
-        ended = false
-        drainedEarly = false
-        if let wanted { unsent = wanted.filter { $0 >= keyframe } }
-        counters.seeks += 1
+        startDecoding(at: keyframe)
     }
 
     /// Back to the first packet, by opening the file again.
@@ -251,11 +242,16 @@ final class StreamSource: FrameSource {
         demuxer = try Demuxer(path: path)
         codec.flush()
         counting = true
-        position = -1
+        startDecoding(at: 0)
+    }
+
+    /// The decoder's state after landing on `keyframe`.
+    private func startDecoding(at keyframe: Int) {
+        position = keyframe - 1
         draining = false
         ended = false
         drainedEarly = false
-        if let wanted { unsent = wanted }
+        if let wanted { unsent = wanted.filter { $0 >= keyframe } }
         counters.seeks += 1
     }
 

@@ -81,7 +81,7 @@ def compare_models(a, common):
         results[spec] = {"clipkit": ours, "torch": theirs, "speed_ratio": mo / mt, "rss_ratio": ro / rt}
         gflops = statistics.median(x["gflop_per_s"] for x in ours)
         results[spec].update({"sgemm_peak_gflop_per_s": peak, "step_gflop_per_s": gflops})
-        label = f"{name} ({execution})" if name.startswith("stdcf") or name == "kth3l-stdcf" else name
+        label = f"{name} ({execution})" if "stdcf" in name else name
         print(f"| {label} training step, {a.batch} × {a.input} | ClipKit {mo:.2f} clips/s, peak RSS {ro:.0f} MB | PyTorch {mt:.2f} clips/s, "
               f"{rt:.0f} MB | **{mo / mt:.2f}×** clips/s, **{ro / rt:.2f}×** RSS | {gflops:.0f} GFLOP/s = {100 * gflops / peak:.0f}% of "
               f"sgemm {peak:.0f} |")
