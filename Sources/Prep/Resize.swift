@@ -61,7 +61,7 @@ public func resizeDataset(source: String, destination: String, options: ResizeOp
                        convert: { input, partial in
                            try transcodeVideo(input: input, output: partial, shortSide: options.shortSide, options: options.encode)
                        },
-                       describe: { EncodedVideo(try VideoDecoder(path: $0).metadata) })
+                       describe: { _, output in EncodedVideo(try VideoDecoder(path: output).metadata) })
 }
 
 /// The file name template `prep frames` writes (mmaction2's rawframes).
@@ -80,12 +80,17 @@ public func framesDataset(source: String, destination: String, shortSide: Int?, 
                                   try extractFrames(input: input, folder: partial, shortSide: shortSide, quality: quality,
                                                     template: rawframesTemplate)
                               },
-                              describe: { EncodedVideo(try VideoDecoder(path: $0, options: DecoderOptions(folder: folder)).metadata) })
+                              describe: { input, output in
+                                  // A folder has no timing: its frame rate is the source's.
+                                  var kept = EncodedVideo(try VideoDecoder(path: output, options: DecoderOptions(folder: folder)).metadata)
+                                  kept.fps = try VideoDecoder(path: input).metadata.fps
+                                  return kept
+                              })
 }
 
 /// Every video under `source` converted into one output under `destination`
 /// (tree kept, named by `output`). Outputs already there are kept
-/// (resumable, described by `describe`); each new one is written under a
+/// (resumable, described by `describe(input, output)`); each new one is written under a
 /// hidden temp name and renamed when complete, and temp files left by a
 /// killed run are removed first. A failing video is reported and the rest go
 /// on. Writes `manifest.csv` (frames, fps, size, keyframes; `template` and
@@ -94,7 +99,7 @@ public func framesDataset(source: String, destination: String, shortSide: Int?, 
 func convertDataset(source: String, destination: String, jobs: Int, quiet: Bool, template: String? = nil,
                     output outputName: (String) -> String,
                     convert: @escaping @Sendable (String, String) throws -> EncodedVideo,
-                    describe: @escaping @Sendable (String) throws -> EncodedVideo) throws -> ResizeReport {
+                    describe: @escaping @Sendable (String, String) throws -> EncodedVideo) throws -> ResizeReport {
     let started = Date()
     let videos = try findVideos(under: source)
     guard !videos.isEmpty else { throw PrepError(path: source, reason: "no video files found (extensions: \(videoExtensions.sorted().joined(separator: ", ")))") }
@@ -168,10 +173,10 @@ func convertDataset(source: String, destination: String, jobs: Int, quiet: Bool,
 /// Converts one video unless its output exists; returns its description and
 /// whether it was converted now.
 func convertOne(input: String, output: String, convert: (String, String) throws -> EncodedVideo,
-                describe: (String) throws -> EncodedVideo) throws -> (EncodedVideo, Bool) {
+                describe: (String, String) throws -> EncodedVideo) throws -> (EncodedVideo, Bool) {
     if FileManager.default.fileExists(atPath: output) {
         // Finished in an earlier run (outputs appear only by rename): describe it.
-        return (try describe(output), false)
+        return (try describe(input, output), false)
     }
     try FileManager.default.createDirectory(atPath: (output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
     let partial = partialName(output)
