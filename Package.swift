@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Train", targets: ["Train"]),
+        .library(name: "Distributed", targets: ["Distributed"]),
         .executable(name: "clipkit", targets: ["clipkit"]),
     ],
     dependencies: [
@@ -27,13 +28,16 @@ let package = Package(
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // OpenBLAS is opened at run time (Tensor/OpenBLAS.swift), not linked.
         .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas0"])]),
+        // Open MPI, for data-parallel jobs under mpirun (Distributed/Communicator.swift).
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         .target(name: "VideoIO", dependencies: ["CFFmpeg"]),
         .target(name: "Clips", dependencies: ["VideoIO"]),
         .target(name: "Loader", dependencies: ["Clips", "VideoIO"]),
-        .target(name: "Prep", dependencies: ["VideoIO", "Clips", "Loader", "CZlib"]),
+        .target(name: "Distributed", dependencies: ["CMPI"]),
+        .target(name: "Prep", dependencies: ["VideoIO", "Clips", "Loader", "CZlib", "Distributed"]),
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
         .target(name: "NN", dependencies: ["Tensor"]),
-        .target(name: "Train", dependencies: ["NN", "Tensor", "Loader", "Clips"]),
+        .target(name: "Train", dependencies: ["NN", "Tensor", "Loader", "Clips", "Distributed"]),
         .executableTarget(
             name: "clipkit",
             dependencies: [
@@ -44,6 +48,7 @@ let package = Package(
                 "Tensor",
                 "NN",
                 "Train",
+                "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

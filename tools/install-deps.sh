@@ -2,7 +2,7 @@
 # Installs the Debian packages ClipKit builds and tests with, if any are missing.
 #   tools/install-deps.sh [extra-package ...]
 set -euo pipefail
-packages=(libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libopenblas-dev pkg-config ffmpeg zlib1g-dev dataset-fashion-mnist "$@")
+packages=(libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libopenblas-dev pkg-config ffmpeg zlib1g-dev dataset-fashion-mnist openmpi-bin libopenmpi-dev "$@")
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

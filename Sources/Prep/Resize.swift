@@ -1,3 +1,4 @@
+import Distributed
 import Foundation
 import Loader
 import VideoIO
@@ -55,8 +56,8 @@ func partialName(_ output: String) -> String {
 /// `prep resize`: every video under `source` re-encoded into `destination`
 /// (tree kept, `<stem>.mp4`) at `shortSide`, keyframes at least every `gop`
 /// frames. See `convertDataset` for resuming, failures and the manifest.
-public func resizeDataset(source: String, destination: String, options: ResizeOptions) throws -> ResizeReport {
-    try convertDataset(source: source, destination: destination, jobs: options.jobs, quiet: options.quiet,
+public func resizeDataset(source: String, destination: String, options: ResizeOptions, world: Communicator = .single) throws -> ResizeReport {
+    try convertDataset(source: source, destination: destination, jobs: options.jobs, quiet: options.quiet, world: world,
                        output: { ((($0 as NSString).deletingPathExtension) as NSString).appendingPathExtension("mp4")! },
                        convert: { input, partial in
                            try transcodeVideo(input: input, output: partial, shortSide: options.shortSide, options: options.encode)
@@ -72,9 +73,9 @@ public let rawframesTemplate = "img_{:05}.jpg"
 /// rawframes), scaled to `shortSide` (nil keeps the size). The manifest lists
 /// the folders with their frame count, the source's fps, the template and start index 1.
 public func framesDataset(source: String, destination: String, shortSide: Int?, quality: Int,
-                          jobs: Int, quiet: Bool) throws -> ResizeReport {
+                          jobs: Int, quiet: Bool, world: Communicator = .single) throws -> ResizeReport {
     let folder = FrameFolderOptions(template: rawframesTemplate, startIndex: 1)
-    return try convertDataset(source: source, destination: destination, jobs: jobs, quiet: quiet, template: rawframesTemplate,
+    return try convertDataset(source: source, destination: destination, jobs: jobs, quiet: quiet, world: world, template: rawframesTemplate,
                               output: { ($0 as NSString).deletingPathExtension },
                               convert: { input, partial in
                                   try extractFrames(input: input, folder: partial, shortSide: shortSide, quality: quality,
@@ -96,15 +97,21 @@ public func framesDataset(source: String, destination: String, shortSide: Int?, 
 /// on. Writes `manifest.csv` (frames, fps, size, keyframes; `template` and
 /// start index 1 for frame folders, plus mmaction2's `rawframes.txt`) and,
 /// when the videos sit in class folders, `classes.txt`, into `destination`.
-func convertDataset(source: String, destination: String, jobs: Int, quiet: Bool, template: String? = nil,
+/// With a distributed `world`, rank r converts videos r, r + size, …; the
+/// outcomes are gathered and rank 0 alone writes the lists; every rank
+/// returns the whole report.
+func convertDataset(source: String, destination: String, jobs: Int, quiet: Bool, world: Communicator = .single, template: String? = nil,
                     output outputName: (String) -> String,
                     convert: @escaping @Sendable (String, String) throws -> EncodedVideo,
                     describe: @escaping @Sendable (String, String) throws -> EncodedVideo) throws -> ResizeReport {
     let started = Date()
     let videos = try findVideos(under: source)
     guard !videos.isEmpty else { throw PrepError(path: source, reason: "no video files found (extensions: \(videoExtensions.sorted().joined(separator: ", ")))") }
-    try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true)
-    try removeLeftovers(in: destination)
+    if world.rank == 0 {
+        try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true)
+        try removeLeftovers(in: destination)
+    }
+    try world.barrier()   // no rank starts writing while rank 0 removes leftovers
 
     // Outputs by source; two sources with the same stem in one folder would collide.
     var outputs: [String] = [], claimed: [String: String] = [:]
@@ -120,11 +127,14 @@ func convertDataset(source: String, destination: String, jobs: Int, quiet: Bool,
         }
     }
 
-    let progress = ProgressBar(total: videos.count, unit: "videos", quiet: quiet)
+    let mine = Array(stride(from: world.rank, to: videos.count, by: world.size))
+    let progress = ProgressBar(total: mine.count, unit: world.isDistributed ? "videos (rank 0's share)" : "videos",
+                               quiet: quiet || world.rank != 0)
     var results = [EncodedVideo?](repeating: nil, count: videos.count)
     var failures = report.failures, converted: [String] = [], skipped: [String] = []
     let lock = NSLock()
-    forEachIndex(videos.count, jobs: jobs) { i in
+    forEachIndex(mine.count, jobs: jobs) { k in
+        let i = mine[k]
         guard !outputs[i].isEmpty else { progress.advance(failed: true); return }
         let input = (source as NSString).appendingPathComponent(videos[i])
         let output = (destination as NSString).appendingPathComponent(outputs[i])
@@ -143,6 +153,11 @@ func convertDataset(source: String, destination: String, jobs: Int, quiet: Bool,
         }
     }
 
+    if world.isDistributed {
+        (results, failures, converted, skipped) = try gatherOutcomes(world, results: results, failures: failures,
+                                                                     converted: converted, skipped: skipped)
+    }
+
     // Labels: the first folder of each path, when every video has one.
     let folders = outputs.map { $0.split(separator: "/").count > 1 ? String($0.split(separator: "/")[0]) : "" }
     let classes = folders.allSatisfy { !$0.isEmpty } ? Array(Set(folders)).sorted() : []
@@ -154,6 +169,10 @@ func convertDataset(source: String, destination: String, jobs: Int, quiet: Bool,
                                      template: template, startIndex: template == nil ? nil : 1))
     }
     report.manifestPath = (destination as NSString).appendingPathComponent("manifest.csv")
+    report.converted = converted.sorted()
+    report.skipped = skipped.sorted()
+    report.failures = failures.sorted { $0.path < $1.path }
+    guard world.rank == 0 else { report.seconds = Date().timeIntervalSince(started); return report }
     if !entries.isEmpty { try Manifest(entries: entries).writeCSV(to: report.manifestPath) }
     if template != nil && !entries.isEmpty {
         // The same list as mmaction2's rawframes annotation: `frame_dir total_frames label`.
@@ -163,11 +182,32 @@ func convertDataset(source: String, destination: String, jobs: Int, quiet: Bool,
     if !classes.isEmpty {
         try writeAtomically(Data((classes.joined(separator: "\n") + "\n").utf8), to: (destination as NSString).appendingPathComponent("classes.txt"))
     }
-    report.converted = converted.sorted()
-    report.skipped = skipped.sorted()
-    report.failures = failures.sorted { $0.path < $1.path }
     report.seconds = Date().timeIntervalSince(started)
     return report
+}
+
+/// Every rank's part of a conversion, merged (same on every rank). A failure
+/// that every rank found (a name collision) is kept once.
+private func gatherOutcomes(_ world: Communicator, results: [EncodedVideo?], failures: [PrepError], converted: [String],
+                            skipped: [String]) throws -> ([EncodedVideo?], [PrepError], [String], [String]) {
+    struct Part: Codable {
+        var results: [Int: EncodedVideo]
+        var failures: [[String]]
+        var converted: [String]
+        var skipped: [String]
+    }
+    var own = [Int: EncodedVideo]()
+    for (i, r) in results.enumerated() { if let r { own[i] = r } }
+    let mine = Part(results: own, failures: failures.map { [$0.path, $0.reason] }, converted: converted, skipped: skipped)
+    var merged = results, allFailures: [PrepError] = [], allConverted: [String] = [], allSkipped: [String] = []
+    for bytes in try world.allgather([UInt8](try JSONEncoder().encode(mine))) {
+        let part = try JSONDecoder().decode(Part.self, from: Data(bytes))
+        for (i, r) in part.results { merged[i] = r }
+        for f in part.failures where !allFailures.contains(PrepError(path: f[0], reason: f[1])) { allFailures.append(PrepError(path: f[0], reason: f[1])) }
+        allConverted += part.converted
+        allSkipped += part.skipped
+    }
+    return (merged, allFailures, allConverted, allSkipped)
 }
 
 /// Converts one video unless its output exists; returns its description and

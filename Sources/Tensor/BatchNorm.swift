@@ -76,19 +76,33 @@ private func normalize(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Te
     var mean = [Float](repeating: 0, count: c), invStd = [Float](repeating: 0, count: c)
     mean.withUnsafeMutableBufferPointer { meanp in invStd.withUnsafeMutableBufferPointer { invp in
         let meanp = meanp.baseAddress!, invp = invp.baseAddress!
+        // Training: the batch's (Σx, Σx²) per channel; summed over every
+        // rank first when BN is synchronised.
+        var sums = [Double](repeating: 0, count: 2 * c + 1)
+        if training {
+            sums.withUnsafeMutableBufferPointer { sp in
+                let sp = sp.baseAddress!
+                forEachPlane(c) { channels in
+                    for ch in channels {
+                        for s in 0..<n {
+                            let (partial, partialSq) = sumAndSquares(xp + (s * c + ch) * volume, count: volume)
+                            sp[ch] += Double(partial); sp[c + ch] += Double(partialSq)
+                        }
+                    }
+                }
+            }
+            sums[2 * c] = Double(m)
+            BatchNormSync.reduce?(&sums)
+        }
+        let total = sums[2 * c]
         forEachPlane(c) { channels in
             for ch in channels {
                 if training {
-                    var sum = 0.0, squares = 0.0
-                    for s in 0..<n {
-                        let (partial, partialSq) = sumAndSquares(xp + (s * c + ch) * volume, count: volume)
-                        sum += Double(partial); squares += Double(partialSq)
-                    }
-                    let mu = sum / Double(m)
-                    let variance = max(0, squares / Double(m) - mu * mu)
+                    let mu = sums[ch] / total
+                    let variance = max(0, sums[c + ch] / total - mu * mu)
                     meanp[ch] = Float(mu)
                     invp[ch] = Float(1 / (variance + Double(epsilon)).squareRoot())
-                    let unbiased = m > 1 ? variance * Double(m) / Double(m - 1) : variance
+                    let unbiased = total > 1 ? variance * total / (total - 1) : variance
                     runningMean.storage.pointer[ch] = (1 - momentum) * runningMean.storage.pointer[ch] + momentum * Float(mu)
                     runningVar.storage.pointer[ch] = (1 - momentum) * runningVar.storage.pointer[ch] + momentum * Float(unbiased)
                 } else {
@@ -109,34 +123,80 @@ private func normalize(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Te
     y.record([x, gamma, beta]) { dy in
         let dyp = dy.storage.pointer, xp = xs.pointer, gp = gs.pointer, bp = bs.pointer
         let dx = xn?.gradBuffer(), dgamma = gn?.gradBuffer(), dbeta = bn?.gradBuffer()
-        forEachPlane(c) { channels in
-            for ch in channels {
-                let k = gp[ch] * invStd[ch], shift = bp[ch] - mean[ch] * k
-                // dz: the gradient before the ReLU (zero where the pre-activation was ≤ 0).
-                @inline(__always) func dz(_ g: Float, _ xv: Float) -> Float { relu && xv * k + shift <= 0 ? 0 : g }
-                var sumDz: Float = 0, sumDzXhat: Float = 0
-                for s in 0..<n {
-                    let src = xp + (s * c + ch) * volume, g = dyp + (s * c + ch) * volume
-                    let (a, b) = gradientSums(g, src, count: volume, mean: mean[ch], invStd: invStd[ch],
-                                              reluScale: relu ? k : nil, reluShift: shift)
-                    sumDz += a; sumDzXhat += b
-                }
-                dgamma?[ch] += sumDzXhat
-                dbeta?[ch] += sumDz
-                guard let dx else { continue }
-                for s in 0..<n {
-                    let src = xp + (s * c + ch) * volume, g = dyp + (s * c + ch) * volume, d = dx + (s * c + ch) * volume
-                    if training {
-                        let a = sumDz / Float(m), b = sumDzXhat / Float(m)
-                        for i in 0..<volume { d[i] += k * (dz(g[i], src[i]) - a - (src[i] - mean[ch]) * invStd[ch] * b) }
-                    } else {
-                        for i in 0..<volume { d[i] += k * dz(g[i], src[i]) }
-                    }
+        let sync = training ? BatchNormSync.reduce : nil
+        @inline(__always) func shiftOf(_ ch: Int) -> (Float, Float) {
+            let k = gp[ch] * invStd[ch]
+            return (k, bp[ch] - mean[ch] * k)
+        }
+        // (Σdz, Σdz·x̂) of one channel; dz is the gradient before the ReLU.
+        func channelSums(_ ch: Int) -> (Float, Float) {
+            let (k, shift) = shiftOf(ch)
+            var sumDz: Float = 0, sumDzXhat: Float = 0
+            for s in 0..<n {
+                let src = xp + (s * c + ch) * volume, g = dyp + (s * c + ch) * volume
+                let (a, b) = gradientSums(g, src, count: volume, mean: mean[ch], invStd: invStd[ch],
+                                          reluScale: relu ? k : nil, reluShift: shift)
+                sumDz += a; sumDzXhat += b
+            }
+            return (sumDz, sumDzXhat)
+        }
+        // dx of one channel from the sums over the whole (global) batch of `count` elements.
+        func channelInput(_ ch: Int, _ sumDz: Float, _ sumDzXhat: Float, count: Float) {
+            guard let dx else { return }
+            let (k, shift) = shiftOf(ch)
+            @inline(__always) func dz(_ g: Float, _ xv: Float) -> Float { relu && xv * k + shift <= 0 ? 0 : g }
+            for s in 0..<n {
+                let src = xp + (s * c + ch) * volume, g = dyp + (s * c + ch) * volume, d = dx + (s * c + ch) * volume
+                if training {
+                    let a = sumDz / count, b = sumDzXhat / count
+                    for i in 0..<volume { d[i] += k * (dz(g[i], src[i]) - a - (src[i] - mean[ch]) * invStd[ch] * b) }
+                } else {
+                    for i in 0..<volume { d[i] += k * dz(g[i], src[i]) }
                 }
             }
         }
+        guard let sync else {
+            // One pass per channel while its data is in cache.
+            forEachPlane(c) { channels in
+                for ch in channels {
+                    let (a, b) = channelSums(ch)
+                    dgamma?[ch] += b
+                    dbeta?[ch] += a
+                    channelInput(ch, a, b, count: Float(m))
+                }
+            }
+            return
+        }
+        // Synchronised BN: γ and β get this rank's sums (their gradients are
+        // averaged with the others later); dx needs the sums over every rank.
+        var sums = [Double](repeating: 0, count: 2 * c + 1)
+        sums.withUnsafeMutableBufferPointer { sp in
+            let sp = sp.baseAddress!
+            forEachPlane(c) { channels in
+                for ch in channels {
+                    let (a, b) = channelSums(ch)
+                    dgamma?[ch] += b
+                    dbeta?[ch] += a
+                    sp[ch] = Double(a); sp[c + ch] = Double(b)
+                }
+            }
+        }
+        sums[2 * c] = Double(m)
+        sync(&sums)
+        forEachPlane(c) { channels in
+            for ch in channels { channelInput(ch, Float(sums[ch]), Float(sums[c + ch]), count: Float(sums[2 * c])) }
+        }
     }
     return (y, mean, invStd)
+}
+
+/// Synchronised batch norm: when set (by a data-parallel trainer), training-mode
+/// BN passes its per-channel sums, laid out as [Σ₀…Σ_{C−1}, Σ'₀…Σ'_{C−1}, count],
+/// to `reduce`, which must replace them with their sum over every process
+/// (forward: Σx, Σx², element count; backward: Σdz, Σdz·x̂, count). Every
+/// process must then run the same BN layers in the same order.
+public enum BatchNormSync {
+    nonisolated(unsafe) public static var reduce: ((inout [Double]) -> Void)?
 }
 
 // MARK: Reductions

@@ -44,6 +44,11 @@ public enum Safetensors {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw FormatError(path: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot read" : "no such file")
         }
+        return try read(data: data, path: path)
+    }
+
+    /// Reads a file's bytes already in memory (`path` names it in errors).
+    public static func read(data: Data, path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
         guard data.count >= 8 else { throw FormatError(path: path, reason: "too short for a safetensors file") }
         let length = data.prefix(8).withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
         guard length > 0, 8 + length <= data.count else { throw FormatError(path: path, reason: "header length \(length) is past the end of the file") }

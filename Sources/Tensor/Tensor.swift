@@ -180,7 +180,10 @@ extension Tensor {
 
     /// Reverse-mode differentiation from this scalar. Intermediate gradients
     /// and saved activations are released as soon as they are used.
-    public func backward() {
+    /// `leafReady` is called with a leaf's `gradientNodeID` (a parameter's)
+    /// as soon as its gradient is complete, while the rest of the graph is
+    /// still being differentiated (a data-parallel trainer starts sending it).
+    public func backward(leafReady: ((ObjectIdentifier) -> Void)? = nil) {
         precondition(count == 1, "backward() starts from a scalar")
         guard let root = node else { return }
         var order: [GradNode] = []
@@ -194,7 +197,8 @@ extension Tensor {
         }
         root.grad = Tensor(shape: shape, repeating: 1)
         for n in order.reversed() {
-            guard let function = n.backwardFunction else { continue }
+            // Reverse post-order: every consumer of a leaf comes before it.
+            guard let function = n.backwardFunction else { leafReady?(ObjectIdentifier(n)); continue }
             if let g = n.grad { function(g) }
             n.backwardFunction = nil
             n.parents = []
@@ -204,4 +208,19 @@ extension Tensor {
 
     /// Drops the gradient.
     public func zeroGrad() { node?.grad = nil }
+
+    /// The identity `backward(leafReady:)` reports for this tensor (nil without a gradient).
+    public var gradientNodeID: ObjectIdentifier? { node.map(ObjectIdentifier.init) }
+
+    /// The gradient's buffer, made (zeros) when the tensor has none yet; nil
+    /// for a tensor that needs no gradient.
+    public func withGradientBuffer<R>(_ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R? {
+        guard let node else { return nil }
+        return try body(node.gradBuffer())
+    }
+
+    /// The values, for reading and writing in place (count floats).
+    public func withValues<R>(_ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
+        try body(storage.pointer)
+    }
 }

@@ -21,7 +21,18 @@ public enum Checkpoint {
     /// Loads model (and optimizer) state; returns the metadata.
     @discardableResult
     public static func load(from path: String, model: Module, optimizer: Optimizer?) throws -> [String: String] {
-        let (tensors, metadata) = try Safetensors.read(path)
+        try load(Safetensors.read(path), model: model, optimizer: optimizer)
+    }
+
+    /// Loads a checkpoint file's bytes already in memory (`path` names it in errors).
+    @discardableResult
+    public static func load(data: Data, path: String, model: Module, optimizer: Optimizer?) throws -> [String: String] {
+        try load(Safetensors.read(data: data, path: path), model: model, optimizer: optimizer)
+    }
+
+    private static func load(_ file: (tensors: [String: Tensor], metadata: [String: String]), model: Module,
+                             optimizer: Optimizer?) throws -> [String: String] {
+        let (tensors, metadata) = file
         var modelState: [String: Tensor] = [:], optimizerState: [String: Tensor] = [:]
         for (name, t) in tensors {
             if name.hasPrefix("model.") { modelState[String(name.dropFirst(6))] = t }

@@ -1,4 +1,5 @@
 import Clips
+import Distributed
 import Foundation
 import Loader
 import NN
@@ -24,6 +25,16 @@ public struct EvalResult: Codable, Sendable {
     public var dilation: [Int]
     public var tempo: Int
     public var seconds: Double
+}
+
+/// What the views of one video scored (or why it failed).
+struct VideoOutcome: Codable {
+    var video: Int
+    var label: Int
+    /// Classes by mean view probability, best first (at most 5).
+    var top: [Int]
+    var clipCorrect: Int
+    var failure: EvalResult.Failed?
 }
 
 /// Video predictions from per-view logits: the mean of the per-view softmax
@@ -56,29 +67,32 @@ func topK(_ values: [Float], _ k: Int) -> [Int] {
 /// to `shortSide`, with the given dilations; no gradients, BN in eval mode.
 /// `progress` gets a line after every batch (complete at the end): videos
 /// done, rate, running top-1 and the time left.
+/// With a distributed `world` every rank scores its share of the videos
+/// (the loader's shard) and the per-video outcomes are gathered, the
+/// sampler's padding removed, so every rank returns the single-process result.
 public func evaluate(model: Module, manifest: Manifest, classes: [String], spec: ClipSpec, sampling: SamplingKind,
                      clips: Int, crops: Int, side: Int, shortSide: Int, dilation: (temporal: Int, spatial: Int),
                      tempo: Int = 1, workers: Int = 2, seed: UInt64 = 0, batchVideos: Int = 1,
-                     progress: ((String, Bool) -> Void)? = nil) throws -> EvalResult {
+                     world: Communicator = .single, progress: ((String, Bool) -> Void)? = nil) throws -> EvalResult {
     let start = Date()
     var spec = spec
     spec.interval *= max(1, tempo)
     let dataset = ClipDataset(manifest: manifest, spec: spec, sampling: sampling,
                               mode: .test(numClips: clips, crops: crops == 3 ? .three(side) : .center(side), shortSide: shortSide), seed: seed)
-    let loader = ClipLoader(dataset: dataset, options: LoaderOptions(batchSize: batchVideos, workers: workers, queueDepth: 2, shuffle: false))
+    let loader = ClipLoader(dataset: dataset, options: LoaderOptions(batchSize: batchVideos, workers: workers, queueDepth: 2, shuffle: false,
+                                                                     rank: world.rank, worldSize: world.size))
     loader.log = { _ in }
     model.eval()
     defer { model.train() }
     applyDilation(model, temporal: dilation.temporal, spatial: dilation.spatial)
     let n = classes.count
     let views = dataset.sampleShape[0], viewShape = Array(dataset.sampleShape.dropFirst())
-    var confusion = [[Int]](repeating: [Int](repeating: 0, count: n), count: n)
-    var correct1 = 0, correct5 = 0, clipCorrect = 0, scored = 0
-    var failed: [EvalResult.Failed] = []
+    var outcomes: [VideoOutcome] = []
+    var correct1 = 0, scored = 0
     let iterator = loader.epoch(0)
     var done = 0
     while let batch = try iterator.next() {
-        for f in batch.failed { failed.append(.init(path: f.path, reason: f.reason)) }
+        for f in batch.failed { outcomes.append(VideoOutcome(video: f.video, label: -1, top: [], clipCorrect: 0, failure: .init(path: f.path, reason: f.reason))) }
         let failedVideos = Set(batch.failed.map(\.video))
         let x = reshape(batchTensor(batch), [batch.count * views] + viewShape)
         let logits = GradMode.withNoGrad { model(x) }.scalars
@@ -88,21 +102,43 @@ public func evaluate(model: Module, manifest: Manifest, classes: [String], spec:
         for (i, video) in batch.videos.enumerated() where !failedVideos.contains(video) {
             let label = batch.labels[i]
             let part = Array(logits[(i * views * n)..<((i + 1) * views * n)])
-            let mean = averageViewProbabilities(part, views: views, classes: n)
-            let best = topK(mean, min(5, n))
-            if best[0] == label { correct1 += 1 }
-            if best.contains(label) { correct5 += 1 }
-            if (0..<n).contains(label) { confusion[label][best[0]] += 1 }
+            let best = topK(averageViewProbabilities(part, views: views, classes: n), min(5, n))
+            var clipCorrect = 0
             for v in 0..<views where topK(Array(part[(v * n)..<((v + 1) * n)]), 1)[0] == label { clipCorrect += 1 }
+            outcomes.append(VideoOutcome(video: video, label: label, top: best, clipCorrect: clipCorrect, failure: nil))
+            if best[0] == label { correct1 += 1 }
             scored += 1
         }
         done += batch.count
         if let progress {
+            // This rank's share (all of it in one process).
+            let share = world.isDistributed ? (manifest.count + world.size - 1) / world.size : manifest.count
             let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-9)
-            progress(String(format: "eval | %d/%d videos | %.2f videos/s | top-1 %.1f%% | ETA %@", done, manifest.count, rate,
+            progress(String(format: "eval | %d/%d videos%@ | %.2f videos/s | top-1 %.1f%% | ETA %@", done, share,
+                            world.isDistributed ? " (rank 0's share)" : "", rate,
                             scored > 0 ? 100 * Double(correct1) / Double(scored) : 0,
-                            duration(Double(manifest.count - done) / max(rate, 1e-9))), done >= manifest.count)
+                            duration(Double(share - done) / max(rate, 1e-9))), done >= share)
         }
+    }
+    if world.isDistributed {
+        // Every rank's outcomes; a padded video appears twice (scored identically).
+        let encoded = try JSONEncoder().encode(outcomes)
+        var merged: [Int: VideoOutcome] = [:]
+        for bytes in try world.allgather([UInt8](encoded)) {
+            for o in try JSONDecoder().decode([VideoOutcome].self, from: Data(bytes)) where merged[o.video] == nil { merged[o.video] = o }
+        }
+        outcomes = merged.values.sorted { $0.video < $1.video }
+    }
+    var confusion = [[Int]](repeating: [Int](repeating: 0, count: n), count: n)
+    var correct5 = 0, clipCorrect = 0, failed: [EvalResult.Failed] = []
+    (correct1, scored) = (0, 0)
+    for o in outcomes {
+        if let f = o.failure { failed.append(f); continue }
+        if o.top[0] == o.label { correct1 += 1 }
+        if o.top.contains(o.label) { correct5 += 1 }
+        if (0..<n).contains(o.label) { confusion[o.label][o.top[0]] += 1 }
+        clipCorrect += o.clipCorrect
+        scored += 1
     }
     let perClass: [Double?] = confusion.enumerated().map { c, row in
         let total = row.reduce(0, +)

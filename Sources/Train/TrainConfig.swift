@@ -84,6 +84,11 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     /// Batches of full-size training clips over which BN statistics are
     /// recomputed at the end of every stage, before validation (precise BN; 0: off).
     public var preciseBnBatches = 20
+    /// Under mpirun: BatchNorm statistics over the global batch (all ranks)
+    /// instead of each rank's part of it.
+    public var syncBn = false
+    /// Under mpirun: gradients are averaged in buckets of about this many MiB.
+    public var bucketMb = 25.0
     public var output = "runs/train"
     public var itsl: ITSL?
 
@@ -134,6 +139,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
                   "clip.short_side must be [a, b] with crop ≤ a ≤ b")
         try check(["dense", "slowfast", "uniform"].contains(clip.sampling), "clip.sampling must be dense, slowfast or uniform")
         try check(batch >= 1 && workers >= 1 && threads >= 1 && epochs >= 0, "batch, workers and threads must be ≥ 1")
+        try check(bucketMb > 0, "bucket_mb must be > 0")
         try check(["sgd", "adam", "adamw"].contains(optimizer.name), "optimizer.name must be sgd, adam or adamw")
         try check(["constant", "cosine", "step"].contains(schedule.name), "schedule.name must be constant, cosine or step")
         try check(eval.crops == 1 || eval.crops == 3, "eval.crops must be 1 or 3")
@@ -193,7 +199,7 @@ private func withDefaults(_ user: [String: Any]) throws -> Data {
 /// Keys each level of the config accepts (snake_case), for typo errors.
 private let knownKeys: [String: Set<String>] = [
     "": ["model", "train", "val", "classes", "num_classes", "clip", "eval", "optimizer", "schedule", "epochs", "batch",
-         "workers", "threads", "seed", "block_cache_mb", "precise_bn_batches", "output", "itsl"],
+         "workers", "threads", "seed", "block_cache_mb", "precise_bn_batches", "sync_bn", "bucket_mb", "output", "itsl"],
     "clip": ["frames", "interval", "crop", "short_side", "flip", "sampling"],
     "eval": ["clips", "crops", "short_side"],
     "optimizer": ["name", "lr", "momentum", "weight_decay", "nesterov"],

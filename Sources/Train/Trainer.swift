@@ -1,17 +1,23 @@
 import Clips
+import Distributed
 import Foundation
 import Loader
 import NN
 import Tensor
 
-/// Ctrl-C: the trainer finishes the step it is on, saves a checkpoint and returns.
+/// Ctrl-C: the trainer finishes the step it is on, saves a checkpoint and
+/// returns. Under mpirun any rank's request stops every rank at the same step;
+/// mpirun itself kills its ranks on Ctrl-C (SIGTERM, SIGKILL a second later)
+/// but forwards SIGUSR1, so `kill -USR1 <mpirun's pid>` is the graceful stop there.
 public enum Interrupt {
     nonisolated(unsafe) public static var requested = false
-    /// Routes SIGINT to `requested` (a second Ctrl-C still kills at once).
+    /// Routes SIGINT and SIGUSR1 to `requested` (a second Ctrl-C still kills at once).
     public static func install() {
-        signal(SIGINT) { _ in
-            if Interrupt.requested { _exit(130) }
-            Interrupt.requested = true
+        for s in [SIGINT, SIGUSR1] {
+            signal(s) { _ in
+                if Interrupt.requested { _exit(130) }
+                Interrupt.requested = true
+            }
         }
     }
 }
@@ -76,12 +82,23 @@ public final class Trainer {
     /// Called when a phase starts (dilations and freezing applied) and when its last epoch ends (before validation).
     public var onPhaseStart: ((TrainingPhase) -> Void)?
     public var onPhaseEnd: ((TrainingPhase) -> Void)?
+    /// Called after every optimizer step (tests: weights equal on every rank).
+    public var onStep: (() -> Void)?
+    /// The processes training together (data parallel under mpirun): the
+    /// config's batch is global and split over them; rank 0 writes.
+    public let world: Communicator
+    /// Samples per step on this rank.
+    public var localBatch: Int { config.batch / world.size }
 
     public var checkpointPath: String { (config.output as NSString).appendingPathComponent("checkpoint.safetensors") }
     public var metricsPath: String { (config.output as NSString).appendingPathComponent("metrics.jsonl") }
 
-    public init(config: TrainConfig) throws {
+    public init(config: TrainConfig, world: Communicator = .single) throws {
         self.config = config
+        self.world = world
+        guard config.batch % world.size == 0 else {
+            throw ConfigError(file: config.train, reason: "batch \(config.batch) does not divide over \(world.size) ranks; the batch is global, make it a multiple of the rank count")
+        }
         plan = ITSLPlan(config)
         let names: [String]
         if let file = config.classes { names = try loadClassNames(file) } else {
@@ -132,7 +149,14 @@ public final class Trainer {
         applyDilation(model, temporal: d.temporal, spatial: d.spatial)
         let full = TrainingPhase(kind: .full, iteration: 1, epochs: 1, variant: .full, temporalDilation: 1, spatialDilation: 1, frozen: nil)
         try recomputeBatchNormStatistics(model, loader: loader(for: full), epoch: 1_000_000 + epoch, batches: config.preciseBnBatches)
+        // Synchronised BN saw the global batches already; otherwise average the ranks' statistics.
+        if BatchNormSync.reduce == nil { try world.averageBuffers(of: model) }
     }
+
+    /// Threads and loader workers on this rank: the config's, at most the
+    /// node's cores shared by the ranks on it.
+    var threads: Int { world.isDistributed ? min(config.threads, world.coresPerRank) : config.threads }
+    var workers: Int { world.isDistributed ? min(config.workers, world.coresPerRank) : config.workers }
 
     func loader(for phase: TrainingPhase) -> ClipLoader {
         let c = config.clip
@@ -140,8 +164,9 @@ public final class Trainer {
         let dataset = ClipDataset(manifest: train, spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
                                   sampling: SamplingKind(rawValue: c.sampling) ?? .dense, mode: .train(augment, variant: phase.variant),
                                   seed: config.seed)
-        return ClipLoader(dataset: dataset, options: LoaderOptions(batchSize: config.batch, workers: config.workers, queueDepth: 3,
-                                                                   shuffle: true, dropLast: false, seed: config.seed))
+        return ClipLoader(dataset: dataset, options: LoaderOptions(batchSize: localBatch, workers: workers, queueDepth: 3,
+                                                                   shuffle: true, dropLast: false, seed: config.seed,
+                                                                   rank: world.rank, worldSize: world.size))
     }
 
     /// Evaluates on the validation manifest with the test dilations (nil without one).
@@ -151,30 +176,45 @@ public final class Trainer {
         return try evaluate(model: model, manifest: val, classes: classes, spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
                             sampling: SamplingKind(rawValue: c.sampling) ?? .dense, clips: config.eval.clips, crops: config.eval.crops,
                             side: c.crop, shortSide: config.eval.shortSide ?? c.crop, dilation: plan.testDilation,
-                            workers: config.workers, seed: config.seed)
+                            workers: workers, seed: config.seed, world: world)
     }
 
     /// Runs (or, with `resume`, continues) the plan.
     public func run(resume: Bool = false) throws -> TrainSummary {
-        Parallel.configure(mode: .automatic, threads: config.threads, batch: config.batch)
+        Parallel.configure(mode: .automatic, threads: threads, batch: localBatch)
         MemoryMeter.shared.blockCacheLimitBytes = config.blockCacheMb << 20
-        try FileManager.default.createDirectory(atPath: config.output, withIntermediateDirectories: true)
+        let writer = world.rank == 0
+        if !writer { progress = { _, _ in } }
+        if writer { try FileManager.default.createDirectory(atPath: config.output, withIntermediateDirectories: true) }
+        let buckets = world.isDistributed ? GradientBuckets(world: world, bucketBytes: Int(config.bucketMb * 1_048_576)) : nil
+        if config.syncBn && world.isDistributed {
+            let world = self.world
+            BatchNormSync.reduce = { sums in
+                do { try world.allreduceSum(&sums) } catch {
+                    FileHandle.standardError.write(Data("clipkit: synchronised batch norm: \(error)\n".utf8))
+                    world.abort()
+                }
+            }
+        }
+        defer { BatchNormSync.reduce = nil }
         var startEpoch = 0, startStep = 0
         var carried = (loss: 0.0, correct: 0, seen: 0)
         if resume {
-            guard FileManager.default.fileExists(atPath: checkpointPath) else {
+            // Rank 0's checkpoint, on every rank.
+            guard let bytes = try world.rootFile(checkpointPath) else {
                 throw ConfigError(file: checkpointPath, reason: "no checkpoint to resume from")
             }
-            let meta = try Checkpoint.load(from: checkpointPath, model: model, optimizer: optimizer)
+            let meta = try Checkpoint.load(data: bytes, path: checkpointPath, model: model, optimizer: optimizer)
             guard meta["config"] == (try config.jsonString()) else {
                 throw ConfigError(file: checkpointPath, reason: "was written with another config; resume with the same config or start a new output folder")
             }
             startEpoch = Int(meta["epoch"] ?? "") ?? 0
             startStep = Int(meta["step"] ?? "") ?? 0
             carried = (Double(meta["loss_sum"] ?? "") ?? 0, Int(meta["correct"] ?? "") ?? 0, Int(meta["seen"] ?? "") ?? 0)
-            try trimMetrics(before: startEpoch)
+            if writer { try trimMetrics(before: startEpoch) }
         } else {
-            try? FileManager.default.removeItem(atPath: metricsPath)
+            if writer { try? FileManager.default.removeItem(atPath: metricsPath) }
+            try world.broadcastState(of: model)
         }
         var stages = try readStages()
         let total = plan.totalEpochs
@@ -210,19 +250,32 @@ public final class Trainer {
                     guard l.isFinite else {
                         throw ConfigError(file: config.train, reason: "the loss became \(l) at epoch \(e + 1) step \(step + 1); lower optimizer.lr")
                     }
-                    loss.backward()
+                    if let buckets {
+                        try buckets.backward(loss, model: model)
+                        try buckets.finish()
+                    } else {
+                        loss.backward()
+                    }
                     optimizer.step()
+                    onStep?()
                     let n = classes.count, values = logits.scalars
-                    for i in 0..<batch.count where topK(Array(values[(i * n)..<((i + 1) * n)]), 1)[0] == batch.labels[i] { correct += 1 }
-                    lossSum += Double(l) * Double(batch.count)
-                    seen += batch.count
+                    var stepCorrect = 0
+                    for i in 0..<batch.count where topK(Array(values[(i * n)..<((i + 1) * n)]), 1)[0] == batch.labels[i] { stepCorrect += 1 }
+                    // The world's figures, and whether any rank was asked to stop (all stop at the same step).
+                    var tally = [Double(l) * Double(batch.count), Double(stepCorrect), Double(batch.count),
+                                 Interrupt.requested ? 1 : 0]
+                    try world.allreduceSum(&tally)
+                    lossSum += tally[0]
+                    correct += Int(tally[1])
+                    seen += Int(tally[2])
+                    let stopRequested = tally[3] > 0
                     step += 1
                     stepSeconds.append(Date().timeIntervalSince(t0))
                     let remaining = Double(iterator.count - step + (total - e - 1) * iterator.count) * (stepSeconds.suffix(20).reduce(0, +) / Double(min(stepSeconds.count, 20)))
                     progress(String(format: "%@ | epoch %d/%d | step %d/%d | loss %.4f | acc %.1f%% | %.1f clips/s | ETA %@",
                                     phase.name, e + 1, total, step, iterator.count, lossSum / Double(seen), 100 * Double(correct) / Double(seen),
                                     Double(seen) / max(Date().timeIntervalSince(epochStart), 1e-9), duration(remaining)), step == iterator.count)
-                    let stopNow = Interrupt.requested || stopAfterSteps.map { stepSeconds.count >= $0 } == true
+                    let stopNow = stopRequested || stopAfterSteps.map { stepSeconds.count >= $0 } == true
                     if stopNow && step < iterator.count {
                         iterator.stop()
                         try save(epoch: e, step: step, lossSum: lossSum, correct: correct, seen: seen)
@@ -232,12 +285,14 @@ public final class Trainer {
                 }
                 let seconds = Date().timeIntervalSince(epochStart)
                 let shape = data.dataset.sampleShape
-                try appendMetric(["event": "epoch", "epoch": e, "phase": phase.name, "lr": Double(optimizer.learningRate),
+                if writer { try appendMetric(["event": "epoch", "epoch": e, "phase": phase.name, "lr": Double(optimizer.learningRate),
                                   "loss": lossSum / Double(max(seen, 1)), "top1": 100 * Double(correct) / Double(max(seen, 1)),
-                                  "clips_per_s": Double(seen) / max(seconds, 1e-9), "input": shape])
+                                  "clips_per_s": Double(seen) / max(seconds, 1e-9), "input": shape]) }
                 if e == epoch - epochInPhase + phase.epochs - 1 {
                     // End of the phase: its memory, then validation on full-size clips.
-                    let peakTensor = Double(MemoryMeter.shared.peakBytes) / 1_048_576, peakRSS = ProcessMemory.peakMB()
+                    // The largest rank's.
+                    let peaks = try world.maximum([Double(MemoryMeter.shared.peakBytes) / 1_048_576, ProcessMemory.peakMB()])
+                    let peakTensor = peaks[0], peakRSS = peaks[1]
                     onPhaseEnd?(phase)
                     try recomputeStatisticsForTesting(epoch: e)
                     let result = try validate()
@@ -246,7 +301,7 @@ public final class Trainer {
                                             trainLoss: lossSum / Double(max(seen, 1)), trainTop1: 100 * Double(correct) / Double(max(seen, 1)),
                                             valTop1: result?.top1, valTop5: result?.top5, peakTensorMB: peakTensor, peakRSSMB: peakRSS)
                     stages.append(stage)
-                    try appendMetric(["event": "stage", "stage": try jsonObject(stage)])
+                    if writer { try appendMetric(["event": "stage", "stage": try jsonObject(stage)]) }
                     progress(String(format: "%@ done: train loss %.4f, acc %.1f%%%@; peak memory %.0f MB tensors, %.0f MB RSS",
                                     phase.name, stage.trainLoss, stage.trainTop1, result.map { String(format: "; val top-1 %.1f%%", $0.top1) } ?? "",
                                     peakTensor, peakRSS), true)
@@ -258,7 +313,11 @@ public final class Trainer {
         return TrainSummary(stages: stages, interrupted: false, checkpoint: checkpointPath)
     }
 
+    /// Rank 0 writes the checkpoint (every rank holds the same weights).
     func save(epoch: Int, step: Int, lossSum: Double, correct: Int, seen: Int) throws {
+        // Without synchronised BN each rank's running statistics are its own: save their mean.
+        if BatchNormSync.reduce == nil { try world.averageBuffers(of: model) }
+        guard world.rank == 0 else { return }
         try Checkpoint.save(to: checkpointPath, model: model, optimizer: optimizer, epoch: epoch, config: [
             "config": try config.jsonString(), "step": String(step), "loss_sum": String(lossSum), "correct": String(correct),
             "seen": String(seen), "classes": classes.joined(separator: "\n"), "model": config.model,

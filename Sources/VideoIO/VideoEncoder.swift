@@ -16,7 +16,7 @@ public struct EncodeOptions: Sendable {
 }
 
 /// What was written: enough for a manifest line without opening the file again.
-public struct EncodedVideo: Sendable, Equatable {
+public struct EncodedVideo: Sendable, Equatable, Codable {
     public var frames: Int
     /// Display-order indices of the keyframes.
     public var keyframes: [Int]

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Distributed
 import Foundation
 import Loader
 import Prep
@@ -82,16 +83,25 @@ extension ClipKit {
                 let report: ResizeReport
                 do {
                     report = try framesDataset(source: source, destination: destination, shortSide: shortSide == 0 ? nil : shortSide,
-                                               quality: quality, jobs: jobs, quiet: quiet)
+                                               quality: quality, jobs: jobs, quiet: quiet, world: .world)
                 } catch let error as PrepError {
                     printError(error.description)
                     throw ExitCode(1)
                 }
-                print(String(format: "%d extracted, %d already done, %d failed in %.1f s; manifest: %@",
-                             report.converted.count, report.skipped.count, report.failures.count, report.seconds, report.manifestPath))
-                for failure in report.failures { printError("failed: \(failure)") }
-                if !report.failures.isEmpty { throw ExitCode(1) }
+                try finish(report, what: "extracted")
             }
+        }
+
+        /// The summary line and failures (rank 0 under mpirun); exit status 1 if any video failed.
+        static func finish(_ report: ResizeReport, what: String, encoder: String = "") throws {
+            let world = Communicator.world
+            if world.rank == 0 {
+                print(String(format: "%d %@, %d already done, %d failed in %.1f s%@; manifest: %@",
+                             report.converted.count, what, report.skipped.count, report.failures.count, report.seconds,
+                             encoder.isEmpty ? "" : " (\(encoder))", report.manifestPath))
+                for failure in report.failures { printError("failed: \(failure)") }
+            }
+            if !report.failures.isEmpty { throw AgreedExit(code: 1) }
         }
 
         struct Resize: ParsableCommand {
@@ -125,15 +135,11 @@ extension ClipKit {
                 options.jobs = jobs
                 options.quiet = quiet
                 let report: ResizeReport
-                do { report = try resizeDataset(source: source, destination: destination, options: options) } catch let error as PrepError {
+                do { report = try resizeDataset(source: source, destination: destination, options: options, world: .world) } catch let error as PrepError {
                     printError(error.description)
                     throw ExitCode(1)
                 }
-                print(String(format: "%d converted, %d already done, %d failed in %.1f s (%@); manifest: %@",
-                             report.converted.count, report.skipped.count, report.failures.count, report.seconds,
-                             availableEncoder, report.manifestPath))
-                for failure in report.failures { printError("failed: \(failure)") }
-                if !report.failures.isEmpty { throw ExitCode(1) }
+                try Prep.finish(report, what: "converted", encoder: availableEncoder)
             }
         }
 

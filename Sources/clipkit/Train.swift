@@ -1,5 +1,6 @@
 import ArgumentParser
 import Clips
+import Distributed
 import Foundation
 import Loader
 import NN
@@ -20,22 +21,24 @@ extension ClipKit {
         func run() throws {
             let trainer: Trainer
             do {
-                trainer = try Trainer(config: try TrainConfig.load(config))
+                trainer = try Trainer(config: try TrainConfig.load(config), world: .world)
             } catch let error as ConfigError { printError(error.description); throw ExitCode(1) }
             catch let error as ManifestError { printError(error.description); throw ExitCode(1) }
             catch let error as ModelError { printError("\(config): \(error.description)"); throw ExitCode(1) }
             Interrupt.install()
             trainer.stopAfterSteps = stopAfterSteps
             let c = trainer.config
-            print("training \(c.model) (\(trainer.model.parameterCount) parameters) on \(c.train): \(trainer.plan.phases.count) stage(s), "
-                  + "\(trainer.plan.totalEpochs) epochs, batch \(c.batch); output \(c.output)")
+            let world = trainer.world
+            if world.rank == 0 { print("training \(c.model) (\(trainer.model.parameterCount) parameters) on \(c.train): \(trainer.plan.phases.count) stage(s), "
+                  + "\(trainer.plan.totalEpochs) epochs, batch \(c.batch)\(world.isDistributed ? " over \(world.size) ranks" : ""); output \(c.output)") }
             let summary: TrainSummary
             do { summary = try trainer.run(resume: resume) } catch let error as ConfigError {
                 FileHandle.standardError.write(Data("\n".utf8))
                 printError(error.description)
                 throw ExitCode(1)
             }
-            if summary.interrupted { throw ExitCode(130) }
+            if summary.interrupted { throw AgreedExit(code: 130) }
+            guard world.rank == 0 else { return }
             print("\nstage        val top-1   peak tensors   peak RSS   input")
             for s in summary.stages {
                 print(String(format: "%-12@ %8@   %9.0f MB   %6.0f MB   %@", s.phase, s.valTop1.map { String(format: "%.1f%%", $0) } ?? "–",
@@ -79,12 +82,13 @@ extension ClipKit {
                     guard v.count == 2, v.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--dilation must be t,s, e.g. 2,2") }
                     d = (v[0], v[1])
                 }
-                Parallel.configure(mode: .batch, threads: ProcessInfo.processInfo.activeProcessorCount)
+                let world = Communicator.world
+                Parallel.configure(mode: .batch, threads: world.isDistributed ? world.coresPerRank : ProcessInfo.processInfo.activeProcessorCount)
                 if preciseBn > 0 {
                     // The run's training clips, from the checkpoint's config.
                     var c = config
                     c.preciseBnBatches = preciseBn
-                    let trainer = try Trainer(config: c)
+                    let trainer = try Trainer(config: c, world: world)
                     try Checkpoint.load(from: checkpoint, model: trainer.model, optimizer: nil)
                     try trainer.recomputeStatisticsForTesting(epoch: 0, dilation: d)
                     try model.load(trainer.model.stateDict())
@@ -93,8 +97,10 @@ extension ClipKit {
                 let c = config.clip
                 let result = try evaluate(model: model, manifest: m, classes: classes, spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
                                           sampling: SamplingKind(rawValue: c.sampling) ?? .dense, clips: parts[0], crops: parts[1], side: c.crop,
-                                          shortSide: shortSide ?? config.eval.shortSide ?? c.crop, dilation: d, tempo: tempo, workers: workers, seed: config.seed,
-                                          progress: json ? nil : terminalProgress)
+                                          shortSide: shortSide ?? config.eval.shortSide ?? c.crop, dilation: d, tempo: tempo,
+                                          workers: world.isDistributed ? min(workers, world.coresPerRank) : workers, seed: config.seed,
+                                          world: world, progress: json || world.rank != 0 ? nil : terminalProgress)
+                guard world.rank == 0 else { return }   // every rank has the result; rank 0 reports it
                 let encoder = JSONEncoder()
                 encoder.keyEncodingStrategy = .convertToSnakeCase
                 encoder.outputFormatting = [.sortedKeys]
