@@ -262,8 +262,8 @@ public final class Trainer {
                     var stepCorrect = 0
                     for i in 0..<batch.count where topK(Array(values[(i * n)..<((i + 1) * n)]), 1)[0] == batch.labels[i] { stepCorrect += 1 }
                     // The world's figures, and whether any rank was asked to stop (all stop at the same step).
-                    var tally = [Double(l) * Double(batch.count), Double(stepCorrect), Double(batch.count),
-                                 Interrupt.requested ? 1 : 0]
+                    let stopHere = Interrupt.requested || stopAfterSteps.map { stepSeconds.count + 1 >= $0 } == true
+                    var tally = [Double(l) * Double(batch.count), Double(stepCorrect), Double(batch.count), stopHere ? 1 : 0]
                     try world.allreduceSum(&tally)
                     lossSum += tally[0]
                     correct += Int(tally[1])
@@ -275,7 +275,7 @@ public final class Trainer {
                     progress(String(format: "%@ | epoch %d/%d | step %d/%d | loss %.4f | acc %.1f%% | %.1f clips/s | ETA %@",
                                     phase.name, e + 1, total, step, iterator.count, lossSum / Double(seen), 100 * Double(correct) / Double(seen),
                                     Double(seen) / max(Date().timeIntervalSince(epochStart), 1e-9), duration(remaining)), step == iterator.count)
-                    let stopNow = stopRequested || stopAfterSteps.map { stepSeconds.count >= $0 } == true
+                    let stopNow = stopRequested
                     if stopNow && step < iterator.count {
                         iterator.stop()
                         try save(epoch: e, step: step, lossSum: lossSum, correct: correct, seen: seen)

@@ -17,6 +17,9 @@ extension ClipKit {
         @Argument(help: "Training config (.json, .yaml).") var config: String
         @Flag(help: "Continue from the output folder's checkpoint.") var resume = false
         @Option(help: .hidden) var stopAfterSteps: Int?   // tests: as if Ctrl-C came after this many steps
+        // Tests: after every step each rank appends "stage step all spatial temporal joint frozen"
+        // (FNV-1a hashes of the weights by role) to PATH.rank<r>.
+        @Option(help: .hidden) var weightTrace: String?
 
         func run() throws {
             let trainer: Trainer
@@ -27,6 +30,7 @@ extension ClipKit {
             catch let error as ModelError { printError("\(config): \(error.description)"); throw ExitCode(1) }
             Interrupt.install()
             trainer.stopAfterSteps = stopAfterSteps
+            if let weightTrace { traceWeights(trainer, to: "\(weightTrace).rank\(trainer.world.rank)") }
             let c = trainer.config
             let world = trainer.world
             if world.rank == 0 { print("training \(c.model) (\(trainer.model.parameterCount) parameters) on \(c.train): \(trainer.plan.phases.count) stage(s), "
@@ -129,5 +133,26 @@ extension ClipKit {
                 throw ExitCode(1)
             }
         }
+    }
+}
+
+/// Appends a line of weight hashes per step (see `--weight-trace`).
+private func traceWeights(_ trainer: Trainer, to path: String) {
+    FileManager.default.createFile(atPath: path, contents: nil)
+    guard let handle = FileHandle(forWritingAtPath: path) else { return }
+    var phase = "", step = 0
+    trainer.onPhaseStart = { phase = $0.name.replacingOccurrences(of: " ", with: "-"); step = 0 }
+    trainer.onStep = {
+        step += 1
+        func hash(_ role: ParameterRole?) -> String {
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for (_, p) in trainer.model.parameters() where role == nil || p.role == role {
+                p.withValues { v in for i in 0..<p.count { h = (h ^ UInt64(v[i].bitPattern)) &* 0x100_0000_01b3 } }
+            }
+            return String(h, radix: 16)
+        }
+        let frozen = trainer.model.parameters().first { !$0.1.trainable }?.1.role?.rawValue ?? "none"
+        let line = "\(phase) \(step) \(hash(nil)) \(hash(.spatial)) \(hash(.temporal)) \(hash(.joint)) \(frozen)\n"
+        handle.write(Data(line.utf8))
     }
 }

@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// Runs the `clipkit` executable built next to the test bundle.
-private func clipkitExecutable() -> URL {
+func clipkitExecutable() -> URL {
     let binDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     var executable = binDir.appendingPathComponent("clipkit")
     // The test runner may live inside a .xctest bundle folder.
@@ -13,7 +13,7 @@ private func clipkitExecutable() -> URL {
     return executable
 }
 
-private func clipkit(_ arguments: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
+func clipkit(_ arguments: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
     try runProcess(clipkitExecutable(), arguments)
 }
 
