@@ -10,7 +10,7 @@ import Tensor
 /// of its parameters, and `finish` waits for them and writes back the means.
 /// Every rank builds the same plan from the same model, so the sums start in
 /// the same order everywhere, as MPI requires.
-final class GradientBuckets {
+public final class GradientBuckets {
     struct Bucket {
         var parameters: [Tensor]
         var offsets: [Int]
@@ -30,9 +30,11 @@ final class GradientBuckets {
     private var place: [ObjectIdentifier: (Int, Int)] = [:]
     private var planned: [ObjectIdentifier] = []
     /// Seconds spent waiting for sums after backward (the communication that did not overlap), summed.
-    private(set) var waitSeconds = 0.0
+    public private(set) var waitSeconds = 0.0
+    /// Floats summed per step (all buckets).
+    public var floatsPerStep: Int { buckets.reduce(0) { $0 + $1.count } }
 
-    init(world: Communicator, bucketBytes: Int) {
+    public init(world: Communicator, bucketBytes: Int) {
         self.world = world
         self.bucketBytes = max(bucketBytes, 4)
     }
@@ -64,10 +66,10 @@ final class GradientBuckets {
         close()
     }
 
-    var bucketCount: Int { buckets.count }
+    public var bucketCount: Int { buckets.count }
 
     /// `loss.backward()` with the buckets' sums started as their gradients complete.
-    func backward(_ loss: Tensor, model: Module) throws {
+    public func backward(_ loss: Tensor, model: Module) throws {
         plan(model)
         place = [:]
         for b in buckets.indices {
@@ -109,7 +111,7 @@ final class GradientBuckets {
 
     /// Starts what backward did not (parameters it never reached), waits for
     /// every sum and writes each gradient's mean over the ranks back.
-    func finish() throws {
+    public func finish() throws {
         for b in buckets.indices where !buckets[b].started { try start(b) }
         let t0 = Date()
         let scale = 1 / Float(world.size)
@@ -128,7 +130,7 @@ final class GradientBuckets {
 /// Data-parallel helpers of the trainer.
 extension Communicator {
     /// Makes every rank's parameters and buffers equal to rank 0's.
-    func broadcastState(of model: Module) throws {
+    public func broadcastState(of model: Module) throws {
         guard isDistributed else { return }
         for (_, t) in model.parameters() + model.buffers() {
             try t.withValues { try broadcast(UnsafeMutableRawPointer($0), bytes: t.count * 4, root: 0) }
@@ -156,7 +158,7 @@ extension Communicator {
     }
 
     /// The largest of every rank's values.
-    func maximum(_ values: [Double]) throws -> [Double] {
+    public func maximum(_ values: [Double]) throws -> [Double] {
         guard isDistributed else { return values }
         let gathered = try allgather(values.withUnsafeBytes { Array($0) })
         return gathered.reduce(values) { best, bytes in

@@ -52,3 +52,6 @@ echo "R50 family vs the PyTorch twin (resnet3d.py): stage-t 4 x 3x8x112x112 and 
 "$python" tools/bench/bench_train.py --clipkit "$clipkit" --rounds "${BENCH_ROUNDS:-3}" --steps 2 --input 3x4x224x224 --batch 2 \
     --models r3d50 r2plus1d-r50 stdcf-r50:composed --json-out bench-data/r50-s.json | tee bench-data/r50-s.md
 "$clipkit" doctor || true
+echo "MPI data parallelism: allreduce, 2 ranks x 1 thread vs 1 process x 2 threads, scaling model (${BENCH_ROUNDS:-3} rounds)"
+(cd tools/bench && python3 bench_mpi.py --clipkit "$clipkit" --rounds "${BENCH_ROUNDS:-3}" \
+    --json-out ../../bench-data/mpi-results.json) | tee bench-data/mpi-results.md
