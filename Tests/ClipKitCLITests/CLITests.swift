@@ -202,6 +202,28 @@ private func tensorBytes(_ path: String) throws -> Data {
     return data.dropFirst(8 + headerLength)
 }
 
+/// A tiny Video-MNIST set in `root/data` (train.csv, test.csv): 20 training
+/// and 10 test videos of 8×16×16 from 40 images of a horizontal bar, or with
+/// `crossed` every other one a vertical bar.
+func tinyVideoMNIST(in root: URL, crossed: Bool = false) throws {
+    var images: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 40, 0, 0, 0, 28, 0, 0, 0, 28], labels: [UInt8] = [0, 0, 8, 1, 0, 0, 0, 40]
+    for i in 0..<40 {
+        let vertical = crossed && i % 2 == 1
+        images += (0..<784).map { p -> UInt8 in
+            let (along, across) = vertical ? (p / 28, p % 28) : (p % 28, p / 28)
+            return (4..<24).contains(along) && (12..<16).contains(across) ? 255 : 0
+        }
+        labels.append(UInt8(i % 10))
+    }
+    try Data(images).write(to: root.appendingPathComponent("images"))
+    try Data(labels).write(to: root.appendingPathComponent("labels"))
+    let idx = root.path
+    let made = try clipkit(["data", "video-mnist", root.appendingPathComponent("data").path, "--images", idx + "/images", "--labels", idx + "/labels",
+                            "--test-images", idx + "/images", "--test-labels", idx + "/labels", "--train", "20", "--val", "0", "--test", "10",
+                            "--frames", "8", "--size", "16x16", "--quiet"])
+    guard made.status == 0 else { throw ToolFailure(message: "clipkit data video-mnist: \(made.stderr)") }
+}
+
 @Suite struct ResumeCLITests {
     /// Interrupted (as Ctrl-C after 7 steps, mid stage-s) and resumed, a run
     /// ends with exactly the weights and optimizer state of an uninterrupted one.
@@ -209,16 +231,7 @@ private func tensorBytes(_ path: String) throws -> Data {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("resumecli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: root) }
-        let bar: [UInt8] = (0..<784).map { (4..<24).contains($0 % 28) && (12..<16).contains($0 / 28) ? 255 : 0 }
-        var images: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 40, 0, 0, 0, 28, 0, 0, 0, 28], labels: [UInt8] = [0, 0, 8, 1, 0, 0, 0, 40]
-        for i in 0..<40 { images += bar; labels.append(UInt8(i % 10)) }
-        try Data(images).write(to: root.appendingPathComponent("images"))
-        try Data(labels).write(to: root.appendingPathComponent("labels"))
-        let idx = root.path
-        let made = try clipkit(["data", "video-mnist", root.appendingPathComponent("data").path, "--images", idx + "/images", "--labels", idx + "/labels",
-                                "--test-images", idx + "/images", "--test-labels", idx + "/labels", "--train", "20", "--val", "0", "--test", "10",
-                                "--frames", "8", "--size", "16x16", "--quiet"])
-        #expect(made.status == 0, "\(made.stderr)")
+        try tinyVideoMNIST(in: root)
         for name in ["straight", "resumed"] {
             try """
             {"model": "kth3l-stdcf", "train": "data/train.csv", "val": "data/test.csv", "num_classes": 10,

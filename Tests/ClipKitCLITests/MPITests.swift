@@ -48,22 +48,7 @@ private func modelTensors(_ path: String) throws -> [String: [Float]] {
     /// 20 training and 10 test Video-MNIST videos of 8×16×16 (bars across and down).
     func dataset() throws -> URL {
         let root = URL(fileURLWithPath: try temporaryFolder("mpi"))
-        var images: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 40, 0, 0, 0, 28, 0, 0, 0, 28], labels: [UInt8] = [0, 0, 8, 1, 0, 0, 0, 40]
-        for i in 0..<40 {
-            images += (0..<784).map { p -> UInt8 in
-                let (row, column) = (p / 28, p % 28)
-                return i % 2 == 0 ? ((4..<24).contains(column) && (12..<16).contains(row) ? 255 : 0)
-                                  : ((4..<24).contains(row) && (12..<16).contains(column) ? 255 : 0)
-            }
-            labels.append(UInt8(i % 10))
-        }
-        try Data(images).write(to: root.appendingPathComponent("images"))
-        try Data(labels).write(to: root.appendingPathComponent("labels"))
-        let idx = root.path
-        let made = try clipkit(["data", "video-mnist", root.appendingPathComponent("data").path, "--images", idx + "/images", "--labels", idx + "/labels",
-                                "--test-images", idx + "/images", "--test-labels", idx + "/labels", "--train", "20", "--val", "0", "--test", "10",
-                                "--frames", "8", "--size", "16x16", "--quiet"])
-        #expect(made.status == 0, "\(made.stderr)")
+        try tinyVideoMNIST(in: root, crossed: true)
         return root
     }
 

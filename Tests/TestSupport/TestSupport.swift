@@ -156,6 +156,7 @@ public func runTool(_ tool: String, _ arguments: [String]) throws -> Data {
 
 public struct ToolFailure: Error, CustomStringConvertible {
     public let message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }
 
