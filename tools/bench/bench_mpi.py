@@ -23,8 +23,12 @@ def main():
     ap.add_argument("--clipkit", required=True)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--json-out")
+    ap.add_argument("--only-buckets", action="store_true", help="just the bucket-size sweep")
     a = ap.parse_args()
     out = {}
+    if a.only_buckets:
+        bucket_sweep(a, out)
+        return
     ar = run_json(MPIRUN + [a.clipkit, "bench", "allreduce", "--json"])
     out["allreduce"] = ar
     print("| message | median | min | bus bandwidth |")
@@ -59,8 +63,28 @@ def main():
           "without overlap and with the communication hidden behind the backward pass, ~2/3 of the step):")
     print()
     print_model(out, [m[0] for m in models])
+    print()
+    bucket_sweep(a, out)
     if a.json_out:
         json.dump(out, open(a.json_out, "w"), indent=1)
+
+
+def bucket_sweep(a, out):
+    """stdcf-r50 (104 MiB of gradients) on 2 ranks with buckets of 1 to 128 MiB, interleaved rounds."""
+    sizes = [1, 4, 25, 128]
+    runs = {b: [] for b in sizes}
+    for r in range(a.rounds):
+        for b in sizes:
+            runs[b].append(run_json(MPIRUN + [a.clipkit, "bench", "train", "--model", "stdcf-r50", "--input", "3x8x112x112", "--batch", "4",
+                                              "--steps", "2", "--threads", "1", "--bucket-mb", str(b), "--json"]))
+            print(f"buckets {b} MiB round {r + 1}/{a.rounds}: {runs[b][-1]['step_ms']:.0f} ms/step, wait {runs[b][-1]['comm_wait_ms']:.1f} ms",
+                  file=sys.stderr)
+    out["buckets"] = runs
+    print("| stdcf-r50 on 2 ranks, bucket_mb | buckets | step (median) | waiting for gradient sums after backward (median) |")
+    print("|---|---|---|---|")
+    for b in sizes:
+        print(f"| {b} | {runs[b][0]['buckets']} | {statistics.median(x['step_ms'] for x in runs[b]):.0f} ms "
+              f"| {statistics.median(x['comm_wait_ms'] for x in runs[b]):.1f} ms |")
 
 
 def print_model(out, names):
