@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 
-.PHONY: deps build release test demo bench fixtures clean
+.PHONY: deps build release test test-torch demo bench fixtures clean
 
 deps:
 	@tools/install-deps.sh
@@ -18,6 +18,12 @@ release: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	tools/python-tests.sh
+
+# The torch adapter and python/examples/train_torch.py, with torch (a large download, in the benchmark venv).
+test-torch: deps
+	$(SWIFT) build
+	tools/python-tests.sh --torch
 
 demo: release
 	@tools/demo.sh

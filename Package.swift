@@ -14,6 +14,9 @@ let package = Package(
         .library(name: "Train", targets: ["Train"]),
         .library(name: "Distributed", targets: ["Distributed"]),
         .executable(name: "clipkit", targets: ["clipkit"]),
+        // The C ABI (Sources/ClipKitC/include/clipkit.h) for python/; python/setup.py
+        // builds it with the Swift runtime linked in statically.
+        .library(name: "ClipKitC", type: .dynamic, targets: ["ClipKitC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -36,6 +39,7 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["CMPI"]),
         .target(name: "Prep", dependencies: ["VideoIO", "Clips", "Loader", "CZlib", "Distributed"]),
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
+        .target(name: "ClipKitC", dependencies: ["VideoIO", "Clips", "Loader"], exclude: ["include"]),
         .target(name: "NN", dependencies: ["Tensor"]),
         .target(name: "Train", dependencies: ["NN", "Tensor", "Loader", "Clips", "Distributed"]),
         .executableTarget(

@@ -174,6 +174,15 @@ final class BufferPool: @unchecked Sendable {
     }
 }
 
+/// What `EpochIterator.next(timeout:)` found.
+public enum NextBatch {
+    case batch(Batch)
+    /// The epoch is over (or stopped).
+    case end
+    /// Nothing ready yet; ask again.
+    case timedOut
+}
+
 /// One epoch's batches in order, from `options.workers` threads. Dropping it
 /// (or `stop()`) ends the workers. Not for use from several threads.
 public final class EpochIterator {
@@ -190,7 +199,16 @@ public final class EpochIterator {
 
     /// The next batch in order, or nil after the last. The previous batch's
     /// data is recycled by this call.
-    public func next() throws -> Batch? { try work.next() }
+    public func next() throws -> Batch? {
+        guard case .batch(let batch) = try work.next(deadline: nil) else { return nil }
+        return batch
+    }
+
+    /// `next()` that gives up after `seconds` (a caller that must stay
+    /// responsive, such as Python checking for Ctrl-C, calls it again).
+    public func next(timeout seconds: Double) throws -> NextBatch {
+        try work.next(deadline: Date(timeIntervalSinceNow: max(0, seconds)))
+    }
 
     /// Ends the epoch early: workers finish the sample they are on and exit;
     /// returns once they all have.
@@ -209,6 +227,7 @@ final class EpochWork: @unchecked Sendable {
     private var nextConsume = 0
     private var ready: [Int: Result<Batch, Error>] = [:]
     private var held: Int? = nil
+    private var occupancyCounted = -1
     private var stopped = false
     private var running = 0
     private let started = DispatchTime.now()
@@ -240,17 +259,27 @@ final class EpochWork: @unchecked Sendable {
         return running
     }
 
-    func next() throws -> Batch? {
+    func next(deadline: Date?) throws -> NextBatch {
         condition.lock()
         defer { condition.unlock() }
         if let id = held { loader.pool.give(id); held = nil; condition.broadcast() }
         guard nextConsume < batchCount, !stopped else {
             stats.seconds = elapsedSeconds()
-            return nil
+            return .end
         }
-        stats.readySum += ready.count
+        // Ready batches as the consumer arrives (once per batch, however many timeouts).
+        if occupancyCounted != nextConsume { stats.readySum += ready.count; occupancyCounted = nextConsume }
         let waitStart = DispatchTime.now()
-        while ready[nextConsume] == nil { condition.wait() }
+        while ready[nextConsume] == nil {
+            if let deadline {
+                if !condition.wait(until: deadline) && ready[nextConsume] == nil {
+                    stats.waitSeconds += Double(DispatchTime.now().uptimeNanoseconds - waitStart.uptimeNanoseconds) / 1e9
+                    return .timedOut
+                }
+            } else {
+                condition.wait()
+            }
+        }
         stats.waitSeconds += Double(DispatchTime.now().uptimeNanoseconds - waitStart.uptimeNanoseconds) / 1e9
         let result = ready.removeValue(forKey: nextConsume)!
         nextConsume += 1
@@ -262,7 +291,7 @@ final class EpochWork: @unchecked Sendable {
             stats.replaced += batch.replaced.count
             stats.failed += batch.failed.count
             stats.seconds = elapsedSeconds()
-            return batch
+            return .batch(batch)
         case .failure(let error):
             stopped = true
             condition.broadcast()

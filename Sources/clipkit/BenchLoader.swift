@@ -24,6 +24,7 @@ extension ClipKit {
         @Option(help: "Samples (train) or videos (test) to load; epochs repeat as needed.") var clips = 400
         @Option(help: "Test mode: temporal clips per video.") var numClips = 10
         @Option(help: "Seed.") var seed: UInt64 = 0
+        @Option(help: "Also write every batch loaded: PREFIX.f32 (float32 samples in order) and PREFIX.json (labels and videos per batch).") var dump: String?
         @Flag(help: "Print JSON.") var json = false
 
         struct Result: Encodable {
@@ -60,12 +61,17 @@ extension ClipKit {
             var checksum: Float = 0
             let start = DispatchTime.now()
             var epoch = 0
+            var dumped = Data(), dumpedBatches: [[String: [Int]]] = []
             while loaded < clips {
                 let iterator = loader.epoch(epoch)
                 while loaded < clips, let b = try iterator.next() {
                     loaded += b.count
                     batches += 1
                     checksum += b.data[b.data.count / 2]
+                    if dump != nil {
+                        dumped.append(UnsafeBufferPointer(start: b.data.baseAddress, count: b.data.count))
+                        dumpedBatches.append(["labels": b.labels, "videos": b.videos])
+                    }
                 }
                 iterator.stop()
                 let s = iterator.stats
@@ -74,6 +80,10 @@ extension ClipKit {
             }
             let seconds = elapsed(since: start)
             if checksum.isNaN { print("") }
+            if let dump {
+                try writeAtomically(dumped, to: dump + ".f32")
+                try writeAtomically(try JSONSerialization.data(withJSONObject: dumpedBatches), to: dump + ".json")
+            }
             let result = Result(mode: mode.rawValue, clips: loaded, seconds: seconds, clips_per_s: Double(loaded) / seconds,
                                 peak_rss_mb: ProcessMemory.peakMB(), batches: batches, replaced: replaced, failed: failed,
                                 wait_s: wait, mean_queue_occupancy: Double(readySum) / Double(max(batches, 1)),

@@ -1,0 +1,387 @@
+import Clips
+import Foundation
+import Loader
+import VideoIO
+
+// The C ABI of include/clipkit.h. Every entry point checks its arguments and
+// turns errors into a -1/NULL return and a per-thread message: nothing here
+// may reach a Swift precondition or let an error unwind into C.
+
+// MARK: Errors
+
+private final class ErrorText {
+    var pointer: UnsafeMutablePointer<CChar>?
+    deinit { free(pointer) }
+}
+
+private func threadError() -> ErrorText {
+    let dictionary = Thread.current.threadDictionary
+    if let box = dictionary["clipkit.c.error"] as? ErrorText { return box }
+    let box = ErrorText()
+    dictionary["clipkit.c.error"] = box
+    return box
+}
+
+private func setError(_ message: String) {
+    let box = threadError()
+    free(box.pointer)
+    box.pointer = strdup(message)
+}
+
+/// ClipKit's message for an error: the file and the reason.
+private func message(_ error: Error) -> String { String(describing: error) }
+
+private struct ArgumentError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Runs `body`, turning a thrown error into `failure` and the thread's message.
+private func guarded<R>(_ failure: R, _ body: () throws -> R) -> R {
+    do { return try body() } catch {
+        setError(message(error))
+        return failure
+    }
+}
+
+private let emptyString: UnsafeMutablePointer<CChar> = strdup("")!
+private let versionString: UnsafeMutablePointer<CChar> = strdup("1.0")!
+
+@_cdecl("clipkit_last_error")
+public func clipkit_last_error() -> UnsafePointer<CChar> {
+    UnsafePointer(threadError().pointer ?? emptyString)
+}
+
+@_cdecl("clipkit_version")
+public func clipkit_version() -> UnsafePointer<CChar> { UnsafePointer(versionString) }
+
+// MARK: Decoder
+
+private final class DecoderHandle {
+    let decoder: VideoDecoder
+    let metadata: UnsafeMutablePointer<CChar>
+    init(_ decoder: VideoDecoder, metadata: String) {
+        self.decoder = decoder
+        self.metadata = strdup(metadata)
+    }
+    deinit { free(metadata) }
+}
+
+private func decoderHandle(_ pointer: OpaquePointer?) throws -> DecoderHandle {
+    guard let pointer else { throw ArgumentError(description: "the decoder handle is NULL") }
+    return Unmanaged<DecoderHandle>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+}
+
+@_cdecl("clipkit_decoder_open")
+public func clipkit_decoder_open(_ path: UnsafePointer<CChar>?, _ applyRotation: Int32) -> OpaquePointer? {
+    guarded(nil) {
+        guard let path else { throw ArgumentError(description: "the path is NULL") }
+        let decoder = try VideoDecoder(path: String(cString: path), options: DecoderOptions(applyRotation: applyRotation != 0))
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(decoder.metadata), as: UTF8.self)
+        return OpaquePointer(Unmanaged.passRetained(DecoderHandle(decoder, metadata: json)).toOpaque())
+    }
+}
+
+@_cdecl("clipkit_decoder_close")
+public func clipkit_decoder_close(_ handle: OpaquePointer?) {
+    guard let handle else { return }
+    Unmanaged<DecoderHandle>.fromOpaque(UnsafeRawPointer(handle)).release()
+}
+
+@_cdecl("clipkit_decoder_metadata")
+public func clipkit_decoder_metadata(_ handle: OpaquePointer?) -> UnsafePointer<CChar>? {
+    guarded(nil) { UnsafePointer(try decoderHandle(handle).metadata) }
+}
+
+/// The seven int32 of `clipkit_frame_format`: short side, width, height, crop x, y, w, h.
+private func frameFormat(_ p: UnsafePointer<Int32>?) throws -> FrameFormat {
+    guard let p else { return .native }
+    let (shortSide, width, height) = (Int(p[0]), Int(p[1]), Int(p[2]))
+    let crop = (x: Int(p[3]), y: Int(p[4]), w: Int(p[5]), h: Int(p[6]))
+    var format = FrameFormat()
+    if shortSide > 0 {
+        format.size = .shortSide(shortSide)
+    } else if width > 0 || height > 0 {
+        guard width > 0, height > 0 else { throw ArgumentError(description: "size needs both width and height > 0 (got \(width)×\(height))") }
+        format.size = .exact(width: width, height: height)
+    } else if shortSide < 0 || width < 0 || height < 0 {
+        throw ArgumentError(description: "short side, width and height must be ≥ 0")
+    }
+    if crop.w > 0 || crop.h > 0 {
+        guard crop.w > 0, crop.h > 0, crop.x >= 0, crop.y >= 0 else {
+            throw ArgumentError(description: "a crop needs x, y ≥ 0 and width, height > 0 (got \(crop))")
+        }
+        format.crop = CropBox(x: crop.x, y: crop.y, width: crop.w, height: crop.h)
+    }
+    return format
+}
+
+@_cdecl("clipkit_decoder_output_size")
+public func clipkit_decoder_output_size(_ handle: OpaquePointer?, _ format: UnsafePointer<Int32>?,
+                                        _ width: UnsafeMutablePointer<Int32>?, _ height: UnsafeMutablePointer<Int32>?) -> Int32 {
+    guarded(-1) {
+        let size = try decoderHandle(handle).decoder.outputSize(try frameFormat(format))
+        width?.pointee = Int32(size.width)
+        height?.pointee = Int32(size.height)
+        return 0
+    }
+}
+
+@_cdecl("clipkit_decoder_frames")
+public func clipkit_decoder_frames(_ handle: OpaquePointer?, _ indices: UnsafePointer<Int64>?, _ count: Int64,
+                                   _ format: UnsafePointer<Int32>?, _ out: UnsafeMutablePointer<UInt8>?, _ outBytes: Int64) -> Int32 {
+    guarded(-1) {
+        let decoder = try decoderHandle(handle).decoder
+        guard count >= 0 else { throw ArgumentError(description: "the index count is negative") }
+        guard count == 0 || indices != nil else { throw ArgumentError(description: "the indices are NULL") }
+        let wanted = (0..<Int(count)).map { Int(indices![$0]) }
+        let f = try frameFormat(format)
+        let frameBytes = try decoder.frameBytes(f)
+        guard let out, outBytes >= Int64(frameBytes) * count else {
+            throw ArgumentError(description: "the output buffer holds \(outBytes) bytes; \(count) frames need \(Int64(frameBytes) * count)")
+        }
+        try decoder.frames(at: wanted, format: f, into: UnsafeMutableRawBufferPointer(start: out, count: Int(outBytes)))
+        return 0
+    }
+}
+
+// MARK: Loader
+
+private final class LoaderHandle {
+    let loader: ClipLoader
+    var epoch: EpochIterator?
+    var failures: UnsafeMutablePointer<CChar> = strdup("[]")
+    init(_ loader: ClipLoader) { self.loader = loader }
+    deinit {
+        epoch?.stop()
+        free(failures)
+    }
+}
+
+private func loaderHandle(_ pointer: OpaquePointer?) throws -> LoaderHandle {
+    guard let pointer else { throw ArgumentError(description: "the loader handle is NULL") }
+    return Unmanaged<LoaderHandle>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+}
+
+/// The loader options of `clipkit_loader_open` (snake_case JSON).
+struct LoaderConfig: Decodable {
+    var manifest: String?
+    var entries: [Entry]?
+    struct Entry: Decodable { var path: String; var label: Int }
+    var mode = "train"
+    var frames = 8
+    var interval = 8
+    var sampling = "dense"
+    var crop = 224
+    var shortSide = [256, 320]
+    var flip = 0.5
+    var variant = "full"
+    var numClips = 10
+    var crops = 3
+    var testShortSide: Int?
+    var batch = 8
+    var workers = 2
+    var queueDepth = 4
+    var shuffle: Bool?
+    var dropLast = false
+    var seed: UInt64 = 0
+    var rank = 0
+    var worldSize = 1
+
+    enum CodingKeys: String, CodingKey {
+        case manifest, entries, mode, frames, interval, sampling, crop, shortSide = "short_side", flip, variant
+        case numClips = "num_clips", crops, testShortSide = "test_short_side", batch, workers, queueDepth = "queue_depth"
+        case shuffle, dropLast = "drop_last", seed, rank, worldSize = "world_size"
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        manifest = try c.decodeIfPresent(String.self, forKey: .manifest)
+        entries = try c.decodeIfPresent([Entry].self, forKey: .entries)
+        mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? mode
+        frames = try c.decodeIfPresent(Int.self, forKey: .frames) ?? frames
+        interval = try c.decodeIfPresent(Int.self, forKey: .interval) ?? interval
+        sampling = try c.decodeIfPresent(String.self, forKey: .sampling) ?? sampling
+        crop = try c.decodeIfPresent(Int.self, forKey: .crop) ?? crop
+        shortSide = try c.decodeIfPresent([Int].self, forKey: .shortSide) ?? shortSide
+        flip = try c.decodeIfPresent(Double.self, forKey: .flip) ?? flip
+        variant = try c.decodeIfPresent(String.self, forKey: .variant) ?? variant
+        numClips = try c.decodeIfPresent(Int.self, forKey: .numClips) ?? numClips
+        crops = try c.decodeIfPresent(Int.self, forKey: .crops) ?? crops
+        testShortSide = try c.decodeIfPresent(Int.self, forKey: .testShortSide)
+        batch = try c.decodeIfPresent(Int.self, forKey: .batch) ?? batch
+        workers = try c.decodeIfPresent(Int.self, forKey: .workers) ?? workers
+        queueDepth = try c.decodeIfPresent(Int.self, forKey: .queueDepth) ?? queueDepth
+        shuffle = try c.decodeIfPresent(Bool.self, forKey: .shuffle)
+        dropLast = try c.decodeIfPresent(Bool.self, forKey: .dropLast) ?? dropLast
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
+        rank = try c.decodeIfPresent(Int.self, forKey: .rank) ?? rank
+        worldSize = try c.decodeIfPresent(Int.self, forKey: .worldSize) ?? worldSize
+        let known = Set(CodingKeys.allStrings)
+        let given = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
+        if let unknown = given.first(where: { !known.contains($0) }) {
+            throw ArgumentError(description: "unknown loader option '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// The loader, after every check a Swift precondition would otherwise make.
+    func make() throws -> ClipLoader {
+        func check(_ ok: Bool, _ reason: String) throws { if !ok { throw ArgumentError(description: reason) } }
+        try check(frames >= 1 && interval >= 1, "frames and interval must be ≥ 1")
+        try check(crop >= 1, "crop must be ≥ 1")
+        try check(batch >= 1 && workers >= 1 && queueDepth >= 1, "batch, workers and queue_depth must be ≥ 1")
+        try check(worldSize >= 1 && (0..<worldSize).contains(rank), "rank must be in 0..<world_size")
+        try check((0...1).contains(flip), "flip must be a probability")
+        guard let kind = SamplingKind(rawValue: sampling) else { throw ArgumentError(description: "sampling must be dense, uniform or slowfast") }
+        let manifest: Manifest
+        switch (self.manifest, entries) {
+        case (let path?, nil): manifest = try Manifest.load(path)
+        case (nil, let list?): manifest = Manifest(entries: list.map { ManifestEntry(path: $0.path, label: $0.label) })
+        default: throw ArgumentError(description: "give either 'manifest' (a path) or 'entries' (a list of path and label)")
+        }
+        try check(manifest.count > 0, "the manifest lists no videos")
+        let streamVariant: StreamVariant
+        let parts = variant.split(separator: ":")
+        switch (parts.first, parts.count == 2 ? Int(parts[1]) : nil) {
+        case ("full", _) where parts.count == 1: streamVariant = .full
+        case ("spatial", let beta?) where beta >= 1: streamVariant = .spatial(beta: beta)
+        case ("temporal", let gamma?) where gamma >= 1: streamVariant = .temporal(gamma: gamma)
+        default: throw ArgumentError(description: "variant must be full, spatial:β or temporal:γ (got '\(variant)')")
+        }
+        let mode: LoadMode
+        switch self.mode {
+        case "train":
+            try check(shortSide.count == 2 && shortSide[0] >= crop && shortSide[0] <= shortSide[1],
+                      "short_side must be [a, b] with crop ≤ a ≤ b")
+            if case .spatial(let beta) = streamVariant { try check(crop % beta == 0, "crop \(crop) is not divisible by β = \(beta)") }
+            if case .temporal(let gamma) = streamVariant { try check(frames % gamma == 0, "frames \(frames) is not divisible by γ = \(gamma)") }
+            mode = .train(TrainAugment(shortSideRange: shortSide[0]...shortSide[1], cropSize: crop, flipProbability: flip), variant: streamVariant)
+        case "test":
+            try check(numClips >= 1, "num_clips must be ≥ 1")
+            try check(crops == 1 || crops == 3, "crops must be 1 or 3")
+            let side = testShortSide ?? crop
+            try check(side >= crop, "test_short_side must be ≥ crop")
+            mode = .test(numClips: numClips, crops: crops == 3 ? .three(crop) : .center(crop), shortSide: side)
+        default: throw ArgumentError(description: "mode must be train or test")
+        }
+        let dataset = ClipDataset(manifest: manifest, spec: ClipSpec(frames: frames, interval: interval, cropSize: crop),
+                                  sampling: kind, mode: mode, seed: seed)
+        let training = self.mode == "train"
+        let loader = ClipLoader(dataset: dataset, options: LoaderOptions(batchSize: batch, workers: workers, queueDepth: queueDepth,
+                                                                         shuffle: shuffle ?? training, dropLast: dropLast, seed: seed,
+                                                                         rank: rank, worldSize: worldSize))
+        loader.log = { _ in }   // failures reach the caller with each batch
+        return loader
+    }
+}
+
+private extension LoaderConfig.CodingKeys {
+    static var allStrings: [String] {
+        ["manifest", "entries", "mode", "frames", "interval", "sampling", "crop", "short_side", "flip", "variant", "num_clips",
+         "crops", "test_short_side", "batch", "workers", "queue_depth", "shuffle", "drop_last", "seed", "rank", "world_size"]
+    }
+}
+
+@_cdecl("clipkit_loader_open")
+public func clipkit_loader_open(_ json: UnsafePointer<CChar>?) -> OpaquePointer? {
+    guarded(nil) {
+        guard let json else { throw ArgumentError(description: "the options are NULL") }
+        let config: LoaderConfig
+        do { config = try JSONDecoder().decode(LoaderConfig.self, from: Data(String(cString: json).utf8)) } catch let error as ArgumentError {
+            throw error
+        } catch {
+            throw ArgumentError(description: "loader options: \(error)")
+        }
+        return OpaquePointer(Unmanaged.passRetained(LoaderHandle(try config.make())).toOpaque())
+    }
+}
+
+@_cdecl("clipkit_loader_close")
+public func clipkit_loader_close(_ handle: OpaquePointer?) {
+    guard let handle else { return }
+    Unmanaged<LoaderHandle>.fromOpaque(UnsafeRawPointer(handle)).release()
+}
+
+@_cdecl("clipkit_loader_sample_shape")
+public func clipkit_loader_sample_shape(_ handle: OpaquePointer?, _ shape: UnsafeMutablePointer<Int64>?, _ capacity: Int32) -> Int32 {
+    guarded(-1) {
+        let s = try loaderHandle(handle).loader.dataset.sampleShape
+        guard let shape, Int(capacity) >= s.count else { throw ArgumentError(description: "the shape buffer holds \(capacity), the sample has \(s.count) dimensions") }
+        for (i, d) in s.enumerated() { shape[i] = Int64(d) }
+        return Int32(s.count)
+    }
+}
+
+@_cdecl("clipkit_loader_videos")
+public func clipkit_loader_videos(_ handle: OpaquePointer?) -> Int64 {
+    guarded(-1) { Int64(try loaderHandle(handle).loader.dataset.count) }
+}
+
+@_cdecl("clipkit_loader_batches")
+public func clipkit_loader_batches(_ handle: OpaquePointer?) -> Int64 {
+    guarded(-1) {
+        let loader = try loaderHandle(handle).loader
+        let samples = epochOrder(count: loader.dataset.count, epoch: 0, options: loader.options).count
+        let b = loader.options.batchSize
+        return Int64(loader.options.dropLast ? samples / b : (samples + b - 1) / b)
+    }
+}
+
+@_cdecl("clipkit_loader_start_epoch")
+public func clipkit_loader_start_epoch(_ handle: OpaquePointer?, _ epoch: Int64, _ start: Int64) -> Int32 {
+    guarded(-1) {
+        let h = try loaderHandle(handle)
+        guard epoch >= 0, start >= 0 else { throw ArgumentError(description: "epoch and start batch must be ≥ 0") }
+        h.epoch?.stop()
+        h.epoch = h.loader.epoch(Int(epoch), startingAt: Int(start))
+        return 0
+    }
+}
+
+@_cdecl("clipkit_loader_next")
+public func clipkit_loader_next(_ handle: OpaquePointer?, _ clips: UnsafeMutablePointer<Float>?, _ clipFloats: Int64,
+                                _ labels: UnsafeMutablePointer<Int64>?, _ videos: UnsafeMutablePointer<Int64>?,
+                                _ count: UnsafeMutablePointer<Int64>?, _ timeoutMs: Int32) -> Int32 {
+    guarded(-1) {
+        let h = try loaderHandle(handle)
+        guard let iterator = h.epoch else { throw ArgumentError(description: "no epoch started (clipkit_loader_start_epoch)") }
+        let capacity = h.loader.options.batchSize * h.loader.dataset.sampleFloats
+        guard let clips, clipFloats >= Int64(capacity), let labels, let videos, let count else {
+            throw ArgumentError(description: "the batch buffers must be non-NULL and hold \(capacity) floats (got \(clipFloats))")
+        }
+        switch try iterator.next(timeout: Double(max(timeoutMs, 0)) / 1000) {
+        case .end: return 0
+        case .timedOut: return 2
+        case .batch(let batch):
+            clips.update(from: batch.data.baseAddress!, count: batch.data.count)
+            for i in 0..<batch.count { labels[i] = Int64(batch.labels[i]); videos[i] = Int64(batch.videos[i]) }
+            count.pointee = Int64(batch.count)
+            let failures = (batch.failed + batch.replaced).map { ["path": $0.path, "reason": $0.reason] }
+            free(h.failures)
+            h.failures = strdup(String(decoding: try JSONSerialization.data(withJSONObject: failures), as: UTF8.self))
+            return 1
+        }
+    }
+}
+
+@_cdecl("clipkit_loader_stop")
+public func clipkit_loader_stop(_ handle: OpaquePointer?) {
+    guard let handle else { return }
+    let h = Unmanaged<LoaderHandle>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+    h.epoch?.stop()
+    h.epoch = nil
+}
+
+@_cdecl("clipkit_loader_failures")
+public func clipkit_loader_failures(_ handle: OpaquePointer?) -> UnsafePointer<CChar>? {
+    guarded(nil) { UnsafePointer(try loaderHandle(handle).failures) }
+}

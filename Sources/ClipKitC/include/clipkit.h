@@ -1,0 +1,91 @@
+/* ClipKit's C ABI (libClipKitC.so): the frame-exact decoder and the
+ * prefetching clip loader, for the Python package in python/ and any other
+ * language with a C FFI.
+ *
+ * Conventions: functions that return int return 0 (or a count) on success and
+ * -1 on error; functions that return a pointer return NULL on error. After an
+ * error, clipkit_last_error() gives ClipKit's message (file and reason) for
+ * the calling thread. No call aborts the process on bad input. Handles are not
+ * thread-safe: use one from one thread at a time. Calls may block (decoding,
+ * waiting for a batch) and start threads: do not fork() a process that has
+ * opened a loader (use the spawn start method, or num_workers=0). */
+#ifndef CLIPKIT_H
+#define CLIPKIT_H
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct clipkit_decoder clipkit_decoder;
+typedef struct clipkit_loader clipkit_loader;
+
+/* The calling thread's last error message ("" when none). Valid until the
+ * next failing call on this thread. */
+const char *clipkit_last_error(void);
+/* The ABI version, "major.minor". */
+const char *clipkit_version(void);
+
+/* Decoder ---------------------------------------------------------------- */
+
+/* Opens a video file or a folder of frame images. apply_rotation: 1 applies
+ * the display matrix as the ffmpeg CLI does, 0 keeps the coded orientation. */
+clipkit_decoder *clipkit_decoder_open(const char *path, int apply_rotation);
+void clipkit_decoder_close(clipkit_decoder *decoder);
+/* The metadata as JSON: path, codec, pixel_format, width, height, fps,
+ * duration, rotation, frames, keyframes, index. Valid until close. */
+const char *clipkit_decoder_metadata(clipkit_decoder *decoder);
+
+/* Output geometry, shared by the two calls below: short_side > 0 scales the
+ * shorter side to it; else width, height > 0 scale to exactly that; else the
+ * native size. crop_w, crop_h > 0 crop that box of the scaled frame first
+ * (only those pixels are converted). */
+typedef struct clipkit_frame_format {
+    int32_t short_side;
+    int32_t width;
+    int32_t height;
+    int32_t crop_x, crop_y, crop_w, crop_h;
+} clipkit_frame_format;
+
+/* Width and height of frames decoded with `format`. */
+int clipkit_decoder_output_size(clipkit_decoder *decoder, const clipkit_frame_format *format,
+                                int32_t *out_width, int32_t *out_height);
+/* Frames at display-order `indices` (any order, repeats allowed), written as
+ * RGB24 N×H×W×3 into `out` (out_bytes must be count × H × W × 3). */
+int clipkit_decoder_frames(clipkit_decoder *decoder, const int64_t *indices, int64_t count,
+                           const clipkit_frame_format *format, uint8_t *out, int64_t out_bytes);
+
+/* Loader ----------------------------------------------------------------- */
+
+/* Opens a loader from JSON options (see python/clipkit/loader.py):
+ * {"manifest": path} or {"entries": [{"path", "label"}, ...]}, "mode":
+ * "train"|"test", "frames", "interval", "sampling": "dense"|"uniform"|"slowfast",
+ * "crop", "short_side": [a, b], "flip", "variant": "full"|"spatial:β"|"temporal:γ",
+ * "num_clips", "crops": 1|3, "test_short_side", "batch", "workers",
+ * "queue_depth", "shuffle", "drop_last", "seed", "rank", "world_size". */
+clipkit_loader *clipkit_loader_open(const char *options_json);
+void clipkit_loader_close(clipkit_loader *loader);
+/* One sample's shape (train: C T H W; test: V C T H W); returns its rank. */
+int clipkit_loader_sample_shape(clipkit_loader *loader, int64_t *shape, int capacity);
+/* Videos in the dataset, and batches in this rank's epoch. */
+int64_t clipkit_loader_videos(clipkit_loader *loader);
+int64_t clipkit_loader_batches(clipkit_loader *loader);
+/* Starts `epoch` (its order depends only on seed and epoch), skipping its
+ * first `start_batch` batches; stops any epoch in progress. */
+int clipkit_loader_start_epoch(clipkit_loader *loader, int64_t epoch, int64_t start_batch);
+/* The next batch into the caller's buffers: clips (batch × sample floats),
+ * labels and video indices (batch each); *count gets the samples in it.
+ * Returns 1 for a batch, 0 at the end of the epoch, 2 when nothing was ready
+ * within timeout_ms (call again), -1 on error. */
+int clipkit_loader_next(clipkit_loader *loader, float *clips, int64_t clip_floats, int64_t *labels,
+                        int64_t *videos, int64_t *count, int32_t timeout_ms);
+/* Ends the epoch in progress; its worker threads have exited on return. */
+void clipkit_loader_stop(clipkit_loader *loader);
+/* Failures of the last batch (test mode: failed videos; train: replaced), as
+ * JSON [{"path", "reason"}]. Valid until the next call on the loader. */
+const char *clipkit_loader_failures(clipkit_loader *loader);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,61 @@
+"""The ctypes binding of libClipKitC.so (Sources/ClipKitC/include/clipkit.h).
+
+ctypes releases the GIL for the length of every call, so ClipKit decodes and
+loads while other Python threads run."""
+import ctypes
+import os
+
+_here = os.path.dirname(os.path.abspath(__file__))
+_path = os.environ.get("CLIPKIT_LIBRARY") or os.path.join(_here, "libClipKitC.so")
+try:
+    lib = ctypes.CDLL(_path)
+except OSError as error:
+    raise ImportError(f"clipkit: cannot load its library {_path}: {error}. "
+                      "Install FFmpeg's shared libraries (Debian: libavformat59 libavcodec59 libswscale6), "
+                      "or reinstall with `pip install ./python` from a ClipKit checkout.") from None
+
+
+class ClipKitError(RuntimeError):
+    """An error ClipKit reported: the file and the reason."""
+
+
+class FrameFormat(ctypes.Structure):
+    _fields_ = [("short_side", ctypes.c_int32), ("width", ctypes.c_int32), ("height", ctypes.c_int32),
+                ("crop_x", ctypes.c_int32), ("crop_y", ctypes.c_int32), ("crop_w", ctypes.c_int32), ("crop_h", ctypes.c_int32)]
+
+
+_c = ctypes
+_i64p = _c.POINTER(_c.c_int64)
+_signatures = {
+    "clipkit_last_error": (_c.c_char_p, []),
+    "clipkit_version": (_c.c_char_p, []),
+    "clipkit_decoder_open": (_c.c_void_p, [_c.c_char_p, _c.c_int]),
+    "clipkit_decoder_close": (None, [_c.c_void_p]),
+    "clipkit_decoder_metadata": (_c.c_char_p, [_c.c_void_p]),
+    "clipkit_decoder_output_size": (_c.c_int, [_c.c_void_p, _c.POINTER(FrameFormat), _c.POINTER(_c.c_int32), _c.POINTER(_c.c_int32)]),
+    "clipkit_decoder_frames": (_c.c_int, [_c.c_void_p, _i64p, _c.c_int64, _c.POINTER(FrameFormat), _c.c_void_p, _c.c_int64]),
+    "clipkit_loader_open": (_c.c_void_p, [_c.c_char_p]),
+    "clipkit_loader_close": (None, [_c.c_void_p]),
+    "clipkit_loader_sample_shape": (_c.c_int, [_c.c_void_p, _i64p, _c.c_int]),
+    "clipkit_loader_videos": (_c.c_int64, [_c.c_void_p]),
+    "clipkit_loader_batches": (_c.c_int64, [_c.c_void_p]),
+    "clipkit_loader_start_epoch": (_c.c_int, [_c.c_void_p, _c.c_int64, _c.c_int64]),
+    "clipkit_loader_next": (_c.c_int, [_c.c_void_p, _c.c_void_p, _c.c_int64, _i64p, _i64p, _i64p, _c.c_int32]),
+    "clipkit_loader_stop": (None, [_c.c_void_p]),
+    "clipkit_loader_failures": (_c.c_char_p, [_c.c_void_p]),
+}
+for _name, (_restype, _argtypes) in _signatures.items():
+    _f = getattr(lib, _name)
+    _f.restype = _restype
+    _f.argtypes = _argtypes
+
+
+def error():
+    """The calling thread's last ClipKit error, as an exception."""
+    return ClipKitError(lib.clipkit_last_error().decode("utf-8", "replace"))
+
+
+def check(status):
+    if status < 0:
+        raise error()
+    return status

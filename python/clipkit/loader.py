@@ -1,0 +1,119 @@
+"""clipkit.ClipLoader: batches of training or test clips, prefetched by ClipKit's threads."""
+import ctypes
+import json
+
+import numpy as np
+
+from . import _lib
+from ._lib import lib
+
+try:
+    import torch as _torch
+except ImportError:  # pragma: no cover
+    _torch = None
+
+_POLL_MS = 100  # how often a waiting iteration returns to Python (Ctrl-C)
+
+
+class ClipLoader:
+    """Iterates `(clips, labels)` over one epoch at a time.
+
+    `manifest` is a CSV/JSONL manifest or mmaction2 list path, or a list of
+    `(path, label)`. Train mode: `batch` clips of N×C×T×H×W float32 (T =
+    `frames` at `interval`, `sampling` dense/uniform/slowfast, a random
+    `crop` from frames scaled to a short side in `short_side`, flipped with
+    probability `flip`; `variant` "full", "spatial:β" or "temporal:γ" for
+    ITSL's streams). Test mode: N×V×C×T×H×W with V = `num_clips` × `crops`
+    views. ImageNet mean/std normalisation. `rank`/`world_size` take this
+    process's shard of each epoch (PyTorch's DistributedSampler). The order
+    of epoch e depends only on `seed` and e; `set_epoch` chooses e.
+    Arrays are torch tensors when torch is installed, numpy otherwise; each
+    batch is a new array (ClipKit's buffer is copied into it once).
+    """
+
+    def __init__(self, manifest, *, mode="train", frames=8, interval=8, sampling="dense", crop=224, short_side=(256, 320),
+                 flip=0.5, variant="full", num_clips=10, crops=3, test_short_side=None, batch=8, workers=2, queue_depth=4,
+                 shuffle=None, drop_last=False, seed=0, rank=0, world_size=1):
+        options = {"mode": mode, "frames": frames, "interval": interval, "sampling": sampling, "crop": crop,
+                   "short_side": list(short_side), "flip": flip, "variant": variant, "num_clips": num_clips, "crops": crops,
+                   "batch": batch, "workers": workers, "queue_depth": queue_depth, "drop_last": drop_last, "seed": seed,
+                   "rank": rank, "world_size": world_size}
+        if test_short_side is not None:
+            options["test_short_side"] = test_short_side
+        if shuffle is not None:
+            options["shuffle"] = bool(shuffle)
+        if isinstance(manifest, (str, bytes)) or hasattr(manifest, "__fspath__"):
+            options["manifest"] = str(manifest)
+        else:
+            options["entries"] = [{"path": str(p), "label": int(label)} for p, label in manifest]
+        self.options = options
+        self._handle = lib.clipkit_loader_open(json.dumps(options).encode())
+        if not self._handle:
+            raise _lib.error()
+        shape = (ctypes.c_int64 * 8)()
+        rank_ = _lib.check(lib.clipkit_loader_sample_shape(self._handle, shape, 8))
+        self.sample_shape = tuple(shape[i] for i in range(rank_))
+        self.batch_size = batch
+        self.epoch = 0
+        self.failures = []
+
+    def __len__(self):
+        """Batches in one epoch of this rank's shard."""
+        return _lib.check(lib.clipkit_loader_batches(self._handle))
+
+    @property
+    def videos(self):
+        return _lib.check(lib.clipkit_loader_videos(self._handle))
+
+    def set_epoch(self, epoch):
+        self.epoch = int(epoch)
+
+    def close(self):
+        if getattr(self, "_handle", None):
+            lib.clipkit_loader_close(self._handle)
+            self._handle = None
+
+    def __del__(self):
+        self.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        self.close()
+
+    def __iter__(self):
+        return self.batches(self.epoch)
+
+    def batches(self, epoch, start=0, with_videos=False):
+        """The batches of `epoch` from batch `start` on. ClipKit's workers stop
+        when the iteration ends, breaks, or is interrupted (Ctrl-C)."""
+        if self._handle is None:
+            raise ValueError("the loader is closed")
+        _lib.check(lib.clipkit_loader_start_epoch(self._handle, int(epoch), int(start)))
+        floats = self.batch_size * int(np.prod(self.sample_shape))
+        labels = np.empty(self.batch_size, dtype=np.int64)
+        videos = np.empty(self.batch_size, dtype=np.int64)
+        count = ctypes.c_int64()
+        i64 = ctypes.POINTER(ctypes.c_int64)
+        try:
+            while True:
+                clips = np.empty(floats, dtype=np.float32)
+                while True:  # short waits, so that Python sees Ctrl-C between them
+                    status = lib.clipkit_loader_next(self._handle, clips.ctypes.data, floats, labels.ctypes.data_as(i64),
+                                                     videos.ctypes.data_as(i64), ctypes.byref(count), _POLL_MS)
+                    if status != 2:
+                        break
+                if status == 0:
+                    return
+                _lib.check(status)
+                self.failures = json.loads(lib.clipkit_loader_failures(self._handle))
+                n = count.value
+                x = clips[: n * (floats // self.batch_size)].reshape((n,) + self.sample_shape)
+                y = labels[:n].copy()
+                if _torch is not None:
+                    x, y = _torch.from_numpy(x), _torch.from_numpy(y)
+                yield (x, y, videos[:n].copy()) if with_videos else (x, y)
+        finally:
+            if self._handle:
+                lib.clipkit_loader_stop(self._handle)

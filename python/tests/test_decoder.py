@@ -1,0 +1,65 @@
+"""clipkit.VideoDecoder against the ffmpeg CLI and the Swift decoder (clipkit frames)."""
+import numpy as np
+import pytest
+
+import clipkit
+from conftest import FIXTURES, cli_frames, ffmpeg_frames
+
+VIDEOS = ["h264_bframes.mp4", "vp9.webm", "hevc.mkv", "mpeg4.avi", "mjpeg.mov", "vfr.mp4", "rotate90.mp4", "h264_444_odd.mp4"]
+
+
+@pytest.mark.parametrize("name", VIDEOS)
+def test_every_frame_equals_the_ffmpeg_cli(name):
+    decoder = clipkit.VideoDecoder(FIXTURES / name, dimension_order="NHWC")
+    truth = ffmpeg_frames(FIXTURES / name, decoder.width, decoder.height)
+    assert len(decoder) == len(truth)
+    frames = np.asarray(decoder.get_batch(list(range(len(decoder)))))
+    assert frames.shape == truth.shape and frames.dtype == np.uint8
+    assert np.array_equal(frames, truth)
+    # Scattered, descending, with a repeat: the order asked.
+    order = [len(truth) - 1, len(truth) // 2, 0, len(truth) // 2]
+    assert np.array_equal(np.asarray(decoder.get_frames_at(order)), truth[order])
+
+
+@pytest.mark.parametrize("name", ["h264_bframes.mp4", "vp9.webm", "rotate90.mp4"])
+def test_resized_frames_equal_the_swift_decoder(name):
+    indices = [7, 3, 3, 0]
+    decoder = clipkit.VideoDecoder(FIXTURES / name, dimension_order="NHWC", short_side=64)
+    ours = np.asarray(decoder.get_batch(indices))
+    assert np.array_equal(ours, cli_frames(FIXTURES / name, indices, decoder.width, decoder.height, "--short-side", "64"))
+    sized = clipkit.VideoDecoder(FIXTURES / name, dimension_order="NHWC", size=(48, 40))
+    assert (sized.width, sized.height) == (48, 40)
+    assert np.array_equal(np.asarray(sized.get_batch(indices)), cli_frames(FIXTURES / name, indices, 48, 40, "--size", "48x40"))
+
+
+def test_dimension_order_metadata_and_indexing():
+    nhwc = clipkit.VideoDecoder(FIXTURES / "h264_bframes.mp4", dimension_order="NHWC")
+    nchw = clipkit.VideoDecoder(FIXTURES / "h264_bframes.mp4")
+    meta = nchw.metadata
+    assert meta["frames"] == len(nchw) and meta["width"] == nchw.width and meta["codec"] == "h264" and meta["keyframes"][0] == 0
+    a, b = np.asarray(nhwc.get_batch([4])), np.asarray(nchw.get_batch([4]))
+    assert b.shape == (1, 3, nchw.height, nchw.width)
+    assert np.array_equal(a.transpose(0, 3, 1, 2), b)
+    assert np.array_equal(np.asarray(nchw[-1]), np.asarray(nchw.get_batch([len(nchw) - 1]))[0])
+    assert np.asarray(nchw[2:5]).shape[0] == 3
+
+
+@pytest.mark.parametrize("name", ["truncated.mp4", "empty.mp4", "text.mp4", "audio_only.mp4", "unsupported_codec.avi", "no_such_file.mp4"])
+def test_broken_files_raise_with_the_file_name(name):
+    with pytest.raises(clipkit.ClipKitError) as caught:
+        clipkit.VideoDecoder(FIXTURES / name)
+    assert name in str(caught.value)
+
+
+def test_damage_and_bad_requests_raise_with_the_file_name():
+    damaged = clipkit.VideoDecoder(FIXTURES / "garbage_middle.mp4")
+    with pytest.raises(clipkit.ClipKitError, match="garbage_middle.mp4"):
+        damaged.get_batch(list(range(len(damaged))))
+    good = clipkit.VideoDecoder(FIXTURES / "h264_bframes.mp4")
+    with pytest.raises(clipkit.ClipKitError, match="h264_bframes.mp4.*out of range"):
+        good.get_batch([len(good)])
+    with pytest.raises(ValueError):
+        clipkit.VideoDecoder(FIXTURES / "h264_bframes.mp4", dimension_order="CHW")
+    good.close()
+    with pytest.raises(ValueError, match="closed"):
+        good.get_batch([0])

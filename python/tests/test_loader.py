@@ -1,0 +1,117 @@
+"""clipkit.ClipLoader against the Swift loader (clipkit bench loader --dump)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import clipkit
+from conftest import FIXTURES, clipkit_cli
+
+VIDEOS = ["h264_bframes.mp4", "vp9.webm", "hevc.mkv", "mpeg4.avi"]
+
+
+@pytest.fixture
+def manifest(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_text("path,label\n" + "".join(f"{FIXTURES / v},{i}\n" for i, v in enumerate(VIDEOS)))
+    return path
+
+
+def swift_batches(manifest, tmp_path, *options):
+    prefix = tmp_path / "swift"
+    subprocess.run([clipkit_cli(), "bench", "loader", "--manifest", str(manifest), "--dump", str(prefix), "--json", *options],
+                   check=True, capture_output=True)
+    return np.fromfile(f"{prefix}.f32", dtype=np.float32), json.loads(open(f"{prefix}.json").read())
+
+
+def test_train_batches_equal_the_swift_loader(manifest, tmp_path):
+    floats, batches = swift_batches(manifest, tmp_path, "--mode", "train", "--clip-len", "4", "--interval", "2", "--crop", "64",
+                                    "--short-side", "96-128", "--batch", "2", "--workers", "2", "--clips", "4", "--seed", "7")
+    loader = clipkit.ClipLoader(manifest, frames=4, interval=2, crop=64, short_side=(96, 128), batch=2, workers=2, seed=7)
+    ours = list(loader.batches(0, with_videos=True))
+    assert len(ours) == len(batches) == 2
+    got = np.concatenate([np.asarray(x).reshape(-1) for x, _, _ in ours])
+    assert got.shape == floats.shape and np.array_equal(got, floats)
+    assert [list(np.asarray(y)) for _, y, _ in ours] == [b["labels"] for b in batches]
+    assert [list(v) for _, _, v in ours] == [b["videos"] for b in batches]
+    assert tuple(np.asarray(ours[0][0]).shape) == (2, 3, 4, 64, 64)
+
+
+def test_test_views_equal_the_swift_loader(manifest, tmp_path):
+    floats, batches = swift_batches(manifest, tmp_path, "--mode", "test", "--clip-len", "4", "--interval", "2", "--num-clips", "2",
+                                    "--batch", "2", "--workers", "2", "--clips", "4")
+    # (bench loader keeps the loader's default order, shuffled, in test mode too)
+    loader = clipkit.ClipLoader(manifest, mode="test", frames=4, interval=2, crop=256, test_short_side=256, num_clips=2, crops=3,
+                                batch=2, workers=2, shuffle=True)
+    assert loader.sample_shape == (6, 3, 4, 256, 256)
+    got = np.concatenate([np.asarray(x).reshape(-1) for x, _ in loader])
+    assert np.array_equal(got, floats)
+
+
+def test_shards_of_two_ranks_cover_the_epoch_once(manifest):
+    seen = []
+    for rank in range(2):
+        loader = clipkit.ClipLoader(manifest, frames=2, interval=1, crop=32, short_side=(32, 40), batch=1, seed=3, rank=rank, world_size=2)
+        assert len(loader) == 2
+        seen += [int(v[0]) for _, _, v in loader.batches(5, with_videos=True)]
+    assert sorted(seen) == list(range(len(VIDEOS)))
+
+
+def test_epochs_are_reproducible_and_differ():
+    entries = [(FIXTURES / v, i) for i, v in enumerate(VIDEOS)]
+    loader = clipkit.ClipLoader(entries, frames=2, interval=1, crop=32, short_side=(32, 48), batch=4, seed=1)
+    first = [np.asarray(x).copy() for x, _ in loader.batches(0)]
+    again = [np.asarray(x).copy() for x, _ in loader.batches(0)]
+    other = [np.asarray(x).copy() for x, _ in loader.batches(1)]
+    assert np.array_equal(first[0], again[0]) and not np.array_equal(first[0], other[0])
+
+
+def test_bad_options_and_broken_videos(tmp_path):
+    with pytest.raises(clipkit.ClipKitError, match="missing.csv"):
+        clipkit.ClipLoader(tmp_path / "missing.csv")
+    with pytest.raises(clipkit.ClipKitError, match="short_side"):
+        clipkit.ClipLoader([(FIXTURES / "vp9.webm", 0)], crop=256, short_side=(128, 160))
+    with pytest.raises(clipkit.ClipKitError, match="rank"):
+        clipkit.ClipLoader([(FIXTURES / "vp9.webm", 0)], rank=2, world_size=2)
+    # Test mode: a broken video is reported by name and its views are zeros.
+    loader = clipkit.ClipLoader([(FIXTURES / "truncated.mp4", 0), (FIXTURES / "vp9.webm", 1)], mode="test", frames=2, interval=1,
+                                crop=32, test_short_side=32, num_clips=1, crops=1, batch=2)
+    (x, _), = list(loader)
+    assert any("truncated.mp4" in f["path"] for f in loader.failures)
+    assert not np.asarray(x)[0].any() and np.asarray(x)[1].any()
+    # Training: every video broken is an error naming one.
+    broken = clipkit.ClipLoader([(FIXTURES / "truncated.mp4", 0), (FIXTURES / "text.mp4", 1)], frames=2, interval=1, crop=32,
+                                short_side=(32, 32), batch=2)
+    with pytest.raises(clipkit.ClipKitError, match="no video loads"):
+        list(broken)
+
+
+def test_ctrl_c_stops_a_waiting_iteration_quickly(tmp_path):
+    # Slow batches (10×3 views at 256 of 40 videos, one worker): the main
+    # thread waits in ClipKit when SIGINT arrives.
+    script = tmp_path / "slow.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys, clipkit
+        entries = [({str(FIXTURES / "h264_bframes.mp4")!r}, 0)] * 40
+        loader = clipkit.ClipLoader(entries, mode="test", frames=8, interval=4, crop=256, test_short_side=256, batch=8, workers=1)
+        print("started", flush=True)
+        for batch in loader:
+            pass
+        print("finished", flush=True)
+    """))
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert process.stdout.readline().strip() == "started"
+    time.sleep(0.5)
+    sent = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=10)
+    elapsed = time.monotonic() - sent
+    assert process.returncode != 0 and "KeyboardInterrupt" in err, err
+    assert elapsed < 1.0, f"took {elapsed:.2f} s to stop"
