@@ -29,12 +29,15 @@ def main():
     a = ap.parse_args()
     results = {}
     for mode, n in (("train", a.train_clips), ("test", a.test_videos)):
-        runs = {k: [] for k in ["clipkit"] + PEERS}
+        runs = {k: [] for k in ["clipkit", "python"] + PEERS}
         rss = []
         for r in range(a.rounds):
             o = run_json([a.clipkit, "bench", "loader", "--manifest", a.manifest, "--mode", mode, "--clips", str(n),
                           "--batch", "8" if mode == "train" else "1", "--workers", "2", "--queue-depth", "4", "--json"])
             runs["clipkit"].append(o["clips_per_s"]); rss.append(o["peak_rss_mb"])
+            # The same loader through the Python package (pip install ./python), in one Python process.
+            runs["python"].append(run_json([sys.executable, os.path.join(HERE, "python_loader.py"), "--manifest", a.manifest, "--mode", mode,
+                                            "--clips", str(n), "--batch", "8" if mode == "train" else "1"])["clips_per_s"])
             for p in PEERS:
                 runs[p].append(run_json([sys.executable, os.path.join(HERE, "loader_peers.py"), "--manifest", a.manifest,
                                          "--backend", p, "--mode", mode, "--clips", str(n)])["clips_per_s"])
@@ -42,11 +45,15 @@ def main():
         med = {k: statistics.median(v) for k, v in runs.items()}
         best = max(PEERS, key=lambda p: med[p])
         results[mode] = {"median": med, "raw": runs, "best_peer": best, "ratio": med["clipkit"] / med[best],
+                         "python_ratio": med["python"] / med[best], "python_vs_cli": med["python"] / med["clipkit"],
                          "clipkit_peak_rss_mb": max(rss)}
         unit = "clips/s" if mode == "train" else "videos/s"
         print(f"| loader, {mode} | ClipKit {med['clipkit']:.2f} {unit}, peak RSS {max(rss):.0f} MB | "
               + ", ".join(f"{p} {med[p]:.2f}" for p in PEERS)
               + f" | **{results[mode]['ratio']:.2f}×** the fastest ({best}) |")
+        print(f"| loader, {mode}, from Python (clipkit package) | {med['python']:.2f} {unit} "
+              f"({100 * results[mode]['python_vs_cli']:.0f}% of the CLI's) | {best} {med[best]:.2f} "
+              f"| **{results[mode]['python_ratio']:.2f}×** the fastest |")
     if a.json_out:
         json.dump(results, open(a.json_out, "w"), indent=1)
 

@@ -25,6 +25,8 @@ echo "30-view test input benchmark (${BENCH_ROUNDS:-5} rounds)"
 # The loader reads a manifest that lists each file 8 times (5 batches of 8 per epoch).
 manifest=bench-data/train.csv
 { echo "path,label"; for r in 1 2 3 4 5 6 7 8; do i=0; for f in "${files[@]}"; do echo "$PWD/$f,$i"; i=$((i+1)); done; done; } > "$manifest"
+echo "installing the clipkit Python package into the benchmark venv (pip install ./python)"
+"$python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./python && rm -rf python/build python/clipkit.egg-info
 echo "loader benchmark (${BENCH_ROUNDS:-3} rounds)"
 "$python" tools/bench/bench_loader.py --clipkit "$clipkit" --manifest "$manifest" \
     --rounds "${BENCH_ROUNDS:-3}" --json-out bench-data/loader-results.json | tee bench-data/loader-results.md
