@@ -373,6 +373,41 @@ public func clipkit_loader_next(_ handle: OpaquePointer?, _ clips: UnsafeMutable
     }
 }
 
+@_cdecl("clipkit_loader_next_owned")
+public func clipkit_loader_next_owned(_ handle: OpaquePointer?, _ data: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>?,
+                                      _ labels: UnsafeMutablePointer<Int64>?, _ videos: UnsafeMutablePointer<Int64>?,
+                                      _ count: UnsafeMutablePointer<Int64>?, _ timeoutMs: Int32) -> Int32 {
+    guarded(-1) {
+        let h = try loaderHandle(handle)
+        guard let iterator = h.epoch else { throw ArgumentError(description: "no epoch started (clipkit_loader_start_epoch)") }
+        guard let data, let labels, let videos, let count else { throw ArgumentError(description: "the output pointers must be non-NULL") }
+        switch try iterator.next(timeout: Double(max(timeoutMs, 0)) / 1000) {
+        case .end: return 0
+        case .timedOut: return 2
+        case .batch(let batch):
+            for i in 0..<batch.count { labels[i] = Int64(batch.labels[i]); videos[i] = Int64(batch.videos[i]) }
+            count.pointee = Int64(batch.count)
+            let failures = (batch.failed + batch.replaced).map { ["path": $0.path, "reason": $0.reason] }
+            free(h.failures)
+            h.failures = strdup(String(decoding: try JSONSerialization.data(withJSONObject: failures), as: UTF8.self))
+            data.pointee = iterator.detach()
+            return 1
+        }
+    }
+}
+
+@_cdecl("clipkit_loader_recycle")
+public func clipkit_loader_recycle(_ handle: OpaquePointer?, _ buffer: UnsafeMutablePointer<Float>?) {
+    guard let buffer else { return }
+    guard let handle else { ClipLoader.freeDetached(buffer); return }
+    Unmanaged<LoaderHandle>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue().loader.recycle(buffer)
+}
+
+@_cdecl("clipkit_buffer_free")
+public func clipkit_buffer_free(_ buffer: UnsafeMutablePointer<Float>?) {
+    if let buffer { ClipLoader.freeDetached(buffer) }
+}
+
 @_cdecl("clipkit_loader_stop")
 public func clipkit_loader_stop(_ handle: OpaquePointer?) {
     guard let handle else { return }

@@ -129,6 +129,12 @@ public final class ClipLoader: @unchecked Sendable {
         EpochIterator(loader: self, epoch: epoch, start: start)
     }
 
+    /// Gives back a batch buffer taken with `EpochIterator.detach()`.
+    public func recycle(_ buffer: UnsafeMutablePointer<Float>) { pool.adopt(buffer) }
+
+    /// Frees a detached batch buffer whose loader is gone.
+    public static func freeDetached(_ buffer: UnsafeMutablePointer<Float>) { buffer.deallocate() }
+
     /// Logs a failure once per file over the loader's life.
     func report(_ failure: LoadFailure) {
         logLock.lock()
@@ -138,13 +144,18 @@ public final class ClipLoader: @unchecked Sendable {
     }
 }
 
-/// Reusable batch buffers; used under the epoch's lock.
+/// Reusable batch buffers. A buffer can also be detached: it becomes its
+/// caller's (the Python package hands it out without a copy) and its slot
+/// takes a new one; a detached buffer given back is kept for a slot that
+/// needs one. Memory is bounded by `count` buffers plus what callers hold.
 final class BufferPool: @unchecked Sendable {
     let floats: Int
     private let buffers: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>
     private let count: Int
     private var free: [Int]
-    private(set) var allocated = 0
+    private var spare: [UnsafeMutablePointer<Float>] = []
+    private let lock = NSLock()
+    private var allocations = 0
 
     init(count: Int, floats: Int) {
         self.floats = floats
@@ -154,22 +165,47 @@ final class BufferPool: @unchecked Sendable {
         free = Array((0..<count).reversed())
     }
 
+    /// Buffers allocated so far (at most `count` unless buffers are detached).
+    var allocated: Int { lock.withLock { allocations } }
+
     /// A free buffer (allocated on first use), or nil when all are in flight.
     func take() -> (id: Int, pointer: UnsafeMutablePointer<Float>)? {
-        guard let id = free.popLast() else { return nil }
-        if buffers[id] == nil {
-            buffers[id] = .allocate(capacity: floats)
-            allocated += 1
+        lock.withLock {
+            guard let id = free.popLast() else { return nil }
+            if buffers[id] == nil {
+                if let reused = spare.popLast() { buffers[id] = reused } else {
+                    buffers[id] = .allocate(capacity: floats)
+                    allocations += 1
+                }
+            }
+            return (id, buffers[id]!)
         }
-        return (id, buffers[id]!)
     }
 
-    func give(_ id: Int) { free.append(id) }
+    func give(_ id: Int) { lock.withLock { free.append(id) } }
 
-    var idle: Int { free.count }
+    /// Hands slot `id`'s buffer to the caller for good; the slot is free again.
+    func detach(_ id: Int) -> UnsafeMutablePointer<Float> {
+        lock.withLock {
+            let pointer = buffers[id]!
+            buffers[id] = nil
+            free.append(id)
+            return pointer
+        }
+    }
+
+    /// A detached buffer given back: kept for reuse, or freed when enough are kept.
+    func adopt(_ pointer: UnsafeMutablePointer<Float>) {
+        lock.withLock {
+            if spare.count < count { spare.append(pointer) } else { pointer.deallocate() }
+        }
+    }
+
+    var idle: Int { lock.withLock { free.count } }
 
     deinit {
         for i in 0..<count { buffers[i]?.deallocate() }
+        for p in spare { p.deallocate() }
         buffers.deallocate()
     }
 }
@@ -213,6 +249,12 @@ public final class EpochIterator {
     /// Ends the epoch early: workers finish the sample they are on and exit;
     /// returns once they all have.
     public func stop() { work.stop() }
+
+    /// The batch `next` returned last becomes the caller's: its data stays
+    /// valid after the next call, until the caller gives it back with
+    /// `ClipLoader.recycle` (or frees it with `ClipLoader.freeDetached` once
+    /// the loader is gone). Nil when no batch is held.
+    public func detach() -> UnsafeMutablePointer<Float>? { work.detachHeld() }
 }
 
 /// The state the workers share (they hold it, not the iterator, so that
@@ -297,6 +339,15 @@ final class EpochWork: @unchecked Sendable {
             condition.broadcast()
             throw error
         }
+    }
+
+    func detachHeld() -> UnsafeMutablePointer<Float>? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard let id = held else { return nil }
+        held = nil
+        condition.broadcast()   // its slot is free for a worker
+        return loader.pool.detach(id)
     }
 
     /// Stops the workers, waits for them, and returns every buffer to the pool.

@@ -41,6 +41,7 @@ _signatures = {
     "clipkit_loader_batches": (_c.c_int64, [_c.c_void_p]),
     "clipkit_loader_start_epoch": (_c.c_int, [_c.c_void_p, _c.c_int64, _c.c_int64]),
     "clipkit_loader_next": (_c.c_int, [_c.c_void_p, _c.c_void_p, _c.c_int64, _i64p, _i64p, _i64p, _c.c_int32]),
+    "clipkit_loader_next_owned": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.POINTER(_c.c_float)), _i64p, _i64p, _i64p, _c.c_int32]),
     "clipkit_loader_stop": (None, [_c.c_void_p]),
     "clipkit_loader_failures": (_c.c_char_p, [_c.c_void_p]),
 }
@@ -48,6 +49,16 @@ for _name, (_restype, _argtypes) in _signatures.items():
     _f = getattr(lib, _name)
     _f.restype = _restype
     _f.argtypes = _argtypes
+
+
+# Giving batch buffers back runs in finalizers, possibly while another thread
+# is inside ClipKit; these calls keep the GIL, so that they never overlap a
+# close() of the loader (which first marks the loader closed, under the GIL).
+gil = ctypes.PyDLL(_path)
+gil.clipkit_loader_recycle.restype = None
+gil.clipkit_loader_recycle.argtypes = [_c.c_void_p, _c.c_void_p]
+gil.clipkit_buffer_free.restype = None
+gil.clipkit_buffer_free.argtypes = [_c.c_void_p]
 
 
 def error():

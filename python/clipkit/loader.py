@@ -1,6 +1,7 @@
 """clipkit.ClipLoader: batches of training or test clips, prefetched by ClipKit's threads."""
 import ctypes
 import json
+import weakref
 
 import numpy as np
 
@@ -15,6 +16,21 @@ except ImportError:  # pragma: no cover
 _POLL_MS = 100  # how often a waiting iteration returns to Python (Ctrl-C)
 
 
+class _Handle:
+    """The loader's C handle, shared with the finalizers of its batches (None once closed)."""
+    def __init__(self, pointer):
+        self.pointer = pointer
+
+
+def _give_back(handle, address):
+    # A batch's arrays are all gone: its buffer returns to the loader for reuse
+    # (or is freed when the loader was closed first).
+    if handle.pointer:
+        _lib.gil.clipkit_loader_recycle(handle.pointer, address)
+    else:
+        _lib.gil.clipkit_buffer_free(address)
+
+
 class ClipLoader:
     """Iterates `(clips, labels)` over one epoch at a time.
 
@@ -27,8 +43,10 @@ class ClipLoader:
     views. ImageNet mean/std normalisation. `rank`/`world_size` take this
     process's shard of each epoch (PyTorch's DistributedSampler). The order
     of epoch e depends only on `seed` and e; `set_epoch` chooses e.
-    Arrays are torch tensors when torch is installed, numpy otherwise; each
-    batch is a new array (ClipKit's buffer is copied into it once).
+    Arrays are torch tensors when torch is installed, numpy otherwise. A
+    batch's clips are the buffer ClipKit's workers filled, handed over without
+    a copy; it returns to the loader when no array of it is left, so keeping
+    batches is safe (memory grows by what you keep).
     """
 
     def __init__(self, manifest, *, mode="train", frames=8, interval=8, sampling="dense", crop=224, short_side=(256, 320),
@@ -50,6 +68,7 @@ class ClipLoader:
         self._handle = lib.clipkit_loader_open(json.dumps(options).encode())
         if not self._handle:
             raise _lib.error()
+        self._shared = _Handle(self._handle)
         shape = (ctypes.c_int64 * 8)()
         rank_ = _lib.check(lib.clipkit_loader_sample_shape(self._handle, shape, 8))
         self.sample_shape = tuple(shape[i] for i in range(rank_))
@@ -70,8 +89,9 @@ class ClipLoader:
 
     def close(self):
         if getattr(self, "_handle", None):
-            lib.clipkit_loader_close(self._handle)
-            self._handle = None
+            handle, self._handle = self._handle, None
+            self._shared.pointer = None  # batches still alive are freed, not recycled, from now on
+            lib.clipkit_loader_close(handle)
 
     def __del__(self):
         self.close()
@@ -91,25 +111,29 @@ class ClipLoader:
         if self._handle is None:
             raise ValueError("the loader is closed")
         _lib.check(lib.clipkit_loader_start_epoch(self._handle, int(epoch), int(start)))
-        floats = self.batch_size * int(np.prod(self.sample_shape))
+        sample = int(np.prod(self.sample_shape))
         labels = np.empty(self.batch_size, dtype=np.int64)
         videos = np.empty(self.batch_size, dtype=np.int64)
         count = ctypes.c_int64()
+        data = ctypes.POINTER(ctypes.c_float)()
         i64 = ctypes.POINTER(ctypes.c_int64)
         try:
             while True:
-                clips = np.empty(floats, dtype=np.float32)
                 while True:  # short waits, so that Python sees Ctrl-C between them
-                    status = lib.clipkit_loader_next(self._handle, clips.ctypes.data, floats, labels.ctypes.data_as(i64),
-                                                     videos.ctypes.data_as(i64), ctypes.byref(count), _POLL_MS)
+                    status = lib.clipkit_loader_next_owned(self._handle, ctypes.byref(data), labels.ctypes.data_as(i64),
+                                                           videos.ctypes.data_as(i64), ctypes.byref(count), _POLL_MS)
                     if status != 2:
                         break
                 if status == 0:
                     return
                 _lib.check(status)
-                self.failures = json.loads(lib.clipkit_loader_failures(self._handle))
                 n = count.value
-                x = clips[: n * (floats // self.batch_size)].reshape((n,) + self.sample_shape)
+                address = ctypes.cast(data, ctypes.c_void_p).value
+                owner = (ctypes.c_float * (n * sample)).from_address(address)
+                weakref.finalize(owner, _give_back, self._shared, address)
+                self.failures = json.loads(lib.clipkit_loader_failures(self._handle))
+                x = np.frombuffer(owner, dtype=np.float32).reshape((n,) + self.sample_shape)
+                del owner
                 y = labels[:n].copy()
                 if _torch is not None:
                     x, y = _torch.from_numpy(x), _torch.from_numpy(y)

@@ -115,3 +115,19 @@ def test_ctrl_c_stops_a_waiting_iteration_quickly(tmp_path):
     elapsed = time.monotonic() - sent
     assert process.returncode != 0 and "KeyboardInterrupt" in err, err
     assert elapsed < 1.0, f"took {elapsed:.2f} s to stop"
+
+
+def test_kept_batches_stay_intact_and_buffers_are_reused():
+    # Batches are ClipKit's own buffers, handed over without a copy: keeping
+    # them all (more than the queue depth) must not let the loader overwrite
+    # any, and outliving the loader must be safe.
+    entries = [(FIXTURES / v, i) for i, v in enumerate(VIDEOS)] * 2
+    options = dict(frames=2, interval=1, crop=32, short_side=(32, 48), batch=1, seed=9, queue_depth=2)
+    kept = [np.asarray(x) for x, _ in clipkit.ClipLoader(entries, **options).batches(0)]
+    copies = [np.asarray(x).copy() for x, _ in clipkit.ClipLoader(entries, **options).batches(0)]
+    assert len(kept) == len(copies) == 8
+    assert all(np.array_equal(a, b) for a, b in zip(kept, copies))
+    loader = clipkit.ClipLoader(entries, **options)
+    held = next(iter(loader))[0]
+    loader.close()
+    assert np.array_equal(np.asarray(held), copies[0])

@@ -79,6 +79,14 @@ int clipkit_loader_start_epoch(clipkit_loader *loader, int64_t epoch, int64_t st
  * within timeout_ms (call again), -1 on error. */
 int clipkit_loader_next(clipkit_loader *loader, float *clips, int64_t clip_floats, int64_t *labels,
                         int64_t *videos, int64_t *count, int32_t timeout_ms);
+/* The same without a copy: *data gets the batch's own buffer (batch × sample
+ * floats, *count samples filled), which is then the caller's. Give it back
+ * with clipkit_loader_recycle (it is reused), or, after the loader is
+ * closed, free it with clipkit_buffer_free. */
+int clipkit_loader_next_owned(clipkit_loader *loader, float **data, int64_t *labels, int64_t *videos,
+                              int64_t *count, int32_t timeout_ms);
+void clipkit_loader_recycle(clipkit_loader *loader, float *buffer);
+void clipkit_buffer_free(float *buffer);
 /* Ends the epoch in progress; its worker threads have exited on return. */
 void clipkit_loader_stop(clipkit_loader *loader);
 /* Failures of the last batch (test mode: failed videos; train: replaced), as
