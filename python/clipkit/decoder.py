@@ -19,20 +19,24 @@ class VideoDecoder:
 
     `dimension_order`: "NCHW" (torchvision, torchcodec) or "NHWC" (decord).
     `short_side` scales the shorter side to that many pixels; `size=(width,
-    height)` scales to exactly that; neither keeps the native size. `rotate`
-    applies the file's display rotation as the CLI does.
+    height)` scales to exactly that; neither keeps the native size. `crop=(x,
+    y, width, height)` takes that box of the displayed frame, in native
+    pixels, before any scaling (only those pixels are converted). `rotate` applies the file's display rotation as
+    the CLI does.
     Frames come back as torch tensors when torch is installed (numpy arrays
     otherwise), uint8, without a copy of what ClipKit decoded.
     """
 
-    def __init__(self, path, *, dimension_order="NCHW", short_side=None, size=None, rotate=True):
+    def __init__(self, path, *, dimension_order="NCHW", short_side=None, size=None, crop=None, rotate=True):
         if dimension_order not in ("NCHW", "NHWC"):
             raise ValueError(f"dimension_order must be NCHW or NHWC, not {dimension_order!r}")
         if short_side is not None and size is not None:
             raise ValueError("give short_side or size, not both")
         self.path = str(path)
         self.dimension_order = dimension_order
-        self._format = _lib.FrameFormat(short_side or 0, *(size if size else (0, 0)), 0, 0, 0, 0)
+        if crop is not None and (len(crop) != 4 or min(crop) < 0 or crop[2] == 0 or crop[3] == 0):
+            raise ValueError(f"crop must be (x, y, width, height) with width, height > 0, not {crop!r}")
+        self._format = _lib.FrameFormat(short_side or 0, *(size if size else (0, 0)), *(crop if crop else (0, 0, 0, 0)))
         self._handle = lib.clipkit_decoder_open(self.path.encode(), 1 if rotate else 0)
         if not self._handle:
             raise _lib.error()

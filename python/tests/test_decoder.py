@@ -63,3 +63,14 @@ def test_damage_and_bad_requests_raise_with_the_file_name():
     good.close()
     with pytest.raises(ValueError, match="closed"):
         good.get_batch([0])
+
+
+def test_crop_is_a_box_of_the_native_frame_then_scaled():
+    full = clipkit.VideoDecoder(FIXTURES / "vp9.webm", dimension_order="NHWC")
+    box = clipkit.VideoDecoder(FIXTURES / "vp9.webm", dimension_order="NHWC", crop=(8, 4, 32, 24))
+    assert (box.width, box.height) == (32, 24)
+    assert np.array_equal(np.asarray(full.get_batch([3]))[:, 4:28, 8:40], np.asarray(box.get_batch([3])))
+    scaled = clipkit.VideoDecoder(FIXTURES / "vp9.webm", dimension_order="NHWC", crop=(8, 4, 32, 24), short_side=48)
+    assert (scaled.width, scaled.height) == (64, 48)
+    with pytest.raises(clipkit.ClipKitError, match="vp9.webm.*outside"):
+        clipkit.VideoDecoder(FIXTURES / "vp9.webm", crop=(0, 0, 10_000, 10))

@@ -36,10 +36,11 @@ void clipkit_decoder_close(clipkit_decoder *decoder);
  * duration, rotation, frames, keyframes, index. Valid until close. */
 const char *clipkit_decoder_metadata(clipkit_decoder *decoder);
 
-/* Output geometry, shared by the two calls below: short_side > 0 scales the
- * shorter side to it; else width, height > 0 scale to exactly that; else the
- * native size. crop_w, crop_h > 0 crop that box of the scaled frame first
- * (only those pixels are converted). */
+/* Output geometry, shared by the two calls below: crop_w, crop_h > 0 take
+ * that box (x, y, w, h) of the displayed frame, in native pixels (only those
+ * pixels are converted); then short_side > 0 scales the shorter side of the
+ * (cropped) frame to it, else width, height > 0 scale it to exactly that,
+ * else it keeps its native size. */
 typedef struct clipkit_frame_format {
     int32_t short_side;
     int32_t width;
