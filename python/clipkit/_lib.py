@@ -70,3 +70,16 @@ def check(status):
     if status < 0:
         raise error()
     return status
+
+
+class Closable:
+    """close() on garbage collection and at the end of a `with` block."""
+
+    def __del__(self):
+        self.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        self.close()

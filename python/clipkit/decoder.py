@@ -13,7 +13,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     _torch = None
 
 
-class VideoDecoder:
+class VideoDecoder(_lib.Closable):
     """Decodes frames at any indices, in any order, equal to the ffmpeg CLI's
     (`ffmpeg -i F -vf format=rgb24`) byte for byte.
 
@@ -49,15 +49,6 @@ class VideoDecoder:
         if getattr(self, "_handle", None):
             lib.clipkit_decoder_close(self._handle)
             self._handle = None
-
-    def __del__(self):
-        self.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *_):
-        self.close()
 
     def __len__(self):
         return self.metadata["frames"]

@@ -31,7 +31,7 @@ def _give_back(handle, address):
         _lib.gil.clipkit_buffer_free(address)
 
 
-class ClipLoader:
+class ClipLoader(_lib.Closable):
     """Iterates `(clips, labels)` over one epoch at a time.
 
     `manifest` is a CSV/JSONL manifest or mmaction2 list path, or a list of
@@ -92,15 +92,6 @@ class ClipLoader:
             handle, self._handle = self._handle, None
             self._shared.pointer = None  # batches still alive are freed, not recycled, from now on
             lib.clipkit_loader_close(handle)
-
-    def __del__(self):
-        self.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *_):
-        self.close()
 
     def __iter__(self):
         return self.batches(self.epoch)
