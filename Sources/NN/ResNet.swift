@@ -14,6 +14,77 @@ public enum BottleneckConv: String, Sendable {
     case spatial
     /// CT-Module (ctnet-r50); it ends in its own excitation, so no BN + ReLU follows.
     case ct
+    /// S3D's separable conv: 1×3×3, BN + ReLU, then 3×1×1 (s3d-*).
+    case separable
+}
+
+/// S3D's separable convolution: a 1×k×k spatial conv Cin→Cout (role
+/// spatial, with the spatial stride), BN + ReLU, then a t×1×1 temporal conv
+/// Cout→Cout (role temporal). Unlike `Rank1Conv` it is not linear.
+public final class SeparableConv3d: Module {
+    public let spatial: Conv3d, bn: BatchNorm3d, temporal: Conv3d
+    public init(inputChannels: Int, outputChannels: Int, stride: Int = 1, rng: inout SeededRNG) {
+        spatial = Conv3d(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: (1, 3, 3), stride: (1, stride, stride),
+                         padding: (0, 1, 1), bias: false, role: .spatial, rng: &rng)
+        bn = BatchNorm3d(channels: outputChannels)
+        temporal = Conv3d(inputChannels: outputChannels, outputChannels: outputChannels, kernelSize: (3, 1, 1), padding: (1, 0, 0),
+                          bias: false, role: .temporal, rng: &rng)
+    }
+    override public var children: [(String, Module)] { [("spatial", spatial), ("bn", bn), ("temporal", temporal)] }
+    override public func forward(_ x: Tensor) -> Tensor { temporal(bn.withReLU(spatial(x))) }
+}
+
+/// The k×k×k conv of kind `kind`, Cin→Cout. Only plain convs (reg3d,
+/// spatial, separable) take a spatial stride: ResNet-18's blocks stride there.
+func middleConv(_ kind: BottleneckConv, _ cin: Int, _ cout: Int, stride: Int = 1, rng: inout SeededRNG) -> Module {
+    precondition(stride == 1 || [.reg3d, .spatial, .separable].contains(kind), "\(kind) convs have no stride")
+    switch kind {
+    case .reg3d:
+        return Conv3d(inputChannels: cin, outputChannels: cout, kernelSize: (3, 3, 3), stride: (1, stride, stride), padding: (1, 1, 1), bias: false, rng: &rng)
+    case .stdcf:
+        return STDCFConv(inputChannels: cin, outputChannels: cout, spatialAtoms: 6, temporalAtoms: 2, rng: &rng)
+    case .rank1:
+        return Rank1Conv(inputChannels: cin, outputChannels: cout, rng: &rng)
+    case .tsm:
+        return Sequential([("shift", TemporalShift()),
+                           ("conv", Conv3d(inputChannels: cin, outputChannels: cout, kernelSize: (1, 3, 3), padding: (0, 1, 1), bias: false, rng: &rng))])
+    case .spatial:
+        return Conv3d(inputChannels: cin, outputChannels: cout, kernelSize: (1, 3, 3), stride: (1, stride, stride), padding: (0, 1, 1), bias: false, rng: &rng)
+    case .ct:
+        return CTModule(channels: cout, rng: &rng)
+    case .separable:
+        return SeparableConv3d(inputChannels: cin, outputChannels: cout, stride: stride, rng: &rng)
+    }
+}
+
+/// The strided 1×1×1 conv + BN shortcut of a block whose shape changes.
+func projectionShortcut(_ cin: Int, _ cout: Int, stride: Int, rng: inout SeededRNG) -> Sequential {
+    Sequential([("0", Conv3d(inputChannels: cin, outputChannels: cout, kernelSize: (1, 1, 1), stride: (1, stride, stride), bias: false, rng: &rng)),
+                ("1", BatchNorm3d(channels: cout))])
+}
+
+/// A ResNet-18/34 basic block: middle conv (Cin→w, spatial stride) + BN +
+/// ReLU → middle conv (w→w) + BN, plus the shortcut, then ReLU.
+public final class BasicBlock: Module {
+    public let conv1: Module, bn1: BatchNorm3d, conv2: Module, bn2: BatchNorm3d
+    public let shortcut: Sequential?
+
+    public init(inputChannels: Int, width: Int, stride: Int, middle: BottleneckConv, rng: inout SeededRNG) {
+        conv1 = middleConv(middle, inputChannels, width, stride: stride, rng: &rng)
+        bn1 = BatchNorm3d(channels: width)
+        conv2 = middleConv(middle, width, width, rng: &rng)
+        bn2 = BatchNorm3d(channels: width)
+        shortcut = stride != 1 || inputChannels != width ? projectionShortcut(inputChannels, width, stride: stride, rng: &rng) : nil
+    }
+
+    override public var children: [(String, Module)] {
+        [("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2)] + (shortcut.map { [("downsample", $0)] } ?? [])
+    }
+
+    override public func forward(_ x: Tensor) -> Tensor {
+        let h = bn2(conv2(bn1.withReLU(conv1(x))))
+        return relu(add(h, shortcut?(x) ?? x))
+    }
 }
 
 /// A ResNet bottleneck: 1×1×1 (Cin→w, spatial stride here, as ResNet v1) →
@@ -28,28 +99,11 @@ public final class Bottleneck: Module {
         let out = width * 4
         conv1 = Conv3d(inputChannels: inputChannels, outputChannels: width, kernelSize: (1, 1, 1), stride: (1, stride, stride), bias: false, rng: &rng)
         bn1 = BatchNorm3d(channels: width)
-        switch middle {
-        case .reg3d:
-            conv2 = Conv3d(inputChannels: width, outputChannels: width, kernelSize: (3, 3, 3), padding: (1, 1, 1), bias: false, rng: &rng)
-        case .stdcf:
-            conv2 = STDCFConv(inputChannels: width, outputChannels: width, spatialAtoms: 6, temporalAtoms: 2, rng: &rng)
-        case .rank1:
-            conv2 = Rank1Conv(inputChannels: width, outputChannels: width, rng: &rng)
-        case .tsm:
-            conv2 = Sequential([("shift", TemporalShift()),
-                                ("conv", Conv3d(inputChannels: width, outputChannels: width, kernelSize: (1, 3, 3), padding: (0, 1, 1), bias: false, rng: &rng))])
-        case .spatial:
-            conv2 = Conv3d(inputChannels: width, outputChannels: width, kernelSize: (1, 3, 3), padding: (0, 1, 1), bias: false, rng: &rng)
-        case .ct:
-            conv2 = CTModule(channels: width, rng: &rng)
-        }
+        conv2 = middleConv(middle, width, width, rng: &rng)
         bn2 = middle == .ct ? nil : BatchNorm3d(channels: width)
         conv3 = Conv3d(inputChannels: width, outputChannels: out, kernelSize: (1, 1, 1), bias: false, rng: &rng)
         bn3 = BatchNorm3d(channels: out)
-        shortcut = stride != 1 || inputChannels != out
-            ? Sequential([("0", Conv3d(inputChannels: inputChannels, outputChannels: out, kernelSize: (1, 1, 1), stride: (1, stride, stride), bias: false, rng: &rng)),
-                          ("1", BatchNorm3d(channels: out))])
-            : nil
+        shortcut = stride != 1 || inputChannels != out ? projectionShortcut(inputChannels, out, stride: stride, rng: &rng) : nil
     }
 
     override public var children: [(String, Module)] {
@@ -66,15 +120,20 @@ public final class Bottleneck: Module {
     }
 }
 
-/// A 3D ResNet-50: stem conv 3→64 (3×7×7, stride 1×2×2) + BN + ReLU + max-pool
-/// 1×2×2; stages of [3, 4, 6, 3] bottlenecks of widths 64, 128, 256, 512
-/// (spatial stride 2 entering stages 2–4, full temporal resolution
-/// throughout); global average pool; linear 2048→classes.
+/// A 3D ResNet-50 (or -18): stem conv 3→64 (t×7×7, stride 1×2×2) + BN +
+/// ReLU + max-pool 1×2×2; stages of [3, 4, 6, 3] bottlenecks (ResNet-18: [2,
+/// 2, 2, 2] basic blocks) of widths 64, 128, 256, 512 (spatial stride 2
+/// entering stages 2–4, full temporal resolution throughout); global average
+/// pool; linear 2048 (512)→classes.
 ///
-/// `ctnet` is CT-Net's R50 instead: a 2D ResNet-50 (1×7×7 stem, 1×3×3 middle
-/// convs) with CT-Modules in 7 blocks, the odd-numbered blocks of each stage
+/// The families differ in the stem's t and the middle convs: r3d50 (3, 3×3×3),
+/// i3d (5, 3×3×3: the Deep Analysis supplement's I3D), s3d (3, separable),
+/// tsn (1, 1×3×3: a 2D ResNet on every frame; averaging its per-frame logits
+/// equals the global pool's logits, since the classifier is linear),
+/// r2plus1d, stdcf, tsm. `ctnet` is CT-Net's R50 instead: a 2D ResNet-50
+/// with CT-Modules in 7 blocks, the odd-numbered blocks of each stage
 /// (1 + 2 + 3 + 1), as the paper's default "replace 7 blocks".
-public final class ResNet3D50: Module {
+public final class ResNet3D: Module {
     public let stem: Conv3d, stemBN: BatchNorm3d
     public let stages: [Sequential]
     public let fc: Linear
@@ -84,28 +143,36 @@ public final class ResNet3D50: Module {
     }
 
     /// CT-Net R50 (see above).
-    public static func ctnet(classes: Int, rng: inout SeededRNG) -> ResNet3D50 {
-        ResNet3D50(classes: classes, stemTime: 1, middle: { _, block in block % 2 == 1 ? .ct : .spatial }, rng: &rng)
+    public static func ctnet(classes: Int, rng: inout SeededRNG) -> ResNet3D {
+        ResNet3D(classes: classes, stemTime: 1, middle: { _, block in block % 2 == 1 ? .ct : .spatial }, rng: &rng)
     }
 
-    /// `middle(stage, block)` picks each bottleneck's middle conv (0-based indices).
-    public init(classes: Int, stemTime: Int, middle: (Int, Int) -> BottleneckConv, rng: inout SeededRNG) {
+    /// `middle(stage, block)` picks each block's middle conv (0-based indices);
+    /// `depth` is 50 (bottlenecks) or 18 (basic blocks).
+    public init(classes: Int, depth: Int = 50, stemTime: Int, middle: (Int, Int) -> BottleneckConv, rng: inout SeededRNG) {
+        precondition(depth == 50 || depth == 18, "ResNet depth 18 or 50")
         stem = Conv3d(inputChannels: 3, outputChannels: 64, kernelSize: (stemTime, 7, 7), stride: (1, 2, 2),
                       padding: (stemTime / 2, 3, 3), bias: false, rng: &rng)
         stemBN = BatchNorm3d(channels: 64)
         var channels = 64
         var built: [Sequential] = []
-        for (stage, (blocks, width)) in zip([3, 4, 6, 3], [64, 128, 256, 512]).enumerated() {
+        let blocks = depth == 50 ? [3, 4, 6, 3] : [2, 2, 2, 2]
+        for (stage, (count, width)) in zip(blocks, [64, 128, 256, 512]).enumerated() {
             var layers: [(String, Module)] = []
-            for b in 0..<blocks {
-                layers.append((String(b), Bottleneck(inputChannels: channels, width: width, stride: b == 0 && stage > 0 ? 2 : 1,
-                                                     middle: middle(stage, b), rng: &rng)))
-                channels = width * 4
+            for b in 0..<count {
+                let stride = b == 0 && stage > 0 ? 2 : 1
+                if depth == 50 {
+                    layers.append((String(b), Bottleneck(inputChannels: channels, width: width, stride: stride, middle: middle(stage, b), rng: &rng)))
+                    channels = width * 4
+                } else {
+                    layers.append((String(b), BasicBlock(inputChannels: channels, width: width, stride: stride, middle: middle(stage, b), rng: &rng)))
+                    channels = width
+                }
             }
             built.append(Sequential(layers))
         }
         stages = built
-        fc = Linear(inputFeatures: 2048, outputFeatures: classes, rng: &rng)
+        fc = Linear(inputFeatures: channels, outputFeatures: classes, rng: &rng)
     }
 
     override public var children: [(String, Module)] {

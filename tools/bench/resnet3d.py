@@ -5,12 +5,57 @@ stride 2 on the first 1×1×1 conv entering stages 2–4; strided 1×1×1 conv +
 shortcut when shapes change); global average pool; linear 2048→classes.
 The middle conv of every bottleneck is 3×3×3 (`r3d50`), rank-1 (2+1)D
 (`r2plus1d-r50`: 1×3×3 w→w then 3×1×1 w→w) or STDCF with M = 6, N = 2
-(`stdcf-r50`, composed or factored). Parameter names and counts match ClipKit's."""
+(`stdcf-r50`, composed or factored). The Deep Analysis supplement's families
+on ResNet-50 and ResNet-18 (basic blocks of two middle convs, [2, 2, 2, 2]):
+`i3d-*` (5×7×7 stem, 3×3×3 middles), `s3d-*` (3×7×7 stem, separable middles:
+1×3×3, BN + ReLU, 3×1×1) and `tsn-*` (1×7×7 stem, 1×3×3 middles: a 2D ResNet
+per frame). Parameter names and counts match ClipKit's."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from kth3l import Rank1Conv, STDCFConv
+
+
+class SeparableConv3d(nn.Module):
+    """S3D: 1×3×3 (with the spatial stride), BN + ReLU, 3×1×1."""
+    def __init__(self, cin, cout, stride=1):
+        super().__init__()
+        self.spatial = nn.Conv3d(cin, cout, (1, 3, 3), stride=(1, stride, stride), padding=(0, 1, 1), bias=False)
+        self.bn = nn.BatchNorm3d(cout)
+        self.temporal = nn.Conv3d(cout, cout, (3, 1, 1), padding=(1, 0, 0), bias=False)
+
+    def forward(self, x):
+        return self.temporal(F.relu(self.bn(self.spatial(x))))
+
+
+def middle_conv(kind, cin, cout, stride=1, execution="composed"):
+    if kind == "reg3d":
+        return nn.Conv3d(cin, cout, 3, stride=(1, stride, stride), padding=1, bias=False)
+    if kind == "spatial":
+        return nn.Conv3d(cin, cout, (1, 3, 3), stride=(1, stride, stride), padding=(0, 1, 1), bias=False)
+    if kind == "separable":
+        return SeparableConv3d(cin, cout, stride)
+    assert stride == 1
+    if kind == "rank1":
+        return Rank1Conv(cin, cout)
+    return STDCFConv(cin, cout, execution=execution)
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, width, stride, middle):
+        super().__init__()
+        self.conv1 = middle_conv(middle, cin, width, stride)
+        self.bn1 = nn.BatchNorm3d(width)
+        self.conv2 = middle_conv(middle, width, width)
+        self.bn2 = nn.BatchNorm3d(width)
+        self.downsample = None
+        if stride != 1 or cin != width:
+            self.downsample = nn.Sequential(nn.Conv3d(cin, width, 1, stride=(1, stride, stride), bias=False), nn.BatchNorm3d(width))
+
+    def forward(self, x):
+        h = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(h + (self.downsample(x) if self.downsample is not None else x))
 
 
 class Bottleneck(nn.Module):
@@ -19,12 +64,7 @@ class Bottleneck(nn.Module):
         out = width * 4
         self.conv1 = nn.Conv3d(cin, width, 1, stride=(1, stride, stride), bias=False)
         self.bn1 = nn.BatchNorm3d(width)
-        if middle == "reg3d":
-            self.conv2 = nn.Conv3d(width, width, 3, padding=1, bias=False)
-        elif middle == "rank1":
-            self.conv2 = Rank1Conv(width, width)
-        else:
-            self.conv2 = STDCFConv(width, width, execution=execution)
+        self.conv2 = middle_conv(middle, width, width, execution=execution)
         self.bn2 = nn.BatchNorm3d(width)
         self.conv3 = nn.Conv3d(width, out, 1, bias=False)
         self.bn3 = nn.BatchNorm3d(out)
@@ -40,21 +80,30 @@ class Bottleneck(nn.Module):
 
 
 class ResNet3D50(nn.Module):
-    MIDDLE = {"r3d50": "reg3d", "r2plus1d-r50": "rank1", "stdcf-r50": "stdcf"}
+    # name: (stem time, middle conv)
+    MIDDLE = {"r3d50": (3, "reg3d"), "r2plus1d-r50": (3, "rank1"), "stdcf-r50": (3, "stdcf"),
+              "i3d-r50": (5, "reg3d"), "s3d-r50": (3, "separable"), "tsn-r50": (1, "spatial"),
+              "i3d-r18": (5, "reg3d"), "s3d-r18": (3, "separable"), "tsn-r18": (1, "spatial")}
 
     def __init__(self, name, classes, execution="composed"):
         super().__init__()
-        middle = self.MIDDLE[name]
-        self.conv1 = nn.Conv3d(3, 64, (3, 7, 7), stride=(1, 2, 2), padding=(1, 3, 3), bias=False)
+        stem_time, middle = self.MIDDLE[name]
+        depth = 18 if name.endswith("r18") else 50
+        self.conv1 = nn.Conv3d(3, 64, (stem_time, 7, 7), stride=(1, 2, 2), padding=(stem_time // 2, 3, 3), bias=False)
         self.bn1 = nn.BatchNorm3d(64)
         channels = 64
-        for stage, (blocks, width) in enumerate(zip([3, 4, 6, 3], [64, 128, 256, 512])):
+        for stage, (blocks, width) in enumerate(zip([3, 4, 6, 3] if depth == 50 else [2, 2, 2, 2], [64, 128, 256, 512])):
             layers = []
             for b in range(blocks):
-                layers.append(Bottleneck(channels, width, 2 if b == 0 and stage > 0 else 1, middle, execution))
-                channels = width * 4
+                stride = 2 if b == 0 and stage > 0 else 1
+                if depth == 50:
+                    layers.append(Bottleneck(channels, width, stride, middle, execution))
+                    channels = width * 4
+                else:
+                    layers.append(BasicBlock(channels, width, stride, middle))
+                    channels = width
             setattr(self, f"layer{stage + 1}", nn.Sequential(*layers))
-        self.fc = nn.Linear(2048, classes)
+        self.fc = nn.Linear(channels, classes)
 
     def forward(self, x):
         h = F.max_pool3d(F.relu(self.bn1(self.conv1(x))), (1, 2, 2))
