@@ -8,7 +8,7 @@ import VideoIO
 extension ClipKit {
     struct Prep: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Prepare datasets.", subcommands: [Resize.self, Frames.self, Index.self, Check.self])
+            abstract: "Prepare datasets.", subcommands: [Resize.self, Frames.self, Index.self, Check.self, Subset.self])
 
         struct Index: ParsableCommand {
             static let configuration = CommandConfiguration(
@@ -140,6 +140,61 @@ extension ClipKit {
                     throw ExitCode(1)
                 }
                 try Prep.finish(report, what: "converted", encoder: availableEncoder)
+            }
+        }
+
+        struct Subset: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Write the manifest of a random part of a dataset's classes, relabelled (Mini-Kinetics, Mini-SSV2).",
+                discussion: """
+                The Deep Analysis supplement's recipe: a random half (--classes 0.5) of the classes with all their videos. \
+                The choice depends only on --seed. Writes the manifest (CSV) and its class list (classes.txt beside it, \
+                new label order = old label order).
+                """)
+
+            @Argument(help: "Manifest (CSV, JSONL or mmaction2 list).") var manifest: String
+            @Option(help: "Fraction of the classes to keep, in (0, 1].") var classes = 0.5
+            @Option(help: "Seed of the choice.") var seed: UInt64 = 0
+            @Option(help: "The manifest's class list (default: classes.txt beside it; without one, labels are the names).") var classList: String?
+            @Option(name: .shortAndLong, help: "Manifest to write (CSV).") var output: String
+            @Option(help: "Class list to write (default: classes.txt beside the output).") var outputClasses: String?
+
+            func validate() throws {
+                guard classes > 0, classes <= 1 else { throw ValidationError("--classes must be in (0, 1]") }
+            }
+
+            func run() throws {
+                do {
+                    let beside = ((manifest as NSString).deletingLastPathComponent as NSString).appendingPathComponent("classes.txt")
+                    let listPath = classList ?? (FileManager.default.fileExists(atPath: beside) ? beside : nil)
+                    let names: [String]
+                    let m: Manifest
+                    if let listPath {
+                        names = try loadClassNames(listPath)
+                        m = try Manifest.load(manifest, classes: names)
+                    } else {
+                        m = try Manifest.load(manifest)
+                        names = (0...(m.entries.map(\.label).max() ?? 0)).map(String.init)
+                    }
+                    let subset = try subsetClasses(m, classes: names, fraction: classes, seed: seed)
+                    let classesOut = outputClasses ?? ((output as NSString).deletingLastPathComponent as NSString).appendingPathComponent("classes.txt")
+                    for file in [output, classesOut] {
+                        try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent.isEmpty ? "." : (file as NSString).deletingLastPathComponent,
+                                                                withIntermediateDirectories: true)
+                    }
+                    try subset.manifest.writeCSV(to: output)
+                    try writeAtomically(Data((subset.classes.joined(separator: "\n") + "\n").utf8), to: classesOut)
+                    print("kept \(subset.classes.count) of \(names.count) classes, \(subset.manifest.count) of \(m.count) videos; wrote \(output) and \(classesOut)")
+                } catch let error as ManifestError {
+                    printError(error.description)
+                    throw ExitCode(1)
+                } catch let error as PrepError {
+                    printError(error.description)
+                    throw ExitCode(1)
+                } catch let error as CocoaError {
+                    printError("\(output): cannot write (\(error.localizedDescription))")
+                    throw ExitCode(1)
+                }
             }
         }
 
