@@ -34,14 +34,38 @@ extension ClipKit {
 
         struct Init: ParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Write a model's initial weights as safetensors (metadata: model, classes, seed).")
+                abstract: "Write a model's initial weights as safetensors (metadata: model, classes, seed).",
+                discussion: """
+                --from-2d takes a 2D network's weights in torchvision's layout (the state dict of torchvision.models.resnet50 or \
+                resnet18, saved with safetensors) and inflates them: t×k×k kernels from k×k ones (--inflate mean: repeated and \
+                divided by t, as I3D; centre: at the centre tap), BN and 1×1 convs copied. What could not be mapped is listed. \
+                Example: clipkit model init i3d-r50 --from-2d resnet50.safetensors --classes 400 -o i3d.safetensors
+                """)
             @Argument(help: "Model name.") var name: String
             @Option(name: .shortAndLong, help: "Output .safetensors file.") var output: String
             @Option(help: "Classes.") var classes = 6
             @Option(help: "Seed.") var seed: UInt64 = 0
+            @Option(name: .customLong("from-2d"), help: "A 2D network's weights (torchvision layout, .safetensors) to inflate.") var from2d: String?
+            @Option(help: "mean (I3D) or centre.") var inflate = "mean"
 
             func run() throws {
                 let model = try makeModel(name, classes: classes, seed: seed)
+                if let from2d {
+                    guard let inflation = Inflation(rawValue: inflate) else { throw ValidationError("--inflate must be mean or centre") }
+                    let state: [String: Tensor]
+                    do { state = try Safetensors.read(from2d).tensors } catch let error as Safetensors.FormatError {
+                        printError(error.description)
+                        throw ExitCode(1)
+                    }
+                    let report = NN.inflate(model, from2D: state, inflation: inflation)
+                    guard !report.mapped.isEmpty else {
+                        printError("\(from2d): no tensor matches \(name)'s names (expected torchvision's: conv1.weight, layer1.0.conv1.weight, …)")
+                        throw ExitCode(1)
+                    }
+                    print("\(from2d): \(report.mapped.count) tensors mapped (\(inflate) inflation), \(report.identity.count) set to identities")
+                    for (n, reason) in report.unmapped { print("  kept initial: \(n): \(reason)") }
+                    if !report.unused.isEmpty { print("  unused 2D tensors: \(report.unused.joined(separator: ", "))") }
+                }
                 do {
                     try Safetensors.write(model.stateDict(), metadata: ["model": name, "classes": String(classes), "seed": String(seed)], to: output)
                 } catch let error as Safetensors.FormatError {

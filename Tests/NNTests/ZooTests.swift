@@ -79,3 +79,66 @@ import TestSupport
         #expect(worst.0 < 1e-2, "largest gradient error \(worst.0) (relative to its mean magnitude) at \(worst.1)")
     }
 }
+
+/// Inflation of a 2D ResNet-18 (torchvision's names, weights from the same
+/// formula; Fixtures/golden/inflation.json by tools/golden/make_inflation_golden.py).
+@Suite struct InflationTests {
+    struct Golden: Decodable { var logits: [Float]; var shapes: [String: [Int]] }
+    static let golden: Golden = try! JSONDecoder().decode(Golden.self, from: Data(contentsOf: URL(fileURLWithPath: fixture("golden/inflation.json"))))
+
+    static func state2D() -> [String: Tensor] {
+        var state: [String: Tensor] = [:]
+        for (name, shape) in golden.shapes {
+            let t = Tensor(zeros: shape)
+            ZooTests.fill(t, name: name)
+            if name.hasSuffix("running_var") { t.withValues { v in for i in 0..<t.count { v[i] = abs(v[i]) + 0.5 } } }
+            state[name] = t
+        }
+        return state
+    }
+
+    /// The 3×16×16 image of the golden, repeated over `frames` frames: 1×3×T×16×16.
+    static func clip(frames: Int) -> Tensor {
+        let image = (0..<(3 * 256)).map { Float(sin(0.05 * Double($0) + 0.3)) }
+        var values: [Float] = []
+        for c in 0..<3 { for _ in 0..<frames { values += image[(c * 256)..<((c + 1) * 256)] } }
+        return Tensor(shape: [1, 3, frames, 16, 16], values: values)
+    }
+
+    @Test(arguments: ["i3d-r18", "tsn-r18"])
+    func aClipOfOneRepeatedImageGivesThe2DLogits(_ name: String) throws {
+        let model = try ModelZoo.make(name, classes: 6)
+        let report = inflate(model, from2D: Self.state2D(), inflation: .centre)
+        #expect(report.unmapped.isEmpty && report.unused.isEmpty, "\(report.unmapped) \(report.unused)")
+        model.eval()
+        let logits = GradMode.withNoGrad { model(Self.clip(frames: 4)) }
+        #expect(closeness(logits.scalars, Self.golden.logits, rtol: 1e-4, atol: 1e-4) == "")
+    }
+
+    @Test func meanInflationGivesThe2DResponseAwayFromTheTemporalPadding() throws {
+        let i3d = try #require(try ModelZoo.make("i3d-r18", classes: 6) as? ResNet3D)
+        let tsn = try #require(try ModelZoo.make("tsn-r18", classes: 6) as? ResNet3D)
+        _ = inflate(i3d, from2D: Self.state2D(), inflation: .mean)
+        _ = inflate(tsn, from2D: Self.state2D())
+        let x = Self.clip(frames: 6)
+        let (a, b) = GradMode.withNoGrad { (i3d.stem(x).scalars, tsn.stem(x).scalars) }
+        // 64 channels × 6 frames × 8×8; the 5-tap kernel sees only real frames at t = 2, 3.
+        let plane = 64
+        var interior: [(Float, Float)] = [], border: [(Float, Float)] = []
+        for c in 0..<64 { for t in 0..<6 { for k in 0..<plane {
+            let i = (c * 6 + t) * plane + k
+            if (2...3).contains(t) { interior.append((a[i], b[i])) } else { border.append((a[i], b[i])) }
+        } } }
+        #expect(closeness(interior.map(\.0), interior.map(\.1), rtol: 1e-4, atol: 1e-5) == "")
+        #expect(closeness(border.map(\.0), border.map(\.1), rtol: 1e-4, atol: 1e-5) != "", "the zero padding shows at the borders")
+    }
+
+    @Test func whatDoesNotMapIsListed() throws {
+        let s3d = try ModelZoo.make("s3d-r18", classes: 10)
+        let report = inflate(s3d, from2D: Self.state2D())
+        #expect(Set(report.unmapped.map(\.name)) == ["fc.weight", "fc.bias"], "\(report.unmapped)")
+        #expect(report.unused.sorted() == ["fc.bias", "fc.weight"])
+        #expect(report.identity.contains("layer1.0.conv2.temporal.weight") && report.identity.contains("layer1.0.conv1.bn.running_var"))
+        #expect(report.mapped.contains("layer1.0.conv2.spatial.weight"))
+    }
+}
