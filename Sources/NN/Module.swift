@@ -17,7 +17,20 @@ open class Module {
         preconditionFailure("\(type(of: self)) must override forward(_:)")
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { forward(x) }
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let y = forward(x)
+        onOutput?(y)
+        return y
+    }
+
+    /// Called with this module's output after every forward pass (PyTorch's
+    /// forward hook), for Grad-CAM.
+    public var onOutput: ((Tensor) -> Void)?
+
+    /// This module and every descendant, with dotted names ("" for this one).
+    public func namedModules() -> [(String, Module)] {
+        [("", self)] + children.flatMap { name, child in child.namedModules().map { ($0.isEmpty ? name : "\(name).\($0)", $1) } }
+    }
 
     /// Every parameter, with dotted names ("conv1.weight").
     public func parameters() -> [(String, Tensor)] {

@@ -140,6 +140,8 @@ final class GradNode {
     var parents: [GradNode] = []
     /// Given this node's gradient, accumulates into the parents' gradients.
     var backwardFunction: ((Tensor) -> Void)?
+    /// Keep the gradient after backward although this is not a leaf (`retainGrad`).
+    var retainsGrad = false
 
     init(shape: [Int]) { self.shape = shape; count = shape.reduce(1, *) }
 
@@ -202,12 +204,16 @@ extension Tensor {
             if let g = n.grad { function(g) }
             n.backwardFunction = nil
             n.parents = []
-            n.grad = nil   // not a leaf: its gradient is spent
+            if !n.retainsGrad { n.grad = nil }   // not a leaf: its gradient is spent
         }
     }
 
     /// Drops the gradient.
     public func zeroGrad() { node?.grad = nil }
+
+    /// Keeps this intermediate tensor's gradient after `backward()` (PyTorch's
+    /// `retain_grad`), for Grad-CAM's activation gradients.
+    public func retainGrad() { node?.retainsGrad = true }
 
     /// The identity `backward(leafReady:)` reports for this tensor (nil without a gradient).
     public var gradientNodeID: ObjectIdentifier? { node.map(ObjectIdentifier.init) }

@@ -9,7 +9,7 @@ struct ClipKit: ParsableCommand {
         commandName: "clipkit",
         abstract: "Video clips for action recognition on the CPU: decode, sample, train, evaluate.",
         discussion: "Under mpirun, train, eval and prep resize/frames split their work over the ranks (see the README).",
-        subcommands: [Probe.self, Frames.self, Sample.self, Prep.self, DataCommand.self, Model.self, TrainCommand.self, EvalCommand.self, ReportCommand.self, Bench.self, Doctor.self])
+        subcommands: [Probe.self, Frames.self, Sample.self, Prep.self, DataCommand.self, Model.self, TrainCommand.self, EvalCommand.self, ReportCommand.self, Explain.self, Bench.self, Doctor.self])
 
     /// Under mpirun, MPI starts before the command and ends after it. A rank
     /// that fails on its own (bad input, an error) ends the whole job through

@@ -72,14 +72,7 @@ extension ClipKit {
             let parts = views.lowercased().split(separator: "x").compactMap { Int($0) }
             guard parts.count == 2, parts[0] >= 1, parts[1] == 1 || parts[1] == 3 else { throw ValidationError("--views must be KxC with C = 1 or 3, e.g. 10x3") }
             do {
-                let (_, meta) = try Safetensors.read(checkpoint)
-                guard let text = meta["config"], let config = try? TrainConfig.fromJSON(text), let classList = meta["classes"] else {
-                    throw ConfigError(file: checkpoint, reason: "not a `clipkit train` checkpoint (no config in its metadata)")
-                }
-                let classes = classList.split(separator: "\n").map(String.init)
-                let model = try ModelZoo.make(config.model, classes: classes.count, seed: config.seed,
-                                              input: [3, config.clip.frames, config.clip.crop, config.clip.crop])
-                try Checkpoint.load(from: checkpoint, model: model, optimizer: nil)
+                let (config, classes, model) = try loadTrainedModel(checkpoint)
                 var d = ITSLPlan(config).testDilation
                 if let dilation {
                     let v = dilation.split(separator: ",").compactMap { Int($0) }
@@ -155,4 +148,17 @@ private func traceWeights(_ trainer: Trainer, to path: String) {
         let line = "\(phase) \(step) \(hash(nil)) \(hash(.spatial)) \(hash(.temporal)) \(hash(.joint)) \(frozen)\n"
         handle.write(Data(line.utf8))
     }
+}
+
+/// The config, class names and model (weights loaded) of a `clipkit train` checkpoint.
+func loadTrainedModel(_ checkpoint: String) throws -> (TrainConfig, [String], NN.Module) {
+    let (_, meta) = try Safetensors.read(checkpoint)
+    guard let text = meta["config"], let config = try? TrainConfig.fromJSON(text), let classList = meta["classes"] else {
+        throw ConfigError(file: checkpoint, reason: "not a `clipkit train` checkpoint (no config in its metadata)")
+    }
+    let classes = classList.split(separator: "\n").map(String.init)
+    let model = try ModelZoo.make(config.model, classes: classes.count, seed: config.seed,
+                                  input: [3, config.clip.frames, config.clip.crop, config.clip.crop])
+    try Checkpoint.load(from: checkpoint, model: model, optimizer: nil)
+    return (config, classes, model)
 }

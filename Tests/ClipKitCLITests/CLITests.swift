@@ -294,3 +294,39 @@ func tinyVideoMNIST(in root: URL, crossed: Bool = false) throws {
         #expect(damaged.status == 1 && damaged.stderr.contains("damaged frames 4"), "\(damaged.stderr)")
     }
 }
+
+@Suite struct ExplainCLITests {
+    /// `clipkit explain` on a briefly trained model: a PNG strip and an MP4
+    /// of the right sizes, and errors that name what is wrong.
+    @Test func writesTheMapAndNamesBadRequests() throws {
+        let root = URL(fileURLWithPath: try temporaryFolder("explain"))
+        defer { try? FileManager.default.removeItem(at: root) }
+        try tinyVideoMNIST(in: root)
+        try """
+        {"model": "kth3l-stdcf", "train": "data/train.csv", "num_classes": 10, "epochs": 1, "batch": 4, "workers": 1, "threads": 2,
+         "clip": {"frames": 8, "crop": 16, "short_side": [16, 16], "flip": 0}, "precise_bn_batches": 1, "output": "run"}
+        """.write(to: root.appendingPathComponent("run.json"), atomically: true, encoding: .utf8)
+        let trained = try clipkit(["train", root.appendingPathComponent("run.json").path])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let checkpoint = root.appendingPathComponent("run/checkpoint.safetensors").path
+        let video = root.appendingPathComponent("data/test.csv").path
+        let first = try String(contentsOfFile: video, encoding: .utf8).split(separator: "\n")[1].split(separator: ",")[0]
+        let path = first.hasPrefix("/") ? String(first) : root.appendingPathComponent("data").appendingPathComponent(String(first)).path
+        let png = root.appendingPathComponent("cam.png").path, mp4 = root.appendingPathComponent("cam.mp4").path
+        let strip = try clipkit(["explain", checkpoint, path, "-o", png])
+        #expect(strip.status == 0 && String(decoding: strip.stdout, as: UTF8.self).contains("layer conv3"), "\(strip.stderr)")
+        let probe = String(decoding: try runTool("ffprobe", ["-v", "error", "-show_entries", "stream=width,height", "-of", "csv=p=0", png]), as: UTF8.self)
+        #expect(probe.trimmingCharacters(in: .whitespacesAndNewlines) == "128,16", "8 frames of 16×16 side by side: \(probe)")
+        let movie = try clipkit(["explain", checkpoint, path, "--class", "3", "--layer", "conv2", "-o", mp4])
+        #expect(movie.status == 0 && String(decoding: movie.stdout, as: UTF8.self).contains("class 3"), "\(movie.stderr)")
+        #expect(try ffmpegFrameAdler32(mp4).count == 8)
+        let layers = try clipkit(["explain", checkpoint, path, "--list-layers"])
+        #expect(String(decoding: layers.stdout, as: UTF8.self).split(separator: "\n") == ["conv1", "conv2", "conv3"])
+        let badClass = try clipkit(["explain", checkpoint, path, "--class", "12", "-o", png])
+        #expect(badClass.status == 1 && badClass.stderr.contains("no class '12'"), "\(badClass.stderr)")
+        let badLayer = try clipkit(["explain", checkpoint, path, "--layer", "fc", "-o", png])
+        #expect(badLayer.status == 1 && badLayer.stderr.contains("layer 'fc'"), "\(badLayer.stderr)")
+        let missing = try clipkit(["explain", checkpoint, root.appendingPathComponent("nope.mp4").path, "-o", png])
+        #expect(missing.status == 1 && missing.stderr.contains("nope.mp4"), "\(missing.stderr)")
+    }
+}
