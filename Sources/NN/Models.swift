@@ -31,7 +31,7 @@ public final class KTH3L: Module {
 public enum ModelZoo {
     public static let names = ["kth3l-reg3d", "kth3l-stdcf", "kth3l-rank1", "kth3l-ct", "kth3l-tt", "lenet5-3d", "lenet5-3dtt",
                                "r3d50", "stdcf-r50", "r2plus1d-r50", "ctnet-r50", "tsm-r50",
-                               "i3d-r50", "s3d-r50", "tsn-r50", "i3d-r18", "s3d-r18", "tsn-r18"]
+                               "i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18"]
 
     /// `input` (C×T×H×W) matters only for models whose layer sizes follow the
     /// clip (lenet5-*); the default is Video-MNIST's 1×30×28×28.
@@ -75,10 +75,11 @@ public enum ModelZoo {
         case "ctnet-r50": return ResNet3D.ctnet(classes: classes, rng: &rng)
         case "tsm-r50": return ResNet3D(classes: classes, middle: .tsm, rng: &rng)
         // The Deep Analysis supplement's families (ResNet.swift: stems and middle convs).
-        case "i3d-r50", "i3d-r18", "s3d-r50", "s3d-r18", "tsn-r50", "tsn-r18":
+        case "i3d-r50", "i3d-r18", "s3d-r50", "s3d-r18", "tsn-r50", "tsn-r18", "tam-r50", "tam-r18":
             let (family, depth) = (name.prefix(3), name.hasSuffix("r18") ? 18 : 50)
             let (stemTime, middle): (Int, BottleneckConv) = family == "i3d" ? (5, .reg3d) : family == "s3d" ? (3, .separable) : (1, .spatial)
-            return ResNet3D(classes: classes, depth: depth, stemTime: stemTime, middle: { _, _ in middle }, rng: &rng)
+            return ResNet3D(classes: classes, depth: depth, stemTime: stemTime, middle: { _, _ in middle },
+                            temporalAggregation: family == "tam", rng: &rng)
         default:
             throw ModelError.unknownModel(name, known: names)
         }

@@ -34,6 +34,20 @@ public final class SeparableConv3d: Module {
     override public func forward(_ x: Tensor) -> Tensor { temporal(bn.withReLU(spatial(x))) }
 }
 
+/// bLVNet-TAM's Temporal Aggregation Module: every channel is a learned
+/// mix of itself in the previous, current and next frame (a depthwise 3×1×1
+/// conv, zero-padded in time), then ReLU. The Deep Analysis supplement puts
+/// it at the start of the non-identity path of every residual block (tam-*).
+public final class TemporalAggregation: Module {
+    public let conv: Conv3d
+    public init(channels: Int, rng: inout SeededRNG) {
+        conv = Conv3d(inputChannels: channels, outputChannels: channels, kernelSize: (3, 1, 1), padding: (1, 0, 0), groups: channels,
+                      bias: false, role: .temporal, rng: &rng)
+    }
+    override public var children: [(String, Module)] { [("conv", conv)] }
+    override public func forward(_ x: Tensor) -> Tensor { relu(conv(x)) }
+}
+
 /// The k×k×k conv of kind `kind`, Cin→Cout. Only plain convs (reg3d,
 /// spatial, separable) take a spatial stride: ResNet-18's blocks stride there.
 func middleConv(_ kind: BottleneckConv, _ cin: Int, _ cout: Int, stride: Int = 1, rng: inout SeededRNG) -> Module {
@@ -66,10 +80,12 @@ func projectionShortcut(_ cin: Int, _ cout: Int, stride: Int, rng: inout SeededR
 /// A ResNet-18/34 basic block: middle conv (Cin→w, spatial stride) + BN +
 /// ReLU → middle conv (w→w) + BN, plus the shortcut, then ReLU.
 public final class BasicBlock: Module {
+    public let tam: TemporalAggregation?
     public let conv1: Module, bn1: BatchNorm3d, conv2: Module, bn2: BatchNorm3d
     public let shortcut: Sequential?
 
-    public init(inputChannels: Int, width: Int, stride: Int, middle: BottleneckConv, rng: inout SeededRNG) {
+    public init(inputChannels: Int, width: Int, stride: Int, middle: BottleneckConv, temporalAggregation: Bool = false, rng: inout SeededRNG) {
+        tam = temporalAggregation ? TemporalAggregation(channels: inputChannels, rng: &rng) : nil
         conv1 = middleConv(middle, inputChannels, width, stride: stride, rng: &rng)
         bn1 = BatchNorm3d(channels: width)
         conv2 = middleConv(middle, width, width, rng: &rng)
@@ -78,11 +94,12 @@ public final class BasicBlock: Module {
     }
 
     override public var children: [(String, Module)] {
-        [("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2)] + (shortcut.map { [("downsample", $0)] } ?? [])
+        (tam.map { [("tam", $0)] } ?? []) + [("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2)]
+            + (shortcut.map { [("downsample", $0)] } ?? [])
     }
 
     override public func forward(_ x: Tensor) -> Tensor {
-        let h = bn2(conv2(bn1.withReLU(conv1(x))))
+        let h = bn2(conv2(bn1.withReLU(conv1(tam?(x) ?? x))))
         return relu(add(h, shortcut?(x) ?? x))
     }
 }
@@ -92,11 +109,13 @@ public final class BasicBlock: Module {
 /// and after the residual sum; a strided 1×1×1 conv + BN on the shortcut when
 /// shapes change.
 public final class Bottleneck: Module {
+    public let tam: TemporalAggregation?
     public let conv1: Conv3d, bn1: BatchNorm3d, conv2: Module, bn2: BatchNorm3d?, conv3: Conv3d, bn3: BatchNorm3d
     public let shortcut: Sequential?
 
-    public init(inputChannels: Int, width: Int, stride: Int, middle: BottleneckConv, rng: inout SeededRNG) {
+    public init(inputChannels: Int, width: Int, stride: Int, middle: BottleneckConv, temporalAggregation: Bool = false, rng: inout SeededRNG) {
         let out = width * 4
+        tam = temporalAggregation ? TemporalAggregation(channels: inputChannels, rng: &rng) : nil
         conv1 = Conv3d(inputChannels: inputChannels, outputChannels: width, kernelSize: (1, 1, 1), stride: (1, stride, stride), bias: false, rng: &rng)
         bn1 = BatchNorm3d(channels: width)
         conv2 = middleConv(middle, width, width, rng: &rng)
@@ -107,12 +126,13 @@ public final class Bottleneck: Module {
     }
 
     override public var children: [(String, Module)] {
-        [("conv1", conv1), ("bn1", bn1), ("conv2", conv2)] + (bn2.map { [("bn2", $0)] } ?? []) + [("conv3", conv3), ("bn3", bn3)]
+        (tam.map { [("tam", $0)] } ?? []) + [("conv1", conv1), ("bn1", bn1), ("conv2", conv2)] + (bn2.map { [("bn2", $0)] } ?? [])
+            + [("conv3", conv3), ("bn3", bn3)]
             + (shortcut.map { [("downsample", $0)] } ?? [])
     }
 
     override public func forward(_ x: Tensor) -> Tensor {
-        var h = bn1.withReLU(conv1(x))
+        var h = bn1.withReLU(conv1(tam?(x) ?? x))
         h = conv2(h)
         if let bn2 { h = bn2.withReLU(h) }
         h = bn3(conv3(h))
@@ -129,7 +149,8 @@ public final class Bottleneck: Module {
 /// The families differ in the stem's t and the middle convs: r3d50 (3, 3×3×3),
 /// i3d (5, 3×3×3: the Deep Analysis supplement's I3D), s3d (3, separable),
 /// tsn (1, 1×3×3: a 2D ResNet on every frame; averaging its per-frame logits
-/// equals the global pool's logits, since the classifier is linear),
+/// equals the global pool's logits, since the classifier is linear), tam
+/// (tsn with a `TemporalAggregation` opening every block's residual path),
 /// r2plus1d, stdcf, tsm. `ctnet` is CT-Net's R50 instead: a 2D ResNet-50
 /// with CT-Modules in 7 blocks, the odd-numbered blocks of each stage
 /// (1 + 2 + 3 + 1), as the paper's default "replace 7 blocks".
@@ -149,7 +170,8 @@ public final class ResNet3D: Module {
 
     /// `middle(stage, block)` picks each block's middle conv (0-based indices);
     /// `depth` is 50 (bottlenecks) or 18 (basic blocks).
-    public init(classes: Int, depth: Int = 50, stemTime: Int, middle: (Int, Int) -> BottleneckConv, rng: inout SeededRNG) {
+    public init(classes: Int, depth: Int = 50, stemTime: Int, middle: (Int, Int) -> BottleneckConv, temporalAggregation: Bool = false,
+                rng: inout SeededRNG) {
         precondition(depth == 50 || depth == 18, "ResNet depth 18 or 50")
         stem = Conv3d(inputChannels: 3, outputChannels: 64, kernelSize: (stemTime, 7, 7), stride: (1, 2, 2),
                       padding: (stemTime / 2, 3, 3), bias: false, rng: &rng)
@@ -162,10 +184,12 @@ public final class ResNet3D: Module {
             for b in 0..<count {
                 let stride = b == 0 && stage > 0 ? 2 : 1
                 if depth == 50 {
-                    layers.append((String(b), Bottleneck(inputChannels: channels, width: width, stride: stride, middle: middle(stage, b), rng: &rng)))
+                    layers.append((String(b), Bottleneck(inputChannels: channels, width: width, stride: stride, middle: middle(stage, b),
+                                                         temporalAggregation: temporalAggregation, rng: &rng)))
                     channels = width * 4
                 } else {
-                    layers.append((String(b), BasicBlock(inputChannels: channels, width: width, stride: stride, middle: middle(stage, b), rng: &rng)))
+                    layers.append((String(b), BasicBlock(inputChannels: channels, width: width, stride: stride, middle: middle(stage, b),
+                                                         temporalAggregation: temporalAggregation, rng: &rng)))
                     channels = width
                 }
             }

@@ -8,8 +8,9 @@ The middle conv of every bottleneck is 3×3×3 (`r3d50`), rank-1 (2+1)D
 (`stdcf-r50`, composed or factored). The Deep Analysis supplement's families
 on ResNet-50 and ResNet-18 (basic blocks of two middle convs, [2, 2, 2, 2]):
 `i3d-*` (5×7×7 stem, 3×3×3 middles), `s3d-*` (3×7×7 stem, separable middles:
-1×3×3, BN + ReLU, 3×1×1) and `tsn-*` (1×7×7 stem, 1×3×3 middles: a 2D ResNet
-per frame). Parameter names and counts match ClipKit's."""
+1×3×3, BN + ReLU, 3×1×1), `tsn-*` (1×7×7 stem, 1×3×3 middles: a 2D ResNet
+per frame) and `tam-*` (tsn with a TAM, a depthwise 3×1×1 conv + ReLU, at the
+start of every block's residual path). Parameter names and counts match ClipKit's."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -42,9 +43,20 @@ def middle_conv(kind, cin, cout, stride=1, execution="composed"):
     return STDCFConv(cin, cout, execution=execution)
 
 
-class BasicBlock(nn.Module):
-    def __init__(self, cin, width, stride, middle):
+class TemporalAggregation(nn.Module):
+    """bLVNet-TAM's TAM: depthwise 3×1×1 conv (zero-padded in time), ReLU."""
+    def __init__(self, channels):
         super().__init__()
+        self.conv = nn.Conv3d(channels, channels, (3, 1, 1), padding=(1, 0, 0), groups=channels, bias=False)
+
+    def forward(self, x):
+        return F.relu(self.conv(x))
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, width, stride, middle, tam=False):
+        super().__init__()
+        self.tam = TemporalAggregation(cin) if tam else None
         self.conv1 = middle_conv(middle, cin, width, stride)
         self.bn1 = nn.BatchNorm3d(width)
         self.conv2 = middle_conv(middle, width, width)
@@ -54,14 +66,15 @@ class BasicBlock(nn.Module):
             self.downsample = nn.Sequential(nn.Conv3d(cin, width, 1, stride=(1, stride, stride), bias=False), nn.BatchNorm3d(width))
 
     def forward(self, x):
-        h = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        h = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(self.tam(x) if self.tam is not None else x)))))
         return F.relu(h + (self.downsample(x) if self.downsample is not None else x))
 
 
 class Bottleneck(nn.Module):
-    def __init__(self, cin, width, stride, middle, execution):
+    def __init__(self, cin, width, stride, middle, execution, tam=False):
         super().__init__()
         out = width * 4
+        self.tam = TemporalAggregation(cin) if tam else None
         self.conv1 = nn.Conv3d(cin, width, 1, stride=(1, stride, stride), bias=False)
         self.bn1 = nn.BatchNorm3d(width)
         self.conv2 = middle_conv(middle, width, width, execution=execution)
@@ -73,7 +86,7 @@ class Bottleneck(nn.Module):
             self.downsample = nn.Sequential(nn.Conv3d(cin, out, 1, stride=(1, stride, stride), bias=False), nn.BatchNorm3d(out))
 
     def forward(self, x):
-        h = F.relu(self.bn1(self.conv1(x)))
+        h = F.relu(self.bn1(self.conv1(self.tam(x) if self.tam is not None else x)))
         h = F.relu(self.bn2(self.conv2(h)))
         h = self.bn3(self.conv3(h))
         return F.relu(h + (self.downsample(x) if self.downsample is not None else x))
@@ -83,12 +96,14 @@ class ResNet3D50(nn.Module):
     # name: (stem time, middle conv)
     MIDDLE = {"r3d50": (3, "reg3d"), "r2plus1d-r50": (3, "rank1"), "stdcf-r50": (3, "stdcf"),
               "i3d-r50": (5, "reg3d"), "s3d-r50": (3, "separable"), "tsn-r50": (1, "spatial"),
-              "i3d-r18": (5, "reg3d"), "s3d-r18": (3, "separable"), "tsn-r18": (1, "spatial")}
+              "i3d-r18": (5, "reg3d"), "s3d-r18": (3, "separable"), "tsn-r18": (1, "spatial"),
+              "tam-r50": (1, "spatial"), "tam-r18": (1, "spatial")}
 
     def __init__(self, name, classes, execution="composed"):
         super().__init__()
         stem_time, middle = self.MIDDLE[name]
         depth = 18 if name.endswith("r18") else 50
+        tam = name.startswith("tam")
         self.conv1 = nn.Conv3d(3, 64, (stem_time, 7, 7), stride=(1, 2, 2), padding=(stem_time // 2, 3, 3), bias=False)
         self.bn1 = nn.BatchNorm3d(64)
         channels = 64
@@ -97,10 +112,10 @@ class ResNet3D50(nn.Module):
             for b in range(blocks):
                 stride = 2 if b == 0 and stage > 0 else 1
                 if depth == 50:
-                    layers.append(Bottleneck(channels, width, stride, middle, execution))
+                    layers.append(Bottleneck(channels, width, stride, middle, execution, tam))
                     channels = width * 4
                 else:
-                    layers.append(BasicBlock(channels, width, stride, middle))
+                    layers.append(BasicBlock(channels, width, stride, middle, tam))
                     channels = width
             setattr(self, f"layer{stage + 1}", nn.Sequential(*layers))
         self.fc = nn.Linear(channels, classes)
