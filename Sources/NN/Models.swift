@@ -32,6 +32,7 @@ public enum ModelZoo {
     public static let names = ["kth3l-reg3d", "kth3l-stdcf", "kth3l-rank1", "kth3l-ct", "kth3l-tt", "lenet5-3d", "lenet5-3dtt",
                                "r3d50", "stdcf-r50", "r2plus1d-r50", "ctnet-r50", "tsm-r50",
                                "i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18"]
+        + ["i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18"].map { $0 + "-tp" }
 
     /// `input` (C×T×H×W) matters only for models whose layer sizes follow the
     /// clip (lenet5-*); the default is Video-MNIST's 1×30×28×28.
@@ -75,11 +76,13 @@ public enum ModelZoo {
         case "ctnet-r50": return ResNet3D.ctnet(classes: classes, rng: &rng)
         case "tsm-r50": return ResNet3D(classes: classes, middle: .tsm, rng: &rng)
         // The Deep Analysis supplement's families (ResNet.swift: stems and middle convs).
-        case "i3d-r50", "i3d-r18", "s3d-r50", "s3d-r18", "tsn-r50", "tsn-r18", "tam-r50", "tam-r18":
-            let (family, depth) = (name.prefix(3), name.hasSuffix("r18") ? 18 : 50)
+        case let family3d where ["i3d", "s3d", "tsn", "tam"].contains(family3d.prefix(3)) && names.contains(family3d):
+            // The supplement's families; "-tp": with its temporal pooling.
+            let pooled = name.hasSuffix("-tp"), base = pooled ? String(name.dropLast(3)) : name
+            let (family, depth) = (base.prefix(3), base.hasSuffix("r18") ? 18 : 50)
             let (stemTime, middle): (Int, BottleneckConv) = family == "i3d" ? (5, .reg3d) : family == "s3d" ? (3, .separable) : (1, .spatial)
             return ResNet3D(classes: classes, depth: depth, stemTime: stemTime, middle: { _, _ in middle },
-                            temporalAggregation: family == "tam", rng: &rng)
+                            temporalAggregation: family == "tam", temporalPooling: pooled, rng: &rng)
         default:
             throw ModelError.unknownModel(name, known: names)
         }

@@ -158,6 +158,9 @@ public final class ResNet3D: Module {
     public let stem: Conv3d, stemBN: BatchNorm3d
     public let stages: [Sequential]
     public let fc: Linear
+    /// The supplement's temporal pooling: a max pool of 3 frames, stride 2,
+    /// beside each of the last three spatial downsamplings (entering stages 2–4).
+    public let temporalPooling: Bool
 
     public convenience init(classes: Int, middle: BottleneckConv, rng: inout SeededRNG) {
         self.init(classes: classes, stemTime: 3, middle: { _, _ in middle }, rng: &rng)
@@ -171,8 +174,9 @@ public final class ResNet3D: Module {
     /// `middle(stage, block)` picks each block's middle conv (0-based indices);
     /// `depth` is 50 (bottlenecks) or 18 (basic blocks).
     public init(classes: Int, depth: Int = 50, stemTime: Int, middle: (Int, Int) -> BottleneckConv, temporalAggregation: Bool = false,
-                rng: inout SeededRNG) {
+                temporalPooling: Bool = false, rng: inout SeededRNG) {
         precondition(depth == 50 || depth == 18, "ResNet depth 18 or 50")
+        self.temporalPooling = temporalPooling
         stem = Conv3d(inputChannels: 3, outputChannels: 64, kernelSize: (stemTime, 7, 7), stride: (1, 2, 2),
                       padding: (stemTime / 2, 3, 3), bias: false, rng: &rng)
         stemBN = BatchNorm3d(channels: 64)
@@ -205,7 +209,10 @@ public final class ResNet3D: Module {
 
     override public func forward(_ x: Tensor) -> Tensor {
         var h = maxPool3d(stemBN.withReLU(stem(x)), kernel: (1, 2, 2))
-        for stage in stages { h = stage(h) }
+        for (i, stage) in stages.enumerated() {
+            if temporalPooling && i > 0 { h = temporalMaxPool(h) }
+            h = stage(h)
+        }
         return fc(globalAvgPool(h))
     }
 }

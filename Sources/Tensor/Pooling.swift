@@ -187,3 +187,49 @@ public func globalAvgPool(_ x: Tensor) -> Tensor {
         }
     }
 }
+
+/// Max pooling over time only: windows of `kernel` frames every `stride`
+/// frames, `padding` frames of −∞ on both ends (PyTorch's max_pool3d with
+/// kernel (k, 1, 1), stride (s, 1, 1), padding (p, 0, 0)); the first maximum
+/// wins ties. x: N×C×T×H×W.
+public func temporalMaxPool(_ x: Tensor, kernel: Int = 3, stride: Int = 2, padding: Int = 1) -> Tensor {
+    let (n, c, t, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
+    precondition(kernel >= 1 && stride >= 1 && padding >= 0 && padding <= kernel / 2, "temporalMaxPool: kernel ≥ 1, stride ≥ 1, padding ≤ kernel / 2")
+    let to = (t + 2 * padding - kernel) / stride + 1
+    let area = h * w
+    let y = Tensor.empty([n, c, to, h, w])
+    // For every output element, the input frame it took.
+    var source = [Int32](repeating: 0, count: y.count)
+    let xp = x.storage.pointer, yp = y.storage.pointer
+    source.withUnsafeMutableBufferPointer { sp in
+        let sp = sp.baseAddress!
+        forEachPlane(n * c) { planes in
+            for plane in planes {
+                for a in 0..<to {
+                    let first = max(0, a * stride - padding), last = min(t - 1, a * stride - padding + kernel - 1)
+                    let out = (plane * to + a) * area
+                    for k in 0..<area {
+                        var best = xp[(plane * t + first) * area + k], frame = first
+                        if first < last { for f in (first + 1)...last where xp[(plane * t + f) * area + k] > best { best = xp[(plane * t + f) * area + k]; frame = f } }
+                        yp[out + k] = best
+                        sp[out + k] = Int32(frame)
+                    }
+                }
+            }
+        }
+    }
+    let xn = x.node
+    return y.record([x]) { dy in
+        guard let xn else { return }
+        let dx = xn.gradBuffer(), dyp = dy.storage.pointer
+        source.withUnsafeBufferPointer { sp in
+            // Planes own disjoint input elements.
+            forEachPlane(n * c) { planes in
+                for plane in planes { for a in 0..<to { for k in 0..<area {
+                    let out = (plane * to + a) * area + k
+                    dx[(plane * t + Int(sp[out])) * area + k] += dyp[out]
+                } } }
+            }
+        }
+    }
+}

@@ -98,10 +98,14 @@ class ResNet3D50(nn.Module):
               "i3d-r50": (5, "reg3d"), "s3d-r50": (3, "separable"), "tsn-r50": (1, "spatial"),
               "i3d-r18": (5, "reg3d"), "s3d-r18": (3, "separable"), "tsn-r18": (1, "spatial"),
               "tam-r50": (1, "spatial"), "tam-r18": (1, "spatial")}
+    MIDDLE.update({k + "-tp": v for k, v in list(MIDDLE.items()) if k[:3] in ("i3d", "s3d", "tsn", "tam")})
 
     def __init__(self, name, classes, execution="composed"):
         super().__init__()
         stem_time, middle = self.MIDDLE[name]
+        # "-tp": the supplement's temporal pooling (max over 3 frames, stride 2) entering stages 2–4.
+        self.temporal_pooling = name.endswith("-tp")
+        name = name[:-3] if self.temporal_pooling else name
         depth = 18 if name.endswith("r18") else 50
         tam = name.startswith("tam")
         self.conv1 = nn.Conv3d(3, 64, (stem_time, 7, 7), stride=(1, 2, 2), padding=(stem_time // 2, 3, 3), bias=False)
@@ -122,7 +126,9 @@ class ResNet3D50(nn.Module):
 
     def forward(self, x):
         h = F.max_pool3d(F.relu(self.bn1(self.conv1(x))), (1, 2, 2))
-        for stage in (self.layer1, self.layer2, self.layer3, self.layer4):
+        for i, stage in enumerate((self.layer1, self.layer2, self.layer3, self.layer4)):
+            if self.temporal_pooling and i > 0:
+                h = F.max_pool3d(h, (3, 1, 1), (2, 1, 1), (1, 0, 0))
             h = stage(h)
         return self.fc(h.mean((2, 3, 4)))
 

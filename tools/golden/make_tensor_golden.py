@@ -176,6 +176,9 @@ case("avgpool_time", lambda x: F.avg_pool3d(x, (4, 1, 1)), {"x": r(2, 3, 4, 5, 6
 case("avgpool_space", lambda x: F.avg_pool3d(x, (1, 5, 6)), {"x": r(2, 3, 4, 5, 6)})
 case("mul_big", lambda a, b: a * b, {"a": r(2, 16, 8, 1, 1), "b": r(2, 16, 8, 16, 16)})
 case("add_big", lambda a, b: a + b, {"a": r(2, 16, 8, 16, 16), "b": r(2, 16, 1, 16, 16)})
+# Temporal pooling of the supplement (k = 3 in time, stride 2, padding 1), odd and even T.
+case("tmaxpool_odd", lambda x: F.max_pool3d(x, (3, 1, 1), (2, 1, 1), (1, 0, 0)), {"x": r(2, 3, 7, 4, 5)})
+case("tmaxpool_even", lambda x: F.max_pool3d(x, (3, 1, 1), (2, 1, 1), (1, 0, 0)), {"x": r(2, 3, 8, 4, 5)})
 
 save_file({k: v.float().contiguous().clone() for k, v in out.items()}, "Fixtures/golden/tensor_ops.safetensors",
           metadata={"made_by": "tools/golden/make_tensor_golden.py", "torch": torch.__version__})
