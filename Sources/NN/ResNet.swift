@@ -48,6 +48,32 @@ public final class TemporalAggregation: Module {
     override public func forward(_ x: Tensor) -> Tensor { relu(conv(x)) }
 }
 
+/// A non-local block (Wang et al., embedded Gaussian, as mmaction2's
+/// NonLocal3d): θ, φ, g are 1×1×1 convs C→C/2 (with bias); every position i
+/// takes y_i = Σ_j softmax_j(θ_i·φ_j) g_j over all T×H×W positions; a 1×1×1
+/// conv C/2→C + BN brings y back, added to the input.
+public final class NonLocalBlock: Module {
+    public let theta: Conv3d, phi: Conv3d, g: Conv3d, out: Conv3d, bn: BatchNorm3d
+    public init(channels c: Int, rng: inout SeededRNG) {
+        let inner = c / 2
+        theta = Conv3d(inputChannels: c, outputChannels: inner, kernelSize: (1, 1, 1), rng: &rng)
+        phi = Conv3d(inputChannels: c, outputChannels: inner, kernelSize: (1, 1, 1), rng: &rng)
+        g = Conv3d(inputChannels: c, outputChannels: inner, kernelSize: (1, 1, 1), rng: &rng)
+        out = Conv3d(inputChannels: inner, outputChannels: c, kernelSize: (1, 1, 1), bias: false, rng: &rng)
+        bn = BatchNorm3d(channels: c)
+    }
+    override public var children: [(String, Module)] { [("theta", theta), ("phi", phi), ("g", g), ("out", out), ("bn", bn)] }
+    override public func forward(_ x: Tensor) -> Tensor {
+        let (n, c, t, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
+        let inner = c / 2, positions = t * h * w
+        let th = reshape(theta(x), [n, inner, positions]), ph = reshape(phi(x), [n, inner, positions])
+        let gx = reshape(g(x), [n, inner, positions])
+        let attention = softmaxLastAxis(batchedMatmul(th, ph, transposeA: true))    // n × positions × positions
+        let y = reshape(batchedMatmul(gx, attention, transposeB: true), [n, inner, t, h, w])
+        return add(bn(out(y)), x)
+    }
+}
+
 /// The k×k×k conv of kind `kind`, Cin→Cout. Only plain convs (reg3d,
 /// spatial, separable) take a spatial stride: ResNet-18's blocks stride there.
 func middleConv(_ kind: BottleneckConv, _ cin: Int, _ cout: Int, stride: Int = 1, rng: inout SeededRNG) -> Module {
@@ -112,8 +138,11 @@ public final class Bottleneck: Module {
     public let tam: TemporalAggregation?
     public let conv1: Conv3d, bn1: BatchNorm3d, conv2: Module, bn2: BatchNorm3d?, conv3: Conv3d, bn3: BatchNorm3d
     public let shortcut: Sequential?
+    /// A non-local block on the block's output (nl-i3d-r50).
+    public let nonLocal: NonLocalBlock?
 
-    public init(inputChannels: Int, width: Int, stride: Int, middle: BottleneckConv, temporalAggregation: Bool = false, rng: inout SeededRNG) {
+    public init(inputChannels: Int, width: Int, stride: Int, middle: BottleneckConv, temporalAggregation: Bool = false,
+                nonLocal: Bool = false, rng: inout SeededRNG) {
         let out = width * 4
         tam = temporalAggregation ? TemporalAggregation(channels: inputChannels, rng: &rng) : nil
         conv1 = Conv3d(inputChannels: inputChannels, outputChannels: width, kernelSize: (1, 1, 1), stride: (1, stride, stride), bias: false, rng: &rng)
@@ -123,12 +152,13 @@ public final class Bottleneck: Module {
         conv3 = Conv3d(inputChannels: width, outputChannels: out, kernelSize: (1, 1, 1), bias: false, rng: &rng)
         bn3 = BatchNorm3d(channels: out)
         shortcut = stride != 1 || inputChannels != out ? projectionShortcut(inputChannels, out, stride: stride, rng: &rng) : nil
+        self.nonLocal = nonLocal ? NonLocalBlock(channels: out, rng: &rng) : nil
     }
 
     override public var children: [(String, Module)] {
         (tam.map { [("tam", $0)] } ?? []) + [("conv1", conv1), ("bn1", bn1), ("conv2", conv2)] + (bn2.map { [("bn2", $0)] } ?? [])
             + [("conv3", conv3), ("bn3", bn3)]
-            + (shortcut.map { [("downsample", $0)] } ?? [])
+            + (shortcut.map { [("downsample", $0)] } ?? []) + (nonLocal.map { [("non_local", $0)] } ?? [])
     }
 
     override public func forward(_ x: Tensor) -> Tensor {
@@ -136,7 +166,8 @@ public final class Bottleneck: Module {
         h = conv2(h)
         if let bn2 { h = bn2.withReLU(h) }
         h = bn3(conv3(h))
-        return relu(add(h, shortcut?(x) ?? x))
+        let y = relu(add(h, shortcut?(x) ?? x))
+        return nonLocal?(y) ?? y
     }
 }
 
@@ -174,7 +205,7 @@ public final class ResNet3D: Module {
     /// `middle(stage, block)` picks each block's middle conv (0-based indices);
     /// `depth` is 50 (bottlenecks) or 18 (basic blocks).
     public init(classes: Int, depth: Int = 50, stemTime: Int, middle: (Int, Int) -> BottleneckConv, temporalAggregation: Bool = false,
-                temporalPooling: Bool = false, rng: inout SeededRNG) {
+                temporalPooling: Bool = false, nonLocal: (Int, Int) -> Bool = { _, _ in false }, rng: inout SeededRNG) {
         precondition(depth == 50 || depth == 18, "ResNet depth 18 or 50")
         self.temporalPooling = temporalPooling
         stem = Conv3d(inputChannels: 3, outputChannels: 64, kernelSize: (stemTime, 7, 7), stride: (1, 2, 2),
@@ -189,7 +220,7 @@ public final class ResNet3D: Module {
                 let stride = b == 0 && stage > 0 ? 2 : 1
                 if depth == 50 {
                     layers.append((String(b), Bottleneck(inputChannels: channels, width: width, stride: stride, middle: middle(stage, b),
-                                                         temporalAggregation: temporalAggregation, rng: &rng)))
+                                                         temporalAggregation: temporalAggregation, nonLocal: nonLocal(stage, b), rng: &rng)))
                     channels = width * 4
                 } else {
                     layers.append((String(b), BasicBlock(inputChannels: channels, width: width, stride: stride, middle: middle(stage, b),

@@ -59,6 +59,13 @@ func checkAgainstTorch(_ name: String, inputs: [String], rtol: Float = 1e-4, ato
         checkAgainstTorch("maxpool_2", inputs: ["x"]) { maxPool3d($0[0], kernel: (2, 2, 2)) }
         checkAgainstTorch("tmaxpool_odd", inputs: ["x"]) { temporalMaxPool($0[0]) }
         checkAgainstTorch("tmaxpool_even", inputs: ["x"]) { temporalMaxPool($0[0]) }
+    }
+
+    @Test func attentionOpsMatchTorch() {
+        checkAgainstTorch("bmm", inputs: ["a", "b"]) { batchedMatmul($0[0], $0[1]) }
+        checkAgainstTorch("bmm_ta", inputs: ["a", "b"]) { batchedMatmul($0[0], $0[1], transposeA: true) }
+        checkAgainstTorch("bmm_tb", inputs: ["a", "b"]) { batchedMatmul($0[0], $0[1], transposeB: true) }
+        checkAgainstTorch("softmax_last", inputs: ["x"]) { softmaxLastAxis($0[0]) }
         checkAgainstTorch("avgpool_2", inputs: ["x"]) { avgPool3d($0[0], kernel: (2, 2, 2)) }
         checkAgainstTorch("avgpool_time", inputs: ["x"]) { avgPool3d($0[0], kernel: (4, 1, 1)) }
         checkAgainstTorch("avgpool_space", inputs: ["x"]) { avgPool3d($0[0], kernel: (1, 5, 6)) }

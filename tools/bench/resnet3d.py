@@ -53,6 +53,25 @@ class TemporalAggregation(nn.Module):
         return F.relu(self.conv(x))
 
 
+class NonLocalBlock(nn.Module):
+    """Embedded Gaussian non-local block (mmaction2's NonLocal3d layout)."""
+    def __init__(self, c):
+        super().__init__()
+        inner = c // 2
+        self.theta = nn.Conv3d(c, inner, 1)
+        self.phi = nn.Conv3d(c, inner, 1)
+        self.g = nn.Conv3d(c, inner, 1)
+        self.out = nn.Conv3d(inner, c, 1, bias=False)
+        self.bn = nn.BatchNorm3d(c)
+
+    def forward(self, x):
+        n, c, t, h, w = x.shape
+        th, ph, g = (m(x).reshape(n, c // 2, -1) for m in (self.theta, self.phi, self.g))
+        attention = torch.softmax(th.transpose(1, 2) @ ph, dim=-1)
+        y = (g @ attention.transpose(1, 2)).reshape(n, c // 2, t, h, w)
+        return self.bn(self.out(y)) + x
+
+
 class BasicBlock(nn.Module):
     def __init__(self, cin, width, stride, middle, tam=False):
         super().__init__()
@@ -71,10 +90,11 @@ class BasicBlock(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    def __init__(self, cin, width, stride, middle, execution, tam=False):
+    def __init__(self, cin, width, stride, middle, execution, tam=False, non_local=False):
         super().__init__()
         out = width * 4
         self.tam = TemporalAggregation(cin) if tam else None
+        self.non_local = NonLocalBlock(out) if non_local else None
         self.conv1 = nn.Conv3d(cin, width, 1, stride=(1, stride, stride), bias=False)
         self.bn1 = nn.BatchNorm3d(width)
         self.conv2 = middle_conv(middle, width, width, execution=execution)
@@ -89,7 +109,8 @@ class Bottleneck(nn.Module):
         h = F.relu(self.bn1(self.conv1(self.tam(x) if self.tam is not None else x)))
         h = F.relu(self.bn2(self.conv2(h)))
         h = self.bn3(self.conv3(h))
-        return F.relu(h + (self.downsample(x) if self.downsample is not None else x))
+        y = F.relu(h + (self.downsample(x) if self.downsample is not None else x))
+        return self.non_local(y) if self.non_local is not None else y
 
 
 class ResNet3D50(nn.Module):
@@ -99,6 +120,7 @@ class ResNet3D50(nn.Module):
               "i3d-r18": (5, "reg3d"), "s3d-r18": (3, "separable"), "tsn-r18": (1, "spatial"),
               "tam-r50": (1, "spatial"), "tam-r18": (1, "spatial")}
     MIDDLE.update({k + "-tp": v for k, v in list(MIDDLE.items()) if k[:3] in ("i3d", "s3d", "tsn", "tam")})
+    MIDDLE["nl-i3d-r50"] = (5, "reg3d")
 
     def __init__(self, name, classes, execution="composed"):
         super().__init__()
@@ -108,6 +130,7 @@ class ResNet3D50(nn.Module):
         name = name[:-3] if self.temporal_pooling else name
         depth = 18 if name.endswith("r18") else 50
         tam = name.startswith("tam")
+        non_local = name.startswith("nl-")
         self.conv1 = nn.Conv3d(3, 64, (stem_time, 7, 7), stride=(1, 2, 2), padding=(stem_time // 2, 3, 3), bias=False)
         self.bn1 = nn.BatchNorm3d(64)
         channels = 64
@@ -116,7 +139,8 @@ class ResNet3D50(nn.Module):
             for b in range(blocks):
                 stride = 2 if b == 0 and stage > 0 else 1
                 if depth == 50:
-                    layers.append(Bottleneck(channels, width, stride, middle, execution, tam))
+                    layers.append(Bottleneck(channels, width, stride, middle, execution, tam,
+                                             non_local and stage in (1, 2) and b % 2 == 0))
                     channels = width * 4
                 else:
                     layers.append(BasicBlock(channels, width, stride, middle, tam))

@@ -179,6 +179,11 @@ case("add_big", lambda a, b: a + b, {"a": r(2, 16, 8, 16, 16), "b": r(2, 16, 1, 
 # Temporal pooling of the supplement (k = 3 in time, stride 2, padding 1), odd and even T.
 case("tmaxpool_odd", lambda x: F.max_pool3d(x, (3, 1, 1), (2, 1, 1), (1, 0, 0)), {"x": r(2, 3, 7, 4, 5)})
 case("tmaxpool_even", lambda x: F.max_pool3d(x, (3, 1, 1), (2, 1, 1), (1, 0, 0)), {"x": r(2, 3, 8, 4, 5)})
+# The non-local block's products and softmax.
+case("bmm", lambda a, b: torch.bmm(a, b), {"a": r(2, 3, 4), "b": r(2, 4, 5)})
+case("bmm_ta", lambda a, b: torch.bmm(a.transpose(1, 2), b), {"a": r(2, 4, 3), "b": r(2, 4, 5)})
+case("bmm_tb", lambda a, b: torch.bmm(a, b.transpose(1, 2)), {"a": r(2, 3, 4), "b": r(2, 5, 4)})
+case("softmax_last", lambda x: torch.softmax(x, -1), {"x": r(2, 3, 7)})
 
 save_file({k: v.float().contiguous().clone() for k, v in out.items()}, "Fixtures/golden/tensor_ops.safetensors",
           metadata={"made_by": "tools/golden/make_tensor_golden.py", "torch": torch.__version__})

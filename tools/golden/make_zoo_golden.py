@@ -23,7 +23,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
 from resnet3d import ResNet3D50  # noqa: E402
 
-MODELS = ["i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18", "i3d-r18-tp", "tam-r50-tp"]
+MODELS = ["i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18", "i3d-r18-tp", "tam-r50-tp", "nl-i3d-r50"]
 SHAPE = (2, 3, 4, 16, 16)
 LABELS = [1, 4]
 CLASSES = 6
