@@ -32,14 +32,28 @@ public struct InflationReport: Sendable {
 ///   part the identity at the centre tap and its inner BN the identity (the
 ///   ReLU between them still clips negative values, so this block is the 2D
 ///   one only where the spatial conv's output is non-negative);
-/// - anything else (a classifier of another size, STDCF atoms, CT-Modules)
-///   keeps its initial values and is listed.
+/// - an STDCF layer from a 2D O×I×k×k kernel: atoms and coefficients fitted
+///   by least squares (`fitSTDCF`);
+/// - anything else (a classifier of another size, CT-Modules) keeps its
+///   initial values and is listed.
 public func inflate(_ model: Module, from2D state: [String: Tensor], inflation: Inflation = .mean) -> InflationReport {
     var report = InflationReport()
     var used = Set<String>()
+    // STDCF layers: the three tensors of each are fitted together.
+    for (name, module) in model.namedModules() {
+        guard let layer = module as? STDCFConv, !name.isEmpty else { continue }
+        let prefix = name + "."
+        guard let source = state[prefix + "weight"], source.shape == [layer.outputChannels, layer.inputChannels, layer.spatialSize, layer.spatialSize] else {
+            continue   // listed below as unmapped, with the reason
+        }
+        fitSTDCF(layer, to2D: source, inflation: inflation)
+        used.insert(prefix + "weight")
+        report.mapped += ["spatial_atoms", "temporal_atoms", "coefficients"].map { prefix + $0 }
+    }
+    let fitted = Set(report.mapped)
     // Prefixes ("layer1.0.conv2.") of S3D's separable convs.
     let separableConvs = Set(model.parameters().map(\.0).filter { $0.hasSuffix(".spatial.weight") }.map { String($0.dropLast("spatial.weight".count)) })
-    for (name, target) in model.parameters() + model.buffers() {
+    for (name, target) in model.parameters() + model.buffers() where !fitted.contains(name) {
         let shape = target.shape
         // S3D: "X.spatial.weight" ← "X.weight"; X's temporal conv and inner BN become identities.
         if let (prefix, part) = separablePart(name, in: separableConvs) {
@@ -110,4 +124,83 @@ private func inflated(_ source: Tensor, into shape: [Int], _ inflation: Inflatio
         }
     }
     return out
+}
+
+/// STDCF atoms and coefficients from a 2D kernel, by least squares. The 3D
+/// kernel to match is W₃[o,c,τ,u] = p[τ]·W₂[o,c,u], with the temporal profile
+/// p of the inflation (1/t everywhere for `mean`, the centre tap for
+/// `centre`). An STDCF kernel is Σᵢⱼ α[o,c,i,j] ψᵢ[u] φⱼ[τ]. With ψ the top M
+/// right singular vectors of the stacked 2D kernels (OC × k²) and φ₀ = p/|p|
+/// (the other temporal atoms orthonormal to it), α[o,c,i,0] = |p|·⟨W₂[o,c], ψᵢ⟩
+/// and α[·,·,·,j>0] = 0 minimise ‖W_STDCF − W₃‖ over all α, ψ, φ: the
+/// temporal factor is exact, and by Eckart–Young no M spatial atoms
+/// approximate every 2D kernel better than the top M singular vectors do.
+public func fitSTDCF(_ layer: STDCFConv, to2D kernel: Tensor, inflation: Inflation) {
+    let (o, c, m, n) = (layer.outputChannels, layer.inputChannels, layer.m, layer.n)
+    let k2 = layer.spatialSize * layer.spatialSize, t = layer.temporalSize
+    let w = kernel.scalars.map(Double.init)   // OC × k²
+    // Gram matrix G = W₂ᵀW₂ (k² × k²); its top eigenvectors are the right singular vectors.
+    var gram = [Double](repeating: 0, count: k2 * k2)
+    for r in 0..<(o * c) { for a in 0..<k2 { for b in 0..<k2 { gram[a * k2 + b] += w[r * k2 + a] * w[r * k2 + b] } } }
+    let (values, vectors) = symmetricEigen(gram, size: k2)
+    let order = values.indices.sorted { values[$0] > values[$1] }
+    var psi = [Double](repeating: 0, count: m * k2)
+    for i in 0..<min(m, k2) { for u in 0..<k2 { psi[i * k2 + u] = vectors[u * k2 + order[i]] } }
+    // φ₀ along the temporal profile, the rest orthonormal to it (Gram–Schmidt on the unit vectors).
+    var profile = [Double](repeating: inflation == .mean ? 1 / Double(t) : 0, count: t)
+    if inflation == .centre { profile[t / 2] = 1 }
+    let norm = profile.map { $0 * $0 }.reduce(0, +).squareRoot()
+    var phi: [[Double]] = [profile.map { $0 / norm }]
+    var candidate = 0
+    while phi.count < n && candidate < t {
+        var v = [Double](repeating: 0, count: t)
+        v[candidate] = 1
+        candidate += 1
+        for q in phi { let dot = zip(v, q).map(*).reduce(0, +); for i in 0..<t { v[i] -= dot * q[i] } }
+        let length = v.map { $0 * $0 }.reduce(0, +).squareRoot()
+        if length > 1e-6 { phi.append(v.map { $0 / length }) }
+    }
+    var alpha = [Float](repeating: 0, count: o * c * m * n)
+    for r in 0..<(o * c) { for i in 0..<m {
+        var dot = 0.0
+        for u in 0..<k2 { dot += w[r * k2 + u] * psi[i * k2 + u] }
+        alpha[(r * m + i) * n] = Float(norm * dot)
+    } }
+    layer.spatialAtoms.assign(psi.map(Float.init))
+    layer.temporalAtoms.assign(phi.flatMap { $0 }.map(Float.init))
+    layer.coefficients.assign(alpha)
+}
+
+/// Eigenvalues and eigenvectors (columns of a row-major size×size matrix) of
+/// a symmetric matrix, by cyclic Jacobi rotations.
+func symmetricEigen(_ matrix: [Double], size: Int) -> (values: [Double], vectors: [Double]) {
+    var a = matrix
+    var v = [Double](repeating: 0, count: size * size)
+    for i in 0..<size { v[i * size + i] = 1 }
+    for _ in 0..<100 {
+        var off = 0.0
+        for p in 0..<size { for q in (p + 1)..<size { off += a[p * size + q] * a[p * size + q] } }
+        if off < 1e-24 { break }
+        for p in 0..<size { for q in (p + 1)..<size where abs(a[p * size + q]) > 1e-300 {
+            let theta = (a[q * size + q] - a[p * size + p]) / (2 * a[p * size + q])
+            let tangent = (theta >= 0 ? 1 : -1) / (abs(theta) + (theta * theta + 1).squareRoot())
+            let cosine = 1 / (tangent * tangent + 1).squareRoot(), sine = tangent * cosine
+            for k in 0..<size {   // columns p, q
+                let akp = a[k * size + p], akq = a[k * size + q]
+                a[k * size + p] = cosine * akp - sine * akq
+                a[k * size + q] = sine * akp + cosine * akq
+            }
+            for k in 0..<size {   // rows p, q
+                let apk = a[p * size + k], aqk = a[q * size + k]
+                a[p * size + k] = cosine * apk - sine * aqk
+                a[q * size + k] = sine * apk + cosine * aqk
+            }
+            for k in 0..<size {
+                let vkp = v[k * size + p], vkq = v[k * size + q]
+                v[k * size + p] = cosine * vkp - sine * vkq
+                v[k * size + q] = sine * vkp + cosine * vkq
+            }
+        } }
+    }
+    return ((0..<size).map { a[$0 * size + $0] }, v)
 }

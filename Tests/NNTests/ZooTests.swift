@@ -145,3 +145,64 @@ import TestSupport
         #expect(report.mapped.contains("layer1.0.conv2.spatial.weight"))
     }
 }
+
+@Suite struct STDCFFitTests {
+    /// 2D kernels that use only 6 spatial patterns: the fitted STDCF kernel
+    /// is the inflated one exactly (mean and centre), with orthonormal atoms.
+    @Test func kernelsOfSpatialRankMAreFittedExactly() {
+        var rng = SeededRNG(seed: 11)
+        let (o, c, k2, m) = (4, 3, 9, 6)
+        let patterns = (0..<(m * k2)).map { _ in Float.random(in: -1..<1, using: &rng) }
+        let weights = (0..<(o * c * m)).map { _ in Float.random(in: -1..<1, using: &rng) }
+        var kernel = [Float](repeating: 0, count: o * c * k2)
+        for r in 0..<(o * c) { for i in 0..<m { for u in 0..<k2 { kernel[r * k2 + u] += weights[r * m + i] * patterns[i * k2 + u] } } }
+        let twoD = Tensor(shape: [o, c, 3, 3], values: kernel)
+        for inflation in Inflation.allCases {
+            let layer = STDCFConv(inputChannels: c, outputChannels: o, spatialAtoms: m, temporalAtoms: 2, rng: &rng)
+            fitSTDCF(layer, to2D: twoD, inflation: inflation)
+            let fitted = composeSTDCF(alpha: layer.coefficients, psi: layer.spatialAtoms, phi: layer.temporalAtoms).scalars
+            var expected = [Float](repeating: 0, count: o * c * 3 * k2)
+            for r in 0..<(o * c) { for tau in 0..<3 where inflation == .mean || tau == 1 { for u in 0..<k2 {
+                expected[(r * 3 + tau) * k2 + u] = kernel[r * k2 + u] / (inflation == .mean ? 3 : 1)
+            } } }
+            #expect(closeness(fitted, expected, rtol: 1e-4, atol: 1e-5) == "", "\(inflation)")
+            let psi = layer.spatialAtoms.scalars
+            for i in 0..<m { for j in 0..<m {
+                let dot = (0..<k2).reduce(Float(0)) { $0 + psi[i * k2 + $1] * psi[j * k2 + $1] }
+                #expect(abs(dot - (i == j ? 1 : 0)) < 1e-4, "ψ\(i)·ψ\(j) = \(dot)")
+            } }
+        }
+    }
+
+    /// A generic kernel: the top-6 fit is no worse than any 6 atoms, here the initial random ones with their best α.
+    @Test func aGenericKernelIsFittedBetterThanRandomAtoms() throws {
+        var rng = SeededRNG(seed: 12)
+        let twoD = Tensor(shape: [8, 8, 3, 3], values: (0..<(64 * 9)).map { _ in Float.random(in: -1..<1, using: &rng) })
+        let layer = STDCFConv(inputChannels: 8, outputChannels: 8, spatialAtoms: 6, temporalAtoms: 2, rng: &rng)
+        let randomPsi = layer.spatialAtoms.scalars
+        func error(_ psi: [Float]) -> Float {   // ‖W₂ − projection onto span(ψ)‖²
+            var total: Float = 0
+            let w = twoD.scalars
+            for r in 0..<64 {
+                var residual = Array(w[(r * 9)..<((r + 1) * 9)])
+                for i in 0..<6 {
+                    let dot = (0..<9).reduce(Float(0)) { $0 + w[r * 9 + $1] * psi[i * 9 + $1] }
+                    for u in 0..<9 { residual[u] -= dot * psi[i * 9 + u] }
+                }
+                total += residual.map { $0 * $0 }.reduce(0, +)
+            }
+            return total
+        }
+        fitSTDCF(layer, to2D: twoD, inflation: .centre)
+        #expect(error(layer.spatialAtoms.scalars) < error(randomPsi))
+        let model = try ModelZoo.make("stdcf-r50", classes: 6)
+        var state: [String: Tensor] = [:]
+        for (name, p) in model.parameters() where name.hasSuffix(".conv2.coefficients") {
+            let prefix = String(name.dropLast("coefficients".count))
+            state[prefix + "weight"] = Tensor(zeros: [p.shape[0], p.shape[1], 3, 3])
+        }
+        let report = inflate(model, from2D: state)
+        #expect(!report.unmapped.contains { $0.name.contains("atoms") || $0.name.contains("coefficients") })
+        #expect(report.unused.isEmpty && report.mapped.count == 3 * state.count)
+    }
+}
