@@ -32,7 +32,7 @@ public enum ModelZoo {
     public static let names = ["kth3l-reg3d", "kth3l-stdcf", "kth3l-rank1", "kth3l-ct", "kth3l-tt", "lenet5-3d", "lenet5-3dtt",
                                "r3d50", "stdcf-r50", "r2plus1d-r50", "ctnet-r50", "tsm-r50",
                                "i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18"]
-        + ["i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18"].map { $0 + "-tp" } + ["nl-i3d-r50"]
+        + ["i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18"].map { $0 + "-tp" } + ["nl-i3d-r50", "slowfast-r50"]
 
     /// `input` (C×T×H×W) matters only for models whose layer sizes follow the
     /// clip (lenet5-*); the default is Video-MNIST's 1×30×28×28.
@@ -75,6 +75,7 @@ public enum ModelZoo {
         case "r2plus1d-r50": return ResNet3D(classes: classes, middle: .rank1, rng: &rng)
         case "ctnet-r50": return ResNet3D.ctnet(classes: classes, rng: &rng)
         case "tsm-r50": return ResNet3D(classes: classes, middle: .tsm, rng: &rng)
+        case "slowfast-r50": return SlowFast(classes: classes, rng: &rng)
         case "nl-i3d-r50":
             // The Non-local paper's 5 blocks: every other block of res3 (2) and res4 (3), as mmaction2's I3D-NL.
             return ResNet3D(classes: classes, depth: 50, stemTime: 5, middle: { _, _ in .reg3d },

@@ -46,7 +46,7 @@ import TestSupport
         }
     }
 
-    @Test(arguments: ["i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18", "i3d-r18-tp", "tam-r50-tp", "nl-i3d-r50"])
+    @Test(arguments: ["i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18", "i3d-r18-tp", "tam-r50-tp", "nl-i3d-r50", "slowfast-r50"])
     func matchesItsPyTorchTwin(_ name: String) throws {
         let g = Self.golden, expected = try #require(g.models[name])
         let model = try ModelZoo.make(name, classes: g.classes)

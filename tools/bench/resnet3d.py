@@ -11,6 +11,8 @@ on ResNet-50 and ResNet-18 (basic blocks of two middle convs, [2, 2, 2, 2]):
 1×3×3, BN + ReLU, 3×1×1), `tsn-*` (1×7×7 stem, 1×3×3 middles: a 2D ResNet
 per frame) and `tam-*` (tsn with a TAM, a depthwise 3×1×1 conv + ReLU, at the
 start of every block's residual path). Parameter names and counts match ClipKit's."""
+from collections import OrderedDict
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -90,12 +92,13 @@ class BasicBlock(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    def __init__(self, cin, width, stride, middle, execution, tam=False, non_local=False):
+    def __init__(self, cin, width, stride, middle, execution, tam=False, non_local=False, temporal_kernel=1):
         super().__init__()
         out = width * 4
         self.tam = TemporalAggregation(cin) if tam else None
         self.non_local = NonLocalBlock(out) if non_local else None
-        self.conv1 = nn.Conv3d(cin, width, 1, stride=(1, stride, stride), bias=False)
+        self.conv1 = nn.Conv3d(cin, width, (temporal_kernel, 1, 1), stride=(1, stride, stride), padding=(temporal_kernel // 2, 0, 0),
+                               bias=False)
         self.bn1 = nn.BatchNorm3d(width)
         self.conv2 = middle_conv(middle, width, width, execution=execution)
         self.bn2 = nn.BatchNorm3d(width)
@@ -155,6 +158,52 @@ class ResNet3D50(nn.Module):
                 h = F.max_pool3d(h, (3, 1, 1), (2, 1, 1), (1, 0, 0))
             h = stage(h)
         return self.fc(h.mean((2, 3, 4)))
+
+
+class SlowFast(nn.Module):
+    """SlowFast-R50 8×8 (α = 8, β = 1/8) in ClipKit's conventions (Sources/NN/ResNet.swift)."""
+    def __init__(self, classes, alpha=8, beta_inv=8):
+        super().__init__()
+        self.alpha = alpha
+        fs = 64 // beta_inv
+        self.slow_conv1 = nn.Conv3d(3, 64, (1, 7, 7), stride=(1, 2, 2), padding=(0, 3, 3), bias=False)
+        self.slow_bn1 = nn.BatchNorm3d(64)
+        self.fast_conv1 = nn.Conv3d(3, fs, (5, 7, 7), stride=(1, 2, 2), padding=(2, 3, 3), bias=False)
+        self.fast_bn1 = nn.BatchNorm3d(fs)
+
+        def lateral(c):
+            return nn.Sequential(OrderedDict(conv=nn.Conv3d(c, 2 * c, (7, 1, 1), stride=(alpha, 1, 1), padding=(3, 0, 0), bias=False),
+                                             bn=nn.BatchNorm3d(2 * c)))
+        self.lateral1 = lateral(fs)
+        slow_in, fast_in = 64 + 2 * fs, fs
+        for stage, (count, width) in enumerate(zip([3, 4, 6, 3], [64, 128, 256, 512])):
+            fw = width // beta_inv
+            slow, fast = [], []
+            for b in range(count):
+                stride = 2 if b == 0 and stage > 0 else 1
+                slow.append(Bottleneck(slow_in if b == 0 else width * 4, width, stride, "spatial", None, temporal_kernel=3 if stage >= 2 else 1))
+                fast.append(Bottleneck(fast_in if b == 0 else fw * 4, fw, stride, "spatial", None, temporal_kernel=3))
+            setattr(self, f"slow_layer{stage + 1}", nn.Sequential(*slow))
+            setattr(self, f"fast_layer{stage + 1}", nn.Sequential(*fast))
+            fast_in = fw * 4
+            slow_in = width * 4 + (2 * fast_in if stage < 3 else 0)
+            if stage < 3:
+                setattr(self, f"lateral{stage + 2}", lateral(fast_in))
+        self.fc = nn.Linear(2048 + 2048 // beta_inv, classes)
+
+    def forward(self, x):
+        slow = F.max_pool3d(F.relu(self.slow_bn1(self.slow_conv1(x[:, :, ::self.alpha]))), (1, 2, 2))
+        fast = F.max_pool3d(F.relu(self.fast_bn1(self.fast_conv1(x))), (1, 2, 2))
+        for stage in range(4):  # fast features join the slow ones before every stage
+            slow = torch.cat([slow, F.relu(getattr(self, f"lateral{stage + 1}")(fast))], 1)
+            slow = getattr(self, f"slow_layer{stage + 1}")(slow)
+            fast = getattr(self, f"fast_layer{stage + 1}")(fast)
+        return self.fc(torch.cat([slow.mean((2, 3, 4)), fast.mean((2, 3, 4))], 1))
+
+
+def make(name, classes, execution="composed"):
+    """Any model of the zoo by ClipKit's name."""
+    return SlowFast(classes) if name == "slowfast-r50" else ResNet3D50(name, classes, execution)
 
 
 if __name__ == "__main__":

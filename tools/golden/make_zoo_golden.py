@@ -21,9 +21,9 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
-from resnet3d import ResNet3D50  # noqa: E402
+from resnet3d import make  # noqa: E402
 
-MODELS = ["i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18", "i3d-r18-tp", "tam-r50-tp", "nl-i3d-r50"]
+MODELS = ["i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18", "i3d-r18-tp", "tam-r50-tp", "nl-i3d-r50", "slowfast-r50"]
 SHAPE = (2, 3, 4, 16, 16)
 LABELS = [1, 4]
 CLASSES = 6
@@ -58,7 +58,7 @@ def main(out):
     x = torch.tensor([math.sin(0.1 * i) for i in range(count)], dtype=torch.float64).float().reshape(SHAPE)
     golden = {"shape": list(SHAPE), "labels": LABELS, "classes": CLASSES, "models": {}}
     for name in MODELS:
-        model = ResNet3D50(name, CLASSES).eval()  # running statistics: see the docstring
+        model = make(name, CLASSES).eval()  # running statistics: see the docstring
         with torch.no_grad():
             for pname, p in model.named_parameters():
                 p.copy_(formula(pname, tuple(p.shape)))
