@@ -329,10 +329,7 @@ public func clipkit_loader_videos(_ handle: OpaquePointer?) -> Int64 {
 @_cdecl("clipkit_loader_batches")
 public func clipkit_loader_batches(_ handle: OpaquePointer?) -> Int64 {
     guarded(-1) {
-        let loader = try loaderHandle(handle).loader
-        let samples = epochOrder(count: loader.dataset.count, epoch: 0, options: loader.options).count
-        let b = loader.options.batchSize
-        return Int64(loader.options.dropLast ? samples / b : (samples + b - 1) / b)
+        Int64(try loaderHandle(handle).loader.batchesPerEpoch)
     }
 }
 
@@ -347,53 +344,51 @@ public func clipkit_loader_start_epoch(_ handle: OpaquePointer?, _ epoch: Int64,
     }
 }
 
-@_cdecl("clipkit_loader_next")
-public func clipkit_loader_next(_ handle: OpaquePointer?, _ clips: UnsafeMutablePointer<Float>?, _ clipFloats: Int64,
-                                _ labels: UnsafeMutablePointer<Int64>?, _ videos: UnsafeMutablePointer<Int64>?,
-                                _ count: UnsafeMutablePointer<Int64>?, _ timeoutMs: Int32) -> Int32 {
+/// The next batch of the epoch in progress: `check` runs before a batch is
+/// taken, `deliver` hands the batch's samples over; labels, videos, count and
+/// the failure list are filled here. Returns the `clipkit_loader_next` codes.
+private func nextBatch(_ handle: OpaquePointer?, _ labels: UnsafeMutablePointer<Int64>?, _ videos: UnsafeMutablePointer<Int64>?,
+                       _ count: UnsafeMutablePointer<Int64>?, _ timeoutMs: Int32, check: (LoaderHandle) throws -> Void,
+                       deliver: (Batch, EpochIterator) -> Void) -> Int32 {
     guarded(-1) {
         let h = try loaderHandle(handle)
         guard let iterator = h.epoch else { throw ArgumentError(description: "no epoch started (clipkit_loader_start_epoch)") }
-        let capacity = h.loader.options.batchSize * h.loader.dataset.sampleFloats
-        guard let clips, clipFloats >= Int64(capacity), let labels, let videos, let count else {
-            throw ArgumentError(description: "the batch buffers must be non-NULL and hold \(capacity) floats (got \(clipFloats))")
-        }
+        guard let labels, let videos, let count else { throw ArgumentError(description: "the output pointers must be non-NULL") }
+        try check(h)
         switch try iterator.next(timeout: Double(max(timeoutMs, 0)) / 1000) {
         case .end: return 0
         case .timedOut: return 2
         case .batch(let batch):
-            clips.update(from: batch.data.baseAddress!, count: batch.data.count)
             for i in 0..<batch.count { labels[i] = Int64(batch.labels[i]); videos[i] = Int64(batch.videos[i]) }
             count.pointee = Int64(batch.count)
             let failures = (batch.failed + batch.replaced).map { ["path": $0.path, "reason": $0.reason] }
             free(h.failures)
             h.failures = strdup(String(decoding: try JSONSerialization.data(withJSONObject: failures), as: UTF8.self))
+            deliver(batch, iterator)
             return 1
         }
     }
+}
+
+@_cdecl("clipkit_loader_next")
+public func clipkit_loader_next(_ handle: OpaquePointer?, _ clips: UnsafeMutablePointer<Float>?, _ clipFloats: Int64,
+                                _ labels: UnsafeMutablePointer<Int64>?, _ videos: UnsafeMutablePointer<Int64>?,
+                                _ count: UnsafeMutablePointer<Int64>?, _ timeoutMs: Int32) -> Int32 {
+    nextBatch(handle, labels, videos, count, timeoutMs, check: { h in
+        let capacity = h.loader.options.batchSize * h.loader.dataset.sampleFloats
+        guard clips != nil, clipFloats >= Int64(capacity) else {
+            throw ArgumentError(description: "the batch buffers must be non-NULL and hold \(capacity) floats (got \(clipFloats))")
+        }
+    }, deliver: { batch, _ in clips!.update(from: batch.data.baseAddress!, count: batch.data.count) })
 }
 
 @_cdecl("clipkit_loader_next_owned")
 public func clipkit_loader_next_owned(_ handle: OpaquePointer?, _ data: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>?,
                                       _ labels: UnsafeMutablePointer<Int64>?, _ videos: UnsafeMutablePointer<Int64>?,
                                       _ count: UnsafeMutablePointer<Int64>?, _ timeoutMs: Int32) -> Int32 {
-    guarded(-1) {
-        let h = try loaderHandle(handle)
-        guard let iterator = h.epoch else { throw ArgumentError(description: "no epoch started (clipkit_loader_start_epoch)") }
-        guard let data, let labels, let videos, let count else { throw ArgumentError(description: "the output pointers must be non-NULL") }
-        switch try iterator.next(timeout: Double(max(timeoutMs, 0)) / 1000) {
-        case .end: return 0
-        case .timedOut: return 2
-        case .batch(let batch):
-            for i in 0..<batch.count { labels[i] = Int64(batch.labels[i]); videos[i] = Int64(batch.videos[i]) }
-            count.pointee = Int64(batch.count)
-            let failures = (batch.failed + batch.replaced).map { ["path": $0.path, "reason": $0.reason] }
-            free(h.failures)
-            h.failures = strdup(String(decoding: try JSONSerialization.data(withJSONObject: failures), as: UTF8.self))
-            data.pointee = iterator.detach()
-            return 1
-        }
-    }
+    nextBatch(handle, labels, videos, count, timeoutMs, check: { _ in
+        guard data != nil else { throw ArgumentError(description: "the output pointers must be non-NULL") }
+    }, deliver: { _, iterator in data!.pointee = iterator.detach() })
 }
 
 @_cdecl("clipkit_loader_recycle")

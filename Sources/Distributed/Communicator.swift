@@ -99,20 +99,17 @@ public final class Communicator: @unchecked Sendable {
     }
 
     /// Sums doubles over all ranks, in place.
-    public func allreduceSum(_ values: inout [Double]) throws {
+    public func allreduceSum(_ values: inout [Double]) throws { try allreduce(&values, clipkit_mpi_sum()) }
+
+    /// Each value's largest over all ranks, in place.
+    public func allreduceMax(_ values: inout [Double]) throws { try allreduce(&values, clipkit_mpi_max()) }
+
+    private func allreduce(_ values: inout [Double], _ op: MPI_Op) throws {
         guard let comm, !values.isEmpty else { return }
         let count = Int32(values.count)
         try values.withUnsafeMutableBufferPointer { p in
-            try check(MPI_Allreduce(clipkit_mpi_in_place(), p.baseAddress, count, clipkit_mpi_double(), clipkit_mpi_sum(), comm), "MPI_Allreduce")
+            try check(MPI_Allreduce(clipkit_mpi_in_place(), p.baseAddress, count, clipkit_mpi_double(), op, comm), "MPI_Allreduce")
         }
-    }
-
-    /// The largest of every rank's `value`.
-    public func allreduceMax(_ value: Int) throws -> Int {
-        guard let comm else { return value }
-        var v = Int32(clamping: value)
-        try check(MPI_Allreduce(clipkit_mpi_in_place(), &v, 1, clipkit_mpi_int(), clipkit_mpi_max(), comm), "MPI_Allreduce")
-        return Int(v)
     }
 
     /// Copies `bytes` bytes at `buffer` from `root` to every rank.
@@ -126,13 +123,14 @@ public final class Communicator: @unchecked Sendable {
         }
     }
 
-    /// `root`'s bytes on every rank (any length).
-    public func broadcast(_ bytes: [UInt8], root: Int = 0) throws -> [UInt8] {
-        guard isDistributed else { return bytes }
-        var length = Int64(bytes.count)
+    /// `root`'s data (any length, or none) on every rank; the other ranks' argument is ignored.
+    public func broadcast(_ data: Data?, root: Int = 0) throws -> Data? {
+        guard isDistributed else { return data }
+        var length = Int64(rank == root ? data?.count ?? -1 : 0)
         try broadcast(&length, bytes: 8, root: root)
-        var out = rank == root ? bytes : [UInt8](repeating: 0, count: Int(length))
-        try out.withUnsafeMutableBytes { try broadcast($0.baseAddress!, bytes: Int(length), root: root) }
+        guard length >= 0 else { return nil }
+        var out = rank == root ? data! : Data(count: Int(length))
+        if length > 0 { try out.withUnsafeMutableBytes { try broadcast($0.baseAddress!, bytes: Int(length), root: root) } }
         return out
     }
 

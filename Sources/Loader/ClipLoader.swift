@@ -129,6 +129,13 @@ public final class ClipLoader: @unchecked Sendable {
         EpochIterator(loader: self, epoch: epoch, start: start)
     }
 
+    /// Batches in one epoch of this rank's shard (`epochOrder` pads the shards to equal length).
+    public var batchesPerEpoch: Int {
+        let world = max(1, options.worldSize), b = options.batchSize
+        let samples = world == 1 ? dataset.count : (dataset.count + world - 1) / world
+        return options.dropLast ? samples / b : (samples + b - 1) / b
+    }
+
     /// Gives back a batch buffer taken with `EpochIterator.detach()`.
     public func recycle(_ buffer: UnsafeMutablePointer<Float>) { pool.adopt(buffer) }
 
@@ -279,8 +286,7 @@ final class EpochWork: @unchecked Sendable {
         self.loader = loader
         self.epoch = epoch
         order = epochOrder(count: loader.dataset.count, epoch: epoch, options: loader.options)
-        let b = loader.options.batchSize
-        batchCount = loader.options.dropLast ? order.count / b : (order.count + b - 1) / b
+        batchCount = loader.batchesPerEpoch
         nextClaim = min(max(start, 0), batchCount)
         nextConsume = nextClaim
         running = loader.options.workers

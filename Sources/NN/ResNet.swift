@@ -310,11 +310,16 @@ public final class SlowFast: Module {
     /// Every α-th frame of a clip (the slow pathway's input; no gradient, as it is data).
     func everyAlphaFrame(_ x: Tensor) -> Tensor {
         let (n, c, t, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
-        let frames = stride(from: 0, to: t, by: alpha).map { $0 }
-        let v = x.scalars, area = h * w
-        var out = [Float](); out.reserveCapacity(n * c * frames.count * area)
-        for plane in 0..<(n * c) { for f in frames { out += v[((plane * t + f) * area)..<((plane * t + f + 1) * area)] } }
-        return Tensor(shape: [n, c, frames.count, h, w], values: out)
+        let frames = (t + alpha - 1) / alpha, area = h * w
+        let out = Tensor(zeros: [n, c, frames, h, w])
+        x.withValues { source in
+            out.withValues { target in
+                for plane in 0..<(n * c) { for f in 0..<frames {
+                    (target + (plane * frames + f) * area).update(from: source + (plane * t + f * alpha) * area, count: area)
+                } }
+            }
+        }
+        return out
     }
 
     override public func forward(_ x: Tensor) -> Tensor {

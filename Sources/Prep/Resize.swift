@@ -23,7 +23,7 @@ public func findVideos(under root: String) throws -> [String] {
     return found.sorted()
 }
 
-public struct PrepError: Error, CustomStringConvertible, Equatable {
+public struct PrepError: Error, CustomStringConvertible, Equatable, Codable {
     public var path: String
     public var reason: String
     public init(path: String, reason: String) { self.path = path; self.reason = reason }
@@ -131,7 +131,8 @@ func convertDataset(source: String, destination: String, jobs: Int, quiet: Bool,
     let progress = ProgressBar(total: mine.count, unit: world.isDistributed ? "videos (rank 0's share)" : "videos",
                                quiet: quiet || world.rank != 0)
     var results = [EncodedVideo?](repeating: nil, count: videos.count)
-    var failures = report.failures, converted: [String] = [], skipped: [String] = []
+    // This rank's conversions (name collisions, the same on every rank, are in report.failures).
+    var failures: [PrepError] = [], converted: [String] = [], skipped: [String] = []
     let lock = NSLock()
     forEachIndex(mine.count, jobs: jobs) { k in
         let i = mine[k]
@@ -171,7 +172,7 @@ func convertDataset(source: String, destination: String, jobs: Int, quiet: Bool,
     report.manifestPath = (destination as NSString).appendingPathComponent("manifest.csv")
     report.converted = converted.sorted()
     report.skipped = skipped.sorted()
-    report.failures = failures.sorted { $0.path < $1.path }
+    report.failures = (report.failures + failures).sorted { $0.path < $1.path }
     guard world.rank == 0 else { report.seconds = Date().timeIntervalSince(started); return report }
     if !entries.isEmpty { try Manifest(entries: entries).writeCSV(to: report.manifestPath) }
     if template != nil && !entries.isEmpty {
@@ -186,28 +187,27 @@ func convertDataset(source: String, destination: String, jobs: Int, quiet: Bool,
     return report
 }
 
-/// Every rank's part of a conversion, merged (same on every rank). A failure
-/// that every rank found (a name collision) is kept once.
+/// Every rank's conversions, merged (the same on every rank).
 private func gatherOutcomes(_ world: Communicator, results: [EncodedVideo?], failures: [PrepError], converted: [String],
                             skipped: [String]) throws -> ([EncodedVideo?], [PrepError], [String], [String]) {
     struct Part: Codable {
         var results: [Int: EncodedVideo]
-        var failures: [[String]]
+        var failures: [PrepError]
         var converted: [String]
         var skipped: [String]
     }
     var own = [Int: EncodedVideo]()
     for (i, r) in results.enumerated() { if let r { own[i] = r } }
-    let mine = Part(results: own, failures: failures.map { [$0.path, $0.reason] }, converted: converted, skipped: skipped)
-    var merged = results, allFailures: [PrepError] = [], allConverted: [String] = [], allSkipped: [String] = []
+    let mine = Part(results: own, failures: failures, converted: converted, skipped: skipped)
+    var merged = results, all = Part(results: [:], failures: [], converted: [], skipped: [])
     for bytes in try world.allgather([UInt8](try JSONEncoder().encode(mine))) {
         let part = try JSONDecoder().decode(Part.self, from: Data(bytes))
         for (i, r) in part.results { merged[i] = r }
-        for f in part.failures where !allFailures.contains(PrepError(path: f[0], reason: f[1])) { allFailures.append(PrepError(path: f[0], reason: f[1])) }
-        allConverted += part.converted
-        allSkipped += part.skipped
+        all.failures += part.failures
+        all.converted += part.converted
+        all.skipped += part.skipped
     }
-    return (merged, allFailures, allConverted, allSkipped)
+    return (merged, all.failures, all.converted, all.skipped)
 }
 
 /// Converts one video unless its output exists; returns its description and

@@ -76,30 +76,34 @@ private func normalize(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Te
     var mean = [Float](repeating: 0, count: c), invStd = [Float](repeating: 0, count: c)
     mean.withUnsafeMutableBufferPointer { meanp in invStd.withUnsafeMutableBufferPointer { invp in
         let meanp = meanp.baseAddress!, invp = invp.baseAddress!
-        // Training: the batch's (Σx, Σx²) per channel; summed over every
-        // rank first when BN is synchronised.
-        var sums = [Double](repeating: 0, count: 2 * c + 1)
-        if training {
+        // (Σx, Σx², count) of one channel over the batch.
+        func channelSums(_ ch: Int) -> (Double, Double, Double) {
+            var sum = 0.0, squares = 0.0
+            for s in 0..<n {
+                let (partial, partialSq) = sumAndSquares(xp + (s * c + ch) * volume, count: volume)
+                sum += Double(partial); squares += Double(partialSq)
+            }
+            return (sum, squares, Double(m))
+        }
+        // Synchronised BN: every channel's sums first, summed over every rank
+        // (unsynchronised, each channel is summed in the pass that normalises it).
+        var synced: [Double]?
+        if training, let sync = BatchNormSync.reduce {
+            var sums = [Double](repeating: 0, count: 2 * c + 1)
             sums.withUnsafeMutableBufferPointer { sp in
                 let sp = sp.baseAddress!
-                forEachPlane(c) { channels in
-                    for ch in channels {
-                        for s in 0..<n {
-                            let (partial, partialSq) = sumAndSquares(xp + (s * c + ch) * volume, count: volume)
-                            sp[ch] += Double(partial); sp[c + ch] += Double(partialSq)
-                        }
-                    }
-                }
+                forEachPlane(c) { channels in for ch in channels { (sp[ch], sp[c + ch], _) = channelSums(ch) } }
             }
             sums[2 * c] = Double(m)
-            BatchNormSync.reduce?(&sums)
+            sync(&sums)
+            synced = sums
         }
-        let total = sums[2 * c]
         forEachPlane(c) { channels in
             for ch in channels {
                 if training {
-                    let mu = sums[ch] / total
-                    let variance = max(0, sums[c + ch] / total - mu * mu)
+                    let (sum, squares, total) = synced.map { ($0[ch], $0[c + ch], $0[2 * c]) } ?? channelSums(ch)
+                    let mu = sum / total
+                    let variance = max(0, squares / total - mu * mu)
                     meanp[ch] = Float(mu)
                     invp[ch] = Float(1 / (variance + Double(epsilon)).squareRoot())
                     let unbiased = total > 1 ? variance * total / (total - 1) : variance

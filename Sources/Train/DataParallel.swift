@@ -7,7 +7,7 @@ import Tensor
 /// Horovod's scheme). The trainable parameters, in reverse order (the order
 /// backward completes them), are packed into buckets of about `bucketBytes`;
 /// a bucket starts its non-blocking sum as soon as backward has completed all
-/// of its parameters, and `finish` waits for them and writes back the means.
+/// of its parameters; after backward the sums are awaited and the means written back.
 /// Every rank builds the same plan from the same model, so the sums start in
 /// the same order everywhere, as MPI requires.
 public final class GradientBuckets {
@@ -17,7 +17,7 @@ public final class GradientBuckets {
         var count: Int
         var buffer: UnsafeMutablePointer<Float>
         var waiting = 0
-        var started = false
+        /// Set once the bucket's sum has started.
         var request: Communicator.Request?
         /// Parameters that got no gradient this step (the same on every rank).
         var missing: Set<Int> = []
@@ -26,8 +26,8 @@ public final class GradientBuckets {
     let world: Communicator
     let bucketBytes: Int
     private var buckets: [Bucket] = []
-    /// Gradient node → (bucket, position in it), for this step.
-    private var place: [ObjectIdentifier: (Int, Int)] = [:]
+    /// Gradient node → its bucket, for this step.
+    private var bucketOf: [ObjectIdentifier: Int] = [:]
     private var planned: [ObjectIdentifier] = []
     /// Seconds spent waiting for sums after backward (the communication that did not overlap), summed.
     public private(set) var waitSeconds = 0.0
@@ -46,7 +46,7 @@ public final class GradientBuckets {
     private func plan(_ model: Module) {
         let trainable = model.parameters().map(\.1).filter(\.requiresGrad)
         let identities = trainable.map(ObjectIdentifier.init)
-        if identities == planned, !buckets.isEmpty || trainable.isEmpty { return }
+        if identities == planned { return }
         for b in buckets { b.buffer.deallocate() }
         buckets = []
         planned = identities
@@ -68,30 +68,29 @@ public final class GradientBuckets {
 
     public var bucketCount: Int { buckets.count }
 
-    /// `loss.backward()` with the buckets' sums started as their gradients complete.
+    /// `loss.backward()` with every trainable parameter's gradient averaged
+    /// over the ranks; the buckets' sums start as their gradients complete.
     public func backward(_ loss: Tensor, model: Module) throws {
         plan(model)
-        place = [:]
+        bucketOf = [:]
         for b in buckets.indices {
             buckets[b].waiting = buckets[b].parameters.count
-            buckets[b].started = false
             buckets[b].request = nil
             buckets[b].missing = []
-            for (i, p) in buckets[b].parameters.enumerated() {
-                if let id = p.gradientNodeID { place[id] = (b, i) }
-            }
+            for p in buckets[b].parameters { if let id = p.gradientNodeID { bucketOf[id] = b } }
         }
         var failure: Error?
         loss.backward { [self] id in
-            guard failure == nil, let (b, _) = place[id] else { return }
+            guard failure == nil, let b = bucketOf[id] else { return }
             buckets[b].waiting -= 1
             do {
                 if buckets[b].waiting == 0 { try start(b) }
                 // Open MPI moves non-blocking collectives only inside MPI calls.
-                for i in buckets.indices where buckets[i].started { if let r = buckets[i].request { try world.test(r) } }
+                for bucket in buckets { if let r = bucket.request { try world.test(r) } }
             } catch { failure = error }
         }
         if let failure { throw failure }
+        try finish()
     }
 
     private func start(_ b: Int) throws {
@@ -106,13 +105,12 @@ public final class GradientBuckets {
             }
         }
         buckets[b].request = try world.startAllreduceSum(bucket.buffer, count: bucket.count)
-        buckets[b].started = true
     }
 
     /// Starts what backward did not (parameters it never reached), waits for
     /// every sum and writes each gradient's mean over the ranks back.
-    public func finish() throws {
-        for b in buckets.indices where !buckets[b].started { try start(b) }
+    private func finish() throws {
+        for b in buckets.indices where buckets[b].request == nil { try start(b) }
         let t0 = Date()
         let scale = 1 / Float(world.size)
         for b in buckets.indices {
@@ -150,20 +148,13 @@ extension Communicator {
 
     /// Rank 0's copy of a file, on every rank (nil when rank 0 has none).
     func rootFile(_ path: String) throws -> Data? {
-        var bytes: [UInt8] = []
-        var present: UInt8 = 0
-        if rank == 0, let data = FileManager.default.contents(atPath: path) { bytes = [UInt8](data); present = 1 }
-        let shared = try broadcast([present] + bytes)
-        return shared.first == 1 ? Data(shared.dropFirst()) : nil
+        try broadcast(rank == 0 ? FileManager.default.contents(atPath: path) : nil)
     }
 
-    /// The largest of every rank's values.
+    /// Each value's largest over the ranks.
     public func maximum(_ values: [Double]) throws -> [Double] {
-        guard isDistributed else { return values }
-        let gathered = try allgather(values.withUnsafeBytes { Array($0) })
-        return gathered.reduce(values) { best, bytes in
-            let theirs = bytes.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }
-            return zip(best, theirs).map { Swift.max($0, $1) }
-        }
+        var values = values
+        try allreduceMax(&values)
+        return values
     }
 }

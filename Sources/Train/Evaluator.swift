@@ -88,7 +88,7 @@ public func evaluate(model: Module, manifest: Manifest, classes: [String], spec:
     let n = classes.count
     let views = dataset.sampleShape[0], viewShape = Array(dataset.sampleShape.dropFirst())
     var outcomes: [VideoOutcome] = []
-    var correct1 = 0, scored = 0
+    var runningCorrect = 0, runningScored = 0   // for the progress line
     let iterator = loader.epoch(0)
     var done = 0
     while let batch = try iterator.next() {
@@ -106,8 +106,8 @@ public func evaluate(model: Module, manifest: Manifest, classes: [String], spec:
             var clipCorrect = 0
             for v in 0..<views where topK(Array(part[(v * n)..<((v + 1) * n)]), 1)[0] == label { clipCorrect += 1 }
             outcomes.append(VideoOutcome(video: video, label: label, top: best, clipCorrect: clipCorrect, failure: nil))
-            if best[0] == label { correct1 += 1 }
-            scored += 1
+            if best[0] == label { runningCorrect += 1 }
+            runningScored += 1
         }
         done += batch.count
         if let progress {
@@ -116,7 +116,7 @@ public func evaluate(model: Module, manifest: Manifest, classes: [String], spec:
             let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-9)
             progress(String(format: "eval | %d/%d videos%@ | %.2f videos/s | top-1 %.1f%% | ETA %@", done, share,
                             world.isDistributed ? " (rank 0's share)" : "", rate,
-                            scored > 0 ? 100 * Double(correct1) / Double(scored) : 0,
+                            runningScored > 0 ? 100 * Double(runningCorrect) / Double(runningScored) : 0,
                             duration(Double(share - done) / max(rate, 1e-9))), done >= share)
         }
     }
@@ -130,8 +130,7 @@ public func evaluate(model: Module, manifest: Manifest, classes: [String], spec:
         outcomes = merged.values.sorted { $0.video < $1.video }
     }
     var confusion = [[Int]](repeating: [Int](repeating: 0, count: n), count: n)
-    var correct5 = 0, clipCorrect = 0, failed: [EvalResult.Failed] = []
-    (correct1, scored) = (0, 0)
+    var correct1 = 0, correct5 = 0, clipCorrect = 0, scored = 0, failed: [EvalResult.Failed] = []
     for o in outcomes {
         if let f = o.failure { failed.append(f); continue }
         if o.top[0] == o.label { correct1 += 1 }

@@ -252,7 +252,6 @@ public final class Trainer {
                     }
                     if let buckets {
                         try buckets.backward(loss, model: model)
-                        try buckets.finish()
                     } else {
                         loss.backward()
                     }
@@ -268,14 +267,13 @@ public final class Trainer {
                     lossSum += tally[0]
                     correct += Int(tally[1])
                     seen += Int(tally[2])
-                    let stopRequested = tally[3] > 0
+                    let stopNow = tally[3] > 0
                     step += 1
                     stepSeconds.append(Date().timeIntervalSince(t0))
                     let remaining = Double(iterator.count - step + (total - e - 1) * iterator.count) * (stepSeconds.suffix(20).reduce(0, +) / Double(min(stepSeconds.count, 20)))
                     progress(String(format: "%@ | epoch %d/%d | step %d/%d | loss %.4f | acc %.1f%% | %.1f clips/s | ETA %@",
                                     phase.name, e + 1, total, step, iterator.count, lossSum / Double(seen), 100 * Double(correct) / Double(seen),
                                     Double(seen) / max(Date().timeIntervalSince(epochStart), 1e-9), duration(remaining)), step == iterator.count)
-                    let stopNow = stopRequested
                     if stopNow && step < iterator.count {
                         iterator.stop()
                         try save(epoch: e, step: step, lossSum: lossSum, correct: correct, seen: seen)

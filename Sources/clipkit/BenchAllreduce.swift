@@ -33,7 +33,7 @@ extension ClipKit {
                 let probe = DispatchTime.now()
                 try world.allreduceSum(buffer, count: count)
                 let once = max(elapsed(since: probe), 1e-6)
-                let repeats = try world.allreduceMax(min(200, max(5, Int(0.5 / once))))
+                let repeats = Int(try world.maximum([Double(min(200, max(5, Int(0.5 / once))))])[0])
                 var times: [Double] = []
                 for _ in 0..<repeats {
                     try world.barrier()

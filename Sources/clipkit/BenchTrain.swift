@@ -68,7 +68,6 @@ extension ClipKit {
                 loss = l.item
                 if let buckets {
                     try buckets.backward(l, model: net)
-                    try buckets.finish()
                 } else {
                     l.backward()
                 }
