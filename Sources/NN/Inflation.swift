@@ -24,12 +24,14 @@ public struct InflationReport: Sendable {
 }
 
 /// Builds a 3D model's weights from a 2D network's state dict in torchvision's
-/// layout (`conv1.weight`, `layer1.0.conv2.weight`, `layer1.0.downsample.0.weight`,
-/// `fc.weight`, …), the names ClipKit's ResNets use:
+/// layout, the names ClipKit's ResNets (`conv1.weight`, `layer1.0.conv2.weight`,
+/// `layer1.0.downsample.0.weight`, `fc.weight`, …) and InceptionV1s
+/// (`conv1.conv.weight`, `inception3a.branch2.1.conv.weight`, … of
+/// `torchvision.models.googlenet`; its `aux1`/`aux2` classifiers are left unused) use:
 /// - same shape: copied (BN statistics and affine, classifier, 1×1 convs);
 /// - a 3D O×I×t×k×k kernel from a 2D O×I×k×k one: inflated (`inflation`);
-/// - S3D's separable middle conv: its 1×k×k part from the 2D conv, its t×1×1
-///   part the identity at the centre tap and its inner BN the identity (the
+/// - S3D's separable convs: the 1×k×k part from the 2D conv, the t×1×1
+///   part the identity at the centre tap and the inner BN the identity (the
 ///   ReLU between them still clips negative values, so this block is the 2D
 ///   one only where the spatial conv's output is non-negative);
 /// - an STDCF layer from a 2D O×I×k×k kernel: atoms and coefficients fitted
@@ -53,6 +55,9 @@ public func inflate(_ model: Module, from2D state: [String: Tensor], inflation: 
     let fitted = Set(report.mapped)
     // Prefixes ("layer1.0.conv2.") of S3D's separable convs.
     let separableConvs = Set(model.parameters().map(\.0).filter { $0.hasSuffix(".spatial.weight") }.map { String($0.dropLast("spatial.weight".count)) })
+    let separableBNs = Dictionary(uniqueKeysWithValues: model.namedModules().compactMap { name, module in
+        (module as? SeparableConv3d).map { (name + ".", $0.bn) }
+    })
     for (name, target) in model.parameters() + model.buffers() where !fitted.contains(name) {
         let shape = target.shape
         // S3D: "X.spatial.weight" ← "X.weight"; X's temporal conv and inner BN become identities.
@@ -72,9 +77,10 @@ public func inflate(_ model: Module, from2D state: [String: Tensor], inflation: 
                 for c in 0..<min(shape[0], shape[1]) { values[(c * shape[1] + c) * taps + centre] = 1 }
                 target.assign(values)
                 report.identity.append(name)
-            default:   // the inner BN: γ = 1, β = 0, mean 0, variance 1
-                let one = part == "bn.weight" || part == "bn.running_var"
-                target.assign([Float](repeating: one ? 1 : 0, count: target.count))
+            default:   // the inner BN: γ = 1, β = 0, mean 0, variance 1 − ε (so that it divides by 1)
+                let epsilon = separableBNs[prefix]?.epsilon ?? 0
+                let value: Float = part == "bn.weight" ? 1 : part == "bn.running_var" ? 1 - epsilon : 0
+                target.assign([Float](repeating: value, count: target.count))
                 report.identity.append(name)
             }
             continue

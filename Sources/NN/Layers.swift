@@ -33,7 +33,8 @@ public final class BatchNorm3d: Module {
     public let runningMean: Tensor, runningVar: Tensor
     public var momentum: Float = 0.1, epsilon: Float = 1e-5
 
-    public init(channels: Int) {
+    public init(channels: Int, epsilon: Float = 1e-5) {
+        self.epsilon = epsilon
         weight = .parameter([channels], role: .joint, values: Array(repeating: 1, count: channels))
         bias = .parameter([channels], role: .joint, values: Array(repeating: 0, count: channels))
         runningMean = Tensor(zeros: [channels])
@@ -67,9 +68,11 @@ public final class ReLU: Module {
 }
 
 public final class MaxPool3d: Module {
-    public let kernel: (Int, Int, Int), stride: (Int, Int, Int)
-    public init(_ kernel: (Int, Int, Int), stride: (Int, Int, Int)? = nil) { self.kernel = kernel; self.stride = stride ?? kernel }
-    override public func forward(_ x: Tensor) -> Tensor { maxPool3d(x, kernel: kernel, stride: stride) }
+    public let kernel: (Int, Int, Int), stride: (Int, Int, Int), padding: (Int, Int, Int), ceilMode: Bool
+    public init(_ kernel: (Int, Int, Int), stride: (Int, Int, Int)? = nil, padding: (Int, Int, Int) = (0, 0, 0), ceilMode: Bool = false) {
+        self.kernel = kernel; self.stride = stride ?? kernel; self.padding = padding; self.ceilMode = ceilMode
+    }
+    override public func forward(_ x: Tensor) -> Tensor { maxPool3d(x, kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode) }
 }
 
 public final class AvgPool3d: Module {

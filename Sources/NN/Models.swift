@@ -31,8 +31,10 @@ public final class KTH3L: Module {
 public enum ModelZoo {
     public static let names = ["kth3l-reg3d", "kth3l-stdcf", "kth3l-rank1", "kth3l-ct", "kth3l-tt", "lenet5-3d", "lenet5-3dtt",
                                "r3d50", "stdcf-r50", "r2plus1d-r50", "ctnet-r50", "tsm-r50",
-                               "i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18"]
-        + ["i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18"].map { $0 + "-tp" } + ["nl-i3d-r50", "slowfast-r50"]
+                               "i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18",
+                               "i3d-incv1", "s3d-incv1", "tsn-incv1", "tam-incv1"]
+        + ["i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18",
+           "i3d-incv1", "s3d-incv1", "tsn-incv1", "tam-incv1"].map { $0 + "-tp" } + ["nl-i3d-r50", "slowfast-r50"]
 
     /// `input` (C×T×H×W) matters only for models whose layer sizes follow the
     /// clip (lenet5-*); the default is Video-MNIST's 1×30×28×28.
@@ -80,14 +82,20 @@ public enum ModelZoo {
             // The Non-local paper's 5 blocks: every other block of res3 (2) and res4 (3), as mmaction2's I3D-NL.
             return ResNet3D(classes: classes, depth: 50, stemTime: 5, middle: { _, _ in .reg3d },
                             nonLocal: { stage, block in (stage == 1 || stage == 2) && block % 2 == 0 }, rng: &rng)
-        // The Deep Analysis supplement's families (ResNet.swift: stems and middle convs).
-        case let family3d where ["i3d", "s3d", "tsn", "tam"].contains(family3d.prefix(3)) && names.contains(family3d):
-            // The supplement's families; "-tp": with its temporal pooling.
+        // The Deep Analysis supplement's families (ResNet.swift: stems and middle convs; Inception.swift).
+        case let zooName where names.contains(zooName):
+            guard let family = VideoFamily(rawValue: String(name.prefix(3))) else { throw ModelError.unknownModel(name, known: names) }
+            // "-tp": with the supplement's temporal pooling.
             let pooled = name.hasSuffix("-tp"), base = pooled ? String(name.dropLast(3)) : name
-            let (family, depth) = (base.prefix(3), base.hasSuffix("r18") ? 18 : 50)
-            let (stemTime, middle): (Int, BottleneckConv) = family == "i3d" ? (5, .reg3d) : family == "s3d" ? (3, .separable) : (1, .spatial)
+            if base.hasSuffix("incv1") { return GoogLeNet3D(classes: classes, family: family, temporalPooling: pooled, rng: &rng) }
+            let depth = base.hasSuffix("r18") ? 18 : 50
+            let (stemTime, middle): (Int, BottleneckConv) = switch family {
+            case .i3d: (5, .reg3d)
+            case .s3d: (3, .separable)
+            case .tsn, .tam: (1, .spatial)
+            }
             return ResNet3D(classes: classes, depth: depth, stemTime: stemTime, middle: { _, _ in middle },
-                            temporalAggregation: family == "tam", temporalPooling: pooled, rng: &rng)
+                            temporalAggregation: family == .tam, temporalPooling: pooled, rng: &rng)
         default:
             throw ModelError.unknownModel(name, known: names)
         }

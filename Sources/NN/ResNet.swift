@@ -23,10 +23,10 @@ public enum BottleneckConv: String, Sendable {
 /// Cout→Cout (role temporal). Unlike `Rank1Conv` it is not linear.
 public final class SeparableConv3d: Module {
     public let spatial: Conv3d, bn: BatchNorm3d, temporal: Conv3d
-    public init(inputChannels: Int, outputChannels: Int, stride: Int = 1, rng: inout SeededRNG) {
+    public init(inputChannels: Int, outputChannels: Int, stride: Int = 1, bnEpsilon: Float = 1e-5, rng: inout SeededRNG) {
         spatial = Conv3d(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: (1, 3, 3), stride: (1, stride, stride),
                          padding: (0, 1, 1), bias: false, role: .spatial, rng: &rng)
-        bn = BatchNorm3d(channels: outputChannels)
+        bn = BatchNorm3d(channels: outputChannels, epsilon: bnEpsilon)
         temporal = Conv3d(inputChannels: outputChannels, outputChannels: outputChannels, kernelSize: (3, 1, 1), padding: (1, 0, 0),
                           bias: false, role: .temporal, rng: &rng)
     }

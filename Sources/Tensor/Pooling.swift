@@ -5,13 +5,29 @@ func forEachPlane(_ count: Int, _ body: (Range<Int>) -> Void) {
     Parallel.forEachRange(count, workers: Parallel.threads) { _, range in body(range) }
 }
 
-/// Max pooling over (kt, kh, kw) windows with the given stride, no padding.
-/// x: N×C×T×H×W. Saves each window's argmax as a one-byte offset.
-public func maxPool3d(_ x: Tensor, kernel: (Int, Int, Int), stride: (Int, Int, Int)? = nil) -> Tensor {
-    let s = stride ?? kernel
+/// PyTorch's pooled length of `size` for a window `kernel`, `stride` and
+/// `padding` (−∞) on both ends; in ceil mode a last, partial window counts
+/// when it starts inside the input or its left padding.
+func pooledLength(_ size: Int, kernel: Int, stride: Int, padding: Int, ceilMode: Bool) -> Int {
+    let span = size + 2 * padding - kernel
+    var out = (ceilMode ? (span + stride - 1) : span) / stride + 1
+    if ceilMode && (out - 1) * stride >= size + padding { out -= 1 }
+    return out
+}
+
+/// Max pooling over (kt, kh, kw) windows with the given stride, `padding`
+/// of −∞ on both ends of each axis, and PyTorch's `ceil_mode` (GoogLeNet's
+/// pools). x: N×C×T×H×W. Saves each window's argmax as a one-byte offset.
+public func maxPool3d(_ x: Tensor, kernel: (Int, Int, Int), stride: (Int, Int, Int)? = nil, padding: (Int, Int, Int) = (0, 0, 0),
+                      ceilMode: Bool = false) -> Tensor {
+    let s = stride ?? kernel, p = padding
     precondition(kernel.0 * kernel.1 * kernel.2 <= 256, "maxPool3d windows are at most 256 elements")
+    precondition(p.0 <= kernel.0 / 2 && p.1 <= kernel.1 / 2 && p.2 <= kernel.2 / 2, "maxPool3d padding is at most half the window")
     let (n, c, t, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
-    let (to, ho, wo) = ((t - kernel.0) / s.0 + 1, (h - kernel.1) / s.1 + 1, (w - kernel.2) / s.2 + 1)
+    let to = pooledLength(t, kernel: kernel.0, stride: s.0, padding: p.0, ceilMode: ceilMode)
+    let ho = pooledLength(h, kernel: kernel.1, stride: s.1, padding: p.1, ceilMode: ceilMode)
+    let wo = pooledLength(w, kernel: kernel.2, stride: s.2, padding: p.2, ceilMode: ceilMode)
+    precondition(to > 0 && ho > 0 && wo > 0, "maxPool3d: the input \(x.shape) is smaller than the window")
     let y = Tensor.empty([n, c, to, ho, wo])
     let outPlane = to * ho * wo, inPlane = t * h * w
     var argmax = [UInt8](repeating: 0, count: y.count)
@@ -21,6 +37,7 @@ public func maxPool3d(_ x: Tensor, kernel: (Int, Int, Int), stride: (Int, Int, I
         // 2×2 (×1 or ×2 in time) windows at their own stride, as kth3l uses:
         // straight-line compares in the generic order (offset = (i·kh + j)·kw + k).
         let pairs = kernel.1 == 2 && kernel.2 == 2 && s.1 == 2 && s.2 == 2 && (kernel.0 == 1 || kernel.0 == 2) && s.0 == kernel.0
+            && p == (0, 0, 0) && !ceilMode
         forEachPlane(n * c) { planes in
             for plane in planes where pairs {
                 let base = xp + plane * inPlane
@@ -50,13 +67,14 @@ public func maxPool3d(_ x: Tensor, kernel: (Int, Int, Int), stride: (Int, Int, I
                 let base = xp + plane * inPlane
                 var out = plane * outPlane
                 for a in 0..<to { for b in 0..<ho { for d in 0..<wo {
-                    // The first maximum wins ties, as in PyTorch.
-                    var best = base[((a * s.0) * h + b * s.1) * w + d * s.2], bestOffset = 0, offset = 0
-                    for i in 0..<kernel.0 { for j in 0..<kernel.1 {
-                        let row = base + ((a * s.0 + i) * h + (b * s.1 + j)) * w + d * s.2
-                        for k in 0..<kernel.2 {
-                            if row[k] > best { best = row[k]; bestOffset = offset }
-                            offset += 1
+                    // The window's origin (in the padding when negative) and the part of it inside the input;
+                    // offsets count from the origin. The first maximum wins ties, as in PyTorch.
+                    let (t0, h0, w0) = (a * s.0 - p.0, b * s.1 - p.1, d * s.2 - p.2)
+                    var best = -Float.infinity, bestOffset = -1
+                    for i in max(0, -t0)..<min(kernel.0, t - t0) { for j in max(0, -h0)..<min(kernel.1, h - h0) {
+                        let row = base + ((t0 + i) * h + (h0 + j)) * w + w0
+                        for k in max(0, -w0)..<min(kernel.2, w - w0) where row[k] > best || bestOffset < 0 {
+                            best = row[k]; bestOffset = (i * kernel.1 + j) * kernel.2 + k
                         }
                     } }
                     yp[out] = best
@@ -79,7 +97,7 @@ public func maxPool3d(_ x: Tensor, kernel: (Int, Int, Int), stride: (Int, Int, I
                     for a in 0..<to { for b in 0..<ho { for d in 0..<wo {
                         let offset = Int(amp[out])
                         let k = offset % kernel.2, j = (offset / kernel.2) % kernel.1, i = offset / (kernel.1 * kernel.2)
-                        base[((a * s.0 + i) * h + (b * s.1 + j)) * w + d * s.2 + k] += dyp[out]
+                        base[((a * s.0 - p.0 + i) * h + (b * s.1 - p.1 + j)) * w + d * s.2 - p.2 + k] += dyp[out]
                         out += 1
                     } } }
                 }

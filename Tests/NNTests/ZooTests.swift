@@ -11,7 +11,7 @@ import TestSupport
 @Suite struct ZooTests {
     struct Golden: Decodable {
         struct Grad: Decodable { var sum: Double; var abs_sum: Double; var first: [Float]; var shape: [Int] }
-        struct Model: Decodable { var parameters: Int; var logits: [Float]; var loss: Float; var grads: [String: Grad] }
+        struct Model: Decodable { var shape: [Int]?; var phase: Double?; var gain: Double?; var parameters: Int; var logits: [Float]; var loss: Float; var grads: [String: Grad] }
         var shape: [Int]
         var labels: [Int]
         var classes: Int
@@ -28,10 +28,10 @@ import TestSupport
 
     /// The twin script's `formula`: a sine whose phase comes from the name,
     /// repeating every 4099 values, written into `p`.
-    static func fill(_ p: Tensor, name: String) {
+    static func fill(_ p: Tensor, name: String, gain: Double = 1) {
         let shape = p.shape, count = p.count
         let phase = Double(fnv1a(name) % 10007) / 10007 * 2 * Double.pi
-        let scale = shape.count == 1 ? 0.1 : 1 / Double(count / shape[0]).squareRoot()
+        let scale = shape.count == 1 ? 0.1 : gain / Double(count / shape[0]).squareRoot()
         let offset = shape.count == 1 && name.hasSuffix("weight") ? 1.0 : 0.0
         let table = (0..<min(count, 4099)).map { Float(offset + scale * sin(phase + 0.7548776662 * Double($0))) }
         p.withValues { v in
@@ -46,16 +46,17 @@ import TestSupport
         }
     }
 
-    @Test(arguments: ["i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18", "i3d-r18-tp", "tam-r50-tp", "nl-i3d-r50", "slowfast-r50"])
+    @Test(arguments: ["i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18", "i3d-r18-tp", "tam-r50-tp", "nl-i3d-r50", "slowfast-r50",
+                      "i3d-incv1", "s3d-incv1", "tsn-incv1", "tam-incv1", "i3d-incv1-tp", "s3d-incv1-tp"])
     func matchesItsPyTorchTwin(_ name: String) throws {
         let g = Self.golden, expected = try #require(g.models[name])
         let model = try ModelZoo.make(name, classes: g.classes)
         #expect(model.parameterCount == expected.parameters)
         let parameters = model.parameters()
         #expect(Set(parameters.map(\.0)) == Set(expected.grads.keys), "parameter names as the twin's state_dict")
-        for (pname, p) in parameters { Self.fill(p, name: pname) }
-        let count = g.shape.reduce(1, *)
-        let x = Tensor(shape: g.shape, values: (0..<count).map { Float(sin(0.1 * Double($0))) })
+        for (pname, p) in parameters { Self.fill(p, name: pname, gain: expected.gain ?? 1) }
+        let shape = expected.shape ?? g.shape, count = shape.reduce(1, *), phase = expected.phase ?? 0
+        let x = Tensor(shape: shape, values: (0..<count).map { Float(sin(0.1 * Double($0) + phase)) })
         model.eval()   // BN on running statistics, as the golden (see make_zoo_golden.py)
         let logits = model(x)
         let loss = softmaxCrossEntropy(logits, labels: g.labels)
@@ -86,36 +87,41 @@ import TestSupport
 /// Inflation of a 2D ResNet-18 (torchvision's names, weights from the same
 /// formula; Fixtures/golden/inflation.json by tools/golden/make_inflation_golden.py).
 @Suite struct InflationTests {
-    struct Golden: Decodable { var logits: [Float]; var shapes: [String: [Int]] }
+    struct Net: Decodable { var logits: [Float]; var shapes: [String: [Int]]; var size: Int; var gain: Double }
+    /// The ResNet-18's fields, and torchvision's GoogLeNet's.
+    struct Golden: Decodable { var logits: [Float]; var shapes: [String: [Int]]; var size: Int; var gain: Double; var googlenet: Net }
     static let golden: Golden = try! JSONDecoder().decode(Golden.self, from: Data(contentsOf: URL(fileURLWithPath: fixture("golden/inflation.json"))))
+    static let resnet18 = Net(logits: golden.logits, shapes: golden.shapes, size: golden.size, gain: golden.gain)
 
-    static func state2D() -> [String: Tensor] {
+    static func state2D(_ net: Net = resnet18) -> [String: Tensor] {
         var state: [String: Tensor] = [:]
-        for (name, shape) in golden.shapes {
+        for (name, shape) in net.shapes {
             let t = Tensor(zeros: shape)
-            ZooTests.fill(t, name: name)
+            ZooTests.fill(t, name: name, gain: net.gain)
             if name.hasSuffix("running_var") { t.withValues { v in for i in 0..<t.count { v[i] = abs(v[i]) + 0.5 } } }
             state[name] = t
         }
         return state
     }
 
-    /// The 3×16×16 image of the golden, repeated over `frames` frames: 1×3×T×16×16.
-    static func clip(frames: Int) -> Tensor {
-        let image = (0..<(3 * 256)).map { Float(sin(0.05 * Double($0) + 0.3)) }
+    /// The golden's 3×S×S image, repeated over `frames` frames: 1×3×T×S×S.
+    static func clip(frames: Int, size: Int = 16) -> Tensor {
+        let area = size * size
+        let image = (0..<(3 * area)).map { Float(sin(0.05 * Double($0) + 0.3)) }
         var values: [Float] = []
-        for c in 0..<3 { for _ in 0..<frames { values += image[(c * 256)..<((c + 1) * 256)] } }
-        return Tensor(shape: [1, 3, frames, 16, 16], values: values)
+        for c in 0..<3 { for _ in 0..<frames { values += image[(c * area)..<((c + 1) * area)] } }
+        return Tensor(shape: [1, 3, frames, size, size], values: values)
     }
 
-    @Test(arguments: ["i3d-r18", "tsn-r18"])
+    @Test(arguments: ["i3d-r18", "tsn-r18", "i3d-incv1", "tsn-incv1", "i3d-incv1-tp"])
     func aClipOfOneRepeatedImageGivesThe2DLogits(_ name: String) throws {
+        let net = name.contains("incv1") ? Self.golden.googlenet : Self.resnet18
         let model = try ModelZoo.make(name, classes: 6)
-        let report = inflate(model, from2D: Self.state2D(), inflation: .centre)
+        let report = inflate(model, from2D: Self.state2D(net), inflation: .centre)
         #expect(report.unmapped.isEmpty && report.unused.isEmpty, "\(report.unmapped) \(report.unused)")
         model.eval()
-        let logits = GradMode.withNoGrad { model(Self.clip(frames: 4)) }
-        #expect(closeness(logits.scalars, Self.golden.logits, rtol: 1e-4, atol: 1e-4) == "")
+        let logits = GradMode.withNoGrad { model(Self.clip(frames: 4, size: net.size)) }
+        #expect(closeness(logits.scalars, net.logits, rtol: 1e-4, atol: 1e-4) == "")
     }
 
     @Test func meanInflationGivesThe2DResponseAwayFromTheTemporalPadding() throws {
@@ -134,6 +140,21 @@ import TestSupport
         } } }
         #expect(closeness(interior.map(\.0), interior.map(\.1), rtol: 1e-4, atol: 1e-5) == "")
         #expect(closeness(border.map(\.0), border.map(\.1), rtol: 1e-4, atol: 1e-5) != "", "the zero padding shows at the borders")
+    }
+
+    @Test func googLeNetInflatesIntoS3DAndTAM() throws {
+        let state = Self.state2D(Self.golden.googlenet)
+        let s3d = try ModelZoo.make("s3d-incv1", classes: 6)
+        let report = inflate(s3d, from2D: state)
+        #expect(report.unmapped.isEmpty && report.unused.isEmpty, "\(report.unmapped) \(report.unused)")
+        #expect(report.mapped.contains("inception3a.branch2.1.conv.spatial.weight") && report.mapped.contains("conv1.conv.weight"))
+        let variance = try #require(s3d.buffers().first { $0.0 == "conv3.conv.bn.running_var" }?.1)
+        #expect(report.identity.contains("conv3.conv.temporal.weight") && variance.scalars.allSatisfy { $0 == 1 - 1e-3 },
+                "the inner BN (ε 1e-3) divides by 1")
+        let tam = try ModelZoo.make("tam-incv1", classes: 6)
+        let tamReport = inflate(tam, from2D: state)
+        #expect(Set(tamReport.unmapped.map(\.name)) == Set(["1", "2", "3", "3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b"].map { "tam\($0).conv.weight" }))
+        #expect(tamReport.unused.isEmpty)
     }
 
     @Test func whatDoesNotMapIsListed() throws {

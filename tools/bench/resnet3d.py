@@ -10,7 +10,9 @@ on ResNet-50 and ResNet-18 (basic blocks of two middle convs, [2, 2, 2, 2]):
 `i3d-*` (5×7×7 stem, 3×3×3 middles), `s3d-*` (3×7×7 stem, separable middles:
 1×3×3, BN + ReLU, 3×1×1), `tsn-*` (1×7×7 stem, 1×3×3 middles: a 2D ResNet
 per frame) and `tam-*` (tsn with a TAM, a depthwise 3×1×1 conv + ReLU, at the
-start of every block's residual path). Parameter names and counts match ClipKit's."""
+start of every block's residual path). The same four families on InceptionV1
+(`*-incv1`, torchvision's GoogLeNet layout) are `GoogLeNet3D`. Parameter names
+and counts match ClipKit's."""
 from collections import OrderedDict
 
 import torch
@@ -201,9 +203,86 @@ class SlowFast(nn.Module):
         return self.fc(torch.cat([slow.mean((2, 3, 4)), fast.mean((2, 3, 4))], 1))
 
 
+class BasicConv3d(nn.Module):
+    """torchvision's GoogLeNet BasicConv2d in 3D (Sources/NN/Inception.swift): conv, BN (eps 1e-3), ReLU."""
+    def __init__(self, family, cin, cout, k, stride=1, padding=0, stem_time=None):
+        super().__init__()
+        if family == "s3d" and k == 3:
+            self.conv = SeparableConv3d(cin, cout)
+            self.conv.bn.eps = 1e-3
+        else:
+            t = stem_time if stem_time is not None else (3 if family == "i3d" and k > 1 else 1)
+            self.conv = nn.Conv3d(cin, cout, (t, k, k), stride=(1, stride, stride), padding=(t // 2, padding, padding), bias=False)
+        self.bn = nn.BatchNorm3d(cout, eps=1e-3)
+
+    def forward(self, x):
+        return F.relu(self.bn(self.conv(x)))
+
+
+class Inception(nn.Module):
+    def __init__(self, family, cin, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj):
+        super().__init__()
+        t = 3 if family in ("i3d", "s3d") else 1
+        self.branch1 = BasicConv3d(family, cin, ch1x1, 1)
+        self.branch2 = nn.Sequential(BasicConv3d(family, cin, ch3x3red, 1), BasicConv3d(family, ch3x3red, ch3x3, 3, padding=1))
+        self.branch3 = nn.Sequential(BasicConv3d(family, cin, ch5x5red, 1), BasicConv3d(family, ch5x5red, ch5x5, 3, padding=1))
+        self.branch4 = nn.Sequential(nn.MaxPool3d((t, 3, 3), stride=1, padding=(t // 2, 1, 1), ceil_mode=True),
+                                     BasicConv3d(family, cin, pool_proj, 1))
+
+    def forward(self, x):
+        return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
+
+
+class GoogLeNet3D(nn.Module):
+    """InceptionV1 as the supplement's i3d/s3d/tsn/tam (torchvision's names, no auxiliary classifiers)."""
+    WIDTHS = [("3a", (64, 96, 128, 16, 32, 32)), ("3b", (128, 128, 192, 32, 96, 64)),
+              ("4a", (192, 96, 208, 16, 48, 64)), ("4b", (160, 112, 224, 24, 64, 64)), ("4c", (128, 128, 256, 24, 64, 64)),
+              ("4d", (112, 144, 288, 32, 64, 64)), ("4e", (256, 160, 320, 32, 128, 128)),
+              ("5a", (256, 160, 320, 32, 128, 128)), ("5b", (384, 192, 384, 48, 128, 128))]
+
+    def __init__(self, name, classes):
+        super().__init__()
+        self.temporal_pooling = name.endswith("-tp")
+        family = name[:3]
+        self.tam = family == "tam"
+        stem_time = {"i3d": 7, "s3d": 3}.get(family, 1)
+        self.conv1 = BasicConv3d(family, 3, 64, 7, stride=2, padding=3, stem_time=stem_time)
+        self.conv2 = BasicConv3d(family, 64, 64, 1)
+        self.conv3 = BasicConv3d(family, 64, 192, 3, padding=1)
+        if self.tam:
+            self.tam1, self.tam2, self.tam3 = TemporalAggregation(64), TemporalAggregation(64), TemporalAggregation(192)
+        channels = 192
+        for n, w in self.WIDTHS:
+            setattr(self, "inception" + n, Inception(family, channels, *w))
+            channels = w[0] + w[2] + w[4] + w[5]
+            if self.tam:
+                setattr(self, "tam" + n, TemporalAggregation(channels))
+        self.fc = nn.Linear(channels, classes)
+
+    def pool(self, h, k, temporal):
+        h = F.max_pool3d(h, (1, k, k), (1, 2, 2), ceil_mode=True)
+        return F.max_pool3d(h, (3, 1, 1), (2, 1, 1), (1, 0, 0)) if temporal and self.temporal_pooling else h
+
+    def forward(self, x):
+        t = (lambda n, h: getattr(self, "tam" + n)(h)) if self.tam else (lambda n, h: h)
+        h = self.pool(t("1", self.conv1(x)), 3, False)
+        h = self.pool(t("3", self.conv3(t("2", self.conv2(h)))), 3, True)
+        for n, _ in self.WIDTHS:
+            h = t(n, getattr(self, "inception" + n)(h))
+            if n == "3b":
+                h = self.pool(h, 3, True)
+            if n == "4e":
+                h = self.pool(h, 2, True)
+        return self.fc(h.mean((2, 3, 4)))
+
+
 def make(name, classes, execution="composed"):
     """Any model of the zoo by ClipKit's name."""
-    return SlowFast(classes) if name == "slowfast-r50" else ResNet3D50(name, classes, execution)
+    if name == "slowfast-r50":
+        return SlowFast(classes)
+    if "incv1" in name:
+        return GoogLeNet3D(name, classes)
+    return ResNet3D50(name, classes, execution)
 
 
 if __name__ == "__main__":

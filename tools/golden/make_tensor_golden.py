@@ -184,6 +184,10 @@ case("bmm", lambda a, b: torch.bmm(a, b), {"a": r(2, 3, 4), "b": r(2, 4, 5)})
 case("bmm_ta", lambda a, b: torch.bmm(a.transpose(1, 2), b), {"a": r(2, 4, 3), "b": r(2, 4, 5)})
 case("bmm_tb", lambda a, b: torch.bmm(a, b.transpose(1, 2)), {"a": r(2, 3, 4), "b": r(2, 5, 4)})
 case("softmax_last", lambda x: torch.softmax(x, -1), {"x": r(2, 3, 7)})
+# GoogLeNet's pools (appended): 3/2 and 2/2 in ceil mode (odd and even sizes), 3×3×3/1 with padding 1.
+case("maxpool_ceil3", lambda x: F.max_pool3d(x, (1, 3, 3), (1, 2, 2), ceil_mode=True), {"x": r(2, 3, 2, 8, 7)})
+case("maxpool_ceil2", lambda x: F.max_pool3d(x, (1, 2, 2), (1, 2, 2), ceil_mode=True), {"x": r(2, 3, 2, 7, 5)})
+case("maxpool_pad333", lambda x: F.max_pool3d(x, 3, 1, 1, ceil_mode=True), {"x": r(2, 3, 4, 5, 6)})
 
 save_file({k: v.float().contiguous().clone() for k, v in out.items()}, "Fixtures/golden/tensor_ops.safetensors",
           metadata={"made_by": "tools/golden/make_tensor_golden.py", "torch": torch.__version__})
