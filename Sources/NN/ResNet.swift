@@ -97,6 +97,11 @@ func middleConv(_ kind: BottleneckConv, _ cin: Int, _ cout: Int, stride: Int = 1
     }
 }
 
+/// ResNet's stem pool, torchvision's 3×3 max pool with stride 2 and padding
+/// 1 on every frame (mmaction2's and PySlowFast's 1×3×3 one), so inflated 2D
+/// weights see the windows they were trained with.
+func stemPool(_ x: Tensor) -> Tensor { maxPool3d(x, kernel: (1, 3, 3), stride: (1, 2, 2), padding: (0, 1, 1)) }
+
 /// The strided 1×1×1 conv + BN shortcut of a block whose shape changes.
 func projectionShortcut(_ cin: Int, _ cout: Int, stride: Int, rng: inout SeededRNG) -> Sequential {
     Sequential([("0", Conv3d(inputChannels: cin, outputChannels: cout, kernelSize: (1, 1, 1), stride: (1, stride, stride), bias: false, rng: &rng)),
@@ -174,7 +179,7 @@ public final class Bottleneck: Module {
 }
 
 /// A 3D ResNet-50 (or -18): stem conv 3→64 (t×7×7, stride 1×2×2) + BN +
-/// ReLU + max-pool 1×2×2; stages of [3, 4, 6, 3] bottlenecks (ResNet-18: [2,
+/// ReLU + max-pool 1×3×3 (stride 1×2×2, padding 0×1×1, `stemPool`); stages of [3, 4, 6, 3] bottlenecks (ResNet-18: [2,
 /// 2, 2, 2] basic blocks) of widths 64, 128, 256, 512 (spatial stride 2
 /// entering stages 2–4, full temporal resolution throughout); global average
 /// pool; linear 2048 (512)→classes.
@@ -241,7 +246,7 @@ public final class ResNet3D: Module {
     }
 
     override public func forward(_ x: Tensor) -> Tensor {
-        var h = maxPool3d(stemBN.withReLU(stem(x)), kernel: (1, 2, 2))
+        var h = stemPool(stemBN.withReLU(stem(x)))
         for (i, stage) in stages.enumerated() {
             if temporalPooling && i > 0 { h = temporalMaxPool(h) }
             h = stage(h)
@@ -251,7 +256,7 @@ public final class ResNet3D: Module {
 }
 
 /// SlowFast-R50 (Feichtenhofer et al., 8×8: α = 8, β = 1/8), in ClipKit's
-/// ResNet conventions (stem pool 1×2×2, stride on each stage's first 1×1×1
+/// ResNet conventions (`stemPool`, stride on each stage's first 1×1×1
 /// conv). The fast pathway sees every frame with β × the channels; the slow
 /// one every α-th frame. Stems: slow 1×7×7, fast 5×7×7. Bottlenecks' first
 /// conv is 3×1×1 in every fast stage and in the slow res4 and res5 (1×1×1
@@ -323,8 +328,8 @@ public final class SlowFast: Module {
     }
 
     override public func forward(_ x: Tensor) -> Tensor {
-        var slow = maxPool3d(slowStemBN.withReLU(slowStem(everyAlphaFrame(x))), kernel: (1, 2, 2))
-        var fast = maxPool3d(fastStemBN.withReLU(fastStem(x)), kernel: (1, 2, 2))
+        var slow = stemPool(slowStemBN.withReLU(slowStem(everyAlphaFrame(x))))
+        var fast = stemPool(fastStemBN.withReLU(fastStem(x)))
         for stage in 0..<4 {
             if stage < laterals.count { slow = concat([slow, relu(laterals[stage](fast))], axis: 1) }
             slow = slowStages[stage](slow)

@@ -36,8 +36,8 @@ extension ClipKit {
             static let configuration = CommandConfiguration(
                 abstract: "Write a model's initial weights as safetensors (metadata: model, classes, seed).",
                 discussion: """
-                --from-2d takes a 2D network's weights in torchvision's layout (the state dict of torchvision.models.resnet50 or \
-                resnet18, saved with safetensors) and inflates them: t×k×k kernels from k×k ones (--inflate mean: repeated and \
+                --from-2d takes a 2D network's weights in torchvision's layout (the state dict of torchvision.models.resnet50, \
+                resnet18 or googlenet, saved with safetensors) and inflates them: t×k×k kernels from k×k ones (--inflate mean: repeated and \
                 divided by t, as I3D; centre: at the centre tap), BN and 1×1 convs copied. What could not be mapped is listed. \
                 Example: clipkit model init i3d-r50 --from-2d resnet50.safetensors --classes 400 -o i3d.safetensors
                 """)
@@ -59,7 +59,7 @@ extension ClipKit {
                     }
                     let report = NN.inflate(model, from2D: state, inflation: inflation)
                     guard !report.mapped.isEmpty else {
-                        printError("\(from2d): no tensor matches \(name)'s names (expected torchvision's: conv1.weight, layer1.0.conv1.weight, …)")
+                        printError("\(from2d): no tensor matches \(name)'s names (expected torchvision's: conv1.weight, layer1.0.conv1.weight, … or GoogLeNet's conv1.conv.weight, inception3a.branch1.conv.weight, …)")
                         throw ExitCode(1)
                     }
                     print("\(from2d): \(report.mapped.count) tensors mapped (\(inflate) inflation), \(report.identity.count) set to identities")

@@ -61,6 +61,7 @@ func checkAgainstTorch(_ name: String, inputs: [String], rtol: Float = 1e-4, ato
         checkAgainstTorch("tmaxpool_even", inputs: ["x"]) { temporalMaxPool($0[0]) }
         checkAgainstTorch("maxpool_ceil3", inputs: ["x"]) { maxPool3d($0[0], kernel: (1, 3, 3), stride: (1, 2, 2), ceilMode: true) }
         checkAgainstTorch("maxpool_ceil2", inputs: ["x"]) { maxPool3d($0[0], kernel: (1, 2, 2), ceilMode: true) }
+        checkAgainstTorch("maxpool_stem", inputs: ["x"]) { maxPool3d($0[0], kernel: (1, 3, 3), stride: (1, 2, 2), padding: (0, 1, 1)) }
         checkAgainstTorch("maxpool_pad333", inputs: ["x"]) {
             maxPool3d($0[0], kernel: (3, 3, 3), stride: (1, 1, 1), padding: (1, 1, 1), ceilMode: true)
         }

@@ -1,5 +1,6 @@
 """PyTorch twins of ClipKit's 3D ResNet-50 family (Sources/NN/ResNet.swift):
-stem conv 3→64 (3×7×7, stride 1×2×2, pad 1×3×3) + BN + ReLU + max-pool 1×2×2;
+stem conv 3→64 (3×7×7, stride 1×2×2, pad 1×3×3) + BN + ReLU + max-pool 1×3×3
+(stride 1×2×2, padding 0×1×1, torchvision's 3×3/2 on every frame);
 stages of [3, 4, 6, 3] bottlenecks of widths 64, 128, 256, 512 (spatial
 stride 2 on the first 1×1×1 conv entering stages 2–4; strided 1×1×1 conv + BN
 shortcut when shapes change); global average pool; linear 2048→classes.
@@ -20,6 +21,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from kth3l import Rank1Conv, STDCFConv
+
+
+def stem_pool(x):
+    """torchvision's 3×3/2 max pool (padding 1) on every frame."""
+    return F.max_pool3d(x, (1, 3, 3), (1, 2, 2), (0, 1, 1))
 
 
 class SeparableConv3d(nn.Module):
@@ -154,7 +160,7 @@ class ResNet3D50(nn.Module):
         self.fc = nn.Linear(channels, classes)
 
     def forward(self, x):
-        h = F.max_pool3d(F.relu(self.bn1(self.conv1(x))), (1, 2, 2))
+        h = stem_pool(F.relu(self.bn1(self.conv1(x))))
         for i, stage in enumerate((self.layer1, self.layer2, self.layer3, self.layer4)):
             if self.temporal_pooling and i > 0:
                 h = F.max_pool3d(h, (3, 1, 1), (2, 1, 1), (1, 0, 0))
@@ -194,8 +200,8 @@ class SlowFast(nn.Module):
         self.fc = nn.Linear(2048 + 2048 // beta_inv, classes)
 
     def forward(self, x):
-        slow = F.max_pool3d(F.relu(self.slow_bn1(self.slow_conv1(x[:, :, ::self.alpha]))), (1, 2, 2))
-        fast = F.max_pool3d(F.relu(self.fast_bn1(self.fast_conv1(x))), (1, 2, 2))
+        slow = stem_pool(F.relu(self.slow_bn1(self.slow_conv1(x[:, :, ::self.alpha]))))
+        fast = stem_pool(F.relu(self.fast_bn1(self.fast_conv1(x))))
         for stage in range(4):  # fast features join the slow ones before every stage
             slow = torch.cat([slow, F.relu(getattr(self, f"lateral{stage + 1}")(fast))], 1)
             slow = getattr(self, f"slow_layer{stage + 1}")(slow)

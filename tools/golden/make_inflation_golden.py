@@ -1,5 +1,4 @@
-"""Golden logits of a 2D ResNet-18 in torchvision's parameter layout (with
-ClipKit's stem pooling, a 2×2 max-pool, instead of torchvision's 3×3/2) and of
+"""Golden logits of a 2D ResNet-18 in torchvision's parameter layout and of
 torchvision's GoogLeNet (without auxiliary classifiers or input transform) for
 the inflation test (Tests/NNTests/ZooTests.swift): weights and BN statistics
 from the same name formula as make_zoo_golden.py, BN on its running
@@ -49,7 +48,7 @@ class ResNet18(nn.Module):
         self.fc = nn.Linear(512, classes)
 
     def forward(self, x):
-        h = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
+        h = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 3, 2, 1)
         for stage in (self.layer1, self.layer2, self.layer3, self.layer4):
             h = stage(h)
         return self.fc(h.mean((2, 3)))

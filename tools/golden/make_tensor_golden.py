@@ -188,6 +188,8 @@ case("softmax_last", lambda x: torch.softmax(x, -1), {"x": r(2, 3, 7)})
 case("maxpool_ceil3", lambda x: F.max_pool3d(x, (1, 3, 3), (1, 2, 2), ceil_mode=True), {"x": r(2, 3, 2, 8, 7)})
 case("maxpool_ceil2", lambda x: F.max_pool3d(x, (1, 2, 2), (1, 2, 2), ceil_mode=True), {"x": r(2, 3, 2, 7, 5)})
 case("maxpool_pad333", lambda x: F.max_pool3d(x, 3, 1, 1, ceil_mode=True), {"x": r(2, 3, 4, 5, 6)})
+# ResNet's stem pool: 3×3/2 with padding 1 on every frame, odd and even sizes.
+case("maxpool_stem", lambda x: F.max_pool3d(x, (1, 3, 3), (1, 2, 2), (0, 1, 1)), {"x": r(2, 3, 2, 8, 7)})
 
 save_file({k: v.float().contiguous().clone() for k, v in out.items()}, "Fixtures/golden/tensor_ops.safetensors",
           metadata={"made_by": "tools/golden/make_tensor_golden.py", "torch": torch.__version__})
