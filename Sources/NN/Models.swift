@@ -29,7 +29,7 @@ public final class KTH3L: Module {
 
 /// Models by name, for configs and `clipkit model summary`.
 public enum ModelZoo {
-    public static let names = ["kth3l-reg3d", "kth3l-stdcf", "kth3l-rank1", "kth3l-ct", "kth3l-tt", "lenet5-3d", "lenet5-3dtt",
+    public static let names = ["kth3l-reg3d", "kth3l-stdcf", "kth3l-rank1", "kth3l-ct", "kth3l-tt", "kth3l-tsm", "lenet5-3d", "lenet5-3dtt",
                                "r3d50", "stdcf-r50", "r2plus1d-r50", "ctnet-r50", "tsm-r50",
                                "i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18",
                                "i3d-incv1", "s3d-incv1", "tsn-incv1", "tam-incv1"]
@@ -63,6 +63,12 @@ public enum ModelZoo {
         case "kth3l-tt":
             return KTH3L(classes: classes, makeConv: { cin, cout, rng in
                 TTConv3d(inputChannels: cin, outputChannels: cout, kernelSize: (3, 3, 3), rng: &rng)
+            }, rng: &rng)
+        case "kth3l-tsm":
+            // TSM's 2D conv after a temporal shift (1/8 of the channels each way; none of conv1's 3).
+            return KTH3L(classes: classes, makeConv: { cin, cout, rng in
+                Sequential([("shift", TemporalShift()),
+                            ("conv", Conv3d(inputChannels: cin, outputChannels: cout, kernelSize: (1, 3, 3), padding: (0, 1, 1), bias: false, rng: &rng))])
             }, rng: &rng)
         case "lenet5-3d":
             return LeNet5(classes: classes, input: input, makeConv: { cin, cout, pad, rng in

@@ -106,3 +106,25 @@ import TestSupport
         #expect(Set(ct) == ["layer1.1", "layer2.1", "layer2.3", "layer3.1", "layer3.3", "layer3.5", "layer4.1"], "7 replaced blocks")
     }
 }
+
+/// kth3l-tsm (TSM's shift + 1×3×3 conv in the KTH net) against its twin in
+/// tools/bench/kth3l.py: the whole net in training mode, forward, dx and
+/// every parameter's gradient.
+@Suite struct KTH3LTSMTests {
+    @Test func matchesThePyTorchTwinInOutputAndEveryGradient() throws {
+        let model = try ModelZoo.make("kth3l-tsm", classes: 6)
+        let params = model.parameters()
+        #expect(Set(params.map(\.0)) == Set(golden.keys.filter { $0.hasPrefix("kth3l_tsm/p/") }.map { String($0.dropFirst(12)) }),
+                "parameter names as PyTorch's state dict")
+        try model.load(Dictionary(uniqueKeysWithValues: params.map { ($0.0, golden["kth3l_tsm/p/\($0.0)"]!) }), strict: false)
+        let x = golden["kth3l_tsm/x"]!.detached()
+        x.requiresGrad = true
+        let y = model(x)
+        #expect(closeness(y.scalars, golden["kth3l_tsm/y"]!.scalars, rtol: 1e-4, atol: 1e-4) == "", "forward")
+        weightedSum(y, golden["kth3l_tsm/up"]!).backward()
+        #expect(closeness(x.grad!.scalars, golden["kth3l_tsm/dx"]!.scalars, rtol: 1e-3, atol: 1e-4) == "", "dx")
+        for (name, p) in params {
+            #expect(closeness(p.grad!.scalars, golden["kth3l_tsm/g/\(name)"]!.scalars, rtol: 1e-3, atol: 1e-4) == "", "d \(name)")
+        }
+    }
+}

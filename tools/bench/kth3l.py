@@ -3,7 +3,8 @@ conv 3→32, BN, ReLU, max-pool (1,2,2); conv 32→64, BN, ReLU, max-pool 2;
 conv 64→128, BN, ReLU; global average pool; linear 128→classes. Convs are
 3×3×3 "same", no bias: plain (`reg3d`), STDCF (M = 6, N = 2; `composed` or
 `factored`, as ClipKit's STDCFConv), rank-1 (2+1)D, or (`ct`) a 1×1×1 conv +
-BN + ReLU to Cout followed by a CT-Module. Parameter names match ClipKit's."""
+BN + ReLU to Cout followed by a CT-Module, or (`tsm`) a temporal shift then a
+1×3×3 conv. Parameter names match ClipKit's."""
 import math
 from collections import OrderedDict
 
@@ -102,6 +103,21 @@ class CTModule(nn.Module):
         return y.reshape(n, self.c2, self.c1, t, h, w).transpose(1, 2).reshape(n, c, t, h, w)
 
 
+class TemporalShift(nn.Module):
+    """TSM's shift: 1/8 of the channels from the next frame, 1/8 from the previous one (zeros at the ends)."""
+    def __init__(self, fold=8):
+        super().__init__()
+        self.fold = fold
+
+    def forward(self, x):
+        part = x.shape[1] // self.fold
+        out = torch.zeros_like(x)
+        out[:, :part, :-1] = x[:, :part, 1:]
+        out[:, part:2 * part, 1:] = x[:, part:2 * part, :-1]
+        out[:, 2 * part:] = x[:, 2 * part:]
+        return out
+
+
 def make_conv(kind, cin, cout, execution="composed"):
     if kind == "reg3d":
         return nn.Conv3d(cin, cout, 3, padding=1, bias=False)
@@ -109,6 +125,8 @@ def make_conv(kind, cin, cout, execution="composed"):
         return STDCFConv(cin, cout, execution=execution)
     if kind == "rank1":
         return Rank1Conv(cin, cout)
+    if kind == "tsm":
+        return nn.Sequential(OrderedDict([("shift", TemporalShift()), ("conv", nn.Conv3d(cin, cout, (1, 3, 3), padding=(0, 1, 1), bias=False))]))
     if kind == "ct":
         return nn.Sequential(OrderedDict([("project", ConvBN(cin, cout, (1, 1, 1))), ("ct", CTModule(cout))]))
     raise ValueError(kind)

@@ -188,6 +188,8 @@ case("softmax_last", lambda x: torch.softmax(x, -1), {"x": r(2, 3, 7)})
 case("maxpool_ceil3", lambda x: F.max_pool3d(x, (1, 3, 3), (1, 2, 2), ceil_mode=True), {"x": r(2, 3, 2, 8, 7)})
 case("maxpool_ceil2", lambda x: F.max_pool3d(x, (1, 2, 2), (1, 2, 2), ceil_mode=True), {"x": r(2, 3, 2, 7, 5)})
 case("maxpool_pad333", lambda x: F.max_pool3d(x, 3, 1, 1, ceil_mode=True), {"x": r(2, 3, 4, 5, 6)})
+# kth3l-tsm (appended): the whole net in training mode.
+module_case("kth3l_tsm", KTH3L(classes=6, conv="tsm"), r(2, 3, 8, 12, 16))
 # ResNet's stem pool: 3×3/2 with padding 1 on every frame, odd and even sizes.
 case("maxpool_stem", lambda x: F.max_pool3d(x, (1, 3, 3), (1, 2, 2), (0, 1, 1)), {"x": r(2, 3, 2, 8, 7)})
 

@@ -1,0 +1,49 @@
+"""The 3DTT low-data table for docs/RESULTS.md from tools/results/tt_small_data.sh's folder.
+
+    python3 tools/results/summarize_tt.py results-tt
+"""
+import glob
+import json
+import math
+import os
+import re
+import sys
+
+out = sys.argv[1] if len(sys.argv) > 1 else "results-tt"
+# The paper's Table 2 (MNIST digits, 30 runs): train videos → (3D mean, s.e.), (3DTT mean, s.e.).
+paper = {10: ((37.4, 1.22), (47.7, 1.39)), 20: ((49.8, 1.31), (58.8, 1.08)), 30: ((62.5, 1.07), (66.8, 0.91)),
+         40: ((67.1, 0.95), (72.1, 0.79)), 50: ((75.0, 0.83), (77.3, 0.67)), 100: ((83.7, 0.59), (82.9, 0.73))}
+
+runs = {}
+for path in glob.glob(os.path.join(out, "*", "eval.json")):
+    m = re.fullmatch(r"(lenet5-3d|lenet5-3dtt)-n(\d+)-s(\d+)", os.path.basename(os.path.dirname(path)))
+    if m:
+        runs[(m[1], int(m[2]), int(m[3]))] = json.load(open(path))["top1"]
+
+
+def mean_se(values):
+    if not values:
+        return float("nan"), float("nan")
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, float("nan")
+    var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+    return mean, math.sqrt(var / len(values))
+
+
+def cell(values):
+    mean, se = mean_se(values)
+    return f"{mean:.1f} ± {se:.1f}"
+
+
+print("| train videos (per class) | seeds | lenet5-3d top-1 | lenet5-3dtt top-1 | 3DTT − 3D (paired) | 3DTT wins | paper 3D | paper 3DTT |")
+print("|---|---|---|---|---|---|---|---|")
+for n in sorted({k[1] for k in runs}):
+    seeds = sorted(s for (model, size, s) in runs if model == "lenet5-3d" and size == n and ("lenet5-3dtt", n, s) in runs)
+    a = [runs[("lenet5-3d", n, s)] for s in seeds]
+    b = [runs[("lenet5-3dtt", n, s)] for s in seeds]
+    diff = [y - x for x, y in zip(a, b)]
+    wins = sum(d > 0 for d in diff)
+    p = paper.get(n)
+    ref = (f"{p[0][0]:.1f} ± {p[0][1]:.1f}", f"{p[1][0]:.1f} ± {p[1][1]:.1f}") if p else ("", "")
+    print(f"| {n} ({n // 10}) | {len(seeds)} | {cell(a)} | {cell(b)} | {cell(diff)} | {wins}/{len(seeds)} | {ref[0]} | {ref[1]} |")
