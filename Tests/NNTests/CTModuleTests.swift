@@ -11,20 +11,7 @@ import TestSupport
     /// with C = 32 = 4×8 so that the two steps group channels differently.
     @Test func matchesThePyTorchTwinInOutputAndEveryGradient() throws {
         var rng = SeededRNG(seed: 0)
-        let module = CTModule(channels: 32, rng: &rng)
-        let params = module.parameters()
-        #expect(Set(params.map(\.0)) == Set(golden.keys.filter { $0.hasPrefix("ct/p/") }.map { String($0.dropFirst(5)) }),
-                "parameter names as PyTorch's state dict")
-        try module.load(Dictionary(uniqueKeysWithValues: params.map { ($0.0, golden["ct/p/\($0.0)"]!) }), strict: false)
-        let x = golden["ct/x"]!.detached()
-        x.requiresGrad = true
-        let y = module(x)
-        #expect(closeness(y.scalars, golden["ct/y"]!.scalars, rtol: 1e-4, atol: 1e-4) == "", "forward")
-        weightedSum(y, golden["ct/up"]!).backward()
-        #expect(closeness(x.grad!.scalars, golden["ct/dx"]!.scalars, rtol: 1e-3, atol: 1e-4) == "", "dx")
-        for (name, p) in params {
-            #expect(closeness(p.grad!.scalars, golden["ct/g/\(name)"]!.scalars, rtol: 1e-3, atol: 1e-4) == "", "d \(name)")
-        }
+        try matchesModuleCase("ct", CTModule(channels: 32, rng: &rng))
     }
 
     @Test func splitsChannelsAsThePaper() {
@@ -108,23 +95,28 @@ import TestSupport
 }
 
 /// kth3l-tsm (TSM's shift + 1×3×3 conv in the KTH net) against its twin in
-/// tools/bench/kth3l.py: the whole net in training mode, forward, dx and
-/// every parameter's gradient.
+/// tools/bench/kth3l.py: the whole net in training mode.
 @Suite struct KTH3LTSMTests {
     @Test func matchesThePyTorchTwinInOutputAndEveryGradient() throws {
-        let model = try ModelZoo.make("kth3l-tsm", classes: 6)
-        let params = model.parameters()
-        #expect(Set(params.map(\.0)) == Set(golden.keys.filter { $0.hasPrefix("kth3l_tsm/p/") }.map { String($0.dropFirst(12)) }),
-                "parameter names as PyTorch's state dict")
-        try model.load(Dictionary(uniqueKeysWithValues: params.map { ($0.0, golden["kth3l_tsm/p/\($0.0)"]!) }), strict: false)
-        let x = golden["kth3l_tsm/x"]!.detached()
-        x.requiresGrad = true
-        let y = model(x)
-        #expect(closeness(y.scalars, golden["kth3l_tsm/y"]!.scalars, rtol: 1e-4, atol: 1e-4) == "", "forward")
-        weightedSum(y, golden["kth3l_tsm/up"]!).backward()
-        #expect(closeness(x.grad!.scalars, golden["kth3l_tsm/dx"]!.scalars, rtol: 1e-3, atol: 1e-4) == "", "dx")
-        for (name, p) in params {
-            #expect(closeness(p.grad!.scalars, golden["kth3l_tsm/g/\(name)"]!.scalars, rtol: 1e-3, atol: 1e-4) == "", "d \(name)")
-        }
+        try matchesModuleCase("kth3l_tsm", ModelZoo.make("kth3l-tsm", classes: 6))
+    }
+}
+
+/// A `module_case` of tools/golden/make_tensor_golden.py: `module` loaded
+/// with the case's parameters (names as PyTorch's state dict), then its
+/// output, dx and every parameter's gradient against PyTorch's.
+func matchesModuleCase(_ key: String, _ module: Module) throws {
+    let params = module.parameters()
+    #expect(Set(params.map(\.0)) == Set(golden.keys.filter { $0.hasPrefix("\(key)/p/") }.map { String($0.dropFirst(key.count + 3)) }),
+            "parameter names as PyTorch's state dict")
+    try module.load(Dictionary(uniqueKeysWithValues: params.map { ($0.0, golden["\(key)/p/\($0.0)"]!) }), strict: false)
+    let x = golden["\(key)/x"]!.detached()
+    x.requiresGrad = true
+    let y = module(x)
+    #expect(closeness(y.scalars, golden["\(key)/y"]!.scalars, rtol: 1e-4, atol: 1e-4) == "", "forward")
+    weightedSum(y, golden["\(key)/up"]!).backward()
+    #expect(closeness(x.grad!.scalars, golden["\(key)/dx"]!.scalars, rtol: 1e-3, atol: 1e-4) == "", "dx")
+    for (name, p) in params {
+        #expect(closeness(p.grad!.scalars, golden["\(key)/g/\(name)"]!.scalars, rtol: 1e-3, atol: 1e-4) == "", "d \(name)")
     }
 }
