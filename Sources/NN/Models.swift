@@ -27,9 +27,39 @@ public final class KTH3L: Module {
     }
 }
 
+/// The STDCF paper's reconstruction net (`recon3l-*`, its §2.1.1 TR-MNIST
+/// experiment; Appendix B's exact setting is not published with it): conv
+/// 3→32, BN, ReLU; conv 32→32, BN, ReLU; conv 32→3. Every conv is 3×3×3
+/// "same" of the family's kind, so the output is a clip of the input's shape.
+public final class Recon3L: Module {
+    public let conv1: Module, bn1: BatchNorm3d, conv2: Module, bn2: BatchNorm3d, conv3: Module
+
+    public init(makeConv: (Int, Int, inout SeededRNG) -> Module, rng: inout SeededRNG) {
+        conv1 = makeConv(3, 32, &rng); bn1 = BatchNorm3d(channels: 32)
+        conv2 = makeConv(32, 32, &rng); bn2 = BatchNorm3d(channels: 32)
+        conv3 = makeConv(32, 3, &rng)
+    }
+
+    override public var children: [(String, Module)] { [("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2), ("conv3", conv3)] }
+    override public func forward(_ x: Tensor) -> Tensor { conv3(bn2.withReLU(conv2(bn1.withReLU(conv1(x))))) }
+}
+
+/// The 3×3×3 "same" conv Cin→Cout of the KTH and reconstruction nets: plain
+/// (reg3d), STDCF with M = 6, N = 2, or rank-1 (2+1)D.
+func kthConv(_ kind: String) -> (Int, Int, inout SeededRNG) -> Module {
+    { cin, cout, rng in
+        switch kind {
+        case "stdcf": STDCFConv(inputChannels: cin, outputChannels: cout, spatialAtoms: 6, temporalAtoms: 2, rng: &rng)
+        case "rank1": Rank1Conv(inputChannels: cin, outputChannels: cout, rng: &rng)
+        default: Conv3d(inputChannels: cin, outputChannels: cout, kernelSize: (3, 3, 3), padding: (1, 1, 1), bias: false, rng: &rng)
+        }
+    }
+}
+
 /// Models by name, for configs and `clipkit model summary`.
 public enum ModelZoo {
     public static let names = ["kth3l-reg3d", "kth3l-stdcf", "kth3l-rank1", "kth3l-ct", "kth3l-tt", "kth3l-tsm", "lenet5-3d", "lenet5-3dtt",
+                               "recon3l-reg3d", "recon3l-stdcf", "recon3l-rank1",
                                "r3d50", "stdcf-r50", "r2plus1d-r50", "ctnet-r50", "tsm-r50",
                                "i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18",
                                "i3d-incv1", "s3d-incv1", "tsn-incv1", "tam-incv1"]
@@ -41,18 +71,10 @@ public enum ModelZoo {
     public static func make(_ name: String, classes: Int, seed: UInt64 = 0, input: [Int] = [1, 30, 28, 28]) throws -> Module {
         var rng = SeededRNG(seed: seed)
         switch name {
-        case "kth3l-reg3d":
-            return KTH3L(classes: classes, makeConv: { cin, cout, rng in
-                Conv3d(inputChannels: cin, outputChannels: cout, kernelSize: (3, 3, 3), padding: (1, 1, 1), bias: false, rng: &rng)
-            }, rng: &rng)
-        case "kth3l-stdcf":
-            return KTH3L(classes: classes, makeConv: { cin, cout, rng in
-                STDCFConv(inputChannels: cin, outputChannels: cout, spatialAtoms: 6, temporalAtoms: 2, rng: &rng)
-            }, rng: &rng)
-        case "kth3l-rank1":
-            return KTH3L(classes: classes, makeConv: { cin, cout, rng in
-                Rank1Conv(inputChannels: cin, outputChannels: cout, rng: &rng)
-            }, rng: &rng)
+        case "kth3l-reg3d", "kth3l-stdcf", "kth3l-rank1":
+            return KTH3L(classes: classes, makeConv: kthConv(String(name.dropFirst(6))), rng: &rng)
+        case "recon3l-reg3d", "recon3l-stdcf", "recon3l-rank1":
+            return Recon3L(makeConv: kthConv(String(name.dropFirst(8))), rng: &rng)
         case "kth3l-ct":
             // A CT-Module keeps its channel count: a 1×1×1 conv + BN + ReLU
             // brings Cin to Cout first, as CT-Net's bottleneck does.

@@ -47,6 +47,21 @@ public func softmaxCrossEntropy(_ logits: Tensor, labels: [Int]) -> Tensor {
     }
 }
 
+/// Mean squared error mean((x − target)²) over every element (PyTorch's
+/// `mse_loss`); the target is data, so only x gets a gradient.
+public func meanSquaredError(_ x: Tensor, _ target: Tensor) -> Tensor {
+    precondition(x.shape == target.shape, "meanSquaredError: shapes \(x.shape) and \(target.shape) differ")
+    let n = x.count, xp = x.storage.pointer, tp = target.storage.pointer
+    var sum = 0.0
+    for i in 0..<n { let d = Double(xp[i] - tp[i]); sum += d * d }
+    let xn = x.node, xs = x.storage, ts = target.storage
+    return Tensor(shape: [1], values: [Float(sum / Double(n))]).record([x]) { dy in
+        guard let xn else { return }
+        let dx = xn.gradBuffer(), g = 2 * dy.storage.pointer[0] / Float(n), xp = xs.pointer, tp = ts.pointer
+        for i in 0..<n { dx[i] += g * (xp[i] - tp[i]) }
+    }
+}
+
 /// Softmax over the last dimension of an N×K tensor (no graph; for evaluation).
 public func softmax(_ logits: Tensor) -> [Float] {
     let (n, k) = (logits.shape[0], logits.shape[1])

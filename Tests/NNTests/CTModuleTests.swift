@@ -102,6 +102,20 @@ import TestSupport
     }
 }
 
+/// The reconstruction nets (recon3l-stdcf, recon3l-rank1) against their
+/// twins in tools/bench/kth3l.py, in training mode.
+@Suite struct Recon3LTests {
+    @Test(arguments: ["stdcf", "rank1"])
+    func matchesThePyTorchTwinInOutputAndEveryGradient(_ kind: String) throws {
+        try matchesModuleCase("recon3l_\(kind)", ModelZoo.make("recon3l-\(kind)", classes: 1))
+    }
+
+    @Test func theOutputIsAClipOfTheInputsShape() throws {
+        let model = try ModelZoo.make("recon3l-reg3d", classes: 1)
+        #expect(model(Tensor(zeros: [1, 3, 4, 6, 5])).shape == [1, 3, 4, 6, 5])
+    }
+}
+
 /// A `module_case` of tools/golden/make_tensor_golden.py: `module` loaded
 /// with the case's parameters (names as PyTorch's state dict), then its
 /// output, dx and every parameter's gradient against PyTorch's.

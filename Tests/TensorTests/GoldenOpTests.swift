@@ -106,6 +106,8 @@ func checkAgainstTorch(_ name: String, inputs: [String], rtol: Float = 1e-4, ato
         checkAgainstTorch("linear", inputs: ["x", "w", "b"]) { linear($0[0], $0[1], $0[2]) }
         let labels = g("xent/labels").scalars.map { Int($0) }
         checkAgainstTorch("xent", inputs: ["x"]) { softmaxCrossEntropy($0[0], labels: labels) }
+        let target = g("mse/t")
+        checkAgainstTorch("mse", inputs: ["x"]) { meanSquaredError($0[0], target) }
         checkAgainstTorch("permute", inputs: ["x"]) { permute($0[0], [0, 2, 1, 3, 4]) }
         checkAgainstTorch("slice", inputs: ["x"]) { slice($0[0], axis: 2, start: 1, length: 2) }
         checkAgainstTorch("concat", inputs: ["a", "b"]) { concat([$0[0], $0[1]], axis: 1) }

@@ -132,6 +132,20 @@ def make_conv(kind, cin, cout, execution="composed"):
     raise ValueError(kind)
 
 
+class Recon3L(nn.Module):
+    """ClipKit's recon3l-*: conv 3→32, BN, ReLU; conv 32→32, BN, ReLU; conv 32→3 (same shape out)."""
+    def __init__(self, conv="reg3d", execution="composed"):
+        super().__init__()
+        self.conv1 = make_conv(conv, 3, 32, execution)
+        self.bn1 = nn.BatchNorm3d(32)
+        self.conv2 = make_conv(conv, 32, 32, execution)
+        self.bn2 = nn.BatchNorm3d(32)
+        self.conv3 = make_conv(conv, 32, 3, execution)
+
+    def forward(self, x):
+        return self.conv3(torch.relu(self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))))
+
+
 class KTH3L(nn.Module):
     def __init__(self, classes=6, conv="reg3d", execution="composed"):
         super().__init__()

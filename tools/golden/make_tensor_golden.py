@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
-from kth3l import KTH3L, CTModule  # noqa: E402
+from kth3l import KTH3L, CTModule, Recon3L  # noqa: E402
 
 torch.manual_seed(0)
 out = {}
@@ -188,8 +188,13 @@ case("softmax_last", lambda x: torch.softmax(x, -1), {"x": r(2, 3, 7)})
 case("maxpool_ceil3", lambda x: F.max_pool3d(x, (1, 3, 3), (1, 2, 2), ceil_mode=True), {"x": r(2, 3, 2, 8, 7)})
 case("maxpool_ceil2", lambda x: F.max_pool3d(x, (1, 2, 2), (1, 2, 2), ceil_mode=True), {"x": r(2, 3, 2, 7, 5)})
 case("maxpool_pad333", lambda x: F.max_pool3d(x, 3, 1, 1, ceil_mode=True), {"x": r(2, 3, 4, 5, 6)})
+# Mean squared error (appended): the reconstruction task's loss, target without gradient.
+case("mse", lambda x, t: F.mse_loss(x, t).reshape(1), {"x": r(2, 3, 4, 5, 6), "t": r(2, 3, 4, 5, 6)})
 # kth3l-tsm (appended): the whole net in training mode.
 module_case("kth3l_tsm", KTH3L(classes=6, conv="tsm"), r(2, 3, 8, 12, 16))
+# The reconstruction nets (appended), STDCF and rank-1.
+module_case("recon3l_stdcf", Recon3L(conv="stdcf"), r(2, 3, 6, 8, 8))
+module_case("recon3l_rank1", Recon3L(conv="rank1"), r(2, 3, 6, 8, 8))
 # ResNet's stem pool: 3×3/2 with padding 1 on every frame, odd and even sizes.
 case("maxpool_stem", lambda x: F.max_pool3d(x, (1, 3, 3), (1, 2, 2), (0, 1, 1)), {"x": r(2, 3, 2, 8, 7)})
 
