@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// Learning rate as a function of the epoch (PyTorch's schedulers, closed form).
 public enum LearningRateSchedule: Sendable, Equatable, Codable {
@@ -54,4 +55,28 @@ public final class ReduceOnPlateau {
         badEpochs = 0
         return max(minimum, rate * factor)
     }
+}
+
+/// The config's optimizer over `parameters`.
+func makeOptimizer(_ o: TrainConfig.OptimizerConfig, _ parameters: [Tensor]) -> Optimizer {
+    switch o.name {
+    case "adam": Adam(parameters, learningRate: o.lr, weightDecay: o.weightDecay)
+    case "adamw": Adam.adamW(parameters, learningRate: o.lr, weightDecay: o.weightDecay)
+    default: SGD(parameters, learningRate: o.lr, momentum: o.momentum, weightDecay: o.weightDecay, nesterov: o.nesterov)
+    }
+}
+
+/// The config's learning rate for global epoch `e` of `totalEpochs` (warm-up, then the schedule).
+func scheduledLearningRate(_ config: TrainConfig, totalEpochs: Int, epoch e: Int) -> Float {
+    let s = config.schedule
+    let schedule: LearningRateSchedule
+    switch s.name {
+    case "constant": schedule = .constant
+    case "step": schedule = .step(size: s.stepSize, gamma: s.gamma)
+    default: schedule = .cosine(epochs: max(totalEpochs - s.warmupEpochs, 1), minimum: s.minLr)
+    }
+    if s.warmupEpochs > 0 && e < s.warmupEpochs {
+        return Warmup(epochs: s.warmupEpochs).rate(base: config.optimizer.lr, epoch: e, then: schedule)
+    }
+    return schedule.rate(base: config.optimizer.lr, epoch: e - s.warmupEpochs)
 }

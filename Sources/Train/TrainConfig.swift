@@ -91,6 +91,15 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var bucketMb = 25.0
     public var output = "runs/train"
     public var itsl: ITSL?
+    /// "classification", or "reconstruction": the model maps a noisy clip to
+    /// the clean one, trained on the mean squared error and scored by PSNR
+    /// (Train/Reconstruction.swift).
+    public var task = "classification"
+    /// Reconstruction: the standard deviation of the Gaussian noise added to
+    /// every pixel, as a fraction of the 0…255 range.
+    public var noise: Float = 0.2
+    /// Reconstruction: a manifest scored after training (mean PSNR, into eval.json).
+    public var test: String?
 
     public init(model: String, train: String) { self.model = model; self.train = train }
 
@@ -127,6 +136,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         config.train = resolve(config.train)
         config.val = config.val.map(resolve)
         config.classes = config.classes.map(resolve)
+        config.test = config.test.map(resolve)
         config.output = resolve(config.output)
         try config.validate(file: path)
         return config
@@ -143,6 +153,8 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         try check(["sgd", "adam", "adamw"].contains(optimizer.name), "optimizer.name must be sgd, adam or adamw")
         try check(["constant", "cosine", "step"].contains(schedule.name), "schedule.name must be constant, cosine or step")
         try check(eval.crops == 1 || eval.crops == 3, "eval.crops must be 1 or 3")
+        try check(["classification", "reconstruction"].contains(task), "task must be classification or reconstruction")
+        try check(task == "classification" || (itsl == nil && noise >= 0), "task reconstruction: no itsl, noise ≥ 0")
         if let itsl {
             try check(itsl.iterations >= 1 && itsl.beta >= 1 && itsl.gamma >= 1, "itsl: iterations, beta and gamma must be ≥ 1")
             try check(clip.frames % itsl.gamma == 0 && clip.crop % itsl.beta == 0, "itsl: clip.frames must divide by gamma and clip.crop by beta")
@@ -199,7 +211,8 @@ private func withDefaults(_ user: [String: Any]) throws -> Data {
 /// Keys each level of the config accepts (snake_case), for typo errors.
 private let knownKeys: [String: Set<String>] = [
     "": ["model", "train", "val", "classes", "num_classes", "clip", "eval", "optimizer", "schedule", "epochs", "batch",
-         "workers", "threads", "seed", "block_cache_mb", "precise_bn_batches", "sync_bn", "bucket_mb", "output", "itsl"],
+         "workers", "threads", "seed", "block_cache_mb", "precise_bn_batches", "sync_bn", "bucket_mb", "output", "itsl",
+         "task", "noise", "test"],
     "clip": ["frames", "interval", "crop", "short_side", "flip", "sampling"],
     "eval": ["clips", "crops", "short_side"],
     "optimizer": ["name", "lr", "momentum", "weight_decay", "nesterov"],

@@ -117,29 +117,11 @@ public final class Trainer {
         self.val = val
         model = try ModelZoo.make(config.model, classes: names.count, seed: config.seed,
                                   input: [3, config.clip.frames, config.clip.crop, config.clip.crop])
-        let parameters = model.parameters().map(\.1)
-        let o = config.optimizer
-        switch o.name {
-        case "adam": optimizer = Adam(parameters, learningRate: o.lr, weightDecay: o.weightDecay)
-        case "adamw": optimizer = Adam.adamW(parameters, learningRate: o.lr, weightDecay: o.weightDecay)
-        default: optimizer = SGD(parameters, learningRate: o.lr, momentum: o.momentum, weightDecay: o.weightDecay, nesterov: o.nesterov)
-        }
+        optimizer = makeOptimizer(config.optimizer, model.parameters().map(\.1))
     }
 
     /// The learning rate of global epoch `e`.
-    public func learningRate(epoch e: Int) -> Float {
-        let s = config.schedule
-        let schedule: LearningRateSchedule
-        switch s.name {
-        case "constant": schedule = .constant
-        case "step": schedule = .step(size: s.stepSize, gamma: s.gamma)
-        default: schedule = .cosine(epochs: max(plan.totalEpochs - s.warmupEpochs, 1), minimum: s.minLr)
-        }
-        if s.warmupEpochs > 0 && e < s.warmupEpochs {
-            return Warmup(epochs: s.warmupEpochs).rate(base: config.optimizer.lr, epoch: e, then: schedule)
-        }
-        return schedule.rate(base: config.optimizer.lr, epoch: e - s.warmupEpochs)
-    }
+    public func learningRate(epoch e: Int) -> Float { scheduledLearningRate(config, totalEpochs: plan.totalEpochs, epoch: e) }
 
     /// Precise BN for evaluation: statistics of full-size training clips with
     /// the test dilations (or `dilation`).
@@ -323,17 +305,7 @@ public final class Trainer {
         ])
     }
 
-    func appendMetric(_ object: [String: Any]) throws {
-        var line = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-        line.append(0x0a)
-        if let handle = FileHandle(forWritingAtPath: metricsPath) {
-            defer { try? handle.close() }
-            try handle.seekToEnd()
-            try handle.write(contentsOf: line)
-        } else {
-            try line.write(to: URL(fileURLWithPath: metricsPath))
-        }
-    }
+    func appendMetric(_ object: [String: Any]) throws { try appendJSONLine(object, to: metricsPath) }
 
     /// Drops metric lines of epochs from `epoch` on (written before an interruption, redone now).
     func trimMetrics(before epoch: Int) throws {

@@ -4,6 +4,7 @@ import Distributed
 import Foundation
 import Loader
 import NN
+import Prep
 import Tensor
 import Train
 
@@ -22,9 +23,12 @@ extension ClipKit {
         @Option(help: .hidden) var weightTrace: String?
 
         func run() throws {
+            let loaded: TrainConfig
+            do { loaded = try TrainConfig.load(config) } catch let error as ConfigError { printError(error.description); throw ExitCode(1) }
+            if loaded.task == "reconstruction" { return try reconstruct(loaded) }
             let trainer: Trainer
             do {
-                trainer = try Trainer(config: try TrainConfig.load(config), world: .world)
+                trainer = try Trainer(config: loaded, world: .world)
             } catch let error as ConfigError { printError(error.description); throw ExitCode(1) }
             catch let error as ManifestError { printError(error.description); throw ExitCode(1) }
             catch let error as ModelError { printError("\(config): \(error.description)"); throw ExitCode(1) }
@@ -49,6 +53,42 @@ extension ClipKit {
                              s.peakTensorMB, s.peakRSSMB, s.input.map(String.init).joined(separator: "x")))
             }
             print("checkpoint: \(summary.checkpoint)")
+        }
+
+        /// `task: reconstruction` (Train/Reconstruction.swift): one process, full-size.
+        func reconstruct(_ c: TrainConfig) throws {
+            let world = Communicator.world
+            guard !world.isDistributed, !resume else {
+                printError("\(config): reconstruction runs train in one process and do not resume")
+                throw ExitCode(1)
+            }
+            let trainer: ReconstructionTrainer
+            do { trainer = try ReconstructionTrainer(config: c) }
+            catch let error as ConfigError { printError(error.description); throw ExitCode(1) }
+            catch let error as ManifestError { printError(error.description); throw ExitCode(1) }
+            catch let error as ModelError { printError("\(config): \(error.description)"); throw ExitCode(1) }
+            trainer.writeImage = { rgb, width, height, path in try writePNG(rgb, width: width, height: height, to: path) }
+            print("training \(c.model) (\(trainer.model.parameterCount) parameters) to remove noise σ = \(c.noise) from \(c.train): "
+                  + "\(c.epochs) epochs, batch \(c.batch); output \(c.output)")
+            do { _ = try trainer.run() } catch let error as ConfigError {
+                FileHandle.standardError.write(Data("\n".utf8))
+                printError(error.description)
+                throw ExitCode(1)
+            }
+            print("checkpoint: \(trainer.checkpointPath)")
+            guard let test = c.test else { return }
+            let result: ReconstructionResult
+            do {
+                let strip = (c.output as NSString).appendingPathComponent("reconstruction.png")
+                result = try trainer.evaluate(try Manifest.load(test), strip: strip)
+            } catch let error as ManifestError { printError(error.description); throw ExitCode(1) }
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            encoder.outputFormatting = [.sortedKeys]
+            try writeAtomically(try encoder.encode(result), to: (c.output as NSString).appendingPathComponent("eval.json"))
+            for f in result.failed { printError(f) }
+            print(String(format: "test: %d videos, PSNR %.2f dB (the noisy input: %.2f dB)", result.videos, result.psnr, result.noisyPSNR))
+            if !result.failed.isEmpty { throw ExitCode(1) }
         }
     }
 

@@ -330,3 +330,45 @@ func tinyVideoMNIST(in root: URL, crossed: Bool = false) throws {
         #expect(missing.status == 1 && missing.stderr.contains("nope.mp4"), "\(missing.stderr)")
     }
 }
+
+@Suite struct ReconstructionCLITests {
+    /// `task: reconstruction` on a tiny set: the loss falls, the noisy
+    /// input's PSNR is the noise's own (σ = 0.2 of the range: 20·log10(1/0.2)
+    /// = 13.98 dB), eval.json and the strip (clean, noisy, output rows) are
+    /// written; ITSL and --resume are refused with the file's name.
+    @Test func trainsScoresAndRefusesWhatItDoesNotDo() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("recon-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        try tinyVideoMNIST(in: root)
+        func config(_ extra: String) throws -> String {
+            let path = root.appendingPathComponent("recon\(extra.isEmpty ? "" : "-bad").json").path
+            try """
+            {"model": "recon3l-reg3d", "task": "reconstruction", "noise": 0.2, "train": "data/train.csv", "test": "data/test.csv",
+             "clip": {"frames": 8, "interval": 1, "crop": 16, "short_side": [16, 16], "flip": 0},
+             "optimizer": {"name": "adam", "lr": 0.01}, "schedule": {"name": "constant"},
+             "epochs": 4, "batch": 4, "workers": 1, "threads": 1, "output": "run"\(extra)}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let run = try clipkit(["train", try config("")])
+        #expect(run.status == 0, "\(run.stderr)")
+        let result = try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("run/eval.json"))) as! [String: Any]
+        #expect(result["videos"] as? Int == 10)
+        let noisy = try #require(result["noisy_psnr"] as? Double), output = try #require(result["psnr"] as? Double)
+        #expect(abs(noisy - 20 * log10(1 / 0.2)) < 0.2, "noisy input \(noisy) dB")
+        #expect(output.isFinite)
+        let epochs = try String(contentsOf: root.appendingPathComponent("run/metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(epochs.count == 4)
+        let losses = epochs.compactMap { $0["loss"] as? Double }
+        #expect(losses.count == 4 && losses[3] < losses[0], "loss \(losses)")
+        let png = try Data(contentsOf: root.appendingPathComponent("run/reconstruction.png"))
+        func be32(_ at: Int) -> Int { png[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) } }
+        #expect(be32(16) == 8 * 16 && be32(20) == 3 * 16, "a row of 8 frames for each of clean, noisy, output")
+        let itsl = try clipkit(["train", try config(#", "itsl": {"iterations": 1}"#)])
+        #expect(itsl.status == 1 && itsl.stderr.contains("recon-bad.json") && itsl.stderr.contains("no itsl"), "\(itsl.stderr)")
+        let resumed = try clipkit(["train", try config(""), "--resume"])
+        #expect(resumed.status == 1 && resumed.stderr.contains("do not resume"), "\(resumed.stderr)")
+    }
+}
