@@ -27,7 +27,8 @@ public func maxPool3d(_ x: Tensor, kernel: (Int, Int, Int), stride: (Int, Int, I
     let to = pooledLength(t, kernel: kernel.0, stride: s.0, padding: p.0, ceilMode: ceilMode)
     let ho = pooledLength(h, kernel: kernel.1, stride: s.1, padding: p.1, ceilMode: ceilMode)
     let wo = pooledLength(w, kernel: kernel.2, stride: s.2, padding: p.2, ceilMode: ceilMode)
-    precondition(to > 0 && ho > 0 && wo > 0, "maxPool3d: the input \(x.shape) is smaller than the window")
+    precondition(t + 2 * p.0 >= kernel.0 && h + 2 * p.1 >= kernel.1 && w + 2 * p.2 >= kernel.2,
+                 "maxPool3d: the input \(x.shape) is smaller than the window")
     let y = Tensor.empty([n, c, to, ho, wo])
     let outPlane = to * ho * wo, inPlane = t * h * w
     var argmax = [UInt8](repeating: 0, count: y.count)

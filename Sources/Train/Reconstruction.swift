@@ -49,7 +49,8 @@ public final class ReconstructionTrainer {
         let c = config.clip
         let augment = TrainAugment(shortSideRange: c.shortSide[0]...c.shortSide[1], cropSize: c.crop, flipProbability: c.flip)
         let dataset = ClipDataset(manifest: train, spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
-                                  sampling: SamplingKind(rawValue: c.sampling) ?? .dense, mode: .train(augment, variant: .full), seed: config.seed)
+                                  sampling: SamplingKind(rawValue: c.sampling) ?? .dense, mode: .train(augment, variant: .full),
+                                  normalization: normalization, seed: config.seed)
         let loader = ClipLoader(dataset: dataset, options: LoaderOptions(batchSize: config.batch, workers: config.workers, queueDepth: 3,
                                                                          shuffle: true, seed: config.seed))
         var lastPSNR = 0.0
@@ -125,7 +126,7 @@ public final class ReconstructionTrainer {
         let c = config.clip
         let dataset = ClipDataset(manifest: manifest, spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
                                   sampling: SamplingKind(rawValue: c.sampling) ?? .dense,
-                                  mode: .test(numClips: 1, crops: .center(c.crop), shortSide: c.crop), seed: config.seed)
+                                  mode: .test(numClips: 1, crops: .center(c.crop), shortSide: c.crop), normalization: normalization, seed: config.seed)
         let loader = ClipLoader(dataset: dataset, options: LoaderOptions(batchSize: 1, workers: config.workers, queueDepth: 2, shuffle: false))
         loader.log = { _ in }
         model.eval()
@@ -142,7 +143,7 @@ public final class ReconstructionTrainer {
             inputs += psnr(noisy, clean)
             if let strip, outputs.count == 1 { try writeStrip([clean, noisy, output], to: strip) }
         }
-        func mean(_ v: [Double]) -> Double { v.isEmpty ? .nan : v.reduce(0, +) / Double(v.count) }
+        func mean(_ v: [Double]) -> Double? { v.isEmpty ? nil : v.reduce(0, +) / Double(v.count) }
         return ReconstructionResult(videos: outputs.count, psnr: mean(outputs), noisyPSNR: mean(inputs), failed: failed,
                                     seconds: Date().timeIntervalSince(start))
     }
@@ -170,10 +171,10 @@ public final class ReconstructionTrainer {
 /// What `ReconstructionTrainer.evaluate` measured.
 public struct ReconstructionResult: Codable, Sendable {
     public var videos: Int
-    /// Mean PSNR (dB) of the model's output against the clean clip.
-    public var psnr: Double
+    /// Mean PSNR (dB) of the model's output against the clean clip (nil: no video decoded).
+    public var psnr: Double?
     /// Mean PSNR (dB) of the noisy input: what the model improves on.
-    public var noisyPSNR: Double
+    public var noisyPSNR: Double?
     public var failed: [String]
     public var seconds: Double
 }

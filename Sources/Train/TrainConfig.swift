@@ -155,6 +155,9 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         try check(eval.crops == 1 || eval.crops == 3, "eval.crops must be 1 or 3")
         try check(["classification", "reconstruction"].contains(task), "task must be classification or reconstruction")
         try check(task == "classification" || (itsl == nil && noise >= 0), "task reconstruction: no itsl, noise ≥ 0")
+        try check((task == "reconstruction") == model.hasPrefix("recon3l-"),
+                  task == "reconstruction" ? "task reconstruction needs a model whose output is a clip (recon3l-*), not \(model)"
+                                           : "\(model) reconstructs clips: set task: reconstruction")
         if let itsl {
             try check(itsl.iterations >= 1 && itsl.beta >= 1 && itsl.gamma >= 1, "itsl: iterations, beta and gamma must be ≥ 1")
             try check(clip.frames % itsl.gamma == 0 && clip.crop % itsl.beta == 0, "itsl: clip.frames must divide by gamma and clip.crop by beta")

@@ -80,15 +80,19 @@ extension ClipKit {
             let result: ReconstructionResult
             do {
                 let strip = (c.output as NSString).appendingPathComponent("reconstruction.png")
-                result = try trainer.evaluate(try Manifest.load(test), strip: strip)
+                result = try trainer.evaluate(try Manifest.load(test, classes: try c.classes.map(loadClassNames)), strip: strip)
             } catch let error as ManifestError { printError(error.description); throw ExitCode(1) }
+            for f in result.failed { printError(f) }
             let encoder = JSONEncoder()
             encoder.keyEncodingStrategy = .convertToSnakeCase
             encoder.outputFormatting = [.sortedKeys]
             try writeAtomically(try encoder.encode(result), to: (c.output as NSString).appendingPathComponent("eval.json"))
-            for f in result.failed { printError(f) }
-            print(String(format: "test: %d videos, PSNR %.2f dB (the noisy input: %.2f dB)", result.videos, result.psnr, result.noisyPSNR))
-            if !result.failed.isEmpty { throw ExitCode(1) }
+            if let psnr = result.psnr, let noisy = result.noisyPSNR {
+                print(String(format: "test: %d videos, PSNR %.2f dB (the noisy input: %.2f dB)", result.videos, psnr, noisy))
+            } else {
+                printError("\(test): no test video could be decoded")
+            }
+            if !result.failed.isEmpty || result.psnr == nil { throw ExitCode(1) }
         }
     }
 

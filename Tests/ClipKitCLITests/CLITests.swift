@@ -341,10 +341,10 @@ func tinyVideoMNIST(in root: URL, crossed: Bool = false) throws {
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: root) }
         try tinyVideoMNIST(in: root)
-        func config(_ extra: String) throws -> String {
-            let path = root.appendingPathComponent("recon\(extra.isEmpty ? "" : "-bad").json").path
+        func config(_ extra: String, model: String = "recon3l-reg3d") throws -> String {
+            let path = root.appendingPathComponent("recon\(extra.isEmpty && model.hasPrefix("recon") ? "" : "-bad").json").path
             try """
-            {"model": "recon3l-reg3d", "task": "reconstruction", "noise": 0.2, "train": "data/train.csv", "test": "data/test.csv",
+            {"model": "\(model)", "task": "reconstruction", "noise": 0.2, "train": "data/train.csv", "test": "data/test.csv",
              "clip": {"frames": 8, "interval": 1, "crop": 16, "short_side": [16, 16], "flip": 0},
              "optimizer": {"name": "adam", "lr": 0.01}, "schedule": {"name": "constant"},
              "epochs": 4, "batch": 4, "workers": 1, "threads": 1, "output": "run"\(extra)}
@@ -368,6 +368,8 @@ func tinyVideoMNIST(in root: URL, crossed: Bool = false) throws {
         #expect(be32(16) == 8 * 16 && be32(20) == 3 * 16, "a row of 8 frames for each of clean, noisy, output")
         let itsl = try clipkit(["train", try config(#", "itsl": {"iterations": 1}"#)])
         #expect(itsl.status == 1 && itsl.stderr.contains("recon-bad.json") && itsl.stderr.contains("no itsl"), "\(itsl.stderr)")
+        let wrongModel = try clipkit(["train", try config("", model: "kth3l-reg3d")])
+        #expect(wrongModel.status == 1 && wrongModel.stderr.contains("needs a model whose output is a clip"), "\(wrongModel.stderr)")
         let resumed = try clipkit(["train", try config(""), "--resume"])
         #expect(resumed.status == 1 && resumed.stderr.contains("do not resume"), "\(resumed.stderr)")
     }

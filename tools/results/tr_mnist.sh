@@ -28,7 +28,7 @@ for model in recon3l-stdcf recon3l-rank1 recon3l-reg3d; do
   "epochs": $epochs, "batch": 16, "workers": 2, "seed": 0, "output": "$model"
 }
 JSON
-    [ -f "$out/$model/eval.json" ] || "$bin" train "$out/$model.json" >"$out/$model.log" 2>&1
+    [ -f "$out/$model/done" ] || { "$bin" train "$out/$model.json" >"$out/$model.log" 2>&1; touch "$out/$model/done"; }
     tail -1 "$out/$model.log"
     "$bin" model summary "$model" --input 3x16x32x32 --json > "$out/$model/summary.json"
 done
