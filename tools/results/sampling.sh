@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 [ -n "${CLIPKIT:-}" ] || swift build -c release --product clipkit >&2
 bin=${CLIPKIT:-$(swift build -c release --show-bin-path)/clipkit}
 out=${1:-results-sampling}
-train=${TRAIN:-400} test=${TEST:-200} epochs=${EPOCHS:-6}
+train=${TRAIN:-300} test=${TEST:-200} epochs=${EPOCHS:-4}
 mkdir -p "$out"
 data="$out/data"
 [ -f "$data/test.csv" ] || "$bin" data video-mnist "$data" --size 48x64 --frames 48 --train "$train" --val 0 --test "$test" --quiet

@@ -33,3 +33,7 @@ JSON
     "$bin" model summary "$model" --input 3x16x32x32 --json > "$out/$model/summary.json"
 done
 python3 "$here/summarize_tr_mnist.py" "$out"
+# One picture: the first test video clean, noisy, then each model's output (rows).
+python3 "$here/stack_strips.py" "$out/reconstruction.png" "$out/recon3l-stdcf/reconstruction.png:0" "$out/recon3l-stdcf/reconstruction.png:1" \
+    "$out/recon3l-stdcf/reconstruction.png:2" "$out/recon3l-rank1/reconstruction.png:2" "$out/recon3l-reg3d/reconstruction.png:2"
+echo "picture: $out/reconstruction.png (rows: clean, noisy, STDCF, rank-1, reg. 3D)"
