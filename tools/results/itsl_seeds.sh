@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# docs/RESULTS.md, the STDCF paper's Table 2 and Fig. 5, longer and with
+# seeds: kth3l-{reg3d,rank1,stdcf} trained full-size for 12 epochs and with
+# ITSL (E = 3, β = γ = 2, two epochs per stage: the same 12 passes over the
+# data), for 3 seeds each, on Video-MNIST videos of 16 × 60 × 80 read at a
+# short side of 32 (16 × 32 × 32 clips, to fit 18 trainings into 2 hours on
+# 2 cores); validation after every ITSL stage, 10 clips × 3 crops on the test
+# split, and each run's training curve.
+#   tools/results/itsl_seeds.sh [OUT]      (default results-itsl-seeds/)
+#   SEEDS="0 1 2 3 4" EPOCHS_PER_STAGE=4 to change the plan (full-size gets 6 × EPOCHS_PER_STAGE epochs).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# CLIPKIT names a built binary; otherwise this builds the release one (a clean clone has none).
+[ -n "${CLIPKIT:-}" ] || swift build -c release --product clipkit >&2
+bin=${CLIPKIT:-$(swift build -c release --show-bin-path)/clipkit}
+out=${1:-results-itsl-seeds}
+train=${TRAIN:-600} val=${VAL:-100} test=${TEST:-200}
+seeds=${SEEDS:-0 1 2} per_stage=${EPOCHS_PER_STAGE:-2}
+mkdir -p "$out"
+data="$out/data"
+[ -f "$data/test.csv" ] || "$bin" data video-mnist "$data" --size 60x80 --frames 16 --train "$train" --val "$val" --test "$test" --quiet
+for seed in $seeds; do
+    for model in kth3l-stdcf kth3l-rank1 kth3l-reg3d; do
+        for mode in full itsl; do
+            name="$model-$mode-s$seed"
+            if [ "$mode" = itsl ]; then
+                extra="\"itsl\": {\"iterations\": 3, \"beta\": 2, \"gamma\": 2, \"stage_t\": {\"epochs\": $per_stage}, \"stage_s\": {\"epochs\": $per_stage}}"
+            else
+                extra="\"epochs\": $((6 * per_stage))"
+            fi
+            cat > "$out/$name.json" <<JSON
+{
+  "model": "$model",
+  "train": "data/train.csv", "val": "data/val.csv", "classes": "data/classes.txt",
+  "clip": {"frames": 16, "interval": 1, "crop": 32, "short_side": [32, 32], "flip": 0},
+  "eval": {"clips": 1, "crops": 3},
+  "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0001},
+  "schedule": {"name": "cosine", "warmup_epochs": 1},
+  "batch": 16, "workers": 2, "seed": $seed, "output": "$name",
+  $extra
+}
+JSON
+            # A run interrupted half-way starts again from nothing: its folder has no "done".
+            [ -f "$out/$name/done" ] || { rm -rf "${out:?}/$name"; "$bin" train "$out/$name.json" >"$out/$name.log" 2>&1; touch "$out/$name/done"; }
+            f="$out/$name/eval.json"
+            [ -f "$f" ] || "$bin" eval "$out/$name/checkpoint.safetensors" "$data/test.csv" --views 10x3 --save "$f" >>"$out/$name.log" 2>&1
+            echo "$name: $(python3 -c "import json,sys; print('%.1f%%' % json.load(open(sys.argv[1]))['top1'])" "$f")"
+        done
+    done
+done
+python3 "$here/summarize_itsl_seeds.py" "$out"
