@@ -2,10 +2,10 @@
 # docs/RESULTS.md, the STDCF paper's Table 2 and Fig. 5, longer and with
 # seeds: kth3l-{reg3d,rank1,stdcf} trained full-size for 12 epochs and with
 # ITSL (E = 3, β = γ = 2, two epochs per stage: the same 12 passes over the
-# data), for 3 seeds each, on Video-MNIST videos of 16 × 60 × 80 read at a
-# short side of 32 (16 × 32 × 32 clips, to fit 18 trainings into 2 hours on
-# 2 cores); validation after every ITSL stage, 10 clips × 3 crops on the test
-# split, and each run's training curve.
+# data), for 3 seeds each, on 400 Video-MNIST videos of 16 × 60 × 80 read at
+# a short side of 32 (16 × 32 × 32 clips, to fit 18 trainings into about an
+# hour and a half on 2 cores); validation after every ITSL stage, 10 clips ×
+# 3 crops on the test split, and each run's training curve.
 #   tools/results/itsl_seeds.sh [OUT]      (default results-itsl-seeds/)
 #   SEEDS="0 1 2 3 4" EPOCHS_PER_STAGE=4 to change the plan (full-size gets 6 × EPOCHS_PER_STAGE epochs).
 set -euo pipefail
@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 [ -n "${CLIPKIT:-}" ] || swift build -c release --product clipkit >&2
 bin=${CLIPKIT:-$(swift build -c release --show-bin-path)/clipkit}
 out=${1:-results-itsl-seeds}
-train=${TRAIN:-600} val=${VAL:-100} test=${TEST:-200}
+train=${TRAIN:-400} val=${VAL:-100} test=${TEST:-200}
 seeds=${SEEDS:-0 1 2} per_stage=${EPOCHS_PER_STAGE:-2}
 mkdir -p "$out"
 data="$out/data"

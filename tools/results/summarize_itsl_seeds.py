@@ -60,7 +60,7 @@ for model in models:
           f"{sum(ratio) / len(ratio):.2f}× | {p[0]}% → {p[1]}% ({p[1] - p[0]:+.2f}) |")
 
 print()
-print("Validation top-1 (100 videos, 1 clip × 3 crops) after every ITSL stage, mean over seeds:")
+print("Validation top-1 (the validation split, 1 clip × 3 crops) after every ITSL stage, mean over seeds:")
 print()
 header = None
 for model in models:
