@@ -97,7 +97,9 @@ def test_ctrl_c_stops_a_waiting_iteration_quickly(tmp_path):
     # thread waits in ClipKit when SIGINT arrives.
     script = tmp_path / "slow.py"
     script.write_text(textwrap.dedent(f"""
-        import sys, clipkit
+        import signal, sys, clipkit
+        # As in a terminal, even when the tests run in the background (where SIGINT is ignored).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         entries = [({str(FIXTURES / "h264_bframes.mp4")!r}, 0)] * 40
         loader = clipkit.ClipLoader(entries, mode="test", frames=8, interval=4, crop=256, test_short_side=256, batch=8, workers=1)
         print("started", flush=True)
@@ -111,10 +113,12 @@ def test_ctrl_c_stops_a_waiting_iteration_quickly(tmp_path):
     time.sleep(0.5)
     sent = time.monotonic()
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=10)
+    out, err = process.communicate(timeout=60)
     elapsed = time.monotonic() - sent
-    assert process.returncode != 0 and "KeyboardInterrupt" in err, err
-    assert elapsed < 1.0, f"took {elapsed:.2f} s to stop"
+    assert process.returncode != 0 and "KeyboardInterrupt" in err and "finished" not in out, err
+    # The workers stop between videos (one is 30 views here): well under a second on an idle
+    # machine, about 2 s on a loaded one; the whole run takes far longer.
+    assert elapsed < 5.0, f"took {elapsed:.2f} s to stop"
 
 
 def test_kept_batches_stay_intact_and_buffers_are_reused():
