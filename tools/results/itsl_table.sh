@@ -6,9 +6,8 @@
 # with and without dilated atoms (Table 1 analogue).
 #   tools/results/itsl_table.sh [OUT]      (default results-out/)
 set -euo pipefail
-# CLIPKIT names a built binary; otherwise this builds the release one (a clean clone has none).
-[ -n "${CLIPKIT:-}" ] || swift build -c release --product clipkit >&2
-bin=${CLIPKIT:-$(swift build -c release --show-bin-path)/clipkit}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/clipkit-bin.sh"   # bin: CLIPKIT, or the release build
 out=${1:-results-out}
 train=${TRAIN:-600} val=${VAL:-100} test=${TEST:-100}
 mkdir -p "$out"

@@ -9,9 +9,7 @@
 #   tools/results/tempo.sh [OUT]      (default results-tempo/)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# CLIPKIT names a built binary; otherwise this builds the release one (a clean clone has none).
-[ -n "${CLIPKIT:-}" ] || swift build -c release --product clipkit >&2
-bin=${CLIPKIT:-$(swift build -c release --show-bin-path)/clipkit}
+. "$here/clipkit-bin.sh"   # bin: CLIPKIT, or the release build
 out=${1:-results-tempo}
 train=${TRAIN:-400} test=${TEST:-200} epochs=${EPOCHS:-6}
 mkdir -p "$out"

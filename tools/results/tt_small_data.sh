@@ -8,9 +8,7 @@
 #   SEEDS="0 1 2 3 4" SIZES="10 20 30 50 100" EPOCHS=50 to change the plan.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# CLIPKIT names a built binary; otherwise this builds the release one (a clean clone has none).
-[ -n "${CLIPKIT:-}" ] || swift build -c release --product clipkit >&2
-bin=${CLIPKIT:-$(swift build -c release --show-bin-path)/clipkit}
+. "$here/clipkit-bin.sh"   # bin: CLIPKIT, or the release build
 out=${1:-results-tt}
 seeds=${SEEDS:-0 1 2} sizes=${SIZES:-10 20 30 50} epochs=${EPOCHS:-100}
 mkdir -p "$out"
