@@ -102,86 +102,50 @@ func vol2col(_ x: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count: 
     vol2colByRow(x, g, first: first, count: count, col: col)
 }
 
-/// For `rowsAreContiguous` geometries: walks output positions [first, first +
-/// count) (whole output rows) of one sample and group by (channel, tap, output
-/// frame): `body(columnRow, rows, valid, input, lo, hi)` gets the chunk's rows
-/// [rows) that lie in one output frame, the sub-range `valid` of them whose
-/// input rows exist, the input offset of the element that output column 0 of
-/// row `valid.lowerBound` reads (nil when `valid` is empty), and the output
-/// columns [lo, hi) that read inside their row. Rows in `valid` read
-/// consecutive input rows at the same shift, so the stretch from the first
-/// row's column lo to the last row's column hi is contiguous in the input.
-@inline(__always)
-private func forEachTapFrame(_ g: Conv3dGeometry, first: Int, count: Int,
-                             _ body: (_ columnRow: Int, _ rows: Range<Int>, _ valid: Range<Int>, _ input: Int?, _ lo: Int, _ hi: Int) -> Void) {
+/// `vol2col` for `rowsAreContiguous` geometries: per (channel, tap, output
+/// frame in the chunk) one copy of all the frame's in-range rows, then the
+/// columns a row takes from its neighbour (the w padding) zeroed. Far fewer,
+/// longer copies than one per output row (kth3l's conv1: 60 rows of 80 each).
+func vol2colByFrame(_ x: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count: Int, col: UnsafeMutablePointer<Float>) {
     let o = g.output, width = o.w
-    precondition(g.rowsAreContiguous && first % width == 0 && count % width == 0, "column chunks are whole output rows")
+    precondition(first % width == 0 && count % width == 0, "column chunks are whole output rows")
     let firstRow = first / width, rows = count / width
     var columnRow = 0
     for c in 0..<g.groupIn {
         for a in 0..<g.kernel.t { for b in 0..<g.kernel.h { for d in 0..<g.kernel.w {
             let shift = d * g.dilation.w - g.padding.w
             let (lo, hi) = validColumns(g, shift: shift)
-            let offset = b * g.dilation.h - g.padding.h   // input row = output row + offset
+            let base = col + columnRow * count
             var r = 0
             while r < rows {
-                // Chunk rows [r, end) lie in output frame `frame`, from its row `ho` on.
+                // Output rows [r, end) of the chunk lie in output frame `frame`, starting at row `ho`.
                 let frame = (firstRow + r) / o.h, ho = (firstRow + r) % o.h
                 let end = min(rows, r + (o.h - ho))
                 let ti = frame * g.stride.t - g.padding.t + a * g.dilation.t
+                // Rows [from, upTo) of the segment read input rows inside [0, Hi); the rest are zeros.
+                let offset = b * g.dilation.h - g.padding.h
                 let inFrame = ti >= 0 && ti < g.input.t
                 let from = inFrame ? min(end, max(r, r - (ho + offset))) : end
                 let upTo = max(from, min(end, r + (g.input.h - offset - ho)))
-                let input = from < upTo ? c * g.inputVolume + (ti * g.input.h + ho + (from - r) + offset) * g.input.w + shift : nil
-                body(columnRow, r..<end, from..<upTo, input, lo, hi)
+                base.advanced(by: r * width).initialize(repeating: 0, count: (from - r) * width)
+                if from < upTo && lo < hi {
+                    let firstInput = c * g.inputVolume + (ti * g.input.h + (ho + (from - r) + offset)) * g.input.w + shift
+                    // From the first row's column lo to the last row's column hi: all inside the input.
+                    let start = from * width + lo, stop = (upTo - 1) * width + hi
+                    (base + start).update(from: x + firstInput + lo, count: stop - start)
+                    for row in from..<upTo {
+                        let line = base + row * width
+                        if lo > 0 { line.initialize(repeating: 0, count: lo) }
+                        if hi < width { (line + hi).initialize(repeating: 0, count: width - hi) }
+                    }
+                } else {
+                    base.advanced(by: from * width).initialize(repeating: 0, count: (upTo - from) * width)
+                }
+                base.advanced(by: upTo * width).initialize(repeating: 0, count: (end - upTo) * width)
                 r = end
             }
             columnRow += 1
         } } }
-    }
-}
-
-/// `vol2col` for `rowsAreContiguous` geometries: per (channel, tap, output
-/// frame in the chunk) one copy of all the frame's in-range rows, then the
-/// columns a row took from its neighbour (the w padding) zeroed. Far fewer,
-/// longer copies than one per output row (kth3l's conv1: 60 rows of 80 each).
-func vol2colByFrame(_ x: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count: Int, col: UnsafeMutablePointer<Float>) {
-    let width = g.output.w
-    forEachTapFrame(g, first: first, count: count) { columnRow, rows, valid, input, lo, hi in
-        let base = col + columnRow * count
-        guard let input, lo < hi else {
-            (base + rows.lowerBound * width).initialize(repeating: 0, count: rows.count * width)
-            return
-        }
-        (base + rows.lowerBound * width).initialize(repeating: 0, count: (valid.lowerBound - rows.lowerBound) * width)
-        let start = valid.lowerBound * width + lo, stop = (valid.upperBound - 1) * width + hi
-        (base + start).update(from: x + input + lo, count: stop - start)
-        for row in valid {
-            let line = base + row * width
-            if lo > 0 { line.initialize(repeating: 0, count: lo) }
-            if hi < width { (line + hi).initialize(repeating: 0, count: width - hi) }
-        }
-        (base + valid.upperBound * width).initialize(repeating: 0, count: (rows.upperBound - valid.upperBound) * width)
-    }
-}
-
-/// `col2vol` for `rowsAreContiguous` geometries: the columns of the w
-/// padding are zeroed in `col` (scratch), so that each (channel, tap, frame)
-/// adds one contiguous stretch; every input element gets the same terms in
-/// the same order as one row at a time, plus exact zeros.
-func col2volByFrame(_ col: UnsafeMutablePointer<Float>, _ g: Conv3dGeometry, first: Int, count: Int, dx: UnsafeMutablePointer<Float>) {
-    let width = g.output.w
-    forEachTapFrame(g, first: first, count: count) { columnRow, _, valid, input, lo, hi in
-        guard let input, lo < hi else { return }
-        let base = col + columnRow * count
-        for row in valid {
-            let line = base + row * width
-            if lo > 0 { line.initialize(repeating: 0, count: lo) }
-            if hi < width { (line + hi).initialize(repeating: 0, count: width - hi) }
-        }
-        let start = valid.lowerBound * width + lo, n = (valid.upperBound - 1) * width + hi - start
-        let src = base + start, dst = dx + input + lo
-        for i in 0..<n { dst[i] += src[i] }
     }
 }
 
@@ -205,15 +169,8 @@ func vol2colByRow(_ x: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, co
     }
 }
 
-/// Adds the columns back into the input gradient (the transpose of vol2col);
-/// `col` is scratch and may be changed.
-func col2vol(_ col: UnsafeMutablePointer<Float>, _ g: Conv3dGeometry, first: Int, count: Int, dx: UnsafeMutablePointer<Float>) {
-    if g.rowsAreContiguous { return col2volByFrame(col, g, first: first, count: count, dx: dx) }
-    col2volByRow(col, g, first: first, count: count, dx: dx)
-}
-
-/// `col2vol` one output row at a time (any stride and width).
-func col2volByRow(_ col: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count: Int, dx: UnsafeMutablePointer<Float>) {
+/// Adds the columns back into the input gradient (the transpose of vol2col).
+func col2vol(_ col: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count: Int, dx: UnsafeMutablePointer<Float>) {
     let width = g.output.w
     forEachTapRow(g, first: first, count: count) { columnRow, r, input, lo, hi in
         guard let input, lo < hi else { return }
