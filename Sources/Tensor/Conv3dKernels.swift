@@ -34,11 +34,6 @@ public struct Conv3dGeometry: Equatable, Sendable {
     var isPointwise: Bool {
         kernel == (1, 1, 1) && stride == (1, 1, 1) && padding == (0, 0, 0)
     }
-    /// Stride 1 in h and w and rows as wide as the output's ("same" width):
-    /// consecutive output rows of a frame read consecutive input rows at the
-    /// same column shift, so a tap's rows for one frame are one contiguous
-    /// stretch of the input. Most 3×3×3 and 1×3×3 convolutions are like this.
-    var rowsAreContiguous: Bool { stride.h == 1 && stride.w == 1 && input.w == output.w }
     /// Floats of column buffer one worker needs (0 for pointwise convolutions).
     var columnBufferCount: Int { isPointwise ? 0 : columnRows * columnChunk(self) }
 }
@@ -98,59 +93,6 @@ private func forEachTapRow(_ g: Conv3dGeometry, first: Int, count: Int,
 /// `first` and `count` are whole output rows: every (channel, tap, row) is one
 /// contiguous copy at stride 1.
 func vol2col(_ x: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count: Int, col: UnsafeMutablePointer<Float>) {
-    if g.rowsAreContiguous { return vol2colByFrame(x, g, first: first, count: count, col: col) }
-    vol2colByRow(x, g, first: first, count: count, col: col)
-}
-
-/// `vol2col` for `rowsAreContiguous` geometries: per (channel, tap, output
-/// frame in the chunk) one copy of all the frame's in-range rows, then the
-/// columns a row takes from its neighbour (the w padding) zeroed. Far fewer,
-/// longer copies than one per output row (kth3l's conv1: 60 rows of 80 each).
-func vol2colByFrame(_ x: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count: Int, col: UnsafeMutablePointer<Float>) {
-    let o = g.output, width = o.w
-    precondition(first % width == 0 && count % width == 0, "column chunks are whole output rows")
-    let firstRow = first / width, rows = count / width
-    var columnRow = 0
-    for c in 0..<g.groupIn {
-        for a in 0..<g.kernel.t { for b in 0..<g.kernel.h { for d in 0..<g.kernel.w {
-            let shift = d * g.dilation.w - g.padding.w
-            let (lo, hi) = validColumns(g, shift: shift)
-            let base = col + columnRow * count
-            var r = 0
-            while r < rows {
-                // Output rows [r, end) of the chunk lie in output frame `frame`, starting at row `ho`.
-                let frame = (firstRow + r) / o.h, ho = (firstRow + r) % o.h
-                let end = min(rows, r + (o.h - ho))
-                let ti = frame * g.stride.t - g.padding.t + a * g.dilation.t
-                // Rows [from, upTo) of the segment read input rows inside [0, Hi); the rest are zeros.
-                let offset = b * g.dilation.h - g.padding.h
-                let inFrame = ti >= 0 && ti < g.input.t
-                let from = inFrame ? min(end, max(r, r - (ho + offset))) : end
-                let upTo = max(from, min(end, r + (g.input.h - offset - ho)))
-                base.advanced(by: r * width).initialize(repeating: 0, count: (from - r) * width)
-                if from < upTo && lo < hi {
-                    let firstInput = c * g.inputVolume + (ti * g.input.h + (ho + (from - r) + offset)) * g.input.w + shift
-                    // From the first row's column lo to the last row's column hi: all inside the input.
-                    let start = from * width + lo, stop = (upTo - 1) * width + hi
-                    (base + start).update(from: x + firstInput + lo, count: stop - start)
-                    for row in from..<upTo {
-                        let line = base + row * width
-                        if lo > 0 { line.initialize(repeating: 0, count: lo) }
-                        if hi < width { (line + hi).initialize(repeating: 0, count: width - hi) }
-                    }
-                } else {
-                    base.advanced(by: from * width).initialize(repeating: 0, count: (upTo - from) * width)
-                }
-                base.advanced(by: upTo * width).initialize(repeating: 0, count: (end - upTo) * width)
-                r = end
-            }
-            columnRow += 1
-        } } }
-    }
-}
-
-/// `vol2col` one output row at a time (any stride and width).
-func vol2colByRow(_ x: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count: Int, col: UnsafeMutablePointer<Float>) {
     let width = g.output.w
     forEachTapRow(g, first: first, count: count) { columnRow, r, input, lo, hi in
         let outRow = col + columnRow * count + r * width

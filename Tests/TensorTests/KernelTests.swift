@@ -61,41 +61,6 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         Parallel.configure(mode: .batch, threads: 2)
     }
 
-    /// vol2col by frame (one copy per channel, tap and frame) against its twin
-    /// by row, for chunks of every whole number of rows, so chunks start and end
-    /// mid-frame; "same"-width geometries with padding, dilation, temporal
-    /// stride, taps wholly outside the frame and groups.
-    @Test(arguments: [
-        (3, 1, (4, 5, 6), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
-        (2, 1, (3, 4, 7), (3, 3, 3), (2, 1, 1), (1, 2, 2), (1, 2, 2)),
-        (4, 2, (5, 3, 5), (1, 3, 3), (1, 1, 1), (0, 3, 1), (1, 1, 1)),   // padding.h 3: rows wholly outside
-        (2, 1, (4, 2, 4), (3, 5, 5), (1, 1, 1), (2, 2, 2), (1, 1, 1)),   // the kernel taller than the input
-        (2, 2, (2, 6, 3), (2, 3, 7), (1, 1, 1), (1, 1, 3), (1, 1, 1)),   // taps wholly left or right of the row
-    ])
-    func vol2colByFrameEqualsByRow(_ c: Int, _ groups: Int, _ input: (Int, Int, Int), _ kernel: (Int, Int, Int),
-                                   _ stride: (Int, Int, Int), _ padding: (Int, Int, Int), _ dilation: (Int, Int, Int)) {
-        let g = Conv3dGeometry(batch: 1, inChannels: c, outChannels: groups, groups: groups, input: input, kernel: kernel,
-                               stride: stride, padding: padding, dilation: dilation)
-        #expect(g.rowsAreContiguous)
-        let x = randomValues(c * g.inputVolume, seed: 30)
-        let width = g.output.w, rows = g.outputVolume / width
-        for chunkRows in 1...rows {
-            var first = 0
-            while first < rows {
-                let count = min(chunkRows, rows - first) * width
-                var byFrame = [Float](repeating: .nan, count: g.columnRows * count), byRow = byFrame
-                x.withUnsafeBufferPointer { xp in
-                    byFrame.withUnsafeMutableBufferPointer { vol2colByFrame(xp.baseAddress!, g, first: first * width, count: count, col: $0.baseAddress!) }
-                    byRow.withUnsafeMutableBufferPointer { vol2colByRow(xp.baseAddress!, g, first: first * width, count: count, col: $0.baseAddress!) }
-                }
-                // Bitwise (NaN marks an element neither wrote); the first difference only, not the arrays.
-                let differs = byFrame.indices.first { byFrame[$0].bitPattern != byRow[$0].bitPattern }
-                #expect(differs == nil, "chunk of \(chunkRows) rows from row \(first): element \(differs ?? -1)")
-                first += chunkRows
-            }
-        }
-    }
-
     /// BN's 16-lane reductions against sums in Double, with a tail that is not a multiple of 16.
     @Test func batchNormReductionsEqualTheirNaiveTwins() {
         let count = 4099
