@@ -10,9 +10,7 @@
 #   SEEDS="0 1 2 3 4" EPOCHS_PER_STAGE=4 to change the plan (full-size gets 6 × EPOCHS_PER_STAGE epochs).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# CLIPKIT names a built binary; otherwise this builds the release one (a clean clone has none).
-[ -n "${CLIPKIT:-}" ] || swift build -c release --product clipkit >&2
-bin=${CLIPKIT:-$(swift build -c release --show-bin-path)/clipkit}
+. "$here/clipkit-bin.sh"   # bin: CLIPKIT, or the release build
 out=${1:-results-itsl-seeds}
 train=${TRAIN:-400} val=${VAL:-100} test=${TEST:-200}
 seeds=${SEEDS:-0 1 2} per_stage=${EPOCHS_PER_STAGE:-2}
