@@ -147,7 +147,8 @@ extension ClipKit {
                 // The backward is driven by a weighted sum, whose own backward writes the whole
                 // output gradient (157 MB for conv1 at batch 16): that part is timed alone on a
                 // leaf of the output's shape and subtracted. Best of 3 after a warm-up run.
-                let leaf = Tensor.parameter(outputShape, role: .joint, values: [Float](repeating: 0, count: up.count))
+                let leaf = Tensor(zeros: outputShape)
+                leaf.requiresGrad = true
                 var forward = Double.infinity, backward = Double.infinity, upstream = Double.infinity
                 for run in 0..<4 {
                     let warm = run > 0

@@ -4,10 +4,11 @@
 """
 import glob
 import json
-import math
 import os
 import re
 import sys
+
+from stats import cell
 
 out = sys.argv[1] if len(sys.argv) > 1 else "results-tt"
 # The paper's Table 2 (MNIST digits, 30 runs): train videos → (3D mean, s.e.), (3DTT mean, s.e.).
@@ -19,21 +20,6 @@ for path in glob.glob(os.path.join(out, "*", "eval.json")):
     m = re.fullmatch(r"(lenet5-3d|lenet5-3dtt)-n(\d+)-s(\d+)", os.path.basename(os.path.dirname(path)))
     if m:
         runs[(m[1], int(m[2]), int(m[3]))] = json.load(open(path))["top1"]
-
-
-def mean_se(values):
-    if not values:
-        return float("nan"), float("nan")
-    mean = sum(values) / len(values)
-    if len(values) < 2:
-        return mean, float("nan")
-    var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
-    return mean, math.sqrt(var / len(values))
-
-
-def cell(values):
-    mean, se = mean_se(values)
-    return f"{mean:.1f} ± {se:.1f}"
 
 
 print("| train videos (per class) | seeds | lenet5-3d top-1 | lenet5-3dtt top-1 | 3DTT − 3D (paired) | 3DTT wins | paper 3D | paper 3DTT |")
