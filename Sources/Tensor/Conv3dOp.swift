@@ -14,7 +14,8 @@ public struct Conv3dOptions: Equatable, Sendable {
 }
 
 /// 3D convolution. x: N×C×T×H×W, w: O×(C/groups)×kt×kh×kw → N×O×To×Ho×Wo.
-/// Depthwise convolutions (groups = C = O) use the direct kernel; others vol2col + GEMM.
+/// Depthwise convolutions (groups = C = O) use the direct kernel; 3×3 spatial
+/// kernels at stride 1 Winograd (`usesWinograd`); others vol2col + GEMM.
 public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOptions()) -> Tensor {
     precondition(x.rank == 5 && w.rank == 5, "conv3d takes N×C×T×H×W input and O×C/g×kt×kh×kw weight")
     let g = Conv3dGeometry(batch: x.shape[0], inChannels: x.shape[1], outChannels: w.shape[0], groups: options.groups,
@@ -31,6 +32,15 @@ public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOp
     let xp = x.storage.pointer, wp = w.storage.pointer, yp = y.storage.pointer
     if depthwise {
         Parallel.forEachRange(g.batch, workers: workers) { _, range in depthwiseConv3dForward(xp, wp, yp, g, samples: range) }
+    } else if g.usesWinograd {
+        let layout = WinogradLayout(g), u = Storage(count: layout.weightCount, zeroed: false)
+        winogradWeights(wp, layout, flipped: false, into: u.pointer)
+        let scratch = Scratch()
+        for worker in 0..<workers { _ = scratch.buffer(worker, count: layout.scratchCount) }
+        Parallel.forEachRange(g.batch, workers: workers) { worker, range in
+            winogradForward(xp, u.pointer, yp, layout, samples: range, scratch: scratch.buffer(worker, count: layout.scratchCount),
+                            accumulate: false)
+        }
     } else {
         let scratch = Scratch(), columns = g.columnBufferCount
         for worker in 0..<workers { _ = scratch.buffer(worker, count: columns) }
@@ -50,12 +60,20 @@ public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOp
                 depthwiseConv3dBackward(xp, wp, dyp, dx: dxp, dw: partial.isEmpty ? nil : partial[worker].storage.pointer, g, samples: range)
             }
         } else {
-            let scratch = Scratch(), columns = g.columnBufferCount
-            for worker in 0..<workers { _ = scratch.buffer(worker, count: columns) }
+            // dX by Winograd when the forward used it: dY convolved with the flipped kernel.
+            let layout = dxp != nil && g.usesWinograd ? WinogradLayout(g.transposedForData) : nil
+            let u = layout.map { Storage(count: $0.weightCount, zeroed: false) }
+            if let layout, let u { winogradWeights(wp, layout, flipped: true, into: u.pointer) }
+            let scratch = Scratch(), count = max(g.columnBufferCount, layout?.scratchCount ?? 0)
+            for worker in 0..<workers { _ = scratch.buffer(worker, count: count) }
             Parallel.forEachRange(g.batch, workers: workers) { worker, range in
-                let col = scratch.buffer(worker, count: columns)
+                let col = scratch.buffer(worker, count: count)
                 if !partial.isEmpty { conv3dBackwardWeight(xp, dyp, partial[worker].storage.pointer, g, samples: range, col: col) }
-                if let dxp { conv3dBackwardData(wp, dyp, dxp, g, samples: range, col: col) }
+                if let dxp, let layout, let u {
+                    winogradForward(dyp, u.pointer, dxp, layout, samples: range, scratch: col, accumulate: true)
+                } else if let dxp {
+                    conv3dBackwardData(wp, dyp, dxp, g, samples: range, col: col)
+                }
             }
         }
         if !partial.isEmpty {

@@ -35,6 +35,13 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         (2, 3, 18, 3, (4, 6, 5), (1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 2, 2)),  // 1 → 6 per group: STDCF factored spatial atoms
         (1, 4, 8, 4, (5, 4, 4), (3, 1, 1), (1, 1, 1), (2, 0, 0), (2, 1, 1)),   // 1 → 2 per group: its temporal atoms
         (2, 4, 8, 1, (2, 6, 6), (1, 1, 1), (1, 2, 2), (0, 0, 0), (1, 1, 1)),   // strided 1×1×1: through columns
+        // Winograd F(2×2, 3×3) (forward and dX; dW by columns): odd and even
+        // sizes, every spatial padding it takes, temporal kernels 1–3.
+        (2, 8, 9, 1, (5, 7, 6), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
+        (1, 9, 8, 1, (4, 6, 9), (3, 3, 3), (1, 1, 1), (0, 0, 2), (1, 1, 1)),
+        (3, 8, 10, 1, (3, 5, 5), (1, 3, 3), (1, 1, 1), (0, 2, 1), (1, 1, 1)),
+        (1, 12, 8, 1, (6, 4, 3), (2, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
+        (2, 8, 8, 1, (5, 8, 8), (3, 3, 3), (1, 1, 1), (2, 1, 1), (1, 1, 1)),
     ])
     func convolutionKernelsEqualTheNaiveTwin(_ n: Int, _ c: Int, _ o: Int, _ groups: Int, _ input: (Int, Int, Int),
                                              _ kernel: (Int, Int, Int), _ stride: (Int, Int, Int),
@@ -47,6 +54,7 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         let w = Tensor(shape: [o, c / groups, kernel.0, kernel.1, kernel.2], values: wv)
         x.requiresGrad = true; w.requiresGrad = true
         let options = Conv3dOptions(stride: stride, padding: padding, dilation: dilation, groups: groups)
+        #expect(geometry.usesWinograd == (kernel.1 == 3 && stride == (1, 1, 1) && groups == 1 && c >= 8))
         for mode in [Parallelism.batch, .blas] {
             Parallel.configure(mode: mode, threads: 2)
             x.zeroGrad(); w.zeroGrad()
@@ -59,6 +67,29 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             #expect(closeness(w.grad!.scalars, naive.dw) == "", "dw, \(mode)")
         }
         Parallel.configure(mode: .batch, threads: 2)
+    }
+
+    /// Winograd's buffers: a wide frame (many tiles per row) and a temporal
+    /// chunking that leaves a short last chunk; nothing is written past the
+    /// scratch and U it asks for, and the result equals the naive twin.
+    @Test func winogradStaysInsideItsBuffers() {
+        let g = Conv3dGeometry(batch: 2, inChannels: 8, outChannels: 9, groups: 1, input: (7, 9, 41), kernel: (3, 3, 3),
+                               stride: (1, 1, 1), padding: (1, 1, 1), dilation: (1, 1, 1))
+        let layout = WinogradLayout(g, budget: 16 * 8 * 5 * 21 * 4)   // 4 input frames: chunks of 2 output frames
+        #expect(layout.frames == 2 && g.output.t % layout.frames != 0)
+        let xv = randomValues(2 * 8 * 7 * 9 * 41, seed: 30), wv = randomValues(9 * 8 * 27, seed: 31)
+        let guardCount = 256
+        var u = [Float](repeating: .nan, count: layout.weightCount + guardCount)
+        var scratch = [Float](repeating: .nan, count: layout.scratchCount + guardCount)
+        var y = [Float](repeating: 0, count: 2 * 9 * g.outputVolume)
+        winogradWeights(wv, layout, flipped: false, into: &u)
+        u.withUnsafeBufferPointer { u in
+            scratch.withUnsafeMutableBufferPointer { s in
+                winogradForward(xv, u.baseAddress!, &y, layout, samples: 0..<2, scratch: s.baseAddress!, accumulate: false)
+            }
+        }
+        #expect(u[layout.weightCount...].allSatisfy(\.isNaN) && scratch[layout.scratchCount...].allSatisfy(\.isNaN))
+        #expect(closeness(y, conv3dForwardNaive(xv, wv, g)) == "")
     }
 
     /// BN's 16-lane reductions against sums in Double, with a tail that is not a multiple of 16.

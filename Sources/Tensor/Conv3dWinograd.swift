@@ -1,0 +1,214 @@
+/// Winograd F(2×2, 3×3) (Lavin and Gray, "Fast Algorithms for Convolutional
+/// Neural Networks", 2016) for 3D convolutions whose spatial kernel is 3×3 at
+/// stride 1, applied to every temporal tap. A 2×2 output tile costs 16
+/// multiply-adds per input channel and tap instead of vol2col + GEMM's 36, and
+/// no column matrix is built: the input is transformed into 16 planes V[ξ]
+/// (4 floats per input pixel, against vol2col's 27), then for every output
+/// frame and ξ one GEMM M[ξ] = U[ξ] · V[ξ] sums over the input channels and the
+/// kt taps at once, then M is transformed back to 2×2 tiles.
+///
+///     y = Aᵀ [(G w Gᵀ) ⊙ (Bᵀ d B)] A,   d: the 4×4 input patch of a tile
+///
+/// The backward pass over data is the same convolution of dY with the flipped,
+/// transposed kernel (`Conv3dGeometry.transposedForData`); the weight gradient
+/// stays vol2col + GEMM. The naive 7-loop convolution is its twin in the tests.
+
+extension Conv3dGeometry {
+    /// Whether the forward pass and the backward pass over data run by
+    /// Winograd: one group, 3×3 spatial kernel, stride and dilation 1, and
+    /// enough channels for the GEMMs to outweigh the transforms (the 3-channel
+    /// first layer of a net stays on vol2col).
+    var usesWinograd: Bool {
+        groups == 1 && kernel.h == 3 && kernel.w == 3 && stride == (1, 1, 1) && dilation == (1, 1, 1)
+            && padding.h <= 2 && padding.w <= 2 && padding.t < kernel.t
+            && inChannels >= 8 && outChannels >= 8
+    }
+
+    /// The convolution that maps dY to dX when stride and dilation are 1: the
+    /// kernel flipped in t, h and w with channels swapped, padding k − 1 − p.
+    var transposedForData: Conv3dGeometry {
+        Conv3dGeometry(batch: batch, inChannels: outChannels, outChannels: inChannels, groups: 1,
+                       input: output, kernel: kernel, stride: (1, 1, 1),
+                       padding: (kernel.t - 1 - padding.t, 2 - padding.h, 2 - padding.w), dilation: (1, 1, 1))
+    }
+}
+
+/// Sizes of one Winograd convolution's buffers.
+struct WinogradLayout {
+    let g: Conv3dGeometry
+    let tilesH: Int, tilesW: Int
+    /// Output frames per chunk: V holds `inputFrames` = frames + kt − 1 frames.
+    let frames: Int
+
+    init(_ g: Conv3dGeometry, budget: Int = 2 << 20) {
+        self.g = g
+        let o = g.output
+        tilesH = (o.h + 1) / 2
+        tilesW = (o.w + 1) / 2
+        let perFrame = 16 * g.inChannels * tilesH * tilesW
+        let most = max(1, budget / perFrame - (g.kernel.t - 1))
+        let chunks = (o.t + most - 1) / most
+        frames = (o.t + chunks - 1) / chunks   // balanced chunks
+    }
+
+    var tiles: Int { tilesH * tilesW }
+    var inputFrames: Int { frames + g.kernel.t - 1 }
+    /// GEMM depth: every tap's input channels.
+    var depth: Int { g.kernel.t * g.inChannels }
+    /// Floats of U (shared by the workers).
+    var weightCount: Int { 16 * g.outChannels * depth }
+    /// Input rows padded to whole tiles: 2 · tilesW + 2 columns.
+    var rowWidth: Int { 2 * tilesW + 2 }
+    private var vCount: Int { 16 * inputFrames * g.inChannels * tiles }
+    private var mCount: Int { 16 * g.outChannels * tiles }
+    /// Floats of one worker's scratch: V, M and rows (a padded input row and
+    /// a ring of four transformed ones of 4 · tilesW, or two output rows).
+    var scratchCount: Int { vCount + mCount + rowWidth + 16 * tilesW }
+
+    func parts(_ scratch: UnsafeMutablePointer<Float>) -> (v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
+                                                          rows: UnsafeMutablePointer<Float>) {
+        (scratch, scratch + vCount, scratch + vCount + mCount)
+    }
+}
+
+/// U[ξ][o][a·C + c] = (G w[o][c][a] Gᵀ)[ξ]. With `flipped`, `layout.g` is a
+/// `transposedForData` geometry and `w` the original weight (O′ × C′ ×
+/// kt × 3 × 3 with O′ = g.inChannels): the kernel is read flipped and transposed.
+func winogradWeights(_ w: UnsafePointer<Float>, _ layout: WinogradLayout, flipped: Bool, into u: UnsafeMutablePointer<Float>) {
+    let g = layout.g, kt = g.kernel.t, C = g.inChannels, O = g.outChannels, depth = layout.depth
+    let plane = O * depth
+    var k = [Float](repeating: 0, count: 9), gk = [Float](repeating: 0, count: 12)
+    for o in 0..<O { for c in 0..<C { for a in 0..<kt {
+        if flipped {
+            let base = ((c * O + o) * kt + (kt - 1 - a)) * 9
+            for i in 0..<9 { k[i] = w[base + 8 - i] }
+        } else {
+            let base = ((o * C + c) * kt + a) * 9
+            for i in 0..<9 { k[i] = w[base + i] }
+        }
+        // G k: 4 × 3.
+        for j in 0..<3 {
+            let k0 = k[j], k1 = k[3 + j], k2 = k[6 + j]
+            gk[j] = k0; gk[3 + j] = 0.5 * (k0 + k1 + k2); gk[6 + j] = 0.5 * (k0 - k1 + k2); gk[9 + j] = k2
+        }
+        // (G k) Gᵀ: 4 × 4.
+        let column = o * depth + a * C + c
+        for i in 0..<4 {
+            let r0 = gk[3 * i], r1 = gk[3 * i + 1], r2 = gk[3 * i + 2]
+            u[(4 * i) * plane + column] = r0
+            u[(4 * i + 1) * plane + column] = 0.5 * (r0 + r1 + r2)
+            u[(4 * i + 2) * plane + column] = 0.5 * (r0 - r1 + r2)
+            u[(4 * i + 3) * plane + column] = r2
+        }
+    } } }
+}
+
+/// Y = conv(X, w) (or Y += with `accumulate`) for `samples`, from U of `winogradWeights`.
+func winogradForward(_ x: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                     _ layout: WinogradLayout, samples: Range<Int>, scratch: UnsafeMutablePointer<Float>, accumulate: Bool) {
+    let g = layout.g, o = g.output
+    let C = g.inChannels, O = g.outChannels, tiles = layout.tiles, depth = layout.depth
+    let (v, m, rows) = layout.parts(scratch)
+    let vPlane = layout.inputFrames * C * tiles, mPlane = O * tiles
+    for n in samples {
+        let xs = x + n * C * g.inputVolume, ys = y + n * O * g.outputVolume
+        var first = 0
+        while first < o.t {
+            let frames = min(layout.frames, o.t - first)
+            for f in 0..<(frames + g.kernel.t - 1) {
+                let ti = first - g.padding.t + f
+                for c in 0..<C {
+                    let dst = v + (f * C + c) * tiles
+                    if ti < 0 || ti >= g.input.t {
+                        for xi in 0..<16 { (dst + xi * vPlane).initialize(repeating: 0, count: tiles) }
+                    } else {
+                        transformInput(xs + (c * g.input.t + ti) * g.input.h * g.input.w, layout, into: dst, planeStride: vPlane, rows: rows)
+                    }
+                }
+            }
+            for l in 0..<frames {
+                for xi in 0..<16 {
+                    sgemm(m: O, n: tiles, k: depth, a: u + xi * O * depth, lda: depth,
+                          b: v + xi * vPlane + l * C * tiles, ldb: tiles, c: m + xi * mPlane, ldc: tiles)
+                }
+                let to = first + l
+                for oc in 0..<O {
+                    transformOutput(m + oc * tiles, layout, planeStride: mPlane,
+                                    into: ys + (oc * o.t + to) * o.h * o.w, accumulate: accumulate, rows: rows)
+                }
+            }
+            first += frames
+        }
+    }
+}
+
+/// Bᵀ d B for every tile of one input frame and channel (`frame`: H × W),
+/// into V[ξ] at `dst + ξ · planeStride`, tiles in row-major order. Each padded
+/// input row is transformed along w once (d B: columns 2tx … 2tx + 3 →
+/// 4 values per tile) into a ring of four, since consecutive tile rows share
+/// two input rows; Bᵀ then combines four such rows, contiguous over tiles.
+private func transformInput(_ frame: UnsafePointer<Float>, _ layout: WinogradLayout, into dst: UnsafeMutablePointer<Float>,
+                            planeStride: Int, rows: UnsafeMutablePointer<Float>) {
+    let g = layout.g, width = layout.rowWidth, tilesW = layout.tilesW
+    let H = g.input.h, W = g.input.w, ph = g.padding.h, pw = g.padding.w
+    let padded = rows, ring = rows + width   // ring slot s: 4 × tilesW values of padded row ≡ s (mod 4)
+    // The input columns that land inside a padded row: j − pw ∈ [0, W).
+    let lo = pw, hi = min(width, W + pw)
+    func transformRow(_ r: Int) {
+        let h = r - ph, out = ring + (r % 4) * 4 * tilesW
+        if h < 0 || h >= H || lo >= hi { out.initialize(repeating: 0, count: 4 * tilesW); return }
+        if lo > 0 { padded.initialize(repeating: 0, count: lo) }
+        (padded + lo).update(from: frame + h * W, count: hi - lo)
+        if hi < width { (padded + hi).initialize(repeating: 0, count: width - hi) }
+        // d B: c0 − c2, c1 + c2, c2 − c1, c1 − c3.
+        for tx in 0..<tilesW {
+            let c0 = padded[2 * tx], c1 = padded[2 * tx + 1], c2 = padded[2 * tx + 2], c3 = padded[2 * tx + 3]
+            out[tx] = c0 - c2; out[tilesW + tx] = c1 + c2; out[2 * tilesW + tx] = c2 - c1; out[3 * tilesW + tx] = c1 - c3
+        }
+    }
+    transformRow(0); transformRow(1)
+    for ty in 0..<layout.tilesH {
+        transformRow(2 * ty + 2); transformRow(2 * ty + 3)
+        let r0 = ring + ((2 * ty) % 4) * 4 * tilesW, r1 = ring + ((2 * ty + 1) % 4) * 4 * tilesW
+        let r2 = ring + ((2 * ty + 2) % 4) * 4 * tilesW, r3 = ring + ((2 * ty + 3) % 4) * 4 * tilesW
+        // Bᵀ (d B): rows d0 − d2, d1 + d2, d2 − d1, d1 − d3, for each of the 4 column values l.
+        for l in 0..<4 {
+            let a0 = r0 + l * tilesW, a1 = r1 + l * tilesW, a2 = r2 + l * tilesW, a3 = r3 + l * tilesW
+            let out0 = dst + l * planeStride + ty * tilesW, out1 = out0 + 4 * planeStride
+            let out2 = out1 + 4 * planeStride, out3 = out2 + 4 * planeStride
+            for tx in 0..<tilesW {
+                let d0 = a0[tx], d1 = a1[tx], d2 = a2[tx], d3 = a3[tx]
+                out0[tx] = d0 - d2; out1[tx] = d1 + d2; out2[tx] = d2 - d1; out3[tx] = d1 - d3
+            }
+        }
+    }
+}
+
+/// Aᵀ m A for every tile of one output frame and channel (M[ξ] at
+/// `m + ξ · planeStride`), written (or added) into `frame` (Ho × Wo).
+private func transformOutput(_ m: UnsafePointer<Float>, _ layout: WinogradLayout, planeStride: Int,
+                             into frame: UnsafeMutablePointer<Float>, accumulate: Bool, rows: UnsafeMutablePointer<Float>) {
+    let o = layout.g.output, tilesW = layout.tilesW, width = 2 * tilesW
+    let top = rows, bottom = rows + width
+    for ty in 0..<layout.tilesH {
+        let mt = m + ty * tilesW
+        for tx in 0..<tilesW {
+            @inline(__always) func at(_ xi: Int) -> Float { mt[xi * planeStride + tx] }
+            // Aᵀ m over rows: s0 = m0 + m1 + m2, s1 = m1 − m2 − m3 (per column l).
+            let s00 = at(0) + at(4) + at(8), s01 = at(1) + at(5) + at(9)
+            let s02 = at(2) + at(6) + at(10), s03 = at(3) + at(7) + at(11)
+            let s10 = at(4) - at(8) - at(12), s11 = at(5) - at(9) - at(13)
+            let s12 = at(6) - at(10) - at(14), s13 = at(7) - at(11) - at(15)
+            top[2 * tx] = s00 + s01 + s02; top[2 * tx + 1] = s01 - s02 - s03
+            bottom[2 * tx] = s10 + s11 + s12; bottom[2 * tx + 1] = s11 - s12 - s13
+        }
+        for i in 0..<min(2, o.h - 2 * ty) {
+            let src = i == 0 ? top : bottom, dst = frame + (2 * ty + i) * o.w
+            if accumulate {
+                for j in 0..<o.w { dst[j] += src[j] }
+            } else {
+                dst.update(from: src, count: o.w)
+            }
+        }
+    }
+}
