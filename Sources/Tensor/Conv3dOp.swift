@@ -60,15 +60,24 @@ public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOp
                 depthwiseConv3dBackward(xp, wp, dyp, dx: dxp, dw: partial.isEmpty ? nil : partial[worker].storage.pointer, g, samples: range)
             }
         } else {
-            // dX by Winograd when the forward used it: dY convolved with the flipped kernel.
+            // Winograd when the forward used it: dW through the transposed
+            // transforms, dX as dY convolved with the flipped kernel.
+            let forward = g.usesWinograd ? WinogradLayout(g) : nil
             let layout = dxp != nil && g.usesWinograd ? WinogradLayout(g.transposedForData) : nil
             let u = layout.map { Storage(count: $0.weightCount, zeroed: false) }
             if let layout, let u { winogradWeights(wp, layout, flipped: true, into: u.pointer) }
-            let scratch = Scratch(), count = max(g.columnBufferCount, layout?.scratchCount ?? 0)
+            var count = forward == nil ? g.columnBufferCount : 0
+            if let forward, !partial.isEmpty { count = max(count, forward.weightGradientScratchCount) }
+            if let layout { count = max(count, layout.scratchCount) }
+            let scratch = Scratch()
             for worker in 0..<workers { _ = scratch.buffer(worker, count: count) }
             Parallel.forEachRange(g.batch, workers: workers) { worker, range in
                 let col = scratch.buffer(worker, count: count)
-                if !partial.isEmpty { conv3dBackwardWeight(xp, dyp, partial[worker].storage.pointer, g, samples: range, col: col) }
+                if !partial.isEmpty, let forward {
+                    winogradBackwardWeight(xp, dyp, partial[worker].storage.pointer, forward, samples: range, scratch: col)
+                } else if !partial.isEmpty {
+                    conv3dBackwardWeight(xp, dyp, partial[worker].storage.pointer, g, samples: range, col: col)
+                }
                 if let dxp, let layout, let u {
                     winogradForward(dyp, u.pointer, dxp, layout, samples: range, scratch: col, accumulate: true)
                 } else if let dxp {

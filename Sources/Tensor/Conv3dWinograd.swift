@@ -11,7 +11,8 @@
 ///
 /// The backward pass over data is the same convolution of dY with the flipped,
 /// transposed kernel (`Conv3dGeometry.transposedForData`); the weight gradient
-/// stays vol2col + GEMM. The naive 7-loop convolution is its twin in the tests.
+/// runs the forward's linear maps transposed (`winogradBackwardWeight`). The
+/// naive 7-loop convolution is the twin of all three in the tests.
 
 extension Conv3dGeometry {
     /// Whether the forward pass and the backward pass over data run by
@@ -59,11 +60,15 @@ struct WinogradLayout {
     var weightCount: Int { 16 * g.outChannels * depth }
     /// Input rows padded to whole tiles: 2 · tilesW + 2 columns.
     var rowWidth: Int { 2 * tilesW + 2 }
-    private var vCount: Int { 16 * inputFrames * g.inChannels * tiles }
+    /// Floats between V[ξ] and V[ξ + 1].
+    var vPlane: Int { inputFrames * g.inChannels * tiles }
+    private var vCount: Int { 16 * vPlane }
     private var mCount: Int { 16 * g.outChannels * tiles }
     /// Floats of one worker's scratch: V, M and rows (a padded input row and
     /// a ring of four transformed ones of 4 · tilesW, or two output rows).
     var scratchCount: Int { vCount + mCount + rowWidth + 16 * tilesW }
+    /// The weight gradient's scratch: also dU, the size of U.
+    var weightGradientScratchCount: Int { scratchCount + weightCount }
 
     func parts(_ scratch: UnsafeMutablePointer<Float>) -> (v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
                                                           rows: UnsafeMutablePointer<Float>) {
@@ -109,36 +114,91 @@ func winogradForward(_ x: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ y: 
     let g = layout.g, o = g.output
     let C = g.inChannels, O = g.outChannels, tiles = layout.tiles, depth = layout.depth
     let (v, m, rows) = layout.parts(scratch)
-    let vPlane = layout.inputFrames * C * tiles, mPlane = O * tiles
+    let vPlane = layout.vPlane, mPlane = O * tiles
     for n in samples {
-        let xs = x + n * C * g.inputVolume, ys = y + n * O * g.outputVolume
-        var first = 0
-        while first < o.t {
-            let frames = min(layout.frames, o.t - first)
-            for f in 0..<(frames + g.kernel.t - 1) {
-                let ti = first - g.padding.t + f
-                for c in 0..<C {
-                    let dst = v + (f * C + c) * tiles
-                    if ti < 0 || ti >= g.input.t {
-                        for xi in 0..<16 { (dst + xi * vPlane).initialize(repeating: 0, count: tiles) }
-                    } else {
-                        transformInput(xs + (c * g.input.t + ti) * g.input.h * g.input.w, layout, into: dst, planeStride: vPlane, rows: rows)
-                    }
-                }
-            }
+        let ys = y + n * O * g.outputVolume
+        forEachChunk(x + n * C * g.inputVolume, layout, v: v, rows: rows) { first, frames in
             for l in 0..<frames {
                 for xi in 0..<16 {
                     sgemm(m: O, n: tiles, k: depth, a: u + xi * O * depth, lda: depth,
                           b: v + xi * vPlane + l * C * tiles, ldb: tiles, c: m + xi * mPlane, ldc: tiles)
                 }
-                let to = first + l
                 for oc in 0..<O {
                     transformOutput(m + oc * tiles, layout, planeStride: mPlane,
-                                    into: ys + (oc * o.t + to) * o.h * o.w, accumulate: accumulate, rows: rows)
+                                    into: ys + (oc * o.t + first + l) * o.h * o.w, accumulate: accumulate, rows: rows)
                 }
             }
-            first += frames
         }
+    }
+}
+
+/// dW (+=) for `samples`: the transpose of the forward's linear maps, so
+/// dU[ξ] = Σ over output frames and tiles of (A dy Aᵀ)[ξ] · V[ξ]ᵀ (one GEMM
+/// per frame and ξ, over the tiles), then dW = Gᵀ dU G. `scratch` holds
+/// `weightGradientScratchCount` floats.
+func winogradBackwardWeight(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
+                            _ layout: WinogradLayout, samples: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
+    let g = layout.g, o = g.output
+    let C = g.inChannels, O = g.outChannels, tiles = layout.tiles, depth = layout.depth
+    let (v, m, rows) = layout.parts(scratch)
+    let du = scratch + layout.scratchCount
+    let vPlane = layout.vPlane, mPlane = O * tiles
+    du.initialize(repeating: 0, count: layout.weightCount)
+    for n in samples {
+        let dys = dy + n * O * g.outputVolume
+        forEachChunk(x + n * C * g.inputVolume, layout, v: v, rows: rows) { first, frames in
+            for l in 0..<frames {
+                for oc in 0..<O {
+                    transformOutputGradient(dys + (oc * o.t + first + l) * o.h * o.w, layout, into: m + oc * tiles,
+                                            planeStride: mPlane, rows: rows)
+                }
+                for xi in 0..<16 {
+                    sgemm(transB: true, m: O, n: depth, k: tiles, a: m + xi * mPlane, lda: tiles,
+                          b: v + xi * vPlane + l * C * tiles, ldb: tiles, beta: 1, c: du + xi * O * depth, ldc: depth)
+                }
+            }
+        }
+    }
+    // dW += Gᵀ dU G for every (output channel, input channel, tap).
+    let kt = g.kernel.t, plane = O * depth
+    for oc in 0..<O { for c in 0..<C { for a in 0..<kt {
+        let column = oc * depth + a * C + c
+        let h = rows   // 4 × 3: dU G
+        for i in 0..<4 {
+            let u0 = du[(4 * i) * plane + column], u1 = du[(4 * i + 1) * plane + column]
+            let u2 = du[(4 * i + 2) * plane + column], u3 = du[(4 * i + 3) * plane + column]
+            h[3 * i] = u0 + 0.5 * (u1 + u2); h[3 * i + 1] = 0.5 * (u1 - u2); h[3 * i + 2] = 0.5 * (u1 + u2) + u3
+        }
+        let out = dw + ((oc * C + c) * kt + a) * 9
+        for s in 0..<3 {
+            let h0 = h[s], h1 = h[3 + s], h2 = h[6 + s], h3 = h[9 + s]
+            out[s] += h0 + 0.5 * (h1 + h2); out[3 + s] += 0.5 * (h1 - h2); out[6 + s] += 0.5 * (h1 + h2) + h3
+        }
+    } } }
+}
+
+/// Transforms the input frames of one sample into V, a chunk of output
+/// frames at a time, and calls `body(first, frames)` for output frames
+/// [first, first + frames); frames outside the input (temporal padding) are 0.
+private func forEachChunk(_ xs: UnsafePointer<Float>, _ layout: WinogradLayout, v: UnsafeMutablePointer<Float>,
+                          rows: UnsafeMutablePointer<Float>, _ body: (_ first: Int, _ frames: Int) -> Void) {
+    let g = layout.g, C = g.inChannels, tiles = layout.tiles, vPlane = layout.vPlane
+    var first = 0
+    while first < g.output.t {
+        let frames = min(layout.frames, g.output.t - first)
+        for f in 0..<(frames + g.kernel.t - 1) {
+            let ti = first - g.padding.t + f
+            for c in 0..<C {
+                let dst = v + (f * C + c) * tiles
+                if ti < 0 || ti >= g.input.t {
+                    for xi in 0..<16 { (dst + xi * vPlane).initialize(repeating: 0, count: tiles) }
+                } else {
+                    transformInput(xs + (c * g.input.t + ti) * g.input.h * g.input.w, layout, into: dst, planeStride: vPlane, rows: rows)
+                }
+            }
+        }
+        body(first, frames)
+        first += frames
     }
 }
 
@@ -209,6 +269,36 @@ private func transformOutput(_ m: UnsafePointer<Float>, _ layout: WinogradLayout
             } else {
                 dst.update(from: src, count: o.w)
             }
+        }
+    }
+}
+
+/// A dy Aᵀ for every 2×2 tile of one output-gradient frame and channel
+/// (`frame`: Ho × Wo; outside it, 0) into M[ξ] at `m + ξ · planeStride`.
+private func transformOutputGradient(_ frame: UnsafePointer<Float>, _ layout: WinogradLayout, into m: UnsafeMutablePointer<Float>,
+                                     planeStride: Int, rows: UnsafeMutablePointer<Float>) {
+    let o = layout.g.output, tilesW = layout.tilesW, width = 2 * tilesW
+    let top = rows, bottom = rows + width
+    for ty in 0..<layout.tilesH {
+        for i in 0..<2 {
+            let row = i == 0 ? top : bottom, h = 2 * ty + i
+            if h < o.h {
+                row.update(from: frame + h * o.w, count: o.w)
+                if o.w < width { (row + o.w).initialize(repeating: 0, count: width - o.w) }
+            } else {
+                row.initialize(repeating: 0, count: width)
+            }
+        }
+        let mt = m + ty * tilesW
+        for tx in 0..<tilesW {
+            let y00 = top[2 * tx], y01 = top[2 * tx + 1], y10 = bottom[2 * tx], y11 = bottom[2 * tx + 1]
+            // Along w: (y0, y0 + y1, y0 − y1, −y1) per row; along h: the same of the two rows.
+            let q0 = (y00, y00 + y01, y00 - y01, -y01), q1 = (y10, y10 + y11, y10 - y11, -y11)
+            mt[tx] = q0.0; mt[planeStride + tx] = q0.1; mt[2 * planeStride + tx] = q0.2; mt[3 * planeStride + tx] = q0.3
+            let s1 = mt + 4 * planeStride, s2 = mt + 8 * planeStride, s3 = mt + 12 * planeStride
+            s1[tx] = q0.0 + q1.0; s1[planeStride + tx] = q0.1 + q1.1; s1[2 * planeStride + tx] = q0.2 + q1.2; s1[3 * planeStride + tx] = q0.3 + q1.3
+            s2[tx] = q0.0 - q1.0; s2[planeStride + tx] = q0.1 - q1.1; s2[2 * planeStride + tx] = q0.2 - q1.2; s2[3 * planeStride + tx] = q0.3 - q1.3
+            s3[tx] = -q1.0; s3[planeStride + tx] = -q1.1; s3[2 * planeStride + tx] = -q1.2; s3[3 * planeStride + tx] = -q1.3
         }
     }
 }

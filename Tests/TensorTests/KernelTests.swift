@@ -71,7 +71,8 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
 
     /// Winograd's buffers: a wide frame (many tiles per row) and a temporal
     /// chunking that leaves a short last chunk; nothing is written past the
-    /// scratch and U it asks for, and the result equals the naive twin.
+    /// scratch and U it asks for, and the output and the weight gradient
+    /// equal the naive twin's.
     @Test func winogradStaysInsideItsBuffers() {
         let g = Conv3dGeometry(batch: 2, inChannels: 8, outChannels: 9, groups: 1, input: (7, 9, 41), kernel: (3, 3, 3),
                                stride: (1, 1, 1), padding: (1, 1, 1), dilation: (1, 1, 1))
@@ -90,6 +91,17 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         }
         #expect(u[layout.weightCount...].allSatisfy(\.isNaN) && scratch[layout.scratchCount...].allSatisfy(\.isNaN))
         #expect(closeness(y, conv3dForwardNaive(xv, wv, g)) == "")
+        // The weight gradient's scratch holds dU after the forward's.
+        let dy = randomValues(y.count, seed: 32)
+        var dw = [Float](repeating: 0, count: wv.count)
+        scratch = [Float](repeating: .nan, count: layout.weightGradientScratchCount + guardCount)
+        scratch.withUnsafeMutableBufferPointer { s in
+            winogradBackwardWeight(xv, dy, &dw, layout, samples: 0..<2, scratch: s.baseAddress!)
+        }
+        #expect(scratch[layout.weightGradientScratchCount...].allSatisfy { $0.isNaN })
+        // Each weight's gradient sums 5,166 products: the naive twin's own
+        // rounding (one Float chain) is about 1e-4 at these magnitudes.
+        #expect(closeness(dw, conv3dBackwardNaive(xv, wv, dy, g).dw, atol: 2e-4) == "")
     }
 
     /// BN's 16-lane reductions against sums in Double, with a tail that is not a multiple of 16.
