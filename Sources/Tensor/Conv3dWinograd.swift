@@ -63,7 +63,9 @@ struct WinogradLayout {
     /// Floats between V[ξ] and V[ξ + 1].
     var vPlane: Int { inputFrames * g.inChannels * tiles }
     private var vCount: Int { 16 * vPlane }
-    private var mCount: Int { 16 * g.outChannels * tiles }
+    /// Floats between M[ξ] and M[ξ + 1].
+    var mPlane: Int { g.outChannels * tiles }
+    private var mCount: Int { 16 * mPlane }
     /// Floats of one worker's scratch: V, M and rows (a padded input row and
     /// a ring of four transformed ones of 4 · tilesW, or two output rows).
     var scratchCount: Int { vCount + mCount + rowWidth + 16 * tilesW }
@@ -74,6 +76,16 @@ struct WinogradLayout {
                                                           rows: UnsafeMutablePointer<Float>) {
         (scratch, scratch + vCount, scratch + vCount + mCount)
     }
+}
+
+/// G · (a, b, c): the filter transform along one axis, 3 → 4.
+@inline(__always) private func filterTransform(_ a: Float, _ b: Float, _ c: Float) -> (Float, Float, Float, Float) {
+    (a, 0.5 * (a + b + c), 0.5 * (a - b + c), c)
+}
+
+/// Gᵀ · (a, b, c, d): its transpose, 4 → 3 (for the weight gradient).
+@inline(__always) private func filterTransformTransposed(_ a: Float, _ b: Float, _ c: Float, _ d: Float) -> (Float, Float, Float) {
+    (a + 0.5 * (b + c), 0.5 * (b - c), 0.5 * (b + c) + d)
 }
 
 /// U[ξ][o][a·C + c] = (G w[o][c][a] Gᵀ)[ξ]. With `flipped`, `layout.g` is a
@@ -93,17 +105,13 @@ func winogradWeights(_ w: UnsafePointer<Float>, _ layout: WinogradLayout, flippe
         }
         // G k: 4 × 3.
         for j in 0..<3 {
-            let k0 = k[j], k1 = k[3 + j], k2 = k[6 + j]
-            gk[j] = k0; gk[3 + j] = 0.5 * (k0 + k1 + k2); gk[6 + j] = 0.5 * (k0 - k1 + k2); gk[9 + j] = k2
+            (gk[j], gk[3 + j], gk[6 + j], gk[9 + j]) = filterTransform(k[j], k[3 + j], k[6 + j])
         }
         // (G k) Gᵀ: 4 × 4.
         let column = o * depth + a * C + c
         for i in 0..<4 {
-            let r0 = gk[3 * i], r1 = gk[3 * i + 1], r2 = gk[3 * i + 2]
-            u[(4 * i) * plane + column] = r0
-            u[(4 * i + 1) * plane + column] = 0.5 * (r0 + r1 + r2)
-            u[(4 * i + 2) * plane + column] = 0.5 * (r0 - r1 + r2)
-            u[(4 * i + 3) * plane + column] = r2
+            (u[(4 * i) * plane + column], u[(4 * i + 1) * plane + column], u[(4 * i + 2) * plane + column],
+             u[(4 * i + 3) * plane + column]) = filterTransform(gk[3 * i], gk[3 * i + 1], gk[3 * i + 2])
         }
     } } }
 }
@@ -114,7 +122,7 @@ func winogradForward(_ x: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ y: 
     let g = layout.g, o = g.output
     let C = g.inChannels, O = g.outChannels, tiles = layout.tiles, depth = layout.depth
     let (v, m, rows) = layout.parts(scratch)
-    let vPlane = layout.vPlane, mPlane = O * tiles
+    let vPlane = layout.vPlane, mPlane = layout.mPlane
     for n in samples {
         let ys = y + n * O * g.outputVolume
         forEachChunk(x + n * C * g.inputVolume, layout, v: v, rows: rows) { first, frames in
@@ -142,7 +150,7 @@ func winogradBackwardWeight(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float
     let C = g.inChannels, O = g.outChannels, tiles = layout.tiles, depth = layout.depth
     let (v, m, rows) = layout.parts(scratch)
     let du = scratch + layout.scratchCount
-    let vPlane = layout.vPlane, mPlane = O * tiles
+    let vPlane = layout.vPlane, mPlane = layout.mPlane
     du.initialize(repeating: 0, count: layout.weightCount)
     for n in samples {
         let dys = dy + n * O * g.outputVolume
@@ -165,14 +173,14 @@ func winogradBackwardWeight(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float
         let column = oc * depth + a * C + c
         let h = rows   // 4 × 3: dU G
         for i in 0..<4 {
-            let u0 = du[(4 * i) * plane + column], u1 = du[(4 * i + 1) * plane + column]
-            let u2 = du[(4 * i + 2) * plane + column], u3 = du[(4 * i + 3) * plane + column]
-            h[3 * i] = u0 + 0.5 * (u1 + u2); h[3 * i + 1] = 0.5 * (u1 - u2); h[3 * i + 2] = 0.5 * (u1 + u2) + u3
+            (h[3 * i], h[3 * i + 1], h[3 * i + 2]) = filterTransformTransposed(
+                du[(4 * i) * plane + column], du[(4 * i + 1) * plane + column],
+                du[(4 * i + 2) * plane + column], du[(4 * i + 3) * plane + column])
         }
         let out = dw + ((oc * C + c) * kt + a) * 9
         for s in 0..<3 {
-            let h0 = h[s], h1 = h[3 + s], h2 = h[6 + s], h3 = h[9 + s]
-            out[s] += h0 + 0.5 * (h1 + h2); out[3 + s] += 0.5 * (h1 - h2); out[6 + s] += 0.5 * (h1 + h2) + h3
+            let (r0, r1, r2) = filterTransformTransposed(h[s], h[3 + s], h[6 + s], h[9 + s])
+            out[s] += r0; out[3 + s] += r1; out[6 + s] += r2
         }
     } } }
 }
