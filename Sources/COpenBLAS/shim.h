@@ -1,6 +1,6 @@
 // OpenBLAS for the Tensor engine, opened at run time (see Tensor/OpenBLAS.swift):
 // the function types ClipKit looks up with dlsym, CPUID for choosing the
-// kernels before OpenBLAS's constructor runs, and glibc's malloc_trim.
+// kernels before OpenBLAS's constructor runs, and glibc's heap settings.
 #ifndef CLIPKIT_COPENBLAS_SHIM_H
 #define CLIPKIT_COPENBLAS_SHIM_H
 
@@ -49,5 +49,12 @@ static inline uint64_t clipkit_xcr0(void) {
 
 /// Returns free heap pages to the system (glibc); Tensor calls it at stage boundaries.
 static inline void clipkit_malloc_trim(void) { malloc_trim(0); }
+
+/// Keeps freed memory in the heap (glibc): blocks of any size below 2 GiB come
+/// from the heap rather than their own mmap, and the heap's top is not trimmed.
+static inline void clipkit_keep_freed_memory(void) {
+    mallopt(M_MMAP_THRESHOLD, INT32_MAX);
+    mallopt(M_TRIM_THRESHOLD, INT32_MAX);
+}
 
 #endif

@@ -78,9 +78,6 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var workers = 2
     public var threads = ProcessInfo.processInfo.activeProcessorCount
     public var seed: UInt64 = 0
-    /// MiB of freed tensor blocks kept for reuse during training: fewer page
-    /// faults, but counted in the process's RSS (so the per-stage RSS is tensors + this at most).
-    public var blockCacheMb = 128
     /// Batches of full-size training clips over which BN statistics are
     /// recomputed at the end of every stage, before validation (precise BN; 0: off).
     public var preciseBnBatches = 20
@@ -214,7 +211,7 @@ private func withDefaults(_ user: [String: Any]) throws -> Data {
 /// Keys each level of the config accepts (snake_case), for typo errors.
 private let knownKeys: [String: Set<String>] = [
     "": ["model", "train", "val", "classes", "num_classes", "clip", "eval", "optimizer", "schedule", "epochs", "batch",
-         "workers", "threads", "seed", "block_cache_mb", "precise_bn_batches", "sync_bn", "bucket_mb", "output", "itsl",
+         "workers", "threads", "seed", "precise_bn_batches", "sync_bn", "bucket_mb", "output", "itsl",
          "task", "noise", "test"],
     "clip": ["frames", "interval", "crop", "short_side", "flip", "sampling"],
     "eval": ["clips", "crops", "short_side"],

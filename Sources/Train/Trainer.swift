@@ -164,7 +164,7 @@ public final class Trainer {
     /// Runs (or, with `resume`, continues) the plan.
     public func run(resume: Bool = false) throws -> TrainSummary {
         Parallel.configure(mode: .automatic, threads: threads, batch: localBatch)
-        MemoryMeter.shared.blockCacheLimitBytes = config.blockCacheMb << 20
+        MemoryMeter.shared.keepFreedMemory()
         let writer = world.rank == 0
         if !writer { progress = { _, _ in } }
         if writer { try FileManager.default.createDirectory(atPath: config.output, withIntermediateDirectories: true) }
@@ -208,7 +208,7 @@ public final class Trainer {
             applyDilation(model, temporal: phase.temporalDilation, spatial: phase.spatialDilation)
             freezeOnly(model, role: phase.frozen)
             if epochInPhase == 0 && startStep == 0 {
-                MemoryMeter.shared.releaseCachedMemory()
+                MemoryMeter.shared.releaseFreedMemory()
                 MemoryMeter.shared.resetPeak()
                 ProcessMemory.resetPeak()
             }

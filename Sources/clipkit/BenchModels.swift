@@ -77,7 +77,7 @@ extension ClipKit {
                     print(name.padding(toLength: 14, withPad: " ", startingAt: 0) + String(format: " %7.1fM %8.1f %14.2f %14.2f %14.0f %14.0f", Double(row.params) / 1e6, row.gflops,
                                  row.train_clips_per_s, row.inference_clips_per_s, row.train_mb_per_clip, row.inference_mb_per_clip))
                 }
-                MemoryMeter.shared.releaseCachedMemory()
+                MemoryMeter.shared.releaseFreedMemory()
             }
             if json { print(try jsonString(rows)) }
         }

@@ -23,13 +23,12 @@ extension ClipKit {
         @Option(help: "blas (OpenBLAS threads), batch (samples split over threads) or automatic (batch when the batch has a sample for every thread).") var parallel = "automatic"
         @Option(help: "Classes.") var classes = 6
         @Option(help: "STDCF layers: composed, factored or automatic.") var execution = "automatic"
-        @Option(help: "MiB of freed tensor blocks kept for reuse (fewer page faults, more resident memory).") var blockCacheMb = 512
         @Option(help: "Under mpirun: gradient bucket size, MiB.") var bucketMb = 25.0
         @Flag(help: "Under mpirun: BatchNorm statistics over the global batch.") var syncBn = false
         @Flag(help: "Print JSON.") var json = false
 
         struct Result: Encodable {
-            var model: String, execution: String, parallel: String, threads: Int, batch: Int, steps: Int, block_cache_mb: Int
+            var model: String, execution: String, parallel: String, threads: Int, batch: Int, steps: Int
             var clips_per_s: Double, step_ms: Double, peak_rss_mb: Double, peak_tensor_mb: Double
             var gflops_per_step: Double, gflop_per_s: Double, loss: Float
             /// Under mpirun: ranks, waiting for gradient sums after backward (ms per step), floats summed per step, buckets.
@@ -44,7 +43,6 @@ extension ClipKit {
             guard batch % world.size == 0 else { throw ValidationError("--batch \(batch) does not divide over \(world.size) ranks") }
             let batch = self.batch / world.size, threads = world.isDistributed ? min(self.threads, world.coresPerRank) : self.threads
             Parallel.configure(mode: mode, threads: threads, batch: batch)
-            MemoryMeter.shared.blockCacheLimitBytes = blockCacheMb << 20
             let net: Module
             do { net = try ModelZoo.make(model, classes: classes) } catch let error as ModelError {
                 printError(error.description)
@@ -86,7 +84,7 @@ extension ClipKit {
             let globalBatch = batch * world.size
             // A training step is about 3× the forward FLOPs (forward, input and weight gradients).
             let stepFlops = 3.0 * Double(forwardFlops) * Double(globalBatch)
-            let result = Result(model: model, execution: execution, parallel: Parallel.mode.rawValue, threads: threads, batch: globalBatch, steps: steps, block_cache_mb: blockCacheMb,
+            let result = Result(model: model, execution: execution, parallel: Parallel.mode.rawValue, threads: threads, batch: globalBatch, steps: steps,
                                 clips_per_s: Double(globalBatch * steps) / seconds, step_ms: seconds / Double(steps) * 1000,
                                 peak_rss_mb: peaks[0], peak_tensor_mb: peaks[1],
                                 gflops_per_step: stepFlops / 1e9, gflop_per_s: stepFlops * Double(steps) / seconds / 1e9, loss: loss,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Distributed
 import Foundation
+import Tensor
 import VideoIO
 
 @main
@@ -17,6 +18,8 @@ struct ClipKit: ParsableCommand {
     /// forever; an `AgreedExit` (every rank reached the same verdict) ends
     /// normally on every rank.
     static func main() {
+        // Training and evaluation reuse the same large blocks every step (see MemoryMeter).
+        MemoryMeter.shared.keepFreedMemory()
         let world = Communicator.launchedByMPI ? Communicator.world : .single
         do {
             var command = try parseAsRoot()
