@@ -18,11 +18,17 @@ extension Conv3dGeometry {
     /// Whether the forward pass and the backward pass over data run by
     /// Winograd: one group, 3×3 spatial kernel, stride and dilation 1, and
     /// enough channels for the GEMMs to outweigh the transforms (the 3-channel
-    /// first layer of a net stays on vol2col).
+    /// first layer of a net stays on vol2col). A frame also needs at least 32
+    /// tiles: each frame's 16 GEMMs pack U (O × kt·C) anew, and on R50's last
+    /// stages (4 or 16 tiles) packing and the weight transforms took a quarter
+    /// of the step; there vol2col's one GEMM over all frames is faster
+    /// (r3d50 step 0.72 → 0.80 clips/s at 4 × 3×8×112×112; 32 and 50 tiles
+    /// measured alike, 200 slower).
     var usesWinograd: Bool {
         groups == 1 && kernel.h == 3 && kernel.w == 3 && stride == (1, 1, 1) && dilation == (1, 1, 1)
             && padding.h <= 2 && padding.w <= 2 && padding.t < kernel.t
             && inChannels >= 8 && outChannels >= 8
+            && ((output.h + 1) / 2) * ((output.w + 1) / 2) >= 32
     }
 
     /// The convolution that maps dY to dX when stride and dilation are 1: the
@@ -67,7 +73,8 @@ struct WinogradLayout {
     var mPlane: Int { g.outChannels * tiles }
     private var mCount: Int { 16 * mPlane }
     /// Floats of one worker's scratch: V, M and rows (a padded input row and
-    /// a ring of four transformed ones of 4 · tilesW, or two output rows).
+    /// a ring of four transformed ones of 4 · tilesW, or 8 · tilesW of Aᵀ m
+    /// and two output rows).
     var scratchCount: Int { vCount + mCount + rowWidth + 16 * tilesW }
     /// The weight gradient's scratch: also dU, the size of U.
     var weightGradientScratchCount: Int { scratchCount + weightCount }
@@ -253,22 +260,33 @@ private func transformInput(_ frame: UnsafePointer<Float>, _ layout: WinogradLay
 }
 
 /// Aᵀ m A for every tile of one output frame and channel (M[ξ] at
-/// `m + ξ · planeStride`), written (or added) into `frame` (Ho × Wo).
+/// `m + ξ · planeStride`), written (or added) into `frame` (Ho × Wo). Per row
+/// of tiles, Aᵀ over the 16 planes first (loops contiguous over the tiles),
+/// then A along w into two output rows.
 private func transformOutput(_ m: UnsafePointer<Float>, _ layout: WinogradLayout, planeStride: Int,
                              into frame: UnsafeMutablePointer<Float>, accumulate: Bool, rows: UnsafeMutablePointer<Float>) {
-    let o = layout.g.output, tilesW = layout.tilesW, width = 2 * tilesW
-    let top = rows, bottom = rows + width
+    let o = layout.g.output, tilesW = layout.tilesW
+    // s[i][l]: row i of Aᵀ m for column l (8 × tilesW), then the two output rows (2 × 2 tilesW).
+    let s = rows, top = rows + 8 * tilesW, bottom = top + 2 * tilesW
     for ty in 0..<layout.tilesH {
         let mt = m + ty * tilesW
-        for tx in 0..<tilesW {
-            @inline(__always) func at(_ xi: Int) -> Float { mt[xi * planeStride + tx] }
-            // Aᵀ m over rows: s0 = m0 + m1 + m2, s1 = m1 − m2 − m3 (per column l).
-            let s00 = at(0) + at(4) + at(8), s01 = at(1) + at(5) + at(9)
-            let s02 = at(2) + at(6) + at(10), s03 = at(3) + at(7) + at(11)
-            let s10 = at(4) - at(8) - at(12), s11 = at(5) - at(9) - at(13)
-            let s12 = at(6) - at(10) - at(14), s13 = at(7) - at(11) - at(15)
-            top[2 * tx] = s00 + s01 + s02; top[2 * tx + 1] = s01 - s02 - s03
-            bottom[2 * tx] = s10 + s11 + s12; bottom[2 * tx + 1] = s11 - s12 - s13
+        // Aᵀ m over rows: s0 = m0 + m1 + m2, s1 = m1 − m2 − m3 (per column l).
+        for l in 0..<4 {
+            let m0 = mt + l * planeStride, m1 = m0 + 4 * planeStride, m2 = m1 + 4 * planeStride, m3 = m2 + 4 * planeStride
+            let s0 = s + l * tilesW, s1 = s + (4 + l) * tilesW
+            for tx in 0..<tilesW {
+                s0[tx] = m0[tx] + m1[tx] + m2[tx]
+                s1[tx] = m1[tx] - m2[tx] - m3[tx]
+            }
+        }
+        // (Aᵀ m) A over columns: r0 = c0 + c1 + c2, r1 = c1 − c2 − c3.
+        for half in 0..<2 {
+            let out = half == 0 ? top : bottom
+            let c0 = s + 4 * half * tilesW, c1 = c0 + tilesW, c2 = c1 + tilesW, c3 = c2 + tilesW
+            for tx in 0..<tilesW {
+                out[2 * tx] = c0[tx] + c1[tx] + c2[tx]
+                out[2 * tx + 1] = c1[tx] - c2[tx] - c3[tx]
+            }
         }
         for i in 0..<min(2, o.h - 2 * ty) {
             let src = i == 0 ? top : bottom, dst = frame + (2 * ty + i) * o.w
