@@ -51,10 +51,10 @@ static inline uint64_t clipkit_xcr0(void) {
 static inline void clipkit_malloc_trim(void) { malloc_trim(0); }
 
 /// Keeps freed memory in the heap (glibc): blocks of any size below 2 GiB come
-/// from the heap rather than their own mmap, and the heap's top is not trimmed.
-static inline void clipkit_keep_freed_memory(void) {
-    mallopt(M_MMAP_THRESHOLD, INT32_MAX);
-    mallopt(M_TRIM_THRESHOLD, INT32_MAX);
+/// from the heap rather than their own mmap, and the heap's top is not
+/// trimmed. 1 when glibc took both settings.
+static inline int clipkit_keep_freed_memory(void) {
+    return mallopt(M_MMAP_THRESHOLD, INT32_MAX) == 1 && mallopt(M_TRIM_THRESHOLD, INT32_MAX) == 1;
 }
 
 #endif

@@ -19,7 +19,9 @@ public final class MemoryMeter: @unchecked Sendable {
     /// page costs a fault and a clear, which took up to 70% of a step. The
     /// heap then holds its high-water mark until `releaseFreedMemory()`.
     /// Process-wide and idempotent; `clipkit` sets it at start, and `Trainer.run`.
-    public func keepFreedMemory() { clipkit_keep_freed_memory() }
+    /// False when the C library refused (then every large block is mapped anew).
+    @discardableResult
+    public func keepFreedMemory() -> Bool { clipkit_keep_freed_memory() == 1 }
 
     /// Returns free heap pages to the system, so that the process's resident
     /// size is what is live (a stage boundary).

@@ -112,8 +112,11 @@ public struct TrainConfig: Codable, Sendable, Equatable {
             let object = try parseYAML(text, file: path)
             json = try JSONSerialization.data(withJSONObject: object)
         }
-        guard let object = try? JSONSerialization.jsonObject(with: json) as? [String: Any] else {
+        guard var object = try? JSONSerialization.jsonObject(with: json) as? [String: Any] else {
             throw ConfigError(file: path, reason: "not a JSON object")
+        }
+        for key in retiredKeys where object.removeValue(forKey: key) != nil {
+            FileHandle.standardError.write(Data("clipkit: \(path): '\(key)' is no longer used and is ignored\n".utf8))
         }
         try checkKeys(object, file: path)
         var config: TrainConfig
@@ -207,6 +210,10 @@ private func withDefaults(_ user: [String: Any]) throws -> Data {
     }
     return try JSONSerialization.data(withJSONObject: merge(base, user))
 }
+
+/// Top-level keys of earlier versions that a config may still carry: ignored
+/// with a warning. block_cache_mb: freed memory now stays in the heap (MemoryMeter).
+private let retiredKeys = ["block_cache_mb"]
 
 /// Keys each level of the config accepts (snake_case), for typo errors.
 private let knownKeys: [String: Set<String>] = [

@@ -187,7 +187,8 @@ public final class Trainer {
                 throw ConfigError(file: checkpointPath, reason: "no checkpoint to resume from")
             }
             let meta = try Checkpoint.load(data: bytes, path: checkpointPath, model: model, optimizer: optimizer)
-            guard meta["config"] == (try config.jsonString()) else {
+            // Compared as configs, not as text: keys added or retired since the checkpoint do not count.
+            guard let stored = meta["config"], (try? TrainConfig.fromJSON(stored)) == config else {
                 throw ConfigError(file: checkpointPath, reason: "was written with another config; resume with the same config or start a new output folder")
             }
             startEpoch = Int(meta["epoch"] ?? "") ?? 0

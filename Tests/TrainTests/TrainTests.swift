@@ -261,6 +261,14 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
         let missing = folder.appendingPathComponent("missing.json").path
         try #"{"model": "x"}"#.write(toFile: missing, atomically: true, encoding: .utf8)
         do { _ = try TrainConfig.load(missing) } catch let e as ConfigError { #expect(e.reason == "missing 'train'") }
+        let retired = folder.appendingPathComponent("retired.json").path
+        try #"{"model": "x", "train": "t.csv", "block_cache_mb": 128}"#.write(toFile: retired, atomically: true, encoding: .utf8)
+        let config = try TrainConfig.load(retired)
+        #expect(config.model == "x", "a retired key is ignored")
+        // A checkpoint's config from before the key was retired still reads as the same config.
+        let stored = try config.jsonString().replacingOccurrences(of: "\"batch\"", with: "\"block_cache_mb\":128,\"batch\"")
+        let restored = try TrainConfig.fromJSON(stored)
+        #expect(stored.contains("block_cache_mb") && restored == config)
     }
 
     @Test func theITSLPlanIsTheTable() {
