@@ -62,24 +62,25 @@ public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOp
         } else {
             // Winograd when the forward used it: dW through the transposed
             // transforms, dX as dY convolved with the flipped kernel.
-            let forward = g.usesWinograd ? WinogradLayout(g) : nil
-            let layout = dxp != nil && g.usesWinograd ? WinogradLayout(g.transposedForData) : nil
-            let u = layout.map { Storage(count: $0.weightCount, zeroed: false) }
-            if let layout, let u { winogradWeights(wp, layout, flipped: true, into: u.pointer) }
-            var count = forward == nil ? g.columnBufferCount : 0
-            if let forward, !partial.isEmpty { count = max(count, forward.weightGradientScratchCount) }
-            if let layout { count = max(count, layout.scratchCount) }
+            let weightLayout = !partial.isEmpty && g.usesWinograd ? WinogradLayout(g) : nil
+            let dataLayout = dxp != nil && g.usesWinograd ? WinogradLayout(g.transposedForData) : nil
+            let u = dataLayout.map { Storage(count: $0.weightCount, zeroed: false) }
+            if let dataLayout, let u { winogradWeights(wp, dataLayout, flipped: true, into: u.pointer) }
+            let count = g.usesWinograd ? max(weightLayout?.weightGradientScratchCount ?? 0, dataLayout?.scratchCount ?? 0)
+                                       : g.columnBufferCount
             let scratch = Scratch()
             for worker in 0..<workers { _ = scratch.buffer(worker, count: count) }
             Parallel.forEachRange(g.batch, workers: workers) { worker, range in
                 let col = scratch.buffer(worker, count: count)
-                if !partial.isEmpty, let forward {
-                    winogradBackwardWeight(xp, dyp, partial[worker].storage.pointer, forward, samples: range, scratch: col)
-                } else if !partial.isEmpty {
-                    conv3dBackwardWeight(xp, dyp, partial[worker].storage.pointer, g, samples: range, col: col)
+                if let dw = partial.isEmpty ? nil : partial[worker].storage.pointer {
+                    if let weightLayout {
+                        winogradBackwardWeight(xp, dyp, dw, weightLayout, samples: range, scratch: col)
+                    } else {
+                        conv3dBackwardWeight(xp, dyp, dw, g, samples: range, col: col)
+                    }
                 }
-                if let dxp, let layout, let u {
-                    winogradForward(dyp, u.pointer, dxp, layout, samples: range, scratch: col, accumulate: true)
+                if let dxp, let dataLayout, let u {
+                    winogradForward(dyp, u.pointer, dxp, dataLayout, samples: range, scratch: col, accumulate: true)
                 } else if let dxp {
                     conv3dBackwardData(wp, dyp, dxp, g, samples: range, col: col)
                 }

@@ -28,8 +28,11 @@ extension Conv3dGeometry {
         groups == 1 && kernel.h == 3 && kernel.w == 3 && stride == (1, 1, 1) && dilation == (1, 1, 1)
             && padding.h <= 2 && padding.w <= 2 && padding.t < kernel.t
             && inChannels >= 8 && outChannels >= 8
-            && ((output.h + 1) / 2) * ((output.w + 1) / 2) >= 32
+            && winogradTiles.h * winogradTiles.w >= 32
     }
+
+    /// 2×2 output tiles of a frame, down and across (the last ones may overhang).
+    var winogradTiles: (h: Int, w: Int) { ((output.h + 1) / 2, (output.w + 1) / 2) }
 
     /// The convolution that maps dY to dX when stride and dilation are 1: the
     /// kernel flipped in t, h and w with channels swapped, padding k − 1 − p.
@@ -50,8 +53,7 @@ struct WinogradLayout {
     init(_ g: Conv3dGeometry, budget: Int = 2 << 20) {
         self.g = g
         let o = g.output
-        tilesH = (o.h + 1) / 2
-        tilesW = (o.w + 1) / 2
+        (tilesH, tilesW) = g.winogradTiles
         let perFrame = 16 * g.inChannels * tilesH * tilesW
         let most = max(1, budget / perFrame - (g.kernel.t - 1))
         let chunks = (o.t + most - 1) / most

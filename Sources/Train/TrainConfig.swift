@@ -115,7 +115,8 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         guard var object = try? JSONSerialization.jsonObject(with: json) as? [String: Any] else {
             throw ConfigError(file: path, reason: "not a JSON object")
         }
-        for key in retiredKeys where object.removeValue(forKey: key) != nil {
+        for key in retiredKeys where object[key] != nil {
+            object[key] = nil
             FileHandle.standardError.write(Data("clipkit: \(path): '\(key)' is no longer used and is ignored\n".utf8))
         }
         try checkKeys(object, file: path)
