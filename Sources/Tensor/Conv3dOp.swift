@@ -34,7 +34,7 @@ public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOp
         Parallel.forEachRange(g.batch, workers: workers) { _, range in depthwiseConv3dForward(xp, wp, yp, g, samples: range) }
     } else if g.usesWinograd {
         let layout = WinogradLayout(g), u = Storage(count: layout.weightCount, zeroed: false)
-        winogradWeights(wp, layout, flipped: false, into: u.pointer)
+        winogradWeights(wp, layout, flipped: false, into: u.pointer, workers: workers)
         let scratch = Scratch()
         for worker in 0..<workers { _ = scratch.buffer(worker, count: layout.scratchCount) }
         Parallel.forEachRange(g.batch, workers: workers) { worker, range in
@@ -54,7 +54,7 @@ public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOp
         let dxp: UnsafeMutablePointer<Float>? = xn?.gradBuffer()
         // Per-worker weight gradients, summed after, so threads never share a buffer.
         var partial: [Tensor] = []
-        if let wn { partial = (0..<workers).map { _ in Tensor(zeros: wn.shape) } }
+        if let wn { partial = (0..<(g.usesWinograd && !depthwise ? 1 : workers)).map { _ in Tensor(zeros: wn.shape) } }
         if depthwise {
             Parallel.forEachRange(g.batch, workers: workers) { worker, range in
                 depthwiseConv3dBackward(xp, wp, dyp, dx: dxp, dw: partial.isEmpty ? nil : partial[worker].storage.pointer, g, samples: range)
@@ -65,25 +65,29 @@ public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOp
             let weightLayout = !partial.isEmpty && g.usesWinograd ? WinogradLayout(g) : nil
             let dataLayout = dxp != nil && g.usesWinograd ? WinogradLayout(g.transposedForData) : nil
             let u = dataLayout.map { Storage(count: $0.weightCount, zeroed: false) }
-            if let dataLayout, let u { winogradWeights(wp, dataLayout, flipped: true, into: u.pointer) }
+            if let dataLayout, let u { winogradWeights(wp, dataLayout, flipped: true, into: u.pointer, workers: workers) }
             let count = g.usesWinograd ? max(weightLayout?.weightGradientScratchCount ?? 0, dataLayout?.scratchCount ?? 0)
                                        : g.columnBufferCount
             let scratch = Scratch()
             for worker in 0..<workers { _ = scratch.buffer(worker, count: count) }
             Parallel.forEachRange(g.batch, workers: workers) { worker, range in
                 let col = scratch.buffer(worker, count: count)
-                if let dw = partial.isEmpty ? nil : partial[worker].storage.pointer {
-                    if let weightLayout {
-                        winogradBackwardWeight(xp, dyp, dw, weightLayout, samples: range, scratch: col)
-                    } else {
-                        conv3dBackwardWeight(xp, dyp, dw, g, samples: range, col: col)
-                    }
+                if let weightLayout {
+                    winogradBackwardWeight(xp, dyp, weightLayout, samples: range, scratch: col)
+                } else if !partial.isEmpty {
+                    conv3dBackwardWeight(xp, dyp, partial[worker].storage.pointer, g, samples: range, col: col)
                 }
                 if let dxp, let dataLayout, let u {
                     winogradForward(dyp, u.pointer, dxp, dataLayout, samples: range, scratch: col, accumulate: true)
                 } else if let dxp {
                     conv3dBackwardData(wp, dyp, dxp, g, samples: range, col: col)
                 }
+            }
+            if let weightLayout {
+                // The workers' dU summed, then transformed to dW once.
+                let du = (0..<min(workers, g.batch)).map { weightLayout.gradientOfU(scratch.buffer($0, count: count)) }
+                for extra in du.dropFirst() { for i in 0..<weightLayout.weightCount { du[0][i] += extra[i] } }
+                winogradWeightGradient(du[0], weightLayout, into: partial[0].storage.pointer, workers: workers)
             }
         }
         if !partial.isEmpty {

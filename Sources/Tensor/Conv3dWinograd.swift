@@ -3,9 +3,11 @@
 /// stride 1, applied to every temporal tap. A 2×2 output tile costs 16
 /// multiply-adds per input channel and tap instead of vol2col + GEMM's 36, and
 /// no column matrix is built: the input is transformed into 16 planes V[ξ]
-/// (4 floats per input pixel, against vol2col's 27), then for every output
-/// frame and ξ one GEMM M[ξ] = U[ξ] · V[ξ] sums over the input channels and the
-/// kt taps at once, then M is transformed back to 2×2 tiles.
+/// (4 floats per input pixel, against vol2col's 27), then for every group of
+/// output frames, ξ and tap a one GEMM M[ξ] += U[ξ][a] · V[ξ] (shifted by a
+/// frames) sums over the input channels, then M is transformed back to 2×2
+/// tiles. Grouping frames keeps GEMMs wide on small frames (R50's stage 4:
+/// 16 tiles a frame).
 ///
 ///     y = Aᵀ [(G w Gᵀ) ⊙ (Bᵀ d B)] A,   d: the 4×4 input patch of a tile
 ///
@@ -18,18 +20,22 @@ extension Conv3dGeometry {
     /// Whether the forward pass and the backward pass over data run by
     /// Winograd: one group, 3×3 spatial kernel, stride and dilation 1, and
     /// enough channels for the GEMMs to outweigh the transforms (the 3-channel
-    /// first layer of a net stays on vol2col). A frame also needs at least 32
-    /// tiles: each frame's 16 GEMMs pack U (O × kt·C) anew, and on R50's last
-    /// stages (4 or 16 tiles) packing and the weight transforms took a quarter
-    /// of the step; there vol2col's one GEMM over all frames is faster
-    /// (r3d50 step 0.72 → 0.80 clips/s at 4 × 3×8×112×112; 32 and 50 tiles
-    /// measured alike, 200 slower).
+    /// first layer of a net stays on vol2col). A sample also needs
+    /// `winogradMinimumColumns` tiles over all its output frames: U is
+    /// transformed three times a step (forward, dX, dW) and packed by every
+    /// GEMM, a cost in O · C · kt that only enough columns repay.
     var usesWinograd: Bool {
         groups == 1 && kernel.h == 3 && kernel.w == 3 && stride == (1, 1, 1) && dilation == (1, 1, 1)
             && padding.h <= 2 && padding.w <= 2 && padding.t < kernel.t
             && inChannels >= 8 && outChannels >= 8
-            && winogradTiles.h * winogradTiles.w >= 32
+            && output.t * winogradTiles.h * winogradTiles.w >= Self.winogradMinimumColumns
     }
+
+    /// R50's middle convs at 4 × 3×8×112×112: stage 4 (8 frames of 16
+    /// tiles, 128) gained 17% of the r3d50 step on Winograd; stage 5 (8 × 4,
+    /// and 4 × 16 at 224) ran as fast as through columns but took 76–97 MB
+    /// more (U and per-worker dU of 512 × 3 · 512 × 16 floats).
+    static let winogradMinimumColumns = 128
 
     /// 2×2 output tiles of a frame, down and across (the last ones may overhang).
     var winogradTiles: (h: Int, w: Int) { ((output.h + 1) / 2, (output.w + 1) / 2) }
@@ -49,8 +55,12 @@ struct WinogradLayout {
     let tilesH: Int, tilesW: Int
     /// Output frames per chunk: V holds `inputFrames` = frames + kt − 1 frames.
     let frames: Int
+    /// Output frames per GEMM (M holds them): enough for `columns` GEMM
+    /// columns, so that small frames still make GEMMs wide enough to repay
+    /// packing U.
+    let group: Int
 
-    init(_ g: Conv3dGeometry, budget: Int = 2 << 20) {
+    init(_ g: Conv3dGeometry, budget: Int = 2 << 20, columns: Int = 256) {
         self.g = g
         let o = g.output
         (tilesH, tilesW) = g.winogradTiles
@@ -58,6 +68,7 @@ struct WinogradLayout {
         let most = max(1, budget / perFrame - (g.kernel.t - 1))
         let chunks = (o.t + most - 1) / most
         frames = (o.t + chunks - 1) / chunks   // balanced chunks
+        group = min(frames, max(1, (columns + tilesH * tilesW - 1) / (tilesH * tilesW)))
     }
 
     var tiles: Int { tilesH * tilesW }
@@ -68,11 +79,15 @@ struct WinogradLayout {
     var weightCount: Int { 16 * g.outChannels * depth }
     /// Input rows padded to whole tiles: 2 · tilesW + 2 columns.
     var rowWidth: Int { 2 * tilesW + 2 }
-    /// Floats between V[ξ] and V[ξ + 1].
-    var vPlane: Int { inputFrames * g.inChannels * tiles }
+    /// Floats between V[ξ] and V[ξ + 1]; V[ξ] is C × inputFrames × tiles,
+    /// so for every tap a the chunk's frames a … a + frames − 1 are one
+    /// C × (frames · tiles) matrix with row stride `vRow`.
+    var vPlane: Int { g.inChannels * vRow }
+    var vRow: Int { inputFrames * tiles }
     private var vCount: Int { 16 * vPlane }
-    /// Floats between M[ξ] and M[ξ + 1].
-    var mPlane: Int { g.outChannels * tiles }
+    /// Floats between M[ξ] and M[ξ + 1]; M[ξ] is O × group × tiles, row stride `mRow`.
+    var mPlane: Int { g.outChannels * mRow }
+    var mRow: Int { group * tiles }
     private var mCount: Int { 16 * mPlane }
     /// Floats of one worker's scratch: V, M and rows (a padded input row and
     /// a ring of four transformed ones of 4 · tilesW, or 8 · tilesW of Aᵀ m
@@ -80,6 +95,9 @@ struct WinogradLayout {
     var scratchCount: Int { vCount + mCount + rowWidth + 16 * tilesW }
     /// The weight gradient's scratch: also dU, the size of U.
     var weightGradientScratchCount: Int { scratchCount + weightCount }
+
+    /// Where `winogradBackwardWeight` leaves dU in its scratch.
+    func gradientOfU(_ scratch: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> { scratch + scratchCount }
 
     func parts(_ scratch: UnsafeMutablePointer<Float>) -> (v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
                                                           rows: UnsafeMutablePointer<Float>) {
@@ -97,32 +115,58 @@ struct WinogradLayout {
     (a + 0.5 * (b + c), 0.5 * (b - c), 0.5 * (b + c) + d)
 }
 
-/// U[ξ][o][a·C + c] = (G w[o][c][a] Gᵀ)[ξ]. With `flipped`, `layout.g` is a
-/// `transposedForData` geometry and `w` the original weight (O′ × C′ ×
-/// kt × 3 × 3 with O′ = g.inChannels): the kernel is read flipped and transposed.
-func winogradWeights(_ w: UnsafePointer<Float>, _ layout: WinogradLayout, flipped: Bool, into u: UnsafeMutablePointer<Float>) {
+/// U[ξ][o][a·C + c] = (G w[o][c][a] Gᵀ)[ξ], output channels split over
+/// `workers` threads. With `flipped`, `layout.g` is a `transposedForData`
+/// geometry and `w` the original weight (O′ × C′ × kt × 3 × 3 with O′ =
+/// g.inChannels): the kernel is read flipped and transposed.
+func winogradWeights(_ w: UnsafePointer<Float>, _ layout: WinogradLayout, flipped: Bool, into u: UnsafeMutablePointer<Float>,
+                     workers: Int = 1) {
     let g = layout.g, kt = g.kernel.t, C = g.inChannels, O = g.outChannels, depth = layout.depth
     let plane = O * depth
-    var k = [Float](repeating: 0, count: 9), gk = [Float](repeating: 0, count: 12)
-    for o in 0..<O { for c in 0..<C { for a in 0..<kt {
-        if flipped {
-            let base = ((c * O + o) * kt + (kt - 1 - a)) * 9
-            for i in 0..<9 { k[i] = w[base + 8 - i] }
-        } else {
-            let base = ((o * C + c) * kt + a) * 9
-            for i in 0..<9 { k[i] = w[base + i] }
-        }
-        // G k: 4 × 3.
-        for j in 0..<3 {
-            (gk[j], gk[3 + j], gk[6 + j], gk[9 + j]) = filterTransform(k[j], k[3 + j], k[6 + j])
-        }
-        // (G k) Gᵀ: 4 × 4.
-        let column = o * depth + a * C + c
-        for i in 0..<4 {
-            (u[(4 * i) * plane + column], u[(4 * i + 1) * plane + column], u[(4 * i + 2) * plane + column],
-             u[(4 * i + 3) * plane + column]) = filterTransform(gk[3 * i], gk[3 * i + 1], gk[3 * i + 2])
-        }
-    } } }
+    Parallel.forEachRange(O, workers: workers) { _, outputs in
+        for o in outputs { for a in 0..<kt { for c in 0..<C {
+            // k[i] for i in 0..<9, row-major 3 × 3.
+            let base = flipped ? ((c * O + o) * kt + (kt - 1 - a)) * 9 : ((o * C + c) * kt + a) * 9
+            @inline(__always) func k(_ i: Int) -> Float { flipped ? w[base + 8 - i] : w[base + i] }
+            // G k: 4 × 3, column by column.
+            let (g00, g10, g20, g30) = filterTransform(k(0), k(3), k(6))
+            let (g01, g11, g21, g31) = filterTransform(k(1), k(4), k(7))
+            let (g02, g12, g22, g32) = filterTransform(k(2), k(5), k(8))
+            // (G k) Gᵀ: 4 × 4, row by row, into the 16 planes.
+            let out = u + o * depth + a * C + c
+            @inline(__always) func row(_ i: Int, _ a: Float, _ b: Float, _ c: Float) {
+                (out[(4 * i) * plane], out[(4 * i + 1) * plane], out[(4 * i + 2) * plane], out[(4 * i + 3) * plane]) = filterTransform(a, b, c)
+            }
+            row(0, g00, g01, g02); row(1, g10, g11, g12); row(2, g20, g21, g22); row(3, g30, g31, g32)
+        } } }
+    }
+}
+
+/// dW += Gᵀ dU[ξ][o][a·C + c] G for every (output channel, input channel,
+/// tap): the weight gradient from `winogradBackwardWeight`'s dU, output
+/// channels split over `workers` threads.
+func winogradWeightGradient(_ du: UnsafePointer<Float>, _ layout: WinogradLayout, into dw: UnsafeMutablePointer<Float>,
+                            workers: Int = 1) {
+    let g = layout.g, kt = g.kernel.t, C = g.inChannels, O = g.outChannels, depth = layout.depth
+    let plane = O * depth
+    Parallel.forEachRange(O, workers: workers) { _, outputs in
+        for o in outputs { for c in 0..<C { for a in 0..<kt {
+            let p = du + o * depth + a * C + c
+            // dU G: 4 × 3, row by row.
+            let h0 = filterTransformTransposed(p[0], p[plane], p[2 * plane], p[3 * plane])
+            let h1 = filterTransformTransposed(p[4 * plane], p[5 * plane], p[6 * plane], p[7 * plane])
+            let h2 = filterTransformTransposed(p[8 * plane], p[9 * plane], p[10 * plane], p[11 * plane])
+            let h3 = filterTransformTransposed(p[12 * plane], p[13 * plane], p[14 * plane], p[15 * plane])
+            // Gᵀ (dU G), column by column.
+            let out = dw + ((o * C + c) * kt + a) * 9
+            let (r00, r10, r20) = filterTransformTransposed(h0.0, h1.0, h2.0, h3.0)
+            let (r01, r11, r21) = filterTransformTransposed(h0.1, h1.1, h2.1, h3.1)
+            let (r02, r12, r22) = filterTransformTransposed(h0.2, h1.2, h2.2, h3.2)
+            out[0] += r00; out[1] += r01; out[2] += r02
+            out[3] += r10; out[4] += r11; out[5] += r12
+            out[6] += r20; out[7] += r21; out[8] += r22
+        } } }
+    }
 }
 
 /// Y = conv(X, w) (or Y += with `accumulate`) for `samples`, from U of `winogradWeights`.
@@ -131,82 +175,69 @@ func winogradForward(_ x: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ y: 
     let g = layout.g, o = g.output
     let C = g.inChannels, O = g.outChannels, tiles = layout.tiles, depth = layout.depth
     let (v, m, rows) = layout.parts(scratch)
-    let vPlane = layout.vPlane, mPlane = layout.mPlane
+    let vPlane = layout.vPlane, mPlane = layout.mPlane, vRow = layout.vRow, mRow = layout.mRow
     for n in samples {
         let ys = y + n * O * g.outputVolume
-        forEachChunk(x + n * C * g.inputVolume, layout, v: v, rows: rows) { first, frames in
-            for l in 0..<frames {
-                for xi in 0..<16 {
-                    sgemm(m: O, n: tiles, k: depth, a: u + xi * O * depth, lda: depth,
-                          b: v + xi * vPlane + l * C * tiles, ldb: tiles, c: m + xi * mPlane, ldc: tiles)
-                }
-                for oc in 0..<O {
-                    transformOutput(m + oc * tiles, layout, planeStride: mPlane,
-                                    into: ys + (oc * o.t + first + l) * o.h * o.w, accumulate: accumulate, rows: rows)
+        forEachGroup(x + n * C * g.inputVolume, layout, v: v, rows: rows) { local, first, frames in
+            // M[ξ] = Σ over taps a of U[ξ][a] (O × C) · V[ξ] at frames local + a … (C × frames · tiles).
+            for xi in 0..<16 {
+                for a in 0..<g.kernel.t {
+                    sgemm(m: O, n: frames * tiles, k: C, a: u + xi * O * depth + a * C, lda: depth,
+                          b: v + xi * vPlane + (local + a) * tiles, ldb: vRow, beta: a == 0 ? 0 : 1, c: m + xi * mPlane, ldc: mRow)
                 }
             }
+            for oc in 0..<O { for l in 0..<frames {
+                transformOutput(m + oc * mRow + l * tiles, layout, planeStride: mPlane,
+                                into: ys + (oc * o.t + first + l) * o.h * o.w, accumulate: accumulate, rows: rows)
+            } }
         }
     }
 }
 
-/// dW (+=) for `samples`: the transpose of the forward's linear maps, so
-/// dU[ξ] = Σ over output frames and tiles of (A dy Aᵀ)[ξ] · V[ξ]ᵀ (one GEMM
-/// per frame and ξ, over the tiles), then dW = Gᵀ dU G. `scratch` holds
-/// `weightGradientScratchCount` floats.
-func winogradBackwardWeight(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
+/// dU for `samples`, the transpose of the forward's linear maps: dU[ξ] = Σ
+/// over output frames and tiles of (A dy Aᵀ)[ξ] · V[ξ]ᵀ, into `layout.gradientOfU(scratch)`
+/// (`scratch` holds `weightGradientScratchCount` floats). `winogradWeightGradient`
+/// then makes dW = Gᵀ dU G, once for the dU of all workers.
+func winogradBackwardWeight(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                             _ layout: WinogradLayout, samples: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
     let g = layout.g, o = g.output
     let C = g.inChannels, O = g.outChannels, tiles = layout.tiles, depth = layout.depth
     let (v, m, rows) = layout.parts(scratch)
-    let du = scratch + layout.scratchCount
-    let vPlane = layout.vPlane, mPlane = layout.mPlane
+    let du = layout.gradientOfU(scratch)
+    let vPlane = layout.vPlane, mPlane = layout.mPlane, vRow = layout.vRow, mRow = layout.mRow
     du.initialize(repeating: 0, count: layout.weightCount)
     for n in samples {
         let dys = dy + n * O * g.outputVolume
-        forEachChunk(x + n * C * g.inputVolume, layout, v: v, rows: rows) { first, frames in
-            for l in 0..<frames {
-                for oc in 0..<O {
-                    transformOutputGradient(dys + (oc * o.t + first + l) * o.h * o.w, layout, into: m + oc * tiles,
-                                            planeStride: mPlane, rows: rows)
-                }
-                for xi in 0..<16 {
-                    sgemm(transB: true, m: O, n: depth, k: tiles, a: m + xi * mPlane, lda: tiles,
-                          b: v + xi * vPlane + l * C * tiles, ldb: tiles, beta: 1, c: du + xi * O * depth, ldc: depth)
+        forEachGroup(x + n * C * g.inputVolume, layout, v: v, rows: rows) { local, first, frames in
+            for oc in 0..<O { for l in 0..<frames {
+                transformOutputGradient(dys + (oc * o.t + first + l) * o.h * o.w, layout, into: m + oc * mRow + l * tiles,
+                                        planeStride: mPlane, rows: rows)
+            } }
+            // dU[ξ][a] += M[ξ] (O × frames · tiles) · V[ξ] at frames local + a …ᵀ.
+            for xi in 0..<16 {
+                for a in 0..<g.kernel.t {
+                    sgemm(transB: true, m: O, n: C, k: frames * tiles, a: m + xi * mPlane, lda: mRow,
+                          b: v + xi * vPlane + (local + a) * tiles, ldb: vRow, beta: 1, c: du + xi * O * depth + a * C, ldc: depth)
                 }
             }
         }
     }
-    // dW += Gᵀ dU G for every (output channel, input channel, tap).
-    let kt = g.kernel.t, plane = O * depth
-    for oc in 0..<O { for c in 0..<C { for a in 0..<kt {
-        let column = oc * depth + a * C + c
-        let h = rows   // 4 × 3: dU G
-        for i in 0..<4 {
-            (h[3 * i], h[3 * i + 1], h[3 * i + 2]) = filterTransformTransposed(
-                du[(4 * i) * plane + column], du[(4 * i + 1) * plane + column],
-                du[(4 * i + 2) * plane + column], du[(4 * i + 3) * plane + column])
-        }
-        let out = dw + ((oc * C + c) * kt + a) * 9
-        for s in 0..<3 {
-            let (r0, r1, r2) = filterTransformTransposed(h[s], h[3 + s], h[6 + s], h[9 + s])
-            out[s] += r0; out[3 + s] += r1; out[6 + s] += r2
-        }
-    } } }
 }
 
 /// Transforms the input frames of one sample into V, a chunk of output
-/// frames at a time, and calls `body(first, frames)` for output frames
-/// [first, first + frames); frames outside the input (temporal padding) are 0.
-private func forEachChunk(_ xs: UnsafePointer<Float>, _ layout: WinogradLayout, v: UnsafeMutablePointer<Float>,
-                          rows: UnsafeMutablePointer<Float>, _ body: (_ first: Int, _ frames: Int) -> Void) {
-    let g = layout.g, C = g.inChannels, tiles = layout.tiles, vPlane = layout.vPlane
+/// frames at a time, and calls `body(local, first, frames)` for every group
+/// of output frames [first, first + frames) of the chunk, whose first tap is
+/// V's frame `local`; frames outside the input (temporal padding) are 0.
+private func forEachGroup(_ xs: UnsafePointer<Float>, _ layout: WinogradLayout, v: UnsafeMutablePointer<Float>,
+                          rows: UnsafeMutablePointer<Float>, _ body: (_ local: Int, _ first: Int, _ frames: Int) -> Void) {
+    let g = layout.g, C = g.inChannels, tiles = layout.tiles, vPlane = layout.vPlane, vRow = layout.vRow
     var first = 0
     while first < g.output.t {
         let frames = min(layout.frames, g.output.t - first)
         for f in 0..<(frames + g.kernel.t - 1) {
             let ti = first - g.padding.t + f
             for c in 0..<C {
-                let dst = v + (f * C + c) * tiles
+                let dst = v + c * vRow + f * tiles
                 if ti < 0 || ti >= g.input.t {
                     for xi in 0..<16 { (dst + xi * vPlane).initialize(repeating: 0, count: tiles) }
                 } else {
@@ -214,7 +245,9 @@ private func forEachChunk(_ xs: UnsafePointer<Float>, _ layout: WinogradLayout, 
                 }
             }
         }
-        body(first, frames)
+        for local in stride(from: 0, to: frames, by: layout.group) {
+            body(local, first + local, min(layout.group, frames - local))
+        }
         first += frames
     }
 }

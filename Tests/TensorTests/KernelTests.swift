@@ -42,7 +42,9 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         (3, 8, 10, 1, (3, 9, 13), (1, 3, 3), (1, 1, 1), (0, 2, 1), (1, 1, 1)),
         (1, 12, 8, 1, (6, 12, 11), (2, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
         (2, 8, 8, 1, (5, 8, 16), (3, 3, 3), (1, 1, 1), (2, 1, 1), (1, 1, 1)),
-        // The same kind of convolution on a small frame (9 tiles): through columns.
+        // Small frames (9 tiles): Winograd over 16 frames at once, through
+        // columns over 3.
+        (2, 8, 8, 1, (16, 5, 6), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
         (1, 8, 8, 1, (3, 5, 6), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
     ])
     func convolutionKernelsEqualTheNaiveTwin(_ n: Int, _ c: Int, _ o: Int, _ groups: Int, _ input: (Int, Int, Int),
@@ -56,8 +58,9 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         let w = Tensor(shape: [o, c / groups, kernel.0, kernel.1, kernel.2], values: wv)
         x.requiresGrad = true; w.requiresGrad = true
         let options = Conv3dOptions(stride: stride, padding: padding, dilation: dilation, groups: groups)
-        let tiles = ((geometry.output.h + 1) / 2) * ((geometry.output.w + 1) / 2)
-        #expect(geometry.usesWinograd == (kernel.1 == 3 && stride == (1, 1, 1) && groups == 1 && c >= 8 && tiles >= 32))
+        let columns = geometry.output.t * ((geometry.output.h + 1) / 2) * ((geometry.output.w + 1) / 2)
+        #expect(geometry.usesWinograd == (kernel.1 == 3 && stride == (1, 1, 1) && groups == 1 && c >= 8
+                                          && columns >= Conv3dGeometry.winogradMinimumColumns))
         for mode in [Parallelism.batch, .blas] {
             Parallel.configure(mode: mode, threads: 2)
             x.zeroGrad(); w.zeroGrad()
@@ -72,15 +75,18 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         Parallel.configure(mode: .batch, threads: 2)
     }
 
-    /// Winograd's buffers: a wide frame (many tiles per row) and a temporal
-    /// chunking that leaves a short last chunk; nothing is written past the
+    /// Winograd's buffers: a wide frame (many tiles per row), a temporal
+    /// chunking that leaves a short last chunk, and GEMM groups of frames
+    /// that leave a short last group in a chunk; nothing is written past the
     /// scratch and U it asks for, and the output and the weight gradient
     /// equal the naive twin's.
     @Test func winogradStaysInsideItsBuffers() {
         let g = Conv3dGeometry(batch: 2, inChannels: 8, outChannels: 9, groups: 1, input: (7, 9, 41), kernel: (3, 3, 3),
                                stride: (1, 1, 1), padding: (1, 1, 1), dilation: (1, 1, 1))
-        let layout = WinogradLayout(g, budget: 16 * 8 * 5 * 21 * 4)   // 4 input frames: chunks of 2 output frames
-        #expect(layout.frames == 2 && g.output.t % layout.frames != 0)
+        // 5 input frames of 5 × 21 tiles: chunks of 3, 3 and 1 output frames;
+        // 200 columns: groups of 2 frames (105 columns each).
+        let layout = WinogradLayout(g, budget: 16 * 8 * 5 * 21 * 5, columns: 200)
+        #expect(layout.frames == 3 && layout.group == 2 && g.output.t % layout.frames != 0)
         let xv = randomValues(2 * 8 * 7 * 9 * 41, seed: 30), wv = randomValues(9 * 8 * 27, seed: 31)
         let guardCount = 256
         var u = [Float](repeating: .nan, count: layout.weightCount + guardCount)
@@ -99,7 +105,8 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         var dw = [Float](repeating: 0, count: wv.count)
         scratch = [Float](repeating: .nan, count: layout.weightGradientScratchCount + guardCount)
         scratch.withUnsafeMutableBufferPointer { s in
-            winogradBackwardWeight(xv, dy, &dw, layout, samples: 0..<2, scratch: s.baseAddress!)
+            winogradBackwardWeight(xv, dy, layout, samples: 0..<2, scratch: s.baseAddress!)
+            winogradWeightGradient(layout.gradientOfU(s.baseAddress!), layout, into: &dw)
         }
         #expect(scratch[layout.weightGradientScratchCount...].allSatisfy { $0.isNaN })
         // Each weight's gradient sums 5,166 products: the naive twin's own
