@@ -131,7 +131,7 @@ public final class BasicBlock: Module {
 
     override public func forward(_ x: Tensor) -> Tensor {
         let h = bn2(conv2(bn1.withReLU(conv1(tam?(x) ?? x))))
-        return relu(add(h, shortcut?(x) ?? x))
+        return addReLU(h, shortcut?(x) ?? x)
     }
 }
 
@@ -173,7 +173,7 @@ public final class Bottleneck: Module {
         h = conv2(h)
         if let bn2 { h = bn2.withReLU(h) }
         h = bn3(conv3(h))
-        let y = relu(add(h, shortcut?(x) ?? x))
+        let y = addReLU(h, shortcut?(x) ?? x)
         return nonLocal?(y) ?? y
     }
 }

@@ -3,13 +3,44 @@ import Foundation
 public func relu(_ x: Tensor) -> Tensor {
     let y = Tensor.empty(x.shape)
     let xp = x.storage.pointer, yp = y.storage.pointer
-    for i in 0..<x.count { yp[i] = max(xp[i], 0) }
+    forEachSpan(x.count) { span in for i in span { yp[i] = max(xp[i], 0) } }
     // The output's sign is the mask: keep y, not x.
     let ys = y.storage, xn = x.node
     return y.record([x]) { dy in
         guard let xn else { return }
-        let dx = xn.gradBuffer(), dyp = dy.storage.pointer, yp = ys.pointer
-        for i in 0..<ys.count where yp[i] > 0 { dx[i] += dyp[i] }
+        let (dx, fresh) = xn.gradBufferForWrite(), dyp = dy.storage.pointer, yp = ys.pointer
+        forEachSpan(ys.count) { span in
+            if fresh { for i in span { dx[i] = yp[i] > 0 ? dyp[i] : 0 } } else { for i in span { dx[i] += yp[i] > 0 ? dyp[i] : 0 } }
+        }
+    }
+}
+
+/// relu(a + b) for two tensors of one shape (a residual block's end) in one
+/// pass; backward gives both operands dy where the output is positive.
+public func addReLU(_ a: Tensor, _ b: Tensor) -> Tensor {
+    precondition(a.shape == b.shape, "addReLU takes one shape: \(a.shape) and \(b.shape)")
+    let y = Tensor.empty(a.shape)
+    let ap = a.storage.pointer, bp = b.storage.pointer, yp = y.storage.pointer
+    forEachSpan(y.count) { span in for i in span { yp[i] = max(ap[i] + bp[i], 0) } }
+    let ys = y.storage, nodes = [a.node, b.node].compactMap { $0 }
+    return y.record([a, b]) { dy in
+        let dyp = dy.storage.pointer, yp = ys.pointer
+        for node in nodes {
+            let (d, fresh) = node.gradBufferForWrite()
+            forEachSpan(ys.count) { span in
+                if fresh { for i in span { d[i] = yp[i] > 0 ? dyp[i] : 0 } } else { for i in span { d[i] += yp[i] > 0 ? dyp[i] : 0 } }
+            }
+        }
+    }
+}
+
+/// Runs body(span) over 0..<count in contiguous spans, split over the
+/// worker threads when there is enough work (else on this thread).
+func forEachSpan(_ count: Int, _ body: (Range<Int>) -> Void) {
+    if count >= 65_536 {
+        Parallel.forEachRange(count, workers: Parallel.threads) { _, span in body(span) }
+    } else {
+        body(0..<count)
     }
 }
 

@@ -151,6 +151,15 @@ final class GradNode {
         return grad!.storage.pointer
     }
 
+    /// Gradient buffer to write or add into: `fresh` when it is new and
+    /// uninitialised (write, do not add), which spares zeroing it first.
+    func gradBufferForWrite() -> (pointer: UnsafeMutablePointer<Float>, fresh: Bool) {
+        if let grad { return (grad.storage.pointer, false) }
+        let t = Tensor.empty(shape)
+        grad = t
+        return (t.storage.pointer, true)
+    }
+
     /// Adds `g` (same element count) into the gradient.
     func accumulate(_ g: UnsafePointer<Float>) {
         if let grad {

@@ -243,6 +243,25 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         }
     }
 
+    /// The residual block's fused relu(a + b) against the two ops, on a
+    /// tensor large enough to split over the threads, with gradients that
+    /// start fresh on one operand and add to an earlier one on the other.
+    @Test func fusedAddReLUEqualsTheTwoOps() {
+        let count = 2 * 64 * 4 * 16 * 16
+        var results: [[Float]] = []
+        for fused in [true, false] {
+            let a = Tensor(shape: [2, 64, 4, 16, 16], values: randomValues(count, seed: 42))
+            let b = Tensor(shape: a.shape, values: randomValues(count, seed: 43))
+            a.requiresGrad = true; b.requiresGrad = true
+            weightedSum(b, Tensor(shape: b.shape, values: randomValues(count, seed: 44))).backward()
+            let y = fused ? addReLU(a, b) : relu(add(a, b))
+            weightedSum(y, Tensor(shape: y.shape, values: randomValues(count, seed: 45))).backward()
+            results.append(y.scalars + a.grad!.scalars + b.grad!.scalars)
+        }
+        #expect(results[0].contains { $0 == 0 } && results[0].contains { $0 > 0 })
+        #expect(results[0] == results[1])
+    }
+
     @Test func noGradRecordsNothing() {
         let x = Tensor(shape: [2, 2], values: [1, -2, 3, -4])
         x.requiresGrad = true
