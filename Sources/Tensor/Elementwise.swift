@@ -9,9 +9,7 @@ public func relu(_ x: Tensor) -> Tensor {
     return y.record([x]) { dy in
         guard let xn else { return }
         let (dx, fresh) = xn.gradBufferForWrite(), dyp = dy.storage.pointer, yp = ys.pointer
-        forEachSpan(ys.count) { span in
-            if fresh { for i in span { dx[i] = yp[i] > 0 ? dyp[i] : 0 } } else { for i in span { dx[i] += yp[i] > 0 ? dyp[i] : 0 } }
-        }
+        forEachSpan(ys.count) { span in reluGradient(dyp, yp, into: dx, span, fresh: fresh) }
     }
 }
 
@@ -27,10 +25,28 @@ public func addReLU(_ a: Tensor, _ b: Tensor) -> Tensor {
         let dyp = dy.storage.pointer, yp = ys.pointer
         for node in nodes {
             let (d, fresh) = node.gradBufferForWrite()
-            forEachSpan(ys.count) { span in
-                if fresh { for i in span { d[i] = yp[i] > 0 ? dyp[i] : 0 } } else { for i in span { d[i] += yp[i] > 0 ? dyp[i] : 0 } }
-            }
+            forEachSpan(ys.count) { span in reluGradient(dyp, yp, into: d, span, fresh: fresh) }
         }
+    }
+}
+
+/// ReLU's gradient over `span`: d = dy where the output y > 0, else 0
+/// (added to d unless `fresh`), 16 lanes at a time.
+private func reluGradient(_ dy: UnsafePointer<Float>, _ y: UnsafePointer<Float>, into d: UnsafeMutablePointer<Float>,
+                          _ span: Range<Int>, fresh: Bool) {
+    let rawDy = UnsafeRawPointer(dy), rawY = UnsafeRawPointer(y), rawD = UnsafeMutableRawPointer(d)
+    var i = span.lowerBound
+    while i + 16 <= span.upperBound {
+        var g = rawDy.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+        g.replace(with: 0, where: .!(rawY.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) .> 0))
+        if !fresh { g += rawD.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) }
+        rawD.storeBytes(of: g, toByteOffset: i * 4, as: SIMD16<Float>.self)
+        i += 16
+    }
+    while i < span.upperBound {
+        let g = y[i] > 0 ? dy[i] : 0
+        d[i] = fresh ? g : d[i] + g
+        i += 1
     }
 }
 
