@@ -260,6 +260,12 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         }
         #expect(results[0].contains { $0 == 0 } && results[0].contains { $0 > 0 })
         #expect(results[0] == results[1])
+        // And against plain loops: y = max(a + b, 0), dA = dY where y > 0, dB the same plus its earlier gradient.
+        let av = randomValues(count, seed: 42), bv = randomValues(count, seed: 43)
+        let earlier = randomValues(count, seed: 44), dy = randomValues(count, seed: 45)
+        let y = (0..<count).map { max(av[$0] + bv[$0], 0) }
+        let da = (0..<count).map { y[$0] > 0 ? dy[$0] : 0 }
+        #expect(results[0] == y + da + (0..<count).map { earlier[$0] + da[$0] })
     }
 
     @Test func noGradRecordsNothing() {
