@@ -51,12 +51,20 @@ public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOp
     let xs = x.storage, ws = w.storage, xn = x.node, wn = w.node
     return y.record([x, w]) { dy in
         let dyp = dy.storage.pointer, xp = UnsafePointer(xs.pointer), wp = UnsafePointer(ws.pointer)
-        let dxp: UnsafeMutablePointer<Float>? = xn?.gradBuffer()
+        // dX is added into; a new buffer is zeroed by each worker for its own samples.
+        let dxBuffer = xn?.gradBufferForWrite(), dxp = dxBuffer?.pointer
+        let sampleSize = g.inChannels * g.inputVolume
+        func zeroNewGradient(_ samples: Range<Int>) {
+            if let dxBuffer, dxBuffer.fresh {
+                (dxBuffer.pointer + samples.lowerBound * sampleSize).initialize(repeating: 0, count: samples.count * sampleSize)
+            }
+        }
         // Per-worker weight gradients, summed after, so threads never share a buffer.
         var partial: [Tensor] = []
         if let wn { partial = (0..<(g.usesWinograd && !depthwise ? 1 : workers)).map { _ in Tensor(zeros: wn.shape) } }
         if depthwise {
             Parallel.forEachRange(g.batch, workers: workers) { worker, range in
+                zeroNewGradient(range)
                 depthwiseConv3dBackward(xp, wp, dyp, dx: dxp, dw: partial.isEmpty ? nil : partial[worker].storage.pointer, g, samples: range)
             }
         } else {
@@ -72,6 +80,7 @@ public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOp
             for worker in 0..<workers { _ = scratch.buffer(worker, count: count) }
             Parallel.forEachRange(g.batch, workers: workers) { worker, range in
                 let col = scratch.buffer(worker, count: count)
+                zeroNewGradient(range)
                 if let weightLayout {
                     winogradBackwardWeight(xp, dyp, weightLayout, samples: range, scratch: col)
                 } else if !partial.isEmpty {

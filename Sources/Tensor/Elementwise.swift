@@ -3,13 +3,13 @@ import Foundation
 public func relu(_ x: Tensor) -> Tensor {
     let y = Tensor.empty(x.shape)
     let xp = x.storage.pointer, yp = y.storage.pointer
-    forEachSpan(x.count) { span in for i in span { yp[i] = max(xp[i], 0) } }
+    Parallel.forEachSpan(x.count) { span in for i in span { yp[i] = max(xp[i], 0) } }
     // The output's sign is the mask: keep y, not x.
     let ys = y.storage, xn = x.node
     return y.record([x]) { dy in
         guard let xn else { return }
         let (dx, fresh) = xn.gradBufferForWrite(), dyp = dy.storage.pointer, yp = ys.pointer
-        forEachSpan(ys.count) { span in reluGradient(dyp, yp, into: dx, span, fresh: fresh) }
+        Parallel.forEachSpan(ys.count) { span in reluGradient(dyp, yp, into: dx, span, fresh: fresh) }
     }
 }
 
@@ -19,13 +19,13 @@ public func addReLU(_ a: Tensor, _ b: Tensor) -> Tensor {
     precondition(a.shape == b.shape, "addReLU takes one shape: \(a.shape) and \(b.shape)")
     let y = Tensor.empty(a.shape)
     let ap = a.storage.pointer, bp = b.storage.pointer, yp = y.storage.pointer
-    forEachSpan(y.count) { span in for i in span { yp[i] = max(ap[i] + bp[i], 0) } }
+    Parallel.forEachSpan(y.count) { span in for i in span { yp[i] = max(ap[i] + bp[i], 0) } }
     let ys = y.storage, nodes = [a.node, b.node].compactMap { $0 }
     return y.record([a, b]) { dy in
         let dyp = dy.storage.pointer, yp = ys.pointer
         for node in nodes {
             let (d, fresh) = node.gradBufferForWrite()
-            forEachSpan(ys.count) { span in reluGradient(dyp, yp, into: d, span, fresh: fresh) }
+            Parallel.forEachSpan(ys.count) { span in reluGradient(dyp, yp, into: d, span, fresh: fresh) }
         }
     }
 }
@@ -47,16 +47,6 @@ private func reluGradient(_ dy: UnsafePointer<Float>, _ y: UnsafePointer<Float>,
         let g = y[i] > 0 ? dy[i] : 0
         d[i] = fresh ? g : d[i] + g
         i += 1
-    }
-}
-
-/// Runs body(span) over 0..<count in contiguous spans, split over the
-/// worker threads when there is enough work (else on this thread).
-func forEachSpan(_ count: Int, _ body: (Range<Int>) -> Void) {
-    if count >= 65_536 {
-        Parallel.forEachRange(count, workers: Parallel.threads) { _, span in body(span) }
-    } else {
-        body(0..<count)
     }
 }
 

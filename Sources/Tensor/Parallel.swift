@@ -44,6 +44,17 @@ public enum Parallel {
         }
     }
 
+    /// Runs body(span) over 0..<count in contiguous spans, split over the
+    /// threads when there is enough work (else on this thread): for
+    /// element-wise passes over whole tensors.
+    public static func forEachSpan(_ count: Int, _ body: (Range<Int>) -> Void) {
+        if count >= 65_536 {
+            forEachRange(count, workers: threads) { _, span in body(span) }
+        } else {
+            body(0..<count)
+        }
+    }
+
     static var workerCount: Int { mode == .batch ? threads : 1 }
 }
 

@@ -42,15 +42,17 @@ public final class SGD: Optimizer {
             grad.withUnsafeBufferPointer { g in
                 p.withUnsafeMutableBufferPointer { w in
                     guard mu != 0, let buffer = buffers[i] else {
-                        for j in 0..<n { w[j] -= lr * (g[j] + wd * w[j]) }
+                        Parallel.forEachSpan(n) { span in for j in span { w[j] -= lr * (g[j] + wd * w[j]) } }
                         return
                     }
                     buffer.withUnsafeMutableBufferPointer { b in
-                        for j in 0..<n {
-                            let d = g[j] + wd * w[j]
-                            let v = first ? d : mu * b[j] + d
-                            b[j] = v
-                            w[j] -= lr * (nesterov ? d + mu * v : v)
+                        Parallel.forEachSpan(n) { span in
+                            for j in span {
+                                let d = g[j] + wd * w[j]
+                                let v = first ? d : mu * b[j] + d
+                                b[j] = v
+                                w[j] -= lr * (nesterov ? d + mu * v : v)
+                            }
                         }
                     }
                 }

@@ -151,16 +151,19 @@ private func goldenState() -> [String: Tensor] {
         run({ Adam.adamW($0, learningRate: 0.01, weightDecay: 0.1) }, "adamw")
     }
 
-    /// The one-pass SGD against PyTorch's three-pass formula, element by element, bit for bit.
-    @Test func sgdWithMomentumEqualsItsNaiveTwin() {
+    /// The one-pass SGD against PyTorch's three-pass formula, element by
+    /// element, bit for bit; the large parameter is updated over the threads.
+    @Test(arguments: [5, 70_001])
+    func sgdWithMomentumEqualsItsNaiveTwin(_ count: Int) {
         for nesterov in [false, true] {
-            let p = Tensor.parameter([5], role: .joint, values: [0.5, -1, 2, 0.25, -0.75])
+            let start: [Float] = (0..<count).map { Float($0 % 9) * 0.25 - 1 }
+            let p = Tensor.parameter([count], role: .joint, values: start)
             let optimizer = SGD([p], learningRate: 0.1, momentum: 0.9, weightDecay: 0.01, nesterov: nesterov)
-            var w: [Float] = [0.5, -1, 2, 0.25, -0.75], b: [Float] = []
+            var w = start, b: [Float] = []
             for step in 0..<3 {
-                let g: [Float] = (0..<5).map { Float($0 * (step + 1)) * 0.3 - 0.4 }
+                let g: [Float] = (0..<count).map { Float($0 % 7 * (step + 1)) * 0.3 - 0.4 }
                 p.zeroGrad()
-                weightedSum(p, Tensor(shape: [5], values: g)).backward()   // dL/dp = g
+                weightedSum(p, Tensor(shape: [count], values: g)).backward()   // dL/dp = g
                 optimizer.step()
                 var d = zip(g, w).map { $0 + 0.01 * $1 }
                 b = b.isEmpty ? d : zip(b, d).map { 0.9 * $0 + $1 }
