@@ -74,15 +74,18 @@ public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOp
             let dataLayout = dxp != nil && g.usesWinograd ? WinogradLayout(g.transposedForData) : nil
             let u = dataLayout.map { Storage(count: $0.weightCount, zeroed: false) }
             if let dataLayout, let u { winogradWeights(wp, dataLayout, flipped: true, into: u.pointer, workers: workers) }
-            let count = g.usesWinograd ? max(weightLayout?.weightGradientScratchCount ?? 0, dataLayout?.scratchCount ?? 0)
-                                       : g.columnBufferCount
-            let scratch = Scratch()
-            for worker in 0..<workers { _ = scratch.buffer(worker, count: count) }
+            let count = g.usesWinograd ? max(weightLayout?.scratchCount ?? 0, dataLayout?.scratchCount ?? 0) : g.columnBufferCount
+            let scratch = Scratch(), gradientsOfU = Scratch()
+            for worker in 0..<workers {
+                _ = scratch.buffer(worker, count: count)
+                if let weightLayout { _ = gradientsOfU.buffer(worker, count: weightLayout.weightCount) }
+            }
             Parallel.forEachRange(g.batch, workers: workers) { worker, range in
                 let col = scratch.buffer(worker, count: count)
                 zeroNewGradient(range)
                 if let weightLayout {
-                    winogradBackwardWeight(xp, dyp, weightLayout, samples: range, scratch: col)
+                    winogradBackwardWeight(xp, dyp, du: gradientsOfU.buffer(worker, count: weightLayout.weightCount), weightLayout,
+                                           samples: range, scratch: col)
                 } else if !partial.isEmpty {
                     conv3dBackwardWeight(xp, dyp, partial[worker].storage.pointer, g, samples: range, col: col)
                 }
@@ -94,7 +97,7 @@ public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOp
             }
             if let weightLayout {
                 // The workers' dU summed, then transformed to dW once.
-                let du = (0..<min(workers, g.batch)).map { weightLayout.gradientOfU(scratch.buffer($0, count: count)) }
+                let du = (0..<min(workers, g.batch)).map { gradientsOfU.buffer($0, count: weightLayout.weightCount) }
                 for extra in du.dropFirst() { for i in 0..<weightLayout.weightCount { du[0][i] += extra[i] } }
                 winogradWeightGradient(du[0], weightLayout, into: partial[0].storage.pointer, workers: workers)
             }

@@ -90,14 +90,9 @@ struct WinogradLayout {
     var mRow: Int { group * tiles }
     private var mCount: Int { 16 * mPlane }
     /// Floats of one worker's scratch: V, M and rows (a padded input row and
-    /// a ring of four transformed ones of 4 · tilesW, or 8 · tilesW of Aᵀ m
-    /// and two output rows).
+    /// a ring of four transformed ones of 4 · tilesW; or 8 · tilesW of Aᵀ m
+    /// and two output rows; or two dY rows and 8 · tilesW of them along w).
     var scratchCount: Int { vCount + mCount + rowWidth + 16 * tilesW }
-    /// The weight gradient's scratch: also dU, the size of U.
-    var weightGradientScratchCount: Int { scratchCount + weightCount }
-
-    /// Where `winogradBackwardWeight` leaves dU in its scratch.
-    func gradientOfU(_ scratch: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> { scratch + scratchCount }
 
     func parts(_ scratch: UnsafeMutablePointer<Float>) -> (v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
                                                           rows: UnsafeMutablePointer<Float>) {
@@ -194,16 +189,15 @@ func winogradForward(_ x: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ y: 
     }
 }
 
-/// dU for `samples`, the transpose of the forward's linear maps: dU[ξ] = Σ
-/// over output frames and tiles of (A dy Aᵀ)[ξ] · V[ξ]ᵀ, into `layout.gradientOfU(scratch)`
-/// (`scratch` holds `weightGradientScratchCount` floats). `winogradWeightGradient`
-/// then makes dW = Gᵀ dU G, once for the dU of all workers.
-func winogradBackwardWeight(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+/// dU (`weightCount` floats, overwritten) for `samples`, the transpose of
+/// the forward's linear maps: dU[ξ] = Σ over output frames and tiles of
+/// (A dy Aᵀ)[ξ] · V[ξ]ᵀ. `winogradWeightGradient` then makes dW = Gᵀ dU G,
+/// once for the dU of all workers.
+func winogradBackwardWeight(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, du: UnsafeMutablePointer<Float>,
                             _ layout: WinogradLayout, samples: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
     let g = layout.g, o = g.output
     let C = g.inChannels, O = g.outChannels, tiles = layout.tiles, depth = layout.depth
     let (v, m, rows) = layout.parts(scratch)
-    let du = layout.gradientOfU(scratch)
     let vPlane = layout.vPlane, mPlane = layout.mPlane, vRow = layout.vRow, mRow = layout.mRow
     du.initialize(repeating: 0, count: layout.weightCount)
     for n in samples {
@@ -336,10 +330,14 @@ private func transformOutput(_ m: UnsafePointer<Float>, _ layout: WinogradLayout
 
 /// A dy Aᵀ for every 2×2 tile of one output-gradient frame and channel
 /// (`frame`: Ho × Wo; outside it, 0) into M[ξ] at `m + ξ · planeStride`.
+/// Per row of tiles, the two dy rows are transformed along w into 8 rows
+/// contiguous over the tiles, then along h into the 16 planes.
 private func transformOutputGradient(_ frame: UnsafePointer<Float>, _ layout: WinogradLayout, into m: UnsafeMutablePointer<Float>,
                                      planeStride: Int, rows: UnsafeMutablePointer<Float>) {
     let o = layout.g.output, tilesW = layout.tilesW, width = 2 * tilesW
     let top = rows, bottom = rows + width
+    // along[r][j]: dy row r (top, bottom) along w, (y0, y0 + y1, y0 − y1, −y1)[j] per tile: 8 × tilesW.
+    let along = rows + 2 * width
     for ty in 0..<layout.tilesH {
         for i in 0..<2 {
             let row = i == 0 ? top : bottom, h = 2 * ty + i
@@ -349,17 +347,20 @@ private func transformOutputGradient(_ frame: UnsafePointer<Float>, _ layout: Wi
             } else {
                 row.initialize(repeating: 0, count: width)
             }
+            let out = along + 4 * i * tilesW
+            for tx in 0..<tilesW {
+                let y0 = row[2 * tx], y1 = row[2 * tx + 1]
+                out[tx] = y0; out[tilesW + tx] = y0 + y1; out[2 * tilesW + tx] = y0 - y1; out[3 * tilesW + tx] = -y1
+            }
         }
+        // Along h: plane 4i + j takes (a, a + b, a − b, −b)[i] of a = along[0][j], b = along[1][j].
         let mt = m + ty * tilesW
-        for tx in 0..<tilesW {
-            let y00 = top[2 * tx], y01 = top[2 * tx + 1], y10 = bottom[2 * tx], y11 = bottom[2 * tx + 1]
-            // Along w: (y0, y0 + y1, y0 − y1, −y1) per row; along h: the same of the two rows.
-            let q0 = (y00, y00 + y01, y00 - y01, -y01), q1 = (y10, y10 + y11, y10 - y11, -y11)
-            mt[tx] = q0.0; mt[planeStride + tx] = q0.1; mt[2 * planeStride + tx] = q0.2; mt[3 * planeStride + tx] = q0.3
-            let s1 = mt + 4 * planeStride, s2 = mt + 8 * planeStride, s3 = mt + 12 * planeStride
-            s1[tx] = q0.0 + q1.0; s1[planeStride + tx] = q0.1 + q1.1; s1[2 * planeStride + tx] = q0.2 + q1.2; s1[3 * planeStride + tx] = q0.3 + q1.3
-            s2[tx] = q0.0 - q1.0; s2[planeStride + tx] = q0.1 - q1.1; s2[2 * planeStride + tx] = q0.2 - q1.2; s2[3 * planeStride + tx] = q0.3 - q1.3
-            s3[tx] = -q1.0; s3[planeStride + tx] = -q1.1; s3[2 * planeStride + tx] = -q1.2; s3[3 * planeStride + tx] = -q1.3
+        for j in 0..<4 {
+            let a = along + j * tilesW, b = along + (4 + j) * tilesW
+            let p0 = mt + j * planeStride, p1 = p0 + 4 * planeStride, p2 = p1 + 4 * planeStride, p3 = p2 + 4 * planeStride
+            for tx in 0..<tilesW {
+                p0[tx] = a[tx]; p1[tx] = a[tx] + b[tx]; p2[tx] = a[tx] - b[tx]; p3[tx] = -b[tx]
+            }
         }
     }
 }

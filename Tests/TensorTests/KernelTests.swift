@@ -36,10 +36,11 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         (1, 4, 8, 4, (5, 4, 4), (3, 1, 1), (1, 1, 1), (2, 0, 0), (2, 1, 1)),   // 1 → 2 per group: its temporal atoms
         (2, 4, 8, 1, (2, 6, 6), (1, 1, 1), (1, 2, 2), (0, 0, 0), (1, 1, 1)),   // strided 1×1×1: through columns
         // Winograd F(2×2, 3×3) (forward, dX and dW): odd and even sizes,
-        // every spatial padding it takes, temporal kernels 1–3, ≥ 32 tiles a frame.
-        (2, 8, 9, 1, (3, 11, 13), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
-        (1, 9, 8, 1, (4, 10, 13), (3, 3, 3), (1, 1, 1), (0, 0, 2), (1, 1, 1)),
-        (3, 8, 10, 1, (3, 9, 13), (1, 3, 3), (1, 1, 1), (0, 2, 1), (1, 1, 1)),
+        // every spatial padding it takes, temporal kernels 1–3, ≥ 128 tiles a sample.
+        (2, 8, 9, 1, (7, 11, 13), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
+        (2, 8, 24, 1, (4, 11, 13), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),   // dX's scratch larger than dW's
+        (1, 9, 8, 1, (6, 10, 13), (3, 3, 3), (1, 1, 1), (0, 0, 2), (1, 1, 1)),
+        (3, 8, 10, 1, (4, 9, 13), (1, 3, 3), (1, 1, 1), (0, 2, 1), (1, 1, 1)),
         (1, 12, 8, 1, (6, 12, 11), (2, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
         (2, 8, 8, 1, (5, 8, 16), (3, 3, 3), (1, 1, 1), (2, 1, 1), (1, 1, 1)),
         // Small frames (9 tiles): Winograd over 16 frames at once, through
@@ -58,9 +59,8 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         let w = Tensor(shape: [o, c / groups, kernel.0, kernel.1, kernel.2], values: wv)
         x.requiresGrad = true; w.requiresGrad = true
         let options = Conv3dOptions(stride: stride, padding: padding, dilation: dilation, groups: groups)
-        let columns = geometry.output.t * ((geometry.output.h + 1) / 2) * ((geometry.output.w + 1) / 2)
-        #expect(geometry.usesWinograd == (kernel.1 == 3 && stride == (1, 1, 1) && groups == 1 && c >= 8
-                                          && columns >= Conv3dGeometry.winogradMinimumColumns))
+        // Every 3×3 stride-1 case takes Winograd but the small one (27 tiles over its frames).
+        #expect(geometry.usesWinograd == (kernel.1 == 3 && stride == (1, 1, 1) && groups == 1 && c >= 8 && input != (3, 5, 6)))
         for mode in [Parallelism.batch, .blas] {
             Parallel.configure(mode: mode, threads: 2)
             x.zeroGrad(); w.zeroGrad()
@@ -70,7 +70,9 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             weightedSum(y, Tensor(shape: y.shape, values: dy)).backward()
             let naive = conv3dBackwardNaive(xv, wv, dy, geometry)
             #expect(closeness(x.grad!.scalars, naive.dx) == "", "dx, \(mode)")
-            #expect(closeness(w.grad!.scalars, naive.dw) == "", "dw, \(mode)")
+            // A weight's gradient sums up to 2,002 products (N·T·H·W): rounding
+            // in either twin reaches 2e-5 on values near 0.
+            #expect(closeness(w.grad!.scalars, naive.dw, atol: 1e-4) == "", "dw, \(mode)")
         }
         Parallel.configure(mode: .batch, threads: 2)
     }
@@ -100,15 +102,18 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         }
         #expect(u[layout.weightCount...].allSatisfy(\.isNaN) && scratch[layout.scratchCount...].allSatisfy(\.isNaN))
         #expect(closeness(y, conv3dForwardNaive(xv, wv, g)) == "")
-        // The weight gradient's scratch holds dU after the forward's.
+        // The weight gradient: the same scratch, and dU the size of U.
         let dy = randomValues(y.count, seed: 32)
         var dw = [Float](repeating: 0, count: wv.count)
-        scratch = [Float](repeating: .nan, count: layout.weightGradientScratchCount + guardCount)
+        var du = [Float](repeating: .nan, count: layout.weightCount + guardCount)
+        scratch = [Float](repeating: .nan, count: layout.scratchCount + guardCount)
         scratch.withUnsafeMutableBufferPointer { s in
-            winogradBackwardWeight(xv, dy, layout, samples: 0..<2, scratch: s.baseAddress!)
-            winogradWeightGradient(layout.gradientOfU(s.baseAddress!), layout, into: &dw)
+            du.withUnsafeMutableBufferPointer { du in
+                winogradBackwardWeight(xv, dy, du: du.baseAddress!, layout, samples: 0..<2, scratch: s.baseAddress!)
+                winogradWeightGradient(du.baseAddress!, layout, into: &dw)
+            }
         }
-        #expect(scratch[layout.weightGradientScratchCount...].allSatisfy { $0.isNaN })
+        #expect(scratch[layout.scratchCount...].allSatisfy(\.isNaN) && du[layout.weightCount...].allSatisfy(\.isNaN))
         // Each weight's gradient sums 5,166 products: the naive twin's own
         // rounding (one Float chain) is about 1e-4 at these magnitudes.
         #expect(closeness(dw, conv3dBackwardNaive(xv, wv, dy, g).dw, atol: 2e-4) == "")
