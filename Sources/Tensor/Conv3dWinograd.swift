@@ -280,10 +280,11 @@ private func transformInput(_ frame: UnsafePointer<Float>, _ layout: WinogradLay
             let a0 = r0 + l * tilesW, a1 = r1 + l * tilesW, a2 = r2 + l * tilesW, a3 = r3 + l * tilesW
             let out0 = dst + l * planeStride + ty * tilesW, out1 = out0 + 4 * planeStride
             let out2 = out1 + 4 * planeStride, out3 = out2 + 4 * planeStride
-            for tx in 0..<tilesW {
-                let d0 = a0[tx], d1 = a1[tx], d2 = a2[tx], d3 = a3[tx]
-                out0[tx] = d0 - d2; out1[tx] = d1 + d2; out2[tx] = d2 - d1; out3[tx] = d1 - d3
+            func combine<V: SIMD>(_: V.Type, _ i: Int, _ k: Int) where V.Scalar == Float {
+                let d0: V = load(a0, i, k), d1: V = load(a1, i, k), d2: V = load(a2, i, k), d3: V = load(a3, i, k)
+                store(d0 - d2, out0, i, k); store(d1 + d2, out1, i, k); store(d2 - d1, out2, i, k); store(d1 - d3, out3, i, k)
             }
+            forEachLanes(tilesW, { combine(SIMD8<Float>.self, $0, $1) }, { combine(SIMD4<Float>.self, $0, $1) })
         }
     }
 }
@@ -303,10 +304,11 @@ private func transformOutput(_ m: UnsafePointer<Float>, _ layout: WinogradLayout
         for l in 0..<4 {
             let m0 = mt + l * planeStride, m1 = m0 + 4 * planeStride, m2 = m1 + 4 * planeStride, m3 = m2 + 4 * planeStride
             let s0 = s + l * tilesW, s1 = s + (4 + l) * tilesW
-            for tx in 0..<tilesW {
-                s0[tx] = m0[tx] + m1[tx] + m2[tx]
-                s1[tx] = m1[tx] - m2[tx] - m3[tx]
+            func combine<V: SIMD>(_: V.Type, _ i: Int, _ k: Int) where V.Scalar == Float {
+                let a: V = load(m0, i, k), b: V = load(m1, i, k), c: V = load(m2, i, k), d: V = load(m3, i, k)
+                store(a + b + c, s0, i, k); store(b - c - d, s1, i, k)
             }
+            forEachLanes(tilesW, { combine(SIMD8<Float>.self, $0, $1) }, { combine(SIMD4<Float>.self, $0, $1) })
         }
         // (Aᵀ m) A over columns: r0 = c0 + c1 + c2, r1 = c1 − c2 − c3.
         for half in 0..<2 {
@@ -358,9 +360,36 @@ private func transformOutputGradient(_ frame: UnsafePointer<Float>, _ layout: Wi
         for j in 0..<4 {
             let a = along + j * tilesW, b = along + (4 + j) * tilesW
             let p0 = mt + j * planeStride, p1 = p0 + 4 * planeStride, p2 = p1 + 4 * planeStride, p3 = p2 + 4 * planeStride
-            for tx in 0..<tilesW {
-                p0[tx] = a[tx]; p1[tx] = a[tx] + b[tx]; p2[tx] = a[tx] - b[tx]; p3[tx] = -b[tx]
+            func combine<V: SIMD>(_: V.Type, _ i: Int, _ k: Int) where V.Scalar == Float {
+                let x: V = load(a, i, k), y: V = load(b, i, k)
+                store(x, p0, i, k); store(x + y, p1, i, k); store(x - y, p2, i, k); store(V() - y, p3, i, k)
             }
+            forEachLanes(tilesW, { combine(SIMD8<Float>.self, $0, $1) }, { combine(SIMD4<Float>.self, $0, $1) })
         }
     }
+}
+
+// MARK: Lanes for the transforms' row loops, whose pointers the compiler
+// cannot prove disjoint, so it would not vectorise them itself.
+
+/// Runs `eight(i, 8)` over 0..<n while 8 lanes remain, then `four(i, k)`
+/// with k ≤ 4 (the last one partial).
+@inline(__always) private func forEachLanes(_ n: Int, _ eight: (Int, Int) -> Void, _ four: (Int, Int) -> Void) {
+    var i = 0
+    while i + 8 <= n { eight(i, 8); i += 8 }
+    while i < n { let k = min(4, n - i); four(i, k); i += k }
+}
+
+/// Lanes i..<i + k of `p` (k ≤ V.scalarCount; the rest 0).
+@inline(__always) private func load<V: SIMD>(_ p: UnsafePointer<Float>, _ i: Int, _ k: Int) -> V where V.Scalar == Float {
+    if k == V.scalarCount { return UnsafeRawPointer(p + i).loadUnaligned(as: V.self) }
+    var v = V()
+    for j in 0..<k { v[j] = p[i + j] }
+    return v
+}
+
+/// Stores the first k lanes of `v` at p[i...].
+@inline(__always) private func store<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<Float>, _ i: Int, _ k: Int) where V.Scalar == Float {
+    if k == V.scalarCount { UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: V.self); return }
+    for j in 0..<k { p[i + j] = v[j] }
 }
