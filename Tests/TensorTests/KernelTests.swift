@@ -43,6 +43,8 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         (3, 8, 10, 1, (4, 9, 13), (1, 3, 3), (1, 1, 1), (0, 2, 1), (1, 1, 1)),
         (1, 12, 8, 1, (6, 12, 11), (2, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
         (2, 8, 8, 1, (5, 8, 16), (3, 3, 3), (1, 1, 1), (2, 1, 1), (1, 1, 1)),
+        // 16 frames of 42 tiles: GEMM groups of 7, 7 and 2 frames, forward and dX.
+        (1, 8, 8, 1, (16, 11, 13), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
         // Small frames (9 tiles): Winograd over 16 frames at once, through
         // columns over 3.
         (2, 8, 8, 1, (16, 5, 6), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
