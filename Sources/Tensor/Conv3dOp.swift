@@ -59,9 +59,10 @@ public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOp
                 (dxBuffer.pointer + samples.lowerBound * sampleSize).initialize(repeating: 0, count: samples.count * sampleSize)
             }
         }
-        // Per-worker weight gradients, summed after, so threads never share a buffer.
+        // Per-worker weight gradients, summed after, so threads never share a
+        // buffer (Winograd: one, made from the workers' summed dU).
         var partial: [Tensor] = []
-        if let wn { partial = (0..<(g.usesWinograd && !depthwise ? 1 : workers)).map { _ in Tensor(zeros: wn.shape) } }
+        if let wn { partial = (0..<(g.usesWinograd ? 1 : workers)).map { _ in Tensor(zeros: wn.shape) } }
         if depthwise {
             Parallel.forEachRange(g.batch, workers: workers) { worker, range in
                 zeroNewGradient(range)
@@ -98,14 +99,22 @@ public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOp
             if let weightLayout {
                 // The workers' dU summed, then transformed to dW once.
                 let du = (0..<min(workers, g.batch)).map { gradientsOfU.buffer($0, count: weightLayout.weightCount) }
-                for extra in du.dropFirst() { for i in 0..<weightLayout.weightCount { du[0][i] += extra[i] } }
+                sumIntoFirst(du, count: weightLayout.weightCount)
                 winogradWeightGradient(du[0], weightLayout, into: partial[0].storage.pointer, workers: workers)
             }
         }
         if !partial.isEmpty {
-            let total = partial[0].storage.pointer
-            for extra in partial.dropFirst() { let p = extra.storage.pointer; for i in 0..<ws.count { total[i] += p[i] } }
-            wn?.accumulate(total)
+            sumIntoFirst(partial.map { $0.storage.pointer }, count: ws.count)
+            wn?.accumulate(partial[0].storage.pointer)
         }
+    }
+}
+
+/// buffers[0] += buffers[1], then buffers[2], … element by element (the
+/// workers' partial gradients), spans over the threads.
+private func sumIntoFirst(_ buffers: [UnsafeMutablePointer<Float>], count: Int) {
+    guard let total = buffers.first else { return }
+    Parallel.forEachSpan(count) { span in
+        for extra in buffers.dropFirst() { for i in span { total[i] += extra[i] } }
     }
 }

@@ -7,9 +7,7 @@ public func relu(_ x: Tensor) -> Tensor {
     // The output's sign is the mask: keep y, not x.
     let ys = y.storage, xn = x.node
     return y.record([x]) { dy in
-        guard let xn else { return }
-        let (dx, fresh) = xn.gradBufferForWrite(), dyp = dy.storage.pointer, yp = ys.pointer
-        Parallel.forEachSpan(ys.count) { span in reluGradient(dyp, yp, into: dx, span, fresh: fresh) }
+        if let xn { reluGradient(dy, output: ys, into: xn) }
     }
 }
 
@@ -22,31 +20,30 @@ public func addReLU(_ a: Tensor, _ b: Tensor) -> Tensor {
     Parallel.forEachSpan(y.count) { span in for i in span { yp[i] = max(ap[i] + bp[i], 0) } }
     let ys = y.storage, nodes = [a.node, b.node].compactMap { $0 }
     return y.record([a, b]) { dy in
-        let dyp = dy.storage.pointer, yp = ys.pointer
-        for node in nodes {
-            let (d, fresh) = node.gradBufferForWrite()
-            Parallel.forEachSpan(ys.count) { span in reluGradient(dyp, yp, into: d, span, fresh: fresh) }
-        }
+        for node in nodes { reluGradient(dy, output: ys, into: node) }
     }
 }
 
-/// ReLU's gradient over `span`: d = dy where the output y > 0, else 0
-/// (added to d unless `fresh`), 16 lanes at a time.
-private func reluGradient(_ dy: UnsafePointer<Float>, _ y: UnsafePointer<Float>, into d: UnsafeMutablePointer<Float>,
-                          _ span: Range<Int>, fresh: Bool) {
-    let rawDy = UnsafeRawPointer(dy), rawY = UnsafeRawPointer(y), rawD = UnsafeMutableRawPointer(d)
-    var i = span.lowerBound
-    while i + 16 <= span.upperBound {
-        var g = rawDy.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-        g.replace(with: 0, where: .!(rawY.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) .> 0))
-        if !fresh { g += rawD.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) }
-        rawD.storeBytes(of: g, toByteOffset: i * 4, as: SIMD16<Float>.self)
-        i += 16
-    }
-    while i < span.upperBound {
-        let g = y[i] > 0 ? dy[i] : 0
-        d[i] = fresh ? g : d[i] + g
-        i += 1
+/// ReLU's gradient into `node`: dy where the output y > 0, else 0, added
+/// to its gradient (written, when the buffer is new), 16 lanes at a time,
+/// spans over the threads.
+private func reluGradient(_ dy: Tensor, output ys: Storage, into node: GradNode) {
+    let (d, fresh) = node.gradBufferForWrite(), dyp = dy.storage.pointer, y = ys.pointer
+    let rawDy = UnsafeRawPointer(dyp), rawY = UnsafeRawPointer(y), rawD = UnsafeMutableRawPointer(d)
+    Parallel.forEachSpan(ys.count) { span in
+        var i = span.lowerBound
+        while i + 16 <= span.upperBound {
+            var g = rawDy.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            g.replace(with: 0, where: .!(rawY.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) .> 0))
+            if !fresh { g += rawD.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) }
+            rawD.storeBytes(of: g, toByteOffset: i * 4, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < span.upperBound {
+            let g = y[i] > 0 ? dyp[i] : 0
+            d[i] = fresh ? g : d[i] + g
+            i += 1
+        }
     }
 }
 
