@@ -7,8 +7,14 @@ import CFFmpeg
 /// output is bilinear, as torchvision and mmaction2 resize.
 final class Scaler {
     private var context: OpaquePointer?
-    /// The colour settings last given to `context`: (colorspace, range, context).
-    private var colourKey: (Int32, UInt32, OpaquePointer?)?
+    /// What `context` was made for. Not `sws_getCachedContext`: swscale
+    /// rewrites a `yuvj*` source format to its `yuv*` twin inside the context,
+    /// so the cached-context call never matches and makes a new context for
+    /// every frame, often at the freed one's address, which hid that the new
+    /// one had lost the colour details set on the old.
+    private var contextKey: ContextKey?
+    /// The colour settings last given to `context`: (colorspace, range).
+    private var colourKey: (Int32, UInt32)?
     /// Rows padded to a multiple of 32 pixels, for widths that are not.
     private var padded: [UInt8] = []
 
@@ -25,9 +31,15 @@ final class Scaler {
         }
         let format = AVPixelFormat(rawValue: f.format)
         let native = crop.width == width && crop.height == height
-        context = sws_getCachedContext(context, Int32(crop.width), Int32(crop.height), format,
-                                       Int32(width), Int32(height), AV_PIX_FMT_RGB24,
-                                       native ? SWS_BICUBIC : SWS_BILINEAR, nil, nil, nil)
+        let key = ContextKey(sourceWidth: crop.width, sourceHeight: crop.height, format: format.rawValue,
+                             width: width, height: height, flags: native ? SWS_BICUBIC : SWS_BILINEAR)
+        if key != contextKey {
+            sws_freeContext(context)
+            context = sws_getContext(Int32(crop.width), Int32(crop.height), format, Int32(width), Int32(height),
+                                     AV_PIX_FMT_RGB24, key.flags, nil, nil, nil)
+            contextKey = context == nil ? nil : key
+            colourKey = nil
+        }
         guard let context else {
             let name = av_get_pix_fmt_name(format).map { String(cString: $0) } ?? "\(f.format)"
             throw VideoError.decodeFailed(path: path, reason: "swscale cannot convert \(name) to rgb24")
@@ -68,8 +80,8 @@ final class Scaler {
     /// The YUV→RGB matrix and input range as the ffmpeg CLI's scale filter
     /// picks them: the frame's colorspace (unknown → BT.601) and its range when tagged.
     private func setColourDetails(_ context: OpaquePointer, colorspace: Int32, range: AVColorRange) {
-        if let key = colourKey, key.0 == colorspace, key.1 == range.rawValue, key.2 == context { return }
-        colourKey = (colorspace, range.rawValue, context)
+        if let key = colourKey, key.0 == colorspace, key.1 == range.rawValue { return }
+        colourKey = (colorspace, range.rawValue)
         var inverse: UnsafeMutablePointer<Int32>? = nil
         var table: UnsafeMutablePointer<Int32>? = nil
         var sourceRange: Int32 = 0, targetRange: Int32 = 0
@@ -82,6 +94,11 @@ final class Scaler {
         _ = sws_setColorspaceDetails(context, sws_getCoefficients(matrix), sourceRange, table, targetRange,
                                      brightness, contrast, saturation)
     }
+}
+
+/// The parameters a swscale context is made with.
+private struct ContextKey: Equatable {
+    let sourceWidth: Int, sourceHeight: Int, format: Int32, width: Int, height: Int, flags: Int32
 }
 
 /// Calls `body(plane, pointer, stride)` for each plane of `frame`, the pointer
