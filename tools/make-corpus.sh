@@ -25,6 +25,9 @@ ff $src $enc -c:v mpeg4 -vtag XVID -bf 2 -g 12 -q:v 4 mpeg4_bframes.avi
 # libxvid with B-frames: a real packed bitstream (P+B in one packet, then a
 # 6-byte N-VOP placeholder), as DivX/Xvid files from the 2000s are.
 ff $src $enc -c:v libxvid -bf 2 -g 12 xvid_packed.avi
+# The same, re-muxed with the B-frames unpacked (what many tools do to old
+# Xvid files): the AVI index then also flags the packet two after each I-frame.
+ff -i xvid_packed.avi -c copy -bsf:v mpeg4_unpack_bframes -map_metadata -1 -fflags +bitexact xvid_unpacked.avi
 # Motion JPEG in AVI.
 ff -f lavfi -i testsrc2=size=160x120:rate=25:duration=1.2 $enc -c:v mjpeg -q:v 5 mjpeg.avi
 

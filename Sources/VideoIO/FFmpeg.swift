@@ -69,7 +69,8 @@ final class Demuxer {
     let pointer: UnsafeMutablePointer<AVFormatContext>
     let path: String
 
-    init(path: String) throws {
+    /// Opens `path`; `stream` is the video stream that will be read (nil: the default one).
+    init(path: String, stream: Int? = nil) throws {
         _ = installLogCapture
         _ = takeLastLog()
         var context: UnsafeMutablePointer<AVFormatContext>? = nil
@@ -82,11 +83,13 @@ final class Demuxer {
         // MP4/MOV and Matroska/WebM headers carry codec, size, timing and
         // extradata; probing would decode frames on every open. Other
         // containers (AVI, MPEG-TS, …) need the probe.
-        if !(headerIsComplete && bestVideoStream().map({ streamIsDescribed(stream($0)) }) == true) {
+        let chosen = stream.map { Int32($0) } ?? defaultVideoStream()
+        if !(headerIsComplete && chosen.map({ $0 < context.pointee.nb_streams && streamIsDescribed(self.stream($0)) }) == true) {
             let info = avformat_find_stream_info(context, nil)
             guard info >= 0 else {
                 throw VideoError.cannotOpen(path: path, reason: ffmpegMessage(info))
             }
+            probedStreams = true
         }
     }
 
@@ -119,10 +122,60 @@ final class Demuxer {
         pointer.pointee.streams[Int(index)]!
     }
 
-    /// The best video stream's index, or nil when the file has none.
-    func bestVideoStream() -> Int32? {
-        let index = av_find_best_stream(pointer, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
-        return index >= 0 ? index : nil
+    /// The stream to read: `requested` when it is a video stream (an error
+    /// naming the file's streams otherwise), else the default one.
+    func videoStream(_ requested: Int?) throws -> Int32 {
+        guard let requested else {
+            guard let chosen = defaultVideoStream() else { throw VideoError.noVideoStream(path: path) }
+            return chosen
+        }
+        let count = Int(pointer.pointee.nb_streams)
+        guard requested >= 0, requested < count, isVideo(stream(Int32(requested))) else {
+            throw VideoError.notAVideoStream(path: path, stream: requested, streams: streamList())
+        }
+        return Int32(requested)
+    }
+
+    /// The video stream the ffmpeg CLI (5.1, `map_auto_video`) takes without
+    /// `-map`: the highest score of width × height, plus 100,000,000 for a
+    /// stream that had packets while probing and 5,000,000 for the default
+    /// disposition; the first of equal scores. Cover art (an attached
+    /// picture) is never taken, not even as the only video stream. Where the
+    /// header made probing needless (MP4, Matroska), a stream has packets
+    /// unless its header lists 0 frames.
+    func defaultVideoStream() -> Int32? {
+        var best: (index: Int32, score: Int)? = nil
+        for i in 0..<Int32(pointer.pointee.nb_streams) {
+            let s = stream(i)
+            guard isVideo(s), s.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC == 0 else { continue }
+            let p = s.pointee.codecpar.pointee
+            let probed = s.pointee.event_flags & AVSTREAM_EVENT_FLAG_NEW_PACKETS != 0
+            let hadPackets = probed || (!probedStreams && s.pointee.nb_frames != 0)
+            let score = Int(p.width) * Int(p.height) + (hadPackets ? 100_000_000 : 0)
+                + (s.pointee.disposition & AV_DISPOSITION_DEFAULT != 0 ? 5_000_000 : 0)
+            if score > (best?.score ?? 0) { best = (i, score) }
+        }
+        return best?.index
+    }
+
+    /// Whether `avformat_find_stream_info` ran (it reads packets of every stream).
+    private var probedStreams = false
+
+    private func isVideo(_ s: UnsafeMutablePointer<AVStream>) -> Bool {
+        s.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO
+    }
+
+    /// "0: video h264 320x180 (default), 1: audio aac, …": what a stream error shows.
+    func streamList() -> String {
+        (0..<Int32(pointer.pointee.nb_streams)).map { i -> String in
+            let s = stream(i).pointee
+            let p = s.codecpar.pointee
+            let type = av_get_media_type_string(p.codec_type).map { String(cString: $0) } ?? "data"
+            var text = "\(i): \(type) \(String(cString: avcodec_get_name(p.codec_id)))"
+            if p.codec_type == AVMEDIA_TYPE_VIDEO { text += " \(p.width)x\(p.height)" }
+            if s.disposition & AV_DISPOSITION_ATTACHED_PIC != 0 { text += " (cover art)" }
+            return text
+        }.joined(separator: ", ")
     }
 
     /// Reads the next packet of `stream`; false at the end of the file.

@@ -117,7 +117,8 @@ final class ImageFolderSource: FrameSource {
         firstPixelFormat = AVPixelFormat(rawValue: format)
         baseMetadata = VideoMetadata(path: path, codec: codec, pixelFormat: "", width: width, height: height,
                                      fps: fps, duration: Double(files.count) / fps, rotation: 0,
-                                     frames: files.count, keyframes: index.keyframes, index: .folder)
+                                     frames: files.count, keyframes: index.keyframes, index: .folder,
+                                     indexOrigin: knownIndex == nil ? .scan : .manifest, stream: 0)
     }
 
     func pixelFormat() -> AVPixelFormat { firstPixelFormat }

@@ -56,21 +56,23 @@ func scanIndex(_ demuxer: Demuxer, stream: Int32, packet: Packet, path: String) 
 /// and keep the decoder's best-effort timestamp so that they can be
 /// recognised after a seek. Keyframes are the frames the decoder flags as
 /// such (IDR or recovery point, I-frames of MPEG-2/MPEG-4 part 2), from
-/// which decoding can start. Leaves the demuxer at the end of the file.
+/// which decoding can start; the timestamps of the packets flagged as
+/// keyframes are kept to seek to. Leaves the demuxer at the end of the file.
 func decodingScan(_ demuxer: Demuxer, stream: Int32, codec: CodecContext, packet: Packet, frame: Frame,
-                  path: String) throws -> FrameIndex {
-    var timestamps: [Int64] = []
-    var keyframes: [Int] = []
+                  path: String) throws -> ScanRecord {
+    var record = ScanRecord(frameTimestamps: [], keyframes: [], keyPackets: [])
     func receiveAll() throws {
         while true {
             let code = avcodec_receive_frame(codec.pointer, frame.pointer)
             if code == ffEAGAIN || code == ffEOF { return }
             if code < 0 { throw VideoError.decodeFailed(path: path, reason: ffmpegMessage(code)) }
-            if cffmpeg_frame_is_key(frame.pointer) != 0 { keyframes.append(timestamps.count) }
-            timestamps.append(frame.pointer.pointee.best_effort_timestamp)
+            if cffmpeg_frame_is_key(frame.pointer) != 0 { record.keyframes.append(record.frameTimestamps.count) }
+            record.frameTimestamps.append(frame.pointer.pointee.best_effort_timestamp)
         }
     }
     while demuxer.read(packet, stream: stream) {
+        let p = packet.pointer.pointee
+        if p.flags & AV_PKT_FLAG_KEY != 0 { record.keyPackets.append(p.dts != ffNoPTS ? p.dts : p.pts) }
         // A damaged packet: its frame does not come out, as in the CLI.
         _ = avcodec_send_packet(codec.pointer, packet.pointer)
         try receiveAll()
@@ -78,7 +80,7 @@ func decodingScan(_ demuxer: Demuxer, stream: Int32, codec: CodecContext, packet
     _ = avcodec_send_packet(codec.pointer, nil)
     try receiveAll()
     codec.flush()
-    return FrameIndex(timestamps: timestamps, keyframes: keyframes, method: .decoded)
+    return record
 }
 
 /// Average frame rate, else the stream's base rate, else 0.
@@ -103,50 +105,29 @@ struct DecodedIndex {
     let timestamps: [Int64]
     /// Display index of each timestamp the scan saw exactly once.
     let frameOfTimestamp: [Int64: Int]
+    /// The timestamp to seek to for a keyframe: its own packet's, where the
+    /// scan could pair keyframes with key packets one to one. A container
+    /// index can flag the wrong packets as keyframes (AVI re-muxed with
+    /// `mpeg4_unpack_bframes` flags the packet two after each I-frame too),
+    /// and seeking to the frame's later display time would land on one.
+    let seekTimestamps: [Int: Int64]
 
-    init(_ index: FrameIndex, fps: Double, timeBase: AVRational) {
-        self.index = index
-        timestamps = fillMissing(index.timestamps!, fps: fps, timeBase: timeBase)
+    /// `packetTimesAreExact`: false for MPEG-TS/PS and raw streams, whose
+    /// packet times may wrap or be missing; their keyframes are sought by frame time.
+    init(_ record: ScanRecord, fps: Double, timeBase: AVRational, packetTimesAreExact: Bool) {
+        index = FrameIndex(timestamps: record.frameTimestamps, keyframes: record.keyframes, method: .decoded)
+        timestamps = fillMissing(record.frameTimestamps, fps: fps, timeBase: timeBase)
         var seen: [Int64: Int] = [:]
-        for (i, ts) in index.timestamps!.enumerated() where ts != ffNoPTS { seen[ts] = seen[ts] == nil ? i : -1 }
+        for (i, ts) in record.frameTimestamps.enumerated() where ts != ffNoPTS { seen[ts] = seen[ts] == nil ? i : -1 }
         frameOfTimestamp = seen.filter { $0.value >= 0 }
-    }
-}
-
-/// Decoding scans made in this process, by file: a loader opens the same
-/// videos every epoch, and a scan decodes the whole file. An entry counts only
-/// while the file keeps the size and modification time it was scanned with.
-final class DecodedIndexCache: @unchecked Sendable {
-    static let shared = DecodedIndexCache()
-    /// Files remembered at most (oldest forgotten first); an entry is a few KB.
-    let capacity = 16_384
-    private let lock = NSLock()
-    private var entries: [String: (stamp: [Int64], index: DecodedIndex)] = [:]
-    private var order: [String] = []
-    /// Times each file's stored scan was used (tests).
-    private var hitCounts: [String: Int] = [:]
-    func hits(for path: String) -> Int { lock.lock(); defer { lock.unlock() }; return hitCounts[path, default: 0] }
-
-    func index(for path: String) -> DecodedIndex? {
-        guard let stamp = fileStamp(path) else { return nil }
-        lock.lock(); defer { lock.unlock() }
-        guard let entry = entries[path], entry.stamp == stamp else { return nil }
-        hitCounts[path, default: 0] += 1
-        return entry.index
-    }
-
-    func store(_ index: DecodedIndex, for path: String) {
-        guard let stamp = fileStamp(path) else { return }
-        lock.lock(); defer { lock.unlock() }
-        if entries.updateValue((stamp, index), forKey: path) == nil { order.append(path) }
-        while order.count > capacity { entries[order.removeFirst()] = nil }
-    }
-
-    /// Size and modification time (ns) of `path`.
-    private func fileStamp(_ path: String) -> [Int64]? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        return [Int64(info.st_size), Int64(info.st_mtim.tv_sec), Int64(info.st_mtim.tv_nsec)]
+        var seekTimestamps: [Int: Int64] = [:]
+        if packetTimesAreExact && record.keyPackets.count == record.keyframes.count {
+            for (frame, packetTime) in zip(record.keyframes, record.keyPackets)
+            where packetTime != ffNoPTS && packetTime <= timestamps[frame] {
+                seekTimestamps[frame] = packetTime
+            }
+        }
+        self.seekTimestamps = seekTimestamps
     }
 }
 

@@ -18,6 +18,8 @@ final class StreamSource: FrameSource {
     /// Decoded index: display index of each best-effort timestamp the scan
     /// saw exactly once. Frames are recognised by it after a seek.
     private let frameOfTimestamp: [Int64: Int]
+    /// Decoded index: where to seek for a keyframe, when not at its frame timestamp.
+    private let seekTimestamps: [Int: Int64]
     /// Decoded index, after `restart`: frames are numbered by counting, as the scan did.
     private var counting = false
     let codedWidth: Int
@@ -48,8 +50,8 @@ final class StreamSource: FrameSource {
     /// where the container's packets are known to give the same index.
     init(path: String, options: DecoderOptions, index knownIndex: FrameIndex?) throws {
         self.path = path
-        demuxer = try Demuxer(path: path)
-        guard let stream = demuxer.bestVideoStream() else { throw VideoError.noVideoStream(path: path) }
+        demuxer = try Demuxer(path: path, stream: options.stream)
+        let stream = try demuxer.videoStream(options.stream)
         streamIndex = stream
         var avStream = demuxer.stream(stream)
         timeBase = avStream.pointee.time_base
@@ -62,28 +64,11 @@ final class StreamSource: FrameSource {
         }
 
         let fps = frameRate(avStream.pointee)
-        // A stored index is trusted only where packets would give the same
-        // one (MP4/MOV and Matroska, what `prep` writes). Elsewhere a decoding
-        // scan made earlier in this process is used, else the packet scan
-        // (cheap), which also tells whether a decoding scan is needed.
-        let built: (index: FrameIndex, timestamps: [Int64], decoded: DecodedIndex?)
-        if let knownIndex, demuxer.headerIsComplete {
-            built = (knownIndex, knownIndex.timestamps ?? constantRateTimestamps(
-                count: knownIndex.frameCount, start: avStream.pointee.start_time, fps: fps, timeBase: timeBase), nil)
-        } else if let cached = DecodedIndexCache.shared.index(for: path) {
-            built = (cached.index, cached.timestamps, cached)   // the demuxer has read nothing yet: no reopening
-        } else if let scanned = try scanIndex(demuxer, stream: stream, packet: packet, path: path) {
-            if let first = scanned.timestamps!.first { try demuxer.seek(stream: stream, timestamp: first) }
-            built = (scanned, scanned.timestamps!, nil)
-        } else {
-            let decoded = DecodedIndex(try decodingScan(try Demuxer(path: path), stream: stream, codec: codec, packet: packet,
-                                                        frame: frame, path: path), fps: fps, timeBase: timeBase)
-            DecodedIndexCache.shared.store(decoded, for: path)
-            demuxer = try Demuxer(path: path)   // the packet scan read some of it
-            built = (decoded.index, decoded.timestamps, decoded)
-        }
-        (index, timestamps) = (built.index, built.timestamps)
+        let built = try Self.buildIndex(demuxer: &demuxer, stream: stream, codec: codec, packet: packet, frame: frame,
+                                        known: knownIndex, fps: fps, path: path)
+        (index, timestamps, indexOrigin) = (built.index, built.timestamps, built.origin)
         frameOfTimestamp = built.decoded?.frameOfTimestamp ?? [:]
+        seekTimestamps = built.decoded?.seekTimestamps ?? [:]
         counting = built.decoded != nil
         guard index.frameCount > 0 else {
             throw VideoError.cannotOpen(path: path, reason: "the video stream has no frames")
@@ -115,11 +100,60 @@ final class StreamSource: FrameSource {
             rotation: rotation,
             frames: index.frameCount,
             keyframes: index.keyframes,
-            index: index.method)
+            index: index.method,
+            indexOrigin: indexOrigin,
+            stream: Int(stream))
+    }
+
+    /// The frame index and where it came from. A stored index is trusted only
+    /// where packets would give the same one (MP4/MOV and Matroska, what
+    /// `prep` writes). Elsewhere a decoding scan kept from earlier (in this
+    /// process, else in the index cache folder) is used, else the packet scan
+    /// (cheap), which also tells whether a decoding scan is needed.
+    private static func buildIndex(
+        demuxer: inout Demuxer, stream: Int32, codec: CodecContext, packet: Packet, frame: Frame,
+        known: FrameIndex?, fps: Double, path: String
+    ) throws -> (index: FrameIndex, timestamps: [Int64], decoded: DecodedIndex?, origin: IndexOrigin) {
+        let avStream = demuxer.stream(stream)
+        let timeBase = avStream.pointee.time_base
+        if let known, demuxer.headerIsComplete {
+            let timestamps = known.timestamps ?? constantRateTimestamps(
+                count: known.frameCount, start: avStream.pointee.start_time, fps: fps, timeBase: timeBase)
+            return (known, timestamps, nil, .manifest)
+        }
+        let exact = !demuxer.timestampsMayJump
+        let key = IndexCacheKey.file(path, stream: Int(stream))
+        if let key, let (record, origin) = keptScan(key) {
+            // The demuxer has read nothing yet: no reopening.
+            let decoded = DecodedIndex(record, fps: fps, timeBase: timeBase, packetTimesAreExact: exact)
+            return (decoded.index, decoded.timestamps, decoded, origin)
+        }
+        if let scanned = try scanIndex(demuxer, stream: stream, packet: packet, path: path) {
+            if let first = scanned.timestamps!.first { try demuxer.seek(stream: stream, timestamp: first) }
+            return (scanned, scanned.timestamps!, nil, .scan)
+        }
+        let record = try decodingScan(try Demuxer(path: path, stream: Int(stream)), stream: stream, codec: codec,
+                                      packet: packet, frame: frame, path: path)
+        if let key {
+            DecodedIndexCache.shared.store(record, for: key)
+            IndexDiskCache.fromEnvironment()?.store(record, for: key)
+        }
+        demuxer = try Demuxer(path: path, stream: Int(stream))   // the packet scan read some of it
+        let decoded = DecodedIndex(record, fps: fps, timeBase: timeBase, packetTimesAreExact: exact)
+        return (decoded.index, decoded.timestamps, decoded, .scan)
+    }
+
+    /// A decoding scan of this version of the file made earlier: in this process, else by another.
+    private static func keptScan(_ key: IndexCacheKey) -> (ScanRecord, IndexOrigin)? {
+        if let record = DecodedIndexCache.shared.record(for: key) { return (record, .memory) }
+        guard let record = IndexDiskCache.fromEnvironment()?.record(for: key) else { return nil }
+        DecodedIndexCache.shared.store(record, for: key)
+        return (record, .cache)
     }
 
     let rotation: Int
     let baseMetadata: VideoMetadata
+    let indexOrigin: IndexOrigin
 
     /// The decoder's pixel format; MP4 and Matroska headers do not name it,
     /// so it may take decoding the first frame.
@@ -196,7 +230,7 @@ final class StreamSource: FrameSource {
             var awaitedKeyframe: Int? = justSeeked ? keyframe : nil
             while true {
                 let next = try decodeNext()
-                if let k = awaitedKeyframe, seekPoint > 0, next.map({ $0 > k }) ?? true {
+                if let k = awaitedKeyframe, seekPoint > 0, next.map({ $0 > k || ($0 == k && !landedOnKeyframe) }) ?? true {
                     // Try earlier keyframes, then the start of the file.
                     retries += 1
                     seekPoint = retries < 3 ? index.keyframe(atOrBefore: seekPoint - 1) : 0
@@ -232,7 +266,7 @@ final class StreamSource: FrameSource {
             }
             counting = false
         }
-        try demuxer.seek(stream: streamIndex, timestamp: timestamps[keyframe])
+        try demuxer.seek(stream: streamIndex, timestamp: seekTimestamps[keyframe] ?? timestamps[keyframe])
         codec.flush()
         startDecoding(at: keyframe)
     }
@@ -287,6 +321,13 @@ final class StreamSource: FrameSource {
                 draining = true
             }
         }
+    }
+
+    /// False when a decoded index's keyframe came out of the decoder without
+    /// its keyframe flag: decoding started past it (a container index that
+    /// flags the wrong packets), and the frame was made without its references.
+    private var landedOnKeyframe: Bool {
+        index.method != .decoded || cffmpeg_frame_is_key(frame.pointer) != 0
     }
 
     /// Non-reference frames that were not asked for need not be decoded: no

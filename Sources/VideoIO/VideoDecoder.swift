@@ -9,10 +9,14 @@ public struct DecoderOptions: Sendable {
     public var applyRotation: Bool
     /// How a folder of images is read (ignored for video files).
     public var folder: FrameFolderOptions
-    public init(threads: Int = 1, applyRotation: Bool = true, folder: FrameFolderOptions = .init()) {
+    /// The container's index of the video stream to read; nil takes the one
+    /// the ffmpeg CLI takes without `-map` (see `Demuxer.defaultVideoStream`).
+    public var stream: Int?
+    public init(threads: Int = 1, applyRotation: Bool = true, folder: FrameFolderOptions = .init(), stream: Int? = nil) {
         self.threads = threads
         self.applyRotation = applyRotation
         self.folder = folder
+        self.stream = stream
     }
 }
 
@@ -36,6 +40,10 @@ public struct VideoMetadata: Sendable, Equatable, Codable {
     /// How the frame index was made: "packets", "decoded" (the packets could
     /// not say it exactly, so every frame was decoded at open) or "stored".
     public var index: IndexMethod
+    /// Where this open took the index from: made now, or kept from an earlier scan.
+    public var indexOrigin: IndexOrigin
+    /// The container's index of the video stream read (0 for a folder of images).
+    public var stream: Int
 }
 
 /// Work counters, for tests and benchmarks.

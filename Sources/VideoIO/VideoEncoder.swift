@@ -189,7 +189,7 @@ final class YUVScaler {
 public func transcodeVideo(input: String, output: String, shortSide: Int?, options: EncodeOptions = .init()) throws -> EncodedVideo {
     try checkReadableFile(input)
     let demuxer = try Demuxer(path: input)
-    guard let streamIndex = demuxer.bestVideoStream() else { throw VideoError.noVideoStream(path: input) }
+    let streamIndex = try demuxer.videoStream(nil)
     let stream = demuxer.stream(streamIndex)
     let decoder = try CodecContext(stream: stream, threads: 1, path: input)
     let parameters = stream.pointee.codecpar.pointee

@@ -7,6 +7,8 @@ public enum VideoError: Error, Equatable, CustomStringConvertible, Sendable {
     /// libavformat could not read the container; `reason` is FFmpeg's own words.
     case cannotOpen(path: String, reason: String)
     case noVideoStream(path: String)
+    /// A stream was asked for by index, and it is not a video stream; `streams` lists the file's.
+    case notAVideoStream(path: String, stream: Int, streams: String)
     case unsupportedCodec(path: String, codec: String)
     /// The container's index lists more frames than the file holds.
     case truncated(path: String, framesFound: Int, framesListed: Int)
@@ -23,6 +25,8 @@ public enum VideoError: Error, Equatable, CustomStringConvertible, Sendable {
         switch self {
         case .fileNotFound(let p), .isDirectory(let p), .emptyFile(let p), .noVideoStream(let p):
             return p
+        case .notAVideoStream(let p, _, _):
+            return p
         case .cannotOpen(let p, _), .unsupportedCodec(let p, _), .truncated(let p, _, _),
              .indexOutOfRange(let p, _, _), .timeOutOfRange(let p, _, _, _),
              .damagedFrames(let p, _, _), .decodeFailed(let p, _), .invalidRequest(let p, _), .cannotWrite(let p, _):
@@ -37,6 +41,8 @@ public enum VideoError: Error, Equatable, CustomStringConvertible, Sendable {
         case .emptyFile: return "empty file (0 bytes)"
         case .cannotOpen(_, let reason): return "cannot read as a video: \(reason)"
         case .noVideoStream: return "no video stream (audio-only or data-only file)"
+        case .notAVideoStream(_, let stream, let streams):
+            return "stream \(stream) is not a video stream (the file has \(streams))"
         case .unsupportedCodec(_, let codec): return "unsupported codec: no decoder for \(codec)"
         case .truncated(_, let found, let listed):
             return "truncated: the container lists \(listed) frames but only \(found) are in the file"

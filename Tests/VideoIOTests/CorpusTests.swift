@@ -45,7 +45,7 @@ private let corpus = try! CorpusFile.load()
     }
 
     @Test func indexMethodIsSaidAndDecodedWhereNeeded() throws {
-        for name in ["mpeg4_bframes.avi", "xvid_packed.avi", "h264.ts", "h264_wrap.ts", "mpeg2.vob", "mpeg2.m2v"] {
+        for name in ["mpeg4_bframes.avi", "xvid_packed.avi", "xvid_unpacked.avi", "h264.ts", "h264_wrap.ts", "mpeg2.vob", "mpeg2.m2v"] {
             #expect(try VideoDecoder(path: fixture("corpus/" + name)).metadata.index == .decoded, "\(name)")
         }
         for name in ["long_gop.mp4", "cut_editlist.mp4", "start_10s.mkv", "vp9_alpha.webm"] {
@@ -65,6 +65,19 @@ private let corpus = try! CorpusFile.load()
         try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: 60)], ofItemAtPath: copy)
         _ = try VideoDecoder(path: copy)
         #expect(DecodedIndexCache.shared.hits(for: copy) == 1)
+    }
+
+    /// The AVI index of a re-muxed Xvid file also flags the packet two after
+    /// each I-frame: a seek goes to the keyframe's own packet and lands there
+    /// (one seek, no fallback to an earlier keyframe or the start).
+    @Test func reMuxedXvidSeeksLandOnTheirKeyframes() throws {
+        let e = corpus["xvid_unpacked.avi"]!
+        let decoder = try VideoDecoder(path: fixture("corpus/xvid_unpacked.avi"))
+        for target in [30, 13] {
+            let before = decoder.counters.seeks
+            try expectFrames(decoder, [target], e, "xvid_unpacked.avi")
+            #expect(decoder.counters.seeks - before == 1, "frame \(target)")
+        }
     }
 
     private func expectFrames(_ decoder: VideoDecoder, _ request: [Int], _ e: CorpusFile, _ name: String) throws {
