@@ -43,6 +43,15 @@ ff -f lavfi -i testsrc2=size=160x120:rate=25:duration=2 $enc \
    -vf "settb=1/1000,setpts='if(lt(N,20),N*0.04,if(lt(N,40),0.8+(N-20)*0.08,2.4+(N-40)*0.04))/TB'" \
    -fps_mode vfr -video_track_timescale 1000 \
    -c:v libx264 -preset fast -bf 0 -g 12 -pix_fmt yuv420p vfr.mp4
+# Two video streams (320x180, then 480x270 at a lower bit rate, the
+# default for both), AAC audio and mov_text subtitles: the ffmpeg CLI takes the larger
+# stream (1), where av_find_best_stream would take the higher bit rate (0).
+printf '1\n00:00:00,000 --> 00:00:00,800\nhello\n' > two_streams.srt
+ff -f lavfi -i testsrc2=size=320x180:rate=25 -f lavfi -i mandelbrot=size=480x270:rate=25 \
+   -f lavfi -i sine=frequency=440 -i two_streams.srt -map 0:v -map 1:v -map 2:a -map 3:s -t 1 $enc \
+   -c:v libx264 -preset fast -g 10 -pix_fmt yuv420p -crf:v:0 12 -crf:v:1 40 -c:a aac -c:s mov_text \
+   -disposition:v:0 default -disposition:v:1 default two_video_streams.mp4
+rm two_streams.srt
 
 # --- Broken inputs ----------------------------------------------------------
 : > empty.mp4

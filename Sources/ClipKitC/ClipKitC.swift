@@ -44,7 +44,7 @@ private func guarded<R>(_ failure: R, _ body: () throws -> R) -> R {
 }
 
 private let emptyString: UnsafeMutablePointer<CChar> = strdup("")!
-private let versionString: UnsafeMutablePointer<CChar> = strdup("1.0")!
+private let versionString: UnsafeMutablePointer<CChar> = strdup("2.0")!
 
 @_cdecl("clipkit_last_error")
 public func clipkit_last_error() -> UnsafePointer<CChar> {
@@ -72,10 +72,11 @@ private func decoderHandle(_ pointer: OpaquePointer?) throws -> DecoderHandle {
 }
 
 @_cdecl("clipkit_decoder_open")
-public func clipkit_decoder_open(_ path: UnsafePointer<CChar>?, _ applyRotation: Int32) -> OpaquePointer? {
+public func clipkit_decoder_open(_ path: UnsafePointer<CChar>?, _ applyRotation: Int32, _ stream: Int32) -> OpaquePointer? {
     guarded(nil) {
         guard let path else { throw ArgumentError(description: "the path is NULL") }
-        let decoder = try VideoDecoder(path: String(cString: path), options: DecoderOptions(applyRotation: applyRotation != 0))
+        let options = DecoderOptions(applyRotation: applyRotation != 0, stream: stream < 0 ? nil : Int(stream))
+        let decoder = try VideoDecoder(path: String(cString: path), options: options)
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys]
@@ -169,7 +170,7 @@ private func loaderHandle(_ pointer: OpaquePointer?) throws -> LoaderHandle {
 struct LoaderConfig: Decodable {
     var manifest: String?
     var entries: [Entry]?
-    struct Entry: Decodable { var path: String; var label: Int }
+    struct Entry: Decodable { var path: String; var label: Int; var stream: Int? }
     var mode = "train"
     var frames = 8
     var interval = 8
@@ -245,7 +246,7 @@ struct LoaderConfig: Decodable {
         let manifest: Manifest
         switch (self.manifest, entries) {
         case (let path?, nil): manifest = try Manifest.load(path)
-        case (nil, let list?): manifest = Manifest(entries: list.map { ManifestEntry(path: $0.path, label: $0.label) })
+        case (nil, let list?): manifest = Manifest(entries: list.map { ManifestEntry(path: $0.path, label: $0.label, stream: $0.stream) })
         default: throw ArgumentError(description: "give either 'manifest' (a path) or 'entries' (a list of path and label)")
         }
         try check(manifest.count > 0, "the manifest lists no videos")

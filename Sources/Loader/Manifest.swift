@@ -16,12 +16,15 @@ public struct ManifestEntry: Sendable, Equatable {
     /// the first frame, as mmaction2's `filename_tmpl` and `start_index`.
     public var template: String?
     public var startIndex: Int?
+    /// The container's index of the video stream to read (nil: the default one).
+    public var stream: Int?
 
     public init(path: String, label: Int, frames: Int? = nil, fps: Double? = nil, width: Int? = nil,
-                height: Int? = nil, keyframes: [Int]? = nil, template: String? = nil, startIndex: Int? = nil) {
+                height: Int? = nil, keyframes: [Int]? = nil, template: String? = nil, startIndex: Int? = nil,
+                stream: Int? = nil) {
         self.path = path; self.label = label; self.frames = frames; self.fps = fps
         self.width = width; self.height = height; self.keyframes = keyframes
-        self.template = template; self.startIndex = startIndex
+        self.template = template; self.startIndex = startIndex; self.stream = stream
     }
 
     /// The stored index, when the manifest has one. A frame folder with a
@@ -36,7 +39,8 @@ public struct ManifestEntry: Sendable, Equatable {
     /// How to open this entry: frame folders take the template, start index
     /// and fps (30 when the manifest has none) from here.
     public var decoderOptions: DecoderOptions {
-        DecoderOptions(folder: FrameFolderOptions(template: template, startIndex: startIndex ?? 1, fps: fps ?? 30))
+        DecoderOptions(folder: FrameFolderOptions(template: template, startIndex: startIndex ?? 1, fps: fps ?? 30),
+                       stream: stream)
     }
 }
 
@@ -48,7 +52,7 @@ public struct ManifestError: Error, CustomStringConvertible, Equatable {
 }
 
 /// A dataset's list of videos and labels: CSV with a header (`path,label`
-/// required; `frames,fps,width,height,keyframes,template,start_index`
+/// required; `frames,fps,width,height,keyframes,template,start_index,stream`
 /// optional, keyframes as space-separated indices), JSONL with the same keys,
 /// or an mmaction2 list file (`path label` per line, or rawframes'
 /// `folder total_frames label`). Labels may be class names when `classes` is given.
@@ -84,7 +88,9 @@ public struct Manifest: Sendable {
     /// Writes CSV (temp file, then rename).
     public func writeCSV(to path: String) throws {
         let folders = entries.contains { $0.template != nil || $0.startIndex != nil }
-        var text = "path,label,frames,fps,width,height,keyframes" + (folders ? ",template,start_index" : "") + "\n"
+        let streams = entries.contains { $0.stream != nil }
+        var text = "path,label,frames,fps,width,height,keyframes" + (folders ? ",template,start_index" : "")
+            + (streams ? ",stream" : "") + "\n"
         for e in entries {
             var fields: [String] = [csvQuote(e.path), String(e.label)]
             fields.append(e.frames.map { String($0) } ?? "")
@@ -94,6 +100,7 @@ public struct Manifest: Sendable {
             let keys: [String] = (e.keyframes ?? []).map { String($0) }
             fields.append(keys.joined(separator: " "))
             if folders { fields += [e.template.map(csvQuote) ?? "", e.startIndex.map { String($0) } ?? ""] }
+            if streams { fields.append(e.stream.map { String($0) } ?? "") }
             text += fields.joined(separator: ",") + "\n"
         }
         try writeAtomically(Data(text.utf8), to: path)
@@ -185,7 +192,8 @@ private func parseCSV(_ lines: [String], file: String, folder: URL, classes: [St
                                      label: try label(fields[labelColumn], classes: classes, file: file, line: i + 1),
                                      frames: try int("frames"), fps: value("fps").flatMap(Double.init),
                                      width: try int("width"), height: try int("height"), keyframes: keyframes,
-                                     template: value("template"), startIndex: try int("start_index")))
+                                     template: value("template"), startIndex: try int("start_index"),
+                                     stream: try stream(int("stream"), file: file, line: i + 1)))
     }
     return entries
 }
@@ -204,9 +212,18 @@ private func parseJSONL(_ lines: [String], file: String, folder: URL, classes: [
         entries.append(ManifestEntry(path: resolve(path, folder), label: labelValue, frames: object["frames"] as? Int,
                                      fps: (object["fps"] as? NSNumber)?.doubleValue, width: object["width"] as? Int,
                                      height: object["height"] as? Int, keyframes: object["keyframes"] as? [Int],
-                                     template: object["template"] as? String, startIndex: object["start_index"] as? Int))
+                                     template: object["template"] as? String, startIndex: object["start_index"] as? Int,
+                                     stream: try stream(object["stream"].map { $0 as? Int ?? -1 }, file: file, line: i + 1)))
     }
     return entries
+}
+
+/// A manifest's `stream` value: a container stream index, 0 or more.
+private func stream(_ value: Int?, file: String, line: Int) throws -> Int? {
+    if let value, value < 0 {
+        throw ManifestError(file: file, line: line, reason: "stream must be a stream index (an integer ≥ 0)")
+    }
+    return value
 }
 
 /// Splits one CSV line (RFC 4180 quotes; no newlines inside fields).

@@ -13,7 +13,7 @@ extension ClipKit {
         @Option(help: "Scale so that the short side is S pixels.") var shortSide: Int?
         @Option(help: "Scale to WxH pixels.") var size: String?
         @Flag(help: "Keep the raw orientation (ignore rotation metadata).") var noRotate = false
-        @OptionGroup var folder: FrameFolderFlags
+        @OptionGroup var source: SourceFlags
 
         func validate() throws {
             if shortSide != nil && size != nil { throw ValidationError("give --short-side or --size, not both") }
@@ -24,7 +24,7 @@ extension ClipKit {
 
         func run() throws {
             try runReportingErrors {
-                let decoder = try VideoDecoder(path: file, options: DecoderOptions(applyRotation: !noRotate, folder: folder.options))
+                let decoder = try VideoDecoder(path: file, options: source.decoderOptions(applyRotation: !noRotate))
                 var format = FrameFormat.native
                 if let shortSide { format.size = .shortSide(shortSide) }
                 if let size, let (w, h) = parseSize(size) { format.size = .exact(width: w, height: h) }
@@ -49,17 +49,24 @@ func parseIndices(_ text: String) -> [Int]? {
     return values.count == parts.count && !values.isEmpty ? values : nil
 }
 
-/// How a folder of frame images is read, for commands that open one.
-struct FrameFolderFlags: ParsableArguments {
+/// Which stream of a video file is read, and how a folder of frame images
+/// is, for commands that open one.
+struct SourceFlags: ParsableArguments {
+    @Option(help: "The container's index of the video stream to read, as in `ffmpeg -map 0:N` (default: the one the ffmpeg CLI takes: largest, default disposition first).")
+    var stream: Int?
     @Option(help: "Frame folders: file name template, as '{:05}.jpg', 'img_{:05d}.jpg' or '%05d.jpg' (default: every image, in name order).")
     var template: String?
     @Option(help: "Frame folders: the number in the first frame's name (mmaction2's start_index).") var startIndex = 1
     @Option(help: "Frame folders: frames per second.") var fps = 30.0
 
-    var options: FrameFolderOptions { FrameFolderOptions(template: template, startIndex: startIndex, fps: fps) }
+    func decoderOptions(applyRotation: Bool) -> DecoderOptions {
+        DecoderOptions(applyRotation: applyRotation, folder: FrameFolderOptions(template: template, startIndex: startIndex, fps: fps),
+                       stream: stream)
+    }
 
     func validate() throws {
         guard fps > 0 else { throw ValidationError("--fps must be positive") }
         guard startIndex >= 0 else { throw ValidationError("--start-index must be ≥ 0") }
+        if let stream, stream < 0 { throw ValidationError("--stream must be ≥ 0") }
     }
 }

@@ -10,22 +10,25 @@ extension ClipKit {
         @Flag(help: "Print JSON.") var json = false
         @Flag(help: "Keep the raw orientation (ignore rotation metadata).") var noRotate = false
         @Flag(help: "Decode every frame and list damaged ones (exit 1 if any).") var verify = false
-        @OptionGroup var folder: FrameFolderFlags
+        @OptionGroup var source: SourceFlags
 
         func run() throws {
             try runReportingErrors {
-                let decoder = try VideoDecoder(path: file, options: DecoderOptions(applyRotation: !noRotate, folder: folder.options))
+                let options = source.decoderOptions(applyRotation: !noRotate)
+                let decoder = try VideoDecoder(path: file, options: options)
                 let m = decoder.metadata
                 let damaged = verify ? try decoder.verify() : []
+                let streams = try videoStreams(file, chosen: decoder, options: options)
                 if json {
-                    print(try jsonString(m))
+                    print(try jsonString(ProbeReport(metadata: m, streams: streams)))
                 } else {
                     print("""
                         \(m.path)
                           codec     \(m.codec) (\(m.pixelFormat))
                           size      \(m.width)x\(m.height)\(m.rotation != 0 ? " (rotated \(m.rotation)°)" : "")
                           frames    \(m.frames) at \(String(format: "%.3f", m.fps)) fps, \(String(format: "%.3f", m.duration)) s
-                          index     \(m.index.rawValue)
+                          stream    \(m.stream) of \(streams.count) video stream(s)
+                          index     \(m.index.rawValue) (\(m.indexOrigin.rawValue))
                           keyframes \(m.keyframes.count): \(m.keyframes.prefix(12).map(String.init).joined(separator: ","))\(m.keyframes.count > 12 ? ",…" : "")
                         """)
                 }
@@ -38,4 +41,32 @@ extension ClipKit {
             }
         }
     }
+}
+
+/// `probe --json`: the chosen stream's metadata, and every video stream of the file.
+struct ProbeReport: Encodable {
+    let metadata: VideoMetadata
+    let streams: [VideoStreamInfo]
+
+    func encode(to encoder: Encoder) throws {
+        try metadata.encode(to: encoder)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(streams, forKey: .streams)
+    }
+
+    private enum Key: String, CodingKey { case streams }
+}
+
+/// Every video stream of `path` with its exact frame count (each other stream
+/// is opened to count it); a folder of images is one stream.
+func videoStreams(_ path: String, chosen: VideoDecoder, options: DecoderOptions) throws -> [VideoStreamInfo] {
+    var streams = try listVideoStreams(path)
+    let chosenStream = chosen.metadata.stream
+    for i in streams.indices {
+        var other = options
+        other.stream = streams[i].index
+        streams[i].frames = streams[i].index == chosenStream
+            ? chosen.frameCount : try VideoDecoder(path: path, options: other).frameCount
+    }
+    return streams
 }

@@ -22,12 +22,14 @@ class VideoDecoder(_lib.Closable):
     height)` scales to exactly that; neither keeps the native size. `crop=(x,
     y, width, height)` takes that box of the displayed frame, in native
     pixels, before any scaling (only those pixels are converted). `rotate` applies the file's display rotation as
-    the CLI does.
+    the CLI does. `stream_index` picks a video stream by its container index (`ffmpeg -map 0:N`); by default the
+    decoder takes the stream the ffmpeg CLI takes without `-map` (largest, default disposition first).
     Frames come back as torch tensors when torch is installed (numpy arrays
     otherwise), uint8, without a copy of what ClipKit decoded.
     """
 
-    def __init__(self, path, *, dimension_order="NCHW", short_side=None, size=None, crop=None, rotate=True):
+    def __init__(self, path, *, dimension_order="NCHW", short_side=None, size=None, crop=None, rotate=True,
+                 stream_index=None):
         if dimension_order not in ("NCHW", "NHWC"):
             raise ValueError(f"dimension_order must be NCHW or NHWC, not {dimension_order!r}")
         if short_side is not None and size is not None:
@@ -37,7 +39,10 @@ class VideoDecoder(_lib.Closable):
         if crop is not None and (len(crop) != 4 or min(crop) < 0 or crop[2] == 0 or crop[3] == 0):
             raise ValueError(f"crop must be (x, y, width, height) with width, height > 0, not {crop!r}")
         self._format = _lib.FrameFormat(short_side or 0, *(size if size else (0, 0)), *(crop if crop else (0, 0, 0, 0)))
-        self._handle = lib.clipkit_decoder_open(self.path.encode(), 1 if rotate else 0)
+        if stream_index is not None and (not isinstance(stream_index, int) or stream_index < 0):
+            raise ValueError(f"stream_index must be a stream index (an int >= 0) or None, not {stream_index!r}")
+        self._handle = lib.clipkit_decoder_open(self.path.encode(), 1 if rotate else 0,
+                                                -1 if stream_index is None else stream_index)
         if not self._handle:
             raise _lib.error()
         self.metadata = json.loads(lib.clipkit_decoder_metadata(self._handle))

@@ -34,8 +34,9 @@ def _give_back(handle, address):
 class ClipLoader(_lib.Closable):
     """Iterates `(clips, labels)` over one epoch at a time.
 
-    `manifest` is a CSV/JSONL manifest or mmaction2 list path, or a list of
-    `(path, label)`. Train mode: `batch` clips of N×C×T×H×W float32 (T =
+    `manifest` is a CSV/JSONL manifest or mmaction2 list path (a `stream`
+    column picks a video stream), or a list of `(path, label)` or
+    `(path, label, stream_index)`. Train mode: `batch` clips of N×C×T×H×W float32 (T =
     `frames` at `interval`, `sampling` dense/uniform/slowfast, a random
     `crop` from frames scaled to a short side in `short_side`, flipped with
     probability `flip`; `variant` "full", "spatial:β" or "temporal:γ" for
@@ -63,7 +64,7 @@ class ClipLoader(_lib.Closable):
         if isinstance(manifest, (str, bytes)) or hasattr(manifest, "__fspath__"):
             options["manifest"] = str(manifest)
         else:
-            options["entries"] = [{"path": str(p), "label": int(label)} for p, label in manifest]
+            options["entries"] = [_entry(*item) for item in manifest]
         self.options = options
         self._handle = lib.clipkit_loader_open(json.dumps(options).encode())
         if not self._handle:
@@ -132,3 +133,11 @@ class ClipLoader(_lib.Closable):
         finally:
             if self._handle:
                 lib.clipkit_loader_stop(self._handle)
+
+
+def _entry(path, label, stream_index=None):
+    """One video of a list manifest: (path, label) or (path, label, stream_index)."""
+    entry = {"path": str(path), "label": int(label)}
+    if stream_index is not None:
+        entry["stream"] = int(stream_index)
+    return entry

@@ -30,10 +30,13 @@ const char *clipkit_version(void);
 
 /* Opens a video file or a folder of frame images. apply_rotation: 1 applies
  * the display matrix as the ffmpeg CLI does, 0 keeps the coded orientation. */
-clipkit_decoder *clipkit_decoder_open(const char *path, int apply_rotation);
+/* stream_index: the container's index of the video stream to read, or -1
+ * for the one the ffmpeg CLI takes without -map. */
+clipkit_decoder *clipkit_decoder_open(const char *path, int apply_rotation, int stream_index);
 void clipkit_decoder_close(clipkit_decoder *decoder);
 /* The metadata as JSON: path, codec, pixel_format, width, height, fps,
- * duration, rotation, frames, keyframes, index. Valid until close. */
+ * duration, rotation, frames, keyframes, index, index_origin, stream.
+ * Valid until close. */
 const char *clipkit_decoder_metadata(clipkit_decoder *decoder);
 
 /* Output geometry, shared by the two calls below: crop_w, crop_h > 0 take

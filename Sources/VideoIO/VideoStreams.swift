@@ -1,0 +1,44 @@
+import CFFmpeg
+import Foundation
+
+/// One video stream of a file, as `probe --json` lists it.
+public struct VideoStreamInfo: Sendable, Equatable, Codable {
+    /// The container's stream index (`ffmpeg -map 0:N`, `--stream N`).
+    public var index: Int
+    public var codec: String
+    /// Coded size, before any rotation.
+    public var width: Int
+    public var height: Int
+    /// Frames a full decode yields (filled in by whoever opens the stream).
+    public var frames: Int?
+    /// The container marks it as the default stream.
+    public var isDefault: Bool
+    /// Cover art (an attached picture): never the default stream.
+    public var coverArt: Bool
+    /// The stream a decoder opens when none is asked for.
+    public var chosenByDefault: Bool
+}
+
+/// The video streams of the file at `path`, from its header; a folder of
+/// images is one stream, index 0.
+public func listVideoStreams(_ path: String) throws -> [VideoStreamInfo] {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        let m = try VideoDecoder(path: path).metadata
+        return [VideoStreamInfo(index: 0, codec: m.codec, width: m.width, height: m.height, frames: m.frames,
+                                isDefault: true, coverArt: false, chosenByDefault: true)]
+    }
+    try checkReadableFile(path)
+    let demuxer = try Demuxer(path: path)
+    let chosen = demuxer.defaultVideoStream()
+    return (0..<Int32(demuxer.pointer.pointee.nb_streams)).compactMap { i in
+        let s = demuxer.stream(i).pointee
+        let p = s.codecpar.pointee
+        guard p.codec_type == AVMEDIA_TYPE_VIDEO else { return nil }
+        return VideoStreamInfo(index: Int(i), codec: String(cString: avcodec_get_name(p.codec_id)),
+                               width: Int(p.width), height: Int(p.height), frames: nil,
+                               isDefault: s.disposition & AV_DISPOSITION_DEFAULT != 0,
+                               coverArt: s.disposition & AV_DISPOSITION_ATTACHED_PIC != 0,
+                               chosenByDefault: i == chosen)
+    }
+}
