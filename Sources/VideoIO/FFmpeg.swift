@@ -84,7 +84,7 @@ final class Demuxer {
         // extradata; probing would decode frames on every open. Other
         // containers (AVI, MPEG-TS, …) need the probe.
         let chosen = stream.map { Int32($0) } ?? defaultVideoStream()
-        if !(headerIsComplete && chosen.map({ $0 < context.pointee.nb_streams && streamIsDescribed(self.stream($0)) }) == true) {
+        if !(headerIsComplete && chosen.map({ $0 >= 0 && $0 < context.pointee.nb_streams && streamIsDescribed(self.stream($0)) }) == true) {
             let info = avformat_find_stream_info(context, nil)
             guard info >= 0 else {
                 throw VideoError.cannotOpen(path: path, reason: ffmpegMessage(info))

@@ -13,8 +13,9 @@ func clipkitExecutable() -> URL {
     return executable
 }
 
-func clipkit(_ arguments: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
-    try runProcess(clipkitExecutable(), arguments)
+func clipkit(_ arguments: [String], environment: [String: String] = [:]) throws
+    -> (status: Int32, stdout: Data, stderr: String) {
+    try runProcess(clipkitExecutable(), arguments, environment: environment)
 }
 
 @Suite struct CLITests {

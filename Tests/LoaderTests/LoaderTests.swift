@@ -55,6 +55,35 @@ private func collect(_ loader: ClipLoader, epoch: Int) throws -> [([Int], [Int],
         #expect(try Manifest.load(again).entries == a.entries)
     }
 
+    /// A `stream` column picks a video stream: the clips equal those of the
+    /// same stream copied alone into a file of its own (`ffmpeg -map 0:N -c copy`).
+    @Test func aStreamColumnPicksTheStream() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let source = fixture("two_video_streams.mp4")
+        var alone: [String] = []
+        for stream in 0..<2 {
+            alone.append(dir.appendingPathComponent("stream\(stream).mp4").path)
+            _ = try runTool("ffmpeg", ["-v", "error", "-i", source, "-map", "0:\(stream)", "-c", "copy", alone[stream]])
+        }
+        let csv = dir.appendingPathComponent("m.csv").path
+        try "path,label,stream\n\(source),0,0\n\(source),1,1\n\(source),2,\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        let chosen = try Manifest.load(csv)
+        #expect(chosen.entries.map(\.stream) == [0, 1, nil])
+        let again = dir.appendingPathComponent("again.csv").path
+        try chosen.writeCSV(to: again)
+        #expect(try Manifest.load(again).entries == chosen.entries)
+        let options = LoaderOptions(batchSize: 3, workers: 1, shuffle: false)
+        let separate = Manifest(entries: [ManifestEntry(path: alone[0], label: 0), ManifestEntry(path: alone[1], label: 1),
+                                          ManifestEntry(path: alone[1], label: 2)])
+        let a = try collect(ClipLoader(dataset: trainDataset(chosen), options: options), epoch: 0)
+        let b = try collect(ClipLoader(dataset: trainDataset(separate), options: options), epoch: 0)
+        #expect(a.count == 1 && a.map(\.2) == b.map(\.2))
+        let bad = dir.appendingPathComponent("bad.csv").path
+        try "path,label,stream\n\(source),0,-2\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        #expect(throws: ManifestError.self) { try Manifest.load(bad) }
+    }
+
     @Test func errorsNameTheFileAndLine() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

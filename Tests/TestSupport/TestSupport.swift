@@ -129,11 +129,16 @@ public func scrambled<T>(_ values: [T], salt: Int) -> [T] {
     }.map { values[$0] }
 }
 
-/// Runs `executable` with `arguments`; its exit status, standard output and error.
-public func runProcess(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
+/// Runs `executable` with `arguments` (and `environment` added to this
+/// process's); its exit status, standard output and error.
+public func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws
+    -> (status: Int32, stdout: Data, stderr: String) {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err

@@ -1,4 +1,6 @@
 """clipkit.VideoDecoder against the ffmpeg CLI and the Swift decoder (clipkit frames)."""
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -74,3 +76,27 @@ def test_crop_is_a_box_of_the_native_frame_then_scaled():
     assert (scaled.width, scaled.height) == (64, 48)
     with pytest.raises(clipkit.ClipKitError, match="vp9.webm.*outside"):
         clipkit.VideoDecoder(FIXTURES / "vp9.webm", crop=(0, 0, 10_000, 10))
+
+
+def _ffmpeg_stream_frames(path, stream, width, height):
+    raw = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-threads", "1", "-i", str(path), "-map", f"0:{stream}",
+                          "-vf", "format=rgb24", "-f", "rawvideo", "-"], check=True, capture_output=True).stdout
+    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, height, width, 3)
+
+
+@pytest.mark.parametrize("stream_index", [None, 0, 1])
+def test_stream_index_picks_a_video_stream(stream_index):
+    path = FIXTURES / "two_video_streams.mp4"
+    decoder = clipkit.VideoDecoder(path, dimension_order="NHWC", stream_index=stream_index)
+    stream = 1 if stream_index is None else stream_index   # the ffmpeg CLI's own choice is 1, the larger
+    assert decoder.metadata["stream"] == stream
+    truth = _ffmpeg_stream_frames(path, stream, decoder.width, decoder.height)
+    order = [24, 5, 0, 13]
+    assert np.array_equal(np.asarray(decoder.get_frames_at(order)), truth[order])
+
+
+def test_a_stream_that_is_not_video_raises_with_the_file_and_its_streams():
+    with pytest.raises(clipkit.ClipKitError, match=r"two_video_streams.mp4.*stream 2 is not a video stream.*2: audio aac"):
+        clipkit.VideoDecoder(FIXTURES / "two_video_streams.mp4", stream_index=2)
+    with pytest.raises(ValueError):
+        clipkit.VideoDecoder(FIXTURES / "two_video_streams.mp4", stream_index=-1)

@@ -135,3 +135,16 @@ def test_kept_batches_stay_intact_and_buffers_are_reused():
     held = next(iter(loader))[0]
     loader.close()
     assert np.array_equal(np.asarray(held), copies[0])
+
+
+def test_a_list_entry_with_a_stream_index_equals_that_stream_alone(tmp_path):
+    source = FIXTURES / "two_video_streams.mp4"
+    alone = tmp_path / "stream0.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(source), "-map", "0:0", "-c", "copy", str(alone)], check=True)
+    options = dict(frames=4, interval=2, crop=64, short_side=(96, 128), batch=2, workers=1, seed=3, shuffle=False)
+    chosen = clipkit.ClipLoader([(source, 0, 0), (source, 1, 0)], **options)
+    separate = clipkit.ClipLoader([(alone, 0), (alone, 1)], **options)
+    default = clipkit.ClipLoader([(source, 0), (source, 1)], **options)
+    a, b, c = (np.asarray(next(iter(loader.batches(0)))[0]) for loader in (chosen, separate, default))
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)   # the default is stream 1

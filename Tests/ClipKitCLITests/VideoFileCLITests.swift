@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Stream choice and the index cache, through separate `clipkit` processes.
+@Suite struct StreamChoiceCLITests {
+    let path = fixture("two_video_streams.mp4")
+
+    @Test func probeListsEveryVideoStream() throws {
+        let result = try clipkit(["probe", path, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try JSONSerialization.jsonObject(with: result.stdout) as! [String: Any]
+        #expect(object["stream"] as? Int == 1 && object["width"] as? Int == 480)
+        let streams = object["streams"] as! [[String: Any]]
+        #expect(streams.map { $0["index"] as? Int } == [0, 1])
+        #expect(streams.map { $0["frames"] as? Int } == [25, 25])
+        #expect(streams.map { $0["width"] as? Int } == [320, 480])
+        #expect(streams.map { $0["codec"] as? String } == ["h264", "h264"])
+        #expect(streams.map { $0["chosenByDefault"] as? Bool } == [false, true])
+    }
+
+    @Test(arguments: [0, 1])
+    func framesOfAChosenStreamAreTheCLIsMapped(_ stream: Int) throws {
+        let (w, h) = stream == 0 ? (320, 180) : (480, 270)
+        let truth = [UInt8](try runTool("ffmpeg", ["-hide_banner", "-loglevel", "error", "-threads", "1", "-i", path,
+                                                   "-map", "0:\(stream)", "-vf", "format=rgb24", "-f", "rawvideo", "-"]))
+        let frame = w * h * 3
+        let indices = [24, 3, 11, 0]
+        let result = try clipkit(["frames", path, "--stream", "\(stream)", "--indices", indices.map(String.init).joined(separator: ",")])
+        #expect(result.status == 0, "\(result.stderr)")
+        let expected = indices.flatMap { truth[$0 * frame ..< ($0 + 1) * frame] }
+        #expect(byteDifference([UInt8](result.stdout), expected) == "")
+    }
+
+    @Test func aStreamThatIsNotVideoNamesTheFileAndItsStreams() throws {
+        for command in [["probe", path, "--stream", "2"], ["frames", path, "--stream", "3", "--indices", "0"]] {
+            let result = try clipkit(command)
+            #expect(result.status == 1)
+            #expect(result.stderr.contains("two_video_streams.mp4") && result.stderr.contains("is not a video stream")
+                && result.stderr.contains("0: video h264 320x180") && result.stderr.contains("2: audio aac"), "\(result.stderr)")
+        }
+    }
+}
+
+/// A decoding scan is kept in `$CLIPKIT_CACHE`: the next process opens the
+/// file without decoding it, and a changed file or a damaged entry is scanned again.
+@Suite struct IndexCacheCLITests {
+    func origin(_ path: String, cache: String) throws -> String {
+        let result = try clipkit(["probe", path, "--json"], environment: ["CLIPKIT_CACHE": cache])
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try JSONSerialization.jsonObject(with: result.stdout) as! [String: Any]
+        return object["indexOrigin"] as? String ?? "?"
+    }
+
+    func entries(_ cache: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: cache + "/index-v1").sorted()
+    }
+
+    @Test(arguments: ["xvid_unpacked.avi", "mpeg4_bframes.avi", "h264.ts"])
+    func aSecondProcessOpensWithoutAScan(_ name: String) throws {
+        let folder = try temporaryFolder("index-cache")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let copy = folder + "/" + name, cache = folder + "/cache"
+        try FileManager.default.copyItem(atPath: fixture("corpus/" + name), toPath: copy)
+        #expect(try origin(copy, cache: cache) == "scan")
+        #expect(try origin(copy, cache: cache) == "cache")
+        #expect(try entries(cache).count == 1)
+        // The kept index gives the CLI's frames, from a third process.
+        let corpus = try CorpusFile.load()[name]!
+        let indices = [corpus.frames - 1, 30, 13, 0]
+        let result = try clipkit(["frames", copy, "--indices", indices.map(String.init).joined(separator: ",")],
+                                 environment: ["CLIPKIT_CACHE": cache])
+        let bytes = [UInt8](result.stdout), size = bytes.count / indices.count
+        #expect(result.status == 0 && size == corpus.width * corpus.height * 3)
+        for (slot, i) in indices.enumerated() {
+            #expect(frameAdler32(Array(bytes[slot * size ..< (slot + 1) * size])) == corpus.adler32[i], "frame \(i)")
+        }
+    }
+
+    @Test func aChangedFileOrADamagedEntryIsScannedAgain() throws {
+        let folder = try temporaryFolder("index-cache")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let copy = folder + "/clip.ts", cache = folder + "/cache"
+        try FileManager.default.copyItem(atPath: fixture("corpus/h264.ts"), toPath: copy)
+        #expect(try origin(copy, cache: cache) == "scan")
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: 60)], ofItemAtPath: copy)
+        #expect(try origin(copy, cache: cache) == "scan")
+        #expect(try origin(copy, cache: cache) == "cache")
+        // A different file under the same name: another size, another index.
+        try FileManager.default.removeItem(atPath: copy)
+        try FileManager.default.copyItem(atPath: fixture("corpus/h264_wrap.ts"), toPath: copy)
+        #expect(try origin(copy, cache: cache) == "scan")
+        // One flipped byte, then a cut entry.
+        let entry = cache + "/index-v1/" + (try entries(cache))[0]
+        var bytes = [UInt8](FileManager.default.contents(atPath: entry)!)
+        bytes[bytes.count / 2] ^= 0x40
+        try Data(bytes).write(to: URL(fileURLWithPath: entry))
+        #expect(try origin(copy, cache: cache) == "scan")
+        try Data(bytes.prefix(40)).write(to: URL(fileURLWithPath: entry))
+        #expect(try origin(copy, cache: cache) == "scan")
+        #expect(try origin(copy, cache: cache) == "cache")
+        #expect(try entries(cache).count == 1)
+    }
+
+    @Test func concurrentWritersLeaveOneWholeEntry() throws {
+        let folder = try temporaryFolder("index-cache")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let copy = folder + "/clip.avi", cache = folder + "/cache"
+        try FileManager.default.copyItem(atPath: fixture("corpus/xvid_packed.avi"), toPath: copy)
+        var environment = ProcessInfo.processInfo.environment
+        environment["CLIPKIT_CACHE"] = cache
+        let processes = (0..<6).map { _ -> Process in
+            let p = Process()
+            p.executableURL = clipkitExecutable()
+            p.arguments = ["probe", copy, "--json"]
+            p.environment = environment
+            p.standardOutput = FileHandle.nullDevice
+            return p
+        }
+        for p in processes { try p.run() }
+        for p in processes { p.waitUntilExit() }
+        #expect(processes.allSatisfy { $0.terminationStatus == 0 })
+        let left = try entries(cache)
+        #expect(left.count == 1, "\(left)")   // no temporary files left
+        #expect(try origin(copy, cache: cache) == "cache")
+    }
+
+    @Test func anUnwritableCacheOnlyMeansScansAreNotKept() throws {
+        let folder = try temporaryFolder("index-cache")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let copy = folder + "/clip.ts", cache = folder + "/not-a-folder"
+        try FileManager.default.copyItem(atPath: fixture("corpus/h264.ts"), toPath: copy)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: cache))
+        #expect(try origin(copy, cache: cache) == "scan")
+        #expect(try origin(copy, cache: cache) == "scan")
+    }
+}
