@@ -135,3 +135,34 @@ import TestSupport
         #expect(try origin(copy, cache: cache) == "scan")
     }
 }
+
+/// Colour through `clipkit frames`: every `cli` case of the pairwise colour
+/// plan against the ffmpeg CLI (each call of a request is one process).
+@Suite struct ColourCLITests {
+    @Test(arguments: (try? ColourCase.load(path: "cli")) ?? [])
+    func framesEqualTheCLI(_ c: ColourCase) throws {
+        var options: [String] = []
+        var (width, height) = (64, 48)
+        if c.output == "short_side" {
+            options = ["--short-side", "\(ColourCase.shortSide)"]
+            let probe = try clipkit(["frames", c.video, "--indices", "0"] + options)
+            height = ColourCase.shortSide
+            width = probe.stdout.count / (3 * height)
+        } else if c.output == "size" {
+            (width, height) = ColourCase.size
+            options = ["--size", "\(width)x\(height)"]
+        }
+        let truth = try c.cliFrames(width: width, height: height)
+        let frame = width * height * 3
+        for call in c.calls {
+            let result = try clipkit(["frames", c.video, "--indices", call.map(String.init).joined(separator: ",")] + options)
+            #expect(result.status == 0 && result.stdout.count == call.count * frame, "\(result.stderr)")
+            guard result.stdout.count == call.count * frame else { continue }
+            let bytes = [UInt8](result.stdout)
+            for (slot, index) in call.enumerated() {
+                let ours = Array(bytes[slot * frame ..< (slot + 1) * frame])
+                if let problem = c.mismatch(ours, truth[index], frame: index) { Issue.record("\(problem)") }
+            }
+        }
+    }
+}

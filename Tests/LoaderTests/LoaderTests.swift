@@ -228,3 +228,37 @@ final class LockedLines: @unchecked Sendable {
     func append(_ line: String) { lock.lock(); storage.append(line); lock.unlock() }
     var lines: [String] { lock.lock(); defer { lock.unlock() }; return storage }
 }
+
+/// Colour through the loader: every `loader` case of the pairwise colour
+/// plan, one test view of all 8 frames (short side 32, centre crop 32,
+/// normalisation off) against the ffmpeg CLI's bilinear resize, cropped alike.
+@Suite struct LoaderColourTests {
+    @Test(arguments: (try? ColourCase.load(path: "loader")) ?? [])
+    func clipsEqualTheCLI(_ c: ColourCase) throws {
+        let side = ColourCase.shortSide
+        let manifest = Manifest(entries: [ManifestEntry(path: c.video, label: 0)])
+        let dataset = ClipDataset(manifest: manifest, spec: ClipSpec(frames: ColourCase.frames, interval: 1, cropSize: side),
+                                  mode: .test(numClips: 1, crops: .center(side), shortSide: side),
+                                  normalization: Normalization(mean: [0, 0, 0], std: [1, 1, 1]))
+        #expect(dataset.sampleShape == [1, 3, ColourCase.frames, side, side])
+        var sample = [Float](repeating: -1, count: dataset.sampleFloats)
+        var scratch: [UInt8] = []
+        try sample.withUnsafeMutableBufferPointer { try dataset.load(video: 0, epoch: 0, into: $0.baseAddress!, scratch: &scratch) }
+        let (width, height) = try VideoDecoder(path: c.video).outputSize(FrameFormat(size: .shortSide(side)))
+        let truth = try c.cliFrames(width: width, height: height)
+        let (x0, y0) = ((width - side) / 2, (height - side) / 2)
+        let plane = ColourCase.frames * side * side
+        for t in 0..<ColourCase.frames {
+            var ours: [UInt8] = [], expected: [UInt8] = []
+            for y in 0..<side {
+                for x in 0..<side {
+                    for channel in 0..<3 {
+                        ours.append(UInt8(sample[channel * plane + (t * side + y) * side + x].rounded()))
+                        expected.append(truth[t][((y0 + y) * width + x0 + x) * 3 + channel])
+                    }
+                }
+            }
+            if let problem = c.mismatch(ours, expected, frame: t) { Issue.record("\(problem)") }
+        }
+    }
+}

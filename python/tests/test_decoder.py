@@ -100,3 +100,35 @@ def test_a_stream_that_is_not_video_raises_with_the_file_and_its_streams():
         clipkit.VideoDecoder(FIXTURES / "two_video_streams.mp4", stream_index=2)
     with pytest.raises(ValueError):
         clipkit.VideoDecoder(FIXTURES / "two_video_streams.mp4", stream_index=-1)
+
+
+def _colour_cases():
+    import json
+    cases = json.loads((FIXTURES / "colour" / "cases.json").read_text())
+    return [c for c in cases if c["path"] == "python"]
+
+
+def _psnr(a, b):
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else 10 * np.log10(255 ** 2 / mse)
+
+
+@pytest.mark.parametrize("case", _colour_cases(), ids=lambda c: f"{c['file']}-{c['output']}-{c['request']}")
+def test_colour_cases_equal_the_ffmpeg_cli(case):
+    """The pairwise colour plan's `python` cases (tools/make-colour-fixtures.py)."""
+    path = FIXTURES / "colour" / case["file"]
+    options = {"short_side": {"short_side": 32}, "size": {"size": (40, 30)}, "crop": {"crop": (6, 4, 40, 30)}}.get(case["output"], {})
+    decoder = clipkit.VideoDecoder(path, dimension_order="NHWC", **options)
+    w, h = decoder.width, decoder.height
+    filters = {"short_side": f"scale={w}:{h}:flags=bilinear,", "size": f"scale={w}:{h}:flags=bilinear,",
+               "crop": "crop=40:30:6:4,"}.get(case["output"], "")
+    raw = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-threads", "1", "-i", str(path), "-vf", filters + "format=rgb24",
+                          "-f", "rawvideo", "-"], check=True, capture_output=True).stdout
+    truth = np.frombuffer(raw, dtype=np.uint8).reshape(-1, h, w, 3)
+    calls = {"forward": [list(range(8))], "descending": [list(range(7, -1, -1))], "random": [[5, 2, 7, 2, 0, 3]],
+             "reused": [[3, 1], [6], [0, 7, 2], [4]]}[case["request"]]
+    bound = 40 if case["output"] in ("short_side", "size") else 50
+    for call in calls:
+        frames = np.asarray(decoder.get_frames_at(call))
+        for frame, index in zip(frames, call):
+            assert _psnr(frame, truth[index]) >= bound, f"frame {index} of {call}"
