@@ -24,6 +24,8 @@ public struct IndexResult: Sendable {
     public var classes: [String]
     /// Listed videos that are missing or unreadable: path and reason.
     public var problems: [PrepError]
+    /// Files of a `folders` layout that are not videos (absolute paths), passed over.
+    public var notVideo: [String] = []
 }
 
 /// Reads an annotation source into manifest entries (absolute paths) and class names.
@@ -91,14 +93,16 @@ func absolute(_ path: String, under root: String) -> String {
 }
 
 func indexFolders(_ root: String) throws -> IndexResult {
-    let videos = try findVideos(under: root)
+    let found = try findVideos(under: root)
+    let videos = found.videos
     let classed = videos.filter { $0.contains("/") }
     guard !classed.isEmpty else { throw PrepError(path: root, reason: "no videos in class folders (expected DIR/<class>/<video>)") }
     let classOf = { (v: String) in String(v.split(separator: "/")[0]) }
     let classes = Array(Set(classed.map(classOf))).sorted()
     let entries = classed.map { ManifestEntry(path: absolute($0, under: root), label: classes.firstIndex(of: classOf($0))!) }
     let loose = videos.filter { !$0.contains("/") }.map { PrepError(path: absolute($0, under: root), reason: "not in a class folder; skipped") }
-    return IndexResult(entries: entries, classes: classes, problems: loose)
+    return IndexResult(entries: entries, classes: classes, problems: loose,
+                       notVideo: found.notVideo.map { absolute($0, under: root) })
 }
 
 func indexList(_ list: String, root: String) throws -> IndexResult {
@@ -142,7 +146,7 @@ func indexKinetics(_ csv: String, root: String) throws -> IndexResult {
     }
     // Files on disk by stem, wherever they are under root (flat or in class folders).
     var byStem: [String: String] = [:]
-    for v in (try? findVideos(under: root)) ?? [] { byStem[((v as NSString).lastPathComponent as NSString).deletingPathExtension] = v }
+    for v in (try? findVideos(under: root))?.videos ?? [] { byStem[((v as NSString).lastPathComponent as NSString).deletingPathExtension] = v }
     var rows: [(label: String, stem: String, line: Int)] = []
     for (n, line) in lines.enumerated().dropFirst() where !line.isEmpty {
         let f = csvFields(line)

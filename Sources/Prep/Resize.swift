@@ -3,26 +3,6 @@ import Foundation
 import Loader
 import VideoIO
 
-/// File extensions `prep resize` and `prep index` treat as videos.
-public let videoExtensions: Set<String> = ["mp4", "m4v", "mov", "avi", "mkv", "webm", "mpg", "mpeg", "flv", "wmv", "3gp", "ts", "ogv"]
-
-/// Every video under `root` (by extension), as paths relative to it, sorted.
-/// Hidden files (ours in flight: ".name.mp4.part") are skipped.
-public func findVideos(under root: String) throws -> [String] {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
-        throw PrepError(path: root, reason: "no such folder")
-    }
-    guard let walker = FileManager.default.enumerator(atPath: root) else { throw PrepError(path: root, reason: "cannot list the folder") }
-    var found: [String] = []
-    while let relative = walker.nextObject() as? String {
-        let name = (relative as NSString).lastPathComponent
-        guard !name.hasPrefix("."), videoExtensions.contains((name as NSString).pathExtension.lowercased()) else { continue }
-        found.append(relative)
-    }
-    return found.sorted()
-}
-
 public struct PrepError: Error, CustomStringConvertible, Equatable, Codable {
     public var path: String
     public var reason: String
@@ -43,6 +23,8 @@ public struct ResizeReport: Sendable {
     /// Outputs already present from an earlier run.
     public var skipped: [String] = []
     public var failures: [PrepError] = []
+    /// Files under the source that are not videos (still images, text, …), relative to it.
+    public var notVideo: [String] = []
     public var manifestPath = ""
     public var seconds = 0.0
 }
@@ -105,8 +87,11 @@ func convertDataset(source: String, destination: String, jobs: Int, quiet: Bool,
                     convert: @escaping @Sendable (String, String) throws -> EncodedVideo,
                     describe: @escaping @Sendable (String, String) throws -> EncodedVideo) throws -> ResizeReport {
     let started = Date()
-    let videos = try findVideos(under: source)
-    guard !videos.isEmpty else { throw PrepError(path: source, reason: "no video files found (extensions: \(videoExtensions.sorted().joined(separator: ", ")))") }
+    let found = try findVideos(under: source)
+    let videos = found.videos
+    guard !videos.isEmpty else {
+        throw PrepError(path: source, reason: "no video files found (\(found.notVideo.count) files that are not video)")
+    }
     if world.rank == 0 {
         try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true)
         try removeLeftovers(in: destination)
@@ -116,6 +101,7 @@ func convertDataset(source: String, destination: String, jobs: Int, quiet: Bool,
     // Outputs by source; two sources with the same stem in one folder would collide.
     var outputs: [String] = [], claimed: [String: String] = [:]
     var report = ResizeReport()
+    report.notVideo = found.notVideo
     for video in videos {
         let output = outputName(video)
         if let first = claimed[output] {

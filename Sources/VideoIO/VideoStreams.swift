@@ -42,3 +42,15 @@ public func listVideoStreams(_ path: String) throws -> [VideoStreamInfo] {
                                chosenByDefault: i == chosen)
     }
 }
+
+/// Whether libavformat opens `path` as a video of more than one frame: its
+/// default video stream (never cover art) has a second packet. Still images
+/// and one-frame GIFs are not videos; nothing is decoded.
+public func isVideo(_ path: String) -> Bool {
+    guard (try? checkReadableFile(path)) != nil, let demuxer = try? Demuxer(path: path),
+          let stream = demuxer.defaultVideoStream() else { return false }
+    let packet = Packet()
+    var packets = 0
+    while packets < 2 && demuxer.read(packet, stream: stream) { packets += 1 }
+    return packets == 2
+}

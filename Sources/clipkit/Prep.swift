@@ -27,6 +27,7 @@ extension ClipKit {
             @Option(help: "Class list to write (default: classes.txt beside the manifest).") var classes: String?
             @Flag(help: "Open every video to record frames, fps, size and keyframes.") var probe = false
             @Option(help: "Videos probed at once.") var jobs = ProcessInfo.processInfo.activeProcessorCount
+            @Flag(help: "List the files passed over as not video.") var verbose = false
 
             func validate() throws {
                 guard DatasetLayout(rawValue: layout) != nil else {
@@ -42,7 +43,9 @@ extension ClipKit {
                     let classList = classes ?? ((output as NSString).deletingLastPathComponent as NSString).appendingPathComponent("classes.txt")
                     guard !result.entries.isEmpty else { throw PrepError(path: input, reason: "no videos found") }
                     try writeIndex(result, manifest: output, classList: classList)
-                    print("\(result.entries.count) videos in \(result.classes.count) classes, \(result.problems.count) problems; wrote \(output) and \(classList)")
+                    print("\(result.entries.count) videos in \(result.classes.count) classes, \(result.problems.count) problems, "
+                        + "\(result.notVideo.count) skipped as not video; wrote \(output) and \(classList)")
+                    if verbose { for file in result.notVideo { print("not video: \(file)") } }
                 } catch let error as PrepError {
                     printError(error.description)
                     throw ExitCode(1)
@@ -72,6 +75,7 @@ extension ClipKit {
             @Option(help: "JPEG quality as ffmpeg's -q:v (2 best … 31 worst).") var quality = 2
             @Option(help: "Videos converted at once.") var jobs = ProcessInfo.processInfo.activeProcessorCount
             @Flag(help: "No progress bar.") var quiet = false
+            @Flag(help: "List the files passed over as not video.") var verbose = false
 
             func validate() throws {
                 guard shortSide >= 0 else { throw ValidationError("--short-side must be ≥ 0") }
@@ -88,17 +92,18 @@ extension ClipKit {
                     printError(error.description)
                     throw ExitCode(1)
                 }
-                try finish(report, what: "extracted")
+                try finish(report, what: "extracted", verbose: verbose)
             }
         }
 
         /// The summary line and failures (rank 0 under mpirun); exit status 1 if any video failed.
-        static func finish(_ report: ResizeReport, what: String, encoder: String = "") throws {
+        static func finish(_ report: ResizeReport, what: String, encoder: String = "", verbose: Bool) throws {
             let world = Communicator.world
             if world.rank == 0 {
-                print(String(format: "%d %@, %d already done, %d failed in %.1f s%@; manifest: %@",
-                             report.converted.count, what, report.skipped.count, report.failures.count, report.seconds,
-                             encoder.isEmpty ? "" : " (\(encoder))", report.manifestPath))
+                print(String(format: "%d %@, %d already done, %d failed, %d skipped as not video in %.1f s%@; manifest: %@",
+                             report.converted.count, what, report.skipped.count, report.failures.count, report.notVideo.count,
+                             report.seconds, encoder.isEmpty ? "" : " (\(encoder))", report.manifestPath))
+                if verbose { for file in report.notVideo { print("not video: \(file)") } }
                 for failure in report.failures { printError("failed: \(failure)") }
             }
             if !report.failures.isEmpty { throw AgreedExit(code: 1) }
@@ -121,6 +126,7 @@ extension ClipKit {
             @Option(help: "libx264 preset.") var preset = "medium"
             @Option(help: "libx264 CRF (quality; lower is better).") var crf = 23
             @Flag(help: "No progress bar.") var quiet = false
+            @Flag(help: "List the files passed over as not video.") var verbose = false
 
             func validate() throws {
                 guard shortSide >= 2, shortSide % 2 == 0 else { throw ValidationError("--short-side must be an even number ≥ 2") }
@@ -139,7 +145,7 @@ extension ClipKit {
                     printError(error.description)
                     throw ExitCode(1)
                 }
-                try Prep.finish(report, what: "converted", encoder: availableEncoder)
+                try Prep.finish(report, what: "converted", encoder: availableEncoder, verbose: verbose)
             }
         }
 

@@ -124,7 +124,7 @@ func clipkit(_ arguments: [String], environment: [String: String] = [:]) throws
                              "--short-side", "32", "--preset", "ultrafast", "--quiet"])
         #expect(r.status == 1)
         #expect(r.stderr.contains("broken.mp4: "), "names the file: \(r.stderr)")
-        #expect(String(decoding: r.stdout, as: UTF8.self).contains("2 converted, 0 already done, 1 failed"))
+        #expect(String(decoding: r.stdout, as: UTF8.self).contains("2 converted, 0 already done, 1 failed, 0 skipped as not video"))
         #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("dst/a/v1.mp4").path))
     }
 

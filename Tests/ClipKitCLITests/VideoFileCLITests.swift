@@ -166,3 +166,63 @@ import TestSupport
         }
     }
 }
+
+/// `prep` takes every file libavformat opens as a video of more than one
+/// frame, whatever its extension, and counts (and with --verbose lists) the rest.
+@Suite struct PrepFileChoiceCLITests {
+    @Test func resizeConvertsOneFileOfEveryCorpusFormat() throws {
+        let root = try temporaryFolder("prep-every-format")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/src", withIntermediateDirectories: true)
+        let names = try FileManager.default.contentsOfDirectory(atPath: fixture("corpus")).filter { !$0.hasSuffix(".json") }
+        for name in names {   // distinct stems: mpeg2.vob and mpeg2.m2v become mpeg2_vob.vob and mpeg2_m2v.m2v
+            let ext = (name as NSString).pathExtension
+            let stem = (name as NSString).deletingPathExtension + "_" + ext
+            try FileManager.default.copyItem(atPath: fixture("corpus/" + name), toPath: "\(root)/src/\(stem).\(ext)")
+        }
+        let r = try clipkit(["prep", "resize", root + "/src", root + "/dst", "--short-side", "32", "--preset", "ultrafast", "--quiet"])
+        let out = String(decoding: r.stdout, as: UTF8.self)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(out.contains("\(names.count) converted, 0 already done, 0 failed, 0 skipped as not video"), "\(out)")
+    }
+
+    @Test func unknownExtensionsAreProbedAndStillsAreSkippedAndListed() throws {
+        let root = try temporaryFolder("prep-probe")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let src = root + "/src"
+        try FileManager.default.createDirectory(atPath: src, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: fixture("corpus/h264.ts"), toPath: src + "/broadcast.dat")
+        try FileManager.default.copyItem(atPath: fixture("corpus/wmv1.asf"), toPath: src + "/old.asf")
+        try FileManager.default.copyItem(atPath: fixture("corpus/mpeg2.m2v"), toPath: src + "/raw.m2v")
+        func make(_ arguments: [String]) throws { _ = try runTool("ffmpeg", ["-v", "error", "-f", "lavfi"] + arguments) }
+        try make(["-i", "testsrc2=size=64x48:duration=0.4", src + "/moving.gif"])
+        try make(["-i", "testsrc2=size=64x48", "-frames:v", "1", src + "/still.gif"])
+        try make(["-i", "testsrc2=size=64x48", "-frames:v", "1", src + "/photo.jpg"])
+        try make(["-i", "testsrc2=size=64x48", "-frames:v", "1", "-f", "image2", "-c:v", "png", src + "/picture.bin"])
+        try Data("notes\n".utf8).write(to: URL(fileURLWithPath: src + "/readme.txt"))
+        for command in ["resize", "frames"] {
+            let r = try clipkit(["prep", command, src, root + "/" + command, "--short-side", "32", "--quiet", "--verbose"])
+            let out = String(decoding: r.stdout, as: UTF8.self)
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(out.contains("4 \(command == "resize" ? "converted" : "extracted"), 0 already done, 0 failed, 4 skipped as not video"), "\(out)")
+            let listed = out.split(separator: "\n").filter { $0.hasPrefix("not video: ") }.map { String($0.dropFirst(11)) }
+            #expect(listed == ["photo.jpg", "picture.bin", "readme.txt", "still.gif"], "\(out)")
+        }
+        let manifest = try String(contentsOfFile: root + "/resize/manifest.csv", encoding: .utf8)
+        for stem in ["broadcast", "old", "raw", "moving"] { #expect(manifest.contains("\(stem).mp4"), "\(manifest)") }
+    }
+
+    @Test func indexCountsWhatIsNotVideo() throws {
+        let root = try temporaryFolder("prep-index")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/data/jump", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: fixture("corpus/mpeg2.m2v"), toPath: root + "/data/jump/a.m2v")
+        try FileManager.default.copyItem(atPath: fixture("corpus/h264.ts"), toPath: root + "/data/jump/b.bin")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: root + "/data/jump/notes.txt"))
+        let r = try clipkit(["prep", "index", root + "/data", "--layout", "folders", "-o", root + "/m.csv", "--verbose"])
+        let out = String(decoding: r.stdout, as: UTF8.self)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(out.contains("2 videos in 1 classes, 0 problems, 1 skipped as not video"), "\(out)")
+        #expect(out.contains("not video: \(root)/data/jump/notes.txt") || out.contains("notes.txt"), "\(out)")
+    }
+}

@@ -33,7 +33,7 @@ func makeSourceTree() throws -> URL {
         for entry in manifest.entries {
             let name = ((entry.path as NSString).lastPathComponent as NSString).deletingPathExtension
             let sourceFolder = entry.label == 0 ? "jump" : "run"
-            let sourcePath = try findVideos(under: root.appendingPathComponent("src/\(sourceFolder)").path)
+            let sourcePath = try findVideos(under: root.appendingPathComponent("src/\(sourceFolder)").path).videos
                 .first { ($0 as NSString).deletingPathExtension == name }!
             let source = try VideoDecoder(path: root.appendingPathComponent("src/\(sourceFolder)/\(sourcePath)").path)
             let out = try VideoDecoder(path: entry.path)
@@ -94,7 +94,7 @@ func makeSourceTree() throws -> URL {
         for entry in manifest.entries {
             let name = (entry.path as NSString).lastPathComponent
             let folder = entry.label == 0 ? "jump" : "run"
-            let file = try findVideos(under: src + "/" + folder).first { ($0 as NSString).deletingPathExtension == name }!
+            let file = try findVideos(under: src + "/" + folder).videos.first { ($0 as NSString).deletingPathExtension == name }!
             let source = try VideoDecoder(path: src + "/" + folder + "/" + file)
             #expect(entry.template == rawframesTemplate && entry.startIndex == 1 && entry.frames == source.frameCount, "\(name)")
             let frames = try VideoDecoder(path: entry.path, options: entry.decoderOptions, index: entry.storedIndex)
