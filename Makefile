@@ -17,8 +17,8 @@ release: deps
 
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
-	tools/python-tests.sh
+	CLIPKIT_CACHE=$$(mktemp -d) $(SWIFT) test --skip-build   # a fresh index cache: every decoding scan is made
+	CLIPKIT_CACHE=$$(mktemp -d) tools/python-tests.sh
 
 # The torch adapter and python/examples/train_torch.py, with torch (a large download, in the benchmark venv).
 test-torch: deps

@@ -52,6 +52,8 @@ public func probeEntries(_ result: IndexResult, jobs: Int, quiet: Bool = true) -
             let m = try VideoDecoder(path: e.path, options: e.decoderOptions).metadata
             // A folder's keyframes are all its frames: not worth a column.
             (e.frames, e.fps, e.width, e.height, e.keyframes) = (m.frames, m.fps, m.width, m.height, m.index == .folder ? nil : m.keyframes)
+            // The stored index is the default stream's: say which one where there is a choice.
+            if m.index != .folder, e.stream == nil, ((try? listVideoStreams(e.path).count) ?? 1) > 1 { e.stream = m.stream }
             lock.lock(); probed[i] = e; lock.unlock()
             progress.advance()
         } catch {

@@ -5,9 +5,11 @@ import VideoIO
 /// then reported as a failure, not passed over).
 public let videoExtensions: Set<String> = [
     "mp4", "m4v", "mov", "qt", "avi", "divx", "xvid", "mkv", "webm", "mpg", "mpeg", "mpe", "m1v", "m2v", "mpv", "vob",
-    "ts", "mts", "m2ts", "m2t", "tts", "trp", "flv", "f4v", "wmv", "asf", "3gp", "3g2", "ogv", "ogg", "ogm", "mxf",
-    "dv", "rm", "rmvb", "nut", "y4m", "h264", "264", "h265", "265", "hevc", "ivf", "mjpeg", "mjpg", "amv", "wtv",
+    "ts", "mts", "m2ts", "m2t", "tts", "trp", "flv", "f4v", "wmv", "3gp", "3g2", "ogv", "ogm",
+    "dv", "rmvb", "nut", "y4m", "h264", "264", "h265", "265", "hevc", "ivf", "mjpeg", "mjpg", "amv", "wtv",
 ]
+// Containers that as often hold only audio (.asf, .ogg, .mxf, .rm, …) are
+// not listed: they are probed like any other extension.
 
 /// Extensions of files that are never videos (still images, text, audio,
 /// archives): passed over without opening them.

@@ -83,7 +83,7 @@ final class Demuxer {
         // MP4/MOV and Matroska/WebM headers carry codec, size, timing and
         // extradata; probing would decode frames on every open. Other
         // containers (AVI, MPEG-TS, …) need the probe.
-        let chosen = stream.map { Int32($0) } ?? defaultVideoStream()
+        let chosen = stream.map { Int32(clamping: $0) } ?? defaultVideoStream()
         if !(headerIsComplete && chosen.map({ $0 >= 0 && $0 < context.pointee.nb_streams && streamIsDescribed(self.stream($0)) }) == true) {
             let info = avformat_find_stream_info(context, nil)
             guard info >= 0 else {
@@ -130,7 +130,8 @@ final class Demuxer {
             return chosen
         }
         let count = Int(pointer.pointee.nb_streams)
-        guard requested >= 0, requested < count, isVideo(stream(Int32(requested))) else {
+        guard requested >= 0, requested < count, isVideo(stream(Int32(requested))),
+              stream(Int32(requested)).pointee.codecpar.pointee.codec_id != AV_CODEC_ID_ANSI else {
             throw VideoError.notAVideoStream(path: path, stream: requested, streams: streamList())
         }
         return Int32(requested)
@@ -140,14 +141,17 @@ final class Demuxer {
     /// `-map`: the highest score of width × height, plus 100,000,000 for a
     /// stream that had packets while probing and 5,000,000 for the default
     /// disposition; the first of equal scores. Cover art (an attached
-    /// picture) is never taken, not even as the only video stream. Where the
-    /// header made probing needless (MP4, Matroska), a stream has packets
-    /// unless its header lists 0 frames.
+    /// picture) is never taken: the CLI scores it 1, so it takes it when it
+    /// is the only video stream, but a file whose only picture is its album
+    /// art has no video for ClipKit. Neither is ANSI art (the `tty` demuxer
+    /// opens text files as "video"). Where the header made probing needless
+    /// (MP4, Matroska), a stream has packets unless its header lists 0 frames.
     func defaultVideoStream() -> Int32? {
         var best: (index: Int32, score: Int)? = nil
         for i in 0..<Int32(pointer.pointee.nb_streams) {
             let s = stream(i)
-            guard isVideo(s), s.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC == 0 else { continue }
+            guard isVideo(s), s.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC == 0,
+                  s.pointee.codecpar.pointee.codec_id != AV_CODEC_ID_ANSI else { continue }
             let p = s.pointee.codecpar.pointee
             let probed = s.pointee.event_flags & AVSTREAM_EVENT_FLAG_NEW_PACKETS != 0
             let hadPackets = probed || (!probedStreams && s.pointee.nb_frames != 0)

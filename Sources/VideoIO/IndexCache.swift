@@ -22,12 +22,15 @@ struct IndexCacheKey: Hashable {
     let version: String
     let stream: Int
 
-    /// A local file: its real path (links resolved), size and modification time (ns).
+    /// A local file: its real path (links resolved), size, modification and
+    /// status-change times (ns) and inode, so that a file replaced by a copy
+    /// that kept size and mtime (`cp -p`, `rsync -t`) is a new version too.
     static func file(_ path: String, stream: Int) -> IndexCacheKey? {
         var info = stat()
         guard stat(path, &info) == 0, let real = realpath(path, nil) else { return nil }
         defer { free(real) }
-        let version = "size=\(info.st_size) mtime=\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+        let version = "size=\(info.st_size) mtime=\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec) "
+            + "ctime=\(info.st_ctim.tv_sec).\(info.st_ctim.tv_nsec) inode=\(info.st_ino)"
         return IndexCacheKey(source: "file:" + String(cString: real), version: version, stream: stream)
     }
 
@@ -86,7 +89,9 @@ final class DecodedIndexCache: @unchecked Sendable {   // safe: every access to 
 
 /// Decoding scans kept on disk, so that the next process opens the file
 /// without decoding it: one small file per stream in `$CLIPKIT_CACHE`, else
-/// `~/.cache/clipkit`, under `index-v1/`. An entry holds its whole key and a
+/// `~/.cache/clipkit`, under `index-v1/` (a change to what a scan records
+/// takes a new folder name). Entries are a few KB per video and are never
+/// evicted; deleting the folder is always safe. An entry holds its whole key and a
 /// checksum; one whose key, length or checksum does not match is ignored and
 /// written again. Entries are written to a temporary file and renamed, so
 /// concurrent writers (MPI ranks, two loaders) leave one whole entry. A
@@ -160,7 +165,7 @@ func decodeEntry(_ bytes: [UInt8], key: IndexCacheKey) -> ScanRecord? {
         guard let count = next(), count >= 0, count <= Int64((body - offset) / 8) else { return nil }
         return (0..<Int(count)).map { _ in next()! }
     }
-    guard let keyLength = next(), keyLength >= 0, offset + Int(keyLength) <= body,
+    guard let keyLength = next(), keyLength >= 0, keyLength <= Int64(body - offset),
           String(decoding: bytes[offset..<offset + Int(keyLength)], as: UTF8.self) == key.text else { return nil }
     offset += Int(keyLength)
     guard let timestamps = list(), let keyframes = list(), let keyPackets = list(), offset == body,

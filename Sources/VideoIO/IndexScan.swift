@@ -137,7 +137,7 @@ func fillMissing(_ timestamps: [Int64], fps: Double, timeBase: AVRational) -> [I
     let ticksPerFrame = fps > 0 ? max(1, Int64((Double(timeBase.den) / (Double(timeBase.num) * fps)).rounded())) : 1
     var filled = timestamps
     for i in filled.indices where filled[i] == ffNoPTS {
-        filled[i] = i == 0 ? 0 : filled[i - 1] + ticksPerFrame
+        filled[i] = i == 0 ? 0 : filled[i - 1] &+ ticksPerFrame
     }
     return filled
 }

@@ -273,7 +273,7 @@ final class StreamSource: FrameSource {
 
     /// Back to the first packet, by opening the file again.
     private func restart() throws {
-        demuxer = try Demuxer(path: path)
+        demuxer = try Demuxer(path: path, stream: Int(streamIndex))
         codec.flush()
         counting = true
         startDecoding(at: 0)

@@ -17,17 +17,16 @@ public struct VideoStreamInfo: Sendable, Equatable, Codable {
     public var coverArt: Bool
     /// The stream a decoder opens when none is asked for.
     public var chosenByDefault: Bool
+
+    public init(index: Int, codec: String, width: Int, height: Int, frames: Int?, isDefault: Bool, coverArt: Bool,
+                chosenByDefault: Bool) {
+        self.index = index; self.codec = codec; self.width = width; self.height = height; self.frames = frames
+        self.isDefault = isDefault; self.coverArt = coverArt; self.chosenByDefault = chosenByDefault
+    }
 }
 
-/// The video streams of the file at `path`, from its header; a folder of
-/// images is one stream, index 0.
+/// The video streams of the video file at `path`, from its header.
 public func listVideoStreams(_ path: String) throws -> [VideoStreamInfo] {
-    var isDirectory: ObjCBool = false
-    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-        let m = try VideoDecoder(path: path).metadata
-        return [VideoStreamInfo(index: 0, codec: m.codec, width: m.width, height: m.height, frames: m.frames,
-                                isDefault: true, coverArt: false, chosenByDefault: true)]
-    }
     try checkReadableFile(path)
     let demuxer = try Demuxer(path: path)
     let chosen = demuxer.defaultVideoStream()

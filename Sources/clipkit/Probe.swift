@@ -58,15 +58,20 @@ struct ProbeReport: Encodable {
 }
 
 /// Every video stream of `path` with its exact frame count (each other stream
-/// is opened to count it); a folder of images is one stream.
+/// is opened to count it; one that does not open has none); a folder of
+/// images is one stream.
 func videoStreams(_ path: String, chosen: VideoDecoder, options: DecoderOptions) throws -> [VideoStreamInfo] {
+    let m = chosen.metadata
+    if m.index == .folder {
+        return [VideoStreamInfo(index: 0, codec: m.codec, width: m.width, height: m.height, frames: m.frames,
+                                isDefault: true, coverArt: false, chosenByDefault: true)]
+    }
     var streams = try listVideoStreams(path)
-    let chosenStream = chosen.metadata.stream
     for i in streams.indices {
         var other = options
         other.stream = streams[i].index
-        streams[i].frames = streams[i].index == chosenStream
-            ? chosen.frameCount : try VideoDecoder(path: path, options: other).frameCount
+        streams[i].frames = streams[i].index == m.stream
+            ? chosen.frameCount : try? VideoDecoder(path: path, options: other).frameCount
     }
     return streams
 }

@@ -139,6 +139,8 @@ import TestSupport
 /// Colour through `clipkit frames`: every `cli` case of the pairwise colour
 /// plan against the ffmpeg CLI (each call of a request is one process).
 @Suite struct ColourCLITests {
+    @Test func thePlanHasCLICases() { #expect(((try? ColourCase.load(path: "cli")) ?? []).count >= 4) }
+
     @Test(arguments: (try? ColourCase.load(path: "cli")) ?? [])
     func framesEqualTheCLI(_ c: ColourCase) throws {
         var options: [String] = []
@@ -199,14 +201,16 @@ import TestSupport
         try make(["-i", "testsrc2=size=64x48", "-frames:v", "1", src + "/still.gif"])
         try make(["-i", "testsrc2=size=64x48", "-frames:v", "1", src + "/photo.jpg"])
         try make(["-i", "testsrc2=size=64x48", "-frames:v", "1", "-f", "image2", "-c:v", "png", src + "/picture.bin"])
+        try make(["-i", "sine=duration=0.5", "-c:a", "flac", src + "/music.ogg"])
         try Data("notes\n".utf8).write(to: URL(fileURLWithPath: src + "/readme.txt"))
+        try Data("ANSI art, as release notes ship it\n".utf8).write(to: URL(fileURLWithPath: src + "/release.nfo"))
         for command in ["resize", "frames"] {
             let r = try clipkit(["prep", command, src, root + "/" + command, "--short-side", "32", "--quiet", "--verbose"])
             let out = String(decoding: r.stdout, as: UTF8.self)
             #expect(r.status == 0, "\(r.stderr)")
-            #expect(out.contains("4 \(command == "resize" ? "converted" : "extracted"), 0 already done, 0 failed, 4 skipped as not video"), "\(out)")
+            #expect(out.contains("4 \(command == "resize" ? "converted" : "extracted"), 0 already done, 0 failed, 6 skipped as not video"), "\(out)")
             let listed = out.split(separator: "\n").filter { $0.hasPrefix("not video: ") }.map { String($0.dropFirst(11)) }
-            #expect(listed == ["photo.jpg", "picture.bin", "readme.txt", "still.gif"], "\(out)")
+            #expect(listed == ["music.ogg", "photo.jpg", "picture.bin", "readme.txt", "release.nfo", "still.gif"], "\(out)")
         }
         let manifest = try String(contentsOfFile: root + "/resize/manifest.csv", encoding: .utf8)
         for stem in ["broadcast", "old", "raw", "moving"] { #expect(manifest.contains("\(stem).mp4"), "\(manifest)") }
@@ -223,6 +227,21 @@ import TestSupport
         let out = String(decoding: r.stdout, as: UTF8.self)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(out.contains("2 videos in 1 classes, 0 problems, 1 skipped as not video"), "\(out)")
-        #expect(out.contains("not video: \(root)/data/jump/notes.txt") || out.contains("notes.txt"), "\(out)")
+        #expect(out.contains("not video: \(root)/data/jump/notes.txt"), "\(out)")
+    }
+
+    /// A probed index is the default stream's: the manifest says which stream that is.
+    @Test func probedIndexNamesTheStreamOfAFileWithSeveral() throws {
+        let root = try temporaryFolder("prep-index-stream")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/data/wave", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: fixture("two_video_streams.mp4"), toPath: root + "/data/wave/two.mp4")
+        try FileManager.default.copyItem(atPath: fixture("h264_bframes.mp4"), toPath: root + "/data/wave/one.mp4")
+        let r = try clipkit(["prep", "index", root + "/data", "--layout", "folders", "-o", root + "/m.csv", "--probe"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = try String(contentsOfFile: root + "/m.csv", encoding: .utf8).split(separator: "\n")
+        #expect(lines.first?.hasSuffix(",stream") == true, "\(lines)")
+        #expect(lines.contains { $0.contains("two.mp4") && $0.hasSuffix(",1") } && lines.contains { $0.contains("one.mp4") && $0.hasSuffix(",") },
+                "\(lines)")
     }
 }

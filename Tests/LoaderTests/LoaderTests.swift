@@ -233,6 +233,8 @@ final class LockedLines: @unchecked Sendable {
 /// plan, one test view of all 8 frames (short side 32, centre crop 32,
 /// normalisation off) against the ffmpeg CLI's bilinear resize, cropped alike.
 @Suite struct LoaderColourTests {
+    @Test func thePlanHasLoaderCases() { #expect(((try? ColourCase.load(path: "loader")) ?? []).count >= 3) }
+
     @Test(arguments: (try? ColourCase.load(path: "loader")) ?? [])
     func clipsEqualTheCLI(_ c: ColourCase) throws {
         let side = ColourCase.shortSide

@@ -40,7 +40,7 @@ import TestSupport
         #expect(try frames(decoder) == cliFrames(stream: stream))
     }
 
-    @Test(arguments: [2, 3, 4, -1])
+    @Test(arguments: [2, 3, 4, -1, Int(Int32.max) + 5])
     func aStreamThatIsNotVideoIsAClearError(_ stream: Int) throws {
         do {
             _ = try VideoDecoder(path: path, options: DecoderOptions(stream: stream))
@@ -53,7 +53,8 @@ import TestSupport
         }
     }
 
-    /// The CLI never takes cover art; neither does ClipKit, even alone.
+    /// Cover art is never the default stream. (The CLI takes it when it is
+    /// the only video stream; for ClipKit such a file has no video.)
     @Test func coverArtIsNeverTheDefault() throws {
         let folder = try temporaryFolder("cover-art")
         defer { try? FileManager.default.removeItem(atPath: folder) }

@@ -39,7 +39,7 @@ class VideoDecoder(_lib.Closable):
         if crop is not None and (len(crop) != 4 or min(crop) < 0 or crop[2] == 0 or crop[3] == 0):
             raise ValueError(f"crop must be (x, y, width, height) with width, height > 0, not {crop!r}")
         self._format = _lib.FrameFormat(short_side or 0, *(size if size else (0, 0)), *(crop if crop else (0, 0, 0, 0)))
-        if stream_index is not None and (not isinstance(stream_index, int) or stream_index < 0):
+        if stream_index is not None and (not isinstance(stream_index, int) or not 0 <= stream_index < 2**31):
             raise ValueError(f"stream_index must be a stream index (an int >= 0) or None, not {stream_index!r}")
         self._handle = lib.clipkit_decoder_open(self.path.encode(), 1 if rotate else 0,
                                                 -1 if stream_index is None else stream_index)

@@ -113,6 +113,10 @@ def _psnr(a, b):
     return float("inf") if mse == 0 else 10 * np.log10(255 ** 2 / mse)
 
 
+def test_the_colour_plan_has_python_cases():
+    assert len(_colour_cases()) >= 4
+
+
 @pytest.mark.parametrize("case", _colour_cases(), ids=lambda c: f"{c['file']}-{c['output']}-{c['request']}")
 def test_colour_cases_equal_the_ffmpeg_cli(case):
     """The pairwise colour plan's `python` cases (tools/make-colour-fixtures.py)."""
