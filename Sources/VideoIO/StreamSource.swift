@@ -108,8 +108,8 @@ final class StreamSource: FrameSource {
     /// The frame index and where it came from. A stored index is trusted only
     /// where packets would give the same one (MP4/MOV and Matroska, what
     /// `prep` writes). Elsewhere a decoding scan kept from earlier (in this
-    /// process, else in the index cache folder) is used, else the packet scan
-    /// (cheap), which also tells whether a decoding scan is needed.
+    /// process, else in the index cache folder) is used, else the packet scan,
+    /// which also tells whether a decoding scan is needed.
     private static func buildIndex(
         demuxer: inout Demuxer, stream: Int32, codec: CodecContext, packet: Packet, frame: Frame,
         known: FrameIndex?, fps: Double, path: String
@@ -122,25 +122,37 @@ final class StreamSource: FrameSource {
             return (known, timestamps, nil, .manifest)
         }
         let exact = !demuxer.timestampsMayJump
-        let key = IndexCacheKey.file(path, stream: Int(stream))
-        if let key, let (record, origin) = keptScan(key) {
-            // The demuxer has read nothing yet: no reopening.
+        var memo: IndexCacheKey?? = nil   // made when first needed: an MP4 open never needs it
+        func cacheKey() -> IndexCacheKey? {
+            if memo == nil { memo = .some(IndexCacheKey.file(path, stream: Int(stream))) }
+            return memo!
+        }
+        func decoded(_ record: ScanRecord, _ origin: IndexOrigin) -> (FrameIndex, [Int64], DecodedIndex?, IndexOrigin) {
             let decoded = DecodedIndex(record, fps: fps, timeBase: timeBase, packetTimesAreExact: exact)
             return (decoded.index, decoded.timestamps, decoded, origin)
+        }
+        // MP4/MOV and Matroska almost always index by packets, read from the
+        // header: look for a kept scan only when that fails. Elsewhere (AVI,
+        // TS, …) the packet scan reads the whole file, and a kept scan spares it.
+        if !demuxer.headerIsComplete, let key = cacheKey(), let (record, origin) = keptScan(key) {
+            return decoded(record, origin)   // the demuxer has read nothing yet: no reopening
         }
         if let scanned = try scanIndex(demuxer, stream: stream, packet: packet, path: path) {
             if let first = scanned.timestamps!.first { try demuxer.seek(stream: stream, timestamp: first) }
             return (scanned, scanned.timestamps!, nil, .scan)
         }
-        let record = try decodingScan(try Demuxer(path: path, stream: Int(stream)), stream: stream, codec: codec,
-                                      packet: packet, frame: frame, path: path)
-        if let key {
-            DecodedIndexCache.shared.store(record, for: key)
-            IndexDiskCache.fromEnvironment()?.store(record, for: key)
+        var kept = demuxer.headerIsComplete ? cacheKey().flatMap(keptScan) : nil
+        if kept == nil {
+            let record = try decodingScan(try Demuxer(path: path, stream: Int(stream)), stream: stream, codec: codec,
+                                          packet: packet, frame: frame, path: path)
+            if let key = cacheKey() {
+                DecodedIndexCache.shared.store(record, for: key)
+                IndexDiskCache.fromEnvironment()?.store(record, for: key)
+            }
+            kept = (record, .scan)
         }
         demuxer = try Demuxer(path: path, stream: Int(stream))   // the packet scan read some of it
-        let decoded = DecodedIndex(record, fps: fps, timeBase: timeBase, packetTimesAreExact: exact)
-        return (decoded.index, decoded.timestamps, decoded, .scan)
+        return decoded(kept!.0, kept!.1)
     }
 
     /// A decoding scan of this version of the file made earlier: in this process, else by another.
