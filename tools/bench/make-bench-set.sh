@@ -6,12 +6,7 @@
 #   tools/bench/make-bench-set.sh [OUT]       (default bench-data/)
 set -euo pipefail
 out=${1:-bench-data}
-src=/usr/lib/python3/dist-packages/imageio/resources/images
-if [ ! -f "$src/cockatoo.mp4" ]; then
-    tmp=$(mktemp -d)
-    (cd "$tmp" && apt-get download python3-imageio >/dev/null && dpkg -x python3-imageio_*.deb x)
-    src="$tmp/x/usr/lib/python3/dist-packages/imageio/resources/images"
-fi
+src=$("$(dirname "$0")/imageio-clips.sh")
 mkdir -p "$out"
 ff() { ffmpeg -hide_banner -loglevel error -y "$@"; }
 x264="-c:v libx264 -preset medium -crf 23 -pix_fmt yuv420p -threads 2"

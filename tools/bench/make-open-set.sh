@@ -10,12 +10,7 @@
 #   tools/bench/make-open-set.sh [OUT]       (default bench-data/open)
 set -euo pipefail
 out=${1:-bench-data/open}
-src=/usr/lib/python3/dist-packages/imageio/resources/images
-if [ ! -f "$src/cockatoo.mp4" ]; then
-    tmp=$(mktemp -d)
-    (cd "$tmp" && apt-get download python3-imageio >/dev/null && dpkg -x python3-imageio_*.deb x)
-    src="$tmp/x/usr/lib/python3/dist-packages/imageio/resources/images"
-fi
+src=$("$(dirname "$0")/imageio-clips.sh")
 mkdir -p "$out"
 ff() { ffmpeg -hide_banner -loglevel error -y "$@"; }
 in="$src/cockatoo.mp4"

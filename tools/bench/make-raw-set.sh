@@ -7,12 +7,7 @@
 #   tools/bench/make-raw-set.sh [OUT]       (default bench-data/raw)
 set -euo pipefail
 out=${1:-bench-data/raw}
-src=/usr/lib/python3/dist-packages/imageio/resources/images
-if [ ! -f "$src/cockatoo.mp4" ]; then
-    tmp=$(mktemp -d)
-    (cd "$tmp" && apt-get download python3-imageio >/dev/null && dpkg -x python3-imageio_*.deb x)
-    src="$tmp/x/usr/lib/python3/dist-packages/imageio/resources/images"
-fi
+src=$("$(dirname "$0")/imageio-clips.sh")
 mkdir -p "$out/bird" "$out/street"
 ff() { ffmpeg -hide_banner -loglevel error -y "$@"; }
 [ -f "$out/bird/cockatoo.mp4" ] || cp "$src/cockatoo.mp4" "$out/bird/cockatoo.mp4"

@@ -19,14 +19,18 @@ echo "decode benchmark, long GOP: ${long[*]} (${BENCH_ROUNDS:-5} rounds)"
 echo "frame-exactness on the format corpus: ClipKit / decord / torchcodec"
 "$python" tools/bench/corpus_exact.py --clipkit "$clipkit" --corpus Fixtures/corpus \
     --json-out bench-data/corpus-exact.json | tee bench-data/corpus-exact.md
+echo "installing the clipkit Python package into the benchmark venv (pip install ./python)"
+"$python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./python && rm -rf python/build python/clipkit.egg-info
+echo "open time in a fresh process: ClipKit (first and second open) / decord / torchcodec (10 processes)"
+tools/bench/make-open-set.sh bench-data/open >/dev/null
+"$python" tools/bench/bench_open.py --folder bench-data/open --processes 10 \
+    --json-out bench-data/open-results.json | tee bench-data/open-results.md
 echo "30-view test input benchmark (${BENCH_ROUNDS:-5} rounds)"
 "$python" tools/bench/bench_views.py --clipkit "$clipkit" --files "${files[@]}" \
     --rounds "${BENCH_ROUNDS:-5}" --json-out bench-data/views-results.json | tee bench-data/views-results.md
 # The loader reads a manifest that lists each file 8 times (5 batches of 8 per epoch).
 manifest=bench-data/train.csv
 { echo "path,label"; for r in 1 2 3 4 5 6 7 8; do i=0; for f in "${files[@]}"; do echo "$PWD/$f,$i"; i=$((i+1)); done; done; } > "$manifest"
-echo "installing the clipkit Python package into the benchmark venv (pip install ./python)"
-"$python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./python && rm -rf python/build python/clipkit.egg-info
 echo "loader benchmark (${BENCH_ROUNDS:-3} rounds)"
 "$python" tools/bench/bench_loader.py --clipkit "$clipkit" --manifest "$manifest" \
     --rounds "${BENCH_ROUNDS:-3}" --json-out bench-data/loader-results.json | tee bench-data/loader-results.md
