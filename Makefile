@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 
-.PHONY: deps build release test test-torch demo bench fixtures clean
+.PHONY: deps build release test test-torch demo bench fixtures clean format lint
 
 deps:
 	@tools/install-deps.sh
@@ -15,10 +15,19 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-test: deps
+test: deps lint
 	$(SWIFT) build --build-tests
 	CLIPKIT_CACHE=$$(mktemp -d) $(SWIFT) test --skip-build   # a fresh index cache: every decoding scan is made
 	CLIPKIT_CACHE=$$(mktemp -d) tools/python-tests.sh
+
+# Formatting: swift-format (in the toolchain) with .swift-format (4 spaces, 120 columns).
+format:
+	$(SWIFT) format format --in-place --recursive Sources Tests Package.swift
+
+# What `make format` would change, then line and function lengths (tools/lint.py, tools/lint-baseline.txt).
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
+	tools/lint.py
 
 # The torch adapter and python/examples/train_torch.py, with torch (a large download, in the benchmark venv).
 test-torch: deps

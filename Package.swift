@@ -16,10 +16,10 @@ let package = Package(
         .executable(name: "clipkit", targets: ["clipkit"]),
         // The C ABI (Sources/ClipKitC/include/clipkit.h) for python/; python/setup.py
         // builds it with the Swift runtime linked in statically.
-        .library(name: "ClipKitC", type: .dynamic, targets: ["ClipKitC"]),
+        .library(name: "ClipKitC", type: .dynamic, targets: ["ClipKitC"])
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         // System libraries: FFmpeg (demux, decode, swscale) and OpenBLAS (GEMM).
@@ -33,12 +33,14 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas0"])]),
         // Open MPI, for data-parallel jobs under mpirun (Distributed/Communicator.swift).
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        // Small utilities with no dependencies, shared by the targets above them.
+        .target(name: "Support"),
         .target(name: "VideoIO", dependencies: ["CFFmpeg"]),
-        .target(name: "Clips", dependencies: ["VideoIO"]),
+        .target(name: "Clips", dependencies: ["VideoIO", "Support"]),
         .target(name: "Loader", dependencies: ["Clips", "VideoIO"]),
         .target(name: "Distributed", dependencies: ["CMPI"]),
         .target(name: "Prep", dependencies: ["VideoIO", "Clips", "Loader", "CZlib", "Distributed"]),
-        .target(name: "Tensor", dependencies: ["COpenBLAS"]),
+        .target(name: "Tensor", dependencies: ["COpenBLAS", "Support"]),
         .target(name: "ClipKitC", dependencies: ["VideoIO", "Clips", "Loader"], exclude: ["include"]),
         .target(name: "NN", dependencies: ["Tensor"]),
         .target(name: "Train", dependencies: ["NN", "Tensor", "Loader", "Clips", "Distributed"]),
@@ -53,7 +55,7 @@ let package = Package(
                 "NN",
                 "Train",
                 "Distributed",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
@@ -63,8 +65,9 @@ let package = Package(
         .testTarget(name: "PrepTests", dependencies: ["Prep", "Clips", "Loader", "VideoIO", "TestSupport"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Train", "Tensor", "TestSupport"]),
-        .testTarget(name: "TrainTests", dependencies: ["Train", "NN", "Tensor", "Loader", "Prep", "VideoIO", "TestSupport"]),
-        .testTarget(name: "ClipKitCLITests", dependencies: ["clipkit", "TestSupport"]),
+        .testTarget(
+            name: "TrainTests", dependencies: ["Train", "NN", "Tensor", "Loader", "Prep", "VideoIO", "TestSupport"]),
+        .testTarget(name: "ClipKitCLITests", dependencies: ["clipkit", "TestSupport"])
     ],
     swiftLanguageModes: [.v5]
 )

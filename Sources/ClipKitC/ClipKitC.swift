@@ -72,7 +72,9 @@ private func decoderHandle(_ pointer: OpaquePointer?) throws -> DecoderHandle {
 }
 
 @_cdecl("clipkit_decoder_open")
-public func clipkit_decoder_open(_ path: UnsafePointer<CChar>?, _ applyRotation: Int32, _ stream: Int32) -> OpaquePointer? {
+public func clipkit_decoder_open(_ path: UnsafePointer<CChar>?, _ applyRotation: Int32, _ stream: Int32)
+    -> OpaquePointer?
+{
     guarded(nil) {
         guard let path else { throw ArgumentError(description: "the path is NULL") }
         let options = DecoderOptions(applyRotation: applyRotation != 0, stream: stream < 0 ? nil : Int(stream))
@@ -105,7 +107,9 @@ private func frameFormat(_ p: UnsafePointer<Int32>?) throws -> FrameFormat {
     if shortSide > 0 {
         format.size = .shortSide(shortSide)
     } else if width > 0 || height > 0 {
-        guard width > 0, height > 0 else { throw ArgumentError(description: "size needs both width and height > 0 (got \(width)×\(height))") }
+        guard width > 0, height > 0 else {
+            throw ArgumentError(description: "size needs both width and height > 0 (got \(width)×\(height))")
+        }
         format.size = .exact(width: width, height: height)
     } else if shortSide < 0 || width < 0 || height < 0 {
         throw ArgumentError(description: "short side, width and height must be ≥ 0")
@@ -120,8 +124,10 @@ private func frameFormat(_ p: UnsafePointer<Int32>?) throws -> FrameFormat {
 }
 
 @_cdecl("clipkit_decoder_output_size")
-public func clipkit_decoder_output_size(_ handle: OpaquePointer?, _ format: UnsafePointer<Int32>?,
-                                        _ width: UnsafeMutablePointer<Int32>?, _ height: UnsafeMutablePointer<Int32>?) -> Int32 {
+public func clipkit_decoder_output_size(
+    _ handle: OpaquePointer?, _ format: UnsafePointer<Int32>?,
+    _ width: UnsafeMutablePointer<Int32>?, _ height: UnsafeMutablePointer<Int32>?
+) -> Int32 {
     guarded(-1) {
         let size = try decoderHandle(handle).decoder.outputSize(try frameFormat(format))
         width?.pointee = Int32(size.width)
@@ -131,8 +137,10 @@ public func clipkit_decoder_output_size(_ handle: OpaquePointer?, _ format: Unsa
 }
 
 @_cdecl("clipkit_decoder_frames")
-public func clipkit_decoder_frames(_ handle: OpaquePointer?, _ indices: UnsafePointer<Int64>?, _ count: Int64,
-                                   _ format: UnsafePointer<Int32>?, _ out: UnsafeMutablePointer<UInt8>?, _ outBytes: Int64) -> Int32 {
+public func clipkit_decoder_frames(
+    _ handle: OpaquePointer?, _ indices: UnsafePointer<Int64>?, _ count: Int64,
+    _ format: UnsafePointer<Int32>?, _ out: UnsafeMutablePointer<UInt8>?, _ outBytes: Int64
+) -> Int32 {
     guarded(-1) {
         let decoder = try decoderHandle(handle).decoder
         guard count >= 0 else { throw ArgumentError(description: "the index count is negative") }
@@ -141,7 +149,9 @@ public func clipkit_decoder_frames(_ handle: OpaquePointer?, _ indices: UnsafePo
         let f = try frameFormat(format)
         let frameBytes = try decoder.frameBytes(f)
         guard let out, outBytes >= Int64(frameBytes) * count else {
-            throw ArgumentError(description: "the output buffer holds \(outBytes) bytes; \(count) frames need \(Int64(frameBytes) * count)")
+            throw ArgumentError(
+                description:
+                    "the output buffer holds \(outBytes) bytes; \(count) frames need \(Int64(frameBytes) * count)")
         }
         try decoder.frames(at: wanted, format: f, into: UnsafeMutableRawBufferPointer(start: out, count: Int(outBytes)))
         return 0
@@ -170,7 +180,11 @@ private func loaderHandle(_ pointer: OpaquePointer?) throws -> LoaderHandle {
 struct LoaderConfig: Decodable {
     var manifest: String?
     var entries: [Entry]?
-    struct Entry: Decodable { var path: String; var label: Int; var stream: Int? }
+    struct Entry: Decodable {
+        var path: String
+        var label: Int
+        var stream: Int?
+    }
     var mode = "train"
     var frames = 8
     var interval = 8
@@ -192,9 +206,18 @@ struct LoaderConfig: Decodable {
     var worldSize = 1
 
     enum CodingKeys: String, CodingKey {
-        case manifest, entries, mode, frames, interval, sampling, crop, shortSide = "short_side", flip, variant
-        case numClips = "num_clips", crops, testShortSide = "test_short_side", batch, workers, queueDepth = "queue_depth"
-        case shuffle, dropLast = "drop_last", seed, rank, worldSize = "world_size"
+        case manifest, entries, mode, frames, interval, sampling, crop
+        case shortSide = "short_side"
+        case flip, variant
+        case numClips = "num_clips"
+        case crops
+        case testShortSide = "test_short_side"
+        case batch, workers
+        case queueDepth = "queue_depth"
+        case shuffle
+        case dropLast = "drop_last"
+        case seed, rank
+        case worldSize = "world_size"
     }
 
     init(from decoder: Decoder) throws {
@@ -223,7 +246,8 @@ struct LoaderConfig: Decodable {
         let known = Set(CodingKeys.allStrings)
         let given = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
         if let unknown = given.first(where: { !known.contains($0) }) {
-            throw ArgumentError(description: "unknown loader option '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
+            throw ArgumentError(
+                description: "unknown loader option '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
         }
     }
 
@@ -242,12 +266,16 @@ struct LoaderConfig: Decodable {
         try check(batch >= 1 && workers >= 1 && queueDepth >= 1, "batch, workers and queue_depth must be ≥ 1")
         try check(worldSize >= 1 && (0..<worldSize).contains(rank), "rank must be in 0..<world_size")
         try check((0...1).contains(flip), "flip must be a probability")
-        guard let kind = SamplingKind(rawValue: sampling) else { throw ArgumentError(description: "sampling must be dense, uniform or slowfast") }
+        guard let kind = SamplingKind(rawValue: sampling) else {
+            throw ArgumentError(description: "sampling must be dense, uniform or slowfast")
+        }
         let manifest: Manifest
         switch (self.manifest, entries) {
         case (let path?, nil): manifest = try Manifest.load(path)
-        case (nil, let list?): manifest = Manifest(entries: list.map { ManifestEntry(path: $0.path, label: $0.label, stream: $0.stream) })
-        default: throw ArgumentError(description: "give either 'manifest' (a path) or 'entries' (a list of path and label)")
+        case (nil, let list?):
+            manifest = Manifest(entries: list.map { ManifestEntry(path: $0.path, label: $0.label, stream: $0.stream) })
+        default:
+            throw ArgumentError(description: "give either 'manifest' (a path) or 'entries' (a list of path and label)")
         }
         try check(manifest.count > 0, "the manifest lists no videos")
         let streamVariant: StreamVariant
@@ -261,11 +289,18 @@ struct LoaderConfig: Decodable {
         let mode: LoadMode
         switch self.mode {
         case "train":
-            try check(shortSide.count == 2 && shortSide[0] >= crop && shortSide[0] <= shortSide[1],
-                      "short_side must be [a, b] with crop ≤ a ≤ b")
-            if case .spatial(let beta) = streamVariant { try check(crop % beta == 0, "crop \(crop) is not divisible by β = \(beta)") }
-            if case .temporal(let gamma) = streamVariant { try check(frames % gamma == 0, "frames \(frames) is not divisible by γ = \(gamma)") }
-            mode = .train(TrainAugment(shortSideRange: shortSide[0]...shortSide[1], cropSize: crop, flipProbability: flip), variant: streamVariant)
+            try check(
+                shortSide.count == 2 && shortSide[0] >= crop && shortSide[0] <= shortSide[1],
+                "short_side must be [a, b] with crop ≤ a ≤ b")
+            if case .spatial(let beta) = streamVariant {
+                try check(crop % beta == 0, "crop \(crop) is not divisible by β = \(beta)")
+            }
+            if case .temporal(let gamma) = streamVariant {
+                try check(frames % gamma == 0, "frames \(frames) is not divisible by γ = \(gamma)")
+            }
+            mode = .train(
+                TrainAugment(shortSideRange: shortSide[0]...shortSide[1], cropSize: crop, flipProbability: flip),
+                variant: streamVariant)
         case "test":
             try check(numClips >= 1, "num_clips must be ≥ 1")
             try check(crops == 1 || crops == 3, "crops must be 1 or 3")
@@ -274,21 +309,29 @@ struct LoaderConfig: Decodable {
             mode = .test(numClips: numClips, crops: crops == 3 ? .three(crop) : .center(crop), shortSide: side)
         default: throw ArgumentError(description: "mode must be train or test")
         }
-        let dataset = ClipDataset(manifest: manifest, spec: ClipSpec(frames: frames, interval: interval, cropSize: crop),
-                                  sampling: kind, mode: mode, seed: seed)
+        let dataset = ClipDataset(
+            manifest: manifest, spec: ClipSpec(frames: frames, interval: interval, cropSize: crop),
+            sampling: kind, mode: mode, seed: seed)
         let training = self.mode == "train"
-        let loader = ClipLoader(dataset: dataset, options: LoaderOptions(batchSize: batch, workers: workers, queueDepth: queueDepth,
-                                                                         shuffle: shuffle ?? training, dropLast: dropLast, seed: seed,
-                                                                         rank: rank, worldSize: worldSize))
-        loader.log = { _ in }   // failures reach the caller with each batch
+        let loader = ClipLoader(
+            dataset: dataset,
+            options: LoaderOptions(
+                batchSize: batch, workers: workers, queueDepth: queueDepth,
+                shuffle: shuffle ?? training, dropLast: dropLast, seed: seed,
+                rank: rank, worldSize: worldSize))
+        loader.log = { _ in }  // failures reach the caller with each batch
         return loader
     }
 }
 
-private extension LoaderConfig.CodingKeys {
-    static var allStrings: [String] {
-        ["manifest", "entries", "mode", "frames", "interval", "sampling", "crop", "short_side", "flip", "variant", "num_clips",
-         "crops", "test_short_side", "batch", "workers", "queue_depth", "shuffle", "drop_last", "seed", "rank", "world_size"]
+extension LoaderConfig.CodingKeys {
+    fileprivate static var allStrings: [String] {
+        [
+            "manifest", "entries", "mode", "frames", "interval", "sampling", "crop", "short_side", "flip", "variant",
+            "num_clips",
+            "crops", "test_short_side", "batch", "workers", "queue_depth", "shuffle", "drop_last", "seed", "rank",
+            "world_size"
+        ]
     }
 }
 
@@ -297,7 +340,9 @@ public func clipkit_loader_open(_ json: UnsafePointer<CChar>?) -> OpaquePointer?
     guarded(nil) {
         guard let json else { throw ArgumentError(description: "the options are NULL") }
         let config: LoaderConfig
-        do { config = try JSONDecoder().decode(LoaderConfig.self, from: Data(String(cString: json).utf8)) } catch let error as ArgumentError {
+        do { config = try JSONDecoder().decode(LoaderConfig.self, from: Data(String(cString: json).utf8)) } catch let
+            error as ArgumentError
+        {
             throw error
         } catch {
             throw ArgumentError(description: "loader options: \(error)")
@@ -313,10 +358,14 @@ public func clipkit_loader_close(_ handle: OpaquePointer?) {
 }
 
 @_cdecl("clipkit_loader_sample_shape")
-public func clipkit_loader_sample_shape(_ handle: OpaquePointer?, _ shape: UnsafeMutablePointer<Int64>?, _ capacity: Int32) -> Int32 {
+public func clipkit_loader_sample_shape(
+    _ handle: OpaquePointer?, _ shape: UnsafeMutablePointer<Int64>?, _ capacity: Int32
+) -> Int32 {
     guarded(-1) {
         let s = try loaderHandle(handle).loader.dataset.sampleShape
-        guard let shape, Int(capacity) >= s.count else { throw ArgumentError(description: "the shape buffer holds \(capacity), the sample has \(s.count) dimensions") }
+        guard let shape, Int(capacity) >= s.count else {
+            throw ArgumentError(description: "the shape buffer holds \(capacity), the sample has \(s.count) dimensions")
+        }
         for (i, d) in s.enumerated() { shape[i] = Int64(d) }
         return Int32(s.count)
     }
@@ -348,19 +397,28 @@ public func clipkit_loader_start_epoch(_ handle: OpaquePointer?, _ epoch: Int64,
 /// The next batch of the epoch in progress: `check` runs before a batch is
 /// taken, `deliver` hands the batch's samples over; labels, videos, count and
 /// the failure list are filled here. Returns the `clipkit_loader_next` codes.
-private func nextBatch(_ handle: OpaquePointer?, _ labels: UnsafeMutablePointer<Int64>?, _ videos: UnsafeMutablePointer<Int64>?,
-                       _ count: UnsafeMutablePointer<Int64>?, _ timeoutMs: Int32, check: (LoaderHandle) throws -> Void,
-                       deliver: (Batch, EpochIterator) -> Void) -> Int32 {
+private func nextBatch(
+    _ handle: OpaquePointer?, _ labels: UnsafeMutablePointer<Int64>?, _ videos: UnsafeMutablePointer<Int64>?,
+    _ count: UnsafeMutablePointer<Int64>?, _ timeoutMs: Int32, check: (LoaderHandle) throws -> Void,
+    deliver: (Batch, EpochIterator) -> Void
+) -> Int32 {
     guarded(-1) {
         let h = try loaderHandle(handle)
-        guard let iterator = h.epoch else { throw ArgumentError(description: "no epoch started (clipkit_loader_start_epoch)") }
-        guard let labels, let videos, let count else { throw ArgumentError(description: "the output pointers must be non-NULL") }
+        guard let iterator = h.epoch else {
+            throw ArgumentError(description: "no epoch started (clipkit_loader_start_epoch)")
+        }
+        guard let labels, let videos, let count else {
+            throw ArgumentError(description: "the output pointers must be non-NULL")
+        }
         try check(h)
         switch try iterator.next(timeout: Double(max(timeoutMs, 0)) / 1000) {
         case .end: return 0
         case .timedOut: return 2
         case .batch(let batch):
-            for i in 0..<batch.count { labels[i] = Int64(batch.labels[i]); videos[i] = Int64(batch.videos[i]) }
+            for i in 0..<batch.count {
+                labels[i] = Int64(batch.labels[i])
+                videos[i] = Int64(batch.videos[i])
+            }
             count.pointee = Int64(batch.count)
             let failures = (batch.failed + batch.replaced).map { ["path": $0.path, "reason": $0.reason] }
             free(h.failures)
@@ -372,30 +430,42 @@ private func nextBatch(_ handle: OpaquePointer?, _ labels: UnsafeMutablePointer<
 }
 
 @_cdecl("clipkit_loader_next")
-public func clipkit_loader_next(_ handle: OpaquePointer?, _ clips: UnsafeMutablePointer<Float>?, _ clipFloats: Int64,
-                                _ labels: UnsafeMutablePointer<Int64>?, _ videos: UnsafeMutablePointer<Int64>?,
-                                _ count: UnsafeMutablePointer<Int64>?, _ timeoutMs: Int32) -> Int32 {
-    nextBatch(handle, labels, videos, count, timeoutMs, check: { h in
-        let capacity = h.loader.options.batchSize * h.loader.dataset.sampleFloats
-        guard clips != nil, clipFloats >= Int64(capacity) else {
-            throw ArgumentError(description: "the batch buffers must be non-NULL and hold \(capacity) floats (got \(clipFloats))")
-        }
-    }, deliver: { batch, _ in clips!.update(from: batch.data.baseAddress!, count: batch.data.count) })
+public func clipkit_loader_next(
+    _ handle: OpaquePointer?, _ clips: UnsafeMutablePointer<Float>?, _ clipFloats: Int64,
+    _ labels: UnsafeMutablePointer<Int64>?, _ videos: UnsafeMutablePointer<Int64>?,
+    _ count: UnsafeMutablePointer<Int64>?, _ timeoutMs: Int32
+) -> Int32 {
+    nextBatch(
+        handle, labels, videos, count, timeoutMs,
+        check: { h in
+            let capacity = h.loader.options.batchSize * h.loader.dataset.sampleFloats
+            guard clips != nil, clipFloats >= Int64(capacity) else {
+                throw ArgumentError(
+                    description: "the batch buffers must be non-NULL and hold \(capacity) floats (got \(clipFloats))")
+            }
+        }, deliver: { batch, _ in clips!.update(from: batch.data.baseAddress!, count: batch.data.count) })
 }
 
 @_cdecl("clipkit_loader_next_owned")
-public func clipkit_loader_next_owned(_ handle: OpaquePointer?, _ data: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>?,
-                                      _ labels: UnsafeMutablePointer<Int64>?, _ videos: UnsafeMutablePointer<Int64>?,
-                                      _ count: UnsafeMutablePointer<Int64>?, _ timeoutMs: Int32) -> Int32 {
-    nextBatch(handle, labels, videos, count, timeoutMs, check: { _ in
-        guard data != nil else { throw ArgumentError(description: "the output pointers must be non-NULL") }
-    }, deliver: { _, iterator in data!.pointee = iterator.detach() })
+public func clipkit_loader_next_owned(
+    _ handle: OpaquePointer?, _ data: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>?,
+    _ labels: UnsafeMutablePointer<Int64>?, _ videos: UnsafeMutablePointer<Int64>?,
+    _ count: UnsafeMutablePointer<Int64>?, _ timeoutMs: Int32
+) -> Int32 {
+    nextBatch(
+        handle, labels, videos, count, timeoutMs,
+        check: { _ in
+            guard data != nil else { throw ArgumentError(description: "the output pointers must be non-NULL") }
+        }, deliver: { _, iterator in data!.pointee = iterator.detach() })
 }
 
 @_cdecl("clipkit_loader_recycle")
 public func clipkit_loader_recycle(_ handle: OpaquePointer?, _ buffer: UnsafeMutablePointer<Float>?) {
     guard let buffer else { return }
-    guard let handle else { ClipLoader.freeDetached(buffer); return }
+    guard let handle else {
+        ClipLoader.freeDetached(buffer)
+        return
+    }
     Unmanaged<LoaderHandle>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue().loader.recycle(buffer)
 }
 

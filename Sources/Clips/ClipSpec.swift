@@ -6,7 +6,9 @@ public struct ClipSpec: Sendable, Equatable, Codable {
     public var interval: Int
     public var cropSize: Int
     public init(frames: Int, interval: Int, cropSize: Int = 224) {
-        self.frames = frames; self.interval = interval; self.cropSize = cropSize
+        self.frames = frames
+        self.interval = interval
+        self.cropSize = cropSize
     }
 }
 
@@ -49,9 +51,13 @@ public struct TrainAugment: Sendable, Equatable, Codable {
     public var cropSize: Int
     public var flipProbability: Double
     public var crop: TrainCrop
-    public init(shortSideRange: ClosedRange<Int> = 256...320, cropSize: Int = 224, flipProbability: Double = 0.5,
-                crop: TrainCrop = .random) {
-        self.shortSideRange = shortSideRange; self.cropSize = cropSize; self.flipProbability = flipProbability
+    public init(
+        shortSideRange: ClosedRange<Int> = 256...320, cropSize: Int = 224, flipProbability: Double = 0.5,
+        crop: TrainCrop = .random
+    ) {
+        self.shortSideRange = shortSideRange
+        self.cropSize = cropSize
+        self.flipProbability = flipProbability
         self.crop = crop
     }
 }
@@ -73,19 +79,24 @@ public struct SpatialSample: Sendable, Equatable {
     /// The crop inside the decoded region (outputSide × outputSide).
     public var outputBox: CropBox
 
-    public init(resizedBox: CropBox, resizedWidth: Int, resizedHeight: Int, sourceWidth: Int, sourceHeight: Int,
-                outputSide: Int, flip: Bool) {
+    public init(
+        resizedBox: CropBox, resizedWidth: Int, resizedHeight: Int, sourceWidth: Int, sourceHeight: Int,
+        outputSide: Int, flip: Bool
+    ) {
         self.resizedBox = resizedBox
         self.resizedWidth = resizedWidth
         self.resizedHeight = resizedHeight
         self.outputSide = outputSide
         self.flip = flip
-        let x = coveringSpan(start: resizedBox.x, length: resizedBox.width, resized: resizedWidth,
-                             source: sourceWidth, output: outputSide)
-        let y = coveringSpan(start: resizedBox.y, length: resizedBox.height, resized: resizedHeight,
-                             source: sourceHeight, output: outputSide)
-        decodeFormat = FrameFormat(size: .exact(width: x.decoded, height: y.decoded),
-                                   crop: CropBox(x: x.sourceStart, y: y.sourceStart, width: x.sourceLength, height: y.sourceLength))
+        let x = coveringSpan(
+            start: resizedBox.x, length: resizedBox.width, resized: resizedWidth,
+            source: sourceWidth, output: outputSide)
+        let y = coveringSpan(
+            start: resizedBox.y, length: resizedBox.height, resized: resizedHeight,
+            source: sourceHeight, output: outputSide)
+        decodeFormat = FrameFormat(
+            size: .exact(width: x.decoded, height: y.decoded),
+            crop: CropBox(x: x.sourceStart, y: y.sourceStart, width: x.sourceLength, height: y.sourceLength))
         outputBox = CropBox(x: x.offset, y: y.offset, width: outputSide, height: outputSide)
     }
 }
@@ -93,10 +104,12 @@ public struct SpatialSample: Sendable, Equatable {
 /// Along one axis: the whole source pixels covering a crop drawn on the resized
 /// frame, how many output pixels they become, and where the crop starts in them.
 private func coveringSpan(start: Int, length: Int, resized: Int, source: Int, output: Int)
-    -> (sourceStart: Int, sourceLength: Int, decoded: Int, offset: Int) {
-    let perResized = Double(source) / Double(resized)              // source px per resized px
+    -> (sourceStart: Int, sourceLength: Int, decoded: Int, offset: Int)
+{
+    let perResized = Double(source) / Double(resized)  // source px per resized px
     let outPerSource = Double(output) / (Double(length) * perResized)
-    let from = Double(start) * perResized, to = Double(start + length) * perResized
+    let from = Double(start) * perResized
+    let to = Double(start + length) * perResized
     // Start on an even pixel: 4:2:0 and 4:2:2 chroma planes cannot start mid-sample.
     let first = max(0, Int(from.rounded(.down)) & ~1)
     let last = min(source, Int(to.rounded(.up)))
@@ -106,8 +119,10 @@ private func coveringSpan(start: Int, length: Int, resized: Int, source: Int, ou
 }
 
 /// Draws a training sample's geometry for a `width`×`height` video.
-public func trainSpatialSample(width: Int, height: Int, augment: TrainAugment = TrainAugment(),
-                               variant: StreamVariant = .full, rng: inout SampleRNG) -> SpatialSample {
+public func trainSpatialSample(
+    width: Int, height: Int, augment: TrainAugment = TrainAugment(),
+    variant: StreamVariant = .full, rng: inout SampleRNG
+) -> SpatialSample {
     let side = rng.int(in: augment.shortSideRange)
     let resized = scaledToShortSide(width: width, height: height, side: side)
     let box: CropBox
@@ -120,7 +135,8 @@ public func trainSpatialSample(width: Int, height: Int, augment: TrainAugment = 
         box = multiScaleCropBox(width: resized.width, height: resized.height, inputSize: augment.cropSize, rng: &rng)
     }
     let flip = rng.uniform(0, 1) < augment.flipProbability
-    return SpatialSample(resizedBox: box, resizedWidth: resized.width, resizedHeight: resized.height,
-                         sourceWidth: width, sourceHeight: height,
-                         outputSide: variant.side(of: augment.cropSize), flip: flip)
+    return SpatialSample(
+        resizedBox: box, resizedWidth: resized.width, resizedHeight: resized.height,
+        sourceWidth: width, sourceHeight: height,
+        outputSide: variant.side(of: augment.cropSize), flip: flip)
 }

@@ -4,16 +4,22 @@ import VideoIO
 public struct Normalization: Sendable, Equatable, Codable {
     public var mean: [Float]
     public var std: [Float]
-    public init(mean: [Float], std: [Float]) { self.mean = mean; self.std = std }
+    public init(mean: [Float], std: [Float]) {
+        self.mean = mean
+        self.std = std
+    }
     /// mmaction2's ImageNet values (RGB).
     public static let imagenet = Normalization(mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375])
 }
 
 /// Cuts `box` out of T RGB24 frames (rows of `width * 3` bytes), flips it if
 /// asked, and writes (x - mean) / std as C × T × box.height × box.width floats.
-public func normalizeClip(frames: [UnsafePointer<UInt8>], width: Int, box: CropBox, flip: Bool,
-                          normalization: Normalization, into destination: UnsafeMutablePointer<Float>) {
-    let t = frames.count, plane = box.width * box.height
+public func normalizeClip(
+    frames: [UnsafePointer<UInt8>], width: Int, box: CropBox, flip: Bool,
+    normalization: Normalization, into destination: UnsafeMutablePointer<Float>
+) {
+    let t = frames.count
+    let plane = box.width * box.height
     let scale = normalization.std.map { 1 / $0 }
     let bias = (0..<3).map { -normalization.mean[$0] * scale[$0] }
     for (f, frame) in frames.enumerated() {
@@ -35,7 +41,9 @@ public func normalizeClip(frames: [UnsafePointer<UInt8>], width: Int, box: CropB
 }
 
 /// The naive twin of `normalizeClip`, element by element, for tests.
-func normalizeClipNaive(frames: [[UInt8]], width: Int, box: CropBox, flip: Bool, normalization: Normalization) -> [Float] {
+func normalizeClipNaive(frames: [[UInt8]], width: Int, box: CropBox, flip: Bool, normalization: Normalization)
+    -> [Float]
+{
     let t = frames.count
     var out = [Float](repeating: 0, count: 3 * t * box.width * box.height)
     for c in 0..<3 {
@@ -44,7 +52,8 @@ func normalizeClipNaive(frames: [[UInt8]], width: Int, box: CropBox, flip: Bool,
                 for x in 0..<box.width {
                     let sx = box.x + (flip ? box.width - 1 - x : x)
                     let value = Float(frames[f][((box.y + y) * width + sx) * 3 + c])
-                    out[((c * t + f) * box.height + y) * box.width + x] = (value - normalization.mean[c]) / normalization.std[c]
+                    out[((c * t + f) * box.height + y) * box.width + x] =
+                        (value - normalization.mean[c]) / normalization.std[c]
                 }
             }
         }

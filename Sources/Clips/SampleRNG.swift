@@ -1,10 +1,12 @@
+import Support
+
 /// A seeded, splittable random generator: the draws for sample `i` of epoch
 /// `e` depend only on (seed, e, i), so a clip is the same whatever the worker
 /// count or the order in which workers take samples. SplitMix64 underneath.
 public struct SampleRNG: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+    private var generator: SplitMix64
 
-    public init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
     /// The stream for one sample of one epoch.
     public init(seed: UInt64, epoch: Int, sample: Int) {
@@ -12,16 +14,10 @@ public struct SampleRNG: RandomNumberGenerator, Sendable {
         let a = mixer.next()
         mixer = SampleRNG(seed: a ^ (UInt64(bitPattern: Int64(epoch)) &* 0x9E37_79B9_7F4A_7C15))
         let b = mixer.next()
-        state = b ^ (UInt64(bitPattern: Int64(sample)) &* 0xD1B5_4A32_D192_ED03)
+        generator = SplitMix64(seed: b ^ (UInt64(bitPattern: Int64(sample)) &* 0xD1B5_4A32_D192_ED03))
     }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { generator.next() }
 
     /// numpy's `randint(upper)`: uniform in 0..<upper (upper ≥ 1).
     public mutating func int(below upper: Int) -> Int {

@@ -19,11 +19,17 @@ public struct DenseSampling: Sendable, Equatable, Codable {
     public var outOfBound = OutOfBound.loop
     public var keepTailFrames = false
 
-    public init(clipLength: Int, frameInterval: Int = 1, numClips: Int = 1, temporalJitter: Bool = false,
-                twiceSample: Bool = false, outOfBound: OutOfBound = .loop, keepTailFrames: Bool = false) {
-        self.clipLength = clipLength; self.frameInterval = frameInterval; self.numClips = numClips
-        self.temporalJitter = temporalJitter; self.twiceSample = twiceSample
-        self.outOfBound = outOfBound; self.keepTailFrames = keepTailFrames
+    public init(
+        clipLength: Int, frameInterval: Int = 1, numClips: Int = 1, temporalJitter: Bool = false,
+        twiceSample: Bool = false, outOfBound: OutOfBound = .loop, keepTailFrames: Bool = false
+    ) {
+        self.clipLength = clipLength
+        self.frameInterval = frameInterval
+        self.numClips = numClips
+        self.temporalJitter = temporalJitter
+        self.twiceSample = twiceSample
+        self.outOfBound = outOfBound
+        self.keepTailFrames = keepTailFrames
     }
 
     /// Frame indices, one array per clip. `rng` is used in training (and for jitter).
@@ -46,7 +52,7 @@ public struct DenseSampling: Sendable, Equatable, Codable {
             guard n > span - 1 else { return Array(repeating: 0, count: k) }
             return (0..<k).map { (Double($0) * average + rng.uniform(0, average)).rounded(.towardZero) }
         }
-        let average = floorDivide(n - span + 1, k)   // Python's //
+        let average = floorDivide(n - span + 1, k)  // Python's //
         if average > 0 {
             return (0..<k).map { Double($0 * average + rng.int(below: average)) }
         } else if n > max(k, span) {
@@ -59,7 +65,7 @@ public struct DenseSampling: Sendable, Equatable, Codable {
     }
 
     private func testOffsets(_ n: Int, _ span: Int) throws -> [Double] {
-        if clipLength == 1 {   // TSN: the middle frame of each segment
+        if clipLength == 1 {  // TSN: the middle frame of each segment
             let average = Double(n) / Double(numClips)
             let base = (0..<numClips).map { Double($0) * average }
             let middles = base.map { $0 + average / 2.0 }
@@ -70,7 +76,8 @@ public struct DenseSampling: Sendable, Equatable, Codable {
         guard count > 1 else { return [Double(maxOffset / 2)] }
         // mmaction2 divides by the original numClips - 1, also with twice_sample.
         guard numClips > 1 else {
-            throw SamplingError.invalid("twice_sample with one clip of length > 1 divides by zero in mmaction2; use num_clips ≥ 2")
+            throw SamplingError.invalid(
+                "twice_sample with one clip of length > 1 divides by zero in mmaction2; use num_clips ≥ 2")
         }
         let between = Double(maxOffset) / Double(numClips - 1)
         return (0..<count).map { (Double($0) * between).rounded(.toNearestOrEven) }
@@ -98,10 +105,16 @@ public struct RangeDenseSampling: Sendable, Equatable, Codable {
     public var numSamplePositions = 10
     public var outOfBound = OutOfBound.loop
 
-    public init(clipLength: Int, frameInterval: Int = 1, numClips: Int = 1, sampleRange: Int = 64,
-                numSamplePositions: Int = 10, outOfBound: OutOfBound = .loop) {
-        self.clipLength = clipLength; self.frameInterval = frameInterval; self.numClips = numClips
-        self.sampleRange = sampleRange; self.numSamplePositions = numSamplePositions; self.outOfBound = outOfBound
+    public init(
+        clipLength: Int, frameInterval: Int = 1, numClips: Int = 1, sampleRange: Int = 64,
+        numSamplePositions: Int = 10, outOfBound: OutOfBound = .loop
+    ) {
+        self.clipLength = clipLength
+        self.frameInterval = frameInterval
+        self.numClips = numClips
+        self.sampleRange = sampleRange
+        self.numSamplePositions = numSamplePositions
+        self.outOfBound = outOfBound
     }
 
     public func clips(frameCount n: Int, test: Bool, rng: inout SampleRNG) throws -> [[Int]] {
@@ -114,15 +127,19 @@ public struct RangeDenseSampling: Sendable, Equatable, Codable {
             // np.linspace(0, positions - 1, num, dtype=int): float steps, truncated.
             let count = numSamplePositions
             for i in 0..<count {
-                let start = count == 1 ? 0 : Int((Double(positions - 1) * Double(i) / Double(count - 1)).rounded(.towardZero))
+                let start =
+                    count == 1 ? 0 : Int((Double(positions - 1) * Double(i) / Double(count - 1)).rounded(.towardZero))
                 offsets += base.map { ($0 + start) % n }
             }
         } else {
             let start = positions == 1 ? 0 : rng.int(below: positions - 1)
             offsets = base.map { ($0 + start) % n }
         }
-        let dense = DenseSampling(clipLength: clipLength, frameInterval: frameInterval, numClips: offsets.count, outOfBound: outOfBound)
-        return offsets.map { offset in dense.bound((0..<clipLength).map { Double(offset + $0 * frameInterval) }, frameCount: n) }
+        let dense = DenseSampling(
+            clipLength: clipLength, frameInterval: frameInterval, numClips: offsets.count, outOfBound: outOfBound)
+        return offsets.map { offset in
+            dense.bound((0..<clipLength).map { Double(offset + $0 * frameInterval) }, frameCount: n)
+        }
     }
 }
 
@@ -135,14 +152,17 @@ public struct SlowFastSampling: Sendable, Equatable, Codable {
     public var numClips: Int
 
     public init(clipLength: Int, frameInterval: Int = 1, numClips: Int = 1) {
-        self.clipLength = clipLength; self.frameInterval = frameInterval; self.numClips = numClips
+        self.clipLength = clipLength
+        self.frameInterval = frameInterval
+        self.numClips = numClips
     }
 
     public func clips(frameCount n: Int, test: Bool, rng: inout SampleRNG) throws -> [[Int]] {
         try checkSampling(frameCount: n, clipLength: clipLength, interval: frameInterval, clips: numClips)
         let span = Double(clipLength * frameInterval)
         let delta = max(Double(n) - span, 0)
-        let starts: [Double] = test
+        let starts: [Double] =
+            test
             ? (0..<numClips).map { delta * Double($0) / Double(numClips) }
             : (0..<numClips).map { _ in rng.uniform(0, delta) }
         return starts.map { start in
@@ -170,7 +190,8 @@ public struct UniformSampling: Sendable, Equatable, Codable {
     public var numClips: Int
 
     public init(segments: Int, numClips: Int = 1) {
-        self.segments = segments; self.numClips = numClips
+        self.segments = segments
+        self.numClips = numClips
     }
 
     public func clips(frameCount n: Int, test: Bool, rng: inout SampleRNG) throws -> [[Int]] {
@@ -191,7 +212,9 @@ public struct UniformSampling: Sendable, Equatable, Codable {
 public enum SamplingError: Error, Equatable, CustomStringConvertible {
     case invalid(String)
     public var description: String {
-        switch self { case .invalid(let reason): return reason }
+        switch self {
+        case .invalid(let reason): return reason
+        }
     }
 }
 

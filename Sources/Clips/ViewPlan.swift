@@ -43,7 +43,9 @@ public struct ViewPlan: Sendable, Equatable {
             boxes = threeCropBoxes(width: resizedWidth, height: resizedHeight, size: size).map { ($0, false) }
             viewSide = size
         case .center(let size):
-            boxes = [(centerCropBox(width: resizedWidth, height: resizedHeight, cropWidth: size, cropHeight: size), false)]
+            boxes = [
+                (centerCropBox(width: resizedWidth, height: resizedHeight, cropWidth: size, cropHeight: size), false)
+            ]
             viewSide = size
         case .ten(let size):
             boxes = tenCropBoxes(width: resizedWidth, height: resizedHeight, size: size)
@@ -58,15 +60,18 @@ public struct ViewPlan: Sendable, Equatable {
 
     /// Writes every view, normalised, as V × C × T × side × side floats.
     /// `decoded` holds `frames` in order, each resizedHeight × resizedWidth × 3 bytes.
-    public func writeViews(decoded: UnsafePointer<UInt8>, normalization: Normalization,
-                           into destination: UnsafeMutablePointer<Float>) {
+    public func writeViews(
+        decoded: UnsafePointer<UInt8>, normalization: Normalization,
+        into destination: UnsafeMutablePointer<Float>
+    ) {
         let frameBytes = resizedWidth * resizedHeight * 3
         var position: [Int: Int] = [:]
         for (i, f) in frames.enumerated() { position[f] = i }
         for (v, view) in views.enumerated() {
             let sources = clips[view.clip].map { decoded + position[$0]! * frameBytes }
-            normalizeClip(frames: sources, width: resizedWidth, box: view.box, flip: view.flip,
-                          normalization: normalization, into: destination + v * viewFloats)
+            normalizeClip(
+                frames: sources, width: resizedWidth, box: view.box, flip: view.flip,
+                normalization: normalization, into: destination + v * viewFloats)
         }
     }
 }

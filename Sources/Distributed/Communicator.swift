@@ -51,19 +51,22 @@ public final class Communicator: @unchecked Sendable {
         var provided: Int32 = 0
         // Only the main thread calls MPI (loader workers never do).
         guard MPI_Init_thread(nil, nil, clipkit_mpi_thread_funneled(), &provided) == clipkit_mpi_success() else {
-            FileHandle.standardError.write(Data("clipkit: MPI_Init failed; run under mpirun, or without it for one process\n".utf8))
+            FileHandle.standardError.write(
+                Data("clipkit: MPI_Init failed; run under mpirun, or without it for one process\n".utf8))
             exit(1)
         }
         initialized = true
         let world = clipkit_mpi_comm_world()
         MPI_Comm_set_errhandler(world, clipkit_mpi_errors_return())
-        var rank: Int32 = 0, size: Int32 = 0
+        var rank: Int32 = 0
+        var size: Int32 = 0
         MPI_Comm_rank(world, &rank)
         MPI_Comm_size(world, &size)
         let env = ProcessInfo.processInfo.environment
         let localSize = env["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init) ?? Int(size)
         let localRank = env["OMPI_COMM_WORLD_LOCAL_RANK"].flatMap(Int.init) ?? Int(rank)
-        return Communicator(rank: Int(rank), size: Int(size), localRank: localRank, localSize: max(1, localSize), comm: world)
+        return Communicator(
+            rank: Int(rank), size: Int(size), localRank: localRank, localSize: max(1, localSize), comm: world)
     }
 
     /// Ends MPI if it was started (every rank, at a normal exit). MPI_Finalize
@@ -93,7 +96,10 @@ public final class Communicator: @unchecked Sendable {
         var done = 0
         while done < count {
             let n = min(count - done, Int(Int32.max))
-            try check(MPI_Allreduce(clipkit_mpi_in_place(), values + done, Int32(n), clipkit_mpi_float(), clipkit_mpi_sum(), comm), "MPI_Allreduce")
+            try check(
+                MPI_Allreduce(
+                    clipkit_mpi_in_place(), values + done, Int32(n), clipkit_mpi_float(), clipkit_mpi_sum(), comm),
+                "MPI_Allreduce")
             done += n
         }
     }
@@ -108,7 +114,9 @@ public final class Communicator: @unchecked Sendable {
         guard let comm, !values.isEmpty else { return }
         let count = Int32(values.count)
         try values.withUnsafeMutableBufferPointer { p in
-            try check(MPI_Allreduce(clipkit_mpi_in_place(), p.baseAddress, count, clipkit_mpi_double(), op, comm), "MPI_Allreduce")
+            try check(
+                MPI_Allreduce(clipkit_mpi_in_place(), p.baseAddress, count, clipkit_mpi_double(), op, comm),
+                "MPI_Allreduce")
         }
     }
 
@@ -130,7 +138,9 @@ public final class Communicator: @unchecked Sendable {
         try broadcast(&length, bytes: 8, root: root)
         guard length >= 0 else { return nil }
         var out = rank == root ? data! : Data(count: Int(length))
-        if length > 0 { try out.withUnsafeMutableBytes { try broadcast($0.baseAddress!, bytes: Int(length), root: root) } }
+        if length > 0 {
+            try out.withUnsafeMutableBytes { try broadcast($0.baseAddress!, bytes: Int(length), root: root) }
+        }
         return out
     }
 
@@ -147,8 +157,11 @@ public final class Communicator: @unchecked Sendable {
         var send = bytes.isEmpty ? [0] : bytes
         try send.withUnsafeMutableBytes { s in
             try all.withUnsafeMutableBytes { a in
-                try check(MPI_Allgatherv(s.baseAddress, mine, clipkit_mpi_byte(), a.baseAddress, &lengths, &offsets, clipkit_mpi_byte(), comm),
-                          "MPI_Allgatherv")
+                try check(
+                    MPI_Allgatherv(
+                        s.baseAddress, mine, clipkit_mpi_byte(), a.baseAddress, &lengths, &offsets, clipkit_mpi_byte(),
+                        comm),
+                    "MPI_Allgatherv")
             }
         }
         return (0..<size).map { Array(all[Int(offsets[$0])..<Int(offsets[$0] + lengths[$0])]) }
@@ -180,8 +193,10 @@ public final class Communicator: @unchecked Sendable {
         guard let comm, count > 0 else { return Request(nil) }
         precondition(count <= Int(Int32.max), "one bucket is at most 2^31 floats")
         var request: MPI_Request? = clipkit_mpi_request_null()
-        try check(MPI_Iallreduce(clipkit_mpi_in_place(), values, Int32(count), clipkit_mpi_float(), clipkit_mpi_sum(), comm, &request),
-                  "MPI_Iallreduce")
+        try check(
+            MPI_Iallreduce(
+                clipkit_mpi_in_place(), values, Int32(count), clipkit_mpi_float(), clipkit_mpi_sum(), comm, &request),
+            "MPI_Iallreduce")
         return Request(request)
     }
 

@@ -29,10 +29,16 @@ public struct ClipDataset: Sendable {
     public let normalization: Normalization
     public let seed: UInt64
 
-    public init(manifest: Manifest, spec: ClipSpec, sampling: SamplingKind = .dense, mode: LoadMode,
-                normalization: Normalization = .imagenet, seed: UInt64 = 0) {
-        self.manifest = manifest; self.spec = spec; self.sampling = sampling; self.mode = mode
-        self.normalization = normalization; self.seed = seed
+    public init(
+        manifest: Manifest, spec: ClipSpec, sampling: SamplingKind = .dense, mode: LoadMode,
+        normalization: Normalization = .imagenet, seed: UInt64 = 0
+    ) {
+        self.manifest = manifest
+        self.spec = spec
+        self.sampling = sampling
+        self.mode = mode
+        self.normalization = normalization
+        self.seed = seed
     }
 
     public var count: Int { manifest.count }
@@ -59,7 +65,9 @@ public struct ClipDataset: Sendable {
 
     /// Loads video `video` for `epoch` into `destination` (`sampleFloats` floats).
     /// `scratch` is the worker's reusable decode buffer.
-    public func load(video: Int, epoch: Int, into destination: UnsafeMutablePointer<Float>, scratch: inout [UInt8]) throws {
+    public func load(video: Int, epoch: Int, into destination: UnsafeMutablePointer<Float>, scratch: inout [UInt8])
+        throws
+    {
         let entry = manifest.entries[video]
         let decoder = try VideoDecoder(path: entry.path, options: entry.decoderOptions, index: entry.storedIndex)
         let (width, height) = decoder.displaySize
@@ -71,20 +79,29 @@ public struct ClipDataset: Sendable {
             let sample = trainSpatialSample(width: width, height: height, augment: augment, variant: variant, rng: &rng)
             let frameBytes = try decoder.frameBytes(sample.decodeFormat)
             let decodedWidth = try decoder.outputSize(sample.decodeFormat).width
-            if scratch.count < frames.count * frameBytes { scratch = [UInt8](repeating: 0, count: frames.count * frameBytes) }
+            if scratch.count < frames.count * frameBytes {
+                scratch = [UInt8](repeating: 0, count: frames.count * frameBytes)
+            }
             try scratch.withUnsafeMutableBytes { try decoder.frames(at: frames, format: sample.decodeFormat, into: $0) }
             scratch.withUnsafeBufferPointer { buffer in
                 let pointers = (0..<frames.count).map { buffer.baseAddress! + $0 * frameBytes }
-                normalizeClip(frames: pointers, width: decodedWidth, box: sample.outputBox, flip: sample.flip,
-                              normalization: normalization, into: destination)
+                normalizeClip(
+                    frames: pointers, width: decodedWidth, box: sample.outputBox, flip: sample.flip,
+                    normalization: normalization, into: destination)
             }
         case .test(let k, let crops, let shortSide):
             let clips = try clips(frameCount: decoder.frameCount, count: k, test: true, rng: &rng)
             let plan = ViewPlan(clips: clips, width: width, height: height, shortSide: shortSide, crops: crops)
             let frameBytes = try decoder.frameBytes(plan.decodeFormat)
-            if scratch.count < plan.frames.count * frameBytes { scratch = [UInt8](repeating: 0, count: plan.frames.count * frameBytes) }
-            try scratch.withUnsafeMutableBytes { try decoder.frames(at: plan.frames, format: plan.decodeFormat, into: $0) }
-            scratch.withUnsafeBufferPointer { plan.writeViews(decoded: $0.baseAddress!, normalization: normalization, into: destination) }
+            if scratch.count < plan.frames.count * frameBytes {
+                scratch = [UInt8](repeating: 0, count: plan.frames.count * frameBytes)
+            }
+            try scratch.withUnsafeMutableBytes {
+                try decoder.frames(at: plan.frames, format: plan.decodeFormat, into: $0)
+            }
+            scratch.withUnsafeBufferPointer {
+                plan.writeViews(decoded: $0.baseAddress!, normalization: normalization, into: destination)
+            }
         }
     }
 
@@ -97,7 +114,8 @@ public struct ClipDataset: Sendable {
             return try SlowFastSampling(clipLength: spec.frames, frameInterval: spec.interval, numClips: count)
                 .clips(frameCount: frameCount, test: test, rng: &rng)
         case .uniform:
-            return try UniformSampling(segments: spec.frames, numClips: count).clips(frameCount: frameCount, test: test, rng: &rng)
+            return try UniformSampling(segments: spec.frames, numClips: count).clips(
+                frameCount: frameCount, test: test, rng: &rng)
         }
     }
 }

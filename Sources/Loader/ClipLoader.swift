@@ -18,10 +18,18 @@ public struct LoaderOptions: Sendable {
     public var rank: Int
     public var worldSize: Int
 
-    public init(batchSize: Int, workers: Int = ProcessInfo.processInfo.activeProcessorCount, queueDepth: Int = 4,
-                shuffle: Bool = true, dropLast: Bool = false, seed: UInt64 = 0, rank: Int = 0, worldSize: Int = 1) {
-        self.batchSize = batchSize; self.workers = workers; self.queueDepth = queueDepth; self.shuffle = shuffle
-        self.dropLast = dropLast; self.seed = seed; self.rank = rank; self.worldSize = worldSize
+    public init(
+        batchSize: Int, workers: Int = ProcessInfo.processInfo.activeProcessorCount, queueDepth: Int = 4,
+        shuffle: Bool = true, dropLast: Bool = false, seed: UInt64 = 0, rank: Int = 0, worldSize: Int = 1
+    ) {
+        self.batchSize = batchSize
+        self.workers = workers
+        self.queueDepth = queueDepth
+        self.shuffle = shuffle
+        self.dropLast = dropLast
+        self.seed = seed
+        self.rank = rank
+        self.worldSize = worldSize
     }
 }
 
@@ -131,7 +139,8 @@ public final class ClipLoader: @unchecked Sendable {
 
     /// Batches in one epoch of this rank's shard (`epochOrder` pads the shards to equal length).
     public var batchesPerEpoch: Int {
-        let world = max(1, options.worldSize), b = options.batchSize
+        let world = max(1, options.worldSize)
+        let b = options.batchSize
         let samples = world == 1 ? dataset.count : (dataset.count + world - 1) / world
         return options.dropLast ? samples / b : (samples + b - 1) / b
     }
@@ -180,7 +189,9 @@ final class BufferPool: @unchecked Sendable {
         lock.withLock {
             guard let id = free.popLast() else { return nil }
             if buffers[id] == nil {
-                if let reused = spare.popLast() { buffers[id] = reused } else {
+                if let reused = spare.popLast() {
+                    buffers[id] = reused
+                } else {
                     buffers[id] = .allocate(capacity: floats)
                     allocations += 1
                 }
@@ -298,30 +309,40 @@ final class EpochWork: @unchecked Sendable {
     }
 
     var currentStats: LoaderStats {
-        condition.lock(); defer { condition.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         return stats
     }
 
     var runningWorkers: Int {
-        condition.lock(); defer { condition.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         return running
     }
 
     func next(deadline: Date?) throws -> NextBatch {
         condition.lock()
         defer { condition.unlock() }
-        if let id = held { loader.pool.give(id); held = nil; condition.broadcast() }
+        if let id = held {
+            loader.pool.give(id)
+            held = nil
+            condition.broadcast()
+        }
         guard nextConsume < batchCount, !stopped else {
             stats.seconds = elapsedSeconds()
             return .end
         }
         // Ready batches as the consumer arrives (once per batch, however many timeouts).
-        if occupancyCounted != nextConsume { stats.readySum += ready.count; occupancyCounted = nextConsume }
+        if occupancyCounted != nextConsume {
+            stats.readySum += ready.count
+            occupancyCounted = nextConsume
+        }
         let waitStart = DispatchTime.now()
         while ready[nextConsume] == nil {
             if let deadline {
                 if !condition.wait(until: deadline) && ready[nextConsume] == nil {
-                    stats.waitSeconds += Double(DispatchTime.now().uptimeNanoseconds - waitStart.uptimeNanoseconds) / 1e9
+                    stats.waitSeconds +=
+                        Double(DispatchTime.now().uptimeNanoseconds - waitStart.uptimeNanoseconds) / 1e9
                     return .timedOut
                 }
             } else {
@@ -352,7 +373,7 @@ final class EpochWork: @unchecked Sendable {
         defer { condition.unlock() }
         guard let id = held else { return nil }
         held = nil
-        condition.broadcast()   // its slot is free for a worker
+        condition.broadcast()  // its slot is free for a worker
         return loader.pool.detach(id)
     }
 
@@ -364,7 +385,10 @@ final class EpochWork: @unchecked Sendable {
         while running > 0 { condition.wait() }
         for (_, result) in ready { if case .success(let batch) = result { loader.pool.give(batch.buffer) } }
         ready = [:]
-        if let id = held { loader.pool.give(id); held = nil }
+        if let id = held {
+            loader.pool.give(id)
+            held = nil
+        }
         condition.unlock()
     }
 
@@ -378,7 +402,11 @@ final class EpochWork: @unchecked Sendable {
             condition.lock()
             var claim: (batch: Int, buffer: Int, pointer: UnsafeMutablePointer<Float>)? = nil
             while !stopped && nextClaim < batchCount {
-                if let taken = loader.pool.take() { claim = (nextClaim, taken.id, taken.pointer); nextClaim += 1; break }
+                if let taken = loader.pool.take() {
+                    claim = (nextClaim, taken.id, taken.pointer)
+                    nextClaim += 1
+                    break
+                }
                 condition.wait()
             }
             guard let (index, buffer, pointer) = claim else {
@@ -398,16 +426,22 @@ final class EpochWork: @unchecked Sendable {
     }
 
     private var isStopped: Bool {
-        condition.lock(); defer { condition.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         return stopped
     }
 
-    private func fill(batch index: Int, buffer: Int, base: UnsafeMutablePointer<Float>, scratch: inout [UInt8]) -> Result<Batch, Error> {
+    private func fill(batch index: Int, buffer: Int, base: UnsafeMutablePointer<Float>, scratch: inout [UInt8])
+        -> Result<Batch, Error>
+    {
         let dataset = loader.dataset
         let b = loader.options.batchSize
         let members = Array(order[(index * b)..<min(order.count, (index + 1) * b)])
         let floats = dataset.sampleFloats
-        var videos: [Int] = [], labels: [Int] = [], failed: [LoadFailure] = [], replaced: [LoadFailure] = []
+        var videos: [Int] = []
+        var labels: [Int] = []
+        var failed: [LoadFailure] = []
+        var replaced: [LoadFailure] = []
         let training: Bool
         if case .train = dataset.mode { training = true } else { training = false }
         for (slot, video) in members.enumerated() {
@@ -420,8 +454,9 @@ final class EpochWork: @unchecked Sendable {
                     try dataset.load(video: candidate, epoch: epoch, into: destination, scratch: &scratch)
                     break
                 } catch {
-                    let failure = LoadFailure(video: candidate, path: dataset.manifest.entries[candidate].path,
-                                              reason: failureReason(error))
+                    let failure = LoadFailure(
+                        video: candidate, path: dataset.manifest.entries[candidate].path,
+                        reason: failureReason(error))
                     loader.report(failure)
                     guard training else {
                         failed.append(failure)
@@ -438,8 +473,10 @@ final class EpochWork: @unchecked Sendable {
             videos.append(candidate)
             labels.append(dataset.manifest.entries[candidate].label)
         }
-        return .success(Batch(index: index, count: videos.count, sampleShape: dataset.sampleShape,
-                              data: UnsafeBufferPointer(start: base, count: videos.count * floats),
-                              labels: labels, videos: videos, failed: failed, replaced: replaced, buffer: buffer))
+        return .success(
+            Batch(
+                index: index, count: videos.count, sampleShape: dataset.sampleShape,
+                data: UnsafeBufferPointer(start: base, count: videos.count * floats),
+                labels: labels, videos: videos, failed: failed, replaced: replaced, buffer: buffer))
     }
 }

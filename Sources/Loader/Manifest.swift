@@ -19,12 +19,21 @@ public struct ManifestEntry: Sendable, Equatable {
     /// The container's index of the video stream to read (nil: the default one).
     public var stream: Int?
 
-    public init(path: String, label: Int, frames: Int? = nil, fps: Double? = nil, width: Int? = nil,
-                height: Int? = nil, keyframes: [Int]? = nil, template: String? = nil, startIndex: Int? = nil,
-                stream: Int? = nil) {
-        self.path = path; self.label = label; self.frames = frames; self.fps = fps
-        self.width = width; self.height = height; self.keyframes = keyframes
-        self.template = template; self.startIndex = startIndex; self.stream = stream
+    public init(
+        path: String, label: Int, frames: Int? = nil, fps: Double? = nil, width: Int? = nil,
+        height: Int? = nil, keyframes: [Int]? = nil, template: String? = nil, startIndex: Int? = nil,
+        stream: Int? = nil
+    ) {
+        self.path = path
+        self.label = label
+        self.frames = frames
+        self.fps = fps
+        self.width = width
+        self.height = height
+        self.keyframes = keyframes
+        self.template = template
+        self.startIndex = startIndex
+        self.stream = stream
     }
 
     /// The stored index, when the manifest has one. A frame folder with a
@@ -39,8 +48,9 @@ public struct ManifestEntry: Sendable, Equatable {
     /// How to open this entry: frame folders take the template, start index
     /// and fps (30 when the manifest has none) from here.
     public var decoderOptions: DecoderOptions {
-        DecoderOptions(folder: FrameFolderOptions(template: template, startIndex: startIndex ?? 1, fps: fps ?? 30),
-                       stream: stream)
+        DecoderOptions(
+            folder: FrameFolderOptions(template: template, startIndex: startIndex ?? 1, fps: fps ?? 30),
+            stream: stream)
     }
 }
 
@@ -61,16 +71,21 @@ public struct Manifest: Sendable {
     public var source: String
 
     public init(entries: [ManifestEntry], source: String = "") {
-        self.entries = entries; self.source = source
+        self.entries = entries
+        self.source = source
     }
 
     public var count: Int { entries.count }
 
     public static func load(_ path: String, classes: [String]? = nil) throws -> Manifest {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ManifestError(file: path, line: nil, reason: FileManager.default.fileExists(atPath: path) ? "cannot read" : "no such file")
+            throw ManifestError(
+                file: path, line: nil,
+                reason: FileManager.default.fileExists(atPath: path) ? "cannot read" : "no such file")
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw ManifestError(file: path, line: nil, reason: "not UTF-8 text") }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ManifestError(file: path, line: nil, reason: "not UTF-8 text")
+        }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
         let entries: [ManifestEntry]
@@ -89,7 +104,8 @@ public struct Manifest: Sendable {
     public func writeCSV(to path: String) throws {
         let folders = entries.contains { $0.template != nil || $0.startIndex != nil }
         let streams = entries.contains { $0.stream != nil }
-        var text = "path,label,frames,fps,width,height,keyframes" + (folders ? ",template,start_index" : "")
+        var text =
+            "path,label,frames,fps,width,height,keyframes" + (folders ? ",template,start_index" : "")
             + (streams ? ",stream" : "") + "\n"
         for e in entries {
             var fields: [String] = [csvQuote(e.path), String(e.label)]
@@ -112,7 +128,9 @@ public func loadClassNames(_ path: String) throws -> [String] {
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
         throw ManifestError(file: path, line: nil, reason: "cannot read the class list")
     }
-    return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+        !$0.isEmpty
+    }
 }
 
 /// Writes to a temporary file beside `path`, then renames it into place.
@@ -133,9 +151,11 @@ private func label(_ text: String, classes: [String]?, file: String, line: Int) 
     let trimmed = text.trimmingCharacters(in: .whitespaces)
     if let value = Int(trimmed), value >= 0 { return value }
     if let classes, let index = classes.firstIndex(of: trimmed) { return index }
-    throw ManifestError(file: file, line: line, reason: classes == nil
-        ? "label '\(trimmed)' is not a non-negative integer (give a class list to use names)"
-        : "label '\(trimmed)' is neither an integer nor a known class")
+    throw ManifestError(
+        file: file, line: line,
+        reason: classes == nil
+            ? "label '\(trimmed)' is not a non-negative integer (give a class list to use names)"
+            : "label '\(trimmed)' is neither an integer nor a known class")
 }
 
 private func parseList(_ lines: [String], file: String, folder: URL, classes: [String]?) throws -> [ManifestEntry] {
@@ -150,50 +170,66 @@ private func parseList(_ lines: [String], file: String, folder: URL, classes: [S
             let path = resolve(parts.dropLast(2).joined(separator: " "), folder)
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-                entries.append(ManifestEntry(path: path, label: try label(String(parts.last!), classes: classes, file: file, line: i + 1),
-                                             frames: frames))
+                entries.append(
+                    ManifestEntry(
+                        path: path, label: try label(String(parts.last!), classes: classes, file: file, line: i + 1),
+                        frames: frames))
                 continue
             }
         }
         let path = parts.dropLast().joined(separator: " ")
-        entries.append(ManifestEntry(path: resolve(path, folder), label: try label(String(parts.last!), classes: classes, file: file, line: i + 1)))
+        entries.append(
+            ManifestEntry(
+                path: resolve(path, folder),
+                label: try label(String(parts.last!), classes: classes, file: file, line: i + 1)))
     }
     return entries
 }
 
 private func parseCSV(_ lines: [String], file: String, folder: URL, classes: [String]?) throws -> [ManifestEntry] {
     guard let headerLine = lines.first(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) else { return [] }
-    let header = try csvFields(headerLine, file: file, line: 1).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+    let header = try csvFields(headerLine, file: file, line: 1).map {
+        $0.trimmingCharacters(in: .whitespaces).lowercased()
+    }
     guard let pathColumn = header.firstIndex(of: "path"), let labelColumn = header.firstIndex(of: "label") else {
-        throw ManifestError(file: file, line: 1, reason: "the header needs 'path' and 'label' columns, got \(header.joined(separator: ","))")
+        throw ManifestError(
+            file: file, line: 1,
+            reason: "the header needs 'path' and 'label' columns, got \(header.joined(separator: ","))")
     }
     func column(_ name: String) -> Int? { header.firstIndex(of: name) }
     var entries: [ManifestEntry] = []
     for (i, line) in lines.enumerated().dropFirst() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
         let fields = try csvFields(line, file: file, line: i + 1)
         guard fields.count == header.count else {
-            throw ManifestError(file: file, line: i + 1, reason: "\(fields.count) fields, the header has \(header.count)")
+            throw ManifestError(
+                file: file, line: i + 1, reason: "\(fields.count) fields, the header has \(header.count)")
         }
         func value(_ name: String) -> String? {
             column(name).map { fields[$0].trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
         }
         func int(_ name: String) throws -> Int? {
             guard let text = value(name) else { return nil }
-            guard let v = Int(text) else { throw ManifestError(file: file, line: i + 1, reason: "\(name) '\(text)' is not an integer") }
+            guard let v = Int(text) else {
+                throw ManifestError(file: file, line: i + 1, reason: "\(name) '\(text)' is not an integer")
+            }
             return v
         }
         let keyframes = try value("keyframes").map { text -> [Int] in
             try text.split(separator: " ").map {
-                guard let k = Int($0) else { throw ManifestError(file: file, line: i + 1, reason: "keyframes must be space-separated integers") }
+                guard let k = Int($0) else {
+                    throw ManifestError(file: file, line: i + 1, reason: "keyframes must be space-separated integers")
+                }
                 return k
             }
         }
-        entries.append(ManifestEntry(path: resolve(fields[pathColumn], folder),
-                                     label: try label(fields[labelColumn], classes: classes, file: file, line: i + 1),
-                                     frames: try int("frames"), fps: value("fps").flatMap(Double.init),
-                                     width: try int("width"), height: try int("height"), keyframes: keyframes,
-                                     template: value("template"), startIndex: try int("start_index"),
-                                     stream: try stream(int("stream"), file: file, line: i + 1)))
+        entries.append(
+            ManifestEntry(
+                path: resolve(fields[pathColumn], folder),
+                label: try label(fields[labelColumn], classes: classes, file: file, line: i + 1),
+                frames: try int("frames"), fps: value("fps").flatMap(Double.init),
+                width: try int("width"), height: try int("height"), keyframes: keyframes,
+                template: value("template"), startIndex: try int("start_index"),
+                stream: try stream(int("stream"), file: file, line: i + 1)))
     }
     return entries
 }
@@ -204,16 +240,24 @@ private func parseJSONL(_ lines: [String], file: String, folder: URL, classes: [
         guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
             throw ManifestError(file: file, line: i + 1, reason: "not a JSON object")
         }
-        guard let path = object["path"] as? String else { throw ManifestError(file: file, line: i + 1, reason: "missing 'path'") }
+        guard let path = object["path"] as? String else {
+            throw ManifestError(file: file, line: i + 1, reason: "missing 'path'")
+        }
         let labelValue: Int
-        if let n = object["label"] as? Int { labelValue = n }
-        else if let s = object["label"] as? String { labelValue = try label(s, classes: classes, file: file, line: i + 1) }
-        else { throw ManifestError(file: file, line: i + 1, reason: "missing 'label'") }
-        entries.append(ManifestEntry(path: resolve(path, folder), label: labelValue, frames: object["frames"] as? Int,
-                                     fps: (object["fps"] as? NSNumber)?.doubleValue, width: object["width"] as? Int,
-                                     height: object["height"] as? Int, keyframes: object["keyframes"] as? [Int],
-                                     template: object["template"] as? String, startIndex: object["start_index"] as? Int,
-                                     stream: try stream(object["stream"].map { $0 as? Int ?? -1 }, file: file, line: i + 1)))
+        if let n = object["label"] as? Int {
+            labelValue = n
+        } else if let s = object["label"] as? String {
+            labelValue = try label(s, classes: classes, file: file, line: i + 1)
+        } else {
+            throw ManifestError(file: file, line: i + 1, reason: "missing 'label'")
+        }
+        entries.append(
+            ManifestEntry(
+                path: resolve(path, folder), label: labelValue, frames: object["frames"] as? Int,
+                fps: (object["fps"] as? NSNumber)?.doubleValue, width: object["width"] as? Int,
+                height: object["height"] as? Int, keyframes: object["keyframes"] as? [Int],
+                template: object["template"] as? String, startIndex: object["start_index"] as? Int,
+                stream: try stream(object["stream"].map { $0 as? Int ?? -1 }, file: file, line: i + 1)))
     }
     return entries
 }
@@ -228,21 +272,39 @@ private func stream(_ value: Int?, file: String, line: Int) throws -> Int? {
 
 /// Splits one CSV line (RFC 4180 quotes; no newlines inside fields).
 private func csvFields(_ line: String, file: String, line number: Int) throws -> [String] {
-    var fields: [String] = [], current = "", quoted = false
+    var fields: [String] = []
+    var current = ""
+    var quoted = false
     var chars = Array(line.trimmingCharacters(in: CharacterSet(charactersIn: "\r"))).makeIterator()
     while let c = chars.next() {
         if quoted {
             if c == "\"" {
                 if let next = chars.next() {
-                    if next == "\"" { current.append("\"") } else {
+                    if next == "\"" {
+                        current.append("\"")
+                    } else {
                         quoted = false
-                        if next == "," { fields.append(current); current = "" } else { current.append(next) }
+                        if next == "," {
+                            fields.append(current)
+                            current = ""
+                        } else {
+                            current.append(next)
+                        }
                     }
-                } else { quoted = false }
-            } else { current.append(c) }
-        } else if c == "\"" { quoted = true }
-        else if c == "," { fields.append(current); current = "" }
-        else { current.append(c) }
+                } else {
+                    quoted = false
+                }
+            } else {
+                current.append(c)
+            }
+        } else if c == "\"" {
+            quoted = true
+        } else if c == "," {
+            fields.append(current)
+            current = ""
+        } else {
+            current.append(c)
+        }
     }
     if quoted { throw ManifestError(file: file, line: number, reason: "unterminated quote") }
     fields.append(current)

@@ -7,10 +7,13 @@ public final class ConvBN: Module {
     public let bn: BatchNorm3d?
     public let activated: Bool
 
-    public init(inputChannels: Int, outputChannels: Int, kernelSize k: (Int, Int, Int), groups: Int = 1,
-                normalized: Bool = true, activated: Bool = true, role: ParameterRole = .joint, rng: inout SeededRNG) {
-        conv = Conv3d(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: k,
-                      padding: ((k.0 - 1) / 2, (k.1 - 1) / 2, (k.2 - 1) / 2), groups: groups, bias: false, role: role, rng: &rng)
+    public init(
+        inputChannels: Int, outputChannels: Int, kernelSize k: (Int, Int, Int), groups: Int = 1,
+        normalized: Bool = true, activated: Bool = true, role: ParameterRole = .joint, rng: inout SeededRNG
+    ) {
+        conv = Conv3d(
+            inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: k,
+            padding: ((k.0 - 1) / 2, (k.1 - 1) / 2, (k.2 - 1) / 2), groups: groups, bias: false, role: role, rng: &rng)
         bn = normalized ? BatchNorm3d(channels: outputChannels) : nil
         self.activated = normalized && activated
     }
@@ -39,12 +42,15 @@ public final class TensorExcitation: Module {
     public init(channels: Int, axis: Axis, groups: Int, reduction: Int = 4, rng: inout SeededRNG) {
         let kernel = axis == .spatial ? (1, 3, 3) : axis == .temporal ? (3, 1, 1) : (1, 1, 1)
         let reduced = channels / reduction
-        precondition(reduced % groups == 0, "Tensor Excitation: \(reduced) squeezed channels do not split into \(groups) groups")
+        precondition(
+            reduced % groups == 0, "Tensor Excitation: \(reduced) squeezed channels do not split into \(groups) groups")
         self.axis = axis
-        squeeze = ConvBN(inputChannels: channels, outputChannels: reduced, kernelSize: kernel, groups: groups, rng: &rng)
+        squeeze = ConvBN(
+            inputChannels: channels, outputChannels: reduced, kernelSize: kernel, groups: groups, rng: &rng)
         let pad = ((kernel.0 - 1) / 2, (kernel.1 - 1) / 2, (kernel.2 - 1) / 2)
-        expand = Conv3d(inputChannels: reduced, outputChannels: channels, kernelSize: kernel, padding: pad,
-                        groups: groups, bias: false, rng: &rng)
+        expand = Conv3d(
+            inputChannels: reduced, outputChannels: channels, kernelSize: kernel, padding: pad,
+            groups: groups, bias: false, rng: &rng)
     }
 
     override public var children: [(String, Module)] { [("squeeze", squeeze), ("expand", expand)] }
@@ -66,8 +72,11 @@ public final class TensorExcitation: Module {
 public struct CTDesign: Sendable {
     public struct Step: Sendable {
         public var interacting: Int
-        public var kernels: [[Int]]   // each [t, h, w]
-        public init(interacting: Int, kernels: [[Int]]) { self.interacting = interacting; self.kernels = kernels }
+        public var kernels: [[Int]]  // each [t, h, w]
+        public init(interacting: Int, kernels: [[Int]]) {
+            self.interacting = interacting
+            self.kernels = kernels
+        }
     }
     public var steps: [Step]
     /// BN + ReLU after every conv, Tensor Excitation, and a 1×1×1 fusion conv
@@ -79,10 +88,12 @@ public struct CTDesign: Sendable {
     /// C2 channels, the second C1; each step is 1×3×3 ‖ 3×1×1.
     public static func ctNet(channels c: Int) -> CTDesign {
         var c1 = 1
-        while c1 * c1 * 4 <= c { c1 *= 2 }   // 2^⌊log2(C)/2⌋
+        while c1 * c1 * 4 <= c { c1 *= 2 }  // 2^⌊log2(C)/2⌋
         precondition(c % c1 == 0, "CT-Module: \(c) channels are not a multiple of C1 = \(c1)")
         let parallel = [[1, 3, 3], [3, 1, 1]]
-        return CTDesign(steps: [Step(interacting: c / c1, kernels: parallel), Step(interacting: c1, kernels: parallel)], enhanced: true)
+        return CTDesign(
+            steps: [Step(interacting: c / c1, kernels: parallel), Step(interacting: c1, kernels: parallel)],
+            enhanced: true)
     }
 
     /// K = 1, kernel 3×3×3, C1 = C: C3D's full 3D convolution.
@@ -92,12 +103,16 @@ public struct CTDesign: Sendable {
 
     /// K = 2, kernels 1×3×3 then 3×1×1, C1 = C2 = C (no tensorization): R(2+1)D.
     public static func r2plus1d(channels c: Int) -> CTDesign {
-        CTDesign(steps: [Step(interacting: c, kernels: [[1, 3, 3]]), Step(interacting: c, kernels: [[3, 1, 1]])], enhanced: false)
+        CTDesign(
+            steps: [Step(interacting: c, kernels: [[1, 3, 3]]), Step(interacting: c, kernels: [[3, 1, 1]])],
+            enhanced: false)
     }
 
     /// K = 2, C = C×1, kernels 1×1×1 then 3×3×3: CSN (point-wise, then depthwise).
     public static func csn(channels c: Int) -> CTDesign {
-        CTDesign(steps: [Step(interacting: c, kernels: [[1, 1, 1]]), Step(interacting: 1, kernels: [[3, 3, 3]])], enhanced: false)
+        CTDesign(
+            steps: [Step(interacting: c, kernels: [[1, 1, 1]]), Step(interacting: 1, kernels: [[3, 3, 3]])],
+            enhanced: false)
     }
 }
 
@@ -110,18 +125,25 @@ public final class CTStep: Module {
     public let channelExcitation: TensorExcitation?
 
     init(channels: Int, step: CTDesign.Step, enhanced: Bool, rng: inout SeededRNG) {
-        precondition(channels % step.interacting == 0, "CT step: \(channels) channels do not split into groups of \(step.interacting)")
+        precondition(
+            channels % step.interacting == 0,
+            "CT step: \(channels) channels do not split into groups of \(step.interacting)")
         let groups = channels / step.interacting
         branches = step.kernels.map { k in
             // Roles for ITSL: a kernel without time is spatial, one without space temporal.
-            let role: ParameterRole = k[0] == 1 && k[1] > 1 ? .spatial : k[1] == 1 && k[2] == 1 && k[0] > 1 ? .temporal : .joint
-            return ConvBN(inputChannels: channels, outputChannels: channels, kernelSize: (k[0], k[1], k[2]), groups: groups,
-                          normalized: enhanced, role: role, rng: &rng)
+            let role: ParameterRole =
+                k[0] == 1 && k[1] > 1 ? .spatial : k[1] == 1 && k[2] == 1 && k[0] > 1 ? .temporal : .joint
+            return ConvBN(
+                inputChannels: channels, outputChannels: channels, kernelSize: (k[0], k[1], k[2]), groups: groups,
+                normalized: enhanced, role: role, rng: &rng)
         }
         if enhanced {
             excitations = step.kernels.map { k in
-                precondition(k[0] == 1 || (k[1] == 1 && k[2] == 1), "Tensor Excitation needs spatial (1×k×k) or temporal (t×1×1) kernels")
-                return TensorExcitation(channels: channels, axis: k[0] == 1 ? .spatial : .temporal, groups: groups, rng: &rng)
+                precondition(
+                    k[0] == 1 || (k[1] == 1 && k[2] == 1),
+                    "Tensor Excitation needs spatial (1×k×k) or temporal (t×1×1) kernels")
+                return TensorExcitation(
+                    channels: channels, axis: k[0] == 1 ? .spatial : .temporal, groups: groups, rng: &rng)
             }
             channelExcitation = TensorExcitation(channels: channels, axis: .channel, groups: groups, rng: &rng)
         } else {
@@ -170,10 +192,12 @@ public final class CTModule: Module {
         precondition((1...2).contains(design.steps.count), "CT-Module: K must be 1 or 2")
         self.channels = channels
         self.design = design
-        var steps: [CTStep] = [], fusions: [ConvBN] = []
+        var steps: [CTStep] = []
+        var fusions: [ConvBN] = []
         for (i, step) in design.steps.enumerated() {
             if i > 0 && design.enhanced {
-                fusions.append(ConvBN(inputChannels: channels, outputChannels: channels, kernelSize: (1, 1, 1), rng: &rng))
+                fusions.append(
+                    ConvBN(inputChannels: channels, outputChannels: channels, kernelSize: (1, 1, 1), rng: &rng))
             }
             steps.append(CTStep(channels: channels, step: step, enhanced: design.enhanced, rng: &rng))
         }
@@ -192,7 +216,8 @@ public final class CTModule: Module {
     /// split the channels between them; nil when no transpose is needed.
     var tensorization: (Int, Int)? {
         guard design.steps.count == 2 else { return nil }
-        let inner = design.steps[0].interacting, outer = channels / inner
+        let inner = design.steps[0].interacting
+        let outer = channels / inner
         guard outer > 1, inner > 1, design.steps[1].interacting == outer else { return nil }
         return (outer, inner)
     }

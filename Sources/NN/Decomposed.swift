@@ -37,13 +37,16 @@ public final class STDCFConv: Module {
     public var temporalDilation = 1
     public var execution: STDCFExecution = .automatic
 
-    public init(inputChannels: Int, outputChannels: Int, spatialAtoms m: Int, temporalAtoms n: Int,
-                spatialSize k: Int = 3, temporalSize t: Int = 3, rng: inout SeededRNG) {
+    public init(
+        inputChannels: Int, outputChannels: Int, spatialAtoms m: Int, temporalAtoms n: Int,
+        spatialSize k: Int = 3, temporalSize t: Int = 3, rng: inout SeededRNG
+    ) {
         spatialAtoms = .parameter([m, k, k], role: .spatial, values: orthonormalRows(m, k * k, rng: &rng))
         temporalAtoms = .parameter([n, t], role: .temporal, values: orthonormalRows(n, t, rng: &rng))
         let bound = (Float(t * k * k) / Float(m * n)).squareRoot() / Float(inputChannels * t * k * k).squareRoot()
-        coefficients = .parameter([outputChannels, inputChannels, m, n], role: .joint,
-                                  values: uniformValues(outputChannels * inputChannels * m * n, bound: bound, rng: &rng))
+        coefficients = .parameter(
+            [outputChannels, inputChannels, m, n], role: .joint,
+            values: uniformValues(outputChannels * inputChannels * m * n, bound: bound, rng: &rng))
     }
 
     override public var ownParameters: [(String, Tensor)] {
@@ -91,19 +94,24 @@ public final class STDCFConv: Module {
 
     override public func forward(_ x: Tensor) -> Tensor {
         let (k, t) = (spatialSize, temporalSize)
-        let sp = spatialDilation * (k - 1) / 2, tp = temporalDilation * (t - 1) / 2
+        let sp = spatialDilation * (k - 1) / 2
+        let tp = temporalDilation * (t - 1) / 2
         if chosenExecution == .composed {
-            return conv3d(x, composedFilter(), Conv3dOptions(padding: (tp, sp, sp), dilation: (temporalDilation, spatialDilation, spatialDilation)))
+            return conv3d(
+                x, composedFilter(),
+                Conv3dOptions(padding: (tp, sp, sp), dilation: (temporalDilation, spatialDilation, spatialDilation)))
         }
         let cin = inputChannels
         // Spatial atoms on every input channel: groups = Cin, M outputs each.
         let psi = reshape(spatialAtoms, [m, 1, 1, k, k])
-        let z = conv3d(x, concat(Array(repeating: psi, count: cin), axis: 0),
-                       Conv3dOptions(padding: (0, sp, sp), dilation: (1, spatialDilation, spatialDilation), groups: cin))
+        let z = conv3d(
+            x, concat(Array(repeating: psi, count: cin), axis: 0),
+            Conv3dOptions(padding: (0, sp, sp), dilation: (1, spatialDilation, spatialDilation), groups: cin))
         // Temporal atoms on every (channel, spatial atom): groups = Cin·M, N outputs each.
         let phi = reshape(temporalAtoms, [n, 1, t, 1, 1])
-        let yij = conv3d(z, concat(Array(repeating: phi, count: cin * m), axis: 0),
-                         Conv3dOptions(padding: (tp, 0, 0), dilation: (temporalDilation, 1, 1), groups: cin * m))
+        let yij = conv3d(
+            z, concat(Array(repeating: phi, count: cin * m), axis: 0),
+            Conv3dOptions(padding: (tp, 0, 0), dilation: (temporalDilation, 1, 1), groups: cin * m))
         // Joint coefficients: a 1×1×1 conv over the Cin·M·N responses.
         return conv3d(yij, reshape(coefficients, [outputChannels, cin * m * n, 1, 1, 1]))
     }
@@ -115,21 +123,32 @@ public final class STDCFConv: Module {
 public final class Rank1Conv: Module {
     public let spatial: Conv3d
     public let temporal: Conv3d
-    public init(inputChannels: Int, outputChannels: Int, spatialSize k: Int = 3, temporalSize t: Int = 3, rng: inout SeededRNG) {
-        spatial = Conv3d(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: (1, k, k),
-                         padding: (0, (k - 1) / 2, (k - 1) / 2), bias: false, role: .spatial, rng: &rng)
-        temporal = Conv3d(inputChannels: outputChannels, outputChannels: outputChannels, kernelSize: (t, 1, 1),
-                          padding: ((t - 1) / 2, 0, 0), bias: false, role: .temporal, rng: &rng)
+    public init(
+        inputChannels: Int, outputChannels: Int, spatialSize k: Int = 3, temporalSize t: Int = 3, rng: inout SeededRNG
+    ) {
+        spatial = Conv3d(
+            inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: (1, k, k),
+            padding: (0, (k - 1) / 2, (k - 1) / 2), bias: false, role: .spatial, rng: &rng)
+        temporal = Conv3d(
+            inputChannels: outputChannels, outputChannels: outputChannels, kernelSize: (t, 1, 1),
+            padding: ((t - 1) / 2, 0, 0), bias: false, role: .temporal, rng: &rng)
     }
     override public var children: [(String, Module)] { [("spatial", spatial), ("temporal", temporal)] }
     /// Dilations (ITSL applies them per stage).
     public var spatialDilation: Int {
         get { spatial.options.dilation.h }
-        set { spatial.options.dilation = (1, newValue, newValue); let p = newValue * (spatial.weight.shape[3] - 1) / 2; spatial.options.padding = (0, p, p) }
+        set {
+            spatial.options.dilation = (1, newValue, newValue)
+            let p = newValue * (spatial.weight.shape[3] - 1) / 2
+            spatial.options.padding = (0, p, p)
+        }
     }
     public var temporalDilation: Int {
         get { temporal.options.dilation.t }
-        set { temporal.options.dilation = (newValue, 1, 1); temporal.options.padding = (newValue * (temporal.weight.shape[2] - 1) / 2, 0, 0) }
+        set {
+            temporal.options.dilation = (newValue, 1, 1)
+            temporal.options.padding = (newValue * (temporal.weight.shape[2] - 1) / 2, 0, 0)
+        }
     }
     override public func forward(_ x: Tensor) -> Tensor { temporal(spatial(x)) }
 }
@@ -172,14 +191,18 @@ public final class TTConv3d: Module {
     public let temporalSize: Int
     public var options: Conv3dOptions
 
-    public init(inputChannels: Int, outputChannels: Int, kernelSize: (Int, Int, Int), padding: (Int, Int, Int)? = nil,
-                rng: inout SeededRNG) {
+    public init(
+        inputChannels: Int, outputChannels: Int, kernelSize: (Int, Int, Int), padding: (Int, Int, Int)? = nil,
+        rng: inout SeededRNG
+    ) {
         let (t, kh, kw) = kernelSize
         let bound = 1 / Float(inputChannels * t * kh * kw).squareRoot()
-        k0 = .parameter([outputChannels, inputChannels, kh, kw], role: .spatial,
-                        values: uniformValues(outputChannels * inputChannels * kh * kw, bound: bound, rng: &rng))
-        transforms = .parameter([outputChannels, t - 1, 4], role: .temporal,
-                                values: (0..<(outputChannels * (t - 1))).flatMap { _ in [Float(1), 0, 0, 0] })
+        k0 = .parameter(
+            [outputChannels, inputChannels, kh, kw], role: .spatial,
+            values: uniformValues(outputChannels * inputChannels * kh * kw, bound: bound, rng: &rng))
+        transforms = .parameter(
+            [outputChannels, t - 1, 4], role: .temporal,
+            values: (0..<(outputChannels * (t - 1))).flatMap { _ in [Float(1), 0, 0, 0] })
         temporalSize = t
         options = Conv3dOptions(padding: padding ?? ((t - 1) / 2, (kh - 1) / 2, (kw - 1) / 2))
     }

@@ -21,15 +21,19 @@ public final class BasicConv3d: Module {
     /// The 2D k×k conv (stride and padding in space) as `family` builds it;
     /// `stemTime` is the stem's temporal extent (its 7×7 conv), or nil for the
     /// other convs, whose temporal extent the family gives (3 for I3D's 3×3).
-    init(_ family: VideoFamily, _ cin: Int, _ cout: Int, kernel k: Int, stride: Int = 1, padding: Int = 0, stemTime: Int? = nil,
-         rng: inout SeededRNG) {
+    init(
+        _ family: VideoFamily, _ cin: Int, _ cout: Int, kernel k: Int, stride: Int = 1, padding: Int = 0,
+        stemTime: Int? = nil,
+        rng: inout SeededRNG
+    ) {
         if family == .s3d && k == 3 {
             precondition(stride == 1 && padding == 1, "S3D's separable convs are 3×3, stride 1, padding 1")
             conv = SeparableConv3d(inputChannels: cin, outputChannels: cout, bnEpsilon: 1e-3, rng: &rng)
         } else {
             let t = stemTime ?? (family == .i3d && k > 1 ? 3 : 1)
-            conv = Conv3d(inputChannels: cin, outputChannels: cout, kernelSize: (t, k, k), stride: (1, stride, stride),
-                          padding: (t / 2, padding, padding), bias: false, rng: &rng)
+            conv = Conv3d(
+                inputChannels: cin, outputChannels: cout, kernelSize: (t, k, k), stride: (1, stride, stride),
+                padding: (t / 2, padding, padding), bias: false, rng: &rng)
         }
         bn = BatchNorm3d(channels: cout, epsilon: 1e-3)
     }
@@ -47,21 +51,34 @@ public final class InceptionModule: Module {
     public let branch1: BasicConv3d, branch2: Sequential, branch3: Sequential, branch4: Sequential
     public let outputChannels: Int
 
-    init(_ family: VideoFamily, _ cin: Int, _ ch1x1: Int, _ ch3x3red: Int, _ ch3x3: Int, _ ch5x5red: Int, _ ch5x5: Int, _ poolProj: Int,
-         rng: inout SeededRNG) {
+    init(
+        _ family: VideoFamily, _ cin: Int, _ ch1x1: Int, _ ch3x3red: Int, _ ch3x3: Int, _ ch5x5red: Int, _ ch5x5: Int,
+        _ poolProj: Int,
+        rng: inout SeededRNG
+    ) {
         branch1 = BasicConv3d(family, cin, ch1x1, kernel: 1, rng: &rng)
-        branch2 = Sequential([("0", BasicConv3d(family, cin, ch3x3red, kernel: 1, rng: &rng)),
-                              ("1", BasicConv3d(family, ch3x3red, ch3x3, kernel: 3, padding: 1, rng: &rng))])
-        branch3 = Sequential([("0", BasicConv3d(family, cin, ch5x5red, kernel: 1, rng: &rng)),
-                              ("1", BasicConv3d(family, ch5x5red, ch5x5, kernel: 3, padding: 1, rng: &rng))])
+        branch2 = Sequential([
+            ("0", BasicConv3d(family, cin, ch3x3red, kernel: 1, rng: &rng)),
+            ("1", BasicConv3d(family, ch3x3red, ch3x3, kernel: 3, padding: 1, rng: &rng))
+        ])
+        branch3 = Sequential([
+            ("0", BasicConv3d(family, cin, ch5x5red, kernel: 1, rng: &rng)),
+            ("1", BasicConv3d(family, ch5x5red, ch5x5, kernel: 3, padding: 1, rng: &rng))
+        ])
         let t = family == .i3d || family == .s3d ? 3 : 1
-        branch4 = Sequential([("0", MaxPool3d((t, 3, 3), stride: (1, 1, 1), padding: (t / 2, 1, 1), ceilMode: true)),
-                              ("1", BasicConv3d(family, cin, poolProj, kernel: 1, rng: &rng))])
+        branch4 = Sequential([
+            ("0", MaxPool3d((t, 3, 3), stride: (1, 1, 1), padding: (t / 2, 1, 1), ceilMode: true)),
+            ("1", BasicConv3d(family, cin, poolProj, kernel: 1, rng: &rng))
+        ])
         outputChannels = ch1x1 + ch3x3 + ch5x5 + poolProj
     }
 
-    override public var children: [(String, Module)] { [("branch1", branch1), ("branch2", branch2), ("branch3", branch3), ("branch4", branch4)] }
-    override public func forward(_ x: Tensor) -> Tensor { concat([branch1(x), branch2(x), branch3(x), branch4(x)], axis: 1) }
+    override public var children: [(String, Module)] {
+        [("branch1", branch1), ("branch2", branch2), ("branch3", branch3), ("branch4", branch4)]
+    }
+    override public func forward(_ x: Tensor) -> Tensor {
+        concat([branch1(x), branch2(x), branch3(x), branch4(x)], axis: 1)
+    }
 }
 
 /// InceptionV1 (GoogLeNet, torchvision's layout and parameter names, without
@@ -93,7 +110,7 @@ public final class GoogLeNet3D: Module {
         ("3a", [64, 96, 128, 16, 32, 32]), ("3b", [128, 128, 192, 32, 96, 64]),
         ("4a", [192, 96, 208, 16, 48, 64]), ("4b", [160, 112, 224, 24, 64, 64]), ("4c", [128, 128, 256, 24, 64, 64]),
         ("4d", [112, 144, 288, 32, 64, 64]), ("4e", [256, 160, 320, 32, 128, 128]),
-        ("5a", [256, 160, 320, 32, 128, 128]), ("5b", [384, 192, 384, 48, 128, 128]),
+        ("5a", [256, 160, 320, 32, 128, 128]), ("5b", [384, 192, 384, 48, 128, 128])
     ]
 
     public init(classes: Int, family: VideoFamily, temporalPooling: Bool = false, rng: inout SeededRNG) {
@@ -105,7 +122,9 @@ public final class GoogLeNet3D: Module {
         conv3 = BasicConv3d(family, 64, 192, kernel: 3, padding: 1, rng: &rng)
         var tams: [String: TemporalAggregation] = [:]
         if family == .tam {
-            for (name, channels) in [("1", 64), ("2", 64), ("3", 192)] { tams[name] = TemporalAggregation(channels: channels, rng: &rng) }
+            for (name, channels) in [("1", 64), ("2", 64), ("3", 192)] {
+                tams[name] = TemporalAggregation(channels: channels, rng: &rng)
+            }
         }
         var channels = 192
         var built: [(String, InceptionModule)] = []

@@ -45,8 +45,10 @@ public func inflate(_ model: Module, from2D state: [String: Tensor], inflation: 
     for (name, module) in model.namedModules() {
         guard let layer = module as? STDCFConv, !name.isEmpty else { continue }
         let prefix = name + "."
-        guard let source = state[prefix + "weight"], source.shape == [layer.outputChannels, layer.inputChannels, layer.spatialSize, layer.spatialSize] else {
-            continue   // listed below as unmapped, with the reason
+        guard let source = state[prefix + "weight"],
+            source.shape == [layer.outputChannels, layer.inputChannels, layer.spatialSize, layer.spatialSize]
+        else {
+            continue  // listed below as unmapped, with the reason
         }
         fitSTDCF(layer, to2D: source, inflation: inflation)
         used.insert(prefix + "weight")
@@ -54,10 +56,14 @@ public func inflate(_ model: Module, from2D state: [String: Tensor], inflation: 
     }
     let fitted = Set(report.mapped)
     // Prefixes ("layer1.0.conv2.") of S3D's separable convs.
-    let separableConvs = Set(model.parameters().map(\.0).filter { $0.hasSuffix(".spatial.weight") }.map { String($0.dropLast("spatial.weight".count)) })
-    let separableBNs = Dictionary(uniqueKeysWithValues: model.namedModules().compactMap { name, module in
-        (module as? SeparableConv3d).map { (name + ".", $0.bn) }
-    })
+    let separableConvs = Set(
+        model.parameters().map(\.0).filter { $0.hasSuffix(".spatial.weight") }.map {
+            String($0.dropLast("spatial.weight".count))
+        })
+    let separableBNs = Dictionary(
+        uniqueKeysWithValues: model.namedModules().compactMap { name, module in
+            (module as? SeparableConv3d).map { (name + ".", $0.bn) }
+        })
     for (name, target) in model.parameters() + model.buffers() where !fitted.contains(name) {
         let shape = target.shape
         // S3D: "X.spatial.weight" ← "X.weight"; X's temporal conv and inner BN become identities.
@@ -73,11 +79,12 @@ public func inflate(_ model: Module, from2D state: [String: Tensor], inflation: 
                 }
             case "temporal.weight":
                 var values = [Float](repeating: 0, count: target.count)
-                let taps = shape[2] * shape[3] * shape[4], centre = (shape[2] / 2) * shape[3] * shape[4] + (shape[3] / 2) * shape[4] + shape[4] / 2
+                let taps = shape[2] * shape[3] * shape[4]
+                let centre = (shape[2] / 2) * shape[3] * shape[4] + (shape[3] / 2) * shape[4] + shape[4] / 2
                 for c in 0..<min(shape[0], shape[1]) { values[(c * shape[1] + c) * taps + centre] = 1 }
                 target.assign(values)
                 report.identity.append(name)
-            default:   // the inner BN: γ = 1, β = 0, mean 0, variance 1 − ε (so that it divides by 1)
+            default:  // the inner BN: γ = 1, β = 0, mean 0, variance 1 − ε (so that it divides by 1)
                 let epsilon = separableBNs[prefix]?.epsilon ?? 0
                 let value: Float = part == "bn.weight" ? 1 : part == "bn.running_var" ? 1 - epsilon : 0
                 target.assign([Float](repeating: value, count: target.count))
@@ -107,7 +114,8 @@ public func inflate(_ model: Module, from2D state: [String: Tensor], inflation: 
 
 /// ("layer1.0.conv2.", "spatial.weight") for a tensor of a separable conv.
 private func separablePart(_ name: String, in prefixes: Set<String>) -> (String, String)? {
-    for part in ["spatial.weight", "temporal.weight", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"] where name.hasSuffix("." + part) {
+    for part in ["spatial.weight", "temporal.weight", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"]
+    where name.hasSuffix("." + part) {
         let prefix = String(name.dropLast(part.count))
         if prefixes.contains(prefix) { return (prefix, part) }
     }
@@ -143,8 +151,9 @@ private func inflated(_ source: Tensor, into shape: [Int], _ inflation: Inflatio
 /// approximate every 2D kernel better than the top M singular vectors do.
 public func fitSTDCF(_ layer: STDCFConv, to2D kernel: Tensor, inflation: Inflation) {
     let (o, c, m, n) = (layer.outputChannels, layer.inputChannels, layer.m, layer.n)
-    let k2 = layer.spatialSize * layer.spatialSize, t = layer.temporalSize
-    let w = kernel.scalars.map(Double.init)   // OC × k²
+    let k2 = layer.spatialSize * layer.spatialSize
+    let t = layer.temporalSize
+    let w = kernel.scalars.map(Double.init)  // OC × k²
     // Gram matrix G = W₂ᵀW₂ (k² × k²); its top eigenvectors are the right singular vectors.
     var gram = [Double](repeating: 0, count: k2 * k2)
     for r in 0..<(o * c) { for a in 0..<k2 { for b in 0..<k2 { gram[a * k2 + b] += w[r * k2 + a] * w[r * k2 + b] } } }
@@ -162,16 +171,21 @@ public func fitSTDCF(_ layer: STDCFConv, to2D kernel: Tensor, inflation: Inflati
         var v = [Double](repeating: 0, count: t)
         v[candidate] = 1
         candidate += 1
-        for q in phi { let dot = zip(v, q).map(*).reduce(0, +); for i in 0..<t { v[i] -= dot * q[i] } }
+        for q in phi {
+            let dot = zip(v, q).map(*).reduce(0, +)
+            for i in 0..<t { v[i] -= dot * q[i] }
+        }
         let length = v.map { $0 * $0 }.reduce(0, +).squareRoot()
         if length > 1e-6 { phi.append(v.map { $0 / length }) }
     }
     var alpha = [Float](repeating: 0, count: o * c * m * n)
-    for r in 0..<(o * c) { for i in 0..<m {
-        var dot = 0.0
-        for u in 0..<k2 { dot += w[r * k2 + u] * psi[i * k2 + u] }
-        alpha[(r * m + i) * n] = Float(norm * dot)
-    } }
+    for r in 0..<(o * c) {
+        for i in 0..<m {
+            var dot = 0.0
+            for u in 0..<k2 { dot += w[r * k2 + u] * psi[i * k2 + u] }
+            alpha[(r * m + i) * n] = Float(norm * dot)
+        }
+    }
     layer.spatialAtoms.assign(psi.map(Float.init))
     layer.temporalAtoms.assign(phi.flatMap { $0 }.map(Float.init))
     layer.coefficients.assign(alpha)
@@ -187,26 +201,32 @@ func symmetricEigen(_ matrix: [Double], size: Int) -> (values: [Double], vectors
         var off = 0.0
         for p in 0..<size { for q in (p + 1)..<size { off += a[p * size + q] * a[p * size + q] } }
         if off < 1e-24 { break }
-        for p in 0..<size { for q in (p + 1)..<size where abs(a[p * size + q]) > 1e-300 {
-            let theta = (a[q * size + q] - a[p * size + p]) / (2 * a[p * size + q])
-            let tangent = (theta >= 0 ? 1 : -1) / (abs(theta) + (theta * theta + 1).squareRoot())
-            let cosine = 1 / (tangent * tangent + 1).squareRoot(), sine = tangent * cosine
-            for k in 0..<size {   // columns p, q
-                let akp = a[k * size + p], akq = a[k * size + q]
-                a[k * size + p] = cosine * akp - sine * akq
-                a[k * size + q] = sine * akp + cosine * akq
+        for p in 0..<size {
+            for q in (p + 1)..<size where abs(a[p * size + q]) > 1e-300 {
+                let theta = (a[q * size + q] - a[p * size + p]) / (2 * a[p * size + q])
+                let tangent = (theta >= 0 ? 1 : -1) / (abs(theta) + (theta * theta + 1).squareRoot())
+                let cosine = 1 / (tangent * tangent + 1).squareRoot()
+                let sine = tangent * cosine
+                for k in 0..<size {  // columns p, q
+                    let akp = a[k * size + p]
+                    let akq = a[k * size + q]
+                    a[k * size + p] = cosine * akp - sine * akq
+                    a[k * size + q] = sine * akp + cosine * akq
+                }
+                for k in 0..<size {  // rows p, q
+                    let apk = a[p * size + k]
+                    let aqk = a[q * size + k]
+                    a[p * size + k] = cosine * apk - sine * aqk
+                    a[q * size + k] = sine * apk + cosine * aqk
+                }
+                for k in 0..<size {
+                    let vkp = v[k * size + p]
+                    let vkq = v[k * size + q]
+                    v[k * size + p] = cosine * vkp - sine * vkq
+                    v[k * size + q] = sine * vkp + cosine * vkq
+                }
             }
-            for k in 0..<size {   // rows p, q
-                let apk = a[p * size + k], aqk = a[q * size + k]
-                a[p * size + k] = cosine * apk - sine * aqk
-                a[q * size + k] = sine * apk + cosine * aqk
-            }
-            for k in 0..<size {
-                let vkp = v[k * size + p], vkq = v[k * size + q]
-                v[k * size + p] = cosine * vkp - sine * vkq
-                v[k * size + q] = sine * vkp + cosine * vkq
-            }
-        } }
+        }
     }
     return ((0..<size).map { a[$0 * size + $0] }, v)
 }

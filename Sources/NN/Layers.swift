@@ -6,14 +6,19 @@ public final class Conv3d: Module {
     public let bias: Tensor?
     public var options: Conv3dOptions
 
-    public init(inputChannels: Int, outputChannels: Int, kernelSize: (Int, Int, Int), stride: (Int, Int, Int) = (1, 1, 1),
-                padding: (Int, Int, Int) = (0, 0, 0), dilation: (Int, Int, Int) = (1, 1, 1), groups: Int = 1,
-                bias: Bool = true, role: ParameterRole = .joint, rng: inout SeededRNG) {
+    public init(
+        inputChannels: Int, outputChannels: Int, kernelSize: (Int, Int, Int), stride: (Int, Int, Int) = (1, 1, 1),
+        padding: (Int, Int, Int) = (0, 0, 0), dilation: (Int, Int, Int) = (1, 1, 1), groups: Int = 1,
+        bias: Bool = true, role: ParameterRole = .joint, rng: inout SeededRNG
+    ) {
         let fanIn = inputChannels / groups * kernelSize.0 * kernelSize.1 * kernelSize.2
         let bound = 1 / Float(fanIn).squareRoot()
         let shape = [outputChannels, inputChannels / groups, kernelSize.0, kernelSize.1, kernelSize.2]
         weight = .parameter(shape, role: role, values: uniformValues(shape.reduce(1, *), bound: bound, rng: &rng))
-        self.bias = bias ? .parameter([outputChannels], role: role, values: uniformValues(outputChannels, bound: bound, rng: &rng)) : nil
+        self.bias =
+            bias
+            ? .parameter([outputChannels], role: role, values: uniformValues(outputChannels, bound: bound, rng: &rng))
+            : nil
         options = Conv3dOptions(stride: stride, padding: padding, dilation: dilation, groups: groups)
     }
 
@@ -45,20 +50,23 @@ public final class BatchNorm3d: Module {
     override public var ownBuffers: [(String, Tensor)] { [("running_mean", runningMean), ("running_var", runningVar)] }
 
     override public func forward(_ x: Tensor) -> Tensor {
-        batchNorm(x, gamma: weight, beta: bias, runningMean: runningMean, runningVar: runningVar,
-                  training: training, momentum: momentum, epsilon: epsilon)
+        batchNorm(
+            x, gamma: weight, beta: bias, runningMean: runningMean, runningVar: runningVar,
+            training: training, momentum: momentum, epsilon: epsilon)
     }
 
     /// relu(self(x)) · gate(relu(self(x))) without keeping the rectified tensor (see batchNormReLUGated).
     public func withReLU(_ x: Tensor, gatedBy gate: (Tensor) -> Tensor) -> Tensor {
-        batchNormReLUGated(x, gamma: weight, beta: bias, runningMean: runningMean, runningVar: runningVar,
-                           training: training, momentum: momentum, epsilon: epsilon, gate: gate)
+        batchNormReLUGated(
+            x, gamma: weight, beta: bias, runningMean: runningMean, runningVar: runningVar,
+            training: training, momentum: momentum, epsilon: epsilon, gate: gate)
     }
 
     /// relu(self(x)) as one op, which keeps less memory for the backward pass.
     public func withReLU(_ x: Tensor) -> Tensor {
-        batchNormReLU(x, gamma: weight, beta: bias, runningMean: runningMean, runningVar: runningVar,
-                      training: training, momentum: momentum, epsilon: epsilon)
+        batchNormReLU(
+            x, gamma: weight, beta: bias, runningMean: runningMean, runningVar: runningVar,
+            training: training, momentum: momentum, epsilon: epsilon)
     }
 }
 
@@ -69,15 +77,26 @@ public final class ReLU: Module {
 
 public final class MaxPool3d: Module {
     public let kernel: (Int, Int, Int), stride: (Int, Int, Int), padding: (Int, Int, Int), ceilMode: Bool
-    public init(_ kernel: (Int, Int, Int), stride: (Int, Int, Int)? = nil, padding: (Int, Int, Int) = (0, 0, 0), ceilMode: Bool = false) {
-        self.kernel = kernel; self.stride = stride ?? kernel; self.padding = padding; self.ceilMode = ceilMode
+    public init(
+        _ kernel: (Int, Int, Int), stride: (Int, Int, Int)? = nil, padding: (Int, Int, Int) = (0, 0, 0),
+        ceilMode: Bool = false
+    ) {
+        self.kernel = kernel
+        self.stride = stride ?? kernel
+        self.padding = padding
+        self.ceilMode = ceilMode
     }
-    override public func forward(_ x: Tensor) -> Tensor { maxPool3d(x, kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode) }
+    override public func forward(_ x: Tensor) -> Tensor {
+        maxPool3d(x, kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode)
+    }
 }
 
 public final class AvgPool3d: Module {
     public let kernel: (Int, Int, Int), stride: (Int, Int, Int)
-    public init(_ kernel: (Int, Int, Int), stride: (Int, Int, Int)? = nil) { self.kernel = kernel; self.stride = stride ?? kernel }
+    public init(_ kernel: (Int, Int, Int), stride: (Int, Int, Int)? = nil) {
+        self.kernel = kernel
+        self.stride = stride ?? kernel
+    }
     override public func forward(_ x: Tensor) -> Tensor { avgPool3d(x, kernel: kernel, stride: stride) }
 }
 
@@ -92,9 +111,13 @@ public final class Linear: Module {
     public let weight: Tensor, bias: Tensor?
     public init(inputFeatures: Int, outputFeatures: Int, bias: Bool = true, rng: inout SeededRNG) {
         let bound = 1 / Float(inputFeatures).squareRoot()
-        weight = .parameter([outputFeatures, inputFeatures], role: .joint,
-                            values: uniformValues(outputFeatures * inputFeatures, bound: bound, rng: &rng))
-        self.bias = bias ? .parameter([outputFeatures], role: .joint, values: uniformValues(outputFeatures, bound: bound, rng: &rng)) : nil
+        weight = .parameter(
+            [outputFeatures, inputFeatures], role: .joint,
+            values: uniformValues(outputFeatures * inputFeatures, bound: bound, rng: &rng))
+        self.bias =
+            bias
+            ? .parameter([outputFeatures], role: .joint, values: uniformValues(outputFeatures, bound: bound, rng: &rng))
+            : nil
     }
     override public var ownParameters: [(String, Tensor)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
     override public func forward(_ x: Tensor) -> Tensor {
@@ -105,7 +128,10 @@ public final class Linear: Module {
 public final class Dropout: Module {
     public let p: Float
     private var rng: SeededRNG
-    public init(p: Float, seed: UInt64 = 0) { self.p = p; rng = SeededRNG(seed: seed) }
+    public init(p: Float, seed: UInt64 = 0) {
+        self.p = p
+        rng = SeededRNG(seed: seed)
+    }
     override public func forward(_ x: Tensor) -> Tensor { dropout(x, p: p, training: training, using: &rng) }
 }
 

@@ -9,9 +9,12 @@ public final class KTH3L: Module {
     public let fc: Linear
 
     public init(classes: Int, makeConv: (Int, Int, inout SeededRNG) -> Module, rng: inout SeededRNG) {
-        conv1 = makeConv(3, 32, &rng); bn1 = BatchNorm3d(channels: 32)
-        conv2 = makeConv(32, 64, &rng); bn2 = BatchNorm3d(channels: 64)
-        conv3 = makeConv(64, 128, &rng); bn3 = BatchNorm3d(channels: 128)
+        conv1 = makeConv(3, 32, &rng)
+        bn1 = BatchNorm3d(channels: 32)
+        conv2 = makeConv(32, 64, &rng)
+        bn2 = BatchNorm3d(channels: 64)
+        conv3 = makeConv(64, 128, &rng)
+        bn3 = BatchNorm3d(channels: 128)
         fc = Linear(inputFeatures: 128, outputFeatures: classes, rng: &rng)
     }
 
@@ -35,12 +38,16 @@ public final class Recon3L: Module {
     public let conv1: Module, bn1: BatchNorm3d, conv2: Module, bn2: BatchNorm3d, conv3: Module
 
     public init(makeConv: (Int, Int, inout SeededRNG) -> Module, rng: inout SeededRNG) {
-        conv1 = makeConv(3, 32, &rng); bn1 = BatchNorm3d(channels: 32)
-        conv2 = makeConv(32, 32, &rng); bn2 = BatchNorm3d(channels: 32)
+        conv1 = makeConv(3, 32, &rng)
+        bn1 = BatchNorm3d(channels: 32)
+        conv2 = makeConv(32, 32, &rng)
+        bn2 = BatchNorm3d(channels: 32)
         conv3 = makeConv(32, 3, &rng)
     }
 
-    override public var children: [(String, Module)] { [("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2), ("conv3", conv3)] }
+    override public var children: [(String, Module)] {
+        [("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2), ("conv3", conv3)]
+    }
     override public func forward(_ x: Tensor) -> Tensor { conv3(bn2.withReLU(conv2(bn1.withReLU(conv1(x))))) }
 }
 
@@ -51,24 +58,35 @@ func kthConv(_ kind: String) -> (Int, Int, inout SeededRNG) -> Module {
         switch kind {
         case "stdcf": STDCFConv(inputChannels: cin, outputChannels: cout, spatialAtoms: 6, temporalAtoms: 2, rng: &rng)
         case "rank1": Rank1Conv(inputChannels: cin, outputChannels: cout, rng: &rng)
-        default: Conv3d(inputChannels: cin, outputChannels: cout, kernelSize: (3, 3, 3), padding: (1, 1, 1), bias: false, rng: &rng)
+        default:
+            Conv3d(
+                inputChannels: cin, outputChannels: cout, kernelSize: (3, 3, 3), padding: (1, 1, 1), bias: false,
+                rng: &rng)
         }
     }
 }
 
 /// Models by name, for configs and `clipkit model summary`.
 public enum ModelZoo {
-    public static let names = ["kth3l-reg3d", "kth3l-stdcf", "kth3l-rank1", "kth3l-ct", "kth3l-tt", "kth3l-tsm", "lenet5-3d", "lenet5-3dtt",
-                               "recon3l-reg3d", "recon3l-stdcf", "recon3l-rank1",
-                               "r3d50", "stdcf-r50", "r2plus1d-r50", "ctnet-r50", "tsm-r50",
-                               "i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18",
-                               "i3d-incv1", "s3d-incv1", "tsn-incv1", "tam-incv1"]
-        + ["i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18",
-           "i3d-incv1", "s3d-incv1", "tsn-incv1", "tam-incv1"].map { $0 + "-tp" } + ["nl-i3d-r50", "slowfast-r50"]
+    public static let names =
+        [
+            "kth3l-reg3d", "kth3l-stdcf", "kth3l-rank1", "kth3l-ct", "kth3l-tt", "kth3l-tsm", "lenet5-3d",
+            "lenet5-3dtt",
+            "recon3l-reg3d", "recon3l-stdcf", "recon3l-rank1",
+            "r3d50", "stdcf-r50", "r2plus1d-r50", "ctnet-r50", "tsm-r50",
+            "i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18",
+            "i3d-incv1", "s3d-incv1", "tsn-incv1", "tam-incv1"
+        ]
+        + [
+            "i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18",
+            "i3d-incv1", "s3d-incv1", "tsn-incv1", "tam-incv1"
+        ].map { $0 + "-tp" } + ["nl-i3d-r50", "slowfast-r50"]
 
     /// `input` (C×T×H×W) matters only for models whose layer sizes follow the
     /// clip (lenet5-*); the default is Video-MNIST's 1×30×28×28.
-    public static func make(_ name: String, classes: Int, seed: UInt64 = 0, input: [Int] = [1, 30, 28, 28]) throws -> Module {
+    public static func make(_ name: String, classes: Int, seed: UInt64 = 0, input: [Int] = [1, 30, 28, 28]) throws
+        -> Module
+    {
         var rng = SeededRNG(seed: seed)
         switch name {
         case "kth3l-reg3d", "kth3l-stdcf", "kth3l-rank1":
@@ -78,28 +96,51 @@ public enum ModelZoo {
         case "kth3l-ct":
             // A CT-Module keeps its channel count: a 1×1×1 conv + BN + ReLU
             // brings Cin to Cout first, as CT-Net's bottleneck does.
-            return KTH3L(classes: classes, makeConv: { cin, cout, rng in
-                Sequential([("project", ConvBN(inputChannels: cin, outputChannels: cout, kernelSize: (1, 1, 1), rng: &rng)),
-                            ("ct", CTModule(channels: cout, rng: &rng))])
-            }, rng: &rng)
+            return KTH3L(
+                classes: classes,
+                makeConv: { cin, cout, rng in
+                    Sequential([
+                        ("project", ConvBN(inputChannels: cin, outputChannels: cout, kernelSize: (1, 1, 1), rng: &rng)),
+                        ("ct", CTModule(channels: cout, rng: &rng))
+                    ])
+                }, rng: &rng)
         case "kth3l-tt":
-            return KTH3L(classes: classes, makeConv: { cin, cout, rng in
-                TTConv3d(inputChannels: cin, outputChannels: cout, kernelSize: (3, 3, 3), rng: &rng)
-            }, rng: &rng)
+            return KTH3L(
+                classes: classes,
+                makeConv: { cin, cout, rng in
+                    TTConv3d(inputChannels: cin, outputChannels: cout, kernelSize: (3, 3, 3), rng: &rng)
+                }, rng: &rng)
         case "kth3l-tsm":
             // TSM's 2D conv after a temporal shift (1/8 of the channels each way; none of conv1's 3).
-            return KTH3L(classes: classes, makeConv: { cin, cout, rng in
-                Sequential([("shift", TemporalShift()),
-                            ("conv", Conv3d(inputChannels: cin, outputChannels: cout, kernelSize: (1, 3, 3), padding: (0, 1, 1), bias: false, rng: &rng))])
-            }, rng: &rng)
+            return KTH3L(
+                classes: classes,
+                makeConv: { cin, cout, rng in
+                    Sequential([
+                        ("shift", TemporalShift()),
+                        (
+                            "conv",
+                            Conv3d(
+                                inputChannels: cin, outputChannels: cout, kernelSize: (1, 3, 3), padding: (0, 1, 1),
+                                bias: false, rng: &rng)
+                        )
+                    ])
+                }, rng: &rng)
         case "lenet5-3d":
-            return LeNet5(classes: classes, input: input, makeConv: { cin, cout, pad, rng in
-                Conv3d(inputChannels: cin, outputChannels: cout, kernelSize: (5, 5, 5), padding: (pad, pad, pad), rng: &rng)
-            }, rng: &rng)
+            return LeNet5(
+                classes: classes, input: input,
+                makeConv: { cin, cout, pad, rng in
+                    Conv3d(
+                        inputChannels: cin, outputChannels: cout, kernelSize: (5, 5, 5), padding: (pad, pad, pad),
+                        rng: &rng)
+                }, rng: &rng)
         case "lenet5-3dtt":
-            return LeNet5(classes: classes, input: input, makeConv: { cin, cout, pad, rng in
-                TTConv3d(inputChannels: cin, outputChannels: cout, kernelSize: (5, 5, 5), padding: (pad, pad, pad), rng: &rng)
-            }, rng: &rng)
+            return LeNet5(
+                classes: classes, input: input,
+                makeConv: { cin, cout, pad, rng in
+                    TTConv3d(
+                        inputChannels: cin, outputChannels: cout, kernelSize: (5, 5, 5), padding: (pad, pad, pad),
+                        rng: &rng)
+                }, rng: &rng)
         case "r3d50": return ResNet3D(classes: classes, middle: .reg3d, rng: &rng)
         case "stdcf-r50": return ResNet3D(classes: classes, middle: .stdcf, rng: &rng)
         case "r2plus1d-r50": return ResNet3D(classes: classes, middle: .rank1, rng: &rng)
@@ -108,22 +149,30 @@ public enum ModelZoo {
         case "slowfast-r50": return SlowFast(classes: classes, rng: &rng)
         case "nl-i3d-r50":
             // The Non-local paper's 5 blocks: every other block of res3 (2) and res4 (3), as mmaction2's I3D-NL.
-            return ResNet3D(classes: classes, depth: 50, stemTime: 5, middle: { _, _ in .reg3d },
-                            nonLocal: { stage, block in (stage == 1 || stage == 2) && block % 2 == 0 }, rng: &rng)
+            return ResNet3D(
+                classes: classes, depth: 50, stemTime: 5, middle: { _, _ in .reg3d },
+                nonLocal: { stage, block in (stage == 1 || stage == 2) && block % 2 == 0 }, rng: &rng)
         // The Deep Analysis supplement's families (ResNet.swift: stems and middle convs; Inception.swift).
         case let zooName where names.contains(zooName):
-            guard let family = VideoFamily(rawValue: String(name.prefix(3))) else { throw ModelError.unknownModel(name, known: names) }
-            // "-tp": with the supplement's temporal pooling.
-            let pooled = name.hasSuffix("-tp"), base = pooled ? String(name.dropLast(3)) : name
-            if base.hasSuffix("incv1") { return GoogLeNet3D(classes: classes, family: family, temporalPooling: pooled, rng: &rng) }
-            let depth = base.hasSuffix("r18") ? 18 : 50
-            let (stemTime, middle): (Int, BottleneckConv) = switch family {
-            case .i3d: (5, .reg3d)
-            case .s3d: (3, .separable)
-            case .tsn, .tam: (1, .spatial)
+            guard let family = VideoFamily(rawValue: String(name.prefix(3))) else {
+                throw ModelError.unknownModel(name, known: names)
             }
-            return ResNet3D(classes: classes, depth: depth, stemTime: stemTime, middle: { _, _ in middle },
-                            temporalAggregation: family == .tam, temporalPooling: pooled, rng: &rng)
+            // "-tp": with the supplement's temporal pooling.
+            let pooled = name.hasSuffix("-tp")
+            let base = pooled ? String(name.dropLast(3)) : name
+            if base.hasSuffix("incv1") {
+                return GoogLeNet3D(classes: classes, family: family, temporalPooling: pooled, rng: &rng)
+            }
+            let depth = base.hasSuffix("r18") ? 18 : 50
+            let (stemTime, middle): (Int, BottleneckConv) =
+                switch family {
+                case .i3d: (5, .reg3d)
+                case .s3d: (3, .separable)
+                case .tsn, .tam: (1, .spatial)
+                }
+            return ResNet3D(
+                classes: classes, depth: depth, stemTime: stemTime, middle: { _, _ in middle },
+                temporalAggregation: family == .tam, temporalPooling: pooled, rng: &rng)
         default:
             throw ModelError.unknownModel(name, known: names)
         }
@@ -162,7 +211,8 @@ public final class LeNet5: Module {
     public let conv1: Module, conv2: Module
     public let fc1: Linear, fc2: Linear, fc3: Linear
 
-    public init(classes: Int, input: [Int], makeConv: (Int, Int, Int, inout SeededRNG) -> Module, rng: inout SeededRNG) {
+    public init(classes: Int, input: [Int], makeConv: (Int, Int, Int, inout SeededRNG) -> Module, rng: inout SeededRNG)
+    {
         conv1 = makeConv(input[0], 6, 2, &rng)
         conv2 = makeConv(6, 16, 0, &rng)
         // T×H×W: same conv, pool 2, valid conv 5, pool 2.

@@ -29,7 +29,8 @@ open class Module {
 
     /// This module and every descendant, with dotted names ("" for this one).
     public func namedModules() -> [(String, Module)] {
-        [("", self)] + children.flatMap { name, child in child.namedModules().map { ($0.isEmpty ? name : "\(name).\($0)", $1) } }
+        [("", self)]
+            + children.flatMap { name, child in child.namedModules().map { ($0.isEmpty ? name : "\(name).\($0)", $1) } }
     }
 
     /// Every parameter, with dotted names ("conv1.weight").
@@ -70,7 +71,9 @@ open class Module {
                 if strict { throw ModelError.missingTensor(name) }
                 continue
             }
-            guard source.shape == tensor.shape else { throw ModelError.shapeMismatch(name, expected: tensor.shape, found: source.shape) }
+            guard source.shape == tensor.shape else {
+                throw ModelError.shapeMismatch(name, expected: tensor.shape, found: source.shape)
+            }
             tensor.assign(source.scalars)
         }
     }

@@ -23,12 +23,16 @@ public enum BottleneckConv: String, Sendable {
 /// Cout→Cout (role temporal). Unlike `Rank1Conv` it is not linear.
 public final class SeparableConv3d: Module {
     public let spatial: Conv3d, bn: BatchNorm3d, temporal: Conv3d
-    public init(inputChannels: Int, outputChannels: Int, stride: Int = 1, bnEpsilon: Float = 1e-5, rng: inout SeededRNG) {
-        spatial = Conv3d(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: (1, 3, 3), stride: (1, stride, stride),
-                         padding: (0, 1, 1), bias: false, role: .spatial, rng: &rng)
+    public init(inputChannels: Int, outputChannels: Int, stride: Int = 1, bnEpsilon: Float = 1e-5, rng: inout SeededRNG)
+    {
+        spatial = Conv3d(
+            inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: (1, 3, 3),
+            stride: (1, stride, stride),
+            padding: (0, 1, 1), bias: false, role: .spatial, rng: &rng)
         bn = BatchNorm3d(channels: outputChannels, epsilon: bnEpsilon)
-        temporal = Conv3d(inputChannels: outputChannels, outputChannels: outputChannels, kernelSize: (3, 1, 1), padding: (1, 0, 0),
-                          bias: false, role: .temporal, rng: &rng)
+        temporal = Conv3d(
+            inputChannels: outputChannels, outputChannels: outputChannels, kernelSize: (3, 1, 1), padding: (1, 0, 0),
+            bias: false, role: .temporal, rng: &rng)
     }
     override public var children: [(String, Module)] { [("spatial", spatial), ("bn", bn), ("temporal", temporal)] }
     override public func forward(_ x: Tensor) -> Tensor { temporal(bn.withReLU(spatial(x))) }
@@ -41,8 +45,10 @@ public final class SeparableConv3d: Module {
 public final class TemporalAggregation: Module {
     public let conv: Conv3d
     public init(channels: Int, rng: inout SeededRNG) {
-        conv = Conv3d(inputChannels: channels, outputChannels: channels, kernelSize: (3, 1, 1), padding: (1, 0, 0), groups: channels,
-                      bias: false, role: .temporal, rng: &rng)
+        conv = Conv3d(
+            inputChannels: channels, outputChannels: channels, kernelSize: (3, 1, 1), padding: (1, 0, 0),
+            groups: channels,
+            bias: false, role: .temporal, rng: &rng)
     }
     override public var children: [(String, Module)] { [("conv", conv)] }
     override public func forward(_ x: Tensor) -> Tensor { relu(conv(x)) }
@@ -62,13 +68,17 @@ public final class NonLocalBlock: Module {
         out = Conv3d(inputChannels: inner, outputChannels: c, kernelSize: (1, 1, 1), bias: false, rng: &rng)
         bn = BatchNorm3d(channels: c)
     }
-    override public var children: [(String, Module)] { [("theta", theta), ("phi", phi), ("g", g), ("out", out), ("bn", bn)] }
+    override public var children: [(String, Module)] {
+        [("theta", theta), ("phi", phi), ("g", g), ("out", out), ("bn", bn)]
+    }
     override public func forward(_ x: Tensor) -> Tensor {
         let (n, c, t, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
-        let inner = c / 2, positions = t * h * w
-        let th = reshape(theta(x), [n, inner, positions]), ph = reshape(phi(x), [n, inner, positions])
+        let inner = c / 2
+        let positions = t * h * w
+        let th = reshape(theta(x), [n, inner, positions])
+        let ph = reshape(phi(x), [n, inner, positions])
         let gx = reshape(g(x), [n, inner, positions])
-        let attention = softmaxLastAxis(batchedMatmul(th, ph, transposeA: true))    // n × positions × positions
+        let attention = softmaxLastAxis(batchedMatmul(th, ph, transposeA: true))  // n × positions × positions
         let y = reshape(batchedMatmul(gx, attention, transposeB: true), [n, inner, t, h, w])
         return add(bn(out(y)), x)
     }
@@ -80,16 +90,27 @@ func middleConv(_ kind: BottleneckConv, _ cin: Int, _ cout: Int, stride: Int = 1
     precondition(stride == 1 || [.reg3d, .spatial, .separable].contains(kind), "\(kind) convs have no stride")
     switch kind {
     case .reg3d:
-        return Conv3d(inputChannels: cin, outputChannels: cout, kernelSize: (3, 3, 3), stride: (1, stride, stride), padding: (1, 1, 1), bias: false, rng: &rng)
+        return Conv3d(
+            inputChannels: cin, outputChannels: cout, kernelSize: (3, 3, 3), stride: (1, stride, stride),
+            padding: (1, 1, 1), bias: false, rng: &rng)
     case .stdcf:
         return STDCFConv(inputChannels: cin, outputChannels: cout, spatialAtoms: 6, temporalAtoms: 2, rng: &rng)
     case .rank1:
         return Rank1Conv(inputChannels: cin, outputChannels: cout, rng: &rng)
     case .tsm:
-        return Sequential([("shift", TemporalShift()),
-                           ("conv", Conv3d(inputChannels: cin, outputChannels: cout, kernelSize: (1, 3, 3), padding: (0, 1, 1), bias: false, rng: &rng))])
+        return Sequential([
+            ("shift", TemporalShift()),
+            (
+                "conv",
+                Conv3d(
+                    inputChannels: cin, outputChannels: cout, kernelSize: (1, 3, 3), padding: (0, 1, 1), bias: false,
+                    rng: &rng)
+            )
+        ])
     case .spatial:
-        return Conv3d(inputChannels: cin, outputChannels: cout, kernelSize: (1, 3, 3), stride: (1, stride, stride), padding: (0, 1, 1), bias: false, rng: &rng)
+        return Conv3d(
+            inputChannels: cin, outputChannels: cout, kernelSize: (1, 3, 3), stride: (1, stride, stride),
+            padding: (0, 1, 1), bias: false, rng: &rng)
     case .ct:
         return CTModule(channels: cout, rng: &rng)
     case .separable:
@@ -104,8 +125,15 @@ func stemPool(_ x: Tensor) -> Tensor { maxPool3d(x, kernel: (1, 3, 3), stride: (
 
 /// The strided 1×1×1 conv + BN shortcut of a block whose shape changes.
 func projectionShortcut(_ cin: Int, _ cout: Int, stride: Int, rng: inout SeededRNG) -> Sequential {
-    Sequential([("0", Conv3d(inputChannels: cin, outputChannels: cout, kernelSize: (1, 1, 1), stride: (1, stride, stride), bias: false, rng: &rng)),
-                ("1", BatchNorm3d(channels: cout))])
+    Sequential([
+        (
+            "0",
+            Conv3d(
+                inputChannels: cin, outputChannels: cout, kernelSize: (1, 1, 1), stride: (1, stride, stride),
+                bias: false, rng: &rng)
+        ),
+        ("1", BatchNorm3d(channels: cout))
+    ])
 }
 
 /// A ResNet-18/34 basic block: middle conv (Cin→w, spatial stride) + BN +
@@ -115,13 +143,18 @@ public final class BasicBlock: Module {
     public let conv1: Module, bn1: BatchNorm3d, conv2: Module, bn2: BatchNorm3d
     public let shortcut: Sequential?
 
-    public init(inputChannels: Int, width: Int, stride: Int, middle: BottleneckConv, temporalAggregation: Bool = false, rng: inout SeededRNG) {
+    public init(
+        inputChannels: Int, width: Int, stride: Int, middle: BottleneckConv, temporalAggregation: Bool = false,
+        rng: inout SeededRNG
+    ) {
         tam = temporalAggregation ? TemporalAggregation(channels: inputChannels, rng: &rng) : nil
         conv1 = middleConv(middle, inputChannels, width, stride: stride, rng: &rng)
         bn1 = BatchNorm3d(channels: width)
         conv2 = middleConv(middle, width, width, rng: &rng)
         bn2 = BatchNorm3d(channels: width)
-        shortcut = stride != 1 || inputChannels != width ? projectionShortcut(inputChannels, width, stride: stride, rng: &rng) : nil
+        shortcut =
+            stride != 1 || inputChannels != width
+            ? projectionShortcut(inputChannels, width, stride: stride, rng: &rng) : nil
     }
 
     override public var children: [(String, Module)] {
@@ -147,23 +180,30 @@ public final class Bottleneck: Module {
     public let nonLocal: NonLocalBlock?
 
     /// `temporalKernel`: SlowFast's kt×1×1 first conv (1: ResNet's 1×1×1).
-    public init(inputChannels: Int, width: Int, stride: Int, middle: BottleneckConv, temporalAggregation: Bool = false,
-                nonLocal: Bool = false, temporalKernel: Int = 1, rng: inout SeededRNG) {
+    public init(
+        inputChannels: Int, width: Int, stride: Int, middle: BottleneckConv, temporalAggregation: Bool = false,
+        nonLocal: Bool = false, temporalKernel: Int = 1, rng: inout SeededRNG
+    ) {
         let out = width * 4
         tam = temporalAggregation ? TemporalAggregation(channels: inputChannels, rng: &rng) : nil
-        conv1 = Conv3d(inputChannels: inputChannels, outputChannels: width, kernelSize: (temporalKernel, 1, 1), stride: (1, stride, stride),
-                       padding: (temporalKernel / 2, 0, 0), bias: false, rng: &rng)
+        conv1 = Conv3d(
+            inputChannels: inputChannels, outputChannels: width, kernelSize: (temporalKernel, 1, 1),
+            stride: (1, stride, stride),
+            padding: (temporalKernel / 2, 0, 0), bias: false, rng: &rng)
         bn1 = BatchNorm3d(channels: width)
         conv2 = middleConv(middle, width, width, rng: &rng)
         bn2 = middle == .ct ? nil : BatchNorm3d(channels: width)
         conv3 = Conv3d(inputChannels: width, outputChannels: out, kernelSize: (1, 1, 1), bias: false, rng: &rng)
         bn3 = BatchNorm3d(channels: out)
-        shortcut = stride != 1 || inputChannels != out ? projectionShortcut(inputChannels, out, stride: stride, rng: &rng) : nil
+        shortcut =
+            stride != 1 || inputChannels != out
+            ? projectionShortcut(inputChannels, out, stride: stride, rng: &rng) : nil
         self.nonLocal = nonLocal ? NonLocalBlock(channels: out, rng: &rng) : nil
     }
 
     override public var children: [(String, Module)] {
-        (tam.map { [("tam", $0)] } ?? []) + [("conv1", conv1), ("bn1", bn1), ("conv2", conv2)] + (bn2.map { [("bn2", $0)] } ?? [])
+        (tam.map { [("tam", $0)] } ?? []) + [("conv1", conv1), ("bn1", bn1), ("conv2", conv2)]
+            + (bn2.map { [("bn2", $0)] } ?? [])
             + [("conv3", conv3), ("bn3", bn3)]
             + (shortcut.map { [("downsample", $0)] } ?? []) + (nonLocal.map { [("non_local", $0)] } ?? [])
     }
@@ -211,12 +251,16 @@ public final class ResNet3D: Module {
 
     /// `middle(stage, block)` picks each block's middle conv (0-based indices);
     /// `depth` is 50 (bottlenecks) or 18 (basic blocks).
-    public init(classes: Int, depth: Int = 50, stemTime: Int, middle: (Int, Int) -> BottleneckConv, temporalAggregation: Bool = false,
-                temporalPooling: Bool = false, nonLocal: (Int, Int) -> Bool = { _, _ in false }, rng: inout SeededRNG) {
+    public init(
+        classes: Int, depth: Int = 50, stemTime: Int, middle: (Int, Int) -> BottleneckConv,
+        temporalAggregation: Bool = false,
+        temporalPooling: Bool = false, nonLocal: (Int, Int) -> Bool = { _, _ in false }, rng: inout SeededRNG
+    ) {
         precondition(depth == 50 || depth == 18, "ResNet depth 18 or 50")
         self.temporalPooling = temporalPooling
-        stem = Conv3d(inputChannels: 3, outputChannels: 64, kernelSize: (stemTime, 7, 7), stride: (1, 2, 2),
-                      padding: (stemTime / 2, 3, 3), bias: false, rng: &rng)
+        stem = Conv3d(
+            inputChannels: 3, outputChannels: 64, kernelSize: (stemTime, 7, 7), stride: (1, 2, 2),
+            padding: (stemTime / 2, 3, 3), bias: false, rng: &rng)
         stemBN = BatchNorm3d(channels: 64)
         var channels = 64
         var built: [Sequential] = []
@@ -226,12 +270,22 @@ public final class ResNet3D: Module {
             for b in 0..<count {
                 let stride = b == 0 && stage > 0 ? 2 : 1
                 if depth == 50 {
-                    layers.append((String(b), Bottleneck(inputChannels: channels, width: width, stride: stride, middle: middle(stage, b),
-                                                         temporalAggregation: temporalAggregation, nonLocal: nonLocal(stage, b), rng: &rng)))
+                    layers.append(
+                        (
+                            String(b),
+                            Bottleneck(
+                                inputChannels: channels, width: width, stride: stride, middle: middle(stage, b),
+                                temporalAggregation: temporalAggregation, nonLocal: nonLocal(stage, b), rng: &rng)
+                        ))
                     channels = width * 4
                 } else {
-                    layers.append((String(b), BasicBlock(inputChannels: channels, width: width, stride: stride, middle: middle(stage, b),
-                                                         temporalAggregation: temporalAggregation, rng: &rng)))
+                    layers.append(
+                        (
+                            String(b),
+                            BasicBlock(
+                                inputChannels: channels, width: width, stride: stride, middle: middle(stage, b),
+                                temporalAggregation: temporalAggregation, rng: &rng)
+                        ))
                     channels = width
                 }
             }
@@ -274,54 +328,87 @@ public final class SlowFast: Module {
     public init(classes: Int, alpha: Int = 8, betaInverse: Int = 8, rng: inout SeededRNG) {
         self.alpha = alpha
         let fastStemWidth = 64 / betaInverse
-        slowStem = Conv3d(inputChannels: 3, outputChannels: 64, kernelSize: (1, 7, 7), stride: (1, 2, 2), padding: (0, 3, 3), bias: false, rng: &rng)
+        slowStem = Conv3d(
+            inputChannels: 3, outputChannels: 64, kernelSize: (1, 7, 7), stride: (1, 2, 2), padding: (0, 3, 3),
+            bias: false, rng: &rng)
         slowStemBN = BatchNorm3d(channels: 64)
-        fastStem = Conv3d(inputChannels: 3, outputChannels: fastStemWidth, kernelSize: (5, 7, 7), stride: (1, 2, 2), padding: (2, 3, 3),
-                          bias: false, rng: &rng)
+        fastStem = Conv3d(
+            inputChannels: 3, outputChannels: fastStemWidth, kernelSize: (5, 7, 7), stride: (1, 2, 2),
+            padding: (2, 3, 3),
+            bias: false, rng: &rng)
         fastStemBN = BatchNorm3d(channels: fastStemWidth)
         func lateral(_ fastChannels: Int, _ rng: inout SeededRNG) -> Sequential {
-            Sequential([("conv", Conv3d(inputChannels: fastChannels, outputChannels: 2 * fastChannels, kernelSize: (7, 1, 1), stride: (alpha, 1, 1),
-                                        padding: (3, 0, 0), bias: false, rng: &rng)),
-                        ("bn", BatchNorm3d(channels: 2 * fastChannels))])
+            Sequential([
+                (
+                    "conv",
+                    Conv3d(
+                        inputChannels: fastChannels, outputChannels: 2 * fastChannels, kernelSize: (7, 1, 1),
+                        stride: (alpha, 1, 1),
+                        padding: (3, 0, 0), bias: false, rng: &rng)
+                ),
+                ("bn", BatchNorm3d(channels: 2 * fastChannels))
+            ])
         }
         var lats = [lateral(fastStemWidth, &rng)]
-        var slowIn = 64 + 2 * fastStemWidth, fastIn = fastStemWidth
-        var slow: [Sequential] = [], fast: [Sequential] = []
+        var slowIn = 64 + 2 * fastStemWidth
+        var fastIn = fastStemWidth
+        var slow: [Sequential] = []
+        var fast: [Sequential] = []
         for (stage, (count, width)) in zip([3, 4, 6, 3], [64, 128, 256, 512]).enumerated() {
-            var s: [(String, Module)] = [], f: [(String, Module)] = []
+            var s: [(String, Module)] = []
+            var f: [(String, Module)] = []
             let fastWidth = width / betaInverse
             for b in 0..<count {
                 let stride = b == 0 && stage > 0 ? 2 : 1
-                s.append((String(b), Bottleneck(inputChannels: b == 0 ? slowIn : width * 4, width: width, stride: stride, middle: .spatial,
-                                                temporalKernel: stage >= 2 ? 3 : 1, rng: &rng)))
-                f.append((String(b), Bottleneck(inputChannels: b == 0 ? fastIn : fastWidth * 4, width: fastWidth, stride: stride, middle: .spatial,
-                                                temporalKernel: 3, rng: &rng)))
+                s.append(
+                    (
+                        String(b),
+                        Bottleneck(
+                            inputChannels: b == 0 ? slowIn : width * 4, width: width, stride: stride, middle: .spatial,
+                            temporalKernel: stage >= 2 ? 3 : 1, rng: &rng)
+                    ))
+                f.append(
+                    (
+                        String(b),
+                        Bottleneck(
+                            inputChannels: b == 0 ? fastIn : fastWidth * 4, width: fastWidth, stride: stride,
+                            middle: .spatial,
+                            temporalKernel: 3, rng: &rng)
+                    ))
             }
-            slow.append(Sequential(s)); fast.append(Sequential(f))
+            slow.append(Sequential(s))
+            fast.append(Sequential(f))
             fastIn = fastWidth * 4
             slowIn = width * 4 + (stage < 3 ? 2 * fastIn : 0)
             if stage < 3 { lats.append(lateral(fastIn, &rng)) }
         }
-        slowStages = slow; fastStages = fast; laterals = lats
+        slowStages = slow
+        fastStages = fast
+        laterals = lats
         fc = Linear(inputFeatures: 2048 + 2048 / betaInverse, outputFeatures: classes, rng: &rng)
     }
 
     override public var children: [(String, Module)] {
         [("slow_conv1", slowStem), ("slow_bn1", slowStemBN), ("fast_conv1", fastStem), ("fast_bn1", fastStemBN)]
-            + slowStages.enumerated().map { ("slow_layer\($0 + 1)", $1) } + fastStages.enumerated().map { ("fast_layer\($0 + 1)", $1) }
+            + slowStages.enumerated().map { ("slow_layer\($0 + 1)", $1) }
+            + fastStages.enumerated().map { ("fast_layer\($0 + 1)", $1) }
             + laterals.enumerated().map { ("lateral\($0 + 1)", $1) } + [("fc", fc)]
     }
 
     /// Every α-th frame of a clip (the slow pathway's input; no gradient, as it is data).
     func everyAlphaFrame(_ x: Tensor) -> Tensor {
         let (n, c, t, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
-        let frames = (t + alpha - 1) / alpha, area = h * w
+        let frames = (t + alpha - 1) / alpha
+        let area = h * w
         let out = Tensor(zeros: [n, c, frames, h, w])
         x.withValues { source in
             out.withValues { target in
-                for plane in 0..<(n * c) { for f in 0..<frames {
-                    (target + (plane * frames + f) * area).update(from: source + (plane * t + f * alpha) * area, count: area)
-                } }
+                for plane in 0..<(n * c) {
+                    for f in 0..<frames {
+                        (target + (plane * frames + f) * area).update(
+                            from: source + (plane * t + f * alpha) * area, count: area)
+                    }
+                }
             }
         }
         return out

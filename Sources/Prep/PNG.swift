@@ -6,7 +6,9 @@ import Loader
 /// written atomically. Filter 0 on every row, zlib's default compression.
 public func writePNG(_ rgb: [UInt8], width: Int, height: Int, to path: String) throws {
     guard width > 0, height > 0, rgb.count == width * height * 3 else {
-        throw PrepError(path: path, reason: "an RGB image of \(width)×\(height) needs \(width * height * 3) bytes, got \(rgb.count)")
+        throw PrepError(
+            path: path, reason: "an RGB image of \(width)×\(height) needs \(width * height * 3) bytes, got \(rgb.count)"
+        )
     }
     var raw = [UInt8]()
     raw.reserveCapacity((width * 3 + 1) * height)
@@ -29,7 +31,7 @@ public func writePNG(_ rgb: [UInt8], width: Int, height: Int, to path: String) t
         png.append(Data(bytes: &crc, count: 4))
     }
     func be32(_ v: Int) -> [UInt8] { [24, 16, 8, 0].map { UInt8((v >> $0) & 0xFF) } }
-    chunk("IHDR", be32(width) + be32(height) + [8, 2, 0, 0, 0])   // 8-bit RGB, deflate, filter 0, no interlace
+    chunk("IHDR", be32(width) + be32(height) + [8, 2, 0, 0, 0])  // 8-bit RGB, deflate, filter 0, no interlace
     chunk("IDAT", Array(compressed.prefix(Int(compressedLength))))
     chunk("IEND", [])
     try writeAtomically(png, to: path)

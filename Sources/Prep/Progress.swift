@@ -15,12 +15,15 @@ public final class ProgressBar: @unchecked Sendable {
     private let quiet: Bool
 
     public init(total: Int, unit: String, quiet: Bool = false) {
-        self.total = total; self.unit = unit; self.quiet = quiet
+        self.total = total
+        self.unit = unit
+        self.quiet = quiet
     }
 
     /// One item finished (ok or failed); redraws.
     public func advance(failed didFail: Bool = false) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         done += 1
         if didFail { failed += 1 }
         draw(final: done == total)
@@ -30,10 +33,12 @@ public final class ProgressBar: @unchecked Sendable {
     public var line: String {
         let elapsed = max(Date().timeIntervalSince(start), 1e-6)
         let rate = Double(done) / elapsed
-        let width = 24, filled = total > 0 ? width * done / total : width
+        let width = 24
+        let filled = total > 0 ? width * done / total : width
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
         let eta = rate > 0 ? Int((Double(total - done) / rate).rounded()) : 0
-        var text = String(format: "[%@] %d/%d %@  %.2f %@/s  ETA %d:%02d", bar, done, total, unit, rate, unit, eta / 60, eta % 60)
+        var text = String(
+            format: "[%@] %d/%d %@  %.2f %@/s  ETA %d:%02d", bar, done, total, unit, rate, unit, eta / 60, eta % 60)
         if failed > 0 { text += "  \(failed) failed" }
         return text
     }
@@ -57,7 +62,10 @@ func forEachIndex(_ count: Int, jobs: Int, _ body: (Int) -> Void) {
     var next = 0
     DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, count))) { _ in
         while true {
-            lock.lock(); let i = next; next += 1; lock.unlock()
+            lock.lock()
+            let i = next
+            next += 1
+            lock.unlock()
             guard i < count else { return }
             body(i)
         }

@@ -6,7 +6,10 @@ import VideoIO
 public struct PrepError: Error, CustomStringConvertible, Equatable, Codable {
     public var path: String
     public var reason: String
-    public init(path: String, reason: String) { self.path = path; self.reason = reason }
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
     public var description: String { "\(path): \(reason)" }
 }
 
@@ -38,13 +41,16 @@ func partialName(_ output: String) -> String {
 /// `prep resize`: every video under `source` re-encoded into `destination`
 /// (tree kept, `<stem>.mp4`) at `shortSide`, keyframes at least every `gop`
 /// frames. See `convertDataset` for resuming, failures and the manifest.
-public func resizeDataset(source: String, destination: String, options: ResizeOptions, world: Communicator = .single) throws -> ResizeReport {
-    try convertDataset(source: source, destination: destination, jobs: options.jobs, quiet: options.quiet, world: world,
-                       output: { ((($0 as NSString).deletingPathExtension) as NSString).appendingPathExtension("mp4")! },
-                       convert: { input, partial in
-                           try transcodeVideo(input: input, output: partial, shortSide: options.shortSide, options: options.encode)
-                       },
-                       describe: { _, output in EncodedVideo(try VideoDecoder(path: output).metadata) })
+public func resizeDataset(source: String, destination: String, options: ResizeOptions, world: Communicator = .single)
+    throws -> ResizeReport
+{
+    try convertDataset(
+        source: source, destination: destination, jobs: options.jobs, quiet: options.quiet, world: world,
+        output: { ((($0 as NSString).deletingPathExtension) as NSString).appendingPathExtension("mp4")! },
+        convert: { input, partial in
+            try transcodeVideo(input: input, output: partial, shortSide: options.shortSide, options: options.encode)
+        },
+        describe: { _, output in EncodedVideo(try VideoDecoder(path: output).metadata) })
 }
 
 /// The file name template `prep frames` writes (mmaction2's rawframes).
@@ -54,21 +60,25 @@ public let rawframesTemplate = "img_{:05}.jpg"
 /// `destination` (tree kept, `<stem>/img_00001.jpg` …, mmaction2's
 /// rawframes), scaled to `shortSide` (nil keeps the size). The manifest lists
 /// the folders with their frame count, the source's fps, the template and start index 1.
-public func framesDataset(source: String, destination: String, shortSide: Int?, quality: Int,
-                          jobs: Int, quiet: Bool, world: Communicator = .single) throws -> ResizeReport {
+public func framesDataset(
+    source: String, destination: String, shortSide: Int?, quality: Int,
+    jobs: Int, quiet: Bool, world: Communicator = .single
+) throws -> ResizeReport {
     let folder = FrameFolderOptions(template: rawframesTemplate, startIndex: 1)
-    return try convertDataset(source: source, destination: destination, jobs: jobs, quiet: quiet, world: world, template: rawframesTemplate,
-                              output: { ($0 as NSString).deletingPathExtension },
-                              convert: { input, partial in
-                                  try extractFrames(input: input, folder: partial, shortSide: shortSide, quality: quality,
-                                                    template: rawframesTemplate)
-                              },
-                              describe: { input, output in
-                                  // A folder has no timing: its frame rate is the source's.
-                                  var kept = EncodedVideo(try VideoDecoder(path: output, options: DecoderOptions(folder: folder)).metadata)
-                                  kept.fps = try VideoDecoder(path: input).metadata.fps
-                                  return kept
-                              })
+    return try convertDataset(
+        source: source, destination: destination, jobs: jobs, quiet: quiet, world: world, template: rawframesTemplate,
+        output: { ($0 as NSString).deletingPathExtension },
+        convert: { input, partial in
+            try extractFrames(
+                input: input, folder: partial, shortSide: shortSide, quality: quality,
+                template: rawframesTemplate)
+        },
+        describe: { input, output in
+            // A folder has no timing: its frame rate is the source's.
+            var kept = EncodedVideo(try VideoDecoder(path: output, options: DecoderOptions(folder: folder)).metadata)
+            kept.fps = try VideoDecoder(path: input).metadata.fps
+            return kept
+        })
 }
 
 /// Every video under `source` converted into one output under `destination`
@@ -82,10 +92,12 @@ public func framesDataset(source: String, destination: String, shortSide: Int?, 
 /// With a distributed `world`, rank r converts videos r, r + size, …; the
 /// outcomes are gathered and rank 0 alone writes the lists; every rank
 /// returns the whole report.
-func convertDataset(source: String, destination: String, jobs: Int, quiet: Bool, world: Communicator = .single, template: String? = nil,
-                    output outputName: (String) -> String,
-                    convert: @escaping @Sendable (String, String) throws -> EncodedVideo,
-                    describe: @escaping @Sendable (String, String) throws -> EncodedVideo) throws -> ResizeReport {
+func convertDataset(
+    source: String, destination: String, jobs: Int, quiet: Bool, world: Communicator = .single, template: String? = nil,
+    output outputName: (String) -> String,
+    convert: @escaping @Sendable (String, String) throws -> EncodedVideo,
+    describe: @escaping @Sendable (String, String) throws -> EncodedVideo
+) throws -> ResizeReport {
     let started = Date()
     let found = try findVideos(under: source)
     let videos = found.videos
@@ -96,16 +108,19 @@ func convertDataset(source: String, destination: String, jobs: Int, quiet: Bool,
         try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true)
         try removeLeftovers(in: destination)
     }
-    try world.barrier()   // no rank starts writing while rank 0 removes leftovers
+    try world.barrier()  // no rank starts writing while rank 0 removes leftovers
 
     // Outputs by source; two sources with the same stem in one folder would collide.
-    var outputs: [String] = [], claimed: [String: String] = [:]
+    var outputs: [String] = []
+    var claimed: [String: String] = [:]
     var report = ResizeReport()
     report.notVideo = found.notVideo
     for video in videos {
         let output = outputName(video)
         if let first = claimed[output] {
-            report.failures.append(PrepError(path: video, reason: "its output \(output) is also the output of \(first); rename one of them"))
+            report.failures.append(
+                PrepError(
+                    path: video, reason: "its output \(output) is also the output of \(first); rename one of them"))
             outputs.append("")
         } else {
             claimed[output] = video
@@ -114,15 +129,21 @@ func convertDataset(source: String, destination: String, jobs: Int, quiet: Bool,
     }
 
     let mine = Array(stride(from: world.rank, to: videos.count, by: world.size))
-    let progress = ProgressBar(total: mine.count, unit: world.isDistributed ? "videos (rank 0's share)" : "videos",
-                               quiet: quiet || world.rank != 0)
+    let progress = ProgressBar(
+        total: mine.count, unit: world.isDistributed ? "videos (rank 0's share)" : "videos",
+        quiet: quiet || world.rank != 0)
     var results = [EncodedVideo?](repeating: nil, count: videos.count)
     // This rank's conversions (name collisions, the same on every rank, are in report.failures).
-    var failures: [PrepError] = [], converted: [String] = [], skipped: [String] = []
+    var failures: [PrepError] = []
+    var converted: [String] = []
+    var skipped: [String] = []
     let lock = NSLock()
     forEachIndex(mine.count, jobs: jobs) { k in
         let i = mine[k]
-        guard !outputs[i].isEmpty else { progress.advance(failed: true); return }
+        guard !outputs[i].isEmpty else {
+            progress.advance(failed: true)
+            return
+        }
         let input = (source as NSString).appendingPathComponent(videos[i])
         let output = (destination as NSString).appendingPathComponent(outputs[i])
         do {
@@ -141,8 +162,9 @@ func convertDataset(source: String, destination: String, jobs: Int, quiet: Bool,
     }
 
     if world.isDistributed {
-        (results, failures, converted, skipped) = try gatherOutcomes(world, results: results, failures: failures,
-                                                                     converted: converted, skipped: skipped)
+        (results, failures, converted, skipped) = try gatherOutcomes(
+            world, results: results, failures: failures,
+            converted: converted, skipped: skipped)
     }
 
     // Labels: the first folder of each path, when every video has one.
@@ -151,15 +173,20 @@ func convertDataset(source: String, destination: String, jobs: Int, quiet: Bool,
     var entries: [ManifestEntry] = []
     for (i, result) in results.enumerated() {
         guard let r = result else { continue }
-        entries.append(ManifestEntry(path: outputs[i], label: classes.firstIndex(of: folders[i]) ?? 0, frames: r.frames, fps: r.fps,
-                                     width: r.width, height: r.height, keyframes: template == nil ? r.keyframes : nil,
-                                     template: template, startIndex: template == nil ? nil : 1))
+        entries.append(
+            ManifestEntry(
+                path: outputs[i], label: classes.firstIndex(of: folders[i]) ?? 0, frames: r.frames, fps: r.fps,
+                width: r.width, height: r.height, keyframes: template == nil ? r.keyframes : nil,
+                template: template, startIndex: template == nil ? nil : 1))
     }
     report.manifestPath = (destination as NSString).appendingPathComponent("manifest.csv")
     report.converted = converted.sorted()
     report.skipped = skipped.sorted()
     report.failures = (report.failures + failures).sorted { $0.path < $1.path }
-    guard world.rank == 0 else { report.seconds = Date().timeIntervalSince(started); return report }
+    guard world.rank == 0 else {
+        report.seconds = Date().timeIntervalSince(started)
+        return report
+    }
     if !entries.isEmpty { try Manifest(entries: entries).writeCSV(to: report.manifestPath) }
     if template != nil && !entries.isEmpty {
         // The same list as mmaction2's rawframes annotation: `frame_dir total_frames label`.
@@ -167,15 +194,19 @@ func convertDataset(source: String, destination: String, jobs: Int, quiet: Bool,
         try writeAtomically(Data(lines.utf8), to: (destination as NSString).appendingPathComponent("rawframes.txt"))
     }
     if !classes.isEmpty {
-        try writeAtomically(Data((classes.joined(separator: "\n") + "\n").utf8), to: (destination as NSString).appendingPathComponent("classes.txt"))
+        try writeAtomically(
+            Data((classes.joined(separator: "\n") + "\n").utf8),
+            to: (destination as NSString).appendingPathComponent("classes.txt"))
     }
     report.seconds = Date().timeIntervalSince(started)
     return report
 }
 
 /// Every rank's conversions, merged (the same on every rank).
-private func gatherOutcomes(_ world: Communicator, results: [EncodedVideo?], failures: [PrepError], converted: [String],
-                            skipped: [String]) throws -> ([EncodedVideo?], [PrepError], [String], [String]) {
+private func gatherOutcomes(
+    _ world: Communicator, results: [EncodedVideo?], failures: [PrepError], converted: [String],
+    skipped: [String]
+) throws -> ([EncodedVideo?], [PrepError], [String], [String]) {
     struct Part: Codable {
         var results: [Int: EncodedVideo]
         var failures: [PrepError]
@@ -185,7 +216,8 @@ private func gatherOutcomes(_ world: Communicator, results: [EncodedVideo?], fai
     var own = [Int: EncodedVideo]()
     for (i, r) in results.enumerated() { if let r { own[i] = r } }
     let mine = Part(results: own, failures: failures, converted: converted, skipped: skipped)
-    var merged = results, all = Part(results: [:], failures: [], converted: [], skipped: [])
+    var merged = results
+    var all = Part(results: [:], failures: [], converted: [], skipped: [])
     for bytes in try world.allgather([UInt8](try JSONEncoder().encode(mine))) {
         let part = try JSONDecoder().decode(Part.self, from: Data(bytes))
         for (i, r) in part.results { merged[i] = r }
@@ -198,17 +230,22 @@ private func gatherOutcomes(_ world: Communicator, results: [EncodedVideo?], fai
 
 /// Converts one video unless its output exists; returns its description and
 /// whether it was converted now.
-func convertOne(input: String, output: String, convert: (String, String) throws -> EncodedVideo,
-                describe: (String, String) throws -> EncodedVideo) throws -> (EncodedVideo, Bool) {
+func convertOne(
+    input: String, output: String, convert: (String, String) throws -> EncodedVideo,
+    describe: (String, String) throws -> EncodedVideo
+) throws -> (EncodedVideo, Bool) {
     if FileManager.default.fileExists(atPath: output) {
         // Finished in an earlier run (outputs appear only by rename): describe it.
         return (try describe(input, output), false)
     }
-    try FileManager.default.createDirectory(atPath: (output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(
+        atPath: (output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
     let partial = partialName(output)
     do {
         let result = try convert(input, partial)
-        guard rename(partial, output) == 0 else { throw PrepError(path: output, reason: "cannot rename the finished output into place") }
+        guard rename(partial, output) == 0 else {
+            throw PrepError(path: output, reason: "cannot rename the finished output into place")
+        }
         return (result, true)
     } catch {
         try? FileManager.default.removeItem(atPath: partial)
@@ -227,7 +264,9 @@ func removeLeftovers(in root: String) throws {
             walker.skipDescendants()
         }
     }
-    for relative in leftovers { try FileManager.default.removeItem(atPath: (root as NSString).appendingPathComponent(relative)) }
+    for relative in leftovers {
+        try FileManager.default.removeItem(atPath: (root as NSString).appendingPathComponent(relative))
+    }
 }
 
 /// The reason part of an error, without the path (the caller prints the path).

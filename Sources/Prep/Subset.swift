@@ -14,10 +14,14 @@ public struct ClassSubset: Sendable {
 /// The Deep Analysis supplement's Mini-Kinetics / Mini-SSV2 recipe: a random
 /// `fraction` of the classes (at least one), chosen by `seed` alone, with
 /// every video of those classes; new labels follow the old order.
-public func subsetClasses(_ manifest: Manifest, classes: [String], fraction: Double, seed: UInt64) throws -> ClassSubset {
-    guard fraction > 0, fraction <= 1 else { throw PrepError(path: manifest.source, reason: "the class fraction must be in (0, 1], got \(fraction)") }
+public func subsetClasses(_ manifest: Manifest, classes: [String], fraction: Double, seed: UInt64) throws -> ClassSubset
+{
+    guard fraction > 0, fraction <= 1 else {
+        throw PrepError(path: manifest.source, reason: "the class fraction must be in (0, 1], got \(fraction)")
+    }
     if let bad = manifest.entries.first(where: { !classes.indices.contains($0.label) }) {
-        throw PrepError(path: manifest.source, reason: "label \(bad.label) of \(bad.path) is outside the \(classes.count) classes")
+        throw PrepError(
+            path: manifest.source, reason: "label \(bad.label) of \(bad.path) is outside the \(classes.count) classes")
     }
     var order = Array(classes.indices)
     var rng = SampleRNG(seed: seed)
@@ -30,5 +34,6 @@ public func subsetClasses(_ manifest: Manifest, classes: [String], fraction: Dou
         e.label = label
         return e
     }
-    return ClassSubset(manifest: Manifest(entries: entries, source: manifest.source), classes: kept.map { classes[$0] }, kept: kept)
+    return ClassSubset(
+        manifest: Manifest(entries: entries, source: manifest.source), classes: kept.map { classes[$0] }, kept: kept)
 }

@@ -6,7 +6,7 @@ import VideoIO
 public let videoExtensions: Set<String> = [
     "mp4", "m4v", "mov", "qt", "avi", "divx", "xvid", "mkv", "webm", "mpg", "mpeg", "mpe", "m1v", "m2v", "mpv", "vob",
     "ts", "mts", "m2ts", "m2t", "tts", "trp", "flv", "f4v", "wmv", "3gp", "3g2", "ogv", "ogm",
-    "dv", "rmvb", "nut", "y4m", "h264", "264", "h265", "265", "hevc", "ivf", "mjpeg", "mjpg", "amv", "wtv",
+    "dv", "rmvb", "nut", "y4m", "h264", "264", "h265", "265", "hevc", "ivf", "mjpeg", "mjpg", "amv", "wtv"
 ]
 // Containers that as often hold only audio (.asf, .ogg, .mxf, .rm, …) are
 // not listed: they are probed like any other extension.
@@ -16,7 +16,7 @@ public let videoExtensions: Set<String> = [
 public let notVideoExtensions: Set<String> = [
     "jpg", "jpeg", "png", "bmp", "tif", "tiff", "webp", "ppm", "pgm", "heic", "txt", "csv", "json", "jsonl", "xml",
     "md", "html", "pdf", "yaml", "yml", "srt", "vtt", "ass", "sub", "wav", "mp3", "flac", "aac", "m4a", "opus",
-    "zip", "tar", "gz", "tgz", "bz2", "xz", "7z", "rar", "npy", "npz", "pkl", "pt", "pth", "safetensors", "py", "sh",
+    "zip", "tar", "gz", "tgz", "bz2", "xz", "7z", "rar", "npy", "npz", "pkl", "pt", "pth", "safetensors", "py", "sh"
 ]
 
 /// The files under a folder, sorted into videos and the rest.
@@ -37,7 +37,9 @@ public func findVideos(under root: String) throws -> FoundVideos {
     guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
         throw PrepError(path: root, reason: "no such folder")
     }
-    guard let walker = FileManager.default.enumerator(atPath: root) else { throw PrepError(path: root, reason: "cannot list the folder") }
+    guard let walker = FileManager.default.enumerator(atPath: root) else {
+        throw PrepError(path: root, reason: "cannot list the folder")
+    }
     var found = FoundVideos(videos: [], notVideo: [])
     while let relative = walker.nextObject() as? String {
         let name = (relative as NSString).lastPathComponent

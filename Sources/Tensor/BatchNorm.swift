@@ -3,19 +3,27 @@ import Foundation
 /// Batch normalisation over channel 1 of N×C×… (3D: N×C×T×H×W). Training
 /// uses batch statistics and updates the running ones (momentum, unbiased
 /// variance, as PyTorch); evaluation uses the running statistics.
-public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
-                      training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5) -> Tensor {
-    normalize(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
-              training: training, momentum: momentum, epsilon: epsilon, relu: false).y
+public func batchNorm(
+    _ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+    training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5
+) -> Tensor {
+    normalize(
+        x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
+        training: training, momentum: momentum, epsilon: epsilon, relu: false
+    ).y
 }
 
 /// relu(batchNorm(x)) in one op. It saves only x: the ReLU mask is recomputed
 /// in the backward pass, so neither the normalised nor the rectified tensor
 /// is kept for it.
-public func batchNormReLU(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
-                          training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5) -> Tensor {
-    normalize(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
-              training: training, momentum: momentum, epsilon: epsilon, relu: true).y
+public func batchNormReLU(
+    _ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+    training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5
+) -> Tensor {
+    normalize(
+        x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
+        training: training, momentum: momentum, epsilon: epsilon, relu: true
+    ).y
 }
 
 /// r · gate(r) with r = relu(batchNorm(x)): CT-Net's spatial or temporal
@@ -23,38 +31,56 @@ public func batchNormReLU(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean:
 /// (it is recomputed from x, which batch norm keeps anyway); the unfused ops
 /// would hold one more activation-sized tensor per excitation. `gate` builds
 /// the gate from r; it must be N×C×1×H×W (spatial) or N×C×T×1×1 (temporal).
-public func batchNormReLUGated(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
-                               training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5,
-                               gate makeGate: (Tensor) -> Tensor) -> Tensor {
-    let (r, mean, invStd) = normalize(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
-                                      training: training, momentum: momentum, epsilon: epsilon, relu: true)
+public func batchNormReLUGated(
+    _ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+    training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5,
+    gate makeGate: (Tensor) -> Tensor
+) -> Tensor {
+    let (r, mean, invStd) = normalize(
+        x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
+        training: training, momentum: momentum, epsilon: epsilon, relu: true)
     let g = makeGate(r)
     let (n, c, t, area) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3] * x.shape[4])
     let spatial = g.shape == [n, c, 1, x.shape[3], x.shape[4]]
-    precondition(spatial || g.shape == [n, c, t, 1, 1], "gate shape \(g.shape) is neither N×C×1×H×W nor N×C×T×1×1 for \(x.shape)")
+    precondition(
+        spatial || g.shape == [n, c, t, 1, 1], "gate shape \(g.shape) is neither N×C×1×H×W nor N×C×T×1×1 for \(x.shape)"
+    )
     // gate index of element (plane, i, k): plane = s·C + ch, i over T, k over H·W.
-    @inline(__always) func gateIndex(_ plane: Int, _ i: Int, _ k: Int) -> Int { spatial ? plane * area + k : plane * t + i }
-    let y = Tensor.empty(x.shape)
-    let rp = r.storage.pointer, gp = g.storage.pointer, yp = y.storage.pointer
-    forEachPlane(n * c) { planes in
-        for plane in planes { for i in 0..<t {
-            let base = (plane * t + i) * area
-            for k in 0..<area { yp[base + k] = rp[base + k] * gp[gateIndex(plane, i, k)] }
-        } }
+    @inline(__always) func gateIndex(_ plane: Int, _ i: Int, _ k: Int) -> Int {
+        spatial ? plane * area + k : plane * t + i
     }
-    let xs = x.storage, gs = g.storage, rn = r.node, gn = g.node
+    let y = Tensor.empty(x.shape)
+    let rp = r.storage.pointer
+    let gp = g.storage.pointer
+    let yp = y.storage.pointer
+    forEachPlane(n * c) { planes in
+        for plane in planes {
+            for i in 0..<t {
+                let base = (plane * t + i) * area
+                for k in 0..<area { yp[base + k] = rp[base + k] * gp[gateIndex(plane, i, k)] }
+            }
+        }
+    }
+    let xs = x.storage
+    let gs = g.storage
+    let rn = r.node
+    let gn = g.node
     let scale = (0..<c).map { gamma.storage.pointer[$0] * invStd[$0] }
     let shift = (0..<c).map { beta.storage.pointer[$0] - mean[$0] * scale[$0] }
     return y.record([r, g]) { dy in
-        let dyp = dy.storage.pointer, xp = xs.pointer, gp = gs.pointer
-        let dr = rn?.gradBuffer(), dg = gn?.gradBuffer()
-        forEachPlane(n * c) { planes in   // planes own disjoint gate elements
+        let dyp = dy.storage.pointer
+        let xp = xs.pointer
+        let gp = gs.pointer
+        let dr = rn?.gradBuffer()
+        let dg = gn?.gradBuffer()
+        forEachPlane(n * c) { planes in  // planes own disjoint gate elements
             for plane in planes {
                 let (a, b) = (scale[plane % c], shift[plane % c])
                 for i in 0..<t {
                     let base = (plane * t + i) * area
                     for k in 0..<area {
-                        let j = gateIndex(plane, i, k), d = dyp[base + k]
+                        let j = gateIndex(plane, i, k)
+                        let d = dyp[base + k]
                         dr?[base + k] += d * gp[j]
                         dg?[j] += d * max(0, xp[base + k] * a + b)
                     }
@@ -65,68 +91,94 @@ public func batchNormReLUGated(_ x: Tensor, gamma: Tensor, beta: Tensor, running
 }
 
 /// The BN (+ ReLU) op, with the batch (or running) mean and 1/σ it used.
-private func normalize(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
-                       training: Bool, momentum: Float, epsilon: Float, relu: Bool) -> (y: Tensor, mean: [Float], invStd: [Float]) {
+private func normalize(
+    _ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+    training: Bool, momentum: Float, epsilon: Float, relu: Bool
+) -> (y: Tensor, mean: [Float], invStd: [Float]) {
     let (n, c) = (x.shape[0], x.shape[1])
     let volume = x.count / (n * c)
     let m = n * volume
     let y = Tensor.empty(x.shape)
-    let xp = x.storage.pointer, yp = y.storage.pointer
-    let gp = gamma.storage.pointer, bp = beta.storage.pointer
-    var mean = [Float](repeating: 0, count: c), invStd = [Float](repeating: 0, count: c)
-    mean.withUnsafeMutableBufferPointer { meanp in invStd.withUnsafeMutableBufferPointer { invp in
-        let meanp = meanp.baseAddress!, invp = invp.baseAddress!
-        // (Σx, Σx², count) of one channel over the batch.
-        func channelSums(_ ch: Int) -> (Double, Double, Double) {
-            var sum = 0.0, squares = 0.0
-            for s in 0..<n {
-                let (partial, partialSq) = sumAndSquares(xp + (s * c + ch) * volume, count: volume)
-                sum += Double(partial); squares += Double(partialSq)
-            }
-            return (sum, squares, Double(m))
-        }
-        // Synchronised BN: every channel's sums first, summed over every rank
-        // (unsynchronised, each channel is summed in the pass that normalises it).
-        var synced: [Double]?
-        if training, let sync = BatchNormSync.reduce {
-            var sums = [Double](repeating: 0, count: 2 * c + 1)
-            sums.withUnsafeMutableBufferPointer { sp in
-                let sp = sp.baseAddress!
-                forEachPlane(c) { channels in for ch in channels { (sp[ch], sp[c + ch], _) = channelSums(ch) } }
-            }
-            sums[2 * c] = Double(m)
-            sync(&sums)
-            synced = sums
-        }
-        forEachPlane(c) { channels in
-            for ch in channels {
-                if training {
-                    let (sum, squares, total) = synced.map { ($0[ch], $0[c + ch], $0[2 * c]) } ?? channelSums(ch)
-                    let mu = sum / total
-                    let variance = max(0, squares / total - mu * mu)
-                    meanp[ch] = Float(mu)
-                    invp[ch] = Float(1 / (variance + Double(epsilon)).squareRoot())
-                    let unbiased = total > 1 ? variance * total / (total - 1) : variance
-                    runningMean.storage.pointer[ch] = (1 - momentum) * runningMean.storage.pointer[ch] + momentum * Float(mu)
-                    runningVar.storage.pointer[ch] = (1 - momentum) * runningVar.storage.pointer[ch] + momentum * Float(unbiased)
-                } else {
-                    meanp[ch] = runningMean.storage.pointer[ch]
-                    invp[ch] = 1 / (runningVar.storage.pointer[ch] + epsilon).squareRoot()
-                }
-                let scale = gp[ch] * invp[ch], shift = bp[ch] - meanp[ch] * scale
+    let xp = x.storage.pointer
+    let yp = y.storage.pointer
+    let gp = gamma.storage.pointer
+    let bp = beta.storage.pointer
+    var mean = [Float](repeating: 0, count: c)
+    var invStd = [Float](repeating: 0, count: c)
+    mean.withUnsafeMutableBufferPointer { meanp in
+        invStd.withUnsafeMutableBufferPointer { invp in
+            let meanp = meanp.baseAddress!
+            let invp = invp.baseAddress!
+            // (Σx, Σx², count) of one channel over the batch.
+            func channelSums(_ ch: Int) -> (Double, Double, Double) {
+                var sum = 0.0
+                var squares = 0.0
                 for s in 0..<n {
-                    let src = xp + (s * c + ch) * volume, dst = yp + (s * c + ch) * volume
-                    if relu { for i in 0..<volume { dst[i] = max(0, src[i] * scale + shift) } }
-                    else { for i in 0..<volume { dst[i] = src[i] * scale + shift } }
+                    let (partial, partialSq) = sumAndSquares(xp + (s * c + ch) * volume, count: volume)
+                    sum += Double(partial)
+                    squares += Double(partialSq)
+                }
+                return (sum, squares, Double(m))
+            }
+            // Synchronised BN: every channel's sums first, summed over every rank
+            // (unsynchronised, each channel is summed in the pass that normalises it).
+            var synced: [Double]?
+            if training, let sync = BatchNormSync.reduce {
+                var sums = [Double](repeating: 0, count: 2 * c + 1)
+                sums.withUnsafeMutableBufferPointer { sp in
+                    let sp = sp.baseAddress!
+                    forEachPlane(c) { channels in for ch in channels { (sp[ch], sp[c + ch], _) = channelSums(ch) } }
+                }
+                sums[2 * c] = Double(m)
+                sync(&sums)
+                synced = sums
+            }
+            forEachPlane(c) { channels in
+                for ch in channels {
+                    if training {
+                        let (sum, squares, total) = synced.map { ($0[ch], $0[c + ch], $0[2 * c]) } ?? channelSums(ch)
+                        let mu = sum / total
+                        let variance = max(0, squares / total - mu * mu)
+                        meanp[ch] = Float(mu)
+                        invp[ch] = Float(1 / (variance + Double(epsilon)).squareRoot())
+                        let unbiased = total > 1 ? variance * total / (total - 1) : variance
+                        runningMean.storage.pointer[ch] =
+                            (1 - momentum) * runningMean.storage.pointer[ch] + momentum * Float(mu)
+                        runningVar.storage.pointer[ch] =
+                            (1 - momentum) * runningVar.storage.pointer[ch] + momentum * Float(unbiased)
+                    } else {
+                        meanp[ch] = runningMean.storage.pointer[ch]
+                        invp[ch] = 1 / (runningVar.storage.pointer[ch] + epsilon).squareRoot()
+                    }
+                    let scale = gp[ch] * invp[ch]
+                    let shift = bp[ch] - meanp[ch] * scale
+                    for s in 0..<n {
+                        let src = xp + (s * c + ch) * volume
+                        let dst = yp + (s * c + ch) * volume
+                        if relu {
+                            for i in 0..<volume { dst[i] = max(0, src[i] * scale + shift) }
+                        } else {
+                            for i in 0..<volume { dst[i] = src[i] * scale + shift }
+                        }
+                    }
                 }
             }
         }
-    } }
-    let xs = x.storage, gs = gamma.storage, bs = beta.storage
-    let xn = x.node, gn = gamma.node, bn = beta.node
+    }
+    let xs = x.storage
+    let gs = gamma.storage
+    let bs = beta.storage
+    let xn = x.node
+    let gn = gamma.node
+    let bn = beta.node
     y.record([x, gamma, beta]) { dy in
-        let dyp = dy.storage.pointer, xp = xs.pointer, gp = gs.pointer, bp = bs.pointer
-        let dx = xn?.gradBuffer(), dgamma = gn?.gradBuffer(), dbeta = bn?.gradBuffer()
+        let dyp = dy.storage.pointer
+        let xp = xs.pointer
+        let gp = gs.pointer
+        let bp = bs.pointer
+        let dx = xn?.gradBuffer()
+        let dgamma = gn?.gradBuffer()
+        let dbeta = bn?.gradBuffer()
         let sync = training ? BatchNormSync.reduce : nil
         @inline(__always) func shiftOf(_ ch: Int) -> (Float, Float) {
             let k = gp[ch] * invStd[ch]
@@ -135,12 +187,16 @@ private func normalize(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Te
         // (Σdz, Σdz·x̂) of one channel; dz is the gradient before the ReLU.
         func channelSums(_ ch: Int) -> (Float, Float) {
             let (k, shift) = shiftOf(ch)
-            var sumDz: Float = 0, sumDzXhat: Float = 0
+            var sumDz: Float = 0
+            var sumDzXhat: Float = 0
             for s in 0..<n {
-                let src = xp + (s * c + ch) * volume, g = dyp + (s * c + ch) * volume
-                let (a, b) = gradientSums(g, src, count: volume, mean: mean[ch], invStd: invStd[ch],
-                                          reluScale: relu ? k : nil, reluShift: shift)
-                sumDz += a; sumDzXhat += b
+                let src = xp + (s * c + ch) * volume
+                let g = dyp + (s * c + ch) * volume
+                let (a, b) = gradientSums(
+                    g, src, count: volume, mean: mean[ch], invStd: invStd[ch],
+                    reluScale: relu ? k : nil, reluShift: shift)
+                sumDz += a
+                sumDzXhat += b
             }
             return (sumDz, sumDzXhat)
         }
@@ -150,9 +206,12 @@ private func normalize(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Te
             let (k, shift) = shiftOf(ch)
             @inline(__always) func dz(_ g: Float, _ xv: Float) -> Float { relu && xv * k + shift <= 0 ? 0 : g }
             for s in 0..<n {
-                let src = xp + (s * c + ch) * volume, g = dyp + (s * c + ch) * volume, d = dx + (s * c + ch) * volume
+                let src = xp + (s * c + ch) * volume
+                let g = dyp + (s * c + ch) * volume
+                let d = dx + (s * c + ch) * volume
                 if training {
-                    let a = sumDz / count, b = sumDzXhat / count
+                    let a = sumDz / count
+                    let b = sumDzXhat / count
                     for i in 0..<volume { d[i] += k * (dz(g[i], src[i]) - a - (src[i] - mean[ch]) * invStd[ch] * b) }
                 } else {
                     for i in 0..<volume { d[i] += k * dz(g[i], src[i]) }
@@ -181,7 +240,8 @@ private func normalize(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Te
                     let (a, b) = channelSums(ch)
                     dgamma?[ch] += b
                     dbeta?[ch] += a
-                    sp[ch] = Double(a); sp[c + ch] = Double(b)
+                    sp[ch] = Double(a)
+                    sp[c + ch] = Double(b)
                 }
             }
         }
@@ -209,7 +269,8 @@ public enum BatchNormSync {
 /// chain of dependent adds that no compiler may reorder, and it made the
 /// statistics pass several times slower than the memory it reads.
 func sumAndSquares(_ x: UnsafePointer<Float>, count: Int) -> (Float, Float) {
-    var sum = SIMD16<Float>(), squares = SIMD16<Float>()
+    var sum = SIMD16<Float>()
+    var squares = SIMD16<Float>()
     let raw = UnsafeRawPointer(x)
     var i = 0
     while i + 16 <= count {
@@ -218,17 +279,26 @@ func sumAndSquares(_ x: UnsafePointer<Float>, count: Int) -> (Float, Float) {
         squares += v * v
         i += 16
     }
-    var s = sum.sum(), q = squares.sum()
-    while i < count { s += x[i]; q += x[i] * x[i]; i += 1 }
+    var s = sum.sum()
+    var q = squares.sum()
+    while i < count {
+        s += x[i]
+        q += x[i] * x[i]
+        i += 1
+    }
     return (s, q)
 }
 
 /// BN backward's (Σdz, Σdz·x̂) with x̂ = (x − mean)·invStd, where dz is dy, or
 /// 0 where the fused ReLU's input x·reluScale + reluShift was ≤ 0.
-func gradientSums(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int, mean: Float, invStd: Float,
-                  reluScale: Float?, reluShift: Float) -> (Float, Float) {
-    var sumDz = SIMD16<Float>(), sumDzXhat = SIMD16<Float>()
-    let rawDy = UnsafeRawPointer(dy), rawX = UnsafeRawPointer(x)
+func gradientSums(
+    _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int, mean: Float, invStd: Float,
+    reluScale: Float?, reluShift: Float
+) -> (Float, Float) {
+    var sumDz = SIMD16<Float>()
+    var sumDzXhat = SIMD16<Float>()
+    let rawDy = UnsafeRawPointer(dy)
+    let rawX = UnsafeRawPointer(x)
     var i = 0
     while i + 16 <= count {
         var d = rawDy.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
@@ -238,10 +308,12 @@ func gradientSums(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: 
         sumDzXhat += d * ((v - mean) * invStd)
         i += 16
     }
-    var a = sumDz.sum(), b = sumDzXhat.sum()
+    var a = sumDz.sum()
+    var b = sumDzXhat.sum()
     while i < count {
         let d = reluScale.map { x[i] * $0 + reluShift <= 0 ? 0 : dy[i] } ?? dy[i]
-        a += d; b += d * ((x[i] - mean) * invStd)
+        a += d
+        b += d * ((x[i] - mean) * invStd)
         i += 1
     }
     return (a, b)

@@ -24,10 +24,13 @@ public struct CPUFeatures: Sendable, Equatable, Codable {
     /// sub-leaf 1 (eax: AVX512_BF16 5) and XCR0.
     public init(leaf0: [UInt32], leaf1: [UInt32], leaf7: [UInt32], leaf7sub1: [UInt32], xcr0: UInt64) {
         func bit(_ word: UInt32, _ n: Int) -> Bool { word >> UInt32(n) & 1 == 1 }
-        let vendorBytes = [leaf0[1], leaf0[3], leaf0[2]].flatMap { w in (0..<4).map { UInt8((w >> UInt32(8 * $0)) & 0xff) } }
+        let vendorBytes = [leaf0[1], leaf0[3], leaf0[2]].flatMap { w in
+            (0..<4).map { UInt8((w >> UInt32(8 * $0)) & 0xff) }
+        }
         vendor = String(decoding: vendorBytes.filter { $0 != 0 }, as: UTF8.self)
         let eax = leaf1[0]
-        let baseFamily = Int(eax >> 8 & 0xf), baseModel = Int(eax >> 4 & 0xf)
+        let baseFamily = Int(eax >> 8 & 0xf)
+        let baseModel = Int(eax >> 4 & 0xf)
         family = baseFamily == 0xf ? baseFamily + Int(eax >> 20 & 0xff) : baseFamily
         model = (baseFamily == 0x6 || baseFamily == 0xf) ? baseModel | Int(eax >> 16 & 0xf) << 4 : baseModel
         let osxsave = bit(leaf1[2], 27)
@@ -59,9 +62,13 @@ public struct CPUFeatures: Sendable, Equatable, Codable {
 
     /// The features that matter for speed, by name.
     public var names: [String] {
-        [("avx", avx && osSavesYMM), ("avx2", usableAVX2), ("fma", fma && osSavesYMM), ("avx512f", avx512f && osSavesZMM),
-         ("avx512dq", avx512dq && osSavesZMM), ("avx512bw", avx512bw && osSavesZMM), ("avx512vl", avx512vl && osSavesZMM),
-         ("avx512_bf16", avx512bf16 && osSavesZMM)].filter(\.1).map(\.0)
+        [
+            ("avx", avx && osSavesYMM), ("avx2", usableAVX2), ("fma", fma && osSavesYMM),
+            ("avx512f", avx512f && osSavesZMM),
+            ("avx512dq", avx512dq && osSavesZMM), ("avx512bw", avx512bw && osSavesZMM),
+            ("avx512vl", avx512vl && osSavesZMM),
+            ("avx512_bf16", avx512bf16 && osSavesZMM)
+        ].filter(\.1).map(\.0)
     }
 
     /// The OpenBLAS core (`OPENBLAS_CORETYPE`) for these features, following

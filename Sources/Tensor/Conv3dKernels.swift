@@ -10,21 +10,27 @@ public struct Conv3dGeometry: Equatable, Sendable {
 
     public static func == (a: Conv3dGeometry, b: Conv3dGeometry) -> Bool {
         a.batch == b.batch && a.inChannels == b.inChannels && a.outChannels == b.outChannels && a.groups == b.groups
-            && a.input == b.input && a.kernel == b.kernel && a.stride == b.stride && a.padding == b.padding && a.dilation == b.dilation
+            && a.input == b.input && a.kernel == b.kernel && a.stride == b.stride && a.padding == b.padding
+            && a.dilation == b.dilation
     }
 
     public var output: (t: Int, h: Int, w: Int) {
         func size(_ i: Int, _ k: Int, _ s: Int, _ p: Int, _ d: Int) -> Int { (i + 2 * p - d * (k - 1) - 1) / s + 1 }
-        return (size(input.t, kernel.t, stride.t, padding.t, dilation.t),
-                size(input.h, kernel.h, stride.h, padding.h, dilation.h),
-                size(input.w, kernel.w, stride.w, padding.w, dilation.w))
+        return (
+            size(input.t, kernel.t, stride.t, padding.t, dilation.t),
+            size(input.h, kernel.h, stride.h, padding.h, dilation.h),
+            size(input.w, kernel.w, stride.w, padding.w, dilation.w)
+        )
     }
     var groupIn: Int { inChannels / groups }
     var groupOut: Int { outChannels / groups }
     /// Rows of a column matrix: C/g · kt · kh · kw.
     var columnRows: Int { groupIn * kernel.t * kernel.h * kernel.w }
     var inputVolume: Int { input.t * input.h * input.w }
-    var outputVolume: Int { let o = output; return o.t * o.h * o.w }
+    var outputVolume: Int {
+        let o = output
+        return o.t * o.h * o.w
+    }
     /// Multiply-adds of the forward pass.
     public var multiplyAdds: Int { batch * outChannels * outputVolume * columnRows }
     /// A 1×1×1 convolution with stride 1 and no padding: the input plane of a
@@ -41,7 +47,7 @@ public struct Conv3dGeometry: Equatable, Sendable {
 /// Output positions per column chunk: whole output rows (multiples of Wo),
 /// so that the column buffer stays near `budget` floats (8 MB by default).
 func columnChunk(_ g: Conv3dGeometry, budget: Int = 2 << 20) -> Int {
-    if g.isPointwise { return g.outputVolume }   // no buffer: one GEMM over the whole plane
+    if g.isPointwise { return g.outputVolume }  // no buffer: one GEMM over the whole plane
     let rowWidth = g.output.w
     let rows = max(1, budget / max(1, g.columnRows * rowWidth))
     return min(g.outputVolume, rows * rowWidth)
@@ -66,25 +72,35 @@ func columnChunk(_ g: Conv3dGeometry, budget: Int = 2 << 20) -> Int {
 /// output column 0 would read (nil when the tap's row is outside the input), and
 /// the output columns [lo, hi) that read inside the row.
 @inline(__always)
-private func forEachTapRow(_ g: Conv3dGeometry, first: Int, count: Int,
-                           _ body: (_ columnRow: Int, _ r: Int, _ input: Int?, _ lo: Int, _ hi: Int) -> Void) {
+private func forEachTapRow(
+    _ g: Conv3dGeometry, first: Int, count: Int,
+    _ body: (_ columnRow: Int, _ r: Int, _ input: Int?, _ lo: Int, _ hi: Int) -> Void
+) {
     let o = g.output
     precondition(first % o.w == 0 && count % o.w == 0, "column chunks are whole output rows")
-    let firstRow = first / o.w, rows = count / o.w
+    let firstRow = first / o.w
+    let rows = count / o.w
     var columnRow = 0
     for c in 0..<g.groupIn {
-        for a in 0..<g.kernel.t { for b in 0..<g.kernel.h { for d in 0..<g.kernel.w {
-            let shift = d * g.dilation.w - g.padding.w
-            let (lo, hi) = validColumns(g, shift: shift)
-            for r in 0..<rows {
-                let to = (firstRow + r) / o.h, ho = (firstRow + r) % o.h
-                let ti = to * g.stride.t - g.padding.t + a * g.dilation.t
-                let hiRow = ho * g.stride.h - g.padding.h + b * g.dilation.h
-                let inside = ti >= 0 && ti < g.input.t && hiRow >= 0 && hiRow < g.input.h
-                body(columnRow, r, inside ? c * g.inputVolume + (ti * g.input.h + hiRow) * g.input.w + shift : nil, lo, hi)
+        for a in 0..<g.kernel.t {
+            for b in 0..<g.kernel.h {
+                for d in 0..<g.kernel.w {
+                    let shift = d * g.dilation.w - g.padding.w
+                    let (lo, hi) = validColumns(g, shift: shift)
+                    for r in 0..<rows {
+                        let to = (firstRow + r) / o.h
+                        let ho = (firstRow + r) % o.h
+                        let ti = to * g.stride.t - g.padding.t + a * g.dilation.t
+                        let hiRow = ho * g.stride.h - g.padding.h + b * g.dilation.h
+                        let inside = ti >= 0 && ti < g.input.t && hiRow >= 0 && hiRow < g.input.h
+                        body(
+                            columnRow, r,
+                            inside ? c * g.inputVolume + (ti * g.input.h + hiRow) * g.input.w + shift : nil, lo, hi)
+                    }
+                    columnRow += 1
+                }
             }
-            columnRow += 1
-        } } }
+        }
     }
 }
 
@@ -112,11 +128,13 @@ func vol2col(_ x: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count: 
 }
 
 /// Adds the columns back into the input gradient (the transpose of vol2col).
-func col2vol(_ col: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count: Int, dx: UnsafeMutablePointer<Float>) {
+func col2vol(_ col: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count: Int, dx: UnsafeMutablePointer<Float>)
+{
     let width = g.output.w
     forEachTapRow(g, first: first, count: count) { columnRow, r, input, lo, hi in
         guard let input, lo < hi else { return }
-        let dst = dx + input, inRow = col + columnRow * count + r * width
+        let dst = dx + input
+        let inRow = col + columnRow * count + r * width
         if g.stride.w == 1 {
             for wo in lo..<hi { dst[wo] += inRow[wo] }
         } else {
@@ -128,9 +146,12 @@ func col2vol(_ col: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count
 /// Calls `body(input, output, weight, first, count)` for every sample in
 /// `samples`, group and chunk of output positions, with the element offsets of
 /// that sample-group's input and output planes and of the group's weights.
-private func forEachColumnChunk(_ g: Conv3dGeometry, samples: Range<Int>,
-                                _ body: (_ input: Int, _ output: Int, _ weight: Int, _ first: Int, _ count: Int) -> Void) {
-    let chunk = columnChunk(g), P = g.outputVolume
+private func forEachColumnChunk(
+    _ g: Conv3dGeometry, samples: Range<Int>,
+    _ body: (_ input: Int, _ output: Int, _ weight: Int, _ first: Int, _ count: Int) -> Void
+) {
+    let chunk = columnChunk(g)
+    let P = g.outputVolume
     for n in samples {
         for group in 0..<g.groups {
             let input = (n * g.inChannels + group * g.groupIn) * g.inputVolume
@@ -147,12 +168,17 @@ private func forEachColumnChunk(_ g: Conv3dGeometry, samples: Range<Int>,
 }
 
 /// Conv3d forward for `samples`: vol2col, then Y = W · col per group and chunk.
-func conv3dForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                   _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>) {
-    let P = g.outputVolume, K = g.columnRows
+func conv3dForward(
+    _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+    _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>
+) {
+    let P = g.outputVolume
+    let K = g.columnRows
     forEachColumnChunk(g, samples: samples) { input, output, weight, first, count in
         if g.isPointwise {
-            sgemm(m: g.groupOut, n: count, k: K, a: w + weight, lda: K, b: x + input + first, ldb: P, c: y + output + first, ldc: P)
+            sgemm(
+                m: g.groupOut, n: count, k: K, a: w + weight, lda: K, b: x + input + first, ldb: P,
+                c: y + output + first, ldc: P)
             return
         }
         vol2col(x + input, g, first: first, count: count, col: col)
@@ -161,32 +187,44 @@ func conv3dForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: Un
 }
 
 /// dW (+=) for `samples`: dY · colᵀ per group and chunk.
-func conv3dBackwardWeight(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
-                          _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>) {
-    let P = g.outputVolume, K = g.columnRows
+func conv3dBackwardWeight(
+    _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
+    _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>
+) {
+    let P = g.outputVolume
+    let K = g.columnRows
     forEachColumnChunk(g, samples: samples) { input, output, weight, first, count in
         if g.isPointwise {
-            sgemm(transB: true, m: g.groupOut, n: K, k: count, a: dy + output + first, lda: P, b: x + input + first, ldb: P,
-                  beta: 1, c: dw + weight, ldc: K)
+            sgemm(
+                transB: true, m: g.groupOut, n: K, k: count, a: dy + output + first, lda: P, b: x + input + first,
+                ldb: P,
+                beta: 1, c: dw + weight, ldc: K)
             return
         }
         vol2col(x + input, g, first: first, count: count, col: col)
-        sgemm(transB: true, m: g.groupOut, n: K, k: count, a: dy + output + first, lda: P, b: col, ldb: count,
-              beta: 1, c: dw + weight, ldc: K)
+        sgemm(
+            transB: true, m: g.groupOut, n: K, k: count, a: dy + output + first, lda: P, b: col, ldb: count,
+            beta: 1, c: dw + weight, ldc: K)
     }
 }
 
 /// dX (+=) for `samples`: col = Wᵀ · dY per group and chunk, then col2vol.
-func conv3dBackwardData(_ w: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
-                        _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>) {
-    let P = g.outputVolume, K = g.columnRows
+func conv3dBackwardData(
+    _ w: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+    _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>
+) {
+    let P = g.outputVolume
+    let K = g.columnRows
     forEachColumnChunk(g, samples: samples) { input, output, weight, first, count in
-        if g.isPointwise {   // dX += Wᵀ · dY straight into the input gradient
-            sgemm(transA: true, m: K, n: count, k: g.groupOut, a: w + weight, lda: K, b: dy + output + first, ldb: P,
-                  beta: 1, c: dx + input + first, ldc: P)
+        if g.isPointwise {  // dX += Wᵀ · dY straight into the input gradient
+            sgemm(
+                transA: true, m: K, n: count, k: g.groupOut, a: w + weight, lda: K, b: dy + output + first, ldb: P,
+                beta: 1, c: dx + input + first, ldc: P)
             return
         }
-        sgemm(transA: true, m: K, n: count, k: g.groupOut, a: w + weight, lda: K, b: dy + output + first, ldb: P, c: col, ldc: count)
+        sgemm(
+            transA: true, m: K, n: count, k: g.groupOut, a: w + weight, lda: K, b: dy + output + first, ldb: P, c: col,
+            ldc: count)
         col2vol(col, g, first: first, count: count, dx: dx + input)
     }
 }
@@ -196,118 +234,171 @@ func conv3dBackwardData(_ w: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _
 func conv3dForwardNaive(_ x: [Float], _ w: [Float], _ g: Conv3dGeometry) -> [Float] {
     let o = g.output
     var y = [Float](repeating: 0, count: g.batch * g.outChannels * g.outputVolume)
-    for n in 0..<g.batch { for oc in 0..<g.outChannels {
-        let group = oc / g.groupOut
-        for to in 0..<o.t { for ho in 0..<o.h { for wo in 0..<o.w {
-            var sum: Float = 0
-            for c in 0..<g.groupIn { for a in 0..<g.kernel.t { for b in 0..<g.kernel.h { for d in 0..<g.kernel.w {
-                let ti = to * g.stride.t - g.padding.t + a * g.dilation.t
-                let hi = ho * g.stride.h - g.padding.h + b * g.dilation.h
-                let wi = wo * g.stride.w - g.padding.w + d * g.dilation.w
-                guard ti >= 0, ti < g.input.t, hi >= 0, hi < g.input.h, wi >= 0, wi < g.input.w else { continue }
-                let ic = group * g.groupIn + c
-                sum += x[(((n * g.inChannels + ic) * g.input.t + ti) * g.input.h + hi) * g.input.w + wi]
-                    * w[(((oc * g.groupIn + c) * g.kernel.t + a) * g.kernel.h + b) * g.kernel.w + d]
-            } } } }
-            y[(((n * g.outChannels + oc) * o.t + to) * o.h + ho) * o.w + wo] = sum
-        } } }
-    } }
+    for n in 0..<g.batch {
+        for oc in 0..<g.outChannels {
+            let group = oc / g.groupOut
+            for to in 0..<o.t {
+                for ho in 0..<o.h {
+                    for wo in 0..<o.w {
+                        var sum: Float = 0
+                        for c in 0..<g.groupIn {
+                            for a in 0..<g.kernel.t {
+                                for b in 0..<g.kernel.h {
+                                    for d in 0..<g.kernel.w {
+                                        let ti = to * g.stride.t - g.padding.t + a * g.dilation.t
+                                        let hi = ho * g.stride.h - g.padding.h + b * g.dilation.h
+                                        let wi = wo * g.stride.w - g.padding.w + d * g.dilation.w
+                                        guard ti >= 0, ti < g.input.t, hi >= 0, hi < g.input.h, wi >= 0, wi < g.input.w
+                                        else { continue }
+                                        let ic = group * g.groupIn + c
+                                        sum +=
+                                            x[
+                                                (((n * g.inChannels + ic) * g.input.t + ti) * g.input.h + hi)
+                                                    * g.input.w + wi]
+                                            * w[
+                                                (((oc * g.groupIn + c) * g.kernel.t + a) * g.kernel.h + b) * g.kernel.w
+                                                    + d]
+                                    }
+                                }
+                            }
+                        }
+                        y[(((n * g.outChannels + oc) * o.t + to) * o.h + ho) * o.w + wo] = sum
+                    }
+                }
+            }
+        }
+    }
     return y
 }
 
 /// (dX, dW) of the naive convolution for output gradient `dy`.
 func conv3dBackwardNaive(_ x: [Float], _ w: [Float], _ dy: [Float], _ g: Conv3dGeometry) -> (dx: [Float], dw: [Float]) {
     let o = g.output
-    var dx = [Float](repeating: 0, count: x.count), dw = [Float](repeating: 0, count: w.count)
-    for n in 0..<g.batch { for oc in 0..<g.outChannels {
-        let group = oc / g.groupOut
-        for to in 0..<o.t { for ho in 0..<o.h { for wo in 0..<o.w {
-            let grad = dy[(((n * g.outChannels + oc) * o.t + to) * o.h + ho) * o.w + wo]
-            for c in 0..<g.groupIn { for a in 0..<g.kernel.t { for b in 0..<g.kernel.h { for d in 0..<g.kernel.w {
-                let ti = to * g.stride.t - g.padding.t + a * g.dilation.t
-                let hi = ho * g.stride.h - g.padding.h + b * g.dilation.h
-                let wi = wo * g.stride.w - g.padding.w + d * g.dilation.w
-                guard ti >= 0, ti < g.input.t, hi >= 0, hi < g.input.h, wi >= 0, wi < g.input.w else { continue }
-                let xi = (((n * g.inChannels + group * g.groupIn + c) * g.input.t + ti) * g.input.h + hi) * g.input.w + wi
-                let wi2 = (((oc * g.groupIn + c) * g.kernel.t + a) * g.kernel.h + b) * g.kernel.w + d
-                dx[xi] += grad * w[wi2]
-                dw[wi2] += grad * x[xi]
-            } } } }
-        } } }
-    } }
+    var dx = [Float](repeating: 0, count: x.count)
+    var dw = [Float](repeating: 0, count: w.count)
+    for n in 0..<g.batch {
+        for oc in 0..<g.outChannels {
+            let group = oc / g.groupOut
+            for to in 0..<o.t {
+                for ho in 0..<o.h {
+                    for wo in 0..<o.w {
+                        let grad = dy[(((n * g.outChannels + oc) * o.t + to) * o.h + ho) * o.w + wo]
+                        for c in 0..<g.groupIn {
+                            for a in 0..<g.kernel.t {
+                                for b in 0..<g.kernel.h {
+                                    for d in 0..<g.kernel.w {
+                                        let ti = to * g.stride.t - g.padding.t + a * g.dilation.t
+                                        let hi = ho * g.stride.h - g.padding.h + b * g.dilation.h
+                                        let wi = wo * g.stride.w - g.padding.w + d * g.dilation.w
+                                        guard ti >= 0, ti < g.input.t, hi >= 0, hi < g.input.h, wi >= 0, wi < g.input.w
+                                        else { continue }
+                                        let xi =
+                                            (((n * g.inChannels + group * g.groupIn + c) * g.input.t + ti) * g.input.h
+                                                + hi) * g.input.w + wi
+                                        let wi2 =
+                                            (((oc * g.groupIn + c) * g.kernel.t + a) * g.kernel.h + b) * g.kernel.w + d
+                                        dx[xi] += grad * w[wi2]
+                                        dw[wi2] += grad * x[xi]
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
     return (dx, dw)
 }
 
 // MARK: Depthwise (groups = C = O): direct kernels, no columns
 
 /// Depthwise forward for samples in `samples`; the innermost loop runs along W.
-func depthwiseConv3dForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                            _ g: Conv3dGeometry, samples: Range<Int>) {
-    let o = g.output, ksize = g.kernel.t * g.kernel.h * g.kernel.w
-    for n in samples { for c in 0..<g.inChannels {
-        let xs = x + (n * g.inChannels + c) * g.inputVolume
-        let ys = y + (n * g.inChannels + c) * g.outputVolume
-        let ws = w + c * ksize
-        ys.initialize(repeating: 0, count: g.outputVolume)
-        for a in 0..<g.kernel.t { for b in 0..<g.kernel.h { for d in 0..<g.kernel.w {
-            let weight = ws[(a * g.kernel.h + b) * g.kernel.w + d]
-            for to in 0..<o.t {
-                let ti = to * g.stride.t - g.padding.t + a * g.dilation.t
-                guard ti >= 0 && ti < g.input.t else { continue }
-                for ho in 0..<o.h {
-                    let hi = ho * g.stride.h - g.padding.h + b * g.dilation.h
-                    guard hi >= 0 && hi < g.input.h else { continue }
-                    let src = xs + (ti * g.input.h + hi) * g.input.w
-                    let dst = ys + (to * o.h + ho) * o.w
-                    let shift = d * g.dilation.w - g.padding.w
-                    // wo range where wi = wo*s + shift is inside the row
-                    let lo = max(0, (-shift + g.stride.w - 1) / g.stride.w)
-                    let hiW = min(o.w, (g.input.w - shift + g.stride.w - 1) / g.stride.w)
-                    if lo >= hiW { continue }
-                    if g.stride.w == 1 {
-                        for wo in lo..<hiW { dst[wo] += weight * src[wo + shift] }
-                    } else {
-                        for wo in lo..<hiW { dst[wo] += weight * src[wo * g.stride.w + shift] }
+func depthwiseConv3dForward(
+    _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+    _ g: Conv3dGeometry, samples: Range<Int>
+) {
+    let o = g.output
+    let ksize = g.kernel.t * g.kernel.h * g.kernel.w
+    for n in samples {
+        for c in 0..<g.inChannels {
+            let xs = x + (n * g.inChannels + c) * g.inputVolume
+            let ys = y + (n * g.inChannels + c) * g.outputVolume
+            let ws = w + c * ksize
+            ys.initialize(repeating: 0, count: g.outputVolume)
+            for a in 0..<g.kernel.t {
+                for b in 0..<g.kernel.h {
+                    for d in 0..<g.kernel.w {
+                        let weight = ws[(a * g.kernel.h + b) * g.kernel.w + d]
+                        for to in 0..<o.t {
+                            let ti = to * g.stride.t - g.padding.t + a * g.dilation.t
+                            guard ti >= 0 && ti < g.input.t else { continue }
+                            for ho in 0..<o.h {
+                                let hi = ho * g.stride.h - g.padding.h + b * g.dilation.h
+                                guard hi >= 0 && hi < g.input.h else { continue }
+                                let src = xs + (ti * g.input.h + hi) * g.input.w
+                                let dst = ys + (to * o.h + ho) * o.w
+                                let shift = d * g.dilation.w - g.padding.w
+                                // wo range where wi = wo*s + shift is inside the row
+                                let lo = max(0, (-shift + g.stride.w - 1) / g.stride.w)
+                                let hiW = min(o.w, (g.input.w - shift + g.stride.w - 1) / g.stride.w)
+                                if lo >= hiW { continue }
+                                if g.stride.w == 1 {
+                                    for wo in lo..<hiW { dst[wo] += weight * src[wo + shift] }
+                                } else {
+                                    for wo in lo..<hiW { dst[wo] += weight * src[wo * g.stride.w + shift] }
+                                }
+                            }
+                        }
                     }
                 }
             }
-        } } }
-    } }
+        }
+    }
 }
 
 /// Depthwise backward: dX (+=) and dW (+=).
-func depthwiseConv3dBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-                             dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?,
-                             _ g: Conv3dGeometry, samples: Range<Int>) {
-    let o = g.output, ksize = g.kernel.t * g.kernel.h * g.kernel.w
-    for n in samples { for c in 0..<g.inChannels {
-        let xs = x + (n * g.inChannels + c) * g.inputVolume
-        let dys = dy + (n * g.inChannels + c) * g.outputVolume
-        let dxs = dx.map { $0 + (n * g.inChannels + c) * g.inputVolume }
-        for a in 0..<g.kernel.t { for b in 0..<g.kernel.h { for d in 0..<g.kernel.w {
-            let k = c * ksize + (a * g.kernel.h + b) * g.kernel.w + d
-            let weight = w[k]
-            var wsum: Float = 0
-            for to in 0..<o.t {
-                let ti = to * g.stride.t - g.padding.t + a * g.dilation.t
-                guard ti >= 0 && ti < g.input.t else { continue }
-                for ho in 0..<o.h {
-                    let hi = ho * g.stride.h - g.padding.h + b * g.dilation.h
-                    guard hi >= 0 && hi < g.input.h else { continue }
-                    let rowOffset = (ti * g.input.h + hi) * g.input.w
-                    let grad = dys + (to * o.h + ho) * o.w
-                    let shift = d * g.dilation.w - g.padding.w
-                    let lo = max(0, (-shift + g.stride.w - 1) / g.stride.w)
-                    let hiW = min(o.w, (g.input.w - shift + g.stride.w - 1) / g.stride.w)
-                    if lo >= hiW { continue }
-                    for wo in lo..<hiW {
-                        let wi = wo * g.stride.w + shift
-                        wsum += grad[wo] * xs[rowOffset + wi]
-                        if let dxs { dxs[rowOffset + wi] += grad[wo] * weight }
+func depthwiseConv3dBackward(
+    _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+    dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?,
+    _ g: Conv3dGeometry, samples: Range<Int>
+) {
+    let o = g.output
+    let ksize = g.kernel.t * g.kernel.h * g.kernel.w
+    for n in samples {
+        for c in 0..<g.inChannels {
+            let xs = x + (n * g.inChannels + c) * g.inputVolume
+            let dys = dy + (n * g.inChannels + c) * g.outputVolume
+            let dxs = dx.map { $0 + (n * g.inChannels + c) * g.inputVolume }
+            for a in 0..<g.kernel.t {
+                for b in 0..<g.kernel.h {
+                    for d in 0..<g.kernel.w {
+                        let k = c * ksize + (a * g.kernel.h + b) * g.kernel.w + d
+                        let weight = w[k]
+                        var wsum: Float = 0
+                        for to in 0..<o.t {
+                            let ti = to * g.stride.t - g.padding.t + a * g.dilation.t
+                            guard ti >= 0 && ti < g.input.t else { continue }
+                            for ho in 0..<o.h {
+                                let hi = ho * g.stride.h - g.padding.h + b * g.dilation.h
+                                guard hi >= 0 && hi < g.input.h else { continue }
+                                let rowOffset = (ti * g.input.h + hi) * g.input.w
+                                let grad = dys + (to * o.h + ho) * o.w
+                                let shift = d * g.dilation.w - g.padding.w
+                                let lo = max(0, (-shift + g.stride.w - 1) / g.stride.w)
+                                let hiW = min(o.w, (g.input.w - shift + g.stride.w - 1) / g.stride.w)
+                                if lo >= hiW { continue }
+                                for wo in lo..<hiW {
+                                    let wi = wo * g.stride.w + shift
+                                    wsum += grad[wo] * xs[rowOffset + wi]
+                                    if let dxs { dxs[rowOffset + wi] += grad[wo] * weight }
+                                }
+                            }
+                        }
+                        dw?[k] += wsum
                     }
                 }
             }
-            dw?[k] += wsum
-        } } }
-    } }
+        }
+    }
 }

@@ -4,9 +4,14 @@ public struct Conv3dOptions: Equatable, Sendable {
     public var padding: (t: Int, h: Int, w: Int)
     public var dilation: (t: Int, h: Int, w: Int)
     public var groups: Int
-    public init(stride: (Int, Int, Int) = (1, 1, 1), padding: (Int, Int, Int) = (0, 0, 0),
-                dilation: (Int, Int, Int) = (1, 1, 1), groups: Int = 1) {
-        self.stride = stride; self.padding = padding; self.dilation = dilation; self.groups = groups
+    public init(
+        stride: (Int, Int, Int) = (1, 1, 1), padding: (Int, Int, Int) = (0, 0, 0),
+        dilation: (Int, Int, Int) = (1, 1, 1), groups: Int = 1
+    ) {
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.groups = groups
     }
     public static func == (a: Conv3dOptions, b: Conv3dOptions) -> Bool {
         a.stride == b.stride && a.padding == b.padding && a.dilation == b.dilation && a.groups == b.groups
@@ -18,45 +23,61 @@ public struct Conv3dOptions: Equatable, Sendable {
 /// kernels at stride 1 Winograd (`usesWinograd`); others vol2col + GEMM.
 public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOptions()) -> Tensor {
     precondition(x.rank == 5 && w.rank == 5, "conv3d takes N×C×T×H×W input and O×C/g×kt×kh×kw weight")
-    let g = Conv3dGeometry(batch: x.shape[0], inChannels: x.shape[1], outChannels: w.shape[0], groups: options.groups,
-                           input: (x.shape[2], x.shape[3], x.shape[4]), kernel: (w.shape[2], w.shape[3], w.shape[4]),
-                           stride: options.stride, padding: options.padding, dilation: options.dilation)
-    precondition(g.inChannels % g.groups == 0 && g.outChannels % g.groups == 0 && w.shape[1] == g.groupIn,
-                 "conv3d: channels \(g.inChannels)→\(g.outChannels) do not fit groups \(g.groups) and weight \(w.shape)")
+    let g = Conv3dGeometry(
+        batch: x.shape[0], inChannels: x.shape[1], outChannels: w.shape[0], groups: options.groups,
+        input: (x.shape[2], x.shape[3], x.shape[4]), kernel: (w.shape[2], w.shape[3], w.shape[4]),
+        stride: options.stride, padding: options.padding, dilation: options.dilation)
+    precondition(
+        g.inChannels % g.groups == 0 && g.outChannels % g.groups == 0 && w.shape[1] == g.groupIn,
+        "conv3d: channels \(g.inChannels)→\(g.outChannels) do not fit groups \(g.groups) and weight \(w.shape)")
     let o = g.output
     precondition(o.t > 0 && o.h > 0 && o.w > 0, "conv3d: input \(x.shape) too small for kernel \(w.shape)")
     let y = Tensor.empty([g.batch, g.outChannels, o.t, o.h, o.w])
     FlopCounter.add(g.multiplyAdds)
     let depthwise = g.groups == g.inChannels && g.groups == g.outChannels
-    let workers = Parallel.workerCount   // read once: the same split forward and backward
-    let xp = x.storage.pointer, wp = w.storage.pointer, yp = y.storage.pointer
+    let workers = Parallel.workerCount  // read once: the same split forward and backward
+    let xp = x.storage.pointer
+    let wp = w.storage.pointer
+    let yp = y.storage.pointer
     if depthwise {
-        Parallel.forEachRange(g.batch, workers: workers) { _, range in depthwiseConv3dForward(xp, wp, yp, g, samples: range) }
+        Parallel.forEachRange(g.batch, workers: workers) { _, range in
+            depthwiseConv3dForward(xp, wp, yp, g, samples: range)
+        }
     } else if g.usesWinograd {
-        let layout = WinogradLayout(g), u = Storage(count: layout.weightCount, zeroed: false)
+        let layout = WinogradLayout(g)
+        let u = Storage(count: layout.weightCount, zeroed: false)
         winogradWeights(wp, layout, flipped: false, into: u.pointer, workers: workers)
         let scratch = Scratch()
         for worker in 0..<workers { _ = scratch.buffer(worker, count: layout.scratchCount) }
         Parallel.forEachRange(g.batch, workers: workers) { worker, range in
-            winogradForward(xp, u.pointer, yp, layout, samples: range, scratch: scratch.buffer(worker, count: layout.scratchCount),
-                            accumulate: false)
+            winogradForward(
+                xp, u.pointer, yp, layout, samples: range, scratch: scratch.buffer(worker, count: layout.scratchCount),
+                accumulate: false)
         }
     } else {
-        let scratch = Scratch(), columns = g.columnBufferCount
+        let scratch = Scratch()
+        let columns = g.columnBufferCount
         for worker in 0..<workers { _ = scratch.buffer(worker, count: columns) }
         Parallel.forEachRange(g.batch, workers: workers) { worker, range in
             conv3dForward(xp, wp, yp, g, samples: range, col: scratch.buffer(worker, count: columns))
         }
     }
-    let xs = x.storage, ws = w.storage, xn = x.node, wn = w.node
+    let xs = x.storage
+    let ws = w.storage
+    let xn = x.node
+    let wn = w.node
     return y.record([x, w]) { dy in
-        let dyp = dy.storage.pointer, xp = UnsafePointer(xs.pointer), wp = UnsafePointer(ws.pointer)
+        let dyp = dy.storage.pointer
+        let xp = UnsafePointer(xs.pointer)
+        let wp = UnsafePointer(ws.pointer)
         // dX is added into; a new buffer is zeroed by each worker for its own samples.
-        let dxBuffer = xn?.gradBufferForWrite(), dxp = dxBuffer?.pointer
+        let dxBuffer = xn?.gradBufferForWrite()
+        let dxp = dxBuffer?.pointer
         let sampleSize = g.inChannels * g.inputVolume
         func zeroNewGradient(_ samples: Range<Int>) {
             if let dxBuffer, dxBuffer.fresh {
-                (dxBuffer.pointer + samples.lowerBound * sampleSize).initialize(repeating: 0, count: samples.count * sampleSize)
+                (dxBuffer.pointer + samples.lowerBound * sampleSize).initialize(
+                    repeating: 0, count: samples.count * sampleSize)
             }
         }
         // Per-worker weight gradients, summed after, so threads never share a
@@ -66,7 +87,9 @@ public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOp
         if depthwise {
             Parallel.forEachRange(g.batch, workers: workers) { worker, range in
                 zeroNewGradient(range)
-                depthwiseConv3dBackward(xp, wp, dyp, dx: dxp, dw: partial.isEmpty ? nil : partial[worker].storage.pointer, g, samples: range)
+                depthwiseConv3dBackward(
+                    xp, wp, dyp, dx: dxp, dw: partial.isEmpty ? nil : partial[worker].storage.pointer, g, samples: range
+                )
             }
         } else {
             // Winograd when the forward used it: dW through the transposed
@@ -74,9 +97,14 @@ public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOp
             let weightLayout = !partial.isEmpty && g.usesWinograd ? WinogradLayout(g) : nil
             let dataLayout = dxp != nil && g.usesWinograd ? WinogradLayout(g.transposedForData) : nil
             let u = dataLayout.map { Storage(count: $0.weightCount, zeroed: false) }
-            if let dataLayout, let u { winogradWeights(wp, dataLayout, flipped: true, into: u.pointer, workers: workers) }
-            let count = g.usesWinograd ? max(weightLayout?.scratchCount ?? 0, dataLayout?.scratchCount ?? 0) : g.columnBufferCount
-            let scratch = Scratch(), gradientsOfU = Scratch()
+            if let dataLayout, let u {
+                winogradWeights(wp, dataLayout, flipped: true, into: u.pointer, workers: workers)
+            }
+            let count =
+                g.usesWinograd
+                ? max(weightLayout?.scratchCount ?? 0, dataLayout?.scratchCount ?? 0) : g.columnBufferCount
+            let scratch = Scratch()
+            let gradientsOfU = Scratch()
             for worker in 0..<workers {
                 _ = scratch.buffer(worker, count: count)
                 if let weightLayout { _ = gradientsOfU.buffer(worker, count: weightLayout.weightCount) }
@@ -85,8 +113,9 @@ public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOp
                 let col = scratch.buffer(worker, count: count)
                 zeroNewGradient(range)
                 if let weightLayout {
-                    winogradBackwardWeight(xp, dyp, du: gradientsOfU.buffer(worker, count: weightLayout.weightCount), weightLayout,
-                                           samples: range, scratch: col)
+                    winogradBackwardWeight(
+                        xp, dyp, du: gradientsOfU.buffer(worker, count: weightLayout.weightCount), weightLayout,
+                        samples: range, scratch: col)
                 } else if !partial.isEmpty {
                     conv3dBackwardWeight(xp, dyp, partial[worker].storage.pointer, g, samples: range, col: col)
                 }

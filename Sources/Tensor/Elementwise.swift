@@ -2,10 +2,12 @@ import Foundation
 
 public func relu(_ x: Tensor) -> Tensor {
     let y = Tensor.empty(x.shape)
-    let xp = x.storage.pointer, yp = y.storage.pointer
+    let xp = x.storage.pointer
+    let yp = y.storage.pointer
     Parallel.forEachSpan(x.count) { span in for i in span { yp[i] = max(xp[i], 0) } }
     // The output's sign is the mask: keep y, not x.
-    let ys = y.storage, xn = x.node
+    let ys = y.storage
+    let xn = x.node
     return y.record([x]) { dy in
         if let xn { reluGradient(dy, output: ys, into: xn) }
     }
@@ -16,9 +18,12 @@ public func relu(_ x: Tensor) -> Tensor {
 public func addReLU(_ a: Tensor, _ b: Tensor) -> Tensor {
     precondition(a.shape == b.shape, "addReLU takes one shape: \(a.shape) and \(b.shape)")
     let y = Tensor.empty(a.shape)
-    let ap = a.storage.pointer, bp = b.storage.pointer, yp = y.storage.pointer
+    let ap = a.storage.pointer
+    let bp = b.storage.pointer
+    let yp = y.storage.pointer
     Parallel.forEachSpan(y.count) { span in for i in span { yp[i] = max(ap[i] + bp[i], 0) } }
-    let ys = y.storage, nodes = [a.node, b.node].compactMap { $0 }
+    let ys = y.storage
+    let nodes = [a.node, b.node].compactMap { $0 }
     return y.record([a, b]) { dy in
         for node in nodes { reluGradient(dy, output: ys, into: node) }
     }
@@ -28,8 +33,12 @@ public func addReLU(_ a: Tensor, _ b: Tensor) -> Tensor {
 /// to its gradient (written, when the buffer is new), 16 lanes at a time,
 /// spans over the threads.
 private func reluGradient(_ dy: Tensor, output ys: Storage, into node: GradNode) {
-    let (d, fresh) = node.gradBufferForWrite(), dyp = dy.storage.pointer, y = ys.pointer
-    let rawDy = UnsafeRawPointer(dyp), rawY = UnsafeRawPointer(y), rawD = UnsafeMutableRawPointer(d)
+    let (d, fresh) = node.gradBufferForWrite()
+    let dyp = dy.storage.pointer
+    let y = ys.pointer
+    let rawDy = UnsafeRawPointer(dyp)
+    let rawY = UnsafeRawPointer(y)
+    let rawD = UnsafeMutableRawPointer(d)
     Parallel.forEachSpan(ys.count) { span in
         var i = span.lowerBound
         while i + 16 <= span.upperBound {
@@ -49,12 +58,16 @@ private func reluGradient(_ dy: Tensor, output ys: Storage, into node: GradNode)
 
 public func sigmoid(_ x: Tensor) -> Tensor {
     let y = Tensor.empty(x.shape)
-    let xp = x.storage.pointer, yp = y.storage.pointer
+    let xp = x.storage.pointer
+    let yp = y.storage.pointer
     for i in 0..<x.count { yp[i] = 1 / (1 + exp(-xp[i])) }
-    let ys = y.storage, xn = x.node
+    let ys = y.storage
+    let xn = x.node
     return y.record([x]) { dy in
         guard let xn else { return }
-        let dx = xn.gradBuffer(), dyp = dy.storage.pointer, yp = ys.pointer
+        let dx = xn.gradBuffer()
+        let dyp = dy.storage.pointer
+        let yp = ys.pointer
         for i in 0..<ys.count { dx[i] += dyp[i] * yp[i] * (1 - yp[i]) }
     }
 }
@@ -89,7 +102,8 @@ private struct BroadcastRuns {
 
     init(_ a: [Int], _ b: [Int]) {
         out = broadcastShape(a, b)
-        var d = out.count, steps: (Int, Int)?
+        var d = out.count
+        var steps: (Int, Int)?
         while d > 0 {
             let k = d - 1
             if out[k] != 1 {
@@ -109,11 +123,14 @@ private struct BroadcastRuns {
     /// body(output start, a start, b start) for runs in `runs`.
     func forEach(_ runs: Range<Int>, _ body: (Int, Int, Int) -> Void) {
         for r in runs {
-            var rest = r, ia = 0, ib = 0
+            var rest = r
+            var ia = 0
+            var ib = 0
             for k in stride(from: prefix.count - 1, through: 0, by: -1) {
                 let i = rest % prefix[k]
                 rest /= prefix[k]
-                ia += i * sa[k]; ib += i * sb[k]
+                ia += i * sa[k]
+                ib += i * sb[k]
             }
             body(r * inner, ia, ib)
         }
@@ -123,14 +140,22 @@ private struct BroadcastRuns {
     @inline(__always)
     func apply(_ a: Tensor, _ b: Tensor, _ op: (Float, Float) -> Float) -> Tensor {
         let y = Tensor.empty(out)
-        let ap = a.storage.pointer, bp = b.storage.pointer, yp = y.storage.pointer
+        let ap = a.storage.pointer
+        let bp = b.storage.pointer
+        let yp = y.storage.pointer
         let (sa, sb, n) = (aStep, bStep, inner)
         run(parallel: true) { o, i, j in
             switch (sa, sb) {
             case (1, 1): for k in 0..<n { yp[o + k] = op(ap[i + k], bp[j + k]) }
-            case (1, 0): let v = bp[j]; for k in 0..<n { yp[o + k] = op(ap[i + k], v) }
-            case (0, 1): let v = ap[i]; for k in 0..<n { yp[o + k] = op(v, bp[j + k]) }
-            default: let v = op(ap[i], bp[j]); for k in 0..<n { yp[o + k] = v }
+            case (1, 0):
+                let v = bp[j]
+                for k in 0..<n { yp[o + k] = op(ap[i + k], v) }
+            case (0, 1):
+                let v = ap[i]
+                for k in 0..<n { yp[o + k] = op(v, bp[j + k]) }
+            default:
+                let v = op(ap[i], bp[j])
+                for k in 0..<n { yp[o + k] = v }
             }
         }
         return y
@@ -152,7 +177,10 @@ private struct BroadcastRuns {
 public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
     let plan = BroadcastRuns(a.shape, b.shape)
     let y = plan.apply(a, b) { $0 + $1 }
-    let an = a.node, bn = b.node, aFull = a.shape == plan.out, bFull = b.shape == plan.out
+    let an = a.node
+    let bn = b.node
+    let aFull = a.shape == plan.out
+    let bFull = b.shape == plan.out
     return y.record([a, b]) { dy in
         let dyp = dy.storage.pointer
         if let an { broadcastGradient(plan, into: an.gradBuffer(), first: true, full: aFull, dy: dyp, other: nil) }
@@ -164,23 +192,42 @@ public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
 /// d[own + k·ownStep] += dy[o + k] (· other[k]) over every run. `first` says
 /// which operand d belongs to; `full` that it has the output's shape, so runs
 /// never share elements and can go in parallel.
-private func broadcastGradient(_ plan: BroadcastRuns, into d: UnsafeMutablePointer<Float>, first: Bool, full: Bool,
-                               dy: UnsafeMutablePointer<Float>, other: UnsafeMutablePointer<Float>?) {
+private func broadcastGradient(
+    _ plan: BroadcastRuns, into d: UnsafeMutablePointer<Float>, first: Bool, full: Bool,
+    dy: UnsafeMutablePointer<Float>, other: UnsafeMutablePointer<Float>?
+) {
     let n = plan.inner
-    let ownStep = first ? plan.aStep : plan.bStep, otherStep = first ? plan.bStep : plan.aStep
+    let ownStep = first ? plan.aStep : plan.bStep
+    let otherStep = first ? plan.bStep : plan.aStep
     plan.run(parallel: full) { o, i, j in
-        let own = first ? i : j, oth = first ? j : i
-        let g = dy + o, dd = d + own
+        let own = first ? i : j
+        let oth = first ? j : i
+        let g = dy + o
+        let dd = d + own
         guard let other else {
-            if ownStep == 1 { for k in 0..<n { dd[k] += g[k] } } else { var sum: Float = 0; for k in 0..<n { sum += g[k] }; dd[0] += sum }
+            if ownStep == 1 {
+                for k in 0..<n { dd[k] += g[k] }
+            } else {
+                var sum: Float = 0
+                for k in 0..<n { sum += g[k] }
+                dd[0] += sum
+            }
             return
         }
         let v = other + oth
         switch (ownStep, otherStep) {
         case (1, 1): for k in 0..<n { dd[k] += g[k] * v[k] }
-        case (1, 0): let c = v[0]; for k in 0..<n { dd[k] += g[k] * c }
-        case (0, 1): var sum: Float = 0; for k in 0..<n { sum += g[k] * v[k] }; dd[0] += sum
-        default: var sum: Float = 0; for k in 0..<n { sum += g[k] }; dd[0] += sum * v[0]
+        case (1, 0):
+            let c = v[0]
+            for k in 0..<n { dd[k] += g[k] * c }
+        case (0, 1):
+            var sum: Float = 0
+            for k in 0..<n { sum += g[k] * v[k] }
+            dd[0] += sum
+        default:
+            var sum: Float = 0
+            for k in 0..<n { sum += g[k] }
+            dd[0] += sum * v[0]
         }
     }
 }
@@ -189,10 +236,16 @@ private func broadcastGradient(_ plan: BroadcastRuns, into d: UnsafeMutablePoint
 public func mul(_ a: Tensor, _ b: Tensor) -> Tensor {
     let plan = BroadcastRuns(a.shape, b.shape)
     let y = plan.apply(a, b) { $0 * $1 }
-    let an = a.node, bn = b.node, avalues = a.storage, bvalues = b.storage
-    let aFull = a.shape == plan.out, bFull = b.shape == plan.out
+    let an = a.node
+    let bn = b.node
+    let avalues = a.storage
+    let bvalues = b.storage
+    let aFull = a.shape == plan.out
+    let bFull = b.shape == plan.out
     return y.record([a, b]) { dy in
-        let dyp = dy.storage.pointer, ap = avalues.pointer, bp = bvalues.pointer
+        let dyp = dy.storage.pointer
+        let ap = avalues.pointer
+        let bp = bvalues.pointer
         if let an { broadcastGradient(plan, into: an.gradBuffer(), first: true, full: aFull, dy: dyp, other: bp) }
         if let bn { broadcastGradient(plan, into: bn.gradBuffer(), first: false, full: bFull, dy: dyp, other: ap) }
     }
@@ -200,13 +253,17 @@ public func mul(_ a: Tensor, _ b: Tensor) -> Tensor {
 /// Σ x·weights: a scalar whose gradient with respect to x is `weights`.
 public func weightedSum(_ x: Tensor, _ weights: Tensor) -> Tensor {
     precondition(x.count == weights.count)
-    let xp = x.storage.pointer, wp = weights.storage.pointer
+    let xp = x.storage.pointer
+    let wp = weights.storage.pointer
     var sum: Float = 0
     for i in 0..<x.count { sum += xp[i] * wp[i] }
-    let xn = x.node, ws = weights.storage
+    let xn = x.node
+    let ws = weights.storage
     return Tensor(shape: [1], values: [sum]).record([x]) { dy in
         guard let xn else { return }
-        let dx = xn.gradBuffer(), g = dy.storage.pointer[0], w = ws.pointer
+        let dx = xn.gradBuffer()
+        let g = dy.storage.pointer[0]
+        let w = ws.pointer
         for i in 0..<ws.count { dx[i] += g * w[i] }
     }
 }
@@ -219,12 +276,14 @@ public func dropout<G: RandomNumberGenerator>(_ x: Tensor, p: Float, training: B
     var mask = [Float](repeating: 0, count: x.count)
     let keep = 1 / (1 - p)
     for i in 0..<x.count { mask[i] = Float.random(in: 0..<1, using: &rng) < p ? 0 : keep }
-    let xp = x.storage.pointer, yp = y.storage.pointer
+    let xp = x.storage.pointer
+    let yp = y.storage.pointer
     for i in 0..<x.count { yp[i] = xp[i] * mask[i] }
     let xn = x.node
     return y.record([x]) { dy in
         guard let xn else { return }
-        let dx = xn.gradBuffer(), dyp = dy.storage.pointer
+        let dx = xn.gradBuffer()
+        let dyp = dy.storage.pointer
         for i in 0..<mask.count { dx[i] += dyp[i] * mask[i] }
     }
 }

@@ -9,8 +9,16 @@ public final class MemoryMeter: @unchecked Sendable {
     private var live = 0
     private var peak = 0
 
-    public var liveBytes: Int { lock.lock(); defer { lock.unlock() }; return live }
-    public var peakBytes: Int { lock.lock(); defer { lock.unlock() }; return peak }
+    public var liveBytes: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return live
+    }
+    public var peakBytes: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return peak
+    }
 
     /// Keeps freed memory in the process heap for reuse instead of returning
     /// it to the system (glibc: no mmap for large blocks, no trimming of the
@@ -28,13 +36,24 @@ public final class MemoryMeter: @unchecked Sendable {
     public func releaseFreedMemory() { clipkit_malloc_trim() }
 
     /// Starts a new high-water mark from what is live now.
-    public func resetPeak() { lock.lock(); peak = live; lock.unlock() }
-
-    func allocated(_ bytes: Int) {
-        lock.lock(); live += bytes; if live > peak { peak = live }; lock.unlock()
+    public func resetPeak() {
+        lock.lock()
+        peak = live
+        lock.unlock()
     }
 
-    func freed(_ bytes: Int) { lock.lock(); live -= bytes; lock.unlock() }
+    func allocated(_ bytes: Int) {
+        lock.lock()
+        live += bytes
+        if live > peak { peak = live }
+        lock.unlock()
+    }
+
+    func freed(_ bytes: Int) {
+        lock.lock()
+        live -= bytes
+        lock.unlock()
+    }
 }
 
 /// Float32 storage from the tracked allocator.

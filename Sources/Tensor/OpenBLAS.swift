@@ -22,13 +22,17 @@ public struct OpenBLAS: Sendable {
     let getThreads: clipkit_get_threads_fn?
 
     /// Names Debian and others give the library; the first that opens is used.
-    static let candidates = ["libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0",
-                             "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
-                             "/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0", "libopenblas.dylib"]
+    static let candidates = [
+        "libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0",
+        "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
+        "/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0", "libopenblas.dylib"
+    ]
 
     /// Kernels OpenBLAS falls back to that leave most of a modern CPU unused.
-    static let genericCores: Set<String> = ["prescott", "katmai", "coppermine", "northwood", "banias", "core2", "penryn",
-                                            "dunnington", "nehalem", "atom", "unknown", "opteron", "opteron_sse3", "barcelona"]
+    static let genericCores: Set<String> = [
+        "prescott", "katmai", "coppermine", "northwood", "banias", "core2", "penryn",
+        "dunnington", "nehalem", "atom", "unknown", "opteron", "opteron_sse3", "barcelona"
+    ]
 
     /// The process's OpenBLAS, opened on first use. Without one, ClipKit cannot
     /// compute: it says what to install and exits with status 1.
@@ -51,7 +55,7 @@ public struct OpenBLAS: Sendable {
         let user = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].flatMap { $0.isEmpty ? nil : $0 }
         var requested: String? = nil
         if user == nil, let core = features.openBLASCore {
-            setenv("OPENBLAS_CORETYPE", core, 1)   // read by OpenBLAS's constructor, which dlopen runs
+            setenv("OPENBLAS_CORETYPE", core, 1)  // read by OpenBLAS's constructor, which dlopen runs
             requested = core
         }
         var tried: [String] = []
@@ -68,23 +72,32 @@ public struct OpenBLAS: Sendable {
             func function<T>(_ symbol: String, _ type: T.Type) -> T? {
                 dlsym(handle, symbol).map { unsafeBitCast($0, to: type) }
             }
-            let corename = function("openblas_get_corename", clipkit_get_string_fn.self).flatMap { $0() }.map { String(cString: $0) }
-            let config = function("openblas_get_config", clipkit_get_string_fn.self).flatMap { $0() }.map { String(cString: $0) }
-            return .success(OpenBLAS(path: loadedPath(of: sgemm) ?? name, core: corename ?? "unknown", config: config ?? "",
-                                     requestedCore: requested, userCore: user,
-                                     sgemm: unsafeBitCast(sgemm, to: clipkit_sgemm_fn.self),
-                                     setThreads: function("openblas_set_num_threads", clipkit_set_threads_fn.self),
-                                     getThreads: function("openblas_get_num_threads", clipkit_get_threads_fn.self)))
+            let corename = function("openblas_get_corename", clipkit_get_string_fn.self).flatMap { $0() }.map {
+                String(cString: $0)
+            }
+            let config = function("openblas_get_config", clipkit_get_string_fn.self).flatMap { $0() }.map {
+                String(cString: $0)
+            }
+            return .success(
+                OpenBLAS(
+                    path: loadedPath(of: sgemm) ?? name, core: corename ?? "unknown", config: config ?? "",
+                    requestedCore: requested, userCore: user,
+                    sgemm: unsafeBitCast(sgemm, to: clipkit_sgemm_fn.self),
+                    setThreads: function("openblas_set_num_threads", clipkit_set_threads_fn.self),
+                    getThreads: function("openblas_get_num_threads", clipkit_get_threads_fn.self)))
         }
-        return .failure(LoadError(message: "cannot open OpenBLAS (tried \(tried.joined(separator: ", "))); "
-            + "install it: apt-get install libopenblas0 (Debian/Ubuntu)"))
+        return .failure(
+            LoadError(
+                message: "cannot open OpenBLAS (tried \(tried.joined(separator: ", "))); "
+                    + "install it: apt-get install libopenblas0 (Debian/Ubuntu)"))
     }
 
     /// A warning when OpenBLAS runs generic kernels on a CPU that has better ones.
     public func warning(for features: CPUFeatures) -> String? {
         guard features.usableAVX2, OpenBLAS.genericCores.contains(core.lowercased()) else { return nil }
         let fix = features.openBLASCore ?? "Haswell"
-        let cause = userCore.map { "OPENBLAS_CORETYPE=\($0) is set" } ?? requestedCore.map { "it did not accept \($0)" }
+        let cause =
+            userCore.map { "OPENBLAS_CORETYPE=\($0) is set" } ?? requestedCore.map { "it did not accept \($0)" }
             ?? "it does not know this CPU"
         return "OpenBLAS (\(path)) runs its generic \(core) kernels on a CPU with AVX2 (\(cause)), so matrix "
             + "products run several times slower. Set OPENBLAS_CORETYPE=\(fix), or install a newer OpenBLAS; "
@@ -99,8 +112,10 @@ private func loadedPath(of symbol: UnsafeMutableRawPointer) -> String? {
     for line in maps.split(separator: "\n") {
         let fields = line.split(separator: " ", omittingEmptySubsequences: true)
         guard fields.count >= 6, let dash = fields[0].firstIndex(of: "-"),
-              let start = UInt(fields[0][..<dash], radix: 16), let end = UInt(fields[0][fields[0].index(after: dash)...], radix: 16),
-              start <= address, address < end else { continue }
+            let start = UInt(fields[0][..<dash], radix: 16),
+            let end = UInt(fields[0][fields[0].index(after: dash)...], radix: 16),
+            start <= address, address < end
+        else { continue }
         return fields[5...].joined(separator: " ")
     }
     return nil

@@ -37,9 +37,13 @@ public enum Parallel {
     /// `workers`), and runs `body(worker, range)` on each, in parallel.
     static func forEachRange(_ count: Int, workers requested: Int, _ body: (Int, Range<Int>) -> Void) {
         let workers = min(requested, count)
-        if workers <= 1 { body(0, 0..<count); return }
+        if workers <= 1 {
+            body(0, 0..<count)
+            return
+        }
         DispatchQueue.concurrentPerform(iterations: workers) { w in
-            let lo = count * w / workers, hi = count * (w + 1) / workers
+            let lo = count * w / workers
+            let hi = count * (w + 1) / workers
             if lo < hi { body(w, lo..<hi) }
         }
     }

@@ -18,89 +18,141 @@ func pooledLength(_ size: Int, kernel: Int, stride: Int, padding: Int, ceilMode:
 /// Max pooling over (kt, kh, kw) windows with the given stride, `padding`
 /// of −∞ on both ends of each axis, and PyTorch's `ceil_mode` (GoogLeNet's
 /// pools). x: N×C×T×H×W. Saves each window's argmax as a one-byte offset.
-public func maxPool3d(_ x: Tensor, kernel: (Int, Int, Int), stride: (Int, Int, Int)? = nil, padding: (Int, Int, Int) = (0, 0, 0),
-                      ceilMode: Bool = false) -> Tensor {
-    let s = stride ?? kernel, p = padding
+public func maxPool3d(
+    _ x: Tensor, kernel: (Int, Int, Int), stride: (Int, Int, Int)? = nil, padding: (Int, Int, Int) = (0, 0, 0),
+    ceilMode: Bool = false
+) -> Tensor {
+    let s = stride ?? kernel
+    let p = padding
     precondition(kernel.0 * kernel.1 * kernel.2 <= 256, "maxPool3d windows are at most 256 elements")
-    precondition(p.0 <= kernel.0 / 2 && p.1 <= kernel.1 / 2 && p.2 <= kernel.2 / 2, "maxPool3d padding is at most half the window")
+    precondition(
+        p.0 <= kernel.0 / 2 && p.1 <= kernel.1 / 2 && p.2 <= kernel.2 / 2,
+        "maxPool3d padding is at most half the window")
     let (n, c, t, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
     let to = pooledLength(t, kernel: kernel.0, stride: s.0, padding: p.0, ceilMode: ceilMode)
     let ho = pooledLength(h, kernel: kernel.1, stride: s.1, padding: p.1, ceilMode: ceilMode)
     let wo = pooledLength(w, kernel: kernel.2, stride: s.2, padding: p.2, ceilMode: ceilMode)
-    precondition(t + 2 * p.0 >= kernel.0 && h + 2 * p.1 >= kernel.1 && w + 2 * p.2 >= kernel.2,
-                 "maxPool3d: the input \(x.shape) is smaller than the window")
+    precondition(
+        t + 2 * p.0 >= kernel.0 && h + 2 * p.1 >= kernel.1 && w + 2 * p.2 >= kernel.2,
+        "maxPool3d: the input \(x.shape) is smaller than the window")
     let y = Tensor.empty([n, c, to, ho, wo])
-    let outPlane = to * ho * wo, inPlane = t * h * w
+    let outPlane = to * ho * wo
+    let inPlane = t * h * w
     var argmax = [UInt8](repeating: 0, count: y.count)
-    let xp = x.storage.pointer, yp = y.storage.pointer
+    let xp = x.storage.pointer
+    let yp = y.storage.pointer
     argmax.withUnsafeMutableBufferPointer { am in
         let amp = am.baseAddress!
         // 2×2 (×1 or ×2 in time) windows at their own stride, as kth3l uses:
         // straight-line compares in the generic order (offset = (i·kh + j)·kw + k).
-        let pairs = kernel.1 == 2 && kernel.2 == 2 && s.1 == 2 && s.2 == 2 && (kernel.0 == 1 || kernel.0 == 2) && s.0 == kernel.0
+        let pairs =
+            kernel.1 == 2 && kernel.2 == 2 && s.1 == 2 && s.2 == 2 && (kernel.0 == 1 || kernel.0 == 2)
+            && s.0 == kernel.0
             && p == (0, 0, 0) && !ceilMode
         forEachPlane(n * c) { planes in
             for plane in planes where pairs {
                 let base = xp + plane * inPlane
                 var out = plane * outPlane
-                for a in 0..<to { for b in 0..<ho {
-                    let r0 = base + (a * kernel.0 * h + 2 * b) * w, r1 = r0 + w
-                    let r2 = r0 + h * w, r3 = r2 + w   // second time slice (kernel.0 == 2)
-                    for d in 0..<wo {
-                        let i = 2 * d
-                        var best = r0[i], offset: UInt8 = 0
-                        if r0[i + 1] > best { best = r0[i + 1]; offset = 1 }
-                        if r1[i] > best { best = r1[i]; offset = 2 }
-                        if r1[i + 1] > best { best = r1[i + 1]; offset = 3 }
-                        if kernel.0 == 2 {
-                            if r2[i] > best { best = r2[i]; offset = 4 }
-                            if r2[i + 1] > best { best = r2[i + 1]; offset = 5 }
-                            if r3[i] > best { best = r3[i]; offset = 6 }
-                            if r3[i + 1] > best { best = r3[i + 1]; offset = 7 }
+                for a in 0..<to {
+                    for b in 0..<ho {
+                        let r0 = base + (a * kernel.0 * h + 2 * b) * w
+                        let r1 = r0 + w
+                        let r2 = r0 + h * w
+                        let r3 = r2 + w  // second time slice (kernel.0 == 2)
+                        for d in 0..<wo {
+                            let i = 2 * d
+                            var best = r0[i]
+                            var offset: UInt8 = 0
+                            if r0[i + 1] > best {
+                                best = r0[i + 1]
+                                offset = 1
+                            }
+                            if r1[i] > best {
+                                best = r1[i]
+                                offset = 2
+                            }
+                            if r1[i + 1] > best {
+                                best = r1[i + 1]
+                                offset = 3
+                            }
+                            if kernel.0 == 2 {
+                                if r2[i] > best {
+                                    best = r2[i]
+                                    offset = 4
+                                }
+                                if r2[i + 1] > best {
+                                    best = r2[i + 1]
+                                    offset = 5
+                                }
+                                if r3[i] > best {
+                                    best = r3[i]
+                                    offset = 6
+                                }
+                                if r3[i + 1] > best {
+                                    best = r3[i + 1]
+                                    offset = 7
+                                }
+                            }
+                            yp[out] = best
+                            amp[out] = offset
+                            out += 1
                         }
-                        yp[out] = best
-                        amp[out] = offset
-                        out += 1
                     }
-                } }
+                }
             }
             for plane in planes where !pairs {
                 let base = xp + plane * inPlane
                 var out = plane * outPlane
-                for a in 0..<to { for b in 0..<ho { for d in 0..<wo {
-                    // The window's origin (in the padding when negative) and the part of it inside the input;
-                    // offsets count from the origin. The first maximum wins ties, as in PyTorch.
-                    let (t0, h0, w0) = (a * s.0 - p.0, b * s.1 - p.1, d * s.2 - p.2)
-                    var best = -Float.infinity, bestOffset = -1
-                    for i in max(0, -t0)..<min(kernel.0, t - t0) { for j in max(0, -h0)..<min(kernel.1, h - h0) {
-                        let row = base + ((t0 + i) * h + (h0 + j)) * w + w0
-                        for k in max(0, -w0)..<min(kernel.2, w - w0) where row[k] > best || bestOffset < 0 {
-                            best = row[k]; bestOffset = (i * kernel.1 + j) * kernel.2 + k
+                for a in 0..<to {
+                    for b in 0..<ho {
+                        for d in 0..<wo {
+                            // The window's origin (in the padding when negative) and the part of it inside the input;
+                            // offsets count from the origin. The first maximum wins ties, as in PyTorch.
+                            let (t0, h0, w0) = (a * s.0 - p.0, b * s.1 - p.1, d * s.2 - p.2)
+                            var best = -Float.infinity
+                            var bestOffset = -1
+                            for i in max(0, -t0)..<min(kernel.0, t - t0) {
+                                for j in max(0, -h0)..<min(kernel.1, h - h0) {
+                                    let row = base + ((t0 + i) * h + (h0 + j)) * w + w0
+                                    for k in max(0, -w0)..<min(kernel.2, w - w0) where row[k] > best || bestOffset < 0 {
+                                        best = row[k]
+                                        bestOffset = (i * kernel.1 + j) * kernel.2 + k
+                                    }
+                                }
+                            }
+                            yp[out] = best
+                            amp[out] = UInt8(bestOffset)
+                            out += 1
                         }
-                    } }
-                    yp[out] = best
-                    amp[out] = UInt8(bestOffset)
-                    out += 1
-                } } }
+                    }
+                }
             }
         }
     }
     let xn = x.node
     return y.record([x]) { dy in
         guard let xn else { return }
-        let dx = xn.gradBuffer(), dyp = dy.storage.pointer
+        let dx = xn.gradBuffer()
+        let dyp = dy.storage.pointer
         argmax.withUnsafeBufferPointer { am in
             let amp = am.baseAddress!
             forEachPlane(n * c) { planes in
                 for plane in planes {
                     let base = dx + plane * inPlane
                     var out = plane * outPlane
-                    for a in 0..<to { for b in 0..<ho { for d in 0..<wo {
-                        let offset = Int(amp[out])
-                        let k = offset % kernel.2, j = (offset / kernel.2) % kernel.1, i = offset / (kernel.1 * kernel.2)
-                        base[((a * s.0 - p.0 + i) * h + (b * s.1 - p.1 + j)) * w + d * s.2 - p.2 + k] += dyp[out]
-                        out += 1
-                    } } }
+                    for a in 0..<to {
+                        for b in 0..<ho {
+                            for d in 0..<wo {
+                                let offset = Int(amp[out])
+                                let k = offset % kernel.2
+                                let j = (offset / kernel.2) % kernel.1
+                                let i = offset / (kernel.1 * kernel.2)
+                                base[((a * s.0 - p.0 + i) * h + (b * s.1 - p.1 + j)) * w + d * s.2 - p.2 + k] +=
+                                    dyp[out]
+                                out += 1
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -116,25 +168,35 @@ public func avgPool3d(_ x: Tensor, kernel: (Int, Int, Int), stride: (Int, Int, I
     let (to, ho, wo) = ((t - kernel.0) / s.0 + 1, (h - kernel.1) / s.1 + 1, (w - kernel.2) / s.2 + 1)
     let y = Tensor.empty([n, c, to, ho, wo])
     let scale = 1 / Float(kernel.0 * kernel.1 * kernel.2)
-    func forEachWindow(_ body: (Int, Int) -> Void) {   // (output index, input index)
+    func forEachWindow(_ body: (Int, Int) -> Void) {  // (output index, input index)
         var out = 0
         for plane in 0..<(n * c) {
             let base = plane * t * h * w
-            for a in 0..<to { for b in 0..<ho { for d in 0..<wo {
-                for i in 0..<kernel.0 { for j in 0..<kernel.1 { for k in 0..<kernel.2 {
-                    body(out, base + ((a * s.0 + i) * h + (b * s.1 + j)) * w + d * s.2 + k)
-                } } }
-                out += 1
-            } } }
+            for a in 0..<to {
+                for b in 0..<ho {
+                    for d in 0..<wo {
+                        for i in 0..<kernel.0 {
+                            for j in 0..<kernel.1 {
+                                for k in 0..<kernel.2 {
+                                    body(out, base + ((a * s.0 + i) * h + (b * s.1 + j)) * w + d * s.2 + k)
+                                }
+                            }
+                        }
+                        out += 1
+                    }
+                }
+            }
         }
     }
-    let xp = x.storage.pointer, yp = y.storage.pointer
+    let xp = x.storage.pointer
+    let yp = y.storage.pointer
     yp.initialize(repeating: 0, count: y.count)
     forEachWindow { o, i in yp[o] += xp[i] * scale }
     let xn = x.node
     return y.record([x]) { dy in
         guard let xn else { return }
-        let dx = xn.gradBuffer(), dyp = dy.storage.pointer
+        let dx = xn.gradBuffer()
+        let dyp = dy.storage.pointer
         forEachWindow { o, i in dx[i] += dyp[o] * scale }
     }
 }
@@ -143,23 +205,32 @@ public func avgPool3d(_ x: Tensor, kernel: (Int, Int, Int), stride: (Int, Int, I
 func meanOverTime(_ x: Tensor) -> Tensor {
     let (nc, t, area) = (x.shape[0] * x.shape[1], x.shape[2], x.shape[3] * x.shape[4])
     let y = Tensor.empty([x.shape[0], x.shape[1], 1, x.shape[3], x.shape[4]])
-    let xp = x.storage.pointer, yp = y.storage.pointer, scale = 1 / Float(t)
+    let xp = x.storage.pointer
+    let yp = y.storage.pointer
+    let scale = 1 / Float(t)
     forEachPlane(nc) { planes in
         for p in planes {
             let out = yp + p * area
             out.initialize(repeating: 0, count: area)
-            for i in 0..<t { let row = xp + (p * t + i) * area; for k in 0..<area { out[k] += row[k] } }
+            for i in 0..<t {
+                let row = xp + (p * t + i) * area
+                for k in 0..<area { out[k] += row[k] }
+            }
             for k in 0..<area { out[k] *= scale }
         }
     }
     let xn = x.node
     return y.record([x]) { dy in
         guard let xn else { return }
-        let dx = xn.gradBuffer(), dyp = dy.storage.pointer
+        let dx = xn.gradBuffer()
+        let dyp = dy.storage.pointer
         forEachPlane(nc) { planes in
             for p in planes {
                 let g = dyp + p * area
-                for i in 0..<t { let row = dx + (p * t + i) * area; for k in 0..<area { row[k] += g[k] * scale } }
+                for i in 0..<t {
+                    let row = dx + (p * t + i) * area
+                    for k in 0..<area { row[k] += g[k] * scale }
+                }
             }
         }
     }
@@ -169,16 +240,28 @@ func meanOverTime(_ x: Tensor) -> Tensor {
 func meanOverSpace(_ x: Tensor) -> Tensor {
     let (rows, area) = (x.shape[0] * x.shape[1] * x.shape[2], x.shape[3] * x.shape[4])
     let y = Tensor.empty([x.shape[0], x.shape[1], x.shape[2], 1, 1])
-    let xp = x.storage.pointer, yp = y.storage.pointer, scale = 1 / Float(area)
+    let xp = x.storage.pointer
+    let yp = y.storage.pointer
+    let scale = 1 / Float(area)
     forEachPlane(rows) { range in
-        for r in range { let row = xp + r * area; var sum: Float = 0; for k in 0..<area { sum += row[k] }; yp[r] = sum * scale }
+        for r in range {
+            let row = xp + r * area
+            var sum: Float = 0
+            for k in 0..<area { sum += row[k] }
+            yp[r] = sum * scale
+        }
     }
     let xn = x.node
     return y.record([x]) { dy in
         guard let xn else { return }
-        let dx = xn.gradBuffer(), dyp = dy.storage.pointer
+        let dx = xn.gradBuffer()
+        let dyp = dy.storage.pointer
         forEachPlane(rows) { range in
-            for r in range { let row = dx + r * area, g = dyp[r] * scale; for k in 0..<area { row[k] += g } }
+            for r in range {
+                let row = dx + r * area
+                let g = dyp[r] * scale
+                for k in 0..<area { row[k] += g }
+            }
         }
     }
 }
@@ -188,7 +271,8 @@ public func globalAvgPool(_ x: Tensor) -> Tensor {
     let (n, c) = (x.shape[0], x.shape[1])
     let volume = x.count / (n * c)
     let y = Tensor.empty([n, c])
-    let xp = x.storage.pointer, yp = y.storage.pointer
+    let xp = x.storage.pointer
+    let yp = y.storage.pointer
     for plane in 0..<(n * c) {
         var sum: Float = 0
         let base = xp + plane * volume
@@ -198,7 +282,8 @@ public func globalAvgPool(_ x: Tensor) -> Tensor {
     let xn = x.node
     return y.record([x]) { dy in
         guard let xn else { return }
-        let dx = xn.gradBuffer(), dyp = dy.storage.pointer
+        let dx = xn.gradBuffer()
+        let dyp = dy.storage.pointer
         for plane in 0..<(n * c) {
             let g = dyp[plane] / Float(volume)
             let base = dx + plane * volume
@@ -213,23 +298,33 @@ public func globalAvgPool(_ x: Tensor) -> Tensor {
 /// wins ties. x: N×C×T×H×W.
 public func temporalMaxPool(_ x: Tensor, kernel: Int = 3, stride: Int = 2, padding: Int = 1) -> Tensor {
     let (n, c, t, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
-    precondition(kernel >= 1 && stride >= 1 && padding >= 0 && padding <= kernel / 2, "temporalMaxPool: kernel ≥ 1, stride ≥ 1, padding ≤ kernel / 2")
+    precondition(
+        kernel >= 1 && stride >= 1 && padding >= 0 && padding <= kernel / 2,
+        "temporalMaxPool: kernel ≥ 1, stride ≥ 1, padding ≤ kernel / 2")
     let to = (t + 2 * padding - kernel) / stride + 1
     let area = h * w
     let y = Tensor.empty([n, c, to, h, w])
     // For every output element, the input frame it took.
     var source = [Int32](repeating: 0, count: y.count)
-    let xp = x.storage.pointer, yp = y.storage.pointer
+    let xp = x.storage.pointer
+    let yp = y.storage.pointer
     source.withUnsafeMutableBufferPointer { sp in
         let sp = sp.baseAddress!
         forEachPlane(n * c) { planes in
             for plane in planes {
                 for a in 0..<to {
-                    let first = max(0, a * stride - padding), last = min(t - 1, a * stride - padding + kernel - 1)
+                    let first = max(0, a * stride - padding)
+                    let last = min(t - 1, a * stride - padding + kernel - 1)
                     let out = (plane * to + a) * area
                     for k in 0..<area {
-                        var best = xp[(plane * t + first) * area + k], frame = first
-                        if first < last { for f in (first + 1)...last where xp[(plane * t + f) * area + k] > best { best = xp[(plane * t + f) * area + k]; frame = f } }
+                        var best = xp[(plane * t + first) * area + k]
+                        var frame = first
+                        if first < last {
+                            for f in (first + 1)...last where xp[(plane * t + f) * area + k] > best {
+                                best = xp[(plane * t + f) * area + k]
+                                frame = f
+                            }
+                        }
                         yp[out + k] = best
                         sp[out + k] = Int32(frame)
                     }
@@ -240,14 +335,19 @@ public func temporalMaxPool(_ x: Tensor, kernel: Int = 3, stride: Int = 2, paddi
     let xn = x.node
     return y.record([x]) { dy in
         guard let xn else { return }
-        let dx = xn.gradBuffer(), dyp = dy.storage.pointer
+        let dx = xn.gradBuffer()
+        let dyp = dy.storage.pointer
         source.withUnsafeBufferPointer { sp in
             // Planes own disjoint input elements.
             forEachPlane(n * c) { planes in
-                for plane in planes { for a in 0..<to { for k in 0..<area {
-                    let out = (plane * to + a) * area + k
-                    dx[(plane * t + Int(sp[out])) * area + k] += dyp[out]
-                } } }
+                for plane in planes {
+                    for a in 0..<to {
+                        for k in 0..<area {
+                            let out = (plane * to + a) * area + k
+                            dx[(plane * t + Int(sp[out])) * area + k] += dyp[out]
+                        }
+                    }
+                }
             }
         }
     }

@@ -76,13 +76,17 @@ public final class Tensor {
     }
 
     public var scalars: [Float] { Array(UnsafeBufferPointer(start: storage.pointer, count: count)) }
-    public var item: Float { precondition(count == 1); return storage.pointer[0] }
+    public var item: Float {
+        precondition(count == 1)
+        return storage.pointer[0]
+    }
 
     public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
         try body(UnsafeBufferPointer(start: storage.pointer, count: count))
     }
 
-    public func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+    public func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R
+    {
         try body(UnsafeMutableBufferPointer(start: storage.pointer, count: count))
     }
 
@@ -143,7 +147,10 @@ final class GradNode {
     /// Keep the gradient after backward although this is not a leaf (`retainGrad`).
     var retainsGrad = false
 
-    init(shape: [Int]) { self.shape = shape; count = shape.reduce(1, *) }
+    init(shape: [Int]) {
+        self.shape = shape
+        count = shape.reduce(1, *)
+    }
 
     /// Gradient buffer to add into (zeros on first use).
     func gradBuffer() -> UnsafeMutablePointer<Float> {
@@ -201,7 +208,10 @@ extension Tensor {
         var visited = Set<ObjectIdentifier>()
         var stack: [(GradNode, Bool)] = [(root, false)]
         while let (n, expanded) = stack.popLast() {
-            if expanded { order.append(n); continue }
+            if expanded {
+                order.append(n)
+                continue
+            }
             guard visited.insert(ObjectIdentifier(n)).inserted else { continue }
             stack.append((n, true))
             for parent in n.parents { stack.append((parent, false)) }
@@ -209,11 +219,14 @@ extension Tensor {
         root.grad = Tensor(shape: shape, repeating: 1)
         for n in order.reversed() {
             // Reverse post-order: every consumer of a leaf comes before it.
-            guard let function = n.backwardFunction else { leafReady?(ObjectIdentifier(n)); continue }
+            guard let function = n.backwardFunction else {
+                leafReady?(ObjectIdentifier(n))
+                continue
+            }
             if let g = n.grad { function(g) }
             n.backwardFunction = nil
             n.parents = []
-            if !n.retainsGrad { n.grad = nil }   // not a leaf: its gradient is spent
+            if !n.retainsGrad { n.grad = nil }  // not a leaf: its gradient is spent
         }
     }
 

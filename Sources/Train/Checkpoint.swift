@@ -7,8 +7,10 @@ import Tensor
 /// config (JSON), the epoch and any other training state as strings. Written to
 /// a temporary file, then renamed, so an interrupted save never leaves a torn file.
 public enum Checkpoint {
-    public static func save(to path: String, model: Module, optimizer: Optimizer?, epoch: Int,
-                            config: [String: String] = [:]) throws {
+    public static func save(
+        to path: String, model: Module, optimizer: Optimizer?, epoch: Int,
+        config: [String: String] = [:]
+    ) throws {
         var tensors: [String: Tensor] = [:]
         for (name, t) in model.stateDict() { tensors["model." + name] = t }
         for (name, t) in optimizer?.state() ?? [:] { tensors["optimizer." + name] = t }
@@ -30,10 +32,13 @@ public enum Checkpoint {
         try load(Safetensors.read(data: data, path: path), model: model, optimizer: optimizer)
     }
 
-    private static func load(_ file: (tensors: [String: Tensor], metadata: [String: String]), model: Module,
-                             optimizer: Optimizer?) throws -> [String: String] {
+    private static func load(
+        _ file: (tensors: [String: Tensor], metadata: [String: String]), model: Module,
+        optimizer: Optimizer?
+    ) throws -> [String: String] {
         let (tensors, metadata) = file
-        var modelState: [String: Tensor] = [:], optimizerState: [String: Tensor] = [:]
+        var modelState: [String: Tensor] = [:]
+        var optimizerState: [String: Tensor] = [:]
         for (name, t) in tensors {
             if name.hasPrefix("model.") { modelState[String(name.dropFirst(6))] = t }
             if name.hasPrefix("optimizer.") { optimizerState[String(name.dropFirst(10))] = t }

@@ -50,18 +50,27 @@ public final class GradientBuckets {
         for b in buckets { b.buffer.deallocate() }
         buckets = []
         planned = identities
-        var current: [Tensor] = [], floats = 0
+        var current: [Tensor] = []
+        var floats = 0
         func close() {
             guard !current.isEmpty else { return }
-            var offsets: [Int] = [], total = 0
-            for p in current { offsets.append(total); total += p.count }
-            buckets.append(Bucket(parameters: current, offsets: offsets, count: total,
-                                  buffer: .allocate(capacity: total)))
-            current = []; floats = 0
+            var offsets: [Int] = []
+            var total = 0
+            for p in current {
+                offsets.append(total)
+                total += p.count
+            }
+            buckets.append(
+                Bucket(
+                    parameters: current, offsets: offsets, count: total,
+                    buffer: .allocate(capacity: total)))
+            current = []
+            floats = 0
         }
         for p in trainable.reversed() {
             if floats > 0 && (floats + p.count) * 4 > bucketBytes { close() }
-            current.append(p); floats += p.count
+            current.append(p)
+            floats += p.count
         }
         close()
     }

@@ -7,7 +7,10 @@ import Tensor
 
 /// Multi-view evaluation results (`clipkit eval --json`).
 public struct EvalResult: Codable, Sendable {
-    public struct Failed: Codable, Sendable, Equatable { public var path: String; public var reason: String }
+    public struct Failed: Codable, Sendable, Equatable {
+        public var path: String
+        public var reason: String
+    }
     /// Video accuracy from the mean of the per-view softmax (%).
     public var top1: Double
     public var top5: Double
@@ -54,7 +57,9 @@ public func averageViewProbabilities(_ logits: [Float], views: Int, classes: Int
 
 /// A batch's samples as one N×… tensor (a copy: the loader reuses its buffer).
 func batchTensor(_ batch: Batch) -> Tensor {
-    Tensor(shape: [batch.count] + batch.sampleShape, values: Array(batch.data.prefix(batch.count * batch.sampleShape.reduce(1, *))))
+    Tensor(
+        shape: [batch.count] + batch.sampleShape,
+        values: Array(batch.data.prefix(batch.count * batch.sampleShape.reduce(1, *))))
 }
 
 /// Indices of the k largest values, largest first (ties: lower index first).
@@ -70,34 +75,49 @@ func topK(_ values: [Float], _ k: Int) -> [Int] {
 /// With a distributed `world` every rank scores its share of the videos
 /// (the loader's shard) and the per-video outcomes are gathered, the
 /// sampler's padding removed, so every rank returns the single-process result.
-public func evaluate(model: Module, manifest: Manifest, classes: [String], spec: ClipSpec, sampling: SamplingKind,
-                     clips: Int, crops: Int, side: Int, shortSide: Int, dilation: (temporal: Int, spatial: Int),
-                     tempo: Int = 1, workers: Int = 2, seed: UInt64 = 0, batchVideos: Int = 1,
-                     world: Communicator = .single, progress: ((String, Bool) -> Void)? = nil) throws -> EvalResult {
+public func evaluate(
+    model: Module, manifest: Manifest, classes: [String], spec: ClipSpec, sampling: SamplingKind,
+    clips: Int, crops: Int, side: Int, shortSide: Int, dilation: (temporal: Int, spatial: Int),
+    tempo: Int = 1, workers: Int = 2, seed: UInt64 = 0, batchVideos: Int = 1,
+    world: Communicator = .single, progress: ((String, Bool) -> Void)? = nil
+) throws -> EvalResult {
     let start = Date()
     var spec = spec
     spec.interval *= max(1, tempo)
-    let dataset = ClipDataset(manifest: manifest, spec: spec, sampling: sampling,
-                              mode: .test(numClips: clips, crops: crops == 3 ? .three(side) : .center(side), shortSide: shortSide), seed: seed)
-    let loader = ClipLoader(dataset: dataset, options: LoaderOptions(batchSize: batchVideos, workers: workers, queueDepth: 2, shuffle: false,
-                                                                     rank: world.rank, worldSize: world.size))
+    let dataset = ClipDataset(
+        manifest: manifest, spec: spec, sampling: sampling,
+        mode: .test(numClips: clips, crops: crops == 3 ? .three(side) : .center(side), shortSide: shortSide), seed: seed
+    )
+    let loader = ClipLoader(
+        dataset: dataset,
+        options: LoaderOptions(
+            batchSize: batchVideos, workers: workers, queueDepth: 2, shuffle: false,
+            rank: world.rank, worldSize: world.size))
     loader.log = { _ in }
     model.eval()
     defer { model.train() }
     applyDilation(model, temporal: dilation.temporal, spatial: dilation.spatial)
     let n = classes.count
-    let views = dataset.sampleShape[0], viewShape = Array(dataset.sampleShape.dropFirst())
+    let views = dataset.sampleShape[0]
+    let viewShape = Array(dataset.sampleShape.dropFirst())
     var outcomes: [VideoOutcome] = []
-    var runningCorrect = 0, runningScored = 0   // for the progress line
+    var runningCorrect = 0
+    var runningScored = 0  // for the progress line
     let iterator = loader.epoch(0)
     var done = 0
     while let batch = try iterator.next() {
-        for f in batch.failed { outcomes.append(VideoOutcome(video: f.video, label: -1, top: [], clipCorrect: 0, failure: .init(path: f.path, reason: f.reason))) }
+        for f in batch.failed {
+            outcomes.append(
+                VideoOutcome(
+                    video: f.video, label: -1, top: [], clipCorrect: 0, failure: .init(path: f.path, reason: f.reason)))
+        }
         let failedVideos = Set(batch.failed.map(\.video))
         let x = reshape(batchTensor(batch), [batch.count * views] + viewShape)
         let logits = GradMode.withNoGrad { model(x) }.scalars
         guard logits.count == batch.count * views * n else {
-            throw ConfigError(file: manifest.source, reason: "the model has \(logits.count / (batch.count * views)) outputs, the class list \(n)")
+            throw ConfigError(
+                file: manifest.source,
+                reason: "the model has \(logits.count / (batch.count * views)) outputs, the class list \(n)")
         }
         for (i, video) in batch.videos.enumerated() where !failedVideos.contains(video) {
             let label = batch.labels[i]
@@ -114,10 +134,12 @@ public func evaluate(model: Module, manifest: Manifest, classes: [String], spec:
             // This rank's share (all of it in one process).
             let share = world.isDistributed ? (manifest.count + world.size - 1) / world.size : manifest.count
             let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-9)
-            progress(String(format: "eval | %d/%d videos%@ | %.2f videos/s | top-1 %.1f%% | ETA %@", done, share,
-                            world.isDistributed ? " (rank 0's share)" : "", rate,
-                            runningScored > 0 ? 100 * Double(runningCorrect) / Double(runningScored) : 0,
-                            duration(Double(share - done) / max(rate, 1e-9))), done >= share)
+            progress(
+                String(
+                    format: "eval | %d/%d videos%@ | %.2f videos/s | top-1 %.1f%% | ETA %@", done, share,
+                    world.isDistributed ? " (rank 0's share)" : "", rate,
+                    runningScored > 0 ? 100 * Double(runningCorrect) / Double(runningScored) : 0,
+                    duration(Double(share - done) / max(rate, 1e-9))), done >= share)
         }
     }
     if world.isDistributed {
@@ -125,14 +147,23 @@ public func evaluate(model: Module, manifest: Manifest, classes: [String], spec:
         let encoded = try JSONEncoder().encode(outcomes)
         var merged: [Int: VideoOutcome] = [:]
         for bytes in try world.allgather([UInt8](encoded)) {
-            for o in try JSONDecoder().decode([VideoOutcome].self, from: Data(bytes)) where merged[o.video] == nil { merged[o.video] = o }
+            for o in try JSONDecoder().decode([VideoOutcome].self, from: Data(bytes)) where merged[o.video] == nil {
+                merged[o.video] = o
+            }
         }
         outcomes = merged.values.sorted { $0.video < $1.video }
     }
     var confusion = [[Int]](repeating: [Int](repeating: 0, count: n), count: n)
-    var correct1 = 0, correct5 = 0, clipCorrect = 0, scored = 0, failed: [EvalResult.Failed] = []
+    var correct1 = 0
+    var correct5 = 0
+    var clipCorrect = 0
+    var scored = 0
+    var failed: [EvalResult.Failed] = []
     for o in outcomes {
-        if let f = o.failure { failed.append(f); continue }
+        if let f = o.failure {
+            failed.append(f)
+            continue
+        }
         if o.top[0] == o.label { correct1 += 1 }
         if o.top.contains(o.label) { correct5 += 1 }
         if (0..<n).contains(o.label) { confusion[o.label][o.top[0]] += 1 }
@@ -144,10 +175,12 @@ public func evaluate(model: Module, manifest: Manifest, classes: [String], spec:
         return total > 0 ? 100 * Double(row[c]) / Double(total) : nil
     }
     func percent(_ a: Int, _ b: Int) -> Double { b > 0 ? 100 * Double(a) / Double(b) : 0 }
-    return EvalResult(top1: percent(correct1, scored), top5: percent(correct5, scored), clipTop1: percent(clipCorrect, scored * views),
-                      views: "\(clips)x\(crops)", videos: scored, failed: failed, perClass: perClass, confusion: confusion,
-                      classes: classes, dilation: [dilation.temporal, dilation.spatial], tempo: tempo,
-                      seconds: Date().timeIntervalSince(start))
+    return EvalResult(
+        top1: percent(correct1, scored), top5: percent(correct5, scored),
+        clipTop1: percent(clipCorrect, scored * views),
+        views: "\(clips)x\(crops)", videos: scored, failed: failed, perClass: perClass, confusion: confusion,
+        classes: classes, dilation: [dilation.temporal, dilation.spatial], tempo: tempo,
+        seconds: Date().timeIntervalSince(start))
 }
 
 /// Precise BN (PySlowFast's `BN.USE_PRECISE_STATS`): replaces every BN
@@ -166,10 +199,13 @@ public func recomputeBatchNormStatistics(_ model: Module, loader: ClipLoader, ep
     }
     model.train()
     let iterator = loader.epoch(epoch)
-    defer { iterator.stop(); for (bn, m) in zip(layers, momenta) { bn.momentum = m } }
+    defer {
+        iterator.stop()
+        for (bn, m) in zip(layers, momenta) { bn.momentum = m }
+    }
     var seen = 0
     while seen < batches, let batch = try iterator.next() {
-        for bn in layers { bn.momentum = 1 / Float(seen + 1) }   // running = mean of the batch statistics so far
+        for bn in layers { bn.momentum = 1 / Float(seen + 1) }  // running = mean of the batch statistics so far
         _ = GradMode.withNoGrad { model(batchTensor(batch)) }
         seen += 1
     }

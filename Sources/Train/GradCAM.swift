@@ -37,22 +37,36 @@ public func spatiotemporalLayers(_ model: Module, clip: Tensor) -> [String] {
 /// Grad-CAM of `clip` (1×C×T×H×W) for class `target` (default: the
 /// predicted one) at `layer` (default: the last module with an
 /// N×C×T×H×W output). BN runs on its running statistics.
-public func gradCAM(model: Module, clip: Tensor, layer requested: String? = nil, target requestedClass: Int? = nil) throws -> ClassActivationMap {
-    guard clip.rank == 5, clip.shape[0] == 1 else { throw GradCAMError(description: "Grad-CAM takes one clip (1×C×T×H×W), got \(clip.shape)") }
+public func gradCAM(model: Module, clip: Tensor, layer requested: String? = nil, target requestedClass: Int? = nil)
+    throws -> ClassActivationMap
+{
+    guard clip.rank == 5, clip.shape[0] == 1 else {
+        throw GradCAMError(description: "Grad-CAM takes one clip (1×C×T×H×W), got \(clip.shape)")
+    }
     let candidates = spatiotemporalLayers(model, clip: clip)
     let layer: String
     if let requested {
         guard candidates.contains(requested) else {
-            throw GradCAMError(description: "layer '\(requested)' has no N×C×T×H×W output (layers that do: \(Array(Set(candidates)).sorted().joined(separator: ", ")))")
+            throw GradCAMError(
+                description:
+                    "layer '\(requested)' has no N×C×T×H×W output (layers that do: \(Array(Set(candidates)).sorted().joined(separator: ", ")))"
+            )
         }
         layer = requested
     } else {
-        guard let last = candidates.last else { throw GradCAMError(description: "the model has no module with an N×C×T×H×W output") }
+        guard let last = candidates.last else {
+            throw GradCAMError(description: "the model has no module with an N×C×T×H×W output")
+        }
         layer = last
     }
-    guard let module = model.namedModules().first(where: { $0.0 == layer })?.1 else { throw GradCAMError(description: "no layer '\(layer)'") }
+    guard let module = model.namedModules().first(where: { $0.0 == layer })?.1 else {
+        throw GradCAMError(description: "no layer '\(layer)'")
+    }
     var activation: Tensor?
-    module.onOutput = { y in activation = y; y.retainGrad() }
+    module.onOutput = { y in
+        activation = y
+        y.retainGrad()
+    }
     defer { module.onOutput = nil }
     model.eval()
     // Gradients for the activations only: parameters keep theirs as they were.
@@ -65,15 +79,20 @@ public func gradCAM(model: Module, clip: Tensor, layer requested: String? = nil,
     let e = scores.map { exp($0 - top) }
     let probabilities = e.map { $0 / e.reduce(0, +) }
     let target = requestedClass ?? scores.indices.max { scores[$0] < scores[$1] }!
-    guard (0..<classes).contains(target) else { throw GradCAMError(description: "class \(target) is outside the model's \(classes) classes") }
+    guard (0..<classes).contains(target) else {
+        throw GradCAMError(description: "class \(target) is outside the model's \(classes) classes")
+    }
     guard let a = activation else { throw GradCAMError(description: "layer '\(layer)' did not run") }
     var pick = [Float](repeating: 0, count: classes)
     pick[target] = 1
     weightedSum(logits, Tensor(shape: logits.shape, values: pick)).backward()
-    guard let gradient = a.grad else { throw GradCAMError(description: "no gradient reached layer '\(layer)' (is it frozen or after the classifier?)") }
+    guard let gradient = a.grad else {
+        throw GradCAMError(description: "no gradient reached layer '\(layer)' (is it frozen or after the classifier?)")
+    }
     let (c, t, h, w) = (a.shape[1], a.shape[2], a.shape[3], a.shape[4])
     let plane = t * h * w
-    let values = a.scalars, grads = gradient.scalars
+    let values = a.scalars
+    let grads = gradient.scalars
     var map = [Float](repeating: 0, count: plane)
     for ch in 0..<c {
         let weight = grads[(ch * plane)..<((ch + 1) * plane)].reduce(0, +) / Float(plane)
@@ -87,10 +106,14 @@ public func gradCAM(model: Module, clip: Tensor, layer requested: String? = nil,
         for y in 0..<height {
             // Bilinear, half-pixel centres (align_corners = false).
             let sy = max(0, min(Float(h - 1), (Float(y) + 0.5) * Float(h) / Float(height) - 0.5))
-            let y0 = Int(sy), y1 = min(h - 1, y0 + 1), fy = sy - Float(y0)
+            let y0 = Int(sy)
+            let y1 = min(h - 1, y0 + 1)
+            let fy = sy - Float(y0)
             for x in 0..<width {
                 let sx = max(0, min(Float(w - 1), (Float(x) + 0.5) * Float(w) / Float(width) - 0.5))
-                let x0 = Int(sx), x1 = min(w - 1, x0 + 1), fx = sx - Float(x0)
+                let x0 = Int(sx)
+                let x1 = min(w - 1, x0 + 1)
+                let fx = sx - Float(x0)
                 let base = source * h * w
                 let top = map[base + y0 * w + x0] * (1 - fx) + map[base + y0 * w + x1] * fx
                 let bottom = map[base + y1 * w + x0] * (1 - fx) + map[base + y1 * w + x1] * fx
@@ -99,8 +122,9 @@ public func gradCAM(model: Module, clip: Tensor, layer requested: String? = nil,
         }
     }
     if let peak = out.max(), peak > 0 { out = out.map { $0 / peak } }
-    return ClassActivationMap(values: out, frames: frames, height: height, width: width, layer: layer, layerSize: [t, h, w],
-                              target: target, probabilities: probabilities)
+    return ClassActivationMap(
+        values: out, frames: frames, height: height, width: width, layer: layer, layerSize: [t, h, w],
+        target: target, probabilities: probabilities)
 }
 
 /// The map blended over the clip's frames as mmaction2's `vis_cam` does:
@@ -110,7 +134,9 @@ public func blendHeatMap(_ map: ClassActivationMap, frames: [UInt8], alpha: Floa
     var out = [UInt8](repeating: 0, count: frames.count)
     for (i, v) in map.values.enumerated() {
         let heat = jet(v)
-        for k in 0..<3 { out[i * 3 + k] = UInt8(max(0, min(255, (1 - alpha) * Float(frames[i * 3 + k]) + alpha * heat[k])).rounded()) }
+        for k in 0..<3 {
+            out[i * 3 + k] = UInt8(max(0, min(255, (1 - alpha) * Float(frames[i * 3 + k]) + alpha * heat[k])).rounded())
+        }
     }
     return out
 }

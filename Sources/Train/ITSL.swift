@@ -5,7 +5,11 @@ import Tensor
 /// One phase of training: which stream it reads, the dilations its
 /// decomposed layers run with, and which parameter role is frozen.
 public struct TrainingPhase: Sendable, Equatable {
-    public enum Kind: String, Sendable { case full, stageT = "stage-t", stageS = "stage-s" }
+    public enum Kind: String, Sendable {
+        case full
+        case stageT = "stage-t"
+        case stageS = "stage-s"
+    }
     public var kind: Kind
     /// 1-based ITSL iteration (1 for full-size training).
     public var iteration: Int
@@ -37,17 +41,24 @@ public struct ITSLPlan: Sendable, Equatable {
 
     public init(_ config: TrainConfig) {
         guard let itsl = config.itsl else {
-            phases = [TrainingPhase(kind: .full, iteration: 1, epochs: config.epochs, variant: .full,
-                                    temporalDilation: 1, spatialDilation: 1, frozen: nil)]
+            phases = [
+                TrainingPhase(
+                    kind: .full, iteration: 1, epochs: config.epochs, variant: .full,
+                    temporalDilation: 1, spatialDilation: 1, frozen: nil)
+            ]
             testDilation = (1, 1)
             return
         }
-        phases = (1...itsl.iterations).flatMap { i in [
-            TrainingPhase(kind: .stageT, iteration: i, epochs: itsl.stageT.epochs, variant: .spatial(beta: itsl.beta),
-                          temporalDilation: itsl.gamma, spatialDilation: 1, frozen: .spatial),
-            TrainingPhase(kind: .stageS, iteration: i, epochs: itsl.stageS.epochs, variant: .temporal(gamma: itsl.gamma),
-                          temporalDilation: 1, spatialDilation: itsl.beta, frozen: .temporal),
-        ] }
+        phases = (1...itsl.iterations).flatMap { i in
+            [
+                TrainingPhase(
+                    kind: .stageT, iteration: i, epochs: itsl.stageT.epochs, variant: .spatial(beta: itsl.beta),
+                    temporalDilation: itsl.gamma, spatialDilation: 1, frozen: .spatial),
+                TrainingPhase(
+                    kind: .stageS, iteration: i, epochs: itsl.stageS.epochs, variant: .temporal(gamma: itsl.gamma),
+                    temporalDilation: 1, spatialDilation: itsl.beta, frozen: .temporal)
+            ]
+        }
         testDilation = (itsl.gamma, itsl.beta)
     }
 
@@ -76,8 +87,10 @@ public func applyDilation(_ model: Module, temporal: Int, spatial: Int) {
         rank1.temporalDilation = temporal
         rank1.spatialDilation = spatial
     case let conv as Conv3d:
-        let k = conv.weight.shape, o = conv.options
-        let same = o.padding.0 == o.dilation.0 * (k[2] - 1) / 2 && o.padding.1 == o.dilation.1 * (k[3] - 1) / 2
+        let k = conv.weight.shape
+        let o = conv.options
+        let same =
+            o.padding.0 == o.dilation.0 * (k[2] - 1) / 2 && o.padding.1 == o.dilation.1 * (k[3] - 1) / 2
             && o.padding.2 == o.dilation.2 * (k[4] - 1) / 2 && o.stride == (1, 1, 1)
         guard same else { return }
         let (dt, ds) = (k[2] > 1 ? temporal : 1, k[3] > 1 || k[4] > 1 ? spatial : 1)

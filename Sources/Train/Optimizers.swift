@@ -23,10 +23,15 @@ public final class SGD: Optimizer {
     public let momentum: Float, weightDecay: Float, nesterov: Bool
     private var buffers: [Tensor?]
 
-    public init(_ parameters: [Tensor], learningRate: Float, momentum: Float = 0, weightDecay: Float = 0, nesterov: Bool = false) {
+    public init(
+        _ parameters: [Tensor], learningRate: Float, momentum: Float = 0, weightDecay: Float = 0, nesterov: Bool = false
+    ) {
         precondition(!nesterov || momentum > 0, "Nesterov momentum needs momentum > 0")
-        self.parameters = parameters; self.learningRate = learningRate
-        self.momentum = momentum; self.weightDecay = weightDecay; self.nesterov = nesterov
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.momentum = momentum
+        self.weightDecay = weightDecay
+        self.nesterov = nesterov
         buffers = Array(repeating: nil, count: parameters.count)
     }
 
@@ -37,7 +42,7 @@ public final class SGD: Optimizer {
             guard let grad = p.grad else { continue }
             let n = p.count
             let (lr, mu, wd, nesterov) = (learningRate, momentum, weightDecay, nesterov)
-            let first = mu != 0 && buffers[i] == nil   // b = d at the first step
+            let first = mu != 0 && buffers[i] == nil  // b = d at the first step
             if first { buffers[i] = Tensor(shape: p.shape, repeating: 0) }
             grad.withUnsafeBufferPointer { g in
                 p.withUnsafeMutableBufferPointer { w in
@@ -80,10 +85,17 @@ public final class Adam: Optimizer {
     private var m: [Tensor], v: [Tensor]
     private var steps: [Int]
 
-    public init(_ parameters: [Tensor], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
-                epsilon: Float = 1e-8, weightDecay: Float = 0, decoupled: Bool = false) {
-        self.parameters = parameters; self.learningRate = learningRate
-        self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon; self.weightDecay = weightDecay; self.decoupled = decoupled
+    public init(
+        _ parameters: [Tensor], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+        epsilon: Float = 1e-8, weightDecay: Float = 0, decoupled: Bool = false
+    ) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        self.decoupled = decoupled
         m = parameters.map { Tensor(zeros: $0.shape) }
         v = parameters.map { Tensor(zeros: $0.shape) }
         steps = Array(repeating: 0, count: parameters.count)
@@ -99,7 +111,8 @@ public final class Adam: Optimizer {
             guard let grad = p.grad else { continue }
             steps[i] += 1
             let t = Float(steps[i])
-            let correction1 = 1 - pow(beta1, t), correction2 = 1 - pow(beta2, t)
+            let correction1 = 1 - pow(beta1, t)
+            let correction2 = 1 - pow(beta2, t)
             let stepSize = learningRate / correction1
             let g = grad.scalars
             p.withUnsafeMutableBufferPointer { w in
@@ -108,7 +121,11 @@ public final class Adam: Optimizer {
                         for j in 0..<p.count {
                             var gj = g[j]
                             if weightDecay != 0 {
-                                if decoupled { w[j] *= 1 - learningRate * weightDecay } else { gj += weightDecay * w[j] }
+                                if decoupled {
+                                    w[j] *= 1 - learningRate * weightDecay
+                                } else {
+                                    gj += weightDecay * w[j]
+                                }
                             }
                             mp[j] = beta1 * mp[j] + (1 - beta1) * gj
                             vp[j] = beta2 * vp[j] + (1 - beta2) * gj * gj
@@ -124,7 +141,8 @@ public final class Adam: Optimizer {
     public func state() -> [String: Tensor] {
         var out: [String: Tensor] = [:]
         for i in parameters.indices {
-            out["m.\(i)"] = m[i]; out["v.\(i)"] = v[i]
+            out["m.\(i)"] = m[i]
+            out["v.\(i)"] = v[i]
             out["step.\(i)"] = Tensor(shape: [1], values: [Float(steps[i])])
         }
         return out

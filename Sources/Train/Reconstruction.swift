@@ -30,8 +30,9 @@ public final class ReconstructionTrainer {
         self.config = config
         // Labels are not used; the manifest's class list (or none) only has to load.
         train = try Manifest.load(config.train, classes: try config.classes.map(loadClassNames))
-        model = try ModelZoo.make(config.model, classes: 1, seed: config.seed,
-                                  input: [3, config.clip.frames, config.clip.crop, config.clip.crop])
+        model = try ModelZoo.make(
+            config.model, classes: 1, seed: config.seed,
+            input: [3, config.clip.frames, config.clip.crop, config.clip.crop])
         optimizer = makeOptimizer(config.optimizer, model.parameters().map(\.1))
     }
 
@@ -47,12 +48,17 @@ public final class ReconstructionTrainer {
         try? FileManager.default.removeItem(atPath: metrics)
         Parallel.configure(mode: .automatic, threads: config.threads, batch: config.batch)
         let c = config.clip
-        let augment = TrainAugment(shortSideRange: c.shortSide[0]...c.shortSide[1], cropSize: c.crop, flipProbability: c.flip)
-        let dataset = ClipDataset(manifest: train, spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
-                                  sampling: SamplingKind(rawValue: c.sampling) ?? .dense, mode: .train(augment, variant: .full),
-                                  normalization: normalization, seed: config.seed)
-        let loader = ClipLoader(dataset: dataset, options: LoaderOptions(batchSize: config.batch, workers: config.workers, queueDepth: 3,
-                                                                         shuffle: true, seed: config.seed))
+        let augment = TrainAugment(
+            shortSideRange: c.shortSide[0]...c.shortSide[1], cropSize: c.crop, flipProbability: c.flip)
+        let dataset = ClipDataset(
+            manifest: train, spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
+            sampling: SamplingKind(rawValue: c.sampling) ?? .dense, mode: .train(augment, variant: .full),
+            normalization: normalization, seed: config.seed)
+        let loader = ClipLoader(
+            dataset: dataset,
+            options: LoaderOptions(
+                batchSize: config.batch, workers: config.workers, queueDepth: 3,
+                shuffle: true, seed: config.seed))
         var lastPSNR = 0.0
         for e in 0..<config.epochs {
             optimizer.learningRate = scheduledLearningRate(config, totalEpochs: config.epochs, epoch: e)
@@ -67,7 +73,9 @@ public final class ReconstructionTrainer {
                 let output = model(noisy)
                 let loss = meanSquaredError(output, clean)
                 guard loss.item.isFinite else {
-                    throw ConfigError(file: config.train, reason: "the loss became \(loss.item) at epoch \(e + 1) step \(step + 1); lower optimizer.lr")
+                    throw ConfigError(
+                        file: config.train,
+                        reason: "the loss became \(loss.item) at epoch \(e + 1) step \(step + 1); lower optimizer.lr")
                 }
                 loss.backward()
                 optimizer.step()
@@ -75,15 +83,22 @@ public final class ReconstructionTrainer {
                 psnrSum += psnr(output, clean).reduce(0, +)
                 seen += batch.count
                 step += 1
-                progress(String(format: "reconstruction | epoch %d/%d | step %d/%d | loss %.4f | PSNR %.2f dB | %.1f clips/s",
-                                e + 1, config.epochs, step, iterator.count, lossSum / Double(seen), psnrSum / Double(seen),
-                                Double(seen) / max(Date().timeIntervalSince(start), 1e-9)), step == iterator.count)
+                progress(
+                    String(
+                        format: "reconstruction | epoch %d/%d | step %d/%d | loss %.4f | PSNR %.2f dB | %.1f clips/s",
+                        e + 1, config.epochs, step, iterator.count, lossSum / Double(seen), psnrSum / Double(seen),
+                        Double(seen) / max(Date().timeIntervalSince(start), 1e-9)), step == iterator.count)
             }
             lastPSNR = psnrSum / Double(max(seen, 1))
-            try appendJSONLine(["event": "epoch", "epoch": e, "lr": Double(optimizer.learningRate), "loss": lossSum / Double(max(seen, 1)),
-                                "psnr": lastPSNR], to: metrics)
-            try Checkpoint.save(to: checkpointPath, model: model, optimizer: optimizer, epoch: e + 1,
-                                config: ["config": try config.jsonString(), "model": config.model, "task": config.task])
+            try appendJSONLine(
+                [
+                    "event": "epoch", "epoch": e, "lr": Double(optimizer.learningRate),
+                    "loss": lossSum / Double(max(seen, 1)),
+                    "psnr": lastPSNR
+                ], to: metrics)
+            try Checkpoint.save(
+                to: checkpointPath, model: model, optimizer: optimizer, epoch: e + 1,
+                config: ["config": try config.jsonString(), "model": config.model, "task": config.task])
         }
         return lastPSNR
     }
@@ -92,7 +107,9 @@ public final class ReconstructionTrainer {
     /// the same (seed, epoch, step): runs and tests repeat exactly.
     func addNoise(_ x: Tensor, seed: UInt64, epoch: Int, step: Int) -> Tensor {
         var rng = SeededRNG(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(epoch) &* 1_000_003 &+ UInt64(step))
-        let scale = noiseScale, planes = x.shape[0] * x.shape[1], plane = x.count / planes
+        let scale = noiseScale
+        let planes = x.shape[0] * x.shape[1]
+        let plane = x.count / planes
         var values = x.scalars
         for p in 0..<planes {
             let s = scale[p % x.shape[1]]
@@ -103,12 +120,14 @@ public final class ReconstructionTrainer {
 
     /// Per clip of the batch: 10·log10(1 / MSE) with the error in 0…1 pixel units.
     func psnr(_ output: Tensor, _ clean: Tensor) -> [Double] {
-        let (n, channels) = (output.shape[0], output.shape[1]), plane = output.count / (n * channels)
-        let a = output.scalars, b = clean.scalars
+        let (n, channels) = (output.shape[0], output.shape[1])
+        let plane = output.count / (n * channels)
+        let a = output.scalars
+        let b = clean.scalars
         return (0..<n).map { i in
             var sum = 0.0
             for ch in 0..<channels {
-                let unit = Double(normalization.std[ch]) / 255   // one normalised step in 0…1 pixels
+                let unit = Double(normalization.std[ch]) / 255  // one normalised step in 0…1 pixels
                 for k in ((i * channels + ch) * plane)..<((i * channels + ch + 1) * plane) {
                     let d = Double(a[k] - b[k]) * unit
                     sum += d * d
@@ -124,19 +143,27 @@ public final class ReconstructionTrainer {
     public func evaluate(_ manifest: Manifest, strip: String? = nil) throws -> ReconstructionResult {
         let start = Date()
         let c = config.clip
-        let dataset = ClipDataset(manifest: manifest, spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
-                                  sampling: SamplingKind(rawValue: c.sampling) ?? .dense,
-                                  mode: .test(numClips: 1, crops: .center(c.crop), shortSide: c.crop), normalization: normalization, seed: config.seed)
-        let loader = ClipLoader(dataset: dataset, options: LoaderOptions(batchSize: 1, workers: config.workers, queueDepth: 2, shuffle: false))
+        let dataset = ClipDataset(
+            manifest: manifest, spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
+            sampling: SamplingKind(rawValue: c.sampling) ?? .dense,
+            mode: .test(numClips: 1, crops: .center(c.crop), shortSide: c.crop), normalization: normalization,
+            seed: config.seed)
+        let loader = ClipLoader(
+            dataset: dataset,
+            options: LoaderOptions(batchSize: 1, workers: config.workers, queueDepth: 2, shuffle: false))
         loader.log = { _ in }
         model.eval()
         defer { model.train() }
-        var outputs: [Double] = [], inputs: [Double] = [], failed: [String] = []
+        var outputs: [Double] = []
+        var inputs: [Double] = []
+        var failed: [String] = []
         let iterator = loader.epoch(0)
         while let batch = try iterator.next() {
             failed += batch.failed.map { "\($0.path): \($0.reason)" }
             guard batch.count > 0, batch.failed.isEmpty else { continue }
-            let clean = reshape(batchTensor(batch), Array(batch.sampleShape.dropFirst()).reduce(into: [1]) { $0.append($1) })   // one view
+            // One view.
+            let clean = reshape(
+                batchTensor(batch), Array(batch.sampleShape.dropFirst()).reduce(into: [1]) { $0.append($1) })
             let noisy = addNoise(clean, seed: config.seed, epoch: 1_000_000, step: batch.videos[0])
             let output = GradMode.withNoGrad { model(noisy) }
             outputs += psnr(output, clean)
@@ -144,8 +171,9 @@ public final class ReconstructionTrainer {
             if let strip, outputs.count == 1 { try writeStrip([clean, noisy, output], to: strip) }
         }
         func mean(_ v: [Double]) -> Double? { v.isEmpty ? nil : v.reduce(0, +) / Double(v.count) }
-        return ReconstructionResult(videos: outputs.count, psnr: mean(outputs), noisyPSNR: mean(inputs), failed: failed,
-                                    seconds: Date().timeIntervalSince(start))
+        return ReconstructionResult(
+            videos: outputs.count, psnr: mean(outputs), noisyPSNR: mean(inputs), failed: failed,
+            seconds: Date().timeIntervalSince(start))
     }
 
     /// Rows of clips (1×C×T×H×W each) as one RGB image: every frame side by side.
@@ -154,10 +182,17 @@ public final class ReconstructionTrainer {
         var rgb = [UInt8](repeating: 0, count: rows.count * h * t * w * 3)
         for (r, clip) in rows.enumerated() {
             let v = clip.scalars
-            for f in 0..<t { for y in 0..<h { for x in 0..<w { for ch in 0..<3 {
-                let value = v[((ch * t + f) * h + y) * w + x] * normalization.std[ch] + normalization.mean[ch]
-                rgb[(((r * h + y) * t + f) * w + x) * 3 + ch] = UInt8(max(0, min(255, value.rounded())))
-            } } } }
+            for f in 0..<t {
+                for y in 0..<h {
+                    for x in 0..<w {
+                        for ch in 0..<3 {
+                            let value =
+                                v[((ch * t + f) * h + y) * w + x] * normalization.std[ch] + normalization.mean[ch]
+                            rgb[(((r * h + y) * t + f) * w + x) * 3 + ch] = UInt8(max(0, min(255, value.rounded())))
+                        }
+                    }
+                }
+            }
         }
         try writeImage(rgb, t * w, rows.count * h, path)
     }
@@ -181,19 +216,7 @@ public struct ReconstructionResult: Codable, Sendable {
 
 /// A standard normal value (Box–Muller).
 func gaussian(_ rng: inout SeededRNG) -> Float {
-    let u = max(Double.random(in: 0..<1, using: &rng), 1e-300), v = Double.random(in: 0..<1, using: &rng)
+    let u = max(Double.random(in: 0..<1, using: &rng), 1e-300)
+    let v = Double.random(in: 0..<1, using: &rng)
     return Float((-2 * log(u)).squareRoot() * cos(2 * Double.pi * v))
-}
-
-/// Appends one JSON object as a line.
-func appendJSONLine(_ object: [String: Any], to path: String) throws {
-    var line = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-    line.append(0x0a)
-    if let handle = FileHandle(forWritingAtPath: path) {
-        defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: line)
-    } else {
-        try line.write(to: URL(fileURLWithPath: path))
-    }
 }

@@ -15,7 +15,8 @@ public enum LearningRateSchedule: Sendable, Equatable, Codable {
         switch self {
         case .constant: return base
         case .step(let size, let gamma): return base * pow(gamma, Float(epoch / max(size, 1)))
-        case .multiStep(let milestones, let gamma): return base * pow(gamma, Float(milestones.filter { $0 <= epoch }.count))
+        case .multiStep(let milestones, let gamma):
+            return base * pow(gamma, Float(milestones.filter { $0 <= epoch }.count))
         case .cosine(let epochs, let minimum):
             let t = Float(min(epoch, epochs)) / Float(max(epochs, 1))
             return minimum + (base - minimum) * (1 + cos(Float.pi * t)) / 2
@@ -28,7 +29,10 @@ public enum LearningRateSchedule: Sendable, Equatable, Codable {
 public struct Warmup: Sendable, Equatable, Codable {
     public var epochs: Int
     public var startFactor: Float
-    public init(epochs: Int, startFactor: Float = 0.1) { self.epochs = epochs; self.startFactor = startFactor }
+    public init(epochs: Int, startFactor: Float = 0.1) {
+        self.epochs = epochs
+        self.startFactor = startFactor
+    }
 
     public func rate(base: Float, epoch: Int, then schedule: LearningRateSchedule) -> Float {
         guard epoch < epochs else { return schedule.rate(base: base, epoch: epoch - epochs) }
@@ -44,12 +48,19 @@ public final class ReduceOnPlateau {
     private var badEpochs = 0
 
     public init(factor: Float = 0.1, patience: Int = 10, threshold: Float = 1e-4, minimum: Float = 0) {
-        self.factor = factor; self.patience = patience; self.threshold = threshold; self.minimum = minimum
+        self.factor = factor
+        self.patience = patience
+        self.threshold = threshold
+        self.minimum = minimum
     }
 
     /// The rate to use after an epoch whose monitored loss was `metric`.
     public func update(rate: Float, metric: Float) -> Float {
-        if metric < best * (1 - threshold) { best = metric; badEpochs = 0; return rate }
+        if metric < best * (1 - threshold) {
+            best = metric
+            badEpochs = 0
+            return rate
+        }
         badEpochs += 1
         guard badEpochs > patience else { return rate }
         badEpochs = 0

@@ -98,17 +98,23 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     /// Reconstruction: a manifest scored after training (mean PSNR, into eval.json).
     public var test: String?
 
-    public init(model: String, train: String) { self.model = model; self.train = train }
+    public init(model: String, train: String) {
+        self.model = model
+        self.train = train
+    }
 
     /// Reads a config (`.json`, or `.yaml`/`.yml`), with paths made absolute
     /// against its folder. Unknown keys are errors (a typo must not pass silently).
     public static func load(_ path: String) throws -> TrainConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigError(file: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot read" : "no such file")
+            throw ConfigError(
+                file: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot read" : "no such file")
         }
         var json = data
         if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
-            guard let text = String(data: data, encoding: .utf8) else { throw ConfigError(file: path, reason: "not UTF-8 text") }
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw ConfigError(file: path, reason: "not UTF-8 text")
+            }
             let object = try parseYAML(text, file: path)
             json = try JSONSerialization.data(withJSONObject: object)
         }
@@ -128,12 +134,17 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         } catch let DecodingError.keyNotFound(key, _) {
             throw ConfigError(file: path, reason: "missing '\(key.stringValue)'")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            throw ConfigError(file: path, reason: "'\(context.codingPath.map(\.stringValue).joined(separator: "."))': \(context.debugDescription)")
+            throw ConfigError(
+                file: path,
+                reason: "'\(context.codingPath.map(\.stringValue).joined(separator: "."))': \(context.debugDescription)"
+            )
         } catch let DecodingError.dataCorrupted(context) {
             throw ConfigError(file: path, reason: context.debugDescription)
         }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-        func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : folder.appendingPathComponent(p).standardizedFileURL.path }
+        func resolve(_ p: String) -> String {
+            p.hasPrefix("/") ? p : folder.appendingPathComponent(p).standardizedFileURL.path
+        }
         config.train = resolve(config.train)
         config.val = config.val.map(resolve)
         config.classes = config.classes.map(resolve)
@@ -145,23 +156,34 @@ public struct TrainConfig: Codable, Sendable, Equatable {
 
     func validate(file: String) throws {
         func check(_ ok: Bool, _ reason: String) throws { if !ok { throw ConfigError(file: file, reason: reason) } }
-        try check(clip.frames >= 1 && clip.interval >= 1 && clip.crop >= 8, "clip: frames and interval must be ≥ 1, crop ≥ 8")
-        try check(clip.shortSide.count == 2 && clip.shortSide[0] <= clip.shortSide[1] && clip.shortSide[0] >= clip.crop,
-                  "clip.short_side must be [a, b] with crop ≤ a ≤ b")
-        try check(["dense", "slowfast", "uniform"].contains(clip.sampling), "clip.sampling must be dense, slowfast or uniform")
+        try check(
+            clip.frames >= 1 && clip.interval >= 1 && clip.crop >= 8, "clip: frames and interval must be ≥ 1, crop ≥ 8")
+        try check(
+            clip.shortSide.count == 2 && clip.shortSide[0] <= clip.shortSide[1] && clip.shortSide[0] >= clip.crop,
+            "clip.short_side must be [a, b] with crop ≤ a ≤ b")
+        try check(
+            ["dense", "slowfast", "uniform"].contains(clip.sampling), "clip.sampling must be dense, slowfast or uniform"
+        )
         try check(batch >= 1 && workers >= 1 && threads >= 1 && epochs >= 0, "batch, workers and threads must be ≥ 1")
         try check(bucketMb > 0, "bucket_mb must be > 0")
         try check(["sgd", "adam", "adamw"].contains(optimizer.name), "optimizer.name must be sgd, adam or adamw")
-        try check(["constant", "cosine", "step"].contains(schedule.name), "schedule.name must be constant, cosine or step")
+        try check(
+            ["constant", "cosine", "step"].contains(schedule.name), "schedule.name must be constant, cosine or step")
         try check(eval.crops == 1 || eval.crops == 3, "eval.crops must be 1 or 3")
         try check(["classification", "reconstruction"].contains(task), "task must be classification or reconstruction")
         try check(task == "classification" || (itsl == nil && noise >= 0), "task reconstruction: no itsl, noise ≥ 0")
-        try check((task == "reconstruction") == model.hasPrefix("recon3l-"),
-                  task == "reconstruction" ? "task reconstruction needs a model whose output is a clip (recon3l-*), not \(model)"
-                                           : "\(model) reconstructs clips: set task: reconstruction")
+        try check(
+            (task == "reconstruction") == model.hasPrefix("recon3l-"),
+            task == "reconstruction"
+                ? "task reconstruction needs a model whose output is a clip (recon3l-*), not \(model)"
+                : "\(model) reconstructs clips: set task: reconstruction")
         if let itsl {
-            try check(itsl.iterations >= 1 && itsl.beta >= 1 && itsl.gamma >= 1, "itsl: iterations, beta and gamma must be ≥ 1")
-            try check(clip.frames % itsl.gamma == 0 && clip.crop % itsl.beta == 0, "itsl: clip.frames must divide by gamma and clip.crop by beta")
+            try check(
+                itsl.iterations >= 1 && itsl.beta >= 1 && itsl.gamma >= 1,
+                "itsl: iterations, beta and gamma must be ≥ 1")
+            try check(
+                clip.frames % itsl.gamma == 0 && clip.crop % itsl.beta == 0,
+                "itsl: clip.frames must divide by gamma and clip.crop by beta")
         }
     }
 
@@ -188,7 +210,10 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
     public var file: String
     public var reason: String
     public var description: String { "\(file): \(reason)" }
-    public init(file: String, reason: String) { self.file = file; self.reason = reason }
+    public init(file: String, reason: String) {
+        self.file = file
+        self.reason = reason
+    }
 }
 
 /// The user's config laid over the defaults, as JSON (Codable has no defaults for missing keys).
@@ -199,13 +224,17 @@ private func withDefaults(_ user: [String: Any]) throws -> Data {
         try JSONSerialization.jsonObject(with: encoder.encode(value)) as! [String: Any]
     }
     var base = try object(TrainConfig(model: "", train: ""))
-    base["model"] = nil   // required: missing ones are errors
+    base["model"] = nil  // required: missing ones are errors
     base["train"] = nil
     if user["itsl"] != nil { base["itsl"] = try object(TrainConfig.ITSL()) }
     func merge(_ base: [String: Any], _ over: [String: Any]) -> [String: Any] {
         var out = base
         for (k, v) in over {
-            if let b = base[k] as? [String: Any], let o = v as? [String: Any] { out[k] = merge(b, o) } else { out[k] = v }
+            if let b = base[k] as? [String: Any], let o = v as? [String: Any] {
+                out[k] = merge(b, o)
+            } else {
+                out[k] = v
+            }
         }
         return out
     }
@@ -218,15 +247,17 @@ private let retiredKeys = ["block_cache_mb"]
 
 /// Keys each level of the config accepts (snake_case), for typo errors.
 private let knownKeys: [String: Set<String>] = [
-    "": ["model", "train", "val", "classes", "num_classes", "clip", "eval", "optimizer", "schedule", "epochs", "batch",
-         "workers", "threads", "seed", "precise_bn_batches", "sync_bn", "bucket_mb", "output", "itsl",
-         "task", "noise", "test"],
+    "": [
+        "model", "train", "val", "classes", "num_classes", "clip", "eval", "optimizer", "schedule", "epochs", "batch",
+        "workers", "threads", "seed", "precise_bn_batches", "sync_bn", "bucket_mb", "output", "itsl",
+        "task", "noise", "test"
+    ],
     "clip": ["frames", "interval", "crop", "short_side", "flip", "sampling"],
     "eval": ["clips", "crops", "short_side"],
     "optimizer": ["name", "lr", "momentum", "weight_decay", "nesterov"],
     "schedule": ["name", "warmup_epochs", "min_lr", "step_size", "gamma"],
     "itsl": ["iterations", "beta", "gamma", "stage_t", "stage_s"],
-    "itsl.stage_t": ["epochs"], "itsl.stage_s": ["epochs"],
+    "itsl.stage_t": ["epochs"], "itsl.stage_s": ["epochs"]
 ]
 
 private func checkKeys(_ object: [String: Any], file: String, at path: String = "") throws {
@@ -234,64 +265,9 @@ private func checkKeys(_ object: [String: Any], file: String, at path: String = 
     for (key, value) in object {
         let full = path.isEmpty ? key : "\(path).\(key)"
         guard allowed.contains(key) else {
-            throw ConfigError(file: file, reason: "unknown key '\(full)' (known: \(allowed.sorted().joined(separator: ", ")))")
+            throw ConfigError(
+                file: file, reason: "unknown key '\(full)' (known: \(allowed.sorted().joined(separator: ", ")))")
         }
         if let nested = value as? [String: Any] { try checkKeys(nested, file: file, at: full) }
     }
-}
-
-/// The YAML a training config needs: nested block mappings by indentation,
-/// `key: value` scalars (numbers, true/false, null, quoted or plain strings),
-/// flow lists `[a, b]`, and `#` comments. Anything else is an error naming the line.
-public func parseYAML(_ text: String, file: String) throws -> [String: Any] {
-    var root: [String: Any] = [:]
-    // Stack of (indent, path of keys) for open mappings.
-    var stack: [(indent: Int, path: [String])] = [(-1, [])]
-    func set(_ value: Any, at path: [String], in dict: inout [String: Any]) {
-        if path.count == 1 { dict[path[0]] = value; return }
-        var child = dict[path[0]] as? [String: Any] ?? [:]
-        set(value, at: Array(path.dropFirst()), in: &child)
-        dict[path[0]] = child
-    }
-    for (n, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
-        var line = String(raw)
-        if let hash = line.firstIndex(of: "#"), !line[..<hash].contains("\"") && !line[..<hash].contains("'") { line = String(line[..<hash]) }
-        guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
-        let indent = line.prefix { $0 == " " }.count
-        let body = line.trimmingCharacters(in: .whitespaces)
-        guard let colon = body.firstIndex(of: ":"), !body.hasPrefix("-") else {
-            throw ConfigError(file: "\(file):\(n + 1)", reason: "expected 'key: value' (lists as [a, b]), found '\(body)'")
-        }
-        let key = body[..<colon].trimmingCharacters(in: .whitespaces)
-        let rest = body[body.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        while let top = stack.last, top.indent >= indent { stack.removeLast() }
-        let path = stack.last!.path + [key]
-        if rest.isEmpty {
-            set([String: Any](), at: path, in: &root)
-            stack.append((indent, path))
-        } else {
-            set(try yamlScalar(rest, file: "\(file):\(n + 1)"), at: path, in: &root)
-        }
-    }
-    return root
-}
-
-private func yamlScalar(_ text: String, file: String) throws -> Any {
-    if text.hasPrefix("[") {
-        guard text.hasSuffix("]") else { throw ConfigError(file: file, reason: "unclosed list '\(text)'") }
-        let inner = text.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
-        return inner.isEmpty ? [Any]() : try inner.split(separator: ",").map { try yamlScalar($0.trimmingCharacters(in: .whitespaces), file: file) }
-    }
-    if (text.hasPrefix("\"") && text.hasSuffix("\"") || text.hasPrefix("'") && text.hasSuffix("'")) && text.count >= 2 {
-        return String(text.dropFirst().dropLast())
-    }
-    switch text {
-    case "true", "True": return true
-    case "false", "False": return false
-    case "null", "~": return NSNull()
-    default: break
-    }
-    if let i = Int(text) { return i }
-    if let d = Double(text) { return d }
-    return text
 }

@@ -97,12 +97,20 @@ public final class Trainer {
         self.config = config
         self.world = world
         guard config.batch % world.size == 0 else {
-            throw ConfigError(file: config.train, reason: "batch \(config.batch) does not divide over \(world.size) ranks; the batch is global, make it a multiple of the rank count")
+            throw ConfigError(
+                file: config.train,
+                reason:
+                    "batch \(config.batch) does not divide over \(world.size) ranks; the batch is global, make it a multiple of the rank count"
+            )
         }
         plan = ITSLPlan(config)
         let names: [String]
-        if let file = config.classes { names = try loadClassNames(file) } else {
-            guard let n = config.numClasses else { throw ConfigError(file: config.train, reason: "give 'classes' (a class list) or 'num_classes'") }
+        if let file = config.classes {
+            names = try loadClassNames(file)
+        } else {
+            guard let n = config.numClasses else {
+                throw ConfigError(file: config.train, reason: "give 'classes' (a class list) or 'num_classes'")
+            }
             names = (0..<n).map(String.init)
         }
         classes = names
@@ -110,18 +118,22 @@ public final class Trainer {
         let val = try config.val.map { try Manifest.load($0, classes: names) }
         for (file, m) in [(config.train, train)] + (val.map { [(config.val!, $0)] } ?? []) {
             if let bad = m.entries.first(where: { !(0..<names.count).contains($0.label) }) {
-                throw ConfigError(file: file, reason: "label \(bad.label) of \(bad.path) is outside the \(names.count) classes")
+                throw ConfigError(
+                    file: file, reason: "label \(bad.label) of \(bad.path) is outside the \(names.count) classes")
             }
         }
         self.train = train
         self.val = val
-        model = try ModelZoo.make(config.model, classes: names.count, seed: config.seed,
-                                  input: [3, config.clip.frames, config.clip.crop, config.clip.crop])
+        model = try ModelZoo.make(
+            config.model, classes: names.count, seed: config.seed,
+            input: [3, config.clip.frames, config.clip.crop, config.clip.crop])
         optimizer = makeOptimizer(config.optimizer, model.parameters().map(\.1))
     }
 
     /// The learning rate of global epoch `e`.
-    public func learningRate(epoch e: Int) -> Float { scheduledLearningRate(config, totalEpochs: plan.totalEpochs, epoch: e) }
+    public func learningRate(epoch e: Int) -> Float {
+        scheduledLearningRate(config, totalEpochs: plan.totalEpochs, epoch: e)
+    }
 
     /// Precise BN for evaluation: statistics of full-size training clips with
     /// the test dilations (or `dilation`).
@@ -129,8 +141,10 @@ public final class Trainer {
         guard config.preciseBnBatches > 0 else { return }
         let d = dilation ?? plan.testDilation
         applyDilation(model, temporal: d.temporal, spatial: d.spatial)
-        let full = TrainingPhase(kind: .full, iteration: 1, epochs: 1, variant: .full, temporalDilation: 1, spatialDilation: 1, frozen: nil)
-        try recomputeBatchNormStatistics(model, loader: loader(for: full), epoch: 1_000_000 + epoch, batches: config.preciseBnBatches)
+        let full = TrainingPhase(
+            kind: .full, iteration: 1, epochs: 1, variant: .full, temporalDilation: 1, spatialDilation: 1, frozen: nil)
+        try recomputeBatchNormStatistics(
+            model, loader: loader(for: full), epoch: 1_000_000 + epoch, batches: config.preciseBnBatches)
         // Synchronised BN saw the global batches already; otherwise average the ranks' statistics.
         if BatchNormSync.reduce == nil { try world.averageBuffers(of: model) }
     }
@@ -142,23 +156,30 @@ public final class Trainer {
 
     func loader(for phase: TrainingPhase) -> ClipLoader {
         let c = config.clip
-        let augment = TrainAugment(shortSideRange: c.shortSide[0]...c.shortSide[1], cropSize: c.crop, flipProbability: c.flip)
-        let dataset = ClipDataset(manifest: train, spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
-                                  sampling: SamplingKind(rawValue: c.sampling) ?? .dense, mode: .train(augment, variant: phase.variant),
-                                  seed: config.seed)
-        return ClipLoader(dataset: dataset, options: LoaderOptions(batchSize: localBatch, workers: workers, queueDepth: 3,
-                                                                   shuffle: true, dropLast: false, seed: config.seed,
-                                                                   rank: world.rank, worldSize: world.size))
+        let augment = TrainAugment(
+            shortSideRange: c.shortSide[0]...c.shortSide[1], cropSize: c.crop, flipProbability: c.flip)
+        let dataset = ClipDataset(
+            manifest: train, spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
+            sampling: SamplingKind(rawValue: c.sampling) ?? .dense, mode: .train(augment, variant: phase.variant),
+            seed: config.seed)
+        return ClipLoader(
+            dataset: dataset,
+            options: LoaderOptions(
+                batchSize: localBatch, workers: workers, queueDepth: 3,
+                shuffle: true, dropLast: false, seed: config.seed,
+                rank: world.rank, worldSize: world.size))
     }
 
     /// Evaluates on the validation manifest with the test dilations (nil without one).
     func validate() throws -> EvalResult? {
         guard let val else { return nil }
         let c = config.clip
-        return try evaluate(model: model, manifest: val, classes: classes, spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
-                            sampling: SamplingKind(rawValue: c.sampling) ?? .dense, clips: config.eval.clips, crops: config.eval.crops,
-                            side: c.crop, shortSide: config.eval.shortSide ?? c.crop, dilation: plan.testDilation,
-                            workers: workers, seed: config.seed, world: world)
+        return try evaluate(
+            model: model, manifest: val, classes: classes,
+            spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
+            sampling: SamplingKind(rawValue: c.sampling) ?? .dense, clips: config.eval.clips, crops: config.eval.crops,
+            side: c.crop, shortSide: config.eval.shortSide ?? c.crop, dilation: plan.testDilation,
+            workers: workers, seed: config.seed, world: world)
     }
 
     /// Runs (or, with `resume`, continues) the plan.
@@ -168,7 +189,8 @@ public final class Trainer {
         let writer = world.rank == 0
         if !writer { progress = { _, _ in } }
         if writer { try FileManager.default.createDirectory(atPath: config.output, withIntermediateDirectories: true) }
-        let buckets = world.isDistributed ? GradientBuckets(world: world, bucketBytes: Int(config.bucketMb * 1_048_576)) : nil
+        let buckets =
+            world.isDistributed ? GradientBuckets(world: world, bucketBytes: Int(config.bucketMb * 1_048_576)) : nil
         if config.syncBn && world.isDistributed {
             let world = self.world
             BatchNormSync.reduce = { sums in
@@ -179,7 +201,8 @@ public final class Trainer {
             }
         }
         defer { BatchNormSync.reduce = nil }
-        var startEpoch = 0, startStep = 0
+        var startEpoch = 0
+        var startStep = 0
         var carried = (loss: 0.0, correct: 0, seen: 0)
         if resume {
             // Rank 0's checkpoint, on every rank.
@@ -189,11 +212,15 @@ public final class Trainer {
             let meta = try Checkpoint.load(data: bytes, path: checkpointPath, model: model, optimizer: optimizer)
             // Compared as configs, not as text: keys added or retired since the checkpoint do not count.
             guard let stored = meta["config"], (try? TrainConfig.fromJSON(stored)) == config else {
-                throw ConfigError(file: checkpointPath, reason: "was written with another config; resume with the same config or start a new output folder")
+                throw ConfigError(
+                    file: checkpointPath,
+                    reason: "was written with another config; resume with the same config or start a new output folder")
             }
             startEpoch = Int(meta["epoch"] ?? "") ?? 0
             startStep = Int(meta["step"] ?? "") ?? 0
-            carried = (Double(meta["loss_sum"] ?? "") ?? 0, Int(meta["correct"] ?? "") ?? 0, Int(meta["seen"] ?? "") ?? 0)
+            carried = (
+                Double(meta["loss_sum"] ?? "") ?? 0, Int(meta["correct"] ?? "") ?? 0, Int(meta["seen"] ?? "") ?? 0
+            )
             if writer { try trimMetrics(before: startEpoch) }
         } else {
             if writer { try? FileManager.default.removeItem(atPath: metricsPath) }
@@ -231,7 +258,9 @@ public final class Trainer {
                     let loss = softmaxCrossEntropy(logits, labels: batch.labels)
                     let l = loss.item
                     guard l.isFinite else {
-                        throw ConfigError(file: config.train, reason: "the loss became \(l) at epoch \(e + 1) step \(step + 1); lower optimizer.lr")
+                        throw ConfigError(
+                            file: config.train,
+                            reason: "the loss became \(l) at epoch \(e + 1) step \(step + 1); lower optimizer.lr")
                     }
                     if let buckets {
                         try buckets.backward(loss, model: model)
@@ -240,12 +269,16 @@ public final class Trainer {
                     }
                     optimizer.step()
                     onStep?()
-                    let n = classes.count, values = logits.scalars
+                    let n = classes.count
+                    let values = logits.scalars
                     var stepCorrect = 0
-                    for i in 0..<batch.count where topK(Array(values[(i * n)..<((i + 1) * n)]), 1)[0] == batch.labels[i] { stepCorrect += 1 }
+                    for i in 0..<batch.count where topK(Array(values[(i * n)..<((i + 1) * n)]), 1)[0] == batch.labels[i]
+                    { stepCorrect += 1 }
                     // The world's figures, and whether any rank was asked to stop (all stop at the same step).
                     let stopHere = Interrupt.requested || stopAfterSteps.map { stepSeconds.count + 1 >= $0 } == true
-                    var tally = [Double(l) * Double(batch.count), Double(stepCorrect), Double(batch.count), stopHere ? 1 : 0]
+                    var tally = [
+                        Double(l) * Double(batch.count), Double(stepCorrect), Double(batch.count), stopHere ? 1 : 0
+                    ]
                     try world.allreduceSum(&tally)
                     lossSum += tally[0]
                     correct += Int(tally[1])
@@ -253,39 +286,60 @@ public final class Trainer {
                     let stopNow = tally[3] > 0
                     step += 1
                     stepSeconds.append(Date().timeIntervalSince(t0))
-                    let remaining = Double(iterator.count - step + (total - e - 1) * iterator.count) * (stepSeconds.suffix(20).reduce(0, +) / Double(min(stepSeconds.count, 20)))
-                    progress(String(format: "%@ | epoch %d/%d | step %d/%d | loss %.4f | acc %.1f%% | %.1f clips/s | ETA %@",
-                                    phase.name, e + 1, total, step, iterator.count, lossSum / Double(seen), 100 * Double(correct) / Double(seen),
-                                    Double(seen) / max(Date().timeIntervalSince(epochStart), 1e-9), duration(remaining)), step == iterator.count)
+                    let remaining =
+                        Double(iterator.count - step + (total - e - 1) * iterator.count)
+                        * (stepSeconds.suffix(20).reduce(0, +) / Double(min(stepSeconds.count, 20)))
+                    progress(
+                        String(
+                            format: "%@ | epoch %d/%d | step %d/%d | loss %.4f | acc %.1f%% | %.1f clips/s | ETA %@",
+                            phase.name, e + 1, total, step, iterator.count, lossSum / Double(seen),
+                            100 * Double(correct) / Double(seen),
+                            Double(seen) / max(Date().timeIntervalSince(epochStart), 1e-9), duration(remaining)),
+                        step == iterator.count)
                     if stopNow && step < iterator.count {
                         iterator.stop()
                         try save(epoch: e, step: step, lossSum: lossSum, correct: correct, seen: seen)
-                        progress("interrupted: saved \(checkpointPath) at epoch \(e + 1), step \(step); continue with --resume", true)
+                        progress(
+                            "interrupted: saved \(checkpointPath) at epoch \(e + 1), step \(step); continue with --resume",
+                            true)
                         return TrainSummary(stages: stages, interrupted: true, checkpoint: checkpointPath)
                     }
                 }
                 let seconds = Date().timeIntervalSince(epochStart)
                 let shape = data.dataset.sampleShape
-                if writer { try appendMetric(["event": "epoch", "epoch": e, "phase": phase.name, "lr": Double(optimizer.learningRate),
-                                  "loss": lossSum / Double(max(seen, 1)), "top1": 100 * Double(correct) / Double(max(seen, 1)),
-                                  "clips_per_s": Double(seen) / max(seconds, 1e-9), "input": shape]) }
+                if writer {
+                    try appendMetric([
+                        "event": "epoch", "epoch": e, "phase": phase.name, "lr": Double(optimizer.learningRate),
+                        "loss": lossSum / Double(max(seen, 1)), "top1": 100 * Double(correct) / Double(max(seen, 1)),
+                        "clips_per_s": Double(seen) / max(seconds, 1e-9), "input": shape
+                    ])
+                }
                 if e == epoch - epochInPhase + phase.epochs - 1 {
                     // End of the phase: its memory, then validation on full-size clips.
                     // The largest rank's.
-                    let peaks = try world.maximum([Double(MemoryMeter.shared.peakBytes) / 1_048_576, ProcessMemory.peakMB()])
-                    let peakTensor = peaks[0], peakRSS = peaks[1]
+                    let peaks = try world.maximum([
+                        Double(MemoryMeter.shared.peakBytes) / 1_048_576, ProcessMemory.peakMB()
+                    ])
+                    let peakTensor = peaks[0]
+                    let peakRSS = peaks[1]
                     onPhaseEnd?(phase)
                     try recomputeStatisticsForTesting(epoch: e)
                     let result = try validate()
                     applyDilation(model, temporal: phase.temporalDilation, spatial: phase.spatialDilation)
-                    let stage = StageResult(phase: phase.name, kind: phase.kind.rawValue, iteration: phase.iteration, epoch: e, input: shape,
-                                            trainLoss: lossSum / Double(max(seen, 1)), trainTop1: 100 * Double(correct) / Double(max(seen, 1)),
-                                            valTop1: result?.top1, valTop5: result?.top5, peakTensorMB: peakTensor, peakRSSMB: peakRSS)
+                    let stage = StageResult(
+                        phase: phase.name, kind: phase.kind.rawValue, iteration: phase.iteration, epoch: e,
+                        input: shape,
+                        trainLoss: lossSum / Double(max(seen, 1)),
+                        trainTop1: 100 * Double(correct) / Double(max(seen, 1)),
+                        valTop1: result?.top1, valTop5: result?.top5, peakTensorMB: peakTensor, peakRSSMB: peakRSS)
                     stages.append(stage)
                     if writer { try appendMetric(["event": "stage", "stage": try jsonObject(stage)]) }
-                    progress(String(format: "%@ done: train loss %.4f, acc %.1f%%%@; peak memory %.0f MB tensors, %.0f MB RSS",
-                                    phase.name, stage.trainLoss, stage.trainTop1, result.map { String(format: "; val top-1 %.1f%%", $0.top1) } ?? "",
-                                    peakTensor, peakRSS), true)
+                    progress(
+                        String(
+                            format: "%@ done: train loss %.4f, acc %.1f%%%@; peak memory %.0f MB tensors, %.0f MB RSS",
+                            phase.name, stage.trainLoss, stage.trainTop1,
+                            result.map { String(format: "; val top-1 %.1f%%", $0.top1) } ?? "",
+                            peakTensor, peakRSS), true)
                 }
                 try save(epoch: e + 1, step: 0, lossSum: 0, correct: 0, seen: 0)
             }
@@ -299,11 +353,14 @@ public final class Trainer {
         // Without synchronised BN each rank's running statistics are its own: save their mean.
         if BatchNormSync.reduce == nil { try world.averageBuffers(of: model) }
         guard world.rank == 0 else { return }
-        try Checkpoint.save(to: checkpointPath, model: model, optimizer: optimizer, epoch: epoch, config: [
-            "config": try config.jsonString(), "step": String(step), "loss_sum": String(lossSum), "correct": String(correct),
-            "seen": String(seen), "classes": classes.joined(separator: "\n"), "model": config.model,
-            "test_dilation": "\(plan.testDilation.temporal),\(plan.testDilation.spatial)",
-        ])
+        try Checkpoint.save(
+            to: checkpointPath, model: model, optimizer: optimizer, epoch: epoch,
+            config: [
+                "config": try config.jsonString(), "step": String(step), "loss_sum": String(lossSum),
+                "correct": String(correct),
+                "seen": String(seen), "classes": classes.joined(separator: "\n"), "model": config.model,
+                "test_dilation": "\(plan.testDilation.temporal),\(plan.testDilation.spatial)"
+            ])
     }
 
     func appendMetric(_ object: [String: Any]) throws { try appendJSONLine(object, to: metricsPath) }
@@ -312,7 +369,9 @@ public final class Trainer {
     func trimMetrics(before epoch: Int) throws {
         guard let text = try? String(contentsOfFile: metricsPath, encoding: .utf8) else { return }
         let kept = text.split(separator: "\n").filter { line in
-            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return false }
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                return false
+            }
             let e = (o["epoch"] as? Int) ?? ((o["stage"] as? [String: Any])?["epoch"] as? Int) ?? 0
             return e < epoch
         }
@@ -322,7 +381,8 @@ public final class Trainer {
     func readStages() throws -> [StageResult] {
         guard let text = try? String(contentsOfFile: metricsPath, encoding: .utf8) else { return [] }
         return try text.split(separator: "\n").compactMap { line in
-            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let s = o["stage"] else { return nil }
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let s = o["stage"]
+            else { return nil }
             return try JSONDecoder().decode(StageResult.self, from: JSONSerialization.data(withJSONObject: s))
         }
     }
@@ -353,5 +413,6 @@ nonisolated(unsafe) private var lastLoggedProgress = Date().timeIntervalSince197
 
 func duration(_ seconds: Double) -> String {
     let s = Int(seconds.isFinite ? max(seconds, 0) : 0)
-    return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+    return s >= 3600
+        ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
 }

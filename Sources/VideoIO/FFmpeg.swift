@@ -76,7 +76,8 @@ final class Demuxer {
         var context: UnsafeMutablePointer<AVFormatContext>? = nil
         let code = avformat_open_input(&context, path, nil, nil)
         guard code >= 0, let context else {
-            throw VideoError.cannotOpen(path: path, reason: describeOpenFailure(path: path, message: ffmpegMessage(code)))
+            throw VideoError.cannotOpen(
+                path: path, reason: describeOpenFailure(path: path, message: ffmpegMessage(code)))
         }
         self.pointer = context
         self.path = path
@@ -84,7 +85,9 @@ final class Demuxer {
         // extradata; probing would decode frames on every open. Other
         // containers (AVI, MPEG-TS, …) need the probe.
         let chosen = stream.map { Int32(clamping: $0) } ?? defaultVideoStream()
-        if !(headerIsComplete && chosen.map({ $0 >= 0 && $0 < context.pointee.nb_streams && streamIsDescribed(self.stream($0)) }) == true) {
+        if !(headerIsComplete
+            && chosen.map({ $0 >= 0 && $0 < context.pointee.nb_streams && streamIsDescribed(self.stream($0)) }) == true)
+        {
             let info = avformat_find_stream_info(context, nil)
             guard info >= 0 else {
                 throw VideoError.cannotOpen(path: path, reason: ffmpegMessage(info))
@@ -131,7 +134,8 @@ final class Demuxer {
         }
         let count = Int(pointer.pointee.nb_streams)
         guard requested >= 0, requested < count, isVideo(stream(Int32(requested))),
-              stream(Int32(requested)).pointee.codecpar.pointee.codec_id != AV_CODEC_ID_ANSI else {
+            stream(Int32(requested)).pointee.codecpar.pointee.codec_id != AV_CODEC_ID_ANSI
+        else {
             throw VideoError.notAVideoStream(path: path, stream: requested, streams: streamList())
         }
         return Int32(requested)
@@ -151,11 +155,13 @@ final class Demuxer {
         for i in 0..<Int32(pointer.pointee.nb_streams) {
             let s = stream(i)
             guard isVideo(s), s.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC == 0,
-                  s.pointee.codecpar.pointee.codec_id != AV_CODEC_ID_ANSI else { continue }
+                s.pointee.codecpar.pointee.codec_id != AV_CODEC_ID_ANSI
+            else { continue }
             let p = s.pointee.codecpar.pointee
             let probed = s.pointee.event_flags & AVSTREAM_EVENT_FLAG_NEW_PACKETS != 0
             let hadPackets = probed || (!probedStreams && s.pointee.nb_frames != 0)
-            let score = Int(p.width) * Int(p.height) + (hadPackets ? 100_000_000 : 0)
+            let score =
+                Int(p.width) * Int(p.height) + (hadPackets ? 100_000_000 : 0)
                 + (s.pointee.disposition & AV_DISPOSITION_DEFAULT != 0 ? 5_000_000 : 0)
             if score > (best?.score ?? 0) { best = (i, score) }
         }
@@ -218,7 +224,9 @@ final class CodecContext {
         context.pointee.pkt_timebase = stream.pointee.time_base
         code = avcodec_open2(context, codec, nil)
         if code < 0 {
-            throw VideoError.cannotOpen(path: path, reason: "cannot open the \(describeCodec(parameters.pointee)) decoder: \(ffmpegMessage(code))")
+            throw VideoError.cannotOpen(
+                path: path,
+                reason: "cannot open the \(describeCodec(parameters.pointee)) decoder: \(ffmpegMessage(code))")
         }
     }
 
@@ -231,7 +239,9 @@ final class CodecContext {
         pointer = context
         context.pointee.thread_count = 1
         let code = avcodec_open2(context, codec, nil)
-        if code < 0 { throw VideoError.cannotOpen(path: path, reason: "cannot open the image decoder: \(ffmpegMessage(code))") }
+        if code < 0 {
+            throw VideoError.cannotOpen(path: path, reason: "cannot open the image decoder: \(ffmpegMessage(code))")
+        }
     }
 
     deinit {

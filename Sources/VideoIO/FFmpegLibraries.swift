@@ -15,15 +15,22 @@ public struct FFmpegLibraries: Sendable, Codable {
         let codecs: [(String, AVCodecID)] = [
             ("h264", AV_CODEC_ID_H264), ("hevc", AV_CODEC_ID_HEVC), ("mpeg4", AV_CODEC_ID_MPEG4),
             ("mpeg2video", AV_CODEC_ID_MPEG2VIDEO), ("vp8", AV_CODEC_ID_VP8), ("vp9", AV_CODEC_ID_VP9),
-            ("av1", AV_CODEC_ID_AV1), ("wmv1", AV_CODEC_ID_WMV1), ("wmv2", AV_CODEC_ID_WMV2), ("flv1", AV_CODEC_ID_FLV1),
+            ("av1", AV_CODEC_ID_AV1), ("wmv1", AV_CODEC_ID_WMV1), ("wmv2", AV_CODEC_ID_WMV2),
+            ("flv1", AV_CODEC_ID_FLV1),
             ("h263", AV_CODEC_ID_H263), ("theora", AV_CODEC_ID_THEORA), ("mjpeg", AV_CODEC_ID_MJPEG),
-            ("prores", AV_CODEC_ID_PRORES), ("qtrle", AV_CODEC_ID_QTRLE), ("png", AV_CODEC_ID_PNG), ("bmp", AV_CODEC_ID_BMP)]
+            ("prores", AV_CODEC_ID_PRORES), ("qtrle", AV_CODEC_ID_QTRLE), ("png", AV_CODEC_ID_PNG),
+            ("bmp", AV_CODEC_ID_BMP)
+        ]
         return FFmpegLibraries(
-            versions: ["avformat": version(avformat_version()), "avcodec": version(avcodec_version()),
-                       "swscale": version(swscale_version()), "avutil": version(avutil_version())],
-            encoders: ["libx264": avcodec_find_encoder_by_name("libx264") != nil,
-                       "mpeg4": avcodec_find_encoder(AV_CODEC_ID_MPEG4) != nil,
-                       "mjpeg": avcodec_find_encoder(AV_CODEC_ID_MJPEG) != nil],
+            versions: [
+                "avformat": version(avformat_version()), "avcodec": version(avcodec_version()),
+                "swscale": version(swscale_version()), "avutil": version(avutil_version())
+            ],
+            encoders: [
+                "libx264": avcodec_find_encoder_by_name("libx264") != nil,
+                "mpeg4": avcodec_find_encoder(AV_CODEC_ID_MPEG4) != nil,
+                "mjpeg": avcodec_find_encoder(AV_CODEC_ID_MJPEG) != nil
+            ],
             decoders: Dictionary(uniqueKeysWithValues: codecs.map { ($0.0, avcodec_find_decoder($0.1) != nil) }))
     }
 }

@@ -15,7 +15,10 @@ public struct CropBox: Sendable, Equatable {
     public var width: Int
     public var height: Int
     public init(x: Int, y: Int, width: Int, height: Int) {
-        self.x = x; self.y = y; self.width = width; self.height = height
+        self.x = x
+        self.y = y
+        self.width = width
+        self.height = height
     }
 }
 
@@ -25,7 +28,8 @@ public struct FrameFormat: Sendable, Equatable {
     public var size: OutputSize
     public var crop: CropBox?
     public init(size: OutputSize = .native, crop: CropBox? = nil) {
-        self.size = size; self.crop = crop
+        self.size = size
+        self.crop = crop
     }
     public static let native = FrameFormat()
 }
@@ -49,18 +53,26 @@ struct Geometry: Equatable {
         let displayHeight = transposed ? codedWidth : codedHeight
         let crop = format.crop ?? CropBox(x: 0, y: 0, width: displayWidth, height: displayHeight)
         guard crop.width > 0, crop.height > 0, crop.x >= 0, crop.y >= 0,
-              crop.x + crop.width <= displayWidth, crop.y + crop.height <= displayHeight else {
-            throw VideoError.invalidRequest(path: path, reason:
-                "crop box \(crop.width)x\(crop.height)+\(crop.x)+\(crop.y) lies outside the \(displayWidth)x\(displayHeight) frame")
+            crop.x + crop.width <= displayWidth, crop.y + crop.height <= displayHeight
+        else {
+            throw VideoError.invalidRequest(
+                path: path,
+                reason: "crop box \(crop.width)x\(crop.height)+\(crop.x)+\(crop.y) "
+                    + "lies outside the \(displayWidth)x\(displayHeight) frame"
+            )
         }
         switch format.size {
         case .native:
             (width, height) = (crop.width, crop.height)
         case .shortSide(let side):
-            guard side > 0 else { throw VideoError.invalidRequest(path: path, reason: "short side must be positive, got \(side)") }
+            guard side > 0 else {
+                throw VideoError.invalidRequest(path: path, reason: "short side must be positive, got \(side)")
+            }
             (width, height) = scaledToShortSide(width: crop.width, height: crop.height, side: side)
         case .exact(let w, let h):
-            guard w > 0, h > 0 else { throw VideoError.invalidRequest(path: path, reason: "size must be positive, got \(w)x\(h)") }
+            guard w > 0, h > 0 else {
+                throw VideoError.invalidRequest(path: path, reason: "size must be positive, got \(w)x\(h)")
+            }
             (width, height) = (w, h)
         }
         self.rotation = rotation
@@ -70,8 +82,9 @@ struct Geometry: Equatable {
         case 90:
             codedCrop = CropBox(x: crop.y, y: codedHeight - crop.x - crop.width, width: crop.height, height: crop.width)
         case 180:
-            codedCrop = CropBox(x: codedWidth - crop.x - crop.width, y: codedHeight - crop.y - crop.height,
-                                width: crop.width, height: crop.height)
+            codedCrop = CropBox(
+                x: codedWidth - crop.x - crop.width, y: codedHeight - crop.y - crop.height,
+                width: crop.width, height: crop.height)
         case 270:
             codedCrop = CropBox(x: codedWidth - crop.y - crop.height, y: crop.x, width: crop.height, height: crop.width)
         default:
@@ -101,16 +114,20 @@ func displayRotation(counterclockwiseDegrees angle: Double) -> Int {
 
 /// Rotates an RGB24 image clockwise by `degrees` (90, 180 or 270).
 /// `source` is height×width×3; `destination` receives the rotated image.
-func rotateRGB24(_ source: UnsafePointer<UInt8>, width: Int, height: Int, degrees: Int,
-                 into destination: UnsafeMutablePointer<UInt8>) {
+func rotateRGB24(
+    _ source: UnsafePointer<UInt8>, width: Int, height: Int, degrees: Int,
+    into destination: UnsafeMutablePointer<UInt8>
+) {
     switch degrees {
-    case 90:   // ffmpeg transpose=clock: displayed (x, y) = coded (y, height-1-x)
+    case 90:  // ffmpeg transpose=clock: displayed (x, y) = coded (y, height-1-x)
         let outWidth = height
         for y in 0..<width {
             var out = destination + y * outWidth * 3
             for x in 0..<outWidth {
                 let src = source + ((height - 1 - x) * width + y) * 3
-                out[0] = src[0]; out[1] = src[1]; out[2] = src[2]
+                out[0] = src[0]
+                out[1] = src[1]
+                out[2] = src[2]
                 out += 3
             }
         }
@@ -120,7 +137,9 @@ func rotateRGB24(_ source: UnsafePointer<UInt8>, width: Int, height: Int, degree
             var out = destination + y * outWidth * 3
             for x in 0..<outWidth {
                 let src = source + (x * width + (width - 1 - y)) * 3
-                out[0] = src[0]; out[1] = src[1]; out[2] = src[2]
+                out[0] = src[0]
+                out[1] = src[1]
+                out[2] = src[2]
                 out += 3
             }
         }
@@ -129,7 +148,9 @@ func rotateRGB24(_ source: UnsafePointer<UInt8>, width: Int, height: Int, degree
         for i in 0..<count {
             let src = source + (count - 1 - i) * 3
             let out = destination + i * 3
-            out[0] = src[0]; out[1] = src[1]; out[2] = src[2]
+            out[0] = src[0]
+            out[1] = src[1]
+            out[2] = src[2]
         }
     default:
         destination.update(from: source, count: width * height * 3)

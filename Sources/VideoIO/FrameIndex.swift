@@ -53,10 +53,17 @@ public struct FrameIndex: Sendable, Equatable {
 
     /// The last keyframe at or before `frame`.
     public func keyframe(atOrBefore frame: Int) -> Int {
-        var low = 0, high = keyframes.count - 1, best = 0
+        var low = 0
+        var high = keyframes.count - 1
+        var best = 0
         while low <= high {
             let mid = (low + high) / 2
-            if keyframes[mid] <= frame { best = keyframes[mid]; low = mid + 1 } else { high = mid - 1 }
+            if keyframes[mid] <= frame {
+                best = keyframes[mid]
+                low = mid + 1
+            } else {
+                high = mid - 1
+            }
         }
         return best
     }
@@ -65,7 +72,8 @@ public struct FrameIndex: Sendable, Equatable {
 /// Display-order index of the frame whose timestamp is nearest to `ts` in
 /// `timestamps` (ascending); exact for timestamps taken from the same stream.
 func nearestIndex(of ts: Int64, in timestamps: [Int64]) -> Int {
-    var low = 0, high = timestamps.count
+    var low = 0
+    var high = timestamps.count
     while low < high {
         let mid = (low + high) / 2
         if timestamps[mid] < ts { low = mid + 1 } else { high = mid }

@@ -15,7 +15,9 @@ public struct FrameFolderOptions: Sendable, Equatable {
     public var fps: Double
 
     public init(template: String? = nil, startIndex: Int = 1, fps: Double = 30) {
-        self.template = template; self.startIndex = startIndex; self.fps = fps
+        self.template = template
+        self.startIndex = startIndex
+        self.fps = fps
     }
 
     /// The template split around its number: (prefix, zero-padded width, suffix).
@@ -27,11 +29,16 @@ public struct FrameFolderOptions: Sendable, Equatable {
             let range = NSRange(template.startIndex..., in: template)
             let matches = regex.matches(in: template, range: range)
             guard matches.count == 1, let whole = Range(matches[0].range, in: template),
-                  let digits = Range(matches[0].range(at: 1), in: template) else { continue }
-            return (String(template[..<whole.lowerBound]), Int(template[digits]) ?? 0, String(template[whole.upperBound...]))
+                let digits = Range(matches[0].range(at: 1), in: template)
+            else { continue }
+            return (
+                String(template[..<whole.lowerBound]), Int(template[digits]) ?? 0, String(template[whole.upperBound...])
+            )
         }
-        throw VideoError.invalidRequest(path: template, reason:
-            "a frame name template needs one number field, as {:05}, {:05d}, {} or %05d")
+        throw VideoError.invalidRequest(
+            path: template,
+            reason:
+                "a frame name template needs one number field, as {:05}, {:05d}, {} or %05d")
     }
 }
 
@@ -73,10 +80,12 @@ final class ImageFolderSource: FrameSource {
             // Frames by number; the highest number present ends the video
             // unless the manifest says how many there are.
             var byNumber: [Int: String] = [:]
-            for name in names where name.hasPrefix(prefix) && name.hasSuffix(suffix) && name.count > prefix.count + suffix.count {
+            for name in names
+            where name.hasPrefix(prefix) && name.hasSuffix(suffix) && name.count > prefix.count + suffix.count {
                 let digits = name.dropFirst(prefix.count).dropLast(suffix.count)
                 guard digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), let n = Int(digits),
-                      width == 0 || digits.count >= width else { continue }
+                    width == 0 || digits.count >= width
+                else { continue }
                 byNumber[n] = name
             }
             let last = knownIndex.map { options.startIndex + $0.frameCount - 1 } ?? (byNumber.keys.max() ?? -1)
@@ -92,8 +101,10 @@ final class ImageFolderSource: FrameSource {
             }
         }
         guard !files.isEmpty else {
-            throw VideoError.cannotOpen(path: path, reason: options.template.map { "no images named like '\($0)' in the folder" }
-                ?? "a folder with no .jpg, .jpeg, .png or .bmp images")
+            throw VideoError.cannotOpen(
+                path: path,
+                reason: options.template.map { "no images named like '\($0)' in the folder" }
+                    ?? "a folder with no .jpg, .jpeg, .png or .bmp images")
         }
         self.files = files
         index = FrameIndex(timestamps: files.indices.map(Int64.init), keyframes: Array(files.indices), method: .folder)
@@ -115,10 +126,11 @@ final class ImageFolderSource: FrameSource {
         codedWidth = width
         codedHeight = height
         firstPixelFormat = AVPixelFormat(rawValue: format)
-        baseMetadata = VideoMetadata(path: path, codec: codec, pixelFormat: "", width: width, height: height,
-                                     fps: fps, duration: Double(files.count) / fps, rotation: 0,
-                                     frames: files.count, keyframes: index.keyframes, index: .folder,
-                                     indexOrigin: knownIndex == nil ? .scan : .manifest, stream: 0)
+        baseMetadata = VideoMetadata(
+            path: path, codec: codec, pixelFormat: "", width: width, height: height,
+            fps: fps, duration: Double(files.count) / fps, rotation: 0,
+            frames: files.count, keyframes: index.keyframes, index: .folder,
+            indexOrigin: knownIndex == nil ? .scan : .manifest, stream: 0)
     }
 
     func pixelFormat() -> AVPixelFormat { firstPixelFormat }
@@ -159,32 +171,44 @@ final class ImageFolderSource: FrameSource {
         counters.framesDecoded += 1
         let f = frame.pointer.pointee
         if Int(f.width) != codedWidth || Int(f.height) != codedHeight {
-            throw VideoError.decodeFailed(path: (path as NSString).appendingPathComponent(files[i]!), reason:
-                "image is \(f.width)x\(f.height), the folder's first is \(codedWidth)x\(codedHeight)")
+            throw VideoError.decodeFailed(
+                path: (path as NSString).appendingPathComponent(files[i]!),
+                reason:
+                    "image is \(f.width)x\(f.height), the folder's first is \(codedWidth)x\(codedHeight)")
         }
     }
 
     /// Reads and decodes one image file into `frame`; returns the codec name.
-    private static func load(_ name: String?, in folder: String, frame: Frame, packet: Packet,
-                             decoders: inout [UInt32: CodecContext]) throws -> String {
+    private static func load(
+        _ name: String?, in folder: String, frame: Frame, packet: Packet,
+        decoders: inout [UInt32: CodecContext]
+    ) throws -> String {
         guard let name else {
             throw VideoError.fileNotFound(path: folder + "/(frame missing from the sequence)")
         }
         let file = (folder as NSString).appendingPathComponent(name)
         guard let data = FileManager.default.contents(atPath: file) else {
             throw FileManager.default.fileExists(atPath: file)
-                ? VideoError.cannotOpen(path: file, reason: "cannot read the image") : VideoError.fileNotFound(path: file)
+                ? VideoError.cannotOpen(path: file, reason: "cannot read the image")
+                : VideoError.fileNotFound(path: file)
         }
         guard !data.isEmpty else { throw VideoError.emptyFile(path: file) }
         let bytes = [UInt8](data.prefix(4))
         let codecID: AVCodecID
-        if bytes.starts(with: [0xFF, 0xD8]) { codecID = AV_CODEC_ID_MJPEG }
-        else if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) { codecID = AV_CODEC_ID_PNG }
-        else if bytes.starts(with: [0x42, 0x4D]) { codecID = AV_CODEC_ID_BMP }
-        else { throw VideoError.cannotOpen(path: file, reason: "not a JPEG, PNG or BMP image") }
+        if bytes.starts(with: [0xFF, 0xD8]) {
+            codecID = AV_CODEC_ID_MJPEG
+        } else if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) {
+            codecID = AV_CODEC_ID_PNG
+        } else if bytes.starts(with: [0x42, 0x4D]) {
+            codecID = AV_CODEC_ID_BMP
+        } else {
+            throw VideoError.cannotOpen(path: file, reason: "not a JPEG, PNG or BMP image")
+        }
 
         let codec: CodecContext
-        if let known = decoders[codecID.rawValue] { codec = known } else {
+        if let known = decoders[codecID.rawValue] {
+            codec = known
+        } else {
             codec = try CodecContext(codecID: codecID, path: file)
             decoders[codecID.rawValue] = codec
         }
@@ -192,14 +216,18 @@ final class ImageFolderSource: FrameSource {
         guard av_new_packet(packet.pointer, Int32(data.count)) == 0 else {
             throw VideoError.decodeFailed(path: file, reason: "out of memory for a \(data.count)-byte image")
         }
-        data.withUnsafeBytes { packet.pointer.pointee.data.update(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: data.count) }
+        data.withUnsafeBytes {
+            packet.pointer.pointee.data.update(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: data.count)
+        }
         packet.pointer.pointee.flags |= AV_PKT_FLAG_KEY
         defer { codec.flush() }
         var code = avcodec_send_packet(codec.pointer, packet.pointer)
         if code < 0 { throw VideoError.decodeFailed(path: file, reason: ffmpegMessage(code)) }
         _ = avcodec_send_packet(codec.pointer, nil)
         code = avcodec_receive_frame(codec.pointer, frame.pointer)
-        if code < 0 { throw VideoError.decodeFailed(path: file, reason: "the image does not decode (\(ffmpegMessage(code)))") }
+        if code < 0 {
+            throw VideoError.decodeFailed(path: file, reason: "the image does not decode (\(ffmpegMessage(code)))")
+        }
         if cffmpeg_frame_is_damaged(frame.pointer) != 0 {
             let logged = takeLastLog()
             throw VideoError.decodeFailed(path: file, reason: logged.isEmpty ? "the image is damaged" : logged)
@@ -210,13 +238,22 @@ final class ImageFolderSource: FrameSource {
 
 /// Name order with digit runs compared as numbers: `2.jpg` < `10.jpg`.
 func naturalOrder(_ a: String, _ b: String) -> Bool {
-    var i = a.unicodeScalars.makeIterator(), j = b.unicodeScalars.makeIterator()
-    var x = i.next(), y = j.next()
+    var i = a.unicodeScalars.makeIterator()
+    var j = b.unicodeScalars.makeIterator()
+    var x = i.next()
+    var y = j.next()
     while let p = x, let q = y {
         if p.properties.numericType != nil && p.isASCII && q.isASCII && q.properties.numericType != nil {
-            var m = "", n = ""
-            while let c = x, c.isASCII, c.properties.numericType != nil { m.unicodeScalars.append(c); x = i.next() }
-            while let c = y, c.isASCII, c.properties.numericType != nil { n.unicodeScalars.append(c); y = j.next() }
+            var m = ""
+            var n = ""
+            while let c = x, c.isASCII, c.properties.numericType != nil {
+                m.unicodeScalars.append(c)
+                x = i.next()
+            }
+            while let c = y, c.isASCII, c.properties.numericType != nil {
+                n.unicodeScalars.append(c)
+                y = j.next()
+            }
             let (u, v) = (m.drop { $0 == "0" }, n.drop { $0 == "0" })
             if u.count != v.count { return u.count < v.count }
             if u != v { return u < v }
@@ -224,74 +261,8 @@ func naturalOrder(_ a: String, _ b: String) -> Bool {
             continue
         }
         if p != q { return p.value < q.value }
-        x = i.next(); y = j.next()
+        x = i.next()
+        y = j.next()
     }
     return x == nil && y != nil
-}
-
-/// Writes every frame of `input` as a JPEG into `folder` (created, must not
-/// exist), named by `template`'s number from 1 (`img_00001.jpg` …, as
-/// mmaction2's rawframes). Frames are the decoder's (exact index, rotation
-/// applied), scaled to `shortSide` when given. `quality` is the MJPEG qscale
-/// (2 best … 31 worst; ffmpeg's `-q:v`). The caller owns where `folder`
-/// lives (write to a temp name, then rename).
-public func extractFrames(input: String, folder: String, shortSide: Int?, quality: Int = 2,
-                          template: String = "img_{:05}.jpg") throws -> EncodedVideo {
-    guard let (prefix, width, suffix) = try FrameFolderOptions(template: template).parsedTemplate() else {
-        throw VideoError.invalidRequest(path: folder, reason: "no template")
-    }
-    let decoder = try VideoDecoder(path: input)
-    let format = FrameFormat(size: shortSide.map { .shortSide($0) } ?? .native)
-    let (w, h) = try decoder.outputSize(format)
-    guard let codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG), let context = avcodec_alloc_context3(codec) else {
-        throw VideoError.cannotWrite(path: folder, reason: "libavcodec has no MJPEG encoder")
-    }
-    var owned: UnsafeMutablePointer<AVCodecContext>? = context
-    defer { avcodec_free_context(&owned) }
-    context.pointee.width = Int32(w)
-    context.pointee.height = Int32(h)
-    context.pointee.pix_fmt = AV_PIX_FMT_YUVJ420P
-    context.pointee.time_base = AVRational(num: 1, den: 25)
-    context.pointee.flags |= AV_CODEC_FLAG_QSCALE
-    context.pointee.global_quality = Int32(quality) * cffmpeg_qp2lambda()
-    var code = avcodec_open2(context, codec, nil)
-    if code < 0 { throw VideoError.cannotWrite(path: folder, reason: "cannot open the MJPEG encoder: \(ffmpegMessage(code))") }
-    guard let converter = sws_getContext(Int32(w), Int32(h), AV_PIX_FMT_RGB24, Int32(w), Int32(h), AV_PIX_FMT_YUVJ420P,
-                                         SWS_BICUBIC, nil, nil, nil) else {
-        throw VideoError.cannotWrite(path: folder, reason: "swscale cannot convert to yuvj420p")
-    }
-    defer { sws_freeContext(converter) }
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
-    let rgb = Frame(), yuv = Frame(), packet = Packet()
-    for (f, pixelFormat) in [(rgb, AV_PIX_FMT_RGB24), (yuv, AV_PIX_FMT_YUVJ420P)] {
-        f.pointer.pointee.width = Int32(w)
-        f.pointer.pointee.height = Int32(h)
-        f.pointer.pointee.format = pixelFormat.rawValue
-        guard av_frame_get_buffer(f.pointer, 32) >= 0 else { fatalError("av_frame_get_buffer: out of memory") }
-    }
-    var written = 0
-    let damaged = try decoder.decodeAll(format: format) { i, pixels in
-        let line = Int(rgb.pointer.pointee.linesize.0)
-        for y in 0..<h {
-            (rgb.pointer.pointee.data.0! + y * line).update(from: pixels.baseAddress!.assumingMemoryBound(to: UInt8.self) + y * w * 3, count: w * 3)
-        }
-        _ = cffmpeg_scale_frame(converter, rgb.pointer, yuv.pointer)
-        yuv.pointer.pointee.pts = Int64(i)
-        code = avcodec_send_frame(context, yuv.pointer)
-        if code >= 0 { code = avcodec_receive_packet(context, packet.pointer) }
-        if code < 0 { throw VideoError.cannotWrite(path: folder, reason: "MJPEG encoding failed: \(ffmpegMessage(code))") }
-        defer { av_packet_unref(packet.pointer) }
-        let number = String(i + 1)
-        let name = prefix + String(repeating: "0", count: max(0, width - number.count)) + number + suffix
-        let data = Data(bytes: packet.pointer.pointee.data, count: Int(packet.pointer.pointee.size))
-        guard FileManager.default.createFile(atPath: (folder as NSString).appendingPathComponent(name), contents: data) else {
-            throw VideoError.cannotWrite(path: (folder as NSString).appendingPathComponent(name), reason: "cannot write the image")
-        }
-        written += 1
-    }
-    if !damaged.isEmpty {
-        throw VideoError.damagedFrames(path: input, indices: damaged, reason: decoder.lastDamageReason)
-    }
-    let m = decoder.metadata
-    return EncodedVideo(frames: written, keyframes: Array(0..<written), width: w, height: h, fps: m.fps, codec: "mjpeg")
 }

@@ -29,7 +29,8 @@ struct IndexCacheKey: Hashable {
         var info = stat()
         guard stat(path, &info) == 0, let real = realpath(path, nil) else { return nil }
         defer { free(real) }
-        let version = "size=\(info.st_size) mtime=\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec) "
+        let version =
+            "size=\(info.st_size) mtime=\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec) "
             + "ctime=\(info.st_ctim.tv_sec).\(info.st_ctim.tv_nsec) inode=\(info.st_ino)"
         return IndexCacheKey(source: "file:" + String(cString: real), version: version, stream: stream)
     }
@@ -57,7 +58,7 @@ public enum IndexOrigin: String, Sendable, Codable {
 /// epoch, and a scan decodes the whole file. An entry counts only for the
 /// version of the file it was made from. Shared by every decoder of the
 /// process, so it is guarded by a lock.
-final class DecodedIndexCache: @unchecked Sendable {   // safe: every access to the dictionaries holds `lock`
+final class DecodedIndexCache: @unchecked Sendable {  // safe: every access to the dictionaries holds `lock`
     static let shared = DecodedIndexCache()
     /// Files remembered at most (oldest forgotten first); an entry is a few KB.
     let capacity = 16_384
@@ -69,19 +70,22 @@ final class DecodedIndexCache: @unchecked Sendable {   // safe: every access to 
 
     func hits(for path: String) -> Int {
         guard let source = IndexCacheKey.file(path, stream: 0)?.source else { return 0 }
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return hitCounts[source, default: 0]
     }
 
     func record(for key: IndexCacheKey) -> ScanRecord? {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         guard let record = entries[key] else { return nil }
         hitCounts[key.source, default: 0] += 1
         return record
     }
 
     func store(_ record: ScanRecord, for key: IndexCacheKey) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if entries.updateValue(record, forKey: key) == nil { order.append(key) }
         while order.count > capacity { entries[order.removeFirst()] = nil }
     }
@@ -124,7 +128,10 @@ struct IndexDiskCache {
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             try Data(encodeEntry(record, key: key)).write(to: URL(fileURLWithPath: temporary))
-            guard rename(temporary, target) == 0 else { unlink(temporary); return false }
+            guard rename(temporary, target) == 0 else {
+                unlink(temporary)
+                return false
+            }
             return true
         } catch {
             unlink(temporary)
@@ -166,10 +173,12 @@ func decodeEntry(_ bytes: [UInt8], key: IndexCacheKey) -> ScanRecord? {
         return (0..<Int(count)).map { _ in next()! }
     }
     guard let keyLength = next(), keyLength >= 0, keyLength <= Int64(body - offset),
-          String(decoding: bytes[offset..<offset + Int(keyLength)], as: UTF8.self) == key.text else { return nil }
+        String(decoding: bytes[offset..<offset + Int(keyLength)], as: UTF8.self) == key.text
+    else { return nil }
     offset += Int(keyLength)
     guard let timestamps = list(), let keyframes = list(), let keyPackets = list(), offset == body,
-          keyframes.allSatisfy({ $0 >= 0 && $0 < Int64(timestamps.count) }) else { return nil }
+        keyframes.allSatisfy({ $0 >= 0 && $0 < Int64(timestamps.count) })
+    else { return nil }
     return ScanRecord(frameTimestamps: timestamps, keyframes: keyframes.map { Int($0) }, keyPackets: keyPackets)
 }
 

@@ -58,8 +58,10 @@ func scanIndex(_ demuxer: Demuxer, stream: Int32, packet: Packet, path: String) 
 /// such (IDR or recovery point, I-frames of MPEG-2/MPEG-4 part 2), from
 /// which decoding can start; the timestamps of the packets flagged as
 /// keyframes are kept to seek to. Leaves the demuxer at the end of the file.
-func decodingScan(_ demuxer: Demuxer, stream: Int32, codec: CodecContext, packet: Packet, frame: Frame,
-                  path: String) throws -> ScanRecord {
+func decodingScan(
+    _ demuxer: Demuxer, stream: Int32, codec: CodecContext, packet: Packet, frame: Frame,
+    path: String
+) throws -> ScanRecord {
     var record = ScanRecord(frameTimestamps: [], keyframes: [], keyPackets: [])
     func receiveAll() throws {
         while true {

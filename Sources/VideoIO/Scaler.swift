@@ -22,21 +22,27 @@ final class Scaler {
 
     /// Converts `crop` (coded pixels) of `frame` to `width`×`height` RGB24 rows
     /// of `width * 3` bytes at `destination`.
-    func convert(_ frame: UnsafeMutablePointer<AVFrame>, crop: CropBox, width: Int, height: Int,
-                 into destination: UnsafeMutablePointer<UInt8>, path: String) throws {
+    func convert(
+        _ frame: UnsafeMutablePointer<AVFrame>, crop: CropBox, width: Int, height: Int,
+        into destination: UnsafeMutablePointer<UInt8>, path: String
+    ) throws {
         let f = frame.pointee
         guard crop.x + crop.width <= Int(f.width), crop.y + crop.height <= Int(f.height) else {
-            throw VideoError.decodeFailed(path: path, reason:
-                "decoded frame is \(f.width)x\(f.height), smaller than the stream header said")
+            throw VideoError.decodeFailed(
+                path: path,
+                reason:
+                    "decoded frame is \(f.width)x\(f.height), smaller than the stream header said")
         }
         let format = AVPixelFormat(rawValue: f.format)
         let native = crop.width == width && crop.height == height
-        let key = ContextKey(sourceWidth: crop.width, sourceHeight: crop.height, format: format.rawValue,
-                             width: width, height: height, flags: native ? SWS_BICUBIC : SWS_BILINEAR)
+        let key = ContextKey(
+            sourceWidth: crop.width, sourceHeight: crop.height, format: format.rawValue,
+            width: width, height: height, flags: native ? SWS_BICUBIC : SWS_BILINEAR)
         if key != contextKey {
             sws_freeContext(context)
-            context = sws_getContext(Int32(crop.width), Int32(crop.height), format, Int32(width), Int32(height),
-                                     AV_PIX_FMT_RGB24, key.flags, nil, nil, nil)
+            context = sws_getContext(
+                Int32(crop.width), Int32(crop.height), format, Int32(width), Int32(height),
+                AV_PIX_FMT_RGB24, key.flags, nil, nil, nil)
             contextKey = context == nil ? nil : key
             colourKey = nil
         }
@@ -71,7 +77,8 @@ final class Scaler {
             }
             if !direct {
                 for row in 0..<height {
-                    (destination + row * rowBytes).update(from: scratch.baseAddress! + row * paddedRowBytes, count: rowBytes)
+                    (destination + row * rowBytes).update(
+                        from: scratch.baseAddress! + row * paddedRowBytes, count: rowBytes)
                 }
             }
         }
@@ -84,15 +91,23 @@ final class Scaler {
         colourKey = (colorspace, range.rawValue)
         var inverse: UnsafeMutablePointer<Int32>? = nil
         var table: UnsafeMutablePointer<Int32>? = nil
-        var sourceRange: Int32 = 0, targetRange: Int32 = 0
-        var brightness: Int32 = 0, contrast: Int32 = 0, saturation: Int32 = 0
+        var sourceRange: Int32 = 0
+        var targetRange: Int32 = 0
+        var brightness: Int32 = 0
+        var contrast: Int32 = 0
+        var saturation: Int32 = 0
         // Fails for RGB input, which has no YUV matrix to set.
-        guard sws_getColorspaceDetails(context, &inverse, &sourceRange, &table, &targetRange,
-                                       &brightness, &contrast, &saturation) >= 0 else { return }
-        let matrix = (colorspace < 1 || colorspace > 10 || colorspace == 8) ? Int32(AVCOL_SPC_BT470BG.rawValue) : colorspace
+        guard
+            sws_getColorspaceDetails(
+                context, &inverse, &sourceRange, &table, &targetRange,
+                &brightness, &contrast, &saturation) >= 0
+        else { return }
+        let matrix =
+            (colorspace < 1 || colorspace > 10 || colorspace == 8) ? Int32(AVCOL_SPC_BT470BG.rawValue) : colorspace
         if range != AVCOL_RANGE_UNSPECIFIED { sourceRange = range == AVCOL_RANGE_JPEG ? 1 : 0 }
-        _ = sws_setColorspaceDetails(context, sws_getCoefficients(matrix), sourceRange, table, targetRange,
-                                     brightness, contrast, saturation)
+        _ = sws_setColorspaceDetails(
+            context, sws_getCoefficients(matrix), sourceRange, table, targetRange,
+            brightness, contrast, saturation)
     }
 }
 
@@ -103,15 +118,18 @@ private struct ContextKey: Equatable {
 
 /// Calls `body(plane, pointer, stride)` for each plane of `frame`, the pointer
 /// moved to coded pixel (x, y). Chroma offsets round down on subsampled planes.
-private func planeOffsets(_ frame: UnsafeMutablePointer<AVFrame>, format: AVPixelFormat, x: Int, y: Int, path: String,
-                          _ body: (Int, UnsafeMutablePointer<UInt8>, Int32) -> Void) throws {
+private func planeOffsets(
+    _ frame: UnsafeMutablePointer<AVFrame>, format: AVPixelFormat, x: Int, y: Int, path: String,
+    _ body: (Int, UnsafeMutablePointer<UInt8>, Int32) -> Void
+) throws {
     guard let descriptor = av_pix_fmt_desc_get(format) else {
         throw VideoError.decodeFailed(path: path, reason: "unknown pixel format \(format.rawValue)")
     }
     let d = descriptor.pointee
     let planar = d.flags & UInt64(AV_PIX_FMT_FLAG_PLANAR) != 0
     if d.flags & UInt64(AV_PIX_FMT_FLAG_BITSTREAM) != 0 && (x != 0 || y != 0) {
-        throw VideoError.invalidRequest(path: path, reason: "cannot crop frames of bit-packed pixel format \(String(cString: d.name))")
+        throw VideoError.invalidRequest(
+            path: path, reason: "cannot crop frames of bit-packed pixel format \(String(cString: d.name))")
     }
     var steps = [Int32](repeating: 0, count: 4)
     av_image_fill_max_pixsteps(&steps, nil, descriptor)
@@ -120,7 +138,8 @@ private func planeOffsets(_ frame: UnsafeMutablePointer<AVFrame>, format: AVPixe
     withUnsafeBytes(of: frame.pointee.data) { data in
         withUnsafeBytes(of: frame.pointee.linesize) { lines in
             for plane in 0..<planes {
-                guard let base = data.load(fromByteOffset: plane * pointerSize, as: UnsafeMutablePointer<UInt8>?.self) else { continue }
+                guard let base = data.load(fromByteOffset: plane * pointerSize, as: UnsafeMutablePointer<UInt8>?.self)
+                else { continue }
                 let stride = lines.load(fromByteOffset: plane * 4, as: Int32.self)
                 let chroma = planar ? (plane == 1 || plane == 2) : true
                 let shiftX = chroma ? Int(d.log2_chroma_w) : 0

@@ -64,8 +64,9 @@ final class StreamSource: FrameSource {
         }
 
         let fps = frameRate(avStream.pointee)
-        let built = try Self.buildIndex(demuxer: &demuxer, stream: stream, codec: codec, packet: packet, frame: frame,
-                                        known: knownIndex, fps: fps, path: path)
+        let built = try Self.buildIndex(
+            demuxer: &demuxer, stream: stream, codec: codec, packet: packet, frame: frame,
+            known: knownIndex, fps: fps, path: path)
         (index, timestamps, indexOrigin) = (built.index, built.timestamps, built.origin)
         frameOfTimestamp = built.decoded?.frameOfTimestamp ?? [:]
         seekTimestamps = built.decoded?.seekTimestamps ?? [:]
@@ -74,7 +75,7 @@ final class StreamSource: FrameSource {
             throw VideoError.cannotOpen(path: path, reason: "the video stream has no frames")
         }
 
-        avStream = demuxer.stream(stream)   // the demuxer may have been reopened
+        avStream = demuxer.stream(stream)  // the demuxer may have been reopened
         var rotation = 0
         if options.applyRotation, let matrix = cffmpeg_display_matrix(avStream) {
             rotation = displayRotation(counterclockwiseDegrees: av_display_rotation_get(matrix))
@@ -117,12 +118,14 @@ final class StreamSource: FrameSource {
         let avStream = demuxer.stream(stream)
         let timeBase = avStream.pointee.time_base
         if let known, demuxer.headerIsComplete {
-            let timestamps = known.timestamps ?? constantRateTimestamps(
-                count: known.frameCount, start: avStream.pointee.start_time, fps: fps, timeBase: timeBase)
+            let timestamps =
+                known.timestamps
+                ?? constantRateTimestamps(
+                    count: known.frameCount, start: avStream.pointee.start_time, fps: fps, timeBase: timeBase)
             return (known, timestamps, nil, .manifest)
         }
         let exact = !demuxer.timestampsMayJump
-        var memo: IndexCacheKey?? = nil   // made when first needed: an MP4 open never needs it
+        var memo: IndexCacheKey?? = nil  // made when first needed: an MP4 open never needs it
         func cacheKey() -> IndexCacheKey? {
             if memo == nil { memo = .some(IndexCacheKey.file(path, stream: Int(stream))) }
             return memo!
@@ -135,7 +138,7 @@ final class StreamSource: FrameSource {
         // header: look for a kept scan only when that fails. Elsewhere (AVI,
         // TS, …) the packet scan reads the whole file, and a kept scan spares it.
         if !demuxer.headerIsComplete, let key = cacheKey(), let (record, origin) = keptScan(key) {
-            return decoded(record, origin)   // the demuxer has read nothing yet: no reopening
+            return decoded(record, origin)  // the demuxer has read nothing yet: no reopening
         }
         if let scanned = try scanIndex(demuxer, stream: stream, packet: packet, path: path) {
             if let first = scanned.timestamps!.first { try demuxer.seek(stream: stream, timestamp: first) }
@@ -143,15 +146,16 @@ final class StreamSource: FrameSource {
         }
         var kept = demuxer.headerIsComplete ? cacheKey().flatMap(keptScan) : nil
         if kept == nil {
-            let record = try decodingScan(try Demuxer(path: path, stream: Int(stream)), stream: stream, codec: codec,
-                                          packet: packet, frame: frame, path: path)
+            let record = try decodingScan(
+                try Demuxer(path: path, stream: Int(stream)), stream: stream, codec: codec,
+                packet: packet, frame: frame, path: path)
             if let key = cacheKey() {
                 DecodedIndexCache.shared.store(record, for: key)
                 IndexDiskCache.fromEnvironment()?.store(record, for: key)
             }
             kept = (record, .scan)
         }
-        demuxer = try Demuxer(path: path, stream: Int(stream))   // the packet scan read some of it
+        demuxer = try Demuxer(path: path, stream: Int(stream))  // the packet scan read some of it
         return decoded(kept!.0, kept!.1)
     }
 
@@ -174,7 +178,7 @@ final class StreamSource: FrameSource {
         if format == AV_PIX_FMT_NONE {
             let saved = counters
             _ = try? decode([0]) { _ in format = AVPixelFormat(rawValue: frame.pointer.pointee.format) }
-            counters = saved   // bookkeeping, not work the caller asked for
+            counters = saved  // bookkeeping, not work the caller asked for
         }
         return format
     }
@@ -183,15 +187,18 @@ final class StreamSource: FrameSource {
     func frameIndex(playedAt seconds: Double) throws -> Int {
         let tb = Double(timeBase.num) / Double(timeBase.den)
         let start = Double(timestamps[0]) * tb
-        let lastDuration = frameCount > 1 ? Double(timestamps[frameCount - 1] - timestamps[frameCount - 2]) * tb : 1 / max(baseMetadata.fps, 1)
+        let lastDuration =
+            frameCount > 1
+            ? Double(timestamps[frameCount - 1] - timestamps[frameCount - 2]) * tb : 1 / max(baseMetadata.fps, 1)
         let end = Double(timestamps[frameCount - 1]) * tb + lastDuration
         guard seconds >= start, seconds < end else {
             throw VideoError.timeOutOfRange(path: path, seconds: seconds, start: start, end: end)
         }
         // 1 ns of slack: 2.76 s / 0.001 is 2759.9999… in floating point.
         let ts = Int64(((seconds + 1e-9) / tb).rounded(.down))
-        var low = 0, high = frameCount - 1
-        while low < high {   // last index with timestamp <= ts
+        var low = 0
+        var high = frameCount - 1
+        while low < high {  // last index with timestamp <= ts
             let mid = (low + high + 1) / 2
             if timestamps[mid] <= ts { low = mid } else { high = mid - 1 }
         }
@@ -216,13 +223,24 @@ final class StreamSource: FrameSource {
     func decode(_ targets: [Int], deliver: (Int) throws -> Void) throws -> [Int] {
         wanted = Set(targets)
         unsent = Set(targets)
-        defer { wanted = nil; unsent = []; codec.pointer.pointee.skip_frame = AVDISCARD_DEFAULT }
+        defer {
+            wanted = nil
+            unsent = []
+            codec.pointer.pointee.skip_frame = AVDISCARD_DEFAULT
+        }
         var missing: [Int] = []
-        var pending: Int? = nil   // a frame decoded past a missing target, still current
+        var pending: Int? = nil  // a frame decoded past a missing target, still current
         for target in targets {
             if let p = pending {
-                if p == target { pending = nil; try deliver(target); continue }
-                if p > target { missing.append(target); continue }
+                if p == target {
+                    pending = nil
+                    try deliver(target)
+                    continue
+                }
+                if p > target {
+                    missing.append(target)
+                    continue
+                }
                 pending = nil
             }
             let keyframe = index.keyframe(atOrBefore: target)
@@ -242,7 +260,9 @@ final class StreamSource: FrameSource {
             var awaitedKeyframe: Int? = justSeeked ? keyframe : nil
             while true {
                 let next = try decodeNext()
-                if let k = awaitedKeyframe, seekPoint > 0, next.map({ $0 > k || ($0 == k && !landedOnKeyframe) }) ?? true {
+                if let k = awaitedKeyframe, seekPoint > 0,
+                    next.map({ $0 > k || ($0 == k && !landedOnKeyframe) }) ?? true
+                {
                     // Try earlier keyframes, then the start of the file.
                     retries += 1
                     seekPoint = retries < 3 ? index.keyframe(atOrBefore: seekPoint - 1) : 0
@@ -250,13 +270,19 @@ final class StreamSource: FrameSource {
                     awaitedKeyframe = seekPoint
                     continue
                 }
-                guard let frameIndex = next else { missing.append(target); break }
+                guard let frameIndex = next else {
+                    missing.append(target)
+                    break
+                }
                 if let k = awaitedKeyframe {
                     if frameIndex < k { continue }
                     awaitedKeyframe = nil
                 }
                 if frameIndex < target { continue }
-                if frameIndex == target { try deliver(target); break }
+                if frameIndex == target {
+                    try deliver(target)
+                    break
+                }
                 missing.append(target)
                 pending = frameIndex
                 break
@@ -311,7 +337,10 @@ final class StreamSource: FrameSource {
                 if let frameIndex = takeDecodedFrame() { return frameIndex }
                 continue
             }
-            if code == ffEOF || (code == ffEAGAIN && draining) { ended = true; return nil }
+            if code == ffEOF || (code == ffEAGAIN && draining) {
+                ended = true
+                return nil
+            }
             if code != ffEAGAIN { throw VideoError.decodeFailed(path: path, reason: ffmpegMessage(code)) }
             if demuxer.read(packet, stream: streamIndex) {
                 counters.packetsRead += 1
@@ -320,7 +349,9 @@ final class StreamSource: FrameSource {
                 let sent = avcodec_send_packet(codec.pointer, packet.pointer)
                 // A damaged packet: its frame will not come out, and `decode` reports it missing.
                 if sent < 0 && sent != ffEAGAIN { lastDamageReason = ffmpegMessage(sent) }
-                if let frameIndex, wanted != nil, unsent.remove(frameIndex) != nil, nextTargetNeedsSeek(after: frameIndex) {
+                if let frameIndex, wanted != nil, unsent.remove(frameIndex) != nil,
+                    nextTargetNeedsSeek(after: frameIndex)
+                {
                     // Every wanted frame of this stretch is in the decoder and the
                     // next needs a seek anyway: drain now rather than decode further
                     // frames only to fill the reorder delay.
@@ -329,7 +360,7 @@ final class StreamSource: FrameSource {
                     drainedEarly = true
                 }
             } else {
-                _ = avcodec_send_packet(codec.pointer, nil)   // end of input: drain the decoder
+                _ = avcodec_send_packet(codec.pointer, nil)  // end of input: drain the decoder
                 draining = true
             }
         }

@@ -12,7 +12,8 @@ public struct DecoderOptions: Sendable {
     /// The container's index of the video stream to read; nil takes the one
     /// the ffmpeg CLI takes without `-map` (see `Demuxer.defaultVideoStream`).
     public var stream: Int?
-    public init(threads: Int = 1, applyRotation: Bool = true, folder: FrameFolderOptions = .init(), stream: Int? = nil) {
+    public init(threads: Int = 1, applyRotation: Bool = true, folder: FrameFolderOptions = .init(), stream: Int? = nil)
+    {
         self.threads = threads
         self.applyRotation = applyRotation
         self.folder = folder
@@ -130,7 +131,8 @@ public final class VideoDecoder {
     /// (headers of MP4 and Matroska do not name it); that happens here, once.
     public var metadata: VideoMetadata {
         if baseMetadata.pixelFormat.isEmpty {
-            baseMetadata.pixelFormat = av_get_pix_fmt_name(source.pixelFormat()).map { String(cString: $0) } ?? "unknown"
+            baseMetadata.pixelFormat =
+                av_get_pix_fmt_name(source.pixelFormat()).map { String(cString: $0) } ?? "unknown"
         }
         return baseMetadata
     }
@@ -152,8 +154,9 @@ public final class VideoDecoder {
         var buffer = [UInt8](repeating: 0, count: indices.count * g.frameBytes)
         try buffer.withUnsafeMutableBytes { try frames(at: indices, format: format, into: $0) }
         return indices.enumerated().map { slot, frameIndex in
-            RGBFrame(index: frameIndex, width: g.width, height: g.height,
-                     pixels: Array(buffer[slot * g.frameBytes ..< (slot + 1) * g.frameBytes]))
+            RGBFrame(
+                index: frameIndex, width: g.width, height: g.height,
+                pixels: Array(buffer[slot * g.frameBytes..<(slot + 1) * g.frameBytes]))
         }
     }
 
@@ -161,12 +164,17 @@ public final class VideoDecoder {
     /// (`indices.count * frameBytes(format)` bytes). If some frames are damaged,
     /// the others are still written (missing ones are zero) and
     /// `VideoError.damagedFrames` names the damaged ones.
-    public func frames(at indices: [Int], format: FrameFormat = .native,
-                       into buffer: UnsafeMutableRawBufferPointer) throws {
+    public func frames(
+        at indices: [Int], format: FrameFormat = .native,
+        into buffer: UnsafeMutableRawBufferPointer
+    ) throws {
         let g = try geometry(format)
         guard buffer.count >= indices.count * g.frameBytes, let base = buffer.baseAddress else {
-            throw VideoError.invalidRequest(path: path, reason:
-                "output buffer holds \(buffer.count) bytes, \(indices.count) frames need \(indices.count * g.frameBytes)")
+            throw VideoError.invalidRequest(
+                path: path,
+                reason: "output buffer holds \(buffer.count) bytes, "
+                    + "\(indices.count) frames need \(indices.count * g.frameBytes)"
+            )
         }
         if let bad = indices.first(where: { $0 < 0 || $0 >= frameCount }) {
             throw VideoError.indexOutOfRange(path: path, index: bad, frameCount: frameCount)
@@ -184,11 +192,15 @@ public final class VideoDecoder {
             if source.damagedFrames.contains(frameIndex) { damaged.append(frameIndex) }
         }
         for frameIndex in missing {
-            for slot in slots[frameIndex]! { (output + slot * g.frameBytes).initialize(repeating: 0, count: g.frameBytes) }
+            for slot in slots[frameIndex]! {
+                (output + slot * g.frameBytes).initialize(repeating: 0, count: g.frameBytes)
+            }
         }
         let bad = (damaged + missing).sorted()
         if !bad.isEmpty {
-            throw VideoError.damagedFrames(path: path, indices: bad, reason: lastDamageReason.isEmpty ? "the decoder did not produce them" : lastDamageReason)
+            throw VideoError.damagedFrames(
+                path: path, indices: bad,
+                reason: lastDamageReason.isEmpty ? "the decoder did not produce them" : lastDamageReason)
         }
     }
 
@@ -206,7 +218,9 @@ public final class VideoDecoder {
     /// Decodes the whole video in order, converting every frame; `body` gets
     /// each frame's index and RGB24 bytes. Returns the damaged frame indices.
     @discardableResult
-    public func decodeAll(format: FrameFormat = .native, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws -> [Int] {
+    public func decodeAll(format: FrameFormat = .native, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws
+        -> [Int]
+    {
         let g = try geometry(format)
         var buffer = [UInt8](repeating: 0, count: g.frameBytes)
         return try buffer.withUnsafeMutableBytes { raw in
@@ -224,24 +238,28 @@ public final class VideoDecoder {
     }
 
     private func geometry(_ format: FrameFormat) throws -> Geometry {
-        try Geometry(format, codedWidth: source.codedWidth, codedHeight: source.codedHeight,
-                     rotation: source.rotation, path: path)
+        try Geometry(
+            format, codedWidth: source.codedWidth, codedHeight: source.codedHeight,
+            rotation: source.rotation, path: path)
     }
 
     private func convertCurrentFrame(_ g: Geometry, into destination: UnsafeMutablePointer<UInt8>) throws {
         source.counters.framesConverted += 1
         let frame = source.current
         if g.rotation == 0 {
-            try scaler.convert(frame, crop: g.codedCrop, width: g.scaledWidth, height: g.scaledHeight,
-                               into: destination, path: path)
+            try scaler.convert(
+                frame, crop: g.codedCrop, width: g.scaledWidth, height: g.scaledHeight,
+                into: destination, path: path)
             return
         }
         if rotated.count < g.frameBytes { rotated = [UInt8](repeating: 0, count: g.frameBytes) }
         try rotated.withUnsafeMutableBufferPointer { scratch in
-            try scaler.convert(frame, crop: g.codedCrop, width: g.scaledWidth, height: g.scaledHeight,
-                               into: scratch.baseAddress!, path: path)
-            rotateRGB24(scratch.baseAddress!, width: g.scaledWidth, height: g.scaledHeight,
-                        degrees: g.rotation, into: destination)
+            try scaler.convert(
+                frame, crop: g.codedCrop, width: g.scaledWidth, height: g.scaledHeight,
+                into: scratch.baseAddress!, path: path)
+            rotateRGB24(
+                scratch.baseAddress!, width: g.scaledWidth, height: g.scaledHeight,
+                degrees: g.rotation, into: destination)
         }
     }
 }

@@ -11,7 +11,10 @@ public struct EncodeOptions: Sendable {
     public var crf: Int
     public var threads: Int
     public init(gop: Int = 16, preset: String = "medium", crf: Int = 23, threads: Int = 1) {
-        self.gop = gop; self.preset = preset; self.crf = crf; self.threads = threads
+        self.gop = gop
+        self.preset = preset
+        self.crf = crf
+        self.threads = threads
     }
 }
 
@@ -32,7 +35,9 @@ public struct EncodedVideo: Sendable, Equatable, Codable {
     }
 
     init(frames: Int, keyframes: [Int], width: Int, height: Int, fps: Double, codec: String) {
-        (self.frames, self.keyframes, self.width, self.height, self.fps, self.codec) = (frames, keyframes, width, height, fps, codec)
+        (self.frames, self.keyframes, self.width, self.height, self.fps, self.codec) = (
+            frames, keyframes, width, height, fps, codec
+        )
     }
 }
 
@@ -40,7 +45,9 @@ public struct EncodedVideo: Sendable, Equatable, Codable {
 /// keeping the aspect ratio, with the other side rounded to an even number as
 /// ffmpeg's `scale=-2:S` does: 2·round(S·long / (2·short)).
 public func shortSideSize(width: Int, height: Int, shortSide s: Int) -> (width: Int, height: Int) {
-    func even(_ long: Int, _ short: Int) -> Int { max(2, 2 * Int((Double(s) * Double(long) / Double(2 * short)).rounded())) }
+    func even(_ long: Int, _ short: Int) -> Int {
+        max(2, 2 * Int((Double(s) * Double(long) / Double(2 * short)).rounded()))
+    }
     return width <= height ? (s, even(height, width)) : (even(width, height), s)
 }
 
@@ -61,8 +68,10 @@ final class EncoderOutput {
     let codecName: String
 
     /// `timeBase` is the unit of the frames' pts; `frameRate` the nominal rate.
-    init(path: String, width: Int, height: Int, timeBase: AVRational, frameRate: AVRational, options: EncodeOptions,
-         displayMatrix: UnsafePointer<Int32>?) throws {
+    init(
+        path: String, width: Int, height: Int, timeBase: AVRational, frameRate: AVRational, options: EncodeOptions,
+        displayMatrix: UnsafePointer<Int32>?
+    ) throws {
         _ = installLogCapture
         self.path = path
         var context: UnsafeMutablePointer<AVFormatContext>?
@@ -99,7 +108,10 @@ final class EncoderOutput {
             encoder.pointee.global_quality = 3 * cffmpeg_qp2lambda()
         }
         code = avcodec_open2(encoder, codec, nil)
-        if code < 0 { throw VideoError.cannotWrite(path: path, reason: "cannot open the \(codecName) encoder: \(ffmpegMessage(code))") }
+        if code < 0 {
+            throw VideoError.cannotWrite(
+                path: path, reason: "cannot open the \(codecName) encoder: \(ffmpegMessage(code))")
+        }
         code = avcodec_parameters_from_context(stream.pointee.codecpar, encoder)
         if code < 0 { throw VideoError.cannotWrite(path: path, reason: ffmpegMessage(code)) }
         stream.pointee.time_base = encoder.pointee.time_base
@@ -138,7 +150,8 @@ final class EncoderOutput {
         avio_closep(&format.pointee.pb)
         let order = written.indices.sorted { written[$0].pts < written[$1].pts }
         let keyframes = order.enumerated().filter { written[$0.element].key }.map(\.offset)
-        return EncodedVideo(frames: written.count, keyframes: keyframes, width: width, height: height, fps: fps, codec: codecName)
+        return EncodedVideo(
+            frames: written.count, keyframes: keyframes, width: width, height: height, fps: fps, codec: codecName)
     }
 
     private func send(_ frame: UnsafeMutablePointer<AVFrame>?) throws {
@@ -163,14 +176,20 @@ final class EncoderOutput {
 final class YUVScaler {
     private var context: OpaquePointer?
     let width: Int, height: Int
-    init(width: Int, height: Int) { self.width = width; self.height = height }
+    init(width: Int, height: Int) {
+        self.width = width
+        self.height = height
+    }
     deinit { sws_freeContext(context) }
 
     func scale(_ source: UnsafePointer<AVFrame>, path: String) throws -> Frame {
         let s = source.pointee
-        context = sws_getCachedContext(context, s.width, s.height, AVPixelFormat(rawValue: s.format),
-                                       Int32(width), Int32(height), AV_PIX_FMT_YUV420P, SWS_BICUBIC, nil, nil, nil)
-        guard let context else { throw VideoError.decodeFailed(path: path, reason: "swscale cannot convert this frame") }
+        context = sws_getCachedContext(
+            context, s.width, s.height, AVPixelFormat(rawValue: s.format),
+            Int32(width), Int32(height), AV_PIX_FMT_YUV420P, SWS_BICUBIC, nil, nil, nil)
+        guard let context else {
+            throw VideoError.decodeFailed(path: path, reason: "swscale cannot convert this frame")
+        }
         let out = Frame()
         out.pointer.pointee.width = Int32(width)
         out.pointer.pointee.height = Int32(height)
@@ -186,7 +205,9 @@ final class YUVScaler {
 /// `shortSide` on its shorter coded side (even sizes; nil keeps the size),
 /// with its own timestamp; audio dropped; the display rotation carried over.
 /// The caller owns where `output` lives (write to a temp name, then rename).
-public func transcodeVideo(input: String, output: String, shortSide: Int?, options: EncodeOptions = .init()) throws -> EncodedVideo {
+public func transcodeVideo(input: String, output: String, shortSide: Int?, options: EncodeOptions = .init()) throws
+    -> EncodedVideo
+{
     try checkReadableFile(input)
     let demuxer = try Demuxer(path: input)
     let streamIndex = try demuxer.videoStream(nil)
@@ -196,17 +217,20 @@ public func transcodeVideo(input: String, output: String, shortSide: Int?, optio
     guard parameters.width > 0, parameters.height > 0 else {
         throw VideoError.cannotOpen(path: input, reason: "the video stream has no frame size")
     }
-    let size = shortSide.map { shortSideSize(width: Int(parameters.width), height: Int(parameters.height), shortSide: $0) }
+    let size =
+        shortSide.map { shortSideSize(width: Int(parameters.width), height: Int(parameters.height), shortSide: $0) }
         ?? (Int(parameters.width) & ~1, Int(parameters.height) & ~1)
     var rate = stream.pointee.avg_frame_rate
     if rate.num <= 0 || rate.den <= 0 { rate = stream.pointee.r_frame_rate }
     if rate.num <= 0 || rate.den <= 0 { rate = AVRational(num: 25, den: 1) }
     let matrix = cffmpeg_display_matrix(stream)
     let rotation = matrix.map { displayRotation(counterclockwiseDegrees: av_display_rotation_get($0)) } ?? 0
-    let encoder = try EncoderOutput(path: output, width: size.0, height: size.1, timeBase: stream.pointee.time_base,
-                                    frameRate: rate, options: options, displayMatrix: matrix)
+    let encoder = try EncoderOutput(
+        path: output, width: size.0, height: size.1, timeBase: stream.pointee.time_base,
+        frameRate: rate, options: options, displayMatrix: matrix)
     let scaler = YUVScaler(width: size.0, height: size.1)
-    let packet = Packet(), frame = Frame()
+    let packet = Packet()
+    let frame = Frame()
     let period = av_rescale_q(1, av_inv_q(rate), stream.pointee.time_base)
     var nextPTS: Int64 = 0
     func drain() throws {
@@ -232,8 +256,9 @@ public func transcodeVideo(input: String, output: String, shortSide: Int?, optio
     _ = avcodec_send_packet(decoder.pointer, nil)
     try drain()
     let transposed = rotation == 90 || rotation == 270
-    let result = try encoder.finish(width: transposed ? size.1 : size.0, height: transposed ? size.0 : size.1,
-                                    fps: Double(rate.num) / Double(rate.den))
+    let result = try encoder.finish(
+        width: transposed ? size.1 : size.0, height: transposed ? size.0 : size.1,
+        fps: Double(rate.num) / Double(rate.den))
     guard result.frames > 0 else { throw VideoError.cannotOpen(path: input, reason: "the video stream has no frames") }
     return result
 }
@@ -249,16 +274,25 @@ public final class VideoWriter {
     public let width: Int, height: Int, fps: Int
 
     /// `width` and `height` must be even (4:2:0 chroma).
-    public init(path: String, width: Int, height: Int, fps: Int, layout: PixelLayout, options: EncodeOptions = .init()) throws {
+    public init(path: String, width: Int, height: Int, fps: Int, layout: PixelLayout, options: EncodeOptions = .init())
+        throws
+    {
         guard width % 2 == 0, height % 2 == 0, width > 0, height > 0 else {
             throw VideoError.cannotWrite(path: path, reason: "frame size \(width)×\(height) must be even and positive")
         }
-        self.width = width; self.height = height; self.fps = fps; self.layout = layout
+        self.width = width
+        self.height = height
+        self.fps = fps
+        self.layout = layout
         let rate = AVRational(num: Int32(fps), den: 1)
-        output = try EncoderOutput(path: path, width: width, height: height, timeBase: AVRational(num: 1, den: Int32(fps)),
-                                   frameRate: rate, options: options, displayMatrix: nil)
-        guard let c = sws_getContext(Int32(width), Int32(height), layout == .gray ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24,
-                                     Int32(width), Int32(height), AV_PIX_FMT_YUV420P, SWS_BICUBIC, nil, nil, nil) else {
+        output = try EncoderOutput(
+            path: path, width: width, height: height, timeBase: AVRational(num: 1, den: Int32(fps)),
+            frameRate: rate, options: options, displayMatrix: nil)
+        guard
+            let c = sws_getContext(
+                Int32(width), Int32(height), layout == .gray ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24,
+                Int32(width), Int32(height), AV_PIX_FMT_YUV420P, SWS_BICUBIC, nil, nil, nil)
+        else {
             throw VideoError.cannotWrite(path: path, reason: "swscale cannot convert to YUV 4:2:0")
         }
         converter = c
@@ -276,7 +310,8 @@ public final class VideoWriter {
         precondition(pixels.count == rowBytes * height, "a frame is \(rowBytes * height) bytes")
         let f = source.pointer.pointee
         for y in 0..<height {
-            (f.data.0! + y * Int(f.linesize.0)).update(from: pixels.baseAddress!.assumingMemoryBound(to: UInt8.self) + y * rowBytes, count: rowBytes)
+            (f.data.0! + y * Int(f.linesize.0)).update(
+                from: pixels.baseAddress!.assumingMemoryBound(to: UInt8.self) + y * rowBytes, count: rowBytes)
         }
         let out = Frame()
         out.pointer.pointee.width = Int32(width)

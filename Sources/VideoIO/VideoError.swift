@@ -28,8 +28,8 @@ public enum VideoError: Error, Equatable, CustomStringConvertible, Sendable {
         case .notAVideoStream(let p, _, _):
             return p
         case .cannotOpen(let p, _), .unsupportedCodec(let p, _), .truncated(let p, _, _),
-             .indexOutOfRange(let p, _, _), .timeOutOfRange(let p, _, _, _),
-             .damagedFrames(let p, _, _), .decodeFailed(let p, _), .invalidRequest(let p, _), .cannotWrite(let p, _):
+            .indexOutOfRange(let p, _, _), .timeOutOfRange(let p, _, _, _),
+            .damagedFrames(let p, _, _), .decodeFailed(let p, _), .invalidRequest(let p, _), .cannotWrite(let p, _):
             return p
         }
     }

@@ -18,10 +18,18 @@ public struct VideoStreamInfo: Sendable, Equatable, Codable {
     /// The stream a decoder opens when none is asked for.
     public var chosenByDefault: Bool
 
-    public init(index: Int, codec: String, width: Int, height: Int, frames: Int?, isDefault: Bool, coverArt: Bool,
-                chosenByDefault: Bool) {
-        self.index = index; self.codec = codec; self.width = width; self.height = height; self.frames = frames
-        self.isDefault = isDefault; self.coverArt = coverArt; self.chosenByDefault = chosenByDefault
+    public init(
+        index: Int, codec: String, width: Int, height: Int, frames: Int?, isDefault: Bool, coverArt: Bool,
+        chosenByDefault: Bool
+    ) {
+        self.index = index
+        self.codec = codec
+        self.width = width
+        self.height = height
+        self.frames = frames
+        self.isDefault = isDefault
+        self.coverArt = coverArt
+        self.chosenByDefault = chosenByDefault
     }
 }
 
@@ -34,11 +42,12 @@ public func listVideoStreams(_ path: String) throws -> [VideoStreamInfo] {
         let s = demuxer.stream(i).pointee
         let p = s.codecpar.pointee
         guard p.codec_type == AVMEDIA_TYPE_VIDEO else { return nil }
-        return VideoStreamInfo(index: Int(i), codec: String(cString: avcodec_get_name(p.codec_id)),
-                               width: Int(p.width), height: Int(p.height), frames: nil,
-                               isDefault: s.disposition & AV_DISPOSITION_DEFAULT != 0,
-                               coverArt: s.disposition & AV_DISPOSITION_ATTACHED_PIC != 0,
-                               chosenByDefault: i == chosen)
+        return VideoStreamInfo(
+            index: Int(i), codec: String(cString: avcodec_get_name(p.codec_id)),
+            width: Int(p.width), height: Int(p.height), frames: nil,
+            isDefault: s.disposition & AV_DISPOSITION_DEFAULT != 0,
+            coverArt: s.disposition & AV_DISPOSITION_ATTACHED_PIC != 0,
+            chosenByDefault: i == chosen)
     }
 }
 
@@ -47,7 +56,8 @@ public func listVideoStreams(_ path: String) throws -> [VideoStreamInfo] {
 /// and one-frame GIFs are not videos; nothing is decoded.
 public func isVideo(_ path: String) -> Bool {
     guard (try? checkReadableFile(path)) != nil, let demuxer = try? Demuxer(path: path),
-          let stream = demuxer.defaultVideoStream() else { return false }
+        let stream = demuxer.defaultVideoStream()
+    else { return false }
     let packet = Packet()
     var packets = 0
     while packets < 2 && demuxer.read(packet, stream: stream) { packets += 1 }

@@ -5,11 +5,13 @@ import VideoIO
 
 extension ClipKit {
     struct BenchDecode: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "decode",
+        static let configuration = CommandConfiguration(
+            commandName: "decode",
             abstract: "Decode speed: full sequential decode, or clips of frames at a stride from random windows.")
 
         @Argument(help: "Video files (not needed with --plan).") var files: [String] = []
-        @Option(help: "full | clips | opens (open, decode one frame, close; RSS before and after)") var mode: String = "clips"
+        @Option(help: "full | clips | opens (open, decode one frame, close; RSS before and after)") var mode: String =
+            "clips"
         @Option(help: "Opens per file (opens mode).") var opens = 1000
         @Option(help: "Frames per clip.") var clipLen = 8
         @Option(help: "Stride between frames of a clip.") var interval = 8
@@ -28,8 +30,13 @@ extension ClipKit {
                 case "opens": result = try benchOpens()
                 default: throw ValidationError("--mode must be full, clips or opens")
                 }
-                if json { print(try jsonString(result)) } else {
-                    print(String(format: "%@: %d frames in %.3f s = %.1f frames/s", mode, result.frames, result.seconds, result.frames_per_s))
+                if json {
+                    print(try jsonString(result))
+                } else {
+                    print(
+                        String(
+                            format: "%@: %d frames in %.3f s = %.1f frames/s", mode, result.frames, result.seconds,
+                            result.frames_per_s))
                 }
             }
         }
@@ -58,19 +65,22 @@ extension ClipKit {
                     decoded += decoder.counters.framesDecoded
                 }
             }
-            for _ in 0..<10 { try cycle() }   // warm-up: allocator pools, library state
+            for _ in 0..<10 { try cycle() }  // warm-up: allocator pools, library state
             let before = residentMegabytes()
             let start = DispatchTime.now()
             for _ in 0..<opens { try cycle() }
             let seconds = elapsed(since: start)
             let count = opens * files.count
-            return Result(mode: "opens", frames: count, seconds: seconds, frames_per_s: Double(count) / seconds,
-                          files: files.count, seeks: 0, frames_decoded: decoded,
-                          opens_per_s: Double(count) / seconds, rss_mb_before: before, rss_mb_after: residentMegabytes())
+            return Result(
+                mode: "opens", frames: count, seconds: seconds, frames_per_s: Double(count) / seconds,
+                files: files.count, seeks: 0, frames_decoded: decoded,
+                opens_per_s: Double(count) / seconds, rss_mb_before: before, rss_mb_after: residentMegabytes())
         }
 
         func benchFull() throws -> Result {
-            var frames = 0, decoded = 0, seeks = 0
+            var frames = 0
+            var decoded = 0
+            var seeks = 0
             var checksum = 0
             let start = DispatchTime.now()
             for file in files {
@@ -83,12 +93,16 @@ extension ClipKit {
                 seeks += decoder.counters.seeks
             }
             let seconds = elapsed(since: start)
-            if checksum == -1 { print("") }   // keeps the conversion from being optimised away
-            return Result(mode: "full", frames: frames, seconds: seconds, frames_per_s: Double(frames) / seconds,
-                          files: files.count, seeks: seeks, frames_decoded: decoded)
+            if checksum == -1 { print("") }  // keeps the conversion from being optimised away
+            return Result(
+                mode: "full", frames: frames, seconds: seconds, frames_per_s: Double(frames) / seconds,
+                files: files.count, seeks: seeks, frames_decoded: decoded)
         }
 
-        struct PlannedClip: Codable { var file: String; var indices: [Int] }
+        struct PlannedClip: Codable {
+            var file: String
+            var indices: [Int]
+        }
 
         func benchClips() throws -> Result {
             let clips: [PlannedClip]
@@ -102,7 +116,9 @@ extension ClipKit {
                     let span = (clipLen - 1) * interval + 1
                     for _ in 0..<clipsPerFile {
                         let start = count > span ? Int(rng.next() % UInt64(count - span + 1)) : 0
-                        drawn.append(PlannedClip(file: file, indices: (0..<clipLen).map { min(start + $0 * interval, count - 1) }))
+                        drawn.append(
+                            PlannedClip(
+                                file: file, indices: (0..<clipLen).map { min(start + $0 * interval, count - 1) }))
                     }
                 }
                 clips = drawn
@@ -110,7 +126,9 @@ extension ClipKit {
             if let planOut {
                 try Data(try jsonString(clips).utf8).write(to: URL(fileURLWithPath: planOut), options: .atomic)
             }
-            var frames = 0, decoded = 0, seeks = 0
+            var frames = 0
+            var decoded = 0
+            var seeks = 0
             var buffer: [UInt8] = []
             let start = DispatchTime.now()
             for clip in clips {
@@ -124,8 +142,9 @@ extension ClipKit {
                 seeks += decoder.counters.seeks
             }
             let seconds = elapsed(since: start)
-            return Result(mode: "clips", frames: frames, seconds: seconds, frames_per_s: Double(frames) / seconds,
-                          files: Set(clips.map(\.file)).count, seeks: seeks, frames_decoded: decoded)
+            return Result(
+                mode: "clips", frames: frames, seconds: seconds, frames_per_s: Double(frames) / seconds,
+                files: Set(clips.map(\.file)).count, seeks: seeks, frames_decoded: decoded)
         }
     }
 }

@@ -1,14 +1,17 @@
 import ArgumentParser
 import Clips
 import Foundation
-import Train
 import Loader
+import Train
 
 extension ClipKit {
     struct BenchLoader: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "loader",
+        static let configuration = CommandConfiguration(
+            commandName: "loader",
             abstract: "Clip loading speed and memory: the prefetching loader over a manifest.",
-            discussion: "Example: clipkit bench loader --manifest train.csv --mode train --clip-len 8 --interval 8 --crop 224 --batch 8 --workers 2 --clips 400 --json")
+            discussion:
+                "Example: clipkit bench loader --manifest train.csv --mode train --clip-len 8 --interval 8 --crop 224 --batch 8 --workers 2 --clips 400 --json"
+        )
 
         enum Mode: String, ExpressibleByArgument { case train, test }
 
@@ -24,7 +27,10 @@ extension ClipKit {
         @Option(help: "Samples (train) or videos (test) to load; epochs repeat as needed.") var clips = 400
         @Option(help: "Test mode: temporal clips per video.") var numClips = 10
         @Option(help: "Seed.") var seed: UInt64 = 0
-        @Option(help: "Also write every batch loaded: PREFIX.f32 (float32 samples in order) and PREFIX.json (labels and videos per batch).") var dump: String?
+        @Option(
+            help:
+                "Also write every batch loaded: PREFIX.f32 (float32 samples in order) and PREFIX.json (labels and videos per batch)."
+        ) var dump: String?
         @Flag(help: "Print JSON.") var json = false
 
         struct Result: Encodable {
@@ -48,20 +54,32 @@ extension ClipKit {
                 throw ExitCode(1)
             }
             let parts = shortSide.split(separator: "-").compactMap { Int($0) }
-            guard parts.count == 2, parts[0] <= parts[1] else { throw ValidationError("--short-side must look like 256-320") }
-            let loadMode: LoadMode = mode == .train
+            guard parts.count == 2, parts[0] <= parts[1] else {
+                throw ValidationError("--short-side must look like 256-320")
+            }
+            let loadMode: LoadMode =
+                mode == .train
                 ? .train(TrainAugment(shortSideRange: parts[0]...parts[1], cropSize: crop), variant: .full)
                 : .test(numClips: numClips, crops: .three(256), shortSide: 256)
-            let dataset = ClipDataset(manifest: manifest, spec: ClipSpec(frames: clipLen, interval: interval, cropSize: crop),
-                                      mode: loadMode, seed: seed)
-            let loader = ClipLoader(dataset: dataset, options: LoaderOptions(batchSize: batch, workers: workers,
-                                                                             queueDepth: queueDepth, seed: seed))
-            var loaded = 0, batches = 0, replaced = 0, failed = 0, readySum = 0
+            let dataset = ClipDataset(
+                manifest: manifest, spec: ClipSpec(frames: clipLen, interval: interval, cropSize: crop),
+                mode: loadMode, seed: seed)
+            let loader = ClipLoader(
+                dataset: dataset,
+                options: LoaderOptions(
+                    batchSize: batch, workers: workers,
+                    queueDepth: queueDepth, seed: seed))
+            var loaded = 0
+            var batches = 0
+            var replaced = 0
+            var failed = 0
+            var readySum = 0
             var wait = 0.0
             var checksum: Float = 0
             let start = DispatchTime.now()
             var epoch = 0
-            var dumped = Data(), dumpedBatches: [[String: [Int]]] = []
+            var dumped = Data()
+            var dumpedBatches: [[String: [Int]]] = []
             while loaded < clips {
                 let iterator = loader.epoch(epoch)
                 while loaded < clips, let b = try iterator.next() {
@@ -75,7 +93,10 @@ extension ClipKit {
                 }
                 iterator.stop()
                 let s = iterator.stats
-                replaced += s.replaced; failed += s.failed; wait += s.waitSeconds; readySum += s.readySum
+                replaced += s.replaced
+                failed += s.failed
+                wait += s.waitSeconds
+                readySum += s.readySum
                 epoch += 1
             }
             let seconds = elapsed(since: start)
@@ -84,15 +105,20 @@ extension ClipKit {
                 try writeAtomically(dumped, to: dump + ".f32")
                 try writeAtomically(try JSONSerialization.data(withJSONObject: dumpedBatches), to: dump + ".json")
             }
-            let result = Result(mode: mode.rawValue, clips: loaded, seconds: seconds, clips_per_s: Double(loaded) / seconds,
-                                peak_rss_mb: ProcessMemory.peakMB(), batches: batches, replaced: replaced, failed: failed,
-                                wait_s: wait, mean_queue_occupancy: Double(readySum) / Double(max(batches, 1)),
-                                buffers: loader.buffersAllocated)
-            if json { print(try jsonString(result)) } else {
-                print(String(format: "%d %@ in %.2f s = %.1f/s, peak RSS %.0f MB", loaded, mode == .train ? "clips" : "videos",
-                             seconds, result.clips_per_s, result.peak_rss_mb))
+            let result = Result(
+                mode: mode.rawValue, clips: loaded, seconds: seconds, clips_per_s: Double(loaded) / seconds,
+                peak_rss_mb: ProcessMemory.peakMB(), batches: batches, replaced: replaced, failed: failed,
+                wait_s: wait, mean_queue_occupancy: Double(readySum) / Double(max(batches, 1)),
+                buffers: loader.buffersAllocated)
+            if json {
+                print(try jsonString(result))
+            } else {
+                print(
+                    String(
+                        format: "%d %@ in %.2f s = %.1f/s, peak RSS %.0f MB", loaded,
+                        mode == .train ? "clips" : "videos",
+                        seconds, result.clips_per_s, result.peak_rss_mb))
             }
         }
     }
 }
-

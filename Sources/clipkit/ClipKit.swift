@@ -9,8 +9,12 @@ struct ClipKit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clipkit",
         abstract: "Video clips for action recognition on the CPU: decode, sample, train, evaluate.",
-        discussion: "Under mpirun, train, eval and prep resize/frames split their work over the ranks (see the README).",
-        subcommands: [Probe.self, Frames.self, Sample.self, Prep.self, DataCommand.self, Model.self, TrainCommand.self, EvalCommand.self, ReportCommand.self, Explain.self, Bench.self, Doctor.self])
+        discussion:
+            "Under mpirun, train, eval and prep resize/frames split their work over the ranks (see the README).",
+        subcommands: [
+            Probe.self, Frames.self, Sample.self, Prep.self, DataCommand.self, Model.self, TrainCommand.self,
+            EvalCommand.self, ReportCommand.self, Explain.self, Bench.self, Doctor.self
+        ])
 
     /// Under mpirun, MPI starts before the command and ends after it. A rank
     /// that fails on its own (bad input, an error) ends the whole job through
@@ -64,6 +68,7 @@ func printError(_ message: String) {
 /// JSON with sorted keys, as one line or pretty.
 func jsonString<T: Encodable>(_ value: T, pretty: Bool = false) throws -> String {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+    encoder.outputFormatting =
+        pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
     return String(decoding: try encoder.encode(value), as: UTF8.self)
 }

@@ -6,11 +6,15 @@ import VideoIO
 extension ClipKit {
     struct DataCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "data", abstract: "Make synthetic datasets as real video files.", subcommands: [VideoMNIST.self, TRMNIST.self])
+            commandName: "data", abstract: "Make synthetic datasets as real video files.",
+            subcommands: [VideoMNIST.self, TRMNIST.self])
 
         struct Common: ParsableArguments {
             @Argument(help: "Output folder.") var out: String
-            @Option(help: "IDX image file for train and val (gzip or not; default Fashion-MNIST from Debian's dataset-fashion-mnist).")
+            @Option(
+                help:
+                    "IDX image file for train and val (gzip or not; default Fashion-MNIST from Debian's dataset-fashion-mnist)."
+            )
             var images = SyntheticOptions().trainImages
             @Option(help: "IDX label file for --images.") var labels = SyntheticOptions().trainLabels
             @Option(help: "IDX image file for test.") var testImages = SyntheticOptions().testImages
@@ -29,7 +33,9 @@ extension ClipKit {
                 guard parts.count == 2, parts.allSatisfy({ $0 >= 2 && $0 % 2 == 0 }) else {
                     throw ValidationError("--size must be HxW with even sides, e.g. 60x80")
                 }
-                guard frames >= 1, train >= 0, val >= 0, test >= 0 else { throw ValidationError("counts must be ≥ 0 and --frames ≥ 1") }
+                guard frames >= 1, train >= 0, val >= 0, test >= 0 else {
+                    throw ValidationError("counts must be ≥ 0 and --frames ≥ 1")
+                }
                 var o = SyntheticOptions()
                 o.kind = kind
                 (o.trainImages, o.trainLabels, o.testImages, o.testLabels) = (images, labels, testImages, testLabels)
@@ -42,7 +48,9 @@ extension ClipKit {
                 let o = try options(kind)
                 do {
                     let manifests = try writeSyntheticDataset(out: out, options: o)
-                    print("\(kind.rawValue): \(o.train) train, \(o.val) val, \(o.test) test videos of \(o.frames)×\(o.height)×\(o.width) (\(availableEncoder)); manifests: \(manifests.joined(separator: ", "))")
+                    print(
+                        "\(kind.rawValue): \(o.train) train, \(o.val) val, \(o.test) test videos of \(o.frames)×\(o.height)×\(o.width) (\(availableEncoder)); manifests: \(manifests.joined(separator: ", "))"
+                    )
                 } catch let error as PrepError {
                     printError(error.description)
                     throw ExitCode(1)
@@ -56,7 +64,9 @@ extension ClipKit {
         struct VideoMNIST: ParsableCommand {
             static let configuration = CommandConfiguration(
                 commandName: "video-mnist",
-                abstract: "The 3DTT paper's Video-MNIST: each class moves in its own way (Table 1), as H.264 videos plus manifests.")
+                abstract:
+                    "The 3DTT paper's Video-MNIST: each class moves in its own way (Table 1), as H.264 videos plus manifests."
+            )
             @OptionGroup var common: Common
             func run() throws { try common.write(.videoMNIST) }
         }

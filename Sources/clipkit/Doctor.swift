@@ -6,48 +6,86 @@ import VideoIO
 extension ClipKit {
     struct Doctor: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check this machine: CPU features, OpenBLAS library, kernels and speed, FFmpeg libraries and codecs.",
-            discussion: "Run it first when ClipKit is slow or a format does not open. Exit status 1 when it finds a problem (each with its fix).")
+            abstract:
+                "Check this machine: CPU features, OpenBLAS library, kernels and speed, FFmpeg libraries and codecs.",
+            discussion:
+                "Run it first when ClipKit is slow or a format does not open. Exit status 1 when it finds a problem (each with its fix)."
+        )
 
         @Flag(help: "Print JSON.") var json = false
 
-        struct CPU: Encodable { var model: String; var vendor: String; var family: Int; var model_number: Int; var cores: Int; var features: [String] }
-        struct BLASReport: Encodable {
-            var path: String; var core: String; var requested_core: String?; var user_core: String?; var config: String
-            var threads: Int; var sgemm_gflop_per_s: Double; var sgemm_size: Int
+        struct CPU: Encodable {
+            var model: String
+            var vendor: String
+            var family: Int
+            var model_number: Int
+            var cores: Int
+            var features: [String]
         }
-        struct Problem: Encodable { var what: String; var fix: String }
-        struct Report: Encodable { var cpu: CPU; var blas: BLASReport; var ffmpeg: FFmpegLibraries; var problems: [Problem] }
+        struct BLASReport: Encodable {
+            var path: String
+            var core: String
+            var requested_core: String?
+            var user_core: String?
+            var config: String
+            var threads: Int
+            var sgemm_gflop_per_s: Double
+            var sgemm_size: Int
+        }
+        struct Problem: Encodable {
+            var what: String
+            var fix: String
+        }
+        struct Report: Encodable {
+            var cpu: CPU
+            var blas: BLASReport
+            var ffmpeg: FFmpegLibraries
+            var problems: [Problem]
+        }
 
         func run() throws {
             let features = CPUFeatures.current
             let cores = ProcessInfo.processInfo.activeProcessorCount
-            let cpu = CPU(model: cpuModelName(), vendor: features.vendor, family: features.family, model_number: features.model,
-                          cores: cores, features: features.names)
+            let cpu = CPU(
+                model: cpuModelName(), vendor: features.vendor, family: features.family, model_number: features.model,
+                cores: cores, features: features.names)
             let blas = OpenBLAS.shared
             BLAS.setThreads(cores)
             let (gflops, size) = sgemmForAboutASecond()
-            let blasReport = BLASReport(path: blas.path, core: blas.core, requested_core: blas.requestedCore, user_core: blas.userCore,
-                                        config: blas.config, threads: BLAS.threads, sgemm_gflop_per_s: gflops, sgemm_size: size)
+            let blasReport = BLASReport(
+                path: blas.path, core: blas.core, requested_core: blas.requestedCore, user_core: blas.userCore,
+                config: blas.config, threads: BLAS.threads, sgemm_gflop_per_s: gflops, sgemm_size: size)
             let ffmpeg = FFmpegLibraries.current
             var problems: [Problem] = []
             if let warning = blas.warning(for: features) {
                 problems.append(Problem(what: "OpenBLAS runs generic \(blas.core) kernels", fix: warning))
             }
             if let requested = blas.requestedCore, blas.core.lowercased() != requested.lowercased() {
-                problems.append(Problem(what: "OpenBLAS runs \(blas.core), not the \(requested) kernels ClipKit asked for",
-                                        fix: "this OpenBLAS does not know \(requested); set OPENBLAS_CORETYPE to a core it lists (OPENBLAS_VERBOSE=2 shows its choice)"))
+                problems.append(
+                    Problem(
+                        what: "OpenBLAS runs \(blas.core), not the \(requested) kernels ClipKit asked for",
+                        fix:
+                            "this OpenBLAS does not know \(requested); set OPENBLAS_CORETYPE to a core it lists (OPENBLAS_VERBOSE=2 shows its choice)"
+                    ))
             }
             if !ffmpeg.encoders["libx264", default: false] {
-                problems.append(Problem(what: "libavcodec has no libx264 encoder: `prep resize` writes MPEG-4 part 2 instead of H.264",
-                                        fix: "install Debian's ffmpeg libraries (libavcodec59 with libx264)"))
+                problems.append(
+                    Problem(
+                        what: "libavcodec has no libx264 encoder: `prep resize` writes MPEG-4 part 2 instead of H.264",
+                        fix: "install Debian's ffmpeg libraries (libavcodec59 with libx264)"))
             }
             for (codec, present) in ffmpeg.decoders.sorted(by: { $0.key < $1.key }) where !present {
-                problems.append(Problem(what: "libavcodec cannot decode \(codec)", fix: "install a libavcodec built with the \(codec) decoder"))
+                problems.append(
+                    Problem(
+                        what: "libavcodec cannot decode \(codec)",
+                        fix: "install a libavcodec built with the \(codec) decoder"))
             }
             let report = Report(cpu: cpu, blas: blasReport, ffmpeg: ffmpeg, problems: problems)
-            if json { print(try jsonString(report)) } else {
-                print("""
+            if json {
+                print(try jsonString(report))
+            } else {
+                print(
+                    """
                     CPU        \(cpu.model) (\(cpu.vendor) family \(cpu.family) model \(cpu.model_number)), \(cores) cores
                     features   \(cpu.features.isEmpty ? "none of avx, avx2, fma, avx512" : cpu.features.joined(separator: " "))
                     OpenBLAS   \(blas.path)
@@ -58,7 +96,9 @@ extension ClipKit {
                     encoders   \(ffmpeg.encoders.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value ? "yes" : "NO")" }.joined(separator: ", "))
                     decoders   \(ffmpeg.decoders.sorted { $0.key < $1.key }.map { $0.value ? $0.key : "\($0.key) MISSING" }.joined(separator: " "))
                     """)
-                if problems.isEmpty { print("problems   none") } else {
+                if problems.isEmpty {
+                    print("problems   none")
+                } else {
                     for p in problems { print("problem    \(p.what)\n  fix      \(p.fix)") }
                 }
             }
@@ -71,7 +111,8 @@ extension ClipKit {
 func cpuModelName() -> String {
     guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown" }
     for line in text.split(separator: "\n") where line.hasPrefix("model name") {
-        return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
+        return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) }
+            ?? "unknown"
     }
     return "unknown"
 }

@@ -18,8 +18,12 @@ extension ClipKit {
         func validate() throws {
             if shortSide != nil && size != nil { throw ValidationError("give --short-side or --size, not both") }
             if let shortSide, shortSide <= 0 { throw ValidationError("--short-side must be positive") }
-            if let size, parseSize(size) == nil { throw ValidationError("--size must look like 224x224, got '\(size)'") }
-            if parseIndices(indices) == nil { throw ValidationError("--indices must be comma-separated integers, got '\(indices)'") }
+            if let size, parseSize(size) == nil {
+                throw ValidationError("--size must look like 224x224, got '\(size)'")
+            }
+            if parseIndices(indices) == nil {
+                throw ValidationError("--indices must be comma-separated integers, got '\(indices)'")
+            }
         }
 
         func run() throws {
@@ -52,16 +56,28 @@ func parseIndices(_ text: String) -> [Int]? {
 /// Which stream of a video file is read, and how a folder of frame images
 /// is, for commands that open one.
 struct SourceFlags: ParsableArguments {
-    @Option(help: "The container's index of the video stream to read, as in `ffmpeg -map 0:N` (default: the one the ffmpeg CLI takes: largest, default disposition first).")
+    @Option(
+        help: """
+            The container's index of the video stream to read, as in `ffmpeg -map 0:N` \
+            (default: the one the ffmpeg CLI takes: largest, default disposition first).
+            """
+    )
     var stream: Int?
-    @Option(help: "Frame folders: file name template, as '{:05}.jpg', 'img_{:05d}.jpg' or '%05d.jpg' (default: every image, in name order).")
+    @Option(
+        help: """
+            Frame folders: file name template, as '{:05}.jpg', 'img_{:05d}.jpg' or '%05d.jpg' \
+            (default: every image, in name order).
+            """
+    )
     var template: String?
     @Option(help: "Frame folders: the number in the first frame's name (mmaction2's start_index).") var startIndex = 1
     @Option(help: "Frame folders: frames per second.") var fps = 30.0
 
     func decoderOptions(applyRotation: Bool) -> DecoderOptions {
-        DecoderOptions(applyRotation: applyRotation, folder: FrameFolderOptions(template: template, startIndex: startIndex, fps: fps),
-                       stream: stream)
+        DecoderOptions(
+            applyRotation: applyRotation,
+            folder: FrameFolderOptions(template: template, startIndex: startIndex, fps: fps),
+            stream: stream)
     }
 
     func validate() throws {

@@ -14,15 +14,16 @@ extension ClipKit {
             static let configuration = CommandConfiguration(
                 abstract: "Build a manifest and class list from a dataset's folders or annotation files.",
                 discussion: """
-                Layouts: folders (DIR/<class>/<video>), list (mmaction2 'path label'), kinetics-csv \
-                (label,youtube_id,time_start,time_end,split), ucf101 (trainlist0N.txt/testlist0N.txt with classInd.txt \
-                beside it), ssv1 (Something-Something v1 'id;label' CSV with something-something-v1-labels.csv beside it; \
-                frame folders). Listed videos that are missing are reported; the exit status is then 1.
-                """)
+                    Layouts: folders (DIR/<class>/<video>), list (mmaction2 'path label'), kinetics-csv \
+                    (label,youtube_id,time_start,time_end,split), ucf101 (trainlist0N.txt/testlist0N.txt with classInd.txt \
+                    beside it), ssv1 (Something-Something v1 'id;label' CSV with something-something-v1-labels.csv beside it; \
+                    frame folders). Listed videos that are missing are reported; the exit status is then 1.
+                    """)
 
             @Argument(help: "Dataset folder (folders) or annotation file.") var input: String
             @Option(help: "folders, list, kinetics-csv, ucf101 or ssv1.") var layout: String
-            @Option(help: "Folder the annotation's paths are relative to (default: the annotation's folder).") var videos: String?
+            @Option(help: "Folder the annotation's paths are relative to (default: the annotation's folder).")
+            var videos: String?
             @Option(name: .shortAndLong, help: "Manifest to write (CSV).") var output: String
             @Option(help: "Class list to write (default: classes.txt beside the manifest).") var classes: String?
             @Flag(help: "Open every video to record frames, fps, size and keyframes.") var probe = false
@@ -31,7 +32,8 @@ extension ClipKit {
 
             func validate() throws {
                 guard DatasetLayout(rawValue: layout) != nil else {
-                    throw ValidationError("--layout must be one of \(DatasetLayout.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw ValidationError(
+                        "--layout must be one of \(DatasetLayout.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
             }
 
@@ -40,11 +42,15 @@ extension ClipKit {
                 do {
                     result = try indexDataset(input, layout: DatasetLayout(rawValue: layout)!, videos: videos)
                     if probe { result = probeEntries(result, jobs: jobs, quiet: false) }
-                    let classList = classes ?? ((output as NSString).deletingLastPathComponent as NSString).appendingPathComponent("classes.txt")
+                    let classList =
+                        classes
+                        ?? ((output as NSString).deletingLastPathComponent as NSString).appendingPathComponent(
+                            "classes.txt")
                     guard !result.entries.isEmpty else { throw PrepError(path: input, reason: "no videos found") }
                     try writeIndex(result, manifest: output, classList: classList)
-                    print("\(result.entries.count) videos in \(result.classes.count) classes, \(result.problems.count) problems, "
-                        + "\(result.notVideo.count) skipped as not video; wrote \(output) and \(classList)")
+                    print(
+                        "\(result.entries.count) videos in \(result.classes.count) classes, \(result.problems.count) problems, "
+                            + "\(result.notVideo.count) skipped as not video; wrote \(output) and \(classList)")
                     if verbose { for file in result.notVideo { print("not video: \(file)") } }
                 } catch let error as PrepError {
                     printError(error.description)
@@ -60,14 +66,15 @@ extension ClipKit {
 
         struct Frames: ParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Write every video under SRC as a folder of JPEG frames in DST (tree kept, <stem>/img_00001.jpg …).",
+                abstract:
+                    "Write every video under SRC as a folder of JPEG frames in DST (tree kept, <stem>/img_00001.jpg …).",
                 discussion: """
-                mmaction2's rawframes layout (filename_tmpl img_{:05}.jpg, start_index 1), as SSv1-style pipelines use. \
-                Resumable: folders already in DST are kept, and each new one appears only when complete. A failing \
-                video is listed at the end and the others go on; the exit status is then 1. Writes DST/manifest.csv \
-                (frames, fps, size, template, start_index), DST/rawframes.txt (mmaction2's 'frame_dir total_frames label') \
-                and DST/classes.txt for class folders.
-                """)
+                    mmaction2's rawframes layout (filename_tmpl img_{:05}.jpg, start_index 1), as SSv1-style pipelines use. \
+                    Resumable: folders already in DST are kept, and each new one appears only when complete. A failing \
+                    video is listed at the end and the others go on; the exit status is then 1. Writes DST/manifest.csv \
+                    (frames, fps, size, template, start_index), DST/rawframes.txt (mmaction2's 'frame_dir total_frames label') \
+                    and DST/classes.txt for class folders.
+                    """)
 
             @Argument(help: "Folder of source videos.") var source: String
             @Argument(help: "Output folder.") var destination: String
@@ -86,8 +93,9 @@ extension ClipKit {
             func run() throws {
                 let report: ResizeReport
                 do {
-                    report = try framesDataset(source: source, destination: destination, shortSide: shortSide == 0 ? nil : shortSide,
-                                               quality: quality, jobs: jobs, quiet: quiet, world: .world)
+                    report = try framesDataset(
+                        source: source, destination: destination, shortSide: shortSide == 0 ? nil : shortSide,
+                        quality: quality, jobs: jobs, quiet: quiet, world: .world)
                 } catch let error as PrepError {
                     printError(error.description)
                     throw ExitCode(1)
@@ -100,9 +108,12 @@ extension ClipKit {
         static func finish(_ report: ResizeReport, what: String, encoder: String = "", verbose: Bool) throws {
             let world = Communicator.world
             if world.rank == 0 {
-                print(String(format: "%d %@, %d already done, %d failed, %d skipped as not video in %.1f s%@; manifest: %@",
-                             report.converted.count, what, report.skipped.count, report.failures.count, report.notVideo.count,
-                             report.seconds, encoder.isEmpty ? "" : " (\(encoder))", report.manifestPath))
+                print(
+                    String(
+                        format: "%d %@, %d already done, %d failed, %d skipped as not video in %.1f s%@; manifest: %@",
+                        report.converted.count, what, report.skipped.count, report.failures.count,
+                        report.notVideo.count,
+                        report.seconds, encoder.isEmpty ? "" : " (\(encoder))", report.manifestPath))
                 if verbose { for file in report.notVideo { print("not video: \(file)") } }
                 for failure in report.failures { printError("failed: \(failure)") }
             }
@@ -111,16 +122,19 @@ extension ClipKit {
 
         struct Resize: ParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Re-encode every video under SRC into DST (tree kept, <stem>.mp4) at a short side, with short keyframe intervals.",
+                abstract:
+                    "Re-encode every video under SRC into DST (tree kept, <stem>.mp4) at a short side, with short keyframe intervals.",
                 discussion: """
-                Resumable: outputs already in DST are kept, and each new one appears only when complete. \
-                A failing video is listed at the end and the others go on; the exit status is then 1. \
-                Writes DST/manifest.csv (frames, fps, size, keyframes) and DST/classes.txt for class folders.
-                """)
+                    Resumable: outputs already in DST are kept, and each new one appears only when complete. \
+                    A failing video is listed at the end and the others go on; the exit status is then 1. \
+                    Writes DST/manifest.csv (frames, fps, size, keyframes) and DST/classes.txt for class folders.
+                    """)
 
             @Argument(help: "Folder of source videos.") var source: String
             @Argument(help: "Output folder.") var destination: String
-            @Option(help: "Shorter side of the output, pixels (the other side keeps the aspect ratio, rounded to even).") var shortSide = 256
+            @Option(
+                help: "Shorter side of the output, pixels (the other side keeps the aspect ratio, rounded to even).")
+            var shortSide = 256
             @Option(help: "Largest distance between keyframes, frames.") var gop = 16
             @Option(help: "Videos converted at once.") var jobs = ProcessInfo.processInfo.activeProcessorCount
             @Option(help: "libx264 preset.") var preset = "medium"
@@ -129,7 +143,9 @@ extension ClipKit {
             @Flag(help: "List the files passed over as not video.") var verbose = false
 
             func validate() throws {
-                guard shortSide >= 2, shortSide % 2 == 0 else { throw ValidationError("--short-side must be an even number ≥ 2") }
+                guard shortSide >= 2, shortSide % 2 == 0 else {
+                    throw ValidationError("--short-side must be an even number ≥ 2")
+                }
                 guard gop >= 1 else { throw ValidationError("--gop must be ≥ 1") }
                 guard jobs >= 1 else { throw ValidationError("--jobs must be ≥ 1") }
             }
@@ -141,7 +157,10 @@ extension ClipKit {
                 options.jobs = jobs
                 options.quiet = quiet
                 let report: ResizeReport
-                do { report = try resizeDataset(source: source, destination: destination, options: options, world: .world) } catch let error as PrepError {
+                do {
+                    report = try resizeDataset(
+                        source: source, destination: destination, options: options, world: .world)
+                } catch let error as PrepError {
                     printError(error.description)
                     throw ExitCode(1)
                 }
@@ -151,17 +170,20 @@ extension ClipKit {
 
         struct Subset: ParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Write the manifest of a random part of a dataset's classes, relabelled (Mini-Kinetics, Mini-SSV2).",
+                abstract:
+                    "Write the manifest of a random part of a dataset's classes, relabelled (Mini-Kinetics, Mini-SSV2).",
                 discussion: """
-                The Deep Analysis supplement's recipe: a random half (--classes 0.5) of the classes with all their videos. \
-                The choice depends only on --seed. Writes the manifest (CSV) and its class list (classes.txt beside it, \
-                new label order = old label order).
-                """)
+                    The Deep Analysis supplement's recipe: a random half (--classes 0.5) of the classes with all their videos. \
+                    The choice depends only on --seed. Writes the manifest (CSV) and its class list (classes.txt beside it, \
+                    new label order = old label order).
+                    """)
 
             @Argument(help: "Manifest (CSV, JSONL or mmaction2 list).") var manifest: String
             @Option(help: "Fraction of the classes to keep, in (0, 1].") var classes = 0.5
             @Option(help: "Seed of the choice.") var seed: UInt64 = 0
-            @Option(help: "The manifest's class list (default: classes.txt beside it; without one, labels are the names).") var classList: String?
+            @Option(
+                help: "The manifest's class list (default: classes.txt beside it; without one, labels are the names).")
+            var classList: String?
             @Option(name: .shortAndLong, help: "Manifest to write (CSV).") var output: String
             @Option(help: "Class list to write (default: classes.txt beside the output).") var outputClasses: String?
 
@@ -171,7 +193,8 @@ extension ClipKit {
 
             func run() throws {
                 do {
-                    let beside = ((manifest as NSString).deletingLastPathComponent as NSString).appendingPathComponent("classes.txt")
+                    let beside = ((manifest as NSString).deletingLastPathComponent as NSString).appendingPathComponent(
+                        "classes.txt")
                     let listPath = classList ?? (FileManager.default.fileExists(atPath: beside) ? beside : nil)
                     let names: [String]
                     let m: Manifest
@@ -183,14 +206,21 @@ extension ClipKit {
                         names = (0...(m.entries.map(\.label).max() ?? 0)).map(String.init)
                     }
                     let subset = try subsetClasses(m, classes: names, fraction: classes, seed: seed)
-                    let classesOut = outputClasses ?? ((output as NSString).deletingLastPathComponent as NSString).appendingPathComponent("classes.txt")
+                    let classesOut =
+                        outputClasses
+                        ?? ((output as NSString).deletingLastPathComponent as NSString).appendingPathComponent(
+                            "classes.txt")
                     for file in [output, classesOut] {
-                        try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent.isEmpty ? "." : (file as NSString).deletingLastPathComponent,
-                                                                withIntermediateDirectories: true)
+                        try FileManager.default.createDirectory(
+                            atPath: (file as NSString).deletingLastPathComponent.isEmpty
+                                ? "." : (file as NSString).deletingLastPathComponent,
+                            withIntermediateDirectories: true)
                     }
                     try subset.manifest.writeCSV(to: output)
                     try writeAtomically(Data((subset.classes.joined(separator: "\n") + "\n").utf8), to: classesOut)
-                    print("kept \(subset.classes.count) of \(names.count) classes, \(subset.manifest.count) of \(m.count) videos; wrote \(output) and \(classesOut)")
+                    print(
+                        "kept \(subset.classes.count) of \(names.count) classes, \(subset.manifest.count) of \(m.count) videos; wrote \(output) and \(classesOut)"
+                    )
                 } catch let error as ManifestError {
                     printError(error.description)
                     throw ExitCode(1)
@@ -212,8 +242,14 @@ extension ClipKit {
             @Flag(help: "Also decode every frame (slower; finds damage in the middle).") var decode = false
             @Flag(help: "Print JSON: {\"videos\", \"broken\": [{\"path\", \"reason\"}]}.") var json = false
 
-            struct Broken: Encodable { var path: String; var reason: String }
-            struct Report: Encodable { var videos: Int; var broken: [Broken] }
+            struct Broken: Encodable {
+                var path: String
+                var reason: String
+            }
+            struct Report: Encodable {
+                var videos: Int
+                var broken: [Broken]
+            }
 
             func run() throws {
                 let m: Manifest
@@ -224,11 +260,13 @@ extension ClipKit {
                 var broken: [Broken] = []
                 for entry in m.entries {
                     do {
-                        let decoder = try VideoDecoder(path: entry.path, options: entry.decoderOptions, index: entry.storedIndex)
+                        let decoder = try VideoDecoder(
+                            path: entry.path, options: entry.decoderOptions, index: entry.storedIndex)
                         if decode {
                             let damaged = try decoder.verify()
                             if !damaged.isEmpty {
-                                throw VideoError.damagedFrames(path: entry.path, indices: damaged, reason: decoder.lastDamageReason)
+                                throw VideoError.damagedFrames(
+                                    path: entry.path, indices: damaged, reason: decoder.lastDamageReason)
                             }
                         }
                     } catch let error as VideoError {
@@ -236,7 +274,9 @@ extension ClipKit {
                         if !json { print("broken: \(entry.path): \(error.reason)") }
                     }
                 }
-                if json { print(try jsonString(Report(videos: m.count, broken: broken))) } else {
+                if json {
+                    print(try jsonString(Report(videos: m.count, broken: broken)))
+                } else {
                     print("\(m.count) videos, \(broken.count) broken")
                 }
                 if !broken.isEmpty { throw ExitCode(1) }

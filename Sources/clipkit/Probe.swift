@@ -22,14 +22,17 @@ extension ClipKit {
                 if json {
                     print(try jsonString(ProbeReport(metadata: m, streams: streams)))
                 } else {
-                    print("""
+                    let timing = String(format: "%.3f fps, %.3f s", m.fps, m.duration)
+                    let keys = m.keyframes.prefix(12).map(String.init).joined(separator: ",")
+                    print(
+                        """
                         \(m.path)
                           codec     \(m.codec) (\(m.pixelFormat))
                           size      \(m.width)x\(m.height)\(m.rotation != 0 ? " (rotated \(m.rotation)°)" : "")
-                          frames    \(m.frames) at \(String(format: "%.3f", m.fps)) fps, \(String(format: "%.3f", m.duration)) s
+                          frames    \(m.frames) at \(timing)
                           stream    \(m.stream) of \(streams.count) video stream(s)
                           index     \(m.index.rawValue) (\(m.indexOrigin.rawValue))
-                          keyframes \(m.keyframes.count): \(m.keyframes.prefix(12).map(String.init).joined(separator: ","))\(m.keyframes.count > 12 ? ",…" : "")
+                          keyframes \(m.keyframes.count): \(keys)\(m.keyframes.count > 12 ? ",…" : "")
                         """)
                 }
                 if verify {
@@ -63,14 +66,18 @@ struct ProbeReport: Encodable {
 func videoStreams(_ path: String, chosen: VideoDecoder, options: DecoderOptions) throws -> [VideoStreamInfo] {
     let m = chosen.metadata
     if m.index == .folder {
-        return [VideoStreamInfo(index: 0, codec: m.codec, width: m.width, height: m.height, frames: m.frames,
-                                isDefault: true, coverArt: false, chosenByDefault: true)]
+        return [
+            VideoStreamInfo(
+                index: 0, codec: m.codec, width: m.width, height: m.height, frames: m.frames,
+                isDefault: true, coverArt: false, chosenByDefault: true)
+        ]
     }
     var streams = try listVideoStreams(path)
     for i in streams.indices {
         var other = options
         other.stream = streams[i].index
-        streams[i].frames = streams[i].index == m.stream
+        streams[i].frames =
+            streams[i].index == m.stream
             ? chosen.frameCount : try? VideoDecoder(path: path, options: other).frameCount
     }
     return streams

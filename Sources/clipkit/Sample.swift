@@ -4,7 +4,8 @@ import Clips
 extension ClipKit {
     struct Sample: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print the frame indices a sampler picks, as JSON: a list of clips, each a list of 0-based indices.",
+            abstract:
+                "Print the frame indices a sampler picks, as JSON: a list of clips, each a list of 0-based indices.",
             discussion: """
                 Dense sampling follows mmaction2's SampleFrames (default) or PySlowFast (--convention slowfast); \
                 --sample-range R switches to mmaction2's DenseSampleFrames. Uniform sampling takes one frame \
@@ -33,7 +34,9 @@ extension ClipKit {
         @Option(help: "DenseSampleFrames: test windows.") var numSamplePositions = 10
 
         func validate() throws {
-            guard OutOfBound(rawValue: outOfBound) != nil else { throw ValidationError("--out-of-bound must be loop or repeat_last") }
+            guard OutOfBound(rawValue: outOfBound) != nil else {
+                throw ValidationError("--out-of-bound must be loop or repeat_last")
+            }
             guard numFrames > 0 else { throw ValidationError("--num-frames must be positive") }
         }
 
@@ -43,19 +46,24 @@ extension ClipKit {
             do {
                 switch (mode, convention, sampleRange) {
                 case (.uniform, _, _):
-                    clips = try UniformSampling(segments: clipLen, numClips: numClips).clips(frameCount: numFrames, test: test, rng: &rng)
+                    clips = try UniformSampling(segments: clipLen, numClips: numClips).clips(
+                        frameCount: numFrames, test: test, rng: &rng)
                 case (.dense, .slowfast, _):
                     clips = try SlowFastSampling(clipLength: clipLen, frameInterval: interval, numClips: numClips)
                         .clips(frameCount: numFrames, test: test, rng: &rng)
                 case (.dense, .mmaction, let range?):
-                    clips = try RangeDenseSampling(clipLength: clipLen, frameInterval: interval, numClips: numClips, sampleRange: range,
-                                                   numSamplePositions: numSamplePositions, outOfBound: OutOfBound(rawValue: outOfBound)!)
-                        .clips(frameCount: numFrames, test: test, rng: &rng)
+                    clips = try RangeDenseSampling(
+                        clipLength: clipLen, frameInterval: interval, numClips: numClips, sampleRange: range,
+                        numSamplePositions: numSamplePositions, outOfBound: OutOfBound(rawValue: outOfBound)!
+                    )
+                    .clips(frameCount: numFrames, test: test, rng: &rng)
                 case (.dense, .mmaction, nil):
-                    clips = try DenseSampling(clipLength: clipLen, frameInterval: interval, numClips: numClips,
-                                              temporalJitter: temporalJitter, twiceSample: twiceSample,
-                                              outOfBound: OutOfBound(rawValue: outOfBound)!, keepTailFrames: keepTailFrames)
-                        .clips(frameCount: numFrames, test: test, rng: &rng)
+                    clips = try DenseSampling(
+                        clipLength: clipLen, frameInterval: interval, numClips: numClips,
+                        temporalJitter: temporalJitter, twiceSample: twiceSample,
+                        outOfBound: OutOfBound(rawValue: outOfBound)!, keepTailFrames: keepTailFrames
+                    )
+                    .clips(frameCount: numFrames, test: test, rng: &rng)
                 }
             } catch let error as SamplingError {
                 printError("sample: \(error.description)")

@@ -12,33 +12,50 @@ extension ClipKit {
     struct TrainCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "train",
-            abstract: "Train a model from a config (JSON or YAML): full-size, or ITSL stages when the config has 'itsl'.",
-            discussion: "Checkpoints after every epoch into the output folder; Ctrl-C saves one and exits; --resume continues exactly.")
+            abstract:
+                "Train a model from a config (JSON or YAML): full-size, or ITSL stages when the config has 'itsl'.",
+            discussion:
+                "Checkpoints after every epoch into the output folder; Ctrl-C saves one and exits; --resume continues exactly."
+        )
 
         @Argument(help: "Training config (.json, .yaml).") var config: String
         @Flag(help: "Continue from the output folder's checkpoint.") var resume = false
-        @Option(help: .hidden) var stopAfterSteps: Int?   // tests: as if Ctrl-C came after this many steps
+        @Option(help: .hidden) var stopAfterSteps: Int?  // tests: as if Ctrl-C came after this many steps
         // Tests: after every step each rank appends "stage step all spatial temporal joint frozen"
         // (FNV-1a hashes of the weights by role) to PATH.rank<r>.
         @Option(help: .hidden) var weightTrace: String?
 
         func run() throws {
             let loaded: TrainConfig
-            do { loaded = try TrainConfig.load(config) } catch let error as ConfigError { printError(error.description); throw ExitCode(1) }
+            do { loaded = try TrainConfig.load(config) } catch let error as ConfigError {
+                printError(error.description)
+                throw ExitCode(1)
+            }
             if loaded.task == "reconstruction" { return try reconstruct(loaded) }
             let trainer: Trainer
             do {
                 trainer = try Trainer(config: loaded, world: .world)
-            } catch let error as ConfigError { printError(error.description); throw ExitCode(1) }
-            catch let error as ManifestError { printError(error.description); throw ExitCode(1) }
-            catch let error as ModelError { printError("\(config): \(error.description)"); throw ExitCode(1) }
+            } catch let error as ConfigError {
+                printError(error.description)
+                throw ExitCode(1)
+            } catch let error as ManifestError {
+                printError(error.description)
+                throw ExitCode(1)
+            } catch let error as ModelError {
+                printError("\(config): \(error.description)")
+                throw ExitCode(1)
+            }
             Interrupt.install()
             trainer.stopAfterSteps = stopAfterSteps
             if let weightTrace { traceWeights(trainer, to: "\(weightTrace).rank\(trainer.world.rank)") }
             let c = trainer.config
             let world = trainer.world
-            if world.rank == 0 { print("training \(c.model) (\(trainer.model.parameterCount) parameters) on \(c.train): \(trainer.plan.phases.count) stage(s), "
-                  + "\(trainer.plan.totalEpochs) epochs, batch \(c.batch)\(world.isDistributed ? " over \(world.size) ranks" : ""); output \(c.output)") }
+            if world.rank == 0 {
+                print(
+                    "training \(c.model) (\(trainer.model.parameterCount) parameters) on \(c.train): \(trainer.plan.phases.count) stage(s), "
+                        + "\(trainer.plan.totalEpochs) epochs, batch \(c.batch)\(world.isDistributed ? " over \(world.size) ranks" : ""); output \(c.output)"
+                )
+            }
             let summary: TrainSummary
             do { summary = try trainer.run(resume: resume) } catch let error as ConfigError {
                 FileHandle.standardError.write(Data("\n".utf8))
@@ -49,8 +66,11 @@ extension ClipKit {
             guard world.rank == 0 else { return }
             print("\nstage        val top-1   peak tensors   peak RSS   input")
             for s in summary.stages {
-                print(String(format: "%-12@ %8@   %9.0f MB   %6.0f MB   %@", s.phase, s.valTop1.map { String(format: "%.1f%%", $0) } ?? "–",
-                             s.peakTensorMB, s.peakRSSMB, s.input.map(String.init).joined(separator: "x")))
+                print(
+                    String(
+                        format: "%-12@ %8@   %9.0f MB   %6.0f MB   %@", s.phase,
+                        s.valTop1.map { String(format: "%.1f%%", $0) } ?? "–",
+                        s.peakTensorMB, s.peakRSSMB, s.input.map(String.init).joined(separator: "x")))
             }
             print("checkpoint: \(summary.checkpoint)")
         }
@@ -63,13 +83,21 @@ extension ClipKit {
                 throw ExitCode(1)
             }
             let trainer: ReconstructionTrainer
-            do { trainer = try ReconstructionTrainer(config: c) }
-            catch let error as ConfigError { printError(error.description); throw ExitCode(1) }
-            catch let error as ManifestError { printError(error.description); throw ExitCode(1) }
-            catch let error as ModelError { printError("\(config): \(error.description)"); throw ExitCode(1) }
-            trainer.writeImage = { rgb, width, height, path in try writePNG(rgb, width: width, height: height, to: path) }
-            print("training \(c.model) (\(trainer.model.parameterCount) parameters) to remove noise σ = \(c.noise) from \(c.train): "
-                  + "\(c.epochs) epochs, batch \(c.batch); output \(c.output)")
+            do { trainer = try ReconstructionTrainer(config: c) } catch let error as ConfigError {
+                printError(error.description)
+                throw ExitCode(1)
+            } catch let error as ManifestError {
+                printError(error.description)
+                throw ExitCode(1)
+            } catch let error as ModelError {
+                printError("\(config): \(error.description)")
+                throw ExitCode(1)
+            }
+            trainer.writeImage = { rgb, width, height, path in try writePNG(rgb, width: width, height: height, to: path)
+            }
+            print(
+                "training \(c.model) (\(trainer.model.parameterCount) parameters) to remove noise σ = \(c.noise) from \(c.train): "
+                    + "\(c.epochs) epochs, batch \(c.batch); output \(c.output)")
             do { _ = try trainer.run() } catch let error as ConfigError {
                 FileHandle.standardError.write(Data("\n".utf8))
                 printError(error.description)
@@ -80,15 +108,22 @@ extension ClipKit {
             let result: ReconstructionResult
             do {
                 let strip = (c.output as NSString).appendingPathComponent("reconstruction.png")
-                result = try trainer.evaluate(try Manifest.load(test, classes: try c.classes.map(loadClassNames)), strip: strip)
-            } catch let error as ManifestError { printError(error.description); throw ExitCode(1) }
+                result = try trainer.evaluate(
+                    try Manifest.load(test, classes: try c.classes.map(loadClassNames)), strip: strip)
+            } catch let error as ManifestError {
+                printError(error.description)
+                throw ExitCode(1)
+            }
             for f in result.failed { printError(f) }
             let encoder = JSONEncoder()
             encoder.keyEncodingStrategy = .convertToSnakeCase
             encoder.outputFormatting = [.sortedKeys]
-            try writeAtomically(try encoder.encode(result), to: (c.output as NSString).appendingPathComponent("eval.json"))
+            try writeAtomically(
+                try encoder.encode(result), to: (c.output as NSString).appendingPathComponent("eval.json"))
             if let psnr = result.psnr, let noisy = result.noisyPSNR {
-                print(String(format: "test: %d videos, PSNR %.2f dB (the noisy input: %.2f dB)", result.videos, psnr, noisy))
+                print(
+                    String(
+                        format: "test: %d videos, PSNR %.2f dB (the noisy input: %.2f dB)", result.videos, psnr, noisy))
             } else {
                 printError("\(test): no test video could be decoded")
             }
@@ -104,27 +139,37 @@ extension ClipKit {
         @Argument(help: "Checkpoint written by `clipkit train`.") var checkpoint: String
         @Argument(help: "Manifest of the videos to evaluate.") var manifest: String
         @Option(help: "Clips × crops per video (crops 1 or 3).") var views = "10x3"
-        @Option(help: "Dilations t,s of the decomposed layers (default: the run's test dilations).") var dilation: String?
+        @Option(help: "Dilations t,s of the decomposed layers (default: the run's test dilations).") var dilation:
+            String?
         @Option(help: "Tempo τ: clips sampled at τ × the trained frame interval.") var tempo = 1
         @Option(help: "Short side frames are resized to (default: the training crop).") var shortSide: Int?
         @Option(help: "Worker threads.") var workers = 2
-        @Option(help: "Recompute BN statistics over this many batches of the run's training clips first (precise BN; for checkpoints trained without it).") var preciseBn = 0
+        @Option(
+            help:
+                "Recompute BN statistics over this many batches of the run's training clips first (precise BN; for checkpoints trained without it)."
+        ) var preciseBn = 0
         @Option(help: "Also write the result here (JSON).") var save: String?
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
             let parts = views.lowercased().split(separator: "x").compactMap { Int($0) }
-            guard parts.count == 2, parts[0] >= 1, parts[1] == 1 || parts[1] == 3 else { throw ValidationError("--views must be KxC with C = 1 or 3, e.g. 10x3") }
+            guard parts.count == 2, parts[0] >= 1, parts[1] == 1 || parts[1] == 3 else {
+                throw ValidationError("--views must be KxC with C = 1 or 3, e.g. 10x3")
+            }
             do {
                 let (config, classes, model) = try loadTrainedModel(checkpoint)
                 var d = ITSLPlan(config).testDilation
                 if let dilation {
                     let v = dilation.split(separator: ",").compactMap { Int($0) }
-                    guard v.count == 2, v.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--dilation must be t,s, e.g. 2,2") }
+                    guard v.count == 2, v.allSatisfy({ $0 >= 1 }) else {
+                        throw ValidationError("--dilation must be t,s, e.g. 2,2")
+                    }
                     d = (v[0], v[1])
                 }
                 let world = Communicator.world
-                Parallel.configure(mode: .batch, threads: world.isDistributed ? world.coresPerRank : ProcessInfo.processInfo.activeProcessorCount)
+                Parallel.configure(
+                    mode: .batch,
+                    threads: world.isDistributed ? world.coresPerRank : ProcessInfo.processInfo.activeProcessorCount)
                 if preciseBn > 0 {
                     // The run's training clips, from the checkpoint's config.
                     var c = config
@@ -136,33 +181,54 @@ extension ClipKit {
                 }
                 let m = try Manifest.load(manifest, classes: classes)
                 let c = config.clip
-                let result = try evaluate(model: model, manifest: m, classes: classes, spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
-                                          sampling: SamplingKind(rawValue: c.sampling) ?? .dense, clips: parts[0], crops: parts[1], side: c.crop,
-                                          shortSide: shortSide ?? config.eval.shortSide ?? c.crop, dilation: d, tempo: tempo,
-                                          workers: world.isDistributed ? min(workers, world.coresPerRank) : workers, seed: config.seed,
-                                          world: world, progress: json || world.rank != 0 ? nil : terminalProgress)
-                guard world.rank == 0 else { return }   // every rank has the result; rank 0 reports it
+                let result = try evaluate(
+                    model: model, manifest: m, classes: classes,
+                    spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
+                    sampling: SamplingKind(rawValue: c.sampling) ?? .dense, clips: parts[0], crops: parts[1],
+                    side: c.crop,
+                    shortSide: shortSide ?? config.eval.shortSide ?? c.crop, dilation: d, tempo: tempo,
+                    workers: world.isDistributed ? min(workers, world.coresPerRank) : workers, seed: config.seed,
+                    world: world, progress: json || world.rank != 0 ? nil : terminalProgress)
+                guard world.rank == 0 else { return }  // every rank has the result; rank 0 reports it
                 let encoder = JSONEncoder()
                 encoder.keyEncodingStrategy = .convertToSnakeCase
                 encoder.outputFormatting = [.sortedKeys]
                 let data = try encoder.encode(result)
                 if let save { try writeAtomically(data, to: save) }
-                if json { print(String(decoding: data, as: UTF8.self)) } else {
-                    print(String(format: "%d videos, %@ views, dilation t=%d s=%d: video top-1 %.2f%%, top-5 %.2f%%, clip top-1 %.2f%%, %d failed (%.1f s)",
-                                 result.videos, result.views, d.temporal, d.spatial, result.top1, result.top5, result.clipTop1, result.failed.count, result.seconds))
+                if json {
+                    print(String(decoding: data, as: UTF8.self))
+                } else {
+                    print(
+                        String(
+                            format:
+                                "%d videos, %@ views, dilation t=%d s=%d: video top-1 %.2f%%, top-5 %.2f%%, clip top-1 %.2f%%, %d failed (%.1f s)",
+                            result.videos, result.views, d.temporal, d.spatial, result.top1, result.top5,
+                            result.clipTop1, result.failed.count, result.seconds))
                     for f in result.failed { printError("failed: \(f.path): \(f.reason)") }
                 }
-            } catch let error as ConfigError { printError(error.description); throw ExitCode(1) }
-            catch let error as ManifestError { printError(error.description); throw ExitCode(1) }
-            catch let error as Safetensors.FormatError { printError(error.description); throw ExitCode(1) }
-            catch let error as ModelError { printError("\(checkpoint): \(error.description)"); throw ExitCode(1) }
-            catch let error as LoaderError { printError(error.description); throw ExitCode(1) }
+            } catch let error as ConfigError {
+                printError(error.description)
+                throw ExitCode(1)
+            } catch let error as ManifestError {
+                printError(error.description)
+                throw ExitCode(1)
+            } catch let error as Safetensors.FormatError {
+                printError(error.description)
+                throw ExitCode(1)
+            } catch let error as ModelError {
+                printError("\(checkpoint): \(error.description)")
+                throw ExitCode(1)
+            } catch let error as LoaderError {
+                printError(error.description)
+                throw ExitCode(1)
+            }
         }
     }
 
     struct ReportCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "report", abstract: "Write RUN_DIR/report.html: curves, accuracy and peak memory per stage, confusion matrix.")
+            commandName: "report",
+            abstract: "Write RUN_DIR/report.html: curves, accuracy and peak memory per stage, confusion matrix.")
         @Argument(help: "Output folder of `clipkit train`.") var directory: String
         func run() throws {
             do { print(try writeReport(runDirectory: directory)) } catch let error as ConfigError {
@@ -177,8 +243,12 @@ extension ClipKit {
 private func traceWeights(_ trainer: Trainer, to path: String) {
     FileManager.default.createFile(atPath: path, contents: nil)
     guard let handle = FileHandle(forWritingAtPath: path) else { return }
-    var phase = "", step = 0
-    trainer.onPhaseStart = { phase = $0.name.replacingOccurrences(of: " ", with: "-"); step = 0 }
+    var phase = ""
+    var step = 0
+    trainer.onPhaseStart = {
+        phase = $0.name.replacingOccurrences(of: " ", with: "-")
+        step = 0
+    }
     trainer.onStep = {
         step += 1
         func hash(_ role: ParameterRole?) -> String {
@@ -197,12 +267,14 @@ private func traceWeights(_ trainer: Trainer, to path: String) {
 /// The config, class names and model (weights loaded) of a `clipkit train` checkpoint.
 func loadTrainedModel(_ checkpoint: String) throws -> (TrainConfig, [String], NN.Module) {
     let (_, meta) = try Safetensors.read(checkpoint)
-    guard let text = meta["config"], let config = try? TrainConfig.fromJSON(text), let classList = meta["classes"] else {
+    guard let text = meta["config"], let config = try? TrainConfig.fromJSON(text), let classList = meta["classes"]
+    else {
         throw ConfigError(file: checkpoint, reason: "not a `clipkit train` checkpoint (no config in its metadata)")
     }
     let classes = classList.split(separator: "\n").map(String.init)
-    let model = try ModelZoo.make(config.model, classes: classes.count, seed: config.seed,
-                                  input: [3, config.clip.frames, config.clip.crop, config.clip.crop])
+    let model = try ModelZoo.make(
+        config.model, classes: classes.count, seed: config.seed,
+        input: [3, config.clip.frames, config.clip.crop, config.clip.crop])
     try Checkpoint.load(from: checkpoint, model: model, optimizer: nil)
     return (config, classes, model)
 }

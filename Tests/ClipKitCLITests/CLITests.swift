@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Runs the `clipkit` executable built next to the test bundle.
 func clipkitExecutable() -> URL {
@@ -8,13 +8,15 @@ func clipkitExecutable() -> URL {
     var executable = binDir.appendingPathComponent("clipkit")
     // The test runner may live inside a .xctest bundle folder.
     for _ in 0..<3 where !FileManager.default.fileExists(atPath: executable.path) {
-        executable = executable.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("clipkit")
+        executable = executable.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+            "clipkit")
     }
     return executable
 }
 
 func clipkit(_ arguments: [String], environment: [String: String] = [:]) throws
-    -> (status: Int32, stdout: Data, stderr: String) {
+    -> (status: Int32, stdout: Data, stderr: String)
+{
     try runProcess(clipkitExecutable(), arguments, environment: environment)
 }
 
@@ -49,7 +51,9 @@ func clipkit(_ arguments: [String], environment: [String: String] = [:]) throws
         #expect(byteDifference([UInt8](raw.stdout), try FixtureExpectations.reference("h264_bframes_mp4_0.rgb")) == "")
     }
 
-    @Test(arguments: ["empty.mp4", "text.mp4", "audio_only.mp4", "truncated.mp4", "unsupported_codec.avi", "missing.mp4", "ref"])
+    @Test(arguments: [
+        "empty.mp4", "text.mp4", "audio_only.mp4", "truncated.mp4", "unsupported_codec.avi", "missing.mp4", "ref"
+    ])
     func badInputPrintsOneLineAndExitsOne(_ name: String) throws {
         let result = try clipkit(["probe", fixture(name)])
         #expect(result.status == 1)
@@ -59,24 +63,41 @@ func clipkit(_ arguments: [String], environment: [String: String] = [:]) throws
     }
 
     @Test func sampleMatchesTheContract() throws {
-        let test = try clipkit(["sample", "--num-frames", "300", "--mode", "dense", "--clip-len", "8", "--interval", "8",
-                                "--num-clips", "3", "--test"])
+        let test = try clipkit([
+            "sample", "--num-frames", "300", "--mode", "dense", "--clip-len", "8", "--interval", "8",
+            "--num-clips", "3", "--test"
+        ])
         #expect(test.status == 0)
         let clips = try JSONSerialization.jsonObject(with: test.stdout) as! [[Int]]
-        #expect(clips == [[0, 8, 16, 24, 32, 40, 48, 56], [122, 130, 138, 146, 154, 162, 170, 178],
-                          [243, 251, 259, 267, 275, 283, 291, 299]])
-        let slowfast = try clipkit(["sample", "--num-frames", "300", "--mode", "dense", "--clip-len", "8", "--interval", "8",
-                                    "--num-clips", "2", "--test", "--convention", "slowfast"])
+        #expect(
+            clips == [
+                [0, 8, 16, 24, 32, 40, 48, 56], [122, 130, 138, 146, 154, 162, 170, 178],
+                [243, 251, 259, 267, 275, 283, 291, 299]
+            ])
+        let slowfast = try clipkit([
+            "sample", "--num-frames", "300", "--mode", "dense", "--clip-len", "8", "--interval", "8",
+            "--num-clips", "2", "--test", "--convention", "slowfast"
+        ])
         #expect((try JSONSerialization.jsonObject(with: slowfast.stdout) as! [[Int]])[1][0] == 118)
-        let a = try clipkit(["sample", "--num-frames", "300", "--mode", "uniform", "--clip-len", "8", "--seed", "5", "--sample-index", "3"])
-        let b = try clipkit(["sample", "--num-frames", "300", "--mode", "uniform", "--clip-len", "8", "--seed", "5", "--sample-index", "3"])
+        let a = try clipkit([
+            "sample", "--num-frames", "300", "--mode", "uniform", "--clip-len", "8", "--seed", "5", "--sample-index",
+            "3"
+        ])
+        let b = try clipkit([
+            "sample", "--num-frames", "300", "--mode", "uniform", "--clip-len", "8", "--seed", "5", "--sample-index",
+            "3"
+        ])
         #expect(a.stdout == b.stdout && a.status == 0, "same seed and sample, same clip")
-        let bad = try clipkit(["sample", "--num-frames", "20", "--mode", "dense", "--clip-len", "8", "--twice-sample", "--test"])
+        let bad = try clipkit([
+            "sample", "--num-frames", "20", "--mode", "dense", "--clip-len", "8", "--twice-sample", "--test"
+        ])
         #expect(bad.status == 1 && bad.stderr.split(separator: "\n").count == 1)
     }
 
     @Test func prepCheckListsBrokenVideosAndBenchLoaderReports() throws {
-        let manifest = FileManager.default.temporaryDirectory.appendingPathComponent("clipkit-cli-\(UUID().uuidString).csv").path
+        let manifest = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "clipkit-cli-\(UUID().uuidString).csv"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: manifest) }
         let rows = ["h264_bframes.mp4", "truncated.mp4", "hevc.mkv"].enumerated().map { "\(fixture($1)),\($0)" }
         try (["path,label"] + rows).joined(separator: "\n").write(toFile: manifest, atomically: true, encoding: .utf8)
@@ -85,11 +106,15 @@ func clipkit(_ arguments: [String], environment: [String: String] = [:]) throws
         let report = try JSONSerialization.jsonObject(with: check.stdout) as! [String: Any]
         #expect(report["videos"] as? Int == 3)
         #expect((report["broken"] as? [[String: String]])?.map { $0["path"]! } == [fixture("truncated.mp4")])
-        let bench = try clipkit(["bench", "loader", "--manifest", manifest, "--clip-len", "4", "--interval", "2", "--crop", "48",
-                                 "--short-side", "64-80", "--batch", "2", "--workers", "2", "--clips", "6", "--json"])
+        let bench = try clipkit([
+            "bench", "loader", "--manifest", manifest, "--clip-len", "4", "--interval", "2", "--crop", "48",
+            "--short-side", "64-80", "--batch", "2", "--workers", "2", "--clips", "6", "--json"
+        ])
         #expect(bench.status == 0, "\(bench.stderr)")
         let result = try JSONSerialization.jsonObject(with: bench.stdout) as! [String: Any]
-        #expect(result["clips"] as? Int == 6 && (result["clips_per_s"] as? Double ?? 0) > 0 && (result["peak_rss_mb"] as? Double ?? 0) > 0)
+        #expect(
+            result["clips"] as? Int == 6 && (result["clips_per_s"] as? Double ?? 0) > 0
+                && (result["peak_rss_mb"] as? Double ?? 0) > 0)
         #expect((result["replaced"] as? Int ?? 0) >= 1)
         #expect(bench.stderr.contains("truncated.mp4"), "the broken video is logged")
         let missing = try clipkit(["prep", "check", "/no/such/manifest.csv"])
@@ -109,22 +134,29 @@ func clipkit(_ arguments: [String], environment: [String: String] = [:]) throws
 @Suite(.serialized) struct PrepCLITests {
     func sourceTree(copies: Int) throws -> URL {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("prepcli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("src/a"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("src/a"), withIntermediateDirectories: true)
         for i in 0..<copies {
-            try FileManager.default.copyItem(atPath: fixture("h264_bframes.mp4"), toPath: root.appendingPathComponent("src/a/v\(i).mp4").path)
+            try FileManager.default.copyItem(
+                atPath: fixture("h264_bframes.mp4"), toPath: root.appendingPathComponent("src/a/v\(i).mp4").path)
         }
-        try FileManager.default.copyItem(atPath: fixture("truncated.mp4"), toPath: root.appendingPathComponent("src/a/broken.mp4").path)
+        try FileManager.default.copyItem(
+            atPath: fixture("truncated.mp4"), toPath: root.appendingPathComponent("src/a/broken.mp4").path)
         return root
     }
 
     @Test func resizeReportsTheBrokenFileFinishesTheRestAndExitsOne() throws {
         let root = try sourceTree(copies: 2)
         defer { try? FileManager.default.removeItem(at: root) }
-        let r = try clipkit(["prep", "resize", root.appendingPathComponent("src").path, root.appendingPathComponent("dst").path,
-                             "--short-side", "32", "--preset", "ultrafast", "--quiet"])
+        let r = try clipkit([
+            "prep", "resize", root.appendingPathComponent("src").path, root.appendingPathComponent("dst").path,
+            "--short-side", "32", "--preset", "ultrafast", "--quiet"
+        ])
         #expect(r.status == 1)
         #expect(r.stderr.contains("broken.mp4: "), "names the file: \(r.stderr)")
-        #expect(String(decoding: r.stdout, as: UTF8.self).contains("2 converted, 0 already done, 1 failed, 0 skipped as not video"))
+        #expect(
+            String(decoding: r.stdout, as: UTF8.self).contains(
+                "2 converted, 0 already done, 1 failed, 0 skipped as not video"))
         #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("dst/a/v1.mp4").path))
     }
 
@@ -136,19 +168,27 @@ func clipkit(_ arguments: [String], environment: [String: String] = [:]) throws
         let (src, dst) = (root.appendingPathComponent("src").path, root.appendingPathComponent("dst").path)
         let process = Process()
         process.executableURL = clipkitExecutable()
-        process.arguments = ["prep", "resize", src, dst, "--short-side", "128", "--preset", "slow", "--jobs", "1", "--quiet"]
+        process.arguments = [
+            "prep", "resize", src, dst, "--short-side", "128", "--preset", "slow", "--jobs", "1", "--quiet"
+        ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         // Kill it once the first output exists (or after 20 s at most).
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline && !FileManager.default.fileExists(atPath: dst + "/a/broken.mp4") && process.isRunning {
-            if (try? FileManager.default.contentsOfDirectory(atPath: dst + "/a"))?.contains(where: { $0.hasSuffix(".mp4") && !$0.hasPrefix(".") }) == true { break }
+            if (try? FileManager.default.contentsOfDirectory(atPath: dst + "/a"))?.contains(where: {
+                $0.hasSuffix(".mp4") && !$0.hasPrefix(".")
+            }) == true {
+                break
+            }
             usleep(20_000)
         }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        let visible = ((try? FileManager.default.contentsOfDirectory(atPath: dst + "/a")) ?? []).filter { !$0.hasPrefix(".") }
+        let visible = ((try? FileManager.default.contentsOfDirectory(atPath: dst + "/a")) ?? []).filter {
+            !$0.hasPrefix(".")
+        }
         #expect(visible.count < 12, "killed before the end")
         for name in visible {
             let probe = try clipkit(["probe", dst + "/a/" + name, "--json"])
@@ -156,7 +196,9 @@ func clipkit(_ arguments: [String], environment: [String: String] = [:]) throws
         }
         let again = try clipkit(["prep", "resize", src, dst, "--short-side", "128", "--preset", "ultrafast", "--quiet"])
         #expect(again.status == 1, "broken.mp4 still fails")
-        #expect(String(decoding: again.stdout, as: UTF8.self).contains("\(12 - visible.count) converted, \(visible.count) already done, 1 failed"))
+        #expect(
+            String(decoding: again.stdout, as: UTF8.self).contains(
+                "\(12 - visible.count) converted, \(visible.count) already done, 1 failed"))
         let all = try FileManager.default.contentsOfDirectory(atPath: dst + "/a")
         #expect(all.filter { $0.hasSuffix(".part") }.isEmpty)
         #expect(all.filter { $0.hasSuffix(".mp4") }.count == 12)
@@ -165,14 +207,20 @@ func clipkit(_ arguments: [String], environment: [String: String] = [:]) throws
     @Test func indexAndDataCommands() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("datacli-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
-        let r = try clipkit(["data", "video-mnist", root.path, "--train", "10", "--val", "0", "--test", "0", "--frames", "8",
-                             "--size", "32x32", "--quiet"])
+        let r = try clipkit([
+            "data", "video-mnist", root.path, "--train", "10", "--val", "0", "--test", "0", "--frames", "8",
+            "--size", "32x32", "--quiet"
+        ])
         #expect(r.status == 0, "\(r.stderr)")
-        let index = try clipkit(["prep", "index", root.appendingPathComponent("train").path, "--layout", "folders", "--probe",
-                                 "-o", root.appendingPathComponent("index.csv").path])
+        let index = try clipkit([
+            "prep", "index", root.appendingPathComponent("train").path, "--layout", "folders", "--probe",
+            "-o", root.appendingPathComponent("index.csv").path
+        ])
         #expect(index.status == 0, "\(index.stderr)")
         #expect(String(decoding: index.stdout, as: UTF8.self).hasPrefix("10 videos in 10 classes, 0 problems"))
-        let bad = try clipkit(["prep", "index", "/nonexistent", "--layout", "folders", "-o", root.appendingPathComponent("x.csv").path])
+        let bad = try clipkit([
+            "prep", "index", "/nonexistent", "--layout", "folders", "-o", root.appendingPathComponent("x.csv").path
+        ])
         #expect(bad.status == 1 && bad.stderr.contains("/nonexistent: no such folder"))
         let badLayout = try clipkit(["prep", "index", "/tmp", "--layout", "nope", "-o", "x.csv"])
         #expect(badLayout.status != 0 && badLayout.stderr.contains("--layout must be one of"))
@@ -185,11 +233,16 @@ func clipkit(_ arguments: [String], environment: [String: String] = [:]) throws
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let config = folder.appendingPathComponent("c.json").path
-        try #"{"model": "kth3l-nope", "train": "missing.csv", "num_classes": 3}"#.write(toFile: config, atomically: true, encoding: .utf8)
+        try #"{"model": "kth3l-nope", "train": "missing.csv", "num_classes": 3}"#.write(
+            toFile: config, atomically: true, encoding: .utf8)
         let missing = try clipkit(["train", config])
         #expect(missing.status == 1 && missing.stderr.contains("missing.csv: no such file"), "\(missing.stderr)")
-        let notCheckpoint = try clipkit(["eval", fixture("golden/tensor_ops.safetensors"), fixture("annotations/mmaction_list.txt")])
-        #expect(notCheckpoint.status == 1 && notCheckpoint.stderr.contains("not a `clipkit train` checkpoint"), "\(notCheckpoint.stderr)")
+        let notCheckpoint = try clipkit([
+            "eval", fixture("golden/tensor_ops.safetensors"), fixture("annotations/mmaction_list.txt")
+        ])
+        #expect(
+            notCheckpoint.status == 1 && notCheckpoint.stderr.contains("not a `clipkit train` checkpoint"),
+            "\(notCheckpoint.stderr)")
         let noRun = try clipkit(["report", folder.path])
         #expect(noRun.status == 1 && noRun.stderr.contains("no metrics"), "\(noRun.stderr)")
     }
@@ -207,7 +260,8 @@ private func tensorBytes(_ path: String) throws -> Data {
 /// and 10 test videos of 8×16×16 from 40 images of a horizontal bar, or with
 /// `crossed` every other one a vertical bar.
 func tinyVideoMNIST(in root: URL, crossed: Bool = false) throws {
-    var images: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 40, 0, 0, 0, 28, 0, 0, 0, 28], labels: [UInt8] = [0, 0, 8, 1, 0, 0, 0, 40]
+    var images: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 40, 0, 0, 0, 28, 0, 0, 0, 28]
+    var labels: [UInt8] = [0, 0, 8, 1, 0, 0, 0, 40]
     for i in 0..<40 {
         let vertical = crossed && i % 2 == 1
         images += (0..<784).map { p -> UInt8 in
@@ -219,9 +273,13 @@ func tinyVideoMNIST(in root: URL, crossed: Bool = false) throws {
     try Data(images).write(to: root.appendingPathComponent("images"))
     try Data(labels).write(to: root.appendingPathComponent("labels"))
     let idx = root.path
-    let made = try clipkit(["data", "video-mnist", root.appendingPathComponent("data").path, "--images", idx + "/images", "--labels", idx + "/labels",
-                            "--test-images", idx + "/images", "--test-labels", idx + "/labels", "--train", "20", "--val", "0", "--test", "10",
-                            "--frames", "8", "--size", "16x16", "--quiet"])
+    let made = try clipkit([
+        "data", "video-mnist", root.appendingPathComponent("data").path, "--images", idx + "/images", "--labels",
+        idx + "/labels",
+        "--test-images", idx + "/images", "--test-labels", idx + "/labels", "--train", "20", "--val", "0", "--test",
+        "10",
+        "--frames", "8", "--size", "16x16", "--quiet"
+    ])
     guard made.status == 0 else { throw ToolFailure(message: "clipkit data video-mnist: \(made.stderr)") }
 }
 
@@ -242,7 +300,8 @@ func tinyVideoMNIST(in root: URL, crossed: Bool = false) throws {
         }
         let straight = try clipkit(["train", root.appendingPathComponent("straight.json").path])
         #expect(straight.status == 0, "\(straight.stderr)")
-        let stopped = try clipkit(["train", root.appendingPathComponent("resumed.json").path, "--stop-after-steps", "7"])
+        let stopped = try clipkit(["train", root.appendingPathComponent("resumed.json").path, "--stop-after-steps", "7"]
+        )
         #expect(stopped.status == 130 && stopped.stderr.contains("interrupted: saved"), "\(stopped.stderr)")
         let resumed = try clipkit(["train", root.appendingPathComponent("resumed.json").path, "--resume"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
@@ -272,24 +331,32 @@ func tinyVideoMNIST(in root: URL, crossed: Bool = false) throws {
         #expect(result.status == 0, "\(result.stderr)")
         let size = e.width * e.height * 3
         #expect(result.stdout.count == request.count * size)
-        let got = (0..<request.count).map { frameAdler32(result.stdout[$0 * size ..< ($0 + 1) * size]) }
+        let got = (0..<request.count).map { frameAdler32(result.stdout[$0 * size..<($0 + 1) * size]) }
         #expect(got == request.map { e.adler32[$0] }, "\(name)")
     }
 
     @Test func frameFolderProbeAndFrames() throws {
         let folder = try temporaryFolder("cli-folder")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        _ = try runTool("ffmpeg", ["-hide_banner", "-loglevel", "error", "-i", fixture("h264_bframes.mp4"), "-frames:v", "9",
-                                   "-q:v", "3", folder + "/%05d.jpg"])
+        _ = try runTool(
+            "ffmpeg",
+            [
+                "-hide_banner", "-loglevel", "error", "-i", fixture("h264_bframes.mp4"), "-frames:v", "9",
+                "-q:v", "3", folder + "/%05d.jpg"
+            ])
         let reference = try ffmpegFrameAdler32(folder + "/%05d.jpg")
         let probe = try clipkit(["probe", folder, "--json", "--template", "{:05}.jpg", "--fps", "12.5"])
         #expect(probe.status == 0, "\(probe.stderr)")
         let object = try JSONSerialization.jsonObject(with: probe.stdout) as! [String: Any]
-        #expect(object["frames"] as? Int == 9 && object["index"] as? String == "folder" && object["fps"] as? Double == 12.5)
+        #expect(
+            object["frames"] as? Int == 9 && object["index"] as? String == "folder" && object["fps"] as? Double == 12.5)
         let result = try clipkit(["frames", folder, "--indices", "8,0,4"])
         #expect(result.status == 0, "\(result.stderr)")
         let size = 160 * 120 * 3
-        #expect((0..<3).map { frameAdler32(result.stdout[$0 * size ..< ($0 + 1) * size]) } == [reference[8], reference[0], reference[4]])
+        #expect(
+            (0..<3).map { frameAdler32(result.stdout[$0 * size..<($0 + 1) * size]) } == [
+                reference[8], reference[0], reference[4]
+            ])
         try FileManager.default.removeItem(atPath: folder + "/00005.jpg")
         let damaged = try clipkit(["frames", folder, "--indices", "4", "--template", "{:05}.jpg"])
         #expect(damaged.status == 1 && damaged.stderr.contains("damaged frames 4"), "\(damaged.stderr)")
@@ -311,15 +378,27 @@ func tinyVideoMNIST(in root: URL, crossed: Bool = false) throws {
         #expect(trained.status == 0, "\(trained.stderr)")
         let checkpoint = root.appendingPathComponent("run/checkpoint.safetensors").path
         let video = root.appendingPathComponent("data/test.csv").path
-        let first = try String(contentsOfFile: video, encoding: .utf8).split(separator: "\n")[1].split(separator: ",")[0]
-        let path = first.hasPrefix("/") ? String(first) : root.appendingPathComponent("data").appendingPathComponent(String(first)).path
-        let png = root.appendingPathComponent("cam.png").path, mp4 = root.appendingPathComponent("cam.mp4").path
+        let first = try String(contentsOfFile: video, encoding: .utf8).split(separator: "\n")[1].split(separator: ",")[
+            0]
+        let path =
+            first.hasPrefix("/")
+            ? String(first) : root.appendingPathComponent("data").appendingPathComponent(String(first)).path
+        let png = root.appendingPathComponent("cam.png").path
+        let mp4 = root.appendingPathComponent("cam.mp4").path
         let strip = try clipkit(["explain", checkpoint, path, "-o", png])
-        #expect(strip.status == 0 && String(decoding: strip.stdout, as: UTF8.self).contains("layer conv3"), "\(strip.stderr)")
-        let probe = String(decoding: try runTool("ffprobe", ["-v", "error", "-show_entries", "stream=width,height", "-of", "csv=p=0", png]), as: UTF8.self)
-        #expect(probe.trimmingCharacters(in: .whitespacesAndNewlines) == "128,16", "8 frames of 16×16 side by side: \(probe)")
+        #expect(
+            strip.status == 0 && String(decoding: strip.stdout, as: UTF8.self).contains("layer conv3"),
+            "\(strip.stderr)")
+        let probe = String(
+            decoding: try runTool(
+                "ffprobe", ["-v", "error", "-show_entries", "stream=width,height", "-of", "csv=p=0", png]),
+            as: UTF8.self)
+        #expect(
+            probe.trimmingCharacters(in: .whitespacesAndNewlines) == "128,16",
+            "8 frames of 16×16 side by side: \(probe)")
         let movie = try clipkit(["explain", checkpoint, path, "--class", "3", "--layer", "conv2", "-o", mp4])
-        #expect(movie.status == 0 && String(decoding: movie.stdout, as: UTF8.self).contains("class 3"), "\(movie.stderr)")
+        #expect(
+            movie.status == 0 && String(decoding: movie.stdout, as: UTF8.self).contains("class 3"), "\(movie.stderr)")
         #expect(try ffmpegFrameAdler32(mp4).count == 8)
         let layers = try clipkit(["explain", checkpoint, path, "--list-layers"])
         #expect(String(decoding: layers.stdout, as: UTF8.self).split(separator: "\n") == ["conv1", "conv2", "conv3"])
@@ -343,7 +422,9 @@ func tinyVideoMNIST(in root: URL, crossed: Bool = false) throws {
         defer { try? FileManager.default.removeItem(at: root) }
         try tinyVideoMNIST(in: root)
         func config(_ extra: String, model: String = "recon3l-reg3d") throws -> String {
-            let path = root.appendingPathComponent("recon\(extra.isEmpty && model.hasPrefix("recon") ? "" : "-bad").json").path
+            let path = root.appendingPathComponent(
+                "recon\(extra.isEmpty && model.hasPrefix("recon") ? "" : "-bad").json"
+            ).path
             try """
             {"model": "\(model)", "task": "reconstruction", "noise": 0.2, "train": "data/train.csv", "test": "data/test.csv",
              "clip": {"frames": 8, "interval": 1, "crop": 16, "short_side": [16, 16], "flip": 0},
@@ -354,13 +435,18 @@ func tinyVideoMNIST(in root: URL, crossed: Bool = false) throws {
         }
         let run = try clipkit(["train", try config("")])
         #expect(run.status == 0, "\(run.stderr)")
-        let result = try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("run/eval.json"))) as! [String: Any]
+        let result =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("run/eval.json")))
+            as! [String: Any]
         #expect(result["videos"] as? Int == 10)
-        let noisy = try #require(result["noisy_psnr"] as? Double), output = try #require(result["psnr"] as? Double)
+        let noisy = try #require(result["noisy_psnr"] as? Double)
+        let output = try #require(result["psnr"] as? Double)
         #expect(abs(noisy - 20 * log10(1 / 0.2)) < 0.2, "noisy input \(noisy) dB")
         #expect(output.isFinite)
-        let epochs = try String(contentsOf: root.appendingPathComponent("run/metrics.jsonl"), encoding: .utf8).split(separator: "\n")
-            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let epochs = try String(contentsOf: root.appendingPathComponent("run/metrics.jsonl"), encoding: .utf8).split(
+            separator: "\n"
+        )
+        .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         #expect(epochs.count == 4)
         let losses = epochs.compactMap { $0["loss"] as? Double }
         #expect(losses.count == 4 && losses[3] < losses[0], "loss \(losses)")
@@ -368,9 +454,13 @@ func tinyVideoMNIST(in root: URL, crossed: Bool = false) throws {
         func be32(_ at: Int) -> Int { png[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) } }
         #expect(be32(16) == 8 * 16 && be32(20) == 3 * 16, "a row of 8 frames for each of clean, noisy, output")
         let itsl = try clipkit(["train", try config(#", "itsl": {"iterations": 1}"#)])
-        #expect(itsl.status == 1 && itsl.stderr.contains("recon-bad.json") && itsl.stderr.contains("no itsl"), "\(itsl.stderr)")
+        #expect(
+            itsl.status == 1 && itsl.stderr.contains("recon-bad.json") && itsl.stderr.contains("no itsl"),
+            "\(itsl.stderr)")
         let wrongModel = try clipkit(["train", try config("", model: "kth3l-reg3d")])
-        #expect(wrongModel.status == 1 && wrongModel.stderr.contains("needs a model whose output is a clip"), "\(wrongModel.stderr)")
+        #expect(
+            wrongModel.status == 1 && wrongModel.stderr.contains("needs a model whose output is a clip"),
+            "\(wrongModel.stderr)")
         let resumed = try clipkit(["train", try config(""), "--resume"])
         #expect(resumed.status == 1 && resumed.stderr.contains("do not resume"), "\(resumed.stderr)")
     }

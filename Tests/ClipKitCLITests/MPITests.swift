@@ -1,9 +1,11 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `mpirun -np N clipkit …` on this machine (Open MPI from tools/install-deps.sh).
-private func mpirun(_ ranks: Int, _ arguments: [String], in folder: URL) throws -> (status: Int32, stdout: String, stderr: String, seconds: Double) {
+private func mpirun(_ ranks: Int, _ arguments: [String], in folder: URL) throws -> (
+    status: Int32, stdout: String, stderr: String, seconds: Double
+) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     // Root and loopback-only machines: allow root, no slot limit, shared memory only.
@@ -13,7 +15,8 @@ private func mpirun(_ ranks: Int, _ arguments: [String], in folder: URL) throws 
     environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
     environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
     process.environment = environment
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     process.standardOutput = out
     process.standardError = err
     let start = Date()
@@ -25,8 +28,10 @@ private func mpirun(_ ranks: Int, _ arguments: [String], in folder: URL) throws 
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     while !reader.isFinished { usleep(1000) }
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self),
-            Date().timeIntervalSince(start))
+    return (
+        process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self),
+        Date().timeIntervalSince(start)
+    )
 }
 
 /// The model tensors of a checkpoint by name (F32).
@@ -73,7 +78,9 @@ private func modelTensors(_ path: String) throws -> [String: [Float]] {
         defer { try? FileManager.default.removeItem(at: root) }
         let one = try clipkit(["train", try writeConfig(root, "one", #""epochs": 1, "sync_bn": true"#)])
         #expect(one.status == 0, "\(one.stderr)")
-        let two = try mpirun(2, [clipkitExecutable().path, "train", try writeConfig(root, "two", #""epochs": 1, "sync_bn": true"#)], in: root)
+        let two = try mpirun(
+            2, [clipkitExecutable().path, "train", try writeConfig(root, "two", #""epochs": 1, "sync_bn": true"#)],
+            in: root)
         #expect(two.status == 0, "\(two.stderr)")
         #expect(two.stdout.contains("batch 4 over 2 ranks"), "\(two.stdout)")
         let a = try modelTensors(root.appendingPathComponent("one/checkpoint.safetensors").path)
@@ -84,11 +91,14 @@ private func modelTensors(_ path: String) throws -> [String: [Float]] {
         #expect(worst < 2e-5, "largest weight difference \(worst)")
         // Without synchronised BN each rank normalises its own 2 clips: the same
         // comparison must then see the difference (the tolerance can fail).
-        let local = try mpirun(2, [clipkitExecutable().path, "train", try writeConfig(root, "local", #""epochs": 1"#)], in: root)
+        let local = try mpirun(
+            2, [clipkitExecutable().path, "train", try writeConfig(root, "local", #""epochs": 1"#)], in: root)
         #expect(local.status == 0, "\(local.stderr)")
         let c = try modelTensors(root.appendingPathComponent("local/checkpoint.safetensors").path)
         var apart: Float = 0
-        for (name, x) in a where !name.contains("running") { for (u, v) in zip(x, c[name]!) { apart = max(apart, abs(u - v)) } }
+        for (name, x) in a where !name.contains("running") {
+            for (u, v) in zip(x, c[name]!) { apart = max(apart, abs(u - v)) }
+        }
         #expect(apart > 1e-4, "per-rank BN moved the weights by only \(apart)")
     }
 
@@ -101,8 +111,12 @@ private func modelTensors(_ path: String) throws -> [String: [Float]] {
         let trace = root.appendingPathComponent("trace").path
         let run = try mpirun(2, [clipkitExecutable().path, "train", config, "--weight-trace", trace], in: root)
         #expect(run.status == 0, "\(run.stderr)")
-        let lines = try (0..<2).map { try String(contentsOfFile: "\(trace).rank\($0)", encoding: .utf8).split(separator: "\n") }
-        #expect(lines[0].count >= 8 && lines[0] == lines[1], "rank 0:\n\(lines[0].joined(separator: "\n"))\nrank 1:\n\(lines[1].joined(separator: "\n"))")
+        let lines = try (0..<2).map {
+            try String(contentsOfFile: "\(trace).rank\($0)", encoding: .utf8).split(separator: "\n")
+        }
+        #expect(
+            lines[0].count >= 8 && lines[0] == lines[1],
+            "rank 0:\n\(lines[0].joined(separator: "\n"))\nrank 1:\n\(lines[1].joined(separator: "\n"))")
         // stage step all spatial temporal joint frozen
         let rows = lines[0].map { $0.split(separator: " ").map(String.init) }
         var stages: [String] = []
@@ -127,16 +141,22 @@ private func modelTensors(_ path: String) throws -> [String: [Float]] {
         let trained = try clipkit(["train", try writeConfig(root, "run", #""epochs": 1"#)])
         #expect(trained.status == 0, "\(trained.stderr)")
         // An odd count, so that the sampler pads one rank.
-        let test = try String(contentsOfFile: root.appendingPathComponent("data/test.csv").path, encoding: .utf8).split(separator: "\n")
-        try (test.prefix(8).joined(separator: "\n") + "\n").write(toFile: root.appendingPathComponent("data/seven.csv").path, atomically: true, encoding: .utf8)
+        let test = try String(contentsOfFile: root.appendingPathComponent("data/test.csv").path, encoding: .utf8).split(
+            separator: "\n")
+        try (test.prefix(8).joined(separator: "\n") + "\n").write(
+            toFile: root.appendingPathComponent("data/seven.csv").path, atomically: true, encoding: .utf8)
         let checkpoint = root.appendingPathComponent("run/checkpoint.safetensors").path
         for manifest in ["data/test.csv", "data/seven.csv"] {
-            let one = try clipkit(["eval", checkpoint, root.appendingPathComponent(manifest).path, "--views", "2x3", "--json"])
-            let two = try mpirun(2, [clipkitExecutable().path, "eval", checkpoint, manifest, "--views", "2x3", "--json"], in: root)
+            let one = try clipkit([
+                "eval", checkpoint, root.appendingPathComponent(manifest).path, "--views", "2x3", "--json"
+            ])
+            let two = try mpirun(
+                2, [clipkitExecutable().path, "eval", checkpoint, manifest, "--views", "2x3", "--json"], in: root)
             #expect(one.status == 0 && two.status == 0, "\(one.stderr) \(two.stderr)")
             var a = try JSONSerialization.jsonObject(with: one.stdout) as! [String: Any]
             var b = try JSONSerialization.jsonObject(with: Data(two.stdout.utf8)) as! [String: Any]
-            a["seconds"] = nil; b["seconds"] = nil
+            a["seconds"] = nil
+            b["seconds"] = nil
             #expect(NSDictionary(dictionary: a).isEqual(to: b), "\(manifest): one process \(a), two ranks \(b)")
             #expect((b["videos"] as? Int) == (manifest == "data/test.csv" ? 10 : 7))
         }
@@ -146,18 +166,29 @@ private func modelTensors(_ path: String) throws -> [String: [Float]] {
     @Test func prepResizeOnTwoRanksWritesEveryFileOnceAndOneManifest() throws {
         let root = try dataset()
         defer { try? FileManager.default.removeItem(at: root) }
-        let two = try mpirun(2, [clipkitExecutable().path, "prep", "resize", "data/train", "two", "--short-side", "32", "--quiet"], in: root)
+        let two = try mpirun(
+            2, [clipkitExecutable().path, "prep", "resize", "data/train", "two", "--short-side", "32", "--quiet"],
+            in: root)
         #expect(two.status == 0, "\(two.stderr)")
-        #expect(two.stdout.components(separatedBy: "20 converted").count == 2, "one summary line from rank 0: \(two.stdout)")
-        let one = try clipkit(["prep", "resize", root.appendingPathComponent("data/train").path, root.appendingPathComponent("one").path,
-                               "--short-side", "32", "--quiet"])
+        #expect(
+            two.stdout.components(separatedBy: "20 converted").count == 2, "one summary line from rank 0: \(two.stdout)"
+        )
+        let one = try clipkit([
+            "prep", "resize", root.appendingPathComponent("data/train").path, root.appendingPathComponent("one").path,
+            "--short-side", "32", "--quiet"
+        ])
         #expect(one.status == 0, "\(one.stderr)")
-        let outputs = try FileManager.default.subpathsOfDirectory(atPath: root.appendingPathComponent("two").path).filter { $0.hasSuffix(".mp4") }
+        let outputs = try FileManager.default.subpathsOfDirectory(atPath: root.appendingPathComponent("two").path)
+            .filter { $0.hasSuffix(".mp4") }
         #expect(outputs.count == 20 && !outputs.contains { $0.contains(".part") })
-        let manifests = try ["one", "two"].map { try String(contentsOfFile: root.appendingPathComponent("\($0)/manifest.csv").path, encoding: .utf8) }
+        let manifests = try ["one", "two"].map {
+            try String(contentsOfFile: root.appendingPathComponent("\($0)/manifest.csv").path, encoding: .utf8)
+        }
         #expect(manifests[0] == manifests[1] && manifests[0].split(separator: "\n").count == 21)
         // Resumed on 2 ranks: nothing converted again.
-        let again = try mpirun(2, [clipkitExecutable().path, "prep", "resize", "data/train", "two", "--short-side", "32", "--quiet"], in: root)
+        let again = try mpirun(
+            2, [clipkitExecutable().path, "prep", "resize", "data/train", "two", "--short-side", "32", "--quiet"],
+            in: root)
         #expect(again.status == 0 && again.stdout.contains("0 converted, 20 already done"), "\(again.stdout)")
     }
 
@@ -168,8 +199,10 @@ private func modelTensors(_ path: String) throws -> [String: [Float]] {
         defer { try? FileManager.default.removeItem(at: root) }
         let good = try writeConfig(root, "good", #""epochs": 200"#)
         let bad = try writeConfig(root, "bad", #""epochs": 200"#)
-        try String(contentsOfFile: bad, encoding: .utf8).replacingOccurrences(of: "data/train.csv", with: "data/missing.csv")
-            .write(toFile: bad, atomically: true, encoding: .utf8)
+        try String(contentsOfFile: bad, encoding: .utf8).replacingOccurrences(
+            of: "data/train.csv", with: "data/missing.csv"
+        )
+        .write(toFile: bad, atomically: true, encoding: .utf8)
         let executable = clipkitExecutable().path
         // Rank 1 alone is given the broken manifest.
         let script = root.appendingPathComponent("rank1bad.sh").path
@@ -179,8 +212,9 @@ private func modelTensors(_ path: String) throws -> [String: [Float]] {
         """.write(toFile: script, atomically: true, encoding: .utf8)
         chmod(script, 0o755)
         let broken = try mpirun(2, [script], in: root)
-        #expect(broken.status == 1 && broken.stderr.contains("missing.csv: no such file") && broken.seconds < 60,
-                "status \(broken.status) after \(broken.seconds) s: \(broken.stderr)")
+        #expect(
+            broken.status == 1 && broken.stderr.contains("missing.csv: no such file") && broken.seconds < 60,
+            "status \(broken.status) after \(broken.seconds) s: \(broken.stderr)")
         // Rank 1 killed (SIGKILL) two seconds into training: mpirun ends the job
         // and reports the rank and the signal (its status is then 128 + 9).
         let killer = root.appendingPathComponent("rank1killed.sh").path
@@ -191,8 +225,10 @@ private func modelTensors(_ path: String) throws -> [String: [Float]] {
         """.write(toFile: killer, atomically: true, encoding: .utf8)
         chmod(killer, 0o755)
         let killed = try mpirun(2, [killer], in: root)
-        #expect(killed.status != 0 && killed.seconds < 60 && killed.stderr.contains("rank 1") && killed.stderr.contains("signal 9"),
-                "status \(killed.status) after \(killed.seconds) s: \(killed.stderr)")
+        #expect(
+            killed.status != 0 && killed.seconds < 60 && killed.stderr.contains("rank 1")
+                && killed.stderr.contains("signal 9"),
+            "status \(killed.status) after \(killed.seconds) s: \(killed.stderr)")
     }
 
     /// Stopped on rank 0 (as Ctrl-C there) the ranks stop at one step with one
@@ -200,7 +236,9 @@ private func modelTensors(_ path: String) throws -> [String: [Float]] {
     @Test func interruptedOnTwoRanksResumesExactly() throws {
         let root = try dataset()
         defer { try? FileManager.default.removeItem(at: root) }
-        let straight = try mpirun(2, [clipkitExecutable().path, "train", try writeConfig(root, "straight", #""epochs": 2, "sync_bn": true"#)], in: root)
+        let straight = try mpirun(
+            2, [clipkitExecutable().path, "train", try writeConfig(root, "straight", #""epochs": 2, "sync_bn": true"#)],
+            in: root)
         #expect(straight.status == 0, "\(straight.stderr)")
         let config = try writeConfig(root, "resumed", #""epochs": 2, "sync_bn": true"#)
         // Only rank 0 is told to stop; rank 1 learns it from the step's tally.
@@ -212,7 +250,9 @@ private func modelTensors(_ path: String) throws -> [String: [Float]] {
         """.write(toFile: script, atomically: true, encoding: .utf8)
         chmod(script, 0o755)
         let stopped = try mpirun(2, [script], in: root)
-        #expect(stopped.status == 130 && stopped.stderr.components(separatedBy: "interrupted: saved").count == 2, "\(stopped.stderr)")
+        #expect(
+            stopped.status == 130 && stopped.stderr.components(separatedBy: "interrupted: saved").count == 2,
+            "\(stopped.stderr)")
         let resumed = try mpirun(2, [clipkitExecutable().path, "train", config, "--resume"], in: root)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         let a = try modelTensors(root.appendingPathComponent("straight/checkpoint.safetensors").path)

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Stream choice and the index cache, through separate `clipkit` processes.
 @Suite struct StreamChoiceCLITests {
@@ -22,13 +22,20 @@ import TestSupport
     @Test(arguments: [0, 1])
     func framesOfAChosenStreamAreTheCLIsMapped(_ stream: Int) throws {
         let (w, h) = stream == 0 ? (320, 180) : (480, 270)
-        let truth = [UInt8](try runTool("ffmpeg", ["-hide_banner", "-loglevel", "error", "-threads", "1", "-i", path,
-                                                   "-map", "0:\(stream)", "-vf", "format=rgb24", "-f", "rawvideo", "-"]))
+        let truth = [UInt8](
+            try runTool(
+                "ffmpeg",
+                [
+                    "-hide_banner", "-loglevel", "error", "-threads", "1", "-i", path,
+                    "-map", "0:\(stream)", "-vf", "format=rgb24", "-f", "rawvideo", "-"
+                ]))
         let frame = w * h * 3
         let indices = [24, 3, 11, 0]
-        let result = try clipkit(["frames", path, "--stream", "\(stream)", "--indices", indices.map(String.init).joined(separator: ",")])
+        let result = try clipkit([
+            "frames", path, "--stream", "\(stream)", "--indices", indices.map(String.init).joined(separator: ",")
+        ])
         #expect(result.status == 0, "\(result.stderr)")
-        let expected = indices.flatMap { truth[$0 * frame ..< ($0 + 1) * frame] }
+        let expected = indices.flatMap { truth[$0 * frame..<($0 + 1) * frame] }
         #expect(byteDifference([UInt8](result.stdout), expected) == "")
     }
 
@@ -36,8 +43,10 @@ import TestSupport
         for command in [["probe", path, "--stream", "2"], ["frames", path, "--stream", "3", "--indices", "0"]] {
             let result = try clipkit(command)
             #expect(result.status == 1)
-            #expect(result.stderr.contains("two_video_streams.mp4") && result.stderr.contains("is not a video stream")
-                && result.stderr.contains("0: video h264 320x180") && result.stderr.contains("2: audio aac"), "\(result.stderr)")
+            #expect(
+                result.stderr.contains("two_video_streams.mp4") && result.stderr.contains("is not a video stream")
+                    && result.stderr.contains("0: video h264 320x180") && result.stderr.contains("2: audio aac"),
+                "\(result.stderr)")
         }
     }
 }
@@ -60,7 +69,8 @@ import TestSupport
     func aSecondProcessOpensWithoutAScan(_ name: String) throws {
         let folder = try temporaryFolder("index-cache")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let copy = folder + "/" + name, cache = folder + "/cache"
+        let copy = folder + "/" + name
+        let cache = folder + "/cache"
         try FileManager.default.copyItem(atPath: fixture("corpus/" + name), toPath: copy)
         #expect(try origin(copy, cache: cache) == "scan")
         #expect(try origin(copy, cache: cache) == "cache")
@@ -68,19 +78,22 @@ import TestSupport
         // The kept index gives the CLI's frames, from a third process.
         let corpus = try CorpusFile.load()[name]!
         let indices = [corpus.frames - 1, 30, 13, 0]
-        let result = try clipkit(["frames", copy, "--indices", indices.map(String.init).joined(separator: ",")],
-                                 environment: ["CLIPKIT_CACHE": cache])
-        let bytes = [UInt8](result.stdout), size = bytes.count / indices.count
+        let result = try clipkit(
+            ["frames", copy, "--indices", indices.map(String.init).joined(separator: ",")],
+            environment: ["CLIPKIT_CACHE": cache])
+        let bytes = [UInt8](result.stdout)
+        let size = bytes.count / indices.count
         #expect(result.status == 0 && size == corpus.width * corpus.height * 3)
         for (slot, i) in indices.enumerated() {
-            #expect(frameAdler32(Array(bytes[slot * size ..< (slot + 1) * size])) == corpus.adler32[i], "frame \(i)")
+            #expect(frameAdler32(Array(bytes[slot * size..<(slot + 1) * size])) == corpus.adler32[i], "frame \(i)")
         }
     }
 
     @Test func aChangedFileOrADamagedEntryIsScannedAgain() throws {
         let folder = try temporaryFolder("index-cache")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let copy = folder + "/clip.ts", cache = folder + "/cache"
+        let copy = folder + "/clip.ts"
+        let cache = folder + "/cache"
         try FileManager.default.copyItem(atPath: fixture("corpus/h264.ts"), toPath: copy)
         #expect(try origin(copy, cache: cache) == "scan")
         try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: 60)], ofItemAtPath: copy)
@@ -105,7 +118,8 @@ import TestSupport
     @Test func concurrentWritersLeaveOneWholeEntry() throws {
         let folder = try temporaryFolder("index-cache")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let copy = folder + "/clip.avi", cache = folder + "/cache"
+        let copy = folder + "/clip.avi"
+        let cache = folder + "/cache"
         try FileManager.default.copyItem(atPath: fixture("corpus/xvid_packed.avi"), toPath: copy)
         var environment = ProcessInfo.processInfo.environment
         environment["CLIPKIT_CACHE"] = cache
@@ -121,14 +135,15 @@ import TestSupport
         for p in processes { p.waitUntilExit() }
         #expect(processes.allSatisfy { $0.terminationStatus == 0 })
         let left = try entries(cache)
-        #expect(left.count == 1, "\(left)")   // no temporary files left
+        #expect(left.count == 1, "\(left)")  // no temporary files left
         #expect(try origin(copy, cache: cache) == "cache")
     }
 
     @Test func anUnwritableCacheOnlyMeansScansAreNotKept() throws {
         let folder = try temporaryFolder("index-cache")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let copy = folder + "/clip.ts", cache = folder + "/not-a-folder"
+        let copy = folder + "/clip.ts"
+        let cache = folder + "/not-a-folder"
         try FileManager.default.copyItem(atPath: fixture("corpus/h264.ts"), toPath: copy)
         try Data("x".utf8).write(to: URL(fileURLWithPath: cache))
         #expect(try origin(copy, cache: cache) == "scan")
@@ -157,12 +172,13 @@ import TestSupport
         let truth = try c.cliFrames(width: width, height: height)
         let frame = width * height * 3
         for call in c.calls {
-            let result = try clipkit(["frames", c.video, "--indices", call.map(String.init).joined(separator: ",")] + options)
+            let result = try clipkit(
+                ["frames", c.video, "--indices", call.map(String.init).joined(separator: ",")] + options)
             #expect(result.status == 0 && result.stdout.count == call.count * frame, "\(result.stderr)")
             guard result.stdout.count == call.count * frame else { continue }
             let bytes = [UInt8](result.stdout)
             for (slot, index) in call.enumerated() {
-                let ours = Array(bytes[slot * frame ..< (slot + 1) * frame])
+                let ours = Array(bytes[slot * frame..<(slot + 1) * frame])
                 if let problem = c.mismatch(ours, truth[index], frame: index) { Issue.record("\(problem)") }
             }
         }
@@ -176,13 +192,17 @@ import TestSupport
         let root = try temporaryFolder("prep-every-format")
         defer { try? FileManager.default.removeItem(atPath: root) }
         try FileManager.default.createDirectory(atPath: root + "/src", withIntermediateDirectories: true)
-        let names = try FileManager.default.contentsOfDirectory(atPath: fixture("corpus")).filter { !$0.hasSuffix(".json") }
-        for name in names {   // distinct stems: mpeg2.vob and mpeg2.m2v become mpeg2_vob.vob and mpeg2_m2v.m2v
+        let names = try FileManager.default.contentsOfDirectory(atPath: fixture("corpus")).filter {
+            !$0.hasSuffix(".json")
+        }
+        for name in names {  // distinct stems: mpeg2.vob and mpeg2.m2v become mpeg2_vob.vob and mpeg2_m2v.m2v
             let ext = (name as NSString).pathExtension
             let stem = (name as NSString).deletingPathExtension + "_" + ext
             try FileManager.default.copyItem(atPath: fixture("corpus/" + name), toPath: "\(root)/src/\(stem).\(ext)")
         }
-        let r = try clipkit(["prep", "resize", root + "/src", root + "/dst", "--short-side", "32", "--preset", "ultrafast", "--quiet"])
+        let r = try clipkit([
+            "prep", "resize", root + "/src", root + "/dst", "--short-side", "32", "--preset", "ultrafast", "--quiet"
+        ])
         let out = String(decoding: r.stdout, as: UTF8.self)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(out.contains("\(names.count) converted, 0 already done, 0 failed, 0 skipped as not video"), "\(out)")
@@ -196,7 +216,9 @@ import TestSupport
         try FileManager.default.copyItem(atPath: fixture("corpus/h264.ts"), toPath: src + "/broadcast.dat")
         try FileManager.default.copyItem(atPath: fixture("corpus/wmv1.asf"), toPath: src + "/old.asf")
         try FileManager.default.copyItem(atPath: fixture("corpus/mpeg2.m2v"), toPath: src + "/raw.m2v")
-        func make(_ arguments: [String]) throws { _ = try runTool("ffmpeg", ["-v", "error", "-f", "lavfi"] + arguments) }
+        func make(_ arguments: [String]) throws {
+            _ = try runTool("ffmpeg", ["-v", "error", "-f", "lavfi"] + arguments)
+        }
         try make(["-i", "testsrc2=size=64x48:duration=0.4", src + "/moving.gif"])
         try make(["-i", "testsrc2=size=64x48", "-frames:v", "1", src + "/still.gif"])
         try make(["-i", "testsrc2=size=64x48", "-frames:v", "1", src + "/photo.jpg"])
@@ -205,12 +227,20 @@ import TestSupport
         try Data("notes\n".utf8).write(to: URL(fileURLWithPath: src + "/readme.txt"))
         try Data("ANSI art, as release notes ship it\n".utf8).write(to: URL(fileURLWithPath: src + "/release.nfo"))
         for command in ["resize", "frames"] {
-            let r = try clipkit(["prep", command, src, root + "/" + command, "--short-side", "32", "--quiet", "--verbose"])
+            let r = try clipkit([
+                "prep", command, src, root + "/" + command, "--short-side", "32", "--quiet", "--verbose"
+            ])
             let out = String(decoding: r.stdout, as: UTF8.self)
             #expect(r.status == 0, "\(r.stderr)")
-            #expect(out.contains("4 \(command == "resize" ? "converted" : "extracted"), 0 already done, 0 failed, 6 skipped as not video"), "\(out)")
-            let listed = out.split(separator: "\n").filter { $0.hasPrefix("not video: ") }.map { String($0.dropFirst(11)) }
-            #expect(listed == ["music.ogg", "photo.jpg", "picture.bin", "readme.txt", "release.nfo", "still.gif"], "\(out)")
+            #expect(
+                out.contains(
+                    "4 \(command == "resize" ? "converted" : "extracted"), 0 already done, 0 failed, 6 skipped as not video"
+                ), "\(out)")
+            let listed = out.split(separator: "\n").filter { $0.hasPrefix("not video: ") }.map {
+                String($0.dropFirst(11))
+            }
+            #expect(
+                listed == ["music.ogg", "photo.jpg", "picture.bin", "readme.txt", "release.nfo", "still.gif"], "\(out)")
         }
         let manifest = try String(contentsOfFile: root + "/resize/manifest.csv", encoding: .utf8)
         for stem in ["broadcast", "old", "raw", "moving"] { #expect(manifest.contains("\(stem).mp4"), "\(manifest)") }
@@ -223,7 +253,8 @@ import TestSupport
         try FileManager.default.copyItem(atPath: fixture("corpus/mpeg2.m2v"), toPath: root + "/data/jump/a.m2v")
         try FileManager.default.copyItem(atPath: fixture("corpus/h264.ts"), toPath: root + "/data/jump/b.bin")
         try Data("x".utf8).write(to: URL(fileURLWithPath: root + "/data/jump/notes.txt"))
-        let r = try clipkit(["prep", "index", root + "/data", "--layout", "folders", "-o", root + "/m.csv", "--verbose"])
+        let r = try clipkit(["prep", "index", root + "/data", "--layout", "folders", "-o", root + "/m.csv", "--verbose"]
+        )
         let out = String(decoding: r.stdout, as: UTF8.self)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(out.contains("2 videos in 1 classes, 0 problems, 1 skipped as not video"), "\(out)")
@@ -241,7 +272,9 @@ import TestSupport
         #expect(r.status == 0, "\(r.stderr)")
         let lines = try String(contentsOfFile: root + "/m.csv", encoding: .utf8).split(separator: "\n")
         #expect(lines.first?.hasSuffix(",stream") == true, "\(lines)")
-        #expect(lines.contains { $0.contains("two.mp4") && $0.hasSuffix(",1") } && lines.contains { $0.contains("one.mp4") && $0.hasSuffix(",") },
-                "\(lines)")
+        #expect(
+            lines.contains { $0.contains("two.mp4") && $0.hasSuffix(",1") }
+                && lines.contains { $0.contains("one.mp4") && $0.hasSuffix(",") },
+            "\(lines)")
     }
 }

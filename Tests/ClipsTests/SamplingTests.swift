@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Clips
 
 /// `Fixtures/golden/sampling.json`, written by tools/golden/make_sampling_golden.py
@@ -31,8 +32,9 @@ private let golden: Golden = {
 }()
 
 private func dense(_ c: Golden.Case) -> DenseSampling {
-    DenseSampling(clipLength: c.clip_len, frameInterval: c.interval, numClips: c.num_clips,
-                  twiceSample: c.twice ?? false, outOfBound: OutOfBound(rawValue: c.oob ?? "loop")!)
+    DenseSampling(
+        clipLength: c.clip_len, frameInterval: c.interval, numClips: c.num_clips,
+        twiceSample: c.twice ?? false, outOfBound: OutOfBound(rawValue: c.oob ?? "loop")!)
 }
 
 @Suite struct GoldenSamplingTests {
@@ -42,7 +44,9 @@ private func dense(_ c: Golden.Case) -> DenseSampling {
         for c in golden.sample_frames_test {
             let label = "N=\(c.n) L=\(c.clip_len) s=\(c.interval) K=\(c.num_clips) twice=\(c.twice!) \(c.oob!)"
             if c.error == true {
-                #expect(throws: SamplingError.self, "\(label)") { try dense(c).clips(frameCount: c.n, test: true, rng: &rng) }
+                #expect(throws: SamplingError.self, "\(label)") {
+                    try dense(c).clips(frameCount: c.n, test: true, rng: &rng)
+                }
             } else {
                 let got = try dense(c).clips(frameCount: c.n, test: true, rng: &rng)
                 #expect(got == c.clips!, "\(label)")
@@ -65,8 +69,9 @@ private func dense(_ c: Golden.Case) -> DenseSampling {
         var rng = SampleRNG(seed: 0)
         for c in golden.dense_sample_frames_test {
             let sampler = RangeDenseSampling(clipLength: c.clip_len, frameInterval: c.interval, numClips: c.num_clips)
-            #expect(try sampler.clips(frameCount: c.n, test: true, rng: &rng) == c.clips!,
-                    "N=\(c.n) L=\(c.clip_len) s=\(c.interval) K=\(c.num_clips)")
+            #expect(
+                try sampler.clips(frameCount: c.n, test: true, rng: &rng) == c.clips!,
+                "N=\(c.n) L=\(c.clip_len) s=\(c.interval) K=\(c.num_clips)")
         }
     }
 
@@ -74,8 +79,9 @@ private func dense(_ c: Golden.Case) -> DenseSampling {
         var rng = SampleRNG(seed: 0)
         for c in golden.slowfast_test {
             let sampler = SlowFastSampling(clipLength: c.clip_len, frameInterval: c.interval, numClips: c.num_clips)
-            #expect(try sampler.clips(frameCount: c.n, test: true, rng: &rng) == c.clips!,
-                    "N=\(c.n) L=\(c.clip_len) s=\(c.interval) K=\(c.num_clips)")
+            #expect(
+                try sampler.clips(frameCount: c.n, test: true, rng: &rng) == c.clips!,
+                "N=\(c.n) L=\(c.clip_len) s=\(c.interval) K=\(c.num_clips)")
         }
     }
 }
@@ -117,9 +123,11 @@ private func dense(_ c: Golden.Case) -> DenseSampling {
         for seed in 0..<400 {
             var rng = SampleRNG(seed: UInt64(seed))
             let clips = try sampler.clips(frameCount: 50, test: false, rng: &rng)
-            let average = Double(50 - 8 + 1) / 3   // 14.33
+            let average = Double(50 - 8 + 1) / 3  // 14.33
             for (i, clip) in clips.enumerated() {
-                #expect(Double(clip[0]) >= (Double(i) * average).rounded(.down) && Double(clip[0]) < Double(i + 1) * average)
+                #expect(
+                    Double(clip[0]) >= (Double(i) * average).rounded(.down) && Double(clip[0]) < Double(i + 1) * average
+                )
             }
             lastStarts.insert(clips[2][0])
         }
@@ -132,7 +140,8 @@ private func dense(_ c: Golden.Case) -> DenseSampling {
         let jittered = DenseSampling(clipLength: 8, frameInterval: 4, numClips: 1, temporalJitter: true)
         var moved = 0
         for seed in 0..<200 {
-            var a = SampleRNG(seed: UInt64(seed)), b = SampleRNG(seed: UInt64(seed))
+            var a = SampleRNG(seed: UInt64(seed))
+            var b = SampleRNG(seed: UInt64(seed))
             let base = try plain.clips(frameCount: 200, test: false, rng: &a)[0]
             let jit = try jittered.clips(frameCount: 200, test: false, rng: &b)[0]
             #expect(zip(base, jit).allSatisfy { (0..<4).contains($1 - $0) })
@@ -154,11 +163,11 @@ private func dense(_ c: Golden.Case) -> DenseSampling {
     @Test func uniformTestShiftsTheMiddleFrames() throws {
         var rng = SampleRNG(seed: 0)
         let one = try UniformSampling(segments: 4, numClips: 1).clips(frameCount: 40, test: true, rng: &rng)
-        #expect(one == [[5, 15, 25, 35]])   // middles of 10-frame segments
+        #expect(one == [[5, 15, 25, 35]])  // middles of 10-frame segments
         let ten = try UniformSampling(segments: 4, numClips: 10).clips(frameCount: 40, test: true, rng: &rng)
         #expect(ten.count == 10)
-        #expect(ten[0] == [0, 10, 20, 30])   // shift -5
-        #expect(ten[9] == [9, 19, 29, 39])   // shift +4
+        #expect(ten[0] == [0, 10, 20, 30])  // shift -5
+        #expect(ten[9] == [9, 19, 29, 39])  // shift +4
         let short = try UniformSampling(segments: 4, numClips: 10).clips(frameCount: 4, test: true, rng: &rng)
         #expect(short.allSatisfy { $0.allSatisfy { (0..<4).contains($0) } })
     }
@@ -176,9 +185,15 @@ private func dense(_ c: Golden.Case) -> DenseSampling {
 
     @Test func badSpecsAreErrors() {
         var rng = SampleRNG(seed: 0)
-        #expect(throws: SamplingError.self) { try DenseSampling(clipLength: 0).clips(frameCount: 10, test: true, rng: &rng) }
-        #expect(throws: SamplingError.self) { try DenseSampling(clipLength: 4).clips(frameCount: 0, test: true, rng: &rng) }
-        #expect(throws: SamplingError.self) { try DenseSampling(clipLength: 4, frameInterval: 0).clips(frameCount: 9, test: false, rng: &rng) }
+        #expect(throws: SamplingError.self) {
+            try DenseSampling(clipLength: 0).clips(frameCount: 10, test: true, rng: &rng)
+        }
+        #expect(throws: SamplingError.self) {
+            try DenseSampling(clipLength: 4).clips(frameCount: 0, test: true, rng: &rng)
+        }
+        #expect(throws: SamplingError.self) {
+            try DenseSampling(clipLength: 4, frameInterval: 0).clips(frameCount: 9, test: false, rng: &rng)
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import VideoIO
+
 @testable import Clips
 
 /// `Fixtures/golden/spatial.json`: crops made the mmaction2 way (resize the
@@ -51,11 +52,14 @@ private func denormalize(_ values: [Float], side: Int) -> [UInt8] {
         let decoded = try decoder.frames(at: plan.frames, format: plan.decodeFormat).flatMap(\.pixels)
         var out = [Float](repeating: 0, count: plan.views.count * plan.viewFloats)
         decoded.withUnsafeBufferPointer { d in
-            out.withUnsafeMutableBufferPointer { plan.writeViews(decoded: d.baseAddress!, normalization: .imagenet, into: $0.baseAddress!) }
+            out.withUnsafeMutableBufferPointer {
+                plan.writeViews(decoded: d.baseAddress!, normalization: .imagenet, into: $0.baseAddress!)
+            }
         }
         for c in golden.cases where c.kind == "three" {
             let v = golden.cases.filter { $0.kind == "three" }.firstIndex { $0.file == c.file }!
-            #expect([plan.views[v].box.x, plan.views[v].box.y, plan.views[v].box.width, plan.views[v].box.height] == c.box)
+            #expect(
+                [plan.views[v].box.x, plan.views[v].box.y, plan.views[v].box.width, plan.views[v].box.height] == c.box)
             let got = denormalize(Array(out[(v * plan.viewFloats)..<((v + 1) * plan.viewFloats)]), side: 128)
             let value = psnr(got, try FixtureExpectations.reference("../golden/" + c.file))
             #expect(value >= 30, "view \(v): PSNR \(value) dB")
@@ -72,8 +76,9 @@ private func denormalize(_ values: [Float], side: Int) -> [UInt8] {
     @Test func trainCropMatchesResizeCropFlip() throws {
         let c = golden.cases.first { $0.kind == "train" }!
         let box = CropBox(x: c.box[0], y: c.box[1], width: c.box[2], height: c.box[3])
-        let sample = SpatialSample(resizedBox: box, resizedWidth: c.resized[0], resizedHeight: c.resized[1],
-                                   sourceWidth: 160, sourceHeight: 120, outputSide: c.box[2], flip: c.flip)
+        let sample = SpatialSample(
+            resizedBox: box, resizedWidth: c.resized[0], resizedHeight: c.resized[1],
+            sourceWidth: 160, sourceHeight: 120, outputSide: c.box[2], flip: c.flip)
         let decoder = try VideoDecoder(path: fixture(golden.source))
         let frame = try decoder.frames(at: [golden.frame], format: sample.decodeFormat)[0]
         let side = c.box[2]
@@ -81,8 +86,9 @@ private func denormalize(_ values: [Float], side: Int) -> [UInt8] {
         var out = [Float](repeating: 0, count: 3 * side * side)
         frame.pixels.withUnsafeBufferPointer { p in
             out.withUnsafeMutableBufferPointer {
-                normalizeClip(frames: [p.baseAddress!], width: frame.width, box: sample.outputBox,
-                              flip: sample.flip, normalization: .imagenet, into: $0.baseAddress!)
+                normalizeClip(
+                    frames: [p.baseAddress!], width: frame.width, box: sample.outputBox,
+                    flip: sample.flip, normalization: .imagenet, into: $0.baseAddress!)
             }
         }
         let value = psnr(denormalize(out, side: side), try FixtureExpectations.reference("../golden/" + c.file))

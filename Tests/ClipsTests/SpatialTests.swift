@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import VideoIO
+
 @testable import Clips
 
 private struct CropGolden: Decodable {
@@ -20,8 +21,11 @@ private func box(_ a: [Int]) -> CropBox { CropBox(x: a[0], y: a[1], width: a[2],
         let url = URL(fileURLWithPath: fixture("golden/sampling.json"))
         let golden = try JSONDecoder().decode(CropGolden.self, from: Data(contentsOf: url))
         for c in golden.crops {
-            #expect(threeCropBoxes(width: c.width, height: c.height, size: 256) == c.three256.map(box), "\(c.width)x\(c.height)")
-            #expect(centerCropBox(width: c.width, height: c.height, cropWidth: 224, cropHeight: 224) == box(c.center224))
+            #expect(
+                threeCropBoxes(width: c.width, height: c.height, size: 256) == c.three256.map(box),
+                "\(c.width)x\(c.height)")
+            #expect(
+                centerCropBox(width: c.width, height: c.height, cropWidth: 224, cropHeight: 224) == box(c.center224))
         }
     }
 
@@ -29,7 +33,7 @@ private func box(_ a: [Int]) -> CropBox { CropBox(x: a[0], y: a[1], width: a[2],
         let crops = tenCropBoxes(width: 341, height: 256, size: 224)
         #expect(crops.count == 10)
         #expect(crops.map(\.flip) == [false, true, false, true, false, true, false, true, false, true])
-        #expect(crops[2].box == CropBox(x: 116, y: 0, width: 224, height: 224))   // 4·((341-224)//4) = 116
+        #expect(crops[2].box == CropBox(x: 116, y: 0, width: 224, height: 224))  // 4·((341-224)//4) = 116
         #expect(crops[8].box == CropBox(x: 58, y: 16, width: 224, height: 224))
     }
 
@@ -62,7 +66,10 @@ private func box(_ a: [Int]) -> CropBox { CropBox(x: a[0], y: a[1], width: a[2],
             #expect(s.resizedBox.x + 224 <= s.resizedWidth && s.resizedBox.y + 224 <= s.resizedHeight)
             let crop = s.decodeFormat.crop!
             #expect(crop.x >= 0 && crop.y >= 0 && crop.x + crop.width <= 455 && crop.y + crop.height <= 256)
-            guard case .exact(let w, let h) = s.decodeFormat.size else { Issue.record("size"); continue }
+            guard case .exact(let w, let h) = s.decodeFormat.size else {
+                Issue.record("size")
+                continue
+            }
             #expect(s.outputBox.x + 224 <= w && s.outputBox.y + 224 <= h)
             #expect(w < 224 + 8 && h < 224 + 8, "the decoded region barely exceeds the crop")
             #expect(s.outputSide == 224)
@@ -78,12 +85,16 @@ private func box(_ a: [Int]) -> CropBox { CropBox(x: a[0], y: a[1], width: a[2],
         for seed in 0..<200 {
             var rng = SampleRNG(seed: UInt64(seed))
             let s = trainSpatialSample(width: 455, height: 256, augment: TrainAugment(crop: kind), rng: &rng)
-            guard case .exact(let w, let h) = s.decodeFormat.size, let crop = s.decodeFormat.crop else { Issue.record("format"); continue }
+            guard case .exact(let w, let h) = s.decodeFormat.size, let crop = s.decodeFormat.crop else {
+                Issue.record("format")
+                continue
+            }
             #expect(s.outputBox.width == 224 && s.outputBox.height == 224)
             #expect(s.outputBox.x + 224 <= w && s.outputBox.y + 224 <= h)
             #expect(crop.x + crop.width <= 455 && crop.y + crop.height <= 256)
             // The decoded region spans the box plus at most a couple of source pixels per side.
-            let scaleX = Double(w) / Double(crop.width), boxInSource = Double(s.resizedBox.width) * 455 / Double(s.resizedWidth)
+            let scaleX = Double(w) / Double(crop.width)
+            let boxInSource = Double(s.resizedBox.width) * 455 / Double(s.resizedWidth)
             #expect(abs(224 / scaleX - boxInSource) < 3, "box width in source pixels")
         }
     }
@@ -94,11 +105,14 @@ private func box(_ a: [Int]) -> CropBox { CropBox(x: a[0], y: a[1], width: a[2],
         var rng = SampleRNG(seed: 9)
         let s = trainSpatialSample(width: 455, height: 256, variant: .spatial(beta: 2), rng: &rng)
         #expect(s.outputSide == 112 && s.outputBox.width == 112 && s.outputBox.height == 112)
-        guard case .exact(let w, _) = s.decodeFormat.size else { Issue.record("size"); return }
+        guard case .exact(let w, _) = s.decodeFormat.size else {
+            Issue.record("size")
+            return
+        }
         #expect(w >= 112 && w < 120)
         let full = [3, 11, 19, 27, 35, 43, 51, 59]
         let temporal = StreamVariant.temporal(gamma: 2).frames(of: full)
-        #expect(temporal == [3, 19, 35, 51])   // T/γ frames at interval τγ
+        #expect(temporal == [3, 19, 35, 51])  // T/γ frames at interval τγ
         #expect(Set(temporal).isSubset(of: Set(full)))
         #expect(StreamVariant.full.frames(of: full) == full)
         #expect(StreamVariant.spatial(beta: 2).frames(of: full) == full)
@@ -108,7 +122,8 @@ private func box(_ a: [Int]) -> CropBox { CropBox(x: a[0], y: a[1], width: a[2],
 @Suite struct ViewPlanTests {
     @Test func thirtyViewPlanDecodesEachFrameOnce() throws {
         var rng = SampleRNG(seed: 0)
-        let clips = try DenseSampling(clipLength: 8, frameInterval: 8, numClips: 10).clips(frameCount: 100, test: true, rng: &rng)
+        let clips = try DenseSampling(clipLength: 8, frameInterval: 8, numClips: 10).clips(
+            frameCount: 100, test: true, rng: &rng)
         let plan = ViewPlan(clips: clips, width: 455, height: 256, crops: .three(256))
         #expect(plan.views.count == 30)
         #expect(plan.frames == Array(Set(clips.joined())).sorted())
@@ -118,7 +133,8 @@ private func box(_ a: [Int]) -> CropBox { CropBox(x: a[0], y: a[1], width: a[2],
     }
 
     @Test func writeViewsEqualsTheNaiveNormalisationOfEachCrop() {
-        let width = 40, height = 32
+        let width = 40
+        let height = 32
         let frames: [[UInt8]] = (0..<5).map { (f: Int) -> [UInt8] in
             (0..<(width * height * 3)).map { (i: Int) -> UInt8 in UInt8((i * 7 + f * 13) % 256) }
         }
@@ -127,11 +143,14 @@ private func box(_ a: [Int]) -> CropBox { CropBox(x: a[0], y: a[1], width: a[2],
         let decoded = plan.frames.flatMap { frames[$0] }
         var out = [Float](repeating: .nan, count: plan.views.count * plan.viewFloats)
         decoded.withUnsafeBufferPointer { d in
-            out.withUnsafeMutableBufferPointer { plan.writeViews(decoded: d.baseAddress!, normalization: .imagenet, into: $0.baseAddress!) }
+            out.withUnsafeMutableBufferPointer {
+                plan.writeViews(decoded: d.baseAddress!, normalization: .imagenet, into: $0.baseAddress!)
+            }
         }
         for (v, view) in plan.views.enumerated() {
-            let expected = normalizeClipNaive(frames: plan.clips[view.clip].map { frames[$0] }, width: width,
-                                              box: view.box, flip: view.flip, normalization: .imagenet)
+            let expected = normalizeClipNaive(
+                frames: plan.clips[view.clip].map { frames[$0] }, width: width,
+                box: view.box, flip: view.flip, normalization: .imagenet)
             let got = Array(out[(v * plan.viewFloats)..<((v + 1) * plan.viewFloats)])
             let worst = zip(got, expected).map { abs($0 - $1) }.max()!
             #expect(worst < 1e-5, "view \(v): max difference \(worst)")

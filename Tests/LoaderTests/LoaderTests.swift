@@ -1,11 +1,14 @@
-import Foundation
-import Testing
-import TestSupport
 import Clips
+import Foundation
+import TestSupport
+import Testing
 import VideoIO
+
 @testable import Loader
 
-private let videos = ["h264_bframes.mp4", "hevc.mkv", "vp9.webm", "mpeg4.avi", "mjpeg.mov", "vfr.mp4", "rotate90.mp4", "h264_444_odd.mp4"]
+private let videos = [
+    "h264_bframes.mp4", "hevc.mkv", "vp9.webm", "mpeg4.avi", "mjpeg.mov", "vfr.mp4", "rotate90.mp4", "h264_444_odd.mp4"
+]
 
 private func temporaryDirectory() throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("clipkit-loader-\(UUID().uuidString)")
@@ -19,8 +22,9 @@ private func manifest(_ names: [String]) -> Manifest {
 
 /// Small clips so the tests stay fast: 4 frames at stride 2, short side 64...80, 48-pixel crops.
 private func trainDataset(_ m: Manifest, seed: UInt64 = 7) -> ClipDataset {
-    ClipDataset(manifest: m, spec: ClipSpec(frames: 4, interval: 2, cropSize: 48),
-                mode: .train(TrainAugment(shortSideRange: 64...80, cropSize: 48), variant: .full), seed: seed)
+    ClipDataset(
+        manifest: m, spec: ClipSpec(frames: 4, interval: 2, cropSize: 48),
+        mode: .train(TrainAugment(shortSideRange: 64...80, cropSize: 48), variant: .full), seed: seed)
 }
 
 /// Every batch of an epoch: (labels, videos, floats).
@@ -35,15 +39,20 @@ private func collect(_ loader: ClipLoader, epoch: Int) throws -> [([Int], [Int],
     @Test func csvJsonlAndListFilesAgree() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try FileManager.default.copyItem(atPath: fixture("vp9.webm"), toPath: dir.appendingPathComponent("a, b.webm").path)
+        try FileManager.default.copyItem(
+            atPath: fixture("vp9.webm"), toPath: dir.appendingPathComponent("a, b.webm").path)
         let csv = dir.appendingPathComponent("m.csv").path
-        try "path,label,frames,keyframes\n\"a, b.webm\",2,40,0 12 24 36\n\(fixture("hevc.mkv")),0,,\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        try "path,label,frames,keyframes\n\"a, b.webm\",2,40,0 12 24 36\n\(fixture("hevc.mkv")),0,,\n".write(
+            toFile: csv, atomically: true, encoding: .utf8)
         let jsonl = dir.appendingPathComponent("m.jsonl").path
-        try "{\"path\": \"a, b.webm\", \"label\": 2, \"frames\": 40, \"keyframes\": [0, 12, 24, 36]}\n{\"path\": \"\(fixture("hevc.mkv"))\", \"label\": 0}\n"
+        try
+            "{\"path\": \"a, b.webm\", \"label\": 2, \"frames\": 40, \"keyframes\": [0, 12, 24, 36]}\n{\"path\": \"\(fixture("hevc.mkv"))\", \"label\": 0}\n"
             .write(toFile: jsonl, atomically: true, encoding: .utf8)
         let list = dir.appendingPathComponent("m.txt").path
         try "a, b.webm 2\n\(fixture("hevc.mkv")) 0\n".write(toFile: list, atomically: true, encoding: .utf8)
-        let a = try Manifest.load(csv), b = try Manifest.load(jsonl), c = try Manifest.load(list)
+        let a = try Manifest.load(csv)
+        let b = try Manifest.load(jsonl)
+        let c = try Manifest.load(list)
         #expect(a.entries[0].path == dir.appendingPathComponent("a, b.webm").standardizedFileURL.path)
         #expect(a.entries == b.entries)
         #expect(a.entries.map(\.path) == c.entries.map(\.path) && a.entries.map(\.label) == c.entries.map(\.label))
@@ -67,15 +76,18 @@ private func collect(_ loader: ClipLoader, epoch: Int) throws -> [([Int], [Int],
             _ = try runTool("ffmpeg", ["-v", "error", "-i", source, "-map", "0:\(stream)", "-c", "copy", alone[stream]])
         }
         let csv = dir.appendingPathComponent("m.csv").path
-        try "path,label,stream\n\(source),0,0\n\(source),1,1\n\(source),2,\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        try "path,label,stream\n\(source),0,0\n\(source),1,1\n\(source),2,\n".write(
+            toFile: csv, atomically: true, encoding: .utf8)
         let chosen = try Manifest.load(csv)
         #expect(chosen.entries.map(\.stream) == [0, 1, nil])
         let again = dir.appendingPathComponent("again.csv").path
         try chosen.writeCSV(to: again)
         #expect(try Manifest.load(again).entries == chosen.entries)
         let options = LoaderOptions(batchSize: 3, workers: 1, shuffle: false)
-        let separate = Manifest(entries: [ManifestEntry(path: alone[0], label: 0), ManifestEntry(path: alone[1], label: 1),
-                                          ManifestEntry(path: alone[1], label: 2)])
+        let separate = Manifest(entries: [
+            ManifestEntry(path: alone[0], label: 0), ManifestEntry(path: alone[1], label: 1),
+            ManifestEntry(path: alone[1], label: 2)
+        ])
         let a = try collect(ClipLoader(dataset: trainDataset(chosen), options: options), epoch: 0)
         let b = try collect(ClipLoader(dataset: trainDataset(separate), options: options), epoch: 0)
         #expect(a.count == 1 && a.map(\.2) == b.map(\.2))
@@ -89,7 +101,11 @@ private func collect(_ loader: ClipLoader, epoch: Int) throws -> [([Int], [Int],
         defer { try? FileManager.default.removeItem(at: dir) }
         let bad = dir.appendingPathComponent("bad.csv").path
         try "path,label\nx.mp4,3\ny.mp4,dog\n".write(toFile: bad, atomically: true, encoding: .utf8)
-        #expect(throws: ManifestError(file: bad, line: 3, reason: "label 'dog' is not a non-negative integer (give a class list to use names)")) {
+        #expect(
+            throws: ManifestError(
+                file: bad, line: 3, reason: "label 'dog' is not a non-negative integer (give a class list to use names)"
+            )
+        ) {
             try Manifest.load(bad)
         }
         #expect(try Manifest.load(bad, classes: ["cat", "dog", "x", "y"]).entries[1].label == 1)
@@ -106,7 +122,8 @@ private func collect(_ loader: ClipLoader, epoch: Int) throws -> [([Int], [Int],
         #expect(epochOrder(count: 50, epoch: 3, options: options) == epochOrder(count: 50, epoch: 3, options: options))
         #expect(epochOrder(count: 50, epoch: 3, options: options) != epochOrder(count: 50, epoch: 4, options: options))
         #expect(epochOrder(count: 50, epoch: 3, options: options).sorted() == Array(0..<50))
-        var other = options; other.seed = 12
+        var other = options
+        other.seed = 12
         #expect(epochOrder(count: 50, epoch: 3, options: options) != epochOrder(count: 50, epoch: 3, options: other))
         other.shuffle = false
         #expect(epochOrder(count: 5, epoch: 3, options: other) == [0, 1, 2, 3, 4])
@@ -117,7 +134,8 @@ private func collect(_ loader: ClipLoader, epoch: Int) throws -> [([Int], [Int],
     @Test(arguments: [(10, 3), (12, 4), (7, 2), (5, 8)])
     func shardsAreDisjointAndCovering(_ count: Int, _ world: Int) {
         let shards = (0..<world).map { rank in
-            epochOrder(count: count, epoch: 1, options: LoaderOptions(batchSize: 1, seed: 5, rank: rank, worldSize: world))
+            epochOrder(
+                count: count, epoch: 1, options: LoaderOptions(batchSize: 1, seed: 5, rank: rank, worldSize: world))
         }
         let perRank = (count + world - 1) / world
         #expect(shards.allSatisfy { $0.count == perRank })
@@ -133,9 +151,12 @@ private func collect(_ loader: ClipLoader, epoch: Int) throws -> [([Int], [Int],
     @Test func sameBatchesForOneTwoAndFourWorkers() throws {
         let dataset = trainDataset(manifest(videos))
         let results = try [1, 2, 4].map { workers in
-            try collect(ClipLoader(dataset: dataset, options: LoaderOptions(batchSize: 3, workers: workers, queueDepth: 3, seed: 2)), epoch: 1)
+            try collect(
+                ClipLoader(
+                    dataset: dataset, options: LoaderOptions(batchSize: 3, workers: workers, queueDepth: 3, seed: 2)),
+                epoch: 1)
         }
-        #expect(results[0].count == 3)   // 8 videos, batch 3, last batch of 2 kept
+        #expect(results[0].count == 3)  // 8 videos, batch 3, last batch of 2 kept
         for r in results.dropFirst() {
             #expect(r.map(\.0) == results[0].map(\.0) && r.map(\.1) == results[0].map(\.1))
             #expect(r.map(\.2) == results[0].map(\.2), "floats differ")
@@ -145,12 +166,15 @@ private func collect(_ loader: ClipLoader, epoch: Int) throws -> [([Int], [Int],
     }
 
     @Test func dropLastDropsTheIncompleteBatch() throws {
-        let loader = ClipLoader(dataset: trainDataset(manifest(videos)), options: LoaderOptions(batchSize: 3, workers: 2, dropLast: true))
+        let loader = ClipLoader(
+            dataset: trainDataset(manifest(videos)), options: LoaderOptions(batchSize: 3, workers: 2, dropLast: true))
         #expect(try collect(loader, epoch: 0).count == 2)
     }
 
     @Test func earlyStopEndsEveryWorkerAndReturnsEveryBuffer() throws {
-        let loader = ClipLoader(dataset: trainDataset(manifest(videos + videos)), options: LoaderOptions(batchSize: 2, workers: 2, queueDepth: 2))
+        let loader = ClipLoader(
+            dataset: trainDataset(manifest(videos + videos)),
+            options: LoaderOptions(batchSize: 2, workers: 2, queueDepth: 2))
         let iterator = loader.epoch(0)
         _ = try iterator.next()
         iterator.stop()
@@ -183,7 +207,9 @@ private func collect(_ loader: ClipLoader, epoch: Int) throws -> [([Int], [Int],
         #expect(logged.lines.count == 2, "each broken file logged once: \(logged.lines)")
         #expect(logged.lines.contains { $0.contains("truncated.mp4") && $0.contains("truncated") })
 
-        let test = ClipDataset(manifest: m, spec: ClipSpec(frames: 4, interval: 2), mode: .test(numClips: 2, crops: .center(48), shortSide: 64))
+        let test = ClipDataset(
+            manifest: m, spec: ClipSpec(frames: 4, interval: 2),
+            mode: .test(numClips: 2, crops: .center(48), shortSide: 64))
         let testLoader = ClipLoader(dataset: test, options: LoaderOptions(batchSize: 5, workers: 2, shuffle: false))
         testLoader.log = { _ in }
         let batch = try #require(try testLoader.epoch(0).next())
@@ -196,13 +222,16 @@ private func collect(_ loader: ClipLoader, epoch: Int) throws -> [([Int], [Int],
     }
 
     @Test func allBrokenIsAnErrorNotAHang() throws {
-        let loader = ClipLoader(dataset: trainDataset(manifest(["text.mp4", "empty.mp4"])), options: LoaderOptions(batchSize: 2, workers: 2))
+        let loader = ClipLoader(
+            dataset: trainDataset(manifest(["text.mp4", "empty.mp4"])), options: LoaderOptions(batchSize: 2, workers: 2)
+        )
         loader.log = { _ in }
         #expect(throws: LoaderError.self) { _ = try loader.epoch(0).next() }
     }
 
     @Test func bufferPoolDoesNotGrowOverEpochs() throws {
-        let loader = ClipLoader(dataset: trainDataset(manifest(videos)), options: LoaderOptions(batchSize: 2, workers: 2, queueDepth: 3))
+        let loader = ClipLoader(
+            dataset: trainDataset(manifest(videos)), options: LoaderOptions(batchSize: 2, workers: 2, queueDepth: 3))
         for epoch in 0..<6 { _ = try collect(loader, epoch: epoch) }
         #expect(loader.buffersAllocated <= 3)
         #expect(loader.buffersIdle == 3)
@@ -216,7 +245,8 @@ private func collect(_ loader: ClipLoader, epoch: Int) throws -> [([Int], [Int],
             withIndex.entries[i].keyframes = d.keyframes
         }
         let options = LoaderOptions(batchSize: 2, workers: 1, shuffle: false)
-        let a = try collect(ClipLoader(dataset: trainDataset(manifest(["h264_bframes.mp4", "vp9.webm"])), options: options), epoch: 0)
+        let a = try collect(
+            ClipLoader(dataset: trainDataset(manifest(["h264_bframes.mp4", "vp9.webm"])), options: options), epoch: 0)
         let b = try collect(ClipLoader(dataset: trainDataset(withIndex), options: options), epoch: 0)
         #expect(a.map(\.2) == b.map(\.2))
     }
@@ -225,8 +255,16 @@ private func collect(_ loader: ClipLoader, epoch: Int) throws -> [([Int], [Int],
 final class LockedLines: @unchecked Sendable {
     private let lock = NSLock()
     private var storage: [String] = []
-    func append(_ line: String) { lock.lock(); storage.append(line); lock.unlock() }
-    var lines: [String] { lock.lock(); defer { lock.unlock() }; return storage }
+    func append(_ line: String) {
+        lock.lock()
+        storage.append(line)
+        lock.unlock()
+    }
+    var lines: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return storage
+    }
 }
 
 /// Colour through the loader: every `loader` case of the pairwise colour
@@ -239,19 +277,23 @@ final class LockedLines: @unchecked Sendable {
     func clipsEqualTheCLI(_ c: ColourCase) throws {
         let side = ColourCase.shortSide
         let manifest = Manifest(entries: [ManifestEntry(path: c.video, label: 0)])
-        let dataset = ClipDataset(manifest: manifest, spec: ClipSpec(frames: ColourCase.frames, interval: 1, cropSize: side),
-                                  mode: .test(numClips: 1, crops: .center(side), shortSide: side),
-                                  normalization: Normalization(mean: [0, 0, 0], std: [1, 1, 1]))
+        let dataset = ClipDataset(
+            manifest: manifest, spec: ClipSpec(frames: ColourCase.frames, interval: 1, cropSize: side),
+            mode: .test(numClips: 1, crops: .center(side), shortSide: side),
+            normalization: Normalization(mean: [0, 0, 0], std: [1, 1, 1]))
         #expect(dataset.sampleShape == [1, 3, ColourCase.frames, side, side])
         var sample = [Float](repeating: -1, count: dataset.sampleFloats)
         var scratch: [UInt8] = []
-        try sample.withUnsafeMutableBufferPointer { try dataset.load(video: 0, epoch: 0, into: $0.baseAddress!, scratch: &scratch) }
+        try sample.withUnsafeMutableBufferPointer {
+            try dataset.load(video: 0, epoch: 0, into: $0.baseAddress!, scratch: &scratch)
+        }
         let (width, height) = try VideoDecoder(path: c.video).outputSize(FrameFormat(size: .shortSide(side)))
         let truth = try c.cliFrames(width: width, height: height)
         let (x0, y0) = ((width - side) / 2, (height - side) / 2)
         let plane = ColourCase.frames * side * side
         for t in 0..<ColourCase.frames {
-            var ours: [UInt8] = [], expected: [UInt8] = []
+            var ours: [UInt8] = []
+            var expected: [UInt8] = []
             for y in 0..<side {
                 for x in 0..<side {
                     for channel in 0..<3 {

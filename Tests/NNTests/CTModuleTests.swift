@@ -1,5 +1,6 @@
-import Testing
 import TestSupport
+import Testing
+
 @testable import NN
 @testable import Tensor
 
@@ -25,7 +26,8 @@ import TestSupport
     @Test func degeneratesToC3D() {
         var rng = SeededRNG(seed: 3)
         let module = CTModule(channels: 6, design: .c3d(channels: 6), rng: &rng)
-        let conv = Conv3d(inputChannels: 6, outputChannels: 6, kernelSize: (3, 3, 3), padding: (1, 1, 1), bias: false, rng: &rng)
+        let conv = Conv3d(
+            inputChannels: 6, outputChannels: 6, kernelSize: (3, 3, 3), padding: (1, 1, 1), bias: false, rng: &rng)
         conv.weight.assign(module.steps[0].branches[0].conv.weight.scalars)
         #expect(module.parameterCount == 6 * 6 * 27, "nothing but the 3D filter")
         let x = Tensor(shape: [2, 6, 5, 7, 6], values: values(2 * 6 * 5 * 7 * 6, seed: 4))
@@ -51,7 +53,8 @@ import TestSupport
     @Test func degeneratesToCSN() {
         var rng = SeededRNG(seed: 7)
         let module = CTModule(channels: 8, design: .csn(channels: 8), rng: &rng)
-        let point = module.steps[0].branches[0].conv.weight, depth = module.steps[1].branches[0].conv.weight
+        let point = module.steps[0].branches[0].conv.weight
+        let depth = module.steps[1].branches[0].conv.weight
         #expect(depth.shape == [8, 1, 3, 3, 3], "depthwise")
         let x = Tensor(shape: [1, 8, 4, 5, 5], values: values(8 * 4 * 5 * 5, seed: 8))
         let (a, b) = GradMode.withNoGrad {
@@ -65,11 +68,11 @@ import TestSupport
     /// only its C2-group, and after both steps every channel.
     @Test func stepsInteractAlongOneSubDimensionEach() {
         var rng = SeededRNG(seed: 9)
-        let c = 32   // C1 = 4, C2 = 8
+        let c = 32  // C1 = 4, C2 = 8
         let design = CTDesign(steps: CTDesign.ctNet(channels: c).steps, enhanced: false)
         let module = CTModule(channels: c, design: design, rng: &rng)
         var impulse = [Float](repeating: 0, count: c * 3 * 3 * 3)
-        impulse[(9 * 3 + 1) * 9 + 4] = 1   // channel 9, centre
+        impulse[(9 * 3 + 1) * 9 + 4] = 1  // channel 9, centre
         let x = Tensor(shape: [1, c, 3, 3, 3], values: impulse)
         func reached(_ y: Tensor) -> Set<Int> {
             Set((0..<c).filter { ch in (0..<27).contains { y.scalars[ch * 27 + $0] != 0 } })
@@ -78,7 +81,8 @@ import TestSupport
         #expect(reached(afterStep1) == Set(8..<16), "channel 9 lies in the second group of 8")
         // Step 2 alone (after the transpose) mixes the channels that share the
         // index within their group of 8: channel 9 reaches 1, 9, 17, 25.
-        let design2 = CTModule(channels: c, design: CTDesign(steps: [design.steps[1], design.steps[0]], enhanced: false), rng: &rng)
+        let design2 = CTModule(
+            channels: c, design: CTDesign(steps: [design.steps[1], design.steps[0]], enhanced: false), rng: &rng)
         let step2 = GradMode.withNoGrad { transposeChannels(design2.steps[0](transposeChannels(x, 4, 8)), 8, 4) }
         #expect(reached(step2) == [1, 9, 17, 25])
         #expect(reached(GradMode.withNoGrad { module(x) }) == Set(0..<c), "both steps: every channel")
@@ -89,8 +93,12 @@ import TestSupport
         let y = GradMode.withNoGrad { kth(Tensor(shape: [2, 3, 4, 16, 16], repeating: 0.1)) }
         #expect(y.shape == [2, 6])
         let r50 = try ModelZoo.make("ctnet-r50", classes: 400)
-        let ct = r50.parameters().filter { $0.0.contains(".conv2.step") }.map { $0.0.split(separator: ".").prefix(2).joined(separator: ".") }
-        #expect(Set(ct) == ["layer1.1", "layer2.1", "layer2.3", "layer3.1", "layer3.3", "layer3.5", "layer4.1"], "7 replaced blocks")
+        let ct = r50.parameters().filter { $0.0.contains(".conv2.step") }.map {
+            $0.0.split(separator: ".").prefix(2).joined(separator: ".")
+        }
+        #expect(
+            Set(ct) == ["layer1.1", "layer2.1", "layer2.3", "layer3.1", "layer3.3", "layer3.5", "layer4.1"],
+            "7 replaced blocks")
     }
 }
 
@@ -121,8 +129,10 @@ import TestSupport
 /// output, dx and every parameter's gradient against PyTorch's.
 func matchesModuleCase(_ key: String, _ module: Module) throws {
     let params = module.parameters()
-    #expect(Set(params.map(\.0)) == Set(golden.keys.filter { $0.hasPrefix("\(key)/p/") }.map { String($0.dropFirst(key.count + 3)) }),
-            "parameter names as PyTorch's state dict")
+    #expect(
+        Set(params.map(\.0))
+            == Set(golden.keys.filter { $0.hasPrefix("\(key)/p/") }.map { String($0.dropFirst(key.count + 3)) }),
+        "parameter names as PyTorch's state dict")
     try module.load(Dictionary(uniqueKeysWithValues: params.map { ($0.0, golden["\(key)/p/\($0.0)"]!) }), strict: false)
     let x = golden["\(key)/x"]!.detached()
     x.requiresGrad = true
@@ -131,6 +141,7 @@ func matchesModuleCase(_ key: String, _ module: Module) throws {
     weightedSum(y, golden["\(key)/up"]!).backward()
     #expect(closeness(x.grad!.scalars, golden["\(key)/dx"]!.scalars, rtol: 1e-3, atol: 1e-4) == "", "dx")
     for (name, p) in params {
-        #expect(closeness(p.grad!.scalars, golden["\(key)/g/\(name)"]!.scalars, rtol: 1e-3, atol: 1e-4) == "", "d \(name)")
+        #expect(
+            closeness(p.grad!.scalars, golden["\(key)/g/\(name)"]!.scalars, rtol: 1e-3, atol: 1e-4) == "", "d \(name)")
     }
 }

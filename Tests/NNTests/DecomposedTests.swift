@@ -1,9 +1,10 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+import Train
+
 @testable import NN
 @testable import Tensor
-import Train
 
 let golden: [String: Tensor] = try! Safetensors.read(fixture("golden/tensor_ops.safetensors")).tensors
 
@@ -20,8 +21,10 @@ private func run(_ layer: STDCFConv, _ execution: STDCFExecution, x: [Float], sh
     input.requiresGrad = true
     let y = layer(input)
     weightedSum(y, Tensor(shape: y.shape, values: up)).backward()
-    return [y.scalars, input.grad!.scalars, layer.coefficients.grad!.scalars,
-            layer.spatialAtoms.grad!.scalars, layer.temporalAtoms.grad!.scalars]
+    return [
+        y.scalars, input.grad!.scalars, layer.coefficients.grad!.scalars,
+        layer.spatialAtoms.grad!.scalars, layer.temporalAtoms.grad!.scalars
+    ]
 }
 
 @Suite(.serialized) struct STDCFTests {
@@ -32,11 +35,14 @@ private func run(_ layer: STDCFConv, _ execution: STDCFExecution, x: [Float], sh
         layer.spatialDilation = spatialDilation
         layer.temporalDilation = temporalDilation
         let shape = [2, 3, 7, 8, 8]
-        let x = values(shape.reduce(1, *), seed: 2), up = values(2 * 5 * 7 * 8 * 8, seed: 3)
+        let x = values(shape.reduce(1, *), seed: 2)
+        let up = values(2 * 5 * 7 * 8 * 8, seed: 3)
         let composed = run(layer, .composed, x: x, shape: shape, up: up)
         let factored = run(layer, .factored, x: x, shape: shape, up: up)
         for (name, (a, b)) in zip(["y", "dx", "dα", "dψ", "dφ"], zip(composed, factored)) {
-            #expect(closeness(a, b, rtol: 1e-4, atol: 1e-4) == "", "\(name), dilation (\(spatialDilation), \(temporalDilation))")
+            #expect(
+                closeness(a, b, rtol: 1e-4, atol: 1e-4) == "",
+                "\(name), dilation (\(spatialDilation), \(temporalDilation))")
         }
     }
 
@@ -48,9 +54,15 @@ private func run(_ layer: STDCFConv, _ execution: STDCFExecution, x: [Float], sh
         layer.temporalAtoms.assign(golden["stdcf/phi"]!.scalars)
         layer.temporalDilation = 2
         for execution in [STDCFExecution.composed, .factored] {
-            let result = run(layer, execution, x: golden["stdcf/x"]!.scalars, shape: golden["stdcf/x"]!.shape, up: golden["stdcf/up"]!.scalars)
-            for (name, (got, key)) in zip(["y", "dx", "dα", "dψ", "dφ"], zip(result, ["y", "dx", "dalpha", "dpsi", "dphi"])) {
-                #expect(closeness(got, golden["stdcf/\(key)"]!.scalars, rtol: 1e-4, atol: 1e-4) == "", "\(execution) \(name)")
+            let result = run(
+                layer, execution, x: golden["stdcf/x"]!.scalars, shape: golden["stdcf/x"]!.shape,
+                up: golden["stdcf/up"]!.scalars)
+            for (name, (got, key)) in zip(
+                ["y", "dx", "dα", "dψ", "dφ"], zip(result, ["y", "dx", "dalpha", "dpsi", "dphi"]))
+            {
+                #expect(
+                    closeness(got, golden["stdcf/\(key)"]!.scalars, rtol: 1e-4, atol: 1e-4) == "",
+                    "\(execution) \(name)")
             }
         }
     }
@@ -61,9 +73,11 @@ private func run(_ layer: STDCFConv, _ execution: STDCFExecution, x: [Float], sh
         let layer = STDCFConv(inputChannels: 2, outputChannels: 3, spatialAtoms: 9, temporalAtoms: 3, rng: &rng)
         layer.spatialAtoms.assign((0..<81).map { $0 / 9 == $0 % 9 ? 1 : 0 })
         layer.temporalAtoms.assign((0..<9).map { $0 / 3 == $0 % 3 ? 1 : 0 })
-        let filter = values(3 * 2 * 27, seed: 5)   // O×C×t×k×k
-        var alpha = [Float](repeating: 0, count: 3 * 2 * 9 * 3)   // O×C×M×N with α[o,c,i,j] = W[o,c,j,i]
-        for oc in 0..<6 { for i in 0..<9 { for j in 0..<3 { alpha[(oc * 9 + i) * 3 + j] = filter[oc * 27 + j * 9 + i] } } }
+        let filter = values(3 * 2 * 27, seed: 5)  // O×C×t×k×k
+        var alpha = [Float](repeating: 0, count: 3 * 2 * 9 * 3)  // O×C×M×N with α[o,c,i,j] = W[o,c,j,i]
+        for oc in 0..<6 {
+            for i in 0..<9 { for j in 0..<3 { alpha[(oc * 9 + i) * 3 + j] = filter[oc * 27 + j * 9 + i] } }
+        }
         layer.coefficients.assign(alpha)
         let x = Tensor(shape: [1, 2, 5, 6, 6], values: values(360, seed: 6))
         for execution in [STDCFExecution.composed, .factored] {
@@ -76,9 +90,11 @@ private func run(_ layer: STDCFConv, _ execution: STDCFExecution, x: [Float], sh
     @Test func dilatedLayerEqualsConvOfTheRebuiltFilterWithThatDilation() {
         var rng = SeededRNG(seed: 7)
         let layer = STDCFConv(inputChannels: 2, outputChannels: 2, spatialAtoms: 3, temporalAtoms: 2, rng: &rng)
-        layer.spatialDilation = 2; layer.temporalDilation = 2
+        layer.spatialDilation = 2
+        layer.temporalDilation = 2
         let x = Tensor(shape: [1, 2, 6, 7, 7], values: values(588, seed: 8))
-        let expected = conv3d(x, layer.composedFilter().detached(), Conv3dOptions(padding: (2, 2, 2), dilation: (2, 2, 2)))
+        let expected = conv3d(
+            x, layer.composedFilter().detached(), Conv3dOptions(padding: (2, 2, 2), dilation: (2, 2, 2)))
         layer.execution = .factored
         #expect(closeness(GradMode.withNoGrad { layer(x) }.scalars, expected.scalars) == "")
     }
@@ -99,12 +115,16 @@ private func run(_ layer: STDCFConv, _ execution: STDCFExecution, x: [Float], sh
     @Test func freezingARoleStopsItsGradientsAndUpdates() {
         var rng = SeededRNG(seed: 13)
         let layer = STDCFConv(inputChannels: 2, outputChannels: 2, spatialAtoms: 3, temporalAtoms: 2, rng: &rng)
-        layer.freeze(role: .spatial)   // ITSL stage-t
-        let psi = layer.spatialAtoms.scalars, phi = layer.temporalAtoms.scalars
+        layer.freeze(role: .spatial)  // ITSL stage-t
+        let psi = layer.spatialAtoms.scalars
+        let phi = layer.temporalAtoms.scalars
         let optimizer = SGD(layer.parameters().map(\.1), learningRate: 0.1)
         for execution in [STDCFExecution.composed, .factored] {
             layer.execution = execution
-            weightedSum(layer(Tensor(shape: [1, 2, 4, 5, 5], values: values(200, seed: 14))), Tensor(shape: [1, 2, 4, 5, 5], values: values(200, seed: 15))).backward()
+            weightedSum(
+                layer(Tensor(shape: [1, 2, 4, 5, 5], values: values(200, seed: 14))),
+                Tensor(shape: [1, 2, 4, 5, 5], values: values(200, seed: 15))
+            ).backward()
             #expect(layer.spatialAtoms.grad == nil && layer.temporalAtoms.grad != nil && layer.coefficients.grad != nil)
             optimizer.step()
             #expect(layer.spatialAtoms.scalars == psi)
@@ -116,7 +136,9 @@ private func run(_ layer: STDCFConv, _ execution: STDCFExecution, x: [Float], sh
     @Test func parameterCountsFollowThePapers() throws {
         var rng = SeededRNG(seed: 0)
         // STDCF: Cin·Cout·M·N + M·k² + N·t.
-        #expect(STDCFConv(inputChannels: 32, outputChannels: 64, spatialAtoms: 6, temporalAtoms: 2, rng: &rng).parameterCount == 32 * 64 * 12 + 54 + 6)
+        #expect(
+            STDCFConv(inputChannels: 32, outputChannels: 64, spatialAtoms: 6, temporalAtoms: 2, rng: &rng)
+                .parameterCount == 32 * 64 * 12 + 54 + 6)
         #expect(try ModelZoo.make("kth3l-stdcf", classes: 6).parameterCount == 125_434)
         #expect(try ModelZoo.make("kth3l-reg3d", classes: 6).parameterCount == 280_294)
         // Rank-1: Cin·Cout·k² + Cout²·t.
@@ -127,9 +149,9 @@ private func run(_ layer: STDCFConv, _ execution: STDCFExecution, x: [Float], sh
     @Test func automaticExecutionNeedsAFourFoldSaving() {
         var rng = SeededRNG(seed: 0)
         let kth = STDCFConv(inputChannels: 64, outputChannels: 128, spatialAtoms: 6, temporalAtoms: 2, rng: &rng)
-        #expect(kth.costs.factored < kth.costs.composed && kth.chosenExecution == .composed)   // 12 vs 27: 2.25×
+        #expect(kth.costs.factored < kth.costs.composed && kth.chosenExecution == .composed)  // 12 vs 27: 2.25×
         let few = STDCFConv(inputChannels: 64, outputChannels: 128, spatialAtoms: 2, temporalAtoms: 1, rng: &rng)
-        #expect(few.chosenExecution == .factored)   // 2 vs 27: 13.5×
+        #expect(few.chosenExecution == .factored)  // 2 vs 27: 13.5×
         few.execution = .composed
         #expect(few.chosenExecution == .composed, "overridable")
     }
@@ -201,7 +223,9 @@ private func run(_ layer: STDCFConv, _ execution: STDCFExecution, x: [Float], sh
         weightedSum(y, golden["tt/up"]!).backward()
         #expect(closeness(x.grad!.scalars, golden["tt/dx"]!.scalars, rtol: 1e-4, atol: 1e-4) == "", "dx")
         #expect(closeness(layer.k0.grad!.scalars, golden["tt/dk0"]!.scalars, rtol: 1e-4, atol: 1e-4) == "", "dK0")
-        #expect(closeness(layer.transforms.grad!.scalars, golden["tt/dparams"]!.scalars, rtol: 1e-3, atol: 1e-4) == "", "d(s, r, tx, ty)")
+        #expect(
+            closeness(layer.transforms.grad!.scalars, golden["tt/dparams"]!.scalars, rtol: 1e-3, atol: 1e-4) == "",
+            "d(s, r, tx, ty)")
     }
 
     /// LeNet-5 on Video-MNIST clips (1×30×28×28): the convs' parameters follow
@@ -214,7 +238,9 @@ private func run(_ layer: STDCFConv, _ execution: STDCFExecution, x: [Float], sh
         #expect(tt.parameterCount == (25 * 1 * 6 + 4 * 4 * 6) + (25 * 6 * 16 + 4 * 4 * 16) + heads)
         let y = GradMode.withNoGrad { tt(Tensor(shape: [2, 1, 30, 28, 28], repeating: 0.1)) }
         #expect(y.shape == [2, 10])
-        #expect(try ModelZoo.make("kth3l-tt", classes: 6).parameterCount == 125_434 - 124_212 + (9 * 3 * 32 + 8 * 32) + (9 * 32 * 64 + 8 * 64) + (9 * 64 * 128 + 8 * 128))
+        #expect(
+            try ModelZoo.make("kth3l-tt", classes: 6).parameterCount == 125_434 - 124_212 + (9 * 3 * 32 + 8 * 32)
+                + (9 * 32 * 64 + 8 * 64) + (9 * 64 * 128 + 8 * 128))
     }
 
     /// Identity transforms: every slice equals K0 (to float rounding: the
@@ -222,11 +248,16 @@ private func run(_ layer: STDCFConv, _ execution: STDCFExecution, x: [Float], sh
     @Test func identityTransformsRepeatK0() {
         var rng = SeededRNG(seed: 2)
         let layer = TTConv3d(inputChannels: 2, outputChannels: 4, kernelSize: (5, 3, 3), rng: &rng)
-        let kernel = layer.kernel().scalars, k0 = layer.k0.scalars
-        for oc in 0..<8 { for t in 0..<5 {
-            #expect(closeness(Array(kernel[((oc * 5 + t) * 9)..<((oc * 5 + t) * 9 + 9)]), Array(k0[(oc * 9)..<(oc * 9 + 9)]),
-                              rtol: 1e-5, atol: 1e-6) == "", "slice \(t)")
-        } }
+        let kernel = layer.kernel().scalars
+        let k0 = layer.k0.scalars
+        for oc in 0..<8 {
+            for t in 0..<5 {
+                #expect(
+                    closeness(
+                        Array(kernel[((oc * 5 + t) * 9)..<((oc * 5 + t) * 9 + 9)]), Array(k0[(oc * 9)..<(oc * 9 + 9)]),
+                        rtol: 1e-5, atol: 1e-6) == "", "slice \(t)")
+            }
+        }
         // Parameters: kh·kw·Cin·Cout + 4·(T−1)·Cout.
         #expect(layer.parameterCount == 3 * 3 * 2 * 4 + 4 * 4 * 4)
         #expect(layer.k0.role == .spatial && layer.transforms.role == .temporal)

@@ -1,10 +1,10 @@
 import Foundation
-import Testing
-import TestSupport
-@testable import NN
 import Tensor
-@testable import Train
+import TestSupport
+import Testing
 
+@testable import NN
+@testable import Train
 
 /// The golden kth3l state (parameters and buffers) under PyTorch's names.
 private func goldenState() -> [String: Tensor] {
@@ -37,7 +37,9 @@ private func goldenState() -> [String: Tensor] {
         #expect(closeness([loss.item], golden["kth3l/loss"]!.scalars) == "")
         loss.backward()
         for (name, p) in model.parameters() {
-            #expect(closeness(p.grad!.scalars, golden["kth3l/grad/\(name)"]!.scalars, rtol: 1e-4, atol: 1e-5) == "", "grad \(name)")
+            #expect(
+                closeness(p.grad!.scalars, golden["kth3l/grad/\(name)"]!.scalars, rtol: 1e-4, atol: 1e-5) == "",
+                "grad \(name)")
         }
     }
 
@@ -48,7 +50,7 @@ private func goldenState() -> [String: Tensor] {
         #expect(model.parameters().allSatisfy { !$0.1.trainable && !$0.1.requiresGrad })
         model.freeze(role: .joint, false)
         let conv = (model as! KTH3L).conv1 as! Conv3d
-        conv.weight.role = .spatial   // as a decomposed layer's spatial part would be
+        conv.weight.role = .spatial  // as a decomposed layer's spatial part would be
         model.freeze(role: .spatial)
         let before = conv.weight.scalars
         let x = Tensor(shape: [2, 3, 4, 8, 8], values: (0..<1536).map { Float($0 % 17) / 17 })
@@ -62,7 +64,9 @@ private func goldenState() -> [String: Tensor] {
     }
 
     @Test func checkpointRoundTripThroughSafetensors() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kth3l-\(UUID().uuidString).safetensors").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "kth3l-\(UUID().uuidString).safetensors"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let a = try ModelZoo.make("kth3l-reg3d", classes: 6, seed: 1)
         try Safetensors.write(a.stateDict(), metadata: ["model": "kth3l-reg3d"], to: path)
@@ -91,7 +95,9 @@ private func goldenState() -> [String: Tensor] {
     /// Save after two steps, load into a fresh model and optimizer: the next
     /// step gives exactly what continuing without the round trip gives.
     @Test func resumingFromACheckpointContinuesExactly() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-\(UUID().uuidString).safetensors").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "ckpt-\(UUID().uuidString).safetensors"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let x = Tensor(shape: [2, 3, 4, 8, 8], values: (0..<1536).map { Float(($0 * 7) % 23) / 23 - 0.5 })
         func step(_ model: Module, _ optimizer: Optimizer) {
@@ -101,14 +107,18 @@ private func goldenState() -> [String: Tensor] {
         }
         let a = try ModelZoo.make("kth3l-reg3d", classes: 6, seed: 5)
         let optA = Adam(a.parameters().map(\.1), learningRate: 0.01)
-        step(a, optA); step(a, optA)
-        try Checkpoint.save(to: path, model: a, optimizer: optA, epoch: 2, config: ["model": "kth3l-reg3d", "config": "{\"batch\": 2}"])
+        step(a, optA)
+        step(a, optA)
+        try Checkpoint.save(
+            to: path, model: a, optimizer: optA, epoch: 2, config: ["model": "kth3l-reg3d", "config": "{\"batch\": 2}"])
         let b = try ModelZoo.make("kth3l-reg3d", classes: 6, seed: 9)
         let optB = Adam(b.parameters().map(\.1), learningRate: 0.5)
         let metadata = try Checkpoint.load(from: path, model: b, optimizer: optB)
-        #expect(metadata["epoch"] == "2" && metadata["model"] == "kth3l-reg3d" && metadata["config"] == "{\"batch\": 2}")
+        #expect(
+            metadata["epoch"] == "2" && metadata["model"] == "kth3l-reg3d" && metadata["config"] == "{\"batch\": 2}")
         #expect(optB.learningRate == 0.01)
-        step(a, optA); step(b, optB)
+        step(a, optA)
+        step(b, optB)
         for ((name, pa), (_, pb)) in zip(a.parameters(), b.parameters()) {
             #expect(pa.scalars == pb.scalars, "\(name) after resuming")
         }
@@ -135,17 +145,22 @@ private func goldenState() -> [String: Tensor] {
 @Suite struct OptimizerTests {
     private func run(_ make: ([Tensor]) -> Optimizer, _ name: String) {
         let p = golden["opt/p0"]!.detached()
-        p.role = .joint; p.requiresGrad = true
+        p.role = .joint
+        p.requiresGrad = true
         let optimizer = make([p])
         for k in 0..<3 {
             p.grad = golden["opt/grad\(k)"]!.detached()
             optimizer.step()
-            #expect(closeness(p.scalars, golden["opt/\(name)/step\(k)"]!.scalars, rtol: 1e-5, atol: 1e-6) == "", "\(name) step \(k)")
+            #expect(
+                closeness(p.scalars, golden["opt/\(name)/step\(k)"]!.scalars, rtol: 1e-5, atol: 1e-6) == "",
+                "\(name) step \(k)")
         }
     }
 
     @Test func optimizersMatchPyTorchOverThreeSteps() {
-        run({ SGD($0, learningRate: 0.1, momentum: 0.9, weightDecay: 0.01, nesterov: true) }, "sgd_momentum_nesterov_wd")
+        run(
+            { SGD($0, learningRate: 0.1, momentum: 0.9, weightDecay: 0.01, nesterov: true) }, "sgd_momentum_nesterov_wd"
+        )
         run({ SGD($0, learningRate: 0.1) }, "sgd_plain")
         run({ Adam($0, learningRate: 0.01, weightDecay: 0.01) }, "adam")
         run({ Adam.adamW($0, learningRate: 0.01, weightDecay: 0.1) }, "adamw")
@@ -159,11 +174,12 @@ private func goldenState() -> [String: Tensor] {
             let start: [Float] = (0..<count).map { Float($0 % 9) * 0.25 - 1 }
             let p = Tensor.parameter([count], role: .joint, values: start)
             let optimizer = SGD([p], learningRate: 0.1, momentum: 0.9, weightDecay: 0.01, nesterov: nesterov)
-            var w = start, b: [Float] = []
+            var w = start
+            var b: [Float] = []
             for step in 0..<3 {
                 let g: [Float] = (0..<count).map { Float($0 % 7 * (step + 1)) * 0.3 - 0.4 }
                 p.zeroGrad()
-                weightedSum(p, Tensor(shape: [count], values: g)).backward()   // dL/dp = g
+                weightedSum(p, Tensor(shape: [count], values: g)).backward()  // dL/dp = g
                 optimizer.step()
                 var d = zip(g, w).map { $0 + 0.01 * $1 }
                 b = b.isEmpty ? d : zip(b, d).map { 0.9 * $0 + $1 }

@@ -1,8 +1,8 @@
 import Foundation
 import NN
 import Tensor
-import Testing
 import TestSupport
+import Testing
 
 /// The model zoo against its PyTorch twins (tools/bench/resnet3d.py), from
 /// Fixtures/golden/zoo.json (tools/golden/make_zoo_golden.py): both sides fill
@@ -10,15 +10,29 @@ import TestSupport
 /// running statistics) on the same clip.
 @Suite struct ZooTests {
     struct Golden: Decodable {
-        struct Grad: Decodable { var sum: Double; var abs_sum: Double; var first: [Float]; var shape: [Int] }
-        struct Model: Decodable { var shape: [Int]?; var phase: Double?; var gain: Double?; var parameters: Int; var logits: [Float]; var loss: Float; var grads: [String: Grad] }
+        struct Grad: Decodable {
+            var sum: Double
+            var abs_sum: Double
+            var first: [Float]
+            var shape: [Int]
+        }
+        struct Model: Decodable {
+            var shape: [Int]?
+            var phase: Double?
+            var gain: Double?
+            var parameters: Int
+            var logits: [Float]
+            var loss: Float
+            var grads: [String: Grad]
+        }
         var shape: [Int]
         var labels: [Int]
         var classes: Int
         var models: [String: Model]
     }
 
-    static let golden: Golden = try! JSONDecoder().decode(Golden.self, from: Data(contentsOf: URL(fileURLWithPath: fixture("golden/zoo.json"))))
+    static let golden: Golden = try! JSONDecoder().decode(
+        Golden.self, from: Data(contentsOf: URL(fileURLWithPath: fixture("golden/zoo.json"))))
 
     static func fnv1a(_ text: String) -> UInt32 {
         var h: UInt32 = 0x811C_9DC5
@@ -29,7 +43,8 @@ import TestSupport
     /// The twin script's `formula`: a sine whose phase comes from the name,
     /// repeating every 4099 values, written into `p`.
     static func fill(_ p: Tensor, name: String, gain: Double = 1) {
-        let shape = p.shape, count = p.count
+        let shape = p.shape
+        let count = p.count
         let phase = Double(fnv1a(name) % 10007) / 10007 * 2 * Double.pi
         let scale = shape.count == 1 ? 0.1 : gain / Double(count / shape[0]).squareRoot()
         let offset = shape.count == 1 && name.hasSuffix("weight") ? 1.0 : 0.0
@@ -46,38 +61,55 @@ import TestSupport
         }
     }
 
-    @Test(arguments: ["i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18", "i3d-r18-tp", "tam-r50-tp", "nl-i3d-r50", "slowfast-r50",
-                      "i3d-incv1", "s3d-incv1", "tsn-incv1", "tam-incv1", "i3d-incv1-tp", "s3d-incv1-tp"])
+    @Test(arguments: [
+        "i3d-r50", "s3d-r50", "tsn-r50", "tam-r50", "i3d-r18", "s3d-r18", "tsn-r18", "tam-r18", "i3d-r18-tp",
+        "tam-r50-tp", "nl-i3d-r50", "slowfast-r50",
+        "i3d-incv1", "s3d-incv1", "tsn-incv1", "tam-incv1", "i3d-incv1-tp", "s3d-incv1-tp"
+    ])
     func matchesItsPyTorchTwin(_ name: String) throws {
-        let g = Self.golden, expected = try #require(g.models[name])
+        let g = Self.golden
+        let expected = try #require(g.models[name])
         let model = try ModelZoo.make(name, classes: g.classes)
         #expect(model.parameterCount == expected.parameters)
         let parameters = model.parameters()
         #expect(Set(parameters.map(\.0)) == Set(expected.grads.keys), "parameter names as the twin's state_dict")
         for (pname, p) in parameters { Self.fill(p, name: pname, gain: expected.gain ?? 1) }
-        let shape = expected.shape ?? g.shape, count = shape.reduce(1, *), phase = expected.phase ?? 0
+        let shape = expected.shape ?? g.shape
+        let count = shape.reduce(1, *)
+        let phase = expected.phase ?? 0
         let x = Tensor(shape: shape, values: (0..<count).map { Float(sin(0.1 * Double($0) + phase)) })
-        model.eval()   // BN on running statistics, as the golden (see make_zoo_golden.py)
+        model.eval()  // BN on running statistics, as the golden (see make_zoo_golden.py)
         let logits = model(x)
         let loss = softmaxCrossEntropy(logits, labels: g.labels)
         #expect(closeness(logits.scalars, expected.logits, rtol: 1e-3, atol: 1e-4) == "", "logits")
-        #expect(abs(loss.item - expected.loss) <= 1e-4 * max(1, abs(expected.loss)), "loss \(loss.item) vs \(expected.loss)")
+        #expect(
+            abs(loss.item - expected.loss) <= 1e-4 * max(1, abs(expected.loss)), "loss \(loss.item) vs \(expected.loss)"
+        )
         loss.backward()
         let largestMean = expected.grads.values.map { $0.abs_sum / Double(max(1, $0.shape.reduce(1, *))) }.max() ?? 0
         var worst = (0.0, "")
         for (pname, p) in parameters {
-            guard let want = expected.grads[pname], let grad = p.grad else { Issue.record("\(pname): no gradient"); continue }
-            var sum = 0.0, absSum = 0.0
+            guard let want = expected.grads[pname], let grad = p.grad else {
+                Issue.record("\(pname): no gradient")
+                continue
+            }
+            var sum = 0.0
+            var absSum = 0.0
             let first: [Float] = grad.withValues { g in
-                for i in 0..<grad.count { sum += Double(g[i]); absSum += Double(abs(g[i])) }
+                for i in 0..<grad.count {
+                    sum += Double(g[i])
+                    absSum += Double(abs(g[i]))
+                }
                 return (0..<min(6, grad.count)).map { g[$0] }
             }
             // Against the gradient's mean magnitude (sums may cancel, single values may be tiny), with a
             // floor: some gradients are zero up to rounding (a non-local block's φ bias shifts every
             // softmax input of a row alike, so it cancels).
             let typical = max(want.abs_sum / Double(grad.count), 1e-5 * largestMean)
-            let error = max(abs(absSum - want.abs_sum) / (typical * Double(grad.count)), abs(sum - want.sum) / (typical * Double(grad.count)),
-                            zip(first, want.first).map { Double(abs($0 - $1)) / typical }.max() ?? 0)
+            let error = max(
+                abs(absSum - want.abs_sum) / (typical * Double(grad.count)),
+                abs(sum - want.sum) / (typical * Double(grad.count)),
+                zip(first, want.first).map { Double(abs($0 - $1)) / typical }.max() ?? 0)
             if error > worst.0 { worst = (error, pname) }
         }
         #expect(worst.0 < 1e-2, "largest gradient error \(worst.0) (relative to its mean magnitude) at \(worst.1)")
@@ -87,10 +119,22 @@ import TestSupport
 /// Inflation of a 2D ResNet-18 (torchvision's names, weights from the same
 /// formula; Fixtures/golden/inflation.json by tools/golden/make_inflation_golden.py).
 @Suite struct InflationTests {
-    struct Net: Decodable { var logits: [Float]; var shapes: [String: [Int]]; var size: Int; var gain: Double }
+    struct Net: Decodable {
+        var logits: [Float]
+        var shapes: [String: [Int]]
+        var size: Int
+        var gain: Double
+    }
     /// The ResNet-18's fields, and torchvision's GoogLeNet's.
-    struct Golden: Decodable { var logits: [Float]; var shapes: [String: [Int]]; var size: Int; var gain: Double; var googlenet: Net }
-    static let golden: Golden = try! JSONDecoder().decode(Golden.self, from: Data(contentsOf: URL(fileURLWithPath: fixture("golden/inflation.json"))))
+    struct Golden: Decodable {
+        var logits: [Float]
+        var shapes: [String: [Int]]
+        var size: Int
+        var gain: Double
+        var googlenet: Net
+    }
+    static let golden: Golden = try! JSONDecoder().decode(
+        Golden.self, from: Data(contentsOf: URL(fileURLWithPath: fixture("golden/inflation.json"))))
     static let resnet18 = Net(logits: golden.logits, shapes: golden.shapes, size: golden.size, gain: golden.gain)
 
     static func state2D(_ net: Net = resnet18) -> [String: Tensor] {
@@ -133,13 +177,20 @@ import TestSupport
         let (a, b) = GradMode.withNoGrad { (i3d.stem(x).scalars, tsn.stem(x).scalars) }
         // 64 channels × 6 frames × 8×8; the 5-tap kernel sees only real frames at t = 2, 3.
         let plane = 64
-        var interior: [(Float, Float)] = [], border: [(Float, Float)] = []
-        for c in 0..<64 { for t in 0..<6 { for k in 0..<plane {
-            let i = (c * 6 + t) * plane + k
-            if (2...3).contains(t) { interior.append((a[i], b[i])) } else { border.append((a[i], b[i])) }
-        } } }
+        var interior: [(Float, Float)] = []
+        var border: [(Float, Float)] = []
+        for c in 0..<64 {
+            for t in 0..<6 {
+                for k in 0..<plane {
+                    let i = (c * 6 + t) * plane + k
+                    if (2...3).contains(t) { interior.append((a[i], b[i])) } else { border.append((a[i], b[i])) }
+                }
+            }
+        }
         #expect(closeness(interior.map(\.0), interior.map(\.1), rtol: 1e-4, atol: 1e-5) == "")
-        #expect(closeness(border.map(\.0), border.map(\.1), rtol: 1e-4, atol: 1e-5) != "", "the zero padding shows at the borders")
+        #expect(
+            closeness(border.map(\.0), border.map(\.1), rtol: 1e-4, atol: 1e-5) != "",
+            "the zero padding shows at the borders")
     }
 
     @Test func googLeNetInflatesIntoS3DAndTAM() throws {
@@ -147,13 +198,20 @@ import TestSupport
         let s3d = try ModelZoo.make("s3d-incv1", classes: 6)
         let report = inflate(s3d, from2D: state)
         #expect(report.unmapped.isEmpty && report.unused.isEmpty, "\(report.unmapped) \(report.unused)")
-        #expect(report.mapped.contains("inception3a.branch2.1.conv.spatial.weight") && report.mapped.contains("conv1.conv.weight"))
+        #expect(
+            report.mapped.contains("inception3a.branch2.1.conv.spatial.weight")
+                && report.mapped.contains("conv1.conv.weight"))
         let variance = try #require(s3d.buffers().first { $0.0 == "conv3.conv.bn.running_var" }?.1)
-        #expect(report.identity.contains("conv3.conv.temporal.weight") && variance.scalars.allSatisfy { $0 == 1 - 1e-3 },
-                "the inner BN (ε 1e-3) divides by 1")
+        #expect(
+            report.identity.contains("conv3.conv.temporal.weight") && variance.scalars.allSatisfy { $0 == 1 - 1e-3 },
+            "the inner BN (ε 1e-3) divides by 1")
         let tam = try ModelZoo.make("tam-incv1", classes: 6)
         let tamReport = inflate(tam, from2D: state)
-        #expect(Set(tamReport.unmapped.map(\.name)) == Set(["1", "2", "3", "3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b"].map { "tam\($0).conv.weight" }))
+        #expect(
+            Set(tamReport.unmapped.map(\.name))
+                == Set(
+                    ["1", "2", "3", "3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b"].map { "tam\($0).conv.weight" }
+                ))
         #expect(tamReport.unused.isEmpty)
     }
 
@@ -162,7 +220,9 @@ import TestSupport
         let report = inflate(s3d, from2D: Self.state2D())
         #expect(Set(report.unmapped.map(\.name)) == ["fc.weight", "fc.bias"], "\(report.unmapped)")
         #expect(report.unused.sorted() == ["fc.bias", "fc.weight"])
-        #expect(report.identity.contains("layer1.0.conv2.temporal.weight") && report.identity.contains("layer1.0.conv1.bn.running_var"))
+        #expect(
+            report.identity.contains("layer1.0.conv2.temporal.weight")
+                && report.identity.contains("layer1.0.conv1.bn.running_var"))
         #expect(report.mapped.contains("layer1.0.conv2.spatial.weight"))
     }
 }
@@ -176,32 +236,42 @@ import TestSupport
         let patterns = (0..<(m * k2)).map { _ in Float.random(in: -1..<1, using: &rng) }
         let weights = (0..<(o * c * m)).map { _ in Float.random(in: -1..<1, using: &rng) }
         var kernel = [Float](repeating: 0, count: o * c * k2)
-        for r in 0..<(o * c) { for i in 0..<m { for u in 0..<k2 { kernel[r * k2 + u] += weights[r * m + i] * patterns[i * k2 + u] } } }
+        for r in 0..<(o * c) {
+            for i in 0..<m { for u in 0..<k2 { kernel[r * k2 + u] += weights[r * m + i] * patterns[i * k2 + u] } }
+        }
         let twoD = Tensor(shape: [o, c, 3, 3], values: kernel)
         for inflation in Inflation.allCases {
             let layer = STDCFConv(inputChannels: c, outputChannels: o, spatialAtoms: m, temporalAtoms: 2, rng: &rng)
             fitSTDCF(layer, to2D: twoD, inflation: inflation)
-            let fitted = composeSTDCF(alpha: layer.coefficients, psi: layer.spatialAtoms, phi: layer.temporalAtoms).scalars
+            let fitted = composeSTDCF(alpha: layer.coefficients, psi: layer.spatialAtoms, phi: layer.temporalAtoms)
+                .scalars
             var expected = [Float](repeating: 0, count: o * c * 3 * k2)
-            for r in 0..<(o * c) { for tau in 0..<3 where inflation == .mean || tau == 1 { for u in 0..<k2 {
-                expected[(r * 3 + tau) * k2 + u] = kernel[r * k2 + u] / (inflation == .mean ? 3 : 1)
-            } } }
+            for r in 0..<(o * c) {
+                for tau in 0..<3 where inflation == .mean || tau == 1 {
+                    for u in 0..<k2 {
+                        expected[(r * 3 + tau) * k2 + u] = kernel[r * k2 + u] / (inflation == .mean ? 3 : 1)
+                    }
+                }
+            }
             #expect(closeness(fitted, expected, rtol: 1e-4, atol: 1e-5) == "", "\(inflation)")
             let psi = layer.spatialAtoms.scalars
-            for i in 0..<m { for j in 0..<m {
-                let dot = (0..<k2).reduce(Float(0)) { $0 + psi[i * k2 + $1] * psi[j * k2 + $1] }
-                #expect(abs(dot - (i == j ? 1 : 0)) < 1e-4, "ψ\(i)·ψ\(j) = \(dot)")
-            } }
+            for i in 0..<m {
+                for j in 0..<m {
+                    let dot = (0..<k2).reduce(Float(0)) { $0 + psi[i * k2 + $1] * psi[j * k2 + $1] }
+                    #expect(abs(dot - (i == j ? 1 : 0)) < 1e-4, "ψ\(i)·ψ\(j) = \(dot)")
+                }
+            }
         }
     }
 
     /// A generic kernel: the top-6 fit is no worse than any 6 atoms, here the initial random ones with their best α.
     @Test func aGenericKernelIsFittedBetterThanRandomAtoms() throws {
         var rng = SeededRNG(seed: 12)
-        let twoD = Tensor(shape: [8, 8, 3, 3], values: (0..<(64 * 9)).map { _ in Float.random(in: -1..<1, using: &rng) })
+        let twoD = Tensor(
+            shape: [8, 8, 3, 3], values: (0..<(64 * 9)).map { _ in Float.random(in: -1..<1, using: &rng) })
         let layer = STDCFConv(inputChannels: 8, outputChannels: 8, spatialAtoms: 6, temporalAtoms: 2, rng: &rng)
         let randomPsi = layer.spatialAtoms.scalars
-        func error(_ psi: [Float]) -> Float {   // ‖W₂ − projection onto span(ψ)‖²
+        func error(_ psi: [Float]) -> Float {  // ‖W₂ − projection onto span(ψ)‖²
             var total: Float = 0
             let w = twoD.scalars
             for r in 0..<64 {

@@ -1,16 +1,18 @@
 import Foundation
-import Testing
-import TestSupport
-@testable import Prep
 import Loader
+import TestSupport
+import Testing
 import VideoIO
+
+@testable import Prep
 
 /// A temporary folder with `files` (relative paths) copied from a real fixture video.
 func videoTree(_ files: [String]) throws -> String {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("index-\(UUID().uuidString)").path
     for f in files {
         let path = (root as NSString).appendingPathComponent(f)
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: fixture("vp9.webm"), toPath: path)
     }
     return root
@@ -28,8 +30,10 @@ func videoTree(_ files: [String]) throws -> String {
     }
 
     @Test func kineticsCSVWithQuotedLabelsAndAMissingVideo() throws {
-        let root = try videoTree(["abseiling/0wR5jVB-WPk_000417_000427.mp4", "3caPS4FHFF8_000036_000046.mkv",
-                                  "--07WQ2iBlw_000001_000011.mp4", "zumba/NyGXAX8hHjY_000052_000062.mp4"])
+        let root = try videoTree([
+            "abseiling/0wR5jVB-WPk_000417_000427.mp4", "3caPS4FHFF8_000036_000046.mkv",
+            "--07WQ2iBlw_000001_000011.mp4", "zumba/NyGXAX8hHjY_000052_000062.mp4"
+        ])
         defer { try? FileManager.default.removeItem(atPath: root) }
         let r = try indexDataset(fixture("annotations/kinetics_val.csv"), layout: .kineticsCSV, videos: root)
         #expect(r.classes == ["abseiling", "playing guitar, acoustic", "zumba"])
@@ -38,8 +42,11 @@ func videoTree(_ files: [String]) throws -> String {
     }
 
     @Test func ucf101SplitFiles() throws {
-        let root = try videoTree(["ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi", "ApplyLipstick/v_ApplyLipstick_g08_c02.avi",
-                                  "Archery/v_Archery_g08_c03.avi", "ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi", "Archery/v_Archery_g01_c01.avi"])
+        let root = try videoTree([
+            "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi", "ApplyLipstick/v_ApplyLipstick_g08_c02.avi",
+            "Archery/v_Archery_g08_c03.avi", "ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi",
+            "Archery/v_Archery_g01_c01.avi"
+        ])
         defer { try? FileManager.default.removeItem(atPath: root) }
         let train = try indexDataset(fixture("annotations/ucf101/trainlist01.txt"), layout: .ucf101, videos: root)
         #expect(train.classes == ["ApplyEyeMakeup", "ApplyLipstick", "Archery"])
@@ -53,9 +60,13 @@ func videoTree(_ files: [String]) throws -> String {
         defer { try? FileManager.default.removeItem(atPath: root) }
         for (id, n) in [("100218", 3), ("48032", 2)] {
             try FileManager.default.createDirectory(atPath: root + "/\(id)", withIntermediateDirectories: true)
-            for i in 1...n { FileManager.default.createFile(atPath: root + String(format: "/%@/%05d.jpg", id, i), contents: Data([0xff, 0xd8])) }
+            for i in 1...n {
+                FileManager.default.createFile(
+                    atPath: root + String(format: "/%@/%05d.jpg", id, i), contents: Data([0xff, 0xd8]))
+            }
         }
-        let r = try indexDataset(fixture("annotations/ssv1/something-something-v1-train.csv"), layout: .ssv1, videos: root)
+        let r = try indexDataset(
+            fixture("annotations/ssv1/something-something-v1-train.csv"), layout: .ssv1, videos: root)
         #expect(r.classes.count == 3)
         #expect(r.entries.map(\.label) == [1, 0] && r.entries.map(\.frames) == [3, 2])
         #expect(r.problems.count == 1 && r.problems[0].path.hasSuffix("/1000"))
@@ -66,9 +77,11 @@ func videoTree(_ files: [String]) throws -> String {
         defer { try? FileManager.default.removeItem(atPath: root) }
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         for id in ["100218", "48032"] {
-            _ = try extractFrames(input: fixture("h264_bframes.mp4"), folder: root + "/" + id, shortSide: 64, template: "{:05}.jpg")
+            _ = try extractFrames(
+                input: fixture("h264_bframes.mp4"), folder: root + "/" + id, shortSide: 64, template: "{:05}.jpg")
         }
-        let r = try indexDataset(fixture("annotations/ssv1/something-something-v1-train.csv"), layout: .ssv1, videos: root)
+        let r = try indexDataset(
+            fixture("annotations/ssv1/something-something-v1-train.csv"), layout: .ssv1, videos: root)
         let manifest = root + "/train.csv"
         try writeIndex(probeEntries(r, jobs: 2), manifest: manifest, classList: root + "/classes.txt")
         let loaded = try Manifest.load(manifest)
@@ -77,7 +90,10 @@ func videoTree(_ files: [String]) throws -> String {
             #expect(e.template == "{:05}.jpg" && e.startIndex == 1 && e.frames == 50 && e.width == 85 && e.height == 64)
             let decoder = try VideoDecoder(path: e.path, options: e.decoderOptions, index: e.storedIndex)
             let reference = try ffmpegFrameAdler32(e.path + "/%05d.jpg")
-            #expect(try decoder.frames(at: [49, 0, 20]).map { frameAdler32($0.pixels) } == [reference[49], reference[0], reference[20]])
+            #expect(
+                try decoder.frames(at: [49, 0, 20]).map { frameAdler32($0.pixels) } == [
+                    reference[49], reference[0], reference[20]
+                ])
         }
     }
 

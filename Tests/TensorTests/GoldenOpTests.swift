@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Tensor
 
 /// Fixtures/golden/tensor_ops.safetensors, written by PyTorch + Python's
@@ -22,8 +23,10 @@ func leaf(_ name: String) -> Tensor {
 
 /// Runs `op` on leaves, backpropagates the golden upstream gradient, and
 /// compares y and every input gradient with PyTorch's.
-func checkAgainstTorch(_ name: String, inputs: [String], rtol: Float = 1e-4, atol: Float = 1e-4,
-                       _ op: ([Tensor]) -> Tensor) {
+func checkAgainstTorch(
+    _ name: String, inputs: [String], rtol: Float = 1e-4, atol: Float = 1e-4,
+    _ op: ([Tensor]) -> Tensor
+) {
     let leaves = inputs.map { leaf("\(name)/\($0)") }
     let y = op(leaves)
     #expect(y.shape == g("\(name)/y").shape, "\(name): shape \(y.shape)")
@@ -43,8 +46,11 @@ func checkAgainstTorch(_ name: String, inputs: [String], rtol: Float = 1e-4, ato
         ("conv_strided", Conv3dOptions(stride: (1, 2, 2), padding: (0, 2, 1), dilation: (1, 2, 2))),
         ("conv_groups", Conv3dOptions(padding: (1, 0, 1), groups: 2)),
         ("conv_depthwise", Conv3dOptions(padding: (1, 1, 1), groups: 4)),
-        ("conv_depthwise_dilated", Conv3dOptions(stride: (1, 2, 1), padding: (2, 1, 2), dilation: (2, 1, 2), groups: 3)),
-        ("conv_pointwise", Conv3dOptions()),
+        (
+            "conv_depthwise_dilated",
+            Conv3dOptions(stride: (1, 2, 1), padding: (2, 1, 2), dilation: (2, 1, 2), groups: 3)
+        ),
+        ("conv_pointwise", Conv3dOptions())
     ])
     func conv3dMatchesTorch(_ name: String, _ options: Conv3dOptions) {
         for mode in [Parallelism.batch, .blas] {
@@ -59,9 +65,13 @@ func checkAgainstTorch(_ name: String, inputs: [String], rtol: Float = 1e-4, ato
         checkAgainstTorch("maxpool_2", inputs: ["x"]) { maxPool3d($0[0], kernel: (2, 2, 2)) }
         checkAgainstTorch("tmaxpool_odd", inputs: ["x"]) { temporalMaxPool($0[0]) }
         checkAgainstTorch("tmaxpool_even", inputs: ["x"]) { temporalMaxPool($0[0]) }
-        checkAgainstTorch("maxpool_ceil3", inputs: ["x"]) { maxPool3d($0[0], kernel: (1, 3, 3), stride: (1, 2, 2), ceilMode: true) }
+        checkAgainstTorch("maxpool_ceil3", inputs: ["x"]) {
+            maxPool3d($0[0], kernel: (1, 3, 3), stride: (1, 2, 2), ceilMode: true)
+        }
         checkAgainstTorch("maxpool_ceil2", inputs: ["x"]) { maxPool3d($0[0], kernel: (1, 2, 2), ceilMode: true) }
-        checkAgainstTorch("maxpool_stem", inputs: ["x"]) { maxPool3d($0[0], kernel: (1, 3, 3), stride: (1, 2, 2), padding: (0, 1, 1)) }
+        checkAgainstTorch("maxpool_stem", inputs: ["x"]) {
+            maxPool3d($0[0], kernel: (1, 3, 3), stride: (1, 2, 2), padding: (0, 1, 1))
+        }
         checkAgainstTorch("maxpool_pad333", inputs: ["x"]) {
             maxPool3d($0[0], kernel: (3, 3, 3), stride: (1, 1, 1), padding: (1, 1, 1), ceilMode: true)
         }
@@ -79,15 +89,18 @@ func checkAgainstTorch(_ name: String, inputs: [String], rtol: Float = 1e-4, ato
     }
 
     @Test func batchNormMatchesTorchInTrainingAndEvaluation() {
-        let runningMean = g("bn_train/running_mean_in").detached(), runningVar = g("bn_train/running_var_in").detached()
+        let runningMean = g("bn_train/running_mean_in").detached()
+        let runningVar = g("bn_train/running_var_in").detached()
         checkAgainstTorch("bn_train", inputs: ["x", "gamma", "beta"]) {
-            batchNorm($0[0], gamma: $0[1], beta: $0[2], runningMean: runningMean, runningVar: runningVar, training: true)
+            batchNorm(
+                $0[0], gamma: $0[1], beta: $0[2], runningMean: runningMean, runningVar: runningVar, training: true)
         }
         #expect(closeness(runningMean.scalars, g("bn_train/running_mean_out").scalars) == "", "running mean")
         #expect(closeness(runningVar.scalars, g("bn_train/running_var_out").scalars) == "", "running var (unbiased)")
         checkAgainstTorch("bn_eval", inputs: ["x", "gamma", "beta"]) {
-            batchNorm($0[0], gamma: $0[1], beta: $0[2], runningMean: g("bn_eval/running_mean_in").detached(),
-                      runningVar: g("bn_eval/running_var_in").detached(), training: false)
+            batchNorm(
+                $0[0], gamma: $0[1], beta: $0[2], runningMean: g("bn_eval/running_mean_in").detached(),
+                runningVar: g("bn_eval/running_var_in").detached(), training: false)
         }
     }
 

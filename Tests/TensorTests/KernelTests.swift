@@ -1,12 +1,13 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Tensor
 
 private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
     var state = seed &+ 0x9E37_79B9_7F4A_7C15
     return (0..<count).map { _ in
-        state = state &* 6364136223846793005 &+ 1442695040888963407
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         return Float(Int64(bitPattern: state >> 11) % 2000) / 1000 - 1
     }
 }
@@ -15,11 +16,18 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
     @Test func sgemmEqualsItsNaiveTwin() {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             let (m, n, k) = (7, 9, 5)
-            let a = randomValues(m * k, seed: 1), b = randomValues(k * n, seed: 2)
-            var c1 = randomValues(m * n, seed: 3), c2 = c1
-            let lda = ta ? m : k, ldb = tb ? k : n
-            sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda, b: b, ldb: ldb, beta: 1, c: &c1, ldc: n)
-            sgemmNaive(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda, b: b, ldb: ldb, beta: 1, c: &c2, ldc: n)
+            let a = randomValues(m * k, seed: 1)
+            let b = randomValues(k * n, seed: 2)
+            var c1 = randomValues(m * n, seed: 3)
+            var c2 = c1
+            let lda = ta ? m : k
+            let ldb = tb ? k : n
+            sgemm(
+                transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda, b: b, ldb: ldb, beta: 1, c: &c1,
+                ldc: n)
+            sgemmNaive(
+                transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda, b: b, ldb: ldb, beta: 1, c: &c2,
+                ldc: n)
             #expect(closeness(c1, c2) == "", "transA \(ta) transB \(tb)")
         }
     }
@@ -31,14 +39,15 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         (1, 4, 6, 2, (4, 7, 5), (2, 3, 1), (2, 1, 2), (1, 2, 0), (1, 1, 2)),
         (2, 4, 4, 4, (5, 6, 6), (3, 3, 3), (1, 2, 1), (1, 1, 1), (2, 1, 1)),
         (1, 2, 3, 1, (3, 4, 4), (1, 1, 1), (1, 1, 1), (0, 0, 0), (1, 1, 1)),
-        (3, 8, 6, 2, (4, 9, 7), (1, 1, 1), (1, 1, 1), (0, 0, 0), (1, 1, 1)),   // pointwise, grouped: GEMMs in place
-        (2, 3, 18, 3, (4, 6, 5), (1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 2, 2)),  // 1 → 6 per group: STDCF factored spatial atoms
-        (1, 4, 8, 4, (5, 4, 4), (3, 1, 1), (1, 1, 1), (2, 0, 0), (2, 1, 1)),   // 1 → 2 per group: its temporal atoms
-        (2, 4, 8, 1, (2, 6, 6), (1, 1, 1), (1, 2, 2), (0, 0, 0), (1, 1, 1)),   // strided 1×1×1: through columns
+        (3, 8, 6, 2, (4, 9, 7), (1, 1, 1), (1, 1, 1), (0, 0, 0), (1, 1, 1)),  // pointwise, grouped: GEMMs in place
+        // 1 → 6 per group: STDCF factored spatial atoms.
+        (2, 3, 18, 3, (4, 6, 5), (1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 2, 2)),
+        (1, 4, 8, 4, (5, 4, 4), (3, 1, 1), (1, 1, 1), (2, 0, 0), (2, 1, 1)),  // 1 → 2 per group: its temporal atoms
+        (2, 4, 8, 1, (2, 6, 6), (1, 1, 1), (1, 2, 2), (0, 0, 0), (1, 1, 1)),  // strided 1×1×1: through columns
         // Winograd F(2×2, 3×3) (forward, dX and dW): odd and even sizes,
         // every spatial padding it takes, temporal kernels 1–3, ≥ 128 tiles a sample.
         (2, 8, 9, 1, (7, 11, 13), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
-        (2, 8, 24, 1, (4, 11, 13), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),   // dX's scratch larger than dW's
+        (2, 8, 24, 1, (4, 11, 13), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),  // dX's scratch larger than dW's
         (1, 9, 8, 1, (6, 10, 13), (3, 3, 3), (1, 1, 1), (0, 0, 2), (1, 1, 1)),
         (3, 8, 10, 1, (4, 9, 13), (1, 3, 3), (1, 1, 1), (0, 2, 1), (1, 1, 1)),
         (1, 12, 8, 1, (6, 12, 11), (2, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
@@ -48,24 +57,31 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         // Small frames (9 tiles): Winograd over 16 frames at once, through
         // columns over 3.
         (2, 8, 8, 1, (16, 5, 6), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
-        (1, 8, 8, 1, (3, 5, 6), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
+        (1, 8, 8, 1, (3, 5, 6), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1))
     ])
-    func convolutionKernelsEqualTheNaiveTwin(_ n: Int, _ c: Int, _ o: Int, _ groups: Int, _ input: (Int, Int, Int),
-                                             _ kernel: (Int, Int, Int), _ stride: (Int, Int, Int),
-                                             _ padding: (Int, Int, Int), _ dilation: (Int, Int, Int)) {
-        let geometry = Conv3dGeometry(batch: n, inChannels: c, outChannels: o, groups: groups, input: input, kernel: kernel,
-                                      stride: stride, padding: padding, dilation: dilation)
+    func convolutionKernelsEqualTheNaiveTwin(
+        _ n: Int, _ c: Int, _ o: Int, _ groups: Int, _ input: (Int, Int, Int),
+        _ kernel: (Int, Int, Int), _ stride: (Int, Int, Int),
+        _ padding: (Int, Int, Int), _ dilation: (Int, Int, Int)
+    ) {
+        let geometry = Conv3dGeometry(
+            batch: n, inChannels: c, outChannels: o, groups: groups, input: input, kernel: kernel,
+            stride: stride, padding: padding, dilation: dilation)
         let xv = randomValues(n * c * input.0 * input.1 * input.2, seed: 4)
         let wv = randomValues(o * (c / groups) * kernel.0 * kernel.1 * kernel.2, seed: 5)
         let x = Tensor(shape: [n, c, input.0, input.1, input.2], values: xv)
         let w = Tensor(shape: [o, c / groups, kernel.0, kernel.1, kernel.2], values: wv)
-        x.requiresGrad = true; w.requiresGrad = true
+        x.requiresGrad = true
+        w.requiresGrad = true
         let options = Conv3dOptions(stride: stride, padding: padding, dilation: dilation, groups: groups)
         // Every 3×3 stride-1 case takes Winograd but the small one (27 tiles over its frames).
-        #expect(geometry.usesWinograd == (kernel.1 == 3 && stride == (1, 1, 1) && groups == 1 && c >= 8 && input != (3, 5, 6)))
+        #expect(
+            geometry.usesWinograd
+                == (kernel.1 == 3 && stride == (1, 1, 1) && groups == 1 && c >= 8 && input != (3, 5, 6)))
         for mode in [Parallelism.batch, .blas] {
             Parallel.configure(mode: mode, threads: 2)
-            x.zeroGrad(); w.zeroGrad()
+            x.zeroGrad()
+            w.zeroGrad()
             let y = conv3d(x, w, options)
             #expect(closeness(y.scalars, conv3dForwardNaive(xv, wv, geometry)) == "", "forward, \(mode)")
             let dy = randomValues(y.count, seed: 6)
@@ -85,13 +101,15 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
     /// scratch and U it asks for, and the output and the weight gradient
     /// equal the naive twin's.
     @Test func winogradStaysInsideItsBuffers() {
-        let g = Conv3dGeometry(batch: 2, inChannels: 8, outChannels: 9, groups: 1, input: (7, 9, 41), kernel: (3, 3, 3),
-                               stride: (1, 1, 1), padding: (1, 1, 1), dilation: (1, 1, 1))
+        let g = Conv3dGeometry(
+            batch: 2, inChannels: 8, outChannels: 9, groups: 1, input: (7, 9, 41), kernel: (3, 3, 3),
+            stride: (1, 1, 1), padding: (1, 1, 1), dilation: (1, 1, 1))
         // 5 input frames of 5 × 21 tiles: chunks of 3, 3 and 1 output frames;
         // 200 columns: groups of 2 frames (105 columns each).
         let layout = WinogradLayout(g, budget: 16 * 8 * 5 * 21 * 5, columns: 200)
         #expect(layout.frames == 3 && layout.group == 2 && g.output.t % layout.frames != 0)
-        let xv = randomValues(2 * 8 * 7 * 9 * 41, seed: 30), wv = randomValues(9 * 8 * 27, seed: 31)
+        let xv = randomValues(2 * 8 * 7 * 9 * 41, seed: 30)
+        let wv = randomValues(9 * 8 * 27, seed: 31)
         let guardCount = 256
         var u = [Float](repeating: .nan, count: layout.weightCount + guardCount)
         var scratch = [Float](repeating: .nan, count: layout.scratchCount + guardCount)
@@ -99,7 +117,8 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         winogradWeights(wv, layout, flipped: false, into: &u)
         u.withUnsafeBufferPointer { u in
             scratch.withUnsafeMutableBufferPointer { s in
-                winogradForward(xv, u.baseAddress!, &y, layout, samples: 0..<2, scratch: s.baseAddress!, accumulate: false)
+                winogradForward(
+                    xv, u.baseAddress!, &y, layout, samples: 0..<2, scratch: s.baseAddress!, accumulate: false)
             }
         }
         #expect(u[layout.weightCount...].allSatisfy(\.isNaN) && scratch[layout.scratchCount...].allSatisfy(\.isNaN))
@@ -124,20 +143,26 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
     /// BN's 16-lane reductions against sums in Double, with a tail that is not a multiple of 16.
     @Test func batchNormReductionsEqualTheirNaiveTwins() {
         let count = 4099
-        let x = randomValues(count, seed: 21).map { $0 * 3 + 0.5 }, dy = randomValues(count, seed: 22)
+        let x = randomValues(count, seed: 21).map { $0 * 3 + 0.5 }
+        let dy = randomValues(count, seed: 22)
         let (s, q) = sumAndSquares(x, count: count)
         let (ns, nq) = sumAndSquaresNaive(x)
         #expect(abs(Double(s) - ns) <= 1e-3 * max(1, abs(ns)) && abs(Double(q) - nq) <= 1e-4 * nq)
         let (mean, invStd): (Float, Float) = (0.5, 0.8)
         for relu in [false, true] {
             let (k, shift): (Float, Float) = (1.3, -0.2)
-            var a = 0.0, b = 0.0
+            var a = 0.0
+            var b = 0.0
             for i in 0..<count {
                 let d = relu && x[i] * k + shift <= 0 ? 0 : Double(dy[i])
-                a += d; b += d * Double((x[i] - mean) * invStd)
+                a += d
+                b += d * Double((x[i] - mean) * invStd)
             }
-            let (fa, fb) = gradientSums(dy, x, count: count, mean: mean, invStd: invStd, reluScale: relu ? k : nil, reluShift: shift)
-            #expect(abs(Double(fa) - a) <= 1e-3 && abs(Double(fb) - b) <= 1e-3 * max(1, abs(b)), "relu \(relu): \(fa) \(a) \(fb) \(b)")
+            let (fa, fb) = gradientSums(
+                dy, x, count: count, mean: mean, invStd: invStd, reluScale: relu ? k : nil, reluShift: shift)
+            #expect(
+                abs(Double(fa) - a) <= 1e-3 && abs(Double(fb) - b) <= 1e-3 * max(1, abs(b)),
+                "relu \(relu): \(fa) \(a) \(fb) \(b)")
         }
     }
 
@@ -154,19 +179,36 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         let (t, h, w) = (4, 7, 8)
         let (to, ho, wo) = ((t - kernel.0) / stride.0 + 1, (h - kernel.1) / stride.1 + 1, (w - kernel.2) / stride.2 + 1)
         #expect(y.shape == [2, 3, to, ho, wo])
-        var expected: [Float] = [], expectedGrad = [Float](repeating: 0, count: values.count)
+        var expected: [Float] = []
+        var expectedGrad = [Float](repeating: 0, count: values.count)
         let up = randomValues(y.count, seed: 51)
         var o = 0
-        for plane in 0..<6 { for a in 0..<to { for b in 0..<ho { for d in 0..<wo {
-            var best = -Float.infinity, at = -1
-            for i in 0..<kernel.0 { for j in 0..<kernel.1 { for k in 0..<kernel.2 {
-                let index = plane * t * h * w + ((a * stride.0 + i) * h + b * stride.1 + j) * w + d * stride.2 + k
-                if values[index] > best { best = values[index]; at = index }
-            } } }
-            expected.append(best)
-            expectedGrad[at] += up[o]
-            o += 1
-        } } } }
+        for plane in 0..<6 {
+            for a in 0..<to {
+                for b in 0..<ho {
+                    for d in 0..<wo {
+                        var best = -Float.infinity
+                        var at = -1
+                        for i in 0..<kernel.0 {
+                            for j in 0..<kernel.1 {
+                                for k in 0..<kernel.2 {
+                                    let index =
+                                        plane * t * h * w + ((a * stride.0 + i) * h + b * stride.1 + j) * w + d
+                                        * stride.2 + k
+                                    if values[index] > best {
+                                        best = values[index]
+                                        at = index
+                                    }
+                                }
+                            }
+                        }
+                        expected.append(best)
+                        expectedGrad[at] += up[o]
+                        o += 1
+                    }
+                }
+            }
+        }
         #expect(y.scalars == expected)
         weightedSum(y, Tensor(shape: y.shape, values: up)).backward()
         #expect(closeness(x.grad!.scalars, expectedGrad) == "")
@@ -174,9 +216,11 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
 
     /// Column chunks smaller than a row of output positions still tile correctly.
     @Test func chunkedColumnsEqualOneBigChunk() {
-        let geometry = Conv3dGeometry(batch: 1, inChannels: 3, outChannels: 2, groups: 1, input: (3, 5, 5), kernel: (3, 3, 3),
-                                      stride: (1, 1, 1), padding: (1, 1, 1), dilation: (1, 1, 1))
-        let xv = randomValues(225, seed: 9), wv = randomValues(2 * 81, seed: 10)
+        let geometry = Conv3dGeometry(
+            batch: 1, inChannels: 3, outChannels: 2, groups: 1, input: (3, 5, 5), kernel: (3, 3, 3),
+            stride: (1, 1, 1), padding: (1, 1, 1), dilation: (1, 1, 1))
+        let xv = randomValues(225, seed: 9)
+        let wv = randomValues(2 * 81, seed: 10)
         let full = conv3dForwardNaive(xv, wv, geometry)
         var y = [Float](repeating: 0, count: full.count)
         var col = [Float](repeating: 0, count: geometry.columnRows * 10)
@@ -186,8 +230,9 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             let count = min(10, geometry.outputVolume - first)
             vol2col(xv, geometry, first: first, count: count, col: &col)
             y.withUnsafeMutableBufferPointer { yp in
-                sgemm(m: 2, n: count, k: geometry.columnRows, a: wv, lda: geometry.columnRows, b: col, ldb: count,
-                      c: yp.baseAddress! + first, ldc: geometry.outputVolume)
+                sgemm(
+                    m: 2, n: count, k: geometry.columnRows, a: wv, lda: geometry.columnRows, b: col, ldb: count,
+                    c: yp.baseAddress! + first, ldc: geometry.outputVolume)
             }
             first += count
         }
@@ -197,36 +242,48 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
 
 @Suite struct NumericalGradientTests {
     /// Central differences in Float64-free form: (f(x+h) - f(x-h)) / 2h on a few coordinates.
-    private func check(_ name: String, shape: [Int], seed: UInt64, h: Float = 1e-2, tolerance: Float = 2e-2,
-                       _ f: (Tensor) -> Tensor) {
+    private func check(
+        _ name: String, shape: [Int], seed: UInt64, h: Float = 1e-2, tolerance: Float = 2e-2,
+        _ f: (Tensor) -> Tensor
+    ) {
         let values = randomValues(shape.reduce(1, *), seed: seed)
         let x = Tensor(shape: shape, values: values)
         x.requiresGrad = true
         f(x).backward()
         let analytic = x.grad!.scalars
         for i in stride(from: 0, to: values.count, by: max(1, values.count / 13)) {
-            var plus = values, minus = values
-            plus[i] += h; minus[i] -= h
+            var plus = values
+            var minus = values
+            plus[i] += h
+            minus[i] -= h
             let fp = GradMode.withNoGrad { f(Tensor(shape: shape, values: plus)).item }
             let fm = GradMode.withNoGrad { f(Tensor(shape: shape, values: minus)).item }
             let numeric = (fp - fm) / (2 * h)
-            #expect(abs(numeric - analytic[i]) <= tolerance * max(1, abs(numeric)), "\(name)[\(i)]: numeric \(numeric), analytic \(analytic[i])")
+            #expect(
+                abs(numeric - analytic[i]) <= tolerance * max(1, abs(numeric)),
+                "\(name)[\(i)]: numeric \(numeric), analytic \(analytic[i])")
         }
     }
 
     @Test func gradientsMatchCentralDifferences() {
         let weights = Tensor(shape: [4, 2, 3, 3, 3], values: randomValues(216, seed: 21))
         check("conv3d", shape: [2, 2, 3, 4, 4], seed: 20) { x in
-            weightedSum(conv3d(x, weights, Conv3dOptions(padding: (1, 1, 1))), Tensor(shape: [2, 4, 3, 4, 4], values: randomValues(384, seed: 22)))
+            weightedSum(
+                conv3d(x, weights, Conv3dOptions(padding: (1, 1, 1))),
+                Tensor(shape: [2, 4, 3, 4, 4], values: randomValues(384, seed: 22)))
         }
-        let gamma = Tensor(shape: [3], values: [1.5, -0.5, 0.8]), beta = Tensor(shape: [3], values: [0.1, 0.2, -0.3])
+        let gamma = Tensor(shape: [3], values: [1.5, -0.5, 0.8])
+        let beta = Tensor(shape: [3], values: [0.1, 0.2, -0.3])
         check("batchNorm", shape: [2, 3, 2, 2, 2], seed: 23, h: 5e-3, tolerance: 3e-2) { x in
-            let y = batchNorm(x, gamma: gamma, beta: beta, runningMean: Tensor(zeros: [3]), runningVar: Tensor(shape: [3], repeating: 1), training: true)
+            let y = batchNorm(
+                x, gamma: gamma, beta: beta, runningMean: Tensor(zeros: [3]),
+                runningVar: Tensor(shape: [3], repeating: 1), training: true)
             return weightedSum(y, Tensor(shape: [2, 3, 2, 2, 2], values: randomValues(48, seed: 24)))
         }
         check("sigmoid·mul", shape: [2, 3, 1, 1, 1], seed: 25) { s in
-            weightedSum(mul(Tensor(shape: [2, 3, 2, 2, 2], values: randomValues(48, seed: 26)), sigmoid(s)),
-                        Tensor(shape: [2, 3, 2, 2, 2], values: randomValues(48, seed: 27)))
+            weightedSum(
+                mul(Tensor(shape: [2, 3, 2, 2, 2], values: randomValues(48, seed: 26)), sigmoid(s)),
+                Tensor(shape: [2, 3, 2, 2, 2], values: randomValues(48, seed: 27)))
         }
         check("xent", shape: [3, 4], seed: 28) { softmaxCrossEntropy($0, labels: [0, 3, 2]) }
     }
@@ -239,12 +296,19 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
                 let gamma = Tensor.parameter([3], role: .joint, values: [1.2, -0.7, 0.4])
                 let beta = Tensor.parameter([3], role: .joint, values: [0.1, 0.3, -0.2])
                 x.requiresGrad = true
-                let mean = Tensor(shape: [3], values: [0.1, -0.1, 0]), variance = Tensor(shape: [3], values: [0.9, 1.1, 1.3])
-                let y = fused
-                    ? batchNormReLU(x, gamma: gamma, beta: beta, runningMean: mean, runningVar: variance, training: training)
-                    : relu(batchNorm(x, gamma: gamma, beta: beta, runningMean: mean, runningVar: variance, training: training))
+                let mean = Tensor(shape: [3], values: [0.1, -0.1, 0])
+                let variance = Tensor(shape: [3], values: [0.9, 1.1, 1.3])
+                let y =
+                    fused
+                    ? batchNormReLU(
+                        x, gamma: gamma, beta: beta, runningMean: mean, runningVar: variance, training: training)
+                    : relu(
+                        batchNorm(
+                            x, gamma: gamma, beta: beta, runningMean: mean, runningVar: variance, training: training))
                 weightedSum(y, Tensor(shape: y.shape, values: randomValues(144, seed: 41))).backward()
-                results.append(y.scalars + x.grad!.scalars + gamma.grad!.scalars + beta.grad!.scalars + mean.scalars + variance.scalars)
+                results.append(
+                    y.scalars + x.grad!.scalars + gamma.grad!.scalars + beta.grad!.scalars + mean.scalars
+                        + variance.scalars)
             }
             #expect(closeness(results[0], results[1], rtol: 1e-5, atol: 1e-6) == "", "training \(training)")
         }
@@ -259,7 +323,8 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         for fused in [true, false] {
             let a = Tensor(shape: [2, 64, 4, 16, 16], values: randomValues(count, seed: 42))
             let b = Tensor(shape: a.shape, values: randomValues(count, seed: 43))
-            a.requiresGrad = true; b.requiresGrad = true
+            a.requiresGrad = true
+            b.requiresGrad = true
             weightedSum(b, Tensor(shape: b.shape, values: randomValues(count, seed: 44))).backward()
             let y = fused ? addReLU(a, b) : relu(add(a, b))
             weightedSum(y, Tensor(shape: y.shape, values: randomValues(count, seed: 45))).backward()
@@ -268,8 +333,10 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         #expect(results[0].contains { $0 == 0 } && results[0].contains { $0 > 0 })
         #expect(results[0] == results[1])
         // And against plain loops: y = max(a + b, 0), dA = dY where y > 0, dB the same plus its earlier gradient.
-        let av = randomValues(count, seed: 42), bv = randomValues(count, seed: 43)
-        let earlier = randomValues(count, seed: 44), dy = randomValues(count, seed: 45)
+        let av = randomValues(count, seed: 42)
+        let bv = randomValues(count, seed: 43)
+        let earlier = randomValues(count, seed: 44)
+        let dy = randomValues(count, seed: 45)
         let y = (0..<count).map { max(av[$0] + bv[$0], 0) }
         let da = (0..<count).map { y[$0] > 0 ? dy[$0] : 0 }
         #expect(results[0] == y + da + (0..<count).map { earlier[$0] + da[$0] })
@@ -294,7 +361,8 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
     /// this uses a 256 MB tensor and allows 32 MB of unrelated traffic.
     @Test func memoryMeterTracksPeakAndRelease() {
         #expect(MemoryMeter.shared.keepFreedMemory(), "glibc takes the heap settings")
-        let size = 256 << 20, slack = 32 << 20
+        let size = 256 << 20
+        let slack = 32 << 20
         let before = MemoryMeter.shared.liveBytes
         var during = 0
         do {
@@ -310,9 +378,12 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
 
 @Suite struct SafetensorsTests {
     @Test func roundTripKeepsValuesShapesAndMetadata() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("clipkit-\(UUID().uuidString).safetensors").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "clipkit-\(UUID().uuidString).safetensors"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let a = Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6]), b = Tensor(shape: [1], values: [-7.5])
+        let a = Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])
+        let b = Tensor(shape: [1], values: [-7.5])
         try Safetensors.write(["layer.weight": a, "b": b], metadata: ["model": "kth3l-reg3d", "epoch": "3"], to: path)
         let (tensors, metadata) = try Safetensors.read(path)
         #expect(tensors["layer.weight"]?.shape == [2, 3] && tensors["layer.weight"]?.scalars == a.scalars)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Tensor
 
 /// CPUID words (leaf 0 eax/ebx/ecx/edx, leaf 1, leaf 7 sub-leaf 0 and 1, XCR0).
@@ -8,27 +9,36 @@ import Testing
 private struct RecordedCPU {
     var name: String
     var leaf0: [UInt32], leaf1: [UInt32], leaf7: [UInt32], leaf7sub1: [UInt32], xcr0: UInt64
-    var features: CPUFeatures { CPUFeatures(leaf0: leaf0, leaf1: leaf1, leaf7: leaf7, leaf7sub1: leaf7sub1, xcr0: xcr0) }
+    var features: CPUFeatures {
+        CPUFeatures(leaf0: leaf0, leaf1: leaf1, leaf7: leaf7, leaf7sub1: leaf7sub1, xcr0: xcr0)
+    }
 }
 
-private let intel: [UInt32] = [0x20, 0x756e_6547, 0x6c65_746e, 0x4965_6e69]   // "GenuineIntel" (ebx, ecx, edx order below)
-private let amd: [UInt32] = [0x1c, 0x6874_7541, 0x444d_4163, 0x6974_6e65]     // "AuthenticAMD"
+// "GenuineIntel" (ebx, ecx, edx order below).
+private let intel: [UInt32] = [0x20, 0x756e_6547, 0x6c65_746e, 0x4965_6e69]
+private let amd: [UInt32] = [0x1c, 0x6874_7541, 0x444d_4163, 0x6974_6e65]  // "AuthenticAMD"
 
-private let zen4 = RecordedCPU(name: "Zen 4 (EPYC 9004)", leaf0: amd, leaf1: [0x00a1_0f11, 0x0002_0800, 0xfffa_3203, 0x178b_fbff],
-                               leaf7: [0x1, 0xf1bf_07ab, 0x0040_5fc6, 0x10], leaf7sub1: [0x20, 0, 0, 0], xcr0: 0xe7)
-private let sapphireRapids = RecordedCPU(name: "Sapphire Rapids (Xeon 8480+)", leaf0: intel,
-                                         leaf1: [0x0008_06f8, 0x0080_0800, 0x7ffe_fbff, 0xbfeb_fbff],
-                                         leaf7: [0x2, 0xf3bf_bffb, 0x1b41_5ffe, 0xffdd_4432], leaf7sub1: [0x1c30, 0, 0, 0], xcr0: 0x602e7)
-private let emeraldRapids = RecordedCPU(name: "Emerald Rapids (family 6 model 207)", leaf0: intel,
-                                        leaf1: [0x000c_06f2, 0x0080_0800, 0x7ffe_fbff, 0xbfeb_fbff],
-                                        leaf7: [0x2, 0xf3bf_bffb, 0x1b41_5ffe, 0xffdd_4432], leaf7sub1: [0x1c30, 0, 0, 0], xcr0: 0x602e7)
-private let haswell = RecordedCPU(name: "Haswell (i7-4770)", leaf0: intel, leaf1: [0x0003_06c3, 0x0010_0800, 0x7ffa_fbbf, 0xbfeb_fbff],
-                                  leaf7: [0, 0x0000_27ab, 0, 0], leaf7sub1: [0, 0, 0, 0], xcr0: 0x7)
-private let sandyBridge = RecordedCPU(name: "Sandy Bridge (i7-2600, AVX only)", leaf0: intel,
-                                      leaf1: [0x0002_06a7, 0x0010_0800, 0x1fba_e3bf, 0xbfeb_fbff],
-                                      leaf7: [0, 0, 0, 0], leaf7sub1: [0, 0, 0, 0], xcr0: 0x7)
-private let zen2 = RecordedCPU(name: "Zen 2 (EPYC 7002)", leaf0: amd, leaf1: [0x0083_0f10, 0x0002_0800, 0x7ed8_320b, 0x178b_fbff],
-                               leaf7: [0, 0x219c_91a9, 0x0040_0004, 0], leaf7sub1: [0, 0, 0, 0], xcr0: 0x7)
+private let zen4 = RecordedCPU(
+    name: "Zen 4 (EPYC 9004)", leaf0: amd, leaf1: [0x00a1_0f11, 0x0002_0800, 0xfffa_3203, 0x178b_fbff],
+    leaf7: [0x1, 0xf1bf_07ab, 0x0040_5fc6, 0x10], leaf7sub1: [0x20, 0, 0, 0], xcr0: 0xe7)
+private let sapphireRapids = RecordedCPU(
+    name: "Sapphire Rapids (Xeon 8480+)", leaf0: intel,
+    leaf1: [0x0008_06f8, 0x0080_0800, 0x7ffe_fbff, 0xbfeb_fbff],
+    leaf7: [0x2, 0xf3bf_bffb, 0x1b41_5ffe, 0xffdd_4432], leaf7sub1: [0x1c30, 0, 0, 0], xcr0: 0x602e7)
+private let emeraldRapids = RecordedCPU(
+    name: "Emerald Rapids (family 6 model 207)", leaf0: intel,
+    leaf1: [0x000c_06f2, 0x0080_0800, 0x7ffe_fbff, 0xbfeb_fbff],
+    leaf7: [0x2, 0xf3bf_bffb, 0x1b41_5ffe, 0xffdd_4432], leaf7sub1: [0x1c30, 0, 0, 0], xcr0: 0x602e7)
+private let haswell = RecordedCPU(
+    name: "Haswell (i7-4770)", leaf0: intel, leaf1: [0x0003_06c3, 0x0010_0800, 0x7ffa_fbbf, 0xbfeb_fbff],
+    leaf7: [0, 0x0000_27ab, 0, 0], leaf7sub1: [0, 0, 0, 0], xcr0: 0x7)
+private let sandyBridge = RecordedCPU(
+    name: "Sandy Bridge (i7-2600, AVX only)", leaf0: intel,
+    leaf1: [0x0002_06a7, 0x0010_0800, 0x1fba_e3bf, 0xbfeb_fbff],
+    leaf7: [0, 0, 0, 0], leaf7sub1: [0, 0, 0, 0], xcr0: 0x7)
+private let zen2 = RecordedCPU(
+    name: "Zen 2 (EPYC 7002)", leaf0: amd, leaf1: [0x0083_0f10, 0x0002_0800, 0x7ed8_320b, 0x178b_fbff],
+    leaf7: [0, 0x219c_91a9, 0x0040_0004, 0], leaf7sub1: [0, 0, 0, 0], xcr0: 0x7)
 
 @Suite struct OpenBLASCoreTests {
     @Test func cpuidDecodesVendorFamilyAndModel() {
@@ -36,7 +46,8 @@ private let zen2 = RecordedCPU(name: "Zen 2 (EPYC 7002)", leaf0: amd, leaf1: [0x
         #expect(z.vendor == "AuthenticAMD" && z.family == 25 && z.model == 17)
         let e = emeraldRapids.features
         #expect(e.vendor == "GenuineIntel" && e.family == 6 && e.model == 207)
-        #expect(sapphireRapids.features.model == 143 && haswell.features.model == 60 && sandyBridge.features.model == 42)
+        #expect(
+            sapphireRapids.features.model == 143 && haswell.features.model == 60 && sandyBridge.features.model == 42)
     }
 
     @Test func featuresPickTheCore() {
@@ -60,13 +71,15 @@ private let zen2 = RecordedCPU(name: "Zen 2 (EPYC 7002)", leaf0: amd, leaf1: [0x
     }
 
     @Test func genericKernelsOnAnAVX2CPUAreWarnedAbout() {
-        let slow = OpenBLAS(path: "/usr/lib/libopenblas.so.0", core: "Prescott", config: "", requestedCore: "SkylakeX", userCore: nil,
-                            sgemm: OpenBLAS.shared.sgemm, setThreads: nil, getThreads: nil)
+        let slow = OpenBLAS(
+            path: "/usr/lib/libopenblas.so.0", core: "Prescott", config: "", requestedCore: "SkylakeX", userCore: nil,
+            sgemm: OpenBLAS.shared.sgemm, setThreads: nil, getThreads: nil)
         let warning = slow.warning(for: emeraldRapids.features)
         #expect(warning?.contains("OPENBLAS_CORETYPE=SkylakeX") == true)
         #expect(slow.warning(for: sandyBridge.features) == nil, "no AVX2: nothing better to run")
-        let fast = OpenBLAS(path: "", core: "SkylakeX", config: "", requestedCore: "SkylakeX", userCore: nil,
-                            sgemm: OpenBLAS.shared.sgemm, setThreads: nil, getThreads: nil)
+        let fast = OpenBLAS(
+            path: "", core: "SkylakeX", config: "", requestedCore: "SkylakeX", userCore: nil,
+            sgemm: OpenBLAS.shared.sgemm, setThreads: nil, getThreads: nil)
         #expect(fast.warning(for: emeraldRapids.features) == nil)
     }
 

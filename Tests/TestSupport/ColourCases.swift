@@ -35,7 +35,7 @@ public struct ColourCase: Decodable, Sendable, CustomStringConvertible {
         case "forward": return [Array(0..<Self.frames)]
         case "descending": return [Array((0..<Self.frames).reversed())]
         case "random": return [[5, 2, 7, 2, 0, 3]]
-        default: return [[3, 1], [6], [0, 7, 2], [4]]   // reused
+        default: return [[3, 1], [6], [0, 7, 2], [4]]  // reused
         }
     }
 
@@ -49,10 +49,15 @@ public struct ColourCase: Decodable, Sendable, CustomStringConvertible {
         }
         if output == "short_side" || output == "size" { filters.append("scale=\(width):\(height):flags=bilinear") }
         filters.append("format=rgb24")
-        let bytes = [UInt8](try runTool("ffmpeg", ["-hide_banner", "-loglevel", "error", "-threads", "1", "-i", video,
-                                                   "-vf", filters.joined(separator: ","), "-f", "rawvideo", "-"]))
+        let bytes = [UInt8](
+            try runTool(
+                "ffmpeg",
+                [
+                    "-hide_banner", "-loglevel", "error", "-threads", "1", "-i", video,
+                    "-vf", filters.joined(separator: ","), "-f", "rawvideo", "-"
+                ]))
         let frame = width * height * 3
-        return (0..<bytes.count / frame).map { Array(bytes[$0 * frame ..< ($0 + 1) * frame]) }
+        return (0..<bytes.count / frame).map { Array(bytes[$0 * frame..<($0 + 1) * frame]) }
     }
 
     /// Exact or PSNR ≥ 50 dB at native size, ≥ 40 dB resized; nil when it is, else what differs.

@@ -73,12 +73,17 @@ public func byteDifference(_ a: [UInt8], _ b: [UInt8]) -> String {
 /// "" when every |a - b| ≤ atol + rtol·|b|, else where and by how much (never all values).
 public func closeness(_ a: [Float], _ b: [Float], rtol: Float = 1e-4, atol: Float = 1e-5) -> String {
     if a.count != b.count { return "sizes differ: \(a.count) vs \(b.count)" }
-    var worst = 0, worstExcess: Float = 0, bad = 0
+    var worst = 0
+    var worstExcess: Float = 0
+    var bad = 0
     for i in 0..<a.count {
         let excess = abs(a[i] - b[i]) - (atol + rtol * abs(b[i]))
         if excess > 0 || a[i].isNaN != b[i].isNaN {
             bad += 1
-            if excess > worstExcess || worstExcess == 0 { worstExcess = excess; worst = i }
+            if excess > worstExcess || worstExcess == 0 {
+                worstExcess = excess
+                worst = i
+            }
         }
     }
     return bad == 0 ? "" : "\(bad) of \(a.count) differ; worst at \(worst): \(a[worst]) vs \(b[worst])"
@@ -87,7 +92,8 @@ public func closeness(_ a: [Float], _ b: [Float], rtol: Float = 1e-4, atol: Floa
 /// Adler-32 as FFmpeg's framecrc muxer computes it (starting from 0, not 1),
 /// as "0x%08x": what `tools/make-corpus.sh` stored for every frame.
 public func frameAdler32(_ bytes: some Collection<UInt8>) -> String {
-    var a: UInt32 = 0, b: UInt32 = 0
+    var a: UInt32 = 0
+    var b: UInt32 = 0
     for byte in bytes {
         a = (a + UInt32(byte)) % 65521
         b = (b + a) % 65521
@@ -132,14 +138,16 @@ public func scrambled<T>(_ values: [T], salt: Int) -> [T] {
 /// Runs `executable` with `arguments` (and `environment` added to this
 /// process's); its exit status, standard output and error.
 public func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws
-    -> (status: Int32, stdout: Data, stderr: String) {
+    -> (status: Int32, stdout: Data, stderr: String)
+{
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
     if !environment.isEmpty {
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     }
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     process.standardOutput = out
     process.standardError = err
     try process.run()
@@ -168,8 +176,12 @@ public struct ToolFailure: Error, CustomStringConvertible {
 /// The Adler-32 of every rgb24 frame the ffmpeg CLI decodes from `input`
 /// (a file, or an image pattern such as `dir/img_%05d.jpg`).
 public func ffmpegFrameAdler32(_ input: String, extraInput: [String] = []) throws -> [String] {
-    let text = String(decoding: try runTool("ffmpeg", ["-hide_banner", "-loglevel", "error", "-threads", "1"] + extraInput
-        + ["-i", input, "-vf", "format=rgb24", "-fps_mode", "passthrough", "-f", "framecrc", "-"]), as: UTF8.self)
+    let text = String(
+        decoding: try runTool(
+            "ffmpeg",
+            ["-hide_banner", "-loglevel", "error", "-threads", "1"] + extraInput
+                + ["-i", input, "-vf", "format=rgb24", "-fps_mode", "passthrough", "-f", "framecrc", "-"]),
+        as: UTF8.self)
     return text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map {
         String($0.split(separator: ",").last!).trimmingCharacters(in: .whitespaces)
     }

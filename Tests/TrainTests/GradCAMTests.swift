@@ -2,6 +2,7 @@ import Foundation
 import NN
 import Tensor
 import Testing
+
 @testable import Train
 
 /// A model that can only attend to bright pixels: a 1×1×1 conv with positive
@@ -26,10 +27,16 @@ private final class BrightnessProbe: Module {
     func clip(frames: Int = 4) -> (Tensor, Set<Int>) {
         var values = [Float](repeating: -1, count: 3 * frames * 256)
         var inside = Set<Int>()
-        for c in 0..<3 { for t in 0..<frames { for y in 2...5 { for x in 8...13 {
-            values[((c * frames + t) * 16 + y) * 16 + x] = 1.5
-            if c == 0 { inside.insert((t * 16 + y) * 16 + x) }
-        } } } }
+        for c in 0..<3 {
+            for t in 0..<frames {
+                for y in 2...5 {
+                    for x in 8...13 {
+                        values[((c * frames + t) * 16 + y) * 16 + x] = 1.5
+                        if c == 0 { inside.insert((t * 16 + y) * 16 + x) }
+                    }
+                }
+            }
+        }
         return (Tensor(shape: [1, 3, frames, 16, 16], values: values), inside)
     }
 
@@ -58,7 +65,9 @@ private final class BrightnessProbe: Module {
     }
 
     @Test func blendingIsHalfFrameHalfJet() {
-        let map = ClassActivationMap(values: [0, 1], frames: 1, height: 1, width: 2, layer: "x", layerSize: [1, 1, 1], target: 0, probabilities: [1])
+        let map = ClassActivationMap(
+            values: [0, 1], frames: 1, height: 1, width: 2, layer: "x", layerSize: [1, 1, 1], target: 0,
+            probabilities: [1])
         #expect(blendHeatMap(map, frames: [100, 100, 100, 100, 100, 100]) == [50, 50, 114, 114, 50, 50])
     }
 }

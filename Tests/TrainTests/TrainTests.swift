@@ -1,12 +1,13 @@
 import Foundation
-import Testing
-import TestSupport
-@testable import Train
-import NN
-import Tensor
 import Loader
+import NN
 import Prep
+import Tensor
+import TestSupport
+import Testing
 import VideoIO
+
+@testable import Train
 
 /// A tiny Video-MNIST (bars in 10 motions, 8 frames of 16×16) and a config for it.
 func tinyRun(itsl: Bool, iterations: Int = 1, name: String = UUID().uuidString) throws -> (TrainConfig, URL) {
@@ -15,21 +16,34 @@ func tinyRun(itsl: Bool, iterations: Int = 1, name: String = UUID().uuidString) 
     if !FileManager.default.fileExists(atPath: data.appendingPathComponent("train.csv").path) {
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
         let bar: [UInt8] = (0..<784).map { (4..<24).contains($0 % 28) && (12..<16).contains($0 / 28) ? 255 : 0 }
-        var images: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 40, 0, 0, 0, 28, 0, 0, 0, 28], labels: [UInt8] = [0, 0, 8, 1, 0, 0, 0, 40]
-        for i in 0..<40 { images += bar; labels.append(UInt8(i % 10)) }
+        var images: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 40, 0, 0, 0, 28, 0, 0, 0, 28]
+        var labels: [UInt8] = [0, 0, 8, 1, 0, 0, 0, 40]
+        for i in 0..<40 {
+            images += bar
+            labels.append(UInt8(i % 10))
+        }
         try Foundation.Data(images).write(to: data.appendingPathComponent("images"))
         try Foundation.Data(labels).write(to: data.appendingPathComponent("labels"))
         var o = SyntheticOptions()
-        (o.trainImages, o.trainLabels, o.testImages, o.testLabels) = ((data.path + "/images"), (data.path + "/labels"), (data.path + "/images"), (data.path + "/labels"))
+        (o.trainImages, o.trainLabels, o.testImages, o.testLabels) = (
+            (data.path + "/images"), (data.path + "/labels"), (data.path + "/images"), (data.path + "/labels")
+        )
         (o.train, o.val, o.test, o.frames, o.width, o.height, o.quiet, o.jobs) = (20, 0, 10, 8, 16, 16, true, 2)
         _ = try writeSyntheticDataset(out: data.path, options: o)
     }
     var config = TrainConfig(model: "kth3l-stdcf", train: data.path + "/train.csv")
     config.val = data.path + "/test.csv"
     config.numClasses = 10
-    config.clip.frames = 8; config.clip.crop = 16; config.clip.shortSide = [16, 16]; config.clip.flip = 0
-    config.eval.clips = 1; config.eval.crops = 1
-    config.batch = 4; config.workers = 2; config.threads = 2; config.epochs = 2
+    config.clip.frames = 8
+    config.clip.crop = 16
+    config.clip.shortSide = [16, 16]
+    config.clip.flip = 0
+    config.eval.clips = 1
+    config.eval.crops = 1
+    config.batch = 4
+    config.workers = 2
+    config.threads = 2
+    config.epochs = 2
     config.optimizer.lr = 0.05
     config.output = root.appendingPathComponent("run").path
     if itsl {
@@ -55,19 +69,24 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
         defer { try? FileManager.default.removeItem(at: root) }
         let trainer = try Trainer(config: config)
         trainer.progress = { _, _ in }
-        var atStart: [String: [Float]] = [:], seen: [String] = []
+        var atStart: [String: [Float]] = [:]
+        var seen: [String] = []
         var startJoint: [String: [Float]] = [:]
         trainer.onPhaseStart = { phase in
             seen.append(phase.name)
             let layers = stdcfLayers(trainer.model)
             #expect(layers.count == 3)
-            let expected = phase.kind == .stageT ? (2, 1) : (1, 2)   // (temporal, spatial): stage-t (γ, 1), stage-s (1, β)
-            #expect(layers.allSatisfy { ($0.temporalDilation, $0.spatialDilation) == expected }, "\(phase.name) dilations")
+            // (temporal, spatial): stage-t (γ, 1), stage-s (1, β).
+            let expected = phase.kind == .stageT ? (2, 1) : (1, 2)
+            #expect(
+                layers.allSatisfy { ($0.temporalDilation, $0.spatialDilation) == expected }, "\(phase.name) dilations")
             atStart = snapshot(trainer.model, role: phase.frozen!)
             startJoint = snapshot(trainer.model, role: .joint)
         }
         trainer.onPhaseEnd = { phase in
-            #expect(snapshot(trainer.model, role: phase.frozen!) == atStart, "\(phase.name): the frozen \(phase.frozen!) atoms did not move")
+            #expect(
+                snapshot(trainer.model, role: phase.frozen!) == atStart,
+                "\(phase.name): the frozen \(phase.frozen!) atoms did not move")
             let other: ParameterRole = phase.frozen == .spatial ? .temporal : .spatial
             #expect(snapshot(trainer.model, role: other) != [:])
             #expect(snapshot(trainer.model, role: .joint) != startJoint, "\(phase.name): α and BN trained")
@@ -78,7 +97,9 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
         #expect(summary.stages.allSatisfy { $0.valTop1 != nil && $0.peakTensorMB > 0 })
         // Spatial atoms did train in stage-s (they are not frozen forever).
         let layers = stdcfLayers(trainer.model)
-        #expect(layers.allSatisfy { ($0.temporalDilation, $0.spatialDilation) == (1, 2) }, "left as the last stage set them")
+        #expect(
+            layers.allSatisfy { ($0.temporalDilation, $0.spatialDilation) == (1, 2) }, "left as the last stage set them"
+        )
     }
 
     @Test func resumingAfterAnInterruptionGivesTheSameWeights() throws {
@@ -92,7 +113,7 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
 
         let b = try Trainer(config: config)
         b.progress = { _, _ in }
-        b.stopAfterSteps = 7   // in the middle of stage-s (5 steps per epoch)
+        b.stopAfterSteps = 7  // in the middle of stage-s (5 steps per epoch)
         #expect(try b.run().interrupted)
         let c = try Trainer(config: config)
         c.progress = { _, _ in }
@@ -101,14 +122,19 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
         // Bit-identical in a process of its own (ClipKitCLITests); here other
         // suites may switch the global thread settings mid-run, which changes
         // summation order, so allow for rounding.
-        let wa = a.model.stateDict(), wc = c.model.stateDict()
+        let wa = a.model.stateDict()
+        let wc = c.model.stateDict()
         for (name, t) in wa {
-            #expect(zip(t.scalars, wc[name]!.scalars).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($0)) }, "\(name) the same after resume")
+            #expect(
+                zip(t.scalars, wc[name]!.scalars).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($0)) },
+                "\(name) the same after resume")
         }
         let straightStages = try a.readStages()
         #expect(resumed.stages.count == straightStages.count)
         // Metrics: one line per epoch, none duplicated by the interruption.
-        let lines = try String(contentsOfFile: c.metricsPath, encoding: .utf8).split(separator: "\n").filter { $0.contains("\"event\":\"epoch\"") }
+        let lines = try String(contentsOfFile: c.metricsPath, encoding: .utf8).split(separator: "\n").filter {
+            $0.contains("\"event\":\"epoch\"")
+        }
         #expect(lines.count == 2)
     }
 }
@@ -138,9 +164,12 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
         // The same batch again (same epoch, same seed), through conv1 only.
         let loader = trainer.loader(for: trainer.plan.phases[0])
         let batch = try loader.epoch(1_000_000).next()!
-        let x = Tensor(shape: [batch.count] + batch.sampleShape, values: Array(batch.data.prefix(batch.count * batch.sampleShape.reduce(1, *))))
+        let x = Tensor(
+            shape: [batch.count] + batch.sampleShape,
+            values: Array(batch.data.prefix(batch.count * batch.sampleShape.reduce(1, *))))
         let h = GradMode.withNoGrad { net.conv1(x) }
-        let (n, ch) = (h.shape[0], h.shape[1]), vol = h.count / (n * ch)
+        let (n, ch) = (h.shape[0], h.shape[1])
+        let vol = h.count / (n * ch)
         for k in [0, 7, 31] {
             var values: [Double] = []
             for s in 0..<n { for i in 0..<vol { values.append(Double(h.scalars[(s * ch + k) * vol + i])) } }
@@ -157,8 +186,10 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
         defer { try? FileManager.default.removeItem(at: root) }
         let model = try ModelZoo.make("kth3l-reg3d", classes: 10)
         let m = try Manifest.load(config.val!)
-        let r = try evaluate(model: model, manifest: m, classes: (0..<10).map(String.init), spec: .init(frames: 8, interval: 1, cropSize: 16),
-                             sampling: .dense, clips: 2, crops: 3, side: 16, shortSide: 16, dilation: (1, 1))
+        let r = try evaluate(
+            model: model, manifest: m, classes: (0..<10).map(String.init),
+            spec: .init(frames: 8, interval: 1, cropSize: 16),
+            sampling: .dense, clips: 2, crops: 3, side: 16, shortSide: 16, dilation: (1, 1))
         #expect(r.videos == 10 && r.views == "2x3" && r.failed.isEmpty)
         #expect(r.confusion.flatMap { $0 }.reduce(0, +) == 10)
         #expect(r.top5 >= r.top1)
@@ -179,9 +210,12 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
             var list = ""
             for (i, e) in try Manifest.load(manifest).entries.enumerated() {
                 let folder = frames.appendingPathComponent("\(name)-\(i)").path
-                let written = try extractFrames(input: e.path, folder: folder, shortSide: nil, quality: 2, template: rawframesTemplate)
-                entries.append(ManifestEntry(path: folder, label: e.label, frames: written.frames, fps: written.fps,
-                                             template: rawframesTemplate, startIndex: 1))
+                let written = try extractFrames(
+                    input: e.path, folder: folder, shortSide: nil, quality: 2, template: rawframesTemplate)
+                entries.append(
+                    ManifestEntry(
+                        path: folder, label: e.label, frames: written.frames, fps: written.fps,
+                        template: rawframesTemplate, startIndex: 1))
                 list += "\(name)-\(i) \(written.frames) \(e.label)\n"
             }
             let csv = frames.appendingPathComponent(name + ".csv").path
@@ -205,14 +239,16 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
         let listed = try Manifest.load(testList)
         #expect(listed.entries.map(\.frames) == (try Manifest.load(testCSV)).entries.map(\.frames))
         for manifest in [try Manifest.load(testCSV), listed] {
-            #expect(manifest.entries.allSatisfy { e in
-                var d: ObjCBool = false
-                return FileManager.default.fileExists(atPath: e.path, isDirectory: &d) && d.boolValue
-            })
+            #expect(
+                manifest.entries.allSatisfy { e in
+                    var d: ObjCBool = false
+                    return FileManager.default.fileExists(atPath: e.path, isDirectory: &d) && d.boolValue
+                })
             let model = try ModelZoo.make("kth3l-reg3d", classes: 10)
-            let r = try evaluate(model: model, manifest: manifest, classes: (0..<10).map(String.init),
-                                 spec: .init(frames: 8, interval: 1, cropSize: 16), sampling: .dense, clips: 2, crops: 3,
-                                 side: 16, shortSide: 16, dilation: (1, 1))
+            let r = try evaluate(
+                model: model, manifest: manifest, classes: (0..<10).map(String.init),
+                spec: .init(frames: 8, interval: 1, cropSize: 16), sampling: .dense, clips: 2, crops: 3,
+                side: 16, shortSide: 16, dilation: (1, 1))
             #expect(r.videos == 10 && r.failed.isEmpty, "\(r.failed)")
         }
     }
@@ -246,7 +282,9 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
         let b = try TrainConfig.load(folder.appendingPathComponent("a.yaml").path)
         #expect(a == b)
         #expect(a.train == folder.appendingPathComponent("t.csv").path, "paths relative to the config")
-        #expect(a.itsl?.iterations == 3 && a.itsl?.stageT.epochs == 2 && a.itsl?.stageS.epochs == 1, "defaults fill the rest")
+        #expect(
+            a.itsl?.iterations == 3 && a.itsl?.stageT.epochs == 2 && a.itsl?.stageS.epochs == 1,
+            "defaults fill the rest")
         #expect(a.clip.interval == 1 && a.batch == 8)
     }
 
@@ -255,18 +293,23 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let typo = folder.appendingPathComponent("typo.json").path
-        try #"{"model": "x", "train": "t.csv", "clip": {"frame": 8}}"#.write(toFile: typo, atomically: true, encoding: .utf8)
+        try #"{"model": "x", "train": "t.csv", "clip": {"frame": 8}}"#.write(
+            toFile: typo, atomically: true, encoding: .utf8)
         #expect(throws: ConfigError.self) { try TrainConfig.load(typo) }
-        do { _ = try TrainConfig.load(typo) } catch let e as ConfigError { #expect(e.reason.hasPrefix("unknown key 'clip.frame'")) }
+        do { _ = try TrainConfig.load(typo) } catch let e as ConfigError {
+            #expect(e.reason.hasPrefix("unknown key 'clip.frame'"))
+        }
         let missing = folder.appendingPathComponent("missing.json").path
         try #"{"model": "x"}"#.write(toFile: missing, atomically: true, encoding: .utf8)
         do { _ = try TrainConfig.load(missing) } catch let e as ConfigError { #expect(e.reason == "missing 'train'") }
         let retired = folder.appendingPathComponent("retired.json").path
-        try #"{"model": "x", "train": "t.csv", "block_cache_mb": 128}"#.write(toFile: retired, atomically: true, encoding: .utf8)
+        try #"{"model": "x", "train": "t.csv", "block_cache_mb": 128}"#.write(
+            toFile: retired, atomically: true, encoding: .utf8)
         let config = try TrainConfig.load(retired)
         #expect(config.model == "x", "a retired key is ignored")
         // A checkpoint's config from before the key was retired still reads as the same config.
-        let stored = try config.jsonString().replacingOccurrences(of: "\"batch\"", with: "\"block_cache_mb\":128,\"batch\"")
+        let stored = try config.jsonString().replacingOccurrences(
+            of: "\"batch\"", with: "\"block_cache_mb\":128,\"batch\"")
         let restored = try TrainConfig.fromJSON(stored)
         #expect(stored.contains("block_cache_mb") && restored == config)
     }
@@ -275,7 +318,8 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
         var config = TrainConfig(model: "kth3l-stdcf", train: "x")
         config.itsl = TrainConfig.ITSL()
         let plan = ITSLPlan(config)
-        #expect(plan.phases.map(\.name) == ["stage-t 1", "stage-s 1", "stage-t 2", "stage-s 2", "stage-t 3", "stage-s 3"])
+        #expect(
+            plan.phases.map(\.name) == ["stage-t 1", "stage-s 1", "stage-t 2", "stage-s 2", "stage-t 3", "stage-s 3"])
         #expect(plan.phases[0].variant == .spatial(beta: 2) && plan.phases[0].frozen == .spatial)
         #expect((plan.phases[0].temporalDilation, plan.phases[0].spatialDilation) == (2, 1))
         #expect(plan.phases[1].variant == .temporal(gamma: 2) && plan.phases[1].frozen == .temporal)

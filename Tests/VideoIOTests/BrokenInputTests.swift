@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import VideoIO
 
 @Suite struct BrokenInputTests {
@@ -31,7 +32,10 @@ import TestSupport
 
     @Test func textFileNamedMP4() {
         let error = openError(fixture("text.mp4"))
-        guard case .cannotOpen(let path, let reason)? = error else { Issue.record("got \(String(describing: error))"); return }
+        guard case .cannotOpen(let path, let reason)? = error else {
+            Issue.record("got \(String(describing: error))")
+            return
+        }
         #expect(path == fixture("text.mp4"))
         #expect(reason.contains("text file"))
     }
@@ -43,26 +47,35 @@ import TestSupport
 
     @Test func truncated() {
         let error = openError(fixture("truncated.mp4"))
-        guard case .cannotOpen(_, let reason)? = error else { Issue.record("got \(String(describing: error))"); return }
+        guard case .cannotOpen(_, let reason)? = error else {
+            Issue.record("got \(String(describing: error))")
+            return
+        }
         #expect(reason.contains("truncated"))
         #expect(error!.description.hasPrefix(fixture("truncated.mp4") + ": "))
     }
 
     @Test func unsupportedCodec() {
         let error = openError(fixture("unsupported_codec.avi"))
-        guard case .unsupportedCodec(_, let codec)? = error else { Issue.record("got \(String(describing: error))"); return }
+        guard case .unsupportedCodec(_, let codec)? = error else {
+            Issue.record("got \(String(describing: error))")
+            return
+        }
         #expect(codec.contains("ZZZ9"))
     }
 
     /// A file cut after a complete index (moov first): frames listed but absent.
     @Test func truncatedAfterTheIndex() throws {
-        let source = fixture("garbage_middle.mp4")   // written with +faststart: moov first
+        let source = fixture("garbage_middle.mp4")  // written with +faststart: moov first
         let data = try Data(contentsOf: URL(fileURLWithPath: source))
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("clipkit-cut-\(getpid()).mp4").path
         try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
         let error = openError(path)
-        guard case .truncated(_, let found, let listed)? = error else { Issue.record("got \(String(describing: error))"); return }
+        guard case .truncated(_, let found, let listed)? = error else {
+            Issue.record("got \(String(describing: error))")
+            return
+        }
         #expect(listed == 60 && found < 60)
     }
 

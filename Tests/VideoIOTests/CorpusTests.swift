@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import VideoIO
 
 private let corpus = try! CorpusFile.load()
@@ -30,7 +31,8 @@ private let corpus = try! CorpusFile.load()
         // One decoder across many calls: single frames in random order, then small batches.
         for i in scrambled(picks, salt: salt + 1) { try expectFrames(decoder, [i], e, name) }
         for start in stride(from: 0, to: picks.count, by: 3) {
-            try expectFrames(decoder, scrambled(Array(picks[start..<min(start + 3, picks.count)]), salt: salt + start), e, name)
+            try expectFrames(
+                decoder, scrambled(Array(picks[start..<min(start + 3, picks.count)]), salt: salt + start), e, name)
         }
     }
 
@@ -41,11 +43,17 @@ private let corpus = try! CorpusFile.load()
         var seen: [String] = []
         let damaged = try decoder.decodeAll { _, bytes in seen.append(frameAdler32(bytes)) }
         #expect(damaged.isEmpty)
-        #expect(seen == e.adler32, "\(name): \(zip(seen, e.adler32).filter { $0 != $1 }.count) frames differ, \(seen.count) vs \(e.adler32.count)")
+        #expect(
+            seen == e.adler32,
+            "\(name): \(zip(seen, e.adler32).filter { $0 != $1 }.count) frames differ, \(seen.count) vs \(e.adler32.count)"
+        )
     }
 
     @Test func indexMethodIsSaidAndDecodedWhereNeeded() throws {
-        for name in ["mpeg4_bframes.avi", "xvid_packed.avi", "xvid_unpacked.avi", "h264.ts", "h264_wrap.ts", "mpeg2.vob", "mpeg2.m2v"] {
+        for name in [
+            "mpeg4_bframes.avi", "xvid_packed.avi", "xvid_unpacked.avi", "h264.ts", "h264_wrap.ts", "mpeg2.vob",
+            "mpeg2.m2v"
+        ] {
             #expect(try VideoDecoder(path: fixture("corpus/" + name)).metadata.index == .decoded, "\(name)")
         }
         for name in ["long_gop.mp4", "cut_editlist.mp4", "start_10s.mkv", "vp9_alpha.webm"] {
@@ -84,7 +92,9 @@ private let corpus = try! CorpusFile.load()
         let frames = try decoder.frames(at: request)
         #expect(frames.map(\.index) == request)
         for frame in frames {
-            #expect(frameAdler32(frame.pixels) == e.adler32[frame.index], "\(name) frame \(frame.index) of request \(request)")
+            #expect(
+                frameAdler32(frame.pixels) == e.adler32[frame.index],
+                "\(name) frame \(frame.index) of request \(request)")
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import VideoIO
 
 private let expected = try! FixtureExpectations.load()
@@ -52,15 +53,16 @@ private let decodable = expected.videos.keys.sorted()
     func resizedFramesCloseToFFmpegBilinear(_ referenceName: String) throws {
         let r = expected.resized.first { $0.reference == referenceName }!
         let decoder = try VideoDecoder(path: fixture(r.video))
-        let frame = try decoder.frames(at: [r.index], format: FrameFormat(size: .exact(width: r.width, height: r.height)))[0]
+        let frame = try decoder.frames(
+            at: [r.index], format: FrameFormat(size: .exact(width: r.width, height: r.height)))[0]
         let value = psnr(frame.pixels, try FixtureExpectations.reference(r.reference))
         #expect(value >= 35, "PSNR \(value) dB vs ffmpeg -vf scale=\(r.width):\(r.height):flags=bilinear")
     }
 
     @Test func shortSideKeepsAspectRoundingHalfUp() throws {
-        let decoder = try VideoDecoder(path: fixture("h264_bframes.mp4"))   // 160x120
-        #expect(try decoder.outputSize(FrameFormat(size: .shortSide(64))) == (85, 64))   // 85.33
-        #expect(scaledToShortSide(width: 341, height: 256, side: 128) == (171, 128))     // 170.5 rounds up
+        let decoder = try VideoDecoder(path: fixture("h264_bframes.mp4"))  // 160x120
+        #expect(try decoder.outputSize(FrameFormat(size: .shortSide(64))) == (85, 64))  // 85.33
+        #expect(scaledToShortSide(width: 341, height: 256, side: 128) == (171, 128))  // 170.5 rounds up
         #expect(scaledToShortSide(width: 90, height: 160, side: 45) == (45, 80))
     }
 
@@ -90,7 +92,9 @@ private let decodable = expected.videos.keys.sorted()
         #expect(byteDifference(Array(buffer[0..<bytes]), try FixtureExpectations.reference("vp9_webm_39.rgb")) == "")
         #expect(byteDifference(Array(buffer[bytes...]), try FixtureExpectations.reference("vp9_webm_0.rgb")) == "")
         var small = [UInt8](repeating: 0, count: bytes)
-        #expect(throws: VideoError.self) { try small.withUnsafeMutableBytes { try decoder.frames(at: [1, 2], into: $0) } }
+        #expect(throws: VideoError.self) {
+            try small.withUnsafeMutableBytes { try decoder.frames(at: [1, 2], into: $0) }
+        }
     }
 }
 
@@ -129,13 +133,14 @@ private let decodable = expected.videos.keys.sorted()
         let decodedBefore = decoder.counters.framesDecoded
         _ = try decoder.frames(at: [27, 28, 29])
         #expect(decoder.counters.seeks == 5)
-        #expect(decoder.counters.framesDecoded - decodedBefore <= 6)   // from keyframe 24
+        #expect(decoder.counters.framesDecoded - decodedBefore <= 6)  // from keyframe 24
     }
 
     @Test func storedIndexSkipsTheScanAndGivesTheSameFrames() throws {
         let scanned = try VideoDecoder(path: fixture("h264_bframes.mp4"))
-        let stored = try VideoDecoder(path: fixture("h264_bframes.mp4"),
-                                      index: FrameIndex(frameCount: scanned.frameCount, keyframes: scanned.keyframes))
+        let stored = try VideoDecoder(
+            path: fixture("h264_bframes.mp4"),
+            index: FrameIndex(frameCount: scanned.frameCount, keyframes: scanned.keyframes))
         #expect(stored.counters.packetsRead == 0)
         let picks = [49, 13, 0, 25, 12, 11]
         #expect(try stored.frames(at: picks).map(\.pixels) == (try scanned.frames(at: picks)).map(\.pixels))
@@ -173,7 +178,9 @@ private let decodable = expected.videos.keys.sorted()
         let raw = try VideoDecoder(path: fixture("rotate90.mp4"), options: DecoderOptions(applyRotation: false))
         #expect(raw.metadata.width == 160 && raw.metadata.height == 120 && raw.metadata.rotation == 0)
         // Same stream as h264_bframes.mp4, so raw frames equal its frames.
-        #expect(byteDifference(try raw.frames(at: [13])[0].pixels, try FixtureExpectations.reference("h264_bframes_mp4_13.rgb")) == "")
+        #expect(
+            byteDifference(
+                try raw.frames(at: [13])[0].pixels, try FixtureExpectations.reference("h264_bframes_mp4_13.rgb")) == "")
     }
 
     /// A crop converts only the box; it must equal the same box cut from the full frame.
@@ -204,7 +211,9 @@ private let decodable = expected.videos.keys.sorted()
         let format = FrameFormat(crop: CropBox(x: 0, y: 8, width: width, height: 34))
         let bytes = try decoder.frameBytes(format)
         var buffer = [UInt8](repeating: 0xAB, count: bytes + 4096)
-        try buffer.withUnsafeMutableBytes { try decoder.frames(at: [13], format: format, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<bytes])) }
+        try buffer.withUnsafeMutableBytes {
+            try decoder.frames(at: [13], format: format, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<bytes]))
+        }
         #expect(buffer[bytes...].allSatisfy { $0 == 0xAB }, "bytes written past the frame")
         var cut: [UInt8] = []
         for row in 8..<42 { cut += full.pixels[(row * 160 * 3)..<(row * 160 * 3 + width * 3)] }

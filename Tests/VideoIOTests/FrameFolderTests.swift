@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import VideoIO
 
 /// Folders of frame images open as videos. References are what the ffmpeg
@@ -9,8 +10,12 @@ import TestSupport
     /// JPEG frames written by the ffmpeg CLI as mmaction2's rawframes (`img_00001.jpg`).
     private func rawframes(_ name: String, count: Int = 20) throws -> String {
         let folder = try temporaryFolder(name)
-        _ = try runTool("ffmpeg", ["-hide_banner", "-loglevel", "error", "-i", fixture("h264_444_odd.mp4"),
-                                   "-frames:v", "\(count)", "-q:v", "3", "-pix_fmt", "yuvj420p", folder + "/img_%05d.jpg"])
+        _ = try runTool(
+            "ffmpeg",
+            [
+                "-hide_banner", "-loglevel", "error", "-i", fixture("h264_444_odd.mp4"),
+                "-frames:v", "\(count)", "-q:v", "3", "-pix_fmt", "yuvj420p", folder + "/img_%05d.jpg"
+            ])
         return folder
     }
 
@@ -19,8 +24,10 @@ import TestSupport
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let reference = try ffmpegFrameAdler32(folder + "/img_%05d.jpg", extraInput: ["-start_number", "1"])
         #expect(reference.count == 20)
-        for options in [FrameFolderOptions(), FrameFolderOptions(template: "img_{:05}.jpg", startIndex: 1),
-                        FrameFolderOptions(template: "img_%05d.jpg", startIndex: 1, fps: 12)] {
+        for options in [
+            FrameFolderOptions(), FrameFolderOptions(template: "img_{:05}.jpg", startIndex: 1),
+            FrameFolderOptions(template: "img_%05d.jpg", startIndex: 1, fps: 12)
+        ] {
             let decoder = try VideoDecoder(path: folder, options: DecoderOptions(folder: options))
             let m = decoder.metadata
             #expect(m.frames == 20 && m.codec == "mjpeg" && m.index == .folder)
@@ -31,7 +38,9 @@ import TestSupport
             #expect(frames.map { frameAdler32($0.pixels) } == request.map { reference[$0] })
         }
         // A start index past 1 skips the first images, as mmaction2's start_index.
-        let later = try VideoDecoder(path: folder, options: DecoderOptions(folder: FrameFolderOptions(template: "img_{:05d}.jpg", startIndex: 5)))
+        let later = try VideoDecoder(
+            path: folder, options: DecoderOptions(folder: FrameFolderOptions(template: "img_{:05d}.jpg", startIndex: 5))
+        )
         #expect(later.frameCount == 16)
         #expect(frameAdler32(try later.frames(at: [0])[0].pixels) == reference[4])
     }
@@ -53,9 +62,10 @@ import TestSupport
         let folder = try rawframes("damage", count: 12)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let reference = try ffmpegFrameAdler32(folder + "/img_%05d.jpg")
-        try FileManager.default.removeItem(atPath: folder + "/img_00004.jpg")      // frame 3
-        try Data("not an image".utf8).write(to: URL(fileURLWithPath: folder + "/img_00008.jpg"))   // frame 7
-        let decoder = try VideoDecoder(path: folder, options: DecoderOptions(folder: FrameFolderOptions(template: "img_{:05}.jpg")))
+        try FileManager.default.removeItem(atPath: folder + "/img_00004.jpg")  // frame 3
+        try Data("not an image".utf8).write(to: URL(fileURLWithPath: folder + "/img_00008.jpg"))  // frame 7
+        let decoder = try VideoDecoder(
+            path: folder, options: DecoderOptions(folder: FrameFolderOptions(template: "img_{:05}.jpg")))
         #expect(decoder.frameCount == 12)
         var buffer = [UInt8](repeating: 0, count: 4 * (try decoder.frameBytes(.native)))
         #expect {
@@ -74,8 +84,9 @@ import TestSupport
         let empty = try temporaryFolder("empty")
         defer { try? FileManager.default.removeItem(atPath: empty) }
         #expect { try VideoDecoder(path: empty) } throws: { "\($0)".contains("no .jpg") && "\($0)".contains(empty) }
-        #expect { try VideoDecoder(path: empty, options: DecoderOptions(folder: FrameFolderOptions(template: "frame.jpg"))) }
-            throws: { "\($0)".contains("one number field") }
+        #expect {
+            try VideoDecoder(path: empty, options: DecoderOptions(folder: FrameFolderOptions(template: "frame.jpg")))
+        } throws: { "\($0)".contains("one number field") }
     }
 
     @Test func naturalNameOrder() {

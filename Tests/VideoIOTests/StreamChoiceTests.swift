@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import VideoIO
 
 /// `two_video_streams.mp4`: video 320x180 (stream 0, the higher bit rate),
@@ -11,9 +12,12 @@ import TestSupport
 
     /// The CLI's frames of `path`, of stream N with `-map 0:N`, else of the stream it takes itself.
     func cliFrames(stream: Int? = nil) throws -> [String] {
-        let map = stream.map { ["-map", "0:\($0)"] } ?? ["-an", "-sn"]   // framecrc would list audio packets too
-        let text = String(decoding: try runTool("ffmpeg", ["-hide_banner", "-loglevel", "error", "-threads", "1", "-i", path]
-            + map + ["-vf", "format=rgb24", "-fps_mode", "passthrough", "-f", "framecrc", "-"]), as: UTF8.self)
+        let map = stream.map { ["-map", "0:\($0)"] } ?? ["-an", "-sn"]  // framecrc would list audio packets too
+        let text = String(
+            decoding: try runTool(
+                "ffmpeg",
+                ["-hide_banner", "-loglevel", "error", "-threads", "1", "-i", path]
+                    + map + ["-vf", "format=rgb24", "-fps_mode", "passthrough", "-f", "framecrc", "-"]), as: UTF8.self)
         return text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map {
             String($0.split(separator: ",").last!).trimmingCharacters(in: .whitespaces)
         }
@@ -46,10 +50,14 @@ import TestSupport
             _ = try VideoDecoder(path: path, options: DecoderOptions(stream: stream))
             Issue.record("stream \(stream) opened")
         } catch let error as VideoError {
-            guard case .notAVideoStream(let p, let s, let streams) = error else { Issue.record("\(error)"); return }
+            guard case .notAVideoStream(let p, let s, let streams) = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(p == path && s == stream)
-            #expect(streams.contains("0: video h264 320x180") && streams.contains("2: audio aac")
-                && streams.contains("3: subtitle mov_text"), "\(streams)")
+            #expect(
+                streams.contains("0: video h264 320x180") && streams.contains("2: audio aac")
+                    && streams.contains("3: subtitle mov_text"), "\(streams)")
         }
     }
 
@@ -58,10 +66,16 @@ import TestSupport
     @Test func coverArtIsNeverTheDefault() throws {
         let folder = try temporaryFolder("cover-art")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let picture = folder + "/cover.png", audio = folder + "/with_cover.m4a"
-        _ = try runTool("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=64x64", "-frames:v", "1", picture])
-        _ = try runTool("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "sine=duration=0.5", "-i", picture, "-map", "0",
-                                   "-map", "1", "-c:a", "aac", "-c:v", "png", "-disposition:v", "attached_pic", audio])
+        let picture = folder + "/cover.png"
+        let audio = folder + "/with_cover.m4a"
+        _ = try runTool(
+            "ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=64x64", "-frames:v", "1", picture])
+        _ = try runTool(
+            "ffmpeg",
+            [
+                "-v", "error", "-f", "lavfi", "-i", "sine=duration=0.5", "-i", picture, "-map", "0",
+                "-map", "1", "-c:a", "aac", "-c:v", "png", "-disposition:v", "attached_pic", audio
+            ])
         #expect(try listVideoStreams(audio).map(\.coverArt) == [true])
         #expect(throws: VideoError.noVideoStream(path: audio)) { try VideoDecoder(path: audio) }
     }
