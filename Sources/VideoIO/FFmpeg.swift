@@ -84,10 +84,8 @@ final class Demuxer {
         // MP4/MOV and Matroska/WebM headers carry codec, size, timing and
         // extradata; probing would decode frames on every open. Other
         // containers (AVI, MPEG-TS, …) need the probe.
-        let chosen = stream.map { Int32(clamping: $0) } ?? defaultVideoStream()
-        if !(headerIsComplete
-            && chosen.map({ $0 >= 0 && $0 < context.pointee.nb_streams && streamIsDescribed(self.stream($0)) }) == true)
-        {
+        let chosen = stream.flatMap { isVideoStream($0) ? Int32($0) : nil } ?? defaultVideoStream()
+        if !(headerIsComplete && chosen.map({ streamIsDescribed(self.stream($0)) }) == true) {
             let info = avformat_find_stream_info(context, nil)
             guard info >= 0 else {
                 throw VideoError.cannotOpen(path: path, reason: ffmpegMessage(info))
@@ -132,10 +130,7 @@ final class Demuxer {
             guard let chosen = defaultVideoStream() else { throw VideoError.noVideoStream(path: path) }
             return chosen
         }
-        let count = Int(pointer.pointee.nb_streams)
-        guard requested >= 0, requested < count, isVideo(stream(Int32(requested))),
-            stream(Int32(requested)).pointee.codecpar.pointee.codec_id != AV_CODEC_ID_ANSI
-        else {
+        guard isVideoStream(requested) else {
             throw VideoError.notAVideoStream(path: path, stream: requested, streams: streamList())
         }
         return Int32(requested)
@@ -147,16 +142,13 @@ final class Demuxer {
     /// disposition; the first of equal scores. Cover art (an attached
     /// picture) is never taken: the CLI scores it 1, so it takes it when it
     /// is the only video stream, but a file whose only picture is its album
-    /// art has no video for ClipKit. Neither is ANSI art (the `tty` demuxer
-    /// opens text files as "video"). Where the header made probing needless
+    /// art has no video for ClipKit. Where the header made probing needless
     /// (MP4, Matroska), a stream has packets unless its header lists 0 frames.
     func defaultVideoStream() -> Int32? {
         var best: (index: Int32, score: Int)? = nil
         for i in 0..<Int32(pointer.pointee.nb_streams) {
             let s = stream(i)
-            guard isVideo(s), s.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC == 0,
-                s.pointee.codecpar.pointee.codec_id != AV_CODEC_ID_ANSI
-            else { continue }
+            guard isVideoStream(Int(i)), s.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC == 0 else { continue }
             let p = s.pointee.codecpar.pointee
             let probed = s.pointee.event_flags & AVSTREAM_EVENT_FLAG_NEW_PACKETS != 0
             let hadPackets = probed || (!probedStreams && s.pointee.nb_frames != 0)
@@ -171,8 +163,12 @@ final class Demuxer {
     /// Whether `avformat_find_stream_info` ran (it reads packets of every stream).
     private var probedStreams = false
 
-    private func isVideo(_ s: UnsafeMutablePointer<AVStream>) -> Bool {
-        s.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO
+    /// Whether `index` names a video stream of the file. ANSI art is not
+    /// video: the `tty` demuxer opens text files as "video".
+    func isVideoStream(_ index: Int) -> Bool {
+        guard index >= 0, index < Int(pointer.pointee.nb_streams) else { return false }
+        let p = stream(Int32(index)).pointee.codecpar.pointee
+        return p.codec_type == AVMEDIA_TYPE_VIDEO && p.codec_id != AV_CODEC_ID_ANSI
     }
 
     /// "0: video h264 320x180 (default), 1: audio aac, …": what a stream error shows.

@@ -54,8 +54,8 @@ public enum IndexOrigin: String, Sendable, Codable {
     case manifest
 }
 
-/// Decoding scans made in this process: a loader opens the same videos every
-/// epoch, and a scan decodes the whole file. An entry counts only for the
+/// Decoding scans made in this process, ready to use (the timestamp lookup
+/// made): a loader opens the same videos every epoch, and a scan decodes the whole file. An entry counts only for the
 /// version of the file it was made from. Shared by every decoder of the
 /// process, so it is guarded by a lock.
 final class DecodedIndexCache: @unchecked Sendable {  // safe: every access to the dictionaries holds `lock`
@@ -63,7 +63,7 @@ final class DecodedIndexCache: @unchecked Sendable {  // safe: every access to t
     /// Files remembered at most (oldest forgotten first); an entry is a few KB.
     let capacity = 16_384
     private let lock = NSLock()
-    private var entries: [IndexCacheKey: ScanRecord] = [:]
+    private var entries: [IndexCacheKey: DecodedIndex] = [:]
     private var order: [IndexCacheKey] = []
     /// Times each source's stored scan was used (tests).
     private var hitCounts: [String: Int] = [:]
@@ -75,18 +75,18 @@ final class DecodedIndexCache: @unchecked Sendable {  // safe: every access to t
         return hitCounts[source, default: 0]
     }
 
-    func record(for key: IndexCacheKey) -> ScanRecord? {
+    func index(for key: IndexCacheKey) -> DecodedIndex? {
         lock.lock()
         defer { lock.unlock() }
-        guard let record = entries[key] else { return nil }
+        guard let index = entries[key] else { return nil }
         hitCounts[key.source, default: 0] += 1
-        return record
+        return index
     }
 
-    func store(_ record: ScanRecord, for key: IndexCacheKey) {
+    func store(_ index: DecodedIndex, for key: IndexCacheKey) {
         lock.lock()
         defer { lock.unlock() }
-        if entries.updateValue(record, forKey: key) == nil { order.append(key) }
+        if entries.updateValue(index, forKey: key) == nil { order.append(key) }
         while order.count > capacity { entries[order.removeFirst()] = nil }
     }
 }

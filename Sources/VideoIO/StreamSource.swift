@@ -15,11 +15,9 @@ final class StreamSource: FrameSource {
     private let streamIndex: Int32
     private let timeBase: AVRational
     private let timestamps: [Int64]
-    /// Decoded index: display index of each best-effort timestamp the scan
-    /// saw exactly once. Frames are recognised by it after a seek.
-    private let frameOfTimestamp: [Int64: Int]
-    /// Decoded index: where to seek for a keyframe, when not at its frame timestamp.
-    private let seekTimestamps: [Int: Int64]
+    /// A decoding scan's index (nil for the others): frames are recognised
+    /// by their timestamps after a seek, and keyframes sought at their packets'.
+    private let decoded: DecodedIndex?
     /// Decoded index, after `restart`: frames are numbered by counting, as the scan did.
     private var counting = false
     let codedWidth: Int
@@ -68,9 +66,8 @@ final class StreamSource: FrameSource {
             demuxer: &demuxer, stream: stream, codec: codec, packet: packet, frame: frame,
             known: knownIndex, fps: fps, path: path)
         (index, timestamps, indexOrigin) = (built.index, built.timestamps, built.origin)
-        frameOfTimestamp = built.decoded?.frameOfTimestamp ?? [:]
-        seekTimestamps = built.decoded?.seekTimestamps ?? [:]
-        counting = built.decoded != nil
+        decoded = built.decoded
+        counting = decoded != nil
         guard index.frameCount > 0 else {
             throw VideoError.cannotOpen(path: path, reason: "the video stream has no frames")
         }
@@ -125,46 +122,51 @@ final class StreamSource: FrameSource {
             return (known, timestamps, nil, .manifest)
         }
         let exact = !demuxer.timestampsMayJump
-        var memo: IndexCacheKey?? = nil  // made when first needed: an MP4 open never needs it
-        func cacheKey() -> IndexCacheKey? {
-            if memo == nil { memo = .some(IndexCacheKey.file(path, stream: Int(stream))) }
-            return memo!
+        func make(_ record: ScanRecord) -> DecodedIndex {
+            DecodedIndex(record, fps: fps, timeBase: timeBase, packetTimesAreExact: exact)
         }
-        func decoded(_ record: ScanRecord, _ origin: IndexOrigin) -> (FrameIndex, [Int64], DecodedIndex?, IndexOrigin) {
-            let decoded = DecodedIndex(record, fps: fps, timeBase: timeBase, packetTimesAreExact: exact)
-            return (decoded.index, decoded.timestamps, decoded, origin)
+        func result(_ decoded: DecodedIndex, _ origin: IndexOrigin) -> (FrameIndex, [Int64], DecodedIndex?, IndexOrigin)
+        {
+            (decoded.index, decoded.timestamps, decoded, origin)
         }
         // MP4/MOV and Matroska almost always index by packets, read from the
-        // header: look for a kept scan only when that fails. Elsewhere (AVI,
-        // TS, …) the packet scan reads the whole file, and a kept scan spares it.
-        if !demuxer.headerIsComplete, let key = cacheKey(), let (record, origin) = keptScan(key) {
-            return decoded(record, origin)  // the demuxer has read nothing yet: no reopening
+        // header: look for a kept scan (and make its key) only when that fails.
+        // Elsewhere (AVI, TS, …) the packet scan reads the whole file, and a
+        // kept scan spares it.
+        var key = demuxer.headerIsComplete ? nil : IndexCacheKey.file(path, stream: Int(stream))
+        if let key, let (decoded, origin) = keptScan(key, make: make) {
+            return result(decoded, origin)  // the demuxer has read nothing yet: no reopening
         }
         if let scanned = try scanIndex(demuxer, stream: stream, packet: packet, path: path) {
             if let first = scanned.timestamps!.first { try demuxer.seek(stream: stream, timestamp: first) }
             return (scanned, scanned.timestamps!, nil, .scan)
         }
-        var kept = demuxer.headerIsComplete ? cacheKey().flatMap(keptScan) : nil
-        if kept == nil {
-            let record = try decodingScan(
-                try Demuxer(path: path, stream: Int(stream)), stream: stream, codec: codec,
-                packet: packet, frame: frame, path: path)
-            if let key = cacheKey() {
-                DecodedIndexCache.shared.store(record, for: key)
-                IndexDiskCache.fromEnvironment()?.store(record, for: key)
-            }
-            kept = (record, .scan)
-        }
         demuxer = try Demuxer(path: path, stream: Int(stream))  // the packet scan read some of it
-        return decoded(kept!.0, kept!.1)
+        if demuxer.headerIsComplete {
+            key = IndexCacheKey.file(path, stream: Int(stream))
+            if let key, let (decoded, origin) = keptScan(key, make: make) { return result(decoded, origin) }
+        }
+        let record = try decodingScan(
+            try Demuxer(path: path, stream: Int(stream)), stream: stream, codec: codec, packet: packet, frame: frame,
+            path: path)
+        let decoded = make(record)
+        if let key {
+            DecodedIndexCache.shared.store(decoded, for: key)
+            IndexDiskCache.fromEnvironment()?.store(record, for: key)
+        }
+        return result(decoded, .scan)
     }
 
-    /// A decoding scan of this version of the file made earlier: in this process, else by another.
-    private static func keptScan(_ key: IndexCacheKey) -> (ScanRecord, IndexOrigin)? {
-        if let record = DecodedIndexCache.shared.record(for: key) { return (record, .memory) }
+    /// A decoding scan of this version of the file made earlier: in this
+    /// process, else by another (`make` readies a record read from disk).
+    private static func keptScan(_ key: IndexCacheKey, make: (ScanRecord) -> DecodedIndex)
+        -> (DecodedIndex, IndexOrigin)?
+    {
+        if let decoded = DecodedIndexCache.shared.index(for: key) { return (decoded, .memory) }
         guard let record = IndexDiskCache.fromEnvironment()?.record(for: key) else { return nil }
-        DecodedIndexCache.shared.store(record, for: key)
-        return (record, .cache)
+        let decoded = make(record)
+        DecodedIndexCache.shared.store(decoded, for: key)
+        return (decoded, .cache)
     }
 
     let rotation: Int
@@ -298,13 +300,13 @@ final class StreamSource: FrameSource {
             // Frame 0, or a keyframe the decoder gave no timestamp to: from the
             // start, counting frames as the scan did. Reopening is the one way
             // back to the start that every demuxer (TS, PS, AVI) gets right.
-            if keyframe == 0 || frameOfTimestamp[timestamps[keyframe]] != keyframe {
+            if keyframe == 0 || decoded?.frameOfTimestamp[timestamps[keyframe]] != keyframe {
                 try restart()
                 return
             }
             counting = false
         }
-        try demuxer.seek(stream: streamIndex, timestamp: seekTimestamps[keyframe] ?? timestamps[keyframe])
+        try demuxer.seek(stream: streamIndex, timestamp: decoded?.seekTimestamps[keyframe] ?? timestamps[keyframe])
         codec.flush()
         startDecoding(at: keyframe)
     }
@@ -409,7 +411,7 @@ final class StreamSource: FrameSource {
                 frameIndex = position + 1
                 guard frameIndex < frameCount else { return nil }
             } else {
-                guard let known = frameOfTimestamp[f.best_effort_timestamp] else { return nil }
+                guard let known = decoded?.frameOfTimestamp[f.best_effort_timestamp] else { return nil }
                 frameIndex = known
                 // From a keyframe on, the decoder gives the frames the scan
                 // counted, in the same order: count them (the last frames of

@@ -39,9 +39,9 @@ public func listVideoStreams(_ path: String) throws -> [VideoStreamInfo] {
     let demuxer = try Demuxer(path: path)
     let chosen = demuxer.defaultVideoStream()
     return (0..<Int32(demuxer.pointer.pointee.nb_streams)).compactMap { i in
+        guard demuxer.isVideoStream(Int(i)) else { return nil }
         let s = demuxer.stream(i).pointee
         let p = s.codecpar.pointee
-        guard p.codec_type == AVMEDIA_TYPE_VIDEO else { return nil }
         return VideoStreamInfo(
             index: Int(i), codec: String(cString: avcodec_get_name(p.codec_id)),
             width: Int(p.width), height: Int(p.height), frames: nil,

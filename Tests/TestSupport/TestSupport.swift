@@ -175,12 +175,15 @@ public struct ToolFailure: Error, CustomStringConvertible {
 
 /// The Adler-32 of every rgb24 frame the ffmpeg CLI decodes from `input`
 /// (a file, or an image pattern such as `dir/img_%05d.jpg`).
-public func ffmpegFrameAdler32(_ input: String, extraInput: [String] = []) throws -> [String] {
+/// `extraOutput` goes before the output options (`-map 0:1`, `-an`).
+public func ffmpegFrameAdler32(_ input: String, extraInput: [String] = [], extraOutput: [String] = []) throws
+    -> [String]
+{
     let text = String(
         decoding: try runTool(
             "ffmpeg",
-            ["-hide_banner", "-loglevel", "error", "-threads", "1"] + extraInput
-                + ["-i", input, "-vf", "format=rgb24", "-fps_mode", "passthrough", "-f", "framecrc", "-"]),
+            ["-hide_banner", "-loglevel", "error", "-threads", "1"] + extraInput + ["-i", input] + extraOutput
+                + ["-vf", "format=rgb24", "-fps_mode", "passthrough", "-f", "framecrc", "-"]),
         as: UTF8.self)
     return text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map {
         String($0.split(separator: ",").last!).trimmingCharacters(in: .whitespaces)

@@ -13,14 +13,7 @@ import Testing
     /// The CLI's frames of `path`, of stream N with `-map 0:N`, else of the stream it takes itself.
     func cliFrames(stream: Int? = nil) throws -> [String] {
         let map = stream.map { ["-map", "0:\($0)"] } ?? ["-an", "-sn"]  // framecrc would list audio packets too
-        let text = String(
-            decoding: try runTool(
-                "ffmpeg",
-                ["-hide_banner", "-loglevel", "error", "-threads", "1", "-i", path]
-                    + map + ["-vf", "format=rgb24", "-fps_mode", "passthrough", "-f", "framecrc", "-"]), as: UTF8.self)
-        return text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map {
-            String($0.split(separator: ",").last!).trimmingCharacters(in: .whitespaces)
-        }
+        return try ffmpegFrameAdler32(path, extraOutput: map)
     }
 
     func frames(_ decoder: VideoDecoder) throws -> [String] {

@@ -18,10 +18,13 @@ def clipkit_cli():
     return str(path)
 
 
-def ffmpeg_frames(path, width, height):
-    """Every frame as the ffmpeg CLI decodes it (rgb24), N×H×W×3."""
-    raw = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-threads", "1", "-i", str(path), "-vf", "format=rgb24",
-                          "-fps_mode", "passthrough", "-f", "rawvideo", "-"], check=True, capture_output=True).stdout
+def ffmpeg_frames(path, width, height, filters="", stream=None):
+    """Every frame as the ffmpeg CLI decodes it (rgb24), N×H×W×3: `filters`
+    (ending in a comma) before the conversion, of stream N with `-map 0:N`."""
+    mapping = ["-map", f"0:{stream}"] if stream is not None else []
+    raw = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-threads", "1", "-i", str(path), *mapping,
+                          "-vf", filters + "format=rgb24", "-fps_mode", "passthrough", "-f", "rawvideo", "-"],
+                         check=True, capture_output=True).stdout
     return np.frombuffer(raw, dtype=np.uint8).reshape(-1, height, width, 3)
 
 

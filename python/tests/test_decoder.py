@@ -1,6 +1,4 @@
 """clipkit.VideoDecoder against the ffmpeg CLI and the Swift decoder (clipkit frames)."""
-import subprocess
-
 import numpy as np
 import pytest
 
@@ -78,19 +76,13 @@ def test_crop_is_a_box_of_the_native_frame_then_scaled():
         clipkit.VideoDecoder(FIXTURES / "vp9.webm", crop=(0, 0, 10_000, 10))
 
 
-def _ffmpeg_stream_frames(path, stream, width, height):
-    raw = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-threads", "1", "-i", str(path), "-map", f"0:{stream}",
-                          "-vf", "format=rgb24", "-f", "rawvideo", "-"], check=True, capture_output=True).stdout
-    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, height, width, 3)
-
-
 @pytest.mark.parametrize("stream_index", [None, 0, 1])
 def test_stream_index_picks_a_video_stream(stream_index):
     path = FIXTURES / "two_video_streams.mp4"
     decoder = clipkit.VideoDecoder(path, dimension_order="NHWC", stream_index=stream_index)
     stream = 1 if stream_index is None else stream_index   # the ffmpeg CLI's own choice is 1, the larger
     assert decoder.metadata["stream"] == stream
-    truth = _ffmpeg_stream_frames(path, stream, decoder.width, decoder.height)
+    truth = ffmpeg_frames(path, decoder.width, decoder.height, stream=stream)
     order = [24, 5, 0, 13]
     assert np.array_equal(np.asarray(decoder.get_frames_at(order)), truth[order])
 
@@ -126,9 +118,7 @@ def test_colour_cases_equal_the_ffmpeg_cli(case):
     w, h = decoder.width, decoder.height
     filters = {"short_side": f"scale={w}:{h}:flags=bilinear,", "size": f"scale={w}:{h}:flags=bilinear,",
                "crop": "crop=40:30:6:4,"}.get(case["output"], "")
-    raw = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-threads", "1", "-i", str(path), "-vf", filters + "format=rgb24",
-                          "-f", "rawvideo", "-"], check=True, capture_output=True).stdout
-    truth = np.frombuffer(raw, dtype=np.uint8).reshape(-1, h, w, 3)
+    truth = ffmpeg_frames(path, w, h, filters=filters)
     calls = {"forward": [list(range(8))], "descending": [list(range(7, -1, -1))], "random": [[5, 2, 7, 2, 0, 3]],
              "reused": [[3, 1], [6], [0, 7, 2], [4]]}[case["request"]]
     bound = 40 if case["output"] in ("short_side", "size") else 50
