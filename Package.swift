@@ -58,7 +58,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]
         ),
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Tensor"], path: "Tests/TestSupport"),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport"]),
         .testTarget(name: "ClipsTests", dependencies: ["Clips", "VideoIO", "TestSupport"]),
         .testTarget(name: "LoaderTests", dependencies: ["Loader", "Clips", "VideoIO", "TestSupport"]),
@@ -69,5 +69,5 @@ let package = Package(
             name: "TrainTests", dependencies: ["Train", "NN", "Tensor", "Loader", "Prep", "VideoIO", "TestSupport"]),
         .testTarget(name: "ClipKitCLITests", dependencies: ["clipkit", "TestSupport"])
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

@@ -43,16 +43,18 @@ private func guarded<R>(_ failure: R, _ body: () throws -> R) -> R {
     }
 }
 
-private let emptyString: UnsafeMutablePointer<CChar> = strdup("")!
-private let versionString: UnsafeMutablePointer<CChar> = strdup("2.0")!
+/// A C string that lives as long as the program (a literal's bytes).
+private func cString(_ literal: StaticString) -> UnsafePointer<CChar> {
+    UnsafeRawPointer(literal.utf8Start).assumingMemoryBound(to: CChar.self)
+}
 
 @_cdecl("clipkit_last_error")
 public func clipkit_last_error() -> UnsafePointer<CChar> {
-    UnsafePointer(threadError().pointer ?? emptyString)
+    threadError().pointer.map { UnsafePointer($0) } ?? cString("")
 }
 
 @_cdecl("clipkit_version")
-public func clipkit_version() -> UnsafePointer<CChar> { UnsafePointer(versionString) }
+public func clipkit_version() -> UnsafePointer<CChar> { cString("2.0") }
 
 // MARK: Decoder
 

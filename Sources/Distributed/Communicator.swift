@@ -1,5 +1,6 @@
 import CMPI
 import Foundation
+import Synchronization
 
 /// An MPI call that failed, on which rank.
 public struct CommunicatorError: Error, CustomStringConvertible {
@@ -17,6 +18,11 @@ public struct CommunicatorError: Error, CustomStringConvertible {
 /// rank in the same order. Errors come back as `CommunicatorError` (the
 /// communicator uses `MPI_ERRORS_RETURN`); a rank that cannot go on must call
 /// `abort`, which ends every rank of the job, so that a failure is never a hang.
+///
+/// Sendable, unchecked: its stored properties are immutable, and MPI is
+/// initialised funneled, so every call into MPI must come from the thread that
+/// started it. That is the trainer's thread by construction (loader workers
+/// and kernels never hold a communicator); the compiler cannot check it.
 public final class Communicator: @unchecked Sendable {
     public let rank: Int
     public let size: Int
@@ -28,7 +34,7 @@ public final class Communicator: @unchecked Sendable {
     public var isDistributed: Bool { comm != nil }
 
     /// The job's world.
-    nonisolated(unsafe) public static let world: Communicator = Communicator.start()
+    public static let world: Communicator = Communicator.start()
 
     /// Whether this process was started by Open MPI's `mpirun` (or another PMIx launcher).
     public static var launchedByMPI: Bool {
@@ -43,8 +49,9 @@ public final class Communicator: @unchecked Sendable {
         (self.rank, self.size, self.localRank, self.localSize, self.comm) = (rank, size, localRank, localSize, comm)
     }
 
-    nonisolated(unsafe) private static var initialized = false
-    nonisolated(unsafe) private static var finalized = false
+    /// MPI's life: started by `world`, ended once by `finalize`.
+    private static let initialized = Atomic(false)
+    private static let finalized = Atomic(false)
 
     private static func start() -> Communicator {
         guard launchedByMPI else { return single }
@@ -55,7 +62,7 @@ public final class Communicator: @unchecked Sendable {
                 Data("clipkit: MPI_Init failed; run under mpirun, or without it for one process\n".utf8))
             exit(1)
         }
-        initialized = true
+        initialized.store(true, ordering: .sequentiallyConsistent)
         let world = clipkit_mpi_comm_world()
         MPI_Comm_set_errhandler(world, clipkit_mpi_errors_return())
         var rank: Int32 = 0
@@ -72,8 +79,9 @@ public final class Communicator: @unchecked Sendable {
     /// Ends MPI if it was started (every rank, at a normal exit). MPI_Finalize
     /// waits for the other ranks, so a rank that fails alone must `abort` instead.
     public static func finalize() {
-        guard initialized, !finalized else { return }
-        finalized = true
+        guard initialized.load(ordering: .sequentiallyConsistent),
+            !finalized.exchange(true, ordering: .sequentiallyConsistent)
+        else { return }
         MPI_Finalize()
     }
 

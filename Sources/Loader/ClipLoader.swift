@@ -108,6 +108,9 @@ public func epochOrder(count: Int, epoch: Int, options: LoaderOptions) -> [Int] 
 
 /// Batches of a `ClipDataset`, epoch after epoch, from worker threads. Batch
 /// buffers come from a pool that lives as long as the loader.
+///
+/// Sendable, unchecked: `logged` is only touched under `logLock`, and `log`
+/// is set before the first epoch starts (the workers only read it).
 public final class ClipLoader: @unchecked Sendable {
     public let dataset: ClipDataset
     public let options: LoaderOptions
@@ -164,6 +167,9 @@ public final class ClipLoader: @unchecked Sendable {
 /// caller's (the Python package hands it out without a copy) and its slot
 /// takes a new one; a detached buffer given back is kept for a slot that
 /// needs one. Memory is bounded by `count` buffers plus what callers hold.
+///
+/// Sendable, unchecked: every mutable field is read and written under `lock`;
+/// a buffer's floats belong to the one worker that took it until it is put back.
 final class BufferPool: @unchecked Sendable {
     let floats: Int
     private let buffers: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>
@@ -277,6 +283,9 @@ public final class EpochIterator {
 
 /// The state the workers share (they hold it, not the iterator, so that
 /// dropping the iterator stops them).
+///
+/// Sendable, unchecked: every mutable field is read and written while holding
+/// `condition` (an NSCondition, which the compiler cannot see as a lock).
 final class EpochWork: @unchecked Sendable {
     private let loader: ClipLoader
     private let epoch: Int

@@ -37,6 +37,8 @@ public final class BatchNorm3d: Module {
     public let weight: Tensor, bias: Tensor
     public let runningMean: Tensor, runningVar: Tensor
     public var momentum: Float = 0.1, epsilon: Float = 1e-5
+    /// Synchronised BN in training: the statistics' sums over every process (see `useBatchNormReducer`).
+    public var reducer: BatchNormReducer?
 
     public init(channels: Int, epsilon: Float = 1e-5) {
         self.epsilon = epsilon
@@ -52,21 +54,30 @@ public final class BatchNorm3d: Module {
     override public func forward(_ x: Tensor) -> Tensor {
         batchNorm(
             x, gamma: weight, beta: bias, runningMean: runningMean, runningVar: runningVar,
-            training: training, momentum: momentum, epsilon: epsilon)
+            training: training, momentum: momentum, epsilon: epsilon, reducer: reducer)
     }
 
     /// relu(self(x)) · gate(relu(self(x))) without keeping the rectified tensor (see batchNormReLUGated).
     public func withReLU(_ x: Tensor, gatedBy gate: (Tensor) -> Tensor) -> Tensor {
         batchNormReLUGated(
             x, gamma: weight, beta: bias, runningMean: runningMean, runningVar: runningVar,
-            training: training, momentum: momentum, epsilon: epsilon, gate: gate)
+            training: training, momentum: momentum, epsilon: epsilon, reducer: reducer, gate: gate)
     }
 
     /// relu(self(x)) as one op, which keeps less memory for the backward pass.
     public func withReLU(_ x: Tensor) -> Tensor {
         batchNormReLU(
             x, gamma: weight, beta: bias, runningMean: runningMean, runningVar: runningVar,
-            training: training, momentum: momentum, epsilon: epsilon)
+            training: training, momentum: momentum, epsilon: epsilon, reducer: reducer)
+    }
+}
+
+/// Gives every BatchNorm3d layer of `model` the reducer that sums its
+/// statistics over the processes training together (synchronised BN), or
+/// none (`nil`: each process normalises with its own batch).
+public func useBatchNormReducer(_ reducer: BatchNormReducer?, in model: Module) {
+    for (_, module) in model.namedModules() {
+        if let bn = module as? BatchNorm3d { bn.reducer = reducer }
     }
 }
 

@@ -88,6 +88,30 @@ public enum ModelZoo {
         -> Module
     {
         var rng = SeededRNG(seed: seed)
+        if let net = smallNet(name, classes: classes, input: input, rng: &rng) { return net }
+        switch name {
+        case "r3d50":
+            return ResNet3D(classes: classes, middle: .reg3d, rng: &rng)
+        case "stdcf-r50": return ResNet3D(classes: classes, middle: .stdcf, rng: &rng)
+        case "r2plus1d-r50": return ResNet3D(classes: classes, middle: .rank1, rng: &rng)
+        case "ctnet-r50": return ResNet3D.ctnet(classes: classes, rng: &rng)
+        case "tsm-r50": return ResNet3D(classes: classes, middle: .tsm, rng: &rng)
+        case "slowfast-r50": return SlowFast(classes: classes, rng: &rng)
+        case "nl-i3d-r50":
+            // The Non-local paper's 5 blocks: every other block of res3 (2) and res4 (3), as mmaction2's I3D-NL.
+            return ResNet3D(
+                classes: classes, depth: 50, stemTime: 5, middle: { _, _ in .reg3d },
+                nonLocal: { stage, block in (stage == 1 || stage == 2) && block % 2 == 0 }, rng: &rng)
+        // The Deep Analysis supplement's families (ResNet.swift: stems and middle convs; Inception.swift).
+        case let zooName where names.contains(zooName):
+            return try supplementNet(name, classes: classes, rng: &rng)
+        default:
+            throw ModelError.unknownModel(name, known: names)
+        }
+    }
+
+    /// The small nets of the seeds' experiments (KTH, TR-MNIST, Video-MNIST), or nil.
+    static func smallNet(_ name: String, classes: Int, input: [Int], rng: inout SeededRNG) -> Module? {
         switch name {
         case "kth3l-reg3d", "kth3l-stdcf", "kth3l-rank1":
             return KTH3L(classes: classes, makeConv: kthConv(String(name.dropFirst(6))), rng: &rng)
@@ -141,41 +165,32 @@ public enum ModelZoo {
                         inputChannels: cin, outputChannels: cout, kernelSize: (5, 5, 5), padding: (pad, pad, pad),
                         rng: &rng)
                 }, rng: &rng)
-        case "r3d50": return ResNet3D(classes: classes, middle: .reg3d, rng: &rng)
-        case "stdcf-r50": return ResNet3D(classes: classes, middle: .stdcf, rng: &rng)
-        case "r2plus1d-r50": return ResNet3D(classes: classes, middle: .rank1, rng: &rng)
-        case "ctnet-r50": return ResNet3D.ctnet(classes: classes, rng: &rng)
-        case "tsm-r50": return ResNet3D(classes: classes, middle: .tsm, rng: &rng)
-        case "slowfast-r50": return SlowFast(classes: classes, rng: &rng)
-        case "nl-i3d-r50":
-            // The Non-local paper's 5 blocks: every other block of res3 (2) and res4 (3), as mmaction2's I3D-NL.
-            return ResNet3D(
-                classes: classes, depth: 50, stemTime: 5, middle: { _, _ in .reg3d },
-                nonLocal: { stage, block in (stage == 1 || stage == 2) && block % 2 == 0 }, rng: &rng)
-        // The Deep Analysis supplement's families (ResNet.swift: stems and middle convs; Inception.swift).
-        case let zooName where names.contains(zooName):
-            guard let family = VideoFamily(rawValue: String(name.prefix(3))) else {
-                throw ModelError.unknownModel(name, known: names)
-            }
-            // "-tp": with the supplement's temporal pooling.
-            let pooled = name.hasSuffix("-tp")
-            let base = pooled ? String(name.dropLast(3)) : name
-            if base.hasSuffix("incv1") {
-                return GoogLeNet3D(classes: classes, family: family, temporalPooling: pooled, rng: &rng)
-            }
-            let depth = base.hasSuffix("r18") ? 18 : 50
-            let (stemTime, middle): (Int, BottleneckConv) =
-                switch family {
-                case .i3d: (5, .reg3d)
-                case .s3d: (3, .separable)
-                case .tsn, .tam: (1, .spatial)
-                }
-            return ResNet3D(
-                classes: classes, depth: depth, stemTime: stemTime, middle: { _, _ in middle },
-                temporalAggregation: family == .tam, temporalPooling: pooled, rng: &rng)
-        default:
+        default: return nil
+        }
+    }
+
+    /// One of the Deep Analysis supplement's families: a ResNet or GoogLeNet
+    /// with the family's stem and middle convs, "-tp" with temporal pooling.
+    static func supplementNet(_ name: String, classes: Int, rng: inout SeededRNG) throws -> Module {
+        guard let family = VideoFamily(rawValue: String(name.prefix(3))) else {
             throw ModelError.unknownModel(name, known: names)
         }
+        // "-tp": with the supplement's temporal pooling.
+        let pooled = name.hasSuffix("-tp")
+        let base = pooled ? String(name.dropLast(3)) : name
+        if base.hasSuffix("incv1") {
+            return GoogLeNet3D(classes: classes, family: family, temporalPooling: pooled, rng: &rng)
+        }
+        let depth = base.hasSuffix("r18") ? 18 : 50
+        let (stemTime, middle): (Int, BottleneckConv) =
+            switch family {
+            case .i3d: (5, .reg3d)
+            case .s3d: (3, .separable)
+            case .tsn, .tam: (1, .spatial)
+            }
+        return ResNet3D(
+            classes: classes, depth: depth, stemTime: stemTime, middle: { _, _ in middle },
+            temporalAggregation: family == .tam, temporalPooling: pooled, rng: &rng)
     }
 }
 

@@ -5,11 +5,11 @@ import Foundation
 /// variance, as PyTorch); evaluation uses the running statistics.
 public func batchNorm(
     _ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
-    training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5
+    training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5, reducer: BatchNormReducer? = nil
 ) -> Tensor {
     normalize(
         x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
-        training: training, momentum: momentum, epsilon: epsilon, relu: false
+        training: training, momentum: momentum, epsilon: epsilon, relu: false, reducer: reducer
     ).y
 }
 
@@ -18,11 +18,11 @@ public func batchNorm(
 /// is kept for it.
 public func batchNormReLU(
     _ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
-    training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5
+    training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5, reducer: BatchNormReducer? = nil
 ) -> Tensor {
     normalize(
         x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
-        training: training, momentum: momentum, epsilon: epsilon, relu: true
+        training: training, momentum: momentum, epsilon: epsilon, relu: true, reducer: reducer
     ).y
 }
 
@@ -33,12 +33,12 @@ public func batchNormReLU(
 /// the gate from r; it must be N×C×1×H×W (spatial) or N×C×T×1×1 (temporal).
 public func batchNormReLUGated(
     _ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
-    training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5,
+    training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5, reducer: BatchNormReducer? = nil,
     gate makeGate: (Tensor) -> Tensor
 ) -> Tensor {
     let (r, mean, invStd) = normalize(
         x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
-        training: training, momentum: momentum, epsilon: epsilon, relu: true)
+        training: training, momentum: momentum, epsilon: epsilon, relu: true, reducer: reducer)
     let g = makeGate(r)
     let (n, c, t, area) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3] * x.shape[4])
     let spatial = g.shape == [n, c, 1, x.shape[3], x.shape[4]]
@@ -90,142 +90,161 @@ public func batchNormReLUGated(
     }
 }
 
+/// Synchronised batch norm: a reducer given to training-mode BN (by a
+/// data-parallel trainer, through each BatchNorm3d layer) receives the
+/// per-channel sums, laid out as [Σ₀…Σ_{C−1}, Σ'₀…Σ'_{C−1}, count], and must
+/// replace them with their sum over every process (forward: Σx, Σx², element
+/// count; backward: Σdz, Σdz·x̂, count). Every process must then run the same
+/// BN layers in the same order. Without one, BN uses this process's batch.
+public typealias BatchNormReducer = @Sendable (inout [Double]) -> Void
+
+/// N samples of C channels of `volume` elements each: BN's view of its input.
+private struct ChannelLayout {
+    let n: Int
+    let c: Int
+    let volume: Int
+    init(_ x: Tensor) {
+        (n, c) = (x.shape[0], x.shape[1])
+        volume = x.count / (n * c)
+    }
+    /// Elements of one channel over the batch.
+    var perChannel: Int { n * volume }
+    /// Offset of sample s, channel ch.
+    func offset(_ s: Int, _ ch: Int) -> Int { (s * c + ch) * volume }
+}
+
 /// The BN (+ ReLU) op, with the batch (or running) mean and 1/σ it used.
 private func normalize(
     _ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
-    training: Bool, momentum: Float, epsilon: Float, relu: Bool
+    training: Bool, momentum: Float, epsilon: Float, relu: Bool, reducer: BatchNormReducer?
 ) -> (y: Tensor, mean: [Float], invStd: [Float]) {
-    let (n, c) = (x.shape[0], x.shape[1])
-    let volume = x.count / (n * c)
-    let m = n * volume
+    let layout = ChannelLayout(x)
+    let c = layout.c
     let y = Tensor.empty(x.shape)
     let xp = x.storage.pointer
     let yp = y.storage.pointer
     let gp = gamma.storage.pointer
     let bp = beta.storage.pointer
+    let rm = runningMean.storage.pointer
+    let rv = runningVar.storage.pointer
     var mean = [Float](repeating: 0, count: c)
     var invStd = [Float](repeating: 0, count: c)
+    // Synchronised BN: every channel's sums first, summed over every rank
+    // (unsynchronised, each channel is summed in the pass that normalises it).
+    let synced = training ? reducer.map { forwardSums(xp, layout, reducer: $0) } : nil
     mean.withUnsafeMutableBufferPointer { meanp in
         invStd.withUnsafeMutableBufferPointer { invp in
             let meanp = meanp.baseAddress!
             let invp = invp.baseAddress!
-            // (Σx, Σx², count) of one channel over the batch.
-            func channelSums(_ ch: Int) -> (Double, Double, Double) {
-                var sum = 0.0
-                var squares = 0.0
-                for s in 0..<n {
-                    let (partial, partialSq) = sumAndSquares(xp + (s * c + ch) * volume, count: volume)
-                    sum += Double(partial)
-                    squares += Double(partialSq)
-                }
-                return (sum, squares, Double(m))
-            }
-            // Synchronised BN: every channel's sums first, summed over every rank
-            // (unsynchronised, each channel is summed in the pass that normalises it).
-            var synced: [Double]?
-            if training, let sync = BatchNormSync.reduce {
-                var sums = [Double](repeating: 0, count: 2 * c + 1)
-                sums.withUnsafeMutableBufferPointer { sp in
-                    let sp = sp.baseAddress!
-                    forEachPlane(c) { channels in for ch in channels { (sp[ch], sp[c + ch], _) = channelSums(ch) } }
-                }
-                sums[2 * c] = Double(m)
-                sync(&sums)
-                synced = sums
-            }
             forEachPlane(c) { channels in
                 for ch in channels {
                     if training {
-                        let (sum, squares, total) = synced.map { ($0[ch], $0[c + ch], $0[2 * c]) } ?? channelSums(ch)
+                        let (sum, squares, total) =
+                            synced.map { ($0[ch], $0[c + ch], $0[2 * c]) } ?? channelSums(xp, layout, ch)
                         let mu = sum / total
                         let variance = max(0, squares / total - mu * mu)
                         meanp[ch] = Float(mu)
                         invp[ch] = Float(1 / (variance + Double(epsilon)).squareRoot())
                         let unbiased = total > 1 ? variance * total / (total - 1) : variance
-                        runningMean.storage.pointer[ch] =
-                            (1 - momentum) * runningMean.storage.pointer[ch] + momentum * Float(mu)
-                        runningVar.storage.pointer[ch] =
-                            (1 - momentum) * runningVar.storage.pointer[ch] + momentum * Float(unbiased)
+                        rm[ch] = (1 - momentum) * rm[ch] + momentum * Float(mu)
+                        rv[ch] = (1 - momentum) * rv[ch] + momentum * Float(unbiased)
                     } else {
-                        meanp[ch] = runningMean.storage.pointer[ch]
-                        invp[ch] = 1 / (runningVar.storage.pointer[ch] + epsilon).squareRoot()
+                        meanp[ch] = rm[ch]
+                        invp[ch] = 1 / (rv[ch] + epsilon).squareRoot()
                     }
                     let scale = gp[ch] * invp[ch]
-                    let shift = bp[ch] - meanp[ch] * scale
-                    for s in 0..<n {
-                        let src = xp + (s * c + ch) * volume
-                        let dst = yp + (s * c + ch) * volume
-                        if relu {
-                            for i in 0..<volume { dst[i] = max(0, src[i] * scale + shift) }
-                        } else {
-                            for i in 0..<volume { dst[i] = src[i] * scale + shift }
-                        }
-                    }
+                    normalizeChannel(
+                        xp, yp, layout, ch, scale: scale, shift: bp[ch] - meanp[ch] * scale, relu: relu)
                 }
             }
         }
     }
-    let xs = x.storage
-    let gs = gamma.storage
-    let bs = beta.storage
-    let xn = x.node
-    let gn = gamma.node
-    let bn = beta.node
+    let backward = BatchNormBackward(
+        x: x.storage, gamma: gamma.storage, beta: beta.storage, layout: layout, mean: mean, invStd: invStd,
+        training: training, relu: relu, reducer: training ? reducer : nil)
+    let (xn, gn, bn) = (x.node, gamma.node, beta.node)
     y.record([x, gamma, beta]) { dy in
+        backward.run(dy, dx: xn?.gradBuffer(), dgamma: gn?.gradBuffer(), dbeta: bn?.gradBuffer())
+    }
+    return (y, mean, invStd)
+}
+
+/// (Σx, Σx², count) of one channel over the batch.
+private func channelSums(_ xp: UnsafePointer<Float>, _ layout: ChannelLayout, _ ch: Int) -> (Double, Double, Double) {
+    var sum = 0.0
+    var squares = 0.0
+    for s in 0..<layout.n {
+        let (partial, partialSq) = sumAndSquares(xp + layout.offset(s, ch), count: layout.volume)
+        sum += Double(partial)
+        squares += Double(partialSq)
+    }
+    return (sum, squares, Double(layout.perChannel))
+}
+
+/// Every channel's (Σx, Σx²) and the count, summed over the processes by `reducer`.
+private func forwardSums(
+    _ xp: UnsafePointer<Float>, _ layout: ChannelLayout, reducer: BatchNormReducer
+) -> [Double] {
+    let c = layout.c
+    var sums = [Double](repeating: 0, count: 2 * c + 1)
+    sums.withUnsafeMutableBufferPointer { sp in
+        let sp = sp.baseAddress!
+        forEachPlane(c) { channels in for ch in channels { (sp[ch], sp[c + ch], _) = channelSums(xp, layout, ch) } }
+    }
+    sums[2 * c] = Double(layout.perChannel)
+    reducer(&sums)
+    return sums
+}
+
+/// y = x·scale + shift (then ReLU) over one channel of every sample.
+private func normalizeChannel(
+    _ xp: UnsafePointer<Float>, _ yp: UnsafeMutablePointer<Float>, _ layout: ChannelLayout, _ ch: Int,
+    scale: Float, shift: Float, relu: Bool
+) {
+    for s in 0..<layout.n {
+        let src = xp + layout.offset(s, ch)
+        let dst = yp + layout.offset(s, ch)
+        if relu {
+            for i in 0..<layout.volume { dst[i] = max(0, src[i] * scale + shift) }
+        } else {
+            for i in 0..<layout.volume { dst[i] = src[i] * scale + shift }
+        }
+    }
+}
+
+/// BN's backward pass: what the forward pass keeps (x, γ, β, the statistics
+/// it used), and the gradients it writes.
+private struct BatchNormBackward {
+    let x: Storage
+    let gamma: Storage
+    let beta: Storage
+    let layout: ChannelLayout
+    let mean: [Float]
+    let invStd: [Float]
+    let training: Bool
+    let relu: Bool
+    let reducer: BatchNormReducer?
+
+    /// γ·1/σ and β − mean·γ/σ of a channel: the forward pass's affine map.
+    @inline(__always) func affine(_ ch: Int) -> (Float, Float) {
+        let k = gamma.pointer[ch] * invStd[ch]
+        return (k, beta.pointer[ch] - mean[ch] * k)
+    }
+
+    func run(
+        _ dy: Tensor, dx: UnsafeMutablePointer<Float>?, dgamma: UnsafeMutablePointer<Float>?,
+        dbeta: UnsafeMutablePointer<Float>?
+    ) {
         let dyp = dy.storage.pointer
-        let xp = xs.pointer
-        let gp = gs.pointer
-        let bp = bs.pointer
-        let dx = xn?.gradBuffer()
-        let dgamma = gn?.gradBuffer()
-        let dbeta = bn?.gradBuffer()
-        let sync = training ? BatchNormSync.reduce : nil
-        @inline(__always) func shiftOf(_ ch: Int) -> (Float, Float) {
-            let k = gp[ch] * invStd[ch]
-            return (k, bp[ch] - mean[ch] * k)
-        }
-        // (Σdz, Σdz·x̂) of one channel; dz is the gradient before the ReLU.
-        func channelSums(_ ch: Int) -> (Float, Float) {
-            let (k, shift) = shiftOf(ch)
-            var sumDz: Float = 0
-            var sumDzXhat: Float = 0
-            for s in 0..<n {
-                let src = xp + (s * c + ch) * volume
-                let g = dyp + (s * c + ch) * volume
-                let (a, b) = gradientSums(
-                    g, src, count: volume, mean: mean[ch], invStd: invStd[ch],
-                    reluScale: relu ? k : nil, reluShift: shift)
-                sumDz += a
-                sumDzXhat += b
-            }
-            return (sumDz, sumDzXhat)
-        }
-        // dx of one channel from the sums over the whole (global) batch of `count` elements.
-        func channelInput(_ ch: Int, _ sumDz: Float, _ sumDzXhat: Float, count: Float) {
-            guard let dx else { return }
-            let (k, shift) = shiftOf(ch)
-            @inline(__always) func dz(_ g: Float, _ xv: Float) -> Float { relu && xv * k + shift <= 0 ? 0 : g }
-            for s in 0..<n {
-                let src = xp + (s * c + ch) * volume
-                let g = dyp + (s * c + ch) * volume
-                let d = dx + (s * c + ch) * volume
-                if training {
-                    let a = sumDz / count
-                    let b = sumDzXhat / count
-                    for i in 0..<volume { d[i] += k * (dz(g[i], src[i]) - a - (src[i] - mean[ch]) * invStd[ch] * b) }
-                } else {
-                    for i in 0..<volume { d[i] += k * dz(g[i], src[i]) }
-                }
-            }
-        }
-        guard let sync else {
+        let c = layout.c
+        guard let reducer else {
             // One pass per channel while its data is in cache.
             forEachPlane(c) { channels in
                 for ch in channels {
-                    let (a, b) = channelSums(ch)
+                    let (a, b) = gradientChannelSums(dyp, ch)
                     dgamma?[ch] += b
                     dbeta?[ch] += a
-                    channelInput(ch, a, b, count: Float(m))
+                    inputGradient(dyp, dx, ch, a, b, count: Float(layout.perChannel))
                 }
             }
             return
@@ -237,7 +256,7 @@ private func normalize(
             let sp = sp.baseAddress!
             forEachPlane(c) { channels in
                 for ch in channels {
-                    let (a, b) = channelSums(ch)
+                    let (a, b) = gradientChannelSums(dyp, ch)
                     dgamma?[ch] += b
                     dbeta?[ch] += a
                     sp[ch] = Double(a)
@@ -245,22 +264,54 @@ private func normalize(
                 }
             }
         }
-        sums[2 * c] = Double(m)
-        sync(&sums)
+        sums[2 * c] = Double(layout.perChannel)
+        reducer(&sums)
         forEachPlane(c) { channels in
-            for ch in channels { channelInput(ch, Float(sums[ch]), Float(sums[c + ch]), count: Float(sums[2 * c])) }
+            for ch in channels {
+                inputGradient(dyp, dx, ch, Float(sums[ch]), Float(sums[c + ch]), count: Float(sums[2 * c]))
+            }
         }
     }
-    return (y, mean, invStd)
-}
 
-/// Synchronised batch norm: when set (by a data-parallel trainer), training-mode
-/// BN passes its per-channel sums, laid out as [Σ₀…Σ_{C−1}, Σ'₀…Σ'_{C−1}, count],
-/// to `reduce`, which must replace them with their sum over every process
-/// (forward: Σx, Σx², element count; backward: Σdz, Σdz·x̂, count). Every
-/// process must then run the same BN layers in the same order.
-public enum BatchNormSync {
-    nonisolated(unsafe) public static var reduce: ((inout [Double]) -> Void)?
+    /// (Σdz, Σdz·x̂) of one channel; dz is the gradient before the ReLU.
+    func gradientChannelSums(_ dyp: UnsafePointer<Float>, _ ch: Int) -> (Float, Float) {
+        let (k, shift) = affine(ch)
+        var sumDz: Float = 0
+        var sumDzXhat: Float = 0
+        for s in 0..<layout.n {
+            let (a, b) = gradientSums(
+                dyp + layout.offset(s, ch), x.pointer + layout.offset(s, ch), count: layout.volume, mean: mean[ch],
+                invStd: invStd[ch], reluScale: relu ? k : nil, reluShift: shift)
+            sumDz += a
+            sumDzXhat += b
+        }
+        return (sumDz, sumDzXhat)
+    }
+
+    /// dx of one channel from the sums over the whole (global) batch of `count` elements.
+    func inputGradient(
+        _ dyp: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?, _ ch: Int, _ sumDz: Float,
+        _ sumDzXhat: Float, count: Float
+    ) {
+        guard let dx else { return }
+        let (k, shift) = affine(ch)
+        let relu = self.relu
+        @inline(__always) func dz(_ g: Float, _ xv: Float) -> Float { relu && xv * k + shift <= 0 ? 0 : g }
+        for s in 0..<layout.n {
+            let src = x.pointer + layout.offset(s, ch)
+            let g = dyp + layout.offset(s, ch)
+            let d = dx + layout.offset(s, ch)
+            if training {
+                let a = sumDz / count
+                let b = sumDzXhat / count
+                for i in 0..<layout.volume {
+                    d[i] += k * (dz(g[i], src[i]) - a - (src[i] - mean[ch]) * invStd[ch] * b)
+                }
+            } else {
+                for i in 0..<layout.volume { d[i] += k * dz(g[i], src[i]) }
+            }
+        }
+    }
 }
 
 // MARK: Reductions

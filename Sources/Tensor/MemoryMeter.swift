@@ -1,24 +1,17 @@
 import COpenBLAS
 import Foundation
+import Synchronization
 
 /// Bytes held by tensor storage: live now and the high-water mark since the
 /// last reset. This is the memory ITSL reports per stage.
-public final class MemoryMeter: @unchecked Sendable {
+///
+/// One process-wide meter (the allocator's), its counts behind a mutex.
+public final class MemoryMeter: Sendable {
     public static let shared = MemoryMeter()
-    private let lock = NSLock()
-    private var live = 0
-    private var peak = 0
+    private let counts = Mutex((live: 0, peak: 0))
 
-    public var liveBytes: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return live
-    }
-    public var peakBytes: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return peak
-    }
+    public var liveBytes: Int { counts.withLock { $0.live } }
+    public var peakBytes: Int { counts.withLock { $0.peak } }
 
     /// Keeps freed memory in the process heap for reuse instead of returning
     /// it to the system (glibc: no mmap for large blocks, no trimming of the
@@ -36,27 +29,24 @@ public final class MemoryMeter: @unchecked Sendable {
     public func releaseFreedMemory() { clipkit_malloc_trim() }
 
     /// Starts a new high-water mark from what is live now.
-    public func resetPeak() {
-        lock.lock()
-        peak = live
-        lock.unlock()
-    }
+    public func resetPeak() { counts.withLock { $0.peak = $0.live } }
 
     func allocated(_ bytes: Int) {
-        lock.lock()
-        live += bytes
-        if live > peak { peak = live }
-        lock.unlock()
+        counts.withLock {
+            $0.live += bytes
+            $0.peak = max($0.peak, $0.live)
+        }
     }
 
-    func freed(_ bytes: Int) {
-        lock.lock()
-        live -= bytes
-        lock.unlock()
-    }
+    func freed(_ bytes: Int) { counts.withLock { $0.live -= bytes } }
 }
 
 /// Float32 storage from the tracked allocator.
+///
+/// Sendable, unchecked: the pointer and count never change; the floats behind
+/// them are shared on purpose (kernels split a tensor over threads, the loader
+/// fills batches on its workers), each writer on a range of its own, and the
+/// split's end (concurrentPerform's return) orders the writes before any read.
 final class Storage: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<Float>
     let count: Int

@@ -9,18 +9,40 @@ public enum Parallelism: String, Sendable {
     case automatic
 }
 
-public enum Parallel {
-    /// The mode in force (never `automatic`: that is resolved by `configure`).
-    nonisolated(unsafe) public private(set) static var mode: Parallelism = .batch
-    nonisolated(unsafe) public private(set) static var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+/// The parallelism in force for the ops of one piece of work: a mode (never
+/// `automatic`) and a thread count. Settings are bound to a scope with
+/// `Parallel.with`, not set globally: two trainers, or two tests running at
+/// once, each use their own.
+public struct ParallelSettings: Sendable, Equatable {
+    public var mode: Parallelism
+    public var threads: Int
 
-    /// Sets the mode for `threads` threads; `automatic` resolves it for
-    /// batches of `batch` samples.
-    public static func configure(mode: Parallelism, threads: Int, batch: Int? = nil) {
+    /// `automatic` resolves the mode for batches of `batch` samples (`threads` when not given).
+    public init(mode: Parallelism, threads: Int, batch: Int? = nil) {
         self.threads = max(1, threads)
-        self.mode = mode == .automatic ? choose(threads: self.threads, batch: batch ?? self.threads) : mode
-        BLAS.setThreads(self.mode == .blas ? self.threads : 1)
+        self.mode = mode == .automatic ? Parallel.choose(threads: self.threads, batch: batch ?? self.threads) : mode
     }
+
+    /// Outside any `Parallel.with`: samples split over every core.
+    public static let machine = ParallelSettings(mode: .batch, threads: ProcessInfo.processInfo.activeProcessorCount)
+}
+
+public enum Parallel {
+    /// The settings of the enclosing `Parallel.with` (task-local: each task and
+    /// thread that binds them sees its own).
+    @TaskLocal public static var settings = ParallelSettings.machine
+
+    /// Runs `body` with `settings`: the ops it runs split their work that way,
+    /// and OpenBLAS (a process-wide thread pool) runs that many threads inside
+    /// each GEMM in `blas` mode, one in `batch` mode, until `body` returns.
+    public static func with<R>(_ settings: ParallelSettings, _ body: () throws -> R) rethrows -> R {
+        let before = BLAS.threads
+        BLAS.setThreads(settings.mode == .blas ? settings.threads : 1)
+        defer { BLAS.setThreads(before) }
+        return try $settings.withValue(settings, operation: body)
+    }
+
+    static var threads: Int { settings.threads }
 
     /// The split for a batch: samples across threads when the batch gives
     /// every thread at least one sample (no synchronisation inside a layer,
@@ -41,6 +63,8 @@ public enum Parallel {
             body(0, 0..<count)
             return
         }
+        // Safe to share: the call returns only when every worker has, and the workers get disjoint ranges.
+        nonisolated(unsafe) let body = body
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             let lo = count * w / workers
             let hi = count * (w + 1) / workers
@@ -59,7 +83,10 @@ public enum Parallel {
         }
     }
 
-    static var workerCount: Int { mode == .batch ? threads : 1 }
+    static var workerCount: Int {
+        let s = settings
+        return s.mode == .batch ? s.threads : 1
+    }
 }
 
 /// Scratch buffers (tracked) of at least `count` floats, one per worker.

@@ -10,7 +10,7 @@ import Tensor
 /// of its parameters; after backward the sums are awaited and the means written back.
 /// Every rank builds the same plan from the same model, so the sums start in
 /// the same order everywhere, as MPI requires.
-public final class GradientBuckets {
+public final class GradientBuckets: GradientReducer {
     struct Bucket {
         var parameters: [Tensor]
         var offsets: [Int]

@@ -142,45 +142,61 @@ public func evaluate(
                     duration(Double(share - done) / max(rate, 1e-9))), done >= share)
         }
     }
-    if world.isDistributed {
-        // Every rank's outcomes; a padded video appears twice (scored identically).
-        let encoded = try JSONEncoder().encode(outcomes)
-        var merged: [Int: VideoOutcome] = [:]
-        for bytes in try world.allgather([UInt8](encoded)) {
-            for o in try JSONDecoder().decode([VideoOutcome].self, from: Data(bytes)) where merged[o.video] == nil {
-                merged[o.video] = o
-            }
-        }
-        outcomes = merged.values.sorted { $0.video < $1.video }
-    }
-    var confusion = [[Int]](repeating: [Int](repeating: 0, count: n), count: n)
-    var correct1 = 0
-    var correct5 = 0
-    var clipCorrect = 0
-    var scored = 0
-    var failed: [EvalResult.Failed] = []
-    for o in outcomes {
-        if let f = o.failure {
-            failed.append(f)
-            continue
-        }
-        if o.top[0] == o.label { correct1 += 1 }
-        if o.top.contains(o.label) { correct5 += 1 }
-        if (0..<n).contains(o.label) { confusion[o.label][o.top[0]] += 1 }
-        clipCorrect += o.clipCorrect
-        scored += 1
-    }
-    let perClass: [Double?] = confusion.enumerated().map { c, row in
-        let total = row.reduce(0, +)
-        return total > 0 ? 100 * Double(row[c]) / Double(total) : nil
-    }
-    func percent(_ a: Int, _ b: Int) -> Double { b > 0 ? 100 * Double(a) / Double(b) : 0 }
+    if world.isDistributed { outcomes = try merged(outcomes, over: world) }
     return EvalResult(
-        top1: percent(correct1, scored), top5: percent(correct5, scored),
-        clipTop1: percent(clipCorrect, scored * views),
-        views: "\(clips)x\(crops)", videos: scored, failed: failed, perClass: perClass, confusion: confusion,
-        classes: classes, dilation: [dilation.temporal, dilation.spatial], tempo: tempo,
+        outcomes, classes: classes, views: (clips, crops, views), dilation: dilation, tempo: tempo,
         seconds: Date().timeIntervalSince(start))
+}
+
+/// Every rank's outcomes, one per video (a padded video appears twice, scored identically).
+private func merged(_ outcomes: [VideoOutcome], over world: Communicator) throws -> [VideoOutcome] {
+    let encoded = try JSONEncoder().encode(outcomes)
+    var merged: [Int: VideoOutcome] = [:]
+    for bytes in try world.allgather([UInt8](encoded)) {
+        for o in try JSONDecoder().decode([VideoOutcome].self, from: Data(bytes)) where merged[o.video] == nil {
+            merged[o.video] = o
+        }
+    }
+    return merged.values.sorted { $0.video < $1.video }
+}
+
+extension EvalResult {
+    /// The scores of every video's outcome: top-1 and top-5 of the averaged
+    /// views, clip top-1, per-class accuracy and the confusion matrix.
+    fileprivate init(
+        _ outcomes: [VideoOutcome], classes: [String], views: (clips: Int, crops: Int, count: Int),
+        dilation: (temporal: Int, spatial: Int), tempo: Int, seconds: Double
+    ) {
+        let n = classes.count
+        var confusion = [[Int]](repeating: [Int](repeating: 0, count: n), count: n)
+        var correct1 = 0
+        var correct5 = 0
+        var clipCorrect = 0
+        var scored = 0
+        var failed: [EvalResult.Failed] = []
+        for o in outcomes {
+            if let f = o.failure {
+                failed.append(f)
+                continue
+            }
+            if o.top[0] == o.label { correct1 += 1 }
+            if o.top.contains(o.label) { correct5 += 1 }
+            if (0..<n).contains(o.label) { confusion[o.label][o.top[0]] += 1 }
+            clipCorrect += o.clipCorrect
+            scored += 1
+        }
+        let perClass: [Double?] = confusion.enumerated().map { c, row in
+            let total = row.reduce(0, +)
+            return total > 0 ? 100 * Double(row[c]) / Double(total) : nil
+        }
+        func percent(_ a: Int, _ b: Int) -> Double { b > 0 ? 100 * Double(a) / Double(b) : 0 }
+        self.init(
+            top1: percent(correct1, scored), top5: percent(correct5, scored),
+            clipTop1: percent(clipCorrect, scored * views.count),
+            views: "\(views.clips)x\(views.crops)", videos: scored, failed: failed, perClass: perClass,
+            confusion: confusion, classes: classes, dilation: [dilation.temporal, dilation.spatial], tempo: tempo,
+            seconds: seconds)
+    }
 }
 
 /// Precise BN (PySlowFast's `BN.USE_PRECISE_STATS`): replaces every BN

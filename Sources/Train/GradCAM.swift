@@ -43,22 +43,7 @@ public func gradCAM(model: Module, clip: Tensor, layer requested: String? = nil,
     guard clip.rank == 5, clip.shape[0] == 1 else {
         throw GradCAMError(description: "Grad-CAM takes one clip (1×C×T×H×W), got \(clip.shape)")
     }
-    let candidates = spatiotemporalLayers(model, clip: clip)
-    let layer: String
-    if let requested {
-        guard candidates.contains(requested) else {
-            throw GradCAMError(
-                description:
-                    "layer '\(requested)' has no N×C×T×H×W output (layers that do: \(Array(Set(candidates)).sorted().joined(separator: ", ")))"
-            )
-        }
-        layer = requested
-    } else {
-        guard let last = candidates.last else {
-            throw GradCAMError(description: "the model has no module with an N×C×T×H×W output")
-        }
-        layer = last
-    }
+    let layer = try chooseLayer(model, clip: clip, requested: requested)
     guard let module = model.namedModules().first(where: { $0.0 == layer })?.1 else {
         throw GradCAMError(description: "no layer '\(layer)'")
     }
@@ -100,6 +85,38 @@ public func gradCAM(model: Module, clip: Tensor, layer requested: String? = nil,
     }
     map = map.map { max(0, $0) }
     let (frames, height, width) = (clip.shape[2], clip.shape[3], clip.shape[4])
+    var out = upsample(map, from: (t, h, w), to: (frames, height, width))
+    if let peak = out.max(), peak > 0 { out = out.map { $0 / peak } }
+    return ClassActivationMap(
+        values: out, frames: frames, height: height, width: width, layer: layer, layerSize: [t, h, w],
+        target: target, probabilities: probabilities)
+}
+
+/// The layer Grad-CAM looks at: `requested`, which must have an N×C×T×H×W
+/// output, or else the last module that has one.
+private func chooseLayer(_ model: Module, clip: Tensor, requested: String?) throws -> String {
+    let candidates = spatiotemporalLayers(model, clip: clip)
+    if let requested {
+        guard candidates.contains(requested) else {
+            let known = Array(Set(candidates)).sorted().joined(separator: ", ")
+            throw GradCAMError(
+                description: "layer '\(requested)' has no N×C×T×H×W output (layers that do: \(known))")
+        }
+        return requested
+    } else {
+        guard let last = candidates.last else {
+            throw GradCAMError(description: "the model has no module with an N×C×T×H×W output")
+        }
+        return last
+    }
+}
+
+/// A T'×H'×W' map brought to T×H×W: nearest in time, bilinear in space.
+private func upsample(
+    _ map: [Float], from source: (t: Int, h: Int, w: Int), to size: (frames: Int, height: Int, width: Int)
+) -> [Float] {
+    let (t, h, w) = source
+    let (frames, height, width) = size
     var out = [Float](repeating: 0, count: frames * height * width)
     for f in 0..<frames {
         let source = min(t - 1, f * t / frames)
@@ -121,10 +138,7 @@ public func gradCAM(model: Module, clip: Tensor, layer requested: String? = nil,
             }
         }
     }
-    if let peak = out.max(), peak > 0 { out = out.map { $0 / peak } }
-    return ClassActivationMap(
-        values: out, frames: frames, height: height, width: width, layer: layer, layerSize: [t, h, w],
-        target: target, probabilities: probabilities)
+    return out
 }
 
 /// The map blended over the clip's frames as mmaction2's `vis_cam` does:

@@ -42,11 +42,16 @@ public final class ReconstructionTrainer {
     var noiseScale: [Float] { normalization.std.map { config.noise * 255 / $0 } }
 
     /// Trains `config.epochs` epochs; returns the last epoch's mean PSNR of the training clips.
-    public func run(progress: (String, Bool) -> Void = terminalProgress) throws -> Double {
+    public func run(progress: (String, Bool) -> Void = ProgressLine().report) throws -> Double {
+        try Parallel.with(ParallelSettings(mode: .automatic, threads: config.threads, batch: config.batch)) {
+            try runEpochs(progress: progress)
+        }
+    }
+
+    private func runEpochs(progress: (String, Bool) -> Void) throws -> Double {
         try FileManager.default.createDirectory(atPath: config.output, withIntermediateDirectories: true)
-        let metrics = (config.output as NSString).appendingPathComponent("metrics.jsonl")
-        try? FileManager.default.removeItem(atPath: metrics)
-        Parallel.configure(mode: .automatic, threads: config.threads, batch: config.batch)
+        let log = RunLog(path: (config.output as NSString).appendingPathComponent("metrics.jsonl"))
+        log.clear()
         let c = config.clip
         let augment = TrainAugment(
             shortSideRange: c.shortSide[0]...c.shortSide[1], cropSize: c.crop, flipProbability: c.flip)
@@ -59,43 +64,37 @@ public final class ReconstructionTrainer {
             options: LoaderOptions(
                 batchSize: config.batch, workers: config.workers, queueDepth: 3,
                 shuffle: true, seed: config.seed))
+        let step = TrainingStep(model: model, optimizer: optimizer, gradients: LocalGradients())
         var lastPSNR = 0.0
         for e in 0..<config.epochs {
             optimizer.learningRate = scheduledLearningRate(config, totalEpochs: config.epochs, epoch: e)
             model.train()
             let iterator = loader.epoch(e)
-            var (lossSum, psnrSum, seen, step) = (0.0, 0.0, 0, 0)
+            var (lossSum, psnrSum, seen, done) = (0.0, 0.0, 0, 0)
             let start = Date()
             while let batch = try iterator.next() {
                 let clean = batchTensor(batch)
-                let noisy = addNoise(clean, seed: config.seed, epoch: e, step: step)
-                for (_, p) in model.parameters() { p.zeroGrad() }
-                let output = model(noisy)
-                let loss = meanSquaredError(output, clean)
-                guard loss.item.isFinite else {
-                    throw ConfigError(
-                        file: config.train,
-                        reason: "the loss became \(loss.item) at epoch \(e + 1) step \(step + 1); lower optimizer.lr")
+                let noisy = addNoise(clean, seed: config.seed, epoch: e, step: done)
+                let (output, loss) = try step(noisy) {
+                    meanSquaredError($0, clean)
+                } check: {
+                    try requireFinite($0, config: config.train, epoch: e, step: done)
                 }
-                loss.backward()
-                optimizer.step()
-                lossSum += Double(loss.item) * Double(batch.count)
+                lossSum += Double(loss) * Double(batch.count)
                 psnrSum += psnr(output, clean).reduce(0, +)
                 seen += batch.count
-                step += 1
+                done += 1
                 progress(
                     String(
                         format: "reconstruction | epoch %d/%d | step %d/%d | loss %.4f | PSNR %.2f dB | %.1f clips/s",
-                        e + 1, config.epochs, step, iterator.count, lossSum / Double(seen), psnrSum / Double(seen),
-                        Double(seen) / max(Date().timeIntervalSince(start), 1e-9)), step == iterator.count)
+                        e + 1, config.epochs, done, iterator.count, lossSum / Double(seen), psnrSum / Double(seen),
+                        Double(seen) / max(Date().timeIntervalSince(start), 1e-9)), done == iterator.count)
             }
             lastPSNR = psnrSum / Double(max(seen, 1))
-            try appendJSONLine(
-                [
-                    "event": "epoch", "epoch": e, "lr": Double(optimizer.learningRate),
-                    "loss": lossSum / Double(max(seen, 1)),
-                    "psnr": lastPSNR
-                ], to: metrics)
+            try log.append([
+                "event": "epoch", "epoch": e, "lr": Double(optimizer.learningRate),
+                "loss": lossSum / Double(max(seen, 1)), "psnr": lastPSNR
+            ])
             try Checkpoint.save(
                 to: checkpointPath, model: model, optimizer: optimizer, epoch: e + 1,
                 config: ["config": try config.jsonString(), "model": config.model, "task": config.task])

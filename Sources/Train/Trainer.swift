@@ -5,39 +5,6 @@ import Loader
 import NN
 import Tensor
 
-/// Ctrl-C: the trainer finishes the step it is on, saves a checkpoint and
-/// returns. Under mpirun any rank's request stops every rank at the same step;
-/// mpirun itself kills its ranks on Ctrl-C (SIGTERM, SIGKILL a second later)
-/// but forwards SIGUSR1, so `kill -USR1 <mpirun's pid>` is the graceful stop there.
-public enum Interrupt {
-    nonisolated(unsafe) public static var requested = false
-    /// Routes SIGINT and SIGUSR1 to `requested` (a second Ctrl-C still kills at once).
-    public static func install() {
-        for s in [SIGINT, SIGUSR1] {
-            signal(s) { _ in
-                if Interrupt.requested { _exit(130) }
-                Interrupt.requested = true
-            }
-        }
-    }
-}
-
-/// Process memory: the kernel's resident high-water mark, resettable (Linux).
-public enum ProcessMemory {
-    /// Peak resident set size (VmHWM) in MB, or -1 when unknown.
-    public static func peakMB() -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return -1 }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            return (line.split(separator: " ").compactMap { Double($0) }.first ?? -1) / 1024
-        }
-        return -1
-    }
-    /// Resets VmHWM to the current RSS ("5" to /proc/self/clear_refs), so a stage's peak is its own.
-    public static func resetPeak() {
-        try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
-    }
-}
-
 /// What one stage (ITSL phase) of a run ended with.
 public struct StageResult: Codable, Sendable, Equatable {
     public var phase: String
@@ -76,9 +43,9 @@ public final class Trainer {
     let val: Manifest?
     /// Where progress goes: (line, complete). On a terminal every step
     /// redraws the line; otherwise only complete lines (epoch and stage ends) are printed.
-    public var progress: (String, Bool) -> Void = terminalProgress
-    /// Stops as if Ctrl-C came after this many steps (tests).
-    public var stopAfterSteps: Int?
+    public var progress: (String, Bool) -> Void = ProgressLine().report
+    /// When to stop before the plan ends (Ctrl-C, SIGUSR1; tests: after a number of steps).
+    public var control = RunControl.signals
     /// Called when a phase starts (dilations and freezing applied) and when its last epoch ends (before validation).
     public var onPhaseStart: ((TrainingPhase) -> Void)?
     public var onPhaseEnd: ((TrainingPhase) -> Void)?
@@ -92,6 +59,14 @@ public final class Trainer {
 
     public var checkpointPath: String { (config.output as NSString).appendingPathComponent("checkpoint.safetensors") }
     public var metricsPath: String { (config.output as NSString).appendingPathComponent("metrics.jsonl") }
+    var log: RunLog { RunLog(path: metricsPath) }
+    var isWriter: Bool { world.rank == 0 }
+    /// Synchronised BN: the BN layers sum their statistics over every rank during `run`.
+    var syncsBatchNorm: Bool { config.syncBn && world.isDistributed }
+    /// How this rank's cores are used: samples split over its threads when the local batch has one for each.
+    public var parallelism: ParallelSettings { ParallelSettings(mode: .automatic, threads: threads, batch: localBatch) }
+    /// Seconds of this run's steps so far (this process), for the ETA and `control.stopAfterSteps`.
+    private var stepSeconds: [Double] = []
 
     public init(config: TrainConfig, world: Communicator = .single) throws {
         self.config = config
@@ -100,7 +75,10 @@ public final class Trainer {
             throw ConfigError(
                 file: config.train,
                 reason:
-                    "batch \(config.batch) does not divide over \(world.size) ranks; the batch is global, make it a multiple of the rank count"
+                    """
+                        batch \(config.batch) does not divide over \(world.size) ranks; the batch is global, make it \
+                        a multiple of the rank count
+                        """
             )
         }
         plan = ITSLPlan(config)
@@ -146,7 +124,7 @@ public final class Trainer {
         try recomputeBatchNormStatistics(
             model, loader: loader(for: full), epoch: 1_000_000 + epoch, batches: config.preciseBnBatches)
         // Synchronised BN saw the global batches already; otherwise average the ranks' statistics.
-        if BatchNormSync.reduce == nil { try world.averageBuffers(of: model) }
+        if !syncingNow { try world.averageBuffers(of: model) }
     }
 
     /// Threads and loader workers on this rank: the config's, at most the
@@ -184,235 +162,194 @@ public final class Trainer {
 
     /// Runs (or, with `resume`, continues) the plan.
     public func run(resume: Bool = false) throws -> TrainSummary {
-        Parallel.configure(mode: .automatic, threads: threads, batch: localBatch)
+        try Parallel.with(parallelism) { try runPlan(resume: resume) }
+    }
+
+    /// Whether BN layers sum their statistics over the ranks right now (inside `run`).
+    private var syncingNow = false
+
+    private func runPlan(resume: Bool) throws -> TrainSummary {
         MemoryMeter.shared.keepFreedMemory()
-        let writer = world.rank == 0
-        if !writer { progress = { _, _ in } }
-        if writer { try FileManager.default.createDirectory(atPath: config.output, withIntermediateDirectories: true) }
-        let buckets =
-            world.isDistributed ? GradientBuckets(world: world, bucketBytes: Int(config.bucketMb * 1_048_576)) : nil
-        if config.syncBn && world.isDistributed {
-            let world = self.world
-            BatchNormSync.reduce = { sums in
-                do { try world.allreduceSum(&sums) } catch {
-                    FileHandle.standardError.write(Data("clipkit: synchronised batch norm: \(error)\n".utf8))
-                    world.abort()
-                }
-            }
+        if !isWriter { progress = { _, _ in } }
+        if isWriter {
+            try FileManager.default.createDirectory(atPath: config.output, withIntermediateDirectories: true)
         }
-        defer { BatchNormSync.reduce = nil }
-        var startEpoch = 0
-        var startStep = 0
-        var carried = (loss: 0.0, correct: 0, seen: 0)
-        if resume {
-            // Rank 0's checkpoint, on every rank.
-            guard let bytes = try world.rootFile(checkpointPath) else {
-                throw ConfigError(file: checkpointPath, reason: "no checkpoint to resume from")
-            }
-            let meta = try Checkpoint.load(data: bytes, path: checkpointPath, model: model, optimizer: optimizer)
-            // Compared as configs, not as text: keys added or retired since the checkpoint do not count.
-            guard let stored = meta["config"], (try? TrainConfig.fromJSON(stored)) == config else {
-                throw ConfigError(
-                    file: checkpointPath,
-                    reason: "was written with another config; resume with the same config or start a new output folder")
-            }
-            startEpoch = Int(meta["epoch"] ?? "") ?? 0
-            startStep = Int(meta["step"] ?? "") ?? 0
-            carried = (
-                Double(meta["loss_sum"] ?? "") ?? 0, Int(meta["correct"] ?? "") ?? 0, Int(meta["seen"] ?? "") ?? 0
-            )
-            if writer { try trimMetrics(before: startEpoch) }
-        } else {
-            if writer { try? FileManager.default.removeItem(atPath: metricsPath) }
-            try world.broadcastState(of: model)
+        let step = TrainingStep(
+            model: model, optimizer: optimizer, gradients: gradientReducer(for: world, bucketMb: config.bucketMb))
+        if syncsBatchNorm { useBatchNormReducer(batchNormReducer(for: world), in: model) }
+        syncingNow = syncsBatchNorm
+        defer {
+            useBatchNormReducer(nil, in: model)
+            syncingNow = false
         }
-        var stages = try readStages()
-        let total = plan.totalEpochs
-        var stepSeconds: [Double] = []
-        var epoch = startEpoch
+        stepSeconds = []
+        var start = try startingPoint(resume: resume)
+        var stages = try log.stages()
+        var epoch = start.epoch
         while let (phaseIndex, epochInPhase) = plan.locate(epoch: epoch) {
             let phase = plan.phases[phaseIndex]
-            let data = loader(for: phase)
-            applyDilation(model, temporal: phase.temporalDilation, spatial: phase.spatialDilation)
-            freezeOnly(model, role: phase.frozen)
-            if epochInPhase == 0 && startStep == 0 {
-                MemoryMeter.shared.releaseFreedMemory()
-                MemoryMeter.shared.resetPeak()
-                ProcessMemory.resetPeak()
+            let data = startPhase(phase, fresh: epochInPhase == 0 && start.step == 0)
+            let lastEpoch = epoch - epochInPhase + phase.epochs - 1
+            for e in epoch...lastEpoch {
+                guard let tally = try runEpoch(e, of: phase, data: data, step: step, from: start) else {
+                    return TrainSummary(stages: stages, interrupted: true, checkpoint: checkpointPath)
+                }
+                start = RunPosition()
+                if e == lastEpoch { stages.append(try endPhase(phase, epoch: e, tally: tally, data: data)) }
+                try save(epoch: e + 1, step: 0, tally: StepTally())
             }
-            onPhaseStart?(phase)
-            // Every epoch of the phase.
-            for e in epoch..<(epoch - epochInPhase + phase.epochs) {
-                optimizer.learningRate = learningRate(epoch: e)
-                model.train()
-                let iterator = data.epoch(e, startingAt: startStep)
-                var (lossSum, correct, seen) = startStep > 0 ? carried : (0, 0, 0)
-                var step = startStep
-                startStep = 0
-                let epochStart = Date()
-                while let batch = try iterator.next() {
-                    let t0 = Date()
-                    let x = batchTensor(batch)
-                    for (_, p) in model.parameters() { p.zeroGrad() }
-                    let logits = model(x)
-                    let loss = softmaxCrossEntropy(logits, labels: batch.labels)
-                    let l = loss.item
-                    guard l.isFinite else {
-                        throw ConfigError(
-                            file: config.train,
-                            reason: "the loss became \(l) at epoch \(e + 1) step \(step + 1); lower optimizer.lr")
-                    }
-                    if let buckets {
-                        try buckets.backward(loss, model: model)
-                    } else {
-                        loss.backward()
-                    }
-                    optimizer.step()
-                    onStep?()
-                    let n = classes.count
-                    let values = logits.scalars
-                    var stepCorrect = 0
-                    for i in 0..<batch.count where topK(Array(values[(i * n)..<((i + 1) * n)]), 1)[0] == batch.labels[i]
-                    { stepCorrect += 1 }
-                    // The world's figures, and whether any rank was asked to stop (all stop at the same step).
-                    let stopHere = Interrupt.requested || stopAfterSteps.map { stepSeconds.count + 1 >= $0 } == true
-                    var tally = [
-                        Double(l) * Double(batch.count), Double(stepCorrect), Double(batch.count), stopHere ? 1 : 0
-                    ]
-                    try world.allreduceSum(&tally)
-                    lossSum += tally[0]
-                    correct += Int(tally[1])
-                    seen += Int(tally[2])
-                    let stopNow = tally[3] > 0
-                    step += 1
-                    stepSeconds.append(Date().timeIntervalSince(t0))
-                    let remaining =
-                        Double(iterator.count - step + (total - e - 1) * iterator.count)
-                        * (stepSeconds.suffix(20).reduce(0, +) / Double(min(stepSeconds.count, 20)))
-                    progress(
-                        String(
-                            format: "%@ | epoch %d/%d | step %d/%d | loss %.4f | acc %.1f%% | %.1f clips/s | ETA %@",
-                            phase.name, e + 1, total, step, iterator.count, lossSum / Double(seen),
-                            100 * Double(correct) / Double(seen),
-                            Double(seen) / max(Date().timeIntervalSince(epochStart), 1e-9), duration(remaining)),
-                        step == iterator.count)
-                    if stopNow && step < iterator.count {
-                        iterator.stop()
-                        try save(epoch: e, step: step, lossSum: lossSum, correct: correct, seen: seen)
-                        progress(
-                            "interrupted: saved \(checkpointPath) at epoch \(e + 1), step \(step); continue with --resume",
-                            true)
-                        return TrainSummary(stages: stages, interrupted: true, checkpoint: checkpointPath)
-                    }
-                }
-                let seconds = Date().timeIntervalSince(epochStart)
-                let shape = data.dataset.sampleShape
-                if writer {
-                    try appendMetric([
-                        "event": "epoch", "epoch": e, "phase": phase.name, "lr": Double(optimizer.learningRate),
-                        "loss": lossSum / Double(max(seen, 1)), "top1": 100 * Double(correct) / Double(max(seen, 1)),
-                        "clips_per_s": Double(seen) / max(seconds, 1e-9), "input": shape
-                    ])
-                }
-                if e == epoch - epochInPhase + phase.epochs - 1 {
-                    // End of the phase: its memory, then validation on full-size clips.
-                    // The largest rank's.
-                    let peaks = try world.maximum([
-                        Double(MemoryMeter.shared.peakBytes) / 1_048_576, ProcessMemory.peakMB()
-                    ])
-                    let peakTensor = peaks[0]
-                    let peakRSS = peaks[1]
-                    onPhaseEnd?(phase)
-                    try recomputeStatisticsForTesting(epoch: e)
-                    let result = try validate()
-                    applyDilation(model, temporal: phase.temporalDilation, spatial: phase.spatialDilation)
-                    let stage = StageResult(
-                        phase: phase.name, kind: phase.kind.rawValue, iteration: phase.iteration, epoch: e,
-                        input: shape,
-                        trainLoss: lossSum / Double(max(seen, 1)),
-                        trainTop1: 100 * Double(correct) / Double(max(seen, 1)),
-                        valTop1: result?.top1, valTop5: result?.top5, peakTensorMB: peakTensor, peakRSSMB: peakRSS)
-                    stages.append(stage)
-                    if writer { try appendMetric(["event": "stage", "stage": try jsonObject(stage)]) }
-                    progress(
-                        String(
-                            format: "%@ done: train loss %.4f, acc %.1f%%%@; peak memory %.0f MB tensors, %.0f MB RSS",
-                            phase.name, stage.trainLoss, stage.trainTop1,
-                            result.map { String(format: "; val top-1 %.1f%%", $0.top1) } ?? "",
-                            peakTensor, peakRSS), true)
-                }
-                try save(epoch: e + 1, step: 0, lossSum: 0, correct: 0, seen: 0)
-            }
-            epoch += phase.epochs - epochInPhase
+            epoch = lastEpoch + 1
         }
         return TrainSummary(stages: stages, interrupted: false, checkpoint: checkpointPath)
     }
 
+    /// Where a run starts: the beginning, or the epoch, step and tally of the checkpoint it resumes.
+    struct RunPosition {
+        var epoch = 0
+        var step = 0
+        var tally = StepTally()
+    }
+
+    private func startingPoint(resume: Bool) throws -> RunPosition {
+        guard resume else {
+            if isWriter { log.clear() }
+            try world.broadcastState(of: model)
+            return RunPosition()
+        }
+        // Rank 0's checkpoint, on every rank.
+        guard let bytes = try world.rootFile(checkpointPath) else {
+            throw ConfigError(file: checkpointPath, reason: "no checkpoint to resume from")
+        }
+        let meta = try Checkpoint.load(data: bytes, path: checkpointPath, model: model, optimizer: optimizer)
+        // Compared as configs, not as text: keys added or retired since the checkpoint do not count.
+        guard let stored = meta["config"], (try? TrainConfig.fromJSON(stored)) == config else {
+            throw ConfigError(
+                file: checkpointPath,
+                reason: "was written with another config; resume with the same config or start a new output folder")
+        }
+        let position = RunPosition(
+            epoch: Int(meta["epoch"] ?? "") ?? 0, step: Int(meta["step"] ?? "") ?? 0,
+            tally: StepTally(
+                lossSum: Double(meta["loss_sum"] ?? "") ?? 0, correct: Int(meta["correct"] ?? "") ?? 0,
+                seen: Int(meta["seen"] ?? "") ?? 0))
+        if isWriter { try log.trim(before: position.epoch) }
+        return position
+    }
+
+    /// A phase's data, dilations and frozen parameters; a phase started from
+    /// its beginning also starts its own memory peaks.
+    private func startPhase(_ phase: TrainingPhase, fresh: Bool) -> ClipLoader {
+        let data = loader(for: phase)
+        applyDilation(model, temporal: phase.temporalDilation, spatial: phase.spatialDilation)
+        freezeOnly(model, role: phase.frozen)
+        if fresh {
+            MemoryMeter.shared.releaseFreedMemory()
+            MemoryMeter.shared.resetPeak()
+            ProcessMemory.resetPeak()
+        }
+        onPhaseStart?(phase)
+        return data
+    }
+
+    /// Global epoch `e`, from `start.step` on (a resumed epoch carries on with
+    /// its tally); the world's tally, or nil when the run stopped in it (checkpoint saved).
+    private func runEpoch(
+        _ e: Int, of phase: TrainingPhase, data: ClipLoader, step: TrainingStep, from start: RunPosition
+    ) throws -> StepTally? {
+        optimizer.learningRate = learningRate(epoch: e)
+        model.train()
+        let iterator = data.epoch(e, startingAt: start.step)
+        var tally = start.step > 0 ? start.tally : StepTally()
+        var done = start.step
+        let epochStart = Date()
+        while let batch = try iterator.next() {
+            let t0 = Date()
+            let (logits, loss) = try step(batchTensor(batch)) {
+                softmaxCrossEntropy($0, labels: batch.labels)
+            } check: {
+                try requireFinite($0, config: config.train, epoch: e, step: done)
+            }
+            onStep?()
+            // The world's figures, and whether any rank was asked to stop (all stop at the same step).
+            let stepTally = try StepTally(
+                loss: loss, logits: logits, labels: batch.labels,
+                stop: control.shouldStop(afterStep: stepSeconds.count + 1)
+            ).summed(over: world)
+            tally += stepTally
+            done += 1
+            stepSeconds.append(Date().timeIntervalSince(t0))
+            reportStep(phase, epoch: e, step: done, of: iterator.count, tally: tally, since: epochStart)
+            if stepTally.stop && done < iterator.count {
+                iterator.stop()
+                try save(epoch: e, step: done, tally: tally)
+                progress(
+                    "interrupted: saved \(checkpointPath) at epoch \(e + 1), step \(done); continue with --resume", true
+                )
+                return nil
+            }
+        }
+        if isWriter {
+            try log.append([
+                "event": "epoch", "epoch": e, "phase": phase.name, "lr": Double(optimizer.learningRate),
+                "loss": tally.meanLoss, "top1": tally.top1,
+                "clips_per_s": Double(tally.seen) / max(Date().timeIntervalSince(epochStart), 1e-9),
+                "input": data.dataset.sampleShape
+            ])
+        }
+        return tally
+    }
+
+    /// The progress line after a step, with the ETA of the whole plan from the last 20 steps.
+    private func reportStep(
+        _ phase: TrainingPhase, epoch e: Int, step: Int, of steps: Int, tally: StepTally, since epochStart: Date
+    ) {
+        let recent = stepSeconds.suffix(20)
+        let remaining =
+            Double(steps - step + (plan.totalEpochs - e - 1) * steps) * (recent.reduce(0, +) / Double(recent.count))
+        progress(
+            String(
+                format: "%@ | epoch %d/%d | step %d/%d | loss %.4f | acc %.1f%% | %.1f clips/s | ETA %@",
+                phase.name, e + 1, plan.totalEpochs, step, steps, tally.lossSum / Double(tally.seen),
+                100 * Double(tally.correct) / Double(tally.seen),
+                Double(tally.seen) / max(Date().timeIntervalSince(epochStart), 1e-9), duration(remaining)),
+            step == steps)
+    }
+
+    /// The end of a phase: its memory peaks (the largest rank's), then
+    /// validation on full-size clips; the stage's result, logged.
+    private func endPhase(_ phase: TrainingPhase, epoch e: Int, tally: StepTally, data: ClipLoader) throws
+        -> StageResult
+    {
+        let peaks = try world.maximum([Double(MemoryMeter.shared.peakBytes) / 1_048_576, ProcessMemory.peakMB()])
+        onPhaseEnd?(phase)
+        try recomputeStatisticsForTesting(epoch: e)
+        let result = try validate()
+        applyDilation(model, temporal: phase.temporalDilation, spatial: phase.spatialDilation)
+        let stage = StageResult(
+            phase: phase.name, kind: phase.kind.rawValue, iteration: phase.iteration, epoch: e,
+            input: data.dataset.sampleShape, trainLoss: tally.meanLoss, trainTop1: tally.top1,
+            valTop1: result?.top1, valTop5: result?.top5, peakTensorMB: peaks[0], peakRSSMB: peaks[1])
+        if isWriter { try log.append(["event": "stage", "stage": try jsonObject(stage)]) }
+        progress(
+            String(
+                format: "%@ done: train loss %.4f, acc %.1f%%%@; peak memory %.0f MB tensors, %.0f MB RSS",
+                phase.name, stage.trainLoss, stage.trainTop1,
+                result.map { String(format: "; val top-1 %.1f%%", $0.top1) } ?? "", peaks[0], peaks[1]), true)
+        return stage
+    }
+
     /// Rank 0 writes the checkpoint (every rank holds the same weights).
-    func save(epoch: Int, step: Int, lossSum: Double, correct: Int, seen: Int) throws {
+    func save(epoch: Int, step: Int, tally: StepTally) throws {
         // Without synchronised BN each rank's running statistics are its own: save their mean.
-        if BatchNormSync.reduce == nil { try world.averageBuffers(of: model) }
+        if !syncingNow { try world.averageBuffers(of: model) }
         guard world.rank == 0 else { return }
         try Checkpoint.save(
             to: checkpointPath, model: model, optimizer: optimizer, epoch: epoch,
             config: [
-                "config": try config.jsonString(), "step": String(step), "loss_sum": String(lossSum),
-                "correct": String(correct),
-                "seen": String(seen), "classes": classes.joined(separator: "\n"), "model": config.model,
+                "config": try config.jsonString(), "step": String(step), "loss_sum": String(tally.lossSum),
+                "correct": String(tally.correct), "seen": String(tally.seen),
+                "classes": classes.joined(separator: "\n"), "model": config.model,
                 "test_dilation": "\(plan.testDilation.temporal),\(plan.testDilation.spatial)"
             ])
     }
-
-    func appendMetric(_ object: [String: Any]) throws { try appendJSONLine(object, to: metricsPath) }
-
-    /// Drops metric lines of epochs from `epoch` on (written before an interruption, redone now).
-    func trimMetrics(before epoch: Int) throws {
-        guard let text = try? String(contentsOfFile: metricsPath, encoding: .utf8) else { return }
-        let kept = text.split(separator: "\n").filter { line in
-            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-                return false
-            }
-            let e = (o["epoch"] as? Int) ?? ((o["stage"] as? [String: Any])?["epoch"] as? Int) ?? 0
-            return e < epoch
-        }
-        try writeAtomically(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: metricsPath)
-    }
-
-    func readStages() throws -> [StageResult] {
-        guard let text = try? String(contentsOfFile: metricsPath, encoding: .utf8) else { return [] }
-        return try text.split(separator: "\n").compactMap { line in
-            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let s = o["stage"]
-            else { return nil }
-            return try JSONDecoder().decode(StageResult.self, from: JSONSerialization.data(withJSONObject: s))
-        }
-    }
-}
-
-func jsonObject<T: Encodable>(_ value: T) throws -> Any {
-    try JSONSerialization.jsonObject(with: JSONEncoder().encode(value))
-}
-
-/// Progress on standard error: on a terminal every call redraws one line;
-/// otherwise (a log file) complete lines are printed, and the others at most
-/// once a minute so that long work still shows it is alive.
-public func terminalProgress(_ line: String, _ complete: Bool) {
-    if isatty(STDERR_FILENO) != 0 {
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line + (complete ? "\n" : "")).utf8))
-        return
-    }
-    let now = Date().timeIntervalSince1970
-    progressLock.lock()
-    let due = complete || now - lastLoggedProgress >= 60
-    if due { lastLoggedProgress = now }
-    progressLock.unlock()
-    if due { FileHandle.standardError.write(Data((line + "\n").utf8)) }
-}
-
-private let progressLock = NSLock()
-nonisolated(unsafe) private var lastLoggedProgress = Date().timeIntervalSince1970
-
-func duration(_ seconds: Double) -> String {
-    let s = Int(seconds.isFinite ? max(seconds, 0) : 0)
-    return s >= 3600
-        ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
 }

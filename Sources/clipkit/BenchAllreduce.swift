@@ -8,7 +8,10 @@ extension ClipKit {
             commandName: "allreduce",
             abstract: "Time of an in-place float sum over the MPI ranks, against the message size (run under mpirun).",
             discussion:
-                "Example: mpirun -np 2 clipkit bench allreduce --json. Bus bandwidth is bytes × 2(n−1)/n per second, NCCL's convention."
+                """
+                Example: mpirun -np 2 clipkit bench allreduce --json. Bus bandwidth is bytes × 2(n−1)/n per \
+                second, NCCL's convention.
+                """
         )
         @Option(help: "Smallest message, KiB.") var fromKb = 4
         @Option(help: "Largest message, MiB.") var toMb = 128

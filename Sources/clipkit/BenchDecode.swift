@@ -22,23 +22,22 @@ extension ClipKit {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            try runReportingErrors {
-                let result: Result
-                switch mode {
-                case "full": result = try benchFull()
-                case "clips": result = try benchClips()
-                case "opens": result = try benchOpens()
-                default: throw ValidationError("--mode must be full, clips or opens")
-                }
-                if json {
-                    print(try jsonString(result))
-                } else {
-                    print(
-                        String(
-                            format: "%@: %d frames in %.3f s = %.1f frames/s", mode, result.frames, result.seconds,
-                            result.frames_per_s))
-                }
+            let result: Result
+            switch mode {
+            case "full": result = try benchFull()
+            case "clips": result = try benchClips()
+            case "opens": result = try benchOpens()
+            default: throw ValidationError("--mode must be full, clips or opens")
             }
+            if json {
+                print(try jsonString(result))
+            } else {
+                print(
+                    String(
+                        format: "%@: %d frames in %.3f s = %.1f frames/s", mode, result.frames, result.seconds,
+                        result.frames_per_s))
+            }
+
         }
 
         struct Result: Encodable {

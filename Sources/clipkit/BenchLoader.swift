@@ -10,7 +10,10 @@ extension ClipKit {
             commandName: "loader",
             abstract: "Clip loading speed and memory: the prefetching loader over a manifest.",
             discussion:
-                "Example: clipkit bench loader --manifest train.csv --mode train --clip-len 8 --interval 8 --crop 224 --batch 8 --workers 2 --clips 400 --json"
+                """
+                Example: clipkit bench loader --manifest train.csv --mode train --clip-len 8 --interval 8 --crop \
+                224 --batch 8 --workers 2 --clips 400 --json
+                """
         )
 
         enum Mode: String, ExpressibleByArgument { case train, test }
@@ -29,7 +32,10 @@ extension ClipKit {
         @Option(help: "Seed.") var seed: UInt64 = 0
         @Option(
             help:
-                "Also write every batch loaded: PREFIX.f32 (float32 samples in order) and PREFIX.json (labels and videos per batch)."
+                """
+                Also write every batch loaded: PREFIX.f32 (float32 samples in order) and PREFIX.json (labels and \
+                videos per batch).
+                """
         ) var dump: String?
         @Flag(help: "Print JSON.") var json = false
 
@@ -49,10 +55,7 @@ extension ClipKit {
 
         func run() throws {
             let manifest: Manifest
-            do { manifest = try Manifest.load(self.manifest) } catch let error as ManifestError {
-                printError(error.description)
-                throw ExitCode(1)
-            }
+            manifest = try Manifest.load(self.manifest)
             let parts = shortSide.split(separator: "-").compactMap { Int($0) }
             guard parts.count == 2, parts[0] <= parts[1] else {
                 throw ValidationError("--short-side must look like 256-320")

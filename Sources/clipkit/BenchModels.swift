@@ -9,12 +9,19 @@ extension ClipKit {
         static let configuration = CommandConfiguration(
             commandName: "models",
             abstract:
-                "The model table: parameters, GFLOPs, training and inference clips/s and peak tensor memory per clip, per model.",
+                """
+                The model table: parameters, GFLOPs, training and inference clips/s and peak tensor memory per \
+                clip, per model.
+                """,
             discussion: """
-                The CPU version of the Deep Analysis supplement's Table 1. Random clips, SGD with momentum, one warm-up step, then \\
-                --steps timed steps; inference is a forward pass without gradients, BN on running statistics. Memory is the \\
-                tensor allocator's high-water mark during the timed steps above what lives between steps (weights, gradients, \
-                optimizer state), divided by the batch: what each more clip costs, the figure behind the supplement's largest batch.
+                The CPU version of the Deep Analysis supplement's Table 1. Random clips, SGD with momentum, one \
+                warm-up step, then \
+                --steps timed steps; inference is a forward pass without gradients, BN on running statistics. Memory \
+                is the \
+                tensor allocator's high-water mark during the timed steps above what lives between steps (weights, \
+                gradients, \
+                optimizer state), divided by the batch: what each more clip costs, the figure behind the supplement's \
+                largest batch.
                 Example: clipkit bench models --input 3x8x112x112 --batch 4
                 """)
         @Option(help: "Clip shape CxTxHxW.") var input = "3x8x112x112"
@@ -41,7 +48,14 @@ extension ClipKit {
             if let unknown = names.first(where: { !ModelZoo.names.contains($0) }) {
                 throw ValidationError("unknown model '\(unknown)' (known: \(ModelZoo.names.joined(separator: ", ")))")
             }
-            Parallel.configure(mode: .automatic, threads: threads, batch: batch)
+            let rows = try Parallel.with(ParallelSettings(mode: .automatic, threads: threads, batch: batch)) {
+                try measure(names, shape: shape)
+            }
+            if json { print(try jsonString(rows)) }
+        }
+
+        /// Training and inference speed and memory of each model, printed as a table row unless --json.
+        func measure(_ names: [String], shape: [Int]) throws -> [Row] {
             var rng = SeededRNG(seed: 1)
             let x = Tensor(
                 shape: [batch] + shape,
@@ -55,18 +69,14 @@ extension ClipKit {
                 let net = try ModelZoo.make(name, classes: 6, input: shape)
                 let summary = summarize(net, input: shape)
                 let optimizer = SGD(net.parameters().map(\.1), learningRate: 0.01, momentum: 0.9, weightDecay: 1e-4)
-                func trainStep() {
-                    for (_, p) in net.parameters() { p.zeroGrad() }
-                    let l = softmaxCrossEntropy(net(x), labels: labels)
-                    l.backward()
-                    optimizer.step()
-                }
+                let step = TrainingStep(model: net, optimizer: optimizer, gradients: LocalGradients())
+                func trainStep() throws { try step(x) { softmaxCrossEntropy($0, labels: labels) } }
                 net.train()
-                trainStep()
+                try trainStep()
                 MemoryMeter.shared.resetPeak()
                 var base = MemoryMeter.shared.liveBytes
                 var start = DispatchTime.now()
-                for _ in 0..<steps { trainStep() }
+                for _ in 0..<steps { try trainStep() }
                 let train = elapsed(since: start)
                 let trainPeak = Double(MemoryMeter.shared.peakBytes - base) / 1_048_576
                 net.eval()
@@ -94,7 +104,7 @@ extension ClipKit {
                 }
                 MemoryMeter.shared.releaseFreedMemory()
             }
-            if json { print(try jsonString(rows)) }
+            return rows
         }
     }
 }

@@ -11,9 +11,12 @@ extension ClipKit {
             commandName: "train",
             abstract: "Training-step speed and memory of a model on random clips (forward, loss, backward, SGD step).",
             discussion: """
-                Example: clipkit bench train --model kth3l-reg3d --input 3x16x60x80 --batch 16 --steps 5 --threads 2 --json. \
-                Under mpirun the batch is global, split over the ranks (threads: at most the node's cores per rank), gradients \
-                are averaged in buckets, and rank 0 prints the world's clips/s and the communication that backward did not hide.
+                Example: clipkit bench train --model kth3l-reg3d --input 3x16x60x80 --batch 16 --steps 5 --threads 2 \
+                --json. \
+                Under mpirun the batch is global, split over the ranks (threads: at most the node's cores per rank), \
+                gradients \
+                are averaged in buckets, and rank 0 prints the world's clips/s and the communication that backward \
+                did not hide.
                 """)
 
         @Option(help: "Model name.") var model = "kth3l-reg3d"
@@ -23,7 +26,10 @@ extension ClipKit {
         @Option(help: "Threads.") var threads = 2
         @Option(
             help:
-                "blas (OpenBLAS threads), batch (samples split over threads) or automatic (batch when the batch has a sample for every thread)."
+                """
+                blas (OpenBLAS threads), batch (samples split over threads) or automatic (batch when the batch \
+                has a sample for every thread).
+                """
         ) var parallel = "automatic"
         @Option(help: "Classes.") var classes = 6
         @Option(help: "STDCF layers: composed, factored or automatic.") var execution = "automatic"
@@ -35,7 +41,8 @@ extension ClipKit {
             var model: String, execution: String, parallel: String, threads: Int, batch: Int, steps: Int
             var clips_per_s: Double, step_ms: Double, peak_rss_mb: Double, peak_tensor_mb: Double
             var gflops_per_step: Double, gflop_per_s: Double, loss: Float
-            /// Under mpirun: ranks, waiting for gradient sums after backward (ms per step), floats summed per step, buckets.
+            /// Under mpirun: ranks, waiting for gradient sums after backward (ms per step),
+            /// floats summed per step, buckets.
             var ranks: Int, comm_wait_ms: Double, allreduce_mb_per_step: Double, buckets: Int
         }
 
@@ -51,12 +58,14 @@ extension ClipKit {
             }
             let batch = self.batch / world.size
             let threads = world.isDistributed ? min(self.threads, world.coresPerRank) : self.threads
-            Parallel.configure(mode: mode, threads: threads, batch: batch)
-            let net: Module
-            do { net = try ModelZoo.make(model, classes: classes) } catch let error as ModelError {
-                printError(error.description)
-                throw ExitCode(1)
-            }
+            let settings = ParallelSettings(mode: mode, threads: threads, batch: batch)
+            try Parallel.with(settings) { try measure(shape: shape, batch: batch, world: world, settings: settings) }
+        }
+
+        /// Times `steps` training steps of `batch` clips on this rank after a warm-up step.
+        func measure(shape: [Int], batch: Int, world: Communicator, settings: ParallelSettings) throws {
+            let threads = settings.threads
+            let net = try ModelZoo.make(model, classes: classes)
             guard let stdcfExecution = STDCFExecution(rawValue: execution) else {
                 throw ValidationError("--execution must be composed, factored or automatic")
             }
@@ -70,21 +79,12 @@ extension ClipKit {
             let optimizer = SGD(net.parameters().map(\.1), learningRate: 0.01, momentum: 0.9, weightDecay: 1e-4)
             net.train()
             try world.broadcastState(of: net)
-            let buckets =
-                world.isDistributed ? GradientBuckets(world: world, bucketBytes: Int(bucketMb * 1_048_576)) : nil
-            if syncBn && world.isDistributed { BatchNormSync.reduce = { try! world.allreduceSum(&$0) } }
+            let gradients = gradientReducer(for: world, bucketMb: bucketMb)
+            let buckets = gradients as? GradientBuckets
+            if syncBn && world.isDistributed { useBatchNormReducer(batchNormReducer(for: world), in: net) }
+            let trainingStep = TrainingStep(model: net, optimizer: optimizer, gradients: gradients)
             var loss: Float = 0
-            func step() throws {
-                for (_, p) in net.parameters() { p.zeroGrad() }
-                let l = softmaxCrossEntropy(net(x), labels: labels)
-                loss = l.item
-                if let buckets {
-                    try buckets.backward(l, model: net)
-                } else {
-                    l.backward()
-                }
-                optimizer.step()
-            }
+            func step() throws { loss = try trainingStep(x) { softmaxCrossEntropy($0, labels: labels) }.loss }
             try step()  // warm-up: buffers, libraries
             MemoryMeter.shared.resetPeak()
             let waited = buckets?.waitSeconds ?? 0
@@ -99,7 +99,7 @@ extension ClipKit {
             // A training step is about 3× the forward FLOPs (forward, input and weight gradients).
             let stepFlops = 3.0 * Double(forwardFlops) * Double(globalBatch)
             let result = Result(
-                model: model, execution: execution, parallel: Parallel.mode.rawValue, threads: threads,
+                model: model, execution: execution, parallel: settings.mode.rawValue, threads: threads,
                 batch: globalBatch, steps: steps,
                 clips_per_s: Double(globalBatch * steps) / seconds, step_ms: seconds / Double(steps) * 1000,
                 peak_rss_mb: peaks[0], peak_tensor_mb: peaks[1],
@@ -114,7 +114,7 @@ extension ClipKit {
                 print(
                     String(
                         format: "%@ (%@, %d threads%@): %.1f clips/s, %.0f ms/step, peak RSS %.0f MB, tensors %.0f MB",
-                        model, Parallel.mode.rawValue, threads,
+                        model, settings.mode.rawValue, threads,
                         world.isDistributed
                             ? String(
                                 format: " × %d ranks, %.0f ms/step waiting for gradient sums", world.size,
@@ -171,7 +171,24 @@ extension ClipKit {
             }
             BLAS.setThreads(threads)
             let peak = measureSgemm(size: 2048, repeats: 3)
-            Parallel.configure(mode: mode, threads: threads)
+            let layers = Parallel.with(ParallelSettings(mode: mode, threads: threads)) { measureLayers() }
+            let result = Result(sgemm_peak_gflop_per_s: peak, layers: layers, parallel: mode.rawValue)
+            if json {
+                print(try jsonString(result))
+            } else {
+                print(String(format: "sgemm peak %.1f GFLOP/s", peak))
+                for l in layers {
+                    print(
+                        String(
+                            format: "%@: forward %.1f GFLOP/s (%.0f%%), backward %.1f GFLOP/s (%.0f%%)", l.name,
+                            l.forward_gflop_per_s, 100 * l.forward_gflop_per_s / peak, l.backward_gflop_per_s,
+                            100 * l.backward_gflop_per_s / peak))
+                }
+            }
+        }
+
+        /// Forward and backward speed of kth3l's three convolutions.
+        func measureLayers() -> [Layer] {
             var rng = SeededRNG(seed: 3)
             var layers: [Layer] = []
             for (name, c, o, t, h, w) in [
@@ -217,19 +234,7 @@ extension ClipKit {
                         name: name, forward_gflop_per_s: 2 * macs / forward / 1e9,
                         backward_gflop_per_s: 2 * macs * (x.requiresGrad ? 2 : 1) / convBackward / 1e9))
             }
-            let result = Result(sgemm_peak_gflop_per_s: peak, layers: layers, parallel: mode.rawValue)
-            if json {
-                print(try jsonString(result))
-            } else {
-                print(String(format: "sgemm peak %.1f GFLOP/s", peak))
-                for l in layers {
-                    print(
-                        String(
-                            format: "%@: forward %.1f GFLOP/s (%.0f%%), backward %.1f GFLOP/s (%.0f%%)", l.name,
-                            l.forward_gflop_per_s, 100 * l.forward_gflop_per_s / peak, l.backward_gflop_per_s,
-                            100 * l.backward_gflop_per_s / peak))
-                }
-            }
+            return layers
         }
     }
 }

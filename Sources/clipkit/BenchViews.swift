@@ -28,57 +28,56 @@ extension ClipKit {
         }
 
         func run() throws {
-            try runReportingErrors {
-                var output: [Float] = []
-                var decoded: [UInt8] = []
-                var videos = 0
-                var views = 0
-                var framesDecoded = 0
-                var checksum = 0.0
-                let start = DispatchTime.now()
-                for _ in 0..<repeats {
-                    for file in files {
-                        let decoder = try VideoDecoder(path: file)
-                        var rng = SampleRNG(seed: 0)
-                        let clips = try DenseSampling(clipLength: clipLen, frameInterval: interval, numClips: numClips)
-                            .clips(frameCount: decoder.frameCount, test: true, rng: &rng)
-                        let plan = ViewPlan(
-                            clips: clips, width: decoder.metadata.width, height: decoder.metadata.height,
-                            shortSide: size, crops: .three(size))
-                        let frameBytes = try decoder.frameBytes(plan.decodeFormat)
-                        if decoded.count < plan.frames.count * frameBytes {
-                            decoded = [UInt8](repeating: 0, count: plan.frames.count * frameBytes)
-                        }
-                        let floats = plan.views.count * plan.viewFloats
-                        if output.count < floats { output = [Float](repeating: 0, count: floats) }
-                        try decoded.withUnsafeMutableBytes {
-                            try decoder.frames(at: plan.frames, format: plan.decodeFormat, into: $0)
-                        }
-                        decoded.withUnsafeBufferPointer { d in
-                            output.withUnsafeMutableBufferPointer {
-                                plan.writeViews(
-                                    decoded: d.baseAddress!, normalization: .imagenet, into: $0.baseAddress!)
-                            }
-                        }
-                        checksum += Double(output[floats / 2])
-                        videos += 1
-                        views += plan.views.count
-                        framesDecoded += decoder.counters.framesDecoded
+            var output: [Float] = []
+            var decoded: [UInt8] = []
+            var videos = 0
+            var views = 0
+            var framesDecoded = 0
+            var checksum = 0.0
+            let start = DispatchTime.now()
+            for _ in 0..<repeats {
+                for file in files {
+                    let decoder = try VideoDecoder(path: file)
+                    var rng = SampleRNG(seed: 0)
+                    let clips = try DenseSampling(clipLength: clipLen, frameInterval: interval, numClips: numClips)
+                        .clips(frameCount: decoder.frameCount, test: true, rng: &rng)
+                    let plan = ViewPlan(
+                        clips: clips, width: decoder.metadata.width, height: decoder.metadata.height,
+                        shortSide: size, crops: .three(size))
+                    let frameBytes = try decoder.frameBytes(plan.decodeFormat)
+                    if decoded.count < plan.frames.count * frameBytes {
+                        decoded = [UInt8](repeating: 0, count: plan.frames.count * frameBytes)
                     }
-                }
-                let seconds = elapsed(since: start)
-                let result = Result(
-                    videos: videos, seconds: seconds, videos_per_s: Double(videos) / seconds,
-                    views: views, frames_decoded: framesDecoded, checksum: checksum)
-                if json {
-                    print(try jsonString(result))
-                } else {
-                    print(
-                        String(
-                            format: "%d videos (%d views) in %.3f s = %.2f videos/s", videos, views, seconds,
-                            result.videos_per_s))
+                    let floats = plan.views.count * plan.viewFloats
+                    if output.count < floats { output = [Float](repeating: 0, count: floats) }
+                    try decoded.withUnsafeMutableBytes {
+                        try decoder.frames(at: plan.frames, format: plan.decodeFormat, into: $0)
+                    }
+                    decoded.withUnsafeBufferPointer { d in
+                        output.withUnsafeMutableBufferPointer {
+                            plan.writeViews(
+                                decoded: d.baseAddress!, normalization: .imagenet, into: $0.baseAddress!)
+                        }
+                    }
+                    checksum += Double(output[floats / 2])
+                    videos += 1
+                    views += plan.views.count
+                    framesDecoded += decoder.counters.framesDecoded
                 }
             }
+            let seconds = elapsed(since: start)
+            let result = Result(
+                videos: videos, seconds: seconds, videos_per_s: Double(videos) / seconds,
+                views: views, frames_decoded: framesDecoded, checksum: checksum)
+            if json {
+                print(try jsonString(result))
+            } else {
+                print(
+                    String(
+                        format: "%d videos (%d views) in %.3f s = %.2f videos/s", videos, views, seconds,
+                        result.videos_per_s))
+            }
+
         }
     }
 }

@@ -1,7 +1,12 @@
 import ArgumentParser
+import Clips
 import Distributed
 import Foundation
+import Loader
+import NN
+import Prep
 import Tensor
+import Train
 import VideoIO
 
 @main
@@ -31,6 +36,12 @@ struct ClipKit: ParsableCommand {
         } catch let agreed as AgreedExit {
             Communicator.finalize()
             Foundation.exit(agreed.code)
+        } catch let error as UserFacingError {
+            // The one path from a library error to the exit status.
+            printError(error.description)
+            if world.isDistributed { world.abort(code: 1) }
+            Communicator.finalize()
+            Foundation.exit(1)
         } catch {
             let code = exitCode(for: error)
             if world.isDistributed && code != .success {
@@ -51,14 +62,33 @@ struct AgreedExit: Error {
     var code: Int32
 }
 
-/// Runs `body`; a `VideoError` becomes one line on stderr and exit status 1.
-func runReportingErrors(_ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch let error as VideoError {
-        printError(error.description)
-        throw ExitCode(1)
-    }
+/// An error the user can act on, whose description names the file and the
+/// reason: `main` prints it as one line and exits with status 1 (under
+/// mpirun it ends the job). Commands just throw it.
+protocol UserFacingError: Error, CustomStringConvertible {}
+
+extension ConfigError: UserFacingError {}
+extension ManifestError: UserFacingError {}
+extension PrepError: UserFacingError {}
+extension VideoError: UserFacingError {}
+extension Safetensors.FormatError: UserFacingError {}
+extension LoaderError: UserFacingError {}
+extension SamplingError: UserFacingError {}
+extension ModelError: UserFacingError {}
+
+/// An error about a file whose message does not name it (a model that does
+/// not fit a config or checkpoint, a folder that cannot be written).
+struct ErrorInFile: UserFacingError {
+    var file: String
+    var reason: String
+    init(_ file: String, _ reason: String) { (self.file, self.reason) = (file, reason) }
+    init(_ file: String, _ error: CustomStringConvertible) { self.init(file, error.description) }
+    var description: String { "\(file): \(reason)" }
+}
+
+/// Runs `body`; a `ModelError` becomes an error about `file` (the config or checkpoint that named the model).
+func inFile<T>(_ file: String, _ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as ModelError { throw ErrorInFile(file, error) }
 }
 
 func printError(_ message: String) {

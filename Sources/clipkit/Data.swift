@@ -13,7 +13,10 @@ extension ClipKit {
             @Argument(help: "Output folder.") var out: String
             @Option(
                 help:
-                    "IDX image file for train and val (gzip or not; default Fashion-MNIST from Debian's dataset-fashion-mnist)."
+                    """
+                    IDX image file for train and val (gzip or not; default Fashion-MNIST from Debian's \
+                    dataset-fashion-mnist).
+                    """
             )
             var images = SyntheticOptions().trainImages
             @Option(help: "IDX label file for --images.") var labels = SyntheticOptions().trainLabels
@@ -46,18 +49,14 @@ extension ClipKit {
 
             func write(_ kind: SyntheticOptions.Kind) throws {
                 let o = try options(kind)
-                do {
-                    let manifests = try writeSyntheticDataset(out: out, options: o)
-                    print(
-                        "\(kind.rawValue): \(o.train) train, \(o.val) val, \(o.test) test videos of \(o.frames)×\(o.height)×\(o.width) (\(availableEncoder)); manifests: \(manifests.joined(separator: ", "))"
-                    )
-                } catch let error as PrepError {
-                    printError(error.description)
-                    throw ExitCode(1)
-                } catch let error as VideoError {
-                    printError(error.description)
-                    throw ExitCode(1)
-                }
+                let manifests = try writeSyntheticDataset(out: out, options: o)
+                print(
+                    """
+                    \(kind.rawValue): \(o.train) train, \(o.val) val, \(o.test) test videos of \
+                    \(o.frames)×\(o.height)×\(o.width) (\(availableEncoder)); manifests: \
+                    \(manifests.joined(separator: ", "))
+                    """)
+
             }
         }
 
@@ -65,7 +64,10 @@ extension ClipKit {
             static let configuration = CommandConfiguration(
                 commandName: "video-mnist",
                 abstract:
-                    "The 3DTT paper's Video-MNIST: each class moves in its own way (Table 1), as H.264 videos plus manifests."
+                    """
+                    The 3DTT paper's Video-MNIST: each class moves in its own way (Table 1), as H.264 videos plus \
+                    manifests.
+                    """
             )
             @OptionGroup var common: Common
             func run() throws { try common.write(.videoMNIST) }

@@ -9,7 +9,10 @@ extension ClipKit {
             abstract:
                 "Check this machine: CPU features, OpenBLAS library, kernels and speed, FFmpeg libraries and codecs.",
             discussion:
-                "Run it first when ClipKit is slow or a format does not open. Exit status 1 when it finds a problem (each with its fix)."
+                """
+                Run it first when ClipKit is slow or a format does not open. Exit status 1 when it finds a \
+                problem (each with its fix).
+                """
         )
 
         @Flag(help: "Print JSON.") var json = false
@@ -65,7 +68,10 @@ extension ClipKit {
                     Problem(
                         what: "OpenBLAS runs \(blas.core), not the \(requested) kernels ClipKit asked for",
                         fix:
-                            "this OpenBLAS does not know \(requested); set OPENBLAS_CORETYPE to a core it lists (OPENBLAS_VERBOSE=2 shows its choice)"
+                            """
+                            this OpenBLAS does not know \(requested); set OPENBLAS_CORETYPE to a core it lists \
+                            (OPENBLAS_VERBOSE=2 shows its choice)
+                            """
                     ))
             }
             if !ffmpeg.encoders["libx264", default: false] {
@@ -84,17 +90,27 @@ extension ClipKit {
             if json {
                 print(try jsonString(report))
             } else {
+                let coreSource =
+                    blas.userCore.map { " (OPENBLAS_CORETYPE=\($0) set by you)" }
+                    ?? blas.requestedCore.map { " (ClipKit asked for \($0) from CPUID)" } ?? " (OpenBLAS's detection)"
+                func list(_ table: [String: Bool], _ separator: String, _ item: (String, Bool) -> String) -> String {
+                    table.sorted { $0.key < $1.key }.map { item($0.key, $0.value) }.joined(separator: separator)
+                }
+                let versions = ffmpeg.versions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
                 print(
                     """
-                    CPU        \(cpu.model) (\(cpu.vendor) family \(cpu.family) model \(cpu.model_number)), \(cores) cores
-                    features   \(cpu.features.isEmpty ? "none of avx, avx2, fma, avx512" : cpu.features.joined(separator: " "))
+                    CPU        \(cpu.model) (\(cpu.vendor) family \(cpu.family) model \(cpu.model_number)), \(cores) \
+                    cores
+                    features   \
+                    \(cpu.features.isEmpty ? "none of avx, avx2, fma, avx512" : cpu.features.joined(separator: " "))
                     OpenBLAS   \(blas.path)
-                    core       \(blas.core)\(blas.userCore.map { " (OPENBLAS_CORETYPE=\($0) set by you)" } ?? blas.requestedCore.map { " (ClipKit asked for \($0) from CPUID)" } ?? " (OpenBLAS's detection)")
+                    core       \(blas.core)\(coreSource)
                     config     \(blas.config)
-                    sgemm      \(String(format: "%.1f", gflops)) GFLOP/s (\(size)×\(size), \(blasReport.threads) threads)
-                    FFmpeg     \(ffmpeg.versions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-                    encoders   \(ffmpeg.encoders.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value ? "yes" : "NO")" }.joined(separator: ", "))
-                    decoders   \(ffmpeg.decoders.sorted { $0.key < $1.key }.map { $0.value ? $0.key : "\($0.key) MISSING" }.joined(separator: " "))
+                    sgemm      \(String(format: "%.1f", gflops)) GFLOP/s (\(size)×\(size), \(blasReport.threads) \
+                    threads)
+                    FFmpeg     \(versions.joined(separator: ", "))
+                    encoders   \(list(ffmpeg.encoders, ", ") { "\($0) \($1 ? "yes" : "NO")" })
+                    decoders   \(list(ffmpeg.decoders, " ") { $1 ? $0 : "\($0) MISSING" })
                     """)
                 if problems.isEmpty {
                     print("problems   none")

@@ -27,16 +27,15 @@ extension ClipKit {
         }
 
         func run() throws {
-            try runReportingErrors {
-                let decoder = try VideoDecoder(path: file, options: source.decoderOptions(applyRotation: !noRotate))
-                var format = FrameFormat.native
-                if let shortSide { format.size = .shortSide(shortSide) }
-                if let size, let (w, h) = parseSize(size) { format.size = .exact(width: w, height: h) }
-                let list = parseIndices(indices)!
-                var buffer = [UInt8](repeating: 0, count: list.count * (try decoder.frameBytes(format)))
-                try buffer.withUnsafeMutableBytes { try decoder.frames(at: list, format: format, into: $0) }
-                FileHandle.standardOutput.write(Data(buffer))
-            }
+            let decoder = try VideoDecoder(path: file, options: source.decoderOptions(applyRotation: !noRotate))
+            var format = FrameFormat.native
+            if let shortSide { format.size = .shortSide(shortSide) }
+            if let size, let (w, h) = parseSize(size) { format.size = .exact(width: w, height: h) }
+            let list = parseIndices(indices)!
+            var buffer = [UInt8](repeating: 0, count: list.count * (try decoder.frameBytes(format)))
+            try buffer.withUnsafeMutableBytes { try decoder.frames(at: list, format: format, into: $0) }
+            FileHandle.standardOutput.write(Data(buffer))
+
         }
     }
 }

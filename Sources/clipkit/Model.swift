@@ -32,9 +32,8 @@ extension ClipKit {
                 } else {
                     let width = (s.layers.map(\.name.count).max() ?? 0) + 1
                     for l in s.layers {
-                        print(
-                            "\(l.name.padding(toLength: width, withPad: " ", startingAt: 0)) \(l.shape)  \(l.params)  \(l.role)"
-                        )
+                        let name = l.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                        print("\(name) \(l.shape)  \(l.params)  \(l.role)")
                     }
                     print(
                         String(
@@ -48,9 +47,12 @@ extension ClipKit {
             static let configuration = CommandConfiguration(
                 abstract: "Write a model's initial weights as safetensors (metadata: model, classes, seed).",
                 discussion: """
-                    --from-2d takes a 2D network's weights in torchvision's layout (the state dict of torchvision.models.resnet50, \
-                    resnet18 or googlenet, saved with safetensors) and inflates them: t×k×k kernels from k×k ones (--inflate mean: repeated and \
-                    divided by t, as I3D; centre: at the centre tap), BN and 1×1 convs copied. What could not be mapped is listed. \
+                    --from-2d takes a 2D network's weights in torchvision's layout (the state dict of \
+                    torchvision.models.resnet50, \
+                    resnet18 or googlenet, saved with safetensors) and inflates them: t×k×k kernels from k×k ones \
+                    (--inflate mean: repeated and \
+                    divided by t, as I3D; centre: at the centre tap), BN and 1×1 convs copied. What could not be \
+                    mapped is listed. \
                     Example: clipkit model init i3d-r50 --from-2d resnet50.safetensors --classes 400 -o i3d.safetensors
                     """)
             @Argument(help: "Model name.") var name: String
@@ -69,31 +71,31 @@ extension ClipKit {
                         throw ValidationError("--inflate must be mean or centre")
                     }
                     let state: [String: Tensor]
-                    do { state = try Safetensors.read(from2d).tensors } catch let error as Safetensors.FormatError {
-                        printError(error.description)
-                        throw ExitCode(1)
-                    }
+                    state = try Safetensors.read(from2d).tensors
                     let report = NN.inflate(model, from2D: state, inflation: inflation)
                     guard !report.mapped.isEmpty else {
                         printError(
-                            "\(from2d): no tensor matches \(name)'s names (expected torchvision's: conv1.weight, layer1.0.conv1.weight, … or GoogLeNet's conv1.conv.weight, inception3a.branch1.conv.weight, …)"
+                            """
+                            \(from2d): no tensor matches \(name)'s names (expected torchvision's: conv1.weight, \
+                            layer1.0.conv1.weight, … or GoogLeNet's conv1.conv.weight, \
+                            inception3a.branch1.conv.weight, …)
+                            """
                         )
                         throw ExitCode(1)
                     }
                     print(
-                        "\(from2d): \(report.mapped.count) tensors mapped (\(inflate) inflation), \(report.identity.count) set to identities"
+                        """
+                        \(from2d): \(report.mapped.count) tensors mapped (\(inflate) inflation), \
+                        \(report.identity.count) set to identities
+                        """
                     )
                     for (n, reason) in report.unmapped { print("  kept initial: \(n): \(reason)") }
                     if !report.unused.isEmpty { print("  unused 2D tensors: \(report.unused.joined(separator: ", "))") }
                 }
-                do {
-                    try Safetensors.write(
-                        model.stateDict(), metadata: ["model": name, "classes": String(classes), "seed": String(seed)],
-                        to: output)
-                } catch let error as Safetensors.FormatError {
-                    printError(error.description)
-                    throw ExitCode(1)
-                }
+                try Safetensors.write(
+                    model.stateDict(), metadata: ["model": name, "classes": String(classes), "seed": String(seed)],
+                    to: output)
+
                 print("wrote \(output): \(name), \(model.parameterCount) parameters")
             }
         }
@@ -101,8 +103,5 @@ extension ClipKit {
 }
 
 func makeModel(_ name: String, classes: Int, seed: UInt64 = 0, input: [Int] = [1, 30, 28, 28]) throws -> NN.Module {
-    do { return try ModelZoo.make(name, classes: classes, seed: seed, input: input) } catch let error as ModelError {
-        printError(error.description)
-        throw ExitCode(1)
-    }
+    try ModelZoo.make(name, classes: classes, seed: seed, input: input)
 }

@@ -15,8 +15,10 @@ extension ClipKit {
                 abstract: "Build a manifest and class list from a dataset's folders or annotation files.",
                 discussion: """
                     Layouts: folders (DIR/<class>/<video>), list (mmaction2 'path label'), kinetics-csv \
-                    (label,youtube_id,time_start,time_end,split), ucf101 (trainlist0N.txt/testlist0N.txt with classInd.txt \
-                    beside it), ssv1 (Something-Something v1 'id;label' CSV with something-something-v1-labels.csv beside it; \
+                    (label,youtube_id,time_start,time_end,split), ucf101 (trainlist0N.txt/testlist0N.txt with \
+                    classInd.txt \
+                    beside it), ssv1 (Something-Something v1 'id;label' CSV with something-something-v1-labels.csv \
+                    beside it; \
                     frame folders). Listed videos that are missing are reported; the exit status is then 1.
                     """)
 
@@ -39,26 +41,22 @@ extension ClipKit {
 
             func run() throws {
                 var result: IndexResult
-                do {
-                    result = try indexDataset(input, layout: DatasetLayout(rawValue: layout)!, videos: videos)
-                    if probe { result = probeEntries(result, jobs: jobs, quiet: false) }
-                    let classList =
-                        classes
-                        ?? ((output as NSString).deletingLastPathComponent as NSString).appendingPathComponent(
-                            "classes.txt")
-                    guard !result.entries.isEmpty else { throw PrepError(path: input, reason: "no videos found") }
-                    try writeIndex(result, manifest: output, classList: classList)
-                    print(
-                        "\(result.entries.count) videos in \(result.classes.count) classes, \(result.problems.count) problems, "
-                            + "\(result.notVideo.count) skipped as not video; wrote \(output) and \(classList)")
-                    if verbose { for file in result.notVideo { print("not video: \(file)") } }
-                } catch let error as PrepError {
-                    printError(error.description)
-                    throw ExitCode(1)
-                } catch let error as ManifestError {
-                    printError(error.description)
-                    throw ExitCode(1)
-                }
+                result = try indexDataset(input, layout: DatasetLayout(rawValue: layout)!, videos: videos)
+                if probe { result = probeEntries(result, jobs: jobs, quiet: false) }
+                let classList =
+                    classes
+                    ?? ((output as NSString).deletingLastPathComponent as NSString).appendingPathComponent(
+                        "classes.txt")
+                guard !result.entries.isEmpty else { throw PrepError(path: input, reason: "no videos found") }
+                try writeIndex(result, manifest: output, classList: classList)
+                print(
+                    """
+                    \(result.entries.count) videos in \(result.classes.count) classes, \
+                    \(result.problems.count) problems, 
+                    """
+                        + "\(result.notVideo.count) skipped as not video; wrote \(output) and \(classList)")
+                if verbose { for file in result.notVideo { print("not video: \(file)") } }
+
                 for p in result.problems { printError("problem: \(p)") }
                 if !result.problems.isEmpty { throw ExitCode(1) }
             }
@@ -67,12 +65,18 @@ extension ClipKit {
         struct Frames: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract:
-                    "Write every video under SRC as a folder of JPEG frames in DST (tree kept, <stem>/img_00001.jpg …).",
+                    """
+                    Write every video under SRC as a folder of JPEG frames in DST (tree kept, \
+                    <stem>/img_00001.jpg …).
+                    """,
                 discussion: """
-                    mmaction2's rawframes layout (filename_tmpl img_{:05}.jpg, start_index 1), as SSv1-style pipelines use. \
+                    mmaction2's rawframes layout (filename_tmpl img_{:05}.jpg, start_index 1), as SSv1-style \
+                    pipelines use. \
                     Resumable: folders already in DST are kept, and each new one appears only when complete. A failing \
-                    video is listed at the end and the others go on; the exit status is then 1. Writes DST/manifest.csv \
-                    (frames, fps, size, template, start_index), DST/rawframes.txt (mmaction2's 'frame_dir total_frames label') \
+                    video is listed at the end and the others go on; the exit status is then 1. Writes \
+                    DST/manifest.csv \
+                    (frames, fps, size, template, start_index), DST/rawframes.txt (mmaction2's 'frame_dir \
+                    total_frames label') \
                     and DST/classes.txt for class folders.
                     """)
 
@@ -92,14 +96,10 @@ extension ClipKit {
 
             func run() throws {
                 let report: ResizeReport
-                do {
-                    report = try framesDataset(
-                        source: source, destination: destination, shortSide: shortSide == 0 ? nil : shortSide,
-                        quality: quality, jobs: jobs, quiet: quiet, world: .world)
-                } catch let error as PrepError {
-                    printError(error.description)
-                    throw ExitCode(1)
-                }
+                report = try framesDataset(
+                    source: source, destination: destination, shortSide: shortSide == 0 ? nil : shortSide,
+                    quality: quality, jobs: jobs, quiet: quiet, world: .world)
+
                 try finish(report, what: "extracted", verbose: verbose)
             }
         }
@@ -123,7 +123,10 @@ extension ClipKit {
         struct Resize: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract:
-                    "Re-encode every video under SRC into DST (tree kept, <stem>.mp4) at a short side, with short keyframe intervals.",
+                    """
+                    Re-encode every video under SRC into DST (tree kept, <stem>.mp4) at a short side, with short \
+                    keyframe intervals.
+                    """,
                 discussion: """
                     Resumable: outputs already in DST are kept, and each new one appears only when complete. \
                     A failing video is listed at the end and the others go on; the exit status is then 1. \
@@ -157,13 +160,9 @@ extension ClipKit {
                 options.jobs = jobs
                 options.quiet = quiet
                 let report: ResizeReport
-                do {
-                    report = try resizeDataset(
-                        source: source, destination: destination, options: options, world: .world)
-                } catch let error as PrepError {
-                    printError(error.description)
-                    throw ExitCode(1)
-                }
+                report = try resizeDataset(
+                    source: source, destination: destination, options: options, world: .world)
+
                 try Prep.finish(report, what: "converted", encoder: availableEncoder, verbose: verbose)
             }
         }
@@ -171,10 +170,15 @@ extension ClipKit {
         struct Subset: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract:
-                    "Write the manifest of a random part of a dataset's classes, relabelled (Mini-Kinetics, Mini-SSV2).",
+                    """
+                    Write the manifest of a random part of a dataset's classes, relabelled (Mini-Kinetics, \
+                    Mini-SSV2).
+                    """,
                 discussion: """
-                    The Deep Analysis supplement's recipe: a random half (--classes 0.5) of the classes with all their videos. \
-                    The choice depends only on --seed. Writes the manifest (CSV) and its class list (classes.txt beside it, \
+                    The Deep Analysis supplement's recipe: a random half (--classes 0.5) of the classes with all \
+                    their videos. \
+                    The choice depends only on --seed. Writes the manifest (CSV) and its class list (classes.txt \
+                    beside it, \
                     new label order = old label order).
                     """)
 
@@ -219,17 +223,13 @@ extension ClipKit {
                     try subset.manifest.writeCSV(to: output)
                     try writeAtomically(Data((subset.classes.joined(separator: "\n") + "\n").utf8), to: classesOut)
                     print(
-                        "kept \(subset.classes.count) of \(names.count) classes, \(subset.manifest.count) of \(m.count) videos; wrote \(output) and \(classesOut)"
+                        """
+                        kept \(subset.classes.count) of \(names.count) classes, \(subset.manifest.count) of \
+                        \(m.count) videos; wrote \(output) and \(classesOut)
+                        """
                     )
-                } catch let error as ManifestError {
-                    printError(error.description)
-                    throw ExitCode(1)
-                } catch let error as PrepError {
-                    printError(error.description)
-                    throw ExitCode(1)
                 } catch let error as CocoaError {
-                    printError("\(output): cannot write (\(error.localizedDescription))")
-                    throw ExitCode(1)
+                    throw ErrorInFile(output, "cannot write (\(error.localizedDescription))")
                 }
             }
         }
@@ -253,10 +253,7 @@ extension ClipKit {
 
             func run() throws {
                 let m: Manifest
-                do { m = try Manifest.load(manifest) } catch let error as ManifestError {
-                    printError(error.description)
-                    throw ExitCode(1)
-                }
+                m = try Manifest.load(manifest)
                 var broken: [Broken] = []
                 for entry in m.entries {
                     do {

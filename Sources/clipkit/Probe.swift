@@ -13,35 +13,34 @@ extension ClipKit {
         @OptionGroup var source: SourceFlags
 
         func run() throws {
-            try runReportingErrors {
-                let options = source.decoderOptions(applyRotation: !noRotate)
-                let decoder = try VideoDecoder(path: file, options: options)
-                let m = decoder.metadata
-                let damaged = verify ? try decoder.verify() : []
-                let streams = try videoStreams(file, chosen: decoder, options: options)
-                if json {
-                    print(try jsonString(ProbeReport(metadata: m, streams: streams)))
-                } else {
-                    let timing = String(format: "%.3f fps, %.3f s", m.fps, m.duration)
-                    let keys = m.keyframes.prefix(12).map(String.init).joined(separator: ",")
-                    print(
-                        """
-                        \(m.path)
-                          codec     \(m.codec) (\(m.pixelFormat))
-                          size      \(m.width)x\(m.height)\(m.rotation != 0 ? " (rotated \(m.rotation)°)" : "")
-                          frames    \(m.frames) at \(timing)
-                          stream    \(m.stream) of \(streams.count) video stream(s)
-                          index     \(m.index.rawValue) (\(m.indexOrigin.rawValue))
-                          keyframes \(m.keyframes.count): \(keys)\(m.keyframes.count > 12 ? ",…" : "")
-                        """)
-                }
-                if verify {
-                    if !damaged.isEmpty {
-                        throw VideoError.damagedFrames(path: file, indices: damaged, reason: decoder.lastDamageReason)
-                    }
-                    if !json { print("  verified  all \(m.frames) frames decode cleanly") }
-                }
+            let options = source.decoderOptions(applyRotation: !noRotate)
+            let decoder = try VideoDecoder(path: file, options: options)
+            let m = decoder.metadata
+            let damaged = verify ? try decoder.verify() : []
+            let streams = try videoStreams(file, chosen: decoder, options: options)
+            if json {
+                print(try jsonString(ProbeReport(metadata: m, streams: streams)))
+            } else {
+                let timing = String(format: "%.3f fps, %.3f s", m.fps, m.duration)
+                let keys = m.keyframes.prefix(12).map(String.init).joined(separator: ",")
+                print(
+                    """
+                    \(m.path)
+                      codec     \(m.codec) (\(m.pixelFormat))
+                      size      \(m.width)x\(m.height)\(m.rotation != 0 ? " (rotated \(m.rotation)°)" : "")
+                      frames    \(m.frames) at \(timing)
+                      stream    \(m.stream) of \(streams.count) video stream(s)
+                      index     \(m.index.rawValue) (\(m.indexOrigin.rawValue))
+                      keyframes \(m.keyframes.count): \(keys)\(m.keyframes.count > 12 ? ",…" : "")
+                    """)
             }
+            if verify {
+                if !damaged.isEmpty {
+                    throw VideoError.damagedFrames(path: file, indices: damaged, reason: decoder.lastDamageReason)
+                }
+                if !json { print("  verified  all \(m.frames) frames decode cleanly") }
+            }
+
         }
     }
 }

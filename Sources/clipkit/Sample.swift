@@ -9,7 +9,8 @@ extension ClipKit {
             discussion: """
                 Dense sampling follows mmaction2's SampleFrames (default) or PySlowFast (--convention slowfast); \
                 --sample-range R switches to mmaction2's DenseSampleFrames. Uniform sampling takes one frame \
-                per segment (TSN); with --test and --num-clips m, clip i shifts every segment's middle frame by i, -m/2 <= i < m/2.
+                per segment (TSN); with --test and --num-clips m, clip i shifts every segment's middle frame by i, \
+                -m/2 <= i < m/2.
                 Example: clipkit sample --num-frames 300 --mode dense --clip-len 8 --interval 8 --num-clips 10 --test
                 """)
 
@@ -66,8 +67,7 @@ extension ClipKit {
                     .clips(frameCount: numFrames, test: test, rng: &rng)
                 }
             } catch let error as SamplingError {
-                printError("sample: \(error.description)")
-                throw ExitCode(1)
+                throw ErrorInFile("sample", error)
             }
             print(try jsonString(clips))
         }

@@ -15,7 +15,10 @@ extension ClipKit {
             abstract:
                 "Train a model from a config (JSON or YAML): full-size, or ITSL stages when the config has 'itsl'.",
             discussion:
-                "Checkpoints after every epoch into the output folder; Ctrl-C saves one and exits; --resume continues exactly."
+                """
+                Checkpoints after every epoch into the output folder; Ctrl-C saves one and exits; --resume \
+                continues exactly.
+                """
         )
 
         @Argument(help: "Training config (.json, .yaml).") var config: String
@@ -26,42 +29,24 @@ extension ClipKit {
         @Option(help: .hidden) var weightTrace: String?
 
         func run() throws {
-            let loaded: TrainConfig
-            do { loaded = try TrainConfig.load(config) } catch let error as ConfigError {
-                printError(error.description)
-                throw ExitCode(1)
-            }
+            let loaded = try TrainConfig.load(config)
             if loaded.task == "reconstruction" { return try reconstruct(loaded) }
-            let trainer: Trainer
-            do {
-                trainer = try Trainer(config: loaded, world: .world)
-            } catch let error as ConfigError {
-                printError(error.description)
-                throw ExitCode(1)
-            } catch let error as ManifestError {
-                printError(error.description)
-                throw ExitCode(1)
-            } catch let error as ModelError {
-                printError("\(config): \(error.description)")
-                throw ExitCode(1)
-            }
+            let trainer = try inFile(config) { try Trainer(config: loaded, world: .world) }
             Interrupt.install()
-            trainer.stopAfterSteps = stopAfterSteps
+            trainer.control.stopAfterSteps = stopAfterSteps
             if let weightTrace { traceWeights(trainer, to: "\(weightTrace).rank\(trainer.world.rank)") }
             let c = trainer.config
             let world = trainer.world
             if world.rank == 0 {
+                let ranks = world.isDistributed ? " over \(world.size) ranks" : ""
                 print(
-                    "training \(c.model) (\(trainer.model.parameterCount) parameters) on \(c.train): \(trainer.plan.phases.count) stage(s), "
-                        + "\(trainer.plan.totalEpochs) epochs, batch \(c.batch)\(world.isDistributed ? " over \(world.size) ranks" : ""); output \(c.output)"
-                )
+                    """
+                    training \(c.model) (\(trainer.model.parameterCount) parameters) on \(c.train): \
+                    \(trainer.plan.phases.count) stage(s), \(trainer.plan.totalEpochs) epochs, \
+                    batch \(c.batch)\(ranks); output \(c.output)
+                    """)
             }
-            let summary: TrainSummary
-            do { summary = try trainer.run(resume: resume) } catch let error as ConfigError {
-                FileHandle.standardError.write(Data("\n".utf8))
-                printError(error.description)
-                throw ExitCode(1)
-            }
+            let summary = try endingProgressLine { try trainer.run(resume: resume) }
             if summary.interrupted { throw AgreedExit(code: 130) }
             guard world.rank == 0 else { return }
             print("\nstage        val top-1   peak tensors   peak RSS   input")
@@ -79,41 +64,25 @@ extension ClipKit {
         func reconstruct(_ c: TrainConfig) throws {
             let world = Communicator.world
             guard !world.isDistributed, !resume else {
-                printError("\(config): reconstruction runs train in one process and do not resume")
-                throw ExitCode(1)
+                throw ErrorInFile(config, "reconstruction runs train in one process and do not resume")
             }
-            let trainer: ReconstructionTrainer
-            do { trainer = try ReconstructionTrainer(config: c) } catch let error as ConfigError {
-                printError(error.description)
-                throw ExitCode(1)
-            } catch let error as ManifestError {
-                printError(error.description)
-                throw ExitCode(1)
-            } catch let error as ModelError {
-                printError("\(config): \(error.description)")
-                throw ExitCode(1)
-            }
+            let trainer = try inFile(config) { try ReconstructionTrainer(config: c) }
             trainer.writeImage = { rgb, width, height, path in try writePNG(rgb, width: width, height: height, to: path)
             }
             print(
-                "training \(c.model) (\(trainer.model.parameterCount) parameters) to remove noise σ = \(c.noise) from \(c.train): "
+                """
+                training \(c.model) (\(trainer.model.parameterCount) parameters) to remove noise σ = \(c.noise) \
+                from \(c.train): 
+                """
                     + "\(c.epochs) epochs, batch \(c.batch); output \(c.output)")
-            do { _ = try trainer.run() } catch let error as ConfigError {
-                FileHandle.standardError.write(Data("\n".utf8))
-                printError(error.description)
-                throw ExitCode(1)
-            }
+            _ = try endingProgressLine { try trainer.run() }
             print("checkpoint: \(trainer.checkpointPath)")
             guard let test = c.test else { return }
             let result: ReconstructionResult
-            do {
-                let strip = (c.output as NSString).appendingPathComponent("reconstruction.png")
-                result = try trainer.evaluate(
-                    try Manifest.load(test, classes: try c.classes.map(loadClassNames)), strip: strip)
-            } catch let error as ManifestError {
-                printError(error.description)
-                throw ExitCode(1)
-            }
+            let strip = (c.output as NSString).appendingPathComponent("reconstruction.png")
+            result = try trainer.evaluate(
+                try Manifest.load(test, classes: try c.classes.map(loadClassNames)), strip: strip)
+
             for f in result.failed { printError(f) }
             let encoder = JSONEncoder()
             encoder.keyEncodingStrategy = .convertToSnakeCase
@@ -146,7 +115,10 @@ extension ClipKit {
         @Option(help: "Worker threads.") var workers = 2
         @Option(
             help:
-                "Recompute BN statistics over this many batches of the run's training clips first (precise BN; for checkpoints trained without it)."
+                """
+                Recompute BN statistics over this many batches of the run's training clips first (precise BN; for \
+                checkpoints trained without it).
+                """
         ) var preciseBn = 0
         @Option(help: "Also write the result here (JSON).") var save: String?
         @Flag(help: "Print JSON.") var json = false
@@ -156,7 +128,7 @@ extension ClipKit {
             guard parts.count == 2, parts[0] >= 1, parts[1] == 1 || parts[1] == 3 else {
                 throw ValidationError("--views must be KxC with C = 1 or 3, e.g. 10x3")
             }
-            do {
+            try inFile(checkpoint) {
                 let (config, classes, model) = try loadTrainedModel(checkpoint)
                 var d = ITSLPlan(config).testDilation
                 if let dilation {
@@ -167,60 +139,59 @@ extension ClipKit {
                     d = (v[0], v[1])
                 }
                 let world = Communicator.world
-                Parallel.configure(
-                    mode: .batch,
-                    threads: world.isDistributed ? world.coresPerRank : ProcessInfo.processInfo.activeProcessorCount)
-                if preciseBn > 0 {
-                    // The run's training clips, from the checkpoint's config.
-                    var c = config
-                    c.preciseBnBatches = preciseBn
-                    let trainer = try Trainer(config: c, world: world)
-                    try Checkpoint.load(from: checkpoint, model: trainer.model, optimizer: nil)
-                    try trainer.recomputeStatisticsForTesting(epoch: 0, dilation: d)
-                    try model.load(trainer.model.stateDict())
+                let threads = world.isDistributed ? world.coresPerRank : ProcessInfo.processInfo.activeProcessorCount
+                try Parallel.with(ParallelSettings(mode: .batch, threads: threads)) {
+                    try evaluateRun(
+                        config: config, classes: classes, model: model, views: parts, dilation: d, world: world)
                 }
-                let m = try Manifest.load(manifest, classes: classes)
-                let c = config.clip
-                let result = try evaluate(
-                    model: model, manifest: m, classes: classes,
-                    spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
-                    sampling: SamplingKind(rawValue: c.sampling) ?? .dense, clips: parts[0], crops: parts[1],
-                    side: c.crop,
-                    shortSide: shortSide ?? config.eval.shortSide ?? c.crop, dilation: d, tempo: tempo,
-                    workers: world.isDistributed ? min(workers, world.coresPerRank) : workers, seed: config.seed,
-                    world: world, progress: json || world.rank != 0 ? nil : terminalProgress)
-                guard world.rank == 0 else { return }  // every rank has the result; rank 0 reports it
-                let encoder = JSONEncoder()
-                encoder.keyEncodingStrategy = .convertToSnakeCase
-                encoder.outputFormatting = [.sortedKeys]
-                let data = try encoder.encode(result)
-                if let save { try writeAtomically(data, to: save) }
-                if json {
-                    print(String(decoding: data, as: UTF8.self))
-                } else {
-                    print(
-                        String(
-                            format:
-                                "%d videos, %@ views, dilation t=%d s=%d: video top-1 %.2f%%, top-5 %.2f%%, clip top-1 %.2f%%, %d failed (%.1f s)",
-                            result.videos, result.views, d.temporal, d.spatial, result.top1, result.top5,
-                            result.clipTop1, result.failed.count, result.seconds))
-                    for f in result.failed { printError("failed: \(f.path): \(f.reason)") }
-                }
-            } catch let error as ConfigError {
-                printError(error.description)
-                throw ExitCode(1)
-            } catch let error as ManifestError {
-                printError(error.description)
-                throw ExitCode(1)
-            } catch let error as Safetensors.FormatError {
-                printError(error.description)
-                throw ExitCode(1)
-            } catch let error as ModelError {
-                printError("\(checkpoint): \(error.description)")
-                throw ExitCode(1)
-            } catch let error as LoaderError {
-                printError(error.description)
-                throw ExitCode(1)
+            }
+        }
+
+        /// Precise BN when asked, then the evaluation; rank 0 reports.
+        func evaluateRun(
+            config: TrainConfig, classes: [String], model: NN.Module, views parts: [Int],
+            dilation d: (temporal: Int, spatial: Int), world: Communicator
+        ) throws {
+            if preciseBn > 0 {
+                // The run's training clips, from the checkpoint's config.
+                var c = config
+                c.preciseBnBatches = preciseBn
+                let trainer = try Trainer(config: c, world: world)
+                try Checkpoint.load(from: checkpoint, model: trainer.model, optimizer: nil)
+                try trainer.recomputeStatisticsForTesting(epoch: 0, dilation: d)
+                try model.load(trainer.model.stateDict())
+            }
+            let m = try Manifest.load(manifest, classes: classes)
+            let c = config.clip
+            let line = ProgressLine()
+            let progress: ((String, Bool) -> Void)? = json || world.rank != 0 ? nil : { line.report($0, $1) }
+            let result = try evaluate(
+                model: model, manifest: m, classes: classes,
+                spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
+                sampling: SamplingKind(rawValue: c.sampling) ?? .dense, clips: parts[0], crops: parts[1],
+                side: c.crop,
+                shortSide: shortSide ?? config.eval.shortSide ?? c.crop, dilation: d, tempo: tempo,
+                workers: world.isDistributed ? min(workers, world.coresPerRank) : workers, seed: config.seed,
+                world: world, progress: progress)
+            guard world.rank == 0 else { return }  // every rank has the result; rank 0 reports it
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            encoder.outputFormatting = [.sortedKeys]
+            let data = try encoder.encode(result)
+            if let save { try writeAtomically(data, to: save) }
+            if json {
+                print(String(decoding: data, as: UTF8.self))
+            } else {
+                print(
+                    String(
+                        format:
+                            """
+                            %d videos, %@ views, dilation t=%d s=%d: video top-1 %.2f%%, top-5 %.2f%%, clip top-1 \
+                            %.2f%%, %d failed (%.1f s)
+                            """,
+                        result.videos, result.views, d.temporal, d.spatial, result.top1, result.top5,
+                        result.clipTop1, result.failed.count, result.seconds))
+                for f in result.failed { printError("failed: \(f.path): \(f.reason)") }
             }
         }
     }
@@ -231,11 +202,17 @@ extension ClipKit {
             abstract: "Write RUN_DIR/report.html: curves, accuracy and peak memory per stage, confusion matrix.")
         @Argument(help: "Output folder of `clipkit train`.") var directory: String
         func run() throws {
-            do { print(try writeReport(runDirectory: directory)) } catch let error as ConfigError {
-                printError(error.description)
-                throw ExitCode(1)
-            }
+            print(try writeReport(runDirectory: directory))
         }
+    }
+}
+
+/// Runs training; on an error the progress line is ended first, so that the
+/// message starts a line of its own.
+func endingProgressLine<T>(_ body: () throws -> T) rethrows -> T {
+    do { return try body() } catch {
+        FileHandle.standardError.write(Data("\n".utf8))
+        throw error
     }
 }
 

@@ -22,6 +22,7 @@ private func mpirun(_ ranks: Int, _ arguments: [String], in folder: URL) throws 
     let start = Date()
     try process.run()
     // Read both pipes at once: a full stderr pipe must not stall the job.
+    // Safe: written by the reader thread only, read after it has finished.
     nonisolated(unsafe) var stderr = Data()
     let reader = Thread { stderr = err.fileHandleForReading.readDataToEndOfFile() }
     reader.start()

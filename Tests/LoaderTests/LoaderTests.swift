@@ -1,5 +1,6 @@
 import Clips
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 import VideoIO
@@ -252,19 +253,10 @@ private func collect(_ loader: ClipLoader, epoch: Int) throws -> [([Int], [Int],
     }
 }
 
-final class LockedLines: @unchecked Sendable {
-    private let lock = NSLock()
-    private var storage: [String] = []
-    func append(_ line: String) {
-        lock.lock()
-        storage.append(line)
-        lock.unlock()
-    }
-    var lines: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return storage
-    }
+final class LockedLines: Sendable {
+    private let storage = Mutex<[String]>([])
+    func append(_ line: String) { storage.withLock { $0.append(line) } }
+    var lines: [String] { storage.withLock { $0 } }
 }
 
 /// Colour through the loader: every `loader` case of the pairwise colour

@@ -6,7 +6,7 @@ import Train
 @testable import NN
 @testable import Tensor
 
-let golden: [String: Tensor] = try! Safetensors.read(fixture("golden/tensor_ops.safetensors")).tensors
+let golden = try! GoldenTensors(fixture("golden/tensor_ops.safetensors"))
 
 func values(_ count: Int, seed: UInt64) -> [Float] {
     var rng = SeededRNG(seed: seed)

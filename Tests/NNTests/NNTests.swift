@@ -9,9 +9,9 @@ import Testing
 /// The golden kth3l state (parameters and buffers) under PyTorch's names.
 private func goldenState() -> [String: Tensor] {
     var state: [String: Tensor] = [:]
-    for (k, v) in golden {
-        if k.hasPrefix("kth3l/param/") { state[String(k.dropFirst("kth3l/param/".count))] = v.detached() }
-        if k.hasPrefix("kth3l/buffer/") { state[String(k.dropFirst("kth3l/buffer/".count))] = v.detached() }
+    for k in golden.keys {
+        if k.hasPrefix("kth3l/param/") { state[String(k.dropFirst("kth3l/param/".count))] = golden[k] }
+        if k.hasPrefix("kth3l/buffer/") { state[String(k.dropFirst("kth3l/buffer/".count))] = golden[k] }
     }
     return state
 }
@@ -25,8 +25,10 @@ private func goldenState() -> [String: Tensor] {
     /// (tools/bench/kth3l.py): logits, loss and every parameter gradient.
     @Test(arguments: [Parallelism.batch, .blas])
     func forwardAndGradientsMatchPyTorch(_ mode: Parallelism) throws {
-        Parallel.configure(mode: mode, threads: 2)
-        defer { Parallel.configure(mode: .batch, threads: 2) }
+        try Parallel.with(ParallelSettings(mode: mode, threads: 2)) { try matchPyTorch() }
+    }
+
+    func matchPyTorch() throws {
         let model = try ModelZoo.make("kth3l-reg3d", classes: 6)
         try model.load(goldenState())
         let x = golden["kth3l/x"]!.detached()

@@ -7,7 +7,7 @@ import Testing
 /// Fixtures/golden/tensor_ops.safetensors, written by PyTorch + Python's
 /// safetensors (tools/golden/make_tensor_golden.py). For each op: inputs, y,
 /// upstream gradient `up`, and d(sum(y·up))/d(input).
-let golden: [String: Tensor] = try! Safetensors.read(fixture("golden/tensor_ops.safetensors")).tensors
+let golden = try! GoldenTensors(fixture("golden/tensor_ops.safetensors"))
 
 func g(_ name: String) -> Tensor {
     guard let t = golden[name] else { fatalError("golden tensor \(name) missing") }
@@ -39,8 +39,6 @@ func checkAgainstTorch(
 }
 
 @Suite(.serialized) struct GoldenOpTests {
-    init() { Parallel.configure(mode: .batch, threads: 2) }
-
     @Test(arguments: [
         ("conv_basic", Conv3dOptions(padding: (1, 1, 1))),
         ("conv_strided", Conv3dOptions(stride: (1, 2, 2), padding: (0, 2, 1), dilation: (1, 2, 2))),
@@ -54,10 +52,10 @@ func checkAgainstTorch(
     ])
     func conv3dMatchesTorch(_ name: String, _ options: Conv3dOptions) {
         for mode in [Parallelism.batch, .blas] {
-            Parallel.configure(mode: mode, threads: 2)
-            checkAgainstTorch(name, inputs: ["x", "w"]) { conv3d($0[0], $0[1], options) }
+            Parallel.with(ParallelSettings(mode: mode, threads: 2)) {
+                checkAgainstTorch(name, inputs: ["x", "w"]) { conv3d($0[0], $0[1], options) }
+            }
         }
-        Parallel.configure(mode: .batch, threads: 2)
     }
 
     @Test func poolsMatchTorch() {

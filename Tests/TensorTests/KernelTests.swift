@@ -79,20 +79,20 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             geometry.usesWinograd
                 == (kernel.1 == 3 && stride == (1, 1, 1) && groups == 1 && c >= 8 && input != (3, 5, 6)))
         for mode in [Parallelism.batch, .blas] {
-            Parallel.configure(mode: mode, threads: 2)
-            x.zeroGrad()
-            w.zeroGrad()
-            let y = conv3d(x, w, options)
-            #expect(closeness(y.scalars, conv3dForwardNaive(xv, wv, geometry)) == "", "forward, \(mode)")
-            let dy = randomValues(y.count, seed: 6)
-            weightedSum(y, Tensor(shape: y.shape, values: dy)).backward()
-            let naive = conv3dBackwardNaive(xv, wv, dy, geometry)
-            #expect(closeness(x.grad!.scalars, naive.dx) == "", "dx, \(mode)")
-            // A weight's gradient sums up to 2,002 products (N·T·H·W): rounding
-            // in either twin reaches 2e-5 on values near 0.
-            #expect(closeness(w.grad!.scalars, naive.dw, atol: 1e-4) == "", "dw, \(mode)")
+            Parallel.with(ParallelSettings(mode: mode, threads: 2)) {
+                x.zeroGrad()
+                w.zeroGrad()
+                let y = conv3d(x, w, options)
+                #expect(closeness(y.scalars, conv3dForwardNaive(xv, wv, geometry)) == "", "forward, \(mode)")
+                let dy = randomValues(y.count, seed: 6)
+                weightedSum(y, Tensor(shape: y.shape, values: dy)).backward()
+                let naive = conv3dBackwardNaive(xv, wv, dy, geometry)
+                #expect(closeness(x.grad!.scalars, naive.dx) == "", "dx, \(mode)")
+                // A weight's gradient sums up to 2,002 products (N·T·H·W): rounding
+                // in either twin reaches 2e-5 on values near 0.
+                #expect(closeness(w.grad!.scalars, naive.dw, atol: 1e-4) == "", "dw, \(mode)")
+            }
         }
-        Parallel.configure(mode: .batch, threads: 2)
     }
 
     /// Winograd's buffers: a wide frame (many tiles per row), a temporal

@@ -27,8 +27,8 @@ public func maxAbsDifference(_ a: [UInt8], _ b: [UInt8]) -> Int {
 }
 
 /// `Fixtures/expected.json`, written by `tools/make-fixtures.sh`.
-public struct FixtureExpectations: Decodable {
-    public struct Video: Decodable {
+public struct FixtureExpectations: Decodable, Sendable {
+    public struct Video: Decodable, Sendable {
         public let codec: String
         public let pix_fmt: String
         public let width: Int
@@ -39,7 +39,7 @@ public struct FixtureExpectations: Decodable {
         public let references: [String: String]
         public let frame_times: [Double]?
     }
-    public struct Resized: Decodable {
+    public struct Resized: Decodable, Sendable {
         public let video: String
         public let index: Int
         public let width: Int

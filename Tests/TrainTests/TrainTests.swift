@@ -113,7 +113,7 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
 
         let b = try Trainer(config: config)
         b.progress = { _, _ in }
-        b.stopAfterSteps = 7  // in the middle of stage-s (5 steps per epoch)
+        b.control.stopAfterSteps = 7  // in the middle of stage-s (5 steps per epoch)
         #expect(try b.run().interrupted)
         let c = try Trainer(config: config)
         c.progress = { _, _ in }
@@ -129,7 +129,7 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
                 zip(t.scalars, wc[name]!.scalars).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($0)) },
                 "\(name) the same after resume")
         }
-        let straightStages = try a.readStages()
+        let straightStages = try a.log.stages()
         #expect(resumed.stages.count == straightStages.count)
         // Metrics: one line per epoch, none duplicated by the interruption.
         let lines = try String(contentsOfFile: c.metricsPath, encoding: .utf8).split(separator: "\n").filter {
