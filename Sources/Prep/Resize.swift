@@ -110,23 +110,9 @@ func convertDataset(
     }
     try world.barrier()  // no rank starts writing while rank 0 removes leftovers
 
-    // Outputs by source; two sources with the same stem in one folder would collide.
-    var outputs: [String] = []
-    var claimed: [String: String] = [:]
     var report = ResizeReport()
     report.notVideo = found.notVideo
-    for video in videos {
-        let output = outputName(video)
-        if let first = claimed[output] {
-            report.failures.append(
-                PrepError(
-                    path: video, reason: "its output \(output) is also the output of \(first); rename one of them"))
-            outputs.append("")
-        } else {
-            claimed[output] = video
-            outputs.append(output)
-        }
-    }
+    let outputs = outputNames(videos, outputName, collisions: &report.failures)
 
     let mine = Array(stride(from: world.rank, to: videos.count, by: world.size))
     let progress = ProgressBar(
@@ -167,7 +153,47 @@ func convertDataset(
             converted: converted, skipped: skipped)
     }
 
-    // Labels: the first folder of each path, when every video has one.
+    let (entries, classes) = manifestEntries(results, outputs: outputs, template: template)
+    report.manifestPath = (destination as NSString).appendingPathComponent("manifest.csv")
+    report.converted = converted.sorted()
+    report.skipped = skipped.sorted()
+    report.failures = (report.failures + failures).sorted { $0.path < $1.path }
+    guard world.rank == 0 else {
+        report.seconds = Date().timeIntervalSince(started)
+        return report
+    }
+    try writeLists(entries, classes: classes, template: template, manifest: report.manifestPath, in: destination)
+    report.seconds = Date().timeIntervalSince(started)
+    return report
+}
+
+/// Each source's output name; a source whose name another source already
+/// has (the same stem in one folder) gets "" and a failure in `collisions`.
+private func outputNames(
+    _ videos: [String], _ outputName: (String) -> String, collisions: inout [PrepError]
+) -> [String] {
+    var outputs: [String] = []
+    var claimed: [String: String] = [:]
+    for video in videos {
+        let output = outputName(video)
+        if let first = claimed[output] {
+            collisions.append(
+                PrepError(
+                    path: video, reason: "its output \(output) is also the output of \(first); rename one of them"))
+            outputs.append("")
+        } else {
+            claimed[output] = video
+            outputs.append(output)
+        }
+    }
+    return outputs
+}
+
+/// The manifest's entries of the converted videos, and the classes: the
+/// first folder of each path, when every video has one (else none, label 0).
+private func manifestEntries(
+    _ results: [EncodedVideo?], outputs: [String], template: String?
+) -> ([ManifestEntry], [String]) {
     let folders = outputs.map { $0.split(separator: "/").count > 1 ? String($0.split(separator: "/")[0]) : "" }
     let classes = folders.allSatisfy { !$0.isEmpty } ? Array(Set(folders)).sorted() : []
     var entries: [ManifestEntry] = []
@@ -179,15 +205,14 @@ func convertDataset(
                 width: r.width, height: r.height, keyframes: template == nil ? r.keyframes : nil,
                 template: template, startIndex: template == nil ? nil : 1))
     }
-    report.manifestPath = (destination as NSString).appendingPathComponent("manifest.csv")
-    report.converted = converted.sorted()
-    report.skipped = skipped.sorted()
-    report.failures = (report.failures + failures).sorted { $0.path < $1.path }
-    guard world.rank == 0 else {
-        report.seconds = Date().timeIntervalSince(started)
-        return report
-    }
-    if !entries.isEmpty { try Manifest(entries: entries).writeCSV(to: report.manifestPath) }
+    return (entries, classes)
+}
+
+/// The manifest, mmaction2's rawframes list (frame folders) and the class list.
+private func writeLists(
+    _ entries: [ManifestEntry], classes: [String], template: String?, manifest: String, in destination: String
+) throws {
+    if !entries.isEmpty { try Manifest(entries: entries).writeCSV(to: manifest) }
     if template != nil && !entries.isEmpty {
         // The same list as mmaction2's rawframes annotation: `frame_dir total_frames label`.
         let lines = entries.map { "\($0.path) \($0.frames ?? 0) \($0.label)\n" }.joined()
@@ -198,8 +223,6 @@ func convertDataset(
             Data((classes.joined(separator: "\n") + "\n").utf8),
             to: (destination as NSString).appendingPathComponent("classes.txt"))
     }
-    report.seconds = Date().timeIntervalSince(started)
-    return report
 }
 
 /// Every rank's conversions, merged (the same on every rank).

@@ -36,9 +36,21 @@ public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOp
     FlopCounter.add(g.multiplyAdds)
     let depthwise = g.groups == g.inChannels && g.groups == g.outChannels
     let workers = Parallel.workerCount  // read once: the same split forward and backward
-    let xp = x.storage.pointer
-    let wp = w.storage.pointer
-    let yp = y.storage.pointer
+    convolve(x.storage.pointer, w.storage.pointer, y.storage.pointer, g, depthwise: depthwise, workers: workers)
+    let xs = x.storage
+    let ws = w.storage
+    let xn = x.node
+    let wn = w.node
+    return y.record([x, w]) { dy in
+        backward(dy, x: xs, w: ws, xNode: xn, wNode: wn, g, depthwise: depthwise, workers: workers)
+    }
+}
+
+/// The forward pass: samples split over `workers`.
+private func convolve(
+    _ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, _ yp: UnsafeMutablePointer<Float>, _ g: Conv3dGeometry,
+    depthwise: Bool, workers: Int
+) {
     if depthwise {
         Parallel.forEachRange(g.batch, workers: workers) { _, range in
             depthwiseConv3dForward(xp, wp, yp, g, samples: range)
@@ -62,80 +74,92 @@ public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOp
             conv3dForward(xp, wp, yp, g, samples: range, col: scratch.buffer(worker, count: columns))
         }
     }
-    let xs = x.storage
-    let ws = w.storage
-    let xn = x.node
-    let wn = w.node
-    return y.record([x, w]) { dy in
-        let dyp = dy.storage.pointer
-        let xp = UnsafePointer(xs.pointer)
-        let wp = UnsafePointer(ws.pointer)
-        // dX is added into; a new buffer is zeroed by each worker for its own samples.
-        let dxBuffer = xn?.gradBufferForWrite()
-        let dxp = dxBuffer?.pointer
-        let sampleSize = g.inChannels * g.inputVolume
-        func zeroNewGradient(_ samples: Range<Int>) {
-            if let dxBuffer, dxBuffer.fresh {
-                (dxBuffer.pointer + samples.lowerBound * sampleSize).initialize(
-                    repeating: 0, count: samples.count * sampleSize)
-            }
+}
+
+/// The backward pass: dX (added into) and dW from per-worker partial sums.
+private func backward(
+    _ dy: Tensor, x xs: Storage, w ws: Storage, xNode xn: GradNode?, wNode wn: GradNode?, _ g: Conv3dGeometry,
+    depthwise: Bool, workers: Int
+) {
+    let dyp = dy.storage.pointer
+    let xp = UnsafePointer(xs.pointer)
+    let wp = UnsafePointer(ws.pointer)
+    // dX is added into; a new buffer is zeroed by each worker for its own samples.
+    let dxBuffer = xn?.gradBufferForWrite()
+    let dxp = dxBuffer?.pointer
+    let sampleSize = g.inChannels * g.inputVolume
+    func zeroNewGradient(_ samples: Range<Int>) {
+        if let dxBuffer, dxBuffer.fresh {
+            (dxBuffer.pointer + samples.lowerBound * sampleSize).initialize(
+                repeating: 0, count: samples.count * sampleSize)
         }
-        // Per-worker weight gradients, summed after, so threads never share a
-        // buffer (Winograd: one, made from the workers' summed dU).
-        var partial: [Tensor] = []
-        if let wn { partial = (0..<(g.usesWinograd ? 1 : workers)).map { _ in Tensor(zeros: wn.shape) } }
-        if depthwise {
-            Parallel.forEachRange(g.batch, workers: workers) { worker, range in
-                zeroNewGradient(range)
-                depthwiseConv3dBackward(
-                    xp, wp, dyp, dx: dxp, dw: partial.isEmpty ? nil : partial[worker].storage.pointer, g, samples: range
-                )
-            }
-        } else {
-            // Winograd when the forward used it: dW through the transposed
-            // transforms, dX as dY convolved with the flipped kernel.
-            let weightLayout = !partial.isEmpty && g.usesWinograd ? WinogradLayout(g) : nil
-            let dataLayout = dxp != nil && g.usesWinograd ? WinogradLayout(g.transposedForData) : nil
-            let u = dataLayout.map { Storage(count: $0.weightCount, zeroed: false) }
-            if let dataLayout, let u {
-                winogradWeights(wp, dataLayout, flipped: true, into: u.pointer, workers: workers)
-            }
-            let count =
-                g.usesWinograd
-                ? max(weightLayout?.scratchCount ?? 0, dataLayout?.scratchCount ?? 0) : g.columnBufferCount
-            let scratch = Scratch()
-            let gradientsOfU = Scratch()
-            for worker in 0..<workers {
-                _ = scratch.buffer(worker, count: count)
-                if let weightLayout { _ = gradientsOfU.buffer(worker, count: weightLayout.weightCount) }
-            }
-            Parallel.forEachRange(g.batch, workers: workers) { worker, range in
-                let col = scratch.buffer(worker, count: count)
-                zeroNewGradient(range)
-                if let weightLayout {
-                    winogradBackwardWeight(
-                        xp, dyp, du: gradientsOfU.buffer(worker, count: weightLayout.weightCount), weightLayout,
-                        samples: range, scratch: col)
-                } else if !partial.isEmpty {
-                    conv3dBackwardWeight(xp, dyp, partial[worker].storage.pointer, g, samples: range, col: col)
-                }
-                if let dxp, let dataLayout, let u {
-                    winogradForward(dyp, u.pointer, dxp, dataLayout, samples: range, scratch: col, accumulate: true)
-                } else if let dxp {
-                    conv3dBackwardData(wp, dyp, dxp, g, samples: range, col: col)
-                }
-            }
-            if let weightLayout {
-                // The workers' dU summed, then transformed to dW once.
-                let du = (0..<min(workers, g.batch)).map { gradientsOfU.buffer($0, count: weightLayout.weightCount) }
-                sumIntoFirst(du, count: weightLayout.weightCount)
-                winogradWeightGradient(du[0], weightLayout, into: partial[0].storage.pointer, workers: workers)
-            }
+    }
+    // Per-worker weight gradients, summed after, so threads never share a
+    // buffer (Winograd: one, made from the workers' summed dU).
+    var partial: [Tensor] = []
+    if let wn { partial = (0..<(g.usesWinograd ? 1 : workers)).map { _ in Tensor(zeros: wn.shape) } }
+    if depthwise {
+        Parallel.forEachRange(g.batch, workers: workers) { worker, range in
+            zeroNewGradient(range)
+            depthwiseConv3dBackward(
+                xp, wp, dyp, dx: dxp, dw: partial.isEmpty ? nil : partial[worker].storage.pointer, g, samples: range
+            )
         }
-        if !partial.isEmpty {
-            sumIntoFirst(partial.map { $0.storage.pointer }, count: ws.count)
-            wn?.accumulate(partial[0].storage.pointer)
+    } else {
+        generalBackward(
+            xp, wp, dyp, dx: dxp, partial: partial.map { $0.storage.pointer }, g, workers: workers,
+            zeroNewGradient: zeroNewGradient)
+    }
+    if !partial.isEmpty {
+        sumIntoFirst(partial.map { $0.storage.pointer }, count: ws.count)
+        wn?.accumulate(partial[0].storage.pointer)
+    }
+}
+
+/// The backward pass of a convolution that is not depthwise: Winograd when
+/// the forward used it (dW through the transposed transforms, dX as dY
+/// convolved with the flipped kernel), else im2col GEMMs.
+private func generalBackward(
+    _ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, _ dyp: UnsafeMutablePointer<Float>,
+    dx dxp: UnsafeMutablePointer<Float>?, partial: [UnsafeMutablePointer<Float>], _ g: Conv3dGeometry, workers: Int,
+    zeroNewGradient: (Range<Int>) -> Void
+) {
+    let weightLayout = !partial.isEmpty && g.usesWinograd ? WinogradLayout(g) : nil
+    let dataLayout = dxp != nil && g.usesWinograd ? WinogradLayout(g.transposedForData) : nil
+    let u = dataLayout.map { Storage(count: $0.weightCount, zeroed: false) }
+    if let dataLayout, let u {
+        winogradWeights(wp, dataLayout, flipped: true, into: u.pointer, workers: workers)
+    }
+    let count =
+        g.usesWinograd
+        ? max(weightLayout?.scratchCount ?? 0, dataLayout?.scratchCount ?? 0) : g.columnBufferCount
+    let scratch = Scratch()
+    let gradientsOfU = Scratch()
+    for worker in 0..<workers {
+        _ = scratch.buffer(worker, count: count)
+        if let weightLayout { _ = gradientsOfU.buffer(worker, count: weightLayout.weightCount) }
+    }
+    Parallel.forEachRange(g.batch, workers: workers) { worker, range in
+        let col = scratch.buffer(worker, count: count)
+        zeroNewGradient(range)
+        if let weightLayout {
+            winogradBackwardWeight(
+                xp, dyp, du: gradientsOfU.buffer(worker, count: weightLayout.weightCount), weightLayout,
+                samples: range, scratch: col)
+        } else if !partial.isEmpty {
+            conv3dBackwardWeight(xp, dyp, partial[worker], g, samples: range, col: col)
         }
+        if let dxp, let dataLayout, let u {
+            winogradForward(dyp, u.pointer, dxp, dataLayout, samples: range, scratch: col, accumulate: true)
+        } else if let dxp {
+            conv3dBackwardData(wp, dyp, dxp, g, samples: range, col: col)
+        }
+    }
+    if let weightLayout {
+        // The workers' dU summed, then transformed to dW once.
+        let du = (0..<min(workers, g.batch)).map { gradientsOfU.buffer($0, count: weightLayout.weightCount) }
+        sumIntoFirst(du, count: weightLayout.weightCount)
+        winogradWeightGradient(du[0], weightLayout, into: partial[0], workers: workers)
     }
 }
 

@@ -29,103 +29,31 @@ public func maxPool3d(
         p.0 <= kernel.0 / 2 && p.1 <= kernel.1 / 2 && p.2 <= kernel.2 / 2,
         "maxPool3d padding is at most half the window")
     let (n, c, t, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
-    let to = pooledLength(t, kernel: kernel.0, stride: s.0, padding: p.0, ceilMode: ceilMode)
-    let ho = pooledLength(h, kernel: kernel.1, stride: s.1, padding: p.1, ceilMode: ceilMode)
-    let wo = pooledLength(w, kernel: kernel.2, stride: s.2, padding: p.2, ceilMode: ceilMode)
     precondition(
         t + 2 * p.0 >= kernel.0 && h + 2 * p.1 >= kernel.1 && w + 2 * p.2 >= kernel.2,
         "maxPool3d: the input \(x.shape) is smaller than the window")
-    let y = Tensor.empty([n, c, to, ho, wo])
-    let outPlane = to * ho * wo
-    let inPlane = t * h * w
+    let g = PoolWindows(
+        input: (t, h, w), kernel: kernel, stride: s, padding: p,
+        output: (
+            pooledLength(t, kernel: kernel.0, stride: s.0, padding: p.0, ceilMode: ceilMode),
+            pooledLength(h, kernel: kernel.1, stride: s.1, padding: p.1, ceilMode: ceilMode),
+            pooledLength(w, kernel: kernel.2, stride: s.2, padding: p.2, ceilMode: ceilMode)
+        ))
+    let y = Tensor.empty([n, c, g.output.t, g.output.h, g.output.w])
     var argmax = [UInt8](repeating: 0, count: y.count)
     let xp = x.storage.pointer
     let yp = y.storage.pointer
+    // 2×2 (×1 or ×2 in time) windows at their own stride, as kth3l uses:
+    // straight-line compares in the generic order (offset = (i·kh + j)·kw + k).
+    let pairs =
+        kernel.1 == 2 && kernel.2 == 2 && s.1 == 2 && s.2 == 2 && (kernel.0 == 1 || kernel.0 == 2) && s.0 == kernel.0
+        && p == (0, 0, 0) && !ceilMode
     argmax.withUnsafeMutableBufferPointer { am in
         let amp = am.baseAddress!
-        // 2×2 (×1 or ×2 in time) windows at their own stride, as kth3l uses:
-        // straight-line compares in the generic order (offset = (i·kh + j)·kw + k).
-        let pairs =
-            kernel.1 == 2 && kernel.2 == 2 && s.1 == 2 && s.2 == 2 && (kernel.0 == 1 || kernel.0 == 2)
-            && s.0 == kernel.0
-            && p == (0, 0, 0) && !ceilMode
         forEachPlane(n * c) { planes in
-            for plane in planes where pairs {
-                let base = xp + plane * inPlane
-                var out = plane * outPlane
-                for a in 0..<to {
-                    for b in 0..<ho {
-                        let r0 = base + (a * kernel.0 * h + 2 * b) * w
-                        let r1 = r0 + w
-                        let r2 = r0 + h * w
-                        let r3 = r2 + w  // second time slice (kernel.0 == 2)
-                        for d in 0..<wo {
-                            let i = 2 * d
-                            var best = r0[i]
-                            var offset: UInt8 = 0
-                            if r0[i + 1] > best {
-                                best = r0[i + 1]
-                                offset = 1
-                            }
-                            if r1[i] > best {
-                                best = r1[i]
-                                offset = 2
-                            }
-                            if r1[i + 1] > best {
-                                best = r1[i + 1]
-                                offset = 3
-                            }
-                            if kernel.0 == 2 {
-                                if r2[i] > best {
-                                    best = r2[i]
-                                    offset = 4
-                                }
-                                if r2[i + 1] > best {
-                                    best = r2[i + 1]
-                                    offset = 5
-                                }
-                                if r3[i] > best {
-                                    best = r3[i]
-                                    offset = 6
-                                }
-                                if r3[i + 1] > best {
-                                    best = r3[i + 1]
-                                    offset = 7
-                                }
-                            }
-                            yp[out] = best
-                            amp[out] = offset
-                            out += 1
-                        }
-                    }
-                }
-            }
-            for plane in planes where !pairs {
-                let base = xp + plane * inPlane
-                var out = plane * outPlane
-                for a in 0..<to {
-                    for b in 0..<ho {
-                        for d in 0..<wo {
-                            // The window's origin (in the padding when negative) and the part of it inside the input;
-                            // offsets count from the origin. The first maximum wins ties, as in PyTorch.
-                            let (t0, h0, w0) = (a * s.0 - p.0, b * s.1 - p.1, d * s.2 - p.2)
-                            var best = -Float.infinity
-                            var bestOffset = -1
-                            for i in max(0, -t0)..<min(kernel.0, t - t0) {
-                                for j in max(0, -h0)..<min(kernel.1, h - h0) {
-                                    let row = base + ((t0 + i) * h + (h0 + j)) * w + w0
-                                    for k in max(0, -w0)..<min(kernel.2, w - w0) where row[k] > best || bestOffset < 0 {
-                                        best = row[k]
-                                        bestOffset = (i * kernel.1 + j) * kernel.2 + k
-                                    }
-                                }
-                            }
-                            yp[out] = best
-                            amp[out] = UInt8(bestOffset)
-                            out += 1
-                        }
-                    }
-                }
+            for plane in planes {
+                let (x, y, a) = (xp + plane * g.inPlane, yp + plane * g.outPlane, amp + plane * g.outPlane)
+                if pairs { g.maxOfPairs(x, y, a) } else { g.maxOfWindows(x, y, a) }
             }
         }
     }
@@ -138,21 +66,123 @@ public func maxPool3d(
             let amp = am.baseAddress!
             forEachPlane(n * c) { planes in
                 for plane in planes {
-                    let base = dx + plane * inPlane
-                    var out = plane * outPlane
-                    for a in 0..<to {
-                        for b in 0..<ho {
-                            for d in 0..<wo {
-                                let offset = Int(amp[out])
-                                let k = offset % kernel.2
-                                let j = (offset / kernel.2) % kernel.1
-                                let i = offset / (kernel.1 * kernel.2)
-                                base[((a * s.0 - p.0 + i) * h + (b * s.1 - p.1 + j)) * w + d * s.2 - p.2 + k] +=
-                                    dyp[out]
-                                out += 1
+                    g.scatter(dyp + plane * g.outPlane, amp + plane * g.outPlane, into: dx + plane * g.inPlane)
+                }
+            }
+        }
+    }
+}
+
+/// The windows of a max-pooling over one T×H×W plane; the argmax of each
+/// window is its offset (i·kh + j)·kw + k from the window's origin.
+private struct PoolWindows {
+    let input: (t: Int, h: Int, w: Int)
+    let kernel: (Int, Int, Int)
+    let stride: (Int, Int, Int)
+    let padding: (Int, Int, Int)
+    let output: (t: Int, h: Int, w: Int)
+    var inPlane: Int { input.t * input.h * input.w }
+    var outPlane: Int { output.t * output.h * output.w }
+
+    /// 2×2 windows (×1 or ×2 in time) at their own stride, no padding.
+    func maxOfPairs(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<UInt8>)
+    {
+        let (h, w) = (input.h, input.w)
+        var out = 0
+        for a in 0..<output.t {
+            for b in 0..<output.h {
+                let r0 = x + (a * kernel.0 * h + 2 * b) * w
+                let r1 = r0 + w
+                let r2 = r0 + h * w
+                let r3 = r2 + w  // second time slice (kernel.0 == 2)
+                for d in 0..<output.w {
+                    let i = 2 * d
+                    var best = r0[i]
+                    var offset: UInt8 = 0
+                    if r0[i + 1] > best {
+                        best = r0[i + 1]
+                        offset = 1
+                    }
+                    if r1[i] > best {
+                        best = r1[i]
+                        offset = 2
+                    }
+                    if r1[i + 1] > best {
+                        best = r1[i + 1]
+                        offset = 3
+                    }
+                    if kernel.0 == 2 {
+                        if r2[i] > best {
+                            best = r2[i]
+                            offset = 4
+                        }
+                        if r2[i + 1] > best {
+                            best = r2[i + 1]
+                            offset = 5
+                        }
+                        if r3[i] > best {
+                            best = r3[i]
+                            offset = 6
+                        }
+                        if r3[i + 1] > best {
+                            best = r3[i + 1]
+                            offset = 7
+                        }
+                    }
+                    y[out] = best
+                    argmax[out] = offset
+                    out += 1
+                }
+            }
+        }
+    }
+
+    /// Any window, stride and padding (−∞ outside the input).
+    func maxOfWindows(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<UInt8>
+    ) {
+        let (t, h, w) = input
+        let (s, p) = (stride, padding)
+        var out = 0
+        for a in 0..<output.t {
+            for b in 0..<output.h {
+                for d in 0..<output.w {
+                    // The window's origin (in the padding when negative) and the part of it inside the input;
+                    // offsets count from the origin. The first maximum wins ties, as in PyTorch.
+                    let (t0, h0, w0) = (a * s.0 - p.0, b * s.1 - p.1, d * s.2 - p.2)
+                    var best = -Float.infinity
+                    var bestOffset = -1
+                    for i in max(0, -t0)..<min(kernel.0, t - t0) {
+                        for j in max(0, -h0)..<min(kernel.1, h - h0) {
+                            let row = x + ((t0 + i) * h + (h0 + j)) * w + w0
+                            for k in max(0, -w0)..<min(kernel.2, w - w0) where row[k] > best || bestOffset < 0 {
+                                best = row[k]
+                                bestOffset = (i * kernel.1 + j) * kernel.2 + k
                             }
                         }
                     }
+                    y[out] = best
+                    argmax[out] = UInt8(bestOffset)
+                    out += 1
+                }
+            }
+        }
+    }
+
+    /// The backward pass: each output's gradient to its window's maximum.
+    func scatter(_ dy: UnsafePointer<Float>, _ argmax: UnsafePointer<UInt8>, into dx: UnsafeMutablePointer<Float>) {
+        let (h, w) = (input.h, input.w)
+        let (s, p) = (stride, padding)
+        var out = 0
+        for a in 0..<output.t {
+            for b in 0..<output.h {
+                for d in 0..<output.w {
+                    let offset = Int(argmax[out])
+                    let k = offset % kernel.2
+                    let j = (offset / kernel.2) % kernel.1
+                    let i = offset / (kernel.1 * kernel.2)
+                    dx[((a * s.0 - p.0 + i) * h + (b * s.1 - p.1 + j)) * w + d * s.2 - p.2 + k] += dy[out]
+                    out += 1
                 }
             }
         }
