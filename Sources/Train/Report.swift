@@ -52,9 +52,9 @@ public func writeReport(runDirectory: String) throws -> String {
             [("tensors MB", stages.map(\.peakTensorMB), "#f90"), ("RSS MB", stages.map(\.peakRSSMB), "#999")])
         html +=
             """
-                <table><tr><th>stage</th><th>input C×T×H×W</th><th>train loss</th><th>train top-1</th><th>val \
-                top-1</th><th>peak tensors MB</th><th>peak RSS MB</th></tr>
-                """
+            <table><tr><th>stage</th><th>input C×T×H×W</th><th>train loss</th><th>train top-1</th><th>val \
+            top-1</th><th>peak tensors MB</th><th>peak RSS MB</th></tr>
+            """
         for s in stages {
             html +=
                 "<tr><td>\(escape(s.phase))</td><td>\(s.input.map(String.init).joined(separator: "×"))</td>"
@@ -68,9 +68,9 @@ public func writeReport(runDirectory: String) throws -> String {
     if let eval {
         html +=
             """
-                <h2>Evaluation (\(eval.views) views, \(eval.videos) videos, dilation t=\(eval.dilation[0]) \
-                s=\(eval.dilation[1]))</h2>
-                """
+            <h2>Evaluation (\(eval.views) views, \(eval.videos) videos, dilation t=\(eval.dilation[0]) \
+            s=\(eval.dilation[1]))</h2>
+            """
         html += String(
             format: "<p>video top-1 <b>%.2f%%</b>, top-5 %.2f%%, clip top-1 %.2f%%; %d failed</p>", eval.top1,
             eval.top5, eval.clipTop1, eval.failed.count)
@@ -109,15 +109,15 @@ func lineChart(_ series: [(String, [Double], String)], yLabel: String, xLabels: 
     var svg = "<svg width=\"\(Int(w))\" height=\"\(Int(h))\" xmlns=\"http://www.w3.org/2000/svg\">"
     svg +=
         """
-            <line x1=\"\(pad)\" y1=\"\(h - pad)\" x2=\"\(w - pad)\" y2=\"\(h - pad)\" stroke=\"#888\"/><line \
-            x1=\"\(pad)\" y1=\"\(pad)\" x2=\"\(pad)\" y2=\"\(h - pad)\" stroke=\"#888\"/>
-            """
+        <line x1=\"\(pad)\" y1=\"\(h - pad)\" x2=\"\(w - pad)\" y2=\"\(h - pad)\" stroke=\"#888\"/><line \
+        x1=\"\(pad)\" y1=\"\(pad)\" x2=\"\(pad)\" y2=\"\(h - pad)\" stroke=\"#888\"/>
+        """
     svg += String(
         format:
             """
-                <text x=\"4\" y=\"%.0f\" font-size=\"10\">%.3g</text><text x=\"4\" y=\"%.0f\" \
-                font-size=\"10\">%.3g</text>
-                """,
+            <text x=\"4\" y=\"%.0f\" font-size=\"10\">%.3g</text><text x=\"4\" y=\"%.0f\" \
+            font-size=\"10\">%.3g</text>
+            """,
         pad, top, h - pad, low)
     svg += "<text x=\"\(pad)\" y=\"14\" font-size=\"11\">\(escape(yLabel))</text>"
     for (k, (name, values, color)) in series.enumerated() {
@@ -129,9 +129,9 @@ func lineChart(_ series: [(String, [Double], String)], yLabel: String, xLabels: 
         }
         svg +=
             """
-                <text x=\"\(Int(w - pad - 110))\" y=\"\(14 + 12 * k)\" font-size=\"11\" \
-                fill=\"\(color)\">\(escape(name))</text>
-                """
+            <text x=\"\(Int(w - pad - 110))\" y=\"\(14 + 12 * k)\" font-size=\"11\" \
+            fill=\"\(color)\">\(escape(name))</text>
+            """
     }
     if let xLabels {
         for (i, label) in xLabels.enumerated() {
@@ -153,9 +153,9 @@ func barChart(_ labels: [String], _ series: [(String, [Double], String)]) -> Str
     let bar = group * 0.8 / Double(max(series.count, 1))
     var svg =
         """
-            <svg width=\"\(Int(w))\" height=\"\(Int(h))\" xmlns=\"http://www.w3.org/2000/svg\"><text x=\"\(pad)\" \
-            y=\"14\" font-size=\"11\">peak memory per stage (MB)</text>
-            """
+        <svg width=\"\(Int(w))\" height=\"\(Int(h))\" xmlns=\"http://www.w3.org/2000/svg\"><text x=\"\(pad)\" \
+        y=\"14\" font-size=\"11\">peak memory per stage (MB)</text>
+        """
     for (i, label) in labels.enumerated() {
         for (k, (_, values, color)) in series.enumerated() {
             let v = values[i]

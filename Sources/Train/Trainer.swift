@@ -76,9 +76,9 @@ public final class Trainer {
                 file: config.train,
                 reason:
                     """
-                        batch \(config.batch) does not divide over \(world.size) ranks; the batch is global, make it \
-                        a multiple of the rank count
-                        """
+                    batch \(config.batch) does not divide over \(world.size) ranks; the batch is global, make it \
+                    a multiple of the rank count
+                    """
             )
         }
         plan = ITSLPlan(config)
