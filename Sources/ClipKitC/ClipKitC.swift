@@ -179,7 +179,7 @@ private func loaderHandle(_ pointer: OpaquePointer?) throws -> LoaderHandle {
 }
 
 /// The loader options of `clipkit_loader_open` (snake_case JSON).
-struct LoaderConfig: Decodable {
+struct LoaderRequest: Decodable {
     var manifest: String?
     var entries: [Entry]?
     struct Entry: Decodable {
@@ -260,73 +260,61 @@ struct LoaderConfig: Decodable {
         init?(intValue: Int) { nil }
     }
 
-    /// The loader, after every check a Swift precondition would otherwise make.
+    /// The typed loader config these options spell; Loader checks the values.
     func make() throws -> ClipLoader {
-        func check(_ ok: Bool, _ reason: String) throws { if !ok { throw ArgumentError(description: reason) } }
-        try check(frames >= 1 && interval >= 1, "frames and interval must be ≥ 1")
-        try check(crop >= 1, "crop must be ≥ 1")
-        try check(batch >= 1 && workers >= 1 && queueDepth >= 1, "batch, workers and queue_depth must be ≥ 1")
-        try check(worldSize >= 1 && (0..<worldSize).contains(rank), "rank must be in 0..<world_size")
-        try check((0...1).contains(flip), "flip must be a probability")
-        guard let kind = SamplingKind(rawValue: sampling) else {
-            throw ArgumentError(description: "sampling must be dense, uniform or slowfast")
-        }
+        let kind = try parsed(SamplingKind(rawValue: sampling), "sampling must be dense, uniform or slowfast")
         let manifest: Manifest
         switch (self.manifest, entries) {
         case (let path?, nil): manifest = try Manifest.load(path)
         case (nil, let list?):
-            manifest = Manifest(entries: list.map { ManifestEntry(path: $0.path, label: $0.label, stream: $0.stream) })
+            manifest = Manifest(
+                entries: list.map { ManifestEntry(path: $0.path, label: $0.label, stream: $0.stream) },
+                source: "the loader's entries")
         default:
             throw ArgumentError(description: "give either 'manifest' (a path) or 'entries' (a list of path and label)")
         }
-        try check(manifest.count > 0, "the manifest lists no videos")
-        let streamVariant: StreamVariant
         let parts = variant.split(separator: ":")
+        let streamVariant: StreamVariant
         switch (parts.first, parts.count == 2 ? Int(parts[1]) : nil) {
         case ("full", _) where parts.count == 1: streamVariant = .full
-        case ("spatial", let beta?) where beta >= 1: streamVariant = .spatial(beta: beta)
-        case ("temporal", let gamma?) where gamma >= 1: streamVariant = .temporal(gamma: gamma)
+        case ("spatial", let beta?): streamVariant = .spatial(beta: beta)
+        case ("temporal", let gamma?): streamVariant = .temporal(gamma: gamma)
         default: throw ArgumentError(description: "variant must be full, spatial:β or temporal:γ (got '\(variant)')")
         }
-        let mode: LoadMode
-        switch self.mode {
+        let loadMode: LoadMode
+        switch mode {
         case "train":
-            try check(
-                shortSide.count == 2 && shortSide[0] >= crop && shortSide[0] <= shortSide[1],
-                "short_side must be [a, b] with crop ≤ a ≤ b")
-            if case .spatial(let beta) = streamVariant {
-                try check(crop % beta == 0, "crop \(crop) is not divisible by β = \(beta)")
-            }
-            if case .temporal(let gamma) = streamVariant {
-                try check(frames % gamma == 0, "frames \(frames) is not divisible by γ = \(gamma)")
-            }
-            mode = .train(
+            _ = try parsed(shortSide.count == 2 ? shortSide : nil, "short_side must be [a, b] with crop ≤ a ≤ b")
+            _ = try parsed(
+                shortSide[0] <= shortSide[1] ? shortSide : nil, "short_side must be [a, b] with crop ≤ a ≤ b")
+            loadMode = .train(
                 TrainAugment(shortSideRange: shortSide[0]...shortSide[1], cropSize: crop, flipProbability: flip),
                 variant: streamVariant)
         case "test":
-            try check(numClips >= 1, "num_clips must be ≥ 1")
-            try check(crops == 1 || crops == 3, "crops must be 1 or 3")
-            let side = testShortSide ?? crop
-            try check(side >= crop, "test_short_side must be ≥ crop")
-            mode = .test(numClips: numClips, crops: crops == 3 ? .three(crop) : .center(crop), shortSide: side)
+            _ = try parsed(crops == 1 || crops == 3 ? crops : nil, "crops must be 1 or 3")
+            loadMode = .test(
+                numClips: numClips, crops: crops == 3 ? .three(crop) : .center(crop), shortSide: testShortSide ?? crop)
         default: throw ArgumentError(description: "mode must be train or test")
         }
-        let dataset = ClipDataset(
-            manifest: manifest, spec: ClipSpec(frames: frames, interval: interval, cropSize: crop),
-            sampling: kind, mode: mode, seed: seed)
-        let training = self.mode == "train"
-        let loader = ClipLoader(
-            dataset: dataset,
+        let config = LoaderConfig(
+            spec: ClipSpec(frames: frames, interval: interval, cropSize: crop), sampling: kind, mode: loadMode,
+            seed: seed,
             options: LoaderOptions(
-                batchSize: batch, workers: workers, queueDepth: queueDepth,
-                shuffle: shuffle ?? training, dropLast: dropLast, seed: seed,
-                rank: rank, worldSize: worldSize))
+                batchSize: batch, workers: workers, queueDepth: queueDepth, shuffle: shuffle ?? (mode == "train"),
+                dropLast: dropLast, seed: seed, rank: rank, worldSize: worldSize))
+        let loader = try ClipLoader(manifest, config)
         loader.log = { _ in }  // failures reach the caller with each batch
         return loader
     }
+
+    /// `value`, or an error with `reason` when the option could not be read as one.
+    private func parsed<T>(_ value: T?, _ reason: String) throws -> T {
+        guard let value else { throw ArgumentError(description: reason) }
+        return value
+    }
 }
 
-extension LoaderConfig.CodingKeys {
+extension LoaderRequest.CodingKeys {
     fileprivate static var allStrings: [String] {
         [
             "manifest", "entries", "mode", "frames", "interval", "sampling", "crop", "short_side", "flip", "variant",
@@ -341,8 +329,8 @@ extension LoaderConfig.CodingKeys {
 public func clipkit_loader_open(_ json: UnsafePointer<CChar>?) -> OpaquePointer? {
     guarded(nil) {
         guard let json else { throw ArgumentError(description: "the options are NULL") }
-        let config: LoaderConfig
-        do { config = try JSONDecoder().decode(LoaderConfig.self, from: Data(String(cString: json).utf8)) } catch let
+        let config: LoaderRequest
+        do { config = try JSONDecoder().decode(LoaderRequest.self, from: Data(String(cString: json).utf8)) } catch let
             error as ArgumentError
         {
             throw error

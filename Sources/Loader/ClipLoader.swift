@@ -3,7 +3,7 @@ import Foundation
 import VideoIO
 
 /// How batches are made.
-public struct LoaderOptions: Sendable {
+public struct LoaderOptions: Sendable, Equatable {
     public var batchSize: Int
     /// Worker threads (default: the core count).
     public var workers: Int

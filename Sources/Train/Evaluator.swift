@@ -84,15 +84,16 @@ public func evaluate(
     let start = Date()
     var spec = spec
     spec.interval *= max(1, tempo)
-    let dataset = ClipDataset(
-        manifest: manifest, spec: spec, sampling: sampling,
-        mode: .test(numClips: clips, crops: crops == 3 ? .three(side) : .center(side), shortSide: shortSide), seed: seed
-    )
-    let loader = ClipLoader(
-        dataset: dataset,
-        options: LoaderOptions(
-            batchSize: batchVideos, workers: workers, queueDepth: 2, shuffle: false,
-            rank: world.rank, worldSize: world.size))
+    let loader = try ClipLoader(
+        manifest,
+        LoaderConfig(
+            spec: spec, sampling: sampling,
+            mode: .test(numClips: clips, crops: crops == 3 ? .three(side) : .center(side), shortSide: shortSide),
+            seed: seed,
+            options: LoaderOptions(
+                batchSize: batchVideos, workers: workers, queueDepth: 2, shuffle: false, rank: world.rank,
+                worldSize: world.size)))
+    let dataset = loader.dataset
     loader.log = { _ in }
     model.eval()
     defer { model.train() }

@@ -26,7 +26,7 @@ public final class ReconstructionTrainer {
     let normalization = Normalization.imagenet
 
     public init(config: TrainConfig) throws {
-        precondition(config.task == "reconstruction")
+        precondition(config.task == .reconstruction)
         self.config = config
         // Labels are not used; the manifest's class list (or none) only has to load.
         train = try Manifest.load(config.train, classes: try config.classes.map(loadClassNames))
@@ -52,18 +52,14 @@ public final class ReconstructionTrainer {
         try FileManager.default.createDirectory(atPath: config.output, withIntermediateDirectories: true)
         let log = RunLog(path: (config.output as NSString).appendingPathComponent("metrics.jsonl"))
         log.clear()
-        let c = config.clip
-        let augment = TrainAugment(
-            shortSideRange: c.shortSide[0]...c.shortSide[1], cropSize: c.crop, flipProbability: c.flip)
-        let dataset = ClipDataset(
-            manifest: train, spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
-            sampling: SamplingKind(rawValue: c.sampling) ?? .dense, mode: .train(augment, variant: .full),
-            normalization: normalization, seed: config.seed)
-        let loader = ClipLoader(
-            dataset: dataset,
-            options: LoaderOptions(
-                batchSize: config.batch, workers: config.workers, queueDepth: 3,
-                shuffle: true, seed: config.seed))
+        let loader = try ClipLoader(
+            train,
+            LoaderConfig(
+                spec: config.clip.spec, sampling: config.clip.sampling,
+                mode: .train(config.clip.augment, variant: .full),
+                normalization: normalization, seed: config.seed,
+                options: LoaderOptions(
+                    batchSize: config.batch, workers: config.workers, queueDepth: 3, shuffle: true, seed: config.seed)))
         let step = TrainingStep(model: model, optimizer: optimizer, gradients: LocalGradients())
         var lastPSNR = 0.0
         for e in 0..<config.epochs {
@@ -97,7 +93,7 @@ public final class ReconstructionTrainer {
             ])
             try Checkpoint.save(
                 to: checkpointPath, model: model, optimizer: optimizer, epoch: e + 1,
-                config: ["config": try config.jsonString(), "model": config.model, "task": config.task])
+                config: ["config": try config.jsonString(), "model": config.model, "task": config.task.rawValue])
         }
         return lastPSNR
     }
@@ -142,14 +138,12 @@ public final class ReconstructionTrainer {
     public func evaluate(_ manifest: Manifest, strip: String? = nil) throws -> ReconstructionResult {
         let start = Date()
         let c = config.clip
-        let dataset = ClipDataset(
-            manifest: manifest, spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
-            sampling: SamplingKind(rawValue: c.sampling) ?? .dense,
-            mode: .test(numClips: 1, crops: .center(c.crop), shortSide: c.crop), normalization: normalization,
-            seed: config.seed)
-        let loader = ClipLoader(
-            dataset: dataset,
-            options: LoaderOptions(batchSize: 1, workers: config.workers, queueDepth: 2, shuffle: false))
+        let loader = try ClipLoader(
+            manifest,
+            LoaderConfig(
+                spec: c.spec, sampling: c.sampling, mode: .test(numClips: 1, crops: .center(c.crop), shortSide: c.crop),
+                normalization: normalization, seed: config.seed,
+                options: LoaderOptions(batchSize: 1, workers: config.workers, queueDepth: 2, shuffle: false)))
         loader.log = { _ in }
         model.eval()
         defer { model.train() }

@@ -71,9 +71,10 @@ public final class ReduceOnPlateau {
 /// The config's optimizer over `parameters`.
 func makeOptimizer(_ o: TrainConfig.OptimizerConfig, _ parameters: [Tensor]) -> Optimizer {
     switch o.name {
-    case "adam": Adam(parameters, learningRate: o.lr, weightDecay: o.weightDecay)
-    case "adamw": Adam.adamW(parameters, learningRate: o.lr, weightDecay: o.weightDecay)
-    default: SGD(parameters, learningRate: o.lr, momentum: o.momentum, weightDecay: o.weightDecay, nesterov: o.nesterov)
+    case .adam: Adam(parameters, learningRate: o.lr, weightDecay: o.weightDecay)
+    case .adamw: Adam.adamW(parameters, learningRate: o.lr, weightDecay: o.weightDecay)
+    case .sgd:
+        SGD(parameters, learningRate: o.lr, momentum: o.momentum, weightDecay: o.weightDecay, nesterov: o.nesterov)
     }
 }
 
@@ -82,9 +83,9 @@ func scheduledLearningRate(_ config: TrainConfig, totalEpochs: Int, epoch e: Int
     let s = config.schedule
     let schedule: LearningRateSchedule
     switch s.name {
-    case "constant": schedule = .constant
-    case "step": schedule = .step(size: s.stepSize, gamma: s.gamma)
-    default: schedule = .cosine(epochs: max(totalEpochs - s.warmupEpochs, 1), minimum: s.minLr)
+    case .constant: schedule = .constant
+    case .step: schedule = .step(size: s.stepSize, gamma: s.gamma)
+    case .cosine: schedule = .cosine(epochs: max(totalEpochs - s.warmupEpochs, 1), minimum: s.minLr)
     }
     if s.warmupEpochs > 0 && e < s.warmupEpochs {
         return Warmup(epochs: s.warmupEpochs).rate(base: config.optimizer.lr, epoch: e, then: schedule)

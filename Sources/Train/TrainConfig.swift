@@ -1,4 +1,6 @@
+import Clips
 import Foundation
+import Loader
 
 /// A training run, as `clipkit train CONFIG` reads it (JSON, or the YAML
 /// subset `parseYAML` reads). Paths are relative to the config file.
@@ -21,8 +23,15 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         /// Horizontal flip probability (0 for data whose classes depend on direction, like Video-MNIST).
         public var flip = 0.5
         /// dense (mmaction2), slowfast or uniform.
-        public var sampling = "dense"
+        public var sampling = SamplingKind.dense
         public init() {}
+
+        /// Frames, interval and crop as the loader takes them.
+        public var spec: ClipSpec { ClipSpec(frames: frames, interval: interval, cropSize: crop) }
+        /// Training augmentation: short side in the range, random crop, flip.
+        public var augment: TrainAugment {
+            TrainAugment(shortSideRange: shortSide[0]...shortSide[1], cropSize: crop, flipProbability: flip)
+        }
     }
     public struct Eval: Codable, Sendable, Equatable {
         /// Views used for the validation pass after every stage (the final
@@ -33,8 +42,17 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         public var shortSide: Int?
         public init() {}
     }
+    public enum OptimizerKind: String, ConfigChoice {
+        case sgd, adam, adamw
+    }
+    public enum ScheduleKind: String, ConfigChoice {
+        case constant, cosine, step
+    }
+    public enum Task: String, ConfigChoice {
+        case classification, reconstruction
+    }
     public struct OptimizerConfig: Codable, Sendable, Equatable {
-        public var name = "sgd"
+        public var name = OptimizerKind.sgd
         public var lr: Float = 0.01
         public var momentum: Float = 0.9
         public var weightDecay: Float = 1e-4
@@ -43,7 +61,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     }
     public struct Schedule: Codable, Sendable, Equatable {
         /// constant, cosine, or step (×gamma every `step_size` epochs).
-        public var name = "cosine"
+        public var name = ScheduleKind.cosine
         public var warmupEpochs = 0
         public var minLr: Float = 0
         public var stepSize = 10
@@ -91,7 +109,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     /// "classification", or "reconstruction": the model maps a noisy clip to
     /// the clean one, trained on the mean squared error and scored by PSNR
     /// (Train/Reconstruction.swift).
-    public var task = "classification"
+    public var task = Task.classification
     /// Reconstruction: the standard deviation of the Gaussian noise added to
     /// every pixel, as a fraction of the 0…255 range.
     public var noise: Float = 0.2
@@ -139,7 +157,9 @@ public struct TrainConfig: Codable, Sendable, Equatable {
                 reason: "'\(context.codingPath.map(\.stringValue).joined(separator: "."))': \(context.debugDescription)"
             )
         } catch let DecodingError.dataCorrupted(context) {
-            throw ConfigError(file: path, reason: context.debugDescription)
+            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw ConfigError(
+                file: path, reason: key.isEmpty ? context.debugDescription : "\(key) \(context.debugDescription)")
         }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         func resolve(_ p: String) -> String {
@@ -161,20 +181,13 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         try check(
             clip.shortSide.count == 2 && clip.shortSide[0] <= clip.shortSide[1] && clip.shortSide[0] >= clip.crop,
             "clip.short_side must be [a, b] with crop ≤ a ≤ b")
-        try check(
-            ["dense", "slowfast", "uniform"].contains(clip.sampling), "clip.sampling must be dense, slowfast or uniform"
-        )
         try check(batch >= 1 && workers >= 1 && threads >= 1 && epochs >= 0, "batch, workers and threads must be ≥ 1")
         try check(bucketMb > 0, "bucket_mb must be > 0")
-        try check(["sgd", "adam", "adamw"].contains(optimizer.name), "optimizer.name must be sgd, adam or adamw")
-        try check(
-            ["constant", "cosine", "step"].contains(schedule.name), "schedule.name must be constant, cosine or step")
         try check(eval.crops == 1 || eval.crops == 3, "eval.crops must be 1 or 3")
-        try check(["classification", "reconstruction"].contains(task), "task must be classification or reconstruction")
-        try check(task == "classification" || (itsl == nil && noise >= 0), "task reconstruction: no itsl, noise ≥ 0")
+        try check(task == .classification || (itsl == nil && noise >= 0), "task reconstruction: no itsl, noise ≥ 0")
         try check(
-            (task == "reconstruction") == model.hasPrefix("recon3l-"),
-            task == "reconstruction"
+            (task == .reconstruction) == model.hasPrefix("recon3l-"),
+            task == .reconstruction
                 ? "task reconstruction needs a model whose output is a clip (recon3l-*), not \(model)"
                 : "\(model) reconstructs clips: set task: reconstruction")
         if let itsl {
@@ -269,5 +282,22 @@ private func checkKeys(_ object: [String: Any], file: String, at path: String = 
                 file: file, reason: "unknown key '\(full)' (known: \(allowed.sorted().joined(separator: ", ")))")
         }
         if let nested = value as? [String: Any] { try checkKeys(nested, file: file, at: full) }
+    }
+}
+
+/// A config value that is one of a few words, decoded once at the edge: a
+/// word it does not know is an error naming the key and listing the choices.
+public protocol ConfigChoice: RawRepresentable<String>, CaseIterable, Codable, Sendable, Equatable {}
+
+extension ConfigChoice {
+    public init(from decoder: Decoder) throws {
+        let word = try decoder.singleValueContainer().decode(String.self)
+        guard let value = Self(rawValue: word) else {
+            let words = Self.allCases.map(\.rawValue)
+            let choices = words.dropLast().joined(separator: ", ") + " or " + (words.last ?? "")
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "must be \(choices), not '\(word)'"))
+        }
+        self = value
     }
 }

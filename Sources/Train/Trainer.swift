@@ -122,7 +122,7 @@ public final class Trainer {
         let full = TrainingPhase(
             kind: .full, iteration: 1, epochs: 1, variant: .full, temporalDilation: 1, spatialDilation: 1, frozen: nil)
         try recomputeBatchNormStatistics(
-            model, loader: loader(for: full), epoch: 1_000_000 + epoch, batches: config.preciseBnBatches)
+            model, loader: try loader(for: full), epoch: 1_000_000 + epoch, batches: config.preciseBnBatches)
         // Synchronised BN saw the global batches already; otherwise average the ranks' statistics.
         if !syncingNow { try world.averageBuffers(of: model) }
     }
@@ -132,20 +132,15 @@ public final class Trainer {
     var threads: Int { world.isDistributed ? min(config.threads, world.coresPerRank) : config.threads }
     var workers: Int { world.isDistributed ? min(config.workers, world.coresPerRank) : config.workers }
 
-    func loader(for phase: TrainingPhase) -> ClipLoader {
-        let c = config.clip
-        let augment = TrainAugment(
-            shortSideRange: c.shortSide[0]...c.shortSide[1], cropSize: c.crop, flipProbability: c.flip)
-        let dataset = ClipDataset(
-            manifest: train, spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
-            sampling: SamplingKind(rawValue: c.sampling) ?? .dense, mode: .train(augment, variant: phase.variant),
-            seed: config.seed)
-        return ClipLoader(
-            dataset: dataset,
-            options: LoaderOptions(
-                batchSize: localBatch, workers: workers, queueDepth: 3,
-                shuffle: true, dropLast: false, seed: config.seed,
-                rank: world.rank, worldSize: world.size))
+    func loader(for phase: TrainingPhase) throws -> ClipLoader {
+        try ClipLoader(
+            train,
+            LoaderConfig(
+                spec: config.clip.spec, sampling: config.clip.sampling,
+                mode: .train(config.clip.augment, variant: phase.variant), seed: config.seed,
+                options: LoaderOptions(
+                    batchSize: localBatch, workers: workers, queueDepth: 3, shuffle: true, dropLast: false,
+                    seed: config.seed, rank: world.rank, worldSize: world.size)))
     }
 
     /// Evaluates on the validation manifest with the test dilations (nil without one).
@@ -154,8 +149,7 @@ public final class Trainer {
         let c = config.clip
         return try evaluate(
             model: model, manifest: val, classes: classes,
-            spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
-            sampling: SamplingKind(rawValue: c.sampling) ?? .dense, clips: config.eval.clips, crops: config.eval.crops,
+            spec: c.spec, sampling: c.sampling, clips: config.eval.clips, crops: config.eval.crops,
             side: c.crop, shortSide: config.eval.shortSide ?? c.crop, dilation: plan.testDilation,
             workers: workers, seed: config.seed, world: world)
     }
@@ -188,7 +182,7 @@ public final class Trainer {
         var epoch = start.epoch
         while let (phaseIndex, epochInPhase) = plan.locate(epoch: epoch) {
             let phase = plan.phases[phaseIndex]
-            let data = startPhase(phase, fresh: epochInPhase == 0 && start.step == 0)
+            let data = try startPhase(phase, fresh: epochInPhase == 0 && start.step == 0)
             let lastEpoch = epoch - epochInPhase + phase.epochs - 1
             for e in epoch...lastEpoch {
                 guard let tally = try runEpoch(e, of: phase, data: data, step: step, from: start) else {
@@ -238,8 +232,8 @@ public final class Trainer {
 
     /// A phase's data, dilations and frozen parameters; a phase started from
     /// its beginning also starts its own memory peaks.
-    private func startPhase(_ phase: TrainingPhase, fresh: Bool) -> ClipLoader {
-        let data = loader(for: phase)
+    private func startPhase(_ phase: TrainingPhase, fresh: Bool) throws -> ClipLoader {
+        let data = try loader(for: phase)
         applyDilation(model, temporal: phase.temporalDilation, spatial: phase.spatialDilation)
         freezeOnly(model, role: phase.frozen)
         if fresh {

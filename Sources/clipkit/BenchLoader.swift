@@ -64,14 +64,11 @@ extension ClipKit {
                 mode == .train
                 ? .train(TrainAugment(shortSideRange: parts[0]...parts[1], cropSize: crop), variant: .full)
                 : .test(numClips: numClips, crops: .three(256), shortSide: 256)
-            let dataset = ClipDataset(
-                manifest: manifest, spec: ClipSpec(frames: clipLen, interval: interval, cropSize: crop),
-                mode: loadMode, seed: seed)
-            let loader = ClipLoader(
-                dataset: dataset,
-                options: LoaderOptions(
-                    batchSize: batch, workers: workers,
-                    queueDepth: queueDepth, seed: seed))
+            let loader = try ClipLoader(
+                manifest,
+                LoaderConfig(
+                    spec: ClipSpec(frames: clipLen, interval: interval, cropSize: crop), mode: loadMode, seed: seed,
+                    options: LoaderOptions(batchSize: batch, workers: workers, queueDepth: queueDepth, seed: seed)))
             var loaded = 0
             var batches = 0
             var replaced = 0

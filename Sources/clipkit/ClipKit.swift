@@ -73,6 +73,7 @@ extension PrepError: UserFacingError {}
 extension VideoError: UserFacingError {}
 extension Safetensors.FormatError: UserFacingError {}
 extension LoaderError: UserFacingError {}
+extension LoaderConfigError: UserFacingError {}
 extension SamplingError: UserFacingError {}
 extension ModelError: UserFacingError {}
 

@@ -79,7 +79,7 @@ extension ClipKit {
             let dataset = ClipDataset(
                 manifest: Manifest(entries: [ManifestEntry(path: video, label: 0)]),
                 spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: side),
-                sampling: SamplingKind(rawValue: c.sampling) ?? .dense,
+                sampling: c.sampling,
                 mode: .test(numClips: 1, crops: .center(side), shortSide: config.eval.shortSide ?? side),
                 seed: config.seed)
             var values = [Float](repeating: 0, count: dataset.sampleFloats)

@@ -30,7 +30,7 @@ extension ClipKit {
 
         func run() throws {
             let loaded = try TrainConfig.load(config)
-            if loaded.task == "reconstruction" { return try reconstruct(loaded) }
+            if loaded.task == .reconstruction { return try reconstruct(loaded) }
             let trainer = try inFile(config) { try Trainer(config: loaded, world: .world) }
             Interrupt.install()
             trainer.control.stopAfterSteps = stopAfterSteps
@@ -168,7 +168,7 @@ extension ClipKit {
             let result = try evaluate(
                 model: model, manifest: m, classes: classes,
                 spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
-                sampling: SamplingKind(rawValue: c.sampling) ?? .dense, clips: parts[0], crops: parts[1],
+                sampling: c.sampling, clips: parts[0], crops: parts[1],
                 side: c.crop,
                 shortSide: shortSide ?? config.eval.shortSide ?? c.crop, dilation: d, tempo: tempo,
                 workers: world.isDistributed ? min(workers, world.coresPerRank) : workers, seed: config.seed,

@@ -162,7 +162,7 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
         try trainer.recomputeStatisticsForTesting(epoch: 0)
         let net = trainer.model as! KTH3L
         // The same batch again (same epoch, same seed), through conv1 only.
-        let loader = trainer.loader(for: trainer.plan.phases[0])
+        let loader = try trainer.loader(for: trainer.plan.phases[0])
         let batch = try loader.epoch(1_000_000).next()!
         let x = Tensor(
             shape: [batch.count] + batch.sampleShape,
@@ -314,6 +314,28 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
         #expect(stored.contains("block_cache_mb") && restored == config)
     }
 
+    /// Words are decoded into enums once, when the config is read: a wrong
+    /// word names its key and the choices; the stored JSON keeps the words.
+    @Test(arguments: [
+        (#""clip": {"sampling": "dens"}"#, "clip.sampling must be dense, slowfast or uniform, not 'dens'"),
+        (#""optimizer": {"name": "sdg"}"#, "optimizer.name must be sgd, adam or adamw, not 'sdg'"),
+        (#""schedule": {"name": "linear"}"#, "schedule.name must be constant, cosine or step, not 'linear'"),
+        (#""task": "detection""#, "task must be classification or reconstruction, not 'detection'")
+    ])
+    func wrongWordsNameTheirKey(_ entry: String, _ reason: String) throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try #"{"model": "kth3l-stdcf", "train": "t.csv", \#(entry)}"#.write(
+            toFile: file, atomically: true, encoding: .utf8)
+        #expect(throws: ConfigError(file: file, reason: reason)) { try TrainConfig.load(file) }
+        var config = TrainConfig(model: "kth3l-stdcf", train: "t.csv")
+        config.clip.sampling = .uniform
+        config.optimizer.name = .adamw
+        let json = try config.jsonString()
+        #expect(json.contains(#""sampling":"uniform""#) && json.contains(#""name":"adamw""#))
+        #expect(try TrainConfig.fromJSON(json) == config)
+    }
+
     @Test func theITSLPlanIsTheTable() {
         var config = TrainConfig(model: "kth3l-stdcf", train: "x")
         config.itsl = TrainConfig.ITSL()
@@ -325,5 +347,48 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
         #expect(plan.phases[1].variant == .temporal(gamma: 2) && plan.phases[1].frozen == .temporal)
         #expect((plan.phases[1].temporalDilation, plan.phases[1].spatialDilation) == (1, 2))
         #expect(plan.testDilation == (2, 2))
+    }
+}
+
+@Suite struct TrainingEngineTests {
+    /// The tally of a step: the batch's loss times its size, the top-1 hits;
+    /// summed over a world of one it is itself; `+=` adds and keeps a stop.
+    @Test func aStepTallyCountsAndSums() throws {
+        let logits = Tensor(shape: [3, 2], values: [2, 1, 0, 5, 3, 1])
+        let step = StepTally(loss: 0.5, logits: logits, labels: [0, 0, 0], stop: false)
+        #expect(step == StepTally(lossSum: 1.5, correct: 2, seen: 3, stop: false))
+        #expect(try step.summed(over: .single) == step)
+        var epoch = StepTally()
+        epoch += step
+        epoch += StepTally(lossSum: 0.5, correct: 1, seen: 1, stop: true)
+        #expect(epoch == StepTally(lossSum: 2, correct: 3, seen: 4, stop: true))
+        #expect(epoch.meanLoss == 0.5 && epoch.top1 == 75)
+    }
+
+    @Test func runControlStopsAfterTheStepsItIsGiven() {
+        var control = RunControl(stopRequested: { false })
+        #expect(!control.shouldStop(afterStep: 100))
+        control.stopAfterSteps = 3
+        #expect(!control.shouldStop(afterStep: 2) && control.shouldStop(afterStep: 3))
+        #expect(RunControl(stopRequested: { true }).shouldStop(afterStep: 1))
+    }
+
+    /// The step: gradients zeroed, then the objective's; the check sees the
+    /// loss before backward, and a throw leaves the weights as they were.
+    @Test func aTrainingStepStepsAndChecksFirst() throws {
+        let model = try ModelZoo.make("kth3l-reg3d", classes: 3, input: [3, 4, 16, 16])
+        let optimizer = SGD(model.parameters().map(\.1), learningRate: 0.1, momentum: 0, weightDecay: 0)
+        let step = TrainingStep(model: model, optimizer: optimizer, gradients: LocalGradients())
+        let x = Tensor(shape: [2, 3, 4, 16, 16], values: (0..<(2 * 3 * 4 * 256)).map { Float($0 % 7) / 7 })
+        let before = model.parameters().map { $0.1.scalars }
+        struct Refused: Error {}
+        #expect(throws: Refused.self) {
+            try step(x, objective: { softmaxCrossEntropy($0, labels: [0, 1]) }, check: { _ in throw Refused() })
+        }
+        #expect(model.parameters().map { $0.1.scalars } == before, "no step after a refused loss")
+        let (output, loss) = try step(x) { softmaxCrossEntropy($0, labels: [0, 1]) }
+        #expect(output.shape == [2, 3] && loss.isFinite)
+        #expect(model.parameters().map { $0.1.scalars } != before, "the optimizer stepped")
+        #expect(throws: ConfigError.self) { try requireFinite(.nan, config: "c.json", epoch: 0, step: 0) }
     }
 }
