@@ -37,13 +37,13 @@ let package = Package(
         .target(name: "Support"),
         .target(name: "VideoIO", dependencies: ["CFFmpeg"]),
         .target(name: "Clips", dependencies: ["VideoIO", "Support"]),
-        .target(name: "Loader", dependencies: ["Clips", "VideoIO"]),
+        .target(name: "Loader", dependencies: ["Clips", "VideoIO", "Support"]),
         .target(name: "Distributed", dependencies: ["CMPI"]),
-        .target(name: "Prep", dependencies: ["VideoIO", "Clips", "Loader", "CZlib", "Distributed"]),
+        .target(name: "Prep", dependencies: ["VideoIO", "Clips", "Loader", "CZlib", "Distributed", "Support"]),
         .target(name: "Tensor", dependencies: ["COpenBLAS", "Support"]),
         .target(name: "ClipKitC", dependencies: ["VideoIO", "Clips", "Loader"], exclude: ["include"]),
         .target(name: "NN", dependencies: ["Tensor"]),
-        .target(name: "Train", dependencies: ["NN", "Tensor", "Loader", "Clips", "Distributed"]),
+        .target(name: "Train", dependencies: ["NN", "Tensor", "Loader", "Clips", "Distributed", "Support"]),
         .executableTarget(
             name: "clipkit",
             dependencies: [
@@ -55,6 +55,7 @@ let package = Package(
                 "NN",
                 "Train",
                 "Distributed",
+                "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]
         ),

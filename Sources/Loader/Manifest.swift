@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import VideoIO
 
 /// One video of a dataset. `frames` and `keyframes`, when stored (by
@@ -130,16 +131,6 @@ public func loadClassNames(_ path: String) throws -> [String] {
     }
     return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter {
         !$0.isEmpty
-    }
-}
-
-/// Writes to a temporary file beside `path`, then renames it into place.
-public func writeAtomically(_ data: Data, to path: String) throws {
-    let temporary = path + ".tmp-\(getpid())"
-    try data.write(to: URL(fileURLWithPath: temporary))
-    if rename(temporary, path) != 0 {
-        try? FileManager.default.removeItem(atPath: temporary)
-        throw ManifestError(file: path, line: nil, reason: "cannot rename the finished file into place")
     }
 }
 

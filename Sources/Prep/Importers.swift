@@ -1,5 +1,6 @@
 import Foundation
 import Loader
+import Support
 import VideoIO
 
 /// Dataset layouts `prep index` reads.

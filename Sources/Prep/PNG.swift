@@ -1,6 +1,7 @@
 import CZlib
 import Foundation
 import Loader
+import Support
 
 /// An 8-bit RGB PNG of `width`×`height` pixels (rows packed, top to bottom),
 /// written atomically. Filter 0 on every row, zlib's default compression.

@@ -1,6 +1,7 @@
 import Distributed
 import Foundation
 import Loader
+import Support
 import VideoIO
 
 public struct PrepError: Error, CustomStringConvertible, Equatable, Codable {

@@ -2,6 +2,7 @@ import CZlib
 import Clips
 import Foundation
 import Loader
+import Support
 import VideoIO
 
 /// Images and labels of an IDX file pair (MNIST, Fashion-MNIST), gzip or not.

@@ -1,5 +1,6 @@
 import Foundation
 import Loader
+import Support
 
 /// `clipkit report RUN_DIR`: one self-contained HTML page (inline SVG, no
 /// scripts) from the run's metrics.jsonl and, when present, eval.json:

@@ -1,5 +1,6 @@
 import Foundation
 import Loader
+import Support
 
 /// A run's `metrics.jsonl`: one JSON object a line, an "epoch" event after
 /// every epoch and a "stage" event (a `StageResult`) after every phase.

@@ -58,9 +58,61 @@ final class Frame {
         guard let p = av_frame_alloc() else { fatalError("av_frame_alloc: out of memory") }
         pointer = p
     }
+    /// A frame with its own buffers for `width`×`height` pixels of `format`
+    /// (rows aligned to `align` bytes; 0: FFmpeg's choice).
+    convenience init(width: Int, height: Int, format: AVPixelFormat, align: Int32 = 0) {
+        self.init()
+        pointer.pointee.width = Int32(width)
+        pointer.pointee.height = Int32(height)
+        pointer.pointee.format = format.rawValue
+        guard av_frame_get_buffer(pointer, align) >= 0 else { fatalError("av_frame_get_buffer: out of memory") }
+    }
     deinit {
         var p: UnsafeMutablePointer<AVFrame>? = pointer
         av_frame_free(&p)
+    }
+}
+
+/// One swscale context between a fixed source and target (size and pixel
+/// format), freed with its owner: the encoders' way to convert whole frames.
+final class FrameConverter {
+    let source: (width: Int, height: Int, format: AVPixelFormat)
+    let target: (width: Int, height: Int, format: AVPixelFormat)
+    private let context: OpaquePointer
+
+    /// Nil when swscale has no conversion between the two.
+    init?(
+        from source: (width: Int, height: Int, format: AVPixelFormat),
+        to target: (width: Int, height: Int, format: AVPixelFormat), flags: Int32 = SWS_BICUBIC
+    ) {
+        guard
+            let c = sws_getContext(
+                Int32(source.width), Int32(source.height), source.format, Int32(target.width), Int32(target.height),
+                target.format, flags, nil, nil, nil)
+        else { return nil }
+        (self.source, self.target, context) = (source, target, c)
+    }
+
+    deinit { sws_freeContext(context) }
+
+    /// Whether `frame` has this converter's source size and format.
+    func accepts(_ frame: UnsafePointer<AVFrame>) -> Bool {
+        let f = frame.pointee
+        return Int(f.width) == source.width && Int(f.height) == source.height && f.format == source.format.rawValue
+    }
+
+    /// A new frame (the target's size and format) converted from `frame`;
+    /// `failure` is the error when swscale writes no rows.
+    func convert(_ frame: UnsafePointer<AVFrame>, failure: (String) -> VideoError) throws -> Frame {
+        let out = Frame(width: target.width, height: target.height, format: target.format)
+        try convert(frame, into: out, failure: failure)
+        return out
+    }
+
+    /// Converts `frame` into `out`, which has the target's size and format and its own buffers.
+    func convert(_ frame: UnsafePointer<AVFrame>, into out: Frame, failure: (String) -> VideoError) throws {
+        let rows = cffmpeg_scale_frame(context, frame, out.pointer)
+        if rows <= 0 { throw failure("swscale failed: \(rows < 0 ? ffmpegMessage(rows) : "no rows written")") }
     }
 }
 
@@ -237,6 +289,21 @@ final class CodecContext {
         let code = avcodec_open2(context, codec, nil)
         if code < 0 {
             throw VideoError.cannotOpen(path: path, reason: "cannot open the image decoder: \(ffmpegMessage(code))")
+        }
+    }
+
+    /// An encoder for `codec`, not yet open: set its fields, then `openEncoder`.
+    init(encoder codec: UnsafePointer<AVCodec>) {
+        guard let context = avcodec_alloc_context3(codec) else { fatalError("avcodec_alloc_context3: out of memory") }
+        pointer = context
+    }
+
+    /// Opens the encoder set up on `pointer`; a failure names `path`.
+    func openEncoder(_ codec: UnsafePointer<AVCodec>, path: String) throws {
+        let code = avcodec_open2(pointer, codec, nil)
+        if code < 0 {
+            let name = String(cString: codec.pointee.name)
+            throw VideoError.cannotWrite(path: path, reason: "cannot open the \(name) encoder: \(ffmpegMessage(code))")
         }
     }
 

@@ -17,39 +17,26 @@ public func extractFrames(
     let decoder = try VideoDecoder(path: input)
     let format = FrameFormat(size: shortSide.map { .shortSide($0) } ?? .native)
     let (w, h) = try decoder.outputSize(format)
-    guard let codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG), let context = avcodec_alloc_context3(codec) else {
+    guard let codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG) else {
         throw VideoError.cannotWrite(path: folder, reason: "libavcodec has no MJPEG encoder")
     }
-    var owned: UnsafeMutablePointer<AVCodecContext>? = context
-    defer { avcodec_free_context(&owned) }
+    let encoder = CodecContext(encoder: codec)
+    let context = encoder.pointer
     context.pointee.width = Int32(w)
     context.pointee.height = Int32(h)
     context.pointee.pix_fmt = AV_PIX_FMT_YUVJ420P
     context.pointee.time_base = AVRational(num: 1, den: 25)
     context.pointee.flags |= AV_CODEC_FLAG_QSCALE
     context.pointee.global_quality = Int32(quality) * cffmpeg_qp2lambda()
-    var code = avcodec_open2(context, codec, nil)
-    if code < 0 {
-        throw VideoError.cannotWrite(path: folder, reason: "cannot open the MJPEG encoder: \(ffmpegMessage(code))")
-    }
-    guard
-        let converter = sws_getContext(
-            Int32(w), Int32(h), AV_PIX_FMT_RGB24, Int32(w), Int32(h), AV_PIX_FMT_YUVJ420P,
-            SWS_BICUBIC, nil, nil, nil)
-    else {
+    try encoder.openEncoder(codec, path: folder)
+    var code: Int32 = 0
+    guard let converter = FrameConverter(from: (w, h, AV_PIX_FMT_RGB24), to: (w, h, AV_PIX_FMT_YUVJ420P)) else {
         throw VideoError.cannotWrite(path: folder, reason: "swscale cannot convert to yuvj420p")
     }
-    defer { sws_freeContext(converter) }
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
-    let rgb = Frame()
-    let yuv = Frame()
+    let rgb = Frame(width: w, height: h, format: AV_PIX_FMT_RGB24, align: 32)
+    let yuv = Frame(width: w, height: h, format: AV_PIX_FMT_YUVJ420P, align: 32)
     let packet = Packet()
-    for (f, pixelFormat) in [(rgb, AV_PIX_FMT_RGB24), (yuv, AV_PIX_FMT_YUVJ420P)] {
-        f.pointer.pointee.width = Int32(w)
-        f.pointer.pointee.height = Int32(h)
-        f.pointer.pointee.format = pixelFormat.rawValue
-        guard av_frame_get_buffer(f.pointer, 32) >= 0 else { fatalError("av_frame_get_buffer: out of memory") }
-    }
     var written = 0
     let damaged = try decoder.decodeAll(format: format) { i, pixels in
         let line = Int(rgb.pointer.pointee.linesize.0)
@@ -57,7 +44,7 @@ public func extractFrames(
             (rgb.pointer.pointee.data.0! + y * line).update(
                 from: pixels.baseAddress!.assumingMemoryBound(to: UInt8.self) + y * w * 3, count: w * 3)
         }
-        _ = cffmpeg_scale_frame(converter, rgb.pointer, yuv.pointer)
+        try converter.convert(rgb.pointer, into: yuv) { VideoError.cannotWrite(path: folder, reason: $0) }
         yuv.pointer.pointee.pts = Int64(i)
         code = avcodec_send_frame(context, yuv.pointer)
         if code >= 0 { code = avcodec_receive_packet(context, packet.pointer) }

@@ -59,7 +59,8 @@ public var availableEncoder: String { avcodec_find_encoder_by_name("libx264") !=
 final class EncoderOutput {
     let path: String
     private var format: UnsafeMutablePointer<AVFormatContext>
-    private var encoder: UnsafeMutablePointer<AVCodecContext>
+    private let codec: CodecContext
+    private var encoder: UnsafeMutablePointer<AVCodecContext> { codec.pointer }
     private let stream: UnsafeMutablePointer<AVStream>
     private let packet = Packet()
     private var written: [(pts: Int64, key: Bool)] = []
@@ -84,11 +85,13 @@ final class EncoderOutput {
             throw VideoError.cannotWrite(path: path, reason: "libavcodec has neither libx264 nor an MPEG-4 encoder")
         }
         codecName = String(cString: codec.pointee.name)
-        guard let encoder = avcodec_alloc_context3(codec), let stream = avformat_new_stream(context, nil) else {
-            fatalError("avcodec_alloc_context3: out of memory")
+        self.codec = CodecContext(encoder: codec)
+        guard let stream = avformat_new_stream(context, nil) else {
+            avformat_free_context(context)
+            throw VideoError.cannotWrite(path: path, reason: "cannot add a video stream (out of memory)")
         }
-        self.encoder = encoder
         self.stream = stream
+        let encoder = self.codec.pointer
         encoder.pointee.width = Int32(width)
         encoder.pointee.height = Int32(height)
         encoder.pointee.pix_fmt = AV_PIX_FMT_YUV420P
@@ -107,11 +110,7 @@ final class EncoderOutput {
             encoder.pointee.flags |= Int32(AV_CODEC_FLAG_QSCALE)
             encoder.pointee.global_quality = 3 * cffmpeg_qp2lambda()
         }
-        code = avcodec_open2(encoder, codec, nil)
-        if code < 0 {
-            throw VideoError.cannotWrite(
-                path: path, reason: "cannot open the \(codecName) encoder: \(ffmpegMessage(code))")
-        }
+        try self.codec.openEncoder(codec, path: path)
         code = avcodec_parameters_from_context(stream.pointee.codecpar, encoder)
         if code < 0 { throw VideoError.cannotWrite(path: path, reason: ffmpegMessage(code)) }
         stream.pointee.time_base = encoder.pointee.time_base
@@ -126,8 +125,6 @@ final class EncoderOutput {
     deinit {
         if format.pointee.pb != nil { avio_closep(&format.pointee.pb) }
         avformat_free_context(format)
-        var e: UnsafeMutablePointer<AVCodecContext>? = encoder
-        avcodec_free_context(&e)
     }
 
     var timeBase: AVRational { encoder.pointee.time_base }

@@ -6,8 +6,9 @@ public final class VideoWriter {
     public enum PixelLayout: Sendable { case gray, rgb }
     private let output: EncoderOutput
     private let layout: PixelLayout
-    private let converter: OpaquePointer
-    private let source = Frame()
+    private let converter: FrameConverter
+    private let source: Frame
+    private let path: String
     private var count: Int64 = 0
     public let width: Int, height: Int, fps: Int
 
@@ -22,25 +23,18 @@ public final class VideoWriter {
         self.height = height
         self.fps = fps
         self.layout = layout
+        self.path = path
         let rate = AVRational(num: Int32(fps), den: 1)
         output = try EncoderOutput(
             path: path, width: width, height: height, timeBase: AVRational(num: 1, den: Int32(fps)),
             frameRate: rate, options: options, displayMatrix: nil)
-        guard
-            let c = sws_getContext(
-                Int32(width), Int32(height), layout == .gray ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24,
-                Int32(width), Int32(height), AV_PIX_FMT_YUV420P, SWS_BICUBIC, nil, nil, nil)
-        else {
+        let format = layout == .gray ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24
+        guard let c = FrameConverter(from: (width, height, format), to: (width, height, AV_PIX_FMT_YUV420P)) else {
             throw VideoError.cannotWrite(path: path, reason: "swscale cannot convert to YUV 4:2:0")
         }
         converter = c
-        source.pointer.pointee.width = Int32(width)
-        source.pointer.pointee.height = Int32(height)
-        source.pointer.pointee.format = (layout == .gray ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24).rawValue
-        guard av_frame_get_buffer(source.pointer, 32) >= 0 else { fatalError("av_frame_get_buffer: out of memory") }
+        source = Frame(width: width, height: height, format: format, align: 32)
     }
-
-    deinit { sws_freeContext(converter) }
 
     /// Appends one frame: height rows of width (gray) or 3·width (RGB) bytes.
     public func write(_ pixels: UnsafeRawBufferPointer) throws {
@@ -51,12 +45,7 @@ public final class VideoWriter {
             (f.data.0! + y * Int(f.linesize.0)).update(
                 from: pixels.baseAddress!.assumingMemoryBound(to: UInt8.self) + y * rowBytes, count: rowBytes)
         }
-        let out = Frame()
-        out.pointer.pointee.width = Int32(width)
-        out.pointer.pointee.height = Int32(height)
-        out.pointer.pointee.format = AV_PIX_FMT_YUV420P.rawValue
-        guard av_frame_get_buffer(out.pointer, 0) >= 0 else { fatalError("av_frame_get_buffer: out of memory") }
-        cffmpeg_scale_frame(converter, source.pointer, out.pointer)
+        let out = try converter.convert(source.pointer) { VideoError.cannotWrite(path: path, reason: $0) }
         try output.encode(out.pointer, pts: count)
         count += 1
     }

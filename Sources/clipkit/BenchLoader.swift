@@ -2,6 +2,7 @@ import ArgumentParser
 import Clips
 import Foundation
 import Loader
+import Support
 import Train
 
 extension ClipKit {

@@ -5,6 +5,7 @@ import Foundation
 import Loader
 import NN
 import Prep
+import Support
 import Tensor
 import Train
 import VideoIO
@@ -74,6 +75,7 @@ extension VideoError: UserFacingError {}
 extension Safetensors.FormatError: UserFacingError {}
 extension LoaderError: UserFacingError {}
 extension LoaderConfigError: UserFacingError {}
+extension FileWriteError: UserFacingError {}
 extension SamplingError: UserFacingError {}
 extension ModelError: UserFacingError {}
 

@@ -3,6 +3,7 @@ import Distributed
 import Foundation
 import Loader
 import Prep
+import Support
 import VideoIO
 
 extension ClipKit {

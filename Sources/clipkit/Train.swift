@@ -5,6 +5,7 @@ import Foundation
 import Loader
 import NN
 import Prep
+import Support
 import Tensor
 import Train
 
@@ -218,7 +219,7 @@ func endingProgressLine<T>(_ body: () throws -> T) rethrows -> T {
 
 /// Appends a line of weight hashes per step (see `--weight-trace`).
 private func traceWeights(_ trainer: Trainer, to path: String) {
-    FileManager.default.createFile(atPath: path, contents: nil)
+    _ = FileManager.default.createFile(atPath: path, contents: nil)
     guard let handle = FileHandle(forWritingAtPath: path) else { return }
     var phase = ""
     var step = 0
