@@ -82,70 +82,41 @@ public func evaluate(
     world: Communicator = .single, progress: ((String, Bool) -> Void)? = nil
 ) throws -> EvalResult {
     let start = Date()
-    var spec = spec
-    spec.interval *= max(1, tempo)
+    let testViews = TestViews(
+        spec: spec, sampling: sampling, clips: clips, crops: crops, side: side, shortSide: shortSide,
+        dilation: dilation, tempo: tempo)
     let loader = try ClipLoader(
-        manifest,
-        LoaderConfig(
-            spec: spec, sampling: sampling,
-            mode: .test(numClips: clips, crops: crops == 3 ? .three(side) : .center(side), shortSide: shortSide),
-            seed: seed,
-            options: LoaderOptions(
-                batchSize: batchVideos, workers: workers, queueDepth: 2, shuffle: false, rank: world.rank,
-                worldSize: world.size)))
-    let dataset = loader.dataset
+        manifest, testViews.loaderConfig(seed: seed, batchVideos: batchVideos, workers: workers, world: world))
     loader.log = { _ in }
-    model.eval()
-    defer { model.train() }
-    applyDilation(model, temporal: dilation.temporal, spatial: dilation.spatial)
     let n = classes.count
-    let views = dataset.sampleShape[0]
-    let viewShape = Array(dataset.sampleShape.dropFirst())
     var outcomes: [VideoOutcome] = []
-    var runningCorrect = 0
-    var runningScored = 0  // for the progress line
-    let iterator = loader.epoch(0)
-    var done = 0
-    while let batch = try iterator.next() {
-        for f in batch.failed {
-            outcomes.append(
-                VideoOutcome(
-                    video: f.video, label: -1, top: [], clipCorrect: 0, failure: .init(path: f.path, reason: f.reason)))
+    var running = (correct: 0, scored: 0)  // for the progress line
+    // This rank's share (all of it in one process).
+    let share = world.isDistributed ? (manifest.count + world.size - 1) / world.size : manifest.count
+    try scoreVideos(model, loader: loader, classes: n, dilation: dilation, source: manifest.source) { s in
+        guard s.failure == nil else {
+            outcomes.append(VideoOutcome(video: s.video, label: -1, top: [], clipCorrect: 0, failure: s.failure))
+            return
         }
-        let failedVideos = Set(batch.failed.map(\.video))
-        let x = reshape(batchTensor(batch), [batch.count * views] + viewShape)
-        let logits = GradMode.withNoGrad { model(x) }.scalars
-        guard logits.count == batch.count * views * n else {
-            throw ConfigError(
-                file: manifest.source,
-                reason: "the model has \(logits.count / (batch.count * views)) outputs, the class list \(n)")
-        }
-        for (i, video) in batch.videos.enumerated() where !failedVideos.contains(video) {
-            let label = batch.labels[i]
-            let part = Array(logits[(i * views * n)..<((i + 1) * views * n)])
-            let best = topK(averageViewProbabilities(part, views: views, classes: n), min(5, n))
-            var clipCorrect = 0
-            for v in 0..<views where topK(Array(part[(v * n)..<((v + 1) * n)]), 1)[0] == label { clipCorrect += 1 }
-            outcomes.append(VideoOutcome(video: video, label: label, top: best, clipCorrect: clipCorrect, failure: nil))
-            if best[0] == label { runningCorrect += 1 }
-            runningScored += 1
-        }
-        done += batch.count
-        if let progress {
-            // This rank's share (all of it in one process).
-            let share = world.isDistributed ? (manifest.count + world.size - 1) / world.size : manifest.count
-            let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-9)
-            progress(
-                String(
-                    format: "eval | %d/%d videos%@ | %.2f videos/s | top-1 %.1f%% | ETA %@", done, share,
-                    world.isDistributed ? " (rank 0's share)" : "", rate,
-                    runningScored > 0 ? 100 * Double(runningCorrect) / Double(runningScored) : 0,
-                    duration(Double(share - done) / max(rate, 1e-9))), done >= share)
-        }
+        let best = topK(s.probabilities, min(5, n))
+        let clipCorrect = s.viewTop1.filter { $0 == s.label }.count
+        outcomes.append(VideoOutcome(video: s.video, label: s.label, top: best, clipCorrect: clipCorrect, failure: nil))
+        if best[0] == s.label { running.correct += 1 }
+        running.scored += 1
+    } afterBatch: { done in
+        guard let progress else { return }
+        let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-9)
+        progress(
+            String(
+                format: "eval | %d/%d videos%@ | %.2f videos/s | top-1 %.1f%% | ETA %@", done, share,
+                world.isDistributed ? " (rank 0's share)" : "", rate,
+                running.scored > 0 ? 100 * Double(running.correct) / Double(running.scored) : 0,
+                duration(Double(share - done) / max(rate, 1e-9))), done >= share)
     }
     if world.isDistributed { outcomes = try merged(outcomes, over: world) }
     return EvalResult(
-        outcomes, classes: classes, views: (clips, crops, views), dilation: dilation, tempo: tempo,
+        outcomes, classes: classes, views: (clips, crops, loader.dataset.sampleShape[0]), dilation: dilation,
+        tempo: tempo,
         seconds: Date().timeIntervalSince(start))
 }
 

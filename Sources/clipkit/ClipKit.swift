@@ -19,7 +19,7 @@ struct ClipKit: ParsableCommand {
             "Under mpirun, train, eval and prep resize/frames split their work over the ranks (see the README).",
         subcommands: [
             Probe.self, Frames.self, Sample.self, Prep.self, DataCommand.self, Model.self, TrainCommand.self,
-            EvalCommand.self, ReportCommand.self, Explain.self, Bench.self, Doctor.self
+            EvalCommand.self, Predict.self, ReportCommand.self, Explain.self, Bench.self, Doctor.self
         ])
 
     /// Under mpirun, MPI starts before the command and ends after it. A rank

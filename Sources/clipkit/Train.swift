@@ -125,10 +125,8 @@ extension ClipKit {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let parts = views.lowercased().split(separator: "x").compactMap { Int($0) }
-            guard parts.count == 2, parts[0] >= 1, parts[1] == 1 || parts[1] == 3 else {
-                throw ValidationError("--views must be KxC with C = 1 or 3, e.g. 10x3")
-            }
+            let (clips, crops) = try parseViews(views)
+            let parts = [clips, crops]
             try inFile(checkpoint) {
                 let (config, classes, model) = try loadTrainedModel(checkpoint)
                 var d = ITSLPlan(config).testDilation
@@ -243,13 +241,19 @@ private func traceWeights(_ trainer: Trainer, to path: String) {
 }
 
 /// The config, class names and model (weights loaded) of a `clipkit train` checkpoint.
-func loadTrainedModel(_ checkpoint: String) throws -> (TrainConfig, [String], NN.Module) {
+func loadTrainedModel(_ checkpoint: String, classes file: String? = nil) throws -> (TrainConfig, [String], NN.Module) {
     let (_, meta) = try Safetensors.read(checkpoint)
-    guard let text = meta["config"], let config = try? TrainConfig.fromJSON(text), let classList = meta["classes"]
-    else {
+    guard let text = meta["config"], let config = try? TrainConfig.fromJSON(text) else {
         throw ConfigError(file: checkpoint, reason: "not a `clipkit train` checkpoint (no config in its metadata)")
     }
-    let classes = classList.split(separator: "\n").map(String.init)
+    let classes: [String]
+    if let file {
+        classes = try loadClassNames(file)
+    } else if let stored = meta["classes"] {
+        classes = stored.split(separator: "\n").map(String.init)
+    } else {
+        throw ConfigError(file: checkpoint, reason: "holds no class names; give them with --classes FILE")
+    }
     let model = try ModelZoo.make(
         config.model, classes: classes.count, seed: config.seed,
         input: [3, config.clip.frames, config.clip.crop, config.clip.crop])

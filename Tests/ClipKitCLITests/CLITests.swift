@@ -465,3 +465,63 @@ func tinyVideoMNIST(in root: URL, crossed: Bool = false) throws {
         #expect(resumed.status == 1 && resumed.stderr.contains("do not resume"), "\(resumed.stderr)")
     }
 }
+
+/// `clipkit predict`: the top-1 of each video is eval's on the same videos
+/// and views; a broken video is reported, exit status 1, and the others are
+/// still scored; a glob and a folder of videos name the same videos.
+@Suite struct PredictCLITests {
+    @Test func predictGivesEvalsTopOneAndGoesOnPastABrokenVideo() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("predictcli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        try tinyVideoMNIST(in: root)
+        try """
+        {"model": "kth3l-stdcf", "train": "data/train.csv", "num_classes": 10,
+         "clip": {"frames": 8, "crop": 16, "short_side": [16, 16], "flip": 0},
+         "batch": 4, "workers": 2, "threads": 2, "output": "run", "epochs": 1, "precise_bn_batches": 0}
+        """.write(to: root.appendingPathComponent("run.json"), atomically: true, encoding: .utf8)
+        let trained = try clipkit(["train", root.appendingPathComponent("run.json").path])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let checkpoint = root.appendingPathComponent("run/checkpoint.safetensors").path
+        // Three test videos, as a manifest for eval and as paths for predict.
+        let lines = try String(contentsOf: root.appendingPathComponent("data/test.csv"), encoding: .utf8)
+            .split(separator: "\n")
+        let three = lines.dropFirst().prefix(3).map { String($0.split(separator: ",")[0]) }
+        let paths = three.map { root.appendingPathComponent("data/" + $0).path }
+        let manifest = root.appendingPathComponent("three.csv")
+        try (["path,label"] + paths.map { "\($0),0" }).joined(separator: "\n").write(
+            to: manifest, atomically: true, encoding: .utf8)
+        let eval = try clipkit(["eval", checkpoint, manifest.path, "--views", "2x3", "--json"])
+        #expect(eval.status == 0, "\(eval.stderr)")
+        let confusion = try JSONSerialization.jsonObject(with: eval.stdout) as! [String: Any]
+        // Every video has label 0: its row of the confusion matrix has a 1 at its top-1 class.
+        let predictedByEval = (confusion["confusion"] as! [[Int]])[0]
+
+        let broken = root.appendingPathComponent("broken.mp4")
+        try Data("not a video".utf8).write(to: broken)
+        let result = try clipkit(["predict", checkpoint] + paths + [broken.path, "--views", "2x3", "--json"])
+        #expect(result.status == 1, "a broken video fails the job")
+        #expect(result.stderr.contains("broken.mp4"), "\(result.stderr)")
+        let predictions = try JSONSerialization.jsonObject(with: result.stdout) as! [[String: Any]]
+        #expect(predictions.count == 4)
+        var counts = [Int](repeating: 0, count: predictedByEval.count)
+        for p in predictions.prefix(3) {
+            let top = p["top"] as! [[String: Any]]
+            #expect(top.count == 5 && p["failure"] == nil)
+            counts[top[0]["index"] as! Int] += 1
+        }
+        #expect(counts == predictedByEval, "predict's top-1 classes are eval's")
+        #expect(predictions[3]["failure"] is String && (predictions[3]["top"] as! [Any]).isEmpty)
+
+        let text = try clipkit(["predict", checkpoint, paths[0], "--views", "2x3", "--top", "2"])
+        #expect(
+            text.status == 0 && String(decoding: text.stdout, as: UTF8.self).split(separator: "\n").count == 1,
+            "\(text.stderr)")
+        let folder = (paths[0] as NSString).deletingLastPathComponent
+        let glob = try clipkit(["predict", checkpoint, folder + "/*.mp4", "--views", "1x1", "--json"])
+        let whole = try clipkit(["predict", checkpoint, folder, "--views", "1x1", "--json"])
+        #expect(glob.status == 0 && glob.stdout == whole.stdout && !glob.stdout.isEmpty, "\(glob.stderr)")
+        let none = try clipkit(["predict", checkpoint, root.path + "/*.nothing"])
+        #expect(none.status == 1 && none.stderr.contains("matches no file"))
+    }
+}
