@@ -48,6 +48,11 @@ class ClipLoader(_lib.Closable):
     batch's clips are the buffer ClipKit's workers filled, handed over without
     a copy; it returns to the loader when no array of it is left, so keeping
     batches is safe (memory grows by what you keep).
+
+    `state_dict()` and `load_state_dict()` (torchdata's StatefulDataLoader
+    protocol) save and restore the place in an epoch: a loader restored in
+    a new process, with the same options, goes on with exactly the batches
+    the first one had not yet handed out.
     """
 
     def __init__(self, manifest, *, mode="train", frames=8, interval=8, sampling="dense", crop=224, short_side=(256, 320),
@@ -76,6 +81,9 @@ class ClipLoader(_lib.Closable):
         self.batch_size = batch
         self.epoch = 0
         self.failures = []
+        # The place in an epoch: batches of `epoch` handed out, and where a restored loader starts.
+        self._handed_out = 0
+        self._resume_at = 0
 
     def __len__(self):
         """Batches in one epoch of this rank's shard."""
@@ -86,7 +94,33 @@ class ClipLoader(_lib.Closable):
         return _lib.check(lib.clipkit_loader_videos(self._handle))
 
     def set_epoch(self, epoch):
+        """Chooses the epoch `iter(loader)` gives; another epoch than a restored one starts at its beginning."""
+        if int(epoch) != self.epoch:
+            self._resume_at = 0
+            self._handed_out = 0
         self.epoch = int(epoch)
+
+    def state_dict(self):
+        """Where the loader is: the epoch, the batches of it handed out so far, and the options
+        (a loader restores only a state of the same options). Plain Python values."""
+        return {"version": 1, "epoch": self.epoch, "batches": self._handed_out, "options": dict(self.options)}
+
+    def load_state_dict(self, state):
+        """Continues from `state` (from `state_dict`): the next iteration of its epoch starts
+        after the batches it had handed out."""
+        if state.get("version") != 1:
+            raise ValueError(f"not a ClipLoader state (version {state.get('version')!r})")
+        mine = json.loads(json.dumps(self.options))
+        theirs = json.loads(json.dumps(state["options"]))
+        differ = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+        if differ:
+            raise ValueError(f"the state was saved by a loader with other options: {', '.join(differ)}")
+        batches = int(state["batches"])
+        if not 0 <= batches <= len(self):
+            raise ValueError(f"the state's position ({batches} batches) is outside the epoch's {len(self)}")
+        self.epoch = int(state["epoch"])
+        self._handed_out = batches
+        self._resume_at = batches
 
     def close(self):
         if getattr(self, "_handle", None):
@@ -97,12 +131,19 @@ class ClipLoader(_lib.Closable):
     def __iter__(self):
         return self.batches(self.epoch)
 
-    def batches(self, epoch, start=0, with_videos=False):
-        """The batches of `epoch` from batch `start` on. ClipKit's workers stop
-        when the iteration ends, breaks, or is interrupted (Ctrl-C)."""
+    def batches(self, epoch, start=None, with_videos=False):
+        """The batches of `epoch` from batch `start` on (default: the beginning, or where a
+        restored state left the epoch). ClipKit's workers stop when the iteration ends,
+        breaks, or is interrupted (Ctrl-C)."""
         if self._handle is None:
             raise ValueError("the loader is closed")
-        _lib.check(lib.clipkit_loader_start_epoch(self._handle, int(epoch), int(start)))
+        epoch = int(epoch)
+        if start is None:
+            start = self._resume_at if epoch == self.epoch else 0
+        self._resume_at = 0
+        self.epoch = epoch
+        self._handed_out = int(start)
+        _lib.check(lib.clipkit_loader_start_epoch(self._handle, epoch, int(start)))
         sample = int(np.prod(self.sample_shape))
         labels = np.empty(self.batch_size, dtype=np.int64)
         videos = np.empty(self.batch_size, dtype=np.int64)
@@ -129,6 +170,7 @@ class ClipLoader(_lib.Closable):
                 y = labels[:n].copy()
                 if _torch is not None:
                     x, y = _torch.from_numpy(x), _torch.from_numpy(y)
+                self._handed_out += 1
                 yield (x, y, videos[:n].copy()) if with_videos else (x, y)
         finally:
             if self._handle:

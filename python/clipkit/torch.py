@@ -28,6 +28,16 @@ class ClipDataset(torch.utils.data.IterableDataset):
 
     def set_epoch(self, epoch):
         self.epoch = int(epoch)
+        self.loader.set_epoch(epoch)
+
+    def state_dict(self):
+        """The loader's place in its epoch (see `ClipLoader.state_dict`)."""
+        return self.loader.state_dict()
+
+    def load_state_dict(self, state):
+        """Continues mid-epoch from `state`: the next iteration gives the batches not yet handed out."""
+        self.loader.load_state_dict(state)
+        self.epoch = self.loader.epoch
 
     def __len__(self):
         return len(self.loader)
@@ -36,4 +46,5 @@ class ClipDataset(torch.utils.data.IterableDataset):
         info = torch.utils.data.get_worker_info()
         if info is not None and info.num_workers > 0:
             raise RuntimeError("clipkit.torch.ClipDataset loads with ClipKit's own threads: use DataLoader(num_workers=0)")
-        return self.loader.batches(self.epoch)
+        self.loader.set_epoch(self.epoch)
+        return iter(self.loader)

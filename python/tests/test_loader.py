@@ -148,3 +148,52 @@ def test_a_list_entry_with_a_stream_index_equals_that_stream_alone(tmp_path):
     a, b, c = (np.asarray(next(iter(loader.batches(0)))[0]) for loader in (chosen, separate, default))
     assert np.array_equal(a, b)
     assert not np.array_equal(a, c)   # the default is stream 1
+
+
+RESUME_SCRIPT = textwrap.dedent("""
+    import hashlib, json, pickle, sys
+    import numpy as np
+    import clipkit
+    manifest, state_file, out_file, stop_after = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    loader = clipkit.ClipLoader(manifest, frames=4, interval=2, crop=48, short_side=(64, 80), batch=1, workers=2, seed=5)
+    if stop_after < 0:
+        loader.load_state_dict(pickle.load(open(state_file, "rb")))
+    else:
+        loader.set_epoch(3)
+    digests = []
+    for x, y in loader:
+        digests.append(hashlib.sha256(np.asarray(x).tobytes() + np.asarray(y).tobytes()).hexdigest())
+        if len(digests) == stop_after:
+            break  # as a job would stop after training on k batches
+    if stop_after >= 0:
+        pickle.dump(loader.state_dict(), open(state_file, "wb"))
+    json.dump(digests, open(out_file, "w"))
+""")
+
+
+def test_a_loader_restored_in_a_new_process_gives_the_remaining_batches(manifest, tmp_path):
+    script = tmp_path / "resume.py"
+    script.write_text(RESUME_SCRIPT)
+    state, first, rest, whole = (tmp_path / n for n in ("state.pkl", "first.json", "rest.json", "whole.json"))
+
+    def run(out, stop_after):
+        subprocess.run([sys.executable, str(script), str(manifest), str(state), str(out), str(stop_after)], check=True)
+        return json.loads(out.read_text())
+
+    straight = run(whole, 99)  # the whole epoch (4 batches), uninterrupted
+    head = run(first, 2)  # stopped after 2 batches, state saved
+    tail = run(rest, -1)  # a new process, restored
+    assert len(straight) == 4 and head == straight[:2]
+    assert tail == straight[2:], "the restored loader gives exactly the batches not yet handed out"
+
+
+def test_a_state_from_other_options_is_refused(manifest):
+    loader = clipkit.ClipLoader(manifest, frames=4, interval=2, crop=48, short_side=(64, 80), batch=1)
+    state = loader.state_dict()
+    assert state["epoch"] == 0 and state["batches"] == 0
+    other = clipkit.ClipLoader(manifest, frames=4, interval=2, crop=48, short_side=(64, 80), batch=2)
+    with pytest.raises(ValueError, match="batch"):
+        other.load_state_dict(state)
+    state["batches"] = 99
+    with pytest.raises(ValueError, match="outside"):
+        loader.load_state_dict(state)

@@ -35,6 +35,22 @@ def test_dataloader_yields_the_loaders_batches_per_epoch():
             assert torch.equal(x, u) and torch.equal(y, v)
 
 
+def test_the_dataset_resumes_mid_epoch_from_its_state():
+    options = dict(OPTIONS, batch=1)
+    first = ClipDataset(ENTRIES, **options)
+    first.set_epoch(2)
+    straight = list(first)
+    iterator = iter(torch.utils.data.DataLoader(first, batch_size=None, num_workers=0))
+    head = [next(iterator) for _ in range(3)]
+    state = first.state_dict()
+    restored = ClipDataset(ENTRIES, **options)
+    restored.load_state_dict(state)
+    tail = list(torch.utils.data.DataLoader(restored, batch_size=None, num_workers=0))
+    assert len(straight) == 4 and len(tail) == 1
+    for (x, y), (u, v) in zip(head + tail, straight):
+        assert torch.equal(x, u) and torch.equal(y, v)
+
+
 def test_rank_and_world_size_shard_the_epoch():
     seen = []
     for rank in range(2):
