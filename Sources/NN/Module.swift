@@ -95,5 +95,5 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
 /// Uniform in ±bound, PyTorch's default for conv and linear weights
 /// (kaiming_uniform with a = √5: bound = 1/√fan_in).
 func uniformValues(_ count: Int, bound: Float, rng: inout SeededRNG) -> [Float] {
-    (0..<count).map { _ in Float.random(in: -bound..<bound, using: &rng) }
+    rng.uniformFloats(count, in: -bound..<bound)
 }

@@ -392,3 +392,53 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
         #expect(throws: ConfigError.self) { try requireFinite(.nan, config: "c.json", epoch: 0, step: 0) }
     }
 }
+
+/// The recipes in configs/: each loads, names a model of the zoo and a
+/// paper's table, and trains one step of its own model, optimizer and
+/// schedule on a tiny manifest with the input shrunk to 3×4×32×32.
+@Suite(.serialized) struct RecipeTests {
+    static let folder = repositoryRoot.appendingPathComponent("configs")
+    static let recipes = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
+        .filter { $0.hasSuffix(".yaml") }.sorted()
+
+    @Test func theRecipesAreThere() {
+        for model in [
+            "tsn-r50", "i3d-r50", "s3d-r50", "tam-r50", "nl-i3d-r50", "slowfast-r50", "r2plus1d-r50", "stdcf-r50",
+            "stdcf-r50-itsl"
+        ] {
+            #expect(Self.recipes.contains("kinetics400-\(model).yaml"), "\(model)")
+        }
+    }
+
+    @Test(arguments: recipes)
+    func aRecipeLoadsAndTrainsOneStep(_ name: String) throws {
+        let path = Self.folder.appendingPathComponent(name).path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.contains("Table") || text.contains("section"), "names the paper's table or section")
+        var config = try TrainConfig.load(path)
+        #expect(ModelZoo.names.contains(config.model))
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("recipe-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let manifest = root.appendingPathComponent("train.csv")
+        // Two steps an epoch: the run stops inside the first epoch.
+        let videos = ["h264_bframes.mp4", "vp9.webm", "hevc.mkv", "mpeg4.avi"]
+        try (["path,label"] + videos.enumerated().map { "\(fixture($1)),\($0)" }).joined(separator: "\n").write(
+            to: manifest, atomically: true, encoding: .utf8)
+        config.train = manifest.path
+        config.val = nil
+        config.classes = nil
+        config.numClasses = 400
+        (config.clip.frames, config.clip.interval, config.clip.crop, config.clip.shortSide) = (4, 1, 32, [32, 40])
+        (config.batch, config.workers, config.threads) = (2, 2, 2)
+        config.output = root.appendingPathComponent("run").path
+        let trainer = try Trainer(config: config)
+        trainer.progress = { _, _ in }
+        trainer.control = RunControl(stopRequested: { false }, stopAfterSteps: 1)
+        let before = trainer.model.parameters().map { $0.1.scalars }
+        let summary = try trainer.run()
+        #expect(summary.interrupted, "stopped after its one step, with a checkpoint")
+        #expect(trainer.model.parameters().map { $0.1.scalars } != before, "the step changed the weights")
+        #expect(FileManager.default.fileExists(atPath: trainer.checkpointPath))
+    }
+}
