@@ -54,7 +54,7 @@ public func clipkit_last_error() -> UnsafePointer<CChar> {
 }
 
 @_cdecl("clipkit_version")
-public func clipkit_version() -> UnsafePointer<CChar> { cString("2.0") }
+public func clipkit_version() -> UnsafePointer<CChar> { cString("2.1") }
 
 // MARK: Decoder
 
@@ -156,6 +156,40 @@ public func clipkit_decoder_frames(
                     "the output buffer holds \(outBytes) bytes; \(count) frames need \(Int64(frameBytes) * count)")
         }
         try decoder.frames(at: wanted, format: f, into: UnsafeMutableRawBufferPointer(start: out, count: Int(outBytes)))
+        return 0
+    }
+}
+
+/// Each frame's presentation time and duration in seconds (display order):
+/// writes min(count, capacity) of each and returns the frame count.
+@_cdecl("clipkit_decoder_frame_times")
+public func clipkit_decoder_frame_times(
+    _ handle: OpaquePointer?, _ pts: UnsafeMutablePointer<Double>?, _ durations: UnsafeMutablePointer<Double>?,
+    _ capacity: Int64
+) -> Int64 {
+    guarded(-1) {
+        let times = try decoderHandle(handle).decoder.frameTimes
+        for i in 0..<min(times.pts.count, Int(max(capacity, 0))) {
+            pts?[i] = times.pts[i]
+            durations?[i] = times.durations[i]
+        }
+        return Int64(times.pts.count)
+    }
+}
+
+/// The display indices of the frames on screen at each of `seconds` (the
+/// last frame whose time is at or before it); a time outside the video is an error.
+@_cdecl("clipkit_decoder_indices_played_at")
+public func clipkit_decoder_indices_played_at(
+    _ handle: OpaquePointer?, _ seconds: UnsafePointer<Double>?, _ count: Int64, _ out: UnsafeMutablePointer<Int64>?
+) -> Int32 {
+    guarded(-1) {
+        let decoder = try decoderHandle(handle).decoder
+        guard count >= 0 else { throw ArgumentError(description: "the time count is negative") }
+        guard count == 0 || (seconds != nil && out != nil) else {
+            throw ArgumentError(description: "the times or the output are NULL")
+        }
+        for i in 0..<Int(count) { out![i] = Int64(try decoder.frameIndex(playedAt: seconds![i])) }
         return 0
     }
 }

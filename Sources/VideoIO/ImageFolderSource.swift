@@ -135,6 +135,8 @@ final class ImageFolderSource: FrameSource {
 
     func pixelFormat() -> AVPixelFormat { firstPixelFormat }
 
+    var frameTimes: FrameTimes { FrameTimes(pts: files.indices.map { Double($0) / fps }, single: 1 / fps) }
+
     func frameIndex(playedAt seconds: Double) throws -> Int {
         let end = Double(files.count) / fps
         guard seconds >= 0, seconds < end else {

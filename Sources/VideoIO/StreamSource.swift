@@ -186,6 +186,11 @@ final class StreamSource: FrameSource {
     }
 
     /// Display index of the frame on screen at `seconds`.
+    var frameTimes: FrameTimes {
+        let tb = Double(timeBase.num) / Double(timeBase.den)
+        return FrameTimes(pts: timestamps.map { Double($0) * tb }, single: 1 / max(baseMetadata.fps, 1))
+    }
+
     func frameIndex(playedAt seconds: Double) throws -> Int {
         let tb = Double(timeBase.num) / Double(timeBase.den)
         let start = Double(timestamps[0]) * tb

@@ -47,6 +47,24 @@ public struct VideoMetadata: Sendable, Equatable, Codable {
     public var stream: Int
 }
 
+/// When each frame (in display order) is shown: its presentation timestamp
+/// in seconds (the stream's own clock, start offset included: ffprobe's
+/// `best_effort_timestamp_time`) and how long it stays (until the next
+/// frame; the last one as long as the one before it).
+public struct FrameTimes: Sendable, Equatable {
+    public var pts: [Double]
+    public var durations: [Double]
+
+    /// Times `pts` (ascending) with the durations up to each next one; the
+    /// last frame gets the interval before it, or `single` when alone.
+    init(pts: [Double], single: Double) {
+        self.pts = pts
+        durations = pts.indices.map { i in
+            i + 1 < pts.count ? pts[i + 1] - pts[i] : (pts.count > 1 ? pts[i] - pts[i - 1] : single)
+        }
+    }
+}
+
 /// Work counters, for tests and benchmarks.
 public struct DecodeCounters: Sendable, Equatable {
     public var packetsRead = 0
@@ -80,6 +98,8 @@ protocol FrameSource: AnyObject {
     var lastDamageReason: String { get }
     func pixelFormat() -> AVPixelFormat
     func frameIndex(playedAt seconds: Double) throws -> Int
+    /// Each frame's presentation time and how long it is shown, in seconds.
+    var frameTimes: FrameTimes { get }
     /// Makes each of `targets` (ascending, unique) current in turn and calls
     /// `deliver`. Returns the targets never produced (also added to `damagedFrames`).
     func decode(_ targets: [Int], deliver: (Int) throws -> Void) throws -> [Int]
@@ -214,6 +234,9 @@ public final class VideoDecoder {
     public func frameIndex(playedAt seconds: Double) throws -> Int {
         try source.frameIndex(playedAt: seconds)
     }
+
+    /// Every frame's presentation time and duration, in seconds, from the index (nothing is decoded).
+    public var frameTimes: FrameTimes { source.frameTimes }
 
     /// Decodes the whole video in order, converting every frame; `body` gets
     /// each frame's index and RGB24 bytes. Returns the damaged frame indices.

@@ -36,6 +36,34 @@ private let corpus = try! CorpusFile.load()
         }
     }
 
+    /// Each frame's time is ffprobe's `best_effort_timestamp_time` (start
+    /// offsets, wraps and edit lists included), and its duration the gap to the next.
+    @Test(arguments: corpus.keys.sorted() + ["../vfr.mp4"])
+    func frameTimesAreFFprobes(_ name: String) throws {
+        let path = fixture("corpus/" + name)
+        let text = try runTool(
+            "ffprobe",
+            [
+                "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=best_effort_timestamp_time", "-of",
+                "csv=p=0", path
+            ])
+        // One line a frame; "N/A" where ffprobe has no time (the last frames flushed out of some
+        // decoders): ClipKit's index still gives one, which those frames are not compared on.
+        let reference = String(decoding: text, as: UTF8.self).split(separator: "\n").map {
+            Double($0.trimmingCharacters(in: CharacterSet(charactersIn: ", ")))
+        }
+        let times = try VideoDecoder(path: path).frameTimes
+        #expect(times.pts.count == reference.count, "\(name)")
+        #expect(reference.filter { $0 == nil }.count <= 2, "\(name): at most the last two frames lack a time")
+        let off = zip(times.pts, reference).enumerated().filter { item in
+            let (ours, theirs) = item.element
+            return theirs.map { abs(ours - $0) > 1e-6 } ?? false
+        }
+        #expect(off.isEmpty, "\(name): frames \(off.prefix(3).map { "\($0.offset): \($0.element)" })")
+        #expect(zip(times.durations.dropLast(), zip(times.pts, times.pts.dropFirst())).allSatisfy { $0 == $1.1 - $1.0 })
+        #expect(times.durations.allSatisfy { $0 > 0 }, "\(name)")
+    }
+
     @Test(arguments: corpus.keys.sorted())
     func everyFrameInOrder(_ name: String) throws {
         let e = corpus[name]!

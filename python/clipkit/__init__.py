@@ -8,10 +8,10 @@ and a fork() copies none of them. Use the loader in the main process
 "spawn" start method.
 """
 from ._lib import ClipKitError, lib as _library
-from .decoder import VideoDecoder
+from .decoder import Frame, FrameBatch, StreamMetadata, VideoDecoder
 from .loader import ClipLoader
 
 __version__ = "0.1.0"
 abi_version = _library.clipkit_version().decode()
 
-__all__ = ["VideoDecoder", "ClipLoader", "ClipKitError", "__version__"]
+__all__ = ["VideoDecoder", "Frame", "FrameBatch", "StreamMetadata", "ClipLoader", "ClipKitError", "__version__"]

@@ -34,6 +34,8 @@ _signatures = {
     "clipkit_decoder_metadata": (_c.c_char_p, [_c.c_void_p]),
     "clipkit_decoder_output_size": (_c.c_int, [_c.c_void_p, _c.POINTER(FrameFormat), _c.POINTER(_c.c_int32), _c.POINTER(_c.c_int32)]),
     "clipkit_decoder_frames": (_c.c_int, [_c.c_void_p, _i64p, _c.c_int64, _c.POINTER(FrameFormat), _c.c_void_p, _c.c_int64]),
+    "clipkit_decoder_frame_times": (_c.c_int64, [_c.c_void_p, _c.POINTER(_c.c_double), _c.POINTER(_c.c_double), _c.c_int64]),
+    "clipkit_decoder_indices_played_at": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_double), _c.c_int64, _i64p]),
     "clipkit_loader_open": (_c.c_void_p, [_c.c_char_p]),
     "clipkit_loader_close": (None, [_c.c_void_p]),
     "clipkit_loader_sample_shape": (_c.c_int, [_c.c_void_p, _i64p, _c.c_int]),

@@ -1,6 +1,16 @@
-"""clipkit.VideoDecoder: frame-exact random access to a video (or a frame folder)."""
+"""clipkit.VideoDecoder: frame-exact random access to a video (or a frame folder).
+
+The torchcodec-named methods (`get_frame_at`, `get_frames_in_range`,
+`get_frames_played_at`, `get_frames_played_in_range`) return `Frame` and
+`FrameBatch` (`data`, `pts_seconds`, `duration_seconds`), as torchcodec's do.
+The one difference from torchcodec: `get_frames_at` (and `get_batch`,
+indexing) return the frames alone, a plain array, as decord and ClipKit's
+earlier versions do; torchcodec's `get_frames_at` returns a `FrameBatch`.
+"""
 import ctypes
 import json
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -11,6 +21,68 @@ try:  # torch is optional: numpy arrays without it
     import torch as _torch
 except ImportError:  # pragma: no cover - depends on the environment
     _torch = None
+
+
+@dataclass
+class Frame:
+    """One frame: `data` (C×H×W or H×W×C uint8), when it is shown and for how long (seconds)."""
+    data: Any
+    pts_seconds: float
+    duration_seconds: float
+
+
+@dataclass
+class FrameBatch:
+    """Frames: `data` (N×C×H×W or N×H×W×C uint8), and each frame's `pts_seconds` and
+    `duration_seconds` (float64, length N)."""
+    data: Any
+    pts_seconds: Any
+    duration_seconds: Any
+
+
+class StreamMetadata(dict):
+    """The decoder's metadata: a dict under ClipKit's keys (`frames`, `fps`, `duration`, …),
+    also read as attributes under torchcodec's names."""
+
+    @property
+    def num_frames(self) -> int:
+        return self["frames"]
+
+    @property
+    def average_fps(self) -> float:
+        return self["fps"]
+
+    @property
+    def duration_seconds(self) -> float:
+        return self["duration"]
+
+    @property
+    def begin_stream_seconds(self) -> float:
+        return self["begin_stream_seconds"]
+
+    @property
+    def end_stream_seconds(self) -> float:
+        return self["end_stream_seconds"]
+
+    @property
+    def codec(self) -> str:
+        return self["codec"]
+
+    @property
+    def width(self) -> int:
+        return self["width"]
+
+    @property
+    def height(self) -> int:
+        return self["height"]
+
+    @property
+    def rotation(self) -> int:
+        return self["rotation"]
+
+    @property
+    def stream_index(self) -> int:
+        return self["stream"]
 
 
 class VideoDecoder(_lib.Closable):
@@ -45,7 +117,16 @@ class VideoDecoder(_lib.Closable):
                                                 -1 if stream_index is None else stream_index)
         if not self._handle:
             raise _lib.error()
-        self.metadata = json.loads(lib.clipkit_decoder_metadata(self._handle))
+        self.metadata = StreamMetadata(json.loads(lib.clipkit_decoder_metadata(self._handle)))
+        count = _lib.check(lib.clipkit_decoder_frame_times(self._handle, None, None, 0))
+        self._pts = np.empty(count, dtype=np.float64)
+        self._durations = np.empty(count, dtype=np.float64)
+        _lib.check(lib.clipkit_decoder_frame_times(self._handle, _doubles(self._pts), _doubles(self._durations), count))
+        if count:
+            self.metadata["begin_stream_seconds"] = float(self._pts[0])
+            self.metadata["end_stream_seconds"] = float(self._pts[-1] + self._durations[-1])
+        else:
+            self.metadata["begin_stream_seconds"] = self.metadata["end_stream_seconds"] = 0.0
         w, h = ctypes.c_int32(), ctypes.c_int32()
         _lib.check(lib.clipkit_decoder_output_size(self._handle, ctypes.byref(self._format), ctypes.byref(w), ctypes.byref(h)))
         self.width, self.height = w.value, h.value
@@ -78,3 +159,63 @@ class VideoDecoder(_lib.Closable):
         return _torch.from_numpy(out) if _torch is not None else out
 
     get_batch = get_frames_at  # decord's name
+
+    # torchcodec's methods ------------------------------------------------------
+
+    def get_frame_at(self, index: int) -> Frame:
+        """The frame at display index `index` (negative counts from the end), with its time."""
+        if index < 0:
+            index += len(self)
+        self._check_indices([index])
+        return Frame(self.get_frames_at([index])[0], float(self._pts[index]), float(self._durations[index]))
+
+    def get_frames_in_range(self, start: int, stop: int, step: int = 1) -> FrameBatch:
+        """Frames start, start + step, … before stop (display indices), with their times."""
+        indices = list(range(start, stop, step))
+        self._check_indices(indices)
+        return self._batch(indices)
+
+    def get_frames_played_at(self, seconds) -> FrameBatch:
+        """The frames on screen at each of `seconds` (the last frame whose time is at or before it),
+        in the order given: for variable-frame-rate video, what a player shows."""
+        return self._batch(self._indices_played_at(seconds))
+
+    def get_frames_played_in_range(self, start_seconds: float, stop_seconds: float) -> FrameBatch:
+        """Every frame shown in [start_seconds, stop_seconds): the one on screen at the start and
+        those whose time comes before the stop."""
+        if not start_seconds <= stop_seconds:
+            raise ValueError(f"start_seconds ({start_seconds}) must not be after stop_seconds ({stop_seconds})")
+        if start_seconds == stop_seconds:
+            return self._batch([])
+        first = self._indices_played_at([start_seconds])[0]
+        last = int(np.searchsorted(self._pts, stop_seconds, side="left"))
+        return self._batch(list(range(first, max(last, first + 1))))
+
+    def _indices_played_at(self, seconds):
+        times = np.ascontiguousarray(np.asarray(seconds, dtype=np.float64).reshape(-1))
+        out = np.empty(len(times), dtype=np.int64)
+        _lib.check(lib.clipkit_decoder_indices_played_at(self._handle, _doubles(times), len(times),
+                                                         out.ctypes.data_as(ctypes.POINTER(ctypes.c_int64))))
+        return out.tolist()
+
+    def _check_indices(self, indices):
+        bad = [i for i in indices if not 0 <= i < len(self)]
+        if bad:
+            raise IndexError(f"{self.path}: frame {bad[0]} is outside the video's {len(self)} frames")
+
+    def _batch(self, indices) -> FrameBatch:
+        pts = self._pts[indices] if indices else np.empty(0)
+        durations = self._durations[indices] if indices else np.empty(0)
+        data = self.get_frames_at(indices) if indices else self._empty()
+        if _torch is not None:
+            pts, durations = _torch.from_numpy(np.array(pts)), _torch.from_numpy(np.array(durations))
+        return FrameBatch(data, pts, durations)
+
+    def _empty(self):
+        shape = (0, 3, self.height, self.width) if self.dimension_order == "NCHW" else (0, self.height, self.width, 3)
+        out = np.empty(shape, dtype=np.uint8)
+        return _torch.from_numpy(out) if _torch is not None else out
+
+
+def _doubles(array):
+    return array.ctypes.data_as(ctypes.POINTER(ctypes.c_double))

@@ -126,3 +126,72 @@ def test_colour_cases_equal_the_ffmpeg_cli(case):
         frames = np.asarray(decoder.get_frames_at(call))
         for frame, index in zip(frames, call):
             assert _psnr(frame, truth[index]) >= bound, f"frame {index} of {call}"
+
+
+def _probe_times(path):
+    """ffprobe's best_effort_timestamp_time of every frame (None where it has none)."""
+    import subprocess
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                          "frame=best_effort_timestamp_time", "-of", "csv=p=0", str(path)],
+                         check=True, capture_output=True, text=True).stdout
+    return [None if v.strip(", ") == "N/A" else float(v.strip(", ")) for v in out.splitlines() if v.strip()]
+
+
+def _corpus_names():
+    import json
+    return sorted(json.loads((FIXTURES / "corpus" / "corpus.json").read_text()).keys())
+
+
+@pytest.mark.parametrize("name", ["vfr.mp4", "h264_bframes.mp4"] + ["corpus/" + n for n in _corpus_names()])
+def test_torchcodec_methods_give_the_cli_frames_and_ffprobe_times(name):
+    path = FIXTURES / name
+    decoder = clipkit.VideoDecoder(path, dimension_order="NHWC")
+    times = _probe_times(path)
+    assert len(times) == len(decoder)
+    n = len(decoder)
+    batch = decoder.get_frames_in_range(0, n, 3)
+    picks = list(range(0, n, 3))
+    assert np.asarray(batch.pts_seconds).shape == (len(picks),)
+    for i, t in zip(picks, np.asarray(batch.pts_seconds)):
+        if times[i] is not None:
+            assert abs(t - times[i]) < 1e-6, f"{name}: frame {i}"
+    durations = np.asarray(batch.duration_seconds)
+    assert (durations > 0).all()
+    last = decoder.get_frame_at(-1)
+    assert abs(last.pts_seconds + last.duration_seconds - decoder.metadata.end_stream_seconds) < 1e-9
+    if name in ("vfr.mp4", "h264_bframes.mp4", "corpus/cut_editlist.mp4", "corpus/start_10s.mkv", "corpus/h264_wrap.ts"):
+        truth = ffmpeg_frames(path, decoder.width, decoder.height)
+        assert np.array_equal(np.asarray(batch.data), truth[picks])
+        assert np.array_equal(np.asarray(last.data), truth[-1])
+
+
+def test_frames_played_at_times_are_the_ones_on_screen():
+    path = FIXTURES / "vfr.mp4"
+    decoder = clipkit.VideoDecoder(path, dimension_order="NHWC")
+    pts = np.asarray(decoder.get_frames_in_range(0, len(decoder)).pts_seconds)
+    truth = ffmpeg_frames(path, decoder.width, decoder.height)
+    # The middle of each frame's interval, its start, and just before the next frame's.
+    starts, ends = pts, np.append(pts[1:], decoder.metadata.end_stream_seconds)
+    for seconds, expected in [((starts + ends) / 2, range(len(pts))), (starts, range(len(pts))),
+                              (ends - 1e-4, range(len(pts)))]:
+        played = decoder.get_frames_played_at(list(seconds))
+        assert np.array_equal(np.asarray(played.data), truth[list(expected)])
+        assert np.allclose(np.asarray(played.pts_seconds), pts[list(expected)])
+    window = decoder.get_frames_played_in_range(float(starts[2] + 1e-4), float(starts[5]))
+    assert np.allclose(np.asarray(window.pts_seconds), pts[2:5]), "from the frame on screen at the start, before the stop"
+    assert len(decoder.get_frames_played_in_range(0.5, 0.5).pts_seconds) == 0
+    with pytest.raises(clipkit.ClipKitError, match="vfr.mp4"):
+        decoder.get_frames_played_at([decoder.metadata.end_stream_seconds + 1])
+    with pytest.raises(IndexError, match="vfr.mp4"):
+        decoder.get_frames_in_range(0, len(decoder) + 1)
+
+
+def test_metadata_has_torchcodecs_names_too():
+    decoder = clipkit.VideoDecoder(FIXTURES / "corpus" / "start_10s.mkv")
+    m = decoder.metadata
+    assert m.num_frames == m["frames"] == len(decoder)
+    assert m.average_fps == m["fps"] and m.duration_seconds == m["duration"] and m.codec == m["codec"]
+    assert (m.width, m.height, m.rotation, m.stream_index) == (m["width"], m["height"], m["rotation"], m["stream"])
+    assert 9.9 < m.begin_stream_seconds < m.end_stream_seconds, "the stream starts at 10 s"
+    first = decoder.get_frame_at(0)
+    assert first.pts_seconds == m.begin_stream_seconds and np.asarray(first.data).shape[0] == 3

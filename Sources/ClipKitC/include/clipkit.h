@@ -59,6 +59,17 @@ int clipkit_decoder_output_size(clipkit_decoder *decoder, const clipkit_frame_fo
 int clipkit_decoder_frames(clipkit_decoder *decoder, const int64_t *indices, int64_t count,
                            const clipkit_frame_format *format, uint8_t *out, int64_t out_bytes);
 
+/* Each frame's presentation time and how long it is shown, in seconds, in
+ * display order: the stream's clock with its start offset (ffprobe's
+ * best_effort_timestamp_time), the duration up to the next frame. Writes the
+ * first min(frames, capacity) of each (either pointer may be NULL) and
+ * returns the frame count. Since 2.1. */
+int64_t clipkit_decoder_frame_times(clipkit_decoder *decoder, double *pts, double *durations, int64_t capacity);
+/* out[i] = the display index of the frame on screen at seconds[i] (the last
+ * frame whose time is at or before it). A time before the first frame or
+ * after the last one's end is an error. Since 2.1. */
+int clipkit_decoder_indices_played_at(clipkit_decoder *decoder, const double *seconds, int64_t count, int64_t *out);
+
 /* Loader ----------------------------------------------------------------- */
 
 /* Opens a loader from JSON options (see python/clipkit/loader.py):
