@@ -24,10 +24,11 @@ test: deps lint
 format:
 	$(SWIFT) format format --in-place --recursive Sources Tests Package.swift
 
-# What `make format` would change, then line and function lengths (tools/lint.py, tools/lint-baseline.txt).
+# What `make format` would change, line and function lengths (tools/lint.py, tools/lint-baseline.txt), and links in the docs.
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
 	tools/lint.py
+	tools/check-links.py
 
 # The torch adapter and python/examples/train_torch.py, with torch (a large download, in the benchmark venv).
 test-torch: deps
