@@ -4,7 +4,7 @@
 #     Table 1 says), 16 frames of 60×80, as H.264 files with manifests;
 #  2. kth3l-stdcf trained with ITSL (β = γ = 2, 3 iterations of stage-t and stage-s);
 #  3. 10 clips × 3 crops evaluation of the test split;
-#  4. the HTML report.
+#  4. the HTML report (with Grad-CAM strips of two right and two wrong test videos).
 # Everything goes to demo-out/ (DEMO_OUT to change). DEMO_TRAIN etc. scale it.
 set -euo pipefail
 bin=$(swift build -c release --show-bin-path)/clipkit
@@ -31,8 +31,8 @@ echo
 echo "== 2. clipkit train $out/data/itsl.json   (kth3l-stdcf, ITSL β = γ = 2)"
 "$bin" train "$out/data/itsl.json"
 echo
-echo "== 3. clipkit eval $out/run/checkpoint.safetensors $out/data/test.csv --views 10x3"
-"$bin" eval "$out/run/checkpoint.safetensors" "$out/data/test.csv" --views 10x3 --save "$out/run/eval.json"
+echo "== 3. clipkit eval $out/run/checkpoint.safetensors $out/data/test.csv --views 10x3 --explain 2"
+"$bin" eval "$out/run/checkpoint.safetensors" "$out/data/test.csv" --views 10x3 --explain 2 --save "$out/run/eval.json"
 echo
 echo "== 4. clipkit report $out/run"
 "$bin" report "$out/run"

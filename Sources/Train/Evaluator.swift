@@ -28,6 +28,8 @@ public struct EvalResult: Codable, Sendable {
     public var dilation: [Int]
     public var tempo: Int
     public var seconds: Double
+    /// Each video's top-1 class, in manifest order (-1: it failed). Nil in results older than it.
+    public var predicted: [Int]?
 }
 
 /// What the views of one video scored (or why it failed).
@@ -115,8 +117,8 @@ public func evaluate(
     }
     if world.isDistributed { outcomes = try merged(outcomes, over: world) }
     return EvalResult(
-        outcomes, classes: classes, views: (clips, crops, loader.dataset.sampleShape[0]), dilation: dilation,
-        tempo: tempo,
+        outcomes, videoCount: manifest.count, classes: classes, views: (clips, crops, loader.dataset.sampleShape[0]),
+        dilation: dilation, tempo: tempo,
         seconds: Date().timeIntervalSince(start))
 }
 
@@ -136,7 +138,7 @@ extension EvalResult {
     /// The scores of every video's outcome: top-1 and top-5 of the averaged
     /// views, clip top-1, per-class accuracy and the confusion matrix.
     fileprivate init(
-        _ outcomes: [VideoOutcome], classes: [String], views: (clips: Int, crops: Int, count: Int),
+        _ outcomes: [VideoOutcome], videoCount: Int, classes: [String], views: (clips: Int, crops: Int, count: Int),
         dilation: (temporal: Int, spatial: Int), tempo: Int, seconds: Double
     ) {
         let n = classes.count
@@ -162,12 +164,16 @@ extension EvalResult {
             return total > 0 ? 100 * Double(row[c]) / Double(total) : nil
         }
         func percent(_ a: Int, _ b: Int) -> Double { b > 0 ? 100 * Double(a) / Double(b) : 0 }
+        var predicted = [Int](repeating: -1, count: videoCount)
+        for o in outcomes where o.failure == nil && predicted.indices.contains(o.video) {
+            predicted[o.video] = o.top[0]
+        }
         self.init(
             top1: percent(correct1, scored), top5: percent(correct5, scored),
             clipTop1: percent(clipCorrect, scored * views.count),
             views: "\(views.clips)x\(views.crops)", videos: scored, failed: failed, perClass: perClass,
             confusion: confusion, classes: classes, dilation: [dilation.temporal, dilation.spatial], tempo: tempo,
-            seconds: seconds)
+            seconds: seconds, predicted: predicted)
     }
 }
 

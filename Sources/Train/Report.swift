@@ -3,9 +3,10 @@ import Loader
 import Support
 
 /// `clipkit report RUN_DIR`: one self-contained HTML page (inline SVG, no
-/// scripts) from the run's metrics.jsonl and, when present, eval.json:
-/// loss and accuracy per epoch, validation accuracy after every stage, peak
-/// memory per stage, and the confusion matrix.
+/// scripts) from the run's metrics.jsonl and, when present, eval.json and
+/// explain.json: what was trained and on what machine, loss and accuracy per
+/// epoch, validation accuracy after every stage, peak memory per stage, the
+/// confusion matrix, and Grad-CAM strips of a few test videos.
 public func writeReport(runDirectory: String) throws -> String {
     let metricsPath = (runDirectory as NSString).appendingPathComponent("metrics.jsonl")
     guard let text = try? String(contentsOfFile: metricsPath, encoding: .utf8) else {
@@ -13,8 +14,10 @@ public func writeReport(runDirectory: String) throws -> String {
     }
     var epochs: [[String: Any]] = []
     var stages: [StageResult] = []
+    var run: [String: Any]?
     for line in text.split(separator: "\n") {
         guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
+        if o["event"] as? String == "run" { run = o }
         if o["event"] as? String == "epoch" { epochs.append(o) }
         if let s = o["stage"], let data = try? JSONSerialization.data(withJSONObject: s),
             let stage = try? JSONDecoder().decode(StageResult.self, from: data)
@@ -34,6 +37,7 @@ public func writeReport(runDirectory: String) throws -> String {
         .muted{color:#777}</style></head><body>
         <h1>ClipKit run</h1><p class="muted">\(escape(runDirectory))</p>
         """
+    html += settingsTable(run)
     let losses = epochs.compactMap { $0["loss"] as? Double }
     let accs = epochs.compactMap { $0["top1"] as? Double }
     html += "<h2>Training loss and accuracy per epoch</h2>"
@@ -77,6 +81,7 @@ public func writeReport(runDirectory: String) throws -> String {
             eval.top5, eval.clipTop1, eval.failed.count)
         html += confusionTable(eval)
     }
+    html += explainedVideos(runDirectory)
     html += "</body></html>\n"
     let out = (runDirectory as NSString).appendingPathComponent("report.html")
     try writeAtomically(Data(html.utf8), to: out)
@@ -96,99 +101,74 @@ func escape(_ s: String) -> String {
         of: ">", with: "&gt;")
 }
 
-/// Lines over a shared x axis (index), with y from 0 or the minimum.
-func lineChart(_ series: [(String, [Double], String)], yLabel: String, xLabels: [String]? = nil) -> String {
-    let (w, h, pad) = (440.0, 220.0, 40.0)
-    let all = series.flatMap(\.1)
-    guard let top = all.max(), let bottom = all.min(), let count = series.map({ $0.1.count }).max(), count > 0 else {
-        return "<p class=\"muted\">no data</p>"
+/// What was trained, on what, with which settings, and where and when: from
+/// the run's first metrics line (written by `Trainer` since ClipKit 0.1.0).
+func settingsTable(_ run: [String: Any]?) -> String {
+    guard let run, let config = run["config"] as? [String: Any] else {
+        return "<p class=\"muted\">This run did not record its settings (it predates them).</p>"
     }
-    let low = min(0, bottom)
-    let span = max(top - low, 1e-9)
-    func x(_ i: Int) -> Double { pad + (w - 2 * pad) * (count > 1 ? Double(i) / Double(count - 1) : 0.5) }
-    func y(_ v: Double) -> Double { h - pad - (h - 2 * pad) * (v - low) / span }
-    var svg = "<svg width=\"\(Int(w))\" height=\"\(Int(h))\" xmlns=\"http://www.w3.org/2000/svg\">"
-    svg +=
-        """
-        <line x1=\"\(pad)\" y1=\"\(h - pad)\" x2=\"\(w - pad)\" y2=\"\(h - pad)\" stroke=\"#888\"/><line \
-        x1=\"\(pad)\" y1=\"\(pad)\" x2=\"\(pad)\" y2=\"\(h - pad)\" stroke=\"#888\"/>
-        """
-    svg += String(
-        format:
-            """
-            <text x=\"4\" y=\"%.0f\" font-size=\"10\">%.3g</text><text x=\"4\" y=\"%.0f\" \
-            font-size=\"10\">%.3g</text>
-            """,
-        pad, top, h - pad, low)
-    svg += "<text x=\"\(pad)\" y=\"14\" font-size=\"11\">\(escape(yLabel))</text>"
-    for (k, (name, values, color)) in series.enumerated() {
-        let points = values.enumerated().map { String(format: "%.1f,%.1f", x($0.offset), y($0.element)) }.joined(
-            separator: " ")
-        svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(points)\"/>"
-        for (i, v) in values.enumerated() {
-            svg += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%@\"/>", x(i), y(v), color)
-        }
-        svg +=
-            """
-            <text x=\"\(Int(w - pad - 110))\" y=\"\(14 + 12 * k)\" font-size=\"11\" \
-            fill=\"\(color)\">\(escape(name))</text>
-            """
-    }
-    if let xLabels {
-        for (i, label) in xLabels.enumerated() {
-            svg += String(
-                format: "<text x=\"%.0f\" y=\"%.0f\" font-size=\"9\" text-anchor=\"middle\">%@</text>", x(i),
-                h - pad + 14, escape(label))
-        }
+    let clip = config["clip"] as? [String: Any] ?? [:]
+    let optimizer = config["optimizer"] as? [String: Any] ?? [:]
+    let schedule = config["schedule"] as? [String: Any] ?? [:]
+    func text(_ v: Any?) -> String { v.map { "\($0)" } ?? "–" }
+    let training: String
+    if let itsl = config["itsl"] as? [String: Any] {
+        let t = (itsl["stage_t"] as? [String: Any])?["epochs"]
+        let s = (itsl["stage_s"] as? [String: Any])?["epochs"]
+        training =
+            "ITSL: \(text(itsl["iterations"])) iterations, β = \(text(itsl["beta"])), γ = \(text(itsl["gamma"])), "
+            + "\(text(t)) stage-t and \(text(s)) stage-s epochs each"
     } else {
-        svg += "<text x=\"\(Int(w / 2))\" y=\"\(Int(h - 8))\" font-size=\"10\" text-anchor=\"middle\">epoch</text>"
+        training = "\(text(config["epochs"])) epochs on full-size clips"
     }
-    return svg + "</svg>"
+    let rows: [(String, String)] = [
+        ("model", "\(text(config["model"])), \(text(run["parameters"])) parameters, \(text(run["classes"])) classes"),
+        (
+            "data",
+            "train \(text(config["train"])) (\(text(run["train_videos"])) videos); "
+                + "val \(text(config["val"])) (\(text(run["val_videos"])) videos)"
+        ),
+        (
+            "clip",
+            "\(text(clip["frames"])) frames at interval \(text(clip["interval"])), \(text(clip["sampling"])) sampling; "
+                + "\(text(clip["crop"]))² crops from a short side in \(text(clip["short_side"])); "
+                + "flip \(text(clip["flip"]))"
+        ),
+        ("training", "\(training); batch \(text(config["batch"])); seed \(text(config["seed"]))"),
+        (
+            "optimizer",
+            "\(text(optimizer["name"])), lr \(text(optimizer["lr"])), momentum \(text(optimizer["momentum"])), "
+                + "weight decay \(text(optimizer["weight_decay"])); \(text(schedule["name"])) schedule, "
+                + "\(text(schedule["warmup_epochs"])) warm-up epochs"
+        ),
+        ("ClipKit", text(run["clipkit"])),
+        (
+            "machine",
+            "\(text(run["cpu"])) (\(text(run["cpu_id"]))); OpenBLAS core \(text(run["blas_core"])); "
+                + "\(text(run["threads"])) threads × \(text(run["ranks"])) rank(s)"
+        ),
+        ("started", text(run["started"]))
+    ]
+    return "<h2>Settings</h2><table class=\"settings\">"
+        + rows.map { "<tr><th>\($0.0)</th><td style=\"text-align:left\">\(escape($0.1))</td></tr>" }.joined()
+        + "</table>"
 }
 
-/// Grouped bars per label.
-func barChart(_ labels: [String], _ series: [(String, [Double], String)]) -> String {
-    let (w, h, pad) = (max(440.0, 60.0 * Double(labels.count) + 80), 220.0, 40.0)
-    let top = max(series.flatMap(\.1).max() ?? 1, 1e-9)
-    let group = (w - 2 * pad) / Double(max(labels.count, 1))
-    let bar = group * 0.8 / Double(max(series.count, 1))
-    var svg =
-        """
-        <svg width=\"\(Int(w))\" height=\"\(Int(h))\" xmlns=\"http://www.w3.org/2000/svg\"><text x=\"\(pad)\" \
-        y=\"14\" font-size=\"11\">peak memory per stage (MB)</text>
-        """
-    for (i, label) in labels.enumerated() {
-        for (k, (_, values, color)) in series.enumerated() {
-            let v = values[i]
-            let bh = (h - 2 * pad) * v / top
-            svg += String(
-                format:
-                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%@\"><title>%.0f</title></rect>",
-                pad + group * Double(i) + group * 0.1 + bar * Double(k), h - pad - bh, bar, bh, color, v)
-        }
-        svg += String(
-            format: "<text x=\"%.0f\" y=\"%.0f\" font-size=\"9\" text-anchor=\"middle\">%@</text>",
-            pad + group * (Double(i) + 0.5), h - pad + 14, escape(label))
+/// Where the model looks: the strips `clipkit eval --explain N` wrote (explain.json beside the run's files).
+func explainedVideos(_ runDirectory: String) -> String {
+    let path = (runDirectory as NSString).appendingPathComponent("explain.json")
+    guard let data = FileManager.default.contents(atPath: path),
+        let entries = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]], !entries.isEmpty
+    else { return "" }
+    var html = "<h2>Where the model looks (Grad-CAM)</h2>"
+    for e in entries {
+        let verdict = (e["correct"] as? Bool) == true ? "correct" : "wrong"
+        let caption =
+            "\(e["video"] ?? "") — true: \(e["label"] ?? ""), predicted: \(e["predicted"] ?? "")"
+            + String(format: " (p = %.2f), %@", e["probability"] as? Double ?? 0, verdict)
+        html +=
+            "<figure><img class=\"gradcam\" src=\"\(escape(e["image"] as? String ?? ""))\" style=\"max-width:100%\">"
+            + "<figcaption>\(escape(caption))</figcaption></figure>"
     }
-    for (k, (name, _, color)) in series.enumerated() {
-        svg +=
-            "<text x=\"\(Int(w - 120))\" y=\"\(14 + 12 * k)\" font-size=\"11\" fill=\"\(color)\">\(escape(name))</text>"
-    }
-    return svg + "</svg>"
-}
-
-func confusionTable(_ e: EvalResult) -> String {
-    let top = max(e.confusion.flatMap { $0 }.max() ?? 1, 1)
-    var html =
-        "<table><tr><th>true \\ predicted</th>" + e.classes.map { "<th>\(escape($0))</th>" }.joined()
-        + "<th>accuracy</th></tr>"
-    for (i, row) in e.confusion.enumerated() {
-        html += "<tr><th>\(escape(e.classes[i]))</th>"
-        for v in row {
-            let shade = 255 - Int(200 * Double(v) / Double(top))
-            html += "<td style=\"background:rgb(\(shade),\(shade),255)\">\(v)</td>"
-        }
-        html += "<td>" + (e.perClass[i].map { String(format: "%.0f%%", $0) } ?? "–") + "</td></tr>"
-    }
-    return html + "</table>"
+    return html
 }

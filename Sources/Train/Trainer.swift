@@ -3,6 +3,7 @@ import Distributed
 import Foundation
 import Loader
 import NN
+import Support
 import Tensor
 
 /// What one stage (ITSL phase) of a run ended with.
@@ -206,7 +207,10 @@ public final class Trainer {
 
     private func startingPoint(resume: Bool) throws -> RunPosition {
         guard resume else {
-            if isWriter { log.clear() }
+            if isWriter {
+                log.clear()
+                try log.append(runDescription())
+            }
             try world.broadcastState(of: model)
             return RunPosition()
         }
@@ -228,6 +232,21 @@ public final class Trainer {
                 seen: Int(meta["seen"] ?? "") ?? 0))
         if isWriter { try log.trim(before: position.epoch) }
         return position
+    }
+
+    /// What the report shows of the run: the config, the model's size, and the
+    /// ClipKit, CPU and OpenBLAS it ran on, when.
+    func runDescription() throws -> [String: Any] {
+        let cpu = CPUFeatures.current
+        return [
+            "event": "run", "config": try JSONSerialization.jsonObject(with: Data(config.jsonString().utf8)),
+            "parameters": model.parameterCount,
+            "classes": classes.count, "train_videos": train.count, "val_videos": val?.count ?? 0,
+            "clipkit": clipKitVersion, "cpu": cpuModelName(),
+            "cpu_id": "\(cpu.vendor) family \(cpu.family) model \(cpu.model)",
+            "blas_core": OpenBLAS.shared.core, "ranks": world.size, "threads": threads,
+            "started": ISO8601DateFormatter().string(from: Date())
+        ]
     }
 
     /// A phase's data, dilations and frozen parameters; a phase started from

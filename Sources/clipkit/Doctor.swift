@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Support
 import Tensor
 import VideoIO
 
@@ -121,16 +122,6 @@ extension ClipKit {
             if !problems.isEmpty { throw ExitCode(1) }
         }
     }
-}
-
-/// /proc/cpuinfo's "model name" (the first), or "unknown".
-func cpuModelName() -> String {
-    guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown" }
-    for line in text.split(separator: "\n") where line.hasPrefix("model name") {
-        return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) }
-            ?? "unknown"
-    }
-    return "unknown"
 }
 
 /// Best sgemm GFLOP/s over about one second of 1024² products.

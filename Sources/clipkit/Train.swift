@@ -122,6 +122,13 @@ extension ClipKit {
                 """
         ) var preciseBn = 0
         @Option(help: "Also write the result here (JSON).") var save: String?
+        @Option(
+            help:
+                """
+                Grad-CAM strips of up to N correctly and N wrongly classified videos into explain/ beside the \
+                checkpoint, for the report.
+                """
+        ) var explain = 0
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
@@ -192,6 +199,43 @@ extension ClipKit {
                         result.clipTop1, result.failed.count, result.seconds))
                 for f in result.failed { printError("failed: \(f.path): \(f.reason)") }
             }
+            if explain > 0 {
+                try explainSome(result, manifest: m, config: config, model: model, dilation: d)
+            }
+        }
+
+        /// `--explain N`: strips of the first N correct and the first N wrong videos (manifest order),
+        /// and explain.json listing them, beside the checkpoint.
+        func explainSome(
+            _ result: EvalResult, manifest: Manifest, config: TrainConfig, model: NN.Module,
+            dilation d: (temporal: Int, spatial: Int)
+        ) throws {
+            let predicted = result.predicted ?? []
+            let scored = manifest.entries.indices.filter { predicted.indices.contains($0) && predicted[$0] >= 0 }
+            let right = scored.filter { predicted[$0] == manifest.entries[$0].label }.prefix(explain)
+            let wrong = scored.filter { predicted[$0] != manifest.entries[$0].label }.prefix(explain)
+            let folder = ((checkpoint as NSString).deletingLastPathComponent as NSString).appendingPathComponent(
+                "explain")
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            model.eval()
+            applyDilation(model, temporal: d.temporal, spatial: d.spatial)
+            var entries: [[String: Any]] = []
+            for (k, i) in (Array(right) + Array(wrong)).enumerated() {
+                let entry = manifest.entries[i]
+                let image = "explain/\(k)-\(predicted[i] == entry.label ? "correct" : "wrong").png"
+                let folderOfRun = (folder as NSString).deletingLastPathComponent
+                let map = try explainStrip(
+                    model: model, config: config, video: entry.path, target: predicted[i],
+                    to: (folderOfRun as NSString).appendingPathComponent(image))
+                entries.append([
+                    "video": entry.path, "label": result.classes[entry.label], "predicted": result.classes[map.target],
+                    "probability": Double(map.probabilities[map.target]), "correct": predicted[i] == entry.label,
+                    "image": image
+                ])
+            }
+            let json = try JSONSerialization.data(withJSONObject: entries, options: [.prettyPrinted, .sortedKeys])
+            try writeAtomically(json, to: (folder as NSString).deletingLastPathComponent + "/explain.json")
+            if !json.isEmpty && !self.json { print("explain: \(entries.count) Grad-CAM strips in \(folder)") }
         }
     }
 

@@ -523,5 +523,29 @@ func tinyVideoMNIST(in root: URL, crossed: Bool = false) throws {
         #expect(glob.status == 0 && glob.stdout == whole.stdout && !glob.stdout.isEmpty, "\(glob.stderr)")
         let none = try clipkit(["predict", checkpoint, root.path + "/*.nothing"])
         #expect(none.status == 1 && none.stderr.contains("matches no file"))
+
+        // The report of the same run: settings, axis ticks, and Grad-CAM strips from eval --explain.
+        let test = root.appendingPathComponent("data/test.csv").path
+        let explained = try clipkit([
+            "eval", checkpoint, test, "--views", "1x1", "--explain", "1", "--save",
+            root.appendingPathComponent("run/eval.json").path
+        ])
+        #expect(explained.status == 0, "\(explained.stderr)")
+        let report = try clipkit(["report", root.appendingPathComponent("run").path])
+        #expect(report.status == 0, "\(report.stderr)")
+        let html = try String(contentsOf: root.appendingPathComponent("run/report.html"), encoding: .utf8)
+        for part in [
+            "<h2>Settings</h2>", "kth3l-stdcf", "OpenBLAS core", "ClipKit", "class=\"ytick\"", "class=\"xtick\""
+        ] {
+            #expect(html.contains(part), "the report shows \(part)")
+        }
+        let images = html.components(separatedBy: "class=\"gradcam\" src=\"").dropFirst().map {
+            String($0.prefix { $0 != "\"" })
+        }
+        #expect(!images.isEmpty && images.count <= 2, "one correct and one wrong video at most")
+        for image in images {
+            let png = try Data(contentsOf: root.appendingPathComponent("run/" + image))
+            #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "\(image) is a PNG")
+        }
     }
 }
