@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 
-.PHONY: deps build release test test-torch demo bench fixtures clean format lint
+.PHONY: deps build release test test-torch test-wheel wheel demo bench fixtures clean format lint
 
 deps:
 	@tools/install-deps.sh
@@ -29,6 +29,16 @@ lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
 	tools/lint.py
 	tools/check-links.py
+
+# dist/clipkit-<version>-py3-none-manylinux_2_36_x86_64.whl: the Python package with its own decode-only LGPL
+# FFmpeg (built once from Debian's source package, cached under .build/wheel/); no Swift or FFmpeg packages needed.
+wheel: deps
+	tools/install-deps.sh --sources dpkg-dev libdav1d-dev nasm patchelf
+	tools/wheel/make-wheel.py $$(tools/wheel/build-ffmpeg.sh)
+
+# The wheel in a fresh venv, its tests run where /opt/swift and the system's FFmpeg are hidden (unshare -m; root).
+test-wheel: deps
+	tools/wheel/test-wheel.sh
 
 # The torch adapter and python/examples/train_torch.py, with torch (a large download, in the benchmark venv).
 test-torch: deps

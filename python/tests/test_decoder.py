@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import clipkit
-from conftest import FIXTURES, cli_frames, ffmpeg_frames
+from conftest import FIXTURES, cli_frames, ffmpeg_frames, run_tool
 
 VIDEOS = ["h264_bframes.mp4", "vp9.webm", "hevc.mkv", "mpeg4.avi", "mjpeg.mov", "vfr.mp4", "rotate90.mp4", "h264_444_odd.mp4"]
 
@@ -130,10 +130,8 @@ def test_colour_cases_equal_the_ffmpeg_cli(case):
 
 def _probe_times(path):
     """ffprobe's best_effort_timestamp_time of every frame (None where it has none)."""
-    import subprocess
-    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-                          "frame=best_effort_timestamp_time", "-of", "csv=p=0", str(path)],
-                         check=True, capture_output=True, text=True).stdout
+    out = run_tool(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                    "frame=best_effort_timestamp_time", "-of", "csv=p=0", str(path)]).decode()
     return [None if v.strip(", ") == "N/A" else float(v.strip(", ")) for v in out.splitlines() if v.strip()]
 
 

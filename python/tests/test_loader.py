@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import clipkit
-from conftest import FIXTURES, clipkit_cli
+from conftest import FIXTURES, clipkit_cli, run_tool
 
 VIDEOS = ["h264_bframes.mp4", "vp9.webm", "hevc.mkv", "mpeg4.avi"]
 
@@ -25,8 +25,8 @@ def manifest(tmp_path):
 
 def swift_batches(manifest, tmp_path, *options):
     prefix = tmp_path / "swift"
-    subprocess.run([clipkit_cli(), "bench", "loader", "--manifest", str(manifest), "--dump", str(prefix), "--json", *options],
-                   check=True, capture_output=True)
+    run_tool([clipkit_cli(), "bench", "loader", "--manifest", str(manifest), "--dump", str(prefix), "--json", *options],
+             outputs=[f"{prefix}.f32", f"{prefix}.json"])
     return np.fromfile(f"{prefix}.f32", dtype=np.float32), json.loads(open(f"{prefix}.json").read())
 
 
@@ -140,7 +140,7 @@ def test_kept_batches_stay_intact_and_buffers_are_reused():
 def test_a_list_entry_with_a_stream_index_equals_that_stream_alone(tmp_path):
     source = FIXTURES / "two_video_streams.mp4"
     alone = tmp_path / "stream0.mp4"
-    subprocess.run(["ffmpeg", "-v", "error", "-i", str(source), "-map", "0:0", "-c", "copy", str(alone)], check=True)
+    run_tool(["ffmpeg", "-v", "error", "-i", str(source), "-map", "0:0", "-c", "copy", str(alone)], outputs=[alone])
     options = dict(frames=4, interval=2, crop=64, short_side=(96, 128), batch=2, workers=1, seed=3, shuffle=False)
     chosen = clipkit.ClipLoader([(source, 0, 0), (source, 1, 0)], **options)
     separate = clipkit.ClipLoader([(alone, 0), (alone, 1)], **options)
