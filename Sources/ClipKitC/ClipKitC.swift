@@ -296,7 +296,9 @@ struct LoaderRequest: Decodable {
 
     /// The typed loader config these options spell; Loader checks the values.
     func make() throws -> ClipLoader {
-        let kind = try parsed(SamplingKind(rawValue: sampling), "sampling must be dense, uniform or slowfast")
+        guard let kind = SamplingKind(rawValue: sampling) else {
+            throw ArgumentError(description: "sampling must be dense, uniform or slowfast")
+        }
         let manifest: Manifest
         switch (self.manifest, entries) {
         case (let path?, nil): manifest = try Manifest.load(path)
@@ -318,14 +320,15 @@ struct LoaderRequest: Decodable {
         let loadMode: LoadMode
         switch mode {
         case "train":
-            _ = try parsed(shortSide.count == 2 ? shortSide : nil, "short_side must be [a, b] with crop ≤ a ≤ b")
-            _ = try parsed(
-                shortSide[0] <= shortSide[1] ? shortSide : nil, "short_side must be [a, b] with crop ≤ a ≤ b")
+            // A range needs a ≤ b; the rest of the option is Loader's to check.
+            guard shortSide.count == 2, shortSide[0] <= shortSide[1] else {
+                throw ArgumentError(description: "short_side must be [a, b] with crop ≤ a ≤ b")
+            }
             loadMode = .train(
                 TrainAugment(shortSideRange: shortSide[0]...shortSide[1], cropSize: crop, flipProbability: flip),
                 variant: streamVariant)
         case "test":
-            _ = try parsed(crops == 1 || crops == 3 ? crops : nil, "crops must be 1 or 3")
+            guard crops == 1 || crops == 3 else { throw ArgumentError(description: "crops must be 1 or 3") }
             loadMode = .test(
                 numClips: numClips, crops: crops == 3 ? .three(crop) : .center(crop), shortSide: testShortSide ?? crop)
         default: throw ArgumentError(description: "mode must be train or test")
@@ -339,12 +342,6 @@ struct LoaderRequest: Decodable {
         let loader = try ClipLoader(manifest, config)
         loader.log = { _ in }  // failures reach the caller with each batch
         return loader
-    }
-
-    /// `value`, or an error with `reason` when the option could not be read as one.
-    private func parsed<T>(_ value: T?, _ reason: String) throws -> T {
-        guard let value else { throw ArgumentError(description: reason) }
-        return value
     }
 }
 

@@ -1,27 +1,16 @@
 import Clips
 import Foundation
+import Support
 import VideoIO
 
 /// How clip frames are picked.
-public enum SamplingKind: String, Sendable, Codable, CaseIterable {
+public enum SamplingKind: String, ConfigChoice {
     /// mmaction2 SampleFrames (dense).
     case dense
     /// PySlowFast (dense).
     case slowfast
     /// TSN segments (uniform); the clip length is the number of segments.
     case uniform
-
-    /// Decodes the word; another word is an error that lists the choices.
-    public init(from decoder: Decoder) throws {
-        let word = try decoder.singleValueContainer().decode(String.self)
-        guard let kind = SamplingKind(rawValue: word) else {
-            throw DecodingError.dataCorrupted(
-                .init(
-                    codingPath: decoder.codingPath,
-                    debugDescription: "must be dense, slowfast or uniform, not '\(word)'"))
-        }
-        self = kind
-    }
 }
 
 /// Training samples or test views.

@@ -1,6 +1,7 @@
 import Clips
 import Foundation
 import Loader
+import Support
 
 /// A training run, as `clipkit train CONFIG` reads it (JSON, or the YAML
 /// subset `parseYAML` reads). Paths are relative to the config file.
@@ -282,22 +283,5 @@ private func checkKeys(_ object: [String: Any], file: String, at path: String = 
                 file: file, reason: "unknown key '\(full)' (known: \(allowed.sorted().joined(separator: ", ")))")
         }
         if let nested = value as? [String: Any] { try checkKeys(nested, file: file, at: full) }
-    }
-}
-
-/// A config value that is one of a few words, decoded once at the edge: a
-/// word it does not know is an error naming the key and listing the choices.
-public protocol ConfigChoice: RawRepresentable<String>, CaseIterable, Codable, Sendable, Equatable {}
-
-extension ConfigChoice {
-    public init(from decoder: Decoder) throws {
-        let word = try decoder.singleValueContainer().decode(String.self)
-        guard let value = Self(rawValue: word) else {
-            let words = Self.allCases.map(\.rawValue)
-            let choices = words.dropLast().joined(separator: ", ") + " or " + (words.last ?? "")
-            throw DecodingError.dataCorrupted(
-                .init(codingPath: decoder.codingPath, debugDescription: "must be \(choices), not '\(word)'"))
-        }
-        self = value
     }
 }

@@ -132,8 +132,7 @@ extension ClipKit {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let (clips, crops) = try parseViews(views)
-            let parts = [clips, crops]
+            let views = try parseViews(views)
             try inFile(checkpoint) {
                 let (config, classes, model) = try loadTrainedModel(checkpoint)
                 var d = ITSLPlan(config).testDilation
@@ -148,14 +147,14 @@ extension ClipKit {
                 let threads = world.isDistributed ? world.coresPerRank : ProcessInfo.processInfo.activeProcessorCount
                 try Parallel.with(ParallelSettings(mode: .batch, threads: threads)) {
                     try evaluateRun(
-                        config: config, classes: classes, model: model, views: parts, dilation: d, world: world)
+                        config: config, classes: classes, model: model, views: views, dilation: d, world: world)
                 }
             }
         }
 
         /// Precise BN when asked, then the evaluation; rank 0 reports.
         func evaluateRun(
-            config: TrainConfig, classes: [String], model: NN.Module, views parts: [Int],
+            config: TrainConfig, classes: [String], model: NN.Module, views: (clips: Int, crops: Int),
             dilation d: (temporal: Int, spatial: Int), world: Communicator
         ) throws {
             if preciseBn > 0 {
@@ -174,7 +173,7 @@ extension ClipKit {
             let result = try evaluate(
                 model: model, manifest: m, classes: classes,
                 spec: ClipSpec(frames: c.frames, interval: c.interval, cropSize: c.crop),
-                sampling: c.sampling, clips: parts[0], crops: parts[1],
+                sampling: c.sampling, clips: views.clips, crops: views.crops,
                 side: c.crop,
                 shortSide: shortSide ?? config.eval.shortSide ?? c.crop, dilation: d, tempo: tempo,
                 workers: world.isDistributed ? min(workers, world.coresPerRank) : workers, seed: config.seed,

@@ -204,17 +204,12 @@ class VideoDecoder(_lib.Closable):
             raise IndexError(f"{self.path}: frame {bad[0]} is outside the video's {len(self)} frames")
 
     def _batch(self, indices) -> FrameBatch:
-        pts = self._pts[indices] if indices else np.empty(0)
-        durations = self._durations[indices] if indices else np.empty(0)
-        data = self.get_frames_at(indices) if indices else self._empty()
+        """The frames at `indices` with their times (no indices: an empty batch)."""
+        picks = np.asarray(indices, dtype=np.int64)
+        pts, durations = self._pts[picks], self._durations[picks]
         if _torch is not None:
-            pts, durations = _torch.from_numpy(np.array(pts)), _torch.from_numpy(np.array(durations))
-        return FrameBatch(data, pts, durations)
-
-    def _empty(self):
-        shape = (0, 3, self.height, self.width) if self.dimension_order == "NCHW" else (0, self.height, self.width, 3)
-        out = np.empty(shape, dtype=np.uint8)
-        return _torch.from_numpy(out) if _torch is not None else out
+            pts, durations = _torch.from_numpy(pts), _torch.from_numpy(durations)
+        return FrameBatch(self.get_frames_at(picks), pts, durations)
 
 
 def _doubles(array):
