@@ -22,7 +22,7 @@ public final class ConvBN: Module {
 
     override public func forward(_ x: Tensor) -> Tensor {
         guard let bn else { return conv(x) }
-        return activated ? bn.withReLU(conv(x)) : bn(conv(x))
+        return bn.after(conv, x, relu: activated)
     }
 }
 

@@ -29,7 +29,7 @@ public enum STDCFExecution: String, Sendable {
 /// (Gram–Schmidt on uniform random vectors), and α ~ U(±a) with
 /// a = √(t·k² / (M·N)) / √(Cin·t·k²), so that W has the entry variance of
 /// PyTorch's default conv3d initialisation.
-public final class STDCFConv: Module {
+public final class STDCFConv: Module, EpilogueConvolution {
     public private(set) var spatialAtoms: Tensor
     public private(set) var temporalAtoms: Tensor
     public let coefficients: Tensor
@@ -92,14 +92,19 @@ public final class STDCFConv: Module {
         }
     }
 
-    override public func forward(_ x: Tensor) -> Tensor {
+    override public func forward(_ x: Tensor) -> Tensor { run(x, then: nil) }
+
+    public func forward(_ x: Tensor, then epilogue: ChannelAffine) -> Tensor { run(x, then: epilogue) }
+
+    private func run(_ x: Tensor, then epilogue: ChannelAffine?) -> Tensor {
         let (k, t) = (spatialSize, temporalSize)
         let sp = spatialDilation * (k - 1) / 2
         let tp = temporalDilation * (t - 1) / 2
         if chosenExecution == .composed {
             return conv3d(
                 x, composedFilter(),
-                Conv3dOptions(padding: (tp, sp, sp), dilation: (temporalDilation, spatialDilation, spatialDilation)))
+                Conv3dOptions(padding: (tp, sp, sp), dilation: (temporalDilation, spatialDilation, spatialDilation)),
+                then: epilogue)
         }
         let cin = inputChannels
         // Spatial atoms on every input channel: groups = Cin, M outputs each.
@@ -113,14 +118,14 @@ public final class STDCFConv: Module {
             z, concat(Array(repeating: phi, count: cin * m), axis: 0),
             Conv3dOptions(padding: (tp, 0, 0), dilation: (temporalDilation, 1, 1), groups: cin * m))
         // Joint coefficients: a 1×1×1 conv over the Cin·M·N responses.
-        return conv3d(yij, reshape(coefficients, [outputChannels, cin * m * n, 1, 1, 1]))
+        return conv3d(yij, reshape(coefficients, [outputChannels, cin * m * n, 1, 1, 1]), then: epilogue)
     }
 }
 
 /// R(2+1)D's rank-1 decomposition: a 1×k×k spatial conv Cin→Cout (role
 /// spatial), then a t×1×1 temporal conv Cout→Cout (role temporal), with nothing
 /// in between (linear). "Same" padding, no bias.
-public final class Rank1Conv: Module {
+public final class Rank1Conv: Module, EpilogueConvolution {
     public let spatial: Conv3d
     public let temporal: Conv3d
     public init(
@@ -151,6 +156,9 @@ public final class Rank1Conv: Module {
         }
     }
     override public func forward(_ x: Tensor) -> Tensor { temporal(spatial(x)) }
+    public func forward(_ x: Tensor, then epilogue: ChannelAffine) -> Tensor {
+        temporal.forward(spatial(x), then: epilogue)
+    }
 }
 
 /// TSM's temporal shift (parameter-free): 1/8 of the channels from the next
@@ -185,7 +193,7 @@ func orthonormalRows(_ count: Int, _ length: Int, rng: inout SeededRNG) -> [Floa
 /// ty = 0); K0 uniform like PyTorch's conv3d default. The built kernel runs as
 /// an ordinary conv3d ("same" padding). Parameters: kh·kw·Cin·Cout + 4·(T−1)·Cout.
 /// Roles: K0 spatial, transforms temporal.
-public final class TTConv3d: Module {
+public final class TTConv3d: Module, EpilogueConvolution {
     public let k0: Tensor
     public let transforms: Tensor
     public let temporalSize: Int
@@ -213,4 +221,7 @@ public final class TTConv3d: Module {
     public func kernel() -> Tensor { composeTT(k0: k0, transforms: transforms, temporalSize: temporalSize) }
 
     override public func forward(_ x: Tensor) -> Tensor { conv3d(x, kernel(), options) }
+    public func forward(_ x: Tensor, then epilogue: ChannelAffine) -> Tensor {
+        conv3d(x, kernel(), options, then: epilogue)
+    }
 }

@@ -39,7 +39,7 @@ public final class BasicConv3d: Module {
     }
 
     override public var children: [(String, Module)] { [("conv", conv), ("bn", bn)] }
-    override public func forward(_ x: Tensor) -> Tensor { bn.withReLU(conv(x)) }
+    override public func forward(_ x: Tensor) -> Tensor { bn.after(conv, x, relu: true) }
 }
 
 /// GoogLeNet's Inception module (torchvision's layout and names): a 1×1

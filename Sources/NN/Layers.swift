@@ -1,7 +1,15 @@
 import Tensor
 
+/// A convolution that can map its output per channel as it writes it: how
+/// inference runs BN (on running statistics) and ReLU without passes or
+/// tensors of their own (`BatchNorm3d.after`).
+public protocol EpilogueConvolution: Module {
+    /// forward(x) mapped by `epilogue`; only without gradients.
+    func forward(_ x: Tensor, then epilogue: ChannelAffine) -> Tensor
+}
+
 /// 3D convolution. Input N×C×T×H×W, weight O×(C/groups)×kt×kh×kw.
-public final class Conv3d: Module {
+public final class Conv3d: Module, EpilogueConvolution {
     public let weight: Tensor
     public let bias: Tensor?
     public var options: Conv3dOptions
@@ -28,6 +36,10 @@ public final class Conv3d: Module {
         let y = conv3d(x, weight, options)
         guard let bias else { return y }
         return add(y, reshape(bias, [1, bias.count, 1, 1, 1]))
+    }
+
+    public func forward(_ x: Tensor, then epilogue: ChannelAffine) -> Tensor {
+        conv3d(x, weight, options, then: bias.map { epilogue.afterBias($0) } ?? epilogue)
     }
 }
 
@@ -62,6 +74,46 @@ public final class BatchNorm3d: Module {
         batchNormReLUGated(
             x, gamma: weight, beta: bias, runningMean: runningMean, runningVar: runningVar,
             training: training, momentum: momentum, epsilon: epsilon, reducer: reducer, gate: gate)
+    }
+
+    /// self(conv(x)), rectified when `relu`. In inference (eval mode, no
+    /// gradient recorded) the convolution applies the normalisation and the
+    /// ReLU to its output as it writes it, so they make no tensor and no pass
+    /// over memory of their own.
+    public func after(_ conv: Module, _ x: Tensor, relu: Bool = false) -> Tensor {
+        guard isInference(conv), let conv = conv as? EpilogueConvolution else {
+            let y = conv(x)
+            return relu ? withReLU(y) : self(y)
+        }
+        return conv.forward(x, then: inferenceAffine(relu: relu))
+    }
+
+    /// relu(self(conv(x)) + residual): a bottleneck's end. In inference, when
+    /// the caller owns `residual` (`overwriting`), this layer is folded into
+    /// the convolution's weights, the convolution is added into `residual`,
+    /// and the sum is rectified as it is written: no tensor of the output's
+    /// size is made.
+    public func after(_ conv: Conv3d, _ x: Tensor, addingReLU residual: Tensor, overwriting: Bool) -> Tensor {
+        guard overwriting, isInference(conv) else { return addReLU(into: after(conv, x), residual) }
+        let scale = inferenceAffine(relu: true)
+        let weight = conv.weight.scalars
+        let perChannel = weight.count / scale.channels
+        let folded = (0..<weight.count).map { weight[$0] * scale.scale[$0 / perChannel] }
+        let shift = conv.bias.map { scale.afterBias($0) }?.shift ?? scale.shift
+        return conv3d(
+            x, Tensor(shape: conv.weight.shape, values: folded), conv.options, addingTo: residual,
+            then: ChannelAffine(scale: [Float](repeating: 1, count: scale.channels), shift: shift, relu: true))
+    }
+
+    /// Eval mode, no gradient recorded and no hooks: BN can run inside `conv`.
+    private func isInference(_ conv: Module) -> Bool {
+        !training && !GradMode.isEnabled && onOutput == nil && conv.onOutput == nil
+    }
+
+    /// This layer on its running statistics (eval mode) as a per-channel map.
+    public func inferenceAffine(relu: Bool) -> ChannelAffine {
+        ChannelAffine(
+            gamma: weight, beta: bias, runningMean: runningMean, runningVar: runningVar, epsilon: epsilon, relu: relu)
     }
 
     /// relu(self(x)) as one op, which keeps less memory for the backward pass.
@@ -146,11 +198,32 @@ public final class Dropout: Module {
     override public func forward(_ x: Tensor) -> Tensor { dropout(x, p: p, training: training, using: &rng) }
 }
 
-/// Layers applied in order; names are their positions ("0", "1", …) unless given.
+/// Layers applied in order; names are their positions ("0", "1", …) unless
+/// given. A convolution followed by BN runs as `BatchNorm3d.after`.
 public final class Sequential: Module {
     public let layers: [(String, Module)]
     public init(_ layers: [(String, Module)]) { self.layers = layers }
     public convenience init(_ layers: [Module]) { self.init(layers.enumerated().map { (String($0), $1) }) }
     override public var children: [(String, Module)] { layers }
-    override public func forward(_ x: Tensor) -> Tensor { layers.reduce(x) { $1.1($0) } }
+    override public func forward(_ x: Tensor) -> Tensor { run(x, owned: false) }
+    override public func forward(owned x: Tensor) -> Tensor { run(x, owned: true) }
+
+    /// Every layer after the first gets its input as `owned`: the output of
+    /// the layer before, which nothing else reads.
+    private func run(_ x: Tensor, owned: Bool) -> Tensor {
+        var h = x
+        var owned = owned
+        var i = 0
+        while i < layers.count {
+            if i + 1 < layers.count, layers[i].1 is EpilogueConvolution, let bn = layers[i + 1].1 as? BatchNorm3d {
+                h = bn.after(layers[i].1, h)
+                i += 2
+            } else {
+                h = owned ? layers[i].1(owned: h) : layers[i].1(h)
+                i += 1
+            }
+            owned = true
+        }
+        return h
+    }
 }

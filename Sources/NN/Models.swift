@@ -23,9 +23,9 @@ public final class KTH3L: Module {
     }
 
     override public func forward(_ x: Tensor) -> Tensor {
-        var h = maxPool3d(bn1.withReLU(conv1(x)), kernel: (1, 2, 2))
-        h = maxPool3d(bn2.withReLU(conv2(h)), kernel: (2, 2, 2))
-        h = bn3.withReLU(conv3(h))
+        var h = maxPool3d(bn1.after(conv1, x, relu: true), kernel: (1, 2, 2))
+        h = maxPool3d(bn2.after(conv2, h, relu: true), kernel: (2, 2, 2))
+        h = bn3.after(conv3, h, relu: true)
         return fc(globalAvgPool(h))
     }
 }
@@ -48,7 +48,9 @@ public final class Recon3L: Module {
     override public var children: [(String, Module)] {
         [("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2), ("conv3", conv3)]
     }
-    override public func forward(_ x: Tensor) -> Tensor { conv3(bn2.withReLU(conv2(bn1.withReLU(conv1(x))))) }
+    override public func forward(_ x: Tensor) -> Tensor {
+        conv3(bn2.after(conv2, bn1.after(conv1, x, relu: true), relu: true))
+    }
 }
 
 /// The 3×3×3 "same" conv Cin→Cout of the KTH and reconstruction nets: plain

@@ -23,6 +23,17 @@ open class Module {
         return y
     }
 
+    /// forward(x) for an input the caller owns and never reads again (the
+    /// output of the layer before): in inference a module may write its
+    /// output over it. By default the same as `forward(_:)`.
+    open func forward(owned x: Tensor) -> Tensor { forward(x) }
+
+    public func callAsFunction(owned x: Tensor) -> Tensor {
+        let y = forward(owned: x)
+        onOutput?(y)
+        return y
+    }
+
     /// Called with this module's output after every forward pass (PyTorch's
     /// forward hook), for Grad-CAM.
     public var onOutput: ((Tensor) -> Void)?

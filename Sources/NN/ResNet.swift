@@ -82,10 +82,10 @@ public final class ResNet3D: Module {
     }
 
     override public func forward(_ x: Tensor) -> Tensor {
-        var h = stemPool(stemBN.withReLU(stem(x)))
+        var h = stemPool(stemBN.after(stem, x, relu: true))
         for (i, stage) in stages.enumerated() {
             if temporalPooling && i > 0 { h = temporalMaxPool(h) }
-            h = stage(h)
+            h = stage(owned: h)
         }
         return fc(globalAvgPool(h))
     }

@@ -45,8 +45,8 @@ public final class BasicBlock: Module {
     }
 
     override public func forward(_ x: Tensor) -> Tensor {
-        let h = bn2(conv2(bn1.withReLU(conv1(tam?(x) ?? x))))
-        return addReLU(h, shortcut?(x) ?? x)
+        let h = bn2.after(conv2, bn1.after(conv1, tam?(x) ?? x, relu: true))
+        return addReLU(into: h, shortcut?(x) ?? x)
     }
 }
 
@@ -90,12 +90,16 @@ public final class Bottleneck: Module {
             + (shortcut.map { [("downsample", $0)] } ?? []) + (nonLocal.map { [("non_local", $0)] } ?? [])
     }
 
-    override public func forward(_ x: Tensor) -> Tensor {
-        var h = bn1.withReLU(conv1(tam?(x) ?? x))
-        h = conv2(h)
-        if let bn2 { h = bn2.withReLU(h) }
-        h = bn3(conv3(h))
-        let y = addReLU(h, shortcut?(x) ?? x)
+    override public func forward(_ x: Tensor) -> Tensor { run(x, owned: false) }
+    override public func forward(owned x: Tensor) -> Tensor { run(x, owned: true) }
+
+    /// In inference the last conv is added into the shortcut's output, or
+    /// into the input itself when the caller owns it (`BatchNorm3d.after`).
+    private func run(_ x: Tensor, owned: Bool) -> Tensor {
+        let residual = shortcut?(x)
+        var h = bn1.after(conv1, tam?(x) ?? x, relu: true)
+        h = bn2?.after(conv2, h, relu: true) ?? conv2(h)
+        let y = bn3.after(conv3, h, addingReLU: residual ?? x, overwriting: residual != nil || owned)
         return nonLocal?(y) ?? y
     }
 }

@@ -17,7 +17,7 @@ public final class SeparableConv3d: Module {
             bias: false, role: .temporal, rng: &rng)
     }
     override public var children: [(String, Module)] { [("spatial", spatial), ("bn", bn), ("temporal", temporal)] }
-    override public func forward(_ x: Tensor) -> Tensor { temporal(bn.withReLU(spatial(x))) }
+    override public func forward(_ x: Tensor) -> Tensor { temporal(bn.after(spatial, x, relu: true)) }
 }
 
 /// bLVNet-TAM's Temporal Aggregation Module: every channel is a learned

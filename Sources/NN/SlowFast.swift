@@ -106,8 +106,8 @@ public final class SlowFast: Module {
     }
 
     override public func forward(_ x: Tensor) -> Tensor {
-        var slow = stemPool(slowStemBN.withReLU(slowStem(everyAlphaFrame(x))))
-        var fast = stemPool(fastStemBN.withReLU(fastStem(x)))
+        var slow = stemPool(slowStemBN.after(slowStem, everyAlphaFrame(x), relu: true))
+        var fast = stemPool(fastStemBN.after(fastStem, x, relu: true))
         for stage in 0..<4 {
             if stage < laterals.count { slow = concat([slow, relu(laterals[stage](fast))], axis: 1) }
             slow = slowStages[stage](slow)

@@ -22,6 +22,10 @@ public struct Conv3dGeometry: Equatable, Sendable {
             size(input.w, kernel.w, stride.w, padding.w, dilation.w)
         )
     }
+    var outputShape: [Int] {
+        let o = output
+        return [batch, outChannels, o.t, o.h, o.w]
+    }
     var groupIn: Int { inChannels / groups }
     var groupOut: Int { outChannels / groups }
     /// Rows of a column matrix: C/g · kt · kh · kw.
@@ -167,22 +171,33 @@ private func forEachColumnChunk(
     }
 }
 
-/// Conv3d forward for `samples`: vol2col, then Y = W · col per group and chunk.
+/// Conv3d forward for `samples`: vol2col, then Y = W · col (Y += with
+/// `accumulate`) per group and chunk, each chunk's rows mapped by `epilogue`
+/// right after its GEMM.
 func conv3dForward(
     _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-    _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>
+    _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>, accumulate: Bool = false,
+    epilogue: ChannelAffine? = nil
 ) {
     let P = g.outputVolume
     let K = g.columnRows
+    let beta: Float = accumulate ? 1 : 0
     forEachColumnChunk(g, samples: samples) { input, output, weight, first, count in
         if g.isPointwise {
             sgemm(
-                m: g.groupOut, n: count, k: K, a: w + weight, lda: K, b: x + input + first, ldb: P,
+                m: g.groupOut, n: count, k: K, a: w + weight, lda: K, b: x + input + first, ldb: P, beta: beta,
                 c: y + output + first, ldc: P)
-            return
+        } else {
+            vol2col(x + input, g, first: first, count: count, col: col)
+            sgemm(
+                m: g.groupOut, n: count, k: K, a: w + weight, lda: K, b: col, ldb: count, beta: beta,
+                c: y + output + first, ldc: P)
         }
-        vol2col(x + input, g, first: first, count: count, col: col)
-        sgemm(m: g.groupOut, n: count, k: K, a: w + weight, lda: K, b: col, ldb: count, c: y + output + first, ldc: P)
+        guard let epilogue else { return }
+        let channel0 = (output / P) % g.outChannels
+        for r in 0..<g.groupOut {
+            epilogue.apply(y + output + r * P + first, count: count, channel: channel0 + r)
+        }
     }
 }
 

@@ -21,7 +21,49 @@ public struct Conv3dOptions: Equatable, Sendable {
 /// 3D convolution. x: N×C×T×H×W, w: O×(C/groups)×kt×kh×kw → N×O×To×Ho×Wo.
 /// Depthwise convolutions (groups = C = O) use the direct kernel; 3×3 spatial
 /// kernels at stride 1 Winograd (`usesWinograd`); others vol2col + GEMM.
-public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOptions()) -> Tensor {
+/// `epilogue` (inference only: no gradient may be recorded) maps each piece
+/// of the output as it is written: BN on running statistics and ReLU, fused.
+public func conv3d(
+    _ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOptions(), then epilogue: ChannelAffine? = nil
+) -> Tensor {
+    let g = geometry(x, w, options, epilogue: epilogue)
+    let y = Tensor.empty(g.outputShape)
+    FlopCounter.add(g.multiplyAdds)
+    let depthwise = g.groups == g.inChannels && g.groups == g.outChannels
+    let workers = Parallel.workerCount  // read once: the same split forward and backward
+    convolve(
+        x.storage.pointer, w.storage.pointer, y.storage.pointer, g, depthwise: depthwise, workers: workers,
+        accumulate: false, epilogue: epilogue)
+    let xs = x.storage
+    let ws = w.storage
+    let xn = x.node
+    let wn = w.node
+    return y.record([x, w]) { dy in
+        backward(dy, x: xs, w: ws, xNode: xn, wNode: wn, g, depthwise: depthwise, workers: workers)
+    }
+}
+
+/// y ← epilogue(conv(x, w) + y), written over `y`, which is returned: a
+/// residual block's sum in inference, with no tensor of its own. Only
+/// without gradients; `y` must be the caller's own (nothing else reads it).
+public func conv3d(
+    _ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOptions(), addingTo y: Tensor,
+    then epilogue: ChannelAffine?
+) -> Tensor {
+    let g = geometry(x, w, options, epilogue: epilogue)
+    precondition(
+        !GradMode.enabled || (x.node == nil && w.node == nil && y.node == nil), "conv3d(addingTo:) records no graph")
+    precondition(y.shape == g.outputShape, "conv3d(addingTo:): \(y.shape) is not the output's shape \(g.outputShape)")
+    precondition(g.groups != g.inChannels || g.groups != g.outChannels, "conv3d(addingTo:) is not for depthwise convs")
+    FlopCounter.add(g.multiplyAdds)
+    convolve(
+        x.storage.pointer, w.storage.pointer, y.storage.pointer, g, depthwise: false,
+        workers: Parallel.workerCount, accumulate: true, epilogue: epilogue)
+    return y
+}
+
+/// The geometry of conv(x, w), with the checks every convolution makes.
+private func geometry(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions, epilogue: ChannelAffine?) -> Conv3dGeometry {
     precondition(x.rank == 5 && w.rank == 5, "conv3d takes N×C×T×H×W input and O×C/g×kt×kh×kw weight")
     let g = Conv3dGeometry(
         batch: x.shape[0], inChannels: x.shape[1], outChannels: w.shape[0], groups: options.groups,
@@ -32,28 +74,25 @@ public func conv3d(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions = Conv3dOp
         "conv3d: channels \(g.inChannels)→\(g.outChannels) do not fit groups \(g.groups) and weight \(w.shape)")
     let o = g.output
     precondition(o.t > 0 && o.h > 0 && o.w > 0, "conv3d: input \(x.shape) too small for kernel \(w.shape)")
-    let y = Tensor.empty([g.batch, g.outChannels, o.t, o.h, o.w])
-    FlopCounter.add(g.multiplyAdds)
-    let depthwise = g.groups == g.inChannels && g.groups == g.outChannels
-    let workers = Parallel.workerCount  // read once: the same split forward and backward
-    convolve(x.storage.pointer, w.storage.pointer, y.storage.pointer, g, depthwise: depthwise, workers: workers)
-    let xs = x.storage
-    let ws = w.storage
-    let xn = x.node
-    let wn = w.node
-    return y.record([x, w]) { dy in
-        backward(dy, x: xs, w: ws, xNode: xn, wNode: wn, g, depthwise: depthwise, workers: workers)
-    }
+    precondition(
+        epilogue == nil || !GradMode.enabled || (x.node == nil && w.node == nil),
+        "conv3d: an epilogue is for inference, without gradients")
+    precondition(epilogue.map { $0.channels == g.outChannels } ?? true, "conv3d: epilogue channels ≠ \(g.outChannels)")
+    return g
 }
 
 /// The forward pass: samples split over `workers`.
 private func convolve(
     _ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, _ yp: UnsafeMutablePointer<Float>, _ g: Conv3dGeometry,
-    depthwise: Bool, workers: Int
+    depthwise: Bool, workers: Int, accumulate: Bool, epilogue: ChannelAffine?
 ) {
     if depthwise {
         Parallel.forEachRange(g.batch, workers: workers) { _, range in
             depthwiseConv3dForward(xp, wp, yp, g, samples: range)
+            guard let epilogue else { return }
+            for plane in (range.lowerBound * g.outChannels)..<(range.upperBound * g.outChannels) {
+                epilogue.apply(yp + plane * g.outputVolume, count: g.outputVolume, channel: plane % g.outChannels)
+            }
         }
     } else if g.usesWinograd {
         let layout = WinogradLayout(g)
@@ -64,14 +103,16 @@ private func convolve(
         Parallel.forEachRange(g.batch, workers: workers) { worker, range in
             winogradForward(
                 xp, u.pointer, yp, layout, samples: range, scratch: scratch.buffer(worker, count: layout.scratchCount),
-                accumulate: false)
+                accumulate: accumulate, epilogue: epilogue)
         }
     } else {
         let scratch = Scratch()
         let columns = g.columnBufferCount
         for worker in 0..<workers { _ = scratch.buffer(worker, count: columns) }
         Parallel.forEachRange(g.batch, workers: workers) { worker, range in
-            conv3dForward(xp, wp, yp, g, samples: range, col: scratch.buffer(worker, count: columns))
+            conv3dForward(
+                xp, wp, yp, g, samples: range, col: scratch.buffer(worker, count: columns), accumulate: accumulate,
+                epilogue: epilogue)
         }
     }
 }

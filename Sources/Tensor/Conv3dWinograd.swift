@@ -201,10 +201,13 @@ func winogradWeightGradient(
     }
 }
 
-/// Y = conv(X, w) (or Y += with `accumulate`) for `samples`, from U of `winogradWeights`.
+/// Y = conv(X, w) (or Y += with `accumulate`) for `samples`, from U of
+/// `winogradWeights`; `epilogue` maps each output frame (the sum, with
+/// `accumulate`) as it is written.
 func winogradForward(
     _ x: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-    _ layout: WinogradLayout, samples: Range<Int>, scratch: UnsafeMutablePointer<Float>, accumulate: Bool
+    _ layout: WinogradLayout, samples: Range<Int>, scratch: UnsafeMutablePointer<Float>, accumulate: Bool,
+    epilogue: ChannelAffine? = nil
 ) {
     let g = layout.g
     let o = g.output
@@ -231,9 +234,11 @@ func winogradForward(
             }
             for oc in 0..<O {
                 for l in 0..<frames {
+                    let frame = ys + (oc * o.t + first + l) * o.h * o.w
                     transformOutput(
-                        m + oc * mRow + l * tiles, layout, planeStride: mPlane,
-                        into: ys + (oc * o.t + first + l) * o.h * o.w, accumulate: accumulate, rows: rows)
+                        m + oc * mRow + l * tiles, layout, planeStride: mPlane, into: frame, accumulate: accumulate,
+                        rows: rows)
+                    epilogue?.apply(frame, count: o.h * o.w, channel: oc)
                 }
             }
         }

@@ -29,6 +29,19 @@ public func addReLU(_ a: Tensor, _ b: Tensor) -> Tensor {
     }
 }
 
+/// relu(a + b) written over `a` when no gradient is recorded (inference),
+/// which spares a tensor the size of a residual block's output; with
+/// gradients, `addReLU(a, b)`. `a` must be the caller's own: an op's result
+/// that nothing else reads.
+public func addReLU(into a: Tensor, _ b: Tensor) -> Tensor {
+    guard !GradMode.enabled else { return addReLU(a, b) }
+    precondition(a.shape == b.shape, "addReLU takes one shape: \(a.shape) and \(b.shape)")
+    let ap = a.storage.pointer
+    let bp = b.storage.pointer
+    Parallel.forEachSpan(a.count) { span in for i in span { ap[i] = max(ap[i] + bp[i], 0) } }
+    return a
+}
+
 /// ReLU's gradient into `node`: dy where the output y > 0, else 0, added
 /// to its gradient (written, when the buffer is new), 16 lanes at a time,
 /// spans over the threads.

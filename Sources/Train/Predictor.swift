@@ -82,7 +82,7 @@ func scoreVideos(
         }
         let failedVideos = Set(batch.failed.map(\.video))
         let x = reshape(batchTensor(batch), [batch.count * views] + viewShape)
-        let logits = GradMode.withNoGrad { model(x) }.scalars
+        let logits = inferenceLogits(model, x)
         guard logits.count == batch.count * views * n else {
             throw ConfigError(
                 file: source,
@@ -99,6 +99,12 @@ func scoreVideos(
         done += batch.count
         afterBatch(done)
     }
+}
+
+/// The logits of `model` (in eval mode) for the views `x`, without gradients:
+/// the one forward pass `eval`, `predict` and `bench eval` run.
+public func inferenceLogits(_ model: Module, _ x: Tensor) -> [Float] {
+    GradMode.withNoGrad { model(x) }.scalars
 }
 
 /// What a model says about one video: its classes by the mean probability

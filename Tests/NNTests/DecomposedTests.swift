@@ -210,6 +210,40 @@ private func run(_ layer: STDCFConv, _ execution: STDCFExecution, x: [Float], sh
     }
 }
 
+extension ResNetBlockTests {
+    /// Inference (eval mode, no gradients) folds BN and ReLU into the
+    /// convolutions and writes the residual sums in place; its output equals
+    /// eval mode with gradients, where BN and ReLU are ops of their own, for
+    /// every middle conv, through a projection block and an identity block
+    /// that overwrites its input. The stage's own input is left alone.
+    @Test(arguments: ["reg3d", "stdcf", "stdcf-factored", "rank1", "tsm", "ct", "separable", "spatial"])
+    func inferenceEqualsTheUnfusedBlocks(_ kind: String) {
+        let middle = BottleneckConv(rawValue: kind.replacingOccurrences(of: "-factored", with: ""))!
+        var rng = SeededRNG(seed: 2)
+        let stage = Sequential([
+            Bottleneck(inputChannels: 32, width: 16, stride: 2, middle: middle, rng: &rng),
+            Bottleneck(inputChannels: 64, width: 16, stride: 1, middle: middle, rng: &rng)
+        ])
+        for (_, module) in stage.namedModules() {
+            if let bn = module as? BatchNorm3d {
+                let c = bn.runningMean.count
+                bn.runningMean.assign(rng.uniformFloats(c, in: -0.5..<0.5))
+                bn.runningVar.assign(rng.uniformFloats(c, in: 0.5..<2))
+                bn.weight.assign(rng.uniformFloats(c, in: 0.5..<1.5))
+                bn.bias.assign(rng.uniformFloats(c, in: -0.5..<0.5))
+            }
+            if let conv = module as? STDCFConv { conv.execution = kind.hasSuffix("factored") ? .factored : .composed }
+        }
+        let values = rng.uniformFloats(2 * 32 * 4 * 10 * 10, in: -1..<1)
+        let x = Tensor(shape: [2, 32, 4, 10, 10], values: values)
+        stage.eval()
+        let unfused = stage(x).scalars
+        let fused = GradMode.withNoGrad { stage(x) }.scalars
+        #expect(closeness(fused, unfused) == "")
+        #expect(x.scalars == values)
+    }
+}
+
 @Suite struct TTConv3dTests {
     @Test func matchesPyTorchsAffineGridAndGridSample() {
         var rng = SeededRNG(seed: 0)

@@ -79,6 +79,10 @@ import Testing
         let phase = expected.phase ?? 0
         let x = Tensor(shape: shape, values: (0..<count).map { Float(sin(0.1 * Double($0) + phase)) })
         model.eval()  // BN on running statistics, as the golden (see make_zoo_golden.py)
+        // Inference (no gradients): BN folded into the convolutions, sums written in place, the input untouched.
+        let inferred = GradMode.withNoGrad { model(x) }
+        #expect(closeness(inferred.scalars, expected.logits, rtol: 1e-3, atol: 1e-4) == "", "inference logits")
+        #expect(x.scalars == (0..<count).map { Float(sin(0.1 * Double($0) + phase)) }, "inference left x alone")
         let logits = model(x)
         let loss = softmaxCrossEntropy(logits, labels: g.labels)
         #expect(closeness(logits.scalars, expected.logits, rtol: 1e-3, atol: 1e-4) == "", "logits")

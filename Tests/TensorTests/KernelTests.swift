@@ -92,7 +92,36 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
                 // A weight's gradient sums up to 2,002 products (N·T·H·W): rounding
                 // in either twin reaches 2e-5 on values near 0.
                 #expect(closeness(w.grad!.scalars, naive.dw, atol: 1e-4) == "", "dw, \(mode)")
+                inferenceEpiloguesEqualTheNaiveTwin(x, w, options, geometry, mode: mode)
             }
+        }
+    }
+
+    /// Inference's fused epilogue (y·scale + shift, ReLU) and the sum into an
+    /// existing output, against the naive convolution mapped afterwards.
+    private func inferenceEpiloguesEqualTheNaiveTwin(
+        _ x: Tensor, _ w: Tensor, _ options: Conv3dOptions, _ g: Conv3dGeometry, mode: Parallelism
+    ) {
+        let o = g.outChannels
+        let affine = ChannelAffine(
+            scale: randomValues(o, seed: 7).map { $0 + 1.5 }, shift: randomValues(o, seed: 8), relu: true)
+        let plain = conv3dForwardNaive(x.scalars, w.scalars, g)
+        let base = randomValues(plain.count, seed: 9)
+        func mapped(_ v: [Float]) -> [Float] {
+            v.indices.map { i in
+                let c = (i / g.outputVolume) % o
+                return max(0, v[i] * affine.scale[c] + affine.shift[c])
+            }
+        }
+        GradMode.withNoGrad {
+            let y = conv3d(x, w, options, then: affine)
+            #expect(closeness(y.scalars, mapped(plain)) == "", "epilogue, \(mode)")
+            #expect(y.scalars.contains(0) && y.scalars.contains { $0 > 0 }, "the ReLU both cuts and keeps")
+            guard g.groups != g.inChannels || g.groups != o else { return }  // depthwise: no sums into outputs
+            let sum = Tensor(shape: y.shape, values: base)
+            let returned = conv3d(x, w, options, addingTo: sum, then: affine)
+            #expect(returned === sum)
+            #expect(closeness(sum.scalars, mapped(zip(plain, base).map(+))) == "", "sum with epilogue, \(mode)")
         }
     }
 
@@ -359,21 +388,30 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
     }
 
     /// The meter is process-wide and other tests allocate at the same time, so
-    /// this uses a 256 MB tensor and allows 32 MB of unrelated traffic.
+    /// this uses a 256 MB tensor, allows 32 MB of unrelated traffic, and takes
+    /// the best of 5 tries (a meter that is wrong is wrong in every try).
     @Test func memoryMeterTracksPeakAndRelease() {
         #expect(MemoryMeter.shared.keepFreedMemory(), "glibc takes the heap settings")
         let size = 256 << 20
         let slack = 32 << 20
-        let before = MemoryMeter.shared.liveBytes
-        var during = 0
-        do {
-            let t = Tensor(zeros: [size / 4])
-            during = MemoryMeter.shared.liveBytes
-            _ = t.count
+        var errors: [(allocated: Int, released: Int, peak: Bool)] = []
+        for _ in 0..<5 {
+            let before = MemoryMeter.shared.liveBytes
+            var during = 0
+            do {
+                let t = Tensor(zeros: [size / 4])
+                during = MemoryMeter.shared.liveBytes
+                _ = t.count
+            }
+            errors.append(
+                (
+                    abs(during - before - size), abs(MemoryMeter.shared.liveBytes - before),
+                    MemoryMeter.shared.peakBytes >= before + size - slack
+                ))
+            if errors.last!.allocated < slack && errors.last!.released < slack && errors.last!.peak { break }
         }
-        #expect(abs(during - before - size) < slack)
-        #expect(abs(MemoryMeter.shared.liveBytes - before) < slack)
-        #expect(MemoryMeter.shared.peakBytes >= before + size - slack)
+        let last = errors.last!
+        #expect(last.allocated < slack && last.released < slack && last.peak, "every try: \(errors)")
     }
 }
 
