@@ -44,8 +44,8 @@ public struct Conv3dGeometry: Equatable, Sendable {
     var isPointwise: Bool {
         kernel == (1, 1, 1) && stride == (1, 1, 1) && padding == (0, 0, 0)
     }
-    /// Floats of column buffer one worker needs (0 for pointwise convolutions).
-    var columnBufferCount: Int { isPointwise ? 0 : columnRows * columnChunk(self) }
+    /// Floats of column buffer one worker needs (0 for pointwise and temporal-only convolutions).
+    var columnBufferCount: Int { isPointwise || isTemporalOnly ? 0 : columnRows * columnChunk(self) }
 }
 
 /// Output positions per column chunk: whole output rows (multiples of Wo),
@@ -151,10 +151,10 @@ func col2vol(_ col: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count
 /// `samples`, group and chunk of output positions, with the element offsets of
 /// that sample-group's input and output planes and of the group's weights.
 private func forEachColumnChunk(
-    _ g: Conv3dGeometry, samples: Range<Int>,
+    _ g: Conv3dGeometry, samples: Range<Int>, chunk: Int? = nil,
     _ body: (_ input: Int, _ output: Int, _ weight: Int, _ first: Int, _ count: Int) -> Void
 ) {
-    let chunk = columnChunk(g)
+    let chunk = chunk ?? columnChunk(g)
     let P = g.outputVolume
     for n in samples {
         for group in 0..<g.groups {
@@ -179,10 +179,17 @@ func conv3dForward(
     _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>, accumulate: Bool = false,
     epilogue: ChannelAffine? = nil
 ) {
+    if g.isTemporalOnly {
+        temporalForward(x, w, y, g, samples: samples, accumulate: accumulate, epilogue: epilogue)
+        return
+    }
     let P = g.outputVolume
     let K = g.columnRows
     let beta: Float = accumulate ? 1 : 0
-    forEachColumnChunk(g, samples: samples) { input, output, weight, first, count in
+    // A pointwise conv's GEMM covers a whole plane, unless an epilogue is to
+    // map its output: then pieces of about 1 MB, still in cache when mapped.
+    let chunk = g.isPointwise && epilogue != nil ? min(P, max(512, (1 << 18) / g.groupOut)) : nil
+    forEachColumnChunk(g, samples: samples, chunk: chunk) { input, output, weight, first, count in
         if g.isPointwise {
             sgemm(
                 m: g.groupOut, n: count, k: K, a: w + weight, lda: K, b: x + input + first, ldb: P, beta: beta,
@@ -206,6 +213,10 @@ func conv3dBackwardWeight(
     _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
     _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>
 ) {
+    if g.isTemporalOnly {
+        temporalBackwardWeight(x, dy, dw, g, samples: samples)
+        return
+    }
     let P = g.outputVolume
     let K = g.columnRows
     forEachColumnChunk(g, samples: samples) { input, output, weight, first, count in
@@ -228,6 +239,10 @@ func conv3dBackwardData(
     _ w: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
     _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>
 ) {
+    if g.isTemporalOnly {
+        temporalBackwardData(w, dy, dx, g, samples: samples)
+        return
+    }
     let P = g.outputVolume
     let K = g.columnRows
     forEachColumnChunk(g, samples: samples) { input, output, weight, first, count in
@@ -415,5 +430,26 @@ func depthwiseConv3dBackward(
                 }
             }
         }
+    }
+}
+
+extension Conv3dGeometry {
+    /// The geometry of `conv3d` on an N×C×T×H×W input of `inputShape` with
+    /// an O×(C/groups)×kt×kh×kw weight of `weightShape`.
+    public init(inputShape x: [Int], weightShape w: [Int], options: Conv3dOptions) {
+        self.init(
+            batch: x[0], inChannels: x[1], outChannels: w[0], groups: options.groups, input: (x[2], x[3], x[4]),
+            kernel: (w[2], w[3], w[4]), stride: options.stride, padding: options.padding, dilation: options.dilation)
+    }
+
+    /// How `conv3d` computes this convolution: "depthwise" (direct loops),
+    /// "winograd" (F(2×2, 3×3)), "frame-shift" (kt×1×1: a GEMM per tap on
+    /// the input in place), "pointwise" (GEMMs on the input in place) or
+    /// "columns" (vol2col + GEMM).
+    public var algorithm: String {
+        if groups == inChannels && groups == outChannels { return "depthwise" }
+        if usesWinograd { return "winograd" }
+        if isTemporalOnly { return "frame-shift" }
+        return isPointwise ? "pointwise" : "columns"
     }
 }

@@ -65,10 +65,7 @@ public func conv3d(
 /// The geometry of conv(x, w), with the checks every convolution makes.
 private func geometry(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions, epilogue: ChannelAffine?) -> Conv3dGeometry {
     precondition(x.rank == 5 && w.rank == 5, "conv3d takes N×C×T×H×W input and O×C/g×kt×kh×kw weight")
-    let g = Conv3dGeometry(
-        batch: x.shape[0], inChannels: x.shape[1], outChannels: w.shape[0], groups: options.groups,
-        input: (x.shape[2], x.shape[3], x.shape[4]), kernel: (w.shape[2], w.shape[3], w.shape[4]),
-        stride: options.stride, padding: options.padding, dilation: options.dilation)
+    let g = Conv3dGeometry(inputShape: x.shape, weightShape: w.shape, options: options)
     precondition(
         g.inChannels % g.groups == 0 && g.outChannels % g.groups == 0 && w.shape[1] == g.groupIn,
         "conv3d: channels \(g.inChannels)→\(g.outChannels) do not fit groups \(g.groups) and weight \(w.shape)")

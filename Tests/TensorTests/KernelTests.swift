@@ -41,10 +41,17 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         (2, 4, 4, 4, (5, 6, 6), (3, 3, 3), (1, 2, 1), (1, 1, 1), (2, 1, 1)),
         (1, 2, 3, 1, (3, 4, 4), (1, 1, 1), (1, 1, 1), (0, 0, 0), (1, 1, 1)),
         (3, 8, 6, 2, (4, 9, 7), (1, 1, 1), (1, 1, 1), (0, 0, 0), (1, 1, 1)),  // pointwise, grouped: GEMMs in place
+        (1, 4, 6, 1, (2, 20, 20), (1, 1, 1), (1, 1, 1), (0, 0, 0), (1, 1, 1)),  // with an epilogue: pieces of 512
         // 1 → 6 per group: STDCF factored spatial atoms.
         (2, 3, 18, 3, (4, 6, 5), (1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 2, 2)),
         (1, 4, 8, 4, (5, 4, 4), (3, 1, 1), (1, 1, 1), (2, 0, 0), (2, 1, 1)),  // 1 → 2 per group: its temporal atoms
         (2, 4, 8, 1, (2, 6, 6), (1, 1, 1), (1, 2, 2), (0, 0, 0), (1, 1, 1)),  // strided 1×1×1: through columns
+        // kt×1×1 by frame shifts: "same" padding (R(2+1)D's), dilated, padding beyond
+        // the kernel's reach (frames no tap reaches), none with an even kernel.
+        (2, 6, 5, 1, (5, 3, 4), (3, 1, 1), (1, 1, 1), (1, 0, 0), (1, 1, 1)),
+        (1, 4, 6, 1, (6, 2, 3), (3, 1, 1), (1, 1, 1), (2, 0, 0), (2, 1, 1)),
+        (2, 3, 4, 1, (4, 3, 3), (3, 1, 1), (1, 1, 1), (3, 0, 0), (1, 1, 1)),
+        (1, 5, 4, 1, (6, 2, 2), (2, 1, 1), (1, 1, 1), (0, 0, 0), (1, 1, 1)),
         // Winograd F(2×2, 3×3) (forward, dX and dW): odd and even sizes,
         // every spatial padding it takes, temporal kernels 1–3, ≥ 128 tiles a sample.
         (2, 8, 9, 1, (7, 11, 13), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
@@ -79,6 +86,7 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         #expect(
             geometry.usesWinograd
                 == (kernel.1 == 3 && stride == (1, 1, 1) && groups == 1 && c >= 8 && input != (3, 5, 6)))
+        #expect(geometry.isTemporalOnly == (kernel.0 > 1 && kernel.1 == 1 && kernel.2 == 1 && groups == 1))
         for mode in [Parallelism.batch, .blas] {
             Parallel.with(ParallelSettings(mode: mode, threads: 2)) {
                 x.zeroGrad()

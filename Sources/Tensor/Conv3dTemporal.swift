@@ -1,0 +1,129 @@
+/// kt×1×1 convolutions with stride 1 and no spatial padding (R(2+1)D's
+/// temporal convs): a sample's input is C × (T·H·W), so shifting it by whole
+/// frames is an offset into the same matrix. Each tap is then one GEMM over
+/// the output frames it reaches, on the input in place: no column matrix on
+/// the way in, no col2vol on the way back.
+
+extension Conv3dGeometry {
+    var isTemporalOnly: Bool {
+        groups == 1 && kernel.h == 1 && kernel.w == 1 && kernel.t > 1 && stride == (1, 1, 1) && padding.h == 0
+            && padding.w == 0 && dilation.h == 1 && dilation.w == 1
+    }
+
+    /// The output frames [lo, hi) that tap `a` reaches, and the input frame of `lo`.
+    func temporalTap(_ a: Int) -> (lo: Int, hi: Int, input: Int) {
+        let shift = a * dilation.t - padding.t  // input frame = output frame + shift
+        let lo = max(0, -shift)
+        let hi = min(output.t, input.t - shift)
+        return (lo, max(lo, hi), lo + shift)
+    }
+}
+
+/// Y (= or +=, with `accumulate`) for `samples`: Σ over taps a of W[:, :, a] ·
+/// X shifted by a's frames, then `epilogue` over each sample's output. The
+/// tap that reaches every output frame goes first and writes; when none
+/// does (padding wider than the kernel's reach), the output is zeroed first.
+func temporalForward(
+    _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+    _ g: Conv3dGeometry, samples: Range<Int>, accumulate: Bool, epilogue: ChannelAffine?
+) {
+    let (C, O, kt) = (g.inChannels, g.outChannels, g.kernel.t)
+    let plane = g.input.h * g.input.w
+    let (P, inputVolume) = (g.outputVolume, g.inputVolume)
+    let taps = tapMajor(w, g)
+    let full = (0..<kt).first { g.temporalTap($0).lo == 0 && g.temporalTap($0).hi == g.output.t }
+    let order = full.map { [$0] + (0..<kt).filter { $0 != full! } } ?? Array(0..<kt)
+    for n in samples {
+        let xs = x + n * C * inputVolume
+        let ys = y + n * O * P
+        if full == nil && !accumulate { ys.initialize(repeating: 0, count: O * P) }
+        for (i, a) in order.enumerated() {
+            let tap = g.temporalTap(a)
+            guard tap.hi > tap.lo else { continue }
+            sgemm(
+                m: O, n: (tap.hi - tap.lo) * plane, k: C, a: taps.tap(a), lda: C, b: xs + tap.input * plane,
+                ldb: inputVolume, beta: accumulate || i > 0 || full == nil ? 1 : 0, c: ys + tap.lo * plane, ldc: P)
+        }
+        if let epilogue { for c in 0..<O { epilogue.apply(ys + c * P, count: P, channel: c) } }
+    }
+}
+
+/// dX (+=) for `samples`: per tap, Wᵀ[:, :, a] · dY into the frames it came from.
+func temporalBackwardData(
+    _ w: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ g: Conv3dGeometry,
+    samples: Range<Int>
+) {
+    let (C, O, kt) = (g.inChannels, g.outChannels, g.kernel.t)
+    let plane = g.input.h * g.input.w
+    let taps = tapMajor(w, g)
+    for n in samples {
+        for a in 0..<kt {
+            let tap = g.temporalTap(a)
+            guard tap.hi > tap.lo else { continue }
+            sgemm(
+                transA: true, m: C, n: (tap.hi - tap.lo) * plane, k: O, a: taps.tap(a), lda: C,
+                b: dy + n * O * g.outputVolume + tap.lo * plane, ldb: g.outputVolume, beta: 1,
+                c: dx + n * C * g.inputVolume + tap.input * plane, ldc: g.inputVolume)
+        }
+    }
+}
+
+/// dW (+=) for `samples`: per tap, dY · (X shifted by the tap's frames)ᵀ.
+func temporalBackwardWeight(
+    _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>, _ g: Conv3dGeometry,
+    samples: Range<Int>
+) {
+    let (C, O, kt) = (g.inChannels, g.outChannels, g.kernel.t)
+    let plane = g.input.h * g.input.w
+    let taps = TapMatrices(zerosFor: g)
+    for n in samples {
+        for a in 0..<kt {
+            let tap = g.temporalTap(a)
+            guard tap.hi > tap.lo else { continue }
+            sgemm(
+                transB: true, m: O, n: C, k: (tap.hi - tap.lo) * plane, a: dy + n * O * g.outputVolume + tap.lo * plane,
+                lda: g.outputVolume, b: x + n * C * g.inputVolume + tap.input * plane, ldb: g.inputVolume, beta: 1,
+                c: taps.tap(a), ldc: C)
+        }
+    }
+    taps.add(into: dw)
+}
+
+/// The weights O × C × kt as kt matrices O × C, one per tap (a GEMM needs
+/// unit stride along one side; in the weight, channels are kt apart).
+private final class TapMatrices {
+    let storage: Storage
+    let (outChannels, inChannels, kt): (Int, Int, Int)
+
+    init(zerosFor g: Conv3dGeometry) {
+        (outChannels, inChannels, kt) = (g.outChannels, g.inChannels, g.kernel.t)
+        storage = Storage(count: outChannels * inChannels * kt)
+    }
+
+    func tap(_ a: Int) -> UnsafeMutablePointer<Float> { storage.pointer + a * outChannels * inChannels }
+
+    /// Index of weight (o, c, a) in the O × C × kt layout.
+    @inline(__always) func weightIndex(_ o: Int, _ c: Int, _ a: Int) -> Int { (o * inChannels + c) * kt + a }
+
+    /// dW += these matrices, back in the weight's layout.
+    func add(into dw: UnsafeMutablePointer<Float>) {
+        for a in 0..<kt {
+            let m = tap(a)
+            for o in 0..<outChannels {
+                for c in 0..<inChannels { dw[weightIndex(o, c, a)] += m[o * inChannels + c] }
+            }
+        }
+    }
+}
+
+/// The weight `w` of `g` as tap matrices.
+private func tapMajor(_ w: UnsafePointer<Float>, _ g: Conv3dGeometry) -> TapMatrices {
+    let taps = TapMatrices(zerosFor: g)
+    for a in 0..<g.kernel.t {
+        let m = taps.tap(a)
+        for o in 0..<g.outChannels {
+            for c in 0..<g.inChannels { m[o * g.inChannels + c] = w[taps.weightIndex(o, c, a)] }
+        }
+    }
+    return taps
+}

@@ -1,0 +1,81 @@
+"""Per-layer convolution times against PyTorch (issue 28): `clipkit bench conv`
+and conv_peer.py on the same shapes, interleaved round by round; medians per
+layer and pass. Prints a Markdown table (ms; ratio = PyTorch's time over
+ClipKit's, so > 1 means ClipKit is faster) and the totals weighted by how
+often each shape occurs in the network.
+
+    .venv-bench/bin/python tools/bench/bench_conv.py --clipkit .build/release/clipkit \
+        --layers r3d50 --input 3x8x112x112 --batch 4 --rounds 5
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+from benchlib import run_json
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PASSES = ("forward_ms", "dx_ms", "dw_ms")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clipkit", required=True)
+    ap.add_argument("--layers", default="r3d50")
+    ap.add_argument("--input", default="3x8x112x112")
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json-out")
+    a = ap.parse_args()
+    shape = ["--layers", a.layers, "--input", a.input, "--batch", str(a.batch)]
+    specs = subprocess.run([a.clipkit, "bench", "conv", *shape, "--list"], check=True, capture_output=True,
+                           text=True).stdout
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        f.write(specs)
+    ours, theirs = [], []
+    for r in range(a.rounds):
+        ours.append(run_json([a.clipkit, "bench", "conv", *shape, "--threads", str(a.threads), "--json"]))
+        theirs.append(run_json([sys.executable, "conv_peer.py", f.name, "--threads", str(a.threads)], cwd=HERE))
+        print(f"round {r + 1}/{a.rounds} done", file=sys.stderr)
+    os.unlink(f.name)
+    names = [layer["name"] for layer in ours[0]["layers"]]
+
+    def med(runs, i, key):
+        values = [run["layers"][i][key] for run in runs]
+        return None if values[0] is None else statistics.median(values)
+
+    print(f"{a.layers}, batch {a.batch} × {a.input}, {a.threads} threads; ClipKit {ours[0]['parallel']}-parallel; "
+          f"sgemm peak {statistics.median(o['sgemm_peak_gflop_per_s'] for o in ours):.0f} GFLOP/s")
+    print()
+    print("| layer | × | algorithm | GFLOP | forward ms (ClipKit / PyTorch) | dX ms | dW ms |")
+    print("|---|---|---|---|---|---|---|")
+    totals = {key: [0.0, 0.0] for key in PASSES}
+    table = []
+    for i, name in enumerate(names):
+        layer = ours[0]["layers"][i]
+        cells = []
+        row = {"name": name, "count": layer["count"], "algorithm": layer["algorithm"]}
+        for key in PASSES:
+            o, t = med(ours, i, key), med(theirs, i, key)
+            row[key] = (o, t)
+            if o is None:
+                cells.append("—")
+                continue
+            totals[key][0] += o * layer["count"]
+            totals[key][1] += t * layer["count"]
+            cells.append(f"{o:.1f} / {t:.1f} ({t / max(o, 1e-9):.2f}×)")
+        table.append(row)
+        print(f"| {name} | {layer['count']} | {layer['algorithm']} | {layer['gflops']:.2f} | " + " | ".join(cells) + " |")
+    cells = [f"{o:.0f} / {t:.0f} ({t / max(o, 1e-9):.2f}×)" for o, t in (totals[k] for k in PASSES)]
+    print("| **all, weighted by ×** | | | | " + " | ".join(cells) + " |")
+    if a.json_out:
+        with open(a.json_out, "w") as out:
+            json.dump({"clipkit": ours, "torch": theirs, "table": table, "totals": totals}, out, indent=1)
+
+
+if __name__ == "__main__":
+    main()
