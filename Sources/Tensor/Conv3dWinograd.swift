@@ -16,6 +16,11 @@
 /// runs the forward's linear maps transposed (`winogradBackwardWeight`). The
 /// naive 7-loop convolution is the twin of all three in the tests.
 
+/// Whether convolutions may run by Winograd (see `Conv3dGeometry.usesWinograd`).
+public enum WinogradPolicy: String, Sendable {
+    case automatic, never
+}
+
 extension Conv3dGeometry {
     /// Whether the forward pass and the backward pass over data run by
     /// Winograd: one group, 3×3 spatial kernel, stride and dilation 1, and
@@ -25,11 +30,17 @@ extension Conv3dGeometry {
     /// transformed three times a step (forward, dX, dW) and packed by every
     /// GEMM, a cost in O · C · kt that only enough columns repay.
     var usesWinograd: Bool {
-        groups == 1 && kernel.h == 3 && kernel.w == 3 && stride == (1, 1, 1) && dilation == (1, 1, 1)
+        Self.winogradPolicy == .automatic && groups == 1 && kernel.h == 3 && kernel.w == 3 && stride == (1, 1, 1) && dilation == (1, 1, 1)
             && padding.h <= 2 && padding.w <= 2 && padding.t < kernel.t
             && inChannels >= 8 && outChannels >= 8
             && output.t * winogradTiles.h * winogradTiles.w >= Self.winogradMinimumColumns
     }
+
+    /// `never` keeps every convolution in the scope bound with
+    /// `$winogradPolicy.withValue` off Winograd (`bench conv --winograd never`,
+    /// to measure what Winograd gains per layer). Forward and backward must run
+    /// under the same policy.
+    @TaskLocal public static var winogradPolicy = WinogradPolicy.automatic
 
     /// R50's middle convs at 4 × 3×8×112×112: stage 4 (8 frames of 16
     /// tiles, 128) gained 17% of the r3d50 step on Winograd; stage 5 (8 × 4,

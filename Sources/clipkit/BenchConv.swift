@@ -20,6 +20,8 @@ extension ClipKit {
         @Option(help: "Batch (default: 16 for kth3l, 4 for the R50s).") var batch: Int?
         @Option(help: "Threads.") var threads = 2
         @Option(help: "blas, batch or automatic.") var parallel = "automatic"
+        @Option(help: "automatic, or never: every layer off Winograd (to measure what it gains).") var winograd =
+            "automatic"
         @Flag(help: "Print the layer shapes as JSON and stop.") var list = false
         @Flag(help: "Print JSON.") var json = false
 
@@ -52,7 +54,12 @@ extension ClipKit {
             let peak = Parallel.with(ParallelSettings(mode: .blas, threads: threads)) {
                 measureSgemm(size: 2048, repeats: 3)
             }
-            let times = Parallel.with(settings) { specs.map { $0.measure() } }
+            guard let policy = WinogradPolicy(rawValue: winograd) else {
+                throw ValidationError("--winograd must be automatic or never")
+            }
+            let times = Conv3dGeometry.$winogradPolicy.withValue(policy) {
+                Parallel.with(settings) { specs.map { $0.measure() } }
+            }
             let result = Result(
                 model: layers, batch: batch, parallel: settings.mode.rawValue, threads: threads,
                 sgemm_peak_gflop_per_s: peak, layers: times)
