@@ -30,7 +30,8 @@ extension Conv3dGeometry {
     /// transformed three times a step (forward, dX, dW) and packed by every
     /// GEMM, a cost in O · C · kt that only enough columns repay.
     var usesWinograd: Bool {
-        Self.winogradPolicy == .automatic && groups == 1 && kernel.h == 3 && kernel.w == 3 && stride == (1, 1, 1) && dilation == (1, 1, 1)
+        Self.winogradPolicy == .automatic && groups == 1 && kernel.h == 3 && kernel.w == 3 && stride == (1, 1, 1)
+            && dilation == (1, 1, 1)
             && padding.h <= 2 && padding.w <= 2 && padding.t < kernel.t
             && inChannels >= 8 && outChannels >= 8
             && output.t * winogradTiles.h * winogradTiles.w >= Self.winogradMinimumColumns

@@ -37,15 +37,18 @@ def main():
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         f.write(specs)
     ours, theirs = [], []
+    keep = a.json_out or os.devnull
     for r in range(a.rounds):
         ours.append(run_json([a.clipkit, "bench", "conv", *shape, "--threads", str(a.threads), "--json"]))
         theirs.append(run_json([sys.executable, "conv_peer.py", f.name, "--threads", str(a.threads)], cwd=HERE))
         print(f"round {r + 1}/{a.rounds} done", file=sys.stderr)
+        with open(keep, "w") as out:  # every round kept as it comes
+            json.dump({"clipkit": ours, "torch": theirs}, out, indent=1)
     os.unlink(f.name)
     names = [layer["name"] for layer in ours[0]["layers"]]
 
     def med(runs, i, key):
-        values = [run["layers"][i][key] for run in runs]
+        values = [run["layers"][i].get(key) for run in runs]  # dX: absent for the first layer
         return None if values[0] is None else statistics.median(values)
 
     print(f"{a.layers}, batch {a.batch} × {a.input}, {a.threads} threads; ClipKit {ours[0]['parallel']}-parallel; "
