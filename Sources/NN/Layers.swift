@@ -208,13 +208,15 @@ public final class Sequential: Module {
     override public func forward(_ x: Tensor) -> Tensor { run(x, owned: false) }
     override public func forward(owned x: Tensor) -> Tensor { run(x, owned: true) }
 
-    /// Every layer after the first gets its input as `owned`: the output of
-    /// the layer before, which nothing else reads.
+    /// A layer gets its input as `owned` when it is a new tensor made by the
+    /// layers before (nothing else reads it), not the Sequential's own input
+    /// passed on unchanged (as dropout in eval mode does).
     private func run(_ x: Tensor, owned: Bool) -> Tensor {
         var h = x
         var owned = owned
         var i = 0
         while i < layers.count {
+            let input = h
             if i + 1 < layers.count, layers[i].1 is EpilogueConvolution, let bn = layers[i + 1].1 as? BatchNorm3d {
                 h = bn.after(layers[i].1, h)
                 i += 2
@@ -222,7 +224,7 @@ public final class Sequential: Module {
                 h = owned ? layers[i].1(owned: h) : layers[i].1(h)
                 i += 1
             }
-            owned = true
+            owned = owned || h !== input
         }
         return h
     }

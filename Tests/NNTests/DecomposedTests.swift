@@ -214,16 +214,36 @@ extension ResNetBlockTests {
     /// Inference (eval mode, no gradients) folds BN and ReLU into the
     /// convolutions and writes the residual sums in place; its output equals
     /// eval mode with gradients, where BN and ReLU are ops of their own, for
-    /// every middle conv, through a projection block and an identity block
-    /// that overwrites its input. The stage's own input is left alone.
+    /// every middle conv, through a projection block and identity blocks that
+    /// overwrite their input. The stage's own input is left alone, also when
+    /// a layer (dropout in eval mode) passes it on unchanged.
     @Test(arguments: ["reg3d", "stdcf", "stdcf-factored", "rank1", "tsm", "ct", "separable", "spatial"])
     func inferenceEqualsTheUnfusedBlocks(_ kind: String) {
         let middle = BottleneckConv(rawValue: kind.replacingOccurrences(of: "-factored", with: ""))!
         var rng = SeededRNG(seed: 2)
-        let stage = Sequential([
+        let projecting = Sequential([
             Bottleneck(inputChannels: 32, width: 16, stride: 2, middle: middle, rng: &rng),
             Bottleneck(inputChannels: 64, width: 16, stride: 1, middle: middle, rng: &rng)
         ])
+        let passing = Sequential([
+            Dropout(p: 0.5), Bottleneck(inputChannels: 64, width: 16, stride: 1, middle: middle, rng: &rng),
+            Bottleneck(inputChannels: 64, width: 16, stride: 1, middle: middle, rng: &rng)
+        ])
+        for (stage, channels) in [(projecting, 32), (passing, 64)] {
+            randomizeNormalization(stage, execution: kind.hasSuffix("factored") ? .factored : .composed, rng: &rng)
+            let values = rng.uniformFloats(2 * channels * 4 * 10 * 10, in: -1..<1)
+            let x = Tensor(shape: [2, channels, 4, 10, 10], values: values)
+            stage.eval()
+            let unfused = stage(x).scalars
+            let fused = GradMode.withNoGrad { stage(x) }.scalars
+            #expect(closeness(fused, unfused) == "", "\(channels) channels in")
+            let untouched = x.scalars == values
+            #expect(untouched, "\(channels) channels in: the input is left alone")
+        }
+    }
+
+    /// Random running statistics, γ and β for every BN layer; the STDCF execution.
+    private func randomizeNormalization(_ stage: Module, execution: STDCFExecution, rng: inout SeededRNG) {
         for (_, module) in stage.namedModules() {
             if let bn = module as? BatchNorm3d {
                 let c = bn.runningMean.count
@@ -232,15 +252,8 @@ extension ResNetBlockTests {
                 bn.weight.assign(rng.uniformFloats(c, in: 0.5..<1.5))
                 bn.bias.assign(rng.uniformFloats(c, in: -0.5..<0.5))
             }
-            if let conv = module as? STDCFConv { conv.execution = kind.hasSuffix("factored") ? .factored : .composed }
+            if let conv = module as? STDCFConv { conv.execution = execution }
         }
-        let values = rng.uniformFloats(2 * 32 * 4 * 10 * 10, in: -1..<1)
-        let x = Tensor(shape: [2, 32, 4, 10, 10], values: values)
-        stage.eval()
-        let unfused = stage(x).scalars
-        let fused = GradMode.withNoGrad { stage(x) }.scalars
-        #expect(closeness(fused, unfused) == "")
-        #expect(x.scalars == values)
     }
 }
 
