@@ -50,17 +50,3 @@ public struct ChannelAffine: Sendable {
         }
     }
 }
-
-/// Applies `affine` to the N×C×… tensor `y` in place, samples over the
-/// threads: for an output the caller owns (no one else holds it) and no
-/// gradient is recorded for, e.g. a convolution that cannot apply it itself.
-public func applyInPlace(_ affine: ChannelAffine, to y: Tensor) {
-    precondition(y.rank >= 2 && y.shape[1] == affine.channels, "ChannelAffine of \(affine.channels) on \(y.shape)")
-    precondition(!GradMode.enabled || y.node == nil, "applyInPlace would change a tensor the graph needs")
-    let (n, c) = (y.shape[0], y.shape[1])
-    let volume = y.count / (n * c)
-    let p = y.storage.pointer
-    Parallel.forEachRange(n * c, workers: Parallel.threads) { _, planes in
-        for plane in planes { affine.apply(p + plane * volume, count: volume, channel: plane % c) }
-    }
-}

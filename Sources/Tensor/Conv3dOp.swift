@@ -30,16 +30,19 @@ public func conv3d(
     let y = Tensor.empty(g.outputShape)
     FlopCounter.add(g.multiplyAdds)
     let depthwise = g.groups == g.inChannels && g.groups == g.outChannels
-    let workers = Parallel.workerCount  // read once: the same split forward and backward
+    // Read once: the same split and algorithm forward and backward.
+    let workers = Parallel.workerCount
+    let winograd = g.usesWinograd
     convolve(
-        x.storage.pointer, w.storage.pointer, y.storage.pointer, g, depthwise: depthwise, workers: workers,
-        accumulate: false, epilogue: epilogue)
+        x.storage.pointer, w.storage.pointer, y.storage.pointer, g, depthwise: depthwise, winograd: winograd,
+        workers: workers, accumulate: false, epilogue: epilogue)
     let xs = x.storage
     let ws = w.storage
     let xn = x.node
     let wn = w.node
     return y.record([x, w]) { dy in
-        backward(dy, x: xs, w: ws, xNode: xn, wNode: wn, g, depthwise: depthwise, workers: workers)
+        backward(
+            dy, x: xs, w: ws, xNode: xn, wNode: wn, g, depthwise: depthwise, winograd: winograd, workers: workers)
     }
 }
 
@@ -57,7 +60,7 @@ public func conv3d(
     precondition(g.groups != g.inChannels || g.groups != g.outChannels, "conv3d(addingTo:) is not for depthwise convs")
     FlopCounter.add(g.multiplyAdds)
     convolve(
-        x.storage.pointer, w.storage.pointer, y.storage.pointer, g, depthwise: false,
+        x.storage.pointer, w.storage.pointer, y.storage.pointer, g, depthwise: false, winograd: g.usesWinograd,
         workers: Parallel.workerCount, accumulate: true, epilogue: epilogue)
     return y
 }
@@ -81,7 +84,7 @@ private func geometry(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions, epilog
 /// The forward pass: samples split over `workers`.
 private func convolve(
     _ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, _ yp: UnsafeMutablePointer<Float>, _ g: Conv3dGeometry,
-    depthwise: Bool, workers: Int, accumulate: Bool, epilogue: ChannelAffine?
+    depthwise: Bool, winograd: Bool, workers: Int, accumulate: Bool, epilogue: ChannelAffine?
 ) {
     if depthwise {
         Parallel.forEachRange(g.batch, workers: workers) { _, range in
@@ -91,7 +94,7 @@ private func convolve(
                 epilogue.apply(yp + plane * g.outputVolume, count: g.outputVolume, channel: plane % g.outChannels)
             }
         }
-    } else if g.usesWinograd {
+    } else if winograd {
         let layout = WinogradLayout(g)
         let u = Storage(count: layout.weightCount, zeroed: false)
         winogradWeights(wp, layout, flipped: false, into: u.pointer, workers: workers)
@@ -117,7 +120,7 @@ private func convolve(
 /// The backward pass: dX (added into) and dW from per-worker partial sums.
 private func backward(
     _ dy: Tensor, x xs: Storage, w ws: Storage, xNode xn: GradNode?, wNode wn: GradNode?, _ g: Conv3dGeometry,
-    depthwise: Bool, workers: Int
+    depthwise: Bool, winograd: Bool, workers: Int
 ) {
     let dyp = dy.storage.pointer
     let xp = UnsafePointer(xs.pointer)
@@ -135,7 +138,7 @@ private func backward(
     // Per-worker weight gradients, summed after, so threads never share a
     // buffer (Winograd: one, made from the workers' summed dU).
     var partial: [Tensor] = []
-    if let wn { partial = (0..<(g.usesWinograd ? 1 : workers)).map { _ in Tensor(zeros: wn.shape) } }
+    if let wn { partial = (0..<(winograd ? 1 : workers)).map { _ in Tensor(zeros: wn.shape) } }
     if depthwise {
         Parallel.forEachRange(g.batch, workers: workers) { worker, range in
             zeroNewGradient(range)
@@ -145,8 +148,8 @@ private func backward(
         }
     } else {
         generalBackward(
-            xp, wp, dyp, dx: dxp, partial: partial.map { $0.storage.pointer }, g, workers: workers,
-            zeroNewGradient: zeroNewGradient)
+            xp, wp, dyp, dx: dxp, partial: partial.map { $0.storage.pointer }, g, winograd: winograd,
+            workers: workers, zeroNewGradient: zeroNewGradient)
     }
     if !partial.isEmpty {
         sumIntoFirst(partial.map { $0.storage.pointer }, count: ws.count)
@@ -159,17 +162,17 @@ private func backward(
 /// convolved with the flipped kernel), else im2col GEMMs.
 private func generalBackward(
     _ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, _ dyp: UnsafeMutablePointer<Float>,
-    dx dxp: UnsafeMutablePointer<Float>?, partial: [UnsafeMutablePointer<Float>], _ g: Conv3dGeometry, workers: Int,
-    zeroNewGradient: (Range<Int>) -> Void
+    dx dxp: UnsafeMutablePointer<Float>?, partial: [UnsafeMutablePointer<Float>], _ g: Conv3dGeometry,
+    winograd: Bool, workers: Int, zeroNewGradient: (Range<Int>) -> Void
 ) {
-    let weightLayout = !partial.isEmpty && g.usesWinograd ? WinogradLayout(g) : nil
-    let dataLayout = dxp != nil && g.usesWinograd ? WinogradLayout(g.transposedForData) : nil
+    let weightLayout = !partial.isEmpty && winograd ? WinogradLayout(g) : nil
+    let dataLayout = dxp != nil && winograd ? WinogradLayout(g.transposedForData) : nil
     let u = dataLayout.map { Storage(count: $0.weightCount, zeroed: false) }
     if let dataLayout, let u {
         winogradWeights(wp, dataLayout, flipped: true, into: u.pointer, workers: workers)
     }
     let count =
-        g.usesWinograd
+        winograd
         ? max(weightLayout?.scratchCount ?? 0, dataLayout?.scratchCount ?? 0) : g.columnBufferCount
     let scratch = Scratch()
     let gradientsOfU = Scratch()

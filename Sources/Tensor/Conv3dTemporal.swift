@@ -75,7 +75,7 @@ func temporalBackwardWeight(
 ) {
     let (C, O, kt) = (g.inChannels, g.outChannels, g.kernel.t)
     let plane = g.input.h * g.input.w
-    let taps = TapMatrices(zerosFor: g)
+    let taps = TapMatrices(g, zeroed: true)
     for n in samples {
         for a in 0..<kt {
             let tap = g.temporalTap(a)
@@ -95,9 +95,10 @@ private final class TapMatrices {
     let storage: Storage
     let (outChannels, inChannels, kt): (Int, Int, Int)
 
-    init(zerosFor g: Conv3dGeometry) {
+    /// Zeros, or left to be written when not `zeroed`.
+    init(_ g: Conv3dGeometry, zeroed: Bool) {
         (outChannels, inChannels, kt) = (g.outChannels, g.inChannels, g.kernel.t)
-        storage = Storage(count: outChannels * inChannels * kt)
+        storage = Storage(count: outChannels * inChannels * kt, zeroed: zeroed)
     }
 
     func tap(_ a: Int) -> UnsafeMutablePointer<Float> { storage.pointer + a * outChannels * inChannels }
@@ -118,7 +119,7 @@ private final class TapMatrices {
 
 /// The weight `w` of `g` as tap matrices.
 private func tapMajor(_ w: UnsafePointer<Float>, _ g: Conv3dGeometry) -> TapMatrices {
-    let taps = TapMatrices(zerosFor: g)
+    let taps = TapMatrices(g, zeroed: false)
     for a in 0..<g.kernel.t {
         let m = taps.tap(a)
         for o in 0..<g.outChannels {

@@ -39,8 +39,8 @@ extension Conv3dGeometry {
 
     /// `never` keeps every convolution in the scope bound with
     /// `$winogradPolicy.withValue` off Winograd (`bench conv --winograd never`,
-    /// to measure what Winograd gains per layer). Forward and backward must run
-    /// under the same policy.
+    /// to measure what Winograd gains per layer). `conv3d` reads it once, in
+    /// the forward pass; its backward pass takes the same path wherever it runs.
     @TaskLocal public static var winogradPolicy = WinogradPolicy.automatic
 
     /// R50's middle convs at 4 × 3×8×112×112: stage 4 (8 frames of 16

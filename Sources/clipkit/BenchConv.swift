@@ -159,26 +159,24 @@ struct ConvLayer: Codable {
         let plainWeight = Tensor(shape: [cout, cin] + kernel, values: weightValues)
         let weight = Tensor.parameter([cout, cin] + kernel, role: .joint, values: weightValues)
         let g = geometry
-        let leaf = Tensor(zeros: [batch, cout, g.output.t, g.output.h, g.output.w])
+        let outputShape = [batch, cout, g.output.t, g.output.h, g.output.w]
+        let up = Tensor(shape: outputShape, repeating: 0.01)
+        let leaf = Tensor(zeros: outputShape)
         leaf.requiresGrad = true
-        func median(_ body: () -> Void) -> Double {
-            body()
-            var times: [Double] = []
-            for _ in 0..<3 {
-                let start = DispatchTime.now()
-                body()
-                times.append(elapsed(since: start))
+        let forward = medianMs { timed { _ = GradMode.withNoGrad { conv3d(x, plainWeight, options) } } }
+        // The backward pass from weightedSum(y, up), its forward untimed.
+        func backward(_ make: () -> Tensor) -> Double {
+            medianMs {
+                let loss = weightedSum(make(), up)
+                return timed { loss.backward() }
             }
-            return times.sorted()[1] * 1000
         }
-        let forward = median { _ = GradMode.withNoGrad { conv3d(x, plainWeight, options) } }
-        // Backward alone: forward outside the timer (`timedBackward`), minus making dY.
-        let upstream = timedBackward {
+        let upstream = backward {
             leaf.zeroGrad()
             return leaf
         }
         let dw =
-            timedBackward {
+            backward {
                 weight.zeroGrad()
                 return conv3d(x, weight, options)
             } - upstream
@@ -186,7 +184,7 @@ struct ConvLayer: Codable {
         if input_grad {
             x.requiresGrad = true
             dx =
-                timedBackward {
+                backward {
                     x.zeroGrad()
                     return conv3d(x, plainWeight, options)
                 } - upstream
@@ -196,21 +194,19 @@ struct ConvLayer: Codable {
             name: name, count: count, algorithm: g.algorithm, gflops: 2 * Double(g.multiplyAdds) / 1e9,
             forward_ms: forward, dx_ms: dx.map { max($0, 0) }, dw_ms: max(dw, 0))
     }
+}
 
-    /// Median ms of 3 backward passes (after a warm-up) from weightedSum(make(), up), forward untimed.
-    private func timedBackward(_ make: () -> Tensor) -> Double {
-        let g = geometry
-        let up = Tensor(shape: [batch, cout, g.output.t, g.output.h, g.output.w], repeating: 0.01)
-        var times: [Double] = []
-        for run in 0..<4 {
-            let y = make()
-            let loss = weightedSum(y, up)
-            let start = DispatchTime.now()
-            loss.backward()
-            if run > 0 { times.append(elapsed(since: start)) }
-        }
-        return times.sorted()[1] * 1000
-    }
+/// The median in ms of 3 runs of `run` (which returns the seconds it timed), after a warm-up run.
+private func medianMs(_ run: () -> Double) -> Double {
+    _ = run()
+    return (0..<3).map { _ in run() }.sorted()[1] * 1000
+}
+
+/// The seconds `body` takes.
+private func timed(_ body: () -> Void) -> Double {
+    let start = DispatchTime.now()
+    body()
+    return elapsed(since: start)
 }
 
 struct LayerTime: Encodable {
