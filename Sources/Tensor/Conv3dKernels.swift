@@ -443,12 +443,12 @@ extension Conv3dGeometry {
     }
 
     /// How `conv3d` computes this convolution: "depthwise" (direct loops),
-    /// "winograd" (F(2×2, 3×3)), "frame-shift" (kt×1×1: a GEMM per tap on
+    /// "winograd-4x4" or "winograd-2x2" (F(m×m, 3×3)), "frame-shift" (kt×1×1: a GEMM per tap on
     /// the input in place), "pointwise" (GEMMs on the input in place) or
     /// "columns" (vol2col + GEMM).
     public var algorithm: String {
         if groups == inChannels && groups == outChannels { return "depthwise" }
-        if usesWinograd { return "winograd" }
+        if let tile = winogradTile { return "winograd-\(tile.name)" }
         if isTemporalOnly { return "frame-shift" }
         return isPointwise ? "pointwise" : "columns"
     }

@@ -20,7 +20,7 @@ public struct Conv3dOptions: Equatable, Sendable {
 
 /// 3D convolution. x: N×C×T×H×W, w: O×(C/groups)×kt×kh×kw → N×O×To×Ho×Wo.
 /// Depthwise convolutions (groups = C = O) use the direct kernel; 3×3 spatial
-/// kernels at stride 1 Winograd (`usesWinograd`); others vol2col + GEMM.
+/// kernels at stride 1 Winograd (`winogradTile`); others vol2col + GEMM.
 /// `epilogue` (inference only: no gradient may be recorded) maps each piece
 /// of the output as it is written: BN on running statistics and ReLU, fused.
 public func conv3d(
@@ -32,7 +32,7 @@ public func conv3d(
     let depthwise = g.groups == g.inChannels && g.groups == g.outChannels
     // Read once: the same split and algorithm forward and backward.
     let workers = Parallel.workerCount
-    let winograd = g.usesWinograd
+    let winograd = g.winogradTile
     convolve(
         x.storage.pointer, w.storage.pointer, y.storage.pointer, g, depthwise: depthwise, winograd: winograd,
         workers: workers, accumulate: false, epilogue: epilogue)
@@ -60,7 +60,7 @@ public func conv3d(
     precondition(g.groups != g.inChannels || g.groups != g.outChannels, "conv3d(addingTo:) is not for depthwise convs")
     FlopCounter.add(g.multiplyAdds)
     convolve(
-        x.storage.pointer, w.storage.pointer, y.storage.pointer, g, depthwise: false, winograd: g.usesWinograd,
+        x.storage.pointer, w.storage.pointer, y.storage.pointer, g, depthwise: false, winograd: g.winogradTile,
         workers: Parallel.workerCount, accumulate: true, epilogue: epilogue)
     return y
 }
@@ -84,7 +84,7 @@ private func geometry(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions, epilog
 /// The forward pass: samples split over `workers`.
 private func convolve(
     _ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, _ yp: UnsafeMutablePointer<Float>, _ g: Conv3dGeometry,
-    depthwise: Bool, winograd: Bool, workers: Int, accumulate: Bool, epilogue: ChannelAffine?
+    depthwise: Bool, winograd: WinogradTile?, workers: Int, accumulate: Bool, epilogue: ChannelAffine?
 ) {
     if depthwise {
         Parallel.forEachRange(g.batch, workers: workers) { _, range in
@@ -94,8 +94,8 @@ private func convolve(
                 epilogue.apply(yp + plane * g.outputVolume, count: g.outputVolume, channel: plane % g.outChannels)
             }
         }
-    } else if winograd {
-        let layout = WinogradLayout(g)
+    } else if let winograd {
+        let layout = WinogradLayout(g, tile: winograd)
         let u = Storage(count: layout.weightCount, zeroed: false)
         winogradWeights(wp, layout, flipped: false, into: u.pointer, workers: workers)
         let scratch = Scratch()
@@ -120,7 +120,7 @@ private func convolve(
 /// The backward pass: dX (added into) and dW from per-worker partial sums.
 private func backward(
     _ dy: Tensor, x xs: Storage, w ws: Storage, xNode xn: GradNode?, wNode wn: GradNode?, _ g: Conv3dGeometry,
-    depthwise: Bool, winograd: Bool, workers: Int
+    depthwise: Bool, winograd: WinogradTile?, workers: Int
 ) {
     let dyp = dy.storage.pointer
     let xp = UnsafePointer(xs.pointer)
@@ -138,7 +138,7 @@ private func backward(
     // Per-worker weight gradients, summed after, so threads never share a
     // buffer (Winograd: one, made from the workers' summed dU).
     var partial: [Tensor] = []
-    if let wn { partial = (0..<(winograd ? 1 : workers)).map { _ in Tensor(zeros: wn.shape) } }
+    if let wn { partial = (0..<(winograd != nil ? 1 : workers)).map { _ in Tensor(zeros: wn.shape) } }
     if depthwise {
         Parallel.forEachRange(g.batch, workers: workers) { worker, range in
             zeroNewGradient(range)
@@ -163,16 +163,16 @@ private func backward(
 private func generalBackward(
     _ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, _ dyp: UnsafeMutablePointer<Float>,
     dx dxp: UnsafeMutablePointer<Float>?, partial: [UnsafeMutablePointer<Float>], _ g: Conv3dGeometry,
-    winograd: Bool, workers: Int, zeroNewGradient: (Range<Int>) -> Void
+    winograd: WinogradTile?, workers: Int, zeroNewGradient: (Range<Int>) -> Void
 ) {
-    let weightLayout = !partial.isEmpty && winograd ? WinogradLayout(g) : nil
-    let dataLayout = dxp != nil && winograd ? WinogradLayout(g.transposedForData) : nil
+    let weightLayout = partial.isEmpty ? nil : winograd.map { WinogradLayout(g, tile: $0) }
+    let dataLayout = dxp == nil ? nil : winograd.map { WinogradLayout(g.transposedForData, tile: $0) }
     let u = dataLayout.map { Storage(count: $0.weightCount, zeroed: false) }
     if let dataLayout, let u {
         winogradWeights(wp, dataLayout, flipped: true, into: u.pointer, workers: workers)
     }
     let count =
-        winograd
+        winograd != nil
         ? max(weightLayout?.scratchCount ?? 0, dataLayout?.scratchCount ?? 0) : g.columnBufferCount
     let scratch = Scratch()
     let gradientsOfU = Scratch()

@@ -20,8 +20,9 @@ extension ClipKit {
         @Option(help: "Batch (default: 16 for kth3l, 4 for the R50s).") var batch: Int?
         @Option(help: "Threads.") var threads = 2
         @Option(help: "blas, batch or automatic.") var parallel = "automatic"
-        @Option(help: "automatic, or never: every layer off Winograd (to measure what it gains).") var winograd =
-            "automatic"
+        @Option(help: "automatic; 2x2: Winograd F(2×2, 3×3) only; never: no Winograd (to measure what they gain).")
+        var winograd = "automatic"
+        @Option(help: "Only the layers with these names (comma-separated), e.g. to profile one.") var only: String?
         @Flag(help: "Print the layer shapes as JSON and stop.") var list = false
         @Flag(help: "Print JSON.") var json = false
 
@@ -39,12 +40,22 @@ extension ClipKit {
             let shape = (input ?? (isKTH ? "3x16x60x80" : "3x8x112x112")).split(separator: "x").compactMap { Int($0) }
             guard shape.count == 4 else { throw ValidationError("--input must look like 3x8x112x112") }
             let batch = self.batch ?? (isKTH ? 16 : 4)
-            let specs: [ConvLayer]
+            var specs: [ConvLayer]
             switch layers {
             case "kth3l": specs = ConvLayer.kth3l(batch: batch, input: shape)
             case "r3d50", "stdcf-r50", "r2plus1d-r50":
                 specs = ConvLayer.resnet50(batch: batch, input: shape, rank1: layers == "r2plus1d-r50")
             default: throw ValidationError("--layers must be kth3l, r3d50, stdcf-r50 or r2plus1d-r50")
+            }
+            if let only {
+                let names = only.split(separator: ",").map(String.init)
+                let unknown = names.filter { name in !specs.contains { $0.name == name } }
+                guard unknown.isEmpty else {
+                    throw ValidationError(
+                        "--only: no layer \(unknown.joined(separator: ", ")) in \(layers) "
+                            + "(layers: \(specs.map(\.name).joined(separator: ", ")))")
+                }
+                specs = specs.filter { names.contains($0.name) }
             }
             if list {
                 print(try jsonString(specs))
@@ -55,7 +66,7 @@ extension ClipKit {
                 measureSgemm(size: 2048, repeats: 3)
             }
             guard let policy = WinogradPolicy(rawValue: winograd) else {
-                throw ValidationError("--winograd must be automatic or never")
+                throw ValidationError("--winograd must be automatic, 2x2 or never")
             }
             let times = Conv3dGeometry.$winogradPolicy.withValue(policy) {
                 Parallel.with(settings) { specs.map { $0.measure() } }
