@@ -122,10 +122,12 @@ struct WinogradLayout {
     var mPlane: Int { g.outChannels * mRow }
     var mRow: Int { group * tiles }
     private var mCount: Int { planes * mPlane }
-    /// Floats of one worker's scratch: V, M and the frame transforms' rows
-    /// (the input's: a padded row, α phase rows and a ring of α transformed
-    /// rows of α · tilesW; the others need less).
-    var scratchCount: Int { vCount + mCount + rowWidth + tile.alpha * (tile.alpha + 1) * tilesW }
+    /// Frames whose tiles the transforms take in one block: about 256 lanes.
+    var blockFrames: Int { max(1, 256 / tiles) }
+    var blockLanes: Int { blockFrames * tiles }
+    /// Floats of one worker's scratch: V, M and the transforms' blocks (the
+    /// input's: a padded row and two α² × blockLanes; the others need less).
+    var scratchCount: Int { vCount + mCount + rowWidth + 2 * planes * blockLanes }
 
     func parts(_ scratch: UnsafeMutablePointer<Float>) -> (
         v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
@@ -266,13 +268,11 @@ func winogradForward(
                 }
             }
             for oc in 0..<O {
-                for l in 0..<frames {
-                    let frame = ys + (oc * o.t + first + l) * o.h * o.w
-                    transformOutput(
-                        m + oc * mRow + l * tiles, layout, planeStride: mPlane, into: frame, accumulate: accumulate,
-                        rows: rows)
-                    epilogue?.apply(frame, count: o.h * o.w, channel: oc)
-                }
+                let out = ys + (oc * o.t + first) * o.h * o.w
+                transformOutput(
+                    m + oc * mRow, frames: frames, layout, planeStride: mPlane, into: out, accumulate: accumulate,
+                    scratch: rows)
+                epilogue?.apply(out, count: frames * o.h * o.w, channel: oc)
             }
         }
     }
@@ -302,11 +302,9 @@ func winogradBackwardWeight(
         let dys = dy + n * O * g.outputVolume
         forEachGroup(x + n * C * g.inputVolume, layout, v: v, rows: rows) { local, first, frames in
             for oc in 0..<O {
-                for l in 0..<frames {
-                    transformOutputGradient(
-                        dys + (oc * o.t + first + l) * o.h * o.w, layout, into: m + oc * mRow + l * tiles,
-                        planeStride: mPlane, rows: rows)
-                }
+                transformOutputGradient(
+                    dys + (oc * o.t + first) * o.h * o.w, frames: frames, layout, into: m + oc * mRow,
+                    planeStride: mPlane, scratch: rows)
             }
             // dU[ξ][a] += M[ξ] (O × frames · tiles) · V[ξ] at frames local + a …ᵀ.
             for xi in 0..<layout.planes {
@@ -330,25 +328,14 @@ private func forEachGroup(
     rows: UnsafeMutablePointer<Float>, _ body: (_ local: Int, _ first: Int, _ frames: Int) -> Void
 ) {
     let g = layout.g
-    let C = g.inChannels
-    let tiles = layout.tiles
-    let vPlane = layout.vPlane
-    let vRow = layout.vRow
     var first = 0
     while first < g.output.t {
         let frames = min(layout.frames, g.output.t - first)
-        for f in 0..<(frames + g.kernel.t - 1) {
-            let ti = first - g.padding.t + f
-            for c in 0..<C {
-                let dst = v + c * vRow + f * tiles
-                if ti < 0 || ti >= g.input.t {
-                    for xi in 0..<layout.planes { (dst + xi * vPlane).initialize(repeating: 0, count: tiles) }
-                } else {
-                    transformInput(
-                        xs + (c * g.input.t + ti) * g.input.h * g.input.w, layout, into: dst, planeStride: vPlane,
-                        rows: rows)
-                }
-            }
+        let times = (first - g.padding.t)..<(first - g.padding.t + frames + g.kernel.t - 1)
+        for c in 0..<g.inChannels {
+            transformInput(
+                xs + c * g.input.t * g.input.h * g.input.w, times: times, layout, into: v + c * layout.vRow,
+                planeStride: layout.vPlane, scratch: rows)
         }
         for local in stride(from: 0, to: frames, by: layout.group) {
             body(local, first + local, min(layout.group, frames - local))

@@ -142,145 +142,185 @@ enum WinogradF4: WinogradTransforms {
     }
 }
 
-// MARK: Frame transforms (one frame of one channel), each specialised per tile size
+// MARK: Tile transforms, a block of frames of one channel at a time
 
-/// Bᵀ d B for every tile of one input frame and channel (`frame`: H × W),
-/// into V[ξ] at `dst + ξ · planeStride`, tiles in row-major order.
+// The transforms run their lanes over every tile of a block of frames
+// (`WinogradLayout.blockFrames`, about 256 tiles), which V and M hold
+// contiguously for one channel: per row of tiles, a 28×28 frame has only 7
+// F(4×4) tiles, too few for 8 lanes. Gathering the α×α patches first (one
+// scalar copy per patch element) leaves every transform a pass over whole
+// vectors.
+
+/// V[ξ] at `dst + ξ · planeStride` = (Bᵀ d B)[ξ] for every tile of input
+/// frames `times` (indices into `channel`'s T frames of H × W; those outside
+/// are 0) of one channel, frame by frame `layout.tiles` apart.
 func transformInput(
-    _ frame: UnsafePointer<Float>, _ layout: WinogradLayout, into dst: UnsafeMutablePointer<Float>,
-    planeStride: Int, rows: UnsafeMutablePointer<Float>
+    _ channel: UnsafePointer<Float>, times: Range<Int>, _ layout: WinogradLayout,
+    into dst: UnsafeMutablePointer<Float>, planeStride: Int, scratch: UnsafeMutablePointer<Float>
 ) {
     switch layout.tile {
-    case .f2: transformInput(WinogradF2.self, frame, layout, into: dst, planeStride: planeStride, rows: rows)
-    case .f4: transformInput(WinogradF4.self, frame, layout, into: dst, planeStride: planeStride, rows: rows)
+    case .f2:
+        transformInput(
+            WinogradF2.self, channel, times: times, layout, into: dst, planeStride: planeStride, scratch: scratch)
+    case .f4:
+        transformInput(
+            WinogradF4.self, channel, times: times, layout, into: dst, planeStride: planeStride, scratch: scratch)
     }
 }
 
-/// Aᵀ p A for every tile of one output frame and channel (M[ξ] at
-/// `m + ξ · planeStride`), written (or added) into `frame` (Ho × Wo).
+/// Aᵀ p A for every tile of `frames` output frames of one channel (M[ξ] at
+/// `p + ξ · planeStride`, frame by frame `layout.tiles` apart), written (or
+/// added) into `frames` consecutive Ho × Wo frames at `y`.
 func transformOutput(
-    _ m: UnsafePointer<Float>, _ layout: WinogradLayout, planeStride: Int,
-    into frame: UnsafeMutablePointer<Float>, accumulate: Bool, rows: UnsafeMutablePointer<Float>
+    _ p: UnsafePointer<Float>, frames: Int, _ layout: WinogradLayout, planeStride: Int,
+    into y: UnsafeMutablePointer<Float>, accumulate: Bool, scratch: UnsafeMutablePointer<Float>
 ) {
     switch layout.tile {
     case .f2:
         transformOutput(
-            WinogradF2.self, m, layout, planeStride: planeStride, into: frame, accumulate: accumulate, rows: rows)
+            WinogradF2.self, p, frames: frames, layout, planeStride: planeStride, into: y, accumulate: accumulate,
+            scratch: scratch)
     case .f4:
         transformOutput(
-            WinogradF4.self, m, layout, planeStride: planeStride, into: frame, accumulate: accumulate, rows: rows)
+            WinogradF4.self, p, frames: frames, layout, planeStride: planeStride, into: y, accumulate: accumulate,
+            scratch: scratch)
     }
 }
 
-/// A dy Aᵀ for every m×m tile of one output-gradient frame and channel
-/// (`frame`: Ho × Wo; outside it, 0) into M[ξ] at `m + ξ · planeStride`.
+/// M[ξ] at `p + ξ · planeStride` = (A dy Aᵀ)[ξ] for every m×m tile of
+/// `frames` consecutive output-gradient frames (Ho × Wo at `dy`; outside
+/// them, 0) of one channel.
 func transformOutputGradient(
-    _ frame: UnsafePointer<Float>, _ layout: WinogradLayout, into m: UnsafeMutablePointer<Float>,
-    planeStride: Int, rows: UnsafeMutablePointer<Float>
+    _ dy: UnsafePointer<Float>, frames: Int, _ layout: WinogradLayout, into p: UnsafeMutablePointer<Float>,
+    planeStride: Int, scratch: UnsafeMutablePointer<Float>
 ) {
     switch layout.tile {
-    case .f2: transformOutputGradient(WinogradF2.self, frame, layout, into: m, planeStride: planeStride, rows: rows)
-    case .f4: transformOutputGradient(WinogradF4.self, frame, layout, into: m, planeStride: planeStride, rows: rows)
+    case .f2:
+        transformOutputGradient(
+            WinogradF2.self, dy, frames: frames, layout, into: p, planeStride: planeStride, scratch: scratch)
+    case .f4:
+        transformOutputGradient(
+            WinogradF4.self, dy, frames: frames, layout, into: p, planeStride: planeStride, scratch: scratch)
     }
 }
 
-/// Each padded input row is transformed along w once (d B: columns
-/// m·tx … m·tx + α − 1 → α values per tile, through α phase rows so that the
-/// lanes run over tiles) into a ring of α, since consecutive tile rows share
-/// two input rows; Bᵀ then combines α such rows, contiguous over tiles.
+/// Per block of frames: the patches gathered into P[i][j] (element (i, j)
+/// of every tile, i down, j across; rows of the padded input are copied
+/// once), Bᵀ across into Q[i][l], then Bᵀ down into the planes.
 private func transformInput<T: WinogradTransforms>(
-    _: T.Type, _ frame: UnsafePointer<Float>, _ layout: WinogradLayout, into dst: UnsafeMutablePointer<Float>,
-    planeStride: Int, rows: UnsafeMutablePointer<Float>
+    _: T.Type, _ channel: UnsafePointer<Float>, times: Range<Int>, _ layout: WinogradLayout,
+    into dst: UnsafeMutablePointer<Float>, planeStride: Int, scratch: UnsafeMutablePointer<Float>
 ) {
     let g = layout.g
     let (m, alpha) = (layout.tile.m, layout.tile.alpha)
-    let width = layout.rowWidth
-    let tilesW = layout.tilesW
+    let (tiles, tilesW, tilesH) = (layout.tiles, layout.tilesW, layout.tilesH)
     let (H, W) = (g.input.h, g.input.w)
-    let ph = g.padding.h
-    let padded = rows
-    let phases = rows + width  // α × tilesW: padded[m·tx + j] at j · tilesW + tx
-    let ring = phases + alpha * tilesW  // slot s: α × tilesW values of padded row ≡ s (mod α)
-    let slot = alpha * tilesW
-    // The input columns that land inside a padded row: j − pw ∈ [0, W).
-    let lo = g.padding.w
-    let hi = min(width, W + lo)
-    func transformRow(_ r: Int) {
-        let h = r - ph
-        let out = ring + (r % alpha) * slot
-        if h < 0 || h >= H || lo >= hi {
-            out.initialize(repeating: 0, count: slot)
-            return
-        }
-        if lo > 0 { padded.initialize(repeating: 0, count: lo) }
-        (padded + lo).update(from: frame + h * W, count: hi - lo)
-        if hi < width { (padded + hi).initialize(repeating: 0, count: width - hi) }
-        for tx in 0..<tilesW {
-            for j in 0..<alpha { phases[j * tilesW + tx] = padded[m * tx + j] }
-        }
-        func along<V: SIMD>(_: V.Type, _ i: Int, _ k: Int) where V.Scalar == Float {
-            T.input({ j -> V in load(phases + j * tilesW, i, k) }, { l, v in store(v, out + l * tilesW, i, k) })
-        }
-        forEachLanes(tilesW, { along(SIMD8<Float>.self, $0, $1) }, { along(SIMD4<Float>.self, $0, $1) })
-    }
-    for r in 0..<(alpha - m) { transformRow(r) }
-    for ty in 0..<layout.tilesH {
-        for r in (m * ty + alpha - m)..<(m * ty + alpha) { transformRow(r) }
-        let first = m * ty
-        let out = dst + ty * tilesW
-        // Bᵀ (d B) down the α rows, for each of the α column values l.
-        for l in 0..<alpha {
-            let column = ring + l * tilesW
-            func down<V: SIMD>(_: V.Type, _ i: Int, _ k: Int) where V.Scalar == Float {
-                T.input(
-                    { j -> V in load(column + ((first + j) % alpha) * slot, i, k) },
-                    { r, v in store(v, out + (r * alpha + l) * planeStride, i, k) })
+    let (ph, pw) = (g.padding.h, g.padding.w)
+    let width = layout.rowWidth
+    let padded = scratch
+    let patches = scratch + width
+    let across = patches + layout.planes * layout.blockLanes
+    let lo = pw
+    let hi = min(width, W + pw)
+    for start in stride(from: times.lowerBound, to: times.upperBound, by: layout.blockFrames) {
+        let count = min(layout.blockFrames, times.upperBound - start)
+        let n = count * tiles
+        for k in 0..<count {
+            let t = start + k
+            for r in 0..<(m * tilesH + 2) {
+                let h = r - ph
+                let inside = t >= 0 && t < g.input.t && h >= 0 && h < H && lo < hi
+                if inside {
+                    if lo > 0 { padded.initialize(repeating: 0, count: lo) }
+                    (padded + lo).update(from: channel + (t * H + h) * W, count: hi - lo)
+                    if hi < width { (padded + hi).initialize(repeating: 0, count: width - hi) }
+                }
+                // Padded row r is row i = r − m·ty of tile row ty, for at most two ty.
+                for ty in max(0, (r - alpha + m) / m)...min(tilesH - 1, r / m) {
+                    let i = r - m * ty
+                    for j in 0..<alpha {
+                        let out = patches + (i * alpha + j) * n + k * tiles + ty * tilesW
+                        if inside {
+                            for tx in 0..<tilesW { out[tx] = padded[m * tx + j] }
+                        } else {
+                            out.initialize(repeating: 0, count: tilesW)
+                        }
+                    }
+                }
             }
-            forEachLanes(tilesW, { down(SIMD8<Float>.self, $0, $1) }, { down(SIMD4<Float>.self, $0, $1) })
+        }
+        for i in 0..<alpha {
+            func row<V: SIMD>(_: V.Type, _ x: Int, _ k: Int) where V.Scalar == Float {
+                T.input(
+                    { j -> V in load(patches + (i * alpha + j) * n, x, k) },
+                    { l, v in store(v, across + (i * alpha + l) * n, x, k) })
+            }
+            forEachLanes(n, { row(SIMD8<Float>.self, $0, $1) }, { row(SIMD4<Float>.self, $0, $1) })
+        }
+        let out = dst + (start - times.lowerBound) * tiles
+        for l in 0..<alpha {
+            func column<V: SIMD>(_: V.Type, _ x: Int, _ k: Int) where V.Scalar == Float {
+                T.input(
+                    { i -> V in load(across + (i * alpha + l) * n, x, k) },
+                    { r, v in store(v, out + (r * alpha + l) * planeStride, x, k) })
+            }
+            forEachLanes(n, { column(SIMD8<Float>.self, $0, $1) }, { column(SIMD4<Float>.self, $0, $1) })
         }
     }
 }
 
-/// Per row of tiles, Aᵀ down the α rows of planes first (lanes over the
-/// tiles), then A along w into the m output rows.
+/// Per block of frames: Aᵀ down the planes into S[r][l], Aᵀ across into
+/// Y[r][j] (element (r, j) of every output tile), then each tile's m×m
+/// values into the frames (overhanging ones dropped).
 private func transformOutput<T: WinogradTransforms>(
-    _: T.Type, _ p: UnsafePointer<Float>, _ layout: WinogradLayout, planeStride: Int,
-    into frame: UnsafeMutablePointer<Float>, accumulate: Bool, rows: UnsafeMutablePointer<Float>
+    _: T.Type, _ p: UnsafePointer<Float>, frames: Int, _ layout: WinogradLayout, planeStride: Int,
+    into y: UnsafeMutablePointer<Float>, accumulate: Bool, scratch: UnsafeMutablePointer<Float>
 ) {
     let o = layout.g.output
     let (m, alpha) = (layout.tile.m, layout.tile.alpha)
-    let tilesW = layout.tilesW
-    let s = rows  // m × α × tilesW: row r of Aᵀ p, column l, at (r · α + l) · tilesW
-    let phases = rows + m * alpha * tilesW  // m × tilesW: output column m·tx + j at j · tilesW + tx
-    for ty in 0..<layout.tilesH {
-        let pt = p + ty * tilesW
+    let (tiles, tilesW, tilesH) = (layout.tiles, layout.tilesW, layout.tilesH)
+    let down = scratch  // m × α × n
+    let values = scratch + m * alpha * layout.blockLanes  // m × m × n
+    for start in stride(from: 0, to: frames, by: layout.blockFrames) {
+        let count = min(layout.blockFrames, frames - start)
+        let n = count * tiles
+        let pb = p + start * tiles
         for l in 0..<alpha {
-            func down<V: SIMD>(_: V.Type, _ i: Int, _ k: Int) where V.Scalar == Float {
+            func column<V: SIMD>(_: V.Type, _ x: Int, _ k: Int) where V.Scalar == Float {
                 T.output(
-                    { r -> V in load(pt + (r * alpha + l) * planeStride, i, k) },
-                    { r, v in store(v, s + (r * alpha + l) * tilesW, i, k) })
+                    { i -> V in load(pb + (i * alpha + l) * planeStride, x, k) },
+                    { r, v in store(v, down + (r * alpha + l) * n, x, k) })
             }
-            forEachLanes(tilesW, { down(SIMD8<Float>.self, $0, $1) }, { down(SIMD4<Float>.self, $0, $1) })
+            forEachLanes(n, { column(SIMD8<Float>.self, $0, $1) }, { column(SIMD4<Float>.self, $0, $1) })
         }
-        for r in 0..<min(m, o.h - m * ty) {
-            let sr = s + r * alpha * tilesW
-            func along<V: SIMD>(_: V.Type, _ i: Int, _ k: Int) where V.Scalar == Float {
-                T.output({ l -> V in load(sr + l * tilesW, i, k) }, { j, v in store(v, phases + j * tilesW, i, k) })
+        for r in 0..<m {
+            func row<V: SIMD>(_: V.Type, _ x: Int, _ k: Int) where V.Scalar == Float {
+                T.output(
+                    { l -> V in load(down + (r * alpha + l) * n, x, k) },
+                    { j, v in store(v, values + (r * m + j) * n, x, k) })
             }
-            forEachLanes(tilesW, { along(SIMD8<Float>.self, $0, $1) }, { along(SIMD4<Float>.self, $0, $1) })
-            let dst = frame + (m * ty + r) * o.w
-            for j in 0..<min(m, o.w) {
-                let phase = phases + j * tilesW
-                var tx = 0
-                if accumulate {
-                    for x in stride(from: j, to: o.w, by: m) {
-                        dst[x] += phase[tx]
-                        tx += 1
-                    }
-                } else {
-                    for x in stride(from: j, to: o.w, by: m) {
-                        dst[x] = phase[tx]
-                        tx += 1
+            forEachLanes(n, { row(SIMD8<Float>.self, $0, $1) }, { row(SIMD4<Float>.self, $0, $1) })
+        }
+        for k in 0..<count {
+            let frame = y + (start + k) * o.h * o.w
+            for ty in 0..<tilesH {
+                for r in 0..<min(m, o.h - m * ty) {
+                    let dst = frame + (m * ty + r) * o.w
+                    let src = values + r * m * n + k * tiles + ty * tilesW
+                    for j in 0..<min(m, o.w) {
+                        let column = src + j * n
+                        var tx = 0
+                        if accumulate {
+                            for x in stride(from: j, to: o.w, by: m) {
+                                dst[x] += column[tx]
+                                tx += 1
+                            }
+                        } else {
+                            for x in stride(from: j, to: o.w, by: m) {
+                                dst[x] = column[tx]
+                                tx += 1
+                            }
+                        }
                     }
                 }
             }
@@ -288,47 +328,56 @@ private func transformOutput<T: WinogradTransforms>(
     }
 }
 
-/// Per row of tiles, the m dy rows are transformed along w (through m phase
-/// rows) into α rows each, contiguous over the tiles, then down h into the
-/// α² planes.
+/// Per block of frames: the m×m tiles of dY gathered into Y[r][j] (0 beyond
+/// the frame), A across into S[r][l], then A down into the planes.
 private func transformOutputGradient<T: WinogradTransforms>(
-    _: T.Type, _ frame: UnsafePointer<Float>, _ layout: WinogradLayout, into p: UnsafeMutablePointer<Float>,
-    planeStride: Int, rows: UnsafeMutablePointer<Float>
+    _: T.Type, _ dy: UnsafePointer<Float>, frames: Int, _ layout: WinogradLayout, into p: UnsafeMutablePointer<Float>,
+    planeStride: Int, scratch: UnsafeMutablePointer<Float>
 ) {
     let o = layout.g.output
     let (m, alpha) = (layout.tile.m, layout.tile.alpha)
-    let tilesW = layout.tilesW
-    let width = m * tilesW
-    let row = rows  // one dy row, 0 beyond Wo
-    let phases = row + width  // m × tilesW: row[m·tx + j] at j · tilesW + tx
-    let along = phases + width  // m × α × tilesW: dy row i along w, value l, at (i · α + l) · tilesW
-    for ty in 0..<layout.tilesH {
-        for i in 0..<m {
-            let h = m * ty + i
-            if h < o.h {
-                row.update(from: frame + h * o.w, count: o.w)
-                if o.w < width { (row + o.w).initialize(repeating: 0, count: width - o.w) }
-            } else {
-                row.initialize(repeating: 0, count: width)
+    let (tiles, tilesW, tilesH) = (layout.tiles, layout.tilesW, layout.tilesH)
+    let values = scratch  // m × m × n
+    let across = scratch + m * m * layout.blockLanes  // m × α × n
+    for start in stride(from: 0, to: frames, by: layout.blockFrames) {
+        let count = min(layout.blockFrames, frames - start)
+        let n = count * tiles
+        for k in 0..<count {
+            let frame = dy + (start + k) * o.h * o.w
+            for ty in 0..<tilesH {
+                for r in 0..<m {
+                    let h = m * ty + r
+                    for j in 0..<m {
+                        let out = values + (r * m + j) * n + k * tiles + ty * tilesW
+                        guard h < o.h else {
+                            out.initialize(repeating: 0, count: tilesW)
+                            continue
+                        }
+                        let src = frame + h * o.w
+                        for tx in 0..<tilesW {
+                            let x = m * tx + j
+                            out[tx] = x < o.w ? src[x] : 0
+                        }
+                    }
+                }
             }
-            for tx in 0..<tilesW {
-                for j in 0..<m { phases[j * tilesW + tx] = row[m * tx + j] }
-            }
-            let out = along + i * alpha * tilesW
-            func across<V: SIMD>(_: V.Type, _ x: Int, _ k: Int) where V.Scalar == Float {
-                T.outputGradient(
-                    { j -> V in load(phases + j * tilesW, x, k) }, { l, v in store(v, out + l * tilesW, x, k) })
-            }
-            forEachLanes(tilesW, { across(SIMD8<Float>.self, $0, $1) }, { across(SIMD4<Float>.self, $0, $1) })
         }
-        let pt = p + ty * tilesW
-        for l in 0..<alpha {
-            func down<V: SIMD>(_: V.Type, _ x: Int, _ k: Int) where V.Scalar == Float {
+        for r in 0..<m {
+            func row<V: SIMD>(_: V.Type, _ x: Int, _ k: Int) where V.Scalar == Float {
                 T.outputGradient(
-                    { i -> V in load(along + (i * alpha + l) * tilesW, x, k) },
-                    { r, v in store(v, pt + (r * alpha + l) * planeStride, x, k) })
+                    { j -> V in load(values + (r * m + j) * n, x, k) },
+                    { l, v in store(v, across + (r * alpha + l) * n, x, k) })
             }
-            forEachLanes(tilesW, { down(SIMD8<Float>.self, $0, $1) }, { down(SIMD4<Float>.self, $0, $1) })
+            forEachLanes(n, { row(SIMD8<Float>.self, $0, $1) }, { row(SIMD4<Float>.self, $0, $1) })
+        }
+        let out = p + start * tiles
+        for l in 0..<alpha {
+            func column<V: SIMD>(_: V.Type, _ x: Int, _ k: Int) where V.Scalar == Float {
+                T.outputGradient(
+                    { r -> V in load(across + (r * alpha + l) * n, x, k) },
+                    { i, v in store(v, out + (i * alpha + l) * planeStride, x, k) })
+            }
+            forEachLanes(n, { column(SIMD8<Float>.self, $0, $1) }, { column(SIMD4<Float>.self, $0, $1) })
         }
     }
 }
