@@ -1,5 +1,5 @@
 /// The linear maps of Winograd F(m×m, 3×3) (Lavin and Gray, 2016) for
-/// m = 2 and m = 4, and the per-frame transforms built from them. Input tiles
+/// m = 2 and m = 4, and the block transforms built from them. Input tiles
 /// are α × α with α = m + 2; plane ξ = i·α + j holds element (i, j) of a
 /// transformed tile (i down, j across).
 ///
