@@ -151,6 +151,9 @@ func winogradWeights(
     }
 }
 
+/// Per output channel and tap, the 3 × 3 kernels of all input channels are
+/// gathered into nine rows over the channels, then transformed with lanes
+/// over the channels, so that each plane is written 8 floats at a time.
 private func winogradWeights<T: WinogradTransforms>(
     _: T.Type, _ w: UnsafePointer<Float>, _ layout: WinogradLayout, flipped: Bool, into u: UnsafeMutablePointer<Float>,
     workers: Int
@@ -163,23 +166,33 @@ private func winogradWeights<T: WinogradTransforms>(
     let depth = layout.depth
     let plane = O * depth
     Parallel.forEachRange(O, workers: workers) { _, outputs in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * alpha) { gk in  // G k: α × 3
+        // k[i][c] (9 × C).
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 9 * C) { buffer in
+            let k = buffer.baseAddress!
             for o in outputs {
                 for a in 0..<kt {
                     for c in 0..<C {
-                        // k[i] for i in 0..<9, row-major 3 × 3.
                         let base = flipped ? ((c * O + o) * kt + (kt - 1 - a)) * 9 : ((o * C + c) * kt + a) * 9
-                        @inline(__always) func k(_ i: Int) -> Float { flipped ? w[base + 8 - i] : w[base + i] }
-                        for column in 0..<3 {
-                            T.filter(k(column), k(3 + column), k(6 + column)) { i, v in gk[3 * i + column] = v }
-                        }
-                        // (G k) Gᵀ: α × α, row by row, into the α² planes.
-                        let out = u + o * depth + a * C + c
-                        for i in 0..<alpha {
-                            T.filter(gk[3 * i], gk[3 * i + 1], gk[3 * i + 2]) { j, v in out[(i * alpha + j) * plane] = v
+                        for i in 0..<9 { k[i * C + c] = w[base + (flipped ? 8 - i : i)] }
+                    }
+                    let out = u + o * depth + a * C
+                    func transform<V: SIMD>(_: V.Type, _ c: Int, _ lanes: Int) where V.Scalar == Float {
+                        @inline(__always) func kernel(_ i: Int) -> V { load(k + i * C, c, lanes) }
+                        withUnsafeTemporaryAllocation(of: V.self, capacity: 3 * alpha) { gk in  // G k: α × 3
+                            for column in 0..<3 {
+                                T.filter(kernel(column), kernel(3 + column), kernel(6 + column)) { i, v in
+                                    gk[3 * i + column] = v
+                                }
+                            }
+                            // (G k) Gᵀ: α × α, row by row, into the α² planes.
+                            for i in 0..<alpha {
+                                T.filter(gk[3 * i], gk[3 * i + 1], gk[3 * i + 2]) { j, v in
+                                    store(v, out + (i * alpha + j) * plane, c, lanes)
+                                }
                             }
                         }
                     }
+                    forEachLanes(C, { transform(SIMD8<Float>.self, $0, $1) }, { transform(SIMD4<Float>.self, $0, $1) })
                 }
             }
         }
@@ -199,6 +212,9 @@ func winogradWeightGradient(
     }
 }
 
+/// Per output channel and tap, lanes over the input channels: dU is read 8
+/// floats at a time from each plane, and the nine sums of each channel are
+/// added into its 3 × 3 kernel.
 private func winogradWeightGradient<T: WinogradTransforms>(
     _: T.Type, _ du: UnsafePointer<Float>, _ layout: WinogradLayout, into dw: UnsafeMutablePointer<Float>,
     workers: Int
@@ -211,25 +227,37 @@ private func winogradWeightGradient<T: WinogradTransforms>(
     let depth = layout.depth
     let plane = O * depth
     Parallel.forEachRange(O, workers: workers) { _, outputs in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * alpha) { h in  // dU G: α × 3
+        // The nine results of 8 channels.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 9 * 8) { buffer in
+            let results = buffer.baseAddress!
             for o in outputs {
-                for c in 0..<C {
-                    for a in 0..<kt {
-                        let p = du + o * depth + a * C + c
-                        for i in 0..<alpha {
-                            (h[3 * i], h[3 * i + 1], h[3 * i + 2]) = T.filterTransposed { j in
-                                p[(i * alpha + j) * plane]
-                            }
-                        }
-                        // Gᵀ (dU G), column by column.
-                        let out = dw + ((o * C + c) * kt + a) * 9
-                        for column in 0..<3 {
-                            let (r0, r1, r2) = T.filterTransposed { i in h[3 * i + column] }
-                            out[column] += r0
-                            out[3 + column] += r1
-                            out[6 + column] += r2
+                for a in 0..<kt {
+                    let p = du + o * depth + a * C
+                    func transform<V: SIMD>(_: V.Type, _ c: Int, _ lanes: Int) where V.Scalar == Float {
+                        withUnsafeTemporaryAllocation(of: V.self, capacity: 3 * alpha) { h in  // dU G: α × 3
+                            multiply(h, c, lanes)
                         }
                     }
+                    func multiply<V: SIMD>(_ h: UnsafeMutableBufferPointer<V>, _ c: Int, _ lanes: Int)
+                    where V.Scalar == Float {
+                        for i in 0..<alpha {
+                            (h[3 * i], h[3 * i + 1], h[3 * i + 2]) = T.filterTransposed { j -> V in
+                                load(p + (i * alpha + j) * plane, c, lanes)
+                            }
+                        }
+                        // Gᵀ (dU G), column by column: results[(row · 3 + column) · 8 + lane].
+                        for column in 0..<3 {
+                            let (r0, r1, r2) = T.filterTransposed { i in h[3 * i + column] }
+                            store(r0, results + column * 8, 0, lanes)
+                            store(r1, results + (3 + column) * 8, 0, lanes)
+                            store(r2, results + (6 + column) * 8, 0, lanes)
+                        }
+                        for lane in 0..<lanes {
+                            let out = dw + ((o * C + c + lane) * kt + a) * 9
+                            for e in 0..<9 { out[e] += results[e * 8 + lane] }
+                        }
+                    }
+                    forEachLanes(C, { transform(SIMD8<Float>.self, $0, $1) }, { transform(SIMD4<Float>.self, $0, $1) })
                 }
             }
         }

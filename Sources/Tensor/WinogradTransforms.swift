@@ -35,9 +35,9 @@ protocol WinogradTransforms {
     /// A y: m → α (its transpose, for the weight gradient).
     static func outputGradient<V: SIMD>(_ value: (Int) -> V, _ result: (Int, V) -> Void) where V.Scalar == Float
     /// G (a, b, c): 3 → α.
-    static func filter(_ a: Float, _ b: Float, _ c: Float, _ result: (Int, Float) -> Void)
+    static func filter<V: SIMD>(_ a: V, _ b: V, _ c: V, _ result: (Int, V) -> Void) where V.Scalar == Float
     /// Gᵀ p: α → 3.
-    static func filterTransposed(_ value: (Int) -> Float) -> (Float, Float, Float)
+    static func filterTransposed<V: SIMD>(_ value: (Int) -> V) -> (V, V, V) where V.Scalar == Float
 }
 
 /// F(2×2, 3×3): interpolation at 0, ±1 and ∞.
@@ -65,14 +65,15 @@ enum WinogradF2: WinogradTransforms {
         r(3, -y1)
     }
 
-    @inline(__always) static func filter(_ a: Float, _ b: Float, _ c: Float, _ r: (Int, Float) -> Void) {
+    @inline(__always) static func filter<V: SIMD>(_ a: V, _ b: V, _ c: V, _ r: (Int, V) -> Void)
+    where V.Scalar == Float {
         r(0, a)
         r(1, 0.5 * (a + b + c))
         r(2, 0.5 * (a - b + c))
         r(3, c)
     }
 
-    @inline(__always) static func filterTransposed(_ p: (Int) -> Float) -> (Float, Float, Float) {
+    @inline(__always) static func filterTransposed<V: SIMD>(_ p: (Int) -> V) -> (V, V, V) where V.Scalar == Float {
         let (p0, p1, p2, p3) = (p(0), p(1), p(2), p(3))
         return (p0 + 0.5 * (p1 + p2), 0.5 * (p1 - p2), 0.5 * (p1 + p2) + p3)
     }
@@ -123,7 +124,8 @@ enum WinogradF4: WinogradTransforms {
         r(5, y3)
     }
 
-    @inline(__always) static func filter(_ a: Float, _ b: Float, _ c: Float, _ r: (Int, Float) -> Void) {
+    @inline(__always) static func filter<V: SIMD>(_ a: V, _ b: V, _ c: V, _ r: (Int, V) -> Void)
+    where V.Scalar == Float {
         let ac = a + c
         let quarter = a / 24 + c / 6
         r(0, a / 4)
@@ -134,7 +136,7 @@ enum WinogradF4: WinogradTransforms {
         r(5, c)
     }
 
-    @inline(__always) static func filterTransposed(_ p: (Int) -> Float) -> (Float, Float, Float) {
+    @inline(__always) static func filterTransposed<V: SIMD>(_ p: (Int) -> V) -> (V, V, V) where V.Scalar == Float {
         let (p0, p1, p2, p3, p4, p5) = (p(0), p(1), p(2), p(3), p(4), p(5))
         return (
             p0 / 4 - (p1 + p2) / 6 + (p3 + p4) / 24, (p2 - p1) / 6 + (p3 - p4) / 12, (p3 + p4 - p1 - p2) / 6 + p5
@@ -387,7 +389,7 @@ private func transformOutputGradient<T: WinogradTransforms>(
 
 /// Runs `eight(i, 8)` over 0..<n while 8 lanes remain, then `four(i, k)`
 /// with k ≤ 4 (the last one partial).
-@inline(__always) private func forEachLanes(_ n: Int, _ eight: (Int, Int) -> Void, _ four: (Int, Int) -> Void) {
+@inline(__always) func forEachLanes(_ n: Int, _ eight: (Int, Int) -> Void, _ four: (Int, Int) -> Void) {
     var i = 0
     while i + 8 <= n {
         eight(i, 8)
@@ -401,7 +403,7 @@ private func transformOutputGradient<T: WinogradTransforms>(
 }
 
 /// Lanes i..<i + k of `p` (k ≤ V.scalarCount; the rest 0).
-@inline(__always) private func load<V: SIMD>(_ p: UnsafePointer<Float>, _ i: Int, _ k: Int) -> V
+@inline(__always) func load<V: SIMD>(_ p: UnsafePointer<Float>, _ i: Int, _ k: Int) -> V
 where V.Scalar == Float {
     if k == V.scalarCount { return UnsafeRawPointer(p + i).loadUnaligned(as: V.self) }
     var v = V()
@@ -410,7 +412,7 @@ where V.Scalar == Float {
 }
 
 /// Stores the first k lanes of `v` at p[i...].
-@inline(__always) private func store<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<Float>, _ i: Int, _ k: Int)
+@inline(__always) func store<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<Float>, _ i: Int, _ k: Int)
 where V.Scalar == Float {
     if k == V.scalarCount {
         UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: V.self)

@@ -24,12 +24,21 @@ extension ClipKit {
 
         @Argument(help: "Training config (.json, .yaml).") var config: String
         @Flag(help: "Continue from the output folder's checkpoint.") var resume = false
+        @Option(help: "Winograd convolutions: automatic, 2x2 (F(2×2, 3×3) only) or never (direct, to compare).")
+        var winograd = "automatic"
         @Option(help: .hidden) var stopAfterSteps: Int?  // tests: as if Ctrl-C came after this many steps
         // Tests: after every step each rank appends "stage step all spatial temporal joint frozen"
         // (FNV-1a hashes of the weights by role) to PATH.rank<r>.
         @Option(help: .hidden) var weightTrace: String?
 
         func run() throws {
+            guard let policy = WinogradPolicy(rawValue: winograd) else {
+                throw ValidationError("--winograd must be automatic, 2x2 or never")
+            }
+            try Conv3dGeometry.$winogradPolicy.withValue(policy) { try train() }
+        }
+
+        func train() throws {
             let loaded = try TrainConfig.load(config)
             if loaded.task == .reconstruction { return try reconstruct(loaded) }
             let trainer = try inFile(config) { try Trainer(config: loaded, world: .world) }
