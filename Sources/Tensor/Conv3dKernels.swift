@@ -124,6 +124,16 @@ func vol2col(_ x: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count: 
         let src = x + input
         if g.stride.w == 1 {
             (outRow + lo).update(from: src + lo, count: hi - lo)
+        } else if g.stride.w == 2 {
+            // The even lanes of 16 (the stem's and strided convs' rows); the
+            // last 8 or more one at a time, so that no load passes the row.
+            var wo = lo
+            while wo + 9 <= hi {
+                let pair = UnsafeRawPointer(src + 2 * wo).loadUnaligned(as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(outRow + wo).storeBytes(of: pair.evenHalf, as: SIMD8<Float>.self)
+                wo += 8
+            }
+            for wo in wo..<hi { outRow[wo] = src[2 * wo] }
         } else {
             for wo in lo..<hi { outRow[wo] = src[wo * g.stride.w] }
         }
@@ -141,6 +151,15 @@ func col2vol(_ col: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count
         let inRow = col + columnRow * count + r * width
         if g.stride.w == 1 {
             for wo in lo..<hi { dst[wo] += inRow[wo] }
+        } else if g.stride.w == 2 {
+            var wo = lo
+            while wo + 9 <= hi {
+                var pair = UnsafeRawPointer(dst + 2 * wo).loadUnaligned(as: SIMD16<Float>.self)
+                pair.evenHalf += UnsafeRawPointer(inRow + wo).loadUnaligned(as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(dst + 2 * wo).storeBytes(of: pair, as: SIMD16<Float>.self)
+                wo += 8
+            }
+            for wo in wo..<hi { dst[2 * wo] += inRow[wo] }
         } else {
             for wo in lo..<hi { dst[wo * g.stride.w] += inRow[wo] }
         }

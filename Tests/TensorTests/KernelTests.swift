@@ -51,6 +51,9 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         (2, 3, 18, 3, (4, 6, 5), (1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 2, 2)),
         (1, 4, 8, 4, (5, 4, 4), (3, 1, 1), (1, 1, 1), (2, 0, 0), (2, 1, 1)),  // 1 → 2 per group: its temporal atoms
         (2, 4, 8, 1, (2, 6, 6), (1, 1, 1), (1, 2, 2), (0, 0, 0), (1, 1, 1)),  // strided 1×1×1: through columns
+        // Stride 2 along w over rows of 17–20 outputs: vol2col's and col2vol's 8-lane path and its tail.
+        (2, 3, 8, 1, (3, 9, 40), (3, 7, 7), (1, 2, 2), (1, 3, 3), (1, 1, 1)),  // the stem's kernel
+        (1, 5, 4, 1, (2, 5, 35), (1, 1, 3), (1, 1, 2), (0, 0, 0), (1, 1, 1)),
         // kt×1×1 by frame shifts: "same" padding (R(2+1)D's), dilated, padding beyond
         // the kernel's reach (frames no tap reaches), none with an even kernel.
         (2, 6, 5, 1, (5, 3, 4), (3, 1, 1), (1, 1, 1), (1, 0, 0), (1, 1, 1)),
