@@ -126,9 +126,9 @@ func vol2col(_ x: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count: 
             (outRow + lo).update(from: src + lo, count: hi - lo)
         } else if g.stride.w == 2 {
             // The even lanes of 16 (the stem's and strided convs' rows); the
-            // last 8 or more one at a time, so that no load passes the row.
+            // last 1–8 one at a time, so that no load passes the row's last input.
             var wo = lo
-            while wo + 9 <= hi {
+            while wo + 8 < hi {
                 let pair = UnsafeRawPointer(src + 2 * wo).loadUnaligned(as: SIMD16<Float>.self)
                 UnsafeMutableRawPointer(outRow + wo).storeBytes(of: pair.evenHalf, as: SIMD8<Float>.self)
                 wo += 8
@@ -153,7 +153,7 @@ func col2vol(_ col: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count
             for wo in lo..<hi { dst[wo] += inRow[wo] }
         } else if g.stride.w == 2 {
             var wo = lo
-            while wo + 9 <= hi {
+            while wo + 8 < hi {
                 var pair = UnsafeRawPointer(dst + 2 * wo).loadUnaligned(as: SIMD16<Float>.self)
                 pair.evenHalf += UnsafeRawPointer(inRow + wo).loadUnaligned(as: SIMD8<Float>.self)
                 UnsafeMutableRawPointer(dst + 2 * wo).storeBytes(of: pair, as: SIMD16<Float>.self)

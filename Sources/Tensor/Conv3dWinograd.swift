@@ -7,8 +7,8 @@
 /// (α²/m² floats per input pixel, against vol2col's 27), then for every group
 /// of output frames, ξ and tap one GEMM M[ξ] += U[ξ][a] · V[ξ] (shifted by a
 /// frames) sums over the input channels, then M is transformed back to m×m
-/// tiles. Grouping frames keeps GEMMs wide on small frames (R50's stage 4:
-/// 16 tiles a frame).
+/// tiles. Grouping frames keeps GEMMs wide on small frames (R50's stage 4 at
+/// 112: 16 2×2 tiles a frame).
 ///
 ///     y = Aᵀ [(G w Gᵀ) ⊙ (Bᵀ d B)] A,   d: the α×α input patch of a tile
 ///
@@ -58,7 +58,7 @@ extension Conv3dGeometry {
     /// forward pass; its backward pass takes the same path wherever it runs.
     @TaskLocal public static var winogradPolicy = WinogradPolicy.automatic
 
-    /// R50's middle convs at 4 × 3×8×112×112: stage 4 (8 frames of 16
+    /// R50's middle convs at 4 × 3×8×112×112: stage 4 (8 frames of 16 2×2
     /// tiles, 128) gained 17% of the r3d50 step on F(2×2); stage 5 (8 × 4,
     /// and 4 × 16 at 224) ran as fast as through columns but took 76–97 MB
     /// more (U and per-worker dU of 512 × 3 · 512 × 16 floats).
@@ -131,7 +131,7 @@ struct WinogradLayout {
 
     func parts(_ scratch: UnsafeMutablePointer<Float>) -> (
         v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
-        rows: UnsafeMutablePointer<Float>
+        blocks: UnsafeMutablePointer<Float>
     ) {
         (scratch, scratch + vCount, scratch + vCount + mCount)
     }
@@ -278,14 +278,14 @@ func winogradForward(
     let O = g.outChannels
     let tiles = layout.tiles
     let depth = layout.depth
-    let (v, m, rows) = layout.parts(scratch)
+    let (v, m, blocks) = layout.parts(scratch)
     let vPlane = layout.vPlane
     let mPlane = layout.mPlane
     let vRow = layout.vRow
     let mRow = layout.mRow
     for n in samples {
         let ys = y + n * O * g.outputVolume
-        forEachGroup(x + n * C * g.inputVolume, layout, v: v, rows: rows) { local, first, frames in
+        forEachGroup(x + n * C * g.inputVolume, layout, v: v, blocks: blocks) { local, first, frames in
             // M[ξ] = Σ over taps a of U[ξ][a] (O × C) · V[ξ] at frames local + a … (C × frames · tiles).
             for xi in 0..<layout.planes {
                 for a in 0..<g.kernel.t {
@@ -299,7 +299,7 @@ func winogradForward(
                 let out = ys + (oc * o.t + first) * o.h * o.w
                 transformOutput(
                     m + oc * mRow, frames: frames, layout, planeStride: mPlane, into: out, accumulate: accumulate,
-                    scratch: rows)
+                    scratch: blocks)
                 epilogue?.apply(out, count: frames * o.h * o.w, channel: oc)
             }
         }
@@ -320,7 +320,7 @@ func winogradBackwardWeight(
     let O = g.outChannels
     let tiles = layout.tiles
     let depth = layout.depth
-    let (v, m, rows) = layout.parts(scratch)
+    let (v, m, blocks) = layout.parts(scratch)
     let vPlane = layout.vPlane
     let mPlane = layout.mPlane
     let vRow = layout.vRow
@@ -328,11 +328,11 @@ func winogradBackwardWeight(
     du.initialize(repeating: 0, count: layout.weightCount)
     for n in samples {
         let dys = dy + n * O * g.outputVolume
-        forEachGroup(x + n * C * g.inputVolume, layout, v: v, rows: rows) { local, first, frames in
+        forEachGroup(x + n * C * g.inputVolume, layout, v: v, blocks: blocks) { local, first, frames in
             for oc in 0..<O {
                 transformOutputGradient(
                     dys + (oc * o.t + first) * o.h * o.w, frames: frames, layout, into: m + oc * mRow,
-                    planeStride: mPlane, scratch: rows)
+                    planeStride: mPlane, scratch: blocks)
             }
             // dU[ξ][a] += M[ξ] (O × frames · tiles) · V[ξ] at frames local + a …ᵀ.
             for xi in 0..<layout.planes {
@@ -353,7 +353,7 @@ func winogradBackwardWeight(
 /// V's frame `local`; frames outside the input (temporal padding) are 0.
 private func forEachGroup(
     _ xs: UnsafePointer<Float>, _ layout: WinogradLayout, v: UnsafeMutablePointer<Float>,
-    rows: UnsafeMutablePointer<Float>, _ body: (_ local: Int, _ first: Int, _ frames: Int) -> Void
+    blocks: UnsafeMutablePointer<Float>, _ body: (_ local: Int, _ first: Int, _ frames: Int) -> Void
 ) {
     let g = layout.g
     var first = 0
@@ -363,7 +363,7 @@ private func forEachGroup(
         for c in 0..<g.inChannels {
             transformInput(
                 xs + c * g.input.t * g.input.h * g.input.w, times: times, layout, into: v + c * layout.vRow,
-                planeStride: layout.vPlane, scratch: rows)
+                planeStride: layout.vPlane, scratch: blocks)
         }
         for local in stride(from: 0, to: frames, by: layout.group) {
             body(local, first + local, min(layout.group, frames - local))

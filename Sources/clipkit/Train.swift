@@ -24,7 +24,7 @@ extension ClipKit {
 
         @Argument(help: "Training config (.json, .yaml).") var config: String
         @Flag(help: "Continue from the output folder's checkpoint.") var resume = false
-        @Option(help: "Winograd convolutions: automatic, 2x2 (F(2×2, 3×3) only) or never (direct, to compare).")
+        @Option(help: "Winograd convolutions: automatic, 2x2 (F(2×2, 3×3) only) or never (columns, to compare).")
         var winograd = "automatic"
         @Option(help: .hidden) var stopAfterSteps: Int?  // tests: as if Ctrl-C came after this many steps
         // Tests: after every step each rank appends "stage step all spatial temporal joint frozen"

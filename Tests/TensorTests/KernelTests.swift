@@ -60,16 +60,25 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         (1, 4, 6, 1, (6, 2, 3), (3, 1, 1), (1, 1, 1), (2, 0, 0), (2, 1, 1)),
         (2, 3, 4, 1, (4, 3, 3), (3, 1, 1), (1, 1, 1), (3, 0, 0), (1, 1, 1)),
         (1, 5, 4, 1, (6, 2, 2), (2, 1, 1), (1, 1, 1), (0, 0, 0), (1, 1, 1)),
-        // Winograd F(2×2, 3×3) (forward, dX and dW): odd and even sizes,
-        // every spatial padding it takes, temporal kernels 1–3, ≥ 128 tiles a sample.
+        // Winograd (forward, dX and dW; F(2×2) under both policies where a
+        // sample has < 128 4×4 tiles): odd and even sizes, every spatial
+        // padding it takes, temporal kernels 1–3, ≥ 128 2×2 tiles a sample.
         (2, 8, 9, 1, (7, 11, 13), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
         (2, 8, 24, 1, (4, 11, 13), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),  // dX's scratch larger than dW's
         (1, 9, 8, 1, (6, 10, 13), (3, 3, 3), (1, 1, 1), (0, 0, 2), (1, 1, 1)),
         (3, 8, 10, 1, (4, 9, 13), (1, 3, 3), (1, 1, 1), (0, 2, 1), (1, 1, 1)),
         (1, 12, 8, 1, (6, 12, 11), (2, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
         (2, 8, 8, 1, (5, 8, 16), (3, 3, 3), (1, 1, 1), (2, 1, 1), (1, 1, 1)),
-        // 16 frames of 42 tiles: GEMM groups of 7, 7 and 2 frames, forward and dX.
+        // 16 frames of 42 2×2 tiles: GEMM groups of 7, 7 and 2 frames, forward
+        // and dX (F(4×4): 12 tiles a frame, one group of 16).
         (1, 8, 8, 1, (16, 11, 13), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
+        // F(4×4): spatial padding 0 and 2 (so dX's 2 and 0), output sides
+        // multiples of 4, temporal kernels 1 and 2, and 24 frames of 12
+        // tiles: transform blocks of 21 frames and the rest.
+        (1, 8, 8, 1, (10, 18, 13), (3, 3, 3), (1, 1, 1), (0, 0, 2), (1, 1, 1)),
+        (1, 8, 8, 1, (8, 18, 18), (1, 3, 3), (1, 1, 1), (0, 1, 0), (1, 1, 1)),
+        (1, 8, 9, 1, (16, 12, 12), (2, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
+        (1, 8, 8, 1, (24, 11, 13), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
         // Small frames (9 tiles): Winograd over 16 frames at once, through
         // columns over 3.
         (2, 8, 8, 1, (16, 5, 6), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
