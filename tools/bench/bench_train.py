@@ -52,9 +52,12 @@ def main():
           f"{rss['torch']:.0f} MB | **{result['speed_ratio']:.2f}×** clips/s (target ≥ 1.5×), **{result['rss_ratio']:.2f}×** RSS (target ≤ 0.6×) |")
     peak = conv["sgemm_peak_gflop_per_s"]
     for layer in conv["layers"]:
-        print(f"| conv3d {layer['name']} (batch 16) | forward {layer['forward_gflop_per_s']:.0f} GFLOP/s "
-              f"({100 * layer['forward_gflop_per_s'] / peak:.0f}% of sgemm peak {peak:.0f}) | backward "
-              f"{layer['backward_gflop_per_s']:.0f} GFLOP/s ({100 * layer['backward_gflop_per_s'] / peak:.0f}%) | |")
+        forward = layer["gflops"] / layer["forward_ms"] * 1000
+        backward_ms = (layer["dx_ms"] or 0) + layer["dw_ms"]
+        backward = layer["gflops"] * (2 if layer["dx_ms"] else 1) / backward_ms * 1000
+        print(f"| conv3d {layer['name']} (batch 16, {layer['algorithm']}) | forward {forward:.0f} GFLOP/s "
+              f"({100 * forward / peak:.0f}% of sgemm peak {peak:.0f}) | backward "
+              f"{backward:.0f} GFLOP/s ({100 * backward / peak:.0f}%) | |")
 
 
 def compare_models(a, common):
