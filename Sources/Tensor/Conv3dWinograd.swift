@@ -20,7 +20,8 @@
 /// Which convolutions may run by Winograd, and with which tiles (see
 /// `Conv3dGeometry.winogradTile`).
 public enum WinogradPolicy: String, Sendable {
-    /// F(4×4, 3×3) where a sample has enough tiles for it, else F(2×2, 3×3).
+    /// F(4×4, 3×3) where a sample has enough tiles and it saves a third of
+    /// F(2×2)'s multiplies, else F(2×2, 3×3).
     case automatic
     /// F(2×2, 3×3) only (to measure what the larger tiles gain).
     case small = "2x2"
@@ -36,18 +37,26 @@ extension Conv3dGeometry {
     /// sample also needs `winogradMinimumColumns` tiles over all its output
     /// frames: U is transformed three times a step (forward, dX, dW) and
     /// packed by every GEMM, a cost in O · C · kt that only enough columns
-    /// repay. F(4×4) is taken where it has them, then F(2×2).
+    /// repay. F(4×4) is taken where it has them and does at most 2/3 of
+    /// F(2×2)'s multiplies (36 per 4×4 tile against 16 per 2×2 tile, with the
+    /// overhanging tiles): 28×28 frames 0.56 of them, 14×14 ones 0.73, where
+    /// its narrower GEMMs lost (BENCHMARKS.md, "Speed, round 3 … second part").
     var winogradTile: WinogradTile? {
         guard
             Self.winogradPolicy != .never && groups == 1 && kernel.h == 3 && kernel.w == 3 && stride == (1, 1, 1)
                 && dilation == (1, 1, 1) && padding.h <= 2 && padding.w <= 2 && padding.t < kernel.t
                 && inChannels >= 8 && outChannels >= 8
         else { return nil }
-        let tiles: [WinogradTile] = Self.winogradPolicy == .small ? [.f2] : [.f4, .f2]
-        return tiles.first { tile in
+        func tiles(_ tile: WinogradTile) -> Int {
             let (h, w) = winogradTiles(tile)
-            return output.t * h * w >= Self.winogradMinimumColumns
+            return output.t * h * w
         }
+        if Self.winogradPolicy == .automatic && tiles(.f4) >= Self.winogradMinimumColumns
+            && 3 * WinogradTile.f4.planes * tiles(.f4) <= 2 * WinogradTile.f2.planes * tiles(.f2)
+        {
+            return .f4
+        }
+        return tiles(.f2) >= Self.winogradMinimumColumns ? .f2 : nil
     }
 
     var usesWinograd: Bool { winogradTile != nil }

@@ -100,13 +100,15 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         w.requiresGrad = true
         let options = Conv3dOptions(stride: stride, padding: padding, dilation: dilation, groups: groups)
         // Every 3×3 stride-1 case takes Winograd but the small one (27 tiles
-        // over its frames): F(4×4) where a sample has 128 of its tiles.
+        // over its frames): F(4×4) where a sample has 128 of its tiles and
+        // they do at most 2/3 of F(2×2)'s multiplies.
         #expect(
             geometry.usesWinograd
                 == (kernel.1 == 3 && stride == (1, 1, 1) && groups == 1 && c >= 8 && input != (3, 5, 6)))
         if geometry.usesWinograd {
-            let tiles = geometry.winogradTiles(.f4)
-            #expect(geometry.winogradTile == (geometry.output.t * tiles.h * tiles.w >= 128 ? .f4 : .f2))
+            let (t4, t2) = (geometry.winogradTiles(.f4), geometry.winogradTiles(.f2))
+            let (f4, f2) = (geometry.output.t * t4.h * t4.w, geometry.output.t * t2.h * t2.w)
+            #expect(geometry.winogradTile == (f4 >= 128 && 3 * 36 * f4 <= 2 * 16 * f2 ? .f4 : .f2))
         }
         #expect(geometry.isTemporalOnly == (kernel.0 > 1 && kernel.1 == 1 && kernel.2 == 1 && groups == 1))
         // Both tile sizes where Winograd runs (F(2×2) alone under `small`).

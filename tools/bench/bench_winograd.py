@@ -25,21 +25,27 @@ def main():
     ap.add_argument("--input", default="3x8x112x112")
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--only", help="comma-separated layer names (default: every layer Winograd may take)")
     a = ap.parse_args()
     shape = ["--layers", a.layers, "--input", a.input, "--batch", str(a.batch)]
     listing = run_json([a.clipkit, "bench", "conv", *shape, "--list"])
     # The 3×3 stride-1 layers with at least 8 channels: those Winograd may take.
     names = [s["name"] for s in listing if s["kernel"][1:] == [3, 3] and s["stride"] == [1, 1, 1]
              and s["cin"] >= 8]
-    runs = {p: [] for p in POLICIES}
+    if a.only:
+        names = [n for n in names if n in a.only.split(",")]
+    # One process per layer and policy, the two policies back to back, so
+    # that the machine's drift (±20% from minute to minute) hits both alike.
+    runs = {(name, p): [] for name in names for p in POLICIES}
     for r in range(a.rounds):
-        for policy in POLICIES:
-            runs[policy].append(run_json([a.clipkit, "bench", "conv", *shape, "--only", ",".join(names),
-                                          "--winograd", policy, "--json"]))
+        for name in names:
+            for policy in POLICIES:
+                result = run_json([a.clipkit, "bench", "conv", *shape, "--only", name, "--winograd", policy, "--json"])
+                runs[(name, policy)].append(result["layers"][0])
         print(f"round {r + 1}/{a.rounds} done", file=sys.stderr)
 
     def med(policy, i, key):
-        values = [run["layers"][i][key] for run in runs[policy]]
+        values = [layer[key] for layer in runs[(names[i], policy)]]
         return None if values[0] is None else statistics.median(values)
 
     print(f"{a.layers}, batch {a.batch} × {a.input}; ms with automatic / with 2x2 (gain); medians of {a.rounds}")
@@ -47,7 +53,7 @@ def main():
     print("| layer | × | automatic takes | forward ms | dX ms | dW ms |")
     print("|---|---|---|---|---|---|")
     for i, name in enumerate(names):
-        layer = runs["automatic"][0]["layers"][i]
+        layer = runs[(name, "automatic")][0]
         cells = []
         for key in PASSES:
             ours, small = med("automatic", i, key), med("2x2", i, key)
