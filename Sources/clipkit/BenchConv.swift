@@ -62,14 +62,17 @@ extension ClipKit {
                 return
             }
             let settings = ParallelSettings(mode: mode, threads: threads, batch: batch)
-            let peak = Parallel.with(ParallelSettings(mode: .blas, threads: threads)) {
-                measureSgemm(size: 2048, repeats: 3)
-            }
             guard let policy = WinogradPolicy(rawValue: winograd) else {
                 throw ValidationError("--winograd must be automatic, 2x2 or never")
             }
             let times = Conv3dGeometry.$winogradPolicy.withValue(policy) {
                 Parallel.with(settings) { specs.map { $0.measure() } }
+            }
+            // After the layers: OpenBLAS's own threads spin for a while after
+            // a multithreaded GEMM, and took a core from the first layer's
+            // batch-parallel forward pass when the peak came first.
+            let peak = Parallel.with(ParallelSettings(mode: .blas, threads: threads)) {
+                measureSgemm(size: 2048, repeats: 3)
             }
             let result = Result(
                 model: layers, batch: batch, parallel: settings.mode.rawValue, threads: threads,
