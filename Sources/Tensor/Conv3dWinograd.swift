@@ -244,22 +244,18 @@ private func winogradWeightGradient<T: WinogradTransforms>(
                     let p = du + o * depth + a * C
                     func transform<V: SIMD>(_: V.Type, _ c: Int, _ lanes: Int) where V.Scalar == Float {
                         withUnsafeTemporaryAllocation(of: V.self, capacity: 3 * alpha) { h in  // dU G: α × 3
-                            multiply(h, c, lanes)
-                        }
-                    }
-                    func multiply<V: SIMD>(_ h: UnsafeMutableBufferPointer<V>, _ c: Int, _ lanes: Int)
-                    where V.Scalar == Float {
-                        for i in 0..<alpha {
-                            (h[3 * i], h[3 * i + 1], h[3 * i + 2]) = T.filterTransposed { j -> V in
-                                load(p + (i * alpha + j) * plane, c, lanes)
+                            for i in 0..<alpha {
+                                (h[3 * i], h[3 * i + 1], h[3 * i + 2]) = T.filterTransposed { j -> V in
+                                    load(p + (i * alpha + j) * plane, c, lanes)
+                                }
                             }
-                        }
-                        // Gᵀ (dU G), column by column: results[(row · 3 + column) · 8 + lane].
-                        for column in 0..<3 {
-                            let (r0, r1, r2) = T.filterTransposed { i in h[3 * i + column] }
-                            store(r0, results + column * 8, 0, lanes)
-                            store(r1, results + (3 + column) * 8, 0, lanes)
-                            store(r2, results + (6 + column) * 8, 0, lanes)
+                            // Gᵀ (dU G), column by column: results[(row · 3 + column) · 8 + lane].
+                            for column in 0..<3 {
+                                let (r0, r1, r2) = T.filterTransposed { i in h[3 * i + column] }
+                                store(r0, results + column * 8, 0, lanes)
+                                store(r1, results + (3 + column) * 8, 0, lanes)
+                                store(r2, results + (6 + column) * 8, 0, lanes)
+                            }
                         }
                         for lane in 0..<lanes {
                             let out = dw + ((o * C + c + lane) * kt + a) * 9
