@@ -40,7 +40,10 @@ let package = Package(
         .target(name: "Loader", dependencies: ["Clips", "VideoIO", "Support"]),
         .target(name: "Distributed", dependencies: ["CMPI"]),
         .target(name: "Prep", dependencies: ["VideoIO", "Clips", "Loader", "CZlib", "Distributed", "Support"]),
-        .target(name: "Tensor", dependencies: ["COpenBLAS", "Support"]),
+        // SIMD kernels compiled once per CPU level (AVX2, AVX-512), chosen at
+        // run time by Tensor (SIMDLevel.swift): the one C target outside the shims.
+        .target(name: "CKernels"),
+        .target(name: "Tensor", dependencies: ["COpenBLAS", "CKernels", "Support"]),
         .target(name: "ClipKitC", dependencies: ["VideoIO", "Clips", "Loader"], exclude: ["include"]),
         .target(name: "NN", dependencies: ["Tensor"]),
         .target(name: "Train", dependencies: ["NN", "Tensor", "Loader", "Clips", "Distributed", "Support"]),

@@ -19,8 +19,9 @@ public struct Conv3dOptions: Equatable, Sendable {
 }
 
 /// 3D convolution. x: N×C×T×H×W, w: O×(C/groups)×kt×kh×kw → N×O×To×Ho×Wo.
-/// Depthwise convolutions (groups = C = O) use the direct kernel; 3×3 spatial
-/// kernels at stride 1 Winograd (`winogradTile`); others vol2col + GEMM.
+/// Depthwise convolutions (groups = C = O) use the direct kernel; layers with
+/// few input channels (the stems) the direct C kernel (`directLevel`); 3×3
+/// spatial kernels at stride 1 Winograd (`winogradTile`); others vol2col + GEMM.
 /// `epilogue` (inference only: no gradient may be recorded) maps each piece
 /// of the output as it is written: BN on running statistics and ReLU, fused.
 public func conv3d(
@@ -32,17 +33,16 @@ public func conv3d(
     let depthwise = g.groups == g.inChannels && g.groups == g.outChannels
     // Read once: the same split and algorithm forward and backward.
     let workers = Parallel.workerCount
-    let winograd = g.winogradTile
+    let path = ConvPath(g, depthwise: depthwise)
     convolve(
-        x.storage.pointer, w.storage.pointer, y.storage.pointer, g, depthwise: depthwise, winograd: winograd,
-        workers: workers, accumulate: false, epilogue: epilogue)
+        x.storage.pointer, w.storage.pointer, y.storage.pointer, g, path, workers: workers, accumulate: false,
+        epilogue: epilogue)
     let xs = x.storage
     let ws = w.storage
     let xn = x.node
     let wn = w.node
     return y.record([x, w]) { dy in
-        backward(
-            dy, x: xs, w: ws, xNode: xn, wNode: wn, g, depthwise: depthwise, winograd: winograd, workers: workers)
+        backward(dy, x: xs, w: ws, xNode: xn, wNode: wn, g, path, workers: workers)
     }
 }
 
@@ -60,7 +60,7 @@ public func conv3d(
     precondition(g.groups != g.inChannels || g.groups != g.outChannels, "conv3d(addingTo:) is not for depthwise convs")
     FlopCounter.add(g.multiplyAdds)
     convolve(
-        x.storage.pointer, w.storage.pointer, y.storage.pointer, g, depthwise: false, winograd: g.winogradTile,
+        x.storage.pointer, w.storage.pointer, y.storage.pointer, g, ConvPath(g, depthwise: false),
         workers: Parallel.workerCount, accumulate: true, epilogue: epilogue)
     return y
 }
@@ -81,12 +81,28 @@ private func geometry(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions, epilog
     return g
 }
 
+/// How a convolution runs, read once in the forward pass: its backward pass
+/// takes the same path with the same threads, wherever it runs.
+private struct ConvPath {
+    var depthwise: Bool
+    var direct: SIMDLevel?
+    var winograd: WinogradTile?
+    var threads: Int
+
+    init(_ g: Conv3dGeometry, depthwise: Bool) {
+        self.depthwise = depthwise
+        direct = depthwise ? nil : g.directLevel
+        winograd = depthwise || direct != nil ? nil : g.winogradTile
+        threads = Parallel.threads
+    }
+}
+
 /// The forward pass: samples split over `workers`.
 private func convolve(
     _ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, _ yp: UnsafeMutablePointer<Float>, _ g: Conv3dGeometry,
-    depthwise: Bool, winograd: WinogradTile?, workers: Int, accumulate: Bool, epilogue: ChannelAffine?
+    _ path: ConvPath, workers: Int, accumulate: Bool, epilogue: ChannelAffine?
 ) {
-    if depthwise {
+    if path.depthwise {
         Parallel.forEachRange(g.batch, workers: workers) { _, range in
             depthwiseConv3dForward(xp, wp, yp, g, samples: range)
             guard let epilogue else { return }
@@ -94,7 +110,10 @@ private func convolve(
                 epilogue.apply(yp + plane * g.outputVolume, count: g.outputVolume, channel: plane % g.outChannels)
             }
         }
-    } else if let winograd {
+    } else if let level = path.direct {
+        directForward(
+            xp, wp, yp, g, level: level, threads: path.threads, accumulate: accumulate, epilogue: epilogue)
+    } else if let winograd = path.winograd {
         let layout = WinogradLayout(g, tile: winograd)
         let u = Storage(count: layout.weightCount, zeroed: false)
         winogradWeights(wp, layout, flipped: false, into: u.pointer, workers: workers)
@@ -120,8 +139,9 @@ private func convolve(
 /// The backward pass: dX (added into) and dW from per-worker partial sums.
 private func backward(
     _ dy: Tensor, x xs: Storage, w ws: Storage, xNode xn: GradNode?, wNode wn: GradNode?, _ g: Conv3dGeometry,
-    depthwise: Bool, winograd: WinogradTile?, workers: Int
+    _ path: ConvPath, workers: Int
 ) {
+    let winograd = path.winograd
     let dyp = dy.storage.pointer
     let xp = UnsafePointer(xs.pointer)
     let wp = UnsafePointer(ws.pointer)
@@ -139,7 +159,7 @@ private func backward(
     // buffer (Winograd: one, made from the workers' summed dU).
     var partial: [Tensor] = []
     if let wn { partial = (0..<(winograd != nil ? 1 : workers)).map { _ in Tensor(zeros: wn.shape) } }
-    if depthwise {
+    if path.depthwise {
         Parallel.forEachRange(g.batch, workers: workers) { worker, range in
             zeroNewGradient(range)
             depthwiseConv3dBackward(
@@ -147,9 +167,14 @@ private func backward(
             )
         }
     } else {
-        generalBackward(
-            xp, wp, dyp, dx: dxp, partial: partial.map { $0.storage.pointer }, g, winograd: winograd,
-            workers: workers, zeroNewGradient: zeroNewGradient)
+        if let level = path.direct, let dw = partial.first {
+            directBackwardWeight(xp, dyp, dw.storage.pointer, g, level: level, threads: path.threads)
+        }
+        if path.direct == nil || dxp != nil {  // dX of a direct convolution: through columns
+            generalBackward(
+                xp, wp, dyp, dx: dxp, partial: path.direct != nil ? [] : partial.map { $0.storage.pointer }, g,
+                winograd: winograd, workers: workers, zeroNewGradient: zeroNewGradient)
+        }
     }
     if !partial.isEmpty {
         sumIntoFirst(partial.map { $0.storage.pointer }, count: ws.count)

@@ -113,15 +113,72 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         #expect(geometry.isTemporalOnly == (kernel.0 > 1 && kernel.1 == 1 && kernel.2 == 1 && groups == 1))
         // Both tile sizes where Winograd runs (F(2×2) alone under `small`).
         let policies: [WinogradPolicy] = geometry.usesWinograd ? [.automatic, .small] : [.automatic]
-        for policy in policies {
+        // The columns too where the stems' C kernel takes the shape.
+        let levels: [SIMDLevel] = geometry.directLevel != nil ? [SIMDLevel.current, .portable] : [SIMDLevel.current]
+        for (policy, level) in policies.flatMap({ p in levels.map { (p, $0) } }) {
             Conv3dGeometry.$winogradPolicy.withValue(policy) {
-                for mode in [Parallelism.batch, .blas] {
-                    Parallel.with(ParallelSettings(mode: mode, threads: 2)) {
-                        equalsTheNaiveTwin(x, w, options, geometry, "\(mode), \(geometry.algorithm)")
+                SIMDLevel.$current.withValue(level) {
+                    for mode in [Parallelism.batch, .blas] {
+                        Parallel.with(ParallelSettings(mode: mode, threads: 2)) {
+                            equalsTheNaiveTwin(x, w, options, geometry, "\(mode), \(geometry.algorithm)")
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// The stems' direct C kernel at each SIMD level against the naive twin:
+    /// 1–4 input channels, output channels that fill no tile of 4, rows whose
+    /// ends are partial vectors at 8 and 16 lanes, strides 2, dilations, a
+    /// batch of one (rows split over the threads) and the inference epilogues.
+    static let directCases:
+        [(Int, Int, Int, (Int, Int, Int), (Int, Int, Int), (Int, Int, Int), (Int, Int, Int), (Int, Int, Int))] = [
+            (2, 3, 8, (3, 9, 40), (3, 7, 7), (1, 2, 2), (1, 3, 3), (1, 1, 1)),  // the stem's kernel
+            (1, 3, 6, (4, 6, 37), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
+            (3, 2, 5, (3, 5, 19), (2, 3, 3), (2, 1, 2), (1, 0, 1), (1, 2, 1)),
+            (1, 4, 4, (2, 3, 70), (1, 1, 5), (1, 1, 1), (0, 0, 2), (1, 1, 3)),
+            (2, 1, 9, (2, 4, 33), (1, 3, 3), (1, 2, 2), (0, 1, 1), (1, 1, 1))
+        ]
+
+    private func directKernelsEqualTheNaiveTwin(_ level: SIMDLevel) {
+        for (n, c, o, input, kernel, stride, padding, dilation) in Self.directCases {
+            let geometry = Conv3dGeometry(
+                batch: n, inChannels: c, outChannels: o, groups: 1, input: input, kernel: kernel, stride: stride,
+                padding: padding, dilation: dilation)
+            let x = Tensor(
+                shape: [n, c, input.0, input.1, input.2], values: randomValues(n * c * geometry.inputVolume, seed: 4))
+            let w = Tensor(
+                shape: [o, c, kernel.0, kernel.1, kernel.2], values: randomValues(o * geometry.columnRows, seed: 5))
+            x.requiresGrad = true
+            w.requiresGrad = true
+            let options = Conv3dOptions(stride: stride, padding: padding, dilation: dilation)
+            SIMDLevel.$current.withValue(level) {
+                #expect(geometry.algorithm == "direct-\(level.rawValue)")
+                for mode in [Parallelism.batch, .blas] {
+                    Parallel.with(ParallelSettings(mode: mode, threads: 2)) {
+                        equalsTheNaiveTwin(x, w, options, geometry, "\(mode), \(geometry.algorithm), \(geometry)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test(.enabled(if: SIMDLevel.avx2.isSupported, "the AVX2 kernels need an AVX2 machine"))
+    func directKernelsEqualTheNaiveTwinAtAVX2() { directKernelsEqualTheNaiveTwin(.avx2) }
+
+    @Test(.enabled(if: SIMDLevel.avx512.isSupported, "the AVX-512 kernels need an AVX-512 machine: skipped here"))
+    func directKernelsEqualTheNaiveTwinAtAVX512() { directKernelsEqualTheNaiveTwin(.avx512) }
+
+    /// Without the C kernels (`CLIPKIT_SIMD=portable`) the stems run through columns.
+    @Test func portableRunsTheStemsThroughColumns() {
+        let stem = Conv3dGeometry(
+            batch: 1, inChannels: 3, outChannels: 8, groups: 1, input: (3, 9, 40), kernel: (3, 7, 7),
+            stride: (1, 2, 2), padding: (1, 3, 3), dilation: (1, 1, 1))
+        SIMDLevel.$current.withValue(.portable) { #expect(stem.algorithm == "columns") }
+        #expect(SIMDLevel.fromEnvironment("portable") == .portable)
+        #expect(SIMDLevel.fromEnvironment("sse9") == SIMDLevel.best)
+        #expect(SIMDLevel.fromEnvironment(nil) == SIMDLevel.best)
     }
 
     /// Forward, dX, dW and the inference epilogues of `conv3d` on x and w

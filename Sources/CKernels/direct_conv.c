@@ -1,0 +1,80 @@
+// The direct stem convolution of ckernels.h at each SIMD level: the body is
+// direct_conv_body.h, included once per level with that level's vector
+// operations and target.
+#include "ckernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define CAT_(a, b) a##_##b
+#define CAT(a, b) CAT_(a, b)
+
+// ---- AVX2 + FMA: 8 lanes ----
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#define VEC __m256
+#define MASK __m256i
+#define VW 8
+#define TP 2
+#define FN(name) CAT(name, avx2)
+#define V_ZERO() _mm256_setzero_ps()
+#define V_SET1(a) _mm256_set1_ps(a)
+#define V_LOAD(p) _mm256_loadu_ps(p)
+#define V_BCAST(p) _mm256_broadcast_ss(p)
+#define V_STORE(p, v) _mm256_storeu_ps(p, v)
+#define V_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define V_ADD(a, b) _mm256_add_ps(a, b)
+#define V_MAX(a, b) _mm256_max_ps(a, b)
+#define V_MASK(n) _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#define V_LOAD_MASKED(p, m) _mm256_maskload_ps(p, m)
+#define V_STORE_MASKED(p, v, m) _mm256_maskstore_ps(p, m, v)
+static inline float hsum_avx2(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+#define V_HSUM(v) hsum_avx2(v)
+#include "direct_conv_body.h"
+#undef VEC
+#undef MASK
+#undef VW
+#undef TP
+#undef FN
+#undef V_ZERO
+#undef V_SET1
+#undef V_LOAD
+#undef V_BCAST
+#undef V_STORE
+#undef V_FMA
+#undef V_ADD
+#undef V_MAX
+#undef V_MASK
+#undef V_LOAD_MASKED
+#undef V_STORE_MASKED
+#undef V_HSUM
+#pragma clang attribute pop
+
+// ---- AVX-512 (F, DQ, BW, VL): 16 lanes ----
+#pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"))), \
+                             apply_to = function)
+#define VEC __m512
+#define MASK __mmask16
+#define VW 16
+#define TP 4
+#define FN(name) CAT(name, avx512)
+#define V_ZERO() _mm512_setzero_ps()
+#define V_SET1(a) _mm512_set1_ps(a)
+#define V_LOAD(p) _mm512_loadu_ps(p)
+#define V_BCAST(p) _mm512_set1_ps(*(p))
+#define V_STORE(p, v) _mm512_storeu_ps(p, v)
+#define V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define V_ADD(a, b) _mm512_add_ps(a, b)
+#define V_MAX(a, b) _mm512_max_ps(a, b)
+#define V_MASK(n) ((__mmask16)((n) >= 16 ? 0xffffu : ((1u << (n)) - 1u)))
+#define V_LOAD_MASKED(p, m) _mm512_maskz_loadu_ps(m, p)
+#define V_STORE_MASKED(p, v, m) _mm512_mask_storeu_ps(p, m, v)
+#define V_HSUM(v) _mm512_reduce_add_ps(v)
+#include "direct_conv_body.h"
+#pragma clang attribute pop
+
+#endif

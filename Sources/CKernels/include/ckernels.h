@@ -1,0 +1,53 @@
+// SIMD kernels that Swift cannot express for one CPU level at a time: the
+// package builds for baseline x86-64 and Swift has no per-function target
+// attributes, so each kernel here is compiled once per level
+// (__attribute__((target(...))) through `#pragma clang attribute`) and the
+// Tensor target picks one at run time from CPUID (Tensor/SIMDLevel.swift).
+// Each kernel has a naive twin on the Swift side that the tests compare it with.
+#ifndef CLIPKIT_CKERNELS_H
+#define CLIPKIT_CKERNELS_H
+
+#include <stdint.h>
+
+#if defined(__x86_64__)
+
+/// A direct 3D convolution over a padded, phase-split input, for layers with
+/// few input channels (the stems), where a column matrix costs more than the
+/// arithmetic. One sample's input is laid out [c][t][h][phase][i]: padding
+/// included, each row split into `stride_w` phases so that output w reads
+/// element w + j of a phase row for every tap (no strided loads). Rows are at
+/// least the output width rounded up to 32, plus the taps' reach, so vector
+/// loads may run past the last output.
+typedef struct {
+    /// Per tap (c, kt, kh, kw), its offset from an output row's base in the padded input.
+    const int32_t *tap_offsets;
+    int32_t taps;
+    int32_t out_channels;
+    int32_t out_h, out_w;
+    /// The padded input's offset between output frames and between output rows.
+    int64_t t_step, h_step;
+    /// Floats between two output (or dY) channels of one sample.
+    int64_t channel_stride;
+} ck_direct_geometry;
+
+/// y[o][row][w] (rows `row_begin..<row_end` of one sample: row = t · out_h + h)
+/// ← Σ_tap x[row base + tap offset + w] · weights[tap][o], then, if `accumulate`,
+/// plus the y already there, then · scale[o] + shift[o] when scale is not NULL,
+/// then max(0, ·) when `relu`. Weights are [taps][out_channels].
+void ck_direct_forward_avx2(const ck_direct_geometry *g, const float *x, const float *weights, float *y,
+                            int32_t row_begin, int32_t row_end, int32_t accumulate, const float *scale,
+                            const float *shift, int32_t relu);
+void ck_direct_forward_avx512(const ck_direct_geometry *g, const float *x, const float *weights, float *y,
+                              int32_t row_begin, int32_t row_end, int32_t accumulate, const float *scale,
+                              const float *shift, int32_t relu);
+
+/// dw[tap][o] += Σ over rows `row_begin..<row_end` of one sample and w of
+/// dy[o][row][w] · x[row base + tap offset + w].
+void ck_direct_weight_grad_avx2(const ck_direct_geometry *g, const float *x, const float *dy, float *dw,
+                                int32_t row_begin, int32_t row_end);
+void ck_direct_weight_grad_avx512(const ck_direct_geometry *g, const float *x, const float *dy, float *dw,
+                                  int32_t row_begin, int32_t row_end);
+
+#endif  // __x86_64__: elsewhere the Swift side uses its portable paths.
+
+#endif
