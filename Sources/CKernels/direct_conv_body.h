@@ -6,7 +6,9 @@
 
 // Output channels per tile, and vectors of output positions per forward tile.
 #define CO_B 4
+#ifndef VN
 #define VN 2
+#endif
 
 /// The forward tile: `cob` (≤ CO_B) output channels from `co0`, VN vectors
 /// of positions from `ow0` of one output row, `valid` of which are real.

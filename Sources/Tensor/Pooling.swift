@@ -66,7 +66,8 @@ public func maxPool3d(
             let amp = am.baseAddress!
             forEachPlane(n * c) { planes in
                 for plane in planes {
-                    g.scatter(dyp + plane * g.outPlane, amp + plane * g.outPlane, into: dx + plane * g.inPlane)
+                    let (dy, a, dx) = (dyp + plane * g.outPlane, amp + plane * g.outPlane, dx + plane * g.inPlane)
+                    if pairs { g.scatterPairs(dy, a, into: dx) } else { g.scatter(dy, a, into: dx) }
                 }
             }
         }
@@ -84,53 +85,75 @@ private struct PoolWindows {
     var inPlane: Int { input.t * input.h * input.w }
     var outPlane: Int { output.t * output.h * output.w }
 
-    /// 2×2 windows (×1 or ×2 in time) at their own stride, no padding.
+    /// 2×2 windows (×1 or ×2 in time) at their own stride, no padding: 8
+    /// windows at a time from the even and odd lanes of 16-float loads, with
+    /// no branches (compares on random data mispredict half the time), then
+    /// the row's last windows one by one. Strict > keeps the first maximum,
+    /// as in PyTorch and `maxOfWindows`.
     func maxOfPairs(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<UInt8>)
     {
         let (h, w) = (input.h, input.w)
+        let frames = kernel.0
         var out = 0
         for a in 0..<output.t {
             for b in 0..<output.h {
-                let r0 = x + (a * kernel.0 * h + 2 * b) * w
-                let r1 = r0 + w
-                let r2 = r0 + h * w
-                let r3 = r2 + w  // second time slice (kernel.0 == 2)
-                for d in 0..<output.w {
-                    let i = 2 * d
-                    var best = r0[i]
+                // The window's rows in offset order: (i · 2 + j) · 2 + k for frame i, row j, column k.
+                let r0 = x + (a * frames * h + 2 * b) * w
+                func row(_ r: Int) -> UnsafePointer<Float> { r0 + (r >> 1) * h * w + (r & 1) * w }
+                var d = 0
+                while d + 8 <= output.w {
+                    var best = SIMD8<Float>(repeating: 0)
+                    var offset = SIMD8<Int32>(repeating: 0)
+                    for r in 0..<2 * frames {
+                        let v = UnsafeRawPointer(row(r) + 2 * d).loadUnaligned(as: SIMD16<Float>.self)
+                        if r == 0 {
+                            best = v.evenHalf
+                        } else {
+                            let even = v.evenHalf .> best
+                            best.replace(with: v.evenHalf, where: even)
+                            offset.replace(with: Int32(2 * r), where: even)
+                        }
+                        let odd = v.oddHalf .> best
+                        best.replace(with: v.oddHalf, where: odd)
+                        offset.replace(with: Int32(2 * r + 1), where: odd)
+                    }
+                    UnsafeMutableRawPointer(y + out).storeBytes(of: best, as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(argmax + out).storeBytes(
+                        of: SIMD8<UInt8>(truncatingIfNeeded: offset), as: SIMD8<UInt8>.self)
+                    d += 8
+                    out += 8
+                }
+                while d < output.w {
+                    var best = r0[2 * d]
                     var offset: UInt8 = 0
-                    if r0[i + 1] > best {
-                        best = r0[i + 1]
-                        offset = 1
-                    }
-                    if r1[i] > best {
-                        best = r1[i]
-                        offset = 2
-                    }
-                    if r1[i + 1] > best {
-                        best = r1[i + 1]
-                        offset = 3
-                    }
-                    if kernel.0 == 2 {
-                        if r2[i] > best {
-                            best = r2[i]
-                            offset = 4
-                        }
-                        if r2[i + 1] > best {
-                            best = r2[i + 1]
-                            offset = 5
-                        }
-                        if r3[i] > best {
-                            best = r3[i]
-                            offset = 6
-                        }
-                        if r3[i + 1] > best {
-                            best = r3[i + 1]
-                            offset = 7
+                    for r in 0..<2 * frames {
+                        for k in 0..<2 where row(r)[2 * d + k] > best {
+                            best = row(r)[2 * d + k]
+                            offset = UInt8(2 * r + k)
                         }
                     }
                     y[out] = best
                     argmax[out] = offset
+                    d += 1
+                    out += 1
+                }
+            }
+        }
+    }
+
+    /// `scatter` for the windows of `maxOfPairs`: the offset's bits are the
+    /// frame, row and column in the window (no divisions).
+    func scatterPairs(
+        _ dy: UnsafePointer<Float>, _ argmax: UnsafePointer<UInt8>, into dx: UnsafeMutablePointer<Float>
+    ) {
+        let (h, w) = (input.h, input.w)
+        var out = 0
+        for a in 0..<output.t {
+            for b in 0..<output.h {
+                let origin = dx + (a * kernel.0 * h + 2 * b) * w
+                for d in 0..<output.w {
+                    let offset = Int(argmax[out])
+                    origin[(offset >> 2) * h * w + (offset >> 1 & 1) * w + 2 * d + offset & 1] += dy[out]
                     out += 1
                 }
             }
