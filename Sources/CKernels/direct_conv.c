@@ -14,7 +14,8 @@
 #define VEC __m256
 #define MASK __m256i
 #define VW 8
-#define TP 2
+#define GRAD_CO 2
+#define GRAD_TAPS 6
 #define FN(name) CAT(name, avx2)
 #define V_ZERO() _mm256_setzero_ps()
 #define V_SET1(a) _mm256_set1_ps(a)
@@ -38,7 +39,8 @@ static inline float hsum_avx2(__m256 v) {
 #undef VEC
 #undef MASK
 #undef VW
-#undef TP
+#undef GRAD_CO
+#undef GRAD_TAPS
 #undef FN
 #undef V_ZERO
 #undef V_SET1
@@ -60,7 +62,8 @@ static inline float hsum_avx2(__m256 v) {
 #define VEC __m512
 #define MASK __mmask16
 #define VW 16
-#define TP 4
+#define GRAD_CO 4
+#define GRAD_TAPS 4
 #define FN(name) CAT(name, avx512)
 #define V_ZERO() _mm512_setzero_ps()
 #define V_SET1(a) _mm512_set1_ps(a)

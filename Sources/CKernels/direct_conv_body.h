@@ -1,14 +1,14 @@
 // The direct stem convolution (ckernels.h), written once for every SIMD
 // level: direct_conv.c includes this file once per level, with VEC (the
-// vector type), VW (its lanes), TP (taps per weight-gradient tile), FN (the
-// level's suffix) and the V_* operations defined, inside a `#pragma clang
-// attribute` region that gives every function the level's target.
+// vector type), VW (its lanes), GRAD_CO × GRAD_TAPS (the weight-gradient
+// tile: output channels × taps, as many accumulators as the level's
+// registers hold beside the loads), FN (the level's suffix) and the V_*
+// operations defined, inside a `#pragma clang attribute` region that gives
+// every function the level's target.
 
-// Output channels per tile, and vectors of output positions per forward tile.
-#define CO_B 4
-#ifndef VN
+// The forward tile: output channels (ckernels.h's packing) × vectors of positions.
+#define CO_B CK_DIRECT_TILE_CHANNELS
 #define VN 2
-#endif
 
 /// The forward tile: `cob` (≤ CO_B) output channels from `co0`, VN vectors
 /// of positions from `ow0` of one output row, `valid` of which are real.
@@ -18,12 +18,11 @@ static inline __attribute__((always_inline)) void FN(forward_tile)(
     VEC acc[CO_B][VN];
     for (int j = 0; j < cob; j++)
         for (int k = 0; k < VN; k++) acc[j][k] = V_ZERO();
-    const int64_t channels = g->out_channels;
     for (int32_t t = 0; t < g->taps; t++) {
         const float *p = xrow + g->tap_offsets[t] + ow0;
         VEC v[VN];
         for (int k = 0; k < VN; k++) v[k] = V_LOAD(p + k * VW);
-        const float *wt = w + t * channels + co0;
+        const float *wt = w + (int64_t)co0 * g->taps + t * cob;
         for (int j = 0; j < cob; j++) {
             VEC b = V_BCAST(wt + j);
             for (int k = 0; k < VN; k++) acc[j][k] = V_FMA(b, v[k], acc[j][k]);
@@ -66,22 +65,26 @@ void FN(ck_direct_forward)(const ck_direct_geometry *g, const float *x, const fl
     }
 }
 
-/// The weight-gradient tile: `cob` (≤ CO_B) output channels from `co0` and
-/// `tpb` (≤ TP) taps from `t0`, summed over rows `row_begin..<row_end`.
+/// The weight-gradient tile: `cob` (≤ GRAD_CO) output channels from `co0`
+/// and `tpb` (≤ GRAD_TAPS) taps from `t0`, summed over rows
+/// `row_begin..<row_end`. Every call passes constants, so that the loops
+/// unroll and the accumulators stay in registers.
 static inline __attribute__((always_inline)) void FN(weight_grad_tile)(
     const ck_direct_geometry *g, const float *x, const float *dy, float *dw, int32_t row_begin, int32_t row_end,
     int32_t co0, int32_t cob, int32_t t0, int32_t tpb) {
-    VEC acc[CO_B][TP];
+    VEC acc[GRAD_CO][GRAD_TAPS];
     for (int j = 0; j < cob; j++)
         for (int k = 0; k < tpb; k++) acc[j][k] = V_ZERO();
-    int32_t offsets[TP];
+    int32_t offsets[GRAD_TAPS];
     for (int k = 0; k < tpb; k++) offsets[k] = g->tap_offsets[t0 + k];
     const int32_t width = g->out_w;
+    // The row's frame and row, stepped without a division per row.
+    int32_t h = row_begin % g->out_h;
+    const float *xrow = x + (row_begin / g->out_h) * g->t_step + h * g->h_step;
     for (int32_t row = row_begin; row < row_end; row++) {
-        const float *xrow = x + (row / g->out_h) * g->t_step + (row % g->out_h) * g->h_step;
         const float *dyrow = dy + (int64_t)row * width + co0 * g->channel_stride;
         int32_t ow0 = 0;
-        VEC d[CO_B];
+        VEC d[GRAD_CO];
         for (; ow0 + VW <= width; ow0 += VW) {
             for (int j = 0; j < cob; j++) d[j] = V_LOAD(dyrow + j * g->channel_stride + ow0);
             for (int k = 0; k < tpb; k++) {
@@ -97,25 +100,50 @@ static inline __attribute__((always_inline)) void FN(weight_grad_tile)(
                 for (int j = 0; j < cob; j++) acc[j][k] = V_FMA(d[j], xv, acc[j][k]);
             }
         }
+        if (++h == g->out_h) {
+            h = 0;
+            xrow += g->t_step - (int64_t)(g->out_h - 1) * g->h_step;
+        } else {
+            xrow += g->h_step;
+        }
     }
     for (int j = 0; j < cob; j++)
         for (int k = 0; k < tpb; k++) dw[(int64_t)(t0 + k) * g->out_channels + co0 + j] += V_HSUM(acc[j][k]);
+}
+
+/// Every tap of `cob` channels from `co0`: whole tiles of GRAD_TAPS, then the
+/// rest in one tile of that many (a constant per case).
+static inline __attribute__((always_inline)) void FN(weight_grad_channels)(
+    const ck_direct_geometry *g, const float *x, const float *dy, float *dw, int32_t row_begin, int32_t row_end,
+    int32_t co0, int32_t cob) {
+    int32_t t0 = 0;
+    for (; t0 + GRAD_TAPS <= g->taps; t0 += GRAD_TAPS)
+        FN(weight_grad_tile)(g, x, dy, dw, row_begin, row_end, co0, cob, t0, GRAD_TAPS);
+    switch (g->taps - t0) {
+#define REST(n)                                                                       \
+    case n:                                                                           \
+        FN(weight_grad_tile)(g, x, dy, dw, row_begin, row_end, co0, cob, t0, n); \
+        break;
+        REST(1)
+        REST(2)
+        REST(3)
+#if GRAD_TAPS > 4
+        REST(4)
+        REST(5)
+#endif
+#undef REST
+    default:
+        break;
+    }
 }
 
 /// The rows of a block (about 1,024 positions) stay in L1 while every tile runs over them.
 static void FN(weight_grad_rows)(const ck_direct_geometry *g, const float *x, const float *dy, float *dw,
                                  int32_t row_begin, int32_t row_end) {
     int32_t co0 = 0;
-    for (; co0 + CO_B <= g->out_channels; co0 += CO_B) {
-        int32_t t0 = 0;
-        for (; t0 + TP <= g->taps; t0 += TP) FN(weight_grad_tile)(g, x, dy, dw, row_begin, row_end, co0, CO_B, t0, TP);
-        for (; t0 < g->taps; t0++) FN(weight_grad_tile)(g, x, dy, dw, row_begin, row_end, co0, CO_B, t0, 1);
-    }
-    for (; co0 < g->out_channels; co0++) {
-        int32_t t0 = 0;
-        for (; t0 + TP <= g->taps; t0 += TP) FN(weight_grad_tile)(g, x, dy, dw, row_begin, row_end, co0, 1, t0, TP);
-        for (; t0 < g->taps; t0++) FN(weight_grad_tile)(g, x, dy, dw, row_begin, row_end, co0, 1, t0, 1);
-    }
+    for (; co0 + GRAD_CO <= g->out_channels; co0 += GRAD_CO)
+        FN(weight_grad_channels)(g, x, dy, dw, row_begin, row_end, co0, GRAD_CO);
+    for (; co0 < g->out_channels; co0++) FN(weight_grad_channels)(g, x, dy, dw, row_begin, row_end, co0, 1);
 }
 
 void FN(ck_direct_weight_grad)(const ck_direct_geometry *g, const float *x, const float *dy, float *dw,

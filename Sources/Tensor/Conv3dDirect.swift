@@ -10,7 +10,7 @@
 /// keeps a tile of 4 output channels × 16 (AVX2) or 32 (AVX-512) positions in
 /// registers over every tap, reading the input from a padded, phase-split
 /// copy of the sample (3 channels: about a megabyte), and writes each output
-/// once. dW runs the same loops with a tile of 4 channels × 2 (or 4) taps,
+/// once. dW runs the same loops with a tile of 2 channels × 6 taps (AVX-512: 4 × 4),
 /// summed over blocks of about 1,024 positions. `conv3dForwardNaive` and the
 /// column path are its twins in the tests.
 extension Conv3dGeometry {
@@ -152,7 +152,7 @@ func directForward(
 ) {
     #if arch(x86_64)
         let layout = DirectConvLayout(g)
-        let weights = transposed(w, rows: g.outChannels, columns: layout.taps)
+        let weights = packedByTiles(w, channels: g.outChannels, taps: layout.taps)
         let outputSize = g.outChannels * g.outputVolume
         let scale = epilogue?.scale ?? []
         let shift = epilogue?.shift ?? []
@@ -212,12 +212,16 @@ func directBackwardWeight(
     #endif
 }
 
-/// A rows × columns matrix transposed.
-private func transposed(_ a: UnsafePointer<Float>, rows: Int, columns: Int) -> [Float] {
-    [Float](unsafeUninitializedCapacity: rows * columns) { buffer, initialized in
-        for i in 0..<rows {
-            for j in 0..<columns { buffer[j * rows + i] = a[i * columns + j] }
+/// The O × taps weight packed as ckernels.h describes: tiles of n channels
+/// tap by tap, then the last O mod n channels one by one.
+private func packedByTiles(_ w: UnsafePointer<Float>, channels: Int, taps: Int) -> [Float] {
+    let n = Int(CK_DIRECT_TILE_CHANNELS)
+    return [Float](unsafeUninitializedCapacity: channels * taps) { buffer, initialized in
+        let full = channels / n * n
+        for o in 0..<channels {
+            let (first, width) = o < full ? (o / n * n, n) : (o, 1)
+            for t in 0..<taps { buffer[first * taps + t * width + o - first] = w[o * taps + t] }
         }
-        initialized = rows * columns
+        initialized = channels * taps
     }
 }

@@ -9,6 +9,9 @@
 
 #include <stdint.h>
 
+/// Output channels per tile of the direct convolution's forward pass (its weight packing).
+#define CK_DIRECT_TILE_CHANNELS 4
+
 #if defined(__x86_64__)
 
 /// A direct 3D convolution over a padded, phase-split input, for layers with
@@ -33,7 +36,11 @@ typedef struct {
 /// y[o][row][w] (rows `row_begin..<row_end` of one sample: row = t · out_h + h)
 /// ← Σ_tap x[row base + tap offset + w] · weights[tap][o], then, if `accumulate`,
 /// plus the y already there, then · scale[o] + shift[o] when scale is not NULL,
-/// then max(0, ·) when `relu`. Weights are [taps][out_channels].
+/// then max(0, ·) when `relu`. Weights are packed by tiles of
+/// CK_DIRECT_TILE_CHANNELS (n) output channels: channel o's weight for tap t
+/// is at o₀ · taps + t · n + (o − o₀), where o₀ = o rounded down to n, or,
+/// for the last out_channels mod n channels, o₀ = o and n = 1 (each tile's
+/// weights in one run).
 void ck_direct_forward_avx2(const ck_direct_geometry *g, const float *x, const float *weights, float *y,
                             int32_t row_begin, int32_t row_end, int32_t accumulate, const float *scale,
                             const float *shift, int32_t relu);
