@@ -206,6 +206,44 @@ func transformOutputGradient(
     }
 }
 
+/// out[i] = source[m · i] for i < count (m = 2 or 4): 8 at a time from the
+/// even lanes of 16-float loads, or every fourth of 32-float loads, which may
+/// read up to 30 floats past the last element taken.
+@inline(__always) private func gatherEvery(
+    _ m: Int, _ source: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>
+) {
+    let raw = UnsafeRawPointer(source)
+    let target = UnsafeMutableRawPointer(out)
+    var i = 0
+    if m == 4 {
+        while i + 8 <= count {
+            let v = raw.loadUnaligned(fromByteOffset: 16 * i, as: SIMD32<Float>.self)
+            target.storeBytes(of: v.evenHalf.evenHalf, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        if i + 4 <= count {
+            let v = raw.loadUnaligned(fromByteOffset: 16 * i, as: SIMD16<Float>.self)
+            target.storeBytes(of: v.evenHalf.evenHalf, toByteOffset: 4 * i, as: SIMD4<Float>.self)
+            i += 4
+        }
+    } else if m == 2 {
+        while i + 8 <= count {
+            let v = raw.loadUnaligned(fromByteOffset: 8 * i, as: SIMD16<Float>.self)
+            target.storeBytes(of: v.evenHalf, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        if i + 4 <= count {
+            let v = raw.loadUnaligned(fromByteOffset: 8 * i, as: SIMD8<Float>.self)
+            target.storeBytes(of: v.evenHalf, toByteOffset: 4 * i, as: SIMD4<Float>.self)
+            i += 4
+        }
+    }
+    while i < count {
+        out[i] = source[m * i]
+        i += 1
+    }
+}
+
 /// Per block of frames: the patches gathered into P[i][j] (element (i, j)
 /// of every tile, i down, j across; rows of the padded input are copied
 /// once), Bᵀ across into Q[i][l], then Bᵀ down into the planes.
@@ -220,7 +258,7 @@ private func transformInput<T: WinogradTransforms>(
     let (ph, pw) = (g.padding.h, g.padding.w)
     let width = layout.rowWidth
     let padded = scratch
-    let patches = scratch + width
+    let patches = scratch + layout.paddedRowCount
     let across = patches + layout.planes * layout.blockLanes
     let lo = pw
     let hi = min(width, W + pw)
@@ -243,7 +281,7 @@ private func transformInput<T: WinogradTransforms>(
                     for j in 0..<alpha {
                         let out = patches + (i * alpha + j) * n + k * tiles + ty * tilesW
                         if inside {
-                            for tx in 0..<tilesW { out[tx] = padded[m * tx + j] }
+                            gatherEvery(m, padded + j, count: tilesW, into: out)
                         } else {
                             out.initialize(repeating: 0, count: tilesW)
                         }
