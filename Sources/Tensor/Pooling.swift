@@ -160,23 +160,36 @@ private struct PoolWindows {
         }
     }
 
-    /// Any window, stride and padding (−∞ outside the input).
+    /// Any window, stride and padding (−∞ outside the input). Windows 3 wide
+    /// at stride 2 with padding 1 across (the R50 stems' pool) run 8 at a time
+    /// where their columns are inside the row.
     func maxOfWindows(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<UInt8>
     ) {
         let (t, h, w) = input
         let (s, p) = (stride, padding)
+        let threeWide = kernel.2 == 3 && s.2 == 2 && p.2 == 1
         var out = 0
         for a in 0..<output.t {
             for b in 0..<output.h {
-                for d in 0..<output.w {
-                    // The window's origin (in the padding when negative) and the part of it inside the input;
-                    // offsets count from the origin. The first maximum wins ties, as in PyTorch.
-                    let (t0, h0, w0) = (a * s.0 - p.0, b * s.1 - p.1, d * s.2 - p.2)
+                // The window's origin (in the padding when negative) and its frames and rows inside the input.
+                let (t0, h0) = (a * s.0 - p.0, b * s.1 - p.1)
+                let frames = max(0, -t0)..<min(kernel.0, t - t0)
+                let rows = max(0, -h0)..<min(kernel.1, h - h0)
+                var d = 0
+                while d < output.w {
+                    if threeWide && d >= 1 && d + 8 <= output.w && 2 * d + 16 <= w - 1 {
+                        maxOfEightWindows(x, frames, rows, origin: (t0, h0), column: 2 * d - 1, y + out, argmax + out)
+                        d += 8
+                        out += 8
+                        continue
+                    }
+                    // Offsets count from the origin. The first maximum wins ties, as in PyTorch.
+                    let w0 = d * s.2 - p.2
                     var best = -Float.infinity
                     var bestOffset = -1
-                    for i in max(0, -t0)..<min(kernel.0, t - t0) {
-                        for j in max(0, -h0)..<min(kernel.1, h - h0) {
+                    for i in frames {
+                        for j in rows {
                             let row = x + ((t0 + i) * h + (h0 + j)) * w + w0
                             for k in max(0, -w0)..<min(kernel.2, w - w0) where row[k] > best || bestOffset < 0 {
                                 best = row[k]
@@ -186,10 +199,48 @@ private struct PoolWindows {
                     }
                     y[out] = best
                     argmax[out] = UInt8(bestOffset)
+                    d += 1
                     out += 1
                 }
             }
         }
+    }
+
+    /// 8 windows 3 wide at stride 2 whose columns, from `column`, are inside
+    /// the rows: columns k = 0, 1 from the even and odd lanes of a 16-float
+    /// load, k = 2 from the even lanes of the next; in offset order, the first
+    /// element taken, then strictly greater ones (as `maxOfWindows`).
+    private func maxOfEightWindows(
+        _ x: UnsafePointer<Float>, _ frames: Range<Int>, _ rows: Range<Int>, origin: (t: Int, h: Int), column: Int,
+        _ y: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<UInt8>
+    ) {
+        var best = SIMD8<Float>(repeating: 0)
+        var offset = SIMD8<Int32>(repeating: 0)
+        var first = true
+        func take(_ v: SIMD8<Float>, _ at: Int) {
+            if first {
+                best = v
+                offset = SIMD8(repeating: Int32(at))
+                first = false
+            } else {
+                let greater = v .> best
+                best.replace(with: v, where: greater)
+                offset.replace(with: Int32(at), where: greater)
+            }
+        }
+        for i in frames {
+            for j in rows {
+                let row = UnsafeRawPointer(x + ((origin.t + i) * input.h + origin.h + j) * input.w + column)
+                let near = row.loadUnaligned(as: SIMD16<Float>.self)
+                let far = row.loadUnaligned(fromByteOffset: 8, as: SIMD16<Float>.self)
+                let base = (i * kernel.1 + j) * 3
+                take(near.evenHalf, base)
+                take(near.oddHalf, base + 1)
+                take(far.evenHalf, base + 2)
+            }
+        }
+        UnsafeMutableRawPointer(y).storeBytes(of: best, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(argmax).storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: offset), as: SIMD8<UInt8>.self)
     }
 
     /// The backward pass: each output's gradient to its window's maximum.

@@ -375,8 +375,15 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
 
     /// Max pooling (the 2×2 fast path and the generic one) against a naive twin,
     /// forward and backward, with ties resolved to the first maximum.
-    @Test(arguments: [((1, 2, 2), (1, 2, 2)), ((2, 2, 2), (2, 2, 2)), ((2, 3, 2), (1, 2, 2)), ((1, 3, 3), (1, 3, 3))])
-    func maxPoolEqualsTheNaiveTwin(_ kernel: (Int, Int, Int), _ stride: (Int, Int, Int)) {
+    @Test(arguments: [
+        ((1, 2, 2), (1, 2, 2), (0, 0, 0)), ((2, 2, 2), (2, 2, 2), (0, 0, 0)), ((2, 3, 2), (1, 2, 2), (0, 0, 0)),
+        ((1, 3, 3), (1, 3, 3), (0, 0, 0)),
+        // The R50 stems' pool (3 wide at stride 2, padding 1: 8 windows at a time inside the rows).
+        ((1, 3, 3), (1, 2, 2), (0, 1, 1)), ((3, 3, 3), (1, 2, 2), (1, 1, 1))
+    ])
+    func maxPoolEqualsTheNaiveTwin(
+        _ kernel: (Int, Int, Int), _ stride: (Int, Int, Int), _ padding: (Int, Int, Int)
+    ) {
         // Rows of 18 2×2 windows: two of 8 lanes, then two alone; an odd width
         // leaves a column no window covers.
         let shape = [2, 3, 4, 7, 37]
@@ -384,9 +391,12 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         let values = randomValues(shape.reduce(1, *), seed: 50).map { ($0 * 4).rounded() }
         let x = Tensor(shape: shape, values: values)
         x.requiresGrad = true
-        let y = maxPool3d(x, kernel: kernel, stride: stride)
+        let y = maxPool3d(x, kernel: kernel, stride: stride, padding: padding)
         let (t, h, w) = (4, 7, 37)
-        let (to, ho, wo) = ((t - kernel.0) / stride.0 + 1, (h - kernel.1) / stride.1 + 1, (w - kernel.2) / stride.2 + 1)
+        let (to, ho, wo) = (
+            (t + 2 * padding.0 - kernel.0) / stride.0 + 1, (h + 2 * padding.1 - kernel.1) / stride.1 + 1,
+            (w + 2 * padding.2 - kernel.2) / stride.2 + 1
+        )
         #expect(y.shape == [2, 3, to, ho, wo])
         var expected: [Float] = []
         var expectedGrad = [Float](repeating: 0, count: values.count)
@@ -401,9 +411,14 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
                         for i in 0..<kernel.0 {
                             for j in 0..<kernel.1 {
                                 for k in 0..<kernel.2 {
-                                    let index =
-                                        plane * t * h * w + ((a * stride.0 + i) * h + b * stride.1 + j) * w + d
-                                        * stride.2 + k
+                                    let (ti, hj, wk) = (
+                                        a * stride.0 + i - padding.0, b * stride.1 + j - padding.1,
+                                        d * stride.2 + k - padding.2
+                                    )
+                                    guard (0..<t).contains(ti) && (0..<h).contains(hj) && (0..<w).contains(wk) else {
+                                        continue
+                                    }
+                                    let index = plane * t * h * w + (ti * h + hj) * w + wk
                                     if values[index] > best {
                                         best = values[index]
                                         at = index
