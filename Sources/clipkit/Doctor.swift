@@ -25,6 +25,8 @@ extension ClipKit {
             var model_number: Int
             var cores: Int
             var features: [String]
+            /// The level of ClipKit's C kernels (`SIMDLevel`): avx512, avx2 or portable.
+            var kernels: String
         }
         struct BLASReport: Encodable {
             var path: String
@@ -52,7 +54,7 @@ extension ClipKit {
             let cores = ProcessInfo.processInfo.activeProcessorCount
             let cpu = CPU(
                 model: cpuModelName(), vendor: features.vendor, family: features.family, model_number: features.model,
-                cores: cores, features: features.names)
+                cores: cores, features: features.names, kernels: SIMDLevel.current.rawValue)
             let blas = OpenBLAS.shared
             BLAS.setThreads(cores)
             let (gflops, size) = sgemmForAboutASecond()
@@ -97,6 +99,8 @@ extension ClipKit {
                 func list(_ table: [String: Bool], _ separator: String, _ item: (String, Bool) -> String) -> String {
                     table.sorted { $0.key < $1.key }.map { item($0.key, $0.value) }.joined(separator: separator)
                 }
+                let kernelSource =
+                    SIMDLevel.current == SIMDLevel.best ? "" : "; CLIPKIT_SIMD chose it, the CPU runs \(SIMDLevel.best)"
                 let versions = ffmpeg.versions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
                 print(
                     """
@@ -104,6 +108,7 @@ extension ClipKit {
                     cores
                     features   \
                     \(cpu.features.isEmpty ? "none of avx, avx2, fma, avx512" : cpu.features.joined(separator: " "))
+                    kernels    \(cpu.kernels) (ClipKit's C kernels\(SIMDLevel.current == .portable ? " off" : "")\(kernelSource))
                     OpenBLAS   \(blas.path)
                     core       \(blas.core)\(coreSource)
                     config     \(blas.config)
