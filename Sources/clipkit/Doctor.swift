@@ -100,7 +100,9 @@ extension ClipKit {
                     table.sorted { $0.key < $1.key }.map { item($0.key, $0.value) }.joined(separator: separator)
                 }
                 let kernelSource =
-                    SIMDLevel.current == SIMDLevel.best ? "" : "; CLIPKIT_SIMD chose it, the CPU runs \(SIMDLevel.best)"
+                    (SIMDLevel.current == .portable ? " off" : "")
+                    + (SIMDLevel.current == SIMDLevel.best
+                        ? "" : "; CLIPKIT_SIMD chose it, the CPU runs \(SIMDLevel.best)")
                 let versions = ffmpeg.versions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
                 print(
                     """
@@ -108,7 +110,7 @@ extension ClipKit {
                     cores
                     features   \
                     \(cpu.features.isEmpty ? "none of avx, avx2, fma, avx512" : cpu.features.joined(separator: " "))
-                    kernels    \(cpu.kernels) (ClipKit's C kernels\(SIMDLevel.current == .portable ? " off" : "")\(kernelSource))
+                    kernels    \(cpu.kernels) (ClipKit's C kernels\(kernelSource))
                     OpenBLAS   \(blas.path)
                     core       \(blas.core)\(coreSource)
                     config     \(blas.config)
