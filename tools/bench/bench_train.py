@@ -53,8 +53,9 @@ def main():
     peak = conv["sgemm_peak_gflop_per_s"]
     for layer in conv["layers"]:
         forward = layer["gflops"] / layer["forward_ms"] * 1000
-        backward_ms = (layer["dx_ms"] or 0) + layer["dw_ms"]
-        backward = layer["gflops"] * (2 if layer["dx_ms"] else 1) / backward_ms * 1000
+        dx_ms = layer.get("dx_ms")  # absent for the first layer (no dX)
+        backward_ms = (dx_ms or 0) + layer["dw_ms"]
+        backward = layer["gflops"] * (2 if dx_ms else 1) / backward_ms * 1000
         print(f"| conv3d {layer['name']} (batch 16, {layer['algorithm']}) | forward {forward:.0f} GFLOP/s "
               f"({100 * forward / peak:.0f}% of sgemm peak {peak:.0f}) | backward "
               f"{backward:.0f} GFLOP/s ({100 * backward / peak:.0f}%) | |")
