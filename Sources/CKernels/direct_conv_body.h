@@ -37,7 +37,7 @@ static inline __attribute__((always_inline)) void FN(forward_tile)(
             VEC r = acc[j][k];
             if (accumulate) r = V_ADD(r, V_LOAD_MASKED(yo + k * VW, m));
             if (scale) r = V_FMA(r, V_SET1(scale[co0 + j]), V_SET1(shift[co0 + j]));
-            if (relu) r = V_MAX(r, V_ZERO());
+            if (relu) r = V_MAX(V_ZERO(), r);  // max(0, NaN) is NaN, as ChannelAffine's
             if (n >= VW) {
                 V_STORE(yo + k * VW, r);
             } else {
@@ -92,11 +92,11 @@ static inline __attribute__((always_inline)) void FN(weight_grad_tile)(
                 for (int j = 0; j < cob; j++) acc[j][k] = V_FMA(d[j], xv, acc[j][k]);
             }
         }
-        if (ow0 < width) {  // dY's missing lanes load as 0; x's lanes past the row are padding
+        if (ow0 < width) {  // the missing lanes load as 0 (an infinite x there would make 0 · ∞)
             MASK m = V_MASK(width - ow0);
             for (int j = 0; j < cob; j++) d[j] = V_LOAD_MASKED(dyrow + j * g->channel_stride + ow0, m);
             for (int k = 0; k < tpb; k++) {
-                VEC xv = V_LOAD(xrow + offsets[k] + ow0);
+                VEC xv = V_LOAD_MASKED(xrow + offsets[k] + ow0, m);
                 for (int j = 0; j < cob; j++) acc[j][k] = V_FMA(d[j], xv, acc[j][k]);
             }
         }

@@ -1,6 +1,4 @@
-#if arch(x86_64)
-    import CKernels
-#endif
+import CKernels  // its x86-64 kernels are declared on x86-64 only
 
 /// Direct convolution for layers with few input channels: the stems (3
 /// colour channels in, 32–64 out, 3×3×3 or 3×7×7 kernels). Through columns
@@ -9,7 +7,7 @@
 /// traffic than the multiplies. The C kernel (CKernels/direct_conv_body.h)
 /// keeps a tile of 4 output channels × 16 (AVX2) or 32 (AVX-512) positions in
 /// registers over every tap, reading the input from a padded, phase-split
-/// copy of the sample (3 channels: about a megabyte), and writes each output
+/// copy of the sample (3 channels: 1–13 MB), and writes each output
 /// once. dW runs the same loops with a tile of 2 channels × 6 taps (AVX-512: 4 × 4),
 /// summed over blocks of about 1,024 positions. `conv3dForwardNaive` and the
 /// column path are its twins in the tests.
@@ -18,7 +16,7 @@ extension Conv3dGeometry {
     /// one group, at most 4 input channels, stride 1 or 2 across, and a
     /// padded sample small enough for 32-bit offsets.
     var directLevel: SIMDLevel? {
-        let level = SIMDLevel.current
+        let level = min(SIMDLevel.current, SIMDLevel.best)
         guard
             level != .portable && groups == 1 && inChannels <= Self.directMaximumInChannels
                 && (stride.w == 1 || stride.w == 2)
@@ -44,7 +42,9 @@ struct DirectConvLayout {
         phases = g.stride.w
         let o = g.output
         let reach = g.dilation.w * (g.kernel.w - 1) / phases
-        rowLength = max((o.w + 31) / 32 * 32 + reach + 1, (g.input.w + 2 * g.padding.w + phases - 1) / phases)
+        let rounding = Int(CK_DIRECT_ROW_ROUNDING)
+        rowLength = max(
+            (o.w + rounding - 1) / rounding * rounding + reach, (g.input.w + 2 * g.padding.w + phases - 1) / phases)
         paddedT = g.input.t + 2 * g.padding.t
         paddedH = g.input.h + 2 * g.padding.h
     }
@@ -102,8 +102,13 @@ struct DirectConvLayout {
     var rows: Int { g.output.t * g.output.h }
 
     /// The sample pieces the work is split into for `threads`: whole samples
-    /// when the batch has one for every thread, else rows of each.
+    /// when the batch has one for every thread, else rows of each (each
+    /// worker then pads the samples it has pieces of: a small cost beside
+    /// the convolution).
     func pieces(threads: Int) -> Int { g.batch >= threads ? 1 : min(threads, rows) }
+
+    /// The workers `forEachPiece` runs for `threads` (its worker indices are below it).
+    func workers(threads: Int) -> Int { min(threads, g.batch * pieces(threads: threads)) }
 
     #if arch(x86_64)
         /// Runs body with the C kernels' geometry.
@@ -127,7 +132,7 @@ struct DirectConvLayout {
     ) {
         let pieces = pieces(threads: threads)
         let scratch = Scratch()
-        for worker in 0..<min(threads, g.batch * pieces) { _ = scratch.buffer(worker, count: sampleCount) }
+        for worker in 0..<workers(threads: threads) { _ = scratch.buffer(worker, count: sampleCount) }
         let sampleSize = g.inChannels * g.inputVolume
         Parallel.forEachRange(g.batch * pieces, workers: threads) { worker, range in
             let padded = scratch.buffer(worker, count: sampleCount)
@@ -186,7 +191,7 @@ func directBackwardWeight(
     #if arch(x86_64)
         let layout = DirectConvLayout(g)
         let count = layout.taps * g.outChannels
-        let workers = min(threads, g.batch * layout.pieces(threads: threads))
+        let workers = layout.workers(threads: threads)
         // One [taps][O] partial sum per worker, summed and transposed at the end.
         var partial = [Float](repeating: 0, count: workers * count)
         let outputSize = g.outChannels * g.outputVolume

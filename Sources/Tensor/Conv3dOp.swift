@@ -158,7 +158,9 @@ private func backward(
     // Per-worker weight gradients, summed after, so threads never share a
     // buffer (Winograd: one, made from the workers' summed dU).
     var partial: [Tensor] = []
-    if let wn { partial = (0..<(winograd != nil ? 1 : workers)).map { _ in Tensor(zeros: wn.shape) } }
+    if let wn {
+        partial = (0..<(winograd != nil || path.direct != nil ? 1 : workers)).map { _ in Tensor(zeros: wn.shape) }
+    }
     if path.depthwise {
         Parallel.forEachRange(g.batch, workers: workers) { worker, range in
             zeroNewGradient(range)

@@ -121,9 +121,9 @@ struct WinogradLayout {
     var weightCount: Int { planes * g.outChannels * depth }
     /// Input rows padded to whole tiles: m · tilesW + 2 columns.
     var rowWidth: Int { tile.m * tilesW + 2 }
-    /// Floats the padded row takes in scratch: the gather's 32-float loads
-    /// (`gatherEvery`) may read up to 30 past its end, lanes they drop.
-    var paddedRowCount: Int { rowWidth + 32 }
+    /// Floats the padded row takes in scratch: the gather's vector loads
+    /// (`gatherEvery`) read up to 3 floats past its end, into lanes they drop.
+    var paddedRowCount: Int { rowWidth + 8 }
     /// Floats between V[ξ] and V[ξ + 1]; V[ξ] is C × inputFrames × tiles,
     /// so for every tap a the chunk's frames a … a + frames − 1 are one
     /// C × (frames · tiles) matrix with row stride `vRow`.

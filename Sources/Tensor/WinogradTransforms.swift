@@ -206,9 +206,9 @@ func transformOutputGradient(
     }
 }
 
-/// out[i] = source[m · i] for i < count (m = 2 or 4): 8 at a time from the
-/// even lanes of 16-float loads, or every fourth of 32-float loads, which may
-/// read up to 30 floats past the last element taken.
+/// out[i] = source[m · i] for i < count (m = 2 or 4): 8 (then 4) at a time
+/// from the even lanes of 16-float loads, or every fourth of 32-float loads,
+/// which read up to m − 1 floats past the last element taken.
 @inline(__always) private func gatherEvery(
     _ m: Int, _ source: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>
 ) {

@@ -79,6 +79,8 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         (1, 8, 8, 1, (8, 18, 18), (1, 3, 3), (1, 1, 1), (0, 1, 0), (1, 1, 1)),
         (1, 8, 9, 1, (16, 12, 12), (2, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
         (1, 8, 8, 1, (24, 11, 13), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
+        // Rows of 13 4×4 (25 2×2) tiles: the patches gathered 8, then 4, then 1 at a time.
+        (1, 8, 8, 1, (8, 8, 50), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
         // Small frames (9 tiles): Winograd over 16 frames at once, through
         // columns over 3.
         (2, 8, 8, 1, (16, 5, 6), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
@@ -143,7 +145,9 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             // 4 (AVX-512): 441, 81 and 9 taps above leave 3 and 1, these 4, 1 and 5.
             (2, 4, 7, (2, 3, 45), (1, 1, 1), (1, 1, 1), (0, 0, 0), (1, 1, 1)),
             (1, 1, 5, (3, 4, 26), (1, 1, 7), (1, 1, 2), (0, 0, 3), (1, 1, 1)),
-            (1, 1, 3, (2, 2, 50), (1, 1, 5), (1, 1, 1), (0, 0, 0), (1, 1, 2))
+            (1, 1, 3, (2, 2, 50), (1, 1, 5), (1, 1, 1), (0, 0, 0), (1, 1, 2)),
+            // Stride 2 and dilation 2 across: every tap in the even phase.
+            (1, 2, 3, (2, 5, 40), (1, 3, 3), (1, 1, 2), (0, 1, 2), (1, 1, 2))
         ]
 
     private func directKernelsEqualTheNaiveTwin(_ level: SIMDLevel) {
@@ -160,12 +164,43 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             let options = Conv3dOptions(stride: stride, padding: padding, dilation: dilation)
             SIMDLevel.$current.withValue(level) {
                 #expect(geometry.algorithm == "direct-\(level.rawValue)")
-                for mode in [Parallelism.batch, .blas] {
-                    Parallel.with(ParallelSettings(mode: mode, threads: 2)) {
-                        equalsTheNaiveTwin(x, w, options, geometry, "\(mode), \(geometry.algorithm), \(geometry)")
+                // 3 threads: a batch of 2 split into rows too.
+                for (mode, threads) in [(Parallelism.batch, 2), (.blas, 2), (.batch, 3)] {
+                    Parallel.with(ParallelSettings(mode: mode, threads: threads)) {
+                        let what = "\(mode) × \(threads), \(geometry.algorithm), \(geometry)"
+                        equalsTheNaiveTwin(x, w, options, geometry, what)
+                        directWeightGradientAndSumsEqualTheNaiveTwin(x, w, options, geometry, what)
                     }
                 }
             }
+        }
+    }
+
+    /// What the stems do in training (dW with no dX), and the sum into an
+    /// output without an epilogue, and an epilogue without ReLU.
+    private func directWeightGradientAndSumsEqualTheNaiveTwin(
+        _ x: Tensor, _ w: Tensor, _ options: Conv3dOptions, _ g: Conv3dGeometry, _ what: String
+    ) {
+        let input = Tensor(shape: x.shape, values: x.scalars)
+        w.zeroGrad()
+        let y = conv3d(input, w, options)
+        let dy = randomValues(y.count, seed: 6)
+        weightedSum(y, Tensor(shape: y.shape, values: dy)).backward()
+        let naive = conv3dBackwardNaive(x.scalars, w.scalars, dy, g)
+        #expect(closeness(w.grad!.scalars, naive.dw, atol: 1e-4) == "", "dw alone, \(what)")
+        let plain = conv3dForwardNaive(x.scalars, w.scalars, g)
+        let base = randomValues(plain.count, seed: 9)
+        let affine = ChannelAffine(
+            scale: randomValues(g.outChannels, seed: 7), shift: randomValues(g.outChannels, seed: 8), relu: false)
+        GradMode.withNoGrad {
+            let sum = conv3d(input, w, options, addingTo: Tensor(shape: y.shape, values: base), then: nil)
+            #expect(closeness(sum.scalars, zip(plain, base).map(+), atol: 3e-5) == "", "sum, \(what)")
+            let mapped = conv3d(input, w, options, then: affine)
+            let expected = plain.indices.map { i in
+                let c = (i / g.outputVolume) % g.outChannels
+                return plain[i] * affine.scale[c] + affine.shift[c]
+            }
+            #expect(closeness(mapped.scalars, expected, atol: 3e-5) == "", "affine without ReLU, \(what)")
         }
     }
 

@@ -11,6 +11,9 @@
 
 /// Output channels per tile of the direct convolution's forward pass (its weight packing).
 #define CK_DIRECT_TILE_CHANNELS 4
+/// Output positions of the widest forward tile (AVX-512: 2 × 16): padded rows
+/// hold the output width rounded up to it, plus the taps' reach.
+#define CK_DIRECT_ROW_ROUNDING 32
 
 #if defined(__x86_64__)
 
@@ -19,8 +22,8 @@
 /// arithmetic. One sample's input is laid out [c][t][h][phase][i]: padding
 /// included, each row split into `stride_w` phases so that output w reads
 /// element w + j of a phase row for every tap (no strided loads). Rows are at
-/// least the output width rounded up to 32, plus the taps' reach, so vector
-/// loads may run past the last output.
+/// least the output width rounded up to CK_DIRECT_ROW_ROUNDING, plus the
+/// taps' reach, so vector loads may run past the last output.
 typedef struct {
     /// Per tap (c, kt, kh, kw), its offset from an output row's base in the padded input.
     const int32_t *tap_offsets;
