@@ -164,7 +164,7 @@ private func normalize(
         training: training, relu: relu, reducer: training ? reducer : nil)
     let (xn, gn, bn) = (x.node, gamma.node, beta.node)
     y.record([x, gamma, beta]) { dy in
-        backward.run(dy, dx: xn?.gradBuffer(), dgamma: gn?.gradBuffer(), dbeta: bn?.gradBuffer())
+        backward.run(dy, dx: xn?.gradBufferForWrite(), dgamma: gn?.gradBuffer(), dbeta: bn?.gradBuffer())
     }
     return (y, mean, invStd)
 }
@@ -231,8 +231,10 @@ private struct BatchNormBackward {
         return (k, beta.pointer[ch] - mean[ch] * k)
     }
 
+    /// dx is written when it is `fresh` (a new buffer: no zeroing pass),
+    /// else added into.
     func run(
-        _ dy: Tensor, dx: UnsafeMutablePointer<Float>?, dgamma: UnsafeMutablePointer<Float>?,
+        _ dy: Tensor, dx: (pointer: UnsafeMutablePointer<Float>, fresh: Bool)?, dgamma: UnsafeMutablePointer<Float>?,
         dbeta: UnsafeMutablePointer<Float>?
     ) {
         let dyp = dy.storage.pointer
@@ -290,8 +292,8 @@ private struct BatchNormBackward {
 
     /// dx of one channel from the sums over the whole (global) batch of `count` elements.
     func inputGradient(
-        _ dyp: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?, _ ch: Int, _ sumDz: Float,
-        _ sumDzXhat: Float, count: Float
+        _ dyp: UnsafePointer<Float>, _ dx: (pointer: UnsafeMutablePointer<Float>, fresh: Bool)?, _ ch: Int,
+        _ sumDz: Float, _ sumDzXhat: Float, count: Float
     ) {
         guard let dx else { return }
         let (k, shift) = affine(ch)
@@ -300,15 +302,21 @@ private struct BatchNormBackward {
         for s in 0..<layout.n {
             let src = x.pointer + layout.offset(s, ch)
             let g = dyp + layout.offset(s, ch)
-            let d = dx + layout.offset(s, ch)
+            let d = dx.pointer + layout.offset(s, ch)
+            // Written or added, with the branch outside the loops.
+            func each(_ value: (Int) -> Float) {
+                if dx.fresh {
+                    for i in 0..<layout.volume { d[i] = value(i) }
+                } else {
+                    for i in 0..<layout.volume { d[i] += value(i) }
+                }
+            }
             if training {
                 let a = sumDz / count
                 let b = sumDzXhat / count
-                for i in 0..<layout.volume {
-                    d[i] += k * (dz(g[i], src[i]) - a - (src[i] - mean[ch]) * invStd[ch] * b)
-                }
+                each { i in k * (dz(g[i], src[i]) - a - (src[i] - mean[ch]) * invStd[ch] * b) }
             } else {
-                for i in 0..<layout.volume { d[i] += k * dz(g[i], src[i]) }
+                each { i in k * dz(g[i], src[i]) }
             }
         }
     }

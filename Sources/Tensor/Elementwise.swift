@@ -9,7 +9,7 @@ public func relu(_ x: Tensor) -> Tensor {
     let ys = y.storage
     let xn = x.node
     return y.record([x]) { dy in
-        if let xn { reluGradient(dy, output: ys, into: xn) }
+        if let xn { reluGradient(dy, output: ys, into: xn, and: nil) }
     }
 }
 
@@ -25,7 +25,7 @@ public func addReLU(_ a: Tensor, _ b: Tensor) -> Tensor {
     let ys = y.storage
     let nodes = [a.node, b.node].compactMap { $0 }
     return y.record([a, b]) { dy in
-        for node in nodes { reluGradient(dy, output: ys, into: node) }
+        if let first = nodes.first { reluGradient(dy, output: ys, into: first, and: nodes.dropFirst().first) }
     }
 }
 
@@ -42,28 +42,31 @@ public func addReLU(into a: Tensor, _ b: Tensor) -> Tensor {
     return a
 }
 
-/// ReLU's gradient into `node`: dy where the output y > 0, else 0, added
-/// to its gradient (written, when the buffer is new), 16 lanes at a time,
-/// spans over the threads.
-private func reluGradient(_ dy: Tensor, output ys: Storage, into node: GradNode) {
-    let (d, fresh) = node.gradBufferForWrite()
+/// ReLU's gradient into `node` (and `other`: both inputs of `addReLU`, in
+/// one pass over dy and y): dy where the output y > 0, else 0, added to each
+/// gradient (written, when the buffer is new), 16 lanes at a time, spans
+/// over the threads. The same node twice gets it twice.
+private func reluGradient(_ dy: Tensor, output ys: Storage, into node: GradNode, and other: GradNode?) {
+    let targets = [node.gradBufferForWrite()] + (other.map { [$0.gradBufferForWrite()] } ?? [])
     let dyp = dy.storage.pointer
     let y = ys.pointer
     let rawDy = UnsafeRawPointer(dyp)
     let rawY = UnsafeRawPointer(y)
-    let rawD = UnsafeMutableRawPointer(d)
     Parallel.forEachSpan(ys.count) { span in
         var i = span.lowerBound
         while i + 16 <= span.upperBound {
             var g = rawDy.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
             g.replace(with: 0, where: .!(rawY.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) .> 0))
-            if !fresh { g += rawD.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) }
-            rawD.storeBytes(of: g, toByteOffset: i * 4, as: SIMD16<Float>.self)
+            for (d, fresh) in targets {
+                let rawD = UnsafeMutableRawPointer(d)
+                let sum = fresh ? g : g + rawD.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+                rawD.storeBytes(of: sum, toByteOffset: i * 4, as: SIMD16<Float>.self)
+            }
             i += 16
         }
         while i < span.upperBound {
             let g = y[i] > 0 ? dyp[i] : 0
-            d[i] = fresh ? g : d[i] + g
+            for (d, fresh) in targets { d[i] = fresh ? g : d[i] + g }
             i += 1
         }
     }

@@ -599,6 +599,13 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         let y = (0..<count).map { max(av[$0] + bv[$0], 0) }
         let da = (0..<count).map { y[$0] > 0 ? dy[$0] : 0 }
         #expect(results[0] == y + da + (0..<count).map { earlier[$0] + da[$0] })
+        // The same tensor on both sides gets the gradient twice (16-lane part and tail).
+        let x = Tensor(shape: [3, 37], values: randomValues(111, seed: 46))
+        x.requiresGrad = true
+        let up = randomValues(111, seed: 47)
+        weightedSum(addReLU(x, x), Tensor(shape: x.shape, values: up)).backward()
+        let xv = x.scalars
+        #expect(x.grad!.scalars == (0..<111).map { xv[$0] + xv[$0] > 0 ? up[$0] + up[$0] : 0 })
     }
 
     @Test func noGradRecordsNothing() {
