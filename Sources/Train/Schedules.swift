@@ -78,6 +78,16 @@ func makeOptimizer(_ o: TrainConfig.OptimizerConfig, _ parameters: [Tensor]) -> 
     }
 }
 
+/// The config's learning rate for global epoch `e` of `plan`: the schedule
+/// over all its epochs, or, with `itsl.schedule: per_stage`, over the
+/// epochs of e's stage, restarted (warm-up included) in every stage.
+func scheduledLearningRate(_ config: TrainConfig, plan: ITSLPlan, epoch e: Int) -> Float {
+    if config.itsl?.schedule == .perStage, let (phase, within) = plan.locate(epoch: e) {
+        return scheduledLearningRate(config, totalEpochs: plan.phases[phase].epochs, epoch: within)
+    }
+    return scheduledLearningRate(config, totalEpochs: plan.totalEpochs, epoch: e)
+}
+
 /// The config's learning rate for global epoch `e` of `totalEpochs` (warm-up, then the schedule).
 func scheduledLearningRate(_ config: TrainConfig, totalEpochs: Int, epoch e: Int) -> Float {
     let s = config.schedule

@@ -73,12 +73,21 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         public var epochs = 1
         public init(epochs: Int = 1) { self.epochs = epochs }
     }
+    /// How the learning-rate schedule (warm-up, then `schedule.name`) runs
+    /// over ITSL's stages: `global`, once over all stages' epochs; or
+    /// `per_stage`, whole again in every stage, as the STDCF paper trains
+    /// (each stage gets the full schedule).
+    public enum ITSLSchedule: String, ConfigChoice {
+        case global
+        case perStage = "per_stage"
+    }
     public struct ITSL: Codable, Sendable, Equatable {
         public var iterations = 3
         public var beta = 2
         public var gamma = 2
         public var stageT = Stage()
         public var stageS = Stage()
+        public var schedule = ITSLSchedule.global
         public init() {}
     }
 
@@ -270,7 +279,7 @@ private let knownKeys: [String: Set<String>] = [
     "eval": ["clips", "crops", "short_side"],
     "optimizer": ["name", "lr", "momentum", "weight_decay", "nesterov"],
     "schedule": ["name", "warmup_epochs", "min_lr", "step_size", "gamma"],
-    "itsl": ["iterations", "beta", "gamma", "stage_t", "stage_s"],
+    "itsl": ["iterations", "beta", "gamma", "stage_t", "stage_s", "schedule"],
     "itsl.stage_t": ["epochs"], "itsl.stage_s": ["epochs"]
 ]
 

@@ -109,10 +109,8 @@ public final class Trainer {
         optimizer = makeOptimizer(config.optimizer, model.parameters().map(\.1))
     }
 
-    /// The learning rate of global epoch `e`.
-    public func learningRate(epoch e: Int) -> Float {
-        scheduledLearningRate(config, totalEpochs: plan.totalEpochs, epoch: e)
-    }
+    /// The learning rate of global epoch `e` (`scheduledLearningRate(_:plan:epoch:)`).
+    public func learningRate(epoch e: Int) -> Float { scheduledLearningRate(config, plan: plan, epoch: e) }
 
     /// Precise BN for evaluation: statistics of full-size training clips with
     /// the test dilations (or `dilation`).

@@ -320,7 +320,8 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
         (#""clip": {"sampling": "dens"}"#, "clip.sampling must be dense, slowfast or uniform, not 'dens'"),
         (#""optimizer": {"name": "sdg"}"#, "optimizer.name must be sgd, adam or adamw, not 'sdg'"),
         (#""schedule": {"name": "linear"}"#, "schedule.name must be constant, cosine or step, not 'linear'"),
-        (#""task": "detection""#, "task must be classification or reconstruction, not 'detection'")
+        (#""task": "detection""#, "task must be classification or reconstruction, not 'detection'"),
+        (#""itsl": {"schedule": "stage"}"#, "itsl.schedule must be global or per_stage, not 'stage'")
     ])
     func wrongWordsNameTheirKey(_ entry: String, _ reason: String) throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString).json").path
@@ -334,6 +335,32 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
         let json = try config.jsonString()
         #expect(json.contains(#""sampling":"uniform""#) && json.contains(#""name":"adamw""#))
         #expect(try TrainConfig.fromJSON(json) == config)
+    }
+
+    /// `itsl.schedule`: one cosine over all stages' epochs (global), or the
+    /// whole schedule, warm-up included, again in every stage (per_stage).
+    @Test func theITSLScheduleRunsGloballyOrPerStage() throws {
+        var config = TrainConfig(model: "kth3l-stdcf", train: "x")
+        config.optimizer.lr = 0.1
+        config.schedule.warmupEpochs = 1
+        var itsl = TrainConfig.ITSL()
+        itsl.iterations = 2
+        itsl.stageT = .init(epochs: 4)
+        itsl.stageS = .init(epochs: 4)
+        config.itsl = itsl
+        let plan = ITSLPlan(config)
+        let global = (0..<16).map { scheduledLearningRate(config, plan: plan, epoch: $0) }
+        #expect(global == (0..<16).map { scheduledLearningRate(config, totalEpochs: 16, epoch: $0) })
+        #expect(global[4] > global[12] && global[12] > global[15])
+        config.itsl?.schedule = .perStage
+        let perStage = (0..<16).map { scheduledLearningRate(config, plan: plan, epoch: $0) }
+        let stage = (0..<4).map { scheduledLearningRate(config, totalEpochs: 4, epoch: $0) }
+        #expect(perStage == stage + stage + stage + stage)
+        #expect(stage[0] < stage[1] && stage[1] > stage[3], "warm-up, then the decay, in every stage")
+        // The word is stored and read back.
+        let json = try config.jsonString()
+        let back = try TrainConfig.fromJSON(json)
+        #expect(json.contains(#""schedule":"per_stage""#) && back == config)
     }
 
     @Test func theITSLPlanIsTheTable() {
