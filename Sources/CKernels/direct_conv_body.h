@@ -9,6 +9,7 @@
 // The forward tile: output channels (ckernels.h's packing) × vectors of positions.
 #define CO_B CK_DIRECT_TILE_CHANNELS
 #define VN 2
+_Static_assert(CK_DIRECT_ROW_ROUNDING % (VW * VN) == 0, "a padded row must hold whole forward chunks");
 
 /// The forward tile: `cob` (≤ CO_B) output channels from `co0`, VN vectors
 /// of positions from `ow0` of one output row, `valid` of which are real.

@@ -30,19 +30,14 @@ public func conv3d(
     let g = geometry(x, w, options, epilogue: epilogue)
     let y = Tensor.empty(g.outputShape)
     FlopCounter.add(g.multiplyAdds)
-    let depthwise = g.groups == g.inChannels && g.groups == g.outChannels
-    // Read once: the same split and algorithm forward and backward.
-    let workers = Parallel.workerCount
-    let path = ConvPath(g, depthwise: depthwise)
-    convolve(
-        x.storage.pointer, w.storage.pointer, y.storage.pointer, g, path, workers: workers, accumulate: false,
-        epilogue: epilogue)
+    let path = ConvPath(g)
+    convolve(x.storage.pointer, w.storage.pointer, y.storage.pointer, g, path, accumulate: false, epilogue: epilogue)
     let xs = x.storage
     let ws = w.storage
     let xn = x.node
     let wn = w.node
     return y.record([x, w]) { dy in
-        backward(dy, x: xs, w: ws, xNode: xn, wNode: wn, g, path, workers: workers)
+        backward(dy, x: xs, w: ws, xNode: xn, wNode: wn, g, path)
     }
 }
 
@@ -60,8 +55,7 @@ public func conv3d(
     precondition(g.groups != g.inChannels || g.groups != g.outChannels, "conv3d(addingTo:) is not for depthwise convs")
     FlopCounter.add(g.multiplyAdds)
     convolve(
-        x.storage.pointer, w.storage.pointer, y.storage.pointer, g, ConvPath(g, depthwise: false),
-        workers: Parallel.workerCount, accumulate: true, epilogue: epilogue)
+        x.storage.pointer, w.storage.pointer, y.storage.pointer, g, ConvPath(g), accumulate: true, epilogue: epilogue)
     return y
 }
 
@@ -82,26 +76,30 @@ private func geometry(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions, epilog
 }
 
 /// How a convolution runs, read once in the forward pass: its backward pass
-/// takes the same path with the same threads, wherever it runs.
+/// takes the same path with the same split, wherever it runs. At most one
+/// of depthwise, direct and winograd; none: columns (or their in-place kinds).
 private struct ConvPath {
-    var depthwise: Bool
-    var direct: SIMDLevel?
-    var winograd: WinogradTile?
-    var threads: Int
+    let depthwise: Bool
+    let direct: SIMDLevel?
+    let winograd: WinogradTile?
+    /// Threads of the direct kernel, and workers (batch-parallel threads, else 1) of the others.
+    let threads: Int, workers: Int
 
-    init(_ g: Conv3dGeometry, depthwise: Bool) {
-        self.depthwise = depthwise
+    init(_ g: Conv3dGeometry) {
+        depthwise = g.groups == g.inChannels && g.groups == g.outChannels
         direct = depthwise ? nil : g.directLevel
         winograd = depthwise || direct != nil ? nil : g.winogradTile
         threads = Parallel.threads
+        workers = Parallel.workerCount
     }
 }
 
-/// The forward pass: samples split over `workers`.
+/// The forward pass: samples split over the path's workers.
 private func convolve(
     _ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, _ yp: UnsafeMutablePointer<Float>, _ g: Conv3dGeometry,
-    _ path: ConvPath, workers: Int, accumulate: Bool, epilogue: ChannelAffine?
+    _ path: ConvPath, accumulate: Bool, epilogue: ChannelAffine?
 ) {
+    let workers = path.workers
     if path.depthwise {
         Parallel.forEachRange(g.batch, workers: workers) { _, range in
             depthwiseConv3dForward(xp, wp, yp, g, samples: range)
@@ -139,9 +137,9 @@ private func convolve(
 /// The backward pass: dX (added into) and dW from per-worker partial sums.
 private func backward(
     _ dy: Tensor, x xs: Storage, w ws: Storage, xNode xn: GradNode?, wNode wn: GradNode?, _ g: Conv3dGeometry,
-    _ path: ConvPath, workers: Int
+    _ path: ConvPath
 ) {
-    let winograd = path.winograd
+    let (winograd, workers) = (path.winograd, path.workers)
     let dyp = dy.storage.pointer
     let xp = UnsafePointer(xs.pointer)
     let wp = UnsafePointer(ws.pointer)
@@ -156,7 +154,8 @@ private func backward(
         }
     }
     // Per-worker weight gradients, summed after, so threads never share a
-    // buffer (Winograd: one, made from the workers' summed dU).
+    // buffer (Winograd: one, made from the workers' summed dU; the direct
+    // kernel: one, which it fills from partial sums of its own).
     var partial: [Tensor] = []
     if let wn {
         partial = (0..<(winograd != nil || path.direct != nil ? 1 : workers)).map { _ in Tensor(zeros: wn.shape) }
@@ -168,15 +167,19 @@ private func backward(
                 xp, wp, dyp, dx: dxp, dw: partial.isEmpty ? nil : partial[worker].storage.pointer, g, samples: range
             )
         }
-    } else {
-        if let level = path.direct, let dw = partial.first {
+    } else if let level = path.direct {
+        if let dw = partial.first {
             directBackwardWeight(xp, dyp, dw.storage.pointer, g, level: level, threads: path.threads)
         }
-        if path.direct == nil || dxp != nil {  // dX of a direct convolution: through columns
+        if dxp != nil {  // through columns (a stem's input needs none)
             generalBackward(
-                xp, wp, dyp, dx: dxp, partial: path.direct != nil ? [] : partial.map { $0.storage.pointer }, g,
-                winograd: winograd, workers: workers, zeroNewGradient: zeroNewGradient)
+                xp, wp, dyp, dx: dxp, partial: [], g, winograd: nil, workers: workers,
+                zeroNewGradient: zeroNewGradient)
         }
+    } else {
+        generalBackward(
+            xp, wp, dyp, dx: dxp, partial: partial.map { $0.storage.pointer }, g, winograd: winograd,
+            workers: workers, zeroNewGradient: zeroNewGradient)
     }
     if !partial.isEmpty {
         sumIntoFirst(partial.map { $0.storage.pointer }, count: ws.count)

@@ -102,24 +102,13 @@ private struct PoolWindows {
                 func row(_ r: Int) -> UnsafePointer<Float> { r0 + (r >> 1) * h * w + (r & 1) * w }
                 var d = 0
                 while d + 8 <= output.w {
-                    var best = SIMD8<Float>(repeating: 0)
-                    var offset = SIMD8<Int32>(repeating: 0)
+                    var maxima = EightMaxima()
                     for r in 0..<2 * frames {
                         let v = UnsafeRawPointer(row(r) + 2 * d).loadUnaligned(as: SIMD16<Float>.self)
-                        if r == 0 {
-                            best = v.evenHalf
-                        } else {
-                            let even = v.evenHalf .> best
-                            best.replace(with: v.evenHalf, where: even)
-                            offset.replace(with: Int32(2 * r), where: even)
-                        }
-                        let odd = v.oddHalf .> best
-                        best.replace(with: v.oddHalf, where: odd)
-                        offset.replace(with: Int32(2 * r + 1), where: odd)
+                        maxima.take(v.evenHalf, at: 2 * r)
+                        maxima.take(v.oddHalf, at: 2 * r + 1)
                     }
-                    UnsafeMutableRawPointer(y + out).storeBytes(of: best, as: SIMD8<Float>.self)
-                    UnsafeMutableRawPointer(argmax + out).storeBytes(
-                        of: SIMD8<UInt8>(truncatingIfNeeded: offset), as: SIMD8<UInt8>.self)
+                    maxima.store(y + out, argmax + out)
                     d += 8
                     out += 8
                 }
@@ -214,33 +203,19 @@ private struct PoolWindows {
         _ x: UnsafePointer<Float>, _ frames: Range<Int>, _ rows: Range<Int>, origin: (t: Int, h: Int), column: Int,
         _ y: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<UInt8>
     ) {
-        var best = SIMD8<Float>(repeating: 0)
-        var offset = SIMD8<Int32>(repeating: 0)
-        var first = true
-        func take(_ v: SIMD8<Float>, _ at: Int) {
-            if first {
-                best = v
-                offset = SIMD8(repeating: Int32(at))
-                first = false
-            } else {
-                let greater = v .> best
-                best.replace(with: v, where: greater)
-                offset.replace(with: Int32(at), where: greater)
-            }
-        }
+        var maxima = EightMaxima()
         for i in frames {
             for j in rows {
                 let row = UnsafeRawPointer(x + ((origin.t + i) * input.h + origin.h + j) * input.w + column)
                 let near = row.loadUnaligned(as: SIMD16<Float>.self)
                 let far = row.loadUnaligned(fromByteOffset: 8, as: SIMD16<Float>.self)
                 let base = (i * kernel.1 + j) * 3
-                take(near.evenHalf, base)
-                take(near.oddHalf, base + 1)
-                take(far.evenHalf, base + 2)
+                maxima.take(near.evenHalf, at: base)
+                maxima.take(near.oddHalf, at: base + 1)
+                maxima.take(far.evenHalf, at: base + 2)
             }
         }
-        UnsafeMutableRawPointer(y).storeBytes(of: best, as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(argmax).storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: offset), as: SIMD8<UInt8>.self)
+        maxima.store(y, argmax)
     }
 
     /// The backward pass: each output's gradient to its window's maximum.
@@ -260,6 +235,32 @@ private struct PoolWindows {
                 }
             }
         }
+    }
+}
+
+/// The running maxima of 8 windows and the offsets they came from: the
+/// first value taken, then strictly greater ones, so the first maximum wins
+/// ties (as PyTorch, and the windows' scalar loops).
+private struct EightMaxima {
+    var best = SIMD8<Float>(repeating: 0)
+    var offset = SIMD8<Int32>(repeating: 0)
+    var empty = true
+
+    mutating func take(_ v: SIMD8<Float>, at: Int) {
+        if empty {
+            best = v
+            offset = SIMD8(repeating: Int32(at))
+            empty = false
+        } else {
+            let greater = v .> best
+            best.replace(with: v, where: greater)
+            offset.replace(with: Int32(at), where: greater)
+        }
+    }
+
+    func store(_ y: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<UInt8>) {
+        UnsafeMutableRawPointer(y).storeBytes(of: best, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(argmax).storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: offset), as: SIMD8<UInt8>.self)
     }
 }
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 
-from benchlib import run_json
+from benchlib import add_conv_shape_arguments, conv_shape, run_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PASSES = ("forward_ms", "dx_ms", "dw_ms")
@@ -23,15 +23,11 @@ PASSES = ("forward_ms", "dx_ms", "dw_ms")
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--clipkit", required=True)
-    ap.add_argument("--layers", default="r3d50")
-    ap.add_argument("--input", default="3x8x112x112")
-    ap.add_argument("--batch", type=int, default=4)
-    ap.add_argument("--rounds", type=int, default=5)
+    add_conv_shape_arguments(ap)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json-out")
     a = ap.parse_args()
-    shape = ["--layers", a.layers, "--input", a.input, "--batch", str(a.batch)]
+    shape = conv_shape(a)
     specs = subprocess.run([a.clipkit, "bench", "conv", *shape, "--list"], check=True, capture_output=True,
                            text=True).stdout
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:

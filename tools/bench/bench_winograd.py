@@ -12,7 +12,7 @@ import argparse
 import statistics
 import sys
 
-from benchlib import run_json
+from benchlib import add_conv_shape_arguments, conv_shape, run_json
 
 PASSES = ("forward_ms", "dx_ms", "dw_ms")
 POLICIES = ("automatic", "2x2")
@@ -20,14 +20,10 @@ POLICIES = ("automatic", "2x2")
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--clipkit", required=True)
-    ap.add_argument("--layers", default="r3d50")
-    ap.add_argument("--input", default="3x8x112x112")
-    ap.add_argument("--batch", type=int, default=4)
-    ap.add_argument("--rounds", type=int, default=5)
+    add_conv_shape_arguments(ap)
     ap.add_argument("--only", help="comma-separated layer names (default: every layer Winograd may take)")
     a = ap.parse_args()
-    shape = ["--layers", a.layers, "--input", a.input, "--batch", str(a.batch)]
+    shape = conv_shape(a)
     listing = run_json([a.clipkit, "bench", "conv", *shape, "--list"])
     # The 3×3 stride-1 layers with at least 8 channels: those Winograd may take.
     names = [s["name"] for s in listing if s["kernel"][1:] == [3, 3] and s["stride"] == [1, 1, 1]
@@ -45,7 +41,7 @@ def main():
         print(f"round {r + 1}/{a.rounds} done", file=sys.stderr)
 
     def med(policy, i, key):
-        values = [layer[key] for layer in runs[(names[i], policy)]]
+        values = [layer.get(key) for layer in runs[(names[i], policy)]]  # dX: absent without input gradient
         return None if values[0] is None else statistics.median(values)
 
     print(f"{a.layers}, batch {a.batch} × {a.input}; ms with automatic / with 2x2 (gain); medians of {a.rounds}")
