@@ -168,6 +168,9 @@ public struct SyntheticOptions: Sendable {
     public var frames = 30
     public var width = 28, height = 28
     public var seed: UInt64 = 0
+    /// Video-MNIST with the garment drawn at random per video from the
+    /// split's images, so that only the motion names the class.
+    public var motionOnly = false
     public var jobs = 1
     public var quiet = false
     public var encode = EncodeOptions(gop: 16, preset: "fast", crf: 18)
@@ -179,20 +182,34 @@ public let fashionMNISTClasses = [
     "t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"
 ]
 
+/// The class names of motion-only Video-MNIST: its Table 1 motions by class.
+public let videoMNISTMotions = [
+    "slide-x", "slide-y", "shrink-grow", "turn-clockwise", "turn-anticlockwise", "circle", "grow-turning",
+    "slide-turning", "rock", "drift-spin"
+]
+
 /// Writes Video-MNIST (or TR-MNIST) as H.264 files under `out`:
 /// `{train,val,test}/<class>/<source index>.mp4`, manifests
 /// `{train,val,test}.csv` and `classes.txt`. Train and val come from the
 /// training IDX file (val from its end, as MNIST's usual 55k/5k split), test
 /// from the test file; each split takes the first images of every class.
 /// Clip i's motion is seeded by (seed, split, i), so runs are reproducible
-/// and resumable (existing videos are kept). Returns the manifest paths.
+/// and resumable (existing videos are kept). With `motionOnly` a video's
+/// label (its motion) comes from the balanced choice as usual, but the garment
+/// it shows is drawn at random from the split, and its name is the slot's
+/// image index. Returns the manifest paths.
 public func writeSyntheticDataset(out: String, options o: SyntheticOptions) throws -> [String] {
     let train = try IDXImages.read(images: o.trainImages, labels: o.trainLabels)
     let test = try IDXImages.read(images: o.testImages, labels: o.testLabels)
     guard o.width % 2 == 0, o.height % 2 == 0 else {
         throw PrepError(path: out, reason: "--size must be even (H.264 4:2:0)")
     }
-    let classes = o.trainImages.contains("fashion") ? fashionMNISTClasses : (0..<10).map(String.init)
+    guard !o.motionOnly || o.kind == .videoMNIST else {
+        throw PrepError(path: out, reason: "--motion-only is for video-mnist (tr-mnist has no classes)")
+    }
+    let classes =
+        o.motionOnly
+        ? videoMNISTMotions : o.trainImages.contains("fashion") ? fashionMNISTClasses : (0..<10).map(String.init)
     let valStart = train.count - train.count / 12  // 55k/5k of 60k
     let plan: [(String, IDXImages, Range<Int>, Int)] = [
         ("train", train, 0..<valStart, o.train), ("val", train, valStart..<train.count, o.val),
@@ -225,8 +242,9 @@ public func writeSyntheticDataset(out: String, options o: SyntheticOptions) thro
                     o.kind == .videoMNIST
                     ? videoMNISTPoses(label: label, frames: o.frames, width: o.width, height: o.height, rng: &rng)
                     : translateRotatePoses(frames: o.frames, width: o.width, height: o.height, rng: &rng)
+                let garment = o.motionOnly ? Int.random(in: range, using: &rng) : image
                 let video = try writeDigitVideo(
-                    source.image(image), rows: source.rows, columns: source.columns, poses: poses,
+                    source.image(garment), rows: source.rows, columns: source.columns, poses: poses,
                     path: (out as NSString).appendingPathComponent(relative), options: o)
                 lock.lock()
                 entries[i] = ManifestEntry(

@@ -81,6 +81,14 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         case global
         case perStage = "per_stage"
     }
+    /// Which clips precise BN recomputes the statistics from: `full`, full-size
+    /// training clips with the test dilations; or `stage`, the clips the stage
+    /// just trained on, with its dilations, so that ITSL never reads full-size
+    /// data (the STDCF paper's setting).
+    public enum PreciseBNInputs: String, ConfigChoice {
+        case full
+        case stage
+    }
     public struct ITSL: Codable, Sendable, Equatable {
         public var iterations = 3
         public var beta = 2
@@ -109,6 +117,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     /// Batches of full-size training clips over which BN statistics are
     /// recomputed at the end of every stage, before validation (precise BN; 0: off).
     public var preciseBnBatches = 20
+    public var preciseBnInputs = PreciseBNInputs.full
     /// Under mpirun: BatchNorm statistics over the global batch (all ranks)
     /// instead of each rank's part of it.
     public var syncBn = false
@@ -272,7 +281,8 @@ private let retiredKeys = ["block_cache_mb"]
 private let knownKeys: [String: Set<String>] = [
     "": [
         "model", "train", "val", "classes", "num_classes", "clip", "eval", "optimizer", "schedule", "epochs", "batch",
-        "workers", "threads", "seed", "precise_bn_batches", "sync_bn", "bucket_mb", "output", "itsl",
+        "workers", "threads", "seed", "precise_bn_batches", "precise_bn_inputs",
+        "sync_bn", "bucket_mb", "output", "itsl",
         "task", "noise", "test"
     ],
     "clip": ["frames", "interval", "crop", "short_side", "flip", "sampling"],

@@ -126,6 +126,16 @@ public final class Trainer {
         if !syncingNow { try world.averageBuffers(of: model) }
     }
 
+    /// Precise BN on the clips `phase` trained on, with its dilations (which the
+    /// model still has at the end of the phase): a stage never reads full-size data.
+    func recomputeStatistics(onInputsOf phase: TrainingPhase, epoch: Int) throws {
+        guard config.preciseBnBatches > 0 else { return }
+        applyDilation(model, temporal: phase.temporalDilation, spatial: phase.spatialDilation)
+        try recomputeBatchNormStatistics(
+            model, loader: try loader(for: phase), epoch: 1_000_000 + epoch, batches: config.preciseBnBatches)
+        if !syncingNow { try world.averageBuffers(of: model) }
+    }
+
     /// Threads and loader workers on this rank: the config's, at most the
     /// node's cores shared by the ranks on it.
     var threads: Int { world.isDistributed ? min(config.threads, world.coresPerRank) : config.threads }
@@ -333,7 +343,10 @@ public final class Trainer {
     {
         let peaks = try world.maximum([Double(MemoryMeter.shared.peakBytes) / 1_048_576, ProcessMemory.peakMB()])
         onPhaseEnd?(phase)
-        try recomputeStatisticsForTesting(epoch: e)
+        switch config.preciseBnInputs {
+        case .full: try recomputeStatisticsForTesting(epoch: e)
+        case .stage: try recomputeStatistics(onInputsOf: phase, epoch: e)
+        }
         let result = try validate()
         applyDilation(model, temporal: phase.temporalDilation, spatial: phase.spatialDilation)
         let stage = StageResult(

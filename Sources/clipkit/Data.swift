@@ -30,6 +30,14 @@ extension ClipKit {
             @Option(help: "Seed of the random motion variations.") var seed: UInt64 = 0
             @Option(help: "Videos written at once.") var jobs = ProcessInfo.processInfo.activeProcessorCount
             @Flag(help: "No progress bar.") var quiet = false
+            @Flag(
+                help:
+                    """
+                    video-mnist: a garment drawn at random per video, so that the motion alone names the class \
+                    (classes named by motion).
+                    """
+            )
+            var motionOnly = false
 
             func options(_ kind: SyntheticOptions.Kind) throws -> SyntheticOptions {
                 let parts = size.lowercased().split(separator: "x").compactMap { Int($0) }
@@ -43,7 +51,7 @@ extension ClipKit {
                 o.kind = kind
                 (o.trainImages, o.trainLabels, o.testImages, o.testLabels) = (images, labels, testImages, testLabels)
                 (o.train, o.val, o.test, o.frames, o.height, o.width) = (train, val, test, frames, parts[0], parts[1])
-                (o.seed, o.jobs, o.quiet) = (seed, max(1, jobs), quiet)
+                (o.seed, o.jobs, o.quiet, o.motionOnly) = (seed, max(1, jobs), quiet, motionOnly)
                 return o
             }
 

@@ -200,6 +200,44 @@ func render(label: Int, seed: UInt64 = 1, width: Int = 28, height: Int = 28) -> 
         #expect(try FileManager.default.attributesOfItem(atPath: zero.path)[.modificationDate] as! Date == before)
     }
 
+    /// `--motion-only`: the label is still the motion (class 0 slides
+    /// sideways), but the garment is drawn at random, so garments of other
+    /// classes appear under a class. Each image here is a bar whose brightness
+    /// (60 + 20 × its label) tells which garment a decoded video shows.
+    @Test func motionOnlyDrawsTheGarmentAtRandom() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vmnist-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var images: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 40, 0, 0, 0, 28, 0, 0, 0, 28]
+        var labels: [UInt8] = [0, 0, 8, 1, 0, 0, 0, 40]
+        for i in 0..<40 {
+            images += barDigit.map { $0 == 0 ? 0 : UInt8(60 + 20 * (i % 10)) }
+            labels.append(UInt8(i % 10))
+        }
+        let (ip, lp) = (folder.appendingPathComponent("images").path, folder.appendingPathComponent("labels").path)
+        try Foundation.Data(images).write(to: URL(fileURLWithPath: ip))
+        try Foundation.Data(labels).write(to: URL(fileURLWithPath: lp))
+        var o = SyntheticOptions()
+        (o.trainImages, o.trainLabels, o.testImages, o.testLabels) = (ip, lp, ip, lp)
+        (o.train, o.val, o.test, o.width, o.height, o.frames, o.jobs, o.quiet) = (20, 0, 0, 40, 40, 8, 2, true)
+        o.motionOnly = true
+        let out = folder.appendingPathComponent("out").path
+        let train = try Manifest.load(try writeSyntheticDataset(out: out, options: o)[0])
+        let classes = try String(contentsOfFile: out + "/classes.txt", encoding: .utf8)
+        #expect(classes.split(separator: "\n").map(String.init) == videoMNISTMotions)
+        var garments: [(label: Int, garment: Int)] = []
+        for e in train.entries {
+            let f = try VideoDecoder(path: e.path).frames(at: [0], format: .native)[0]
+            let brightest = Int(stride(from: 0, to: f.pixels.count, by: 3).map { f.pixels[$0] }.max()!)
+            garments.append((e.label, Int((Double(brightest - 60) / 20).rounded())))
+        }
+        #expect(Set(train.entries.map(\.label)) == Set(0..<10), "balanced over the motions")
+        #expect(garments.filter { $0.label != $0.garment }.count >= 10, "garments apart from labels: \(garments)")
+        #expect(Set(garments.map(\.garment)).count >= 5, "many garments drawn: \(garments)")
+        o.kind = .trMNIST
+        #expect(throws: PrepError.self) { try writeSyntheticDataset(out: out + "-tr", options: o) }
+    }
+
     @Test func badIDXFilesAreNamed() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("idx-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

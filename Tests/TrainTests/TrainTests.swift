@@ -181,6 +181,38 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
         #expect(net.bn1.momentum == 0.1, "momentum restored")
     }
 
+    /// `precise_bn_inputs: stage`: after a run, BN holds the statistics of the
+    /// last stage's own clips (stage-s: half the frames, spatial dilation 2),
+    /// recomputed the same way again; `full` leaves other ones.
+    @Test func preciseBatchNormCanUseTheStagesOwnInputs() throws {
+        func runningMean(_ inputs: TrainConfig.PreciseBNInputs) throws -> (run: [Float], stage: [Float]) {
+            let (config, root) = try tinyRun(itsl: true)
+            defer { try? FileManager.default.removeItem(at: root) }
+            var c = config
+            c.preciseBnBatches = 1
+            c.preciseBnInputs = inputs
+            let trainer = try Trainer(config: c)
+            trainer.progress = { _, _ in }
+            _ = try trainer.run()
+            let net = trainer.model as! KTH3L
+            let run = net.bn2.runningMean.scalars
+            let last = trainer.plan.phases.last!
+            #expect(last.kind == .stageS)
+            try trainer.recomputeStatistics(onInputsOf: last, epoch: trainer.plan.totalEpochs - 1)
+            return (run, net.bn2.runningMean.scalars)
+        }
+        func gap(_ r: (run: [Float], stage: [Float])) -> Float { zip(r.run, r.stage).map { abs($0 - $1) }.max()! }
+        let stage = try runningMean(.stage)
+        #expect(gap(stage) < 1e-5, "the same statistics, up to the threads' summation order")
+        let full = try runningMean(.full)
+        #expect(gap(full) > 1e-3)
+        let json = #"{"model": "kth3l-stdcf", "train": "x", "precise_bn_inputs": "stage"}"#
+        #expect(try TrainConfig.fromJSON(json).preciseBnInputs == .stage)
+        #expect(throws: (any Error).self) {
+            try TrainConfig.fromJSON(#"{"model": "m", "train": "x", "precise_bn_inputs": "all"}"#)
+        }
+    }
+
     @Test func evaluatesEveryVideoWithTheViewsAsked() throws {
         let (config, root) = try tinyRun(itsl: false)
         defer { try? FileManager.default.removeItem(at: root) }
