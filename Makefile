@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 
-.PHONY: deps build release test test-torch test-wheel wheel demo bench fixtures clean format lint
+.PHONY: deps build release test test-torch test-wheel wheel demo bench fixtures clean format lint results-check
 
 deps:
 	@tools/install-deps.sh
@@ -47,6 +47,11 @@ test-torch: deps
 
 demo: release
 	@tools/demo.sh
+
+# docs/RESULTS.md's deterministic tables (parameters, FLOPs, peak tensor memory), reprinted and compared.
+results-check: deps
+	$(SWIFT) build -c release --product clipkit
+	CLIPKIT=$$($(SWIFT) build -c release --show-bin-path)/clipkit python3 tools/results/check.py
 
 # Peer benchmarks need real footage (python3-imageio's clips) and their own venv.
 bench: release

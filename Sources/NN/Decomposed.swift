@@ -122,6 +122,16 @@ public final class STDCFConv: Module, EpilogueConvolution {
     }
 }
 
+/// Sets the execution of every STDCF layer in `module`.
+public func setExecution(_ module: Module, _ execution: STDCFExecution) {
+    for layer in stdcfLayers(module) { layer.execution = execution }
+}
+
+/// The STDCF layers of `module`, in order.
+public func stdcfLayers(_ module: Module) -> [STDCFConv] {
+    (module as? STDCFConv).map { [$0] } ?? module.children.flatMap { stdcfLayers($0.1) }
+}
+
 /// R(2+1)D's rank-1 decomposition: a 1×k×k spatial conv Cin→Cout (role
 /// spatial), then a t×1×1 temporal conv Cout→Cout (role temporal), with nothing
 /// in between (linear). "Same" padding, no bias.

@@ -207,6 +207,24 @@ public struct ModelSummary: Codable, Sendable {
     public var params: Int
     public var flops: Int
     public var layers: [Layer]
+    /// Models with STDCF layers: the FLOPs with all of them composed, and all factored.
+    public var composedFlops: Int?
+    public var factoredFlops: Int?
+}
+
+/// Forward FLOPs of one clip with every STDCF layer composed and with every
+/// one factored (STDCF §2.4), the layers' own settings restored after; nil
+/// for a model without STDCF layers.
+public func stdcfExecutionFlops(_ model: Module, input: [Int]) -> (composed: Int, factored: Int)? {
+    let stdcf = stdcfLayers(model)
+    guard !stdcf.isEmpty else { return nil }
+    let kept = stdcf.map(\.execution)
+    defer { for (layer, e) in zip(stdcf, kept) { layer.execution = e } }
+    func flops(_ e: STDCFExecution) -> Int {
+        for layer in stdcf { layer.execution = e }
+        return summarize(model, input: input).flops
+    }
+    return (flops(.composed), flops(.factored))
 }
 
 public func summarize(_ model: Module, input: [Int]) -> ModelSummary {

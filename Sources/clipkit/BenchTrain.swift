@@ -145,12 +145,6 @@ extension ClipKit {
     }
 }
 
-/// Sets the execution of every STDCF layer in `module`.
-func setExecution(_ module: NN.Module, _ execution: STDCFExecution) {
-    if let layer = module as? STDCFConv { layer.execution = execution }
-    for (_, child) in module.children { setExecution(child, execution) }
-}
-
 /// GFLOP/s of cblas_sgemm on square matrices (best of `repeats`).
 func measureSgemm(size: Int, repeats: Int) -> Double {
     let a = Tensor(shape: [size, size], repeating: 0.5)

@@ -16,7 +16,14 @@ extension ClipKit {
             @Option(help: "Classes.") var classes = 6
             @Option(help: "STDCF layers: composed, factored or automatic (FLOPs are those of the execution that runs).")
             var execution = "automatic"
-            @Flag(help: "Print JSON: {\"params\", \"flops\", \"layers\": [...]}.") var json = false
+            @Flag(
+                help:
+                    """
+                    Print JSON: {"params", "flops", "layers": [...]}, and "composedFlops", "factoredFlops" for models \
+                    with STDCF layers.
+                    """
+            )
+            var json = false
 
             func run() throws {
                 let shape = input.split(separator: "x").compactMap { Int($0) }
@@ -26,7 +33,10 @@ extension ClipKit {
                 }
                 let model = try makeModel(name, classes: classes, input: shape)
                 setExecution(model, stdcf)
-                let s = summarize(model, input: shape)
+                var s = summarize(model, input: shape)
+                if let both = stdcfExecutionFlops(model, input: shape) {
+                    (s.composedFlops, s.factoredFlops) = (both.composed, both.factored)
+                }
                 if json {
                     print(try jsonString(s))
                 } else {
@@ -39,6 +49,12 @@ extension ClipKit {
                         String(
                             format: "%@: %d parameters, %.3f GFLOPs per %@ clip", name, s.params, Double(s.flops) / 1e9,
                             input))
+                    if let composed = s.composedFlops, let factored = s.factoredFlops {
+                        print(
+                            String(
+                                format: "STDCF layers all composed: %.3f GFLOPs; all factored: %.3f GFLOPs (%.3f×)",
+                                Double(composed) / 1e9, Double(factored) / 1e9, Double(factored) / Double(composed)))
+                    }
                 }
             }
         }

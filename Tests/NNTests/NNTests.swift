@@ -91,6 +91,22 @@ private func goldenState() -> [String: Tensor] {
         #expect(s.layers.first?.name == "conv1.weight")
         #expect(throws: ModelError.self) { try ModelZoo.make("kth3l-nope", classes: 6) }
     }
+
+    /// kth3l-stdcf's FLOPs with every STDCF layer composed (kth3l-reg3d's) and
+    /// factored: STDCF §2.4's 2·Cin·M·T·W²(k² + N·t + N·Cout) per layer (M = 6,
+    /// N = 2), the layers' own execution restored after; none for reg3d.
+    @Test func stdcfExecutionFlopsAreTheComposedAndTheFactoredCosts() throws {
+        let model = try ModelZoo.make("kth3l-stdcf", classes: 6)
+        setExecution(model, .composed)
+        let both = try #require(stdcfExecutionFlops(model, input: [3, 16, 60, 80]))
+        let reg3d = summarize(try ModelZoo.make("kth3l-reg3d", classes: 6), input: [3, 16, 60, 80])
+        #expect(both.composed == reg3d.flops)
+        func factored(_ cin: Int, _ cout: Int, _ positions: Int) -> Int { 2 * cin * 6 * positions * (9 + 6 + 2 * cout) }
+        #expect(
+            both.factored == factored(3, 32, 76_800) + factored(32, 64, 19_200) + factored(64, 128, 2_400) + 2 * 768)
+        #expect(summarize(model, input: [3, 16, 60, 80]).flops == both.composed, "the composed execution kept")
+        #expect(stdcfExecutionFlops(try ModelZoo.make("kth3l-reg3d", classes: 6), input: [3, 16, 60, 80]) == nil)
+    }
 }
 
 @Suite struct CheckpointTests {

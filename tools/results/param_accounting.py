@@ -4,14 +4,16 @@ The STDCF paper's Table 3 gives STDCF-R50 18.5M parameters. This counts a
 3D ResNet-50 layer by layer from the paper's own per-layer formula (an STDCF
 layer has Cin·Cout·M·N coefficients, M·k² spatial and N·t temporal atom
 values) for several M, N and class counts, checks the M = 6, N = 2 count
-against `clipkit model summary stdcf-r50` when a clipkit binary is given,
+against `clipkit model summary stdcf-r50`,
 and prints which settings come near 18.5M.
 
-    python3 tools/results/param_accounting.py [CLIPKIT]
+    python3 tools/results/param_accounting.py [CLIPKIT]   (default: the release build, built when missing)
 """
 import re
 import subprocess
 import sys
+
+from clipkit_bin import clipkit_binary
 
 WIDTHS, BLOCKS = [64, 128, 256, 512], [3, 4, 6, 3]
 
@@ -52,15 +54,15 @@ def main():
     mn = (18.5e6 - base) / middle_total(lambda w: w * w)
     print(f"\nWithout its middle convs the network has {base / 1e6:.2f}M (400 classes); 18.5M leaves "
           f"{(18.5e6 - base) / 1e6:.2f}M for them, M·N = {mn:.2f} per Cin·Cout.")
-    if len(sys.argv) > 1:
-        text = subprocess.run([sys.argv[1], "model", "summary", "stdcf-r50", "--classes", "400", "--input", "3x8x224x224"],
-                              capture_output=True, text=True, check=True).stdout
-        counted = int(re.search(r"stdcf-r50: (\d+) parameters", text)[1])
-        formula = resnet50(stdcf(6, 2), 400)
-        print(f"clipkit model summary stdcf-r50 --classes 400: {counted:,} parameters; the formula: {formula:,}"
-              + (" (equal)" if counted == formula else " (DIFFERENT)"))
-        if counted != formula:
-            sys.exit(1)
+    clipkit = clipkit_binary(sys.argv[1] if len(sys.argv) > 1 else None)
+    text = subprocess.run([clipkit, "model", "summary", "stdcf-r50", "--classes", "400", "--input", "3x8x224x224"],
+                          capture_output=True, text=True, check=True).stdout
+    counted = int(re.search(r"stdcf-r50: (\d+) parameters", text)[1])
+    formula = resnet50(stdcf(6, 2), 400)
+    print(f"clipkit model summary stdcf-r50 --classes 400: {counted:,} parameters; the formula: {formula:,}"
+          + (" (equal)" if counted == formula else " (DIFFERENT)"))
+    if counted != formula:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,21 @@
+"""The clipkit binary the results scripts run: the one named, or the release
+build (built first when missing, as clipkit-bin.sh does for the shell scripts)."""
+import os
+import subprocess
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+
+
+def clipkit_binary(named=None):
+    if named:
+        return named
+    if os.environ.get("CLIPKIT"):
+        return os.environ["CLIPKIT"]
+    swift = "swift"
+    if not any(os.access(os.path.join(d, "swift"), os.X_OK) for d in os.environ.get("PATH", "").split(os.pathsep)):
+        swift = "/opt/swift/usr/bin/swift"
+    subprocess.run([swift, "build", "--package-path", ROOT, "-c", "release", "--product", "clipkit"], check=True,
+                   stdout=subprocess.DEVNULL)
+    bin_path = subprocess.run([swift, "build", "--package-path", ROOT, "-c", "release", "--show-bin-path"], check=True,
+                              capture_output=True, text=True).stdout.strip()
+    return os.path.join(bin_path, "clipkit")

@@ -1,0 +1,55 @@
+"""STDCF Tables 3–4's memory (docs/RESULTS.md, "ITSL's memory at the paper's
+input"): stdcf-r50's peak tensor memory in a training step on full-size
+clips (8 × 224²) against ITSL's stage-t clips (8 × 112²) and stage-s clips
+(4 × 224²), the sizes of the paper's §3.2.1.
+
+Each figure is `clipkit bench train --json`'s peak_tensor_mb (the tensor
+allocator's high-water mark, not RSS) for one step after a warm-up, with one
+thread so that it does not depend on how threads interleave, at batches 2
+and 4 (the paper gives no batch for these tables): the difference is what a
+clip costs beyond the weights, gradients and optimizer state. The stages'
+dilations and frozen atoms do not change the sizes of the tensors, so the
+plain training step on each stage's input stands for it.
+
+    python3 tools/results/stdcf_memory.py [CLIPKIT]   (default: the release build, built when missing)
+"""
+import argparse
+import json
+import subprocess
+
+from clipkit_bin import clipkit_binary
+
+# (name, input, paper's Kinetics-400 Table 3, paper's Something-Something v1 Table 4), G.
+SETTINGS = [("full-size", "3x8x224x224", 7.9, 7.8), ("ITSL stage-s", "3x4x224x224", 3.8, 3.8),
+            ("ITSL stage-t", "3x8x112x112", 1.9, 1.9)]
+
+
+def peak(clipkit, shape, batch):
+    text = subprocess.run([clipkit, "bench", "train", "--model", "stdcf-r50", "--input", shape, "--batch", str(batch),
+                           "--steps", "1", "--threads", "1", "--json"], capture_output=True, text=True, check=True).stdout
+    return json.loads(text)["peak_tensor_mb"]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("clipkit", nargs="?")
+    a = parser.parse_args()
+    clipkit = clipkit_binary(a.clipkit)
+    small = [peak(clipkit, shape, 2) for _, shape, _, _ in SETTINGS]
+    large = [peak(clipkit, shape, 4) for _, shape, _, _ in SETTINGS]
+    per_clip = [(b - s) / 2 for s, b in zip(small, large)]
+    print("stdcf-r50, one training step (automatic execution), peak tensor memory; per clip: (batch 4 − batch 2) / 2")
+    print()
+    print("| setting | clip | batch 2 | / full | batch 4 | / full | per clip | / full | paper, K400 (Table 3) | / full "
+          "| paper, SSv1 (Table 4) | / full |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for i, (name, shape, k400, ss) in enumerate(SETTINGS):
+        _, frames, side, _ = shape.split("x")
+        clip = f"{frames} × {side}²"
+        print(f"| {name} | {clip} | {small[i]:.0f} MB | {small[i] / small[0]:.2f}× | {large[i]:.0f} MB | "
+              f"{large[i] / large[0]:.2f}× | {per_clip[i]:.0f} MB | {per_clip[i] / per_clip[0]:.2f}× | "
+              f"{k400}G | {k400 / SETTINGS[0][2]:.2f}× | {ss}G | {ss / SETTINGS[0][3]:.2f}× |")
+
+
+if __name__ == "__main__":
+    main()
