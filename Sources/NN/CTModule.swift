@@ -83,6 +83,9 @@ public struct CTDesign: Sendable {
     /// (+ BN + ReLU) between steps: the CT-Net implementation. Off, the module
     /// is the bare tensor separable convolution of the paper's Discussion.
     public var enhanced: Bool
+    /// With `enhanced`: the Tensor Excitation gates (off: CT-Net's ablation
+    /// without TE, Table 2g; BN, ReLU and the fusion conv stay).
+    public var excitation = true
 
     /// CT-Net, K = 2: C = C1×C2 with C1 = 2^⌊log2(C)/2⌋; the first step mixes
     /// C2 channels, the second C1; each step is 1×3×3 ‖ 3×1×1.
@@ -124,7 +127,7 @@ public final class CTStep: Module {
     public let excitations: [TensorExcitation]
     public let channelExcitation: TensorExcitation?
 
-    init(channels: Int, step: CTDesign.Step, enhanced: Bool, rng: inout SeededRNG) {
+    init(channels: Int, step: CTDesign.Step, enhanced: Bool, excitation: Bool, rng: inout SeededRNG) {
         precondition(
             channels % step.interacting == 0,
             "CT step: \(channels) channels do not split into groups of \(step.interacting)")
@@ -137,7 +140,7 @@ public final class CTStep: Module {
                 inputChannels: channels, outputChannels: channels, kernelSize: (k[0], k[1], k[2]), groups: groups,
                 normalized: enhanced, role: role, rng: &rng)
         }
-        if enhanced {
+        if enhanced && excitation {
             excitations = step.kernels.map { k in
                 precondition(
                     k[0] == 1 || (k[1] == 1 && k[2] == 1),
@@ -199,7 +202,10 @@ public final class CTModule: Module {
                 fusions.append(
                     ConvBN(inputChannels: channels, outputChannels: channels, kernelSize: (1, 1, 1), rng: &rng))
             }
-            steps.append(CTStep(channels: channels, step: step, enhanced: design.enhanced, rng: &rng))
+            steps.append(
+                CTStep(
+                    channels: channels, step: step, enhanced: design.enhanced, excitation: design.excitation,
+                    rng: &rng))
         }
         self.steps = steps
         self.fusions = fusions

@@ -72,7 +72,8 @@ func kthConv(_ kind: String) -> (Int, Int, inout SeededRNG) -> Module {
 public enum ModelZoo {
     public static let names =
         [
-            "kth3l-reg3d", "kth3l-stdcf", "kth3l-rank1", "kth3l-ct", "kth3l-tt", "kth3l-tsm", "lenet5-3d",
+            "kth3l-reg3d", "kth3l-stdcf", "kth3l-rank1", "kth3l-ct", "kth3l-ct-no-te", "kth3l-tt", "kth3l-tsm",
+            "lenet5-3d",
             "lenet5-3dtt",
             "recon3l-reg3d", "recon3l-stdcf", "recon3l-rank1",
             "r3d50", "stdcf-r50", "r2plus1d-r50", "ctnet-r50", "tsm-r50",
@@ -119,15 +120,19 @@ public enum ModelZoo {
             return KTH3L(classes: classes, makeConv: kthConv(String(name.dropFirst(6))), rng: &rng)
         case "recon3l-reg3d", "recon3l-stdcf", "recon3l-rank1":
             return Recon3L(makeConv: kthConv(String(name.dropFirst(8))), rng: &rng)
-        case "kth3l-ct":
+        case "kth3l-ct", "kth3l-ct-no-te":
             // A CT-Module keeps its channel count: a 1×1×1 conv + BN + ReLU
-            // brings Cin to Cout first, as CT-Net's bottleneck does.
+            // brings Cin to Cout first, as CT-Net's bottleneck does. -no-te:
+            // without Tensor Excitation (CT-Net's Table 2g ablation).
+            let excitation = name == "kth3l-ct"
             return KTH3L(
                 classes: classes,
                 makeConv: { cin, cout, rng in
-                    Sequential([
+                    var design = CTDesign.ctNet(channels: cout)
+                    design.excitation = excitation
+                    return Sequential([
                         ("project", ConvBN(inputChannels: cin, outputChannels: cout, kernelSize: (1, 1, 1), rng: &rng)),
-                        ("ct", CTModule(channels: cout, rng: &rng))
+                        ("ct", CTModule(channels: cout, design: design, rng: &rng))
                     ])
                 }, rng: &rng)
         case "kth3l-tt":

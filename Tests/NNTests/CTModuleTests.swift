@@ -88,6 +88,38 @@ import Testing
         #expect(reached(GradMode.withNoGrad { module(x) }) == Set(0..<c), "both steps: every channel")
     }
 
+    /// CT-Net's "3D receptive field … becomes 5 × 5 × 5" after two steps:
+    /// an impulse through the bare two-step module reaches the 5 × 5 × 5 box,
+    /// but only the 45 taps that 1×5×5, 3×3×3 and 5×1×1 cover
+    /// (tools/results/ctnet_costs.py counts the same by composing the kernels).
+    @Test func twoStepsReach45TapsOfTheFiveCubedBox() {
+        var rng = SeededRNG(seed: 4)
+        let (c, side) = (4, 7)
+        let module = CTModule(
+            channels: c, design: CTDesign(steps: CTDesign.ctNet(channels: c).steps, enhanced: false), rng: &rng)
+        let volume = side * side * side
+        var impulse = [Float](repeating: 0, count: c * volume)
+        impulse[(3 * side + 3) * side + 3] = 1  // channel 0, centre
+        let y = GradMode.withNoGrad { module(Tensor(shape: [1, c, side, side, side], values: impulse)) }
+        var taps = Set<[Int]>()
+        for ch in 0..<c {
+            for i in 0..<volume where y.scalars[ch * volume + i] != 0 {
+                taps.insert([i / (side * side) - 3, i / side % side - 3, i % side - 3])
+            }
+        }
+        #expect(taps.count == 45)
+        #expect(
+            taps.allSatisfy { $0.allSatisfy { abs($0) <= 2 } } && taps.contains([0, 2, 2]) && taps.contains([2, 0, 0]))
+        #expect(!taps.contains([2, 2, 2]) && !taps.contains([1, 2, 0]), "not the whole box")
+    }
+
+    @Test func theTensorExcitationAblationKeepsTheRest() throws {
+        let with = try ModelZoo.make("kth3l-ct", classes: 6).parameters().map(\.0)
+        let without = try ModelZoo.make("kth3l-ct-no-te", classes: 6).parameters().map(\.0)
+        #expect(with.contains { $0.contains("excite") } && !without.contains { $0.contains("excite") })
+        #expect(with.filter { !$0.contains("excite") } == without, "BN, the fusion conv and the branches stay")
+    }
+
     @Test func kth3lCTAndCTNetR50Build() throws {
         let kth = try ModelZoo.make("kth3l-ct", classes: 6)
         let y = GradMode.withNoGrad { kth(Tensor(shape: [2, 3, 4, 16, 16], repeating: 0.1)) }
