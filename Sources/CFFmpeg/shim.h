@@ -4,6 +4,8 @@
 #define CLIPKIT_CFFMPEG_SHIM_H
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <libavformat/avformat.h>
 #include <libavcodec/avcodec.h>
 #include <libswscale/swscale.h>
@@ -70,6 +72,94 @@ static inline void cffmpeg_set_display_matrix(AVStream *stream, const int32_t *m
 /// sws_scale of a whole frame into an allocated frame; returns the rows written (< 0: error).
 static inline int cffmpeg_scale_frame(struct SwsContext *context, const AVFrame *src, AVFrame *dst) {
     return sws_scale(context, (const uint8_t *const *)src->data, src->linesize, 0, src->height, dst->data, dst->linesize);
+}
+
+/// Reading a byte range of a file (a tar member) as a whole input: an
+/// AVIOContext whose reads and seeks stay inside [start, start + size).
+typedef struct {
+    int fd;
+    int64_t start, size, position;
+    int64_t bytes_read;
+} cffmpeg_range;
+
+static int cffmpeg_range_read(void *opaque, uint8_t *buffer, int wanted) {
+    cffmpeg_range *r = (cffmpeg_range *)opaque;
+    int64_t left = r->size - r->position;
+    if (left <= 0) return AVERROR_EOF;
+    if (wanted > left) wanted = (int)left;
+    ssize_t got;
+    do {
+        got = pread(r->fd, buffer, (size_t)wanted, (off_t)(r->start + r->position));
+    } while (got < 0 && errno == EINTR);
+    if (got < 0) return AVERROR(errno);
+    if (got == 0) return AVERROR_EOF;  // the file is shorter than the range says
+    r->position += got;
+    r->bytes_read += got;
+    return (int)got;
+}
+
+static int64_t cffmpeg_range_seek(void *opaque, int64_t offset, int whence) {
+    cffmpeg_range *r = (cffmpeg_range *)opaque;
+    int64_t target;
+    switch (whence & ~AVSEEK_FORCE) {
+    case AVSEEK_SIZE: return r->size;
+    case SEEK_SET: target = offset; break;
+    case SEEK_CUR: target = r->position + offset; break;
+    case SEEK_END: target = r->size + offset; break;
+    default: return AVERROR(EINVAL);
+    }
+    if (target < 0 || target > r->size) return AVERROR(EINVAL);
+    r->position = target;
+    return target;
+}
+
+/// Opens `path` and an AVIOContext over `size` bytes from `start`; NULL with
+/// errno set (or ENOMEM) on failure. Free it with cffmpeg_range_io_close.
+static inline AVIOContext *cffmpeg_range_io_open(const char *path, int64_t start, int64_t size) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    cffmpeg_range *r = av_mallocz(sizeof(cffmpeg_range));
+    const int buffer_size = 1 << 16;
+    uint8_t *buffer = av_malloc(buffer_size);
+    AVIOContext *io = r && buffer ? avio_alloc_context(buffer, buffer_size, 0, r, cffmpeg_range_read, NULL,
+                                                       cffmpeg_range_seek)
+                                  : NULL;
+    if (!io) {
+        av_free(buffer);
+        av_free(r);
+        close(fd);
+        errno = ENOMEM;
+        return NULL;
+    }
+    r->fd = fd;
+    r->start = start;
+    r->size = size;
+    return io;
+}
+
+/// Bytes read from the file through `io` so far.
+static inline int64_t cffmpeg_range_io_bytes(const AVIOContext *io) {
+    return ((const cffmpeg_range *)io->opaque)->bytes_read;
+}
+
+static inline void cffmpeg_range_io_close(AVIOContext **io) {
+    if (!io || !*io) return;
+    cffmpeg_range *r = (cffmpeg_range *)(*io)->opaque;
+    if (r) {
+        close(r->fd);
+        av_free(r);
+    }
+    av_freep(&(*io)->buffer);
+    avio_context_free(io);
+}
+
+/// A format context that reads through `io` (AVFMT_FLAG_CUSTOM_IO), for avformat_open_input.
+static inline AVFormatContext *cffmpeg_format_context_reading(AVIOContext *io) {
+    AVFormatContext *context = avformat_alloc_context();
+    if (!context) return NULL;
+    context->pb = io;
+    context->flags |= AVFMT_FLAG_CUSTOM_IO;
+    return context;
 }
 
 #endif

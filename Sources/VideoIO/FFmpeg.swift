@@ -120,14 +120,30 @@ final class FrameConverter {
 final class Demuxer {
     let pointer: UnsafeMutablePointer<AVFormatContext>
     let path: String
+    /// A tar member's reads (`archive.tar#member`): the range of the archive it
+    /// reads from; nil for a plain file.
+    private var memberInput: UnsafeMutablePointer<AVIOContext>?
 
-    /// Opens `path`; `stream` is the video stream that will be read (nil: the default one).
+    /// Opens `path`, a file or a tar member; `stream` is the video stream that
+    /// will be read (nil: the default one).
     init(path: String, stream: Int? = nil) throws {
         _ = installLogCapture
         _ = takeLastLog()
         var context: UnsafeMutablePointer<AVFormatContext>? = nil
-        let code = avformat_open_input(&context, path, nil, nil)
+        var url = path
+        if let member = TarMemberPath(path) {
+            let range = try TarArchive.member(member.member, in: member.archive)
+            guard let io = cffmpeg_range_io_open(member.archive, range.offset, range.size),
+                let reading = cffmpeg_format_context_reading(io)
+            else {
+                throw VideoError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+            }
+            // The member's name stands for the URL: its extension hints the format.
+            (memberInput, context, url) = (io, reading, member.member)
+        }
+        let code = avformat_open_input(&context, url, nil, nil)
         guard code >= 0, let context else {
+            cffmpeg_range_io_close(&memberInput)
             throw VideoError.cannotOpen(
                 path: path, reason: describeOpenFailure(path: path, message: ffmpegMessage(code)))
         }
@@ -159,7 +175,11 @@ final class Demuxer {
     deinit {
         var p: UnsafeMutablePointer<AVFormatContext>? = pointer
         avformat_close_input(&p)
+        cffmpeg_range_io_close(&memberInput)
     }
+
+    /// Bytes read from a tar member's archive so far (0 for a plain file).
+    var memberBytesRead: Int64 { memberInput.map { cffmpeg_range_io_bytes($0) } ?? 0 }
 
     var formatName: String { String(cString: pointer.pointee.iformat.pointee.name) }
 
@@ -318,9 +338,15 @@ final class CodecContext {
 /// FFmpeg's reason, prefixed with what the first bytes say the file is: text,
 /// or an MP4/MOV whose index ('moov') is missing, which is how a cut download looks.
 func describeOpenFailure(path: String, message: String) -> String {
-    guard let handle = FileHandle(forReadingAtPath: path) else { return message }
+    let member = TarMemberPath(path)
+    guard let handle = FileHandle(forReadingAtPath: member?.archive ?? path) else { return message }
     defer { try? handle.close() }
-    let head = [UInt8](handle.readData(ofLength: 512))
+    var length = 512
+    if let member, let range = try? TarArchive.member(member.member, in: member.archive) {
+        try? handle.seek(toOffset: UInt64(range.offset))
+        length = Int(min(512, range.size))
+    }
+    let head = [UInt8](handle.readData(ofLength: length))
     if !head.isEmpty && head.allSatisfy({ (0x20..<0x7f).contains($0) || $0 == 0x09 || $0 == 0x0a || $0 == 0x0d }) {
         return "a text file, not a video (\(message))"
     }

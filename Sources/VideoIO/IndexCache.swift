@@ -13,8 +13,8 @@ struct ScanRecord: Equatable {
 }
 
 /// Names one video stream in one version of its source, for the index caches.
-/// `source` says where the bytes are (`file:` and a real path today; a tar
-/// member or a URL can get a scheme of its own), `version` what makes them
+/// `source` says where the bytes are (`file:` and a real path, or `tar:`, the
+/// archive's real path, `#` and the member's name), `version` what makes them
 /// this version (size and modification time), so a changed source never
 /// matches an entry made before the change.
 struct IndexCacheKey: Hashable {
@@ -26,6 +26,15 @@ struct IndexCacheKey: Hashable {
     /// status-change times (ns) and inode, so that a file replaced by a copy
     /// that kept size and mtime (`cp -p`, `rsync -t`) is a new version too.
     static func file(_ path: String, stream: Int) -> IndexCacheKey? {
+        if let member = TarMemberPath(path) {
+            // A tar member: the archive's version and where the member lies in it.
+            guard let archive = file(member.archive, stream: stream),
+                let range = try? TarArchive.member(member.member, in: member.archive)
+            else { return nil }
+            return IndexCacheKey(
+                source: "tar:" + archive.source.dropFirst("file:".count) + "#" + member.member,
+                version: archive.version + " offset=\(range.offset) size=\(range.size)", stream: stream)
+        }
         var info = stat()
         guard stat(path, &info) == 0, let real = realpath(path, nil) else { return nil }
         defer { free(real) }

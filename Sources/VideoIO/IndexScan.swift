@@ -4,6 +4,11 @@ import Foundation
 /// Rejects what libavformat would only describe vaguely: missing files,
 /// directories, empty and unreadable files.
 func checkReadableFile(_ path: String) throws {
+    if let member = TarMemberPath(path) {
+        try checkReadableFile(member.archive)
+        if try TarArchive.member(member.member, in: member.archive).size == 0 { throw VideoError.emptyFile(path: path) }
+        return
+    }
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
         throw VideoError.fileNotFound(path: path)

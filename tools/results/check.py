@@ -17,8 +17,11 @@ def blocks(text):
     """(command, the document's text from the command to the next command or section) per marked command."""
     lines = text.split("\n")
     found = []
+    fenced = False
     for i, line in enumerate(lines):
-        if "# deterministic" not in line:
+        if line.startswith("```"):
+            fenced = not fenced
+        if not fenced or "# deterministic" not in line:
             continue
         j = i + 1
         while j < len(lines) and lines[j] != "```":    # the end of the command's code block

@@ -5,14 +5,16 @@
 # uniform sampling (16 segments, one frame each), each tested with 1, 3, 5
 # and 10 clips × 3 crops.
 #   tools/results/sampling.sh [OUT]      (default results-sampling/)
+#   MOTION_ONLY=1: on motion-only Video-MNIST (the garment drawn at random per video).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/clipkit-bin.sh"   # bin: CLIPKIT, or the release build
 out=${1:-results-sampling}
 train=${TRAIN:-300} test=${TEST:-200} epochs=${EPOCHS:-4}
+motion_only=${MOTION_ONLY:+--motion-only}
 mkdir -p "$out"
 data="$out/data"
-[ -f "$data/test.csv" ] || "$bin" data video-mnist "$data" --size 48x64 --frames 48 --train "$train" --val 0 --test "$test" --quiet
+[ -f "$data/test.csv" ] || "$bin" data video-mnist "$data" --size 48x64 --frames 48 --train "$train" --val 0 --test "$test" --quiet $motion_only
 for sampling in dense uniform; do
     for model in kth3l-stdcf kth3l-tsm; do
         name="$model-$sampling"

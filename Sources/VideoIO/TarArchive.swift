@@ -1,0 +1,174 @@
+import Foundation
+import Synchronization
+
+/// One file inside a tar archive: where its bytes are.
+public struct TarMember: Sendable, Equatable {
+    public var name: String
+    /// The first byte of the member's data in the archive.
+    public var offset: Int64
+    public var size: Int64
+}
+
+/// A video inside a tar archive, named `archive.tar#member` (WebDataset's
+/// shards, video2dataset's output): the archive's path and the member's name.
+public struct TarMemberPath: Sendable, Equatable {
+    public var archive: String
+    public var member: String
+
+    /// `path` split at the first `#` that follows a `.tar`, when the part
+    /// before it is a file and `path` itself is not one (a file may have `#`
+    /// in its name); nil for any other path.
+    public init?(_ path: String) {
+        var search = path.startIndex
+        while let hash = path[search...].firstIndex(of: "#") {
+            let archive = String(path[..<hash])
+            if archive.lowercased().hasSuffix(".tar") {
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: archive, isDirectory: &isDirectory),
+                    !isDirectory.boolValue, !FileManager.default.fileExists(atPath: path)
+                else { return nil }
+                self.archive = archive
+                member = String(path[path.index(after: hash)...])
+                return
+            }
+            search = path.index(after: hash)
+        }
+        return nil
+    }
+
+    public var text: String { "\(archive)#\(member)" }
+}
+
+/// The members of tar archives (POSIX ustar and pax, GNU long names and
+/// base-256 sizes for members of 8 GiB and more), read from the headers
+/// alone: a header is 512 bytes, then the data rounded up to 512. Listings
+/// are kept per archive version, so an archive is walked once per process.
+public enum TarArchive {
+    /// The member called `name` in `archive`.
+    public static func member(_ name: String, in archive: String) throws -> TarMember {
+        let listing = try members(of: archive)
+        guard let found = listing.last(where: { $0.name == name }) else {
+            let some = listing.prefix(3).map(\.name).joined(separator: ", ") + (listing.count > 3 ? ", …" : "")
+            let listed = "\(listing.count) members" + (some.isEmpty ? "" : ": \(some)")
+            throw VideoError.cannotOpen(
+                path: "\(archive)#\(name)", reason: "no member '\(name)' in the tar archive (\(listed))")
+        }
+        let end = cache.withLock { $0[archive]?.size } ?? .max
+        guard found.offset + found.size <= end else {
+            throw VideoError.cannotOpen(
+                path: "\(archive)#\(name)",
+                reason:
+                    "the tar archive is cut short: it ends \(end - found.offset) bytes into the member's \(found.size)")
+        }
+        return found
+    }
+
+    /// Every regular file of `archive`, in order.
+    public static func members(of archive: String) throws -> [TarMember] {
+        var info = stat()
+        guard stat(archive, &info) == 0 else { throw VideoError.fileNotFound(path: archive) }
+        let version = "\(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec) \(info.st_ino)"
+        if let known = cache.withLock({ $0[archive] }), known.version == version { return known.members }
+        let listing = try walk(archive, size: Int64(info.st_size))
+        cache.withLock { $0[archive] = (version, Int64(info.st_size), listing) }
+        return listing
+    }
+
+    private static let cache = Mutex<[String: (version: String, size: Int64, members: [TarMember])]>([:])
+
+    private static func walk(_ archive: String, size fileSize: Int64) throws -> [TarMember] {
+        guard let handle = FileHandle(forReadingAtPath: archive) else {
+            throw VideoError.cannotOpen(path: archive, reason: "permission denied")
+        }
+        defer { try? handle.close() }
+        var members: [TarMember] = []
+        var offset: Int64 = 0
+        var longName: String?  // from a GNU 'L' or pax 'path' record, for the next member
+        var paxSize: Int64?
+        while offset + 512 <= fileSize {
+            try handle.seek(toOffset: UInt64(offset))
+            let header = [UInt8](handle.readData(ofLength: 512))
+            guard header.count == 512 else { break }
+            if header.allSatisfy({ $0 == 0 }) { break }  // the end-of-archive blocks
+            try checkSum(header, archive: archive, offset: offset)
+            let size = try paxSize ?? number(header[124..<136], archive: archive, offset: offset)
+            let dataOffset = offset + 512
+            let type = header[156]
+            func data() throws -> [UInt8] {
+                guard size < 1 << 24, dataOffset + size <= fileSize else {
+                    throw VideoError.cannotOpen(
+                        path: archive, reason: "tar header at byte \(offset) announces \(size) bytes the file lacks")
+                }
+                try handle.seek(toOffset: UInt64(dataOffset))
+                return [UInt8](handle.readData(ofLength: Int(size)))
+            }
+            switch type {
+            case UInt8(ascii: "L"):
+                longName = cString(try data()[...])
+            case UInt8(ascii: "x"):
+                let records = paxRecords(try data())
+                if let path = records["path"] { longName = path }
+                if let text = records["size"], let value = Int64(text) { paxSize = value }
+            case UInt8(ascii: "0"), 0, UInt8(ascii: "7"):
+                let name = longName ?? ustarName(header)
+                members.append(TarMember(name: name, offset: dataOffset, size: size))
+                (longName, paxSize) = (nil, nil)
+            default:  // directories, links, pax globals ('g'), …: no data to read as a video
+                if type != UInt8(ascii: "g") { (longName, paxSize) = (nil, nil) }
+            }
+            offset = dataOffset + (size + 511) / 512 * 512
+        }
+        return members
+    }
+
+    private static func checkSum(_ header: [UInt8], archive: String, offset: Int64) throws {
+        let stored = try number(header[148..<156], archive: archive, offset: offset)
+        let sum = header.enumerated().reduce(0) { $0 + Int64((148..<156).contains($1.offset) ? 32 : $1.element) }
+        guard stored == sum else {
+            throw VideoError.cannotOpen(
+                path: archive, reason: "not a tar archive, or damaged: the header at byte \(offset) fails its checksum")
+        }
+    }
+
+    /// An octal field, or GNU's base-256 (first byte's high bit set) for large values.
+    private static func number(_ field: ArraySlice<UInt8>, archive: String, offset: Int64) throws -> Int64 {
+        if let first = field.first, first & 0x80 != 0 {
+            return field.dropFirst().reduce(Int64(first & 0x7f)) { $0 << 8 | Int64($1) }
+        }
+        let digits = field.drop { $0 == 32 }.prefix { $0 != 0 && $0 != 32 }
+        guard let value = Int64(digits.isEmpty ? "0" : String(decoding: digits, as: UTF8.self), radix: 8) else {
+            throw VideoError.cannotOpen(
+                path: archive, reason: "not a tar archive, or damaged: a bad number in the header at byte \(offset)")
+        }
+        return value
+    }
+
+    private static func ustarName(_ header: [UInt8]) -> String {
+        let name = cString(header[0..<100])
+        let isUstar = header[257..<262].elementsEqual("ustar".utf8)
+        let prefix = isUstar ? cString(header[345..<500]) : ""
+        return prefix.isEmpty ? name : prefix + "/" + name
+    }
+
+    private static func cString(_ bytes: ArraySlice<UInt8>) -> String {
+        String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+    }
+
+    /// pax records: "<length> <key>=<value>\n", one after another.
+    private static func paxRecords(_ data: [UInt8]) -> [String: String] {
+        var records: [String: String] = [:]
+        var at = 0
+        while at < data.count {
+            guard let space = data[at...].firstIndex(of: 32),
+                let length = Int(String(decoding: data[at..<space], as: UTF8.self)), length > 0,
+                at + length <= data.count
+            else { break }
+            let record = String(decoding: data[(space + 1)..<(at + length - 1)], as: UTF8.self)
+            if let equals = record.firstIndex(of: "=") {
+                records[String(record[..<equals])] = String(record[record.index(after: equals)...])
+            }
+            at += length
+        }
+        return records
+    }
+}
