@@ -9,7 +9,8 @@ import VideoIO
 extension ClipKit {
     struct Prep: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Prepare datasets.", subcommands: [Resize.self, Frames.self, Index.self, Check.self, Subset.self])
+            abstract: "Prepare datasets.",
+            subcommands: [Resize.self, Frames.self, Index.self, Check.self, Subset.self, Shards.self])
 
         struct Index: ParsableCommand {
             static let configuration = CommandConfiguration(
@@ -165,6 +166,41 @@ extension ClipKit {
                     source: source, destination: destination, options: options, world: .world)
 
                 try Prep.finish(report, what: "converted", encoder: availableEncoder, verbose: verbose)
+            }
+        }
+
+        struct Shards: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Write the videos of a manifest (or of class folders) into WebDataset-layout tar shards.",
+                discussion: """
+                    Each video goes in as it is, <key>.<ext>, followed by <key>.json (label, class, source path, \
+                    frames, fps, size, keyframes). Writes DST/shard-NNNNNN.tar, DST/manifest.csv (each video as \
+                    shard-NNNNNN.tar#<key>.<ext>, which every command opens), DST/shards.json and DST/classes.txt. \
+                    Resumable: each shard appears only when complete, and shards already in DST are kept. \
+                    Unreadable videos are listed at the end and left out; the exit status is then 1.
+                    """)
+            @Argument(help: "A manifest (classes.txt beside it names the labels), or a folder of class folders.")
+            var source: String
+            @Argument(help: "Output folder.") var destination: String
+            @Option(help: "Largest shard, e.g. 1GB, 500MB, 64MiB.") var shardSize = "1GB"
+            @Option(help: "Videos probed at once.") var jobs = ProcessInfo.processInfo.activeProcessorCount
+            @Flag(help: "No progress bar.") var quiet = false
+
+            func run() throws {
+                var options = ShardOptions()
+                guard let bytes = parseByteSize(shardSize), bytes >= 4096 else {
+                    throw ValidationError("--shard-size must be a size of at least 4096 bytes, e.g. 1GB, 500MB, 64MiB")
+                }
+                (options.shardBytes, options.jobs, options.quiet) = (bytes, max(1, jobs), quiet)
+                let report = try writeShards(source: source, destination: destination, options: options)
+                print(
+                    String(
+                        format:
+                            "%d videos in %d shards (%d written, %d already done), %d failed, in %.1f s; manifest: %@",
+                        report.videos, report.written.count + report.kept.count, report.written.count,
+                        report.kept.count, report.failures.count, report.seconds, report.manifestPath))
+                for failure in report.failures { printError("failed: \(failure)") }
+                if !report.failures.isEmpty { throw ExitCode(1) }
             }
         }
 
