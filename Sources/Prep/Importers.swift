@@ -18,6 +18,8 @@ public enum DatasetLayout: String, CaseIterable, Sendable {
     /// Something-Something v1: `id;label` CSV, labels file (one name per
     /// line) beside it, one folder of JPEG frames per id under --videos.
     case ssv1
+    /// WebDataset tar shards: `<key>.<video ext>` with `<key>.json` or `<key>.cls`.
+    case webdataset
 }
 
 public struct IndexResult: Sendable {
@@ -37,6 +39,7 @@ public func indexDataset(_ input: String, layout: DatasetLayout, videos: String?
     case .kineticsCSV: return try indexKinetics(input, root: videos ?? (input as NSString).deletingLastPathComponent)
     case .ucf101: return try indexUCF101(input, root: videos ?? (input as NSString).deletingLastPathComponent)
     case .ssv1: return try indexSSv1(input, root: videos ?? (input as NSString).deletingLastPathComponent)
+    case .webdataset: return try indexWebDataset(shards: [input])
     }
 }
 
@@ -79,6 +82,7 @@ public func probeEntries(_ result: IndexResult, jobs: Int, quiet: Bool = true) -
 /// The manifest with paths relative to its own folder where they lie under it.
 public func writeIndex(_ result: IndexResult, manifest: String, classList: String) throws {
     let folder = URL(fileURLWithPath: manifest).deletingLastPathComponent().standardizedFileURL.path + "/"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     let entries = result.entries.map { e -> ManifestEntry in
         var e = e
         if e.path.hasPrefix(folder) { e.path = String(e.path.dropFirst(folder.count)) }

@@ -21,10 +21,13 @@ extension ClipKit {
                     classInd.txt \
                     beside it), ssv1 (Something-Something v1 'id;label' CSV with something-something-v1-labels.csv \
                     beside it; \
-                    frame folders). Listed videos that are missing are reported; the exit status is then 1.
+                    frame folders), webdataset (tar shards, several at once: <key>.<video ext> with a label in \
+                    <key>.json or <key>.cls; prep shards writes them). Listed videos that are missing are reported; \
+                    the exit status is then 1.
                     """)
 
-            @Argument(help: "Dataset folder (folders) or annotation file.") var input: String
+            @Argument(help: "Dataset folder (folders), annotation file, or tar shards (webdataset).")
+            var inputs: [String]
             @Option(help: "folders, list, kinetics-csv, ucf101 or ssv1.") var layout: String
             @Option(help: "Folder the annotation's paths are relative to (default: the annotation's folder).")
             var videos: String?
@@ -35,15 +38,22 @@ extension ClipKit {
             @Flag(help: "List the files passed over as not video.") var verbose = false
 
             func validate() throws {
-                guard DatasetLayout(rawValue: layout) != nil else {
+                guard let kind = DatasetLayout(rawValue: layout) else {
                     throw ValidationError(
                         "--layout must be one of \(DatasetLayout.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                guard inputs.count == 1 || (kind == .webdataset && !inputs.isEmpty) else {
+                    throw ValidationError("--layout \(layout) reads one input (several only for webdataset)")
                 }
             }
 
             func run() throws {
                 var result: IndexResult
-                result = try indexDataset(input, layout: DatasetLayout(rawValue: layout)!, videos: videos)
+                let kind = DatasetLayout(rawValue: layout)!
+                let input = inputs[0]
+                result =
+                    kind == .webdataset
+                    ? try indexWebDataset(shards: inputs) : try indexDataset(input, layout: kind, videos: videos)
                 if probe { result = probeEntries(result, jobs: jobs, quiet: false) }
                 let classList =
                     classes

@@ -96,6 +96,37 @@ import VideoIO
         #expect(throws: PrepError.self) { try writeShards(source: root + "/src", destination: out, options: options) }
     }
 
+    /// `prep index --layout webdataset`: ClipKit's shards give back their
+    /// manifest; shards made by other tools (GNU tar here) give labels from
+    /// `.cls` or a JSON `class`, and a sample without one is a problem.
+    @Test func webDatasetShardsAreIndexed() throws {
+        let root = try temporaryFolder("shards-index")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        _ = try source(root)
+        var options = ShardOptions()
+        (options.shardBytes, options.quiet) = (200_000, true)
+        let report = try writeShards(source: root + "/src", destination: root + "/out", options: options)
+        let shards = (report.written).map { root + "/out/" + $0 }
+        let indexed = try indexWebDataset(shards: shards)
+        let written = try Manifest.load(report.manifestPath)
+        #expect(indexed.entries == written.entries && indexed.classes == ["a", "b"] && indexed.problems.isEmpty)
+
+        let other = root + "/other"
+        try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+        for name in ["s1", "s2", "s3"] {
+            try FileManager.default.copyItem(atPath: fixture("vfr.mp4"), toPath: "\(other)/\(name).mp4")
+        }
+        try Data("2\n".utf8).write(to: URL(fileURLWithPath: other + "/s1.cls"))
+        try Data(#"{"class": "dog", "caption": "a dog"}"#.utf8).write(to: URL(fileURLWithPath: other + "/s2.json"))
+        _ = try runTool(
+            "tar", ["-cf", other + "/w.tar", "-C", other, "s1.mp4", "s1.cls", "s2.json", "s2.mp4", "s3.mp4"])
+        let foreign = try indexWebDataset(shards: [other + "/w.tar"])
+        #expect(foreign.entries.map(\.label) == [2, 3] && foreign.classes == ["0", "1", "2", "dog"])
+        #expect(foreign.entries.map { ($0.path as NSString).lastPathComponent } == ["w.tar#s1.mp4", "w.tar#s2.mp4"])
+        #expect(foreign.problems.map(\.path) == [other + "/w.tar#s3.mp4"])
+        #expect(sampleKey("a/b.c/clip.seg1.mp4") == ("a/b.c/clip", "seg1.mp4"))
+    }
+
     @Test func byteSizes() {
         #expect(parseByteSize("1GB") == 1_000_000_000 && parseByteSize("64MiB") == 64 << 20)
         #expect(parseByteSize("500 mb") == 500_000_000 && parseByteSize("4096") == 4096)
