@@ -20,6 +20,19 @@ static inline int cffmpeg_averror_eagain(void) { return AVERROR(EAGAIN); }
 static inline int cffmpeg_averror_eof(void) { return AVERROR_EOF; }
 static inline int64_t cffmpeg_nopts_value(void) { return AV_NOPTS_VALUE; }
 
+/// AVERROR_HTTP_* by status: 400, 401, 403, 404, 499 (other 4xx), 500 (5xx); 0 otherwise.
+static inline int cffmpeg_averror_http(int status) {
+    switch (status) {
+    case 400: return AVERROR_HTTP_BAD_REQUEST;
+    case 401: return AVERROR_HTTP_UNAUTHORIZED;
+    case 403: return AVERROR_HTTP_FORBIDDEN;
+    case 404: return AVERROR_HTTP_NOT_FOUND;
+    case 499: return AVERROR_HTTP_OTHER_4XX;
+    case 500: return AVERROR_HTTP_SERVER_ERROR;
+    default: return 0;
+    }
+}
+
 /// The message FFmpeg has for an error code.
 static inline void cffmpeg_error_string(int code, char *buffer, size_t size) {
     av_strerror(code, buffer, size);

@@ -1,5 +1,6 @@
 import Clips
 import Foundation
+import Support
 import VideoIO
 
 /// How batches are made.
@@ -38,7 +39,7 @@ public struct LoadFailure: Sendable, Equatable, CustomStringConvertible {
     public var video: Int
     public var path: String
     public var reason: String
-    public var description: String { "\(path): \(reason)" }
+    public var description: String { redactedLocations(path) + ": " + redactedLocations(reason) }
 }
 
 /// One batch: `count` samples of `sampleShape`, contiguous Float32

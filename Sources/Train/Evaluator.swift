@@ -3,6 +3,7 @@ import Distributed
 import Foundation
 import Loader
 import NN
+import Support
 import Tensor
 
 /// Multi-view evaluation results (`clipkit eval --json`).
@@ -10,6 +11,11 @@ public struct EvalResult: Codable, Sendable {
     public struct Failed: Codable, Sendable, Equatable {
         public var path: String
         public var reason: String
+        /// A URL's user-info and query string never reach a results file.
+        public init(path: String, reason: String) {
+            self.path = redactedLocations(path)
+            self.reason = redactedLocations(reason)
+        }
     }
     /// Video accuracy from the mean of the per-view softmax (%).
     public var top1: Double

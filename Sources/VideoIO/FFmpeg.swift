@@ -1,5 +1,6 @@
 import CFFmpeg
 import Foundation
+import Support
 
 // Owners of FFmpeg objects. Each class holds one FFmpeg pointer and frees it
 // with the matching function in deinit; nothing outside VideoIO sees them.
@@ -141,7 +142,13 @@ final class Demuxer {
             // The member's name stands for the URL: its extension hints the format.
             (memberInput, context, url) = (io, reading, member.member)
         }
-        let code = avformat_open_input(&context, url, nil, nil)
+        let code: Int32
+        if isRemoteLocation(path) {
+            context = try openRemoteInput(path)
+            code = 0
+        } else {
+            code = avformat_open_input(&context, url, nil, nil)
+        }
         guard code >= 0, let context else {
             cffmpeg_range_io_close(&memberInput)
             throw VideoError.cannotOpen(
@@ -338,6 +345,7 @@ final class CodecContext {
 /// FFmpeg's reason, prefixed with what the first bytes say the file is: text,
 /// or an MP4/MOV whose index ('moov') is missing, which is how a cut download looks.
 func describeOpenFailure(path: String, message: String) -> String {
+    if isRemoteLocation(path) { return message }
     let member = TarMemberPath(path)
     guard let handle = FileHandle(forReadingAtPath: member?.archive ?? path) else { return message }
     defer { try? handle.close() }

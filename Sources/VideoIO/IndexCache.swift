@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// What a decoding scan learns about one video stream, as it is kept between
 /// opens: the decoder's frames in output order, the frames it flagged as
@@ -26,6 +27,7 @@ struct IndexCacheKey: Hashable {
     /// status-change times (ns) and inode, so that a file replaced by a copy
     /// that kept size and mtime (`cp -p`, `rsync -t`) is a new version too.
     static func file(_ path: String, stream: Int) -> IndexCacheKey? {
+        if isRemoteLocation(path) { return nil }  // no version to tell a changed object by: scanned at each open
         if let member = TarMemberPath(path) {
             // A tar member: the archive's version and where the member lies in it.
             guard let archive = file(member.archive, stream: stream),

@@ -1,9 +1,11 @@
 import CFFmpeg
 import Foundation
+import Support
 
 /// Rejects what libavformat would only describe vaguely: missing files,
 /// directories, empty and unreadable files.
 func checkReadableFile(_ path: String) throws {
+    if isRemoteLocation(path) { return }  // the server says what is wrong
     if let member = TarMemberPath(path) {
         try checkReadableFile(member.archive)
         if try TarArchive.member(member.member, in: member.archive).size == 0 { throw VideoError.emptyFile(path: path) }

@@ -1,3 +1,5 @@
+import Support
+
 /// Everything that can go wrong reading a video. Every case names the file, and
 /// `description` is the one line the CLI prints.
 public enum VideoError: Error, Equatable, CustomStringConvertible, Sendable {
@@ -60,5 +62,6 @@ public enum VideoError: Error, Equatable, CustomStringConvertible, Sendable {
         }
     }
 
-    public var description: String { "\(path): \(reason)" }
+    /// The one line to print: the path (a URL's secrets redacted) and the reason.
+    public var description: String { redactedLocations(path) + ": " + redactedLocations(reason) }
 }

@@ -1,0 +1,86 @@
+import CFFmpeg
+import Foundation
+import Support
+
+/// How http(s) sources are read, from the environment, so that the CLI,
+/// the loader's workers and Python all read them the same way:
+/// - `CLIPKIT_HTTP_RETRY_SECONDS` (default 30): how long a failing open or
+///   read is retried, with growing pauses, before its error is reported;
+/// - `CLIPKIT_HTTP_AUTHORIZATION`: the value of an `Authorization` header
+///   (never taken from the command line, where `ps` shows it);
+/// - `CLIPKIT_CA_FILE`: a PEM file of certificate authorities to trust
+///   instead of the system's;
+/// - `CLIPKIT_TLS_INSECURE=1`: do not verify the server's certificate, so
+///   that anyone between ClipKit and the server can pose as it.
+public struct RemoteSettings: Sendable {
+    public var retrySeconds = 30
+    public var authorization: String?
+    public var caFile: String?
+    public var verifyCertificates = true
+
+    public static var environment: RemoteSettings {
+        var s = RemoteSettings()
+        let env = ProcessInfo.processInfo.environment
+        if let v = env["CLIPKIT_HTTP_RETRY_SECONDS"].flatMap(Int.init), v >= 0 { s.retrySeconds = v }
+        s.authorization = env["CLIPKIT_HTTP_AUTHORIZATION"].flatMap { $0.isEmpty ? nil : $0 }
+        s.caFile = env["CLIPKIT_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        s.verifyCertificates = env["CLIPKIT_TLS_INSECURE"] != "1"
+        return s
+    }
+
+    /// libavformat's http/tls options: kept-alive ranged requests, reconnects
+    /// within the budget on 5xx and dropped connections (`networkRetries`),
+    /// I/O timeouts, certificate verification, the header.
+    func options(networkRetries: Bool) -> [String: String] {
+        var o = [
+            "multiple_requests": "1", "reconnect": "1", "reconnect_on_http_error": "5xx",
+            "reconnect_on_network_error": networkRetries ? "1" : "0", "reconnect_delay_max": "\(retrySeconds)",
+            "rw_timeout": "\(max(retrySeconds, 5) * 1_000_000)", "tls_verify": verifyCertificates ? "1" : "0"
+        ]
+        if let caFile { o["ca_file"] = caFile }
+        if let authorization { o["headers"] = "Authorization: \(authorization)\r\n" }
+        return o
+    }
+}
+
+/// Opens an http(s) URL. A first try reports a certificate failure or a 4xx
+/// status at once; any other failure is tried again with libavformat's
+/// reconnects on, pausing 0, 1, 3, 7, … s while the budget lasts. Once open,
+/// reads and seeks reconnect the same way. Errors name the URL redacted.
+func openRemoteInput(_ url: String) throws -> UnsafeMutablePointer<AVFormatContext> {
+    let settings = RemoteSettings.environment
+    let started = Date()
+    var failure = ""
+    for networkRetries in [false, true] {
+        _ = takeLastLog()
+        var dictionary: OpaquePointer? = nil
+        for (key, value) in settings.options(networkRetries: networkRetries) { av_dict_set(&dictionary, key, value, 0) }
+        defer { av_dict_free(&dictionary) }
+        var context: UnsafeMutablePointer<AVFormatContext>? = nil
+        let code = avformat_open_input(&context, url, nil, &dictionary)
+        if code >= 0, let context {
+            if let pb = context.pointee.pb {
+                av_opt_set(UnsafeMutableRawPointer(pb), "reconnect_on_network_error", "1", AV_OPT_SEARCH_CHILDREN)
+            }
+            return context
+        }
+        failure = ffmpegMessage(code)
+        let certificate = failure.lowercased().contains("certificate")
+        let clientError = [
+            cffmpeg_averror_http(400), cffmpeg_averror_http(401), cffmpeg_averror_http(403), cffmpeg_averror_http(404),
+            cffmpeg_averror_http(499)
+        ].contains(code)
+        if certificate {
+            throw VideoError.cannotOpen(
+                path: url,
+                reason: """
+                    the server's certificate failed verification (\(failure)); give its authority in \
+                    CLIPKIT_CA_FILE, or set CLIPKIT_TLS_INSECURE=1 to skip verification
+                    """)
+        }
+        if clientError || settings.retrySeconds == 0 { break }
+    }
+    let seconds = Int(Date().timeIntervalSince(started).rounded())
+    throw VideoError.cannotOpen(
+        path: url, reason: seconds > 0 ? "\(failure) (still failing after \(seconds) s of retries)" : failure)
+}
