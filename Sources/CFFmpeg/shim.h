@@ -90,7 +90,8 @@ static inline int cffmpeg_scale_frame(struct SwsContext *context, const AVFrame 
 /// Reading a byte range of a file (a tar member) as a whole input: an
 /// AVIOContext whose reads and seeks stay inside [start, start + size).
 typedef struct {
-    int fd;
+    int fd;             // a local file, or
+    AVIOContext *inner; // a remote one (owned), when fd < 0
     int64_t start, size, position;
     int64_t bytes_read;
 } cffmpeg_range;
@@ -101,10 +102,20 @@ static int cffmpeg_range_read(void *opaque, uint8_t *buffer, int wanted) {
     if (left <= 0) return AVERROR_EOF;
     if (wanted > left) wanted = (int)left;
     ssize_t got;
-    do {
-        got = pread(r->fd, buffer, (size_t)wanted, (off_t)(r->start + r->position));
-    } while (got < 0 && errno == EINTR);
-    if (got < 0) return AVERROR(errno);
+    if (r->fd < 0) {
+        int64_t at = r->start + r->position;
+        if (avio_tell(r->inner) != at) {
+            int64_t sought = avio_seek(r->inner, at, SEEK_SET);
+            if (sought < 0) return (int)sought;
+        }
+        got = avio_read(r->inner, buffer, wanted);
+        if (got < 0) return (int)got;
+    } else {
+        do {
+            got = pread(r->fd, buffer, (size_t)wanted, (off_t)(r->start + r->position));
+        } while (got < 0 && errno == EINTR);
+        if (got < 0) return AVERROR(errno);
+    }
     if (got == 0) return AVERROR_EOF;  // the file is shorter than the range says
     r->position += got;
     r->bytes_read += got;
@@ -126,11 +137,23 @@ static int64_t cffmpeg_range_seek(void *opaque, int64_t offset, int whence) {
     return target;
 }
 
+static inline AVIOContext *cffmpeg_range_io_make(int fd, AVIOContext *inner, int64_t start, int64_t size);
+
 /// Opens `path` and an AVIOContext over `size` bytes from `start`; NULL with
 /// errno set (or ENOMEM) on failure. Free it with cffmpeg_range_io_close.
 static inline AVIOContext *cffmpeg_range_io_open(const char *path, int64_t start, int64_t size) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return NULL;
+    return cffmpeg_range_io_make(fd, NULL, start, size);
+}
+
+/// An AVIOContext over `size` bytes from `start` of `inner` (an opened remote
+/// archive), which it owns from now on; NULL (inner closed) on failure.
+static inline AVIOContext *cffmpeg_range_io_over(AVIOContext *inner, int64_t start, int64_t size) {
+    return cffmpeg_range_io_make(-1, inner, start, size);
+}
+
+static inline AVIOContext *cffmpeg_range_io_make(int fd, AVIOContext *inner, int64_t start, int64_t size) {
     cffmpeg_range *r = av_mallocz(sizeof(cffmpeg_range));
     const int buffer_size = 1 << 16;
     uint8_t *buffer = av_malloc(buffer_size);
@@ -140,11 +163,13 @@ static inline AVIOContext *cffmpeg_range_io_open(const char *path, int64_t start
     if (!io) {
         av_free(buffer);
         av_free(r);
-        close(fd);
+        if (fd >= 0) close(fd);
+        if (inner) avio_closep(&inner);
         errno = ENOMEM;
         return NULL;
     }
     r->fd = fd;
+    r->inner = inner;
     r->start = start;
     r->size = size;
     return io;
@@ -159,7 +184,8 @@ static inline void cffmpeg_range_io_close(AVIOContext **io) {
     if (!io || !*io) return;
     cffmpeg_range *r = (cffmpeg_range *)(*io)->opaque;
     if (r) {
-        close(r->fd);
+        if (r->fd >= 0) close(r->fd);
+        if (r->inner) avio_closep(&r->inner);
         av_free(r);
     }
     av_freep(&(*io)->buffer);

@@ -134,16 +134,18 @@ final class Demuxer {
         var url = path
         if let member = TarMemberPath(path) {
             let range = try TarArchive.member(member.member, in: member.archive)
-            guard let io = cffmpeg_range_io_open(member.archive, range.offset, range.size),
-                let reading = cffmpeg_format_context_reading(io)
-            else {
+            let io =
+                isRemoteLocation(member.archive)
+                ? cffmpeg_range_io_over(try openRemoteBytes(member.archive), range.offset, range.size)
+                : cffmpeg_range_io_open(member.archive, range.offset, range.size)
+            guard let io, let reading = cffmpeg_format_context_reading(io) else {
                 throw VideoError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
             }
             // The member's name stands for the URL: its extension hints the format.
             (memberInput, context, url) = (io, reading, member.member)
         }
         let code: Int32
-        if isRemoteLocation(path) {
+        if isRemoteLocation(path) && memberInput == nil {
             context = try openRemoteInput(path)
             code = 0
         } else {

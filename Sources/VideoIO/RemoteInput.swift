@@ -43,11 +43,33 @@ public struct RemoteSettings: Sendable {
     }
 }
 
-/// Opens an http(s) URL. A first try reports a certificate failure or a 4xx
-/// status at once; any other failure is tried again with libavformat's
-/// reconnects on, pausing 0, 1, 3, 7, … s while the budget lasts. Once open,
-/// reads and seeks reconnect the same way. Errors name the URL redacted.
+/// Opens an http(s) URL as a container.
 func openRemoteInput(_ url: String) throws -> UnsafeMutablePointer<AVFormatContext> {
+    try retryingRemoteOpen(url) { options in
+        var context: UnsafeMutablePointer<AVFormatContext>? = nil
+        let code = avformat_open_input(&context, url, nil, &options)
+        return (code, context.flatMap { c in c.pointee.pb.map { (c, $0) } })
+    }.0
+}
+
+/// Opens an http(s) URL as a byte stream (a remote tar archive).
+func openRemoteBytes(_ url: String) throws -> UnsafeMutablePointer<AVIOContext> {
+    try retryingRemoteOpen(url) { options in
+        var io: UnsafeMutablePointer<AVIOContext>? = nil
+        let code = avio_open2(&io, url, AVIO_FLAG_READ, nil, &options)
+        return (code, io.map { ($0, $0) })
+    }.0
+}
+
+/// Runs `open` with the settings' options. A first try reports a certificate
+/// failure or a 4xx status at once; any other failure is tried again with
+/// libavformat's reconnects on, pausing 0, 1, 3, 7, … s while the budget
+/// lasts. Once open, reads and seeks reconnect the same way (the option is
+/// set on the opened I/O context, the second member of what `open` gives).
+/// Errors name the URL (redacted when printed).
+private func retryingRemoteOpen<T>(
+    _ url: String, _ open: (inout OpaquePointer?) -> (Int32, (T, UnsafeMutablePointer<AVIOContext>)?)
+) throws -> (T, UnsafeMutablePointer<AVIOContext>) {
     let settings = RemoteSettings.environment
     let started = Date()
     var failure = ""
@@ -56,21 +78,13 @@ func openRemoteInput(_ url: String) throws -> UnsafeMutablePointer<AVFormatConte
         var dictionary: OpaquePointer? = nil
         for (key, value) in settings.options(networkRetries: networkRetries) { av_dict_set(&dictionary, key, value, 0) }
         defer { av_dict_free(&dictionary) }
-        var context: UnsafeMutablePointer<AVFormatContext>? = nil
-        let code = avformat_open_input(&context, url, nil, &dictionary)
-        if code >= 0, let context {
-            if let pb = context.pointee.pb {
-                av_opt_set(UnsafeMutableRawPointer(pb), "reconnect_on_network_error", "1", AV_OPT_SEARCH_CHILDREN)
-            }
-            return context
+        let (code, opened) = open(&dictionary)
+        if code >= 0, let opened {
+            av_opt_set(UnsafeMutableRawPointer(opened.1), "reconnect_on_network_error", "1", AV_OPT_SEARCH_CHILDREN)
+            return opened
         }
         failure = ffmpegMessage(code)
-        let certificate = failure.lowercased().contains("certificate")
-        let clientError = [
-            cffmpeg_averror_http(400), cffmpeg_averror_http(401), cffmpeg_averror_http(403), cffmpeg_averror_http(404),
-            cffmpeg_averror_http(499)
-        ].contains(code)
-        if certificate {
+        if failure.lowercased().contains("certificate") {
             throw VideoError.cannotOpen(
                 path: url,
                 reason: """
@@ -78,6 +92,7 @@ func openRemoteInput(_ url: String) throws -> UnsafeMutablePointer<AVFormatConte
                     CLIPKIT_CA_FILE, or set CLIPKIT_TLS_INSECURE=1 to skip verification
                     """)
         }
+        let clientError = [400, 401, 403, 404, 499].map(cffmpeg_averror_http).contains(code)
         if clientError || settings.retrySeconds == 0 { break }
     }
     let seconds = Int(Date().timeIntervalSince(started).rounded())

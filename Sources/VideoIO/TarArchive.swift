@@ -1,4 +1,6 @@
+import CFFmpeg
 import Foundation
+import Support
 import Synchronization
 
 /// One file inside a tar archive: where its bytes are.
@@ -19,6 +21,15 @@ public struct TarMemberPath: Sendable, Equatable {
     /// before it is a file and `path` itself is not one (a file may have `#`
     /// in its name); nil for any other path.
     public init?(_ path: String) {
+        if isRemoteLocation(path) {
+            // https://host/shard.tar#member, or …/shard.tar?presigned-query#member
+            guard let hash = path.lastIndex(of: "#") else { return nil }
+            let archive = String(path[..<hash])
+            guard archive.split(separator: "?", maxSplits: 1)[0].lowercased().hasSuffix(".tar") else { return nil }
+            self.archive = archive
+            member = String(path[path.index(after: hash)...])
+            return
+        }
         var search = path.startIndex
         while let hash = path[search...].firstIndex(of: "#") {
             let archive = String(path[..<hash])
@@ -63,31 +74,55 @@ public enum TarArchive {
         return found
     }
 
-    /// Every regular file of `archive`, in order.
+    /// Every regular file of `archive` (a path or an http(s) URL), in order.
+    /// A remote archive is listed once per process (ranged reads of its headers).
     public static func members(of archive: String) throws -> [TarMember] {
+        if isRemoteLocation(archive) {
+            if let known = cache.withLock({ $0[archive] }) { return known.members }
+            let io = try openRemoteBytes(archive)
+            defer {
+                var p: UnsafeMutablePointer<AVIOContext>? = io
+                avio_closep(&p)
+            }
+            let known = avio_size(io)
+            let size = known > 0 ? known : .max  // a server that gives no length: read to the end blocks
+            let listing = try walk(archive, size: size) { offset, count in
+                guard avio_seek(io, offset, SEEK_SET) >= 0 else { return [] }
+                var bytes = [UInt8](repeating: 0, count: count)
+                let got = avio_read(io, &bytes, Int32(count))
+                return got > 0 ? Array(bytes.prefix(Int(got))) : []
+            }
+            cache.withLock { $0[archive] = ("", size, listing) }
+            return listing
+        }
         var info = stat()
         guard stat(archive, &info) == 0 else { throw VideoError.fileNotFound(path: archive) }
         let version = "\(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec) \(info.st_ino)"
         if let known = cache.withLock({ $0[archive] }), known.version == version { return known.members }
-        let listing = try walk(archive, size: Int64(info.st_size))
+        guard let handle = FileHandle(forReadingAtPath: archive) else {
+            throw VideoError.cannotOpen(path: archive, reason: "permission denied")
+        }
+        defer { try? handle.close() }
+        let listing = try walk(archive, size: Int64(info.st_size)) { offset, count in
+            try handle.seek(toOffset: UInt64(offset))
+            return [UInt8](handle.readData(ofLength: count))
+        }
         cache.withLock { $0[archive] = (version, Int64(info.st_size), listing) }
         return listing
     }
 
     private static let cache = Mutex<[String: (version: String, size: Int64, members: [TarMember])]>([:])
 
-    private static func walk(_ archive: String, size fileSize: Int64) throws -> [TarMember] {
-        guard let handle = FileHandle(forReadingAtPath: archive) else {
-            throw VideoError.cannotOpen(path: archive, reason: "permission denied")
-        }
-        defer { try? handle.close() }
+    /// The headers of an archive of `fileSize` bytes, through `read(offset, count)`.
+    private static func walk(
+        _ archive: String, size fileSize: Int64, read: (Int64, Int) throws -> [UInt8]
+    ) throws -> [TarMember] {
         var members: [TarMember] = []
         var offset: Int64 = 0
         var longName: String?  // from a GNU 'L' or pax 'path' record, for the next member
         var paxSize: Int64?
         while offset + 512 <= fileSize {
-            try handle.seek(toOffset: UInt64(offset))
-            let header = [UInt8](handle.readData(ofLength: 512))
+            let header = try read(offset, 512)
             guard header.count == 512 else { break }
             if header.allSatisfy({ $0 == 0 }) { break }  // the end-of-archive blocks
             try checkSum(header, archive: archive, offset: offset)
@@ -99,8 +134,7 @@ public enum TarArchive {
                     throw VideoError.cannotOpen(
                         path: archive, reason: "tar header at byte \(offset) announces \(size) bytes the file lacks")
                 }
-                try handle.seek(toOffset: UInt64(dataOffset))
-                return [UInt8](handle.readData(ofLength: Int(size)))
+                return try read(dataOffset, Int(size))
             }
             switch type {
             case UInt8(ascii: "L"):

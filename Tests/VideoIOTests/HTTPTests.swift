@@ -50,6 +50,27 @@ private func openError(_ url: String) -> String {
         #expect(log.contains("\"bytes=") && log.contains("206 "), "ranged requests were made")
     }
 
+    /// Members of a tar shard on the server: the headers listed by ranged
+    /// reads, each member read through its byte range, the same frames.
+    @Test func everyCorpusFrameThroughARemoteTarMember() throws {
+        let folder = try temporaryFolder("remote-tar")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let names = corpus.keys.sorted()
+        _ = try runTool("tar", ["--format=pax", "-cf", folder + "/shard.tar", "-C", fixture("corpus")] + names)
+        let server = try NginxServer(root: folder)
+        try server.start()
+        defer { server.stop() }
+        let shard = "\(server.baseURL)/shard.tar"
+        #expect(try TarArchive.members(of: shard) == (try TarArchive.members(of: folder + "/shard.tar")))
+        for name in names {
+            let decoder = try VideoDecoder(path: shard + "#" + name)
+            var seen: [String] = []
+            _ = try decoder.decodeAll { _, bytes in seen.append(frameAdler32(bytes)) }
+            #expect(seen == corpus[name]!.adler32, "\(name)")
+        }
+        #expect(openError(shard + "#missing.mp4").contains("no member 'missing.mp4'"))
+    }
+
     /// A 404 is reported at once with its status; the URL's user-info and
     /// query string appear nowhere in the message; the Authorization header
     /// comes from the environment.
