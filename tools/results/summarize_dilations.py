@@ -10,7 +10,7 @@ import sys
 from stats import cell
 
 out = sys.argv[1] if len(sys.argv) > 1 else "results-itsl-paper"
-runs = sorted(glob.glob(os.path.join(out, "kth3l-stdcf-itsl-s*")))
+runs = sorted(d for d in glob.glob(os.path.join(out, "kth3l-stdcf-itsl-s*")) if os.path.isdir(d))
 rows = [("1-1", "(1, 1)"), ("2-1", "(2, 1)"), ("1-2", "(1, 2)"), ("2-2", "(2, 2), the test setting")]
 print(f"ITSL-trained kth3l-stdcf on full-size test clips, 10 clips × 3 crops; mean ± standard error over "
       f"{len(runs)} seeds:")
