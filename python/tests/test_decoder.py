@@ -192,3 +192,21 @@ def test_metadata_has_torchcodecs_names_too():
     assert 9.9 < m.begin_stream_seconds < m.end_stream_seconds, "the stream starts at 10 s"
     first = decoder.get_frame_at(0)
     assert first.pts_seconds == m.begin_stream_seconds and np.asarray(first.data).shape[0] == 3
+
+
+@pytest.mark.parametrize("fmt", ["ustar", "pax"])
+def test_a_member_of_a_tar_shard_decodes_as_its_file(tmp_path, fmt):
+    import tarfile
+    shard = tmp_path / "shard.tar"
+    names = ["h264_bframes.mp4", "vp9.webm", "mpeg4.avi"]
+    with tarfile.open(shard, "w", format=tarfile.USTAR_FORMAT if fmt == "ustar" else tarfile.PAX_FORMAT) as tar:
+        for name in names:
+            tar.add(FIXTURES / name, arcname=f"videos/{name}")
+    for name in names:
+        member = clipkit.VideoDecoder(f"{shard}#videos/{name}", dimension_order="NHWC")
+        plain = clipkit.VideoDecoder(FIXTURES / name, dimension_order="NHWC")
+        assert len(member) == len(plain)
+        every = list(range(len(plain)))
+        assert np.array_equal(np.asarray(member.get_batch(every)), np.asarray(plain.get_batch(every)))
+    with pytest.raises(clipkit.ClipKitError, match="no member 'videos/missing.mp4'"):
+        clipkit.VideoDecoder(f"{shard}#videos/missing.mp4")
