@@ -63,10 +63,10 @@ let package = Package(
             ]
         ),
         .target(name: "TestSupport", dependencies: ["Tensor"], path: "Tests/TestSupport"),
-        .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport"]),
+        .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "Support", "TestSupport"]),
         .testTarget(name: "ClipsTests", dependencies: ["Clips", "VideoIO", "TestSupport"]),
-        .testTarget(name: "LoaderTests", dependencies: ["Loader", "Clips", "VideoIO", "TestSupport"]),
-        .testTarget(name: "PrepTests", dependencies: ["Prep", "Clips", "Loader", "VideoIO", "TestSupport"]),
+        .testTarget(name: "LoaderTests", dependencies: ["Loader", "Clips", "VideoIO", "Support", "TestSupport"]),
+        .testTarget(name: "PrepTests", dependencies: ["Prep", "Clips", "Loader", "VideoIO", "Support", "TestSupport"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Train", "Tensor", "TestSupport"]),
         .testTarget(

@@ -18,6 +18,10 @@ public struct LoaderOptions: Sendable, Equatable {
     /// Distributed shard: this process's rank among `worldSize` (PyTorch's DistributedSampler).
     public var rank: Int
     public var worldSize: Int
+    /// The group of each sample (its tar shard, `shardGroups`): when given, an
+    /// epoch shuffles the groups, then the samples within each, so that a
+    /// global batch reads from at most two shards (when shards hold a batch).
+    public var groups: [Int]?
 
     public init(
         batchSize: Int, workers: Int = ProcessInfo.processInfo.activeProcessorCount, queueDepth: Int = 4,
@@ -90,14 +94,34 @@ func failureReason(_ error: Error) -> String {
     return String(describing: error)
 }
 
-/// The display order of one epoch for this rank: shuffled from (seed, epoch),
-/// padded by repeating from the start to a multiple of `worldSize`, every
-/// `worldSize`-th index from `rank` (PyTorch's DistributedSampler).
+/// The display order of one epoch for this rank: shuffled from (seed, epoch)
+/// (by groups, then within each, with `options.groups`), padded by repeating
+/// from the start to a multiple of `worldSize`, every `worldSize`-th index
+/// from `rank` (PyTorch's DistributedSampler), so that the ranks' batches
+/// together are the same global batches as in one process.
 public func epochOrder(count: Int, epoch: Int, options: LoaderOptions) -> [Int] {
     var order = Array(0..<count)
     if options.shuffle {
         var rng = SampleRNG(seed: options.seed, epoch: epoch, sample: -1)
-        for i in stride(from: count - 1, to: 0, by: -1) { order.swapAt(i, rng.int(below: i + 1)) }
+        func shuffle(_ a: inout [Int]) {
+            for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, rng.int(below: i + 1)) }
+        }
+        if let groups = options.groups, groups.count == count {
+            var members: [Int: [Int]] = [:]
+            var ids: [Int] = []
+            for (i, g) in groups.enumerated() {
+                if members[g] == nil { ids.append(g) }
+                members[g, default: []].append(i)
+            }
+            shuffle(&ids)
+            order = ids.flatMap { id -> [Int] in
+                var m = members[id]!
+                shuffle(&m)
+                return m
+            }
+        } else {
+            shuffle(&order)
+        }
     }
     let world = max(1, options.worldSize)
     guard world > 1 else { return order }
@@ -488,5 +512,17 @@ final class EpochWork: @unchecked Sendable {
                 index: index, count: videos.count, sampleShape: dataset.sampleShape,
                 data: UnsafeBufferPointer(start: base, count: videos.count * floats),
                 labels: labels, videos: videos, failed: failed, replaced: replaced, buffer: buffer))
+    }
+}
+
+/// Each entry's group for `LoaderOptions.groups`: its tar shard (`shard.tar#member`
+/// paths), numbered in order of first appearance; a plain file is a group of its own.
+public func shardGroups(_ manifest: Manifest) -> [Int] {
+    var numbers: [String: Int] = [:]
+    return manifest.entries.map { e in
+        let key = TarMemberPath(e.path)?.archive ?? e.path
+        if let n = numbers[key] { return n }
+        numbers[key] = numbers.count
+        return numbers.count - 1
     }
 }

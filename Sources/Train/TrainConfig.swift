@@ -89,6 +89,13 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         case full
         case stage
     }
+    /// The epoch's order over tar shards: `mixed`, every sample shuffled
+    /// alone; or `grouped`, the shards shuffled, then the samples within each,
+    /// so that a global batch reads from at most two shards.
+    public enum ShardOrder: String, ConfigChoice {
+        case mixed
+        case grouped
+    }
     public struct ITSL: Codable, Sendable, Equatable {
         public var iterations = 3
         public var beta = 2
@@ -118,6 +125,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     /// recomputed at the end of every stage, before validation (precise BN; 0: off).
     public var preciseBnBatches = 20
     public var preciseBnInputs = PreciseBNInputs.full
+    public var shardOrder = ShardOrder.mixed
     /// Under mpirun: BatchNorm statistics over the global batch (all ranks)
     /// instead of each rank's part of it.
     public var syncBn = false
@@ -281,7 +289,7 @@ private let retiredKeys = ["block_cache_mb"]
 private let knownKeys: [String: Set<String>] = [
     "": [
         "model", "train", "val", "classes", "num_classes", "clip", "eval", "optimizer", "schedule", "epochs", "batch",
-        "workers", "threads", "seed", "precise_bn_batches", "precise_bn_inputs",
+        "workers", "threads", "seed", "precise_bn_batches", "precise_bn_inputs", "shard_order",
         "sync_bn", "bucket_mb", "output", "itsl",
         "task", "noise", "test"
     ],

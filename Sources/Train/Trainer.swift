@@ -147,9 +147,17 @@ public final class Trainer {
             LoaderConfig(
                 spec: config.clip.spec, sampling: config.clip.sampling,
                 mode: .train(config.clip.augment, variant: phase.variant), seed: config.seed,
-                options: LoaderOptions(
-                    batchSize: localBatch, workers: workers, queueDepth: 3, shuffle: true, dropLast: false,
-                    seed: config.seed, rank: world.rank, worldSize: world.size)))
+                options: trainingLoaderOptions))
+    }
+
+    /// The training loader's options: this rank's part of every global batch,
+    /// in the epoch order `shard_order` asks for.
+    var trainingLoaderOptions: LoaderOptions {
+        var o = LoaderOptions(
+            batchSize: localBatch, workers: workers, queueDepth: 3, shuffle: true, dropLast: false,
+            seed: config.seed, rank: world.rank, worldSize: world.size)
+        if config.shardOrder == .grouped { o.groups = shardGroups(train) }
+        return o
     }
 
     /// Evaluates on the validation manifest with the test dilations (nil without one).

@@ -103,6 +103,37 @@ private func modelTensors(_ path: String) throws -> [String: [Float]] {
         #expect(apart > 1e-4, "per-rank BN moved the weights by only \(apart)")
     }
 
+    /// `shard_order: grouped` over tar shards (`prep shards`): 2 ranks train
+    /// the same weights as one process, as with the mixed order above.
+    @Test func groupedShardOrderOnTwoRanksTrainsAsOneProcess() throws {
+        let root = try dataset()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let shards = try clipkit(
+            [
+                "prep", "shards", root.appendingPathComponent("data/train.csv").path,
+                root.appendingPathComponent("shards").path, "--shard-size", "16KB", "--quiet"
+            ])
+        #expect(shards.status == 0, "\(shards.stderr)")
+        let report = String(decoding: shards.stdout, as: UTF8.self)
+        #expect(report.contains("20 videos in") && !report.contains("in 1 shards"), "\(report)")
+        for name in ["one", "two"] {
+            let path = try writeConfig(root, name, #""epochs": 1, "sync_bn": true, "shard_order": "grouped""#)
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            try text.replacingOccurrences(of: "\"data/train.csv\"", with: "\"shards/manifest.csv\"")
+                .write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        let one = try clipkit(["train", root.appendingPathComponent("one.json").path])
+        #expect(one.status == 0, "\(one.stderr)")
+        let two = try mpirun(
+            2, [clipkitExecutable().path, "train", root.appendingPathComponent("two.json").path], in: root)
+        #expect(two.status == 0, "\(two.stderr)")
+        let a = try modelTensors(root.appendingPathComponent("one/checkpoint.safetensors").path)
+        let b = try modelTensors(root.appendingPathComponent("two/checkpoint.safetensors").path)
+        var worst: Float = 0
+        for (name, x) in a { for (u, v) in zip(x, b[name]!) { worst = max(worst, abs(u - v)) } }
+        #expect(a.count > 10 && worst < 2e-5, "largest weight difference \(worst)")
+    }
+
     /// ITSL (stage-t then stage-s) on 2 ranks: after every step both ranks hold
     /// the same weights, and the role a stage freezes does not change in it.
     @Test func itslOnTwoRanksKeepsReplicasEqualAndFrozenRolesFixed() throws {

@@ -1,5 +1,6 @@
 import Clips
 import Foundation
+import Support
 import Synchronization
 import TestSupport
 import Testing
@@ -128,6 +129,40 @@ private func collect(_ loader: ClipLoader, epoch: Int) throws -> [([Int], [Int],
         #expect(epochOrder(count: 50, epoch: 3, options: options) != epochOrder(count: 50, epoch: 3, options: other))
         other.shuffle = false
         #expect(epochOrder(count: 5, epoch: 3, options: other) == [0, 1, 2, 3, 4])
+    }
+
+    /// `shard_order: grouped`: 7 shards of 9–14 samples, dealt out of order.
+    /// The epoch is a permutation in which every shard's samples are
+    /// consecutive, so a global batch of 8 reads from at most two shards; the
+    /// shards' order and the order within them change with the epoch; and two
+    /// ranks' batches together are one process's global batches.
+    @Test func groupedOrderKeepsShardsTogether() {
+        let sizes = [9, 14, 10, 12, 11, 9, 13]
+        var groups = sizes.enumerated().flatMap { Array(repeating: $0.offset, count: $0.element) }
+        var rng = SplitMix64(seed: 3)
+        groups.shuffle(using: &rng)
+        var options = LoaderOptions(batchSize: 8, seed: 21)
+        options.groups = groups
+        let order = epochOrder(count: groups.count, epoch: 2, options: options)
+        #expect(order.sorted() == Array(0..<groups.count))
+        let runs = order.map { groups[$0] }.reduce(into: [Int]()) { if $0.last != $1 { $0.append($1) } }
+        #expect(runs.count == sizes.count, "each shard in one run: \(runs)")
+        for start in stride(from: 0, to: order.count, by: 8) {
+            #expect(Set(order[start..<min(start + 8, order.count)].map { groups[$0] }).count <= 2)
+        }
+        let next = epochOrder(count: groups.count, epoch: 3, options: options)
+        #expect(
+            next != order
+                && next.map { groups[$0] }.reduce(into: [Int]()) { if $0.last != $1 { $0.append($1) } } != runs)
+        var ranks = options
+        (ranks.worldSize, ranks.batchSize) = (2, 4)
+        let parts = (0..<2).map { r -> [Int] in
+            var o = ranks
+            o.rank = r
+            return epochOrder(count: groups.count, epoch: 2, options: o)
+        }
+        let interleaved = (0..<parts[0].count).flatMap { [parts[0][$0], parts[1][$0]] }
+        #expect(Array(interleaved.prefix(order.count)) == order, "rank r holds every second sample of the global order")
     }
 
     /// Like PyTorch's DistributedSampler: ceil(N / world) each, padded by
