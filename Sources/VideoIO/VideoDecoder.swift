@@ -129,7 +129,7 @@ public final class VideoDecoder {
             source = try ImageFolderSource(path: path, options: options.folder, index: knownIndex)
         } else {
             try checkReadableFile(path)
-            source = try StreamSource(path: path, options: options, index: knownIndex)
+            source = try retryingRemoteOpens(path) { try StreamSource(path: path, options: options, index: knownIndex) }
         }
         self.path = path
         baseMetadata = source.baseMetadata

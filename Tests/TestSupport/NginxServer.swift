@@ -26,6 +26,17 @@ public final class NginxServer: @unchecked Sendable {
     public var baseURL: String { "\(tls == nil ? "http" : "https")://127.0.0.1:\(port)" }
     public var accessLog: String { folder + "/access.log" }
 
+    /// Whether the access log satisfies `test` within 2 s (nginx logs a
+    /// request just after answering it).
+    public func waitForLog(_ test: (String) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(2)
+        repeat {
+            if let log = try? String(contentsOfFile: accessLog, encoding: .utf8), test(log) { return true }
+            usleep(20_000)
+        } while Date() < deadline
+        return false
+    }
+
     /// Starts nginx and waits until it accepts connections (5 s at most).
     public func start() throws {
         stop()
@@ -128,4 +139,22 @@ public func selfSignedCertificate(in folder: String) throws -> (certificate: Str
             "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate
         ])
     return (certificate, key)
+}
+
+private let networkLock = NSLock()
+
+/// Runs `body` with the http settings' environment variables set to `values`
+/// (nil: unset), holding a lock that every test reading them takes, so that
+/// suites in different targets of the one test process never see each
+/// other's settings.
+public func withNetworkEnvironment<T>(_ values: [String: String?] = [:], _ body: () throws -> T) rethrows -> T {
+    networkLock.lock()
+    defer { networkLock.unlock() }
+    let names = ["CLIPKIT_HTTP_RETRY_SECONDS", "CLIPKIT_HTTP_AUTHORIZATION", "CLIPKIT_CA_FILE", "CLIPKIT_TLS_INSECURE"]
+    let kept = names.map { ($0, ProcessInfo.processInfo.environment[$0]) }
+    for name in names {
+        if let value = values[name] ?? nil { setenv(name, value, 1) } else { unsetenv(name) }
+    }
+    defer { for (key, value) in kept { if let value { setenv(key, value, 1) } else { unsetenv(key) } } }
+    return try body()
 }

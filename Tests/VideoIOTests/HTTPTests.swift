@@ -7,15 +7,11 @@ import Testing
 
 private let corpus = try! CorpusFile.load()
 
-/// Sets the http settings' environment for `body` (the suite is serialized:
-/// nothing else in the test run reads these variables).
-private func withEnvironment<T>(_ values: [String: String?], _ body: () throws -> T) rethrows -> T {
-    let kept = values.keys.map { ($0, ProcessInfo.processInfo.environment[$0]) }
-    for (key, value) in values {
-        if let value { setenv(key, value, 1) } else { unsetenv(key) }
-    }
-    defer { for (key, value) in kept { if let value { setenv(key, value, 1) } else { unsetenv(key) } } }
-    return try body()
+/// The open's error and how long the open took.
+private func timedOpenError(_ url: String) -> (message: String, seconds: TimeInterval) {
+    let started = Date()
+    let message = openError(url)
+    return (message, Date().timeIntervalSince(started))
 }
 
 private func openError(_ url: String) -> String {
@@ -32,43 +28,47 @@ private func openError(_ url: String) -> String {
 /// the budget, and certificates verified.
 @Suite(.serialized) struct HTTPTests {
     @Test func everyCorpusFrameOverHTTP() throws {
-        let server = try NginxServer(root: fixture(""))
-        try server.start()
-        defer { server.stop() }
-        for name in corpus.keys.sorted() {
-            let decoder = try VideoDecoder(path: "\(server.baseURL)/corpus/\(name)")
-            var seen: [String] = []
-            _ = try decoder.decodeAll { _, bytes in seen.append(frameAdler32(bytes)) }
-            #expect(seen == corpus[name]!.adler32, "\(name)")
-            // Seeks are ranged requests on the kept-alive connection.
-            let picks = Array(corpus[name]!.scatteredIndices(keyframes: decoder.keyframes).reversed())
-            for (i, frame) in zip(picks, try decoder.frames(at: picks)) {
-                #expect(frameAdler32(frame.pixels) == corpus[name]!.adler32[i], "\(name) frame \(i)")
+        try withNetworkEnvironment {
+            let server = try NginxServer(root: fixture(""))
+            try server.start()
+            defer { server.stop() }
+            for name in corpus.keys.sorted() {
+                let decoder = try VideoDecoder(path: "\(server.baseURL)/corpus/\(name)")
+                var seen: [String] = []
+                _ = try decoder.decodeAll { _, bytes in seen.append(frameAdler32(bytes)) }
+                #expect(seen == corpus[name]!.adler32, "\(name)")
+                // Seeks are ranged requests on the kept-alive connection.
+                let picks = Array(corpus[name]!.scatteredIndices(keyframes: decoder.keyframes).reversed())
+                for (i, frame) in zip(picks, try decoder.frames(at: picks)) {
+                    #expect(frameAdler32(frame.pixels) == corpus[name]!.adler32[i], "\(name) frame \(i)")
+                }
             }
+            let log = try String(contentsOfFile: server.accessLog, encoding: .utf8)
+            #expect(log.contains("\"bytes=") && log.contains("206 "), "ranged requests were made")
         }
-        let log = try String(contentsOfFile: server.accessLog, encoding: .utf8)
-        #expect(log.contains("\"bytes=") && log.contains("206 "), "ranged requests were made")
     }
 
     /// Members of a tar shard on the server: the headers listed by ranged
     /// reads, each member read through its byte range, the same frames.
     @Test func everyCorpusFrameThroughARemoteTarMember() throws {
-        let folder = try temporaryFolder("remote-tar")
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let names = corpus.keys.sorted()
-        _ = try runTool("tar", ["--format=pax", "-cf", folder + "/shard.tar", "-C", fixture("corpus")] + names)
-        let server = try NginxServer(root: folder)
-        try server.start()
-        defer { server.stop() }
-        let shard = "\(server.baseURL)/shard.tar"
-        #expect(try TarArchive.members(of: shard) == (try TarArchive.members(of: folder + "/shard.tar")))
-        for name in names {
-            let decoder = try VideoDecoder(path: shard + "#" + name)
-            var seen: [String] = []
-            _ = try decoder.decodeAll { _, bytes in seen.append(frameAdler32(bytes)) }
-            #expect(seen == corpus[name]!.adler32, "\(name)")
+        try withNetworkEnvironment {
+            let folder = try temporaryFolder("remote-tar")
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let names = corpus.keys.sorted()
+            _ = try runTool("tar", ["--format=pax", "-cf", folder + "/shard.tar", "-C", fixture("corpus")] + names)
+            let server = try NginxServer(root: folder)
+            try server.start()
+            defer { server.stop() }
+            let shard = "\(server.baseURL)/shard.tar"
+            #expect(try TarArchive.members(of: shard) == (try TarArchive.members(of: folder + "/shard.tar")))
+            for name in names {
+                let decoder = try VideoDecoder(path: shard + "#" + name)
+                var seen: [String] = []
+                _ = try decoder.decodeAll { _, bytes in seen.append(frameAdler32(bytes)) }
+                #expect(seen == corpus[name]!.adler32, "\(name)")
+            }
+            #expect(openError(shard + "#missing.mp4").contains("no member 'missing.mp4'"))
         }
-        #expect(openError(shard + "#missing.mp4").contains("no member 'missing.mp4'"))
     }
 
     /// A 404 is reported at once with its status; the URL's user-info and
@@ -79,19 +79,16 @@ private func openError(_ url: String) -> String {
         try server.start()
         defer { server.stop() }
         let secretURL = "http://alice:hunter2@127.0.0.1:\(server.port)/nope.mp4?X-Amz-Signature=deadbeef&token=s3cr3t"
-        let started = Date()
-        let message = withEnvironment(["CLIPKIT_HTTP_RETRY_SECONDS": "20", "CLIPKIT_HTTP_AUTHORIZATION": "Bearer t0k3n"]
-        ) {
-            openError(secretURL)
-        }
-        #expect(Date().timeIntervalSince(started) < 5, "a 404 is not retried")
+        let (message, seconds) = withNetworkEnvironment([
+            "CLIPKIT_HTTP_RETRY_SECONDS": "20", "CLIPKIT_HTTP_AUTHORIZATION": "Bearer t0k3n"
+        ]) { timedOpenError(secretURL) }
+        #expect(seconds < 5, "a 404 is not retried")
         #expect(message.contains("404"), "\(message)")
         for secret in ["alice", "hunter2", "deadbeef", "s3cr3t", "t0k3n"] {
             #expect(!message.contains(secret), "\(message)")
         }
         #expect(message.hasPrefix("http://***@127.0.0.1:\(server.port)/nope.mp4?***: "), "\(message)")
-        let log = try String(contentsOfFile: server.accessLog, encoding: .utf8)
-        #expect(log.contains("\"Bearer t0k3n\""), "the header reached the server")
+        #expect(server.waitForLog { $0.contains("\"Bearer t0k3n\"") }, "the header reached the server")
         #expect(
             redactedLocations("see https://u:p@h.example/a/b.mp4?sig=1#frag and http://h/x")
                 == "see https://***@h.example/a/b.mp4?***#frag and http://h/x")
@@ -102,35 +99,36 @@ private func openError(_ url: String) -> String {
     @Test func stoppedAndRestartedServers() throws {
         let server = try NginxServer(root: fixture(""))
         let url = "\(server.baseURL)/vfr.mp4"
-        let started = Date()
-        let message = withEnvironment(["CLIPKIT_HTTP_RETRY_SECONDS": "2"]) { openError(url) }
-        let waited = Date().timeIntervalSince(started)
+        let (message, waited) = withNetworkEnvironment(["CLIPKIT_HTTP_RETRY_SECONDS": "2"]) { timedOpenError(url) }
         #expect(message.contains("still failing after") && message.contains("127.0.0.1"), "\(message)")
         #expect(waited < 10, "within the budget: \(waited) s")
         // Back after 1.5 s, inside an 8 s budget.
-        let restart = Thread {
-            usleep(1_500_000)
-            try? server.start()
-        }
-        restart.start()
         defer { server.stop() }
-        let frames = try withEnvironment(["CLIPKIT_HTTP_RETRY_SECONDS": "8"]) {
-            try VideoDecoder(path: url).frameCount
+        let (frames, seconds) = try withNetworkEnvironment(["CLIPKIT_HTTP_RETRY_SECONDS": "8"]) {
+            let restart = Thread {
+                usleep(1_500_000)
+                try? server.start()
+            }
+            restart.start()
+            let started = Date()
+            return (try VideoDecoder(path: url).frameCount, Date().timeIntervalSince(started))
         }
-        #expect(frames == 50)
+        #expect(frames == 50 && seconds > 1, "opened after the restart, \(seconds) s")
     }
 
     /// A slow server (limit_rate) is slow, not an error.
     @Test func aSlowServerStillServes() throws {
-        let server = try NginxServer(root: fixture(""), locationExtra: "limit_rate 100k; sendfile off;")
-        try server.start()
-        defer { server.stop() }
-        let started = Date()
-        let decoder = try VideoDecoder(path: "\(server.baseURL)/corpus/mjpeg.avi")
-        var frames = 0
-        _ = try decoder.decodeAll { _, _ in frames += 1 }
-        #expect(frames == corpus["mjpeg.avi"]!.frames)
-        #expect(Date().timeIntervalSince(started) > 1, "the rate limit held: 150 kB at 100 kB/s")
+        try withNetworkEnvironment {
+            let server = try NginxServer(root: fixture(""), locationExtra: "limit_rate 100k; sendfile off;")
+            try server.start()
+            defer { server.stop() }
+            let started = Date()
+            let decoder = try VideoDecoder(path: "\(server.baseURL)/corpus/mjpeg.avi")
+            var frames = 0
+            _ = try decoder.decodeAll { _, _ in frames += 1 }
+            #expect(frames == corpus["mjpeg.avi"]!.frames)
+            #expect(Date().timeIntervalSince(started) > 1, "the rate limit held: 150 kB at 100 kB/s")
+        }
     }
 
     /// https verifies the server's certificate: a self-signed one fails with
@@ -143,11 +141,12 @@ private func openError(_ url: String) -> String {
         try server.start()
         defer { server.stop() }
         let url = "\(server.baseURL)/vfr.mp4"
-        let started = Date()
-        let message = withEnvironment(["CLIPKIT_HTTP_RETRY_SECONDS": "20", "CLIPKIT_CA_FILE": nil]) { openError(url) }
+        let (message, seconds) = withNetworkEnvironment(["CLIPKIT_HTTP_RETRY_SECONDS": "20", "CLIPKIT_CA_FILE": nil]) {
+            timedOpenError(url)
+        }
         #expect(message.contains("certificate failed verification"), "\(message)")
-        #expect(Date().timeIntervalSince(started) < 5, "not retried")
-        let frames = try withEnvironment(["CLIPKIT_CA_FILE": tls.certificate]) {
+        #expect(seconds < 5, "not retried")
+        let frames = try withNetworkEnvironment(["CLIPKIT_CA_FILE": tls.certificate]) {
             try VideoDecoder(path: url).frameCount
         }
         #expect(frames == 50)
