@@ -115,24 +115,20 @@ public final class Trainer {
     /// Precise BN for evaluation: statistics of full-size training clips with
     /// the test dilations (or `dilation`).
     public func recomputeStatisticsForTesting(epoch: Int, dilation: (temporal: Int, spatial: Int)? = nil) throws {
-        guard config.preciseBnBatches > 0 else { return }
         let d = dilation ?? plan.testDilation
-        applyDilation(model, temporal: d.temporal, spatial: d.spatial)
         let full = TrainingPhase(
-            kind: .full, iteration: 1, epochs: 1, variant: .full, temporalDilation: 1, spatialDilation: 1, frozen: nil)
-        try recomputeBatchNormStatistics(
-            model, loader: try loader(for: full), epoch: 1_000_000 + epoch, batches: config.preciseBnBatches)
-        // Synchronised BN saw the global batches already; otherwise average the ranks' statistics.
-        if !syncingNow { try world.averageBuffers(of: model) }
+            kind: .full, iteration: 1, epochs: 1, variant: .full, temporalDilation: d.temporal,
+            spatialDilation: d.spatial, frozen: nil)
+        try recomputeStatistics(onInputsOf: full, epoch: epoch)
     }
 
-    /// Precise BN on the clips `phase` trained on, with its dilations (which the
-    /// model still has at the end of the phase): a stage never reads full-size data.
+    /// Precise BN on the clips `phase` trains on (its stream), with its dilations.
     func recomputeStatistics(onInputsOf phase: TrainingPhase, epoch: Int) throws {
         guard config.preciseBnBatches > 0 else { return }
         applyDilation(model, temporal: phase.temporalDilation, spatial: phase.spatialDilation)
         try recomputeBatchNormStatistics(
             model, loader: try loader(for: phase), epoch: 1_000_000 + epoch, batches: config.preciseBnBatches)
+        // Synchronised BN saw the global batches already; otherwise average the ranks' statistics.
         if !syncingNow { try world.averageBuffers(of: model) }
     }
 

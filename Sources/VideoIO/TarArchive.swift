@@ -57,14 +57,15 @@ public struct TarMemberPath: Sendable, Equatable {
 public enum TarArchive {
     /// The member called `name` in `archive`.
     public static func member(_ name: String, in archive: String) throws -> TarMember {
-        let listing = try members(of: archive)
-        guard let found = listing.last(where: { $0.name == name }) else {
-            let some = listing.prefix(3).map(\.name).joined(separator: ", ") + (listing.count > 3 ? ", …" : "")
-            let listed = "\(listing.count) members" + (some.isEmpty ? "" : ": \(some)")
+        let listing = try self.listing(of: archive)
+        guard let found = listing.byName[name] else {
+            let members = listing.members
+            let some = members.prefix(3).map(\.name).joined(separator: ", ") + (members.count > 3 ? ", …" : "")
+            let listed = "\(members.count) members" + (some.isEmpty ? "" : ": \(some)")
             throw VideoError.cannotOpen(
                 path: "\(archive)#\(name)", reason: "no member '\(name)' in the tar archive (\(listed))")
         }
-        let end = cache.withLock { $0[archive]?.size } ?? .max
+        let end = listing.size
         guard found.offset + found.size <= end else {
             throw VideoError.cannotOpen(
                 path: "\(archive)#\(name)",
@@ -75,10 +76,26 @@ public enum TarArchive {
     }
 
     /// Every regular file of `archive` (a path or an http(s) URL), in order.
-    /// A remote archive is listed once per process (ranged reads of its headers).
-    public static func members(of archive: String) throws -> [TarMember] {
+    public static func members(of archive: String) throws -> [TarMember] { try listing(of: archive).members }
+
+    /// An archive's members, by name too (a later member of one name wins, as
+    /// tar extracts it), and its size. A local archive is listed again when it
+    /// changes; a remote one once per process (ranged reads of its headers).
+    private struct Listing {
+        var version: String
+        var size: Int64
+        var members: [TarMember]
+        var byName: [String: TarMember]
+
+        init(version: String, size: Int64, members: [TarMember]) {
+            (self.version, self.size, self.members) = (version, size, members)
+            byName = Dictionary(members.map { ($0.name, $0) }, uniquingKeysWith: { $1 })
+        }
+    }
+
+    private static func listing(of archive: String) throws -> Listing {
         if isRemoteLocation(archive) {
-            if let known = cache.withLock({ $0[archive] }) { return known.members }
+            if let known = cache.withLock({ $0[archive] }) { return known }
             let io = try openRemoteBytes(archive)
             defer {
                 var p: UnsafeMutablePointer<AVIOContext>? = io
@@ -92,13 +109,14 @@ public enum TarArchive {
                 let got = avio_read(io, &bytes, Int32(count))
                 return got > 0 ? Array(bytes.prefix(Int(got))) : []
             }
-            cache.withLock { $0[archive] = ("", size, listing) }
-            return listing
+            let entry = Listing(version: "", size: size, members: listing)
+            cache.withLock { $0[archive] = entry }
+            return entry
         }
         var info = stat()
         guard stat(archive, &info) == 0 else { throw VideoError.fileNotFound(path: archive) }
         let version = "\(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec) \(info.st_ino)"
-        if let known = cache.withLock({ $0[archive] }), known.version == version { return known.members }
+        if let known = cache.withLock({ $0[archive] }), known.version == version { return known }
         guard let handle = FileHandle(forReadingAtPath: archive) else {
             throw VideoError.cannotOpen(path: archive, reason: "permission denied")
         }
@@ -107,11 +125,12 @@ public enum TarArchive {
             try handle.seek(toOffset: UInt64(offset))
             return [UInt8](handle.readData(ofLength: count))
         }
-        cache.withLock { $0[archive] = (version, Int64(info.st_size), listing) }
-        return listing
+        let entry = Listing(version: version, size: Int64(info.st_size), members: listing)
+        cache.withLock { $0[archive] = entry }
+        return entry
     }
 
-    private static let cache = Mutex<[String: (version: String, size: Int64, members: [TarMember])]>([:])
+    private static let cache = Mutex<[String: Listing]>([:])
 
     /// The headers of an archive of `fileSize` bytes, through `read(offset, count)`.
     private static func walk(

@@ -16,6 +16,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/clipkit-bin.sh"   # bin: CLIPKIT, or the release build
+. "$here/runs.sh"         # train_once, test_once
 out=${1:-results-itsl-seeds}
 train=${TRAIN:-400} val=${VAL:-100} test=${TEST:-200}
 seeds=${SEEDS:-0 1 2} per_stage=${EPOCHS_PER_STAGE:-2}
@@ -46,11 +47,8 @@ for seed in $seeds; do
   $extra
 }
 JSON
-            # A run interrupted half-way starts again from nothing: its folder has no "done".
-            [ -f "$out/$name/done" ] || { rm -rf "${out:?}/$name"; "$bin" train "$out/$name.json" >"$out/$name.log" 2>&1; touch "$out/$name/done"; }
-            f="$out/$name/eval.json"
-            [ -f "$f" ] || "$bin" eval "$out/$name/checkpoint.safetensors" "$data/test.csv" --views 10x3 --save "$f" >>"$out/$name.log" 2>&1
-            echo "$name: $(python3 -c "import json,sys; print('%.1f%%' % json.load(open(sys.argv[1]))['top1'])" "$f")"
+            train_once "$out" "$name"
+            test_once "$out" "$name" "$data/test.csv"
         done
     done
 done

@@ -12,6 +12,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/clipkit-bin.sh"   # bin: CLIPKIT, or the release build
+. "$here/runs.sh"         # train_once
 out=${1:-results-tr-mnist}
 train=${TRAIN:-400} test=${TEST:-100} epochs=${EPOCHS:-10} seeds=${SEEDS:-0 1 2}
 mkdir -p "$out"
@@ -30,8 +31,7 @@ for seed in $seeds; do
   "epochs": $epochs, "batch": 16, "workers": 2, "seed": $seed, "output": "$name"
 }
 JSON
-        # A run interrupted half-way starts again from nothing: its folder has no "done".
-        [ -f "$out/$name/done" ] || { rm -rf "${out:?}/$name"; "$bin" train "$out/$name.json" >"$out/$name.log" 2>&1; touch "$out/$name/done"; }
+        train_once "$out" "$name"
         echo "$name: $(tail -1 "$out/$name.log")"
         "$bin" model summary "$model" --input 3x16x32x32 --json > "$out/$name/summary.json"
     done
