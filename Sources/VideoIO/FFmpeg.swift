@@ -121,12 +121,12 @@ final class FrameConverter {
 final class Demuxer {
     let pointer: UnsafeMutablePointer<AVFormatContext>
     let path: String
-    /// A tar member's reads (`archive.tar#member`): the range of the archive it
-    /// reads from; nil for a plain file.
-    private var memberInput: UnsafeMutablePointer<AVIOContext>?
+    /// The reads of a tar member (`archive.tar#member`: the range of the
+    /// archive it reads from) or of a remote object; nil for a plain file.
+    private var rangeInput: UnsafeMutablePointer<AVIOContext>?
 
-    /// Opens `path`, a file or a tar member; `stream` is the video stream that
-    /// will be read (nil: the default one).
+    /// Opens `path`, a file, a tar member or an http(s) URL; `stream` is the
+    /// video stream that will be read (nil: the default one).
     init(path: String, stream: Int? = nil) throws {
         _ = installLogCapture
         _ = takeLastLog()
@@ -136,23 +136,26 @@ final class Demuxer {
             let range = try TarArchive.member(member.member, in: member.archive)
             let io =
                 isRemoteLocation(member.archive)
-                ? cffmpeg_range_io_over(try openRemoteBytes(member.archive), range.offset, range.size)
+                ? cffmpeg_range_io_http(
+                    try openRemoteReader(member.archive, at: range.offset), range.offset, range.size)
                 : cffmpeg_range_io_open(member.archive, range.offset, range.size)
-            guard let io, let reading = cffmpeg_format_context_reading(io) else {
-                throw VideoError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
-            }
             // The member's name stands for the URL: its extension hints the format.
-            (memberInput, context, url) = (io, reading, member.member)
+            (rangeInput, url) = (try Self.reading(io, path), member.member)
+        } else if isRemoteLocation(path) {
+            let reader = try openRemoteReader(path)
+            let size = reader.pointee.size > 0 ? reader.pointee.size : .max  // no length given: read to the end
+            rangeInput = try Self.reading(cffmpeg_range_io_http(reader, 0, size), path)
         }
-        let code: Int32
-        if isRemoteLocation(path) && memberInput == nil {
-            context = try openRemoteInput(path)
-            code = 0
-        } else {
-            code = avformat_open_input(&context, url, nil, nil)
+        if let rangeInput {
+            context = cffmpeg_format_context_reading(rangeInput)
+            if context == nil {
+                cffmpeg_range_io_close(&self.rangeInput)
+                throw VideoError.cannotOpen(path: path, reason: "out of memory")
+            }
         }
+        let code = avformat_open_input(&context, url, nil, nil)
         guard code >= 0, let context else {
-            cffmpeg_range_io_close(&memberInput)
+            cffmpeg_range_io_close(&rangeInput)
             throw VideoError.cannotOpen(
                 path: path, reason: describeOpenFailure(path: path, message: ffmpegMessage(code)))
         }
@@ -171,6 +174,14 @@ final class Demuxer {
         }
     }
 
+    /// `io`, or the error of its making (errno: the archive would not open, or memory ran out).
+    private static func reading(
+        _ io: UnsafeMutablePointer<AVIOContext>?, _ path: String
+    ) throws -> UnsafeMutablePointer<AVIOContext> {
+        guard let io else { throw VideoError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        return io
+    }
+
     var headerIsComplete: Bool {
         formatName.hasPrefix("mov,mp4") || formatName.hasPrefix("matroska")
     }
@@ -184,11 +195,23 @@ final class Demuxer {
     deinit {
         var p: UnsafeMutablePointer<AVFormatContext>? = pointer
         avformat_close_input(&p)
-        cffmpeg_range_io_close(&memberInput)
+        cffmpeg_range_io_close(&rangeInput)
     }
 
-    /// Bytes read from a tar member's archive so far (0 for a plain file).
-    var memberBytesRead: Int64 { memberInput.map { cffmpeg_range_io_bytes($0) } ?? 0 }
+    var isRemote: Bool { rangeInput.flatMap { cffmpeg_range_io_remote($0) } != nil }
+
+    /// What the reads of a remote source have cost so far (nil for a local one).
+    var network: NetworkCounters? {
+        rangeInput.flatMap { cffmpeg_range_io_remote($0) }.map(NetworkCounters.init)
+    }
+
+    /// Plans the reads of the next clip: they end at `end` (bytes from the
+    /// start of the source; nil: the end of the source), so a remote source
+    /// asks for the clip's bytes in one request. Nothing for a local source.
+    func planReads(through end: Int64?) {
+        guard let io = rangeInput, let remote = cffmpeg_range_io_remote(io) else { return }
+        cffmpeg_http_plan(remote, cffmpeg_range_io_start(io) + (end ?? cffmpeg_range_io_size(io)))
+    }
 
     var formatName: String { String(cString: pointer.pointee.iformat.pointee.name) }
 

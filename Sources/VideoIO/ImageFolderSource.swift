@@ -53,6 +53,7 @@ final class ImageFolderSource: FrameSource {
     let rotation = 0
     let baseMetadata: VideoMetadata
     var counters = DecodeCounters()
+    var network: NetworkCounters? { nil }
     var damagedFrames: Set<Int> = []
     var lastDamageReason = ""
     private let fps: Double

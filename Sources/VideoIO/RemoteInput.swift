@@ -43,33 +43,64 @@ public struct RemoteSettings: Sendable {
     }
 }
 
-/// Opens an http(s) URL as a container.
-func openRemoteInput(_ url: String) throws -> UnsafeMutablePointer<AVFormatContext> {
-    try retryingRemoteOpen(url) { options in
-        var context: UnsafeMutablePointer<AVFormatContext>? = nil
-        let code = avformat_open_input(&context, url, nil, &options)
-        return (code, context.flatMap { c in c.pointee.pb.map { (c, $0) } })
-    }.0
+/// Opens the reader of an http(s) object with a first request at `offset`
+/// (what the caller reads first: a container's header, a tar header or a
+/// member's start). Later requests open with the same options, reconnecting
+/// on dropped connections within the budget.
+func openRemoteReader(_ url: String, at offset: Int64 = 0) throws -> UnsafeMutablePointer<cffmpeg_http> {
+    let firstEnd = offset + Int64(CFFMPEG_HTTP_FIRST_CHUNK)
+    let io = try retryingRemoteOpen(url) { options in
+        av_dict_set(&options, "offset", "\(offset)", 0)
+        av_dict_set(&options, "end_offset", "\(firstEnd)", 0)
+        var io: UnsafeMutablePointer<AVIOContext>? = nil
+        return (avio_open2(&io, url, AVIO_FLAG_READ, nil, &options), io)
+    }
+    var later: OpaquePointer? = nil
+    for (key, value) in RemoteSettings.environment.options(networkRetries: true) { av_dict_set(&later, key, value, 0) }
+    defer { av_dict_free(&later) }
+    guard let reader = cffmpeg_http_make(url, later, io, offset, firstEnd) else {
+        throw VideoError.cannotOpen(path: url, reason: "out of memory")
+    }
+    return reader
 }
 
-/// Opens an http(s) URL as a byte stream (a remote tar archive).
-func openRemoteBytes(_ url: String) throws -> UnsafeMutablePointer<AVIOContext> {
-    try retryingRemoteOpen(url) { options in
-        var io: UnsafeMutablePointer<AVIOContext>? = nil
-        let code = avio_open2(&io, url, AVIO_FLAG_READ, nil, &options)
-        return (code, io.map { ($0, $0) })
-    }.0
+/// What a remote reader has asked for and waited on so far.
+public struct NetworkCounters: Sendable, Equatable {
+    /// Requests made and bytes asked for while opening (container header,
+    /// index) and while decoding clips.
+    public var openingRequests = 0, openingBytes: Int64 = 0
+    public var clipRequests = 0, clipBytes: Int64 = 0
+    /// Seconds spent waiting for requests to open and responses to arrive.
+    public var waitSeconds = 0.0
+
+    init() {}
+
+    init(_ h: UnsafeMutablePointer<cffmpeg_http>) {
+        let r = h.pointee
+        (openingRequests, openingBytes) = (Int(r.requests.0), r.requested.0)
+        (clipRequests, clipBytes) = (Int(r.requests.1), r.requested.1)
+        waitSeconds = Double(r.wait_ns) / 1e9
+    }
+
+    static func + (a: NetworkCounters, b: NetworkCounters) -> NetworkCounters {
+        var s = a
+        s.openingRequests += b.openingRequests
+        s.openingBytes += b.openingBytes
+        s.clipRequests += b.clipRequests
+        s.clipBytes += b.clipBytes
+        s.waitSeconds += b.waitSeconds
+        return s
+    }
 }
 
 /// Runs `open` with the settings' options. A first try reports a certificate
 /// failure or a 4xx status at once; any other failure is tried again with
 /// libavformat's reconnects on, pausing 0, 1, 3, 7, … s while the budget
-/// lasts. Once open, reads and seeks reconnect the same way (the option is
-/// set on the opened I/O context, the second member of what `open` gives).
-/// Errors name the URL (redacted when printed).
-private func retryingRemoteOpen<T>(
-    _ url: String, _ open: (inout OpaquePointer?) -> (Int32, (T, UnsafeMutablePointer<AVIOContext>)?)
-) throws -> (T, UnsafeMutablePointer<AVIOContext>) {
+/// lasts. Once open, reads reconnect the same way (the option is set on the
+/// opened I/O context). Errors name the URL (redacted when printed).
+private func retryingRemoteOpen(
+    _ url: String, _ open: (inout OpaquePointer?) -> (Int32, UnsafeMutablePointer<AVIOContext>?)
+) throws -> UnsafeMutablePointer<AVIOContext> {
     let settings = RemoteSettings.environment
     let started = Date()
     var failure = ""
@@ -80,7 +111,7 @@ private func retryingRemoteOpen<T>(
         defer { av_dict_free(&dictionary) }
         let (code, opened) = open(&dictionary)
         if code >= 0, let opened {
-            av_opt_set(UnsafeMutableRawPointer(opened.1), "reconnect_on_network_error", "1", AV_OPT_SEARCH_CHILDREN)
+            av_opt_set(UnsafeMutableRawPointer(opened), "reconnect_on_network_error", "1", AV_OPT_SEARCH_CHILDREN)
             return opened
         }
         failure = ffmpegMessage(code)

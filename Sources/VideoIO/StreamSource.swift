@@ -8,6 +8,9 @@ final class StreamSource: FrameSource {
     let path: String
     let index: FrameIndex
     var counters = DecodeCounters()
+    /// A remote source's requests, with those of demuxers closed on restarts.
+    var network: NetworkCounters? { demuxer.network.map { $0 + networkBefore } }
+    private var networkBefore = NetworkCounters()
     var damagedFrames: Set<Int> = []
 
     private var demuxer: Demuxer
@@ -235,6 +238,7 @@ final class StreamSource: FrameSource {
             unsent = []
             codec.pointer.pointee.skip_frame = AVDISCARD_DEFAULT
         }
+        if let last = targets.last { planReads(endingAt: last) }
         var missing: [Int] = []
         var pending: Int? = nil  // a frame decoded past a missing target, still current
         for target in targets {
@@ -300,6 +304,22 @@ final class StreamSource: FrameSource {
         return missing
     }
 
+    /// Tells a remote source where the reads for frames up to `last` end: at
+    /// the next keyframe's bytes (the container's index says where they are),
+    /// or the end of the source when `last` is in the last GOP or the
+    /// container indexes no bytes.
+    private func planReads(endingAt last: Int) {
+        guard demuxer.isRemote else { return }
+        var end: Int64? = nil
+        if let next = index.keyframes.first(where: { $0 > last }) {
+            let ts = decoded?.seekTimestamps[next] ?? timestamps[next]
+            let entry = avformat_index_get_entry_from_timestamp(
+                demuxer.stream(streamIndex), ts, AVSEEK_FLAG_BACKWARD)
+            if let entry, entry.pointee.pos > 0 { end = entry.pointee.pos }
+        }
+        demuxer.planReads(through: end)
+    }
+
     private func seek(toKeyframe keyframe: Int) throws {
         if index.method == .decoded {
             // Frame 0, or a keyframe the decoder gave no timestamp to: from the
@@ -318,6 +338,7 @@ final class StreamSource: FrameSource {
 
     /// Back to the first packet, by opening the file again.
     private func restart() throws {
+        if let spent = demuxer.network { networkBefore = networkBefore + spent }
         demuxer = try Demuxer(path: path, stream: Int(streamIndex))
         codec.flush()
         counting = true

@@ -96,18 +96,22 @@ public enum TarArchive {
     private static func listing(of archive: String) throws -> Listing {
         if isRemoteLocation(archive) {
             if let known = cache.withLock({ $0[archive] }) { return known }
-            let io = try openRemoteBytes(archive)
-            defer {
-                var p: UnsafeMutablePointer<AVIOContext>? = io
-                avio_closep(&p)
-            }
-            let known = avio_size(io)
+            var reader: UnsafeMutablePointer<cffmpeg_http>? = try openRemoteReader(archive)
+            defer { cffmpeg_http_free(&reader) }
+            let known = reader!.pointee.size
             let size = known > 0 ? known : .max  // a server that gives no length: read to the end blocks
             let listing = try walk(archive, size: size) { offset, count in
-                guard avio_seek(io, offset, SEEK_SET) >= 0 else { return [] }
                 var bytes = [UInt8](repeating: 0, count: count)
-                let got = avio_read(io, &bytes, Int32(count))
-                return got > 0 ? Array(bytes.prefix(Int(got))) : []
+                var filled = 0
+                while filled < count {
+                    let got = bytes.withUnsafeMutableBufferPointer {
+                        cffmpeg_http_read(
+                            reader, offset + Int64(filled), $0.baseAddress! + filled, Int32(count - filled))
+                    }
+                    if got <= 0 { break }
+                    filled += Int(got)
+                }
+                return Array(bytes.prefix(filled))
             }
             let entry = Listing(version: "", size: size, members: listing)
             cache.withLock { $0[archive] = entry }

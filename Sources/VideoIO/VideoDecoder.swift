@@ -84,6 +84,7 @@ public struct RGBFrame: Sendable, Equatable {
 /// Where a decoder's frames come from: one video stream, or a folder of images.
 protocol FrameSource: AnyObject {
     var index: FrameIndex { get }
+    var network: NetworkCounters? { get }
     /// Size of decoded frames before rotation.
     var codedWidth: Int { get }
     var codedHeight: Int { get }
@@ -137,6 +138,8 @@ public final class VideoDecoder {
 
     public var index: FrameIndex { source.index }
     public var counters: DecodeCounters { source.counters }
+    /// The requests a remote source has made so far (nil for a local one).
+    public var network: NetworkCounters? { source.network }
     /// Display-order indices of frames found damaged so far (corrupt or never produced).
     public var damagedFrames: Set<Int> { source.damagedFrames }
     /// FFmpeg's message for the last damage seen ("" when none).

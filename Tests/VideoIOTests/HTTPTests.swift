@@ -94,6 +94,63 @@ private func openError(_ url: String) -> String {
                 == "see https://***@h.example/a/b.mp4?***#frag and http://h/x")
     }
 
+    /// A clip asks the server for its GOP and a small read-ahead, in one
+    /// request, never the rest of the file: the GOP's bytes come from
+    /// ffprobe's packet positions, what was sent from nginx's log.
+    @Test func aClipAsksForItsGOPOnly() throws {
+        let folder = try temporaryFolder("clip-ranges")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let video = folder + "/gop50.mp4"
+        _ = try runTool(
+            "ffmpeg",
+            [
+                "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=10", "-f", "lavfi", "-i",
+                "sine=duration=10", "-c:v", "libx264", "-g", "50", "-keyint_min", "50", "-sc_threshold", "0",
+                "-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart", video
+            ])
+        // Video packets in file order: position and key flag; a keyframe every 50 frames.
+        let probe = String(
+            decoding: try runTool(
+                "ffprobe",
+                ["-v", "error", "-select_streams", "v", "-show_entries", "packet=pos,flags", "-of", "csv=p=0", video]),
+            as: UTF8.self)
+        let keyPositions = probe.split(separator: "\n").compactMap { line -> Int64? in
+            let fields = line.split(separator: ",")
+            return fields.count == 2 && fields[1].hasPrefix("K") ? Int64(fields[0]) : nil
+        }
+        #expect(keyPositions.count == 5)
+        let fileSize = Int64(try FileManager.default.attributesOfItem(atPath: video)[.size] as! Int)
+        let local = try VideoDecoder(path: video)
+        try withNetworkEnvironment {
+            let server = try NginxServer(root: folder)
+            try server.start()
+            defer { server.stop() }
+            let remote = try VideoDecoder(path: "\(server.baseURL)/gop50.mp4", index: local.index)
+            let opened = try #require(remote.network)
+            #expect(opened.openingBytes < fileSize / 4, "the header alone: \(opened.openingBytes) of \(fileSize)")
+            // Frames 110–117 need the GOP of frames 100–149: from keyframe 2's bytes to keyframe 3's.
+            let clip = Array(110..<118)
+            let frames = try remote.frames(at: clip)
+            #expect(frames.map(\.pixels) == (try local.frames(at: clip)).map(\.pixels))
+            let spent = try #require(remote.network)
+            let gop = keyPositions[3] - keyPositions[2]
+            #expect(spent.clipRequests == 1, "one request for the clip: \(spent)")
+            #expect(
+                spent.clipBytes >= gop && Double(spent.clipBytes) <= 1.5 * Double(gop),
+                "\(spent.clipBytes) for a GOP of \(gop)")
+            // The server sent what was asked for, no more; the clip's request started in the GOP
+            // before (the audio samples interleaved before the keyframe's).
+            #expect(server.waitForLog { $0.components(separatedBy: "\n").count == 3 })
+            let lines = try String(contentsOfFile: server.accessLog, encoding: .utf8).split(separator: "\n")
+            let sent = lines.compactMap { Int64($0.split(separator: " ")[2]) }.reduce(0, +)
+            #expect(sent == spent.openingBytes + spent.clipBytes, "nginx sent \(sent)")
+            let start = lines.last.flatMap { $0.split(separator: "=").last?.split(separator: "-").first }.flatMap {
+                Int64($0)
+            }
+            #expect(start.map { $0 > keyPositions[1] && $0 <= keyPositions[2] } == true, "\(lines)")
+        }
+    }
+
     /// A stopped server: a clear error once the retry budget is spent. A
     /// server back within the budget: the open succeeds.
     @Test func stoppedAndRestartedServers() throws {

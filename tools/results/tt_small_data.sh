@@ -5,15 +5,16 @@
 # count videos in all, over its 10 classes), the same videos for both models
 # in a run, for 3 seeds; each tested on 1,000 test videos.
 #   tools/results/tt_small_data.sh [OUT]      (default results-tt/)
-#   SEEDS="0 1 2 3 4" SIZES="10 20 30 50 100" EPOCHS=50 to change the plan.
+#   SEEDS="0 1 2 3 4" SIZES="10 20 30 50 100" EPOCHS=50 to change the plan; POOL=1000
+#   generates 1,000 training videos to pick from instead of 500 (the high-data rows).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/clipkit-bin.sh"   # bin: CLIPKIT, or the release build
 out=${1:-results-tt}
-seeds=${SEEDS:-0 1 2} sizes=${SIZES:-10 20 30 50} epochs=${EPOCHS:-100}
+seeds=${SEEDS:-0 1 2} sizes=${SIZES:-10 20 30 50} epochs=${EPOCHS:-100} pool=${POOL:-500}
 mkdir -p "$out"
 data="$out/data"
-[ -f "$data/test.csv" ] || "$bin" data video-mnist "$data" --train 500 --val 0 --test 1000 --quiet
+[ -f "$data/test.csv" ] || "$bin" data video-mnist "$data" --train "$pool" --val 0 --test 1000 --quiet
 for seed in $seeds; do
     for n in $sizes; do
         subset="$data/train-n$n-s$seed.csv"
