@@ -19,12 +19,16 @@ public struct ManifestEntry: Sendable, Equatable {
     public var startIndex: Int?
     /// The container's index of the video stream to read (nil: the default one).
     public var stream: Int?
+    /// A tar member's place in its archive (the `offset` and `size` columns):
+    /// it then opens without the archive being listed.
+    public var memberBytes: ByteRange?
 
     public init(
         path: String, label: Int, frames: Int? = nil, fps: Double? = nil, width: Int? = nil,
         height: Int? = nil, keyframes: [Int]? = nil, template: String? = nil, startIndex: Int? = nil,
-        stream: Int? = nil
+        stream: Int? = nil, memberBytes: ByteRange? = nil
     ) {
+        self.memberBytes = memberBytes
         self.path = path
         self.label = label
         self.frames = frames
@@ -51,7 +55,7 @@ public struct ManifestEntry: Sendable, Equatable {
     public var decoderOptions: DecoderOptions {
         DecoderOptions(
             folder: FrameFolderOptions(template: template, startIndex: startIndex ?? 1, fps: fps ?? 30),
-            stream: stream)
+            stream: stream, memberBytes: memberBytes)
     }
 }
 
@@ -63,8 +67,10 @@ public struct ManifestError: Error, CustomStringConvertible, Equatable {
 }
 
 /// A dataset's list of videos and labels: CSV with a header (`path,label`
-/// required; `frames,fps,width,height,keyframes,template,start_index,stream`
-/// optional, keyframes as space-separated indices), JSONL with the same keys,
+/// required, or `shard,member,label` for tar members; `frames,fps,width,
+/// height,keyframes,template,start_index,stream,offset,size` optional,
+/// keyframes as space-separated indices, offset and size a tar member's
+/// bytes in its archive), JSONL with the same keys,
 /// or an mmaction2 list file (`path label` per line, or rawframes'
 /// `folder total_frames label`). Labels may be class names when `classes` is given.
 public struct Manifest: Sendable {
@@ -105,9 +111,10 @@ public struct Manifest: Sendable {
     public func writeCSV(to path: String) throws {
         let folders = entries.contains { $0.template != nil || $0.startIndex != nil }
         let streams = entries.contains { $0.stream != nil }
+        let members = entries.contains { $0.memberBytes != nil }
         var text =
             "path,label,frames,fps,width,height,keyframes" + (folders ? ",template,start_index" : "")
-            + (streams ? ",stream" : "") + "\n"
+            + (streams ? ",stream" : "") + (members ? ",offset,size" : "") + "\n"
         for e in entries {
             var fields: [String] = [csvQuote(e.path), String(e.label)]
             fields.append(e.frames.map { String($0) } ?? "")
@@ -118,6 +125,9 @@ public struct Manifest: Sendable {
             fields.append(keys.joined(separator: " "))
             if folders { fields += [e.template.map(csvQuote) ?? "", e.startIndex.map { String($0) } ?? ""] }
             if streams { fields.append(e.stream.map { String($0) } ?? "") }
+            if members {
+                fields += [e.memberBytes.map { String($0.offset) } ?? "", e.memberBytes.map { String($0.size) } ?? ""]
+            }
             text += fields.joined(separator: ",") + "\n"
         }
         try writeAtomically(Data(text.utf8), to: path)
@@ -135,7 +145,7 @@ public func loadClassNames(_ path: String) throws -> [String] {
 }
 
 private func resolve(_ path: String, _ folder: URL) -> String {
-    path.hasPrefix("/") ? path : folder.appendingPathComponent(path).standardizedFileURL.path
+    path.hasPrefix("/") || isRemoteLocation(path) ? path : folder.appendingPathComponent(path).standardizedFileURL.path
 }
 
 private func label(_ text: String, classes: [String]?, file: String, line: Int) throws -> Int {
@@ -182,12 +192,16 @@ private func parseCSV(_ lines: [String], file: String, folder: URL, classes: [St
     let header = try csvFields(headerLine, file: file, line: 1).map {
         $0.trimmingCharacters(in: .whitespaces).lowercased()
     }
-    guard let pathColumn = header.firstIndex(of: "path"), let labelColumn = header.firstIndex(of: "label") else {
+    func column(_ name: String) -> Int? { header.firstIndex(of: name) }
+    let members = column("shard").flatMap { shard in column("member").map { (shard, $0) } }
+    guard let labelColumn = column("label"), column("path") != nil || members != nil else {
         throw ManifestError(
             file: file, line: 1,
-            reason: "the header needs 'path' and 'label' columns, got \(header.joined(separator: ","))")
+            reason:
+                "the header needs 'path' (or 'shard' and 'member') and 'label' columns, got "
+                + header.joined(separator: ",")
+        )
     }
-    func column(_ name: String) -> Int? { header.firstIndex(of: name) }
     var entries: [ManifestEntry] = []
     for (i, line) in lines.enumerated().dropFirst() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
         let fields = try csvFields(line, file: file, line: i + 1)
@@ -205,6 +219,9 @@ private func parseCSV(_ lines: [String], file: String, folder: URL, classes: [St
             }
             return v
         }
+        let path =
+            members.map { "\(fields[$0.0].trimmingCharacters(in: .whitespaces))#\(fields[$0.1])" }
+            ?? fields[column("path")!]
         let keyframes = try value("keyframes").map { text -> [Int] in
             try text.split(separator: " ").map {
                 guard let k = Int($0) else {
@@ -215,14 +232,28 @@ private func parseCSV(_ lines: [String], file: String, folder: URL, classes: [St
         }
         entries.append(
             ManifestEntry(
-                path: resolve(fields[pathColumn], folder),
+                path: resolve(path, folder),
                 label: try label(fields[labelColumn], classes: classes, file: file, line: i + 1),
                 frames: try int("frames"), fps: value("fps").flatMap(Double.init),
                 width: try int("width"), height: try int("height"), keyframes: keyframes,
                 template: value("template"), startIndex: try int("start_index"),
-                stream: try stream(int("stream"), file: file, line: i + 1)))
+                stream: try stream(int("stream"), file: file, line: i + 1),
+                memberBytes: try memberBytes(int("offset"), int("size"), file: file, line: i + 1)))
     }
     return entries
+}
+
+/// A manifest's `offset` and `size`: both or neither.
+private func memberBytes(_ offset: Int?, _ size: Int?, file: String, line: Int) throws -> ByteRange? {
+    switch (offset, size) {
+    case (nil, nil): return nil
+    case (let offset?, let size?) where offset >= 512 && size >= 0:
+        return ByteRange(offset: Int64(offset), size: Int64(size))
+    default:
+        throw ManifestError(
+            file: file, line: line,
+            reason: "offset and size go together: where a tar member's data starts (≥ 512) and its bytes")
+    }
 }
 
 private func parseJSONL(_ lines: [String], file: String, folder: URL, classes: [String]?) throws -> [ManifestEntry] {
@@ -231,8 +262,9 @@ private func parseJSONL(_ lines: [String], file: String, folder: URL, classes: [
         guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
             throw ManifestError(file: file, line: i + 1, reason: "not a JSON object")
         }
-        guard let path = object["path"] as? String else {
-            throw ManifestError(file: file, line: i + 1, reason: "missing 'path'")
+        let member = (object["shard"] as? String).flatMap { s in (object["member"] as? String).map { "\(s)#\($0)" } }
+        guard let path = member ?? object["path"] as? String else {
+            throw ManifestError(file: file, line: i + 1, reason: "missing 'path' (or 'shard' and 'member')")
         }
         let labelValue: Int
         if let n = object["label"] as? Int {
@@ -248,7 +280,9 @@ private func parseJSONL(_ lines: [String], file: String, folder: URL, classes: [
                 fps: (object["fps"] as? NSNumber)?.doubleValue, width: object["width"] as? Int,
                 height: object["height"] as? Int, keyframes: object["keyframes"] as? [Int],
                 template: object["template"] as? String, startIndex: object["start_index"] as? Int,
-                stream: try stream(object["stream"].map { $0 as? Int ?? -1 }, file: file, line: i + 1)))
+                stream: try stream(object["stream"].map { $0 as? Int ?? -1 }, file: file, line: i + 1),
+                memberBytes: try memberBytes(
+                    object["offset"] as? Int, object["size"] as? Int, file: file, line: i + 1)))
     }
     return entries
 }

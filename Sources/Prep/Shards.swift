@@ -77,9 +77,11 @@ public func writeShards(source: String, destination: String, options: ShardOptio
             report.written.append(name)
         }
         progress.advance()
+        let listed = Dictionary(try TarArchive.members(of: path).map { ($0.name, $0) }, uniquingKeysWith: { $1 })
         for m in shard {
             var e = m.entry
             e.path = name + "#" + m.videoName
+            e.memberBytes = listed[m.videoName].map { ByteRange(offset: $0.offset, size: $0.size) }
             manifest.append(e)
         }
         index.append(["name": name, "videos": shard.count, "bytes": try fileSize(path)])
@@ -143,12 +145,17 @@ private func shardMember(_ e: ManifestEntry, root: String, classes: [String], ta
     taken.insert(key)
     var meta: [String: Any] = ["label": e.label, "source": relative]
     if e.label < classes.count { meta["class"] = classes[e.label] }
-    if let v = e.frames { meta["frames"] = v }
     if let v = e.fps { meta["fps"] = v }
     if let v = e.width { meta["width"] = v }
     if let v = e.height { meta["height"] = v }
-    if let v = e.keyframes { meta["keyframes"] = v }
     if let v = e.stream { meta["stream"] = v }
+    // The index as the decoder has it, with each keyframe's byte offset in the member.
+    let decoder = try VideoDecoder(path: e.path, options: e.decoderOptions, index: e.storedIndex)
+    var e = e
+    (e.frames, e.keyframes) = (decoder.frameCount, decoder.keyframes)
+    meta["frames"] = decoder.frameCount
+    meta["keyframes"] = decoder.keyframes
+    meta["keyframe_offsets"] = decoder.keyframeOffsets.map { $0.map { NSNumber(value: $0) } ?? NSNull() }
     let json = try JSONSerialization.data(withJSONObject: meta, options: [.sortedKeys])
     return ShardMember(
         entry: e, key: key, ext: ext.isEmpty ? "mp4" : ext, json: json, videoBytes: try fileSize(e.path))

@@ -38,7 +38,8 @@ public func indexWebDataset(shards: [String]) throws -> IndexResult {
             }
             let where_ = "\(path)#\(video.name)"
             do {
-                var e = ManifestEntry(path: where_, label: -1)
+                var e = ManifestEntry(
+                    path: where_, label: -1, memberBytes: ByteRange(offset: video.offset, size: video.size))
                 var className: String?
                 if let json = sample["json"] {
                     guard let meta = try JSONSerialization.jsonObject(with: try text(json)) as? [String: Any] else {

@@ -124,23 +124,21 @@ final class Demuxer {
     /// The reads of a tar member (`archive.tar#member`: the range of the
     /// archive it reads from) or of a remote object; nil for a plain file.
     private var rangeInput: UnsafeMutablePointer<AVIOContext>?
+    /// Where a tar member lies, as the caller said (nil: from the archive's listing).
+    let memberBytes: ByteRange?
 
     /// Opens `path`, a file, a tar member or an http(s) URL; `stream` is the
-    /// video stream that will be read (nil: the default one).
-    init(path: String, stream: Int? = nil) throws {
+    /// video stream that will be read (nil: the default one); `memberBytes`
+    /// where a tar member lies, when a manifest says so.
+    init(path: String, stream: Int? = nil, memberBytes: ByteRange? = nil) throws {
+        self.memberBytes = memberBytes
         _ = installLogCapture
         _ = takeLastLog()
         var context: UnsafeMutablePointer<AVFormatContext>? = nil
         var url = path
         if let member = TarMemberPath(path) {
-            let range = try TarArchive.member(member.member, in: member.archive)
-            let io =
-                isRemoteLocation(member.archive)
-                ? cffmpeg_range_io_http(
-                    try openRemoteReader(member.archive, at: range.offset), range.offset, range.size)
-                : cffmpeg_range_io_open(member.archive, range.offset, range.size)
             // The member's name stands for the URL: its extension hints the format.
-            (rangeInput, url) = (try Self.reading(io, path), member.member)
+            (rangeInput, url) = (try Self.openMember(member, at: memberBytes), member.member)
         } else if isRemoteLocation(path) {
             let reader = try openRemoteReader(path)
             let size = reader.pointee.size > 0 ? reader.pointee.size : .max  // no length given: read to the end
@@ -174,12 +172,70 @@ final class Demuxer {
         }
     }
 
+    /// The same source opened again, from its first byte, to read `stream`.
+    func reopened(stream: Int32) throws -> Demuxer {
+        try Demuxer(path: path, stream: Int(stream), memberBytes: memberBytes)
+    }
+
+    /// The reads of a tar member: where the manifest says it lies (checked
+    /// against the header before it), else where the archive's listing does.
+    private static func openMember(
+        _ member: TarMemberPath, at known: ByteRange?
+    ) throws -> UnsafeMutablePointer<AVIOContext> {
+        let (archive, name) = (member.archive, member.member)
+        guard isRemoteLocation(archive) else {
+            let range: ByteRange
+            if let known {
+                try TarArchive.check(known, named: name, in: archive)
+                range = known
+            } else {
+                let listed = try TarArchive.member(name, in: archive)
+                range = ByteRange(offset: listed.offset, size: listed.size)
+            }
+            return try reading(cffmpeg_range_io_open(archive, range.offset, range.size), member.text)
+        }
+        if let known {
+            // One first request for the header and the member's start.
+            let reader = try openRemoteReader(archive, at: max(0, known.offset - 512))
+            do {
+                try TarArchive.check(known, named: name, in: archive) { readRemote(reader, at: $0, count: $1) }
+            } catch {
+                var owned: UnsafeMutablePointer<cffmpeg_http>? = reader
+                cffmpeg_http_free(&owned)
+                throw error
+            }
+            return try reading(cffmpeg_range_io_http(reader, known.offset, known.size), member.text)
+        }
+        let listed = try TarArchive.member(name, in: archive)
+        let reader = try openRemoteReader(archive, at: listed.offset)
+        return try reading(cffmpeg_range_io_http(reader, listed.offset, listed.size), member.text)
+    }
+
     /// `io`, or the error of its making (errno: the archive would not open, or memory ran out).
     private static func reading(
         _ io: UnsafeMutablePointer<AVIOContext>?, _ path: String
     ) throws -> UnsafeMutablePointer<AVIOContext> {
         guard let io else { throw VideoError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         return io
+    }
+
+    /// Whether the container's index lists `count` samples of `stream` at
+    /// evenly spaced times: a constant frame rate, which a stored index's
+    /// timestamps (made from the frame rate) assume.
+    func indexesEvenly(_ stream: Int32, count: Int) -> Bool {
+        let s = self.stream(stream)
+        guard Int(avformat_index_get_entries_count(s)) == count else { return false }
+        var step: Int64? = nil
+        for i in 1..<max(count, 1) {
+            guard let a = avformat_index_get_entry(s, Int32(i - 1)), let b = avformat_index_get_entry(s, Int32(i))
+            else {
+                return false
+            }
+            let d = b.pointee.timestamp - a.pointee.timestamp
+            if d != (step ?? d) { return false }
+            step = d
+        }
+        return true
     }
 
     var headerIsComplete: Bool {

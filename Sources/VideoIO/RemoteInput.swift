@@ -64,6 +64,20 @@ func openRemoteReader(_ url: String, at offset: Int64 = 0) throws -> UnsafeMutab
     return reader
 }
 
+/// Up to `count` bytes at `offset` (fewer at the end of the object or on a failure).
+func readRemote(_ reader: UnsafeMutablePointer<cffmpeg_http>, at offset: Int64, count: Int) -> [UInt8] {
+    var bytes = [UInt8](repeating: 0, count: count)
+    var filled = 0
+    while filled < count {
+        let got = bytes.withUnsafeMutableBufferPointer {
+            cffmpeg_http_read(reader, offset + Int64(filled), $0.baseAddress! + filled, Int32(count - filled))
+        }
+        if got <= 0 { break }
+        filled += Int(got)
+    }
+    return Array(bytes.prefix(filled))
+}
+
 /// What a remote reader has asked for and waited on so far.
 public struct NetworkCounters: Sendable, Equatable {
     /// Requests made and bytes asked for while opening (container header,

@@ -51,7 +51,7 @@ final class StreamSource: FrameSource {
     /// where the container's packets are known to give the same index.
     init(path: String, options: DecoderOptions, index knownIndex: FrameIndex?) throws {
         self.path = path
-        demuxer = try Demuxer(path: path, stream: options.stream)
+        demuxer = try Demuxer(path: path, stream: options.stream, memberBytes: options.memberBytes)
         let stream = try demuxer.videoStream(options.stream)
         streamIndex = stream
         var avStream = demuxer.stream(stream)
@@ -108,7 +108,7 @@ final class StreamSource: FrameSource {
 
     /// The frame index and where it came from. A stored index is trusted only
     /// where packets would give the same one (MP4/MOV and Matroska, what
-    /// `prep` writes). Elsewhere a decoding scan kept from earlier (in this
+    /// `prep` writes), and in MP4 at a constant frame rate. Elsewhere a decoding scan kept from earlier (in this
     /// process, else in the index cache folder) is used, else the packet scan,
     /// which also tells whether a decoding scan is needed.
     private static func buildIndex(
@@ -117,7 +117,12 @@ final class StreamSource: FrameSource {
     ) throws -> (index: FrameIndex, timestamps: [Int64], decoded: DecodedIndex?, origin: IndexOrigin) {
         let avStream = demuxer.stream(stream)
         let timeBase = avStream.pointee.time_base
-        if let known, demuxer.headerIsComplete {
+        // MP4 lists every sample's time in its header: a variable frame rate shows there, and the stored
+        // index, whose times come from the frame rate, gives way to the scan.
+        let even =
+            !demuxer.formatName.hasPrefix("mov")
+            || known.map { demuxer.indexesEvenly(stream, count: $0.frameCount) } == true
+        if let known, demuxer.headerIsComplete, even {
             let timestamps =
                 known.timestamps
                 ?? constantRateTimestamps(
@@ -144,13 +149,13 @@ final class StreamSource: FrameSource {
             if let first = scanned.timestamps!.first { try demuxer.seek(stream: stream, timestamp: first) }
             return (scanned, scanned.timestamps!, nil, .scan)
         }
-        demuxer = try Demuxer(path: path, stream: Int(stream))  // the packet scan read some of it
+        demuxer = try demuxer.reopened(stream: stream)  // the packet scan read some of it
         if demuxer.headerIsComplete {
             key = IndexCacheKey.file(path, stream: Int(stream))
             if let key, let (decoded, origin) = keptScan(key, make: make) { return result(decoded, origin) }
         }
         let record = try decodingScan(
-            try Demuxer(path: path, stream: Int(stream)), stream: stream, codec: codec, packet: packet, frame: frame,
+            try demuxer.reopened(stream: stream), stream: stream, codec: codec, packet: packet, frame: frame,
             path: path)
         let decoded = make(record)
         if let key {
@@ -310,14 +315,18 @@ final class StreamSource: FrameSource {
     /// container indexes no bytes.
     private func planReads(endingAt last: Int) {
         guard demuxer.isRemote else { return }
-        var end: Int64? = nil
-        if let next = index.keyframes.first(where: { $0 > last }) {
-            let ts = decoded?.seekTimestamps[next] ?? timestamps[next]
-            let entry = avformat_index_get_entry_from_timestamp(
-                demuxer.stream(streamIndex), ts, AVSEEK_FLAG_BACKWARD)
-            if let entry, entry.pointee.pos > 0 { end = entry.pointee.pos }
-        }
-        demuxer.planReads(through: end)
+        let end = index.keyframes.first(where: { $0 > last }).flatMap(byteOffset(ofKeyframe:))
+        demuxer.planReads(through: end.flatMap { $0 > 0 ? $0 : nil })
+    }
+
+    /// Where each keyframe's packet starts in the source, from the container's
+    /// index (nil where it has none: MPEG-TS, AVI without an index, …).
+    var keyframeOffsets: [Int64?] { index.keyframes.map(byteOffset(ofKeyframe:)) }
+
+    private func byteOffset(ofKeyframe keyframe: Int) -> Int64? {
+        let ts = decoded?.seekTimestamps[keyframe] ?? timestamps[keyframe]
+        let entry = avformat_index_get_entry_from_timestamp(demuxer.stream(streamIndex), ts, AVSEEK_FLAG_BACKWARD)
+        return entry.flatMap { $0.pointee.pos >= 0 ? $0.pointee.pos : nil }
     }
 
     private func seek(toKeyframe keyframe: Int) throws {
@@ -339,7 +348,7 @@ final class StreamSource: FrameSource {
     /// Back to the first packet, by opening the file again.
     private func restart() throws {
         if let spent = demuxer.network { networkBefore = networkBefore + spent }
-        demuxer = try Demuxer(path: path, stream: Int(streamIndex))
+        demuxer = try demuxer.reopened(stream: streamIndex)
         codec.flush()
         counting = true
         startDecoding(at: 0)

@@ -11,6 +11,15 @@ public struct TarMember: Sendable, Equatable {
     public var size: Int64
 }
 
+/// Where a tar member's data lies in its archive, when a manifest says so
+/// (its `offset` and `size` columns): the member then opens without the
+/// archive being listed, once the header before `offset` agrees.
+public struct ByteRange: Sendable, Equatable, Hashable {
+    public var offset: Int64
+    public var size: Int64
+    public init(offset: Int64, size: Int64) { (self.offset, self.size) = (offset, size) }
+}
+
 /// A video inside a tar archive, named `archive.tar#member` (WebDataset's
 /// shards, video2dataset's output): the archive's path and the member's name.
 public struct TarMemberPath: Sendable, Equatable {
@@ -75,6 +84,57 @@ public enum TarArchive {
         return found
     }
 
+    /// Checks that `range` holds the member `name` of `archive`, from the
+    /// header block right before it (read through `read(offset, count)`):
+    /// a regular file's header with a sound checksum, the member's name (or,
+    /// for names of 100 bytes and more, which pax and GNU headers carry
+    /// elsewhere, its first bytes) and its size (or a size too large for the
+    /// header's field).
+    static func check(
+        _ range: ByteRange, named name: String, in archive: String, read: (Int64, Int) throws -> [UInt8]
+    ) throws {
+        let path = "\(archive)#\(name)"
+        let offset = range.offset - 512
+        guard offset >= 0, range.offset % 512 == 0, range.size >= 0 else {
+            throw VideoError.cannotOpen(path: path, reason: "offset \(range.offset) cannot start a tar member's data")
+        }
+        let header = try read(offset, 512)
+        func mismatch(_ what: String) -> VideoError {
+            .cannotOpen(path: path, reason: "the manifest's offset \(range.offset) does not start this member: \(what)")
+        }
+        guard header.count == 512 else { throw mismatch("the archive ends before it") }
+        guard (try? checkSum(header, archive: archive, offset: offset)) != nil,
+            [UInt8(ascii: "0"), 0, UInt8(ascii: "7")].contains(header[156])
+        else { throw mismatch("no file's header at byte \(offset)") }
+        let stored = ustarName(header)
+        guard stored == name || (name.utf8.count >= 100 && name.hasPrefix(stored)) else {
+            throw mismatch("the header at byte \(offset) names '\(stored)'")
+        }
+        let size = try number(header[124..<136], archive: archive, offset: offset)
+        guard size == range.size || (range.size > 0o77777777777 && size == 0) else {
+            throw mismatch("the header at byte \(offset) gives \(size) bytes, the manifest \(range.size)")
+        }
+    }
+
+    /// `check` on a local archive, which must also hold the member's last byte.
+    static func check(_ range: ByteRange, named name: String, in archive: String) throws {
+        guard let handle = FileHandle(forReadingAtPath: archive) else { throw VideoError.fileNotFound(path: archive) }
+        defer { try? handle.close() }
+        try check(range, named: name, in: archive) { offset, count in
+            try handle.seek(toOffset: UInt64(offset))
+            return [UInt8](handle.readData(ofLength: count))
+        }
+        let end = try handle.seekToEnd()
+        guard UInt64(range.offset + range.size) <= end else {
+            throw VideoError.cannotOpen(
+                path: "\(archive)#\(name)",
+                reason:
+                    "the tar archive is cut short: it ends \(Int64(end) - range.offset) bytes into the member's "
+                    + "\(range.size)"
+            )
+        }
+    }
+
     /// Every regular file of `archive` (a path or an http(s) URL), in order.
     public static func members(of archive: String) throws -> [TarMember] { try listing(of: archive).members }
 
@@ -100,18 +160,7 @@ public enum TarArchive {
             defer { cffmpeg_http_free(&reader) }
             let known = reader!.pointee.size
             let size = known > 0 ? known : .max  // a server that gives no length: read to the end blocks
-            let listing = try walk(archive, size: size) { offset, count in
-                var bytes = [UInt8](repeating: 0, count: count)
-                var filled = 0
-                while filled < count {
-                    let got = bytes.withUnsafeMutableBufferPointer {
-                        cffmpeg_http_read(
-                            reader, offset + Int64(filled), $0.baseAddress! + filled, Int32(count - filled))
-                    }
-                    if got <= 0 { break }
-                    filled += Int(got)
-                }
-                return Array(bytes.prefix(filled))
+            let listing = try walk(archive, size: size) { offset, count in readRemote(reader!, at: offset, count: count)
             }
             let entry = Listing(version: "", size: size, members: listing)
             cache.withLock { $0[archive] = entry }

@@ -12,12 +12,18 @@ public struct DecoderOptions: Sendable {
     /// The container's index of the video stream to read; nil takes the one
     /// the ffmpeg CLI takes without `-map` (see `Demuxer.defaultVideoStream`).
     public var stream: Int?
-    public init(threads: Int = 1, applyRotation: Bool = true, folder: FrameFolderOptions = .init(), stream: Int? = nil)
-    {
+    /// Where a tar member (`archive.tar#member`) lies in its archive, when a
+    /// manifest says so: the archive is then not listed.
+    public var memberBytes: ByteRange?
+    public init(
+        threads: Int = 1, applyRotation: Bool = true, folder: FrameFolderOptions = .init(), stream: Int? = nil,
+        memberBytes: ByteRange? = nil
+    ) {
         self.threads = threads
         self.applyRotation = applyRotation
         self.folder = folder
         self.stream = stream
+        self.memberBytes = memberBytes
     }
 }
 
@@ -138,6 +144,9 @@ public final class VideoDecoder {
 
     public var index: FrameIndex { source.index }
     public var counters: DecodeCounters { source.counters }
+    /// Where each keyframe's packet starts in the file, from the container's
+    /// index (nil where it has none); empty for a folder of images.
+    public var keyframeOffsets: [Int64?] { (source as? StreamSource)?.keyframeOffsets ?? [] }
     /// The requests a remote source has made so far (nil for a local one).
     public var network: NetworkCounters? { source.network }
     /// Display-order indices of frames found damaged so far (corrupt or never produced).

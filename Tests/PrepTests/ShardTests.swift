@@ -65,13 +65,38 @@ import VideoIO
         #expect(
             json["label"] as? Int == 0 && json["class"] as? String == "a" && json["source"] as? String == "a/two.v1.ts")
         #expect(json["frames"] as? Int == 50 && (json["keyframes"] as? [Int])?.first == 0)
-        // The manifest names members, which decode to the sources' frames.
+        // Each keyframe's byte offset, as ffprobe gives the keyframe packets' positions.
+        let one =
+            try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: extracted + "/a/one.json")!)
+            as! [String: Any]
+        let packets = String(
+            decoding: try runTool(
+                "ffprobe",
+                [
+                    "-v", "error", "-select_streams", "v", "-show_entries", "packet=pos,flags", "-of", "csv=p=0",
+                    files["a/one.mp4"]!
+                ]),
+            as: UTF8.self)
+        let keyPositions = packets.split(separator: "\n").compactMap { line -> Int? in
+            let fields = line.split(separator: ",")
+            return fields.count == 2 && fields[1].hasPrefix("K") ? Int(fields[0]) : nil
+        }
+        #expect(!keyPositions.isEmpty && one["keyframe_offsets"] as? [Int] == keyPositions, "\(keyPositions) \(one)")
+        // The manifest names members and where they lie, and they decode to the sources' frames.
         let manifest = try Manifest.load(report.manifestPath)
-        #expect(manifest.count == 4 && manifest.entries.allSatisfy { $0.path.contains(".tar#") })
+        #expect(
+            manifest.count == 4 && manifest.entries.allSatisfy { $0.path.contains(".tar#") && $0.memberBytes != nil })
         for e in manifest.entries where e.path.hasSuffix("three.avi") || e.path.hasSuffix("one.mp4") {
             let plain = e.path.hasSuffix("three.avi") ? files["b/three.avi"]! : files["a/one.mp4"]!
-            let frames = try VideoDecoder(path: e.path).frames(at: [0, 17, 49]).map(\.pixels)
-            #expect(frames == (try VideoDecoder(path: plain).frames(at: [0, 17, 49]).map(\.pixels)), "\(e.path)")
+            let expected = try VideoDecoder(path: plain).frames(at: [0, 17, 49]).map(\.pixels)
+            #expect(try VideoDecoder(path: e.path).frames(at: [0, 17, 49]).map(\.pixels) == expected, "\(e.path)")
+            let placed = try VideoDecoder(path: e.path, options: e.decoderOptions, index: e.storedIndex)
+            #expect(try placed.frames(at: [0, 17, 49]).map(\.pixels) == expected, "\(e.path) at its offset")
+            // An offset that is not the member's: a clear error, not another member's bytes.
+            var moved = e.decoderOptions
+            moved.memberBytes!.offset += 512
+            let error = #expect(throws: VideoError.self) { try VideoDecoder(path: e.path, options: moved) }
+            #expect("\(error!)".contains("does not start this member"), "\(error!)")
         }
         #expect(try String(contentsOfFile: out + "/classes.txt", encoding: .utf8) == "a\nb\n")
     }

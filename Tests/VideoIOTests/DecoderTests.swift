@@ -147,6 +147,18 @@ private let decodable = expected.videos.keys.sorted()
         #expect(stored.metadata.frames == 50)
     }
 
+    /// A stored index has no timestamps: they come from the frame rate. An MP4
+    /// whose header shows a variable frame rate is scanned instead, and gives
+    /// its own frames.
+    @Test func aStoredIndexOnAVariableRateMP4GivesWayToTheScan() throws {
+        let scanned = try VideoDecoder(path: fixture("vfr.mp4"))
+        let stored = try VideoDecoder(
+            path: fixture("vfr.mp4"), index: FrameIndex(frameCount: scanned.frameCount, keyframes: scanned.keyframes))
+        #expect(stored.metadata.indexOrigin == .scan)
+        let picks = [0, 17, 30, 49]
+        #expect(try stored.frames(at: picks).map(\.pixels) == (try scanned.frames(at: picks)).map(\.pixels))
+    }
+
     @Test func frameIndexOutOfRange() throws {
         let decoder = try VideoDecoder(path: fixture("h264_bframes.mp4"))
         #expect(throws: VideoError.indexOutOfRange(path: fixture("h264_bframes.mp4"), index: 50, frameCount: 50)) {
