@@ -65,12 +65,22 @@ public struct ClipDataset: Sendable {
     public var sampleFloats: Int { sampleShape.reduce(1, *) }
 
     /// Loads video `video` for `epoch` into `destination` (`sampleFloats` floats).
-    /// `scratch` is the worker's reusable decode buffer.
+    /// `scratch` is the worker's reusable decode buffer. Returns what a
+    /// remote video's requests cost (nil for a local one).
+    @discardableResult
     public func load(video: Int, epoch: Int, into destination: UnsafeMutablePointer<Float>, scratch: inout [UInt8])
-        throws
+        throws -> NetworkCounters?
     {
         let entry = manifest.entries[video]
         let decoder = try VideoDecoder(path: entry.path, options: entry.decoderOptions, index: entry.storedIndex)
+        try decode(decoder, video: video, epoch: epoch, into: destination, scratch: &scratch)
+        return decoder.network
+    }
+
+    private func decode(
+        _ decoder: VideoDecoder, video: Int, epoch: Int, into destination: UnsafeMutablePointer<Float>,
+        scratch: inout [UInt8]
+    ) throws {
         let (width, height) = decoder.displaySize
         var rng = SampleRNG(seed: seed, epoch: epoch, sample: video)
         switch mode {

@@ -60,6 +60,8 @@ public struct Batch {
     public let failed: [LoadFailure]
     /// Training: samples whose video failed and were replaced by another.
     public let replaced: [LoadFailure]
+    /// What the batch's remote videos cost in requests, bytes and waiting.
+    public let network: NetworkCounters
     fileprivate let buffer: Int
 }
 
@@ -74,6 +76,8 @@ public struct LoaderStats: Sendable {
     public var readySum = 0
     public var batches = 0
     public var seconds = 0.0
+    /// Remote videos' requests, bytes and the workers' seconds spent waiting on them.
+    public var network = NetworkCounters()
     public var samplesPerSecond: Double { seconds > 0 ? Double(samples) / seconds : 0 }
     public var meanQueueOccupancy: Double { batches > 0 ? Double(readySum) / Double(batches) : 0 }
 }
@@ -393,6 +397,7 @@ final class EpochWork: @unchecked Sendable {
             stats.samples += batch.count
             stats.replaced += batch.replaced.count
             stats.failed += batch.failed.count
+            stats.network = stats.network + batch.network
             stats.seconds = elapsedSeconds()
             return .batch(batch)
         case .failure(let error):
@@ -476,6 +481,7 @@ final class EpochWork: @unchecked Sendable {
         var labels: [Int] = []
         var failed: [LoadFailure] = []
         var replaced: [LoadFailure] = []
+        var network = NetworkCounters()
         let training: Bool
         if case .train = dataset.mode { training = true } else { training = false }
         for (slot, video) in members.enumerated() {
@@ -485,7 +491,8 @@ final class EpochWork: @unchecked Sendable {
             var attempt = 0
             while true {
                 do {
-                    try dataset.load(video: candidate, epoch: epoch, into: destination, scratch: &scratch)
+                    let spent = try dataset.load(video: candidate, epoch: epoch, into: destination, scratch: &scratch)
+                    if let spent { network = network + spent }
                     break
                 } catch {
                     let failure = LoadFailure(
@@ -511,7 +518,7 @@ final class EpochWork: @unchecked Sendable {
             Batch(
                 index: index, count: videos.count, sampleShape: dataset.sampleShape,
                 data: UnsafeBufferPointer(start: base, count: videos.count * floats),
-                labels: labels, videos: videos, failed: failed, replaced: replaced, buffer: buffer))
+                labels: labels, videos: videos, failed: failed, replaced: replaced, network: network, buffer: buffer))
     }
 }
 

@@ -87,7 +87,7 @@ public struct NetworkCounters: Sendable, Equatable {
     /// Seconds spent waiting for requests to open and responses to arrive.
     public var waitSeconds = 0.0
 
-    init() {}
+    public init() {}
 
     init(_ h: UnsafeMutablePointer<cffmpeg_http>) {
         let r = h.pointee
@@ -96,7 +96,7 @@ public struct NetworkCounters: Sendable, Equatable {
         waitSeconds = Double(r.wait_ns) / 1e9
     }
 
-    static func + (a: NetworkCounters, b: NetworkCounters) -> NetworkCounters {
+    public static func + (a: NetworkCounters, b: NetworkCounters) -> NetworkCounters {
         var s = a
         s.openingRequests += b.openingRequests
         s.openingBytes += b.openingBytes

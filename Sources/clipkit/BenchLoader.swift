@@ -4,6 +4,7 @@ import Foundation
 import Loader
 import Support
 import Train
+import VideoIO
 
 extension ClipKit {
     struct BenchLoader: ParsableCommand {
@@ -52,6 +53,13 @@ extension ClipKit {
             var wait_s: Double
             var mean_queue_occupancy: Double
             var buffers: Int
+            /// Remote videos: requests and bytes asked for while opening (headers, indexes) and for the
+            /// clips, and the seconds the workers waited on them (summed over workers).
+            var opening_requests: Int
+            var opening_bytes: Int64
+            var clip_requests: Int
+            var clip_bytes: Int64
+            var network_wait_s: Double
         }
 
         func run() throws {
@@ -76,6 +84,7 @@ extension ClipKit {
             var failed = 0
             var readySum = 0
             var wait = 0.0
+            var network = NetworkCounters()
             var checksum: Float = 0
             let start = DispatchTime.now()
             var epoch = 0
@@ -97,6 +106,7 @@ extension ClipKit {
                 replaced += s.replaced
                 failed += s.failed
                 wait += s.waitSeconds
+                network = network + s.network
                 readySum += s.readySum
                 epoch += 1
             }
@@ -110,7 +120,9 @@ extension ClipKit {
                 mode: mode.rawValue, clips: loaded, seconds: seconds, clips_per_s: Double(loaded) / seconds,
                 peak_rss_mb: ProcessMemory.peakMB(), batches: batches, replaced: replaced, failed: failed,
                 wait_s: wait, mean_queue_occupancy: Double(readySum) / Double(max(batches, 1)),
-                buffers: loader.buffersAllocated)
+                buffers: loader.buffersAllocated, opening_requests: network.openingRequests,
+                opening_bytes: network.openingBytes, clip_requests: network.clipRequests,
+                clip_bytes: network.clipBytes, network_wait_s: network.waitSeconds)
             if json {
                 print(try jsonString(result))
             } else {
@@ -119,6 +131,15 @@ extension ClipKit {
                         format: "%d %@ in %.2f s = %.1f/s, peak RSS %.0f MB", loaded,
                         mode == .train ? "clips" : "videos",
                         seconds, result.clips_per_s, result.peak_rss_mb))
+                if network.openingRequests > 0 {
+                    print(
+                        String(
+                            format:
+                                "network: %d requests for %.1f MB of clips, %d for %.1f MB of headers and indexes; "
+                                + "workers waited %.2f s",
+                            network.clipRequests, Double(network.clipBytes) / 1e6, network.openingRequests,
+                            Double(network.openingBytes) / 1e6, network.waitSeconds))
+                }
             }
         }
     }

@@ -76,5 +76,9 @@ private func remoteLoader(_ server: NginxServer, logged: LockedLines) -> ClipLoa
         var failed: [LoadFailure] = []
         while let batch = try iterator.next() { failed += batch.failed }
         #expect(failed.isEmpty, "\(failed)")
+        // Every video's open and clips were requests, counted with the time waited on them.
+        let network = iterator.stats.network
+        #expect(network.openingRequests >= names.count && network.clipRequests > 0, "\(network)")
+        #expect(network.clipBytes > 0 && network.waitSeconds > 0, "\(network)")
     }
 }
