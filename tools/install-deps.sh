@@ -28,7 +28,7 @@ SOURCES
         $sudo apt-get update -qq
     fi
 fi
-packages=(libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libopenblas-dev pkg-config ffmpeg zlib1g-dev dataset-fashion-mnist openmpi-bin libopenmpi-dev nginx-light openssl "$@")
+packages=(libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libopenblas-dev pkg-config ffmpeg zlib1g-dev dataset-fashion-mnist openmpi-bin libopenmpi-dev nginx-light openssl curl "$@")
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

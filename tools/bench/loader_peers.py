@@ -79,6 +79,21 @@ def decode(backend, path, indices):
     return torch.from_numpy(np.stack([got[int(i)] for i in indices]))
 
 
+def train_clip(frames):
+    """T×H×W×3 uint8 → Resize(short side U[256, 320]) → RandomCrop(224) → Flip(0.5) → normalised C×T×224×224."""
+    frames = frames.permute(3, 0, 1, 2).float()   # C×T×H×W
+    h, w = frames.shape[2:]
+    side = random.randint(256, 320)
+    nh, nw = (side, int(w * side / h + 0.5)) if h <= w else (int(h * side / w + 0.5), side)
+    frames = F.interpolate(frames, size=(nh, nw), mode="bilinear", align_corners=False)
+    y = random.randint(0, nh - 224 - 1) if nh > 224 else 0
+    x = random.randint(0, nw - 224 - 1) if nw > 224 else 0
+    clip = frames[:, :, y:y + 224, x:x + 224]
+    if random.random() < 0.5:
+        clip = clip.flip(3)
+    return (clip - MEAN) / STD
+
+
 class Clips(torch.utils.data.Dataset):
     def __init__(self, entries, backend, mode, length):
         self.entries, self.backend, self.mode, self.length = entries, backend, mode, length
@@ -93,17 +108,7 @@ class Clips(torch.utils.data.Dataset):
             self.counts[path] = frame_count(self.backend, path)
         n = self.counts[path]
         if self.mode == "train":
-            frames = decode(self.backend, path, train_indices(n)).permute(3, 0, 1, 2).float()   # C×T×H×W
-            h, w = frames.shape[2:]
-            side = random.randint(256, 320)
-            nh, nw = (side, int(w * side / h + 0.5)) if h <= w else (int(h * side / w + 0.5), side)
-            frames = F.interpolate(frames, size=(nh, nw), mode="bilinear", align_corners=False)
-            y = random.randint(0, nh - 224 - 1) if nh > 224 else 0
-            x = random.randint(0, nw - 224 - 1) if nw > 224 else 0
-            clip = frames[:, :, y:y + 224, x:x + 224]
-            if random.random() < 0.5:
-                clip = clip.flip(3)
-            return (clip - MEAN) / STD, label
+            return train_clip(decode(self.backend, path, train_indices(n))), label
         frames = decode(self.backend, path, test_indices(n)).permute(3, 0, 1, 2).float()        # C×(K·T)×H×W
         h, w = frames.shape[2:]
         step = (w - 256) // 2

@@ -39,6 +39,10 @@ long_manifest=bench-data/train-long.csv
 echo "loader benchmark, long GOP (${BENCH_ROUNDS:-3} rounds)"
 "$python" tools/bench/bench_loader.py --clipkit "$clipkit" --manifest "$long_manifest" \
     --rounds "${BENCH_ROUNDS:-3}" --json-out bench-data/loader-long-results.json | tee bench-data/loader-long-results.md
+echo "tar shards and http: bytes per clip from nginx's log, loader throughput with WebDataset + decord (${BENCH_ROUNDS:-5} rounds)"
+tools/bench/make-shard-set.sh "$clipkit" bench-data/shards-set >/dev/null
+"$python" tools/bench/bench_shards.py --clipkit "$clipkit" --set bench-data/shards-set --rounds "${BENCH_ROUNDS:-5}" \
+    --json-out bench-data/shards-results.json | tee bench-data/shards-results.md
 echo "training benchmark (${BENCH_ROUNDS:-5} rounds)"
 "$python" tools/bench/bench_train.py --clipkit "$clipkit" --rounds "${BENCH_ROUNDS:-5}" \
     --json-out bench-data/train-results.json | tee bench-data/train-results.md
