@@ -195,10 +195,27 @@ final class Demuxer {
             return try reading(cffmpeg_range_io_open(archive, range.offset, range.size), member.text)
         }
         if let known {
+            func cutShort(_ size: Int64) -> VideoError {
+                .cannotOpen(
+                    path: member.text,
+                    reason: "the tar archive is cut short: it ends \(size - known.offset) bytes into the member's "
+                        + "\(known.size)")
+            }
             // One first request for the header and the member's start.
-            let reader = try openRemoteReader(archive, at: max(0, known.offset - 512))
+            let reader: UnsafeMutablePointer<cffmpeg_http>
+            do {
+                reader = try openRemoteReader(archive, at: max(0, known.offset - 512))
+            } catch {
+                // A range past the end is refused (416, a "4XX"): say so when that is what happened.
+                var whole = try? openRemoteReader(archive)
+                defer { cffmpeg_http_free(&whole) }
+                if let size = whole?.pointee.size, size > 0, size < known.offset { throw cutShort(size) }
+                throw error
+            }
             do {
                 try TarArchive.check(known, named: name, in: archive) { readRemote(reader, at: $0, count: $1) }
+                let size = reader.pointee.size
+                if size > 0, known.offset + known.size > size { throw cutShort(size) }
             } catch {
                 var owned: UnsafeMutablePointer<cffmpeg_http>? = reader
                 cffmpeg_http_free(&owned)

@@ -149,7 +149,8 @@ private func retryingRemoteOpen(
 /// while it fails and the retry budget lasts when `path` is remote (a URL, or
 /// a member of a remote tar): a connection lost half-way through a scan
 /// looks like a short or empty file, which no single read can tell from one.
-/// A 4xx answer, a certificate failure or a missing member fails at once.
+/// A 4xx answer, a certificate failure, a missing member or an archive
+/// cut short fails at once.
 func retryingRemoteOpens<T>(_ path: String, _ open: () throws -> T) throws -> T {
     guard isRemoteLocation(path) else { return try open() }
     let deadline = Date().addingTimeInterval(Double(RemoteSettings.environment.retrySeconds))
@@ -159,7 +160,8 @@ func retryingRemoteOpens<T>(_ path: String, _ open: () throws -> T) throws -> T 
             return try open()
         } catch let error as VideoError {
             let reason = error.reason
-            let final = ["Server returned 4", "certificate", "no member"].contains { reason.contains($0) }
+            let final = ["Server returned 4", "certificate", "no member", "cut short", "does not start this member"]
+                .contains { reason.contains($0) }
             guard !final, Date().addingTimeInterval(pause) < deadline else { throw error }
             Thread.sleep(forTimeInterval: pause)
             pause = min(pause * 2, 4)

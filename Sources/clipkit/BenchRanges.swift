@@ -43,7 +43,8 @@ extension ClipKit {
             var records: [Clip] = []
             for i in 0..<clips {
                 let entry = manifest.entries[i % manifest.count]
-                let decoder = try VideoDecoder(path: entry.path, options: entry.decoderOptions, index: entry.storedIndex)
+                let decoder = try VideoDecoder(
+                    path: entry.path, options: entry.decoderOptions, index: entry.storedIndex)
                 guard let opened = decoder.network else {
                     throw ValidationError("\(redactedLocations(entry.path)) is not remote: nothing to count")
                 }

@@ -263,6 +263,55 @@ private func modelTensors(_ path: String) throws -> [String: [Float]] {
             "status \(killed.status) after \(killed.seconds) s: \(killed.stderr)")
     }
 
+    /// Training on 2 ranks over tar shards on nginx. A server down for good
+    /// ends the job with status 1 and an error naming the server; one that
+    /// stops mid-training and is back within the retry budget costs nothing:
+    /// the job trains on past the restart and ends with status 0.
+    @Test func twoRanksOverAStoppedAndARestartedServer() throws {
+        let root = try dataset()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let shards = try clipkit([
+            "prep", "shards", root.appendingPathComponent("data/train.csv").path,
+            root.appendingPathComponent("shards").path, "--shard-size", "16KB", "--quiet"
+        ])
+        #expect(shards.status == 0, "\(shards.stderr)")
+        let server = try NginxServer(root: root.path)
+        let local = try String(contentsOfFile: root.appendingPathComponent("shards/manifest.csv").path, encoding: .utf8)
+        let lines = local.split(separator: "\n")
+        let remote = ([String(lines[0])] + lines.dropFirst().map { "\(server.baseURL)/shards/\($0)" })
+        try (remote.joined(separator: "\n") + "\n").write(
+            to: root.appendingPathComponent("remote.csv"), atomically: true, encoding: .utf8)
+        let config = try writeConfig(root, "remote", #""epochs": 8"#)
+        try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(
+            of: "\"data/train.csv\"", with: "\"remote.csv\""
+        ).write(toFile: config, atomically: true, encoding: .utf8)
+        let executable = clipkitExecutable().path
+        let down = try withNetworkEnvironment(["CLIPKIT_HTTP_RETRY_SECONDS": "0"]) {
+            try mpirun(2, [executable, "train", config], in: root)
+        }
+        #expect(
+            down.status == 1 && down.stderr.contains("127.0.0.1:\(server.port)") && down.seconds < 120,
+            "status \(down.status) after \(down.seconds) s: \(down.stderr)")
+        try server.start()
+        defer { server.stop() }
+        nonisolated(unsafe) var servedBeforeTheStop = 0
+        let outage = Thread {
+            usleep(1_500_000)
+            server.stop()
+            servedBeforeTheStop = (try? String(contentsOfFile: server.accessLog, encoding: .utf8))?.count ?? 0
+            usleep(1_500_000)
+            try? server.start()
+        }
+        outage.start()
+        let back = try withNetworkEnvironment(["CLIPKIT_HTTP_RETRY_SECONDS": "20"]) {
+            try mpirun(2, [executable, "train", config], in: root)
+        }
+        while !outage.isFinished { usleep(10_000) }
+        #expect(back.status == 0 && back.seconds < 120, "status \(back.status) after \(back.seconds) s: \(back.stderr)")
+        let served = try String(contentsOfFile: server.accessLog, encoding: .utf8).count
+        #expect(servedBeforeTheStop > 0 && served > servedBeforeTheStop, "the job read on after the restart")
+    }
+
     /// Stopped on rank 0 (as Ctrl-C there) the ranks stop at one step with one
     /// checkpoint, and `--resume` on 2 ranks ends with the uninterrupted run's weights.
     @Test func interruptedOnTwoRanksResumesExactly() throws {

@@ -14,9 +14,9 @@ private func timedOpenError(_ url: String) -> (message: String, seconds: TimeInt
     return (message, Date().timeIntervalSince(started))
 }
 
-private func openError(_ url: String) -> String {
+private func openError(_ url: String, options: DecoderOptions = .init()) -> String {
     do {
-        _ = try VideoDecoder(path: url)
+        _ = try VideoDecoder(path: url, options: options)
         return "opened"
     } catch {
         return "\(error)"
@@ -92,6 +92,38 @@ private func openError(_ url: String) -> String {
         #expect(
             redactedLocations("see https://u:p@h.example/a/b.mp4?sig=1#frag and http://h/x")
                 == "see https://***@h.example/a/b.mp4?***#frag and http://h/x")
+    }
+
+    /// A shard cut short on the server: the members inside it still open, the
+    /// one it cuts and those after it fail at once with the reason, whether
+    /// the archive is listed or the manifest says where the member lies.
+    @Test func aTruncatedShardOnTheServer() throws {
+        try withNetworkEnvironment(["CLIPKIT_HTTP_RETRY_SECONDS": "2"]) {
+            let folder = try temporaryFolder("cut-shard")
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let names = ["h264_bframes.mp4", "mpeg4.avi", "vfr.mp4"]
+            _ = try runTool("tar", ["--format=pax", "-cf", folder + "/whole.tar", "-C", fixture("")] + names)
+            let members = try TarArchive.members(of: folder + "/whole.tar")
+            // Cut in the middle of the second member.
+            let cut = members[1].offset + members[1].size / 2
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: folder + "/whole.tar")).prefix(Int(cut))
+            try bytes.write(to: URL(fileURLWithPath: folder + "/cut.tar"))
+            let server = try NginxServer(root: folder)
+            try server.start()
+            defer { server.stop() }
+            let url = "\(server.baseURL)/cut.tar"
+            #expect(try VideoDecoder(path: "\(url)#\(names[0])").frameCount == 50)
+            for m in members.dropFirst() {
+                for placed in [nil, ByteRange(offset: m.offset, size: m.size)] {
+                    let started = Date()
+                    let message = openError("\(url)#\(m.name)", options: DecoderOptions(memberBytes: placed))
+                    #expect(
+                        message.contains("cut short") || message.contains("no member"),
+                        "\(m.name), \(placed.map { "at \($0.offset)" } ?? "listed"): \(message)")
+                    #expect(Date().timeIntervalSince(started) < 10)
+                }
+            }
+        }
     }
 
     /// A clip asks the server for its GOP and a small read-ahead, in one
