@@ -33,7 +33,7 @@ lint:
 # dist/clipkit-<version>-py3-none-manylinux_2_36_x86_64.whl: the Python package with its own decode-only LGPL
 # FFmpeg (built once from Debian's source package, cached under .build/wheel/); no Swift or FFmpeg packages needed.
 wheel: deps
-	tools/install-deps.sh --sources dpkg-dev libdav1d-dev nasm patchelf
+	tools/install-deps.sh --sources dpkg-dev libdav1d-dev libgnutls28-dev nasm patchelf
 	tools/wheel/make-wheel.py $$(tools/wheel/build-ffmpeg.sh)
 
 # The wheel in a fresh venv, its tests run where /opt/swift and the system's FFmpeg are hidden (unshare -m; root).

@@ -9,7 +9,7 @@ import Support
 /// - `CLIPKIT_HTTP_AUTHORIZATION`: the value of an `Authorization` header
 ///   (never taken from the command line, where `ps` shows it);
 /// - `CLIPKIT_CA_FILE`: a PEM file of certificate authorities to trust
-///   instead of the system's;
+///   instead of the system's (the first of `systemCAFiles` that exists);
 /// - `CLIPKIT_TLS_INSECURE=1`: do not verify the server's certificate, so
 ///   that anyone between ClipKit and the server can pose as it.
 public struct RemoteSettings: Sendable {
@@ -18,12 +18,23 @@ public struct RemoteSettings: Sendable {
     public var caFile: String?
     public var verifyCertificates = true
 
+    /// Where systems keep their certificate authorities (Debian and Ubuntu,
+    /// Fedora and RHEL, openSUSE, Alpine): the first that exists is what
+    /// https trusts when CLIPKIT_CA_FILE names none, so that a TLS library
+    /// built on another system (the wheel's GnuTLS) trusts this one's.
+    static let systemCAFiles = [
+        "/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/ca-bundle.pem",
+        "/etc/ssl/cert.pem"
+    ]
+
     public static var environment: RemoteSettings {
         var s = RemoteSettings()
         let env = ProcessInfo.processInfo.environment
         if let v = env["CLIPKIT_HTTP_RETRY_SECONDS"].flatMap(Int.init), v >= 0 { s.retrySeconds = v }
         s.authorization = env["CLIPKIT_HTTP_AUTHORIZATION"].flatMap { $0.isEmpty ? nil : $0 }
-        s.caFile = env["CLIPKIT_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        s.caFile =
+            env["CLIPKIT_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? systemCAFiles.first { FileManager.default.fileExists(atPath: $0) }
         s.verifyCertificates = env["CLIPKIT_TLS_INSECURE"] != "1"
         return s
     }

@@ -21,7 +21,17 @@ ROOT = Path(__file__).resolve().parents[2]
 TAG = "py3-none-manylinux_2_36_x86_64"
 # The libraries libClipKitC.so needs from FFmpeg, and what they need beyond glibc.
 FFMPEG = ["libavformat.so.59", "libavcodec.so.59", "libswscale.so.6", "libavutil.so.57"]
-SYSTEM = {"libdav1d.so.6": "/usr/share/doc/libdav1d6/copyright", "libz.so.1": "/usr/share/doc/zlib1g/copyright"}
+SYSTEM = {"libdav1d.so.6": "/usr/share/doc/libdav1d6/copyright", "libz.so.1": "/usr/share/doc/zlib1g/copyright",
+          # https: GnuTLS and what it needs.
+          "libgnutls.so.30": "/usr/share/doc/libgnutls30/copyright",
+          "libp11-kit.so.0": "/usr/share/doc/libp11-kit0/copyright",
+          "libidn2.so.0": "/usr/share/doc/libidn2-0/copyright",
+          "libunistring.so.2": "/usr/share/doc/libunistring2/copyright",
+          "libtasn1.so.6": "/usr/share/doc/libtasn1-6/copyright",
+          "libnettle.so.8": "/usr/share/doc/libnettle8/copyright",
+          "libhogweed.so.6": "/usr/share/doc/libhogweed6/copyright",
+          "libgmp.so.10": "/usr/share/doc/libgmp10/copyright",
+          "libffi.so.8": "/usr/share/doc/libffi8/copyright"}
 
 
 def run(*command, **options):
@@ -78,7 +88,10 @@ def stage(prefix, library, into):
         "libavformat, libavcodec, libswscale and libavutil are FFmpeg 5.1 (LGPL 2.1 or later), built from\n"
         "Debian 12's source package (`apt-get source ffmpeg`) by tools/wheel/build-ffmpeg.sh in ClipKit's\n"
         "repository, decode only, without GPL or non-free parts, as shared libraries you may replace.\n"
-        "libdav1d (BSD 2-clause) and zlib (zlib licence) are Debian 12's.\n")
+        "libdav1d (BSD 2-clause) and zlib (zlib licence) are Debian 12's, as are GnuTLS (LGPL 2.1 or later)\n"
+        "and what it needs for https: p11-kit (BSD 3-clause), libidn2, libunistring, Nettle and GMP (LGPL 3\n"
+        "or later, or GPL 2 or later), libtasn1 (LGPL 2.1 or later) and libffi (MIT); their notices are\n"
+        "the *-copyright files here.\n")
 
 
 def record_line(path, base):

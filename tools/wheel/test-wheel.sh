@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$PATH:/opt/swift/usr/bin"
-tools/install-deps.sh --sources dpkg-dev libdav1d-dev nasm patchelf
+tools/install-deps.sh --sources dpkg-dev libdav1d-dev libgnutls28-dev nasm patchelf
 prefix=$(tools/wheel/build-ffmpeg.sh)
 wheel=$(tools/wheel/make-wheel.py "$prefix" | tail -1 | cut -d' ' -f1)
 swift build --product clipkit >/dev/null        # the CLI the references come from
