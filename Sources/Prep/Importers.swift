@@ -44,15 +44,25 @@ public func indexDataset(_ input: String, layout: DatasetLayout, videos: String?
 }
 
 /// Fills frames, fps, size and keyframes by opening every video (`jobs` at
-/// once); unreadable videos move to `problems`.
-public func probeEntries(_ result: IndexResult, jobs: Int, quiet: Bool = true) -> IndexResult {
+/// once); unreadable videos move to `problems`. With a `journal`, what each
+/// video gave is kept as it comes, and videos it already holds (unchanged
+/// since) are not opened again.
+public func probeEntries(_ result: IndexResult, jobs: Int, quiet: Bool = true, journal: String? = nil) throws
+    -> IndexResult
+{
     var out = result
     var probed = [ManifestEntry?](repeating: nil, count: result.entries.count)
     var problems: [PrepError] = []
+    let journal = try journal.map(ProbeJournal.init(path:))
     let lock = NSLock()
     let progress = ProgressBar(total: result.entries.count, unit: "videos", quiet: quiet)
     forEachIndex(result.entries.count, jobs: jobs) { i in
         var e = result.entries[i]
+        if let kept = journal?.known(e) {
+            lock.withLock { probed[i] = kept }
+            progress.advance()
+            return
+        }
         do {
             let m = try VideoDecoder(path: e.path, options: e.decoderOptions).metadata
             // A folder's keyframes are all its frames: not worth a column.
@@ -63,6 +73,7 @@ public func probeEntries(_ result: IndexResult, jobs: Int, quiet: Bool = true) -
             if m.index != .folder, e.stream == nil, ((try? listVideoStreams(e.path).count) ?? 1) > 1 {
                 e.stream = m.stream
             }
+            journal?.record(e)
             lock.lock()
             probed[i] = e
             lock.unlock()

@@ -49,7 +49,7 @@ public func writeShards(source: String, destination: String, options: ShardOptio
     let start = Date()
     var report = ShardReport()
     let input = try shardInput(source)
-    let probed = probeEntries(input.result, jobs: options.jobs, quiet: options.quiet)
+    let probed = try probeEntries(input.result, jobs: options.jobs, quiet: options.quiet)
     report.failures = probed.problems
     var members: [ShardMember] = []
     var keys = Set<String>()

@@ -13,6 +13,13 @@ struct ScanRecord: Equatable {
     var keyPackets: [Int64]
 }
 
+/// What names one version of a local source (a file, or a tar member with its
+/// archive's version and place): the same text until the bytes may have
+/// changed; nil for a remote source, or a file that cannot be read.
+public func sourceVersion(_ path: String) -> String? {
+    IndexCacheKey.file(path, stream: 0).map { "\($0.source)\n\($0.version)" }
+}
+
 /// Names one video stream in one version of its source, for the index caches.
 /// `source` says where the bytes are (`file:` and a real path, or `tar:`, the
 /// archive's real path, `#` and the member's name), `version` what makes them

@@ -54,13 +54,16 @@ extension ClipKit {
                 result =
                     kind == .webdataset
                     ? try indexWebDataset(shards: inputs) : try indexDataset(input, layout: kind, videos: videos)
-                if probe { result = probeEntries(result, jobs: jobs, quiet: false) }
+                // The probe's journal: a run cut short resumes from it; it goes once the manifest is written.
+                let journal = output + ".probed.jsonl"
+                if probe { result = try probeEntries(result, jobs: jobs, quiet: false, journal: journal) }
                 let classList =
                     classes
                     ?? ((output as NSString).deletingLastPathComponent as NSString).appendingPathComponent(
                         "classes.txt")
                 guard !result.entries.isEmpty else { throw PrepError(path: input, reason: "no videos found") }
                 try writeIndex(result, manifest: output, classList: classList)
+                if probe { try? FileManager.default.removeItem(atPath: journal) }
                 print(
                     """
                     \(result.entries.count) videos in \(result.classes.count) classes, \

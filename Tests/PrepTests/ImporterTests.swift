@@ -83,7 +83,7 @@ func videoTree(_ files: [String]) throws -> String {
         let r = try indexDataset(
             fixture("annotations/ssv1/something-something-v1-train.csv"), layout: .ssv1, videos: root)
         let manifest = root + "/train.csv"
-        try writeIndex(probeEntries(r, jobs: 2), manifest: manifest, classList: root + "/classes.txt")
+        try writeIndex(try probeEntries(r, jobs: 2), manifest: manifest, classList: root + "/classes.txt")
         let loaded = try Manifest.load(manifest)
         #expect(loaded.entries.count == 2)
         for e in loaded.entries {
@@ -102,7 +102,7 @@ func videoTree(_ files: [String]) throws -> String {
         defer { try? FileManager.default.removeItem(atPath: root) }
         var r = try indexDataset(fixture("annotations/mmaction_list.txt"), layout: .list, videos: root)
         #expect(r.entries.map(\.label) == [0, 1] && r.problems.count == 1, "run/c.mp4 is missing")
-        r = probeEntries(r, jobs: 2)
+        r = try probeEntries(r, jobs: 2)
         #expect(r.entries.allSatisfy { $0.frames != nil && $0.keyframes?.first == 0 && $0.width != nil })
         let manifest = root + "/train.csv"
         try writeIndex(r, manifest: manifest, classList: root + "/classes.txt")
@@ -110,6 +110,30 @@ func videoTree(_ files: [String]) throws -> String {
         #expect(text.contains("\njump/a.mp4,0,"), "paths relative to the manifest")
         let loaded = try Manifest.load(manifest)
         #expect(loaded.entries.map(\.frames) == r.entries.map(\.frames))
+    }
+
+    /// An interrupted probe resumes from its journal: an unchanged video's
+    /// record is taken as it is (not opened again: the doctored frame count
+    /// shows), a video whose file changed is probed again.
+    @Test func probingResumesFromItsJournal() throws {
+        let root = try videoTree(["jump/a.mp4", "run/b.mp4"])
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let r = try indexDataset(root, layout: .folders, videos: nil)
+        let journal = root + "/probe.jsonl"
+        let first = try probeEntries(r, jobs: 2, journal: journal)
+        let lines = try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2 && first.entries.allSatisfy { $0.frames == 40 })
+        let doctored = lines.map {
+            $0.contains("a.mp4") ? $0.replacingOccurrences(of: "\"frames\":40", with: "\"frames\":999") : String($0)
+        }
+        try (doctored.joined(separator: "\n") + "\n").write(toFile: journal, atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: root + "/run/b.mp4")
+        try FileManager.default.copyItem(atPath: fixture("vfr.mp4"), toPath: root + "/run/b.mp4")
+        let second = try probeEntries(r, jobs: 2, journal: journal)
+        let frames = Dictionary(
+            uniqueKeysWithValues: second.entries.map { (($0.path as NSString).lastPathComponent, $0.frames) })
+        #expect(frames["a.mp4"] == 999, "kept from the journal")
+        #expect(frames["b.mp4"] == (try VideoDecoder(path: fixture("vfr.mp4")).frameCount), "probed again")
     }
 
     @Test func malformedLinesNameFileAndLine() throws {
