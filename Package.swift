@@ -35,7 +35,8 @@ let package = Package(
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         // Small utilities with no dependencies, shared by the targets above them.
         .target(name: "Support"),
-        .target(name: "VideoIO", dependencies: ["CFFmpeg", "Support"]),
+        .target(name: "CPool"),
+        .target(name: "VideoIO", dependencies: ["CFFmpeg", "CPool", "Support"]),
         .target(name: "Clips", dependencies: ["VideoIO", "Support"]),
         .target(name: "Loader", dependencies: ["Clips", "VideoIO", "Support"]),
         .target(name: "Distributed", dependencies: ["CMPI"]),

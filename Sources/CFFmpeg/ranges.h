@@ -5,6 +5,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <libavformat/avformat.h>
@@ -24,8 +28,17 @@
 ///   starts at `CFFMPEG_HTTP_FIRST_CHUNK` and doubles while reads go on where
 ///   the last request ended, up to `CFFMPEG_HTTP_LARGEST_CHUNK`.
 /// A read elsewhere than where the current response stands ends it and starts
-/// a new request. libavformat's http opens a new connection for every range
-/// (its keep-alive reuse is not in the public API), as it does on every seek.
+/// a new request.
+///
+/// Requests after the first go over kept-alive connections: libavformat's
+/// http opens a new connection for every range (its reuse of one is not in
+/// the public API), so these requests are written here, as HTTP/1.1 over
+/// libavformat's own tcp and tls protocols, on connections a process-wide
+/// pool keeps between requests (one per worker thread in use). Only a plain
+/// `206` with the asked length is taken from them; anything else (a
+/// redirect, an error status, a connection lost mid-body) goes to
+/// libavformat's http, which follows redirects, names the status and
+/// reconnects within the retry budget.
 enum {
     CFFMPEG_HTTP_FIRST_CHUNK = 64 << 10,
     CFFMPEG_HTTP_LARGEST_CHUNK = 4 << 20,
@@ -33,10 +46,25 @@ enum {
     CFFMPEG_HTTP_MOST_READ_AHEAD = 64 << 10,
 };
 
+// MARK: kept-alive connections
+
+enum { CFFMPEG_HEAD_SIZE = 16384 };
+
+// The pool of idle connections (Sources/CPool: static state needs a C file of its own).
+void *cpool_take(const char *key);
+void *cpool_give(const char *key, void *connection);
+
+static inline AVIOContext *cffmpeg_pool_take(const char *origin) { return (AVIOContext *)cpool_take(origin); }
+
+static inline void cffmpeg_pool_give(const char *origin, AVIOContext *io) {
+    AVIOContext *refused = (AVIOContext *)cpool_give(origin, io);
+    if (refused) avio_closep(&refused);  // the pool is full
+}
+
 typedef struct {
     char *url;
     AVDictionary *options;  // the opening options, copied for every request
-    AVIOContext *response;  // the current request's body, or NULL
+    AVIOContext *response;  // the current request's body through libavformat's http, or NULL
     int64_t at, end;        // the response's next byte and its end (exclusive)
     int64_t size;           // the object's size (from the first response)
     int64_t window_end;     // the planned reads end here (0: no plan)
@@ -44,6 +72,15 @@ typedef struct {
     int decoding;           // 0 while opening (header and index reads), 1 after the first plan
     int64_t requests[2], requested[2], received[2];  // by phase: opening, decoding
     int64_t wait_ns;        // time spent opening requests and reading responses
+    int64_t connections;    // connections opened (kept-alive ones once, libavformat's http every request)
+    // Kept-alive requests ("" origin: not possible for this URL, libavformat's http only).
+    char origin[320], host[300], *target, *headers;
+    AVDictionary *connection_options;  // tls_verify, ca_file, rw_timeout
+    AVIOContext *kept;                 // the current response's connection, or NULL
+    int64_t kept_left;                 // body bytes of it not yet read from the socket
+    int kept_closes;                   // the server said "Connection: close"
+    uint8_t head[CFFMPEG_HEAD_SIZE];   // what was read past the response's header: the body's first bytes
+    int head_at, head_end;
 } cffmpeg_http;
 
 static inline int64_t cffmpeg_monotonic_ns(void) {
@@ -79,6 +116,26 @@ static inline cffmpeg_http *cffmpeg_http_make(const char *url, const AVDictionar
     }
     h->url = copy;
     av_dict_copy(&h->options, options, 0);
+    char proto[16], auth[256], host[256], path[4096];
+    int port = -1;
+    av_url_split(proto, sizeof(proto), auth, sizeof(auth), host, sizeof(host), &port, path, sizeof(path), url);
+    int tls = !strcmp(proto, "https");
+    if ((tls || !strcmp(proto, "http")) && !auth[0] && host[0] && !getenv("http_proxy")) {
+        const char *bracket = strchr(host, ':') ? "[" : "", *close = strchr(host, ':') ? "]" : "";
+        snprintf(h->origin, sizeof(h->origin), "%s://%s%s%s:%d", tls ? "tls" : "tcp", bracket, host, close,
+                 port > 0 ? port : (tls ? 443 : 80));
+        if (port > 0) snprintf(h->host, sizeof(h->host), "%s%s%s:%d", bracket, host, close, port);
+        else snprintf(h->host, sizeof(h->host), "%s%s%s", bracket, host, close);
+        h->target = av_strdup(path[0] ? path : "/");
+        const AVDictionaryEntry *e = av_dict_get(options, "headers", NULL, 0);
+        h->headers = av_strdup(e ? e->value : "");
+        const char *kept[] = {"tls_verify", "ca_file", "rw_timeout"};
+        for (int i = 0; i < 3; i++) {
+            e = av_dict_get(options, kept[i], NULL, 0);
+            if (e) av_dict_set(&h->connection_options, kept[i], e->value, 0);
+        }
+        if (!h->target || !h->headers) h->origin[0] = 0;
+    }
     h->response = response;
     h->size = avio_size(response);
     h->at = first_at;
@@ -86,12 +143,131 @@ static inline cffmpeg_http *cffmpeg_http_make(const char *url, const AVDictionar
     h->chunk = CFFMPEG_HTTP_FIRST_CHUNK;
     h->requests[0] = 1;
     h->requested[0] = h->end - first_at;
+    h->connections = 1;
     return h;
+}
+
+/// Ends the current response: a kept-alive connection goes back to the pool
+/// once its body is read (a rest of up to `CFFMPEG_HTTP_DRAIN` bytes, which
+/// the server sends anyway, is read and dropped), any other is closed.
+enum { CFFMPEG_HTTP_DRAIN = 256 << 10 };
+static inline void cffmpeg_http_end_response(cffmpeg_http *h) {
+    avio_closep(&h->response);
+    if (h->kept && h->kept_left > 0 && h->kept_left <= CFFMPEG_HTTP_DRAIN && !h->kept_closes) {
+        h->head_at = h->head_end = 0;
+        while (h->kept_left > 0) {
+            int got = avio_read_partial(h->kept, h->head, (int)FFMIN((int64_t)CFFMPEG_HEAD_SIZE, h->kept_left));
+            if (got <= 0) break;
+            h->kept_left -= got;
+        }
+    }
+    if (h->kept) {
+        if (h->kept_left == 0 && h->head_at == h->head_end && !h->kept_closes) cffmpeg_pool_give(h->origin, h->kept);
+        else avio_closep(&h->kept);
+        h->kept = NULL;
+    }
+    h->head_at = h->head_end = 0;
+}
+
+/// Asks for [at, end) on a kept-alive connection (from the pool, else a new
+/// one): 0 when a `206` of that length is coming, < 0 when libavformat's
+/// http should ask instead. A pooled connection the server has closed
+/// since is replaced by a new one once.
+static inline int cffmpeg_http_kept_request(cffmpeg_http *h, int64_t at, int64_t end) {
+    if (!h->origin[0]) return AVERROR(ENOSYS);
+    char request[8192];
+    int length = snprintf(request, sizeof(request),
+                          "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ClipKit\r\nAccept: */*\r\n"
+                          "Range: bytes=%" PRId64 "-%" PRId64 "\r\n%sConnection: keep-alive\r\n\r\n",
+                          h->target, h->host, at, end - 1, h->headers);
+    if (length <= 0 || length >= (int)sizeof(request)) return AVERROR(ENOSYS);
+    for (int fresh = 0; fresh < 2; fresh++) {
+        AVIOContext *io = fresh ? NULL : cffmpeg_pool_take(h->origin);
+        if (!io) {
+            fresh = 1;
+            AVDictionary *o = NULL;
+            av_dict_copy(&o, h->connection_options, 0);
+            int code = avio_open2(&io, h->origin, AVIO_FLAG_READ_WRITE, NULL, &o);
+            av_dict_free(&o);
+            if (code < 0) return code;
+            h->connections += 1;
+        }
+        avio_write(io, (const unsigned char *)request, length);
+        avio_flush(io);
+        // The header: up to the blank line; what follows it is the body's start.
+        int filled = 0, header_end = -1;
+        while (header_end < 0 && filled < CFFMPEG_HEAD_SIZE - 1 && !io->error) {
+            int got = avio_read_partial(io, h->head + filled, CFFMPEG_HEAD_SIZE - 1 - filled);
+            if (got <= 0) break;
+            filled += got;
+            h->head[filled] = 0;
+            char *blank = strstr((char *)h->head, "\r\n\r\n");
+            if (blank) header_end = (int)(blank - (char *)h->head) + 4;
+        }
+        if (header_end < 0) {
+            avio_closep(&io);
+            if (filled == 0 && !fresh) continue;  // closed while idle: once more on a new connection
+            return AVERROR(EIO);
+        }
+        int status = 0, chunked = 0;
+        int64_t body = -1;
+        h->kept_closes = !strncmp((char *)h->head, "HTTP/1.0", 8);  // HTTP/1.0 closes unless it says otherwise
+        sscanf((char *)h->head, "HTTP/1.%*d %d", &status);
+        for (char *line = strstr((char *)h->head, "\r\n"); line && line + 2 < (char *)h->head + header_end;
+             line = strstr(line + 2, "\r\n")) {
+            const char *field = line + 2;
+            if (!strncasecmp(field, "Content-Length:", 15)) body = strtoll(field + 15, NULL, 10);
+            else if (!strncasecmp(field, "Transfer-Encoding:", 18)) chunked = 1;
+            else if (!strncasecmp(field, "Connection:", 11)) {
+                const char *value = field + 11;
+                while (*value == ' ') value++;
+                h->kept_closes = !strncasecmp(value, "close", 5) || (h->kept_closes && strncasecmp(value, "keep-alive", 10));
+            }
+        }
+        if (status != 206 || chunked || body != end - at) {
+            avio_closep(&io);
+            return AVERROR(EAGAIN);
+        }
+        h->kept = io;
+        h->head_at = header_end;
+        h->head_end = filled;
+        h->kept_left = body - (filled - header_end);
+        return 0;
+    }
+    return AVERROR(EIO);
+}
+
+/// Asks for [at, end): kept-alive when it can, else through libavformat's http.
+static inline int cffmpeg_http_ask(cffmpeg_http *h, int64_t at, int64_t end) {
+    if (cffmpeg_http_kept_request(h, at, end) == 0) return 0;
+    h->connections += 1;
+    return cffmpeg_http_request(h->url, h->options, at, end, &h->response);
+}
+
+/// Up to `wanted` body bytes of the current response (fewer, or 0 at its end, or < 0).
+static inline int cffmpeg_http_body(cffmpeg_http *h, uint8_t *buffer, int wanted) {
+    if (h->response) {
+        int got = avio_read(h->response, buffer, wanted);
+        return got == AVERROR_EOF ? 0 : got;
+    }
+    if (h->head_at < h->head_end) {
+        int n = FFMIN(wanted, h->head_end - h->head_at);
+        memcpy(buffer, h->head + h->head_at, n);
+        h->head_at += n;
+        return n;
+    }
+    if (h->kept_left <= 0) return 0;
+    int got = avio_read_partial(h->kept, buffer, (int)FFMIN((int64_t)wanted, h->kept_left));
+    if (got > 0) h->kept_left -= got;
+    return got == AVERROR_EOF ? 0 : got;
 }
 
 static inline void cffmpeg_http_free(cffmpeg_http **h) {
     if (!h || !*h) return;
-    avio_closep(&(*h)->response);
+    cffmpeg_http_end_response(*h);
+    av_freep(&(*h)->target);
+    av_freep(&(*h)->headers);
+    av_dict_free(&(*h)->connection_options);
     av_dict_free(&(*h)->options);
     av_freep(&(*h)->url);
     av_freep(h);
@@ -109,20 +285,19 @@ static inline void cffmpeg_http_plan(cffmpeg_http *h, int64_t window_end) {
 static inline int cffmpeg_http_read(cffmpeg_http *h, int64_t at, uint8_t *buffer, int wanted) {
     if (h->size > 0 && at >= h->size) return 0;
     int64_t started = cffmpeg_monotonic_ns();
-    if (h->response && (h->at != at || at >= h->end)) {
+    int open = h->response || h->kept;
+    if (!open || h->at != at || at >= h->end) {
         // Going on where the last unplanned request ended: a sequential read, ask for more at once.
         int sequential = h->at == at && at >= h->end;
         h->chunk = sequential ? FFMIN(h->chunk * 2, CFFMPEG_HTTP_LARGEST_CHUNK) : CFFMPEG_HTTP_FIRST_CHUNK;
-        avio_closep(&h->response);
-    }
-    if (!h->response) {
+        cffmpeg_http_end_response(h);
         int64_t end = at + h->chunk;
         if (at < h->window_end) {
             int64_t ahead = (h->window_end - at) / 8;
             end = h->window_end + FFMAX(CFFMPEG_HTTP_LEAST_READ_AHEAD, FFMIN(ahead, CFFMPEG_HTTP_MOST_READ_AHEAD));
         }
         if (h->size > 0 && end > h->size) end = h->size;
-        int code = cffmpeg_http_request(h->url, h->options, at, end, &h->response);
+        int code = cffmpeg_http_ask(h, at, end);
         if (code < 0) {
             h->wait_ns += cffmpeg_monotonic_ns() - started;
             return code;
@@ -133,12 +308,21 @@ static inline int cffmpeg_http_read(cffmpeg_http *h, int64_t at, uint8_t *buffer
         h->requested[h->decoding] += end - at;
     }
     if (wanted > h->end - at) wanted = (int)(h->end - at);
-    int got = avio_read(h->response, buffer, wanted);
+    int got = cffmpeg_http_body(h, buffer, wanted);
+    if (got <= 0 && h->kept) {
+        // The kept-alive connection failed mid-body: the rest through libavformat's http, which
+        // reconnects within the retry budget.
+        avio_closep(&h->kept);
+        cffmpeg_http_end_response(h);
+        h->connections += 1;
+        int code = cffmpeg_http_request(h->url, h->options, at, h->end, &h->response);
+        got = code < 0 ? code : cffmpeg_http_body(h, buffer, wanted);
+    }
     h->wait_ns += cffmpeg_monotonic_ns() - started;
-    if (got == AVERROR_EOF) got = 0;  // the server sent less than asked: the object is shorter
-    if (got < 0) return got;
+    if (got < 0) return got;  // 0: the server sent less than asked, the object is shorter
     h->at += got;
     h->received[h->decoding] += got;
+    if (h->kept && h->kept_left == 0 && h->head_at == h->head_end) cffmpeg_http_end_response(h);  // back to the pool
     return got;
 }
 

@@ -97,6 +97,9 @@ public struct NetworkCounters: Sendable, Equatable {
     public var clipRequests = 0, clipBytes: Int64 = 0
     /// Seconds spent waiting for requests to open and responses to arrive.
     public var waitSeconds = 0.0
+    /// Connections opened: most requests go over kept-alive ones, which the
+    /// videos read one after another in a thread share.
+    public var connections = 0
 
     public init() {}
 
@@ -105,6 +108,7 @@ public struct NetworkCounters: Sendable, Equatable {
         (openingRequests, openingBytes) = (Int(r.requests.0), r.requested.0)
         (clipRequests, clipBytes) = (Int(r.requests.1), r.requested.1)
         waitSeconds = Double(r.wait_ns) / 1e9
+        connections = Int(r.connections)
     }
 
     public static func + (a: NetworkCounters, b: NetworkCounters) -> NetworkCounters {
@@ -114,6 +118,7 @@ public struct NetworkCounters: Sendable, Equatable {
         s.clipRequests += b.clipRequests
         s.clipBytes += b.clipBytes
         s.waitSeconds += b.waitSeconds
+        s.connections += b.connections
         return s
     }
 }

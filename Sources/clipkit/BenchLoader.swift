@@ -60,6 +60,7 @@ extension ClipKit {
             var clip_requests: Int
             var clip_bytes: Int64
             var network_wait_s: Double
+            var connections: Int
         }
 
         func run() throws {
@@ -122,7 +123,7 @@ extension ClipKit {
                 wait_s: wait, mean_queue_occupancy: Double(readySum) / Double(max(batches, 1)),
                 buffers: loader.buffersAllocated, opening_requests: network.openingRequests,
                 opening_bytes: network.openingBytes, clip_requests: network.clipRequests,
-                clip_bytes: network.clipBytes, network_wait_s: network.waitSeconds)
+                clip_bytes: network.clipBytes, network_wait_s: network.waitSeconds, connections: network.connections)
             if json {
                 print(try jsonString(result))
             } else {
@@ -135,10 +136,10 @@ extension ClipKit {
                     print(
                         String(
                             format:
-                                "network: %d requests for %.1f MB of clips, %d for %.1f MB of headers and indexes; "
-                                + "workers waited %.2f s",
+                                "network: %d requests for %.1f MB of clips, %d for %.1f MB of headers and indexes, "
+                                + "%d connections; workers waited %.2f s",
                             network.clipRequests, Double(network.clipBytes) / 1e6, network.openingRequests,
-                            Double(network.openingBytes) / 1e6, network.waitSeconds))
+                            Double(network.openingBytes) / 1e6, network.connections, network.waitSeconds))
                 }
             }
         }

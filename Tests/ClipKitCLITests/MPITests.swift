@@ -296,7 +296,13 @@ private func modelTensors(_ path: String) throws -> [String: [Float]] {
         defer { server.stop() }
         nonisolated(unsafe) var servedBeforeTheStop = 0
         let outage = Thread {
-            usleep(1_500_000)
+            // Once the job reads (mpirun's start takes a while on a loaded machine), for 1.5 s.
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline, ((try? String(contentsOfFile: server.accessLog, encoding: .utf8))?.count ?? 0) == 0
+            {
+                usleep(50_000)
+            }
+            usleep(300_000)
             server.stop()
             servedBeforeTheStop = (try? String(contentsOfFile: server.accessLog, encoding: .utf8))?.count ?? 0
             usleep(1_500_000)

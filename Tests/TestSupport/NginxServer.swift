@@ -48,7 +48,7 @@ public final class NginxServer: @unchecked Sendable {
             error_log \(folder)/error.log;
             events { worker_connections 64; }
             http {
-                log_format ranges '$status $bytes_sent $body_bytes_sent "$http_range" "$request" "$http_authorization"';
+                log_format ranges '$status $bytes_sent $body_bytes_sent "$http_range" "$request" "$http_authorization" $connection $connection_requests';
                 access_log \(folder)/access.log ranges;
                 client_body_temp_path \(folder)/body;
                 proxy_temp_path \(folder)/proxy;

@@ -126,6 +126,36 @@ private func openError(_ url: String, options: DecoderOptions = .init()) -> Stri
         }
     }
 
+    /// After a video's first request, requests go over kept-alive
+    /// connections that the videos a thread reads one after another share:
+    /// nginx's log numbers each request's connection.
+    @Test func videosReadInTurnShareAKeptAliveConnection() throws {
+        try withNetworkEnvironment {
+            let server = try NginxServer(root: fixture(""))
+            try server.start()
+            defer { server.stop() }
+            let names = ["h264_bframes.mp4", "vp9.webm", "mpeg4.avi", "hevc.mkv"]
+            var connections = 0
+            for name in names {
+                let decoder = try VideoDecoder(path: "\(server.baseURL)/\(name)")
+                let local = try VideoDecoder(path: fixture(name))
+                #expect(
+                    try decoder.frames(at: [30, 31, 5]).map(\.pixels)
+                        == (try local.frames(at: [30, 31, 5])).map(\.pixels))
+                connections += try #require(decoder.network).connections
+            }
+            let lines = try String(contentsOfFile: server.accessLog, encoding: .utf8).split(separator: "\n")
+            let fields = lines.map { $0.split(separator: " ").suffix(2).compactMap { Int($0) } }
+            let byConnection = Dictionary(grouping: fields.filter { $0.count == 2 }, by: { $0[0] })
+            // Each open's first request is libavformat's own; the rest share one kept-alive connection.
+            #expect(
+                byConnection.count <= names.count + 1 && lines.count > 2 * names.count,
+                "\(byConnection.keys.count) connections for \(lines.count) requests")
+            #expect(connections == byConnection.count, "the counters say \(connections)")
+            #expect((byConnection.values.map(\.count).max() ?? 0) >= names.count, "\(lines.joined(separator: "\n"))")
+        }
+    }
+
     /// A clip asks the server for its GOP and a small read-ahead, in one
     /// request, never the rest of the file: the GOP's bytes come from
     /// ffprobe's packet positions, what was sent from nginx's log.

@@ -201,7 +201,7 @@ def main():
         python = sys.executable
         runs = {k: [] for k in list(manifests) + ["webdataset + decord, shards", "webdataset + decord, shards over http"]}
         rss = {k: [] for k in runs}
-        waited = []
+        waited, connections = [], []
         for r in range(a.rounds):
             for name, path in paths.items():
                 o = run_json([a.clipkit, "bench", "loader", "--manifest", path, "--mode", "train", "--clip-len", "8",
@@ -211,6 +211,7 @@ def main():
                 rss[name].append(o["peak_rss_mb"])
                 if name == "shards over http":
                     waited.append(o["network_wait_s"] / o["seconds"] / 2)
+                    connections.append((o["connections"], o["opening_requests"] + o["clip_requests"]))
             for name, shards_in in (("webdataset + decord, shards", shard_files),
                                     ("webdataset + decord, shards over http", shard_urls)):
                 o = run_json([python, os.path.join(HERE, "wds_peer.py"), "--clips", str(a.clips)] + shards_in, cwd=HERE)
@@ -234,9 +235,11 @@ def main():
     for k in runs:
         print(f"| {k} | {med[k]:.2f} | **{med[k] / med['files']:.2f}×** | {max(rss[k]):.0f} |")
     print(f"\nshards over http: the workers waited on the network {100 * statistics.median(waited):.1f}% of their time "
-          f"(median over rounds, from `bench loader`'s network_wait_s)")
+          f"(median over rounds, from `bench loader`'s network_wait_s); connections opened / requests made: "
+          + ", ".join(f"{c}/{n}" for c, n in connections))
     if a.json_out:
-        json.dump({"bytes": byte_rows, "runs": runs, "median": med, "peak_rss_mb": rss, "network_wait_share": waited},
+        json.dump({"bytes": byte_rows, "runs": runs, "median": med, "peak_rss_mb": rss, "network_wait_share": waited,
+                   "connections_and_requests": connections},
                   open(a.json_out, "w"), indent=1)
 
 

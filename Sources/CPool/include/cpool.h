@@ -1,0 +1,12 @@
+// A process-wide pool of idle connections, by key: what libavformat's
+// public API lacks for kept-alive http requests (CFFmpeg/ranges.h).
+#ifndef CLIPKIT_CPOOL_H
+#define CLIPKIT_CPOOL_H
+
+/// An idle connection kept for `key` (taken out of the pool), or NULL.
+void *cpool_take(const char *key);
+/// Keeps `connection` for `key`; returns it back (for the caller to close)
+/// when the pool is full or the key too long.
+void *cpool_give(const char *key, void *connection);
+
+#endif
