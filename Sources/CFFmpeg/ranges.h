@@ -30,7 +30,7 @@
 /// A read elsewhere than where the current response stands ends it and starts
 /// a new request.
 ///
-/// Requests after the first go over kept-alive connections: libavformat's
+/// Requests go over kept-alive connections: libavformat's
 /// http opens a new connection for every range (its reuse of one is not in
 /// the public API), so these requests are written here, as HTTP/1.1 over
 /// libavformat's own tcp and tls protocols, on connections a process-wide
@@ -104,17 +104,18 @@ static inline int cffmpeg_http_request(const char *url, const AVDictionary *opti
 /// Makes the reader of `url` from its first response (`response`, the bytes
 /// [first_at, first_end), opened by the caller, who classified its failures)
 /// and the options later requests open with. Takes `response`; NULL on ENOMEM.
-static inline cffmpeg_http *cffmpeg_http_make(const char *url, const AVDictionary *options, AVIOContext *response,
-                                              int64_t first_at, int64_t first_end) {
+/// The reader's state for `url`, with where its kept-alive requests go (none
+/// for other schemes, credentials in the URL, or a proxy); NULL on ENOMEM.
+static inline cffmpeg_http *cffmpeg_http_alloc(const char *url, const AVDictionary *options) {
     cffmpeg_http *h = av_mallocz(sizeof(cffmpeg_http));
     char *copy = av_strdup(url);
     if (!h || !copy) {
         av_free(h);
         av_free(copy);
-        avio_closep(&response);
         return NULL;
     }
     h->url = copy;
+    h->chunk = CFFMPEG_HTTP_FIRST_CHUNK;
     av_dict_copy(&h->options, options, 0);
     char proto[16], auth[256], host[256], path[4096];
     int port = -1;
@@ -136,11 +137,20 @@ static inline cffmpeg_http *cffmpeg_http_make(const char *url, const AVDictionar
         }
         if (!h->target || !h->headers) h->origin[0] = 0;
     }
+    return h;
+}
+
+static inline cffmpeg_http *cffmpeg_http_make(const char *url, const AVDictionary *options, AVIOContext *response,
+                                              int64_t first_at, int64_t first_end) {
+    cffmpeg_http *h = cffmpeg_http_alloc(url, options);
+    if (!h) {
+        avio_closep(&response);
+        return NULL;
+    }
     h->response = response;
     h->size = avio_size(response);
     h->at = first_at;
     h->end = h->size > 0 && h->size < first_end ? h->size : first_end;
-    h->chunk = CFFMPEG_HTTP_FIRST_CHUNK;
     h->requests[0] = 1;
     h->requested[0] = h->end - first_at;
     h->connections = 1;
@@ -170,10 +180,11 @@ static inline void cffmpeg_http_end_response(cffmpeg_http *h) {
 }
 
 /// Asks for [at, end) on a kept-alive connection (from the pool, else a new
-/// one): 0 when a `206` of that length is coming, < 0 when libavformat's
-/// http should ask instead. A pooled connection the server has closed
+/// one): 0 when a `206` for it is coming (`end` cut to the object's size,
+/// which the answer gives), < 0 when libavformat's http should ask instead. A pooled connection the server has closed
 /// since is replaced by a new one once.
-static inline int cffmpeg_http_kept_request(cffmpeg_http *h, int64_t at, int64_t end) {
+static inline int cffmpeg_http_kept_request(cffmpeg_http *h, int64_t at, int64_t *end_io) {
+    int64_t end = *end_io;
     if (!h->origin[0]) return AVERROR(ENOSYS);
     char request[8192];
     int length = snprintf(request, sizeof(request),
@@ -210,13 +221,15 @@ static inline int cffmpeg_http_kept_request(cffmpeg_http *h, int64_t at, int64_t
             return AVERROR(EIO);
         }
         int status = 0, chunked = 0;
-        int64_t body = -1;
+        int64_t body = -1, first = -1, last = -1, total = -1;
         h->kept_closes = !strncmp((char *)h->head, "HTTP/1.0", 8);  // HTTP/1.0 closes unless it says otherwise
         sscanf((char *)h->head, "HTTP/1.%*d %d", &status);
         for (char *line = strstr((char *)h->head, "\r\n"); line && line + 2 < (char *)h->head + header_end;
              line = strstr(line + 2, "\r\n")) {
             const char *field = line + 2;
             if (!strncasecmp(field, "Content-Length:", 15)) body = strtoll(field + 15, NULL, 10);
+            else if (!strncasecmp(field, "Content-Range:", 14))
+                sscanf(field + 14, " bytes %" SCNd64 "-%" SCNd64 "/%" SCNd64, &first, &last, &total);
             else if (!strncasecmp(field, "Transfer-Encoding:", 18)) chunked = 1;
             else if (!strncasecmp(field, "Connection:", 11)) {
                 const char *value = field + 11;
@@ -224,10 +237,13 @@ static inline int cffmpeg_http_kept_request(cffmpeg_http *h, int64_t at, int64_t
                 h->kept_closes = !strncasecmp(value, "close", 5) || (h->kept_closes && strncasecmp(value, "keep-alive", 10));
             }
         }
-        if (status != 206 || chunked || body != end - at) {
+        if (total > 0 && total < end) end = total;  // the object is shorter than the chunk asked for
+        if (status != 206 || chunked || body != end - at || first != at || last != end - 1) {
             avio_closep(&io);
             return AVERROR(EAGAIN);
         }
+        if (total > 0) h->size = total;
+        *end_io = end;
         h->kept = io;
         h->head_at = header_end;
         h->head_end = filled;
@@ -238,10 +254,31 @@ static inline int cffmpeg_http_kept_request(cffmpeg_http *h, int64_t at, int64_t
 }
 
 /// Asks for [at, end): kept-alive when it can, else through libavformat's http.
-static inline int cffmpeg_http_ask(cffmpeg_http *h, int64_t at, int64_t end) {
+static inline int cffmpeg_http_ask(cffmpeg_http *h, int64_t at, int64_t *end) {
     if (cffmpeg_http_kept_request(h, at, end) == 0) return 0;
     h->connections += 1;
-    return cffmpeg_http_request(h->url, h->options, at, end, &h->response);
+    return cffmpeg_http_request(h->url, h->options, at, *end, &h->response);
+}
+
+static inline void cffmpeg_http_free(cffmpeg_http **h);
+
+/// The reader of `url` with its first request, [first_at, first_end), on a
+/// kept-alive connection; NULL when that cannot be (the caller then opens it
+/// through libavformat's http, which says why).
+static inline cffmpeg_http *cffmpeg_http_open_kept(const char *url, const AVDictionary *options, int64_t first_at,
+                                                   int64_t first_end) {
+    cffmpeg_http *h = cffmpeg_http_alloc(url, options);
+    if (!h) return NULL;
+    int64_t end = first_end;
+    if (cffmpeg_http_kept_request(h, first_at, &end) < 0 || h->size <= 0) {
+        cffmpeg_http_free(&h);
+        return NULL;
+    }
+    h->at = first_at;
+    h->end = end;
+    h->requests[0] = 1;
+    h->requested[0] = end - first_at;
+    return h;
 }
 
 /// Up to `wanted` body bytes of the current response (fewer, or 0 at its end, or < 0).
@@ -297,7 +334,7 @@ static inline int cffmpeg_http_read(cffmpeg_http *h, int64_t at, uint8_t *buffer
             end = h->window_end + FFMAX(CFFMPEG_HTTP_LEAST_READ_AHEAD, FFMIN(ahead, CFFMPEG_HTTP_MOST_READ_AHEAD));
         }
         if (h->size > 0 && end > h->size) end = h->size;
-        int code = cffmpeg_http_ask(h, at, end);
+        int code = cffmpeg_http_ask(h, at, &end);
         if (code < 0) {
             h->wait_ns += cffmpeg_monotonic_ns() - started;
             return code;

@@ -60,15 +60,17 @@ public struct RemoteSettings: Sendable {
 /// on dropped connections within the budget.
 func openRemoteReader(_ url: String, at offset: Int64 = 0) throws -> UnsafeMutablePointer<cffmpeg_http> {
     let firstEnd = offset + Int64(CFFMPEG_HTTP_FIRST_CHUNK)
+    var later: OpaquePointer? = nil
+    for (key, value) in RemoteSettings.environment.options(networkRetries: true) { av_dict_set(&later, key, value, 0) }
+    defer { av_dict_free(&later) }
+    // On a kept-alive connection when the server answers plainly; else libavformat's http says why not.
+    if let kept = cffmpeg_http_open_kept(url, later, offset, firstEnd) { return kept }
     let io = try retryingRemoteOpen(url) { options in
         av_dict_set(&options, "offset", "\(offset)", 0)
         av_dict_set(&options, "end_offset", "\(firstEnd)", 0)
         var io: UnsafeMutablePointer<AVIOContext>? = nil
         return (avio_open2(&io, url, AVIO_FLAG_READ, nil, &options), io)
     }
-    var later: OpaquePointer? = nil
-    for (key, value) in RemoteSettings.environment.options(networkRetries: true) { av_dict_set(&later, key, value, 0) }
-    defer { av_dict_free(&later) }
     guard let reader = cffmpeg_http_make(url, later, io, offset, firstEnd) else {
         throw VideoError.cannotOpen(path: url, reason: "out of memory")
     }

@@ -126,9 +126,9 @@ private func openError(_ url: String, options: DecoderOptions = .init()) -> Stri
         }
     }
 
-    /// After a video's first request, requests go over kept-alive
-    /// connections that the videos a thread reads one after another share:
-    /// nginx's log numbers each request's connection.
+    /// Requests go over a kept-alive connection that the videos a thread
+    /// reads one after another share: nginx's log numbers each request's
+    /// connection.
     @Test func videosReadInTurnShareAKeptAliveConnection() throws {
         try withNetworkEnvironment {
             let server = try NginxServer(root: fixture(""))
@@ -147,9 +147,9 @@ private func openError(_ url: String, options: DecoderOptions = .init()) -> Stri
             let lines = try String(contentsOfFile: server.accessLog, encoding: .utf8).split(separator: "\n")
             let fields = lines.map { $0.split(separator: " ").suffix(2).compactMap { Int($0) } }
             let byConnection = Dictionary(grouping: fields.filter { $0.count == 2 }, by: { $0[0] })
-            // Each open's first request is libavformat's own; the rest share one kept-alive connection.
+            // One connection for every request of the four videos.
             #expect(
-                byConnection.count <= names.count + 1 && lines.count > 2 * names.count,
+                byConnection.count == 1 && lines.count > 2 * names.count,
                 "\(byConnection.keys.count) connections for \(lines.count) requests")
             #expect(connections == byConnection.count, "the counters say \(connections)")
             #expect((byConnection.values.map(\.count).max() ?? 0) >= names.count, "\(lines.joined(separator: "\n"))")
