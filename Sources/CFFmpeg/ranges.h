@@ -160,7 +160,7 @@ static inline cffmpeg_http *cffmpeg_http_make(const char *url, const AVDictionar
 /// Ends the current response: a kept-alive connection goes back to the pool
 /// once its body is read (a rest of up to `CFFMPEG_HTTP_DRAIN` bytes, which
 /// the server sends anyway, is read and dropped), any other is closed.
-enum { CFFMPEG_HTTP_DRAIN = 256 << 10 };
+enum { CFFMPEG_HTTP_DRAIN = 1 << 20 };
 static inline void cffmpeg_http_end_response(cffmpeg_http *h) {
     avio_closep(&h->response);
     if (h->kept && h->kept_left > 0 && h->kept_left <= CFFMPEG_HTTP_DRAIN && !h->kept_closes) {

@@ -309,14 +309,26 @@ final class StreamSource: FrameSource {
         return missing
     }
 
-    /// Tells a remote source where the reads for frames up to `last` end: at
-    /// the next keyframe's bytes (the container's index says where they are),
-    /// or the end of the source when `last` is in the last GOP or the
-    /// container indexes no bytes.
+    /// Tells a remote source where the reads for frames up to `last` end, from
+    /// the container's index: past the sample decoded a few frames after
+    /// `last` (the decoder holds back up to a few frames for B-frames) where
+    /// it lists every sample (MP4), never past the next keyframe's bytes; the
+    /// end of the source when it indexes no bytes there.
     private func planReads(endingAt last: Int) {
         guard demuxer.isRemote else { return }
-        let end = index.keyframes.first(where: { $0 > last }).flatMap(byteOffset(ofKeyframe:))
-        demuxer.planReads(through: end.flatMap { $0 > 0 ? $0 : nil })
+        var end = index.keyframes.first(where: { $0 > last }).flatMap(byteOffset(ofKeyframe:)).flatMap {
+            $0 > 0 ? $0 : nil
+        }
+        let step = last > 0 ? timestamps[last] - timestamps[last - 1] : 0
+        if step > 0, decoded == nil,
+            let after = avformat_index_get_entry_from_timestamp(
+                demuxer.stream(streamIndex), timestamps[last] + 4 * step, AVSEEK_FLAG_ANY),
+            after.pointee.pos > 0
+        {
+            let sampleEnd = after.pointee.pos + Int64(after.pointee.size)
+            end = min(end ?? sampleEnd, sampleEnd)
+        }
+        demuxer.planReads(through: end)
     }
 
     /// Where each keyframe's packet starts in the source, from the container's
