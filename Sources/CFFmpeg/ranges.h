@@ -51,10 +51,22 @@ enum {
 enum { CFFMPEG_HEAD_SIZE = 16384 };
 
 // The pool of idle connections (Sources/CPool: static state needs a C file of its own).
-void *cpool_take(const char *key);
+void *cpool_take(const char *key, void **stale);
 void *cpool_give(const char *key, void *connection);
 
-static inline AVIOContext *cffmpeg_pool_take(const char *origin) { return (AVIOContext *)cpool_take(origin); }
+/// A pooled connection for `origin`; ones idle too long to trust (a NAT or
+/// load balancer may have dropped them silently) are closed on the way.
+static inline AVIOContext *cffmpeg_pool_take(const char *origin) {
+    void *stale = NULL;
+    AVIOContext *io = (AVIOContext *)cpool_take(origin, &stale);
+    while (stale) {
+        AVIOContext *old = (AVIOContext *)stale;
+        avio_closep(&old);
+        stale = NULL;
+        if (!io) io = (AVIOContext *)cpool_take(origin, &stale);
+    }
+    return io;
+}
 
 static inline void cffmpeg_pool_give(const char *origin, AVIOContext *io) {
     AVIOContext *refused = (AVIOContext *)cpool_give(origin, io);
@@ -163,8 +175,8 @@ static inline cffmpeg_http *cffmpeg_http_make(const char *url, const AVDictionar
 enum { CFFMPEG_HTTP_DRAIN = 1 << 20 };
 static inline void cffmpeg_http_end_response(cffmpeg_http *h) {
     avio_closep(&h->response);
-    if (h->kept && h->kept_left > 0 && h->kept_left <= CFFMPEG_HTTP_DRAIN && !h->kept_closes) {
-        h->head_at = h->head_end = 0;
+    if (h->kept && h->kept_left >= 0 && h->kept_left <= CFFMPEG_HTTP_DRAIN && !h->kept_closes) {
+        h->head_at = h->head_end = 0;  // what is buffered is dropped with the rest
         while (h->kept_left > 0) {
             int got = avio_read_partial(h->kept, h->head, (int)FFMIN((int64_t)CFFMPEG_HEAD_SIZE, h->kept_left));
             if (got <= 0) break;
@@ -240,6 +252,8 @@ static inline int cffmpeg_http_kept_request(cffmpeg_http *h, int64_t at, int64_t
         if (total > 0 && total < end) end = total;  // the object is shorter than the chunk asked for
         if (status != 206 || chunked || body != end - at || first != at || last != end - 1) {
             avio_closep(&io);
+            // A redirect, a whole object or an error: libavformat's http takes this URL from now on.
+            if (status != 206 && status != 416) h->origin[0] = 0;
             return AVERROR(EAGAIN);
         }
         if (total > 0) h->size = total;
@@ -313,6 +327,7 @@ static inline void cffmpeg_http_free(cffmpeg_http **h) {
 /// The reads of a clip end at `window_end` (an absolute offset; 0 clears the
 /// plan). From the first plan on, requests count as decoding, not opening.
 static inline void cffmpeg_http_plan(cffmpeg_http *h, int64_t window_end) {
+    if (window_end > INT64_MAX / 2) window_end = 0;  // an object of unknown size: no plan
     h->window_end = window_end;
     h->decoding = 1;
 }
@@ -323,6 +338,16 @@ static inline int cffmpeg_http_read(cffmpeg_http *h, int64_t at, uint8_t *buffer
     if (h->size > 0 && at >= h->size) return 0;
     int64_t started = cffmpeg_monotonic_ns();
     int open = h->response || h->kept;
+    if (open && h->at < at && at < h->end && at - h->at <= CFFMPEG_HTTP_DRAIN) {
+        // A little further on in the current response: skip to it rather than ask again.
+        uint8_t skipped[16384];
+        while (h->at < at) {
+            int got = cffmpeg_http_body(h, skipped, (int)FFMIN((int64_t)sizeof(skipped), at - h->at));
+            if (got <= 0) break;
+            h->at += got;
+            h->received[h->decoding] += got;
+        }
+    }
     if (!open || h->at != at || at >= h->end) {
         // Going on where the last unplanned request ended: a sequential read, ask for more at once.
         int sequential = h->at == at && at >= h->end;
@@ -356,7 +381,10 @@ static inline int cffmpeg_http_read(cffmpeg_http *h, int64_t at, uint8_t *buffer
         got = code < 0 ? code : cffmpeg_http_body(h, buffer, wanted);
     }
     h->wait_ns += cffmpeg_monotonic_ns() - started;
-    if (got < 0) return got;  // 0: the server sent less than asked, the object is shorter
+    if (got < 0) {
+        cffmpeg_http_end_response(h);  // libavformat keeps a read error: the next read asks anew
+        return got;
+    }  // 0: the server sent less than asked, the object is shorter
     h->at += got;
     h->received[h->decoding] += got;
     if (h->kept && h->kept_left == 0 && h->head_at == h->head_end) cffmpeg_http_end_response(h);  // back to the pool

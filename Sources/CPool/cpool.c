@@ -2,20 +2,36 @@
 
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
-enum { POOL_SIZE = 16, KEY_SIZE = 320 };
+enum { POOL_SIZE = 16, KEY_SIZE = 320, IDLE_SECONDS = 15 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     char key[KEY_SIZE];
     void *connection;
+    time_t since;
 } pool[POOL_SIZE];
 
-void *cpool_take(const char *key) {
+static time_t now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec;
+}
+
+void *cpool_take(const char *key, void **stale) {
     void *found = NULL;
+    *stale = NULL;
+    time_t at = now();
     pthread_mutex_lock(&lock);
-    for (int i = 0; i < POOL_SIZE && !found; i++) {
-        if (pool[i].connection && !strcmp(pool[i].key, key)) {
+    for (int i = 0; i < POOL_SIZE; i++) {
+        if (!pool[i].connection) continue;
+        if (at - pool[i].since > IDLE_SECONDS) {
+            if (!*stale) {
+                *stale = pool[i].connection;
+                pool[i].connection = NULL;
+            }
+        } else if (!found && !strcmp(pool[i].key, key)) {
             found = pool[i].connection;
             pool[i].connection = NULL;
         }
@@ -31,6 +47,7 @@ void *cpool_give(const char *key, void *connection) {
         if (!pool[i].connection) {
             strcpy(pool[i].key, key);
             pool[i].connection = connection;
+            pool[i].since = now();
             connection = NULL;
         }
     }

@@ -213,7 +213,9 @@ final class Demuxer {
                 throw error
             }
             do {
-                try TarArchive.check(known, named: name, in: archive) { readRemote(reader, at: $0, count: $1) }
+                try TarArchive.check(known, named: name, in: archive) {
+                    try readRemote(reader, at: $0, count: $1, url: archive)
+                }
                 let size = reader.pointee.size
                 if size > 0, known.offset + known.size > size { throw cutShort(size) }
             } catch {

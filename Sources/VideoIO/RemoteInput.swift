@@ -77,15 +77,20 @@ func openRemoteReader(_ url: String, at offset: Int64 = 0) throws -> UnsafeMutab
     return reader
 }
 
-/// Up to `count` bytes at `offset` (fewer at the end of the object or on a failure).
-func readRemote(_ reader: UnsafeMutablePointer<cffmpeg_http>, at offset: Int64, count: Int) -> [UInt8] {
+/// Up to `count` bytes at `offset` (fewer only at the end of the object); a
+/// failed read throws, naming `url`, so that a lost connection never reads
+/// as a short archive.
+func readRemote(_ reader: UnsafeMutablePointer<cffmpeg_http>, at offset: Int64, count: Int, url: String) throws
+    -> [UInt8]
+{
     var bytes = [UInt8](repeating: 0, count: count)
     var filled = 0
     while filled < count {
         let got = bytes.withUnsafeMutableBufferPointer {
             cffmpeg_http_read(reader, offset + Int64(filled), $0.baseAddress! + filled, Int32(count - filled))
         }
-        if got <= 0 { break }
+        if got < 0 { throw VideoError.cannotOpen(path: url, reason: ffmpegMessage(got)) }
+        if got == 0 { break }
         filled += Int(got)
     }
     return Array(bytes.prefix(filled))

@@ -160,7 +160,8 @@ public enum TarArchive {
             defer { cffmpeg_http_free(&reader) }
             let known = reader!.pointee.size
             let size = known > 0 ? known : .max  // a server that gives no length: read to the end blocks
-            let listing = try walk(archive, size: size) { offset, count in readRemote(reader!, at: offset, count: count)
+            let listing = try walk(archive, size: size) { offset, count in
+                try readRemote(reader!, at: offset, count: count, url: archive)
             }
             let entry = Listing(version: "", size: size, members: listing)
             cache.withLock { $0[archive] = entry }
