@@ -156,6 +156,23 @@ private func openError(_ url: String, options: DecoderOptions = .init()) -> Stri
         }
     }
 
+    /// A redirect (as object stores and hubs send) is followed by
+    /// libavformat's http; the frames are the file's.
+    @Test func aRedirectedURLIsFollowed() throws {
+        try withNetworkEnvironment {
+            let server = try NginxServer(
+                root: fixture(""), locationExtra: "rewrite ^/moved/(.*)$ /$1 redirect;")
+            try server.start()
+            defer { server.stop() }
+            let decoder = try VideoDecoder(path: "\(server.baseURL)/moved/h264_bframes.mp4")
+            let local = try VideoDecoder(path: fixture("h264_bframes.mp4"))
+            #expect(
+                try decoder.frames(at: [49, 3, 25]).map(\.pixels) == (try local.frames(at: [49, 3, 25])).map(\.pixels))
+            let log = try String(contentsOfFile: server.accessLog, encoding: .utf8)
+            #expect(log.contains("302 ") && log.contains("206 "), "\(log)")
+        }
+    }
+
     /// A clip asks the server for its part of its GOP and a small read-ahead,
     /// in one request, never the rest of the file: the GOP's bytes come from
     /// ffprobe's packet positions, what was sent from nginx's log.
