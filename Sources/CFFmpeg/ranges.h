@@ -82,7 +82,7 @@ typedef struct {
     int64_t window_end;     // the planned reads end here (0: no plan)
     int64_t chunk;          // the size of the next unplanned request
     int decoding;           // 0 while opening (header and index reads), 1 after the first plan
-    int64_t requests[2], requested[2], received[2];  // by phase: opening, decoding
+    int64_t requests[2], requested[2];  // by phase: opening, decoding
     int64_t wait_ns;        // time spent opening requests and reading responses
     int64_t connections;    // connections opened (kept-alive ones once, libavformat's http every request)
     // Kept-alive requests ("" origin: not possible for this URL, libavformat's http only).
@@ -113,9 +113,6 @@ static inline int cffmpeg_http_request(const char *url, const AVDictionary *opti
     return code;
 }
 
-/// Makes the reader of `url` from its first response (`response`, the bytes
-/// [first_at, first_end), opened by the caller, who classified its failures)
-/// and the options later requests open with. Takes `response`; NULL on ENOMEM.
 /// The reader's state for `url`, with where its kept-alive requests go (none
 /// for other schemes, credentials in the URL, or a proxy); NULL on ENOMEM.
 static inline cffmpeg_http *cffmpeg_http_alloc(const char *url, const AVDictionary *options) {
@@ -152,6 +149,18 @@ static inline cffmpeg_http *cffmpeg_http_alloc(const char *url, const AVDictiona
     return h;
 }
 
+/// The first response, [at, end), is open: the reader stands at its start.
+static inline void cffmpeg_http_opened(cffmpeg_http *h, int64_t at, int64_t end) {
+    h->at = at;
+    h->end = end;
+    h->requests[0] = 1;
+    h->requested[0] = end - at;
+}
+
+/// Makes the reader of `url` from its first response (`response`, the bytes
+/// [first_at, first_end), opened through libavformat's http by the caller,
+/// who classified its failures) and the options later requests open with.
+/// Takes `response`; NULL on ENOMEM.
 static inline cffmpeg_http *cffmpeg_http_make(const char *url, const AVDictionary *options, AVIOContext *response,
                                               int64_t first_at, int64_t first_end) {
     cffmpeg_http *h = cffmpeg_http_alloc(url, options);
@@ -161,10 +170,7 @@ static inline cffmpeg_http *cffmpeg_http_make(const char *url, const AVDictionar
     }
     h->response = response;
     h->size = avio_size(response);
-    h->at = first_at;
-    h->end = h->size > 0 && h->size < first_end ? h->size : first_end;
-    h->requests[0] = 1;
-    h->requested[0] = h->end - first_at;
+    cffmpeg_http_opened(h, first_at, h->size > 0 && h->size < first_end ? h->size : first_end);
     h->connections = 1;
     return h;
 }
@@ -193,8 +199,9 @@ static inline void cffmpeg_http_end_response(cffmpeg_http *h) {
 
 /// Asks for [at, end) on a kept-alive connection (from the pool, else a new
 /// one): 0 when a `206` for it is coming (`end` cut to the object's size,
-/// which the answer gives), < 0 when libavformat's http should ask instead. A pooled connection the server has closed
-/// since is replaced by a new one once.
+/// which the answer gives), < 0 when libavformat's http should ask instead.
+/// A pooled connection the server has closed since is replaced by a new one
+/// once.
 static inline int cffmpeg_http_kept_request(cffmpeg_http *h, int64_t at, int64_t *end_io) {
     int64_t end = *end_io;
     if (!h->origin[0]) return AVERROR(ENOSYS);
@@ -267,11 +274,16 @@ static inline int cffmpeg_http_kept_request(cffmpeg_http *h, int64_t at, int64_t
     return AVERROR(EIO);
 }
 
+/// Asks for [at, end) through libavformat's http (a connection of its own).
+static inline int cffmpeg_http_ask_libavformat(cffmpeg_http *h, int64_t at, int64_t end) {
+    h->connections += 1;
+    return cffmpeg_http_request(h->url, h->options, at, end, &h->response);
+}
+
 /// Asks for [at, end): kept-alive when it can, else through libavformat's http.
 static inline int cffmpeg_http_ask(cffmpeg_http *h, int64_t at, int64_t *end) {
     if (cffmpeg_http_kept_request(h, at, end) == 0) return 0;
-    h->connections += 1;
-    return cffmpeg_http_request(h->url, h->options, at, *end, &h->response);
+    return cffmpeg_http_ask_libavformat(h, at, *end);
 }
 
 static inline void cffmpeg_http_free(cffmpeg_http **h);
@@ -288,10 +300,7 @@ static inline cffmpeg_http *cffmpeg_http_open_kept(const char *url, const AVDict
         cffmpeg_http_free(&h);
         return NULL;
     }
-    h->at = first_at;
-    h->end = end;
-    h->requests[0] = 1;
-    h->requested[0] = end - first_at;
+    cffmpeg_http_opened(h, first_at, end);
     return h;
 }
 
@@ -345,7 +354,6 @@ static inline int cffmpeg_http_read(cffmpeg_http *h, int64_t at, uint8_t *buffer
             int got = cffmpeg_http_body(h, skipped, (int)FFMIN((int64_t)sizeof(skipped), at - h->at));
             if (got <= 0) break;
             h->at += got;
-            h->received[h->decoding] += got;
         }
     }
     if (!open || h->at != at || at >= h->end) {
@@ -376,8 +384,7 @@ static inline int cffmpeg_http_read(cffmpeg_http *h, int64_t at, uint8_t *buffer
         // reconnects within the retry budget.
         avio_closep(&h->kept);
         cffmpeg_http_end_response(h);
-        h->connections += 1;
-        int code = cffmpeg_http_request(h->url, h->options, at, h->end, &h->response);
+        int code = cffmpeg_http_ask_libavformat(h, at, h->end);
         got = code < 0 ? code : cffmpeg_http_body(h, buffer, wanted);
     }
     h->wait_ns += cffmpeg_monotonic_ns() - started;
@@ -386,7 +393,6 @@ static inline int cffmpeg_http_read(cffmpeg_http *h, int64_t at, uint8_t *buffer
         return got;
     }  // 0: the server sent less than asked, the object is shorter
     h->at += got;
-    h->received[h->decoding] += got;
     if (h->kept && h->kept_left == 0 && h->head_at == h->head_end) cffmpeg_http_end_response(h);  // back to the pool
     return got;
 }
@@ -399,7 +405,6 @@ typedef struct {
     int fd;             // a local file, or
     cffmpeg_http *http; // a remote one (owned), when fd < 0
     int64_t start, size, position;
-    int64_t bytes_read;
 } cffmpeg_range;
 
 static int cffmpeg_range_read(void *opaque, uint8_t *buffer, int wanted) {
@@ -419,7 +424,6 @@ static int cffmpeg_range_read(void *opaque, uint8_t *buffer, int wanted) {
     }
     if (got == 0) return AVERROR_EOF;  // the file is shorter than the range says
     r->position += got;
-    r->bytes_read += got;
     return (int)got;
 }
 
@@ -474,11 +478,6 @@ static inline AVIOContext *cffmpeg_range_io_make(int fd, cffmpeg_http *http, int
     r->start = start;
     r->size = size;
     return io;
-}
-
-/// Bytes read from the file through `io` so far.
-static inline int64_t cffmpeg_range_io_bytes(const AVIOContext *io) {
-    return ((const cffmpeg_range *)io->opaque)->bytes_read;
 }
 
 /// The remote reader behind `io`, or NULL for a local file.

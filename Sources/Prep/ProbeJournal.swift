@@ -9,9 +9,9 @@ import VideoIO
 /// videos have no version to compare, and are probed again.
 final class ProbeJournal {
     let path: String
-    private var kept: [String: ManifestEntry] = [:]
+    private var kept: [String: ManifestEntry] = [:]  // read from the file at init, never changed after
     private let handle: FileHandle
-    private let lock = NSLock()
+    private let lock = NSLock()  // the workers' appends
 
     init(path: String) throws {
         self.path = path
@@ -45,7 +45,7 @@ final class ProbeJournal {
     /// `e` with what an earlier run learnt of it, when its source has not changed since.
     func known(_ e: ManifestEntry) -> ManifestEntry? {
         guard let version = sourceVersion(e.path) else { return nil }
-        guard let found = lock.withLock({ kept[e.path + "\n" + version] }) else { return nil }
+        guard let found = kept[e.path + "\n" + version] else { return nil }
         var out = e
         (out.frames, out.fps, out.width, out.height) = (found.frames, found.fps, found.width, found.height)
         (out.keyframes, out.stream) = (found.keyframes, e.stream ?? found.stream)

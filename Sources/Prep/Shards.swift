@@ -145,16 +145,14 @@ private func shardMember(_ e: ManifestEntry, root: String, classes: [String], ta
     taken.insert(key)
     var meta: [String: Any] = ["label": e.label, "source": relative]
     if e.label < classes.count { meta["class"] = classes[e.label] }
+    if let v = e.frames { meta["frames"] = v }
     if let v = e.fps { meta["fps"] = v }
     if let v = e.width { meta["width"] = v }
     if let v = e.height { meta["height"] = v }
+    if let v = e.keyframes { meta["keyframes"] = v }
     if let v = e.stream { meta["stream"] = v }
-    // The index as the decoder has it, with each keyframe's byte offset in the member.
+    // Each keyframe's byte offset in the member: an open with the probe's index (for MP4, the header alone).
     let decoder = try VideoDecoder(path: e.path, options: e.decoderOptions, index: e.storedIndex)
-    var e = e
-    (e.frames, e.keyframes) = (decoder.frameCount, decoder.keyframes)
-    meta["frames"] = decoder.frameCount
-    meta["keyframes"] = decoder.keyframes
     meta["keyframe_offsets"] = decoder.keyframeOffsets.map { $0.map { NSNumber(value: $0) } ?? NSNull() }
     let json = try JSONSerialization.data(withJSONObject: meta, options: [.sortedKeys])
     return ShardMember(

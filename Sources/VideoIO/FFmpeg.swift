@@ -195,12 +195,7 @@ final class Demuxer {
             return try reading(cffmpeg_range_io_open(archive, range.offset, range.size), member.text)
         }
         if let known {
-            func cutShort(_ size: Int64) -> VideoError {
-                .cannotOpen(
-                    path: member.text,
-                    reason: "the tar archive is cut short: it ends \(size - known.offset) bytes into the member's "
-                        + "\(known.size)")
-            }
+            func cutShort(_ size: Int64) -> VideoError { TarArchive.cutShort(member.text, at: size, member: known) }
             // One first request for the header and the member's start.
             let reader: UnsafeMutablePointer<cffmpeg_http>
             do {

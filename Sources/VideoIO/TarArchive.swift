@@ -74,12 +74,9 @@ public enum TarArchive {
             throw VideoError.cannotOpen(
                 path: "\(archive)#\(name)", reason: "no member '\(name)' in the tar archive (\(listed))")
         }
-        let end = listing.size
-        guard found.offset + found.size <= end else {
-            throw VideoError.cannotOpen(
-                path: "\(archive)#\(name)",
-                reason:
-                    "the tar archive is cut short: it ends \(end - found.offset) bytes into the member's \(found.size)")
+        guard found.offset + found.size <= listing.size else {
+            throw cutShort(
+                "\(archive)#\(name)", at: listing.size, member: ByteRange(offset: found.offset, size: found.size))
         }
         return found
     }
@@ -124,15 +121,16 @@ public enum TarArchive {
             try handle.seek(toOffset: UInt64(offset))
             return [UInt8](handle.readData(ofLength: count))
         }
-        let end = try handle.seekToEnd()
-        guard UInt64(range.offset + range.size) <= end else {
-            throw VideoError.cannotOpen(
-                path: "\(archive)#\(name)",
-                reason:
-                    "the tar archive is cut short: it ends \(Int64(end) - range.offset) bytes into the member's "
-                    + "\(range.size)"
-            )
-        }
+        let end = Int64(try handle.seekToEnd())
+        guard range.offset + range.size <= end else { throw cutShort("\(archive)#\(name)", at: end, member: range) }
+    }
+
+    /// The error for a member (`path`) whose archive ends at byte `end`, before the member's last.
+    static func cutShort(_ path: String, at end: Int64, member: ByteRange) -> VideoError {
+        .cannotOpen(
+            path: path,
+            reason:
+                "the tar archive is cut short: it ends \(end - member.offset) bytes into the member's \(member.size)")
     }
 
     /// Every regular file of `archive` (a path or an http(s) URL), in order.
