@@ -14,6 +14,7 @@
 #define VEC __m256
 #define MASK __m256i
 #define VW 8
+#define FWD_VECTORS 2
 #define GRAD_CO 2
 #define GRAD_TAPS 6
 #define FN(name) CAT(name, avx2)
@@ -39,6 +40,7 @@ static inline float hsum_avx2(__m256 v) {
 #undef VEC
 #undef MASK
 #undef VW
+#undef FWD_VECTORS
 #undef GRAD_CO
 #undef GRAD_TAPS
 #undef FN
@@ -62,6 +64,7 @@ static inline float hsum_avx2(__m256 v) {
 #define VEC __m512
 #define MASK __mmask16
 #define VW 16
+#define FWD_VECTORS 4
 #define GRAD_CO 4
 #define GRAD_TAPS 4
 #define FN(name) CAT(name, avx512)

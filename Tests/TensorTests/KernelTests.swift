@@ -132,7 +132,8 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
 
     /// The stems' direct C kernel at each SIMD level against the naive twin:
     /// 1–4 input channels, output channels that fill no tile of 4, rows whose
-    /// ends are partial vectors at 8 and 16 lanes, strides 2, dilations, a
+    /// ends are partial vectors at 8 and 16 lanes, forward chunks of 1 to 4
+    /// vectors, strides 2, dilations, a
     /// batch of one (rows split over the threads) and the inference epilogues.
     static let directCases:
         [(Int, Int, Int, (Int, Int, Int), (Int, Int, Int), (Int, Int, Int), (Int, Int, Int), (Int, Int, Int))] = [
@@ -147,7 +148,10 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             (1, 1, 5, (3, 4, 26), (1, 1, 7), (1, 1, 2), (0, 0, 3), (1, 1, 1)),
             (1, 1, 3, (2, 2, 50), (1, 1, 5), (1, 1, 1), (0, 0, 0), (1, 1, 2)),
             // Stride 2 and dilation 2 across: every tap in the even phase.
-            (1, 2, 3, (2, 5, 40), (1, 3, 3), (1, 1, 2), (0, 1, 2), (1, 1, 2))
+            (1, 2, 3, (2, 5, 40), (1, 3, 3), (1, 1, 2), (0, 1, 2), (1, 1, 2)),
+            // A row of 83: whole forward chunks (AVX-512: 4 vectors of 16;
+            // AVX2: 2 of 8), then a tail of 2 vectors at 16 lanes, 1 at 8.
+            (1, 2, 6, (2, 3, 83), (1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 1, 1))
         ]
 
     private func directKernelsEqualTheNaiveTwin(_ level: SIMDLevel) {

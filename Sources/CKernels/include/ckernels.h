@@ -11,8 +11,9 @@
 
 /// Output channels per tile of the direct convolution's forward pass (its weight packing).
 #define CK_DIRECT_TILE_CHANNELS 4
-/// Output positions of the widest forward tile (AVX-512: 2 × 16): padded rows
-/// hold the output width rounded up to it, plus the taps' reach.
+/// Padded rows hold the output width rounded up to this (a multiple of every
+/// level's vector), plus the taps' reach: a forward chunk's last vector may
+/// run past the width, never past the rounding.
 #define CK_DIRECT_ROW_ROUNDING 32
 
 #if defined(__x86_64__)
