@@ -1,8 +1,9 @@
 // The direct stem convolution (ckernels.h), written once for every SIMD
 // level: direct_conv.c includes this file once per level, with VEC (the
-// vector type), VW (its lanes), FWD_VECTORS (the forward tile's vectors), GRAD_CO × GRAD_TAPS (the weight-gradient
-// tile: output channels × taps, as many accumulators as the level's
-// registers hold beside the loads), FN (the level's suffix) and the V_*
+// vector type), VW (its lanes), FWD_VECTORS (the forward tile's widest
+// chunk, in vectors), GRAD_CO × GRAD_TAPS (the weight-gradient tile: output
+// channels × taps, as many accumulators as the level's registers hold beside
+// the loads), FN (the level's suffix) and the V_*
 // operations defined, inside a `#pragma clang attribute` region that gives
 // every function the level's target.
 
