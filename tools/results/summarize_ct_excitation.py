@@ -26,3 +26,5 @@ print("| seeds | without TE (kth3l-ct-no-te) | with TE (kth3l-ct) | gain from TE
 print("|---|---|---|---|---|---|")
 print(f"| {len(seeds)} | {cell(without, '%')} | {cell(with_te, '%')} | {cell(gain, ' pt')} | "
       f"{sum(g < 0 for g in gain)}/{len(seeds)} | 48.0% → 50.1% (+2.1) |")
+print()
+print("Per seed (with / without): " + ", ".join(f"{a:.1f} / {b:.1f}" for a, b in zip(with_te, without)) + ".")
