@@ -99,10 +99,14 @@ struct WinogradLayout {
     /// columns, so that small frames still make GEMMs wide enough to repay
     /// packing U.
     let group: Int
+    /// The level of the transforms' one-dimensional maps (`winogradMap`),
+    /// read where the layout is made, before any worker thread runs.
+    let level: SIMDLevel
 
     init(_ g: Conv3dGeometry, tile: WinogradTile, budget: Int = 2 << 20, columns: Int = 256) {
         self.g = g
         self.tile = tile
+        level = SIMDLevel.current
         let o = g.output
         (tilesH, tilesW) = g.winogradTiles(tile)
         let perFrame = tile.planes * g.inChannels * tilesH * tilesW

@@ -1,3 +1,5 @@
+import CKernels  // its x86-64 kernels are declared on x86-64 only
+
 /// The linear maps of Winograd F(m×m, 3×3) (Lavin and Gray, 2016) for
 /// m = 2 and m = 4, and the block transforms built from them. Input tiles
 /// are α × α with α = m + 2; plane ξ = i·α + j holds element (i, j) of a
@@ -28,6 +30,8 @@ public enum WinogradTile: Int, Sendable, CaseIterable {
 /// vector ones read their operands through `value(i)` and hand results to
 /// `result(i, v)`, lanes over tiles; both closures are inlined.
 protocol WinogradTransforms {
+    /// Output tile side m.
+    static var m: Int { get }
     /// Bᵀ d: α values → α.
     static func input<V: SIMD>(_ value: (Int) -> V, _ result: (Int, V) -> Void) where V.Scalar == Float
     /// Aᵀ p: α → m.
@@ -42,6 +46,8 @@ protocol WinogradTransforms {
 
 /// F(2×2, 3×3): interpolation at 0, ±1 and ∞.
 enum WinogradF2: WinogradTransforms {
+    static let m = 2
+
     @inline(__always) static func input<V: SIMD>(_ d: (Int) -> V, _ r: (Int, V) -> Void) where V.Scalar == Float {
         let (d0, d1, d2, d3) = (d(0), d(1), d(2), d(3))
         r(0, d0 - d2)
@@ -85,6 +91,8 @@ enum WinogradF2: WinogradTransforms {
 ///     G  = [1/4 0 0; −1/6 −1/6 −1/6; −1/6 1/6 −1/6; 1/24 1/12 1/6; 1/24 −1/12 1/6; 0 0 1]
 ///     Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
 enum WinogradF4: WinogradTransforms {
+    static let m = 4
+
     @inline(__always) static func input<V: SIMD>(_ d: (Int) -> V, _ r: (Int, V) -> Void) where V.Scalar == Float {
         let (d0, d1, d2, d3, d4, d5) = (d(0), d(1), d(2), d(3), d(4), d(5))
         let e = d4 - d2
@@ -290,21 +298,15 @@ private func transformInput<T: WinogradTransforms>(
             }
         }
         for i in 0..<alpha {
-            func row<V: SIMD>(_: V.Type, _ x: Int, _ k: Int) where V.Scalar == Float {
-                T.input(
-                    { j -> V in load(patches + (i * alpha + j) * n, x, k) },
-                    { l, v in store(v, across + (i * alpha + l) * n, x, k) })
-            }
-            forEachLanes(n, { row(SIMD8<Float>.self, $0, $1) }, { row(SIMD4<Float>.self, $0, $1) })
+            winogradMap(
+                T.self, .input, layout.level, patches + i * alpha * n, stride: n, into: across + i * alpha * n,
+                stride: n, lanes: n)
         }
         let out = dst + (start - times.lowerBound) * tiles
         for l in 0..<alpha {
-            func column<V: SIMD>(_: V.Type, _ x: Int, _ k: Int) where V.Scalar == Float {
-                T.input(
-                    { i -> V in load(across + (i * alpha + l) * n, x, k) },
-                    { r, v in store(v, out + (r * alpha + l) * planeStride, x, k) })
-            }
-            forEachLanes(n, { column(SIMD8<Float>.self, $0, $1) }, { column(SIMD4<Float>.self, $0, $1) })
+            winogradMap(
+                T.self, .input, layout.level, across + l * n, stride: alpha * n, into: out + l * planeStride,
+                stride: alpha * planeStride, lanes: n)
         }
     }
 }
@@ -326,20 +328,14 @@ private func transformOutput<T: WinogradTransforms>(
         let n = count * tiles
         let pb = p + start * tiles
         for l in 0..<alpha {
-            func column<V: SIMD>(_: V.Type, _ x: Int, _ k: Int) where V.Scalar == Float {
-                T.output(
-                    { i -> V in load(pb + (i * alpha + l) * planeStride, x, k) },
-                    { r, v in store(v, down + (r * alpha + l) * n, x, k) })
-            }
-            forEachLanes(n, { column(SIMD8<Float>.self, $0, $1) }, { column(SIMD4<Float>.self, $0, $1) })
+            winogradMap(
+                T.self, .output, layout.level, pb + l * planeStride, stride: alpha * planeStride, into: down + l * n,
+                stride: alpha * n, lanes: n)
         }
         for r in 0..<m {
-            func row<V: SIMD>(_: V.Type, _ x: Int, _ k: Int) where V.Scalar == Float {
-                T.output(
-                    { l -> V in load(down + (r * alpha + l) * n, x, k) },
-                    { j, v in store(v, values + (r * m + j) * n, x, k) })
-            }
-            forEachLanes(n, { row(SIMD8<Float>.self, $0, $1) }, { row(SIMD4<Float>.self, $0, $1) })
+            winogradMap(
+                T.self, .output, layout.level, down + r * alpha * n, stride: n, into: values + r * m * n, stride: n,
+                lanes: n)
         }
         for k in 0..<count {
             let frame = y + (start + k) * o.h * o.w
@@ -403,23 +399,54 @@ private func transformOutputGradient<T: WinogradTransforms>(
             }
         }
         for r in 0..<m {
-            func row<V: SIMD>(_: V.Type, _ x: Int, _ k: Int) where V.Scalar == Float {
-                T.outputGradient(
-                    { j -> V in load(values + (r * m + j) * n, x, k) },
-                    { l, v in store(v, across + (r * alpha + l) * n, x, k) })
-            }
-            forEachLanes(n, { row(SIMD8<Float>.self, $0, $1) }, { row(SIMD4<Float>.self, $0, $1) })
+            winogradMap(
+                T.self, .outputGradient, layout.level, values + r * m * n, stride: n, into: across + r * alpha * n,
+                stride: n, lanes: n)
         }
         let out = p + start * tiles
         for l in 0..<alpha {
-            func column<V: SIMD>(_: V.Type, _ x: Int, _ k: Int) where V.Scalar == Float {
-                T.outputGradient(
-                    { r -> V in load(across + (r * alpha + l) * n, x, k) },
-                    { i, v in store(v, out + (i * alpha + l) * planeStride, x, k) })
-            }
-            forEachLanes(n, { column(SIMD8<Float>.self, $0, $1) }, { column(SIMD4<Float>.self, $0, $1) })
+            winogradMap(
+                T.self, .outputGradient, layout.level, across + l * n, stride: alpha * n, into: out + l * planeStride,
+                stride: alpha * planeStride, lanes: n)
         }
     }
+}
+
+/// The three one-dimensional maps of a tile size.
+enum WinogradMap: Int32 {
+    /// Bᵀ: α → α.
+    case input = 0
+    /// Aᵀ: α → m.
+    case output = 1
+    /// A: m → α.
+    case outputGradient = 2
+}
+
+/// `map` of `T` over `lanes` contiguous lanes: its inputs at `src + j · srcStride`,
+/// its outputs to `dst + r · dstStride` (not overlapping them), by the C
+/// kernel of `level` (CKernels' ck_winograd_map), or at `.portable` by the
+/// Swift maps, its naive twin.
+func winogradMap<T: WinogradTransforms>(
+    _: T.Type, _ map: WinogradMap, _ level: SIMDLevel, _ src: UnsafePointer<Float>, stride srcStride: Int,
+    into dst: UnsafeMutablePointer<Float>, stride dstStride: Int, lanes: Int
+) {
+    #if arch(x86_64)
+        if level != .portable {
+            let kernel = level == .avx512 ? ck_winograd_map_avx512 : ck_winograd_map_avx2
+            kernel(Int32(T.m), map.rawValue, src, Int64(srcStride), dst, Int64(dstStride), Int64(lanes))
+            return
+        }
+    #endif
+    func chunk<V: SIMD>(_: V.Type, _ x: Int, _ k: Int) where V.Scalar == Float {
+        let value = { (j: Int) -> V in load(src + j * srcStride, x, k) }
+        let result = { (r: Int, v: V) in store(v, dst + r * dstStride, x, k) }
+        switch map {
+        case .input: T.input(value, result)
+        case .output: T.output(value, result)
+        case .outputGradient: T.outputGradient(value, result)
+        }
+    }
+    forEachLanes(lanes, { chunk(SIMD8<Float>.self, $0, $1) }, { chunk(SIMD4<Float>.self, $0, $1) })
 }
 
 // MARK: Lanes for the transforms' row loops, whose pointers the compiler

@@ -115,9 +115,12 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         #expect(geometry.isTemporalOnly == (kernel.0 > 1 && kernel.1 == 1 && kernel.2 == 1 && groups == 1))
         // Both tile sizes where Winograd runs (F(2×2) alone under `small`).
         let policies: [WinogradPolicy] = geometry.usesWinograd ? [.automatic, .small] : [.automatic]
-        // The columns too where the stems' C kernel takes the shape.
-        let levels: [SIMDLevel] = geometry.directLevel != nil ? [SIMDLevel.current, .portable] : [SIMDLevel.current]
-        for (policy, level) in policies.flatMap({ p in levels.map { (p, $0) } }) {
+        // The columns too where the stems' C kernel takes the shape, and
+        // Winograd's Swift maps beside its C ones (the first policy).
+        let levels: [SIMDLevel] =
+            geometry.directLevel != nil || geometry.usesWinograd ? [SIMDLevel.current, .portable] : [SIMDLevel.current]
+        let runs = policies.flatMap { p in levels.map { (p, $0) } }.filter { $0.0 == policies[0] || $0.1 == levels[0] }
+        for (policy, level) in runs {
             Conv3dGeometry.$winogradPolicy.withValue(policy) {
                 SIMDLevel.$current.withValue(level) {
                     for mode in [Parallelism.batch, .blas] {
@@ -215,6 +218,46 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
     func directKernelsEqualTheNaiveTwinAtAVX512() { directKernelsEqualTheNaiveTwin(.avx512) }
 
     /// Without the C kernels (`CLIPKIT_SIMD=portable`) the stems run through columns.
+    /// Winograd's one-dimensional maps (Bᵀ, Aᵀ, A of both tiles) by the C
+    /// kernels of every level this machine runs against the Swift maps: lane
+    /// counts around whole vectors of 8 and 16, strided rows, and nothing
+    /// written past the lanes.
+    @Test(arguments: SIMDLevel.allCases.filter { $0 != .portable && $0.isSupported })
+    func winogradMapsEqualTheSwiftTwin(_ level: SIMDLevel) {
+        func check<T: WinogradTransforms>(_: T.Type) {
+            let alpha = T.m + 2
+            for map in [WinogradMap.input, .output, .outputGradient] {
+                let (inputs, outputs) = map == .input ? (alpha, alpha) : map == .output ? (alpha, T.m) : (T.m, alpha)
+                for lanes in [1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 33, 100] {
+                    let (srcStride, dstStride) = (lanes + 3, lanes + 5)
+                    let src = randomValues(inputs * srcStride, seed: UInt64(lanes))
+                    var twin = [Float](repeating: 7, count: outputs * dstStride)
+                    var kernel = twin
+                    src.withUnsafeBufferPointer { s in
+                        twin.withUnsafeMutableBufferPointer { d in
+                            winogradMap(
+                                T.self, map, .portable, s.baseAddress!, stride: srcStride, into: d.baseAddress!,
+                                stride: dstStride, lanes: lanes)
+                        }
+                        kernel.withUnsafeMutableBufferPointer { d in
+                            winogradMap(
+                                T.self, map, level, s.baseAddress!, stride: srcStride, into: d.baseAddress!,
+                                stride: dstStride, lanes: lanes)
+                        }
+                    }
+                    let what = "F(\(T.m)×\(T.m)) \(map), \(lanes) lanes, \(level)"
+                    #expect(closeness(kernel, twin, rtol: 0, atol: 1e-6) == "", "\(what)")
+                    #expect(
+                        (0..<outputs).allSatisfy { r in
+                            kernel[(r * dstStride + lanes)..<((r + 1) * dstStride)].allSatisfy { $0 == 7 }
+                        }, "\(what): past the lanes")
+                }
+            }
+        }
+        check(WinogradF2.self)
+        check(WinogradF4.self)
+    }
+
     @Test func portableRunsTheStemsThroughColumns() {
         let stem = Conv3dGeometry(
             batch: 1, inChannels: 3, outChannels: 8, groups: 1, input: (3, 9, 40), kernel: (3, 7, 7),

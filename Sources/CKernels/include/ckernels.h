@@ -59,6 +59,17 @@ void ck_direct_weight_grad_avx2(const ck_direct_geometry *g, const float *x, con
 void ck_direct_weight_grad_avx512(const ck_direct_geometry *g, const float *x, const float *dy, float *dw,
                                   int32_t row_begin, int32_t row_end);
 
+/// Winograd's one-dimensional maps for F(m×m, 3×3), m = 2 or 4 (α = m + 2):
+/// `kind` CK_WINOGRAD_INPUT is Bᵀ (α → α), CK_WINOGRAD_OUTPUT Aᵀ (α → m),
+/// CK_WINOGRAD_OUTPUT_GRADIENT A (m → α). Over `n` contiguous lanes, input j
+/// is at src + j · src_stride and output r goes to dst + r · dst_stride
+/// (the two must not overlap). The Swift twins are in WinogradTransforms.swift.
+enum { CK_WINOGRAD_INPUT = 0, CK_WINOGRAD_OUTPUT = 1, CK_WINOGRAD_OUTPUT_GRADIENT = 2 };
+void ck_winograd_map_avx2(int32_t m, int32_t kind, const float *src, int64_t src_stride, float *dst,
+                          int64_t dst_stride, int64_t n);
+void ck_winograd_map_avx512(int32_t m, int32_t kind, const float *src, int64_t src_stride, float *dst,
+                            int64_t dst_stride, int64_t n);
+
 #endif  // __x86_64__: elsewhere the Swift side uses its portable paths.
 
 #endif

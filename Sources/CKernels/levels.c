@@ -1,5 +1,5 @@
-// The direct stem convolution of ckernels.h at each SIMD level: the body is
-// direct_conv_body.h, included once per level with that level's vector
+// ckernels.h's kernels at each SIMD level: each body (direct_conv_body.h,
+// winograd_body.h) is included once per level, with that level's vector
 // operations and target.
 #include "ckernels.h"
 
@@ -25,6 +25,8 @@
 #define V_STORE(p, v) _mm256_storeu_ps(p, v)
 #define V_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define V_ADD(a, b) _mm256_add_ps(a, b)
+#define V_SUB(a, b) _mm256_sub_ps(a, b)
+#define V_MUL(a, b) _mm256_mul_ps(a, b)
 #define V_MAX(a, b) _mm256_max_ps(a, b)
 #define V_MASK(n) _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
 #define V_LOAD_MASKED(p, m) _mm256_maskload_ps(p, m)
@@ -37,6 +39,7 @@ static inline float hsum_avx2(__m256 v) {
 }
 #define V_HSUM(v) hsum_avx2(v)
 #include "direct_conv_body.h"
+#include "winograd_body.h"
 #undef VEC
 #undef MASK
 #undef VW
@@ -51,6 +54,8 @@ static inline float hsum_avx2(__m256 v) {
 #undef V_STORE
 #undef V_FMA
 #undef V_ADD
+#undef V_SUB
+#undef V_MUL
 #undef V_MAX
 #undef V_MASK
 #undef V_LOAD_MASKED
@@ -75,12 +80,15 @@ static inline float hsum_avx2(__m256 v) {
 #define V_STORE(p, v) _mm512_storeu_ps(p, v)
 #define V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define V_ADD(a, b) _mm512_add_ps(a, b)
+#define V_SUB(a, b) _mm512_sub_ps(a, b)
+#define V_MUL(a, b) _mm512_mul_ps(a, b)
 #define V_MAX(a, b) _mm512_max_ps(a, b)
 #define V_MASK(n) ((__mmask16)((n) >= 16 ? 0xffffu : ((1u << (n)) - 1u)))
 #define V_LOAD_MASKED(p, m) _mm512_maskz_loadu_ps(m, p)
 #define V_STORE_MASKED(p, v, m) _mm512_mask_storeu_ps(p, m, v)
 #define V_HSUM(v) _mm512_reduce_add_ps(v)
 #include "direct_conv_body.h"
+#include "winograd_body.h"
 #pragma clang attribute pop
 
 #endif

@@ -1,0 +1,89 @@
+// Winograd's one-dimensional maps (ckernels.h, ck_winograd_map_*), written
+// once for every SIMD level: levels.c includes this file once per level,
+// inside that level's target region, with VEC, MASK, VW, FN and the V_*
+// operations defined. Each map is the same arithmetic as its Swift twin in
+// Tensor/WinogradTransforms.swift.
+
+/// Lanes i … i + VW − 1 of map input j (the last vector masked to `k` lanes).
+#define W_IN(j) (k == VW ? V_LOAD(src + (j) * src_stride + i) : V_LOAD_MASKED(src + (j) * src_stride + i, mask))
+#define W_OUT(r, value)                                                  \
+    do {                                                                 \
+        VEC out_ = (value);                                              \
+        if (k == VW) {                                                   \
+            V_STORE(dst + (r) * dst_stride + i, out_);                   \
+        } else {                                                         \
+            V_STORE_MASKED(dst + (r) * dst_stride + i, out_, mask);      \
+        }                                                                \
+    } while (0)
+#define W_LANES(...)                                         \
+    for (int64_t i = 0; i < n; i += VW) {                    \
+        int32_t k = n - i < VW ? (int32_t)(n - i) : VW;      \
+        MASK mask = V_MASK(k);                               \
+        (void)mask;                                          \
+        __VA_ARGS__                                          \
+    }
+#define W_MUL(c, v) V_MUL(V_SET1(c), v)
+
+void FN(ck_winograd_map)(int32_t m, int32_t kind, const float *src, int64_t src_stride, float *dst,
+                         int64_t dst_stride, int64_t n) {
+    if (m == 2 && kind == CK_WINOGRAD_INPUT) {
+        W_LANES({
+            VEC d0 = W_IN(0), d1 = W_IN(1), d2 = W_IN(2), d3 = W_IN(3);
+            W_OUT(0, V_SUB(d0, d2));
+            W_OUT(1, V_ADD(d1, d2));
+            W_OUT(2, V_SUB(d2, d1));
+            W_OUT(3, V_SUB(d1, d3));
+        })
+    } else if (m == 2 && kind == CK_WINOGRAD_OUTPUT) {
+        W_LANES({
+            VEC p0 = W_IN(0), p1 = W_IN(1), p2 = W_IN(2), p3 = W_IN(3);
+            W_OUT(0, V_ADD(V_ADD(p0, p1), p2));
+            W_OUT(1, V_SUB(V_SUB(p1, p2), p3));
+        })
+    } else if (m == 2 && kind == CK_WINOGRAD_OUTPUT_GRADIENT) {
+        W_LANES({
+            VEC y0 = W_IN(0), y1 = W_IN(1);
+            W_OUT(0, y0);
+            W_OUT(1, V_ADD(y0, y1));
+            W_OUT(2, V_SUB(y0, y1));
+            W_OUT(3, V_SUB(V_ZERO(), y1));
+        })
+    } else if (m == 4 && kind == CK_WINOGRAD_INPUT) {
+        W_LANES({
+            VEC d0 = W_IN(0), d1 = W_IN(1), d2 = W_IN(2), d3 = W_IN(3), d4 = W_IN(4), d5 = W_IN(5);
+            VEC e = V_SUB(d4, d2), f = V_SUB(d1, d3);
+            W_OUT(0, V_ADD(V_SUB(W_MUL(4.0f, d0), W_MUL(5.0f, d2)), d4));
+            W_OUT(1, V_SUB(V_ADD(d3, d4), W_MUL(4.0f, V_ADD(d1, d2))));
+            W_OUT(2, V_ADD(V_SUB(d4, d3), W_MUL(4.0f, V_SUB(d1, d2))));
+            W_OUT(3, V_SUB(e, W_MUL(2.0f, f)));
+            W_OUT(4, V_ADD(e, W_MUL(2.0f, f)));
+            W_OUT(5, V_ADD(V_SUB(W_MUL(4.0f, d1), W_MUL(5.0f, d3)), d5));
+        })
+    } else if (m == 4 && kind == CK_WINOGRAD_OUTPUT) {
+        W_LANES({
+            VEC p0 = W_IN(0), p1 = W_IN(1), p2 = W_IN(2), p3 = W_IN(3), p4 = W_IN(4), p5 = W_IN(5);
+            VEC s12 = V_ADD(p1, p2), d12 = V_SUB(p1, p2), s34 = V_ADD(p3, p4), d34 = V_SUB(p3, p4);
+            W_OUT(0, V_ADD(V_ADD(p0, s12), s34));
+            W_OUT(1, V_ADD(d12, W_MUL(2.0f, d34)));
+            W_OUT(2, V_ADD(s12, W_MUL(4.0f, s34)));
+            W_OUT(3, V_ADD(V_ADD(d12, W_MUL(8.0f, d34)), p5));
+        })
+    } else if (m == 4 && kind == CK_WINOGRAD_OUTPUT_GRADIENT) {
+        W_LANES({
+            VEC y0 = W_IN(0), y1 = W_IN(1), y2 = W_IN(2), y3 = W_IN(3);
+            VEC even = V_ADD(y0, y2), odd = V_ADD(y1, y3);
+            VEC even4 = V_ADD(y0, W_MUL(4.0f, y2)), odd8 = V_ADD(W_MUL(2.0f, y1), W_MUL(8.0f, y3));
+            W_OUT(0, y0);
+            W_OUT(1, V_ADD(even, odd));
+            W_OUT(2, V_SUB(even, odd));
+            W_OUT(3, V_ADD(even4, odd8));
+            W_OUT(4, V_SUB(even4, odd8));
+            W_OUT(5, y3);
+        })
+    }
+}
+
+#undef W_IN
+#undef W_OUT
+#undef W_LANES
+#undef W_MUL
