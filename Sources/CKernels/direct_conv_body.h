@@ -1,5 +1,5 @@
 // The direct stem convolution (ckernels.h), written once for every SIMD
-// level: direct_conv.c includes this file once per level, with VEC (the
+// level: levels.c includes this file once per level, with VEC (the
 // vector type), VW (its lanes), FWD_VECTORS (the forward tile's widest
 // chunk, in vectors), GRAD_CO × GRAD_TAPS (the weight-gradient tile: output
 // channels × taps, as many accumulators as the level's registers hold beside
@@ -12,6 +12,7 @@
 // registers hold beside the loads).
 #define CO_B CK_DIRECT_TILE_CHANNELS
 _Static_assert(CK_DIRECT_ROW_ROUNDING % VW == 0, "a padded row must hold whole vectors");
+_Static_assert(FWD_VECTORS == 2 || FWD_VECTORS == 4, "ck_direct_forward has chunks of 1 to 4 vectors");
 
 /// The forward tile: `cob` (≤ CO_B) output channels from `co0`, `vn` (≤
 /// FWD_VECTORS) vectors of positions from `ow0` of one output row, `valid` of

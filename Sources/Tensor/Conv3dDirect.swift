@@ -5,7 +5,7 @@ import CKernels  // its x86-64 kernels are declared on x86-64 only
 /// their GEMMs are 27–147 deep against tens of thousands of columns: the
 /// column matrix (27–147 floats per output position) costs more memory
 /// traffic than the multiplies. The C kernel (CKernels/direct_conv_body.h)
-/// keeps a tile of 4 output channels × 16 (AVX2) or 32 (AVX-512) positions in
+/// keeps a tile of 4 output channels × up to 16 (AVX2) or 64 (AVX-512) positions in
 /// registers over every tap, reading the input from a padded, phase-split
 /// copy of the sample (3 channels: 1–13 MB), and writes each output
 /// once. dW runs the same loops with a tile of 2 channels × 6 taps (AVX-512: 4 × 4),

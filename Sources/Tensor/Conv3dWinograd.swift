@@ -100,13 +100,14 @@ struct WinogradLayout {
     /// packing U.
     let group: Int
     /// The level of the transforms' one-dimensional maps (`winogradMap`),
-    /// read where the layout is made, before any worker thread runs.
+    /// read where the layout is made, before any worker thread runs, and
+    /// never above what the machine runs (as `directLevel`).
     let level: SIMDLevel
 
     init(_ g: Conv3dGeometry, tile: WinogradTile, budget: Int = 2 << 20, columns: Int = 256) {
         self.g = g
         self.tile = tile
-        level = SIMDLevel.current
+        level = min(SIMDLevel.current, SIMDLevel.best)
         let o = g.output
         (tilesH, tilesW) = g.winogradTiles(tile)
         let perFrame = tile.planes * g.inChannels * tilesH * tilesW
