@@ -16,7 +16,7 @@ extension Conv3dGeometry {
     /// one group, at most 4 input channels, stride 1 or 2 across, and a
     /// padded sample small enough for 32-bit offsets.
     var directLevel: SIMDLevel? {
-        let level = min(SIMDLevel.current, SIMDLevel.best)
+        let level = SIMDLevel.usable
         guard
             level != .portable && groups == 1 && inChannels <= Self.directMaximumInChannels
                 && (stride.w == 1 || stride.w == 2)

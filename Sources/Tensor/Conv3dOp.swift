@@ -80,6 +80,8 @@ private func geometry(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions, epilog
 /// of depthwise, direct and winograd; none: columns (or their in-place kinds).
 private struct ConvPath {
     let depthwise: Bool
+    /// The SIMD level of its C kernels (the direct kernel, Winograd's maps).
+    let level: SIMDLevel
     let direct: SIMDLevel?
     let winograd: WinogradTile?
     /// Threads of the direct kernel, and workers (batch-parallel threads, else 1) of the others.
@@ -87,6 +89,7 @@ private struct ConvPath {
 
     init(_ g: Conv3dGeometry) {
         depthwise = g.groups == g.inChannels && g.groups == g.outChannels
+        level = SIMDLevel.usable
         direct = depthwise ? nil : g.directLevel
         winograd = depthwise || direct != nil ? nil : g.winogradTile
         threads = Parallel.threads
@@ -112,7 +115,7 @@ private func convolve(
         directForward(
             xp, wp, yp, g, level: level, threads: path.threads, accumulate: accumulate, epilogue: epilogue)
     } else if let winograd = path.winograd {
-        let layout = WinogradLayout(g, tile: winograd)
+        let layout = WinogradLayout(g, tile: winograd, level: path.level)
         let u = Storage(count: layout.weightCount, zeroed: false)
         winogradWeights(wp, layout, flipped: false, into: u.pointer, workers: workers)
         let scratch = Scratch()
@@ -173,13 +176,13 @@ private func backward(
         }
         if dxp != nil {  // through columns (a stem's input needs none)
             generalBackward(
-                xp, wp, dyp, dx: dxp, partial: [], g, winograd: nil, workers: workers,
+                xp, wp, dyp, dx: dxp, partial: [], g, winograd: nil, level: path.level, workers: workers,
                 zeroNewGradient: zeroNewGradient)
         }
     } else {
         generalBackward(
             xp, wp, dyp, dx: dxp, partial: partial.map { $0.storage.pointer }, g, winograd: winograd,
-            workers: workers, zeroNewGradient: zeroNewGradient)
+            level: path.level, workers: workers, zeroNewGradient: zeroNewGradient)
     }
     if !partial.isEmpty {
         sumIntoFirst(partial.map { $0.storage.pointer }, count: ws.count)
@@ -193,10 +196,10 @@ private func backward(
 private func generalBackward(
     _ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, _ dyp: UnsafeMutablePointer<Float>,
     dx dxp: UnsafeMutablePointer<Float>?, partial: [UnsafeMutablePointer<Float>], _ g: Conv3dGeometry,
-    winograd: WinogradTile?, workers: Int, zeroNewGradient: (Range<Int>) -> Void
+    winograd: WinogradTile?, level: SIMDLevel, workers: Int, zeroNewGradient: (Range<Int>) -> Void
 ) {
-    let weightLayout = partial.isEmpty ? nil : winograd.map { WinogradLayout(g, tile: $0) }
-    let dataLayout = dxp == nil ? nil : winograd.map { WinogradLayout(g.transposedForData, tile: $0) }
+    let weightLayout = partial.isEmpty ? nil : winograd.map { WinogradLayout(g, tile: $0, level: level) }
+    let dataLayout = dxp == nil ? nil : winograd.map { WinogradLayout(g.transposedForData, tile: $0, level: level) }
     let u = dataLayout.map { Storage(count: $0.weightCount, zeroed: false) }
     if let dataLayout, let u {
         winogradWeights(wp, dataLayout, flipped: true, into: u.pointer, workers: workers)

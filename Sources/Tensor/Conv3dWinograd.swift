@@ -99,15 +99,14 @@ struct WinogradLayout {
     /// columns, so that small frames still make GEMMs wide enough to repay
     /// packing U.
     let group: Int
-    /// The level of the transforms' one-dimensional maps (`winogradMap`),
-    /// read where the layout is made, before any worker thread runs, and
-    /// never above what the machine runs (as `directLevel`).
+    /// The level of the transforms' one-dimensional maps (`winogradMap`):
+    /// the convolution's, read once in its forward pass.
     let level: SIMDLevel
 
-    init(_ g: Conv3dGeometry, tile: WinogradTile, budget: Int = 2 << 20, columns: Int = 256) {
+    init(_ g: Conv3dGeometry, tile: WinogradTile, level: SIMDLevel, budget: Int = 2 << 20, columns: Int = 256) {
         self.g = g
         self.tile = tile
-        level = min(SIMDLevel.current, SIMDLevel.best)
+        self.level = level
         let o = g.output
         (tilesH, tilesW) = g.winogradTiles(tile)
         let perFrame = tile.planes * g.inChannels * tilesH * tilesW

@@ -36,4 +36,8 @@ public enum SIMDLevel: String, Sendable, CaseIterable, Comparable {
     /// The level of the kernels in the scope bound with `$current.withValue`
     /// (the tests run every supported level, AVX2 on AVX-512 machines too).
     @TaskLocal public static var current = fromEnvironment(ProcessInfo.processInfo.environment["CLIPKIT_SIMD"])
+
+    /// The level the kernels run at in this scope: `current`, never above
+    /// what the machine runs.
+    static var usable: SIMDLevel { min(current, best) }
 }

@@ -413,13 +413,13 @@ private func transformOutputGradient<T: WinogradTransforms>(
 }
 
 /// The three one-dimensional maps of a tile size.
-enum WinogradMap: Int32 {
+enum WinogradMap {
     /// Bᵀ: α → α.
-    case input = 0
+    case input
     /// Aᵀ: α → m.
-    case output = 1
+    case output
     /// A: m → α.
-    case outputGradient = 2
+    case outputGradient
 }
 
 /// `map` of `T` over `lanes` contiguous lanes: its inputs at `src + j · srcStride`,
@@ -433,7 +433,13 @@ func winogradMap<T: WinogradTransforms>(
     #if arch(x86_64)
         if level != .portable {
             let kernel = level == .avx512 ? ck_winograd_map_avx512 : ck_winograd_map_avx2
-            kernel(Int32(T.m), map.rawValue, src, Int64(srcStride), dst, Int64(dstStride), Int64(lanes))
+            let kind =
+                switch map {
+                case .input: CK_WINOGRAD_INPUT
+                case .output: CK_WINOGRAD_OUTPUT
+                case .outputGradient: CK_WINOGRAD_OUTPUT_GRADIENT
+                }
+            kernel(Int32(T.m), Int32(kind), src, Int64(srcStride), dst, Int64(dstStride), Int64(lanes))
             return
         }
     #endif

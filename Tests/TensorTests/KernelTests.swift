@@ -394,7 +394,8 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         // F(2×2), 3 × 11 for F(4×4)).
         let tiles = g.winogradTiles(tile)
         let layout = WinogradLayout(
-            g, tile: tile, budget: tile.planes * 8 * tiles.h * tiles.w * 5, columns: 2 * tiles.h * tiles.w - 10)
+            g, tile: tile, level: .usable, budget: tile.planes * 8 * tiles.h * tiles.w * 5,
+            columns: 2 * tiles.h * tiles.w - 10)
         #expect(layout.frames == 3 && layout.group == 2 && g.output.t % layout.frames != 0)
         let xv = randomValues(2 * 8 * 7 * 9 * 41, seed: 30)
         let wv = randomValues(9 * 8 * 27, seed: 31)
