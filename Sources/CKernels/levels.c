@@ -1,6 +1,6 @@
 // ckernels.h's kernels at each SIMD level: each body (direct_conv_body.h,
-// winograd_body.h) is included once per level, with that level's vector
-// operations and target.
+// winograd_body.h, batch_norm_body.h) is included once per level, with that
+// level's vector operations and target.
 #include "ckernels.h"
 
 #if defined(__x86_64__)
@@ -38,8 +38,11 @@ static inline float hsum_avx2(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 #define V_HSUM(v) hsum_avx2(v)
+// d where z > 0, else 0 (NaN z keeps d, as the Swift twin's `z <= 0` test).
+#define V_KEEP_WHERE_POSITIVE(z, d) _mm256_and_ps(_mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_NLE_UQ), d)
 #include "direct_conv_body.h"
 #include "winograd_body.h"
+#include "batch_norm_body.h"
 #undef VEC
 #undef MASK
 #undef VW
@@ -61,6 +64,7 @@ static inline float hsum_avx2(__m256 v) {
 #undef V_LOAD_MASKED
 #undef V_STORE_MASKED
 #undef V_HSUM
+#undef V_KEEP_WHERE_POSITIVE
 #pragma clang attribute pop
 
 // ---- AVX-512 (F, DQ, BW, VL): 16 lanes ----
@@ -87,8 +91,10 @@ static inline float hsum_avx2(__m256 v) {
 #define V_LOAD_MASKED(p, m) _mm512_maskz_loadu_ps(m, p)
 #define V_STORE_MASKED(p, v, m) _mm512_mask_storeu_ps(p, m, v)
 #define V_HSUM(v) _mm512_reduce_add_ps(v)
+#define V_KEEP_WHERE_POSITIVE(z, d) _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_NLE_UQ), d)
 #include "direct_conv_body.h"
 #include "winograd_body.h"
+#include "batch_norm_body.h"
 #pragma clang attribute pop
 
 #endif

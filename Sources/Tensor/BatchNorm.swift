@@ -129,9 +129,10 @@ private func normalize(
     let rv = runningVar.storage.pointer
     var mean = [Float](repeating: 0, count: c)
     var invStd = [Float](repeating: 0, count: c)
+    let level = SIMDLevel.usable
     // Synchronised BN: every channel's sums first, summed over every rank
     // (unsynchronised, each channel is summed in the pass that normalises it).
-    let synced = training ? reducer.map { forwardSums(xp, layout, reducer: $0) } : nil
+    let synced = training ? reducer.map { forwardSums(xp, layout, level, reducer: $0) } : nil
     mean.withUnsafeMutableBufferPointer { meanp in
         invStd.withUnsafeMutableBufferPointer { invp in
             let meanp = meanp.baseAddress!
@@ -140,7 +141,7 @@ private func normalize(
                 for ch in channels {
                     if training {
                         let (sum, squares, total) =
-                            synced.map { ($0[ch], $0[c + ch], $0[2 * c]) } ?? channelSums(xp, layout, ch)
+                            synced.map { ($0[ch], $0[c + ch], $0[2 * c]) } ?? channelSums(xp, layout, ch, level)
                         let mu = sum / total
                         let variance = max(0, squares / total - mu * mu)
                         meanp[ch] = Float(mu)
@@ -153,15 +154,19 @@ private func normalize(
                         invp[ch] = 1 / (rv[ch] + epsilon).squareRoot()
                     }
                     let scale = gp[ch] * invp[ch]
-                    normalizeChannel(
-                        xp, yp, layout, ch, scale: scale, shift: bp[ch] - meanp[ch] * scale, relu: relu)
+                    for s in 0..<layout.n {
+                        let offset = layout.offset(s, ch)
+                        batchNormAffine(
+                            xp + offset, yp + offset, count: layout.volume, scale: scale,
+                            shift: bp[ch] - meanp[ch] * scale, relu: relu, level: level)
+                    }
                 }
             }
         }
     }
     let backward = BatchNormBackward(
         x: x.storage, gamma: gamma.storage, beta: beta.storage, layout: layout, mean: mean, invStd: invStd,
-        training: training, relu: relu, reducer: training ? reducer : nil)
+        training: training, relu: relu, reducer: training ? reducer : nil, level: level)
     let (xn, gn, bn) = (x.node, gamma.node, beta.node)
     y.record([x, gamma, beta]) { dy in
         backward.run(dy, dx: xn?.gradBufferForWrite(), dgamma: gn?.gradBuffer(), dbeta: bn?.gradBuffer())
@@ -170,11 +175,13 @@ private func normalize(
 }
 
 /// (Σx, Σx², count) of one channel over the batch.
-private func channelSums(_ xp: UnsafePointer<Float>, _ layout: ChannelLayout, _ ch: Int) -> (Double, Double, Double) {
+private func channelSums(
+    _ xp: UnsafePointer<Float>, _ layout: ChannelLayout, _ ch: Int, _ level: SIMDLevel
+) -> (Double, Double, Double) {
     var sum = 0.0
     var squares = 0.0
     for s in 0..<layout.n {
-        let (partial, partialSq) = sumAndSquares(xp + layout.offset(s, ch), count: layout.volume)
+        let (partial, partialSq) = sumAndSquares(xp + layout.offset(s, ch), count: layout.volume, level: level)
         sum += Double(partial)
         squares += Double(partialSq)
     }
@@ -183,33 +190,19 @@ private func channelSums(_ xp: UnsafePointer<Float>, _ layout: ChannelLayout, _ 
 
 /// Every channel's (Σx, Σx²) and the count, summed over the processes by `reducer`.
 private func forwardSums(
-    _ xp: UnsafePointer<Float>, _ layout: ChannelLayout, reducer: BatchNormReducer
+    _ xp: UnsafePointer<Float>, _ layout: ChannelLayout, _ level: SIMDLevel, reducer: BatchNormReducer
 ) -> [Double] {
     let c = layout.c
     var sums = [Double](repeating: 0, count: 2 * c + 1)
     sums.withUnsafeMutableBufferPointer { sp in
         let sp = sp.baseAddress!
-        forEachPlane(c) { channels in for ch in channels { (sp[ch], sp[c + ch], _) = channelSums(xp, layout, ch) } }
+        forEachPlane(c) { channels in
+            for ch in channels { (sp[ch], sp[c + ch], _) = channelSums(xp, layout, ch, level) }
+        }
     }
     sums[2 * c] = Double(layout.perChannel)
     reducer(&sums)
     return sums
-}
-
-/// y = x·scale + shift (then ReLU) over one channel of every sample.
-private func normalizeChannel(
-    _ xp: UnsafePointer<Float>, _ yp: UnsafeMutablePointer<Float>, _ layout: ChannelLayout, _ ch: Int,
-    scale: Float, shift: Float, relu: Bool
-) {
-    for s in 0..<layout.n {
-        let src = xp + layout.offset(s, ch)
-        let dst = yp + layout.offset(s, ch)
-        if relu {
-            for i in 0..<layout.volume { dst[i] = max(0, src[i] * scale + shift) }
-        } else {
-            for i in 0..<layout.volume { dst[i] = src[i] * scale + shift }
-        }
-    }
 }
 
 /// BN's backward pass: what the forward pass keeps (x, γ, β, the statistics
@@ -224,6 +217,8 @@ private struct BatchNormBackward {
     let training: Bool
     let relu: Bool
     let reducer: BatchNormReducer?
+    /// The forward pass's SIMD level, so that the ReLU mask is the one it applied.
+    let level: SIMDLevel
 
     /// γ·1/σ and β − mean·γ/σ of a channel: the forward pass's affine map.
     @inline(__always) func affine(_ ch: Int) -> (Float, Float) {
@@ -283,7 +278,7 @@ private struct BatchNormBackward {
         for s in 0..<layout.n {
             let (a, b) = gradientSums(
                 dyp + layout.offset(s, ch), x.pointer + layout.offset(s, ch), count: layout.volume, mean: mean[ch],
-                invStd: invStd[ch], reluScale: relu ? k : nil, reluShift: shift)
+                invStd: invStd[ch], reluScale: relu ? k : nil, reluShift: shift, level: level)
             sumDz += a
             sumDzXhat += b
         }
@@ -297,88 +292,12 @@ private struct BatchNormBackward {
     ) {
         guard let dx else { return }
         let (k, shift) = affine(ch)
-        let relu = self.relu
-        @inline(__always) func dz(_ g: Float, _ xv: Float) -> Float { relu && xv * k + shift <= 0 ? 0 : g }
+        let statistics = training ? (a: sumDz / count, b: sumDzXhat / count, mean: mean[ch], invStd: invStd[ch]) : nil
         for s in 0..<layout.n {
-            let src = x.pointer + layout.offset(s, ch)
-            let g = dyp + layout.offset(s, ch)
-            let d = dx.pointer + layout.offset(s, ch)
-            // Written or added, with the branch outside the loops.
-            func each(_ value: (Int) -> Float) {
-                if dx.fresh {
-                    for i in 0..<layout.volume { d[i] = value(i) }
-                } else {
-                    for i in 0..<layout.volume { d[i] += value(i) }
-                }
-            }
-            if training {
-                let a = sumDz / count
-                let b = sumDzXhat / count
-                each { i in k * (dz(g[i], src[i]) - a - (src[i] - mean[ch]) * invStd[ch] * b) }
-            } else {
-                each { i in k * dz(g[i], src[i]) }
-            }
+            let offset = layout.offset(s, ch)
+            batchNormInputGradient(
+                dyp + offset, x.pointer + offset, dx.pointer + offset, count: layout.volume, k: k, shift: shift,
+                relu: relu, statistics: statistics, accumulate: !dx.fresh, level: level)
         }
     }
-}
-
-// MARK: Reductions
-
-/// (Σx, Σx²) of `count` floats, in 16 lanes: a single running sum is one long
-/// chain of dependent adds that no compiler may reorder, and it made the
-/// statistics pass several times slower than the memory it reads.
-func sumAndSquares(_ x: UnsafePointer<Float>, count: Int) -> (Float, Float) {
-    var sum = SIMD16<Float>()
-    var squares = SIMD16<Float>()
-    let raw = UnsafeRawPointer(x)
-    var i = 0
-    while i + 16 <= count {
-        let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-        sum += v
-        squares += v * v
-        i += 16
-    }
-    var s = sum.sum()
-    var q = squares.sum()
-    while i < count {
-        s += x[i]
-        q += x[i] * x[i]
-        i += 1
-    }
-    return (s, q)
-}
-
-/// BN backward's (Σdz, Σdz·x̂) with x̂ = (x − mean)·invStd, where dz is dy, or
-/// 0 where the fused ReLU's input x·reluScale + reluShift was ≤ 0.
-func gradientSums(
-    _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int, mean: Float, invStd: Float,
-    reluScale: Float?, reluShift: Float
-) -> (Float, Float) {
-    var sumDz = SIMD16<Float>()
-    var sumDzXhat = SIMD16<Float>()
-    let rawDy = UnsafeRawPointer(dy)
-    let rawX = UnsafeRawPointer(x)
-    var i = 0
-    while i + 16 <= count {
-        var d = rawDy.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-        let v = rawX.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-        if let k = reluScale { d.replace(with: 0, where: v * k + reluShift .<= 0) }
-        sumDz += d
-        sumDzXhat += d * ((v - mean) * invStd)
-        i += 16
-    }
-    var a = sumDz.sum()
-    var b = sumDzXhat.sum()
-    while i < count {
-        let d = reluScale.map { x[i] * $0 + reluShift <= 0 ? 0 : dy[i] } ?? dy[i]
-        a += d
-        b += d * ((x[i] - mean) * invStd)
-        i += 1
-    }
-    return (a, b)
-}
-
-/// The naive twins of the reductions, for tests (sums in Double).
-func sumAndSquaresNaive(_ x: [Float]) -> (Double, Double) {
-    (x.reduce(0) { $0 + Double($1) }, x.reduce(0) { $0 + Double($1) * Double($1) })
 }

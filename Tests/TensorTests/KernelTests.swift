@@ -10,7 +10,8 @@ private func rms(_ v: [Float]) -> Float {
     Float((v.map { Double($0) * Double($0) }.reduce(0, +) / Double(max(1, v.count))).squareRoot())
 }
 
-private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
+/// Values in [−1, 1) from a seed (the tests of this target share them).
+func randomValues(_ count: Int, seed: UInt64) -> [Float] {
     var state = seed &+ 0x9E37_79B9_7F4A_7C15
     return (0..<count).map { _ in
         state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
@@ -429,32 +430,6 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         // rounding (one Float chain) is about 1e-4 at these magnitudes.
         let naiveDW = conv3dBackwardNaive(xv, wv, dy, g).dw
         #expect(closeness(dw, naiveDW, atol: 2e-4 + (tile == .f4 ? 4e-5 * rms(naiveDW) : 0)) == "")
-    }
-
-    /// BN's 16-lane reductions against sums in Double, with a tail that is not a multiple of 16.
-    @Test func batchNormReductionsEqualTheirNaiveTwins() {
-        let count = 4099
-        let x = randomValues(count, seed: 21).map { $0 * 3 + 0.5 }
-        let dy = randomValues(count, seed: 22)
-        let (s, q) = sumAndSquares(x, count: count)
-        let (ns, nq) = sumAndSquaresNaive(x)
-        #expect(abs(Double(s) - ns) <= 1e-3 * max(1, abs(ns)) && abs(Double(q) - nq) <= 1e-4 * nq)
-        let (mean, invStd): (Float, Float) = (0.5, 0.8)
-        for relu in [false, true] {
-            let (k, shift): (Float, Float) = (1.3, -0.2)
-            var a = 0.0
-            var b = 0.0
-            for i in 0..<count {
-                let d = relu && x[i] * k + shift <= 0 ? 0 : Double(dy[i])
-                a += d
-                b += d * Double((x[i] - mean) * invStd)
-            }
-            let (fa, fb) = gradientSums(
-                dy, x, count: count, mean: mean, invStd: invStd, reluScale: relu ? k : nil, reluShift: shift)
-            #expect(
-                abs(Double(fa) - a) <= 1e-3 && abs(Double(fb) - b) <= 1e-3 * max(1, abs(b)),
-                "relu \(relu): \(fa) \(a) \(fb) \(b)")
-        }
     }
 
     /// Max pooling (the 2×2 fast path and the generic one) against a naive twin,

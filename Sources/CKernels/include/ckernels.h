@@ -70,6 +70,30 @@ void ck_winograd_map_avx2(int32_t m, int32_t kind, const float *src, int64_t src
 void ck_winograd_map_avx512(int32_t m, int32_t kind, const float *src, int64_t src_stride, float *dst,
                             int64_t dst_stride, int64_t n);
 
+/// Batch normalisation over `n` floats of one channel of one sample. The
+/// Swift twins are in BatchNorm.swift.
+/// sums[0] = Σx, sums[1] = Σx².
+void ck_bn_sums_avx2(const float *x, int64_t n, float *sums);
+void ck_bn_sums_avx512(const float *x, int64_t n, float *sums);
+/// sums[0] = Σdz, sums[1] = Σdz·(x − mean)·inv_std, where dz is dy, or 0
+/// where `relu` and x·relu_scale + relu_shift ≤ 0 (the fused ReLU was off).
+void ck_bn_gradient_sums_avx2(const float *dy, const float *x, int64_t n, float mean, float inv_std, int32_t relu,
+                              float relu_scale, float relu_shift, float *sums);
+void ck_bn_gradient_sums_avx512(const float *dy, const float *x, int64_t n, float mean, float inv_std,
+                                int32_t relu, float relu_scale, float relu_shift, float *sums);
+/// y = x·scale + shift, then max(0, ·) when `relu` (y may be x).
+void ck_bn_affine_avx2(const float *x, float *y, int64_t n, float scale, float shift, int32_t relu);
+void ck_bn_affine_avx512(const float *x, float *y, int64_t n, float scale, float shift, int32_t relu);
+/// dx = k·(dz − a − (x − mean)·inv_std·b) in training, k·dz otherwise, with
+/// dz as in ck_bn_gradient_sums (relu_scale k, relu_shift `shift`); written,
+/// or added to dx when `accumulate`.
+void ck_bn_input_gradient_avx2(const float *dy, const float *x, float *dx, int64_t n, float k, float shift,
+                               int32_t relu, int32_t training, float a, float b, float mean, float inv_std,
+                               int32_t accumulate);
+void ck_bn_input_gradient_avx512(const float *dy, const float *x, float *dx, int64_t n, float k, float shift,
+                                 int32_t relu, int32_t training, float a, float b, float mean, float inv_std,
+                                 int32_t accumulate);
+
 #endif  // __x86_64__: elsewhere the Swift side uses its portable paths.
 
 #endif

@@ -1,0 +1,118 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Tensor
+
+/// Batch norm's passes (BatchNormKernels.swift): the C kernels of every
+/// level this machine runs against their Swift twins, which run at
+/// `.portable`, and the twins' sums against sums in Double.
+@Suite struct BatchNormKernelTests {
+    static let levels = SIMDLevel.allCases.filter { $0 != .portable && $0.isSupported }
+    /// Around one and two vectors of either level, and a long run with a tail.
+    static let counts = [1, 7, 8, 9, 15, 16, 17, 33, 4099]
+
+    /// The 16-lane reductions, at every level, against sums in Double.
+    @Test func reductionsEqualSumsInDouble() {
+        let count = 4099
+        let x = randomValues(count, seed: 21).map { $0 * 3 + 0.5 }
+        let dy = randomValues(count, seed: 22)
+        let (mean, invStd): (Float, Float) = (0.5, 0.8)
+        let (k, shift): (Float, Float) = (1.3, -0.2)
+        for level in [SIMDLevel.portable] + Self.levels {
+            let (s, q) = sumAndSquares(x, count: count, level: level)
+            let (ns, nq) = sumAndSquaresNaive(x)
+            #expect(abs(Double(s) - ns) <= 1e-3 * max(1, abs(ns)) && abs(Double(q) - nq) <= 1e-4 * nq, "\(level)")
+            for relu in [false, true] {
+                var a = 0.0
+                var b = 0.0
+                for i in 0..<count {
+                    let d = relu && x[i] * k + shift <= 0 ? 0 : Double(dy[i])
+                    a += d
+                    b += d * Double((x[i] - mean) * invStd)
+                }
+                let (fa, fb) = gradientSums(
+                    dy, x, count: count, mean: mean, invStd: invStd, reluScale: relu ? k : nil, reluShift: shift,
+                    level: level)
+                #expect(
+                    abs(Double(fa) - a) <= 1e-3 && abs(Double(fb) - b) <= 1e-3 * max(1, abs(b)),
+                    "\(level), relu \(relu): \(fa) \(a) \(fb) \(b)")
+            }
+        }
+    }
+
+    /// The elementwise passes equal their twins exactly, and write nothing
+    /// past `count`; the sums agree to rounding.
+    @Test(arguments: levels) func kernelsEqualTheSwiftTwins(_ level: SIMDLevel) {
+        for count in Self.counts {
+            // Half the ReLU inputs negative; a few exactly at the hinge (x·k + shift = 0).
+            var x = randomValues(count, seed: 30 + UInt64(count))
+            for i in stride(from: 0, to: count, by: 5) { x[i] = 0.25 }
+            let dy = randomValues(count, seed: 31 + UInt64(count))
+            let before = randomValues(count, seed: 32 + UInt64(count))
+            let (k, shift): (Float, Float) = (0.8, -0.2)
+            let what = "\(level), \(count) floats"
+            for relu in [false, true] {
+                #expect(
+                    affine(x, k, shift, relu, level) == affine(x, k, shift, relu, .portable),
+                    "affine, relu \(relu), \(what)")
+                let (a, b) = gradientSums(
+                    dy, x, count: count, mean: 0.1, invStd: 1.7, reluScale: relu ? k : nil, reluShift: shift,
+                    level: level)
+                let (ta, tb) = gradientSums(
+                    dy, x, count: count, mean: 0.1, invStd: 1.7, reluScale: relu ? k : nil, reluShift: shift,
+                    level: .portable)
+                #expect(abs(a - ta) <= 1e-4 * Float(count) && abs(b - tb) <= 1e-4 * Float(count), "sums, \(what)")
+                for statistics in [(a: Float(0.3), b: Float(-0.6), mean: Float(0.1), invStd: Float(1.7)), nil] {
+                    for accumulate in [false, true] {
+                        func run(_ level: SIMDLevel) -> [Float] {
+                            var dx = before + [.nan]
+                            batchNormInputGradient(
+                                dy, x, &dx, count: count, k: k, shift: shift, relu: relu, statistics: statistics,
+                                accumulate: accumulate, level: level)
+                            return dx
+                        }
+                        let (c, t) = (run(level), run(.portable))
+                        #expect(
+                            c.dropLast() == t.dropLast() && c.last!.isNaN,
+                            "dx, relu \(relu), training \(statistics != nil), accumulate \(accumulate), \(what)")
+                    }
+                }
+            }
+            let (s, q) = sumAndSquares(x, count: count, level: level)
+            let (ts, tq) = sumAndSquares(x, count: count, level: .portable)
+            #expect(abs(s - ts) <= 1e-4 * Float(count) && abs(q - tq) <= 1e-4 * Float(count), "Σx, Σx², \(what)")
+        }
+    }
+
+    /// The whole op (BN-ReLU, training and evaluation, forward and backward)
+    /// at a level against the same op at `.portable`.
+    @Test(arguments: levels) func batchNormAtALevelEqualsPortable(_ level: SIMDLevel) {
+        for training in [true, false] {
+            let results = [level, .portable].map { level in
+                SIMDLevel.$current.withValue(level) {
+                    let shape = [2, 3, 3, 5, 7]
+                    let count = shape.reduce(1, *)
+                    let x = Tensor(shape: shape, values: randomValues(count, seed: 33))
+                    let gamma = Tensor.parameter([3], role: .joint, values: [1.2, -0.7, 0.4])
+                    let beta = Tensor.parameter([3], role: .joint, values: [0.1, 0.3, -0.2])
+                    x.requiresGrad = true
+                    let mean = Tensor(shape: [3], values: [0.1, -0.1, 0])
+                    let variance = Tensor(shape: [3], values: [0.9, 1.1, 1.3])
+                    let y = batchNormReLU(
+                        x, gamma: gamma, beta: beta, runningMean: mean, runningVar: variance, training: training)
+                    weightedSum(y, Tensor(shape: y.shape, values: randomValues(count, seed: 34))).backward()
+                    return y.scalars + x.grad!.scalars + gamma.grad!.scalars + beta.grad!.scalars + mean.scalars
+                        + variance.scalars
+                }
+            }
+            #expect(closeness(results[0], results[1], rtol: 1e-5, atol: 1e-6) == "", "\(level), training \(training)")
+        }
+    }
+
+    private func affine(_ x: [Float], _ scale: Float, _ shift: Float, _ relu: Bool, _ level: SIMDLevel) -> [Float] {
+        var y = [Float](repeating: .nan, count: x.count + 1)
+        batchNormAffine(x, &y, count: x.count, scale: scale, shift: shift, relu: relu, level: level)
+        return y.dropLast() + [y.last!.isNaN ? 0 : 1]
+    }
+}
