@@ -39,6 +39,14 @@ static inline float hsum_avx2(__m256 v) {
 }
 #define V_HSUM(v) hsum_avx2(v)
 // d where z > 0, else 0 (NaN z keeps d, as the Swift twin's `z <= 0` test).
+// The even and the odd elements of a and b concatenated; the first and the
+// second half of a and b interleaved (a₀ b₀ a₁ b₁ …).
+#define V_EVEN(a, b) \
+    _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8))
+#define V_ODD(a, b) \
+    _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8))
+#define V_ZIP_LO(a, b) _mm256_permute2f128_ps(_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b), 0x20)
+#define V_ZIP_HI(a, b) _mm256_permute2f128_ps(_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b), 0x31)
 #define V_KEEP_WHERE_POSITIVE(z, d) _mm256_and_ps(_mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_NLE_UQ), d)
 #include "direct_conv_body.h"
 #include "winograd_body.h"
@@ -65,6 +73,10 @@ static inline float hsum_avx2(__m256 v) {
 #undef V_STORE_MASKED
 #undef V_HSUM
 #undef V_KEEP_WHERE_POSITIVE
+#undef V_EVEN
+#undef V_ODD
+#undef V_ZIP_LO
+#undef V_ZIP_HI
 #pragma clang attribute pop
 
 // ---- AVX-512 (F, DQ, BW, VL): 16 lanes ----
@@ -91,6 +103,14 @@ static inline float hsum_avx2(__m256 v) {
 #define V_LOAD_MASKED(p, m) _mm512_maskz_loadu_ps(m, p)
 #define V_STORE_MASKED(p, v, m) _mm512_mask_storeu_ps(p, m, v)
 #define V_HSUM(v) _mm512_reduce_add_ps(v)
+#define V_EVEN(a, b) \
+    _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b)
+#define V_ODD(a, b) \
+    _mm512_permutex2var_ps(a, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b)
+#define V_ZIP_LO(a, b) \
+    _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), b)
+#define V_ZIP_HI(a, b) \
+    _mm512_permutex2var_ps(a, _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), b)
 #define V_KEEP_WHERE_POSITIVE(z, d) _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_NLE_UQ), d)
 #include "direct_conv_body.h"
 #include "winograd_body.h"

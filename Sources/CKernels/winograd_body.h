@@ -1,5 +1,5 @@
-// Winograd's one-dimensional maps (ckernels.h, ck_winograd_map_*), written
-// once for every SIMD level: levels.c includes this file once per level,
+// Winograd's one-dimensional maps and its tiles' gathers and scatters along
+// a row (ckernels.h, ck_winograd_*), written once for every SIMD level: levels.c includes this file once per level,
 // inside that level's target region, with VEC, MASK, VW, FN and the V_*
 // operations defined. Each map is the same arithmetic as its Swift twin in
 // Tensor/WinogradTransforms.swift.
@@ -87,3 +87,75 @@ void FN(ck_winograd_map)(int32_t m, int32_t kind, const float *src, int64_t src_
 #undef W_OUT
 #undef W_LANES
 #undef W_MUL
+
+/// `p[0 … VW)`, with the lanes at or past `left` read as 0 (and not read).
+static inline VEC FN(w_load_row)(const float *p, int64_t left) {
+    if (left >= VW) return V_LOAD(p);
+    return V_LOAD_MASKED(p, V_MASK(left <= 0 ? 0 : (int32_t)left));
+}
+
+/// Stores the lanes of `v` below `left` at p.
+static inline void FN(w_store_lanes)(float *p, VEC v, int64_t left) {
+    if (left >= VW) {
+        V_STORE(p, v);
+    } else if (left > 0) {
+        V_STORE_MASKED(p, v, V_MASK((int32_t)left));
+    }
+}
+
+void FN(ck_winograd_gather)(int32_t m, int32_t taps, const float *src, int64_t width, int64_t count, float *dst,
+                            int64_t dst_stride) {
+    for (int64_t t0 = 0; t0 < count; t0 += VW) {
+        // Element j of tile t0 + l is src[m · (t0 + l) + j]: for j = g + q,
+        // phase q of the row from g, split by m.
+        for (int32_t g = 0; g < taps; g += m) {
+            const float *p = src + g + m * t0;
+            int64_t left = width - (g + m * t0);
+            VEC phase[4];
+            if (m == 2) {
+                VEC a = FN(w_load_row)(p, left), b = FN(w_load_row)(p + VW, left - VW);
+                phase[0] = V_EVEN(a, b);
+                phase[1] = V_ODD(a, b);
+            } else {
+                VEC a = FN(w_load_row)(p, left), b = FN(w_load_row)(p + VW, left - VW);
+                VEC c = FN(w_load_row)(p + 2 * VW, left - 2 * VW), d = FN(w_load_row)(p + 3 * VW, left - 3 * VW);
+                VEC even_ab = V_EVEN(a, b), odd_ab = V_ODD(a, b), even_cd = V_EVEN(c, d), odd_cd = V_ODD(c, d);
+                phase[0] = V_EVEN(even_ab, even_cd);
+                phase[1] = V_EVEN(odd_ab, odd_cd);
+                phase[2] = V_ODD(even_ab, even_cd);
+                phase[3] = V_ODD(odd_ab, odd_cd);
+            }
+            for (int32_t q = 0; q < m && g + q < taps; q++) {
+                FN(w_store_lanes)(dst + (g + q) * dst_stride + t0, phase[q], count - t0);
+            }
+        }
+    }
+}
+
+void FN(ck_winograd_scatter)(int32_t m, const float *src, int64_t src_stride, int64_t count, float *dst,
+                             int64_t width, int32_t accumulate) {
+    // The tiles' elements that the row holds.
+    if (width > m * count) width = m * count;
+    for (int64_t t0 = 0; t0 < count; t0 += VW) {
+        VEC phase[4], out[4];
+        for (int32_t q = 0; q < m; q++) phase[q] = FN(w_load_row)(src + q * src_stride + t0, count - t0);
+        if (m == 2) {
+            out[0] = V_ZIP_LO(phase[0], phase[1]);
+            out[1] = V_ZIP_HI(phase[0], phase[1]);
+        } else {
+            VEC even_lo = V_ZIP_LO(phase[0], phase[2]), even_hi = V_ZIP_HI(phase[0], phase[2]);
+            VEC odd_lo = V_ZIP_LO(phase[1], phase[3]), odd_hi = V_ZIP_HI(phase[1], phase[3]);
+            out[0] = V_ZIP_LO(even_lo, odd_lo);
+            out[1] = V_ZIP_HI(even_lo, odd_lo);
+            out[2] = V_ZIP_LO(even_hi, odd_hi);
+            out[3] = V_ZIP_HI(even_hi, odd_hi);
+        }
+        for (int32_t q = 0; q < m; q++) {
+            float *d = dst + m * t0 + q * VW;
+            int64_t left = width - (m * t0 + q * VW);
+            if (left <= 0) break;
+            VEC v = accumulate ? V_ADD(FN(w_load_row)(d, left), out[q]) : out[q];
+            FN(w_store_lanes)(d, v, left);
+        }
+    }
+}

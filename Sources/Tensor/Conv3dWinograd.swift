@@ -125,9 +125,6 @@ struct WinogradLayout {
     var weightCount: Int { planes * g.outChannels * depth }
     /// Input rows padded to whole tiles: m · tilesW + 2 columns.
     var rowWidth: Int { tile.m * tilesW + 2 }
-    /// Floats the padded row takes in scratch: the gather's vector loads
-    /// (`gatherEvery`) read up to 3 floats past its end, into lanes they drop.
-    var paddedRowCount: Int { rowWidth + 8 }
     /// Floats between V[ξ] and V[ξ + 1]; V[ξ] is C × inputFrames × tiles,
     /// so for every tap a the chunk's frames a … a + frames − 1 are one
     /// C × (frames · tiles) matrix with row stride `vRow`.
@@ -143,7 +140,7 @@ struct WinogradLayout {
     var blockLanes: Int { blockFrames * tiles }
     /// Floats of one worker's scratch: V, M and the transforms' blocks (the
     /// input's: a padded row and two α² × blockLanes; the others need less).
-    var scratchCount: Int { vCount + mCount + paddedRowCount + 2 * planes * blockLanes }
+    var scratchCount: Int { vCount + mCount + rowWidth + 2 * planes * blockLanes }
 
     func parts(_ scratch: UnsafeMutablePointer<Float>) -> (
         v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,

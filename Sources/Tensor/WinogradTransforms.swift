@@ -157,9 +157,9 @@ enum WinogradF4: WinogradTransforms {
 // The transforms run their lanes over every tile of a block of frames
 // (`WinogradLayout.blockFrames`, about 256 tiles), which V and M hold
 // contiguously for one channel: per row of tiles, a 28×28 frame has only 7
-// F(4×4) tiles, too few for 8 lanes. Gathering the α×α patches first (one
-// scalar copy per patch element) leaves every transform a pass over whole
-// vectors.
+// F(4×4) tiles, too few for 8 lanes. Gathering the α×α patches first
+// (`winogradGather`, a row's tiles split by phase) leaves every transform a
+// pass over whole vectors.
 
 /// V[ξ] at `dst + ξ · planeStride` = (Bᵀ d B)[ξ] for every tile of input
 /// frames `times` (indices into `channel`'s T frames of H × W; those outside
@@ -214,44 +214,6 @@ func transformOutputGradient(
     }
 }
 
-/// out[i] = source[m · i] for i < count (m = 2 or 4): 8 (then 4) at a time
-/// from the even lanes of 16-float loads, or every fourth of 32-float loads,
-/// which read up to m − 1 floats past the last element taken.
-@inline(__always) private func gatherEvery(
-    _ m: Int, _ source: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>
-) {
-    let raw = UnsafeRawPointer(source)
-    let target = UnsafeMutableRawPointer(out)
-    var i = 0
-    if m == 4 {
-        while i + 8 <= count {
-            let v = raw.loadUnaligned(fromByteOffset: 16 * i, as: SIMD32<Float>.self)
-            target.storeBytes(of: v.evenHalf.evenHalf, toByteOffset: 4 * i, as: SIMD8<Float>.self)
-            i += 8
-        }
-        if i + 4 <= count {
-            let v = raw.loadUnaligned(fromByteOffset: 16 * i, as: SIMD16<Float>.self)
-            target.storeBytes(of: v.evenHalf.evenHalf, toByteOffset: 4 * i, as: SIMD4<Float>.self)
-            i += 4
-        }
-    } else if m == 2 {
-        while i + 8 <= count {
-            let v = raw.loadUnaligned(fromByteOffset: 8 * i, as: SIMD16<Float>.self)
-            target.storeBytes(of: v.evenHalf, toByteOffset: 4 * i, as: SIMD8<Float>.self)
-            i += 8
-        }
-        if i + 4 <= count {
-            let v = raw.loadUnaligned(fromByteOffset: 8 * i, as: SIMD8<Float>.self)
-            target.storeBytes(of: v.evenHalf, toByteOffset: 4 * i, as: SIMD4<Float>.self)
-            i += 4
-        }
-    }
-    while i < count {
-        out[i] = source[m * i]
-        i += 1
-    }
-}
-
 /// Per block of frames: the patches gathered into P[i][j] (element (i, j)
 /// of every tile, i down, j across; rows of the padded input are copied
 /// once), Bᵀ across into Q[i][l], then Bᵀ down into the planes.
@@ -266,7 +228,7 @@ private func transformInput<T: WinogradTransforms>(
     let (ph, pw) = (g.padding.h, g.padding.w)
     let width = layout.rowWidth
     let padded = scratch
-    let patches = scratch + layout.paddedRowCount
+    let patches = scratch + layout.rowWidth
     let across = patches + layout.planes * layout.blockLanes
     let lo = pw
     let hi = min(width, W + pw)
@@ -283,17 +245,13 @@ private func transformInput<T: WinogradTransforms>(
                     (padded + lo).update(from: channel + (t * H + h) * W, count: hi - lo)
                     if hi < width { (padded + hi).initialize(repeating: 0, count: width - hi) }
                 }
-                // Padded row r is row i = r − m·ty of tile row ty, for at most two ty.
+                // Padded row r is row i = r − m·ty of tile row ty, for at most
+                // two ty; rows outside the input are zeros.
                 for ty in max(0, (r - alpha + m) / m)...min(tilesH - 1, r / m) {
                     let i = r - m * ty
-                    for j in 0..<alpha {
-                        let out = patches + (i * alpha + j) * n + k * tiles + ty * tilesW
-                        if inside {
-                            gatherEvery(m, padded + j, count: tilesW, into: out)
-                        } else {
-                            out.initialize(repeating: 0, count: tilesW)
-                        }
-                    }
+                    winogradGather(
+                        m, taps: alpha, padded, width: inside ? width : 0, count: tilesW,
+                        into: patches + i * alpha * n + k * tiles + ty * tilesW, stride: n, layout.level)
                 }
             }
         }
@@ -341,23 +299,9 @@ private func transformOutput<T: WinogradTransforms>(
             let frame = y + (start + k) * o.h * o.w
             for ty in 0..<tilesH {
                 for r in 0..<min(m, o.h - m * ty) {
-                    let dst = frame + (m * ty + r) * o.w
-                    let src = values + r * m * n + k * tiles + ty * tilesW
-                    for j in 0..<min(m, o.w) {
-                        let column = src + j * n
-                        var tx = 0
-                        if accumulate {
-                            for x in stride(from: j, to: o.w, by: m) {
-                                dst[x] += column[tx]
-                                tx += 1
-                            }
-                        } else {
-                            for x in stride(from: j, to: o.w, by: m) {
-                                dst[x] = column[tx]
-                                tx += 1
-                            }
-                        }
-                    }
+                    winogradScatter(
+                        m, values + r * m * n + k * tiles + ty * tilesW, stride: n, count: tilesW,
+                        into: frame + (m * ty + r) * o.w, width: o.w, accumulate: accumulate, layout.level)
                 }
             }
         }
@@ -383,18 +327,9 @@ private func transformOutputGradient<T: WinogradTransforms>(
             for ty in 0..<tilesH {
                 for r in 0..<m {
                     let h = m * ty + r
-                    for j in 0..<m {
-                        let out = values + (r * m + j) * n + k * tiles + ty * tilesW
-                        guard h < o.h else {
-                            out.initialize(repeating: 0, count: tilesW)
-                            continue
-                        }
-                        let src = frame + h * o.w
-                        for tx in 0..<tilesW {
-                            let x = m * tx + j
-                            out[tx] = x < o.w ? src[x] : 0
-                        }
-                    }
+                    winogradGather(
+                        m, taps: m, frame + min(h, o.h - 1) * o.w, width: h < o.h ? o.w : 0, count: tilesW,
+                        into: values + r * m * n + k * tiles + ty * tilesW, stride: n, layout.level)
                 }
             }
         }
@@ -453,6 +388,54 @@ func winogradMap<T: WinogradTransforms>(
         }
     }
     forEachLanes(lanes, { chunk(SIMD8<Float>.self, $0, $1) }, { chunk(SIMD4<Float>.self, $0, $1) })
+}
+
+/// Element j < taps of each of `count` tiles m apart along a row:
+/// dst[j · stride + t] = src[m · t + j], or 0 where m · t + j ≥ width (not
+/// read), by the C kernel of `level` (ck_winograd_gather), or at
+/// `.portable` by the loops here, its twin.
+func winogradGather(
+    _ m: Int, taps: Int, _ src: UnsafePointer<Float>, width: Int, count: Int, into dst: UnsafeMutablePointer<Float>,
+    stride: Int, _ level: SIMDLevel
+) {
+    #if arch(x86_64)
+        if level != .portable {
+            let kernel = level == .avx512 ? ck_winograd_gather_avx512 : ck_winograd_gather_avx2
+            kernel(Int32(m), Int32(taps), src, Int64(width), Int64(count), dst, Int64(stride))
+            return
+        }
+    #endif
+    for j in 0..<taps {
+        for t in 0..<count {
+            let x = m * t + j
+            dst[j * stride + t] = x < width ? src[x] : 0
+        }
+    }
+}
+
+/// Its inverse: dst[m · t + j] = src[j · stride + t] (added to dst when
+/// `accumulate`) for j < m, t < count and m · t + j < width
+/// (ck_winograd_scatter, or its twin here at `.portable`).
+func winogradScatter(
+    _ m: Int, _ src: UnsafePointer<Float>, stride: Int, count: Int, into dst: UnsafeMutablePointer<Float>, width: Int,
+    accumulate: Bool, _ level: SIMDLevel
+) {
+    #if arch(x86_64)
+        if level != .portable {
+            let kernel = level == .avx512 ? ck_winograd_scatter_avx512 : ck_winograd_scatter_avx2
+            kernel(Int32(m), src, Int64(stride), Int64(count), dst, Int64(width), accumulate ? 1 : 0)
+            return
+        }
+    #endif
+    for j in 0..<m {
+        for t in 0..<count where m * t + j < width {
+            if accumulate {
+                dst[m * t + j] += src[j * stride + t]
+            } else {
+                dst[m * t + j] = src[j * stride + t]
+            }
+        }
+    }
 }
 
 // MARK: Lanes for the transforms' row loops, whose pointers the compiler

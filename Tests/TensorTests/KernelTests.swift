@@ -259,6 +259,48 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         check(WinogradF4.self)
     }
 
+    /// The tiles' gathers and scatters along a row against their Swift twins:
+    /// every tile size, widths that end inside a tile, on a tile's edge, and
+    /// with nothing readable (0), tile counts around one and two vectors.
+    /// Nothing is written outside the tiles' elements, nothing read past the
+    /// width (the row ends there, followed by NaNs that would show).
+    @Test(arguments: SIMDLevel.allCases.filter { $0 != .portable && $0.isSupported })
+    func winogradGathersAndScattersEqualTheSwiftTwin(_ level: SIMDLevel) {
+        for m in [2, 4] {
+            for count in [1, 3, 7, 8, 9, 15, 16, 17, 20, 33] {
+                for width in Set([0, 1, m * count - 1, m * count, m * count + 2]) where width >= 0 {
+                    let what = "m \(m), \(count) tiles, width \(width), \(level)"
+                    let row = randomValues(width, seed: UInt64(count)) + [Float](repeating: .nan, count: 64)
+                    let stride = count + 3
+                    for taps in [m, m + 2] {
+                        func gather(_ level: SIMDLevel) -> [Float] {
+                            var out = [Float](repeating: 7, count: taps * stride)
+                            winogradGather(
+                                m, taps: taps, row, width: width, count: count, into: &out, stride: stride, level)
+                            return out
+                        }
+                        let (kernel, twin) = (gather(level), gather(.portable))
+                        let same = kernel == twin
+                        #expect(same, "gather of \(taps), \(what)")
+                        #expect(!kernel.contains { $0.isNaN }, "gather of \(taps) read past the width, \(what)")
+                    }
+                    let src = randomValues(m * stride, seed: UInt64(100 + count))
+                    for accumulate in [false, true] {
+                        func scatter(_ level: SIMDLevel) -> [Float] {
+                            var out = randomValues(width + 64, seed: 7)
+                            winogradScatter(
+                                m, src, stride: stride, count: count, into: &out, width: width, accumulate: accumulate,
+                                level)
+                            return out
+                        }
+                        let same = scatter(level) == scatter(.portable)
+                        #expect(same, "scatter, accumulate \(accumulate), \(what)")
+                    }
+                }
+            }
+        }
+    }
+
     /// Without the C kernels (`CLIPKIT_SIMD=portable`) the stems run through columns.
     @Test func portableRunsTheStemsThroughColumns() {
         let stem = Conv3dGeometry(

@@ -70,6 +70,20 @@ void ck_winograd_map_avx2(int32_t m, int32_t kind, const float *src, int64_t src
 void ck_winograd_map_avx512(int32_t m, int32_t kind, const float *src, int64_t src_stride, float *dst,
                             int64_t dst_stride, int64_t n);
 
+/// Element j < taps of each of `count` tiles m apart along a row:
+/// dst[j · dst_stride + t] = src[m · t + j], or 0 where m · t + j ≥ width
+/// (not read). The Swift twin is winogradGather in WinogradTransforms.swift.
+void ck_winograd_gather_avx2(int32_t m, int32_t taps, const float *src, int64_t width, int64_t count, float *dst,
+                             int64_t dst_stride);
+void ck_winograd_gather_avx512(int32_t m, int32_t taps, const float *src, int64_t width, int64_t count, float *dst,
+                               int64_t dst_stride);
+/// The inverse: dst[m · t + j] = src[j · src_stride + t] for j < m, t < count
+/// and m · t + j < width (added to dst when `accumulate`).
+void ck_winograd_scatter_avx2(int32_t m, const float *src, int64_t src_stride, int64_t count, float *dst,
+                              int64_t width, int32_t accumulate);
+void ck_winograd_scatter_avx512(int32_t m, const float *src, int64_t src_stride, int64_t count, float *dst,
+                                int64_t width, int32_t accumulate);
+
 /// Batch normalisation over `n` floats of one channel of one sample. The
 /// Swift twins are in BatchNorm.swift.
 /// sums[0] = Σx, sums[1] = Σx².
