@@ -1,6 +1,6 @@
 // ckernels.h's kernels at each SIMD level: each body (direct_conv_body.h,
-// winograd_body.h, batch_norm_body.h) is included once per level, with that
-// level's vector operations and target.
+// winograd_body.h, batch_norm_body.h, pool_body.h) is included once per
+// level, with that level's vector operations and target.
 #include "ckernels.h"
 
 #if defined(__x86_64__)
@@ -48,9 +48,41 @@ static inline float hsum_avx2(__m256 v) {
 #define V_ZIP_LO(a, b) _mm256_permute2f128_ps(_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b), 0x20)
 #define V_ZIP_HI(a, b) _mm256_permute2f128_ps(_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b), 0x31)
 #define V_KEEP_WHERE_POSITIVE(z, d) _mm256_and_ps(_mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_NLE_UQ), d)
+// Max pooling's running maxima and their offsets (small whole numbers, as floats).
+#define V_TAKE_GREATER(best, offset, v, at)                          \
+    do {                                                             \
+        __m256 greater_ = _mm256_cmp_ps(v, best, _CMP_GT_OQ);        \
+        best = _mm256_blendv_ps(best, v, greater_);                  \
+        offset = _mm256_blendv_ps(offset, _mm256_set1_ps(at), greater_); \
+    } while (0)
+#define V_SELECT_EQUAL(offset, at, v) _mm256_and_ps(_mm256_cmp_ps(offset, _mm256_set1_ps(at), _CMP_EQ_OQ), v)
+static inline void store_offsets_avx2(uint8_t *p, __m256 offset, int64_t lanes) {
+    __m256i i = _mm256_cvttps_epi32(offset);
+    __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1));
+    __m128i bytes = _mm_packus_epi16(words, words);
+    if (lanes >= 8) {
+        _mm_storel_epi64((__m128i *)p, bytes);
+        return;
+    }
+    uint8_t all[16];
+    _mm_storeu_si128((__m128i *)all, bytes);
+    for (int64_t j = 0; j < lanes; j++) p[j] = all[j];
+}
+static inline __m256 load_offsets_avx2(const uint8_t *p, int64_t lanes) {
+    uint8_t all[16] = {0};
+    if (lanes >= 8) {
+        return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)));
+    }
+    for (int64_t j = 0; j < lanes; j++) all[j] = p[j];
+    return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)all)));
+}
+#define V_STORE_OFFSETS(p, offset, lanes) store_offsets_avx2(p, offset, lanes)
+#define V_LOAD_OFFSETS(p, lanes) load_offsets_avx2(p, lanes)
+#include "rows_body.h"
 #include "direct_conv_body.h"
 #include "winograd_body.h"
 #include "batch_norm_body.h"
+#include "pool_body.h"
 #undef VEC
 #undef MASK
 #undef VW
@@ -77,6 +109,10 @@ static inline float hsum_avx2(__m256 v) {
 #undef V_ODD
 #undef V_ZIP_LO
 #undef V_ZIP_HI
+#undef V_TAKE_GREATER
+#undef V_SELECT_EQUAL
+#undef V_STORE_OFFSETS
+#undef V_LOAD_OFFSETS
 #pragma clang attribute pop
 
 // ---- AVX-512 (F, DQ, BW, VL): 16 lanes ----
@@ -112,9 +148,22 @@ static inline float hsum_avx2(__m256 v) {
 #define V_ZIP_HI(a, b) \
     _mm512_permutex2var_ps(a, _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), b)
 #define V_KEEP_WHERE_POSITIVE(z, d) _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_NLE_UQ), d)
+#define V_TAKE_GREATER(best, offset, v, at)                                \
+    do {                                                                   \
+        __mmask16 greater_ = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ);      \
+        best = _mm512_mask_blend_ps(greater_, best, v);                    \
+        offset = _mm512_mask_blend_ps(greater_, offset, _mm512_set1_ps(at)); \
+    } while (0)
+#define V_SELECT_EQUAL(offset, at, v) \
+    _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(offset, _mm512_set1_ps(at), _CMP_EQ_OQ), v)
+#define V_STORE_OFFSETS(p, offset, lanes) \
+    _mm_mask_storeu_epi8(p, V_MASK(lanes), _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(offset)))
+#define V_LOAD_OFFSETS(p, lanes) _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(V_MASK(lanes), p)))
+#include "rows_body.h"
 #include "direct_conv_body.h"
 #include "winograd_body.h"
 #include "batch_norm_body.h"
+#include "pool_body.h"
 #pragma clang attribute pop
 
 #endif

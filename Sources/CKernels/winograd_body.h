@@ -88,21 +88,6 @@ void FN(ck_winograd_map)(int32_t m, int32_t kind, const float *src, int64_t src_
 #undef W_LANES
 #undef W_MUL
 
-/// `p[0 … VW)`, with the lanes at or past `left` read as 0 (and not read).
-static inline VEC FN(w_load_row)(const float *p, int64_t left) {
-    if (left >= VW) return V_LOAD(p);
-    return V_LOAD_MASKED(p, V_MASK(left <= 0 ? 0 : (int32_t)left));
-}
-
-/// Stores the lanes of `v` below `left` at p.
-static inline void FN(w_store_lanes)(float *p, VEC v, int64_t left) {
-    if (left >= VW) {
-        V_STORE(p, v);
-    } else if (left > 0) {
-        V_STORE_MASKED(p, v, V_MASK((int32_t)left));
-    }
-}
-
 void FN(ck_winograd_gather)(int32_t m, int32_t taps, const float *src, int64_t width, int64_t count, float *dst,
                             int64_t dst_stride) {
     for (int64_t t0 = 0; t0 < count; t0 += VW) {
@@ -113,12 +98,12 @@ void FN(ck_winograd_gather)(int32_t m, int32_t taps, const float *src, int64_t w
             int64_t left = width - (g + m * t0);
             VEC phase[4];
             if (m == 2) {
-                VEC a = FN(w_load_row)(p, left), b = FN(w_load_row)(p + VW, left - VW);
+                VEC a = FN(row_load)(p, left), b = FN(row_load)(p + VW, left - VW);
                 phase[0] = V_EVEN(a, b);
                 phase[1] = V_ODD(a, b);
             } else {
-                VEC a = FN(w_load_row)(p, left), b = FN(w_load_row)(p + VW, left - VW);
-                VEC c = FN(w_load_row)(p + 2 * VW, left - 2 * VW), d = FN(w_load_row)(p + 3 * VW, left - 3 * VW);
+                VEC a = FN(row_load)(p, left), b = FN(row_load)(p + VW, left - VW);
+                VEC c = FN(row_load)(p + 2 * VW, left - 2 * VW), d = FN(row_load)(p + 3 * VW, left - 3 * VW);
                 VEC even_ab = V_EVEN(a, b), odd_ab = V_ODD(a, b), even_cd = V_EVEN(c, d), odd_cd = V_ODD(c, d);
                 phase[0] = V_EVEN(even_ab, even_cd);
                 phase[1] = V_EVEN(odd_ab, odd_cd);
@@ -126,7 +111,7 @@ void FN(ck_winograd_gather)(int32_t m, int32_t taps, const float *src, int64_t w
                 phase[3] = V_ODD(odd_ab, odd_cd);
             }
             for (int32_t q = 0; q < m && g + q < taps; q++) {
-                FN(w_store_lanes)(dst + (g + q) * dst_stride + t0, phase[q], count - t0);
+                FN(row_store)(dst + (g + q) * dst_stride + t0, phase[q], count - t0);
             }
         }
     }
@@ -138,7 +123,7 @@ void FN(ck_winograd_scatter)(int32_t m, const float *src, int64_t src_stride, in
     if (width > m * count) width = m * count;
     for (int64_t t0 = 0; t0 < count; t0 += VW) {
         VEC phase[4], out[4];
-        for (int32_t q = 0; q < m; q++) phase[q] = FN(w_load_row)(src + q * src_stride + t0, count - t0);
+        for (int32_t q = 0; q < m; q++) phase[q] = FN(row_load)(src + q * src_stride + t0, count - t0);
         if (m == 2) {
             out[0] = V_ZIP_LO(phase[0], phase[1]);
             out[1] = V_ZIP_HI(phase[0], phase[1]);
@@ -154,8 +139,8 @@ void FN(ck_winograd_scatter)(int32_t m, const float *src, int64_t src_stride, in
             float *d = dst + m * t0 + q * VW;
             int64_t left = width - (m * t0 + q * VW);
             if (left <= 0) break;
-            VEC v = accumulate ? V_ADD(FN(w_load_row)(d, left), out[q]) : out[q];
-            FN(w_store_lanes)(d, v, left);
+            VEC v = accumulate ? V_ADD(FN(row_load)(d, left), out[q]) : out[q];
+            FN(row_store)(d, v, left);
         }
     }
 }

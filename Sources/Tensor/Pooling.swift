@@ -1,3 +1,4 @@
+import CKernels  // its x86-64 kernels are declared on x86-64 only
 import Foundation
 
 /// Runs body(plane) for planes 0..<count split over the worker threads.
@@ -43,6 +44,7 @@ public func maxPool3d(
     var argmax = [UInt8](repeating: 0, count: y.count)
     let xp = x.storage.pointer
     let yp = y.storage.pointer
+    let level = SIMDLevel.usable
     // 2×2 (×1 or ×2 in time) windows at their own stride, as kth3l uses:
     // straight-line compares in the generic order (offset = (i·kh + j)·kw + k).
     let pairs =
@@ -53,7 +55,7 @@ public func maxPool3d(
         forEachPlane(n * c) { planes in
             for plane in planes {
                 let (x, y, a) = (xp + plane * g.inPlane, yp + plane * g.outPlane, amp + plane * g.outPlane)
-                if pairs { g.maxOfPairs(x, y, a) } else { g.maxOfWindows(x, y, a) }
+                if pairs { g.maxOfPairs(x, y, a, level) } else { g.maxOfWindows(x, y, a) }
             }
         }
     }
@@ -67,7 +69,7 @@ public func maxPool3d(
             forEachPlane(n * c) { planes in
                 for plane in planes {
                     let (dy, a, dx) = (dyp + plane * g.outPlane, amp + plane * g.outPlane, dx + plane * g.inPlane)
-                    if pairs { g.scatterPairs(dy, a, into: dx) } else { g.scatter(dy, a, into: dx) }
+                    if pairs { g.scatterPairs(dy, a, into: dx, level) } else { g.scatter(dy, a, into: dx) }
                 }
             }
         }
@@ -85,13 +87,25 @@ private struct PoolWindows {
     var inPlane: Int { input.t * input.h * input.w }
     var outPlane: Int { output.t * output.h * output.w }
 
-    /// 2×2 windows (×1 or ×2 in time) at their own stride, no padding: 8
-    /// windows at a time from the even and odd lanes of 16-float loads, with
-    /// no branches (compares on random data mispredict half the time), then
-    /// the row's last windows one by one. Strict > keeps the first maximum,
-    /// as in PyTorch and `maxOfWindows`.
-    func maxOfPairs(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<UInt8>)
-    {
+    /// 2×2 windows (×1 or ×2 in time) at their own stride, no padding, by
+    /// the C kernel of `level` (ck_max_pool_pairs), or at `.portable` by its
+    /// twin here: 8 windows at a time from the even and odd lanes of 16-float
+    /// loads, with no branches (compares on random data mispredict half the
+    /// time), then the row's last windows one by one. Strict > keeps the
+    /// first maximum, as in PyTorch and `maxOfWindows`.
+    func maxOfPairs(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<UInt8>,
+        _ level: SIMDLevel
+    ) {
+        #if arch(x86_64)
+            if level != .portable {
+                let pool = level == .avx512 ? ck_max_pool_pairs_avx512 : ck_max_pool_pairs_avx2
+                pool(
+                    x, y, argmax, Int32(kernel.0), Int64(input.h), Int64(input.w), Int64(output.t), Int64(output.h),
+                    Int64(output.w))
+                return
+            }
+        #endif
         let (h, w) = (input.h, input.w)
         let frames = kernel.0
         var out = 0
@@ -131,10 +145,21 @@ private struct PoolWindows {
     }
 
     /// `scatter` for the windows of `maxOfPairs`: the offset's bits are the
-    /// frame, row and column in the window (no divisions).
+    /// frame, row and column in the window (no divisions); by
+    /// ck_max_pool_pairs_backward, or at `.portable` by its twin here.
     func scatterPairs(
-        _ dy: UnsafePointer<Float>, _ argmax: UnsafePointer<UInt8>, into dx: UnsafeMutablePointer<Float>
+        _ dy: UnsafePointer<Float>, _ argmax: UnsafePointer<UInt8>, into dx: UnsafeMutablePointer<Float>,
+        _ level: SIMDLevel
     ) {
+        #if arch(x86_64)
+            if level != .portable {
+                let scatter = level == .avx512 ? ck_max_pool_pairs_backward_avx512 : ck_max_pool_pairs_backward_avx2
+                scatter(
+                    dy, argmax, dx, Int32(kernel.0), Int64(input.h), Int64(input.w), Int64(output.t), Int64(output.h),
+                    Int64(output.w))
+                return
+            }
+        #endif
         let (h, w) = (input.h, input.w)
         var out = 0
         for a in 0..<output.t {

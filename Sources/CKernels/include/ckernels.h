@@ -108,6 +108,20 @@ void ck_bn_input_gradient_avx512(const float *dy, const float *x, float *dx, int
                                  int32_t relu, int32_t training, float a, float b, float mean, float inv_std,
                                  int32_t accumulate);
 
+/// Max pooling of one plane (T × in_h × in_w) over 2 × 2 windows of `frames`
+/// (1 or 2) frames at their own stride, no padding: y and each window's
+/// argmax, its offset (i · 2 + j) · 2 + k (frame i, row j, column k); the
+/// first maximum wins ties. The Swift twins are in Pooling.swift.
+void ck_max_pool_pairs_avx2(const float *x, float *y, uint8_t *argmax, int32_t frames, int64_t in_h, int64_t in_w,
+                            int64_t out_t, int64_t out_h, int64_t out_w);
+void ck_max_pool_pairs_avx512(const float *x, float *y, uint8_t *argmax, int32_t frames, int64_t in_h,
+                              int64_t in_w, int64_t out_t, int64_t out_h, int64_t out_w);
+/// Its backward pass: dy of each window added to dx at its argmax.
+void ck_max_pool_pairs_backward_avx2(const float *dy, const uint8_t *argmax, float *dx, int32_t frames,
+                                     int64_t in_h, int64_t in_w, int64_t out_t, int64_t out_h, int64_t out_w);
+void ck_max_pool_pairs_backward_avx512(const float *dy, const uint8_t *argmax, float *dx, int32_t frames,
+                                       int64_t in_h, int64_t in_w, int64_t out_t, int64_t out_h, int64_t out_w);
+
 #endif  // __x86_64__: elsewhere the Swift side uses its portable paths.
 
 #endif

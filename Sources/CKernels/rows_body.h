@@ -1,0 +1,18 @@
+// Loads and stores of a vector's first lanes, for the kernels' row tails,
+// written once for every SIMD level (levels.c includes this file first in
+// each level's target region).
+
+/// `p[0 … VW)`, with the lanes at or past `left` read as 0 (and not read).
+static inline VEC FN(row_load)(const float *p, int64_t left) {
+    if (left >= VW) return V_LOAD(p);
+    return V_LOAD_MASKED(p, V_MASK(left <= 0 ? 0 : (int32_t)left));
+}
+
+/// Stores the lanes of `v` below `left` at p.
+static inline void FN(row_store)(float *p, VEC v, int64_t left) {
+    if (left >= VW) {
+        V_STORE(p, v);
+    } else if (left > 0) {
+        V_STORE_MASKED(p, v, V_MASK((int32_t)left));
+    }
+}
