@@ -29,6 +29,7 @@
 #define V_MUL(a, b) _mm256_mul_ps(a, b)
 #define V_MAX(a, b) _mm256_max_ps(a, b)
 #define V_MASK(n) _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#define V_MASK_RANGE(lo, hi) _mm256_andnot_si256(V_MASK(lo), V_MASK(hi))
 #define V_LOAD_MASKED(p, m) _mm256_maskload_ps(p, m)
 #define V_STORE_MASKED(p, v, m) _mm256_maskstore_ps(p, m, v)
 static inline float hsum_avx2(__m256 v) {
@@ -101,6 +102,7 @@ static inline __m256 load_offsets_avx2(const uint8_t *p, int64_t lanes) {
 #undef V_MUL
 #undef V_MAX
 #undef V_MASK
+#undef V_MASK_RANGE
 #undef V_LOAD_MASKED
 #undef V_STORE_MASKED
 #undef V_HSUM
@@ -136,6 +138,7 @@ static inline __m256 load_offsets_avx2(const uint8_t *p, int64_t lanes) {
 #define V_MUL(a, b) _mm512_mul_ps(a, b)
 #define V_MAX(a, b) _mm512_max_ps(a, b)
 #define V_MASK(n) ((__mmask16)((n) >= 16 ? 0xffffu : ((1u << (n)) - 1u)))
+#define V_MASK_RANGE(lo, hi) ((__mmask16)(V_MASK(hi) & ~V_MASK(lo)))
 #define V_LOAD_MASKED(p, m) _mm512_maskz_loadu_ps(m, p)
 #define V_STORE_MASKED(p, v, m) _mm512_mask_storeu_ps(p, m, v)
 #define V_HSUM(v) _mm512_reduce_add_ps(v)

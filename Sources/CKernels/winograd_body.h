@@ -88,23 +88,26 @@ void FN(ck_winograd_map)(int32_t m, int32_t kind, const float *src, int64_t src_
 #undef W_LANES
 #undef W_MUL
 
-void FN(ck_winograd_gather)(int32_t m, int32_t taps, const float *src, int64_t width, int64_t count, float *dst,
-                            int64_t dst_stride) {
+/// Element j < taps of each of `count` tiles m apart along a row whose
+/// element x is row[x − shift] for 0 ≤ x − shift < width, else 0 (all 0 when
+/// row is NULL): dst[j · dst_stride + t] = element m · t + j.
+static inline void FN(gather_row)(int32_t m, int32_t taps, const float *row, int64_t shift, int64_t width,
+                                  int64_t count, float *dst, int64_t dst_stride) {
     for (int64_t t0 = 0; t0 < count; t0 += VW) {
-        // Element j of tile t0 + l is src[m · (t0 + l) + j]: for j = g + q,
-        // phase q of the row from g, split by m.
+        // For j = g + q, phase q of the row from element g, split by m.
         for (int32_t g = 0; g < taps; g += m) {
-            const float *p = src + g + m * t0;
-            int64_t left = width - (g + m * t0);
+            VEC v[4];
+            for (int32_t q = 0; q < m; q++) {
+                int64_t x = g + m * t0 + q * VW - shift;  // row index of lane 0
+                v[q] = row == NULL ? V_ZERO() : FN(row_load_range)(row + x, -x, width - x);
+            }
             VEC phase[4];
             if (m == 2) {
-                VEC a = FN(row_load)(p, left), b = FN(row_load)(p + VW, left - VW);
-                phase[0] = V_EVEN(a, b);
-                phase[1] = V_ODD(a, b);
+                phase[0] = V_EVEN(v[0], v[1]);
+                phase[1] = V_ODD(v[0], v[1]);
             } else {
-                VEC a = FN(row_load)(p, left), b = FN(row_load)(p + VW, left - VW);
-                VEC c = FN(row_load)(p + 2 * VW, left - 2 * VW), d = FN(row_load)(p + 3 * VW, left - 3 * VW);
-                VEC even_ab = V_EVEN(a, b), odd_ab = V_ODD(a, b), even_cd = V_EVEN(c, d), odd_cd = V_ODD(c, d);
+                VEC even_ab = V_EVEN(v[0], v[1]), odd_ab = V_ODD(v[0], v[1]);
+                VEC even_cd = V_EVEN(v[2], v[3]), odd_cd = V_ODD(v[2], v[3]);
                 phase[0] = V_EVEN(even_ab, even_cd);
                 phase[1] = V_EVEN(odd_ab, odd_cd);
                 phase[2] = V_ODD(even_ab, even_cd);
@@ -113,6 +116,22 @@ void FN(ck_winograd_gather)(int32_t m, int32_t taps, const float *src, int64_t w
             for (int32_t q = 0; q < m && g + q < taps; q++) {
                 FN(row_store)(dst + (g + q) * dst_stride + t0, phase[q], count - t0);
             }
+        }
+    }
+}
+
+void FN(ck_winograd_gather_frame)(int32_t m, int32_t taps, const float *frame, int64_t height, int64_t width,
+                                  int64_t pad_h, int64_t pad_w, int64_t tiles_h, int64_t tiles_w, float *dst,
+                                  int64_t dst_stride) {
+    for (int64_t r = 0; r < m * tiles_h + taps - m; r++) {
+        int64_t h = r - pad_h;
+        const float *row = frame != NULL && h >= 0 && h < height ? frame + h * width : NULL;
+        // Row r is row i = r − m · ty of the tiles of tile row ty, for every ty with 0 ≤ i < taps.
+        int64_t first = r - taps + m < 0 ? 0 : (r - taps + m) / m;
+        int64_t last = r / m < tiles_h - 1 ? r / m : tiles_h - 1;
+        for (int64_t ty = first; ty <= last; ty++) {
+            int64_t i = r - m * ty;
+            FN(gather_row)(m, taps, row, pad_w, width, tiles_w, dst + i * taps * dst_stride + ty * tiles_w, dst_stride);
         }
     }
 }

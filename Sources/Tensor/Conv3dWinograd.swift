@@ -123,8 +123,6 @@ struct WinogradLayout {
     var depth: Int { g.kernel.t * g.inChannels }
     /// Floats of U (shared by the workers).
     var weightCount: Int { planes * g.outChannels * depth }
-    /// Input rows padded to whole tiles: m · tilesW + 2 columns.
-    var rowWidth: Int { tile.m * tilesW + 2 }
     /// Floats between V[ξ] and V[ξ + 1]; V[ξ] is C × inputFrames × tiles,
     /// so for every tap a the chunk's frames a … a + frames − 1 are one
     /// C × (frames · tiles) matrix with row stride `vRow`.
@@ -139,8 +137,8 @@ struct WinogradLayout {
     var blockFrames: Int { max(1, 256 / tiles) }
     var blockLanes: Int { blockFrames * tiles }
     /// Floats of one worker's scratch: V, M and the transforms' blocks (the
-    /// input's: a padded row and two α² × blockLanes; the others need less).
-    var scratchCount: Int { vCount + mCount + rowWidth + 2 * planes * blockLanes }
+    /// input's: two α² × blockLanes; the others need less).
+    var scratchCount: Int { vCount + mCount + 2 * planes * blockLanes }
 
     func parts(_ scratch: UnsafeMutablePointer<Float>) -> (
         v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,

@@ -215,45 +215,27 @@ func transformOutputGradient(
 }
 
 /// Per block of frames: the patches gathered into P[i][j] (element (i, j)
-/// of every tile, i down, j across; rows of the padded input are copied
-/// once), Bᵀ across into Q[i][l], then Bᵀ down into the planes.
+/// of every tile, i down, j across), Bᵀ across into Q[i][l], then Bᵀ down into the planes.
 private func transformInput<T: WinogradTransforms>(
     _: T.Type, _ channel: UnsafePointer<Float>, times: Range<Int>, _ layout: WinogradLayout,
     into dst: UnsafeMutablePointer<Float>, planeStride: Int, scratch: UnsafeMutablePointer<Float>
 ) {
     let g = layout.g
-    let (m, alpha) = (layout.tile.m, layout.tile.alpha)
-    let (tiles, tilesW, tilesH) = (layout.tiles, layout.tilesW, layout.tilesH)
+    let alpha = layout.tile.alpha
+    let tiles = layout.tiles
     let (H, W) = (g.input.h, g.input.w)
-    let (ph, pw) = (g.padding.h, g.padding.w)
-    let width = layout.rowWidth
-    let padded = scratch
-    let patches = scratch + layout.rowWidth
+    let patches = scratch
     let across = patches + layout.planes * layout.blockLanes
-    let lo = pw
-    let hi = min(width, W + pw)
     for start in stride(from: times.lowerBound, to: times.upperBound, by: layout.blockFrames) {
         let count = min(layout.blockFrames, times.upperBound - start)
         let n = count * tiles
         for k in 0..<count {
             let t = start + k
-            for r in 0..<(m * tilesH + 2) {
-                let h = r - ph
-                let inside = t >= 0 && t < g.input.t && h >= 0 && h < H && lo < hi
-                if inside {
-                    if lo > 0 { padded.initialize(repeating: 0, count: lo) }
-                    (padded + lo).update(from: channel + (t * H + h) * W, count: hi - lo)
-                    if hi < width { (padded + hi).initialize(repeating: 0, count: width - hi) }
-                }
-                // Padded row r is row i = r − m·ty of tile row ty, for at most
-                // two ty; rows outside the input are zeros.
-                for ty in max(0, (r - alpha + m) / m)...min(tilesH - 1, r / m) {
-                    let i = r - m * ty
-                    winogradGather(
-                        m, taps: alpha, padded, width: inside ? width : 0, count: tilesW,
-                        into: patches + i * alpha * n + k * tiles + ty * tilesW, stride: n, layout.level)
-                }
-            }
+            // Frames outside the input are zeros.
+            let frame = t >= 0 && t < g.input.t ? channel + t * H * W : nil
+            winogradGatherFrame(
+                layout, taps: alpha, frame, height: H, width: W, padding: (g.padding.h, g.padding.w),
+                into: patches + k * tiles, stride: n)
         }
         for i in 0..<alpha {
             winogradMap(
@@ -316,22 +298,16 @@ private func transformOutputGradient<T: WinogradTransforms>(
 ) {
     let o = layout.g.output
     let (m, alpha) = (layout.tile.m, layout.tile.alpha)
-    let (tiles, tilesW, tilesH) = (layout.tiles, layout.tilesW, layout.tilesH)
+    let tiles = layout.tiles
     let values = scratch  // m × m × n
     let across = scratch + m * m * layout.blockLanes  // m × α × n
     for start in stride(from: 0, to: frames, by: layout.blockFrames) {
         let count = min(layout.blockFrames, frames - start)
         let n = count * tiles
         for k in 0..<count {
-            let frame = dy + (start + k) * o.h * o.w
-            for ty in 0..<tilesH {
-                for r in 0..<m {
-                    let h = m * ty + r
-                    winogradGather(
-                        m, taps: m, frame + min(h, o.h - 1) * o.w, width: h < o.h ? o.w : 0, count: tilesW,
-                        into: values + r * m * n + k * tiles + ty * tilesW, stride: n, layout.level)
-                }
-            }
+            winogradGatherFrame(
+                layout, taps: m, dy + (start + k) * o.h * o.w, height: o.h, width: o.w, padding: (0, 0),
+                into: values + k * tiles, stride: n)
         }
         for r in 0..<m {
             winogradMap(
@@ -390,30 +366,43 @@ func winogradMap<T: WinogradTransforms>(
     forEachLanes(lanes, { chunk(SIMD8<Float>.self, $0, $1) }, { chunk(SIMD4<Float>.self, $0, $1) })
 }
 
-/// Element j < taps of each of `count` tiles m apart along a row:
-/// dst[j · stride + t] = src[m · t + j], or 0 where m · t + j ≥ width (not
-/// read), by the C kernel of `level` (ck_winograd_gather), or at
-/// `.portable` by the loops here, its twin.
-func winogradGather(
-    _ m: Int, taps: Int, _ src: UnsafePointer<Float>, width: Int, count: Int, into dst: UnsafeMutablePointer<Float>,
-    stride: Int, _ level: SIMDLevel
+/// The taps × taps patches (α × α or m × m) of a frame's tiles (`layout`'s
+/// tilesH × tilesW): dst[(i · taps + j) · stride + ty · tilesW + tx] =
+/// frame[h · width + w] with h = m · ty + i − padding.h and
+/// w = m · tx + j − padding.w, or 0 where that is outside the height × width
+/// frame (not read), or everywhere when frame is nil; by the C kernel of the
+/// layout's level (ck_winograd_gather_frame), or at `.portable` by the loops
+/// here, its twin.
+func winogradGatherFrame(
+    _ layout: WinogradLayout, taps: Int, _ frame: UnsafePointer<Float>?, height: Int, width: Int,
+    padding: (h: Int, w: Int), into dst: UnsafeMutablePointer<Float>, stride: Int
 ) {
+    let (m, tilesH, tilesW) = (layout.tile.m, layout.tilesH, layout.tilesW)
     #if arch(x86_64)
-        if level != .portable {
-            let kernel = level == .avx512 ? ck_winograd_gather_avx512 : ck_winograd_gather_avx2
-            kernel(Int32(m), Int32(taps), src, Int64(width), Int64(count), dst, Int64(stride))
+        if layout.level != .portable {
+            let kernel = layout.level == .avx512 ? ck_winograd_gather_frame_avx512 : ck_winograd_gather_frame_avx2
+            kernel(
+                Int32(m), Int32(taps), frame, Int64(height), Int64(width), Int64(padding.h), Int64(padding.w),
+                Int64(tilesH), Int64(tilesW), dst, Int64(stride))
             return
         }
     #endif
-    for j in 0..<taps {
-        for t in 0..<count {
-            let x = m * t + j
-            dst[j * stride + t] = x < width ? src[x] : 0
+    for i in 0..<taps {
+        for j in 0..<taps {
+            let out = dst + (i * taps + j) * stride
+            for ty in 0..<tilesH {
+                let h = m * ty + i - padding.h
+                for tx in 0..<tilesW {
+                    let w = m * tx + j - padding.w
+                    let inside = (0..<height).contains(h) && (0..<width).contains(w)
+                    out[ty * tilesW + tx] = inside ? frame.map { $0[h * width + w] } ?? 0 : 0
+                }
+            }
         }
     }
 }
 
-/// Its inverse: dst[m · t + j] = src[j · stride + t] (added to dst when
+/// A row's tiles back into the row: dst[m · t + j] = src[j · stride + t] (added to dst when
 /// `accumulate`) for j < m, t < count and m · t + j < width
 /// (ck_winograd_scatter, or its twin here at `.portable`).
 func winogradScatter(

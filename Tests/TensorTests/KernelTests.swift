@@ -259,31 +259,49 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         check(WinogradF4.self)
     }
 
-    /// The tiles' gathers and scatters along a row against their Swift twins:
-    /// every tile size, widths that end inside a tile, on a tile's edge, and
-    /// with nothing readable (0), tile counts around one and two vectors.
-    /// Nothing is written outside the tiles' elements, nothing read past the
-    /// width (the row ends there, followed by NaNs that would show).
+    /// The tiles' gathers (a frame's patches) and scatters (a row's tiles
+    /// back into the row) against their Swift twins: both tile sizes, frames
+    /// whose tiles end inside them, on their edge and past them, padding 0
+    /// and 1, no frame (zeros), tile counts around one and two vectors. The
+    /// gather reads nothing outside the frame (NaNs around it would show);
+    /// the scatter writes nothing past the row's width or its tiles.
     @Test(arguments: SIMDLevel.allCases.filter { $0 != .portable && $0.isSupported })
     func winogradGathersAndScattersEqualTheSwiftTwin(_ level: SIMDLevel) {
-        for m in [2, 4] {
-            for count in [1, 3, 7, 8, 9, 15, 16, 17, 20, 33] {
-                for width in Set([0, 1, m * count - 1, m * count, m * count + 2]) where width >= 0 {
-                    let what = "m \(m), \(count) tiles, width \(width), \(level)"
-                    let row = randomValues(width, seed: UInt64(count)) + [Float](repeating: .nan, count: 64)
-                    let stride = count + 3
-                    for taps in [m, m + 2] {
-                        func gather(_ level: SIMDLevel) -> [Float] {
-                            var out = [Float](repeating: 7, count: taps * stride)
-                            winogradGather(
-                                m, taps: taps, row, width: width, count: count, into: &out, stride: stride, level)
+        for tile in WinogradTile.allCases {
+            let m = tile.m
+            for (h, w) in [(1, 1), (3, 5), (6, 9), (8, 33), (13, 63), (28, 28), (60, 80), (9, 138)] {
+                let geometry = Conv3dGeometry(
+                    batch: 1, inChannels: 1, outChannels: 1, groups: 1, input: (1, h + 2, w + 2), kernel: (1, 3, 3),
+                    stride: (1, 1, 1), padding: (0, 0, 0), dilation: (1, 1, 1))
+                let (layout, twinLayout) = (
+                    WinogradLayout(geometry, tile: tile, level: level),
+                    WinogradLayout(geometry, tile: tile, level: .portable)
+                )
+                let count = layout.tilesW
+                let frame = randomValues(h * w, seed: UInt64(h * w))
+                let guarded = [Float](repeating: .nan, count: 64) + frame + [Float](repeating: .nan, count: 64)
+                for (taps, padding) in [(m + 2, (1, 1)), (m + 2, (0, 0)), (m, (0, 0)), (m, (1, 0))] {
+                    for present in [true, false] {
+                        let what = "F(\(m)), \(h) × \(w), taps \(taps), padding \(padding), frame \(present), \(level)"
+                        let stride = layout.tiles + 3
+                        func gather(_ layout: WinogradLayout) -> [Float] {
+                            var out = [Float](repeating: 7, count: taps * taps * stride)
+                            guarded.withUnsafeBufferPointer { g in
+                                winogradGatherFrame(
+                                    layout, taps: taps, present ? g.baseAddress! + 64 : nil, height: h, width: w,
+                                    padding: padding, into: &out, stride: stride)
+                            }
                             return out
                         }
-                        let (kernel, twin) = (gather(level), gather(.portable))
+                        let (kernel, twin) = (gather(layout), gather(twinLayout))
                         let same = kernel == twin
-                        #expect(same, "gather of \(taps), \(what)")
-                        #expect(!kernel.contains { $0.isNaN }, "gather of \(taps) read past the width, \(what)")
+                        #expect(same, "gather, \(what)")
+                        #expect(!kernel.contains { $0.isNaN }, "the gather read outside the frame, \(what)")
                     }
+                }
+                let stride = count + 3
+                for width in Set([0, 1, m * count - 1, m * count, m * count + 2]) where width >= 0 {
+                    let what = "m \(m), \(count) tiles, width \(width), \(level)"
                     let src = randomValues(m * stride, seed: UInt64(100 + count))
                     for accumulate in [false, true] {
                         func scatter(_ level: SIMDLevel) -> [Float] {

@@ -70,14 +70,19 @@ void ck_winograd_map_avx2(int32_t m, int32_t kind, const float *src, int64_t src
 void ck_winograd_map_avx512(int32_t m, int32_t kind, const float *src, int64_t src_stride, float *dst,
                             int64_t dst_stride, int64_t n);
 
-/// Element j < taps of each of `count` tiles m apart along a row:
-/// dst[j · dst_stride + t] = src[m · t + j], or 0 where m · t + j ≥ width
-/// (not read). The Swift twin is winogradGather in WinogradTransforms.swift.
-void ck_winograd_gather_avx2(int32_t m, int32_t taps, const float *src, int64_t width, int64_t count, float *dst,
-                             int64_t dst_stride);
-void ck_winograd_gather_avx512(int32_t m, int32_t taps, const float *src, int64_t width, int64_t count, float *dst,
-                               int64_t dst_stride);
-/// The inverse: dst[m · t + j] = src[j · src_stride + t] for j < m, t < count
+/// The α × α (taps = α) or m × m (taps = m) patches of a frame's m × m tiles:
+/// dst[(i · taps + j) · dst_stride + ty · tiles_w + tx] = frame[h · width + w]
+/// with h = m · ty + i − pad_h and w = m · tx + j − pad_w, or 0 where that
+/// is outside the height × width frame (not read), or everywhere when frame
+/// is NULL. The Swift twin is winogradGatherFrame in WinogradTransforms.swift.
+void ck_winograd_gather_frame_avx2(int32_t m, int32_t taps, const float *frame, int64_t height, int64_t width,
+                                   int64_t pad_h, int64_t pad_w, int64_t tiles_h, int64_t tiles_w, float *dst,
+                                   int64_t dst_stride);
+void ck_winograd_gather_frame_avx512(int32_t m, int32_t taps, const float *frame, int64_t height, int64_t width,
+                                     int64_t pad_h, int64_t pad_w, int64_t tiles_h, int64_t tiles_w, float *dst,
+                                     int64_t dst_stride);
+/// A row's tiles back into the row, the inverse of the gather along it:
+/// dst[m · t + j] = src[j · src_stride + t] for j < m, t < count
 /// and m · t + j < width (added to dst when `accumulate`).
 void ck_winograd_scatter_avx2(int32_t m, const float *src, int64_t src_stride, int64_t count, float *dst,
                               int64_t width, int32_t accumulate);
