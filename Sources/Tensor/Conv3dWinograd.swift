@@ -136,9 +136,9 @@ struct WinogradLayout {
     /// Frames whose tiles the transforms take in one block: about 256 lanes.
     var blockFrames: Int { max(1, 256 / tiles) }
     var blockLanes: Int { blockFrames * tiles }
-    /// Floats of one worker's scratch: V, M and the transforms' blocks (the
-    /// input's: two α² × blockLanes; the others need less).
-    var scratchCount: Int { vCount + mCount + 2 * planes * blockLanes }
+    /// Floats of one worker's scratch: V, M and the transforms' block (the
+    /// input's: α² × blockLanes; the others need less).
+    var scratchCount: Int { vCount + mCount + planes * blockLanes }
 
     func parts(_ scratch: UnsafeMutablePointer<Float>) -> (
         v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,

@@ -214,8 +214,8 @@ func transformOutputGradient(
     }
 }
 
-/// Per block of frames: the patches gathered into P[i][j] (element (i, j)
-/// of every tile, i down, j across), Bᵀ across into Q[i][l], then Bᵀ down into the planes.
+/// Per block of frames: the patches gathered and Bᵀ across them into Q[i][l]
+/// (row i of every tile; `winogradGatherFrame`), then Bᵀ down into the planes.
 private func transformInput<T: WinogradTransforms>(
     _: T.Type, _ channel: UnsafePointer<Float>, times: Range<Int>, _ layout: WinogradLayout,
     into dst: UnsafeMutablePointer<Float>, planeStride: Int, scratch: UnsafeMutablePointer<Float>
@@ -224,8 +224,7 @@ private func transformInput<T: WinogradTransforms>(
     let alpha = layout.tile.alpha
     let tiles = layout.tiles
     let (H, W) = (g.input.h, g.input.w)
-    let patches = scratch
-    let across = patches + layout.planes * layout.blockLanes
+    let across = scratch
     for start in stride(from: times.lowerBound, to: times.upperBound, by: layout.blockFrames) {
         let count = min(layout.blockFrames, times.upperBound - start)
         let n = count * tiles
@@ -234,13 +233,8 @@ private func transformInput<T: WinogradTransforms>(
             // Frames outside the input are zeros.
             let frame = t >= 0 && t < g.input.t ? channel + t * H * W : nil
             winogradGatherFrame(
-                layout, taps: alpha, frame, height: H, width: W, padding: (g.padding.h, g.padding.w),
-                into: patches + k * tiles, stride: n)
-        }
-        for i in 0..<alpha {
-            winogradMap(
-                T.self, .input, layout.level, patches + i * alpha * n, stride: n, into: across + i * alpha * n,
-                stride: n, lanes: n)
+                layout, across: .input, frame, height: H, width: W, padding: (g.padding.h, g.padding.w),
+                into: across + k * tiles, stride: n)
         }
         let out = dst + (start - times.lowerBound) * tiles
         for l in 0..<alpha {
@@ -251,18 +245,17 @@ private func transformInput<T: WinogradTransforms>(
     }
 }
 
-/// Per block of frames: Aᵀ down the planes into S[r][l], Aᵀ across into
-/// Y[r][j] (element (r, j) of every output tile), then each tile's m×m
-/// values into the frames (overhanging ones dropped).
+/// Per block of frames: Aᵀ down the planes into S[r][l], then Aᵀ across
+/// into each tile's m×m values in the frames (`winogradScatterFrame`;
+/// overhanging ones dropped).
 private func transformOutput<T: WinogradTransforms>(
     _: T.Type, _ p: UnsafePointer<Float>, frames: Int, _ layout: WinogradLayout, planeStride: Int,
     into y: UnsafeMutablePointer<Float>, accumulate: Bool, scratch: UnsafeMutablePointer<Float>
 ) {
     let o = layout.g.output
-    let (m, alpha) = (layout.tile.m, layout.tile.alpha)
-    let (tiles, tilesW, tilesH) = (layout.tiles, layout.tilesW, layout.tilesH)
+    let alpha = layout.tile.alpha
+    let tiles = layout.tiles
     let down = scratch  // m × α × n
-    let values = scratch + m * alpha * layout.blockLanes  // m × m × n
     for start in stride(from: 0, to: frames, by: layout.blockFrames) {
         let count = min(layout.blockFrames, frames - start)
         let n = count * tiles
@@ -272,26 +265,16 @@ private func transformOutput<T: WinogradTransforms>(
                 T.self, .output, layout.level, pb + l * planeStride, stride: alpha * planeStride, into: down + l * n,
                 stride: alpha * n, lanes: n)
         }
-        for r in 0..<m {
-            winogradMap(
-                T.self, .output, layout.level, down + r * alpha * n, stride: n, into: values + r * m * n, stride: n,
-                lanes: n)
-        }
         for k in 0..<count {
-            let frame = y + (start + k) * o.h * o.w
-            for ty in 0..<tilesH {
-                for r in 0..<min(m, o.h - m * ty) {
-                    winogradScatter(
-                        m, values + r * m * n + k * tiles + ty * tilesW, stride: n, count: tilesW,
-                        into: frame + (m * ty + r) * o.w, width: o.w, accumulate: accumulate, layout.level)
-                }
-            }
+            winogradScatterFrame(
+                layout, down + k * tiles, stride: n, into: y + (start + k) * o.h * o.w, accumulate: accumulate)
         }
     }
 }
 
-/// Per block of frames: the m×m tiles of dY gathered into Y[r][j] (0 beyond
-/// the frame), A across into S[r][l], then A down into the planes.
+/// Per block of frames: the m×m tiles of dY gathered (0 beyond the frame) and
+/// A across them into S[r][l] (`winogradGatherFrame`), then A down into the
+/// planes.
 private func transformOutputGradient<T: WinogradTransforms>(
     _: T.Type, _ dy: UnsafePointer<Float>, frames: Int, _ layout: WinogradLayout, into p: UnsafeMutablePointer<Float>,
     planeStride: Int, scratch: UnsafeMutablePointer<Float>
@@ -299,20 +282,14 @@ private func transformOutputGradient<T: WinogradTransforms>(
     let o = layout.g.output
     let (m, alpha) = (layout.tile.m, layout.tile.alpha)
     let tiles = layout.tiles
-    let values = scratch  // m × m × n
-    let across = scratch + m * m * layout.blockLanes  // m × α × n
+    let across = scratch  // m × α × n
     for start in stride(from: 0, to: frames, by: layout.blockFrames) {
         let count = min(layout.blockFrames, frames - start)
         let n = count * tiles
         for k in 0..<count {
             winogradGatherFrame(
-                layout, taps: m, dy + (start + k) * o.h * o.w, height: o.h, width: o.w, padding: (0, 0),
-                into: values + k * tiles, stride: n)
-        }
-        for r in 0..<m {
-            winogradMap(
-                T.self, .outputGradient, layout.level, values + r * m * n, stride: n, into: across + r * alpha * n,
-                stride: n, lanes: n)
+                layout, across: .outputGradient, dy + (start + k) * o.h * o.w, height: o.h, width: o.w,
+                padding: (0, 0), into: across + k * tiles, stride: n)
         }
         let out = p + start * tiles
         for l in 0..<alpha {
@@ -331,6 +308,17 @@ enum WinogradMap {
     case output
     /// A: m → α.
     case outputGradient
+
+    #if arch(x86_64)
+        /// CKernels' constant for the map.
+        var kind: Int32 {
+            switch self {
+            case .input: Int32(CK_WINOGRAD_INPUT)
+            case .output: Int32(CK_WINOGRAD_OUTPUT)
+            case .outputGradient: Int32(CK_WINOGRAD_OUTPUT_GRADIENT)
+            }
+        }
+    #endif
 }
 
 /// `map` of `T` over `lanes` contiguous lanes: its inputs at `src + j · srcStride`,
@@ -344,13 +332,7 @@ func winogradMap<T: WinogradTransforms>(
     #if arch(x86_64)
         if level != .portable {
             let kernel = level == .avx512 ? ck_winograd_map_avx512 : ck_winograd_map_avx2
-            let kind =
-                switch map {
-                case .input: CK_WINOGRAD_INPUT
-                case .output: CK_WINOGRAD_OUTPUT
-                case .outputGradient: CK_WINOGRAD_OUTPUT_GRADIENT
-                }
-            kernel(Int32(T.m), Int32(kind), src, Int64(srcStride), dst, Int64(dstStride), Int64(lanes))
+            kernel(Int32(T.m), map.kind, src, Int64(srcStride), dst, Int64(dstStride), Int64(lanes))
             return
         }
     #endif
@@ -366,64 +348,110 @@ func winogradMap<T: WinogradTransforms>(
     forEachLanes(lanes, { chunk(SIMD8<Float>.self, $0, $1) }, { chunk(SIMD4<Float>.self, $0, $1) })
 }
 
-/// The taps × taps patches (α × α or m × m) of a frame's tiles (`layout`'s
-/// tilesH × tilesW): dst[(i · taps + j) · stride + ty · tilesW + tx] =
-/// frame[h · width + w] with h = m · ty + i − padding.h and
-/// w = m · tx + j − padding.w, or 0 where that is outside the height × width
-/// frame (not read), or everywhere when frame is nil; by the C kernel of the
-/// layout's level (ck_winograd_gather_frame), or at `.portable` by the loops
-/// here, its twin.
+/// The patches of a frame's tiles (`layout`'s tilesH × tilesW), α × α for
+/// the map `across` Bᵀ, m × m for A, each row of a patch through the map: with
+/// P[i][j] of tile (ty, tx) = frame[h · width + w], h = m · ty + i − padding.h
+/// and w = m · tx + j − padding.w, or 0 where that is outside the height ×
+/// width frame (not read), or everywhere when frame is nil,
+/// dst[(i · α + l) · stride + ty · tilesW + tx] = across(P[i])[l].
+/// By the C kernel of the layout's level (ck_winograd_gather_frame), or at
+/// `.portable` by the loops here, its twin (the same arithmetic, so the same
+/// values).
 func winogradGatherFrame(
-    _ layout: WinogradLayout, taps: Int, _ frame: UnsafePointer<Float>?, height: Int, width: Int,
+    _ layout: WinogradLayout, across map: WinogradMap, _ frame: UnsafePointer<Float>?, height: Int, width: Int,
     padding: (h: Int, w: Int), into dst: UnsafeMutablePointer<Float>, stride: Int
 ) {
-    let (m, tilesH, tilesW) = (layout.tile.m, layout.tilesH, layout.tilesW)
+    precondition(map != .output, "the gathers take Bᵀ or A across")
+    let (m, tilesH, tilesW, tiles) = (layout.tile.m, layout.tilesH, layout.tilesW, layout.tiles)
+    let taps = map == .input ? layout.tile.alpha : m
     #if arch(x86_64)
         if layout.level != .portable {
             let kernel = layout.level == .avx512 ? ck_winograd_gather_frame_avx512 : ck_winograd_gather_frame_avx2
             kernel(
-                Int32(m), Int32(taps), frame, Int64(height), Int64(width), Int64(padding.h), Int64(padding.w),
-                Int64(tilesH), Int64(tilesW), dst, Int64(stride))
+                Int32(m), map.kind, frame, Int64(height), Int64(width), Int64(padding.h),
+                Int64(padding.w), Int64(tilesH), Int64(tilesW), dst, Int64(stride))
             return
         }
     #endif
-    for i in 0..<taps {
-        for j in 0..<taps {
-            let out = dst + (i * taps + j) * stride
-            for ty in 0..<tilesH {
-                let h = m * ty + i - padding.h
-                for tx in 0..<tilesW {
-                    let w = m * tx + j - padding.w
-                    let inside = (0..<height).contains(h) && (0..<width).contains(w)
-                    out[ty * tilesW + tx] = inside ? frame.map { $0[h * width + w] } ?? 0 : 0
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: taps * taps * tiles) { patches in
+        let patches = patches.baseAddress!
+        for i in 0..<taps {
+            for j in 0..<taps {
+                let out = patches + (i * taps + j) * tiles
+                for ty in 0..<tilesH {
+                    let h = m * ty + i - padding.h
+                    for tx in 0..<tilesW {
+                        let w = m * tx + j - padding.w
+                        let inside = (0..<height).contains(h) && (0..<width).contains(w)
+                        out[ty * tilesW + tx] = inside ? frame.map { $0[h * width + w] } ?? 0 : 0
+                    }
+                }
+            }
+        }
+        for i in 0..<taps {
+            winogradMap(
+                layout.tile, map, .portable, patches + i * taps * tiles, stride: tiles,
+                into: dst + i * layout.tile.alpha * stride, stride: stride, lanes: tiles)
+        }
+    }
+}
+
+/// The output tiles into a height × width frame (the layout's output):
+/// with S[r][l] of tile (ty, tx) at src[(r · α + l) · stride + ty · tilesW + tx]
+/// (r < m, l < α), Aᵀ across gives the tile's row r, written (or added when
+/// `accumulate`) to frame row m · ty + r, columns m · tx …; rows and columns
+/// past the frame are dropped. By ck_winograd_scatter_frame, or at
+/// `.portable` by its twin here.
+func winogradScatterFrame(
+    _ layout: WinogradLayout, _ src: UnsafePointer<Float>, stride: Int, into frame: UnsafeMutablePointer<Float>,
+    accumulate: Bool
+) {
+    let (m, alpha, tilesH, tilesW, tiles) = (
+        layout.tile.m, layout.tile.alpha, layout.tilesH, layout.tilesW, layout.tiles
+    )
+    let (height, width) = (layout.g.output.h, layout.g.output.w)
+    #if arch(x86_64)
+        if layout.level != .portable {
+            let kernel = layout.level == .avx512 ? ck_winograd_scatter_frame_avx512 : ck_winograd_scatter_frame_avx2
+            kernel(
+                Int32(m), src, Int64(stride), frame, Int64(height), Int64(width), Int64(tilesH), Int64(tilesW),
+                accumulate ? 1 : 0)
+            return
+        }
+    #endif
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: m * m * tiles) { values in
+        let values = values.baseAddress!  // element (r, j) of every tile
+        for r in 0..<m {
+            winogradMap(
+                layout.tile, .output, .portable, src + r * alpha * stride, stride: stride, into: values + r * m * tiles,
+                stride: tiles, lanes: tiles)
+        }
+        for ty in 0..<tilesH {
+            for r in 0..<min(m, height - m * ty) {
+                let row = frame + (m * ty + r) * width
+                for j in 0..<m {
+                    for tx in 0..<tilesW where m * tx + j < width {
+                        let value = values[(r * m + j) * tiles + ty * tilesW + tx]
+                        if accumulate { row[m * tx + j] += value } else { row[m * tx + j] = value }
+                    }
                 }
             }
         }
     }
 }
 
-/// A row's tiles back into the row: dst[m · t + j] = src[j · stride + t] (added to dst when
-/// `accumulate`) for j < m, t < count and m · t + j < width
-/// (ck_winograd_scatter, or its twin here at `.portable`).
-func winogradScatter(
-    _ m: Int, _ src: UnsafePointer<Float>, stride: Int, count: Int, into dst: UnsafeMutablePointer<Float>, width: Int,
-    accumulate: Bool, _ level: SIMDLevel
+/// `winogradMap` of the tile size's maps.
+func winogradMap(
+    _ tile: WinogradTile, _ map: WinogradMap, _ level: SIMDLevel, _ src: UnsafePointer<Float>, stride srcStride: Int,
+    into dst: UnsafeMutablePointer<Float>, stride dstStride: Int, lanes: Int
 ) {
-    #if arch(x86_64)
-        if level != .portable {
-            let kernel = level == .avx512 ? ck_winograd_scatter_avx512 : ck_winograd_scatter_avx2
-            kernel(Int32(m), src, Int64(stride), Int64(count), dst, Int64(width), accumulate ? 1 : 0)
-            return
-        }
-    #endif
-    for j in 0..<m {
-        for t in 0..<count where m * t + j < width {
-            if accumulate {
-                dst[m * t + j] += src[j * stride + t]
-            } else {
-                dst[m * t + j] = src[j * stride + t]
-            }
-        }
+    switch tile {
+    case .f2:
+        winogradMap(
+            WinogradF2.self, map, level, src, stride: srcStride, into: dst, stride: dstStride, lanes: lanes)
+    case .f4:
+        winogradMap(
+            WinogradF4.self, map, level, src, stride: srcStride, into: dst, stride: dstStride, lanes: lanes)
     }
 }
 

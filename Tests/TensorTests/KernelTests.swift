@@ -259,61 +259,55 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         check(WinogradF4.self)
     }
 
-    /// The tiles' gathers (a frame's patches) and scatters (a row's tiles
-    /// back into the row) against their Swift twins: both tile sizes, frames
-    /// whose tiles end inside them, on their edge and past them, padding 0
-    /// and 1, no frame (zeros), tile counts around one and two vectors. The
-    /// gather reads nothing outside the frame (NaNs around it would show);
-    /// the scatter writes nothing past the row's width or its tiles.
+    /// The frames' gathers (patches, then a map across) and scatters (Aᵀ
+    /// across, then into the frame) against their Swift twins: both tile
+    /// sizes, frames whose tiles end inside them, on their edge and past them,
+    /// padding 0 and 1, no frame (zeros), tile counts around one and two
+    /// vectors. The gather reads nothing outside the frame (NaNs around it
+    /// would show); the scatter writes nothing outside it.
     @Test(arguments: SIMDLevel.allCases.filter { $0 != .portable && $0.isSupported })
     func winogradGathersAndScattersEqualTheSwiftTwin(_ level: SIMDLevel) {
         for tile in WinogradTile.allCases {
-            let m = tile.m
+            let (m, alpha) = (tile.m, tile.alpha)
             for (h, w) in [(1, 1), (3, 5), (6, 9), (8, 33), (13, 63), (28, 28), (60, 80), (9, 138)] {
+                // A 3×3 convolution without padding whose output is h × w.
                 let geometry = Conv3dGeometry(
                     batch: 1, inChannels: 1, outChannels: 1, groups: 1, input: (1, h + 2, w + 2), kernel: (1, 3, 3),
                     stride: (1, 1, 1), padding: (0, 0, 0), dilation: (1, 1, 1))
-                let (layout, twinLayout) = (
-                    WinogradLayout(geometry, tile: tile, level: level),
-                    WinogradLayout(geometry, tile: tile, level: .portable)
-                )
-                let count = layout.tilesW
+                let layouts = [level, .portable].map { WinogradLayout(geometry, tile: tile, level: $0) }
+                let stride = layouts[0].tiles + 3
                 let frame = randomValues(h * w, seed: UInt64(h * w))
                 let guarded = [Float](repeating: .nan, count: 64) + frame + [Float](repeating: .nan, count: 64)
-                for (taps, padding) in [(m + 2, (1, 1)), (m + 2, (0, 0)), (m, (0, 0)), (m, (1, 0))] {
+                let cases: [(Int, WinogradMap, (Int, Int))] = [
+                    (alpha, .input, (1, 1)), (alpha, .input, (0, 0)), (m, .outputGradient, (0, 0)),
+                    (m, .outputGradient, (1, 0))
+                ]
+                for (taps, map, padding) in cases {
                     for present in [true, false] {
-                        let what = "F(\(m)), \(h) × \(w), taps \(taps), padding \(padding), frame \(present), \(level)"
-                        let stride = layout.tiles + 3
-                        func gather(_ layout: WinogradLayout) -> [Float] {
-                            var out = [Float](repeating: 7, count: taps * taps * stride)
+                        let what = "F(\(m)), \(h) × \(w), \(map), padding \(padding), frame \(present), \(level)"
+                        let results = layouts.map { layout in
+                            var out = [Float](repeating: 7, count: taps * alpha * stride)
                             guarded.withUnsafeBufferPointer { g in
                                 winogradGatherFrame(
-                                    layout, taps: taps, present ? g.baseAddress! + 64 : nil, height: h, width: w,
-                                    padding: padding, into: &out, stride: stride)
+                                    layout, across: map, present ? g.baseAddress! + 64 : nil, height: h,
+                                    width: w, padding: padding, into: &out, stride: stride)
                             }
                             return out
                         }
-                        let (kernel, twin) = (gather(layout), gather(twinLayout))
-                        let same = kernel == twin
+                        let same = results[0] == results[1]
                         #expect(same, "gather, \(what)")
-                        #expect(!kernel.contains { $0.isNaN }, "the gather read outside the frame, \(what)")
+                        #expect(!results[0].contains { $0.isNaN }, "the gather read outside the frame, \(what)")
                     }
                 }
-                let stride = count + 3
-                for width in Set([0, 1, m * count - 1, m * count, m * count + 2]) where width >= 0 {
-                    let what = "m \(m), \(count) tiles, width \(width), \(level)"
-                    let src = randomValues(m * stride, seed: UInt64(100 + count))
-                    for accumulate in [false, true] {
-                        func scatter(_ level: SIMDLevel) -> [Float] {
-                            var out = randomValues(width + 64, seed: 7)
-                            winogradScatter(
-                                m, src, stride: stride, count: count, into: &out, width: width, accumulate: accumulate,
-                                level)
-                            return out
-                        }
-                        let same = scatter(level) == scatter(.portable)
-                        #expect(same, "scatter, accumulate \(accumulate), \(what)")
+                let src = randomValues(m * alpha * stride, seed: UInt64(100 + h))
+                for accumulate in [false, true] {
+                    let results = layouts.map { layout in
+                        var out = randomValues(h * w + 64, seed: 7)
+                        winogradScatterFrame(layout, src, stride: stride, into: &out, accumulate: accumulate)
+                        return out
                     }
+                    let same = results[0] == results[1]
+                    #expect(same, "scatter, F(\(m)), \(h) × \(w), accumulate \(accumulate), \(level)")
                 }
             }
         }

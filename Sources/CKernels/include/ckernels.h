@@ -70,24 +70,28 @@ void ck_winograd_map_avx2(int32_t m, int32_t kind, const float *src, int64_t src
 void ck_winograd_map_avx512(int32_t m, int32_t kind, const float *src, int64_t src_stride, float *dst,
                             int64_t dst_stride, int64_t n);
 
-/// The α × α (taps = α) or m × m (taps = m) patches of a frame's m × m tiles:
-/// dst[(i · taps + j) · dst_stride + ty · tiles_w + tx] = frame[h · width + w]
-/// with h = m · ty + i − pad_h and w = m · tx + j − pad_w, or 0 where that
-/// is outside the height × width frame (not read), or everywhere when frame
-/// is NULL. The Swift twin is winogradGatherFrame in WinogradTransforms.swift.
-void ck_winograd_gather_frame_avx2(int32_t m, int32_t taps, const float *frame, int64_t height, int64_t width,
+/// The patches of a frame's m × m tiles, α × α for `kind` CK_WINOGRAD_INPUT
+/// (Bᵀ), m × m for CK_WINOGRAD_OUTPUT_GRADIENT (A), with the map across each
+/// of their rows: with P[i][j] of tile (ty, tx) = frame[h · width + w],
+/// h = m · ty + i − pad_h and w = m · tx + j − pad_w, or 0 where that is
+/// outside the height × width frame (not read), or everywhere when frame is
+/// NULL, dst[(i · α + l) · dst_stride + ty · tiles_w + tx] = map(P[i])[l].
+/// The Swift twin is winogradGatherFrame in WinogradTransforms.swift.
+void ck_winograd_gather_frame_avx2(int32_t m, int32_t kind, const float *frame, int64_t height, int64_t width,
                                    int64_t pad_h, int64_t pad_w, int64_t tiles_h, int64_t tiles_w, float *dst,
                                    int64_t dst_stride);
-void ck_winograd_gather_frame_avx512(int32_t m, int32_t taps, const float *frame, int64_t height, int64_t width,
+void ck_winograd_gather_frame_avx512(int32_t m, int32_t kind, const float *frame, int64_t height, int64_t width,
                                      int64_t pad_h, int64_t pad_w, int64_t tiles_h, int64_t tiles_w, float *dst,
                                      int64_t dst_stride);
-/// A row's tiles back into the row, the inverse of the gather along it:
-/// dst[m · t + j] = src[j · src_stride + t] for j < m, t < count
-/// and m · t + j < width (added to dst when `accumulate`).
-void ck_winograd_scatter_avx2(int32_t m, const float *src, int64_t src_stride, int64_t count, float *dst,
-                              int64_t width, int32_t accumulate);
-void ck_winograd_scatter_avx512(int32_t m, const float *src, int64_t src_stride, int64_t count, float *dst,
-                                int64_t width, int32_t accumulate);
+/// The output tiles into a height × width frame: with S[r][l] of tile
+/// (ty, tx) at src[(r · α + l) · src_stride + ty · tiles_w + tx] (r < m,
+/// l < α), Aᵀ across gives the tile's row r, written (or added when
+/// `accumulate`) to frame row m · ty + r, columns m · tx …; rows and columns
+/// past the frame are dropped. The Swift twin is winogradScatterFrame.
+void ck_winograd_scatter_frame_avx2(int32_t m, const float *src, int64_t src_stride, float *frame, int64_t height,
+                                    int64_t width, int64_t tiles_h, int64_t tiles_w, int32_t accumulate);
+void ck_winograd_scatter_frame_avx512(int32_t m, const float *src, int64_t src_stride, float *frame, int64_t height,
+                                      int64_t width, int64_t tiles_h, int64_t tiles_w, int32_t accumulate);
 
 /// Batch normalisation over `n` floats of one channel of one sample. The
 /// Swift twins are in BatchNorm.swift.
