@@ -3,6 +3,8 @@
 // level, with that level's vector operations and target.
 #include "ckernels.h"
 
+#include <string.h>
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 

@@ -39,9 +39,25 @@ void FN(ck_max_pool_pairs)(const float *x, float *y, uint8_t *argmax, int32_t fr
     }
 }
 
-void FN(ck_max_pool_pairs_backward)(const float *dy, const uint8_t *argmax, float *dx, int32_t frames, int64_t in_h,
-                                    int64_t in_w, int64_t out_t, int64_t out_h, int64_t out_w) {
+void FN(ck_max_pool_pairs_backward)(const float *dy, const uint8_t *argmax, float *dx, int32_t frames, int64_t in_t,
+                                    int64_t in_h, int64_t in_w, int64_t out_t, int64_t out_h, int64_t out_w,
+                                    int32_t accumulate) {
     const int64_t plane_rows = in_h * in_w;
+    if (!accumulate) {
+        // What no window covers: the columns past 2 · out_w, the rows past
+        // 2 · out_h, the frames past frames · out_t.
+        for (int64_t f = 0; f < in_t; f++) {
+            float *plane = dx + f * plane_rows;
+            if (f >= frames * out_t) {
+                memset(plane, 0, (size_t)plane_rows * sizeof(float));
+                continue;
+            }
+            for (int64_t r = 0; r < in_h; r++) {
+                int64_t from = r < 2 * out_h ? 2 * out_w : 0;
+                if (from < in_w) memset(plane + r * in_w + from, 0, (size_t)(in_w - from) * sizeof(float));
+            }
+        }
+    }
     for (int64_t a = 0; a < out_t; a++) {
         for (int64_t b = 0; b < out_h; b++) {
             float *origin = dx + (a * frames * in_h + 2 * b) * in_w;
@@ -54,8 +70,11 @@ void FN(ck_max_pool_pairs_backward)(const float *dy, const uint8_t *argmax, floa
                     float *row = P_ROW(origin, r) + 2 * d;
                     VEC even = V_SELECT_EQUAL(offset, (float)(2 * r), g);
                     VEC odd = V_SELECT_EQUAL(offset, (float)(2 * r + 1), g);
-                    VEC lo = V_ADD(FN(row_load)(row, left), V_ZIP_LO(even, odd));
-                    VEC hi = V_ADD(FN(row_load)(row + VW, left - VW), V_ZIP_HI(even, odd));
+                    VEC lo = V_ZIP_LO(even, odd), hi = V_ZIP_HI(even, odd);
+                    if (accumulate) {
+                        lo = V_ADD(FN(row_load)(row, left), lo);
+                        hi = V_ADD(FN(row_load)(row + VW, left - VW), hi);
+                    }
                     FN(row_store)(row, lo, left);
                     FN(row_store)(row + VW, hi, left - VW);
                 }

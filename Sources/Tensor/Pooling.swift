@@ -62,14 +62,19 @@ public func maxPool3d(
     let xn = x.node
     return y.record([x]) { dy in
         guard let xn else { return }
-        let dx = xn.gradBuffer()
+        // The 2×2 windows' backward pass writes a new gradient whole (no zeroing pass first).
+        let (dx, fresh) = pairs ? xn.gradBufferForWrite() : (xn.gradBuffer(), false)
         let dyp = dy.storage.pointer
         argmax.withUnsafeBufferPointer { am in
             let amp = am.baseAddress!
             forEachPlane(n * c) { planes in
                 for plane in planes {
                     let (dy, a, dx) = (dyp + plane * g.outPlane, amp + plane * g.outPlane, dx + plane * g.inPlane)
-                    if pairs { g.scatterPairs(dy, a, into: dx, level) } else { g.scatter(dy, a, into: dx) }
+                    if pairs {
+                        g.scatterPairs(dy, a, into: dx, write: fresh, level)
+                    } else {
+                        g.scatter(dy, a, into: dx)
+                    }
                 }
             }
         }
@@ -145,21 +150,23 @@ private struct PoolWindows {
     }
 
     /// `scatter` for the windows of `maxOfPairs`: the offset's bits are the
-    /// frame, row and column in the window (no divisions); by
+    /// frame, row and column in the window (no divisions). With `write`, dx
+    /// is written whole (0 where no maximum lands) instead of added to. By
     /// ck_max_pool_pairs_backward, or at `.portable` by its twin here.
     func scatterPairs(
-        _ dy: UnsafePointer<Float>, _ argmax: UnsafePointer<UInt8>, into dx: UnsafeMutablePointer<Float>,
+        _ dy: UnsafePointer<Float>, _ argmax: UnsafePointer<UInt8>, into dx: UnsafeMutablePointer<Float>, write: Bool,
         _ level: SIMDLevel
     ) {
         #if arch(x86_64)
             if level != .portable {
                 let scatter = level == .avx512 ? ck_max_pool_pairs_backward_avx512 : ck_max_pool_pairs_backward_avx2
                 scatter(
-                    dy, argmax, dx, Int32(kernel.0), Int64(input.h), Int64(input.w), Int64(output.t), Int64(output.h),
-                    Int64(output.w))
+                    dy, argmax, dx, Int32(kernel.0), Int64(input.t), Int64(input.h), Int64(input.w), Int64(output.t),
+                    Int64(output.h), Int64(output.w), write ? 0 : 1)
                 return
             }
         #endif
+        if write { dx.initialize(repeating: 0, count: inPlane) }
         let (h, w) = (input.h, input.w)
         var out = 0
         for a in 0..<output.t {

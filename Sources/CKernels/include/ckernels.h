@@ -125,11 +125,15 @@ void ck_max_pool_pairs_avx2(const float *x, float *y, uint8_t *argmax, int32_t f
                             int64_t out_t, int64_t out_h, int64_t out_w);
 void ck_max_pool_pairs_avx512(const float *x, float *y, uint8_t *argmax, int32_t frames, int64_t in_h,
                               int64_t in_w, int64_t out_t, int64_t out_h, int64_t out_w);
-/// Its backward pass: dy of each window added to dx at its argmax.
+/// Its backward pass: dy of each window added to dx (in_t × in_h × in_w) at
+/// its argmax, or, unless `accumulate`, dx written: dy at the argmaxes, 0
+/// everywhere else.
 void ck_max_pool_pairs_backward_avx2(const float *dy, const uint8_t *argmax, float *dx, int32_t frames,
-                                     int64_t in_h, int64_t in_w, int64_t out_t, int64_t out_h, int64_t out_w);
+                                     int64_t in_t, int64_t in_h, int64_t in_w, int64_t out_t, int64_t out_h,
+                                     int64_t out_w, int32_t accumulate);
 void ck_max_pool_pairs_backward_avx512(const float *dy, const uint8_t *argmax, float *dx, int32_t frames,
-                                       int64_t in_h, int64_t in_w, int64_t out_t, int64_t out_h, int64_t out_w);
+                                       int64_t in_t, int64_t in_h, int64_t in_w, int64_t out_t, int64_t out_h,
+                                       int64_t out_w, int32_t accumulate);
 
 #endif  // __x86_64__: elsewhere the Swift side uses its portable paths.
 
