@@ -56,6 +56,14 @@ for sampling in ["dense", "uniform"]:
         ahead = sum(g > 0 for g in gaps)
         row.append("–" if not gaps else f"{c}×3 {cell(gaps)} ({ahead}/{len(gaps)})")
     print(f"- {sampling}: " + ", ".join(row))
+row = []
+for c in CLIPS:
+    dense, uniform = ([top1("kth3l-stdcf", sampling, s, c) - top1("kth3l-tsm", sampling, s, c) for s in seed_list
+                       if top1("kth3l-stdcf", sampling, s, c) is not None and top1("kth3l-tsm", sampling, s, c) is not None]
+                      for sampling in ("dense", "uniform"))
+    if dense and uniform and sum(uniform) != 0:
+        row.append(f"{c}×3 {(sum(dense) / len(dense)) / (sum(uniform) / len(uniform)):.1f}")
+print("- the dense gap over the uniform one (means): " + (", ".join(row) or "–"))
 print()
 print("Uniform − dense (paired by seed), per model:")
 for model in MODELS:
