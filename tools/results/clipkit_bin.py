@@ -1,5 +1,6 @@
 """The clipkit binary the results scripts run: the one named, or the release
 build (built first when missing, as clipkit-bin.sh does for the shell scripts)."""
+import json
 import os
 import subprocess
 
@@ -19,3 +20,11 @@ def clipkit_binary(named=None):
     bin_path = subprocess.run([swift, "build", "--package-path", ROOT, "-c", "release", "--show-bin-path"], check=True,
                               capture_output=True, text=True).stdout.strip()
     return os.path.join(bin_path, "clipkit")
+
+
+def peak_tensor_mb(clipkit, model, shape, batch):
+    """The tensor allocator's high-water mark (not RSS) of one training step of `model` on `batch` clips
+    of `shape` (CxTxHxW), with one thread so that it does not depend on how threads interleave."""
+    text = subprocess.run([clipkit, "bench", "train", "--model", model, "--input", shape, "--batch", str(batch),
+                           "--steps", "1", "--threads", "1", "--json"], capture_output=True, text=True, check=True).stdout
+    return json.loads(text)["peak_tensor_mb"]

@@ -12,21 +12,13 @@ step on each stage's input stands for it.
     python3 tools/results/kth3l_memory.py [CLIPKIT]   (default: the release build, built when missing)
 """
 import argparse
-import json
-import subprocess
 
-from clipkit_bin import clipkit_binary
+from clipkit_bin import clipkit_binary, peak_tensor_mb
 
 # (model, the paper's layer type, its full-size memory and its ITSL memory, M).
 MODELS = [("kth3l-reg3d", "Reg. 3D", 459.7, 229.5), ("kth3l-rank1", "Rank-1 3D", 582.5, 290.5),
           ("kth3l-stdcf", "STDCF", 459.4, 228.9)]
 INPUTS = {"full-size": "3x16x60x80", "stage-t": "3x16x30x40", "stage-s": "3x8x60x80"}
-
-
-def peak(clipkit, model, shape):
-    text = subprocess.run([clipkit, "bench", "train", "--model", model, "--input", shape, "--batch", "16",
-                           "--steps", "1", "--threads", "1", "--json"], capture_output=True, text=True, check=True).stdout
-    return json.loads(text)["peak_tensor_mb"]
 
 
 def main():
@@ -36,7 +28,7 @@ def main():
     clipkit = clipkit_binary(a.clipkit)
     rows = []
     for model, layer, paper_full, paper_itsl in MODELS:
-        p = {name: peak(clipkit, model, shape) for name, shape in INPUTS.items()}
+        p = {name: peak_tensor_mb(clipkit, model, shape, 16) for name, shape in INPUTS.items()}
         rows.append((model, layer, p, paper_full, paper_itsl))
     reg3d = rows[0][2]["full-size"]
     print("Peak tensor memory of a training step, batch 16, MB; ITSL's is its larger stage's.")

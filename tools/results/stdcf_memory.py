@@ -14,20 +14,12 @@ plain training step on each stage's input stands for it.
     python3 tools/results/stdcf_memory.py [CLIPKIT]   (default: the release build, built when missing)
 """
 import argparse
-import json
-import subprocess
 
-from clipkit_bin import clipkit_binary
+from clipkit_bin import clipkit_binary, peak_tensor_mb
 
 # (name, input, paper's Kinetics-400 Table 3, paper's Something-Something v1 Table 4), G.
 SETTINGS = [("full-size", "3x8x224x224", 7.9, 7.8), ("ITSL stage-s", "3x4x224x224", 3.8, 3.8),
             ("ITSL stage-t", "3x8x112x112", 1.9, 1.9)]
-
-
-def peak(clipkit, shape, batch):
-    text = subprocess.run([clipkit, "bench", "train", "--model", "stdcf-r50", "--input", shape, "--batch", str(batch),
-                           "--steps", "1", "--threads", "1", "--json"], capture_output=True, text=True, check=True).stdout
-    return json.loads(text)["peak_tensor_mb"]
 
 
 def main():
@@ -35,8 +27,8 @@ def main():
     parser.add_argument("clipkit", nargs="?")
     a = parser.parse_args()
     clipkit = clipkit_binary(a.clipkit)
-    small = [peak(clipkit, shape, 2) for _, shape, _, _ in SETTINGS]
-    large = [peak(clipkit, shape, 4) for _, shape, _, _ in SETTINGS]
+    small = [peak_tensor_mb(clipkit, "stdcf-r50", shape, 2) for _, shape, _, _ in SETTINGS]
+    large = [peak_tensor_mb(clipkit, "stdcf-r50", shape, 4) for _, shape, _, _ in SETTINGS]
     per_clip = [(b - s) / 2 for s, b in zip(small, large)]
     print("stdcf-r50, one training step (automatic execution), peak tensor memory; per clip: (batch 4 − batch 2) / 2")
     print()
