@@ -111,17 +111,7 @@ static inline __attribute__((always_inline)) void FN(gather_row)(const int32_t m
                 v[q] = row == NULL ? V_ZERO() : FN(row_load_range)(row + x, -x, width - x);
             }
             VEC phase[4];
-            if (m == 2) {
-                phase[0] = V_EVEN(v[0], v[1]);
-                phase[1] = V_ODD(v[0], v[1]);
-            } else {
-                VEC even_ab = V_EVEN(v[0], v[1]), odd_ab = V_ODD(v[0], v[1]);
-                VEC even_cd = V_EVEN(v[2], v[3]), odd_cd = V_ODD(v[2], v[3]);
-                phase[0] = V_EVEN(even_ab, even_cd);
-                phase[1] = V_EVEN(odd_ab, odd_cd);
-                phase[2] = V_ODD(even_ab, even_cd);
-                phase[3] = V_ODD(odd_ab, odd_cd);
-            }
+            FN(split_phases)(m, v, phase);
             for (int32_t q = 0; q < m && g + q < taps; q++) column[g + q] = phase[q];
         }
         FN(wino_apply)(m, kind, column, mapped);
@@ -155,9 +145,8 @@ void FN(ck_winograd_gather_frame)(int32_t m, int32_t kind, const float *frame, i
 }
 
 static inline __attribute__((always_inline)) void FN(scatter_frame_fixed)(
-    const int32_t m, const int32_t kind, const float *src, int64_t src_stride, float *frame, int64_t height,
-    int64_t width, int64_t tiles_h, int64_t tiles_w, int32_t accumulate) {
-    (void)kind;
+    const int32_t m, const float *src, int64_t src_stride, float *frame, int64_t height, int64_t width,
+    int64_t tiles_h, int64_t tiles_w, int32_t accumulate) {
     const int32_t alpha = m + 2;
     // The tiles' elements that a row holds.
     const int64_t held = width < m * tiles_w ? width : m * tiles_w;
@@ -169,17 +158,7 @@ static inline __attribute__((always_inline)) void FN(scatter_frame_fixed)(
                 VEC x[6], phase[4], out[4];
                 for (int32_t l = 0; l < alpha; l++) x[l] = FN(row_load)(s + l * src_stride + t0, tiles_w - t0);
                 FN(wino_apply)(m, CK_WINOGRAD_OUTPUT, x, phase);
-                if (m == 2) {
-                    out[0] = V_ZIP_LO(phase[0], phase[1]);
-                    out[1] = V_ZIP_HI(phase[0], phase[1]);
-                } else {
-                    VEC even_lo = V_ZIP_LO(phase[0], phase[2]), even_hi = V_ZIP_HI(phase[0], phase[2]);
-                    VEC odd_lo = V_ZIP_LO(phase[1], phase[3]), odd_hi = V_ZIP_HI(phase[1], phase[3]);
-                    out[0] = V_ZIP_LO(even_lo, odd_lo);
-                    out[1] = V_ZIP_HI(even_lo, odd_lo);
-                    out[2] = V_ZIP_LO(even_hi, odd_hi);
-                    out[3] = V_ZIP_HI(even_hi, odd_hi);
-                }
+                FN(join_phases)(m, phase, out);
                 for (int32_t q = 0; q < m; q++) {
                     float *d = row + m * t0 + q * VW;
                     int64_t left = held - (m * t0 + q * VW);
@@ -194,8 +173,12 @@ static inline __attribute__((always_inline)) void FN(scatter_frame_fixed)(
 
 void FN(ck_winograd_scatter_frame)(int32_t m, const float *src, int64_t src_stride, float *frame, int64_t height,
                                    int64_t width, int64_t tiles_h, int64_t tiles_w, int32_t accumulate) {
-    W_FOR_EACH_MAP(m, CK_WINOGRAD_OUTPUT, FN(scatter_frame_fixed), src, src_stride, frame, height, width, tiles_h,
-                   tiles_w, accumulate);
+    // Inlined for each m, as the gathers are for each map.
+    if (m == 2) {
+        FN(scatter_frame_fixed)(2, src, src_stride, frame, height, width, tiles_h, tiles_w, accumulate);
+    } else {
+        FN(scatter_frame_fixed)(4, src, src_stride, frame, height, width, tiles_h, tiles_w, accumulate);
+    }
 }
 
 #undef W_MUL

@@ -6,24 +6,13 @@ seeds found (seed 0's runs are named MODEL-SAMPLING, seed N's MODEL-SAMPLING-sN)
 """
 import json
 import os
-import re
 import sys
 
-from stats import cell
+from stats import cell, seeds_in
 
 out = sys.argv[1] if len(sys.argv) > 1 else "results-sampling"
 CLIPS = (1, 3, 5, 10)
 MODELS = ("kth3l-stdcf", "kth3l-tsm")
-
-
-def seeds():
-    """Every seed with a run in the folder, 0 first."""
-    found = set()
-    for name in os.listdir(out):
-        m = re.fullmatch(r"kth3l-(?:stdcf|tsm)-(?:dense|uniform)(?:-s(\d+))?", name)
-        if m and os.path.isdir(os.path.join(out, name)):
-            found.add(int(m.group(1) or 0))
-    return sorted(found)
 
 
 def top1(model, sampling, seed, clips):
@@ -32,11 +21,17 @@ def top1(model, sampling, seed, clips):
     return json.load(open(path))["top1"] if os.path.exists(path) else None
 
 
+def paired(first, second, clips):
+    """first − second (each a (model, sampling)) at `clips` clips, for every seed that has both."""
+    pairs = [(top1(*first, s, clips), top1(*second, s, clips)) for s in seed_list]
+    return [a - b for a, b in pairs if a is not None and b is not None]
+
+
 def values(model, sampling, clips, seed_list):
     return [v for v in (top1(model, sampling, s, clips) for s in seed_list) if v is not None]
 
 
-seed_list = seeds()
+seed_list = seeds_in(out, r"kth3l-(?:stdcf|tsm)-(?:dense|uniform)")
 print(f"Seeds: {', '.join(map(str, seed_list)) or 'none'}; top-1 %, mean ± s.e. over the seeds.")
 print()
 print("| model | trained with | seeds | 1 × 3 | 3 × 3 | 5 × 3 | 10 × 3 |")
@@ -51,16 +46,13 @@ print("STDCF − TSM-style net (paired by seed), and the seeds where STDCF is ah
 for sampling in ["dense", "uniform"]:
     row = []
     for c in CLIPS:
-        pairs = [(top1("kth3l-stdcf", sampling, s, c), top1("kth3l-tsm", sampling, s, c)) for s in seed_list]
-        gaps = [a - b for a, b in pairs if a is not None and b is not None]
+        gaps = paired(("kth3l-stdcf", sampling), ("kth3l-tsm", sampling), c)
         ahead = sum(g > 0 for g in gaps)
         row.append("–" if not gaps else f"{c}×3 {cell(gaps)} ({ahead}/{len(gaps)})")
     print(f"- {sampling}: " + ", ".join(row))
 row = []
 for c in CLIPS:
-    dense, uniform = ([top1("kth3l-stdcf", sampling, s, c) - top1("kth3l-tsm", sampling, s, c) for s in seed_list
-                       if top1("kth3l-stdcf", sampling, s, c) is not None and top1("kth3l-tsm", sampling, s, c) is not None]
-                      for sampling in ("dense", "uniform"))
+    dense, uniform = (paired(("kth3l-stdcf", sampling), ("kth3l-tsm", sampling), c) for sampling in ("dense", "uniform"))
     if dense and uniform and sum(uniform) != 0:
         row.append(f"{c}×3 {(sum(dense) / len(dense)) / (sum(uniform) / len(uniform)):.1f}")
 print("- the dense gap over the uniform one (means): " + (", ".join(row) or "–"))
@@ -69,7 +61,6 @@ print("Uniform − dense (paired by seed), per model:")
 for model in MODELS:
     row = []
     for c in CLIPS:
-        pairs = [(top1(model, "uniform", s, c), top1(model, "dense", s, c)) for s in seed_list]
-        gaps = [a - b for a, b in pairs if a is not None and b is not None]
+        gaps = paired((model, "uniform"), (model, "dense"), c)
         row.append("–" if not gaps else f"{c}×3 {cell(gaps)}")
     print(f"- {model}: " + ", ".join(row))

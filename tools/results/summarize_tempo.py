@@ -6,23 +6,12 @@ top-1 per model and test, as mean ± standard error over the seeds found (seed
 """
 import json
 import os
-import re
 import sys
 
-from stats import cell
+from stats import cell, seeds_in
 
 out = sys.argv[1] if len(sys.argv) > 1 else "results-tempo"
 MODELS = ("kth3l-stdcf", "kth3l-rank1", "kth3l-reg3d")
-
-
-def seeds():
-    """Every seed with a run in the folder, 0 first."""
-    found = set()
-    for name in os.listdir(out):
-        m = re.fullmatch(r"kth3l-(?:stdcf|rank1|reg3d)-tempo\d(?:-s(\d+))?", name)
-        if m and os.path.isdir(os.path.join(out, name)):
-            found.add(int(m.group(1) or 0))
-    return sorted(found)
 
 
 def top1(model, trained, seed, tempo, dilation):
@@ -42,7 +31,7 @@ def gaps(model, first, second):
     return [a - b for a, b in pairs if a is not None and b is not None]
 
 
-seed_list = seeds()
+seed_list = seeds_in(out, r"kth3l-(?:stdcf|rank1|reg3d)-tempo\d")
 matched = any(values(m, 2, 1, "1-1") for m in MODELS)   # MATCHED=1 runs
 print(f"Seeds: {', '.join(map(str, seed_list)) or 'none'}; top-1 %, mean ± s.e. over the seeds.")
 print()
