@@ -121,8 +121,17 @@ struct WinogradLayout {
     var inputFrames: Int { frames + g.kernel.t - 1 }
     /// GEMM depth: every tap's input channels.
     var depth: Int { g.kernel.t * g.inChannels }
-    /// Floats of U (shared by the workers).
+    /// Floats of dU (per worker): O × depth a plane.
     var weightCount: Int { planes * g.outChannels * depth }
+    /// How U's planes are packed for `brgemm`, or nil where it does not run
+    /// (`.portable`: U[ξ] is O × depth, for OpenBLAS).
+    var packing: BrgemmPacking? {
+        level.brgemmRows.map { BrgemmPacking(m: g.outChannels, depth: depth, rows: $0) }
+    }
+    /// Floats between U[ξ] and U[ξ + 1].
+    var uPlane: Int { packing?.count ?? g.outChannels * depth }
+    /// Floats of U (shared by the workers).
+    var uCount: Int { planes * uPlane }
     /// Floats between V[ξ] and V[ξ + 1]; V[ξ] is C × inputFrames × tiles,
     /// so for every tap a the chunk's frames a … a + frames − 1 are one
     /// C × (frames · tiles) matrix with row stride `vRow`.
@@ -148,10 +157,11 @@ struct WinogradLayout {
     }
 }
 
-/// U[ξ][o][a·C + c] = (G w[o][c][a] Gᵀ)[ξ], output channels split over
-/// `workers` threads. With `flipped`, `layout.g` is a `transposedForData`
-/// geometry and `w` the original weight (O′ × C′ × kt × 3 × 3 with O′ =
-/// g.inChannels): the kernel is read flipped and transposed.
+/// U[ξ][o][a·C + c] = (G w[o][c][a] Gᵀ)[ξ] (`layout.uCount` floats; each
+/// plane packed for `brgemm` where `layout.packing` says so), output
+/// channels split over `workers` threads. With `flipped`, `layout.g` is a
+/// `transposedForData` geometry and `w` the original weight (O′ × C′ × kt ×
+/// 3 × 3 with O′ = g.inChannels): the kernel is read flipped and transposed.
 func winogradWeights(
     _ w: UnsafePointer<Float>, _ layout: WinogradLayout, flipped: Bool, into u: UnsafeMutablePointer<Float>,
     workers: Int = 1
@@ -175,18 +185,26 @@ private func winogradWeights<T: WinogradTransforms>(
     let O = g.outChannels
     let alpha = layout.tile.alpha
     let depth = layout.depth
-    let plane = O * depth
+    let packing = layout.packing
+    let uPlane = layout.uPlane
+    // Unpacked, U[ξ][o] is written in place (planes O × depth apart);
+    // packed, into `row` (one output channel's planes, depth apart), then
+    // spread into the slivers.
+    let rowCount = packing == nil ? 0 : layout.planes * depth
+    let plane = packing == nil ? O * depth : depth
     Parallel.forEachRange(O, workers: workers) { _, outputs in
-        // k[i][c] (9 × C).
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 9 * C) { buffer in
+        // k[i][c] (9 × C), then the packed output channel's planes.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 9 * C + rowCount) { buffer in
             let k = buffer.baseAddress!
+            let row = k + 9 * C
             for o in outputs {
+                let base = packing == nil ? u + o * depth : row
                 for a in 0..<kt {
                     for c in 0..<C {
                         let base = flipped ? ((c * O + o) * kt + (kt - 1 - a)) * 9 : ((o * C + c) * kt + a) * 9
                         for i in 0..<9 { k[i * C + c] = w[base + (flipped ? 8 - i : i)] }
                     }
-                    let out = u + o * depth + a * C
+                    let out = base + a * C
                     func transform<V: SIMD>(_: V.Type, _ c: Int, _ lanes: Int) where V.Scalar == Float {
                         @inline(__always) func kernel(_ i: Int) -> V { load(k + i * C, c, lanes) }
                         withUnsafeTemporaryAllocation(of: V.self, capacity: 3 * alpha) { gk in  // G k: α × 3
@@ -205,8 +223,16 @@ private func winogradWeights<T: WinogradTransforms>(
                     }
                     forEachLanes(C, { transform(SIMD8<Float>.self, $0, $1) }, { transform(SIMD4<Float>.self, $0, $1) })
                 }
+                if let packing {
+                    for xi in 0..<layout.planes {
+                        for q in 0..<depth { u[xi * uPlane + packing.index(row: o, depth: q)] = row[xi * depth + q] }
+                    }
+                }
             }
         }
+    }
+    if let packing {
+        for xi in 0..<layout.planes { packing.zeroPadding(u + xi * uPlane) }
     }
 }
 
@@ -295,6 +321,14 @@ func winogradForward(
         forEachGroup(x + n * C * g.inputVolume, layout, v: v, blocks: blocks) { local, first, frames in
             // M[ξ] = Σ over taps a of U[ξ][a] (O × C) · V[ξ] at frames local + a … (C × frames · tiles).
             for xi in 0..<layout.planes {
+                if layout.packing != nil {
+                    brgemm(
+                        level: layout.level, m: O, n: frames * tiles, taps: g.kernel.t, k: C,
+                        packedA: u + xi * layout.uPlane,
+                        b: v + xi * vPlane + local * tiles, ldb: vRow, tapShift: tiles, c: m + xi * mPlane, ldc: mRow,
+                        accumulate: false)
+                    continue
+                }
                 for a in 0..<g.kernel.t {
                     sgemm(
                         m: O, n: frames * tiles, k: C, a: u + xi * O * depth + a * C, lda: depth,

@@ -439,8 +439,10 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
     /// chunking that leaves a short last chunk, and GEMM groups of frames
     /// that leave a short last group in a chunk; nothing is written past the
     /// scratch and U it asks for, and the output and the weight gradient
-    /// equal the naive twin's.
-    @Test(arguments: WinogradTile.allCases) func winogradStaysInsideItsBuffers(_ tile: WinogradTile) {
+    /// equal the naive twin's, at every level (U is packed for `brgemm`
+    /// in slivers of the level's rows, and unpacked at `.portable`).
+    @Test(arguments: WinogradTile.allCases, SIMDLevel.allCases.filter(\.isSupported))
+    func winogradStaysInsideItsBuffers(_ tile: WinogradTile, _ level: SIMDLevel) {
         let g = Conv3dGeometry(
             batch: 2, inChannels: 8, outChannels: 9, groups: 1, input: (7, 9, 41), kernel: (3, 3, 3),
             stride: (1, 1, 1), padding: (1, 1, 1), dilation: (1, 1, 1))
@@ -449,13 +451,13 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         // F(2×2), 3 × 11 for F(4×4)).
         let tiles = g.winogradTiles(tile)
         let layout = WinogradLayout(
-            g, tile: tile, level: .usable, budget: tile.planes * 8 * tiles.h * tiles.w * 5,
+            g, tile: tile, level: level, budget: tile.planes * 8 * tiles.h * tiles.w * 5,
             columns: 2 * tiles.h * tiles.w - 10)
         #expect(layout.frames == 3 && layout.group == 2 && g.output.t % layout.frames != 0)
         let xv = randomValues(2 * 8 * 7 * 9 * 41, seed: 30)
         let wv = randomValues(9 * 8 * 27, seed: 31)
         let guardCount = 256
-        var u = [Float](repeating: .nan, count: layout.weightCount + guardCount)
+        var u = [Float](repeating: .nan, count: layout.uCount + guardCount)
         var scratch = [Float](repeating: .nan, count: layout.scratchCount + guardCount)
         var y = [Float](repeating: 0, count: 2 * 9 * g.outputVolume)
         winogradWeights(wv, layout, flipped: false, into: &u)
@@ -465,7 +467,7 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
                     xv, u.baseAddress!, &y, layout, samples: 0..<2, scratch: s.baseAddress!, accumulate: false)
             }
         }
-        #expect(u[layout.weightCount...].allSatisfy(\.isNaN) && scratch[layout.scratchCount...].allSatisfy(\.isNaN))
+        #expect(u[layout.uCount...].allSatisfy(\.isNaN) && scratch[layout.scratchCount...].allSatisfy(\.isNaN))
         let naive = conv3dForwardNaive(xv, wv, g)
         #expect(closeness(y, naive, atol: 1e-5 + (tile == .f4 ? 4e-5 * rms(naive) : 0)) == "")
         // The weight gradient: the same scratch, and dU the size of U.

@@ -135,6 +135,22 @@ void ck_max_pool_pairs_backward_avx512(const float *dy, const uint8_t *argmax, f
                                        int64_t in_t, int64_t in_h, int64_t in_w, int64_t out_t, int64_t out_h,
                                        int64_t out_w, int32_t accumulate);
 
+/// A batch-reduce GEMM, Winograd's per-plane products (brgemm_body.h):
+/// c[i · ldc + j] = Σ over taps t and p < k of A[i][t · k + p] ·
+/// b[t · tap_shift + p · ldb + j] for i < m, j < n, written, or added to c
+/// when `accumulate`. A (m × taps · k) is packed by the caller in slivers of
+/// the level's CK_BRGEMM_ROWS_* rows (the last one padded with zero rows):
+/// A[i][q] at a_packed[(i − i mod R) · taps · k + q · R + i mod R]. The
+/// Swift twin is brgemmNaive in Tensor/Brgemm.swift.
+#define CK_BRGEMM_ROWS_AVX2 4
+#define CK_BRGEMM_ROWS_AVX512 8
+/// Depth rows of B's panel per pass over A (the panel stays in L1).
+#define CK_BRGEMM_DEPTH_BLOCK 256
+void ck_brgemm_avx2(int64_t m, int64_t n, int64_t taps, int64_t k, const float *a_packed, const float *b,
+                    int64_t ldb, int64_t tap_shift, float *c, int64_t ldc, int32_t accumulate);
+void ck_brgemm_avx512(int64_t m, int64_t n, int64_t taps, int64_t k, const float *a_packed, const float *b,
+                      int64_t ldb, int64_t tap_shift, float *c, int64_t ldc, int32_t accumulate);
+
 #endif  // __x86_64__: elsewhere the Swift side uses its portable paths.
 
 #endif

@@ -1,0 +1,88 @@
+import CKernels  // its x86-64 kernels are declared on x86-64 only
+
+// The batch-reduce GEMM of Winograd's per-plane products (CKernels'
+// brgemm_body.h): C = Σ over taps t of A[·][t·k …] · B shifted by t ·
+// tapShift, with A (the transformed weights) packed once per pass instead
+// of by every GEMM call, and the taps summed in registers instead of by one
+// GEMM each that reads and writes C again. At `.portable` there is no such
+// kernel: the Winograd code calls OpenBLAS once per tap there.
+
+extension SIMDLevel {
+    /// Rows of A's packed slivers at this level, or nil where `brgemm` does not run.
+    var brgemmRows: Int? {
+        #if arch(x86_64)
+            switch self {
+            case .avx512: return Int(CK_BRGEMM_ROWS_AVX512)
+            case .avx2: return Int(CK_BRGEMM_ROWS_AVX2)
+            case .portable: return nil
+            }
+        #else
+            return nil
+        #endif
+    }
+}
+
+/// A's packed layout for `brgemm`: m × depth in slivers of `rows` rows, each
+/// sliver depth-major, the last one padded with zero rows.
+struct BrgemmPacking {
+    let m: Int
+    let depth: Int
+    let rows: Int
+
+    /// Floats of the packed matrix.
+    var count: Int { (m + rows - 1) / rows * rows * depth }
+
+    /// Where A[i][q] goes.
+    @inline(__always) func index(row i: Int, depth q: Int) -> Int {
+        (i - i % rows) * depth + q * rows + i % rows
+    }
+
+    /// Zeros the padding rows (i = m ..< m rounded up to `rows`).
+    func zeroPadding(_ packed: UnsafeMutablePointer<Float>) {
+        for i in m..<((m + rows - 1) / rows * rows) {
+            for q in 0..<depth { packed[index(row: i, depth: q)] = 0 }
+        }
+    }
+}
+
+/// c[i·ldc + j] = Σ over t < taps, p < k of A[i][t·k + p] · b[t·tapShift + p·ldb + j]
+/// for i < m, j < n (written, or added with `accumulate`); A packed as
+/// `BrgemmPacking(m: m, depth: taps · k, rows: level.brgemmRows!)` says.
+func brgemm(
+    level: SIMDLevel, m: Int, n: Int, taps: Int, k: Int, packedA: UnsafePointer<Float>, b: UnsafePointer<Float>,
+    ldb: Int, tapShift: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+) {
+    #if arch(x86_64)
+        let kernel:
+            (
+                Int64, Int64, Int64, Int64, UnsafePointer<Float>, UnsafePointer<Float>, Int64, Int64,
+                UnsafeMutablePointer<Float>, Int64, Int32
+            ) -> Void
+        switch level {
+        case .avx512: kernel = ck_brgemm_avx512
+        case .avx2: kernel = ck_brgemm_avx2
+        case .portable: preconditionFailure("brgemm has no portable kernel: call sgemm per tap")
+        }
+        kernel(
+            Int64(m), Int64(n), Int64(taps), Int64(k), packedA, b, Int64(ldb), Int64(tapShift), c, Int64(ldc),
+            accumulate ? 1 : 0)
+    #else
+        preconditionFailure("brgemm runs on x86-64 only")
+    #endif
+}
+
+/// The naive twin of `brgemm`, with A unpacked (m × taps·k, row stride lda).
+func brgemmNaive(
+    m: Int, n: Int, taps: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    tapShift: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+) {
+    for i in 0..<m {
+        for j in 0..<n {
+            var sum: Float = accumulate ? c[i * ldc + j] : 0
+            for t in 0..<taps {
+                for p in 0..<k { sum += a[i * lda + t * k + p] * b[t * tapShift + p * ldb + j] }
+            }
+            c[i * ldc + j] = sum
+        }
+    }
+}

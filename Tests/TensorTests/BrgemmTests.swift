@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+
+@testable import Tensor
+
+/// The batch-reduce GEMM (Brgemm.swift, CKernels' brgemm_body.h) at every
+/// level this machine runs, against its naive twin: rows that leave a short
+/// last sliver, columns around one, two and three vectors of either level and
+/// past a panel, depths across the kernel's depth blocks, one tap and three,
+/// written and added, with NaNs wherever it must not read or write.
+@Suite struct BrgemmTests {
+    static let levels = SIMDLevel.allCases.filter { $0.brgemmRows != nil && $0.isSupported }
+
+    struct Shape: CustomStringConvertible {
+        let m, n, taps, k: Int
+        var description: String { "\(m)×\(n), \(taps) taps of \(k)" }
+    }
+    static let shapes = [
+        Shape(m: 1, n: 1, taps: 1, k: 1), Shape(m: 3, n: 7, taps: 1, k: 5), Shape(m: 8, n: 16, taps: 3, k: 4),
+        Shape(m: 9, n: 17, taps: 3, k: 32), Shape(m: 13, n: 33, taps: 1, k: 300), Shape(m: 16, n: 47, taps: 3, k: 100),
+        Shape(m: 17, n: 48, taps: 2, k: 129), Shape(m: 5, n: 49, taps: 3, k: 90), Shape(m: 24, n: 101, taps: 3, k: 64),
+        Shape(m: 4, n: 160, taps: 1, k: 513)
+    ]
+
+    @Test(arguments: levels) func brgemmEqualsItsNaiveTwin(_ level: SIMDLevel) {
+        for (index, s) in Self.shapes.enumerated() {
+            let seed = UInt64(40 + 4 * index)
+            let depth = s.taps * s.k
+            // B: k rows of ldb floats per tap, taps tapShift apart, with a
+            // margin of NaNs past each row's n columns and past the last tap.
+            let ldb = s.n + 5
+            let tapShift = s.k * ldb + 3
+            var b = [Float](repeating: .nan, count: (s.taps - 1) * tapShift + s.k * ldb)
+            let values = randomValues(b.count, seed: seed)
+            for t in 0..<s.taps {
+                for p in 0..<s.k {
+                    for j in 0..<s.n { b[t * tapShift + p * ldb + j] = values[t * tapShift + p * ldb + j] }
+                }
+            }
+            let a = randomValues(s.m * depth, seed: seed + 1)
+            let packing = BrgemmPacking(m: s.m, depth: depth, rows: level.brgemmRows!)
+            var packed = [Float](repeating: .nan, count: packing.count)
+            for i in 0..<s.m {
+                for q in 0..<depth { packed[packing.index(row: i, depth: q)] = a[i * depth + q] }
+            }
+            packing.zeroPadding(&packed)
+            #expect(!packed.contains { $0.isNaN }, "\(s): the packing covers its buffer")
+            // C: ldc past n, NaN there; 2 rows of NaN past m.
+            let ldc = s.n + 3
+            let before = randomValues((s.m + 2) * ldc, seed: seed + 2)
+            for accumulate in [false, true] {
+                var c = before
+                var expected = before
+                for i in 0..<(s.m + 2) {
+                    for j in 0..<ldc where i >= s.m || j >= s.n { c[i * ldc + j] = .nan }
+                }
+                brgemm(
+                    level: level, m: s.m, n: s.n, taps: s.taps, k: s.k, packedA: packed, b: b, ldb: ldb,
+                    tapShift: tapShift, c: &c, ldc: ldc, accumulate: accumulate)
+                brgemmNaive(
+                    m: s.m, n: s.n, taps: s.taps, k: s.k, a: a, lda: depth, b: b, ldb: ldb, tapShift: tapShift,
+                    c: &expected, ldc: ldc, accumulate: accumulate)
+                var worst: Float = 0
+                var outside = 0
+                for i in 0..<(s.m + 2) {
+                    for j in 0..<ldc {
+                        if i >= s.m || j >= s.n {
+                            if !c[i * ldc + j].isNaN { outside += 1 }
+                        } else {
+                            worst = max(worst, abs(c[i * ldc + j] - expected[i * ldc + j]))
+                        }
+                    }
+                }
+                // Sums of up to 1,539 products of values in [−1, 1): float rounding only.
+                #expect(
+                    worst <= 1e-5 * Float(depth).squareRoot() * 4, "\(level), \(s), accumulate \(accumulate): \(worst)")
+                #expect(outside == 0, "\(level), \(s), accumulate \(accumulate): \(outside) floats written outside C")
+            }
+        }
+    }
+}
