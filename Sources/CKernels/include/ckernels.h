@@ -144,8 +144,9 @@ void ck_max_pool_pairs_backward_avx512(const float *dy, const uint8_t *argmax, f
 /// Swift twin is brgemmNaive in Tensor/Brgemm.swift.
 #define CK_BRGEMM_ROWS_AVX2 4
 #define CK_BRGEMM_ROWS_AVX512 8
-/// Depth rows of B's panel per pass over A (the panel stays in L1).
-#define CK_BRGEMM_DEPTH_BLOCK 256
+/// Depth rows of B per pass over A: the BRGEMM_COLUMNS-wide strip of B
+/// they make (48 KiB at most) stays in L1 while every sliver of A passes.
+#define CK_BRGEMM_DEPTH_BLOCK 128
 void ck_brgemm_avx2(int64_t m, int64_t n, int64_t taps, int64_t k, const float *a_packed, const float *b,
                     int64_t ldb, int64_t tap_shift, float *c, int64_t ldc, int32_t accumulate);
 void ck_brgemm_avx512(int64_t m, int64_t n, int64_t taps, int64_t k, const float *a_packed, const float *b,
