@@ -70,9 +70,13 @@ void FN(ck_brgemm)(int64_t m, int64_t n, int64_t taps, int64_t k, const float *a
     enum { MOST_SEGMENTS = CK_BRGEMM_DEPTH_BLOCK + 1 };
     const float *starts[MOST_SEGMENTS];
     int64_t lengths[MOST_SEGMENTS];
-    for (int64_t j0 = 0; j0 < n; j0 += BRGEMM_COLUMNS) {
-        const int64_t columns = n - j0 < BRGEMM_COLUMNS ? n - j0 : BRGEMM_COLUMNS;
-        const int64_t vectors = (columns + VW - 1) / VW;
+    for (int64_t j0 = 0; j0 < n;) {
+        // Strips of 3 vectors, but 2 + 2 rather than 3 + 1 at the end: a
+        // one-vector tile loads B once for BRGEMM_ROWS multiply-adds, not
+        // for 3 · BRGEMM_ROWS.
+        const int64_t left = (n - j0 + VW - 1) / VW;
+        const int64_t vectors = left == 4 ? 2 : left < BRGEMM_VECTORS ? left : BRGEMM_VECTORS;
+        const int64_t columns = n - j0 < vectors * VW ? n - j0 : vectors * VW;
         const MASK last = BRGEMM_LANES(columns - (vectors - 1) * VW);
         for (int64_t q0 = 0; q0 < depth; q0 += CK_BRGEMM_DEPTH_BLOCK) {
             const int64_t count = depth - q0 < CK_BRGEMM_DEPTH_BLOCK ? depth - q0 : CK_BRGEMM_DEPTH_BLOCK;
@@ -98,6 +102,7 @@ void FN(ck_brgemm)(int64_t m, int64_t n, int64_t taps, int64_t k, const float *a
                 }
             }
         }
+        j0 += columns;
     }
 }
 

@@ -37,12 +37,6 @@ struct BrgemmPacking {
         (i - i % rows) * depth + q * rows + i % rows
     }
 
-    /// Zeros the padding rows (i = m ..< m rounded up to `rows`).
-    func zeroPadding(_ packed: UnsafeMutablePointer<Float>) {
-        for i in m..<((m + rows - 1) / rows * rows) {
-            for q in 0..<depth { packed[index(row: i, depth: q)] = 0 }
-        }
-    }
 }
 
 /// c[i·ldc + j] = Σ over t < taps, p < k of A[i][t·k + p] · b[t·tapShift + p·ldb + j]

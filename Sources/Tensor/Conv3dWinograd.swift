@@ -158,81 +158,126 @@ struct WinogradLayout {
 }
 
 /// U[ξ][o][a·C + c] = (G w[o][c][a] Gᵀ)[ξ] (`layout.uCount` floats; each
-/// plane packed for `brgemm` where `layout.packing` says so), output
-/// channels split over `workers` threads. With `flipped`, `layout.g` is a
-/// `transposedForData` geometry and `w` the original weight (O′ × C′ × kt ×
-/// 3 × 3 with O′ = g.inChannels): the kernel is read flipped and transposed.
+/// plane packed for `brgemm` where `layout.packing` says so), split over
+/// `workers` threads. With `flipped`, `layout.g` is a `transposedForData`
+/// geometry and `w` the original weight (O′ × C′ × kt × 3 × 3 with O′ =
+/// g.inChannels): the kernel is read flipped and transposed.
 func winogradWeights(
     _ w: UnsafePointer<Float>, _ layout: WinogradLayout, flipped: Bool, into u: UnsafeMutablePointer<Float>,
     workers: Int = 1
 ) {
-    switch layout.tile {
-    case .f2: winogradWeights(WinogradF2.self, w, layout, flipped: flipped, into: u, workers: workers)
-    case .f4: winogradWeights(WinogradF4.self, w, layout, flipped: flipped, into: u, workers: workers)
+    switch (layout.tile, layout.packing) {
+    case (.f2, nil): winogradWeights(WinogradF2.self, w, layout, flipped: flipped, into: u, workers: workers)
+    case (.f4, nil): winogradWeights(WinogradF4.self, w, layout, flipped: flipped, into: u, workers: workers)
+    case (.f2, let packing?):
+        winogradWeightsPacked(WinogradF2.self, w, layout, packing, flipped: flipped, into: u, workers: workers)
+    case (.f4, let packing?):
+        winogradWeightsPacked(WinogradF4.self, w, layout, packing, flipped: flipped, into: u, workers: workers)
     }
 }
 
-/// Per output channel and tap, the 3 × 3 kernels of all input channels are
-/// gathered into nine rows over the channels, then transformed with lanes
-/// over the channels, so that each plane is written 8 floats at a time.
+/// The 3 × 3 kernel of output channel o, input channel c and tap a, at w[base + step · i] for i < 9.
+@inline(__always) private func kernelStart(
+    _ g: Conv3dGeometry, o: Int, c: Int, a: Int, flipped: Bool
+) -> (base: Int, step: Int) {
+    let kt = g.kernel.t
+    return flipped
+        ? (((c * g.outChannels + o) * kt + (kt - 1 - a)) * 9 + 8, -1) : (((o * g.inChannels + c) * kt + a) * 9, 1)
+}
+
+/// G k Gᵀ of `V.scalarCount` kernels at once, k(i) holding their i-th
+/// taps, each result (i, j) passed to `write(i · α + j, value)`.
+@inline(__always) private func transformKernels<T: WinogradTransforms, V: SIMD>(
+    _: T.Type, _ k: (Int) -> V, _ write: (Int, V) -> Void
+) where V.Scalar == Float {
+    let alpha = T.m + 2
+    withUnsafeTemporaryAllocation(of: V.self, capacity: 3 * alpha) { gk in  // G k: α × 3
+        for column in 0..<3 {
+            T.filter(k(column), k(3 + column), k(6 + column)) { i, v in gk[3 * i + column] = v }
+        }
+        // (G k) Gᵀ: α × α, row by row.
+        for i in 0..<alpha {
+            T.filter(gk[3 * i], gk[3 * i + 1], gk[3 * i + 2]) { j, v in write(i * alpha + j, v) }
+        }
+    }
+}
+
+/// Unpacked: per output channel and tap, the 3 × 3 kernels of all input
+/// channels are gathered into nine rows over the channels, then transformed
+/// with lanes over the channels, so that each plane is written 8 floats at
+/// a time.
 private func winogradWeights<T: WinogradTransforms>(
     _: T.Type, _ w: UnsafePointer<Float>, _ layout: WinogradLayout, flipped: Bool, into u: UnsafeMutablePointer<Float>,
     workers: Int
 ) {
     let g = layout.g
-    let kt = g.kernel.t
     let C = g.inChannels
-    let O = g.outChannels
-    let alpha = layout.tile.alpha
     let depth = layout.depth
-    let packing = layout.packing
-    let uPlane = layout.uPlane
-    // Unpacked, U[ξ][o] is written in place (planes O × depth apart);
-    // packed, into `row` (one output channel's planes, depth apart), then
-    // spread into the slivers.
-    let rowCount = packing == nil ? 0 : layout.planes * depth
-    let plane = packing == nil ? O * depth : depth
-    Parallel.forEachRange(O, workers: workers) { _, outputs in
-        // k[i][c] (9 × C), then the packed output channel's planes.
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 9 * C + rowCount) { buffer in
+    let plane = g.outChannels * depth
+    Parallel.forEachRange(g.outChannels, workers: workers) { _, outputs in
+        // k[i][c] (9 × C).
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 9 * C) { buffer in
             let k = buffer.baseAddress!
-            let row = k + 9 * C
             for o in outputs {
-                let base = packing == nil ? u + o * depth : row
-                for a in 0..<kt {
+                for a in 0..<g.kernel.t {
                     for c in 0..<C {
-                        let base = flipped ? ((c * O + o) * kt + (kt - 1 - a)) * 9 : ((o * C + c) * kt + a) * 9
-                        for i in 0..<9 { k[i * C + c] = w[base + (flipped ? 8 - i : i)] }
+                        let (base, step) = kernelStart(g, o: o, c: c, a: a, flipped: flipped)
+                        for i in 0..<9 { k[i * C + c] = w[base + step * i] }
                     }
-                    let out = base + a * C
+                    let out = u + o * depth + a * C
                     func transform<V: SIMD>(_: V.Type, _ c: Int, _ lanes: Int) where V.Scalar == Float {
-                        @inline(__always) func kernel(_ i: Int) -> V { load(k + i * C, c, lanes) }
-                        withUnsafeTemporaryAllocation(of: V.self, capacity: 3 * alpha) { gk in  // G k: α × 3
-                            for column in 0..<3 {
-                                T.filter(kernel(column), kernel(3 + column), kernel(6 + column)) { i, v in
-                                    gk[3 * i + column] = v
-                                }
-                            }
-                            // (G k) Gᵀ: α × α, row by row, into the α² planes.
-                            for i in 0..<alpha {
-                                T.filter(gk[3 * i], gk[3 * i + 1], gk[3 * i + 2]) { j, v in
-                                    store(v, out + (i * alpha + j) * plane, c, lanes)
-                                }
-                            }
+                        transformKernels(T.self, { i -> V in load(k + i * C, c, lanes) }) { p, v in
+                            store(v, out + p * plane, c, lanes)
                         }
                     }
                     forEachLanes(C, { transform(SIMD8<Float>.self, $0, $1) }, { transform(SIMD4<Float>.self, $0, $1) })
                 }
-                if let packing {
-                    for xi in 0..<layout.planes {
-                        for q in 0..<depth { u[xi * uPlane + packing.index(row: o, depth: q)] = row[xi * depth + q] }
+            }
+        }
+    }
+}
+
+/// Packed for `brgemm`: a sliver's rows (output channels) of one depth
+/// index (tap, input channel) are contiguous, so per sliver, tap and input
+/// channel the sliver's kernels are gathered into nine rows of lanes over
+/// the output channels (0 past the last one) and transformed together, each
+/// plane written a sliver row at a time.
+private func winogradWeightsPacked<T: WinogradTransforms>(
+    _: T.Type, _ w: UnsafePointer<Float>, _ layout: WinogradLayout, _ packing: BrgemmPacking, flipped: Bool,
+    into u: UnsafeMutablePointer<Float>, workers: Int
+) {
+    switch packing.rows {
+    case 8: winogradWeightsPacked(T.self, SIMD8<Float>.self, w, layout, flipped: flipped, into: u, workers: workers)
+    case 4: winogradWeightsPacked(T.self, SIMD4<Float>.self, w, layout, flipped: flipped, into: u, workers: workers)
+    default: preconditionFailure("no Winograd weight packing for slivers of \(packing.rows) rows")
+    }
+}
+
+private func winogradWeightsPacked<T: WinogradTransforms, V: SIMD>(
+    _: T.Type, _: V.Type, _ w: UnsafePointer<Float>, _ layout: WinogradLayout, flipped: Bool,
+    into u: UnsafeMutablePointer<Float>, workers: Int
+) where V.Scalar == Float {
+    let g = layout.g
+    let O = g.outChannels
+    let rows = V.scalarCount
+    let depth = layout.depth
+    let uPlane = layout.uPlane
+    Parallel.forEachRange((O + rows - 1) / rows, workers: workers) { _, slivers in
+        withUnsafeTemporaryAllocation(of: V.self, capacity: 9) { k in
+            for sliver in slivers {
+                for a in 0..<g.kernel.t {
+                    for c in 0..<g.inChannels {
+                        for i in 0..<9 { k[i] = V() }
+                        for lane in 0..<min(rows, O - sliver * rows) {
+                            let (base, step) = kernelStart(g, o: sliver * rows + lane, c: c, a: a, flipped: flipped)
+                            for i in 0..<9 { k[i][lane] = w[base + step * i] }
+                        }
+                        let out = u + (sliver * depth + a * g.inChannels + c) * rows
+                        transformKernels(T.self, { k[$0] }) { p, v in store(v, out + p * uPlane, 0, rows) }
                     }
                 }
             }
         }
-    }
-    if let packing {
-        for xi in 0..<layout.planes { packing.zeroPadding(u + xi * uPlane) }
     }
 }
 
