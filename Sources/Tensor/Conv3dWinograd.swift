@@ -262,18 +262,28 @@ private func winogradWeightsPacked<T: WinogradTransforms, V: SIMD>(
     let rows = V.scalarCount
     let depth = layout.depth
     let uPlane = layout.uPlane
+    let C = g.inChannels
     Parallel.forEachRange((O + rows - 1) / rows, workers: workers) { _, slivers in
-        withUnsafeTemporaryAllocation(of: V.self, capacity: 9) { k in
+        // k[c][i][lane]: the sliver's kernels of one tap, gathered for all
+        // input channels before any is loaded as vectors (writing lanes of
+        // a vector in memory one by one and loading it at once stalls).
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: C * 9 * rows) { buffer in
+            let k = buffer.baseAddress!
             for sliver in slivers {
+                let lanes = min(rows, O - sliver * rows)
                 for a in 0..<g.kernel.t {
-                    for c in 0..<g.inChannels {
-                        for i in 0..<9 { k[i] = V() }
-                        for lane in 0..<min(rows, O - sliver * rows) {
+                    if lanes < rows { k.initialize(repeating: 0, count: C * 9 * rows) }
+                    for c in 0..<C {
+                        for lane in 0..<lanes {
                             let (base, step) = kernelStart(g, o: sliver * rows + lane, c: c, a: a, flipped: flipped)
-                            for i in 0..<9 { k[i][lane] = w[base + step * i] }
+                            for i in 0..<9 { k[(c * 9 + i) * rows + lane] = w[base + step * i] }
                         }
-                        let out = u + (sliver * depth + a * g.inChannels + c) * rows
-                        transformKernels(T.self, { k[$0] }) { p, v in store(v, out + p * uPlane, 0, rows) }
+                    }
+                    for c in 0..<C {
+                        let out = u + (sliver * depth + a * C + c) * rows
+                        transformKernels(T.self, { i -> V in load(k + (c * 9 + i) * rows, 0, rows) }) { p, v in
+                            store(v, out + p * uPlane, 0, rows)
+                        }
                     }
                 }
             }
