@@ -1,12 +1,12 @@
-// A batch-reduce GEMM for Winograd's products (ckernels.h, ck_brgemm*),
-// written once for every SIMD level: levels.c includes this file once per
-// level, inside that level's target region, with VEC, MASK, VW, FN,
-// BRGEMM_ROWS and the V_* operations defined. The Swift twin is brgemmNaive
-// in Tensor/Brgemm.swift.
+// A batch-reduce GEMM for Winograd's products (ckernels.h, ck_brgemm_avx512):
+// levels.c includes this file in its AVX-512 target region, with VEC, MASK,
+// VW, FN and the V_* operations defined; it is written with them, as the
+// other bodies, but AVX2 keeps OpenBLAS (ckernels.h says why). The Swift
+// twin is brgemmNaive in Tensor/Brgemm.swift.
 //
-// C (BRGEMM_ROWS × BRGEMM_COLUMNS tiles) = Σ over the depth q = (tap, channel)
+// C (CK_BRGEMM_ROWS × BRGEMM_COLUMNS tiles) = Σ over the depth q = (tap, channel)
 // of A[i][q] · B[q][j]. A is packed once by the caller (its weights: rows in
-// slivers of BRGEMM_ROWS, each sliver depth-major), so no call repacks it.
+// slivers of CK_BRGEMM_ROWS, each sliver depth-major), so no call repacks it.
 // B is read where it lies (row q at tap · tap_shift + channel · ldb), one
 // strip of BRGEMM_COLUMNS columns and CK_BRGEMM_DEPTH_BLOCK rows at a time,
 // which stays in L1 while every sliver of A passes over it. Copying the
@@ -28,8 +28,8 @@
     static inline __attribute__((always_inline)) void FN(brgemm_tile##NV)(                                \
         int64_t segments, const float *const *starts, const int64_t *lengths, int64_t ldb, const float *ap,  \
         float *c, int64_t ldc, int64_t rows, MASK last, int32_t accumulate) {                             \
-        VEC acc[BRGEMM_ROWS][NV];                                                                         \
-        for (int i = 0; i < BRGEMM_ROWS; i++)                                                             \
+        VEC acc[CK_BRGEMM_ROWS][NV];                                                                         \
+        for (int i = 0; i < CK_BRGEMM_ROWS; i++)                                                             \
             for (int v = 0; v < NV; v++) acc[i][v] = V_ZERO();                                            \
         for (int64_t s = 0; s < segments; s++) {                                                          \
             const float *bp = starts[s];                                                                  \
@@ -37,15 +37,15 @@
                 VEC b[NV];                                                                                \
                 for (int v = 0; v < NV - 1; v++) b[v] = V_LOAD(bp + v * VW);                              \
                 b[NV - 1] = V_LOAD_MASKED(bp + (NV - 1) * VW, last);                                      \
-                for (int i = 0; i < BRGEMM_ROWS; i++) {                                                   \
+                for (int i = 0; i < CK_BRGEMM_ROWS; i++) {                                                   \
                     VEC a = V_BCAST(ap + i);                                                              \
                     for (int v = 0; v < NV; v++) acc[i][v] = V_FMA(a, b[v], acc[i][v]);                   \
                 }                                                                                         \
-                ap += BRGEMM_ROWS;                                                                        \
+                ap += CK_BRGEMM_ROWS;                                                                        \
                 bp += ldb;                                                                                \
             }                                                                                             \
         }                                                                                                 \
-        for (int i = 0; i < BRGEMM_ROWS; i++) {                                                           \
+        for (int i = 0; i < CK_BRGEMM_ROWS; i++) {                                                           \
             if (i >= rows) break;                                                                         \
             float *row = c + i * ldc;                                                                     \
             for (int v = 0; v < NV - 1; v++) {                                                            \
@@ -72,8 +72,8 @@ void FN(ck_brgemm)(int64_t m, int64_t n, int64_t taps, int64_t k, const float *a
     int64_t lengths[MOST_SEGMENTS];
     for (int64_t j0 = 0; j0 < n;) {
         // Strips of 3 vectors, but 2 + 2 rather than 3 + 1 at the end: a
-        // one-vector tile loads B once for BRGEMM_ROWS multiply-adds, not
-        // for 3 · BRGEMM_ROWS.
+        // one-vector tile loads B once for CK_BRGEMM_ROWS multiply-adds, not
+        // for 3 · CK_BRGEMM_ROWS.
         const int64_t left = (n - j0 + VW - 1) / VW;
         const int64_t vectors = left == 4 ? 2 : left < BRGEMM_VECTORS ? left : BRGEMM_VECTORS;
         const int64_t columns = n - j0 < vectors * VW ? n - j0 : vectors * VW;
@@ -89,10 +89,10 @@ void FN(ck_brgemm)(int64_t m, int64_t n, int64_t taps, int64_t k, const float *a
                 q += run;
             }
             const int32_t add = accumulate || q0 > 0;
-            for (int64_t i0 = 0; i0 < m; i0 += BRGEMM_ROWS) {
-                const float *ap = a_packed + i0 * depth + q0 * BRGEMM_ROWS;
+            for (int64_t i0 = 0; i0 < m; i0 += CK_BRGEMM_ROWS) {
+                const float *ap = a_packed + i0 * depth + q0 * CK_BRGEMM_ROWS;
                 float *tile = c + i0 * ldc + j0;
-                const int64_t rows = m - i0 < BRGEMM_ROWS ? m - i0 : BRGEMM_ROWS;
+                const int64_t rows = m - i0 < CK_BRGEMM_ROWS ? m - i0 : CK_BRGEMM_ROWS;
                 if (vectors == 3) {
                     FN(brgemm_tile3)(segments, starts, lengths, ldb, ap, tile, ldc, rows, last, add);
                 } else if (vectors == 2) {

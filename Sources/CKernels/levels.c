@@ -1,5 +1,5 @@
 // ckernels.h's kernels at each SIMD level: each body (direct_conv_body.h,
-// winograd_body.h, batch_norm_body.h, pool_body.h, brgemm_body.h) is included once per
+// winograd_body.h, batch_norm_body.h, pool_body.h; brgemm_body.h at AVX-512 only) is included once per
 // level, with that level's vector operations and target.
 #include "ckernels.h"
 
@@ -19,7 +19,6 @@
 #define FWD_VECTORS 2
 #define GRAD_CO 2
 #define GRAD_TAPS 6
-#define BRGEMM_ROWS CK_BRGEMM_ROWS_AVX2
 #define FN(name) CAT(name, avx2)
 #define V_ZERO() _mm256_setzero_ps()
 #define V_SET1(a) _mm256_set1_ps(a)
@@ -87,14 +86,12 @@ static inline __m256 load_offsets_avx2(const uint8_t *p, int64_t lanes) {
 #include "winograd_body.h"
 #include "batch_norm_body.h"
 #include "pool_body.h"
-#include "brgemm_body.h"
 #undef VEC
 #undef MASK
 #undef VW
 #undef FWD_VECTORS
 #undef GRAD_CO
 #undef GRAD_TAPS
-#undef BRGEMM_ROWS
 #undef FN
 #undef V_ZERO
 #undef V_SET1

@@ -4,18 +4,16 @@ import CKernels  // its x86-64 kernels are declared on x86-64 only
 // brgemm_body.h): C = Σ over taps t of A[·][t·k …] · B shifted by t ·
 // tapShift, with A (the transformed weights) packed once per pass instead
 // of by every GEMM call, and the taps summed in registers instead of by one
-// GEMM each that reads and writes C again. At `.portable` there is no such
-// kernel: the Winograd code calls OpenBLAS once per tap there.
+// GEMM each that reads and writes C again. It runs at AVX-512 only
+// (ckernels.h says why); elsewhere the Winograd code calls OpenBLAS once per
+// tap.
 
 extension SIMDLevel {
-    /// Rows of A's packed slivers at this level, or nil where `brgemm` does not run.
+    /// Rows of A's packed slivers at this level, or nil where `brgemm` does
+    /// not run (AVX2 and `.portable`: OpenBLAS, once per tap).
     var brgemmRows: Int? {
         #if arch(x86_64)
-            switch self {
-            case .avx512: return Int(CK_BRGEMM_ROWS_AVX512)
-            case .avx2: return Int(CK_BRGEMM_ROWS_AVX2)
-            case .portable: return nil
-            }
+            return self == .avx512 ? Int(CK_BRGEMM_ROWS) : nil
         #else
             return nil
         #endif
@@ -40,28 +38,17 @@ struct BrgemmPacking {
 }
 
 /// c[i·ldc + j] = Σ over t < taps, p < k of A[i][t·k + p] · b[t·tapShift + p·ldb + j]
-/// for i < m, j < n (written, or added with `accumulate`); A packed as
-/// `BrgemmPacking(m: m, depth: taps · k, rows: level.brgemmRows!)` says.
+/// for i < m, j < n (written, or added with `accumulate`), at AVX-512; A
+/// packed as `BrgemmPacking(m: m, depth: taps · k, rows: SIMDLevel.avx512.brgemmRows!)` says.
 func brgemm(
-    level: SIMDLevel, m: Int, n: Int, taps: Int, k: Int, packedA: UnsafePointer<Float>, b: UnsafePointer<Float>,
-    ldb: Int, tapShift: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+    m: Int, n: Int, taps: Int, k: Int, packedA: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+    tapShift: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
 ) {
+    precondition(SIMDLevel.avx512.isSupported, "brgemm runs at AVX-512 only")
     #if arch(x86_64)
-        let kernel:
-            (
-                Int64, Int64, Int64, Int64, UnsafePointer<Float>, UnsafePointer<Float>, Int64, Int64,
-                UnsafeMutablePointer<Float>, Int64, Int32
-            ) -> Void
-        switch level {
-        case .avx512: kernel = ck_brgemm_avx512
-        case .avx2: kernel = ck_brgemm_avx2
-        case .portable: preconditionFailure("brgemm has no portable kernel: call sgemm per tap")
-        }
-        kernel(
+        ck_brgemm_avx512(
             Int64(m), Int64(n), Int64(taps), Int64(k), packedA, b, Int64(ldb), Int64(tapShift), c, Int64(ldc),
             accumulate ? 1 : 0)
-    #else
-        preconditionFailure("brgemm runs on x86-64 only")
     #endif
 }
 

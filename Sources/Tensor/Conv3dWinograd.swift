@@ -246,11 +246,8 @@ private func winogradWeightsPacked<T: WinogradTransforms>(
     _: T.Type, _ w: UnsafePointer<Float>, _ layout: WinogradLayout, _ packing: BrgemmPacking, flipped: Bool,
     into u: UnsafeMutablePointer<Float>, workers: Int
 ) {
-    switch packing.rows {
-    case 8: winogradWeightsPacked(T.self, SIMD8<Float>.self, w, layout, flipped: flipped, into: u, workers: workers)
-    case 4: winogradWeightsPacked(T.self, SIMD4<Float>.self, w, layout, flipped: flipped, into: u, workers: workers)
-    default: preconditionFailure("no Winograd weight packing for slivers of \(packing.rows) rows")
-    }
+    precondition(packing.rows == 8, "Winograd's weights are packed in slivers of 8 rows only")
+    winogradWeightsPacked(T.self, SIMD8<Float>.self, w, layout, flipped: flipped, into: u, workers: workers)
 }
 
 private func winogradWeightsPacked<T: WinogradTransforms, V: SIMD>(
@@ -378,7 +375,7 @@ func winogradForward(
             for xi in 0..<layout.planes {
                 if layout.packing != nil {
                     brgemm(
-                        level: layout.level, m: O, n: frames * tiles, taps: g.kernel.t, k: C,
+                        m: O, n: frames * tiles, taps: g.kernel.t, k: C,
                         packedA: u + xi * layout.uPlane,
                         b: v + xi * vPlane + local * tiles, ldb: vRow, tapShift: tiles, c: m + xi * mPlane, ldc: mRow,
                         accumulate: false)

@@ -439,8 +439,8 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
     /// chunking that leaves a short last chunk, and GEMM groups of frames
     /// that leave a short last group in a chunk; nothing is written past the
     /// scratch and U it asks for, and the output and the weight gradient
-    /// equal the naive twin's, at every level (U is packed for `brgemm`
-    /// in slivers of the level's rows, and unpacked at `.portable`).
+    /// equal the naive twin's, at every level (U is packed for `brgemm` in
+    /// slivers of 8 rows at AVX-512, unpacked for OpenBLAS elsewhere).
     @Test(arguments: WinogradTile.allCases, SIMDLevel.allCases.filter(\.isSupported))
     func winogradStaysInsideItsBuffers(_ tile: WinogradTile, _ level: SIMDLevel) {
         let g = Conv3dGeometry(

@@ -135,20 +135,19 @@ void ck_max_pool_pairs_backward_avx512(const float *dy, const uint8_t *argmax, f
                                        int64_t in_t, int64_t in_h, int64_t in_w, int64_t out_t, int64_t out_h,
                                        int64_t out_w, int32_t accumulate);
 
-/// A batch-reduce GEMM, Winograd's per-plane products (brgemm_body.h):
-/// c[i · ldc + j] = Σ over taps t and p < k of A[i][t · k + p] ·
-/// b[t · tap_shift + p · ldb + j] for i < m, j < n, written, or added to c
+/// A batch-reduce GEMM, Winograd's per-plane products (brgemm_body.h), at
+/// AVX-512 only: c[i · ldc + j] = Σ over taps t and p < k of A[i][t · k + p]
+/// · b[t · tap_shift + p · ldb + j] for i < m, j < n, written, or added to c
 /// when `accumulate`. A (m × taps · k) is packed by the caller in slivers of
-/// the level's CK_BRGEMM_ROWS_* rows (the last one padded with zero rows):
-/// A[i][q] at a_packed[(i − i mod R) · taps · k + q · R + i mod R]. The
-/// Swift twin is brgemmNaive in Tensor/Brgemm.swift.
-#define CK_BRGEMM_ROWS_AVX2 4
-#define CK_BRGEMM_ROWS_AVX512 8
-/// Depth rows of B per pass over A: the BRGEMM_COLUMNS-wide strip of B
-/// they make (48 KiB at most) stays in L1 while every sliver of A passes.
+/// CK_BRGEMM_ROWS rows (the last one padded with zero rows): A[i][q] at
+/// a_packed[(i − i mod R) · taps · k + q · R + i mod R]. The Swift twin is
+/// brgemmNaive in Tensor/Brgemm.swift. (An AVX2 build of the same kernel,
+/// 4 × 24 and 6 × 16 tiles, ran at 0.77–1.07× OpenBLAS's Haswell sgemm on
+/// these products, so AVX2 keeps OpenBLAS.)
+#define CK_BRGEMM_ROWS 8
+/// Depth rows of B per pass over A: the 48-column strip of B they make
+/// (24 KiB) stays in L1 while every sliver of A passes over it.
 #define CK_BRGEMM_DEPTH_BLOCK 128
-void ck_brgemm_avx2(int64_t m, int64_t n, int64_t taps, int64_t k, const float *a_packed, const float *b,
-                    int64_t ldb, int64_t tap_shift, float *c, int64_t ldc, int32_t accumulate);
 void ck_brgemm_avx512(int64_t m, int64_t n, int64_t taps, int64_t k, const float *a_packed, const float *b,
                       int64_t ldb, int64_t tap_shift, float *c, int64_t ldc, int32_t accumulate);
 
