@@ -28,6 +28,8 @@ def main():
                          "r3d50 r2plus1d-r50 stdcf-r50:composed stdcf-r50:factored")
     ap.add_argument("--input", default="3x16x60x80", help="clip shape CxTxHxW")
     ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--before", help="with --models: an earlier ClipKit build, run in the same rounds (before, "
+                                     "ClipKit, PyTorch), to measure a change against the same PyTorch")
     a = ap.parse_args()
     common = ["--input", a.input, "--batch", str(a.batch), "--steps", str(a.steps), "--threads", "2"]
     if a.models:
@@ -67,16 +69,27 @@ def compare_models(a, common):
     for spec in a.models:
         name, _, execution = spec.partition(":")
         execution = execution or "composed"
-        ours, theirs = [], []
+        ours, theirs, before = [], [], []
         peak = run_json([a.clipkit, "bench", "gemm", "--json"])["gflop_per_s"]
+        step = ["bench", "train", "--model", name, "--execution", execution, *common, "--json"]
         for r in range(a.rounds):
-            ours.append(run_json([a.clipkit, "bench", "train", "--model", name, "--execution", execution, *common, "--json"]))
+            if a.before:
+                before.append(run_json([a.before, *step]))
+            ours.append(run_json([a.clipkit, *step]))
             theirs.append(run_json([sys.executable, "train_peer.py", "--model", name, "--execution", execution, *common], cwd=HERE))
-            print(f"{spec} round {r + 1}/{a.rounds}: ClipKit {ours[-1]['clips_per_s']:.2f} clips/s {ours[-1]['peak_rss_mb']:.0f} MB, "
-                  f"PyTorch {theirs[-1]['clips_per_s']:.2f} clips/s {theirs[-1]['peak_rss_mb']:.0f} MB", file=sys.stderr)
+            earlier = f"before {before[-1]['clips_per_s']:.2f} clips/s, " if a.before else ""
+            print(f"{spec} round {r + 1}/{a.rounds}: {earlier}ClipKit {ours[-1]['clips_per_s']:.2f} clips/s "
+                  f"{ours[-1]['peak_rss_mb']:.0f} MB, PyTorch {theirs[-1]['clips_per_s']:.2f} clips/s {theirs[-1]['peak_rss_mb']:.0f} MB",
+                  file=sys.stderr)
         mo, mt = statistics.median(x["clips_per_s"] for x in ours), statistics.median(x["clips_per_s"] for x in theirs)
+        if a.before:
+            mb = statistics.median(x["clips_per_s"] for x in before)
+            paired = statistics.median(o["clips_per_s"] / b["clips_per_s"] for o, b in zip(ours, before))
+            results[spec] = {"before": before, "before_speed_ratio": mb / mt, "paired_speedup": paired}
+            print(f"| {spec}: before {mb:.2f} clips/s, **{mb / mt:.2f}×** PyTorch; this build {mo:.2f}, **{mo / mt:.2f}×**; "
+                  f"paired speed-up (median of rounds) {paired:.2f}× |")
         ro, rt = max(x["peak_rss_mb"] for x in ours), max(x["peak_rss_mb"] for x in theirs)
-        results[spec] = {"clipkit": ours, "torch": theirs, "speed_ratio": mo / mt, "rss_ratio": ro / rt}
+        results.setdefault(spec, {}).update({"clipkit": ours, "torch": theirs, "speed_ratio": mo / mt, "rss_ratio": ro / rt})
         gflops = statistics.median(x["gflop_per_s"] for x in ours)
         results[spec].update({"sgemm_peak_gflop_per_s": peak, "step_gflop_per_s": gflops})
         label = f"{name} ({execution})" if "stdcf" in name else name
