@@ -34,7 +34,6 @@ struct BrgemmPacking {
     @inline(__always) func index(row i: Int, depth q: Int) -> Int {
         (i - i % rows) * depth + q * rows + i % rows
     }
-
 }
 
 /// c[i·ldc + j] = Σ over t < taps, p < k of A[i][t·k + p] · b[t·tapShift + p·ldb + j]

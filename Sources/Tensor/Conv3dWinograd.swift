@@ -166,13 +166,16 @@ func winogradWeights(
     _ w: UnsafePointer<Float>, _ layout: WinogradLayout, flipped: Bool, into u: UnsafeMutablePointer<Float>,
     workers: Int = 1
 ) {
-    switch (layout.tile, layout.packing) {
-    case (.f2, nil): winogradWeights(WinogradF2.self, w, layout, flipped: flipped, into: u, workers: workers)
-    case (.f4, nil): winogradWeights(WinogradF4.self, w, layout, flipped: flipped, into: u, workers: workers)
-    case (.f2, let packing?):
-        winogradWeightsPacked(WinogradF2.self, w, layout, packing, flipped: flipped, into: u, workers: workers)
-    case (.f4, let packing?):
-        winogradWeightsPacked(WinogradF4.self, w, layout, packing, flipped: flipped, into: u, workers: workers)
+    func transform<T: WinogradTransforms>(_: T.Type) {
+        if let packing = layout.packing {
+            winogradWeightsPacked(T.self, w, layout, packing, flipped: flipped, into: u, workers: workers)
+        } else {
+            winogradWeights(T.self, w, layout, flipped: flipped, into: u, workers: workers)
+        }
+    }
+    switch layout.tile {
+    case .f2: transform(WinogradF2.self)
+    case .f4: transform(WinogradF4.self)
     }
 }
 
@@ -246,20 +249,13 @@ private func winogradWeightsPacked<T: WinogradTransforms>(
     _: T.Type, _ w: UnsafePointer<Float>, _ layout: WinogradLayout, _ packing: BrgemmPacking, flipped: Bool,
     into u: UnsafeMutablePointer<Float>, workers: Int
 ) {
-    precondition(packing.rows == 8, "Winograd's weights are packed in slivers of 8 rows only")
-    winogradWeightsPacked(T.self, SIMD8<Float>.self, w, layout, flipped: flipped, into: u, workers: workers)
-}
-
-private func winogradWeightsPacked<T: WinogradTransforms, V: SIMD>(
-    _: T.Type, _: V.Type, _ w: UnsafePointer<Float>, _ layout: WinogradLayout, flipped: Bool,
-    into u: UnsafeMutablePointer<Float>, workers: Int
-) where V.Scalar == Float {
+    typealias V = SIMD8<Float>
+    precondition(packing.rows == V.scalarCount, "Winograd's weights are packed in slivers of 8 rows only")
     let g = layout.g
     let O = g.outChannels
-    let rows = V.scalarCount
-    let depth = layout.depth
-    let uPlane = layout.uPlane
     let C = g.inChannels
+    let rows = packing.rows
+    let uPlane = layout.uPlane
     Parallel.forEachRange((O + rows - 1) / rows, workers: workers) { _, slivers in
         // k[c][i][lane]: the sliver's kernels of one tap, gathered for all
         // input channels before any is loaded as vectors (writing lanes of
@@ -277,7 +273,7 @@ private func winogradWeightsPacked<T: WinogradTransforms, V: SIMD>(
                         }
                     }
                     for c in 0..<C {
-                        let out = u + (sliver * depth + a * C + c) * rows
+                        let out = u + packing.index(row: sliver * rows, depth: a * C + c)
                         transformKernels(T.self, { i -> V in load(k + (c * 9 + i) * rows, 0, rows) }) { p, v in
                             store(v, out + p * uPlane, 0, rows)
                         }
@@ -368,24 +364,25 @@ func winogradForward(
     let mPlane = layout.mPlane
     let vRow = layout.vRow
     let mRow = layout.mRow
+    let packed = layout.packing != nil
+    let uPlane = layout.uPlane
     for n in samples {
         let ys = y + n * O * g.outputVolume
         forEachGroup(x + n * C * g.inputVolume, layout, v: v, blocks: blocks) { local, first, frames in
             // M[ξ] = Σ over taps a of U[ξ][a] (O × C) · V[ξ] at frames local + a … (C × frames · tiles).
             for xi in 0..<layout.planes {
-                if layout.packing != nil {
+                if packed {
                     brgemm(
-                        m: O, n: frames * tiles, taps: g.kernel.t, k: C,
-                        packedA: u + xi * layout.uPlane,
+                        m: O, n: frames * tiles, taps: g.kernel.t, k: C, packedA: u + xi * uPlane,
                         b: v + xi * vPlane + local * tiles, ldb: vRow, tapShift: tiles, c: m + xi * mPlane, ldc: mRow,
                         accumulate: false)
-                    continue
-                }
-                for a in 0..<g.kernel.t {
-                    sgemm(
-                        m: O, n: frames * tiles, k: C, a: u + xi * O * depth + a * C, lda: depth,
-                        b: v + xi * vPlane + (local + a) * tiles, ldb: vRow, beta: a == 0 ? 0 : 1, c: m + xi * mPlane,
-                        ldc: mRow)
+                } else {
+                    for a in 0..<g.kernel.t {
+                        sgemm(
+                            m: O, n: frames * tiles, k: C, a: u + xi * uPlane + a * C, lda: depth,
+                            b: v + xi * vPlane + (local + a) * tiles, ldb: vRow, beta: a == 0 ? 0 : 1,
+                            c: m + xi * mPlane, ldc: mRow)
+                    }
                 }
             }
             for oc in 0..<O {

@@ -85,11 +85,12 @@ def compare_models(a, common):
         if a.before:
             mb = statistics.median(x["clips_per_s"] for x in before)
             paired = statistics.median(o["clips_per_s"] / b["clips_per_s"] for o, b in zip(ours, before))
-            results[spec] = {"before": before, "before_speed_ratio": mb / mt, "paired_speedup": paired}
             print(f"| {spec}: before {mb:.2f} clips/s, **{mb / mt:.2f}×** PyTorch; this build {mo:.2f}, **{mo / mt:.2f}×**; "
                   f"paired speed-up (median of rounds) {paired:.2f}× |")
         ro, rt = max(x["peak_rss_mb"] for x in ours), max(x["peak_rss_mb"] for x in theirs)
-        results.setdefault(spec, {}).update({"clipkit": ours, "torch": theirs, "speed_ratio": mo / mt, "rss_ratio": ro / rt})
+        results[spec] = {"clipkit": ours, "torch": theirs, "speed_ratio": mo / mt, "rss_ratio": ro / rt}
+        if a.before:
+            results[spec].update({"before": before, "before_speed_ratio": mb / mt, "paired_speedup": paired})
         gflops = statistics.median(x["gflop_per_s"] for x in ours)
         results[spec].update({"sgemm_peak_gflop_per_s": peak, "step_gflop_per_s": gflops})
         label = f"{name} ({execution})" if "stdcf" in name else name
