@@ -207,19 +207,32 @@ private func generalBackward(
     let count =
         winograd != nil
         ? max(weightLayout?.scratchCount ?? 0, dataLayout?.scratchCount ?? 0) : g.columnBufferCount
+    let splitsPlanes = weightLayout?.splitsPlanes(workers: workers) ?? false
     let scratch = Scratch()
     let gradientsOfU = Scratch()
     for worker in 0..<workers {
         _ = scratch.buffer(worker, count: count)
-        if let weightLayout { _ = gradientsOfU.buffer(worker, count: weightLayout.weightCount) }
+        if let weightLayout, worker == 0 || !splitsPlanes {
+            _ = gradientsOfU.buffer(worker, count: weightLayout.weightCount)
+        }
+    }
+    if let weightLayout, splitsPlanes {
+        let du = gradientsOfU.buffer(0, count: weightLayout.weightCount)
+        Parallel.forEachRange(weightLayout.planes, workers: workers) { worker, planes in
+            winogradBackwardWeight(
+                xp, dyp, du: du, weightLayout, samples: 0..<g.batch, planes: planes,
+                scratch: scratch.buffer(worker, count: count))
+        }
     }
     Parallel.forEachRange(g.batch, workers: workers) { worker, range in
         let col = scratch.buffer(worker, count: count)
         zeroNewGradient(range)
         if let weightLayout {
-            winogradBackwardWeight(
-                xp, dyp, du: gradientsOfU.buffer(worker, count: weightLayout.weightCount), weightLayout,
-                samples: range, scratch: col)
+            if !splitsPlanes {  // else dU is done
+                winogradBackwardWeight(
+                    xp, dyp, du: gradientsOfU.buffer(worker, count: weightLayout.weightCount), weightLayout,
+                    samples: range, scratch: col)
+            }
         } else if !partial.isEmpty {
             conv3dBackwardWeight(xp, dyp, partial[worker], g, samples: range, col: col)
         }
@@ -231,7 +244,9 @@ private func generalBackward(
     }
     if let weightLayout {
         // The workers' dU summed, then transformed to dW once.
-        let du = (0..<min(workers, g.batch)).map { gradientsOfU.buffer($0, count: weightLayout.weightCount) }
+        let du = (0..<(splitsPlanes ? 1 : min(workers, g.batch))).map {
+            gradientsOfU.buffer($0, count: weightLayout.weightCount)
+        }
         sumIntoFirst(du, count: weightLayout.weightCount)
         winogradWeightGradient(du[0], weightLayout, into: partial[0], workers: workers)
     }

@@ -51,12 +51,13 @@ extension Conv3dGeometry {
             let (h, w) = winogradTiles(tile)
             return output.t * h * w
         }
-        if Self.winogradPolicy == .automatic && tiles(.f4) >= Self.winogradMinimumColumns
+        let minimum = Self.winogradMinimumColumns(packed: SIMDLevel.usable.brgemmRows != nil)
+        if Self.winogradPolicy == .automatic && tiles(.f4) >= minimum
             && 3 * WinogradTile.f4.planes * tiles(.f4) <= 2 * WinogradTile.f2.planes * tiles(.f2)
         {
             return .f4
         }
-        return tiles(.f2) >= Self.winogradMinimumColumns ? .f2 : nil
+        return tiles(.f2) >= minimum ? .f2 : nil
     }
 
     var usesWinograd: Bool { winogradTile != nil }
@@ -67,11 +68,17 @@ extension Conv3dGeometry {
     /// forward pass; its backward pass takes the same path wherever it runs.
     @TaskLocal public static var winogradPolicy = WinogradPolicy.automatic
 
-    /// R50's middle convs at 4 × 3×8×112×112: stage 4 (8 frames of 16 2×2
-    /// tiles, 128) gained 17% of the r3d50 step on F(2×2); stage 5 (8 × 4,
-    /// and 4 × 16 at 224) ran as fast as through columns but took 76–97 MB
-    /// more (U and per-worker dU of 512 × 3 · 512 × 16 floats).
-    static let winogradMinimumColumns = 128
+    /// The tiles a sample needs for Winograd. With OpenBLAS per tap (no
+    /// brgemm), which packs U again in every call: 128. R50's middle convs at
+    /// 4 × 3×8×112×112: stage 4 (8 frames of 16 2×2 tiles, 128) gained 17% of
+    /// the r3d50 step on F(2×2); stage 5 (8 × 4, and 4 × 16 at 224) ran as
+    /// fast as through columns but took 76–97 MB more (U and per-worker dU of
+    /// 512 × 3 · 512 × 16 floats). With brgemm (U packed once a pass): 32,
+    /// stage 5 at 112, the smallest measured. There r3d50's res5.conv2 took
+    /// 40–43 ms forward, 49–51 dX, 55–57 dW against columns' 59, 56–71 and
+    /// 68–75, and r2plus1d-r50's 1×3×3 one 12–16, 15–19 and 16–19 against 22,
+    /// 19–22 and 24 (BENCHMARKS.md, "Speed, round 3 … seventh part").
+    static func winogradMinimumColumns(packed: Bool) -> Int { packed ? 32 : 128 }
 
     /// m×m output tiles of a frame, down and across (the last ones may overhang).
     func winogradTiles(_ tile: WinogradTile) -> (h: Int, w: Int) {
@@ -123,6 +130,14 @@ struct WinogradLayout {
     var depth: Int { g.kernel.t * g.inChannels }
     /// Floats of dU (per worker): O × depth a plane.
     var weightCount: Int { planes * g.outChannels * depth }
+    /// Whether the backward pass over weights splits dU's planes over the
+    /// workers, each transforming every sample into one shared dU, rather
+    /// than the samples, each worker summing a dU of its own (added up
+    /// after): where dU holds more floats than the batch's V and M, as at
+    /// R50's stage 5 (dU 50 MB, 5× the batch's V and M at 112). There the
+    /// split saves a dU per worker and the pass that adds them, for
+    /// transforms done once per worker instead of once.
+    func splitsPlanes(workers: Int) -> Bool { workers > 1 && weightCount > g.batch * (vCount + mCount) }
     /// How U's planes are packed for `brgemm`, or nil where it does not run
     /// (`.portable`: U[ξ] is O × depth, for OpenBLAS).
     var packing: BrgemmPacking? {
@@ -396,13 +411,14 @@ func winogradForward(
     }
 }
 
-/// dU (`weightCount` floats, overwritten) for `samples`, the transpose of
-/// the forward's linear maps: dU[ξ] = Σ over output frames and tiles of
-/// (A dy Aᵀ)[ξ] · V[ξ]ᵀ. `winogradWeightGradient` then makes dW = Gᵀ dU G,
+/// dU's `planes` (of `weightCount` floats; those planes overwritten) for
+/// `samples`, the transpose of the forward's linear maps: dU[ξ] = Σ over
+/// output frames and tiles of (A dy Aᵀ)[ξ] · V[ξ]ᵀ. The transforms always
+/// make every plane. `winogradWeightGradient` then makes dW = Gᵀ dU G,
 /// once for the dU of all workers.
 func winogradBackwardWeight(
     _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, du: UnsafeMutablePointer<Float>,
-    _ layout: WinogradLayout, samples: Range<Int>, scratch: UnsafeMutablePointer<Float>
+    _ layout: WinogradLayout, samples: Range<Int>, planes: Range<Int>? = nil, scratch: UnsafeMutablePointer<Float>
 ) {
     let g = layout.g
     let o = g.output
@@ -415,7 +431,8 @@ func winogradBackwardWeight(
     let mPlane = layout.mPlane
     let vRow = layout.vRow
     let mRow = layout.mRow
-    du.initialize(repeating: 0, count: layout.weightCount)
+    let planes = planes ?? 0..<layout.planes
+    (du + planes.lowerBound * O * depth).initialize(repeating: 0, count: planes.count * O * depth)
     for n in samples {
         let dys = dy + n * O * g.outputVolume
         forEachGroup(x + n * C * g.inputVolume, layout, v: v, blocks: blocks) { local, first, frames in
@@ -425,7 +442,7 @@ func winogradBackwardWeight(
                     planeStride: mPlane, scratch: blocks)
             }
             // dU[ξ][a] += M[ξ] (O × frames · tiles) · V[ξ] at frames local + a …ᵀ.
-            for xi in 0..<layout.planes {
+            for xi in planes {
                 for a in 0..<g.kernel.t {
                     sgemm(
                         transB: true, m: O, n: C, k: frames * tiles, a: m + xi * mPlane, lda: mRow,

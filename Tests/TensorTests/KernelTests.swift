@@ -85,7 +85,11 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         // Small frames (9 tiles): Winograd over 16 frames at once, through
         // columns over 3.
         (2, 8, 8, 1, (16, 5, 6), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
-        (1, 8, 8, 1, (3, 5, 6), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1))
+        (1, 8, 8, 1, (3, 5, 6), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
+        // R50's stage 5 in small: 32 2×2 tiles a sample (Winograd with brgemm,
+        // else columns), dU larger than the batch's V and M: with 2 workers
+        // dW's planes are split between them (`splitsPlanes`).
+        (2, 64, 64, 1, (8, 4, 4), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1))
     ])
     func convolutionKernelsEqualTheNaiveTwin(
         _ n: Int, _ c: Int, _ o: Int, _ groups: Int, _ input: (Int, Int, Int),
@@ -103,15 +107,23 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         w.requiresGrad = true
         let options = Conv3dOptions(stride: stride, padding: padding, dilation: dilation, groups: groups)
         // Every 3×3 stride-1 case takes Winograd but the small one (27 tiles
-        // over its frames): F(4×4) where a sample has 128 of its tiles and
-        // they do at most 2/3 of F(2×2)'s multiplies.
+        // over its frames) and, without brgemm, stage 5's (32): F(4×4) where
+        // a sample has that minimum of its tiles and they do at most 2/3 of
+        // F(2×2)'s multiplies.
+        let packed = SIMDLevel.usable.brgemmRows != nil
         #expect(
             geometry.usesWinograd
-                == (kernel.1 == 3 && stride == (1, 1, 1) && groups == 1 && c >= 8 && input != (3, 5, 6)))
+                == (kernel.1 == 3 && stride == (1, 1, 1) && groups == 1 && c >= 8 && input != (3, 5, 6)
+                    && (packed || input != (8, 4, 4))))
+        if geometry.usesWinograd && c == 64 {
+            let layout = WinogradLayout(geometry, tile: geometry.winogradTile!, level: .usable)
+            #expect(layout.splitsPlanes(workers: 2) && !layout.splitsPlanes(workers: 1))
+        }
         if geometry.usesWinograd {
             let (t4, t2) = (geometry.winogradTiles(.f4), geometry.winogradTiles(.f2))
             let (f4, f2) = (geometry.output.t * t4.h * t4.w, geometry.output.t * t2.h * t2.w)
-            #expect(geometry.winogradTile == (f4 >= 128 && 3 * 36 * f4 <= 2 * 16 * f2 ? .f4 : .f2))
+            let minimum = Conv3dGeometry.winogradMinimumColumns(packed: SIMDLevel.usable.brgemmRows != nil)
+            #expect(geometry.winogradTile == (f4 >= minimum && 3 * 36 * f4 <= 2 * 16 * f2 ? .f4 : .f2))
         }
         #expect(geometry.isTemporalOnly == (kernel.0 > 1 && kernel.1 == 1 && kernel.2 == 1 && groups == 1))
         // Both tile sizes where Winograd runs (F(2×2) alone under `small`).
@@ -331,8 +343,12 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
     ) {
         let (xv, wv) = (x.scalars, w.scalars)
         // F(4×4, 3×3)'s transforms multiply by up to 8 (and 1/24): its float32
-        // rounding stays within 4e-5 of the outputs' RMS (winogradErrorIsStated).
-        let scale = geometry.winogradTile == .f4 ? 4e-5 * rms(conv3dForwardNaive(xv, wv, geometry)) : 0
+        // rounding stays within 4e-5 of the outputs' RMS; F(2×2)'s, the
+        // columns' and the naive twin's own within 4e-6 each
+        // (winogradErrorIsStated), which the 1e-5 covers but on deep sums
+        // (64 channels × 27 taps).
+        let relative: Float = geometry.winogradTile == .f4 ? 4e-5 : 8e-6
+        let scale = relative * rms(conv3dForwardNaive(xv, wv, geometry))
         x.zeroGrad()
         w.zeroGrad()
         let y = conv3d(x, w, options)
@@ -341,11 +357,11 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         let dy = randomValues(y.count, seed: 6)
         weightedSum(y, Tensor(shape: y.shape, values: dy)).backward()
         let naive = conv3dBackwardNaive(xv, wv, dy, geometry)
-        let dxScale = geometry.winogradTile == .f4 ? 4e-5 * rms(naive.dx) : 0
+        let dxScale = relative * rms(naive.dx)
         #expect(closeness(x.grad!.scalars, naive.dx, atol: 1e-5 + dxScale) == "", "dx, \(what)")
         // A weight's gradient sums up to 2,002 products (N·T·H·W): rounding
         // in either twin reaches 2e-5 on values near 0.
-        let dwScale = geometry.winogradTile == .f4 ? 4e-5 * rms(naive.dw) : 0
+        let dwScale = relative * rms(naive.dw)
         #expect(closeness(w.grad!.scalars, naive.dw, atol: 1e-4 + dwScale) == "", "dw, \(what)")
         inferenceEpiloguesEqualTheNaiveTwin(x, w, options, geometry, what: what, atol: 1e-5 + scale)
     }
@@ -486,6 +502,21 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         // rounding (one Float chain) is about 1e-4 at these magnitudes.
         let naiveDW = conv3dBackwardNaive(xv, wv, dy, g).dw
         #expect(closeness(dw, naiveDW, atol: 2e-4 + (tile == .f4 ? 4e-5 * rms(naiveDW) : 0)) == "")
+        // dU's planes split in two calls (as the workers split them where
+        // `splitsPlanes`): each writes its own planes whole, the same sums.
+        var split = [Float](repeating: .nan, count: layout.weightCount + guardCount)
+        let half = layout.planes / 2 + 1
+        scratch.withUnsafeMutableBufferPointer { s in
+            split.withUnsafeMutableBufferPointer { du in
+                for planes in [half..<layout.planes, 0..<half] {
+                    winogradBackwardWeight(
+                        xv, dy, du: du.baseAddress!, layout, samples: 0..<2, planes: planes, scratch: s.baseAddress!)
+                }
+            }
+        }
+        #expect(
+            split[..<layout.weightCount] == du[..<layout.weightCount]
+                && split[layout.weightCount...].allSatisfy(\.isNaN))
     }
 
     /// Max pooling (the 2×2 fast path and the generic one) against a naive twin,
