@@ -35,12 +35,13 @@ extension Conv3dGeometry {
     /// dilation 1, and enough channels for the GEMMs to outweigh the
     /// transforms (the 3-channel first layer of a net stays on vol2col). A
     /// sample also needs `winogradMinimumColumns` tiles over all its output
-    /// frames: U is transformed three times a step (forward, dX, dW) and
-    /// packed by every GEMM, a cost in O · C · kt that only enough columns
-    /// repay. F(4×4) is taken where it has them and does at most 2/3 of
-    /// F(2×2)'s multiplies (36 per 4×4 tile against 16 per 2×2 tile, with the
-    /// overhanging tiles): 28×28 frames 0.56 of them, 14×14 ones 0.73, where
-    /// its narrower GEMMs lost (BENCHMARKS.md, "Speed, round 3 … second part").
+    /// frames: U is transformed three times a step (forward, dX, dW) and,
+    /// without brgemm, packed by every GEMM, a cost in O · C · kt that only
+    /// enough columns repay. F(4×4) is taken where it has them and does at
+    /// most 2/3 of F(2×2)'s multiplies (36 per 4×4 tile against 16 per 2×2
+    /// tile, with the overhanging tiles): 28×28 frames 0.56 of them, 7×7 ones
+    /// 0.56 (with brgemm), 14×14 ones 0.73, where its narrower GEMMs lost
+    /// (BENCHMARKS.md, "Speed, round 3 … second part").
     var winogradTile: WinogradTile? {
         guard
             Self.winogradPolicy != .never && groups == 1 && kernel.h == 3 && kernel.w == 3 && stride == (1, 1, 1)
