@@ -22,9 +22,12 @@ def clipkit_binary(named=None):
     return os.path.join(bin_path, "clipkit")
 
 
-def peak_tensor_mb(clipkit, model, shape, batch):
+def peak_tensor_mb(clipkit, model, shape, batch, simd=None):
     """The tensor allocator's high-water mark (not RSS) of one training step of `model` on `batch` clips
-    of `shape` (CxTxHxW), with one thread so that it does not depend on how threads interleave."""
+    of `shape` (CxTxHxW), with one thread so that it does not depend on how threads interleave; `simd`
+    caps the SIMD level (CLIPKIT_SIMD), where the algorithms a layer takes depend on it."""
+    env = dict(os.environ, CLIPKIT_SIMD=simd) if simd else None
     text = subprocess.run([clipkit, "bench", "train", "--model", model, "--input", shape, "--batch", str(batch),
-                           "--steps", "1", "--threads", "1", "--json"], capture_output=True, text=True, check=True).stdout
+                           "--steps", "1", "--threads", "1", "--json"], capture_output=True, text=True, check=True,
+                          env=env).stdout
     return json.loads(text)["peak_tensor_mb"]
