@@ -207,14 +207,14 @@ private func generalBackward(
     let count =
         winograd != nil
         ? max(weightLayout?.scratchCount ?? 0, dataLayout?.scratchCount ?? 0) : g.columnBufferCount
+    // dU: one per worker, each summing its samples, or one whose planes the workers split.
     let splitsPlanes = weightLayout?.splitsPlanes(workers: workers) ?? false
+    let buffersOfU = weightLayout == nil ? 0 : splitsPlanes ? 1 : min(workers, g.batch)
     let scratch = Scratch()
     let gradientsOfU = Scratch()
     for worker in 0..<workers {
         _ = scratch.buffer(worker, count: count)
-        if let weightLayout, worker == 0 || !splitsPlanes {
-            _ = gradientsOfU.buffer(worker, count: weightLayout.weightCount)
-        }
+        if let weightLayout, worker < buffersOfU { _ = gradientsOfU.buffer(worker, count: weightLayout.weightCount) }
     }
     if let weightLayout, splitsPlanes {
         let du = gradientsOfU.buffer(0, count: weightLayout.weightCount)
@@ -227,13 +227,11 @@ private func generalBackward(
     Parallel.forEachRange(g.batch, workers: workers) { worker, range in
         let col = scratch.buffer(worker, count: count)
         zeroNewGradient(range)
-        if let weightLayout {
-            if !splitsPlanes {  // else dU is done
-                winogradBackwardWeight(
-                    xp, dyp, du: gradientsOfU.buffer(worker, count: weightLayout.weightCount), weightLayout,
-                    samples: range, scratch: col)
-            }
-        } else if !partial.isEmpty {
+        if let weightLayout, !splitsPlanes {
+            winogradBackwardWeight(
+                xp, dyp, du: gradientsOfU.buffer(worker, count: weightLayout.weightCount), weightLayout,
+                samples: range, scratch: col)
+        } else if weightLayout == nil && !partial.isEmpty {
             conv3dBackwardWeight(xp, dyp, partial[worker], g, samples: range, col: col)
         }
         if let dxp, let dataLayout, let u {
@@ -244,9 +242,7 @@ private func generalBackward(
     }
     if let weightLayout {
         // The workers' dU summed, then transformed to dW once.
-        let du = (0..<(splitsPlanes ? 1 : min(workers, g.batch))).map {
-            gradientsOfU.buffer($0, count: weightLayout.weightCount)
-        }
+        let du = (0..<buffersOfU).map { gradientsOfU.buffer($0, count: weightLayout.weightCount) }
         sumIntoFirst(du, count: weightLayout.weightCount)
         winogradWeightGradient(du[0], weightLayout, into: partial[0], workers: workers)
     }

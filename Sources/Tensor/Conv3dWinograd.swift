@@ -52,7 +52,7 @@ extension Conv3dGeometry {
             let (h, w) = winogradTiles(tile)
             return output.t * h * w
         }
-        let minimum = Self.winogradMinimumColumns(packed: SIMDLevel.usable.brgemmRows != nil)
+        let minimum = Self.winogradMinimumColumns(.usable)
         if Self.winogradPolicy == .automatic && tiles(.f4) >= minimum
             && 3 * WinogradTile.f4.planes * tiles(.f4) <= 2 * WinogradTile.f2.planes * tiles(.f2)
         {
@@ -76,10 +76,11 @@ extension Conv3dGeometry {
     /// fast as through columns but took 76–97 MB more (U and per-worker dU of
     /// 512 × 3 · 512 × 16 floats). With brgemm (U packed once a pass): 32,
     /// stage 5 at 112, the smallest measured. There r3d50's res5.conv2 took
-    /// 40–43 ms forward, 49–51 dX, 55–57 dW against columns' 59, 56–71 and
-    /// 68–75, and r2plus1d-r50's 1×3×3 one 12–16, 15–19 and 16–19 against 22,
-    /// 19–22 and 24 (BENCHMARKS.md, "Speed, round 3 … seventh part").
-    static func winogradMinimumColumns(packed: Bool) -> Int { packed ? 32 : 128 }
+    /// 40–43 ms forward, 49–51 dX, 55–57 dW against columns' 59–68, 56–90
+    /// and 68–86, and r2plus1d-r50's 1×3×3 one 12–16, 15–19 and 16–19
+    /// against 22–31, 19–22 and 24–32 (BENCHMARKS.md, "Speed, round 3 …
+    /// seventh part").
+    static func winogradMinimumColumns(_ level: SIMDLevel) -> Int { level.brgemmRows != nil ? 32 : 128 }
 
     /// m×m output tiles of a frame, down and across (the last ones may overhang).
     func winogradTiles(_ tile: WinogradTile) -> (h: Int, w: Int) {
@@ -129,7 +130,7 @@ struct WinogradLayout {
     var inputFrames: Int { frames + g.kernel.t - 1 }
     /// GEMM depth: every tap's input channels.
     var depth: Int { g.kernel.t * g.inChannels }
-    /// Floats of dU (per worker): O × depth a plane.
+    /// Floats of dU (one per worker, or one shared where `splitsPlanes`): O × depth a plane.
     var weightCount: Int { planes * g.outChannels * depth }
     /// Whether the backward pass over weights splits dU's planes over the
     /// workers, each transforming every sample into one shared dU, rather

@@ -122,7 +122,7 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         if geometry.usesWinograd {
             let (t4, t2) = (geometry.winogradTiles(.f4), geometry.winogradTiles(.f2))
             let (f4, f2) = (geometry.output.t * t4.h * t4.w, geometry.output.t * t2.h * t2.w)
-            let minimum = Conv3dGeometry.winogradMinimumColumns(packed: SIMDLevel.usable.brgemmRows != nil)
+            let minimum = Conv3dGeometry.winogradMinimumColumns(.usable)
             #expect(geometry.winogradTile == (f4 >= minimum && 3 * 36 * f4 <= 2 * 16 * f2 ? .f4 : .f2))
         }
         #expect(geometry.isTemporalOnly == (kernel.0 > 1 && kernel.1 == 1 && kernel.2 == 1 && groups == 1))
