@@ -88,6 +88,20 @@ public final class BatchNorm3d: Module {
         return conv.forward(x, then: inferenceAffine(relu: relu))
     }
 
+    /// maxPool3d(relu(self(conv(x))), kernel: (frames, 2, 2)), kth3l's
+    /// pools. In inference with a convolution that takes an epilogue, BN and
+    /// the ReLU run inside it, as in `after(_:_:relu:)`; otherwise BN, the
+    /// ReLU and the pool are one op (`batchNormReLUMaxPool`), which makes no
+    /// tensor of conv(x)'s size.
+    public func after(_ conv: Module, _ x: Tensor, reluMaxPoolFrames frames: Int) -> Tensor {
+        if isInference(conv), conv is EpilogueConvolution {
+            return maxPool3d(after(conv, x, relu: true), kernel: (frames, 2, 2))
+        }
+        return batchNormReLUMaxPool(
+            conv(x), gamma: weight, beta: bias, runningMean: runningMean, runningVar: runningVar,
+            training: training, momentum: momentum, epsilon: epsilon, reducer: reducer, frames: frames)
+    }
+
     /// relu(self(conv(x)) + residual): a bottleneck's end. In inference, when
     /// the caller owns `residual` (`overwriting`), this layer is folded into
     /// the convolution's weights, the convolution is added into `residual`,

@@ -23,8 +23,8 @@ public final class KTH3L: Module {
     }
 
     override public func forward(_ x: Tensor) -> Tensor {
-        var h = maxPool3d(bn1.after(conv1, x, relu: true), kernel: (1, 2, 2))
-        h = maxPool3d(bn2.after(conv2, h, relu: true), kernel: (2, 2, 2))
+        var h = bn1.after(conv1, x, reluMaxPoolFrames: 1)
+        h = bn2.after(conv2, h, reluMaxPoolFrames: 2)
         h = bn3.after(conv3, h, relu: true)
         return fc(globalAvgPool(h))
     }

@@ -99,7 +99,7 @@ public func batchNormReLUGated(
 public typealias BatchNormReducer = @Sendable (inout [Double]) -> Void
 
 /// N samples of C channels of `volume` elements each: BN's view of its input.
-private struct ChannelLayout {
+struct ChannelLayout {
     let n: Int
     let c: Int
     let volume: Int
@@ -119,17 +119,46 @@ private func normalize(
     training: Bool, momentum: Float, epsilon: Float, relu: Bool, reducer: BatchNormReducer?
 ) -> (y: Tensor, mean: [Float], invStd: [Float]) {
     let layout = ChannelLayout(x)
-    let c = layout.c
     let y = Tensor.empty(x.shape)
+    let (xp, yp) = (x.storage.pointer, y.storage.pointer)
+    let level = SIMDLevel.usable
+    let (mean, invStd) = forEachChannelStatistics(
+        x, layout, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar, training: training,
+        momentum: momentum, epsilon: epsilon, reducer: reducer, level: level
+    ) { ch, scale, shift in
+        for s in 0..<layout.n {
+            let offset = layout.offset(s, ch)
+            batchNormAffine(
+                xp + offset, yp + offset, count: layout.volume, scale: scale, shift: shift, relu: relu, level: level)
+        }
+    }
+    let backward = BatchNormBackward(
+        x: x.storage, gamma: gamma.storage, beta: beta.storage, layout: layout, mean: mean, invStd: invStd,
+        training: training, relu: relu, reducer: training ? reducer : nil, level: level)
+    let (xn, gn, bn) = (x.node, gamma.node, beta.node)
+    y.record([x, gamma, beta]) { dy in
+        backward.run(dy, dx: xn?.gradBufferForWrite(), dgamma: gn?.gradBuffer(), dbeta: bn?.gradBuffer())
+    }
+    return (y, mean, invStd)
+}
+
+/// Each channel's mean and 1/σ: the batch's in training (updating the
+/// running statistics), else the running ones. Then `body(channel, scale,
+/// shift)` with BN's map x·scale + shift for that channel, in the same pass
+/// over the channels (split over the threads), while its data is in cache.
+func forEachChannelStatistics(
+    _ x: Tensor, _ layout: ChannelLayout, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+    training: Bool, momentum: Float, epsilon: Float, reducer: BatchNormReducer?, level: SIMDLevel,
+    _ body: (_ channel: Int, _ scale: Float, _ shift: Float) -> Void
+) -> (mean: [Float], invStd: [Float]) {
+    let c = layout.c
     let xp = x.storage.pointer
-    let yp = y.storage.pointer
     let gp = gamma.storage.pointer
     let bp = beta.storage.pointer
     let rm = runningMean.storage.pointer
     let rv = runningVar.storage.pointer
     var mean = [Float](repeating: 0, count: c)
     var invStd = [Float](repeating: 0, count: c)
-    let level = SIMDLevel.usable
     // Synchronised BN: every channel's sums first, summed over every rank
     // (unsynchronised, each channel is summed in the pass that normalises it).
     let synced = training ? reducer.map { forwardSums(xp, layout, level, reducer: $0) } : nil
@@ -154,24 +183,12 @@ private func normalize(
                         invp[ch] = 1 / (rv[ch] + epsilon).squareRoot()
                     }
                     let scale = gp[ch] * invp[ch]
-                    for s in 0..<layout.n {
-                        let offset = layout.offset(s, ch)
-                        batchNormAffine(
-                            xp + offset, yp + offset, count: layout.volume, scale: scale,
-                            shift: bp[ch] - meanp[ch] * scale, relu: relu, level: level)
-                    }
+                    body(ch, scale, bp[ch] - meanp[ch] * scale)
                 }
             }
         }
     }
-    let backward = BatchNormBackward(
-        x: x.storage, gamma: gamma.storage, beta: beta.storage, layout: layout, mean: mean, invStd: invStd,
-        training: training, relu: relu, reducer: training ? reducer : nil, level: level)
-    let (xn, gn, bn) = (x.node, gamma.node, beta.node)
-    y.record([x, gamma, beta]) { dy in
-        backward.run(dy, dx: xn?.gradBufferForWrite(), dgamma: gn?.gradBuffer(), dbeta: bn?.gradBuffer())
-    }
-    return (y, mean, invStd)
+    return (mean, invStd)
 }
 
 /// (Σx, Σx², count) of one channel over the batch.
@@ -207,7 +224,7 @@ private func forwardSums(
 
 /// BN's backward pass: what the forward pass keeps (x, γ, β, the statistics
 /// it used), and the gradients it writes.
-private struct BatchNormBackward {
+struct BatchNormBackward {
     let x: Storage
     let gamma: Storage
     let beta: Storage
@@ -219,6 +236,9 @@ private struct BatchNormBackward {
     let reducer: BatchNormReducer?
     /// The forward pass's SIMD level, so that the ReLU mask is the one it applied.
     let level: SIMDLevel
+    /// The max-pool fused after BN-ReLU (`batchNormReLUMaxPool`): dy is the
+    /// pool's output gradient, and dz is dy at each window's argmax.
+    var pool: FusedPool? = nil
 
     /// γ·1/σ and β − mean·γ/σ of a channel: the forward pass's affine map.
     @inline(__always) func affine(_ ch: Int) -> (Float, Float) {
@@ -276,9 +296,17 @@ private struct BatchNormBackward {
         var sumDz: Float = 0
         var sumDzXhat: Float = 0
         for s in 0..<layout.n {
-            let (a, b) = gradientSums(
-                dyp + layout.offset(s, ch), x.pointer + layout.offset(s, ch), count: layout.volume, mean: mean[ch],
-                invStd: invStd[ch], reluScale: relu ? k : nil, reluShift: shift, level: level)
+            let offset = layout.offset(s, ch)
+            let (a, b) =
+                if let pool {
+                    pool.gradientChannelSums(
+                        dyp, x.pointer + offset, plane: s * layout.c + ch, mean: mean[ch], invStd: invStd[ch], k: k,
+                        shift: shift, level: level)
+                } else {
+                    gradientSums(
+                        dyp + offset, x.pointer + offset, count: layout.volume, mean: mean[ch], invStd: invStd[ch],
+                        reluScale: relu ? k : nil, reluShift: shift, level: level)
+                }
             sumDz += a
             sumDzXhat += b
         }
@@ -295,6 +323,12 @@ private struct BatchNormBackward {
         let statistics = training ? (a: sumDz / count, b: sumDzXhat / count, mean: mean[ch], invStd: invStd[ch]) : nil
         for s in 0..<layout.n {
             let offset = layout.offset(s, ch)
+            if let pool {
+                pool.inputGradient(
+                    dyp, x.pointer + offset, dx.pointer + offset, plane: s * layout.c + ch, k: k, shift: shift,
+                    statistics: statistics, accumulate: !dx.fresh, level: level)
+                continue
+            }
             batchNormInputGradient(
                 dyp + offset, x.pointer + offset, dx.pointer + offset, count: layout.volume, k: k, shift: shift,
                 relu: relu, statistics: statistics, accumulate: !dx.fresh, level: level)

@@ -83,7 +83,7 @@ public func maxPool3d(
 
 /// The windows of a max-pooling over one T×H×W plane; the argmax of each
 /// window is its offset (i·kh + j)·kw + k from the window's origin.
-private struct PoolWindows {
+struct PoolWindows {
     let input: (t: Int, h: Int, w: Int)
     let kernel: (Int, Int, Int)
     let stride: (Int, Int, Int)
@@ -97,22 +97,36 @@ private struct PoolWindows {
     /// twin here: 8 windows at a time from the even and odd lanes of 16-float
     /// loads, with no branches (compares on random data mispredict half the
     /// time), then the row's last windows one by one. Strict > keeps the
-    /// first maximum, as in PyTorch and `maxOfWindows`.
+    /// first maximum, as in PyTorch and `maxOfWindows`. With `reluAffine`
+    /// (scale, shift), the windows are of max(0, x·scale + shift), mapped as
+    /// they are loaded (batch norm and ReLU fused into the pool, with
+    /// `batchNormAffine`'s operations).
     func maxOfPairs(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<UInt8>,
-        _ level: SIMDLevel
+        _ level: SIMDLevel, reluAffine: (scale: Float, shift: Float)? = nil
     ) {
         #if arch(x86_64)
             if level != .portable {
                 let pool = level == .avx512 ? ck_max_pool_pairs_avx512 : ck_max_pool_pairs_avx2
                 pool(
                     x, y, argmax, Int32(kernel.0), Int64(input.h), Int64(input.w), Int64(output.t), Int64(output.h),
-                    Int64(output.w))
+                    Int64(output.w), reluAffine == nil ? 0 : 1, reluAffine?.scale ?? 1, reluAffine?.shift ?? 0)
                 return
             }
         #endif
         let (h, w) = (input.h, input.w)
         let frames = kernel.0
+        // z < 0 → 0, so that −0 and NaN stay as the C kernels' max(0, z) leaves them.
+        @inline(__always) func mapped(_ v: SIMD16<Float>) -> SIMD16<Float> {
+            guard let (scale, shift) = reluAffine else { return v }
+            let z = v * scale + shift
+            return z.replacing(with: 0, where: z .< 0)
+        }
+        @inline(__always) func mapped(_ v: Float) -> Float {
+            guard let (scale, shift) = reluAffine else { return v }
+            let z = v * scale + shift
+            return z < 0 ? 0 : z
+        }
         var out = 0
         for a in 0..<output.t {
             for b in 0..<output.h {
@@ -123,7 +137,7 @@ private struct PoolWindows {
                 while d + 8 <= output.w {
                     var maxima = EightMaxima()
                     for r in 0..<2 * frames {
-                        let v = UnsafeRawPointer(row(r) + 2 * d).loadUnaligned(as: SIMD16<Float>.self)
+                        let v = mapped(UnsafeRawPointer(row(r) + 2 * d).loadUnaligned(as: SIMD16<Float>.self))
                         maxima.take(v.evenHalf, at: 2 * r)
                         maxima.take(v.oddHalf, at: 2 * r + 1)
                     }
@@ -132,11 +146,11 @@ private struct PoolWindows {
                     out += 8
                 }
                 while d < output.w {
-                    var best = r0[2 * d]
+                    var best = mapped(r0[2 * d])
                     var offset: UInt8 = 0
                     for r in 0..<2 * frames {
-                        for k in 0..<2 where row(r)[2 * d + k] > best {
-                            best = row(r)[2 * d + k]
+                        for k in 0..<2 where mapped(row(r)[2 * d + k]) > best {
+                            best = mapped(row(r)[2 * d + k])
                             offset = UInt8(2 * r + k)
                         }
                     }
@@ -162,7 +176,7 @@ private struct PoolWindows {
                 let scatter = level == .avx512 ? ck_max_pool_pairs_backward_avx512 : ck_max_pool_pairs_backward_avx2
                 scatter(
                     dy, argmax, dx, Int32(kernel.0), Int64(input.t), Int64(input.h), Int64(input.w), Int64(output.t),
-                    Int64(output.h), Int64(output.w), write ? 0 : 1)
+                    Int64(output.h), Int64(output.w), write ? 0 : 1, nil)
                 return
             }
         #endif

@@ -120,21 +120,47 @@ void ck_bn_input_gradient_avx512(const float *dy, const float *x, float *dx, int
 /// Max pooling of one plane (T × in_h × in_w) over 2 × 2 windows of `frames`
 /// (1 or 2) frames at their own stride, no padding: y and each window's
 /// argmax, its offset (i · 2 + j) · 2 + k (frame i, row j, column k); the
-/// first maximum wins ties. The Swift twins are in Pooling.swift.
+/// first maximum wins ties. With `relu_affine`, the plane is first mapped to
+/// max(0, x·scale + shift) (ck_bn_affine's operations), in registers: batch
+/// norm, ReLU and the pool in one pass. The Swift twins are in Pooling.swift.
 void ck_max_pool_pairs_avx2(const float *x, float *y, uint8_t *argmax, int32_t frames, int64_t in_h, int64_t in_w,
-                            int64_t out_t, int64_t out_h, int64_t out_w);
+                            int64_t out_t, int64_t out_h, int64_t out_w, int32_t relu_affine, float scale,
+                            float shift);
 void ck_max_pool_pairs_avx512(const float *x, float *y, uint8_t *argmax, int32_t frames, int64_t in_h,
-                              int64_t in_w, int64_t out_t, int64_t out_h, int64_t out_w);
+                              int64_t in_w, int64_t out_t, int64_t out_h, int64_t out_w, int32_t relu_affine,
+                              float scale, float shift);
+/// Batch norm's map of a max-pool's gradient when BN-ReLU ran fused into the
+/// pool (`relu_affine`): dx = ck_bn_input_gradient's dx (with `relu`) from x
+/// and dz, the gradient the pool sends back.
+typedef struct {
+    const float *x;
+    float k, shift;
+    int32_t training;
+    float a, b, mean, inv_std;
+} ck_bn_backward_map;
+
 /// Its backward pass: dy of each window added to dx (in_t × in_h × in_w) at
 /// its argmax, or, unless `accumulate`, dx written: dy at the argmaxes, 0
-/// everywhere else.
+/// everywhere else. With `bn` (not NULL), the windows must cover the plane,
+/// and what is written or added is BN's map of that gradient.
 void ck_max_pool_pairs_backward_avx2(const float *dy, const uint8_t *argmax, float *dx, int32_t frames,
                                      int64_t in_t, int64_t in_h, int64_t in_w, int64_t out_t, int64_t out_h,
-                                     int64_t out_w, int32_t accumulate);
+                                     int64_t out_w, int32_t accumulate, const ck_bn_backward_map *bn);
 void ck_max_pool_pairs_backward_avx512(const float *dy, const uint8_t *argmax, float *dx, int32_t frames,
                                        int64_t in_t, int64_t in_h, int64_t in_w, int64_t out_t, int64_t out_h,
-                                       int64_t out_w, int32_t accumulate);
+                                       int64_t out_w, int32_t accumulate, const ck_bn_backward_map *bn);
 
+/// Batch norm's backward pass through that fused pool, over one plane whose
+/// windows cover it (in_t = frames · out_t, in_h = 2 · out_h, in_w = 2 ·
+/// out_w): dz is dy at each window's argmax where x·k + shift > 0, 0
+/// everywhere else. sums[0] = Σdz, sums[1] = Σdz·(x − mean)·inv_std (the
+/// twin is in BatchNormPool.swift).
+void ck_bn_pool_gradient_sums_avx2(const float *dy, const uint8_t *argmax, const float *x, int32_t frames,
+                                   int64_t in_h, int64_t in_w, int64_t out_t, int64_t out_h, int64_t out_w,
+                                   float mean, float inv_std, float k, float shift, float *sums);
+void ck_bn_pool_gradient_sums_avx512(const float *dy, const uint8_t *argmax, const float *x, int32_t frames,
+                                     int64_t in_h, int64_t in_w, int64_t out_t, int64_t out_h, int64_t out_w,
+                                     float mean, float inv_std, float k, float shift, float *sums);
 /// A batch-reduce GEMM, Winograd's per-plane products (brgemm_body.h), at
 /// AVX-512 only: c[i · ldc + j] = Σ over taps t and p < k of A[i][t · k + p]
 /// · b[t · tap_shift + p · ldb + j] for i < m, j < n, written, or added to c
