@@ -1,5 +1,6 @@
 // ckernels.h's kernels at each SIMD level: each body (direct_conv_body.h,
-// winograd_body.h, batch_norm_body.h, pool_body.h; brgemm_body.h at AVX-512 only) is included once per
+// winograd_body.h, batch_norm_body.h, pool_body.h; brgemm_body.h and
+// packed_weights_body.h at AVX-512 only) is included once per
 // level, with that level's vector operations and target.
 #include "ckernels.h"
 
@@ -171,6 +172,7 @@ static inline __m256 load_offsets_avx2(const uint8_t *p, int64_t lanes) {
 #include "batch_norm_body.h"
 #include "pool_body.h"
 #include "brgemm_body.h"
+#include "packed_weights_body.h"
 #pragma clang attribute pop
 
 #endif

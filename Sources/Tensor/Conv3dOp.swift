@@ -116,7 +116,7 @@ private func convolve(
             xp, wp, yp, g, level: level, threads: path.threads, accumulate: accumulate, epilogue: epilogue)
     } else if let winograd = path.winograd {
         let layout = WinogradLayout(g, tile: winograd, level: path.level)
-        let u = Storage(count: layout.uCount, zeroed: false)
+        let u = Storage(count: layout.uCount, zeroed: false, lineAligned: true)
         winogradWeights(wp, layout, flipped: false, into: u.pointer, workers: workers)
         let scratch = Scratch()
         for worker in 0..<workers { _ = scratch.buffer(worker, count: layout.scratchCount) }
@@ -200,7 +200,7 @@ private func generalBackward(
 ) {
     let weightLayout = partial.isEmpty ? nil : winograd.map { WinogradLayout(g, tile: $0, level: level) }
     let dataLayout = dxp == nil ? nil : winograd.map { WinogradLayout(g.transposedForData, tile: $0, level: level) }
-    let u = dataLayout.map { Storage(count: $0.uCount, zeroed: false) }
+    let u = dataLayout.map { Storage(count: $0.uCount, zeroed: false, lineAligned: true) }
     if let dataLayout, let u {
         winogradWeights(wp, dataLayout, flipped: true, into: u.pointer, workers: workers)
     }

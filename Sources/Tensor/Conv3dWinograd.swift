@@ -1,3 +1,5 @@
+import CKernels  // its x86-64 kernels are declared on x86-64 only
+
 /// Winograd F(m×m, 3×3) with m = 2 or 4 (Lavin and Gray, "Fast Algorithms
 /// for Convolutional Neural Networks", 2016; the maps are in
 /// WinogradTransforms.swift) for 3D convolutions whose spatial kernel is 3×3
@@ -179,12 +181,31 @@ struct WinogradLayout {
 /// `workers` threads. With `flipped`, `layout.g` is a `transposedForData`
 /// geometry and `w` the original weight (O′ × C′ × kt × 3 × 3 with O′ =
 /// g.inChannels): the kernel is read flipped and transposed.
+///
+/// Packed, it runs ck_winograd_weights_packed_avx512 at `level` AVX-512, or
+/// its Swift twin (`winogradWeightsPacked`) below it.
 func winogradWeights(
     _ w: UnsafePointer<Float>, _ layout: WinogradLayout, flipped: Bool, into u: UnsafeMutablePointer<Float>,
-    workers: Int = 1
+    workers: Int = 1, level: SIMDLevel = .usable
 ) {
     func transform<T: WinogradTransforms>(_: T.Type) {
         if let packing = layout.packing {
+            #if arch(x86_64)
+                if level == .avx512 {
+                    let g = layout.g
+                    let slivers = (g.outChannels + packing.rows - 1) / packing.rows
+                    precondition(packing.rows == Int(CK_BRGEMM_ROWS), "brgemm's slivers are \(CK_BRGEMM_ROWS) rows")
+                    Parallel.forEachRange(slivers, workers: workers) { _, range in
+                        withUnsafeTemporaryAllocation(of: Float.self, capacity: g.inChannels * 9 * packing.rows) {
+                            ck_winograd_weights_packed_avx512(
+                                Int32(T.m), w, u, Int64(g.outChannels), Int64(g.inChannels), Int64(g.kernel.t),
+                                flipped ? 1 : 0, Int64(layout.uPlane), Int64(range.lowerBound),
+                                Int64(range.upperBound), $0.baseAddress!)
+                        }
+                    }
+                    return
+                }
+            #endif
             winogradWeightsPacked(T.self, w, layout, packing, flipped: flipped, into: u, workers: workers)
         } else {
             winogradWeights(T.self, w, layout, flipped: flipped, into: u, workers: workers)

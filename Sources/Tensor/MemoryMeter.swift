@@ -50,16 +50,30 @@ public final class MemoryMeter: Sendable {
 final class Storage: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<Float>
     let count: Int
+    /// The allocation (`pointer`, or before it when `lineAligned`) and its floats.
+    private let base: UnsafeMutablePointer<Float>
+    private let allocated: Int
+    static let lineFloats = 16
 
-    init(count: Int, zeroed: Bool = true) {
+    /// `lineAligned`: the floats start on a cache line (Winograd's packed
+    /// weights, which stream whole lines). It allocates 15 floats more and
+    /// starts inside; asking the allocator for the alignment instead
+    /// (posix_memalign) nearly doubled a training step's RSS, as the heap
+    /// stopped reusing freed blocks.
+    init(count: Int, zeroed: Bool = true, lineAligned: Bool = false) {
         self.count = count
-        pointer = .allocate(capacity: max(count, 1))
+        allocated = max(count, 1) + (lineAligned ? Self.lineFloats - 1 : 0)
+        base = .allocate(capacity: allocated)
+        pointer =
+            lineAligned
+            ? UnsafeMutableRawPointer(base).alignedUp(toMultipleOf: Self.lineFloats * 4).assumingMemoryBound(
+                to: Float.self) : base
         if zeroed { pointer.initialize(repeating: 0, count: count) }
-        MemoryMeter.shared.allocated(count * 4)
+        MemoryMeter.shared.allocated(allocated * 4)
     }
 
     deinit {
-        pointer.deallocate()
-        MemoryMeter.shared.freed(count * 4)
+        base.deallocate()
+        MemoryMeter.shared.freed(allocated * 4)
     }
 }
