@@ -280,7 +280,7 @@ private func transformOutputGradient<T: WinogradTransforms>(
     planeStride: Int, scratch: UnsafeMutablePointer<Float>
 ) {
     let o = layout.g.output
-    let (m, alpha) = (layout.tile.m, layout.tile.alpha)
+    let alpha = layout.tile.alpha
     let tiles = layout.tiles
     let across = scratch  // m × α × n
     for start in stride(from: 0, to: frames, by: layout.blockFrames) {
