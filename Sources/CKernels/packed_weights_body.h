@@ -4,12 +4,12 @@
 // winogradWeightsPacked in Tensor/Conv3dWinograd.swift: the same operations
 // in the same order, so U equals it.
 //
-// U is 16 (F(2×2)) or 36 (F(4×4)) planes of O × kt·C floats, megabytes
-// apart, written once and read by brgemm later. Each plane's sliver rows of
-// two adjacent input channels make one 64-byte line, written with a
-// streaming store when the lines are aligned: a normal store first reads
-// every line it writes (U is too large for the caches), which made the
-// transform wait on memory.
+// U is 16 (F(2×2)) or 36 (F(4×4)) planes of O′ × kt·C floats (O rounded up
+// to whole slivers of CK_BRGEMM_ROWS), megabytes apart, written once and
+// read by brgemm later. Each plane's sliver rows of two adjacent input
+// channels make one 64-byte line, written with a streaming store when the
+// lines are aligned: a normal store first reads every line it writes (U is
+// too large for the caches), which made the transform wait on memory.
 
 /// G's rows applied to three 8-lane vectors (a, b, c) of kernel taps,
 /// written to r[0 … m + 1], as WinogradF2.filter and WinogradF4.filter.

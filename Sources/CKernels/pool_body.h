@@ -3,7 +3,9 @@
 // level: levels.c includes this file once per level, inside that level's
 // target region, with VEC, MASK, VW, FN and the V_* operations defined. The
 // Swift twins are PoolWindows.maxOfPairs and scatterPairs in
-// Tensor/Pooling.swift.
+// Tensor/Pooling.swift, and, for batch norm's backward pass through the
+// fused pool (ck_bn_pool_gradient_sums, the scatter with a
+// ck_bn_backward_map), FusedPool's in Tensor/BatchNormPool.swift.
 
 /// Row r of the window's 2·frames rows (frame r / 2, row r mod 2) from the
 /// window row's origin.

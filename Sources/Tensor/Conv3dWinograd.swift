@@ -182,16 +182,17 @@ struct WinogradLayout {
 /// geometry and `w` the original weight (O′ × C′ × kt × 3 × 3 with O′ =
 /// g.inChannels): the kernel is read flipped and transposed.
 ///
-/// Packed, it runs ck_winograd_weights_packed_avx512 at `level` AVX-512, or
-/// its Swift twin (`winogradWeightsPacked`) below it.
+/// Packed, it runs ck_winograd_weights_packed_avx512 at AVX-512 (the
+/// layout's level, or `level` when given), or its Swift twin
+/// (`winogradWeightsPacked`) below it.
 func winogradWeights(
     _ w: UnsafePointer<Float>, _ layout: WinogradLayout, flipped: Bool, into u: UnsafeMutablePointer<Float>,
-    workers: Int = 1, level: SIMDLevel = .usable
+    workers: Int = 1, level: SIMDLevel? = nil
 ) {
     func transform<T: WinogradTransforms>(_: T.Type) {
         if let packing = layout.packing {
             #if arch(x86_64)
-                if level == .avx512 {
+                if (level ?? layout.level) == .avx512 {
                     let g = layout.g
                     let slivers = (g.outChannels + packing.rows - 1) / packing.rows
                     precondition(packing.rows == Int(CK_BRGEMM_ROWS), "brgemm's slivers are \(CK_BRGEMM_ROWS) rows")

@@ -28,7 +28,8 @@ import Testing
     /// The forward and backward pass (twice: the second adds into the
     /// gradients) of the fused op or of the two ops, at `level`.
     static func run(
-        fused: Bool, _ shape: [Int], frames: Int, training: Bool, level: SIMDLevel, passes: Int = 1
+        fused: Bool, _ shape: [Int], frames: Int, training: Bool, level: SIMDLevel, passes: Int = 1,
+        reducer: BatchNormReducer? = nil
     ) -> Run {
         SIMDLevel.$current.withValue(level) {
             let x = Tensor(shape: shape, values: input(shape, seed: 60))
@@ -43,11 +44,11 @@ import Testing
                     fused
                     ? batchNormReLUMaxPool(
                         x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
-                        training: training, frames: frames)
+                        training: training, reducer: reducer, frames: frames)
                     : maxPool3d(
                         batchNormReLU(
                             x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
-                            training: training), kernel: (frames, 2, 2))
+                            training: training, reducer: reducer), kernel: (frames, 2, 2))
                 let up = randomValues(y.count, seed: 61)
                 weightedSum(y, Tensor(shape: y.shape, values: up)).backward()
             }
@@ -79,6 +80,29 @@ import Testing
                 #expect(closeness(fused.dgamma, twoOps.dgamma) == "", "dγ, \(what)")
                 #expect(closeness(fused.dbeta, twoOps.dbeta) == "", "dβ, \(what)")
                 #expect(fused.dx.contains { $0 != 0 }, "dx is not all 0, \(what)")
+            }
+        }
+    }
+
+    /// Synchronised BN (the sums through a reducer): as if a second rank
+    /// had the same batch, the reducer doubles every sum and count, which
+    /// must give the two ops' results without one.
+    @Test func fusedRunsSynchronisedBatchNorm() {
+        let shape = [2, Self.channels, 4, 6, 34]
+        let doubling: BatchNormReducer = { sums in
+            for i in sums.indices { sums[i] *= 2 }
+        }
+        for level in Self.levels {
+            for frames in [1, 2] {
+                let synced = Self.run(
+                    fused: true, shape, frames: frames, training: true, level: level, reducer: doubling)
+                let alone = Self.run(fused: false, shape, frames: frames, training: true, level: level)
+                let what = "\(level), frames \(frames)"
+                #expect(synced.y == alone.y, "y, \(what)")
+                #expect(closeness(synced.dx, alone.dx) == "", "dx, \(what)")
+                // γ and β get this rank's sums only (they are averaged with the others' later).
+                #expect(closeness(synced.dgamma, alone.dgamma) == "", "dγ, \(what)")
+                #expect(closeness(synced.dbeta, alone.dbeta) == "", "dβ, \(what)")
             }
         }
     }

@@ -79,25 +79,27 @@ import Testing
 
     /// Winograd's weights packed for brgemm by the C kernel
     /// (packed_weights_body.h) equal the Swift twin's exactly, forward and
-    /// flipped for the data gradient: a short last sliver (13 output
-    /// channels), an even channel count on a cache-line aligned U (its
-    /// lines streamed) and on an unaligned one, an odd count (one channel
-    /// alone), one tap and three; nothing written past U.
+    /// flipped for the data gradient: short last slivers (13 and 12 output
+    /// channels), even channel counts on a cache-line aligned U (its lines
+    /// streamed: 6 forward, 12 flipped) and on an unaligned one, odd counts
+    /// (a channel alone: 5 forward, 13 flipped), one tap and three; nothing
+    /// written past U.
     @Test(
         .enabled(if: SIMDLevel.avx512.isSupported, "the packed weights need an AVX-512 machine: skipped here"),
         arguments: WinogradTile.allCases)
     func packedWeightsEqualTheSwiftTwin(_ tile: WinogradTile) {
-        for (inChannels, taps) in [(6, 3), (5, 3), (6, 1)] {
+        for (inChannels, outChannels, taps) in [(6, 13, 3), (5, 13, 3), (6, 13, 1), (5, 12, 3)] {
             let g = Conv3dGeometry(
-                batch: 1, inChannels: inChannels, outChannels: 13, groups: 1, input: (4, 8, 8),
+                batch: 1, inChannels: inChannels, outChannels: outChannels, groups: 1, input: (4, 8, 8),
                 kernel: (taps, 3, 3), stride: (1, 1, 1), padding: (taps / 2, 1, 1), dilation: (1, 1, 1))
-            let w = randomValues(13 * inChannels * taps * 9, seed: 90 + UInt64(inChannels * taps))
+            let w = randomValues(outChannels * inChannels * taps * 9, seed: 90 + UInt64(inChannels * taps))
             for flipped in [false, true] {
                 let layout = WinogradLayout(flipped ? g.transposedForData : g, tile: tile, level: .avx512)
                 #expect(layout.packing != nil)
                 let guardCount = 64
                 func transform(_ level: SIMDLevel, offset: Int) -> [Float] {
-                    let u = Storage(count: layout.uCount + guardCount + offset, zeroed: false)
+                    let u = Storage(count: layout.uCount + guardCount + offset, zeroed: false, lineAligned: true)
+                    #expect(Int(bitPattern: u.pointer) % 64 == 0, "U starts on a cache line")
                     u.pointer.initialize(repeating: .nan, count: u.count)
                     winogradWeights(w, layout, flipped: flipped, into: u.pointer + offset, workers: 2, level: level)
                     return Array(UnsafeBufferPointer(start: u.pointer + offset, count: layout.uCount + guardCount))
@@ -106,7 +108,8 @@ import Testing
                 #expect(!twin[..<layout.uCount].contains { $0.isNaN }, "the twin writes every float of U")
                 for offset in [0, 1] {
                     let c = transform(.avx512, offset: offset)
-                    let what = "\(tile), C \(inChannels), \(taps) taps, flipped \(flipped), offset \(offset)"
+                    let what =
+                        "\(tile), C \(layout.g.inChannels), O \(layout.g.outChannels), \(taps) taps, offset \(offset)"
                     let equal = c[..<layout.uCount] == twin[..<layout.uCount]
                     #expect(equal, "U, \(what)")
                     #expect(c[layout.uCount...].allSatisfy { $0.isNaN }, "written past U, \(what)")
