@@ -68,27 +68,6 @@ struct FusedPool {
     let windows: PoolWindows
     let argmax: ByteBuffer
 
-    /// The input offset of the element at `offset` (as `maxOfPairs` writes
-    /// it) in window (a, b, d).
-    @inline(__always) private func element(_ a: Int, _ b: Int, _ d: Int, _ offset: Int) -> Int {
-        let (h, w) = (windows.input.h, windows.input.w)
-        return (a * windows.kernel.0 * h + 2 * b) * w + (offset >> 2) * h * w + (offset >> 1 & 1) * w + 2 * d
-            + offset & 1
-    }
-
-    /// Runs body(window, a, b, d) over the plane's windows in order.
-    @inline(__always) private func forEachWindow(_ body: (Int, Int, Int, Int) -> Void) {
-        var window = 0
-        for a in 0..<windows.output.t {
-            for b in 0..<windows.output.h {
-                for d in 0..<windows.output.w {
-                    body(window, a, b, d)
-                    window += 1
-                }
-            }
-        }
-    }
-
     /// (Σdz, Σdz·x̂) over one plane; `dy` is the whole batch's pool gradient, x the plane's input.
     func gradientChannelSums(
         _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, plane: Int, mean: Float, invStd: Float, k: Float,
@@ -109,8 +88,8 @@ struct FusedPool {
         #endif
         var sumDz = 0.0
         var sumDzXhat = 0.0
-        forEachWindow { window, a, b, d in
-            let v = x[element(a, b, d, Int(argmax[window]))]
+        windows.forEachPair { window, a, b, d in
+            let v = x[windows.pairElement(a, b, d, Int(argmax[window]))]
             guard !(v * k + shift <= 0) else { return }
             sumDz += Double(dy[window])
             sumDzXhat += Double(dy[window] * ((v - mean) * invStd))
@@ -142,9 +121,9 @@ struct FusedPool {
                 return
             }
         #endif
-        forEachWindow { window, a, b, d in
+        windows.forEachPair { window, a, b, d in
             for offset in 0..<4 * windows.kernel.0 {
-                let i = element(a, b, d, offset)
+                let i = windows.pairElement(a, b, d, offset)
                 let dz: Float = offset == Int(argmax[window]) && !(x[i] * k + shift <= 0) ? dy[window] : 0
                 let g = statistics.map { k * (dz - $0.a - (x[i] - $0.mean) * $0.invStd * $0.b) } ?? k * dz
                 dx[i] = accumulate ? dx[i] + g : g

@@ -181,18 +181,27 @@ struct PoolWindows {
             }
         #endif
         if write { dx.initialize(repeating: 0, count: inPlane) }
-        let (h, w) = (input.h, input.w)
-        var out = 0
+        forEachPair { window, a, b, d in dx[pairElement(a, b, d, Int(argmax[window]))] += dy[window] }
+    }
+
+    /// Runs body(window, a, b, d) over the windows of `maxOfPairs` in order.
+    @inline(__always) func forEachPair(_ body: (_ window: Int, _ a: Int, _ b: Int, _ d: Int) -> Void) {
+        var window = 0
         for a in 0..<output.t {
             for b in 0..<output.h {
-                let origin = dx + (a * kernel.0 * h + 2 * b) * w
                 for d in 0..<output.w {
-                    let offset = Int(argmax[out])
-                    origin[(offset >> 2) * h * w + (offset >> 1 & 1) * w + 2 * d + offset & 1] += dy[out]
-                    out += 1
+                    body(window, a, b, d)
+                    window += 1
                 }
             }
         }
+    }
+
+    /// The input index of the element at `offset` of pair window (a, b, d):
+    /// the offset's bits are the frame, row and column in the window.
+    @inline(__always) func pairElement(_ a: Int, _ b: Int, _ d: Int, _ offset: Int) -> Int {
+        let (h, w) = (input.h, input.w)
+        return (a * kernel.0 * h + 2 * b) * w + (offset >> 2) * h * w + (offset >> 1 & 1) * w + 2 * d + offset & 1
     }
 
     /// Any window, stride and padding (−∞ outside the input). Windows 3 wide
