@@ -98,11 +98,13 @@ void FN(ck_brgemm)(int64_t m, int64_t n, int64_t taps, int64_t k, const float *a
             for (int64_t i0 = 0; i0 < m; i0 += CK_BRGEMM_ROWS) {
                 const float *ap = a_packed + i0 * depth + q0 * CK_BRGEMM_ROWS;
                 // The sliver the next tile reads, fetched while this one
-                // runs: it lies CK_BRGEMM_ROWS · depth floats on, a run of
-                // under 4 kB that the hardware prefetchers do not reach
-                // (U's planes came from memory at half the speed without
-                // it). The last sliver fetches itself: the next strip
-                // starts over on slivers still in L2.
+                // runs: its block (at most 4 kB) starts CK_BRGEMM_ROWS ·
+                // depth floats on, in another page, and the hardware
+                // prefetchers do not cross pages. Without it, on small
+                // frames (a few dozen columns a call), the tiles waited on
+                // U's slivers from memory. The last sliver fetches itself:
+                // the next strip starts over on slivers still in L2. So
+                // `next` stays inside A: it ends at most one past its end.
                 const float *next = i0 + CK_BRGEMM_ROWS < m ? ap + CK_BRGEMM_ROWS * depth : ap;
                 float *tile = c + i0 * ldc + j0;
                 const int64_t rows = m - i0 < CK_BRGEMM_ROWS ? m - i0 : CK_BRGEMM_ROWS;
