@@ -8,7 +8,7 @@ import CKernels  // its x86-64 kernels are declared on x86-64 only
 /// keeps a tile of 4 output channels × up to 16 (AVX2) or 64 (AVX-512) positions in
 /// registers over every tap, reading the input from a padded, phase-split
 /// copy of the sample (3 channels: 1–13 MB), and writes each output
-/// once. dW runs the same loops with a tile of 2 channels × 6 taps (AVX-512: 4 × 4),
+/// once. dW runs the same loops with a tile of 2 channels × 6 taps (AVX-512: 4 × 6),
 /// summed over blocks of about 1,024 positions. `conv3dForwardNaive` and the
 /// column path are its twins in the tests.
 extension Conv3dGeometry {
