@@ -102,9 +102,11 @@ void FN(ck_brgemm)(int64_t m, int64_t n, int64_t taps, int64_t k, const float *a
                 // depth floats on, in another page, and the hardware
                 // prefetchers do not cross pages. Without it, on small
                 // frames (a few dozen columns a call), the tiles waited on
-                // U's slivers from memory. The last sliver fetches itself:
-                // the next strip starts over on slivers still in L2. So
-                // `next` stays inside A: it ends at most one past its end.
+                // U's slivers from memory. The last sliver fetches itself
+                // (where the block has more strips, the next one starts
+                // over on slivers still in L2; the next block's first
+                // sliver is not fetched). So `next` stays inside A: it ends
+                // at most one past its end.
                 const float *next = i0 + CK_BRGEMM_ROWS < m ? ap + CK_BRGEMM_ROWS * depth : ap;
                 float *tile = c + i0 * ldc + j0;
                 const int64_t rows = m - i0 < CK_BRGEMM_ROWS ? m - i0 : CK_BRGEMM_ROWS;
