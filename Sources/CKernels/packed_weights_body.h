@@ -50,10 +50,11 @@ static inline __attribute__((always_inline)) void wino_kernels8(int32_t m, const
     }
 }
 
-/// The kernel for one tile size m, inlined with m a constant: with m known
-/// at run time only, the compiler moved each transformed row out with a
-/// call to memcpy (2.9% of r3d50's step samples, beside the transform's 3.9%).
-static inline __attribute__((always_inline)) void packed_weights(
+/// The kernel for one tile size m, inlined with m a constant (as
+/// winograd_body.h's *_fixed bodies): with m known at run time only, the
+/// compiler moved each transformed row out with a call to memcpy (2.9% of
+/// r3d50's step samples, beside the transform's 3.9%).
+static inline __attribute__((always_inline)) void packed_weights_fixed(
     int32_t m, const float *w, float *u, int64_t out_channels, int64_t in_channels, int64_t taps, int32_t flipped,
     int64_t u_plane, int64_t sliver_begin, int64_t sliver_end, float *k) {
     const int64_t R = CK_BRGEMM_ROWS, C = in_channels, depth = taps * in_channels;
@@ -100,8 +101,8 @@ void ck_winograd_weights_packed_avx512(int32_t m, const float *w, float *u, int6
                                        int64_t in_channels, int64_t taps, int32_t flipped, int64_t u_plane,
                                        int64_t sliver_begin, int64_t sliver_end, float *k) {
     if (m == 2) {
-        packed_weights(2, w, u, out_channels, in_channels, taps, flipped, u_plane, sliver_begin, sliver_end, k);
+        packed_weights_fixed(2, w, u, out_channels, in_channels, taps, flipped, u_plane, sliver_begin, sliver_end, k);
     } else {
-        packed_weights(4, w, u, out_channels, in_channels, taps, flipped, u_plane, sliver_begin, sliver_end, k);
+        packed_weights_fixed(4, w, u, out_channels, in_channels, taps, flipped, u_plane, sliver_begin, sliver_end, k);
     }
 }

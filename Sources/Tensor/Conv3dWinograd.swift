@@ -195,7 +195,6 @@ func winogradWeights(
                 if (level ?? layout.level) == .avx512 {
                     let g = layout.g
                     let slivers = (g.outChannels + packing.rows - 1) / packing.rows
-                    precondition(packing.rows == Int(CK_BRGEMM_ROWS), "brgemm's slivers are \(CK_BRGEMM_ROWS) rows")
                     Parallel.forEachRange(slivers, workers: workers) { _, range in
                         withUnsafeTemporaryAllocation(of: Float.self, capacity: g.inChannels * 9 * packing.rows) {
                             ck_winograd_weights_packed_avx512(

@@ -53,7 +53,7 @@ final class Storage: @unchecked Sendable {
     /// The allocation (`pointer`, or before it when `lineAligned`) and its floats.
     private let base: UnsafeMutablePointer<Float>
     private let allocated: Int
-    static let lineFloats = 16
+    private static let lineFloats = 16
 
     /// `lineAligned`: the floats start on a cache line (Winograd's packed
     /// weights, which stream whole lines). It allocates 15 floats more and
