@@ -196,12 +196,9 @@ func winogradWeights(
                     let g = layout.g
                     let slivers = (g.outChannels + packing.rows - 1) / packing.rows
                     Parallel.forEachRange(slivers, workers: workers) { _, range in
-                        withUnsafeTemporaryAllocation(of: Float.self, capacity: g.inChannels * 9 * packing.rows) {
-                            ck_winograd_weights_packed_avx512(
-                                Int32(T.m), w, u, Int64(g.outChannels), Int64(g.inChannels), Int64(g.kernel.t),
-                                flipped ? 1 : 0, Int64(layout.uPlane), Int64(range.lowerBound),
-                                Int64(range.upperBound), $0.baseAddress!)
-                        }
+                        ck_winograd_weights_packed_avx512(
+                            Int32(T.m), w, u, Int64(g.outChannels), Int64(g.inChannels), Int64(g.kernel.t),
+                            flipped ? 1 : 0, Int64(layout.uPlane), Int64(range.lowerBound), Int64(range.upperBound))
                     }
                     return
                 }

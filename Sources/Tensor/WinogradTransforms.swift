@@ -93,6 +93,16 @@ enum WinogradF2: WinogradTransforms {
 enum WinogradF4: WinogradTransforms {
     static let m = 4
 
+    /// G's fractions as multipliers (1/6, 1/12 and 1/24 rounded to Float,
+    /// as packed_weights_body.h's wino_filter8 has them): a division costs
+    /// several multiplications' time, and the weight transforms made 54
+    /// of them for every 8 kernels.
+    private enum Reciprocal {
+        @inline(__always) static var of6: Float { 1 / 6 }
+        @inline(__always) static var of12: Float { 1 / 12 }
+        @inline(__always) static var of24: Float { 1 / 24 }
+    }
+
     @inline(__always) static func input<V: SIMD>(_ d: (Int) -> V, _ r: (Int, V) -> Void) where V.Scalar == Float {
         let (d0, d1, d2, d3, d4, d5) = (d(0), d(1), d(2), d(3), d(4), d(5))
         let e = d4 - d2
@@ -135,19 +145,20 @@ enum WinogradF4: WinogradTransforms {
     @inline(__always) static func filter<V: SIMD>(_ a: V, _ b: V, _ c: V, _ r: (Int, V) -> Void)
     where V.Scalar == Float {
         let ac = a + c
-        let quarter = a / 24 + c / 6
-        r(0, a / 4)
-        r(1, -(ac + b) / 6)
-        r(2, -(ac - b) / 6)
-        r(3, quarter + b / 12)
-        r(4, quarter - b / 12)
+        let quarter = a * Reciprocal.of24 + c * Reciprocal.of6
+        r(0, a * 0.25)
+        r(1, -(ac + b) * Reciprocal.of6)
+        r(2, -(ac - b) * Reciprocal.of6)
+        r(3, quarter + b * Reciprocal.of12)
+        r(4, quarter - b * Reciprocal.of12)
         r(5, c)
     }
 
     @inline(__always) static func filterTransposed<V: SIMD>(_ p: (Int) -> V) -> (V, V, V) where V.Scalar == Float {
         let (p0, p1, p2, p3, p4, p5) = (p(0), p(1), p(2), p(3), p(4), p(5))
         return (
-            p0 / 4 - (p1 + p2) / 6 + (p3 + p4) / 24, (p2 - p1) / 6 + (p3 - p4) / 12, (p3 + p4 - p1 - p2) / 6 + p5
+            p0 * 0.25 - (p1 + p2) * Reciprocal.of6 + (p3 + p4) * Reciprocal.of24,
+            (p2 - p1) * Reciprocal.of6 + (p3 - p4) * Reciprocal.of12, (p3 + p4 - p1 - p2) * Reciprocal.of6 + p5
         )
     }
 }

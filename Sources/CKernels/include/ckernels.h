@@ -181,12 +181,11 @@ void ck_brgemm_avx512(int64_t m, int64_t n, int64_t taps, int64_t k, const float
 /// channels, each plane (u_plane floats apart) packed as ck_brgemm_avx512
 /// reads A. w is O × C × taps × 3 × 3; with `flipped`, the data gradient's
 /// weights are made instead: w is then C × O × taps × 3 × 3 (the forward
-/// weight, O = its input channels) read flipped and transposed. k is
-/// scratch of C · 9 · CK_BRGEMM_ROWS floats. The Swift twin is
-/// winogradWeightsPacked in Tensor/Conv3dWinograd.swift.
+/// weight, O = its input channels) read flipped and transposed. The Swift
+/// twin is winogradWeightsPacked in Tensor/Conv3dWinograd.swift.
 void ck_winograd_weights_packed_avx512(int32_t m, const float *w, float *u, int64_t out_channels,
                                        int64_t in_channels, int64_t taps, int32_t flipped, int64_t u_plane,
-                                       int64_t sliver_begin, int64_t sliver_end, float *k);
+                                       int64_t sliver_begin, int64_t sliver_end);
 
 #endif  // __x86_64__: elsewhere the Swift side uses its portable paths.
 
