@@ -158,21 +158,28 @@ private func backward(
     }
     // Per-worker weight gradients, summed after, so threads never share a
     // buffer (Winograd: one, made from the workers' summed dU; the direct
-    // kernel: one, which it fills from partial sums of its own).
-    var partial: [Tensor] = []
+    // kernel: one, which it fills from partial sums of its own). The first
+    // is the weight's gradient itself: added into, or written where it is
+    // new (Winograd), else zeroed first; the others are summed into it.
+    var partial: [UnsafeMutablePointer<Float>] = []
+    var extraPartials: [Tensor] = []
+    var freshGradient = false
     if let wn {
-        partial = (0..<(winograd != nil || path.direct != nil ? 1 : workers)).map { _ in Tensor(zeros: wn.shape) }
+        let (gradient, fresh) = wn.gradBufferForWrite()
+        freshGradient = fresh
+        if fresh && winograd == nil { gradient.initialize(repeating: 0, count: ws.count) }
+        extraPartials = (1..<(winograd != nil || path.direct != nil ? 1 : workers)).map { _ in Tensor(zeros: wn.shape) }
+        partial = [gradient] + extraPartials.map { $0.storage.pointer }
     }
     if path.depthwise {
         Parallel.forEachRange(g.batch, workers: workers) { worker, range in
             zeroNewGradient(range)
             depthwiseConv3dBackward(
-                xp, wp, dyp, dx: dxp, dw: partial.isEmpty ? nil : partial[worker].storage.pointer, g, samples: range
-            )
+                xp, wp, dyp, dx: dxp, dw: partial.isEmpty ? nil : partial[worker], g, samples: range)
         }
     } else if let level = path.direct {
         if let dw = partial.first {
-            directBackwardWeight(xp, dyp, dw.storage.pointer, g, level: level, threads: path.threads)
+            directBackwardWeight(xp, dyp, dw, g, level: level, threads: path.threads)
         }
         if dxp != nil {  // through columns (a stem's input needs none)
             generalBackward(
@@ -181,13 +188,11 @@ private func backward(
         }
     } else {
         generalBackward(
-            xp, wp, dyp, dx: dxp, partial: partial.map { $0.storage.pointer }, g, winograd: winograd,
+            xp, wp, dyp, dx: dxp, partial: partial, overwritesWeightGradient: freshGradient, g, winograd: winograd,
             level: path.level, workers: workers, zeroNewGradient: zeroNewGradient)
     }
-    if !partial.isEmpty {
-        sumIntoFirst(partial.map { $0.storage.pointer }, count: ws.count)
-        wn?.accumulate(partial[0].storage.pointer)
-    }
+    if partial.count > 1 { sumIntoFirst(partial, count: ws.count) }
+    withExtendedLifetime(extraPartials) {}
 }
 
 /// The backward pass of a convolution that is not depthwise: Winograd when
@@ -195,8 +200,10 @@ private func backward(
 /// convolved with the flipped kernel), else im2col GEMMs.
 private func generalBackward(
     _ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, _ dyp: UnsafeMutablePointer<Float>,
-    dx dxp: UnsafeMutablePointer<Float>?, partial: [UnsafeMutablePointer<Float>], _ g: Conv3dGeometry,
-    winograd: WinogradTile?, level: SIMDLevel, workers: Int, zeroNewGradient: (Range<Int>) -> Void
+    dx dxp: UnsafeMutablePointer<Float>?, partial: [UnsafeMutablePointer<Float>],
+    overwritesWeightGradient: Bool = false,
+    _ g: Conv3dGeometry, winograd: WinogradTile?, level: SIMDLevel, workers: Int,
+    zeroNewGradient: (Range<Int>) -> Void
 ) {
     let weightLayout = partial.isEmpty ? nil : winograd.map { WinogradLayout(g, tile: $0, level: level) }
     let dataLayout = dxp == nil ? nil : winograd.map { WinogradLayout(g.transposedForData, tile: $0, level: level) }
@@ -216,7 +223,10 @@ private func generalBackward(
         _ = scratch.buffer(worker, count: count)
         if let weightLayout, worker < buffersOfU { _ = gradientsOfU.buffer(worker, count: weightLayout.weightCount) }
     }
-    if let weightLayout, splitsPlanes {
+    if let weightLayout, splitsPlanes, weightLayout.isOneGroup {
+        let du = gradientsOfU.buffer(0, count: weightLayout.weightCount)
+        winogradBackwardWeightByPlane(xp, dyp, du: du, weightLayout, workers: workers)
+    } else if let weightLayout, splitsPlanes {
         let du = gradientsOfU.buffer(0, count: weightLayout.weightCount)
         Parallel.forEachRange(weightLayout.planes, workers: workers) { worker, planes in
             winogradBackwardWeight(
@@ -244,7 +254,8 @@ private func generalBackward(
         // The workers' dU summed, then transformed to dW once.
         let du = (0..<buffersOfU).map { gradientsOfU.buffer($0, count: weightLayout.weightCount) }
         sumIntoFirst(du, count: weightLayout.weightCount)
-        winogradWeightGradient(du[0], weightLayout, into: partial[0], workers: workers)
+        winogradWeightGradient(
+            du[0], weightLayout, into: partial[0], overwrite: overwritesWeightGradient, workers: workers)
     }
 }
 

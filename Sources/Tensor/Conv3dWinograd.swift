@@ -156,7 +156,7 @@ struct WinogradLayout {
     /// C × (frames · tiles) matrix with row stride `vRow`.
     var vPlane: Int { g.inChannels * vRow }
     var vRow: Int { inputFrames * tiles }
-    private var vCount: Int { planes * vPlane }
+    var vCount: Int { planes * vPlane }
     /// Floats between M[ξ] and M[ξ + 1]; M[ξ] is O × group × tiles, row stride `mRow`.
     var mPlane: Int { g.outChannels * mRow }
     var mRow: Int { group * tiles }
@@ -319,67 +319,6 @@ private func winogradWeightsPacked<T: WinogradTransforms>(
     }
 }
 
-/// dW += Gᵀ dU[ξ][o][a·C + c] G for every (output channel, input channel,
-/// tap): the weight gradient from `winogradBackwardWeight`'s dU, output
-/// channels split over `workers` threads.
-func winogradWeightGradient(
-    _ du: UnsafePointer<Float>, _ layout: WinogradLayout, into dw: UnsafeMutablePointer<Float>,
-    workers: Int = 1
-) {
-    switch layout.tile {
-    case .f2: winogradWeightGradient(WinogradF2.self, du, layout, into: dw, workers: workers)
-    case .f4: winogradWeightGradient(WinogradF4.self, du, layout, into: dw, workers: workers)
-    }
-}
-
-/// Per output channel and tap, lanes over the input channels: dU is read 8
-/// floats at a time from each plane, and the nine sums of each channel are
-/// added into its 3 × 3 kernel.
-private func winogradWeightGradient<T: WinogradTransforms>(
-    _: T.Type, _ du: UnsafePointer<Float>, _ layout: WinogradLayout, into dw: UnsafeMutablePointer<Float>,
-    workers: Int
-) {
-    let g = layout.g
-    let kt = g.kernel.t
-    let C = g.inChannels
-    let O = g.outChannels
-    let alpha = layout.tile.alpha
-    let depth = layout.depth
-    let plane = O * depth
-    Parallel.forEachRange(O, workers: workers) { _, outputs in
-        // The nine results of 8 channels.
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 9 * 8) { buffer in
-            let results = buffer.baseAddress!
-            for o in outputs {
-                for a in 0..<kt {
-                    let p = du + o * depth + a * C
-                    func transform<V: SIMD>(_: V.Type, _ c: Int, _ lanes: Int) where V.Scalar == Float {
-                        withUnsafeTemporaryAllocation(of: V.self, capacity: 3 * alpha) { h in  // dU G: α × 3
-                            for i in 0..<alpha {
-                                (h[3 * i], h[3 * i + 1], h[3 * i + 2]) = T.filterTransposed { j -> V in
-                                    load(p + (i * alpha + j) * plane, c, lanes)
-                                }
-                            }
-                            // Gᵀ (dU G), column by column: results[(row · 3 + column) · 8 + lane].
-                            for column in 0..<3 {
-                                let (r0, r1, r2) = T.filterTransposed { i in h[3 * i + column] }
-                                store(r0, results + column * 8, 0, lanes)
-                                store(r1, results + (3 + column) * 8, 0, lanes)
-                                store(r2, results + (6 + column) * 8, 0, lanes)
-                            }
-                        }
-                        for lane in 0..<lanes {
-                            let out = dw + ((o * C + c + lane) * kt + a) * 9
-                            for e in 0..<9 { out[e] += results[e * 8 + lane] }
-                        }
-                    }
-                    forEachLanes(C, { transform(SIMD8<Float>.self, $0, $1) }, { transform(SIMD4<Float>.self, $0, $1) })
-                }
-            }
-        }
-    }
-}
-
 /// Y = conv(X, w) (or Y += with `accumulate`) for `samples`, from U of
 /// `winogradWeights`; `epilogue` maps each output frame (the sum, with
 /// `accumulate`) as it is written.
@@ -431,54 +370,11 @@ func winogradForward(
     }
 }
 
-/// dU's `planes` (of `weightCount` floats; those planes overwritten) for
-/// `samples`, the transpose of the forward's linear maps: dU[ξ] = Σ over
-/// output frames and tiles of (A dy Aᵀ)[ξ] · V[ξ]ᵀ. The transforms always
-/// make every plane. `winogradWeightGradient` then makes dW = Gᵀ dU G,
-/// once for the dU of all workers.
-func winogradBackwardWeight(
-    _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, du: UnsafeMutablePointer<Float>,
-    _ layout: WinogradLayout, samples: Range<Int>, planes: Range<Int>? = nil, scratch: UnsafeMutablePointer<Float>
-) {
-    let g = layout.g
-    let o = g.output
-    let C = g.inChannels
-    let O = g.outChannels
-    let tiles = layout.tiles
-    let depth = layout.depth
-    let (v, m, blocks) = layout.parts(scratch)
-    let vPlane = layout.vPlane
-    let mPlane = layout.mPlane
-    let vRow = layout.vRow
-    let mRow = layout.mRow
-    let planes = planes ?? 0..<layout.planes
-    (du + planes.lowerBound * O * depth).initialize(repeating: 0, count: planes.count * O * depth)
-    for n in samples {
-        let dys = dy + n * O * g.outputVolume
-        forEachGroup(x + n * C * g.inputVolume, layout, v: v, blocks: blocks) { local, first, frames in
-            for oc in 0..<O {
-                transformOutputGradient(
-                    dys + (oc * o.t + first) * o.h * o.w, frames: frames, layout, into: m + oc * mRow,
-                    planeStride: mPlane, scratch: blocks)
-            }
-            // dU[ξ][a] += M[ξ] (O × frames · tiles) · V[ξ] at frames local + a …ᵀ.
-            for xi in planes {
-                for a in 0..<g.kernel.t {
-                    sgemm(
-                        transB: true, m: O, n: C, k: frames * tiles, a: m + xi * mPlane, lda: mRow,
-                        b: v + xi * vPlane + (local + a) * tiles, ldb: vRow, beta: 1, c: du + xi * O * depth + a * C,
-                        ldc: depth)
-                }
-            }
-        }
-    }
-}
-
 /// Transforms the input frames of one sample into V, a chunk of output
 /// frames at a time, and calls `body(local, first, frames)` for every group
 /// of output frames [first, first + frames) of the chunk, whose first tap is
 /// V's frame `local`; frames outside the input (temporal padding) are 0.
-private func forEachGroup(
+func forEachGroup(
     _ xs: UnsafePointer<Float>, _ layout: WinogradLayout, v: UnsafeMutablePointer<Float>,
     blocks: UnsafeMutablePointer<Float>, _ body: (_ local: Int, _ first: Int, _ frames: Int) -> Void
 ) {
@@ -486,15 +382,25 @@ private func forEachGroup(
     var first = 0
     while first < g.output.t {
         let frames = min(layout.frames, g.output.t - first)
-        let times = (first - g.padding.t)..<(first - g.padding.t + frames + g.kernel.t - 1)
-        for c in 0..<g.inChannels {
-            transformInput(
-                xs + c * g.input.t * g.input.h * g.input.w, times: times, layout, into: v + c * layout.vRow,
-                planeStride: layout.vPlane, scratch: blocks)
-        }
+        transformChunk(xs, layout, first: first, frames: frames, into: v, blocks: blocks)
         for local in stride(from: 0, to: frames, by: layout.group) {
             body(local, first + local, min(layout.group, frames - local))
         }
         first += frames
+    }
+}
+
+/// V of one sample's chunk of output frames [first, first + frames): every
+/// input frame their taps reach (0 outside the input).
+func transformChunk(
+    _ xs: UnsafePointer<Float>, _ layout: WinogradLayout, first: Int, frames: Int, into v: UnsafeMutablePointer<Float>,
+    blocks: UnsafeMutablePointer<Float>
+) {
+    let g = layout.g
+    let times = (first - g.padding.t)..<(first - g.padding.t + frames + g.kernel.t - 1)
+    for c in 0..<g.inChannels {
+        transformInput(
+            xs + c * g.input.t * g.input.h * g.input.w, times: times, layout, into: v + c * layout.vRow,
+            planeStride: layout.vPlane, scratch: blocks)
     }
 }

@@ -598,6 +598,43 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         }
     }
 
+    /// A convolution's weight gradient goes straight into the weight's
+    /// gradient: written where it is new, added where the weight already
+    /// has one (two backward passes without zeroGrad, or the weight used
+    /// twice). Winograd (whose dW = Gᵀ dU G is then written rather than
+    /// added), the stem's direct kernel, columns with both workers'
+    /// partials, depthwise; each against twice one pass's gradient.
+    @Test(arguments: [
+        (2, 64, 36, 1, (8, 4, 4), (3, 3, 3), (1, 1, 1), (1, 1, 1)),
+        (2, 3, 8, 1, (3, 9, 40), (3, 7, 7), (1, 2, 2), (1, 3, 3)),
+        (2, 4, 6, 1, (3, 5, 6), (1, 1, 1), (1, 2, 2), (0, 0, 0)),
+        (2, 4, 4, 4, (3, 5, 6), (3, 3, 3), (1, 1, 1), (1, 1, 1))
+    ])
+    func weightGradientsAddIntoTheWeightsGradient(
+        _ n: Int, _ c: Int, _ o: Int, _ groups: Int, _ input: (Int, Int, Int), _ kernel: (Int, Int, Int),
+        _ stride: (Int, Int, Int), _ padding: (Int, Int, Int)
+    ) {
+        let x = Tensor(
+            shape: [n, c, input.0, input.1, input.2],
+            values: randomValues(n * c * input.0 * input.1 * input.2, seed: 130))
+        let w = Tensor(
+            shape: [o, c / groups, kernel.0, kernel.1, kernel.2],
+            values: randomValues(o * (c / groups) * kernel.0 * kernel.1 * kernel.2, seed: 131))
+        w.requiresGrad = true
+        let options = Conv3dOptions(stride: stride, padding: padding, groups: groups)
+        Parallel.with(ParallelSettings(mode: .batch, threads: 2)) {
+            let y = conv3d(x, w, options)
+            let up = Tensor(shape: y.shape, values: randomValues(y.count, seed: 132))
+            weightedSum(y, up).backward()
+            let once = w.grad!.scalars
+            weightedSum(conv3d(x, w, options), up).backward()
+            #expect(closeness(w.grad!.scalars, once.map { 2 * $0 }) == "", "two passes, \(w.shape)")
+            w.zeroGrad()
+            weightedSum(add(conv3d(x, w, options), conv3d(x, w, options)), up).backward()
+            #expect(closeness(w.grad!.scalars, once.map { 2 * $0 }) == "", "the weight twice, \(w.shape)")
+        }
+    }
+
     /// Column chunks smaller than a row of output positions still tile correctly.
     @Test func chunkedColumnsEqualOneBigChunk() {
         let geometry = Conv3dGeometry(
