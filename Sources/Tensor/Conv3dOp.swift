@@ -211,11 +211,13 @@ private func generalBackward(
     if let dataLayout, let u {
         winogradWeights(wp, dataLayout, flipped: true, into: u.pointer, workers: workers)
     }
-    let count =
-        winograd != nil
-        ? max(weightLayout?.scratchCount ?? 0, dataLayout?.scratchCount ?? 0) : g.columnBufferCount
     // dU: one per worker, each summing its samples, or one whose planes the workers split.
     let splitsPlanes = weightLayout?.splitsPlanes(workers: workers) ?? false
+    // The workers' scratch (by plane, dW has buffers of its own).
+    let byPlane = splitsPlanes && weightLayout?.isOneGroup == true
+    let count =
+        winograd != nil
+        ? max(byPlane ? 0 : weightLayout?.scratchCount ?? 0, dataLayout?.scratchCount ?? 0) : g.columnBufferCount
     let buffersOfU = weightLayout == nil ? 0 : splitsPlanes ? 1 : min(workers, g.batch)
     let scratch = Scratch()
     let gradientsOfU = Scratch()
@@ -223,7 +225,7 @@ private func generalBackward(
         _ = scratch.buffer(worker, count: count)
         if let weightLayout, worker < buffersOfU { _ = gradientsOfU.buffer(worker, count: weightLayout.weightCount) }
     }
-    if let weightLayout, splitsPlanes, weightLayout.isOneGroup {
+    if let weightLayout, byPlane {
         let du = gradientsOfU.buffer(0, count: weightLayout.weightCount)
         winogradBackwardWeightByPlane(xp, dyp, du: du, weightLayout, workers: workers)
     } else if let weightLayout, splitsPlanes {

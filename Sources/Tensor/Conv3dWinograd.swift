@@ -135,12 +135,14 @@ struct WinogradLayout {
     /// Floats of dU (one per worker, or one shared where `splitsPlanes`): O × depth a plane.
     var weightCount: Int { planes * g.outChannels * depth }
     /// Whether the backward pass over weights splits dU's planes over the
-    /// workers, each transforming every sample into one shared dU, rather
-    /// than the samples, each worker summing a dU of its own (added up
-    /// after): where dU holds more floats than the batch's V and M, as at
-    /// R50's stage 5 (dU 50 MB, 5× the batch's V and M at 112). There the
-    /// split saves a dU per worker and the pass that adds them, for
-    /// transforms done once per worker instead of once.
+    /// workers, each summing every sample into its planes of one shared dU,
+    /// rather than the samples, each worker summing a dU of its own (added
+    /// up after): where dU holds more floats than the batch's V and M, as
+    /// at R50's stage 5 (dU 50 MB, 5× the batch's V and M at 112). There
+    /// the split saves a dU per worker and the pass that adds them. Where a
+    /// sample's frames are one group (`isOneGroup`), V and M of the batch
+    /// are made once first (`winogradBackwardWeightByPlane`); else each
+    /// worker transforms every sample.
     func splitsPlanes(workers: Int) -> Bool { workers > 1 && weightCount > g.batch * (vCount + mCount) }
     /// How U's planes are packed for `brgemm`, or nil where it does not run
     /// (`.portable`: U[ξ] is O × depth, for OpenBLAS).

@@ -117,7 +117,7 @@ func winogradWeightGradient(
 
 /// Per output channel and tap, lanes over the input channels: dU is read 8
 /// floats at a time from each plane, and the nine sums of each channel are
-/// added into its 3 × 3 kernel.
+/// added into its 3 × 3 kernel (written, with `overwrite`).
 private func winogradWeightGradient<T: WinogradTransforms>(
     _: T.Type, _ du: UnsafePointer<Float>, _ layout: WinogradLayout, into dw: UnsafeMutablePointer<Float>,
     overwrite: Bool, workers: Int

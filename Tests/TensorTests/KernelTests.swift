@@ -601,19 +601,35 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
     /// A convolution's weight gradient goes straight into the weight's
     /// gradient: written where it is new, added where the weight already
     /// has one (two backward passes without zeroGrad, or the weight used
-    /// twice). Winograd (whose dW = Gᵀ dU G is then written rather than
-    /// added), the stem's direct kernel, columns with both workers'
-    /// partials, depthwise; each against twice one pass's gradient.
+    /// twice); each against twice one pass's gradient. Where AVX-512 runs
+    /// brgemm, Winograd with dU's planes split and V and M of the batch made
+    /// first (dW = Gᵀ dU G written rather than added where new); the
+    /// stem's direct kernel; columns with both workers' partials; depthwise.
     @Test(arguments: [
-        (2, 64, 36, 1, (8, 4, 4), (3, 3, 3), (1, 1, 1), (1, 1, 1)),
+        (2, 64, 64, 1, (8, 4, 4), (3, 3, 3), (1, 1, 1), (1, 1, 1)),
         (2, 3, 8, 1, (3, 9, 40), (3, 7, 7), (1, 2, 2), (1, 3, 3)),
-        (2, 4, 6, 1, (3, 5, 6), (1, 1, 1), (1, 2, 2), (0, 0, 0)),
+        (2, 8, 6, 1, (3, 5, 6), (1, 1, 1), (1, 2, 2), (0, 0, 0)),
         (2, 4, 4, 4, (3, 5, 6), (3, 3, 3), (1, 1, 1), (1, 1, 1))
     ])
     func weightGradientsAddIntoTheWeightsGradient(
         _ n: Int, _ c: Int, _ o: Int, _ groups: Int, _ input: (Int, Int, Int), _ kernel: (Int, Int, Int),
         _ stride: (Int, Int, Int), _ padding: (Int, Int, Int)
     ) {
+        let geometry = Conv3dGeometry(
+            batch: n, inChannels: c, outChannels: o, groups: groups, input: input, kernel: kernel, stride: stride,
+            padding: padding, dilation: (1, 1, 1))
+        let packed = SIMDLevel.usable.brgemmRows != nil
+        let expected =
+            groups > 1
+            ? "depthwise"
+            : c == 3
+                ? geometry.directLevel.map { "direct-\($0.rawValue)" } ?? "columns"
+                : kernel.1 == 3 && packed ? "winograd-2x2" : "columns"
+        #expect(geometry.algorithm == expected)
+        if geometry.usesWinograd {
+            let layout = WinogradLayout(geometry, tile: geometry.winogradTile!, level: .usable)
+            #expect(layout.splitsPlanes(workers: 2) && layout.isOneGroup)
+        }
         let x = Tensor(
             shape: [n, c, input.0, input.1, input.2],
             values: randomValues(n * c * input.0 * input.1 * input.2, seed: 130))
