@@ -112,22 +112,21 @@ static inline __attribute__((always_inline)) void packed_weights_fixed(
         for (int64_t a = 0; a < taps; a++) {
             float *out = u + sliver * R * depth + a * C * R;
             for (int64_t c = 0; c < C;) {
-                for (int l = 0; l < 8; l++) rows[l] = l < lanes ? KERNEL(l, c, a) : 0;
-                wino_gather8(rows, lanes, flipped, k);
-                wino_kernels8(m, k, lo);
-                if (streaming && c + 1 < C) {
-                    for (int l = 0; l < 8; l++) rows[l] = l < lanes ? KERNEL(l, c + 1, a) : 0;
+                const int pair = streaming && c + 1 < C;
+                for (int j = 0; j <= pair; j++) {
+                    for (int l = 0; l < 8; l++) rows[l] = l < lanes ? KERNEL(l, c + j, a) : 0;
                     wino_gather8(rows, lanes, flipped, k);
-                    wino_kernels8(m, k, hi);
-                    for (int32_t p = 0; p < planes; p++) {
+                    wino_kernels8(m, k, j ? hi : lo);
+                }
+                for (int32_t p = 0; p < planes; p++) {
+                    if (pair) {
                         __m512 line = _mm512_insertf32x8(_mm512_castps256_ps512(lo[p]), hi[p], 1);
                         _mm512_stream_ps(out + p * u_plane + c * R, line);
+                    } else {
+                        _mm256_storeu_ps(out + p * u_plane + c * R, lo[p]);
                     }
-                    c += 2;
-                } else {
-                    for (int32_t p = 0; p < planes; p++) _mm256_storeu_ps(out + p * u_plane + c * R, lo[p]);
-                    c += 1;
                 }
+                c += pair ? 2 : 1;
             }
         }
     }

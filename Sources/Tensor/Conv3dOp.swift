@@ -159,15 +159,18 @@ private func backward(
     // Per-worker weight gradients, summed after, so threads never share a
     // buffer (Winograd: one, made from the workers' summed dU; the direct
     // kernel: one, which it fills from partial sums of its own). The first
-    // is the weight's gradient itself: added into, or written where it is
-    // new (Winograd), else zeroed first; the others are summed into it.
+    // is the weight's gradient itself, added into (zeros when new), except
+    // that Winograd writes it where it is new; the others are summed into it.
     var partial: [UnsafeMutablePointer<Float>] = []
     var extraPartials: [Tensor] = []
     var freshGradient = false
     if let wn {
-        let (gradient, fresh) = wn.gradBufferForWrite()
-        freshGradient = fresh
-        if fresh && winograd == nil { gradient.initialize(repeating: 0, count: ws.count) }
+        let gradient: UnsafeMutablePointer<Float>
+        if winograd != nil {
+            (gradient, freshGradient) = wn.gradBufferForWrite()
+        } else {
+            gradient = wn.gradBuffer()
+        }
         extraPartials = (1..<(winograd != nil || path.direct != nil ? 1 : workers)).map { _ in Tensor(zeros: wn.shape) }
         partial = [gradient] + extraPartials.map { $0.storage.pointer }
     }

@@ -13,26 +13,15 @@ func winogradBackwardWeight(
     _ layout: WinogradLayout, samples: Range<Int>, planes: Range<Int>? = nil, scratch: UnsafeMutablePointer<Float>
 ) {
     let g = layout.g
-    let o = g.output
-    let C = g.inChannels
-    let O = g.outChannels
-    let tiles = layout.tiles
-    let depth = layout.depth
+    let (C, O, tiles, depth) = (g.inChannels, g.outChannels, layout.tiles, layout.depth)
     let (v, m, blocks) = layout.parts(scratch)
-    let vPlane = layout.vPlane
-    let mPlane = layout.mPlane
-    let vRow = layout.vRow
-    let mRow = layout.mRow
+    let (vPlane, mPlane, vRow, mRow) = (layout.vPlane, layout.mPlane, layout.vRow, layout.mRow)
     let planes = planes ?? 0..<layout.planes
     (du + planes.lowerBound * O * depth).initialize(repeating: 0, count: planes.count * O * depth)
     for n in samples {
         let dys = dy + n * O * g.outputVolume
         forEachGroup(x + n * C * g.inputVolume, layout, v: v, blocks: blocks) { local, first, frames in
-            for oc in 0..<O {
-                transformOutputGradient(
-                    dys + (oc * o.t + first) * o.h * o.w, frames: frames, layout, into: m + oc * mRow,
-                    planeStride: mPlane, scratch: blocks)
-            }
+            transformGradientFrames(dys, layout, first: first, frames: frames, into: m, blocks: blocks)
             // dU[ξ][a] += M[ξ] (O × frames · tiles) · V[ξ] at frames local + a …ᵀ.
             for xi in planes {
                 for a in 0..<g.kernel.t {
@@ -43,6 +32,20 @@ func winogradBackwardWeight(
                 }
             }
         }
+    }
+}
+
+/// M of one sample's output-gradient frames [first, first + frames) (every
+/// output channel's, `layout.mRow` floats apart).
+private func transformGradientFrames(
+    _ dys: UnsafePointer<Float>, _ layout: WinogradLayout, first: Int, frames: Int, into m: UnsafeMutablePointer<Float>,
+    blocks: UnsafeMutablePointer<Float>
+) {
+    let o = layout.g.output
+    for oc in 0..<layout.g.outChannels {
+        transformOutputGradient(
+            dys + (oc * o.t + first) * o.h * o.w, frames: frames, layout, into: m + oc * layout.mRow,
+            planeStride: layout.mPlane, scratch: blocks)
     }
 }
 
@@ -78,12 +81,8 @@ func winogradBackwardWeightByPlane(
         for n in samples {
             transformChunk(
                 x + n * C * g.inputVolume, layout, first: 0, frames: o.t, into: v + n * vCount, blocks: blocks)
-            let dys = dy + n * O * g.outputVolume
-            for oc in 0..<O {
-                transformOutputGradient(
-                    dys + oc * g.outputVolume, frames: o.t, layout, into: m + n * mCount + oc * layout.mRow,
-                    planeStride: layout.mPlane, scratch: blocks)
-            }
+            transformGradientFrames(
+                dy + n * O * g.outputVolume, layout, first: 0, frames: o.t, into: m + n * mCount, blocks: blocks)
         }
     }
     // dU[ξ][a] = Σ over samples of M[ξ] (O × frames · tiles) · V[ξ] at frames a …ᵀ.
