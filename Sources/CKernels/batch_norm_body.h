@@ -46,6 +46,23 @@ void FN(ck_bn_sums)(const float *x, int64_t n, float *sums) {
     sums[1] = V_HSUM(squares);
 }
 
+/// Σdz and Σdz·x̂ where dz is dy, or 0 where the op's output `gate` is ≤ 0
+/// (relu(BN(x) + residual): the output is the ReLU's own); dz is also
+/// written to ds, or added to it when `accumulate` (ds may be NULL).
+void FN(ck_bn_gated_gradient_sums)(const float *dy, const float *gate, const float *x, int64_t n, float mean,
+                                   float inv_std, float *ds, int32_t accumulate, float *sums) {
+    VEC sum_dz = V_ZERO(), sum_dz_xhat = V_ZERO();
+    const VEC vmean = V_SET1(mean), vinv = V_SET1(inv_std);
+    BN_LANES({
+        VEC d = V_KEEP_WHERE_POSITIVE(BN_LOAD(gate), BN_LOAD(dy));
+        if (ds) BN_STORE(ds, accumulate ? V_ADD(BN_LOAD(ds), d) : d);
+        sum_dz = V_ADD(sum_dz, d);
+        sum_dz_xhat = V_FMA(d, V_MUL(V_SUB(BN_LOAD(x), vmean), vinv), sum_dz_xhat);
+    });
+    sums[0] = V_HSUM(sum_dz);
+    sums[1] = V_HSUM(sum_dz_xhat);
+}
+
 void FN(ck_bn_gradient_sums)(const float *dy, const float *x, int64_t n, float mean, float inv_std, int32_t relu,
                              float relu_scale, float relu_shift, float *sums) {
     VEC sum_dz = V_ZERO(), sum_dz_xhat = V_ZERO();
@@ -70,14 +87,22 @@ void FN(ck_bn_affine)(const float *x, float *y, int64_t n, float scale, float sh
     }
 }
 
-void FN(ck_bn_input_gradient)(const float *dy, const float *x, float *dx, int64_t n, float k, float shift,
-                              int32_t relu, int32_t training, float a, float b, float mean, float inv_std,
-                              int32_t accumulate) {
+void FN(ck_bn_affine_add_relu)(const float *x, const float *add, float *y, int64_t n, float scale, float shift) {
+    const VEC vscale = V_SET1(scale), vshift = V_SET1(shift), zero = V_ZERO();
+    BN_LANES({ BN_STORE(y, V_MAX(zero, V_ADD(V_ADD(V_MUL(BN_LOAD(x), vscale), vshift), BN_LOAD(add)))); });
+}
+
+/// ck_bn_input_gradient's and ck_bn_gated_input_gradient's body: dz from
+/// the recomputed ReLU (`relu`) or from `gate`, else dy.
+static inline __attribute__((always_inline)) void FN(bn_input_gradient)(
+    const float *dy, const float *gate, const float *x, float *dx, int64_t n, float k, float shift, int32_t relu,
+    int32_t training, float a, float b, float mean, float inv_std, int32_t accumulate) {
     const VEC vk = V_SET1(k), vshift = V_SET1(shift), va = V_SET1(a), vb = V_SET1(b), vmean = V_SET1(mean),
               vinv = V_SET1(inv_std);
     BN_LANES({
         VEC d = BN_LOAD(dy);
         VEC v = BN_LOAD(x);
+        if (gate) d = V_KEEP_WHERE_POSITIVE(BN_LOAD(gate), d);
         if (relu) d = V_KEEP_WHERE_POSITIVE(V_ADD(V_MUL(v, vk), vshift), d);
         VEC g;
         if (training) {
@@ -89,6 +114,18 @@ void FN(ck_bn_input_gradient)(const float *dy, const float *x, float *dx, int64_
         if (accumulate) g = V_ADD(BN_LOAD(dx), g);
         BN_STORE(dx, g);
     });
+}
+
+void FN(ck_bn_input_gradient)(const float *dy, const float *x, float *dx, int64_t n, float k, float shift,
+                              int32_t relu, int32_t training, float a, float b, float mean, float inv_std,
+                              int32_t accumulate) {
+    FN(bn_input_gradient)(dy, NULL, x, dx, n, k, shift, relu, training, a, b, mean, inv_std, accumulate);
+}
+
+void FN(ck_bn_gated_input_gradient)(const float *dy, const float *gate, const float *x, float *dx, int64_t n,
+                                    float k, int32_t training, float a, float b, float mean, float inv_std,
+                                    int32_t accumulate) {
+    FN(bn_input_gradient)(dy, gate, x, dx, n, k, 0, 0, training, a, b, mean, inv_std, accumulate);
 }
 
 #undef BN_LANES

@@ -106,8 +106,14 @@ public final class BatchNorm3d: Module {
     /// the caller owns `residual` (`overwriting`), this layer is folded into
     /// the convolution's weights, the convolution is added into `residual`,
     /// and the sum is rectified as it is written: no tensor of the output's
-    /// size is made.
+    /// size is made. Otherwise, unless a hook needs this layer's own output,
+    /// BN, the sum and the ReLU are one op (`batchNormAddReLU`).
     public func after(_ conv: Conv3d, _ x: Tensor, addingReLU residual: Tensor, overwriting: Bool) -> Tensor {
+        if !isInference(conv) && onOutput == nil {
+            return batchNormAddReLU(
+                conv(x), gamma: weight, beta: bias, runningMean: runningMean, runningVar: runningVar,
+                residual: residual, training: training, momentum: momentum, epsilon: epsilon, reducer: reducer)
+        }
         guard overwriting, isInference(conv) else { return addReLU(into: after(conv, x), residual) }
         let scale = inferenceAffine(relu: true)
         let weight = conv.weight.scalars

@@ -239,6 +239,9 @@ struct BatchNormBackward {
     /// The max-pool fused after BN-ReLU (`batchNormReLUMaxPool`): dy is the
     /// pool's output gradient, and dz is dy at each window's argmax.
     var pool: FusedPool? = nil
+    /// The output of `batchNormAddReLU`, relu(BN(x) + residual): dz is dy
+    /// where it is > 0, and the residual's gradient is dz (`relu` is false).
+    var gate: Storage? = nil
 
     /// γ·1/σ and β − mean·γ/σ of a channel: the forward pass's affine map.
     @inline(__always) func affine(_ ch: Int) -> (Float, Float) {
@@ -246,11 +249,12 @@ struct BatchNormBackward {
         return (k, beta.pointer[ch] - mean[ch] * k)
     }
 
-    /// dx is written when it is `fresh` (a new buffer: no zeroing pass),
-    /// else added into.
+    /// dx (and, with a `gate`, the residual's gradient dresidual) is
+    /// written when it is `fresh` (a new buffer: no zeroing pass), else
+    /// added into.
     func run(
         _ dy: Tensor, dx: (pointer: UnsafeMutablePointer<Float>, fresh: Bool)?, dgamma: UnsafeMutablePointer<Float>?,
-        dbeta: UnsafeMutablePointer<Float>?
+        dbeta: UnsafeMutablePointer<Float>?, dresidual: (pointer: UnsafeMutablePointer<Float>, fresh: Bool)? = nil
     ) {
         let dyp = dy.storage.pointer
         let c = layout.c
@@ -258,7 +262,7 @@ struct BatchNormBackward {
             // One pass per channel while its data is in cache.
             forEachPlane(c) { channels in
                 for ch in channels {
-                    let (a, b) = gradientChannelSums(dyp, ch)
+                    let (a, b) = gradientChannelSums(dyp, ch, dresidual: dresidual)
                     dgamma?[ch] += b
                     dbeta?[ch] += a
                     inputGradient(dyp, dx, ch, a, b, count: Float(layout.perChannel))
@@ -273,7 +277,7 @@ struct BatchNormBackward {
             let sp = sp.baseAddress!
             forEachPlane(c) { channels in
                 for ch in channels {
-                    let (a, b) = gradientChannelSums(dyp, ch)
+                    let (a, b) = gradientChannelSums(dyp, ch, dresidual: dresidual)
                     dgamma?[ch] += b
                     dbeta?[ch] += a
                     sp[ch] = Double(a)
@@ -290,15 +294,23 @@ struct BatchNormBackward {
         }
     }
 
-    /// (Σdz, Σdz·x̂) of one channel; dz is the gradient before the ReLU.
-    func gradientChannelSums(_ dyp: UnsafePointer<Float>, _ ch: Int) -> (Float, Float) {
+    /// (Σdz, Σdz·x̂) of one channel; dz is the gradient before the ReLU
+    /// (with a `gate`, also written to or added into `dresidual`).
+    func gradientChannelSums(
+        _ dyp: UnsafePointer<Float>, _ ch: Int, dresidual: (pointer: UnsafeMutablePointer<Float>, fresh: Bool)? = nil
+    ) -> (Float, Float) {
         let (k, shift) = affine(ch)
         var sumDz: Float = 0
         var sumDzXhat: Float = 0
         for s in 0..<layout.n {
             let offset = layout.offset(s, ch)
             let (a, b) =
-                if let pool {
+                if let gate {
+                    gatedGradientSums(
+                        dyp + offset, gate: gate.pointer + offset, x.pointer + offset, count: layout.volume,
+                        mean: mean[ch], invStd: invStd[ch], ds: dresidual.map { $0.pointer + offset },
+                        accumulate: dresidual?.fresh == false, level: level)
+                } else if let pool {
                     pool.gradientChannelSums(
                         dyp, x.pointer + offset, plane: s * layout.c + ch, mean: mean[ch], invStd: invStd[ch], k: k,
                         shift: shift, level: level)
@@ -331,7 +343,8 @@ struct BatchNormBackward {
             }
             batchNormInputGradient(
                 dyp + offset, x.pointer + offset, dx.pointer + offset, count: layout.volume, k: k, shift: shift,
-                relu: relu, statistics: statistics, accumulate: !dx.fresh, level: level)
+                relu: relu, gate: gate.map { $0.pointer + offset }, statistics: statistics, accumulate: !dx.fresh,
+                level: level)
         }
     }
 }

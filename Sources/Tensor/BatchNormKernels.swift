@@ -74,6 +74,62 @@ func gradientSums(
     return (a, b)
 }
 
+/// `gradientSums` for relu(BN(x) + residual): dz is dy, or 0 where the
+/// op's output `gate` is ≤ 0; dz is also written to `ds` (the residual's
+/// gradient), or added to it when `accumulate`.
+func gatedGradientSums(
+    _ dy: UnsafePointer<Float>, gate: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int, mean: Float,
+    invStd: Float, ds: UnsafeMutablePointer<Float>?, accumulate: Bool, level: SIMDLevel
+) -> (Float, Float) {
+    #if arch(x86_64)
+        if level != .portable {
+            let kernel = level == .avx512 ? ck_bn_gated_gradient_sums_avx512 : ck_bn_gated_gradient_sums_avx2
+            return twoSums { kernel(dy, gate, x, Int64(count), mean, invStd, ds, accumulate ? 1 : 0, $0) }
+        }
+    #endif
+    var sumDz = SIMD16<Float>()
+    var sumDzXhat = SIMD16<Float>()
+    let (rawDy, rawGate, rawX) = (UnsafeRawPointer(dy), UnsafeRawPointer(gate), UnsafeRawPointer(x))
+    var i = 0
+    while i + 16 <= count {
+        var d = rawDy.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+        d.replace(with: 0, where: rawGate.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) .<= 0)
+        if let ds {
+            let raw = UnsafeMutableRawPointer(ds)
+            let sum = accumulate ? raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) + d : d
+            raw.storeBytes(of: sum, toByteOffset: i * 4, as: SIMD16<Float>.self)
+        }
+        sumDz += d
+        sumDzXhat += d * ((rawX.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) - mean) * invStd)
+        i += 16
+    }
+    var a = sumDz.sum()
+    var b = sumDzXhat.sum()
+    while i < count {
+        let d = gate[i] <= 0 ? 0 : dy[i]
+        if let ds { ds[i] = accumulate ? ds[i] + d : d }
+        a += d
+        b += d * ((x[i] - mean) * invStd)
+        i += 1
+    }
+    return (a, b)
+}
+
+/// y = max(0, (x·scale + shift) + add) over `count` floats: relu(BN(x) + residual).
+func batchNormAffineAddReLU(
+    _ x: UnsafePointer<Float>, add: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
+    scale: Float, shift: Float, level: SIMDLevel
+) {
+    #if arch(x86_64)
+        if level != .portable {
+            let kernel = level == .avx512 ? ck_bn_affine_add_relu_avx512 : ck_bn_affine_add_relu_avx2
+            kernel(x, add, y, Int64(count), scale, shift)
+            return
+        }
+    #endif
+    for i in 0..<count { y[i] = max(0, (x[i] * scale + shift) + add[i]) }
+}
+
 /// y = x·scale + shift, then max(0, ·) when `relu`, over `count` floats.
 func batchNormAffine(
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, scale: Float, shift: Float, relu: Bool,
@@ -95,24 +151,34 @@ func batchNormAffine(
 
 /// BN backward's dx over `count` floats: k·(dz − a − (x − mean)·invStd·b)
 /// with the batch's `statistics` (training), else k·dz; dz as in
-/// `gradientSums` with reluScale k and reluShift `shift`. Written, or added
-/// to dx when `accumulate`.
+/// `gradientSums` with reluScale k and reluShift `shift`, or as in
+/// `gatedGradientSums` where a `gate` is given (and `relu` is false).
+/// Written, or added to dx when `accumulate`.
 func batchNormInputGradient(
     _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, count: Int, k: Float,
-    shift: Float, relu: Bool, statistics: (a: Float, b: Float, mean: Float, invStd: Float)?, accumulate: Bool,
-    level: SIMDLevel
+    shift: Float, relu: Bool, gate: UnsafePointer<Float>? = nil,
+    statistics: (a: Float, b: Float, mean: Float, invStd: Float)?, accumulate: Bool, level: SIMDLevel
 ) {
+    precondition(gate == nil || !relu, "batchNormInputGradient: a gate or the ReLU, not both")
     #if arch(x86_64)
         if level != .portable {
-            let kernel = level == .avx512 ? ck_bn_input_gradient_avx512 : ck_bn_input_gradient_avx2
             let (a, b, mean, invStd) = statistics ?? (0, 0, 0, 0)
-            kernel(
-                dy, x, dx, Int64(count), k, shift, relu ? 1 : 0, statistics == nil ? 0 : 1, a, b, mean, invStd,
-                accumulate ? 1 : 0)
+            let (training, add) = (Int32(statistics == nil ? 0 : 1), Int32(accumulate ? 1 : 0))
+            if let gate {
+                let kernel = level == .avx512 ? ck_bn_gated_input_gradient_avx512 : ck_bn_gated_input_gradient_avx2
+                kernel(dy, gate, x, dx, Int64(count), k, training, a, b, mean, invStd, add)
+            } else {
+                let kernel = level == .avx512 ? ck_bn_input_gradient_avx512 : ck_bn_input_gradient_avx2
+                kernel(dy, x, dx, Int64(count), k, shift, relu ? 1 : 0, training, a, b, mean, invStd, add)
+            }
             return
         }
     #endif
-    @inline(__always) func dz(_ g: Float, _ xv: Float) -> Float { relu && xv * k + shift <= 0 ? 0 : g }
+    // `i` indexes the gate; g and xv are dy[i] and x[i].
+    @inline(__always) func dz(_ g: Float, _ xv: Float, _ i: Int) -> Float {
+        if let gate { return gate[i] <= 0 ? 0 : g }
+        return relu && xv * k + shift <= 0 ? 0 : g
+    }
     // Written or added, with the branch outside the loops.
     func each(_ value: (Int) -> Float) {
         if accumulate {
@@ -122,9 +188,9 @@ func batchNormInputGradient(
         }
     }
     if let s = statistics {
-        each { i in k * (dz(dy[i], x[i]) - s.a - (x[i] - s.mean) * s.invStd * s.b) }
+        each { i in k * (dz(dy[i], x[i], i) - s.a - (x[i] - s.mean) * s.invStd * s.b) }
     } else {
-        each { i in k * dz(dy[i], x[i]) }
+        each { i in k * dz(dy[i], x[i], i) }
     }
 }
 

@@ -242,6 +242,35 @@ extension ResNetBlockTests {
         }
     }
 
+    /// In training, a bottleneck ends in one op, relu(BN(conv3(h)) +
+    /// shortcut) (`batchNormAddReLU`); a hook on bn3 needs BN's own output,
+    /// and so keeps the two ops. Both give the same output, input gradient
+    /// and parameter gradients, through a projection block and an identity
+    /// block (whose input gets the residual's gradient and conv1's).
+    @Test func trainingEndsInOneOpThatEqualsTheTwo() {
+        var results: [[Float]] = []
+        for hooked in [false, true] {
+            var rng = SeededRNG(seed: 3)
+            let stage = Sequential([
+                Bottleneck(inputChannels: 32, width: 16, stride: 2, middle: .reg3d, rng: &rng),
+                Bottleneck(inputChannels: 64, width: 16, stride: 1, middle: .reg3d, rng: &rng)
+            ])
+            randomizeNormalization(stage, execution: .composed, rng: &rng)
+            var seen = 0
+            if hooked {
+                for case let block as Bottleneck in stage.children.map(\.1) { block.bn3.onOutput = { _ in seen += 1 } }
+            }
+            let x = Tensor(shape: [2, 32, 4, 10, 10], values: rng.uniformFloats(2 * 32 * 400, in: -1..<1))
+            x.requiresGrad = true
+            let y = stage(x)
+            weightedSum(y, Tensor(shape: y.shape, values: rng.uniformFloats(y.count, in: -1..<1))).backward()
+            #expect(seen == (hooked ? 2 : 0))
+            results.append(y.scalars + x.grad!.scalars + stage.parameters().flatMap { $0.1.grad!.scalars })
+        }
+        #expect(results[0].count == results[1].count)
+        #expect(closeness(results[0], results[1], rtol: 1e-5, atol: 1e-6) == "")
+    }
+
     /// Random running statistics, γ and β for every BN layer; the STDCF execution.
     private func randomizeNormalization(_ stage: Module, execution: STDCFExecution, rng: inout SeededRNG) {
         for (_, module) in stage.namedModules() {

@@ -117,6 +117,25 @@ void ck_bn_input_gradient_avx512(const float *dy, const float *x, float *dx, int
                                  int32_t relu, int32_t training, float a, float b, float mean, float inv_std,
                                  int32_t accumulate);
 
+/// relu(BN(x) + residual) in one op (a bottleneck's end): y = max(0,
+/// (x·scale + shift) + add), in that order.
+void ck_bn_affine_add_relu_avx2(const float *x, const float *add, float *y, int64_t n, float scale, float shift);
+void ck_bn_affine_add_relu_avx512(const float *x, const float *add, float *y, int64_t n, float scale, float shift);
+/// Its backward pass: dz is dy, or 0 where its output `gate` is ≤ 0. The
+/// sums as ck_bn_gradient_sums's, and dz written to ds (the residual's
+/// gradient; NULL: none), or added to it when `accumulate`.
+void ck_bn_gated_gradient_sums_avx2(const float *dy, const float *gate, const float *x, int64_t n, float mean,
+                                    float inv_std, float *ds, int32_t accumulate, float *sums);
+void ck_bn_gated_gradient_sums_avx512(const float *dy, const float *gate, const float *x, int64_t n, float mean,
+                                      float inv_std, float *ds, int32_t accumulate, float *sums);
+/// dx as ck_bn_input_gradient's without its ReLU, dz from `gate` as above.
+void ck_bn_gated_input_gradient_avx2(const float *dy, const float *gate, const float *x, float *dx, int64_t n,
+                                     float k, int32_t training, float a, float b, float mean, float inv_std,
+                                     int32_t accumulate);
+void ck_bn_gated_input_gradient_avx512(const float *dy, const float *gate, const float *x, float *dx, int64_t n,
+                                       float k, int32_t training, float a, float b, float mean, float inv_std,
+                                       int32_t accumulate);
+
 /// Max pooling of one plane (T × in_h × in_w) over 2 × 2 windows of `frames`
 /// (1 or 2) frames at their own stride, no padding: y and each window's
 /// argmax, its offset (i · 2 + j) · 2 + k (frame i, row j, column k); the
