@@ -2,8 +2,9 @@
 // ck_bn_*), written once for every SIMD level: levels.c includes this file
 // once per level, inside that level's target region, with VEC, MASK, VW, FN
 // and the V_* operations defined. The Swift twins are in
-// Tensor/BatchNorm.swift (sumAndSquares, gradientSums, and the loops of
-// normalizeChannel and BatchNormBackward.inputGradient). The elementwise
+// Tensor/BatchNormKernels.swift (sumAndSquares, gradientSums,
+// gatedGradientSums, batchNormAffine, batchNormAffineAddReLU and
+// batchNormInputGradient). The elementwise
 // passes multiply, then add, as the twins do (no fused multiply-add), so that
 // they equal them exactly and the backward pass's ReLU mask is the forward
 // pass's at every level.
@@ -46,15 +47,16 @@ void FN(ck_bn_sums)(const float *x, int64_t n, float *sums) {
     sums[1] = V_HSUM(squares);
 }
 
-/// Σdz and Σdz·x̂ where dz is dy, or 0 where the op's output `gate` is ≤ 0
-/// (relu(BN(x) + residual): the output is the ReLU's own); dz is also
+/// Σdz and Σdz·x̂ where dz is dy where the op's output `gate` is > 0, else
+/// 0 (relu(BN(x) + residual): the output is the ReLU's own; a NaN output
+/// takes no gradient, as in addReLU); dz is also
 /// written to ds, or added to it when `accumulate` (ds may be NULL).
 void FN(ck_bn_gated_gradient_sums)(const float *dy, const float *gate, const float *x, int64_t n, float mean,
                                    float inv_std, float *ds, int32_t accumulate, float *sums) {
     VEC sum_dz = V_ZERO(), sum_dz_xhat = V_ZERO();
     const VEC vmean = V_SET1(mean), vinv = V_SET1(inv_std);
     BN_LANES({
-        VEC d = V_KEEP_WHERE_POSITIVE(BN_LOAD(gate), BN_LOAD(dy));
+        VEC d = V_KEEP_WHERE_ABOVE_ZERO(BN_LOAD(gate), BN_LOAD(dy));
         if (ds) BN_STORE(ds, accumulate ? V_ADD(BN_LOAD(ds), d) : d);
         sum_dz = V_ADD(sum_dz, d);
         sum_dz_xhat = V_FMA(d, V_MUL(V_SUB(BN_LOAD(x), vmean), vinv), sum_dz_xhat);
@@ -102,7 +104,7 @@ static inline __attribute__((always_inline)) void FN(bn_input_gradient)(
     BN_LANES({
         VEC d = BN_LOAD(dy);
         VEC v = BN_LOAD(x);
-        if (gate) d = V_KEEP_WHERE_POSITIVE(BN_LOAD(gate), d);
+        if (gate) d = V_KEEP_WHERE_ABOVE_ZERO(BN_LOAD(gate), d);
         if (relu) d = V_KEEP_WHERE_POSITIVE(V_ADD(V_MUL(v, vk), vshift), d);
         VEC g;
         if (training) {

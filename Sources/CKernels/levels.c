@@ -52,6 +52,8 @@ static inline float hsum_avx2(__m256 v) {
 #define V_ZIP_LO(a, b) _mm256_permute2f128_ps(_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b), 0x20)
 #define V_ZIP_HI(a, b) _mm256_permute2f128_ps(_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b), 0x31)
 #define V_KEEP_WHERE_POSITIVE(z, d) _mm256_and_ps(_mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_NLE_UQ), d)
+// d where z > 0, ordered (a NaN z drops d, as addReLU's gradient does).
+#define V_KEEP_WHERE_ABOVE_ZERO(z, d) _mm256_and_ps(_mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_GT_OQ), d)
 // Max pooling's running maxima and their offsets (small whole numbers, as floats).
 #define V_TAKE_GREATER(best, offset, v, at)                          \
     do {                                                             \
@@ -110,6 +112,7 @@ static inline __m256 load_offsets_avx2(const uint8_t *p, int64_t lanes) {
 #undef V_STORE_MASKED
 #undef V_HSUM
 #undef V_KEEP_WHERE_POSITIVE
+#undef V_KEEP_WHERE_ABOVE_ZERO
 #undef V_EVEN
 #undef V_ODD
 #undef V_ZIP_LO
@@ -156,6 +159,7 @@ static inline __m256 load_offsets_avx2(const uint8_t *p, int64_t lanes) {
 #define V_ZIP_HI(a, b) \
     _mm512_permutex2var_ps(a, _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), b)
 #define V_KEEP_WHERE_POSITIVE(z, d) _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_NLE_UQ), d)
+#define V_KEEP_WHERE_ABOVE_ZERO(z, d) _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_GT_OQ), d)
 #define V_TAKE_GREATER(best, offset, v, at)                                \
     do {                                                                   \
         __mmask16 greater_ = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ);      \

@@ -106,8 +106,11 @@ public final class BatchNorm3d: Module {
     /// the caller owns `residual` (`overwriting`), this layer is folded into
     /// the convolution's weights, the convolution is added into `residual`,
     /// and the sum is rectified as it is written: no tensor of the output's
-    /// size is made. Otherwise, unless a hook needs this layer's own output,
-    /// BN, the sum and the ReLU are one op (`batchNormAddReLU`).
+    /// size is made (without `overwriting`, BN and the ReLU still run inside
+    /// the convolution, and the sum in place). Wherever gradients are
+    /// recorded (or a hook on the convolution needs its output), BN, the sum
+    /// and the ReLU are one op (`batchNormAddReLU`), unless a hook needs this
+    /// layer's own output.
     public func after(_ conv: Conv3d, _ x: Tensor, addingReLU residual: Tensor, overwriting: Bool) -> Tensor {
         if !isInference(conv) && onOutput == nil {
             return batchNormAddReLU(

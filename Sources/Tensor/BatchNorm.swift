@@ -240,7 +240,8 @@ struct BatchNormBackward {
     /// pool's output gradient, and dz is dy at each window's argmax.
     var pool: FusedPool? = nil
     /// The output of `batchNormAddReLU`, relu(BN(x) + residual): dz is dy
-    /// where it is > 0, and the residual's gradient is dz (`relu` is false).
+    /// where it is > 0, else 0, and the residual's gradient is dz (`relu` is
+    /// false).
     var gate: Storage? = nil
 
     /// γ·1/σ and β − mean·γ/σ of a channel: the forward pass's affine map.

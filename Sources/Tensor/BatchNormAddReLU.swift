@@ -1,12 +1,15 @@
 /// relu(batchNorm(x) + residual) in one op: a ResNet block's end in
 /// training. Unfused, BN wrote its output, `addReLU` read it back, and its
 /// backward pass wrote the gradient of that output for BN's to read again:
-/// one tensor of the block's output size made, and four passes over it.
+/// two tensors of the block's output size made (BN's output forward, its
+/// gradient backward), each written once and read once more.
 /// Here BN's map, the sum and the ReLU are one pass per channel while its
 /// data is in cache, and the backward pass takes the ReLU's mask from the
 /// output itself, writing the residual's gradient in BN's own first pass.
 /// It keeps x and its output, as BN and `addReLU` did; the results equal the
-/// two ops' (the same operations in the same order).
+/// two ops' (the same operations in the same order; a NaN sum stays NaN and
+/// takes no gradient, as there). It runs in training and wherever gradients
+/// are recorded.
 public func batchNormAddReLU(
     _ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, residual: Tensor,
     training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5, reducer: BatchNormReducer? = nil

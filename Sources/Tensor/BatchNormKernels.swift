@@ -74,9 +74,10 @@ func gradientSums(
     return (a, b)
 }
 
-/// `gradientSums` for relu(BN(x) + residual): dz is dy, or 0 where the
-/// op's output `gate` is ≤ 0; dz is also written to `ds` (the residual's
-/// gradient), or added to it when `accumulate`.
+/// `gradientSums` for relu(BN(x) + residual): dz is dy where the op's
+/// output `gate` is > 0, else 0 (also where it is NaN, as in `addReLU`'s
+/// gradient); dz is also written to `ds` (the residual's gradient), or added
+/// to it when `accumulate`.
 func gatedGradientSums(
     _ dy: UnsafePointer<Float>, gate: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int, mean: Float,
     invStd: Float, ds: UnsafeMutablePointer<Float>?, accumulate: Bool, level: SIMDLevel
@@ -93,7 +94,7 @@ func gatedGradientSums(
     var i = 0
     while i + 16 <= count {
         var d = rawDy.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-        d.replace(with: 0, where: rawGate.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) .<= 0)
+        d.replace(with: 0, where: .!(rawGate.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) .> 0))
         if let ds {
             let raw = UnsafeMutableRawPointer(ds)
             let sum = accumulate ? raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) + d : d
@@ -106,7 +107,7 @@ func gatedGradientSums(
     var a = sumDz.sum()
     var b = sumDzXhat.sum()
     while i < count {
-        let d = gate[i] <= 0 ? 0 : dy[i]
+        let d = gate[i] > 0 ? dy[i] : 0
         if let ds { ds[i] = accumulate ? ds[i] + d : d }
         a += d
         b += d * ((x[i] - mean) * invStd)
@@ -115,7 +116,8 @@ func gatedGradientSums(
     return (a, b)
 }
 
-/// y = max(0, (x·scale + shift) + add) over `count` floats: relu(BN(x) + residual).
+/// y = max((x·scale + shift) + add, 0) over `count` floats: relu(BN(x) +
+/// residual), as `addReLU` writes it (a NaN sum stays NaN).
 func batchNormAffineAddReLU(
     _ x: UnsafePointer<Float>, add: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
     scale: Float, shift: Float, level: SIMDLevel
@@ -127,7 +129,7 @@ func batchNormAffineAddReLU(
             return
         }
     #endif
-    for i in 0..<count { y[i] = max(0, (x[i] * scale + shift) + add[i]) }
+    for i in 0..<count { y[i] = max((x[i] * scale + shift) + add[i], 0) }
 }
 
 /// y = x·scale + shift, then max(0, ·) when `relu`, over `count` floats.
@@ -176,7 +178,7 @@ func batchNormInputGradient(
     #endif
     // `i` indexes the gate; g and xv are dy[i] and x[i].
     @inline(__always) func dz(_ g: Float, _ xv: Float, _ i: Int) -> Float {
-        if let gate { return gate[i] <= 0 ? 0 : g }
+        if let gate { return gate[i] > 0 ? g : 0 }
         return relu && xv * k + shift <= 0 ? 0 : g
     }
     // Written or added, with the branch outside the loops.

@@ -246,7 +246,8 @@ extension ResNetBlockTests {
     /// shortcut) (`batchNormAddReLU`); a hook on bn3 needs BN's own output,
     /// and so keeps the two ops. Both give the same output, input gradient
     /// and parameter gradients, through a projection block and an identity
-    /// block (whose input gets the residual's gradient and conv1's).
+    /// block (whose input gets the residual's gradient and conv1's; the two
+    /// graphs add those in different orders, so within rounding).
     @Test func trainingEndsInOneOpThatEqualsTheTwo() {
         var results: [[Float]] = []
         for hooked in [false, true] {

@@ -79,6 +79,8 @@ import Testing
                     }
                 }
             }
+            gatedKernelsEqualTheSwiftTwins(x, dy, before, level, what)
+            gatedKernelsEqualTheSwiftTwins(x, dy, before, level, what)
             let (s, q) = sumAndSquares(x, count: count, level: level)
             let (ts, tq) = sumAndSquares(x, count: count, level: .portable)
             #expect(abs(s - ts) <= 1e-4 * Float(count) && abs(q - tq) <= 1e-4 * Float(count), "Σx, Σx², \(what)")
@@ -107,6 +109,67 @@ import Testing
                 }
             }
             #expect(closeness(results[0], results[1], rtol: 1e-5, atol: 1e-6) == "", "\(level), training \(training)")
+        }
+    }
+
+    /// relu(BN(x) + residual)'s kernels (`batchNormAffineAddReLU`,
+    /// `gatedGradientSums`, `batchNormInputGradient` with a gate) against
+    /// their twins: the residual makes a fifth of the sums exactly 0 and one
+    /// element NaN, which the gate's mask drops; nothing is written past
+    /// `count` (a NaN guard after it), the residual's gradient written or
+    /// added (or not asked for), dx written or added.
+    private func gatedKernelsEqualTheSwiftTwins(
+        _ x: [Float], _ dy: [Float], _ before: [Float], _ level: SIMDLevel, _ what: String
+    ) {
+        let count = x.count
+        let (scale, shift): (Float, Float) = (0.8, -0.2)
+        var residual = randomValues(count, seed: 33 + UInt64(count))
+        for i in stride(from: 0, to: count, by: 5) { residual[i] = -(x[i] * scale + shift) }
+        residual[count / 2] = .nan
+        func forward(_ level: SIMDLevel) -> [Float] {
+            var y = [Float](repeating: .nan, count: count + 1)
+            batchNormAffineAddReLU(x, add: residual, &y, count: count, scale: scale, shift: shift, level: level)
+            return y
+        }
+        let (y, ty) = (forward(level), forward(.portable))
+        let same = zip(y.dropLast(), ty.dropLast()).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }
+        #expect(same && y[count / 2].isNaN && y.last!.isNaN, "affine add relu, \(what)")
+        for ds in [nil, false, true] as [Bool?] {  // none, written, added
+            func sums(_ level: SIMDLevel) -> (Float, Float, [Float]) {
+                var out = before + [.nan]
+                let (a, b) = out.withUnsafeMutableBufferPointer { out in
+                    gatedGradientSums(
+                        dy, gate: ty, x, count: count, mean: 0.1, invStd: 1.7, ds: ds == nil ? nil : out.baseAddress,
+                        accumulate: ds == true, level: level)
+                }
+                return (a, b, out)
+            }
+            let ((a, b, out), (ta, tb, tout)) = (sums(level), sums(.portable))
+            #expect(abs(a - ta) <= 1e-4 * Float(count) && abs(b - tb) <= 1e-4 * Float(count), "gated sums, \(what)")
+            #expect(
+                out.dropLast() == tout.dropLast() && out.last!.isNaN, "the residual's gradient \(ds as Any), \(what)")
+            let expected = (0..<count).map { i -> Float in
+                let d: Float = ty[i] > 0 ? dy[i] : 0
+                return ds == nil ? before[i] : ds == true ? before[i] + d : d
+            }
+            #expect(Array(tout.dropLast()) == expected, "the twin's residual gradient \(ds as Any), \(what)")
+        }
+        for statistics in [(a: Float(0.3), b: Float(-0.6), mean: Float(0.1), invStd: Float(1.7)), nil] {
+            for accumulate in [false, true] {
+                func run(_ level: SIMDLevel) -> [Float] {
+                    var dx = before + [.nan]
+                    ty.withUnsafeBufferPointer { gate in
+                        batchNormInputGradient(
+                            dy, x, &dx, count: count, k: scale, shift: shift, relu: false, gate: gate.baseAddress,
+                            statistics: statistics, accumulate: accumulate, level: level)
+                    }
+                    return dx
+                }
+                let (c, t) = (run(level), run(.portable))
+                #expect(
+                    c.dropLast() == t.dropLast() && c.last!.isNaN,
+                    "gated dx, training \(statistics != nil), accumulate \(accumulate), \(what)")
+            }
         }
     }
 

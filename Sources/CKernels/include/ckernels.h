@@ -121,7 +121,8 @@ void ck_bn_input_gradient_avx512(const float *dy, const float *x, float *dx, int
 /// (x·scale + shift) + add), in that order.
 void ck_bn_affine_add_relu_avx2(const float *x, const float *add, float *y, int64_t n, float scale, float shift);
 void ck_bn_affine_add_relu_avx512(const float *x, const float *add, float *y, int64_t n, float scale, float shift);
-/// Its backward pass: dz is dy, or 0 where its output `gate` is ≤ 0. The
+/// Its backward pass: dz is dy where its output `gate` is > 0, else 0 (a
+/// NaN output takes none, as in addReLU's gradient). The
 /// sums as ck_bn_gradient_sums's, and dz written to ds (the residual's
 /// gradient; NULL: none), or added to it when `accumulate`.
 void ck_bn_gated_gradient_sums_avx2(const float *dy, const float *gate, const float *x, int64_t n, float mean,
