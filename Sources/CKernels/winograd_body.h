@@ -181,5 +181,52 @@ void FN(ck_winograd_scatter_frame)(int32_t m, const float *src, int64_t src_stri
     }
 }
 
+/// Gᵀ p: α → 3 (p[0 … α − 1] to r[0 … 2]), as WinogradF2.filterTransposed
+/// and WinogradF4.filterTransposed, in their order of operations.
+static inline __attribute__((always_inline)) void FN(wino_filter_transposed)(int32_t m, const VEC *p, VEC *r) {
+    if (m == 2) {
+        const VEC half = V_SET1(0.5f);
+        r[0] = V_ADD(p[0], V_MUL(half, V_ADD(p[1], p[2])));
+        r[1] = V_MUL(half, V_SUB(p[1], p[2]));
+        r[2] = V_ADD(V_MUL(half, V_ADD(p[1], p[2])), p[3]);
+        return;
+    }
+    const VEC sixth = V_SET1(1.0f / 6.0f), twelfth = V_SET1(1.0f / 12.0f), twentyfourth = V_SET1(1.0f / 24.0f);
+    const VEC p12 = V_ADD(p[1], p[2]), p34 = V_ADD(p[3], p[4]);
+    r[0] = V_ADD(V_SUB(V_MUL(p[0], V_SET1(0.25f)), V_MUL(p12, sixth)), V_MUL(p34, twentyfourth));
+    r[1] = V_ADD(V_MUL(V_SUB(p[2], p[1]), sixth), V_MUL(V_SUB(p[3], p[4]), twelfth));
+    r[2] = V_ADD(V_MUL(V_SUB(V_SUB(p34, p[1]), p[2]), sixth), p[5]);
+}
+
+void FN(ck_winograd_weight_gradient)(int32_t m, const float *du, int64_t plane, int64_t depth, int64_t in_channels,
+                                     int64_t kt, int64_t first, int64_t last, float *dw, int32_t overwrite) {
+    const int32_t alpha = m + 2;
+    float results[9 * VW];
+    for (int64_t o = first; o < last; o++) {
+        for (int64_t a = 0; a < kt; a++) {
+            const float *p = du + o * depth + a * in_channels;
+            for (int64_t c = 0; c < in_channels; c += VW) {
+                const int64_t lanes = in_channels - c < VW ? in_channels - c : VW;
+                const MASK mask = V_MASK(lanes);
+                // dU G: α rows of 3, then Gᵀ (dU G) column by column.
+                VEC h[6][3], row[6], column[6], r[3];
+                for (int i = 0; i < alpha; i++) {
+                    for (int j = 0; j < alpha; j++) row[j] = V_LOAD_MASKED(p + (i * alpha + j) * plane + c, mask);
+                    FN(wino_filter_transposed)(m, row, h[i]);
+                }
+                for (int k = 0; k < 3; k++) {
+                    for (int i = 0; i < alpha; i++) column[i] = h[i][k];
+                    FN(wino_filter_transposed)(m, column, r);
+                    for (int i = 0; i < 3; i++) V_STORE(results + (i * 3 + k) * VW, r[i]);
+                }
+                for (int64_t lane = 0; lane < lanes; lane++) {
+                    float *out = dw + ((o * in_channels + c + lane) * kt + a) * 9;
+                    for (int e = 0; e < 9; e++) out[e] = overwrite ? results[e * VW + lane] : out[e] + results[e * VW + lane];
+                }
+            }
+        }
+    }
+}
+
 #undef W_MUL
 #undef W_FOR_EACH_MAP

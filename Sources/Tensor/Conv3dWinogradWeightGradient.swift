@@ -1,3 +1,5 @@
+import CKernels  // its x86-64 kernels are declared on x86-64 only
+
 /// Winograd's weight gradient (the forward's linear maps transposed, see
 /// Conv3dWinograd.swift): dU[ξ] = Σ (A dy Aᵀ)[ξ] · V[ξ]ᵀ over a worker's
 /// samples, or over the batch with dU's planes split over the workers; then
@@ -103,11 +105,26 @@ func winogradBackwardWeightByPlane(
 /// dW += Gᵀ dU[ξ][o][a·C + c] G for every (output channel, input channel,
 /// tap), or dW = it with `overwrite` (dW's floats need no values then): the
 /// weight gradient from `winogradBackwardWeight`'s dU, output channels split
-/// over `workers` threads.
+/// over `workers` threads. By the C kernel of the layout's level
+/// (ck_winograd_weight_gradient), or at `.portable` by the Swift loops
+/// below, its twin (the same operations in the same order).
 func winogradWeightGradient(
     _ du: UnsafePointer<Float>, _ layout: WinogradLayout, into dw: UnsafeMutablePointer<Float>,
     overwrite: Bool = false, workers: Int = 1
 ) {
+    #if arch(x86_64)
+        if layout.level != .portable {
+            let kernel = layout.level == .avx512 ? ck_winograd_weight_gradient_avx512 : ck_winograd_weight_gradient_avx2
+            let g = layout.g
+            Parallel.forEachRange(g.outChannels, workers: workers) { _, outputs in
+                kernel(
+                    Int32(layout.tile.m), du, Int64(g.outChannels * layout.depth), Int64(layout.depth),
+                    Int64(g.inChannels), Int64(g.kernel.t), Int64(outputs.lowerBound), Int64(outputs.upperBound), dw,
+                    overwrite ? 1 : 0)
+            }
+            return
+        }
+    #endif
     switch layout.tile {
     case .f2: winogradWeightGradient(WinogradF2.self, du, layout, into: dw, overwrite: overwrite, workers: workers)
     case .f4: winogradWeightGradient(WinogradF4.self, du, layout, into: dw, overwrite: overwrite, workers: workers)

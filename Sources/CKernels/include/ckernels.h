@@ -93,6 +93,18 @@ void ck_winograd_scatter_frame_avx2(int32_t m, const float *src, int64_t src_str
 void ck_winograd_scatter_frame_avx512(int32_t m, const float *src, int64_t src_stride, float *frame, int64_t height,
                                       int64_t width, int64_t tiles_h, int64_t tiles_w, int32_t accumulate);
 
+/// The weight gradient from dU (α² planes of out_channels × depth floats,
+/// `plane` apart; depth = kt · in_channels): for output channels first …
+/// last − 1, every tap a and input channel c,
+/// dw[((o · in_channels + c) · kt + a) · 9 + e] = (Gᵀ dU[·][o][a · C + c] G)[e],
+/// written with `overwrite`, else added. Lanes over the input channels. The
+/// Swift twin is winogradWeightGradient in Conv3dWinogradWeightGradient.swift.
+void ck_winograd_weight_gradient_avx2(int32_t m, const float *du, int64_t plane, int64_t depth, int64_t in_channels,
+                                      int64_t kt, int64_t first, int64_t last, float *dw, int32_t overwrite);
+void ck_winograd_weight_gradient_avx512(int32_t m, const float *du, int64_t plane, int64_t depth,
+                                        int64_t in_channels, int64_t kt, int64_t first, int64_t last, float *dw,
+                                        int32_t overwrite);
+
 /// Batch normalisation over `n` floats of one channel of one sample. The
 /// Swift twins are in BatchNorm.swift.
 /// sums[0] = Σx, sums[1] = Σx².
