@@ -108,12 +108,50 @@ private func forEachTapRow(
     }
 }
 
+/// For a 1×1×1 kernel without padding (a strided one: R50's downsampling
+/// convs and shortcuts), whose column row of channel c is that channel's
+/// input subsampled: `body(c, r, input)` for every channel and output row
+/// [first, first + count) of one sample and group, with the offset of the
+/// row's first input. No tap can fall outside the input, and rows at
+/// stages 4 and 5 are 4–7 floats: the general walk's per-row bounds cost
+/// more than its copies there.
+@inline(__always)
+private func forEachPointwiseRow(
+    _ g: Conv3dGeometry, first: Int, count: Int, _ body: (_ c: Int, _ r: Int, _ input: Int) -> Void
+) {
+    let o = g.output
+    precondition(first % o.w == 0 && count % o.w == 0, "column chunks are whole output rows")
+    let (firstRow, rows) = (first / o.w, count / o.w)
+    let (frameStep, rowStep) = (g.stride.t * g.input.h * g.input.w, g.stride.h * g.input.w)
+    for c in 0..<g.groupIn {
+        var (to, ho) = (firstRow / o.h, firstRow % o.h)
+        for r in 0..<rows {
+            body(c, r, c * g.inputVolume + to * frameStep + ho * rowStep)
+            ho += 1
+            if ho == o.h { (to, ho) = (to + 1, 0) }
+        }
+    }
+}
+
+extension Conv3dGeometry {
+    /// A 1×1×1 kernel without padding: `forEachPointwiseRow` walks its columns.
+    var isPointwiseUnpadded: Bool { kernel == (1, 1, 1) && padding == (0, 0, 0) }
+}
+
 /// Fills `col` (columnRows × count) with the input patches of output positions
 /// [first, first + count) for one sample and group; out-of-range taps are 0.
 /// `first` and `count` are whole output rows: every (channel, tap, row) is one
 /// contiguous copy at stride 1.
 func vol2col(_ x: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count: Int, col: UnsafeMutablePointer<Float>) {
     let width = g.output.w
+    if g.isPointwiseUnpadded {
+        let step = g.stride.w
+        forEachPointwiseRow(g, first: first, count: count) { c, r, input in
+            let (src, dst) = (x + input, col + c * count + r * width)
+            for wo in 0..<width { dst[wo] = src[wo * step] }
+        }
+        return
+    }
     forEachTapRow(g, first: first, count: count) { columnRow, r, input, lo, hi in
         let outRow = col + columnRow * count + r * width
         guard let input, lo < hi else {
@@ -145,6 +183,14 @@ func vol2col(_ x: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count: 
 func col2vol(_ col: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count: Int, dx: UnsafeMutablePointer<Float>)
 {
     let width = g.output.w
+    if g.isPointwiseUnpadded {
+        let step = g.stride.w
+        forEachPointwiseRow(g, first: first, count: count) { c, r, input in
+            let (src, dst) = (col + c * count + r * width, dx + input)
+            for wo in 0..<width { dst[wo * step] += src[wo] }
+        }
+        return
+    }
     forEachTapRow(g, first: first, count: count) { columnRow, r, input, lo, hi in
         guard let input, lo < hi else { return }
         let dst = dx + input

@@ -52,6 +52,7 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         (2, 3, 18, 3, (4, 6, 5), (1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 2, 2)),
         (1, 4, 8, 4, (5, 4, 4), (3, 1, 1), (1, 1, 1), (2, 0, 0), (2, 1, 1)),  // 1 → 2 per group: its temporal atoms
         (2, 4, 8, 1, (2, 6, 6), (1, 1, 1), (1, 2, 2), (0, 0, 0), (1, 1, 1)),  // strided 1×1×1: through columns
+        (1, 4, 6, 2, (5, 7, 9), (1, 1, 1), (2, 2, 3), (0, 0, 0), (1, 1, 1)),  // its walk, in time too, grouped
         // Stride 2 along w over rows of 17–20 outputs: vol2col's and col2vol's 8-lane path and its tail.
         (2, 3, 8, 1, (3, 9, 40), (3, 7, 7), (1, 2, 2), (1, 3, 3), (1, 1, 1)),  // the stem's kernel
         (1, 5, 4, 1, (2, 5, 35), (1, 1, 3), (1, 1, 2), (0, 0, 0), (1, 1, 1)),
@@ -652,19 +653,30 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
     }
 
     /// Column chunks smaller than a row of output positions still tile correctly.
-    @Test func chunkedColumnsEqualOneBigChunk() {
+    /// A 3×3×3 conv in chunks of two output rows (10 positions), and a
+    /// strided 1×1×1 one (its own walk, `forEachPointwiseRow`) in chunks of
+    /// three rows of 3, which start inside a frame's rows: by hand, as
+    /// conv3dForward would with a tiny budget.
+    @Test(arguments: [
+        ((3, 5, 5), (3, 3, 3), (1, 1, 1), (1, 1, 1), 2),
+        ((3, 7, 9), (1, 1, 1), (2, 2, 3), (0, 0, 0), 3)
+    ])
+    func chunkedColumnsEqualOneBigChunk(
+        _ input: (Int, Int, Int), _ kernel: (Int, Int, Int), _ stride: (Int, Int, Int), _ padding: (Int, Int, Int),
+        _ rows: Int
+    ) {
         let geometry = Conv3dGeometry(
-            batch: 1, inChannels: 3, outChannels: 2, groups: 1, input: (3, 5, 5), kernel: (3, 3, 3),
-            stride: (1, 1, 1), padding: (1, 1, 1), dilation: (1, 1, 1))
-        let xv = randomValues(225, seed: 9)
-        let wv = randomValues(2 * 81, seed: 10)
+            batch: 1, inChannels: 3, outChannels: 2, groups: 1, input: input, kernel: kernel,
+            stride: stride, padding: padding, dilation: (1, 1, 1))
+        let xv = randomValues(3 * input.0 * input.1 * input.2, seed: 9)
+        let wv = randomValues(2 * geometry.columnRows, seed: 10)
         let full = conv3dForwardNaive(xv, wv, geometry)
         var y = [Float](repeating: 0, count: full.count)
-        var col = [Float](repeating: 0, count: geometry.columnRows * 10)
-        // Chunks of two output rows (10 positions): by hand, as conv3dForward would with a tiny budget.
+        let chunk = rows * geometry.output.w
+        var col = [Float](repeating: 0, count: geometry.columnRows * chunk)
         var first = 0
         while first < geometry.outputVolume {
-            let count = min(10, geometry.outputVolume - first)
+            let count = min(chunk, geometry.outputVolume - first)
             vol2col(xv, geometry, first: first, count: count, col: &col)
             y.withUnsafeMutableBufferPointer { yp in
                 sgemm(
