@@ -94,11 +94,9 @@ void FN(ck_bn_affine_add_relu)(const float *x, const float *add, float *y, int64
     BN_LANES({ BN_STORE(y, V_MAX(zero, V_ADD(V_ADD(V_MUL(BN_LOAD(x), vscale), vshift), BN_LOAD(add)))); });
 }
 
-/// ck_bn_input_gradient's and ck_bn_gated_input_gradient's body: dz from
-/// the recomputed ReLU (`relu`) or from `gate`, else dy.
-static inline __attribute__((always_inline)) void FN(bn_input_gradient)(
-    const float *dy, const float *gate, const float *x, float *dx, int64_t n, float k, float shift, int32_t relu,
-    int32_t training, float a, float b, float mean, float inv_std, int32_t accumulate) {
+void FN(ck_bn_input_gradient)(const float *dy, const float *gate, const float *x, float *dx, int64_t n, float k,
+                              float shift, int32_t relu, int32_t training, float a, float b, float mean,
+                              float inv_std, int32_t accumulate) {
     const VEC vk = V_SET1(k), vshift = V_SET1(shift), va = V_SET1(a), vb = V_SET1(b), vmean = V_SET1(mean),
               vinv = V_SET1(inv_std);
     BN_LANES({
@@ -116,18 +114,6 @@ static inline __attribute__((always_inline)) void FN(bn_input_gradient)(
         if (accumulate) g = V_ADD(BN_LOAD(dx), g);
         BN_STORE(dx, g);
     });
-}
-
-void FN(ck_bn_input_gradient)(const float *dy, const float *x, float *dx, int64_t n, float k, float shift,
-                              int32_t relu, int32_t training, float a, float b, float mean, float inv_std,
-                              int32_t accumulate) {
-    FN(bn_input_gradient)(dy, NULL, x, dx, n, k, shift, relu, training, a, b, mean, inv_std, accumulate);
-}
-
-void FN(ck_bn_gated_input_gradient)(const float *dy, const float *gate, const float *x, float *dx, int64_t n,
-                                    float k, int32_t training, float a, float b, float mean, float inv_std,
-                                    int32_t accumulate) {
-    FN(bn_input_gradient)(dy, gate, x, dx, n, k, 0, 0, training, a, b, mean, inv_std, accumulate);
 }
 
 #undef BN_LANES

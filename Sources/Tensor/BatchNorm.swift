@@ -26,6 +26,30 @@ public func batchNormReLU(
     ).y
 }
 
+/// relu(batchNorm(x) + residual) in one op: a ResNet block's end wherever
+/// gradients are recorded. Unfused, BN wrote its output, `addReLU` read it
+/// back, and its backward pass wrote the gradient of that output for BN's to
+/// read again: two tensors of the block's output size made (BN's output
+/// forward, its gradient backward), each written once and read once more.
+/// Here BN's map, the sum and the ReLU are one pass per channel while its
+/// data is in cache, and the backward pass takes the ReLU's mask from the
+/// output itself, writing the residual's gradient in BN's own first pass.
+/// It keeps x and its output, as BN and `addReLU` did; the results equal the
+/// two ops' (the same operations in the same order; a NaN sum stays NaN and
+/// takes no gradient, as there).
+public func batchNormAddReLU(
+    _ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, residual: Tensor,
+    training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5, reducer: BatchNormReducer? = nil
+) -> Tensor {
+    precondition(
+        x.shape == residual.shape, "batchNormAddReLU takes one shape: \(x.shape) and the residual's \(residual.shape)")
+    precondition(x.node == nil || x.node !== residual.node, "batchNormAddReLU: x and the residual are one tensor")
+    return normalize(
+        x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
+        training: training, momentum: momentum, epsilon: epsilon, relu: true, residual: residual, reducer: reducer
+    ).y
+}
+
 /// r · gate(r) with r = relu(batchNorm(x)): CT-Net's spatial or temporal
 /// excitation of a BN-ReLU output, without keeping r for the backward pass
 /// (it is recomputed from x, which batch norm keeps anyway); the unfused ops
@@ -113,14 +137,17 @@ struct ChannelLayout {
     func offset(_ s: Int, _ ch: Int) -> Int { (s * c + ch) * volume }
 }
 
-/// The BN (+ ReLU) op, with the batch (or running) mean and 1/σ it used.
+/// The BN (+ ReLU) op, with the batch (or running) mean and 1/σ it used;
+/// with a `residual` (and `relu`), relu(BN(x) + residual), whose backward
+/// pass takes the ReLU's mask from the output (BatchNormBackward's `gate`).
 private func normalize(
     _ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
-    training: Bool, momentum: Float, epsilon: Float, relu: Bool, reducer: BatchNormReducer?
+    training: Bool, momentum: Float, epsilon: Float, relu: Bool, residual: Tensor? = nil, reducer: BatchNormReducer?
 ) -> (y: Tensor, mean: [Float], invStd: [Float]) {
+    precondition(residual == nil || relu, "normalize: a residual is added before the ReLU")
     let layout = ChannelLayout(x)
     let y = Tensor.empty(x.shape)
-    let (xp, yp) = (x.storage.pointer, y.storage.pointer)
+    let (xp, yp, rp) = (x.storage.pointer, y.storage.pointer, residual?.storage.pointer)
     let level = SIMDLevel.usable
     let (mean, invStd) = forEachChannelStatistics(
         x, layout, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar, training: training,
@@ -128,16 +155,26 @@ private func normalize(
     ) { ch, scale, shift in
         for s in 0..<layout.n {
             let offset = layout.offset(s, ch)
-            batchNormAffine(
-                xp + offset, yp + offset, count: layout.volume, scale: scale, shift: shift, relu: relu, level: level)
+            if let rp {
+                batchNormAffineAddReLU(
+                    xp + offset, add: rp + offset, yp + offset, count: layout.volume, scale: scale, shift: shift,
+                    level: level)
+            } else {
+                batchNormAffine(
+                    xp + offset, yp + offset, count: layout.volume, scale: scale, shift: shift, relu: relu,
+                    level: level)
+            }
         }
     }
     let backward = BatchNormBackward(
         x: x.storage, gamma: gamma.storage, beta: beta.storage, layout: layout, mean: mean, invStd: invStd,
-        training: training, relu: relu, reducer: training ? reducer : nil, level: level)
-    let (xn, gn, bn) = (x.node, gamma.node, beta.node)
-    y.record([x, gamma, beta]) { dy in
-        backward.run(dy, dx: xn?.gradBufferForWrite(), dgamma: gn?.gradBuffer(), dbeta: bn?.gradBuffer())
+        training: training, relu: relu && residual == nil, reducer: training ? reducer : nil, level: level,
+        gate: residual == nil ? nil : y.storage)
+    let (xn, gn, bn, rn) = (x.node, gamma.node, beta.node, residual?.node)
+    y.record([x, gamma, beta] + (residual.map { [$0] } ?? [])) { dy in
+        backward.run(
+            dy, dx: xn?.gradBufferForWrite(), dgamma: gn?.gradBuffer(), dbeta: bn?.gradBuffer(),
+            dresidual: rn?.gradBufferForWrite())
     }
     return (y, mean, invStd)
 }

@@ -166,13 +166,8 @@ func batchNormInputGradient(
         if level != .portable {
             let (a, b, mean, invStd) = statistics ?? (0, 0, 0, 0)
             let (training, add) = (Int32(statistics == nil ? 0 : 1), Int32(accumulate ? 1 : 0))
-            if let gate {
-                let kernel = level == .avx512 ? ck_bn_gated_input_gradient_avx512 : ck_bn_gated_input_gradient_avx2
-                kernel(dy, gate, x, dx, Int64(count), k, training, a, b, mean, invStd, add)
-            } else {
-                let kernel = level == .avx512 ? ck_bn_input_gradient_avx512 : ck_bn_input_gradient_avx2
-                kernel(dy, x, dx, Int64(count), k, shift, relu ? 1 : 0, training, a, b, mean, invStd, add)
-            }
+            let kernel = level == .avx512 ? ck_bn_input_gradient_avx512 : ck_bn_input_gradient_avx2
+            kernel(dy, gate, x, dx, Int64(count), k, shift, relu ? 1 : 0, training, a, b, mean, invStd, add)
             return
         }
     #endif

@@ -4,7 +4,7 @@ import Testing
 
 @testable import Tensor
 
-/// relu(batchNorm(x) + residual) as one op (BatchNormAddReLU.swift) against
+/// relu(batchNorm(x) + residual) as one op (`batchNormAddReLU`) against
 /// the two ops it replaces, which the numerical-gradient and golden tests
 /// cover: the same operations in the same order, so the same floats.
 @Suite struct BatchNormAddReLUTests {

@@ -106,7 +106,7 @@ void ck_winograd_weight_gradient_avx512(int32_t m, const float *du, int64_t plan
                                         int32_t overwrite);
 
 /// Batch normalisation over `n` floats of one channel of one sample. The
-/// Swift twins are in BatchNorm.swift.
+/// Swift twins are in BatchNormKernels.swift.
 /// sums[0] = Σx, sums[1] = Σx².
 void ck_bn_sums_avx2(const float *x, int64_t n, float *sums);
 void ck_bn_sums_avx512(const float *x, int64_t n, float *sums);
@@ -120,14 +120,15 @@ void ck_bn_gradient_sums_avx512(const float *dy, const float *x, int64_t n, floa
 void ck_bn_affine_avx2(const float *x, float *y, int64_t n, float scale, float shift, int32_t relu);
 void ck_bn_affine_avx512(const float *x, float *y, int64_t n, float scale, float shift, int32_t relu);
 /// dx = k·(dz − a − (x − mean)·inv_std·b) in training, k·dz otherwise, with
-/// dz as in ck_bn_gradient_sums (relu_scale k, relu_shift `shift`); written,
+/// dz as in ck_bn_gradient_sums (relu_scale k, relu_shift `shift`), or,
+/// given a `gate` (and no `relu`), as in ck_bn_gated_gradient_sums; written,
 /// or added to dx when `accumulate`.
-void ck_bn_input_gradient_avx2(const float *dy, const float *x, float *dx, int64_t n, float k, float shift,
-                               int32_t relu, int32_t training, float a, float b, float mean, float inv_std,
-                               int32_t accumulate);
-void ck_bn_input_gradient_avx512(const float *dy, const float *x, float *dx, int64_t n, float k, float shift,
-                                 int32_t relu, int32_t training, float a, float b, float mean, float inv_std,
-                                 int32_t accumulate);
+void ck_bn_input_gradient_avx2(const float *dy, const float *gate, const float *x, float *dx, int64_t n, float k,
+                               float shift, int32_t relu, int32_t training, float a, float b, float mean,
+                               float inv_std, int32_t accumulate);
+void ck_bn_input_gradient_avx512(const float *dy, const float *gate, const float *x, float *dx, int64_t n, float k,
+                                 float shift, int32_t relu, int32_t training, float a, float b, float mean,
+                                 float inv_std, int32_t accumulate);
 
 /// relu(BN(x) + residual) in one op (a bottleneck's end): y = max(0,
 /// (x·scale + shift) + add), in that order.
@@ -141,13 +142,6 @@ void ck_bn_gated_gradient_sums_avx2(const float *dy, const float *gate, const fl
                                     float inv_std, float *ds, int32_t accumulate, float *sums);
 void ck_bn_gated_gradient_sums_avx512(const float *dy, const float *gate, const float *x, int64_t n, float mean,
                                       float inv_std, float *ds, int32_t accumulate, float *sums);
-/// dx as ck_bn_input_gradient's without its ReLU, dz from `gate` as above.
-void ck_bn_gated_input_gradient_avx2(const float *dy, const float *gate, const float *x, float *dx, int64_t n,
-                                     float k, int32_t training, float a, float b, float mean, float inv_std,
-                                     int32_t accumulate);
-void ck_bn_gated_input_gradient_avx512(const float *dy, const float *gate, const float *x, float *dx, int64_t n,
-                                       float k, int32_t training, float a, float b, float mean, float inv_std,
-                                       int32_t accumulate);
 
 /// Max pooling of one plane (T × in_h × in_w) over 2 × 2 windows of `frames`
 /// (1 or 2) frames at their own stride, no padding: y and each window's
