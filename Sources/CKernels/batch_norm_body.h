@@ -32,7 +32,7 @@
         if (lanes == VW) {                          \
             V_STORE((p) + i, v);                    \
         } else {                                    \
-            V_STORE_MASKED((p) + i, v, mask);       \
+            V_STORE_FIRST((p) + i, v, lanes);       \
         }                                           \
     } while (0)
 

@@ -47,7 +47,7 @@ static inline __attribute__((always_inline)) void FN(forward_tile)(
             if (n >= VW) {
                 V_STORE(yo + k * VW, r);
             } else {
-                V_STORE_MASKED(yo + k * VW, r, m);
+                V_STORE_FIRST(yo + k * VW, r, n);
             }
         }
     }

@@ -14,7 +14,7 @@ static inline void FN(row_store)(float *p, VEC v, int64_t left) {
     if (left >= VW) {
         V_STORE(p, v);
     } else if (left > 0) {
-        V_STORE_MASKED(p, v, V_MASK((int32_t)left));
+        V_STORE_FIRST(p, v, (int32_t)left);
     }
 }
 

@@ -243,7 +243,7 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             let alpha = T.m + 2
             for map in [WinogradMap.input, .output, .outputGradient] {
                 let (inputs, outputs) = map == .input ? (alpha, alpha) : map == .output ? (alpha, T.m) : (T.m, alpha)
-                for lanes in [1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 33, 100] {
+                for lanes in [1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 31, 33, 100] {
                     let (srcStride, dstStride) = (lanes + 3, lanes + 5)
                     let src = randomValues(inputs * srcStride, seed: UInt64(lanes))
                     var twin = [Float](repeating: 7, count: outputs * dstStride)
