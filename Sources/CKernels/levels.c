@@ -1,5 +1,5 @@
 // ckernels.h's kernels at each SIMD level: each body (direct_conv_body.h,
-// winograd_body.h, batch_norm_body.h, pool_body.h; brgemm_body.h and
+// winograd_body.h, weights_body.h, batch_norm_body.h, pool_body.h; brgemm_body.h and
 // packed_weights_body.h at AVX-512 only) is included once per
 // level, with that level's vector operations and target.
 #include "ckernels.h"
@@ -107,6 +107,7 @@ static inline __m256 load_offsets_avx2(const uint8_t *p, int64_t lanes) {
 #include "rows_body.h"
 #include "direct_conv_body.h"
 #include "winograd_body.h"
+#include "weights_body.h"
 #include "batch_norm_body.h"
 #include "pool_body.h"
 #undef VEC
@@ -195,6 +196,7 @@ static inline __m256 load_offsets_avx2(const uint8_t *p, int64_t lanes) {
 #include "rows_body.h"
 #include "direct_conv_body.h"
 #include "winograd_body.h"
+#include "weights_body.h"
 #include "batch_norm_body.h"
 #include "pool_body.h"
 #include "brgemm_body.h"

@@ -186,11 +186,16 @@ struct WinogradLayout {
 ///
 /// Packed, it runs ck_winograd_weights_packed_avx512 at AVX-512 (the
 /// layout's level, or `level` when given), or its Swift twin
-/// (`winogradWeightsPacked`) below it.
+/// (`winogradWeightsPacked`) below it; unpacked, ck_winograd_weights at
+/// the level, or its Swift twin at `.portable`.
 func winogradWeights(
     _ w: UnsafePointer<Float>, _ layout: WinogradLayout, flipped: Bool, into u: UnsafeMutablePointer<Float>,
     workers: Int = 1, level: SIMDLevel? = nil
 ) {
+    typealias CKernel =
+        @convention(c) (
+            Int32, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int64, Int64, Int64, Int32, Int64, Int64
+        ) -> Void
     func transform<T: WinogradTransforms>(_: T.Type) {
         if let packing = layout.packing {
             #if arch(x86_64)
@@ -207,6 +212,23 @@ func winogradWeights(
             #endif
             winogradWeightsPacked(T.self, w, layout, packing, flipped: flipped, into: u, workers: workers)
         } else {
+            #if arch(x86_64)
+                let kernel: CKernel? =
+                    switch level ?? layout.level {
+                    case .avx512: ck_winograd_weights_avx512
+                    case .avx2: ck_winograd_weights_avx2
+                    case .portable: nil
+                    }
+                if let kernel {
+                    let g = layout.g
+                    Parallel.forEachRange(g.outChannels, workers: workers) { _, range in
+                        kernel(
+                            Int32(T.m), w, u, Int64(g.outChannels), Int64(g.inChannels), Int64(g.kernel.t),
+                            flipped ? 1 : 0, Int64(range.lowerBound), Int64(range.upperBound))
+                    }
+                    return
+                }
+            #endif
             winogradWeights(T.self, w, layout, flipped: flipped, into: u, workers: workers)
         }
     }

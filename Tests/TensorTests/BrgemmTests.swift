@@ -117,4 +117,33 @@ import Testing
             }
         }
     }
+
+    /// Winograd's unpacked weights (OpenBLAS's U, at AVX2) by the C kernel
+    /// (weights_body.h) at every level this machine runs equal the Swift
+    /// twin's exactly, forward and flipped: input channel counts around the
+    /// 8 lanes (5, 8, 13, 16), one tap and three; nothing written past U.
+    @Test(arguments: WinogradTile.allCases, SIMDLevel.allCases.filter { $0 != .portable && $0.isSupported })
+    func unpackedWeightsEqualTheSwiftTwin(_ tile: WinogradTile, _ level: SIMDLevel) {
+        for (inChannels, outChannels, taps) in [(5, 13, 3), (8, 6, 3), (13, 5, 1), (16, 9, 3)] {
+            let g = Conv3dGeometry(
+                batch: 1, inChannels: inChannels, outChannels: outChannels, groups: 1, input: (4, 8, 8),
+                kernel: (taps, 3, 3), stride: (1, 1, 1), padding: (taps / 2, 1, 1), dilation: (1, 1, 1))
+            let w = randomValues(outChannels * inChannels * taps * 9, seed: 70 + UInt64(inChannels * taps))
+            for flipped in [false, true] {
+                let layout = WinogradLayout(flipped ? g.transposedForData : g, tile: tile, level: .portable)
+                #expect(layout.packing == nil)
+                func transform(_ level: SIMDLevel) -> [Float] {
+                    var u = [Float](repeating: .nan, count: layout.uCount + 64)
+                    winogradWeights(w, layout, flipped: flipped, into: &u, workers: 2, level: level)
+                    return u
+                }
+                let (twin, c) = (transform(.portable), transform(level))
+                let what = "\(tile), \(level), C \(layout.g.inChannels), O \(layout.g.outChannels), \(taps) taps"
+                #expect(!twin[..<layout.uCount].contains { $0.isNaN }, "the twin writes every float of U, \(what)")
+                let equal = c[..<layout.uCount] == twin[..<layout.uCount]
+                #expect(equal, "U, \(what)")
+                #expect(c[layout.uCount...].allSatisfy { $0.isNaN }, "written past U, \(what)")
+            }
+        }
+    }
 }

@@ -187,6 +187,16 @@ void ck_bn_pool_gradient_sums_avx2(const float *dy, const uint8_t *argmax, const
 void ck_bn_pool_gradient_sums_avx512(const float *dy, const uint8_t *argmax, const float *x, int32_t frames,
                                      int64_t in_h, int64_t in_w, int64_t out_t, int64_t out_h, int64_t out_w,
                                      float mean, float inv_std, float k, float shift, float *sums);
+/// Winograd's weights U[ξ][o][a · C + c] = (G w[o][c][a] Gᵀ)[ξ] of F(m×m,
+/// 3×3) (m = 2 or 4), unpacked (each plane out_channels × taps · C floats,
+/// as OpenBLAS reads A), for output channels first … last − 1. w is O × C ×
+/// taps × 3 × 3; with `flipped`, the data gradient's weights: w is then the
+/// forward weight C × O × taps × 3 × 3 read flipped and transposed. The
+/// Swift twin is winogradWeights in Tensor/Conv3dWinograd.swift.
+void ck_winograd_weights_avx2(int32_t m, const float *w, float *u, int64_t out_channels, int64_t in_channels,
+                              int64_t taps, int32_t flipped, int64_t first, int64_t last);
+void ck_winograd_weights_avx512(int32_t m, const float *w, float *u, int64_t out_channels, int64_t in_channels,
+                                int64_t taps, int32_t flipped, int64_t first, int64_t last);
 /// A batch-reduce GEMM, Winograd's per-plane products (brgemm_body.h), at
 /// AVX-512 only: c[i · ldc + j] = Σ over taps t and p < k of A[i][t · k + p]
 /// · b[t · tap_shift + p · ldb + j] for i < m, j < n, written, or added to c
