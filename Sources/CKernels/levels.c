@@ -34,11 +34,17 @@
 #define V_MASK(n) _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
 #define V_MASK_RANGE(lo, hi) _mm256_andnot_si256(V_MASK(lo), V_MASK(hi))
 #define V_LOAD_MASKED(p, m) _mm256_maskload_ps(p, m)
-// The first n lanes of v at p (0 < n < 8), by plain stores of 4, 2 and 1
-// lanes: AVX2's masked store (vmaskmovps) is microcoded on AMD's cores, and
-// in perf of r2plus1d-r50's step on Zen 3 the row tails' masked stores took
-// a third of the Winograd gather's samples and a quarter of the scatter's.
+// The first n lanes of v at p (all 8 when n ≥ 8, none when n ≤ 0), by
+// plain stores of 4, 2 and 1 lanes: AVX2's masked store (vmaskmovps) is
+// microcoded on AMD's cores, and in perf of r2plus1d-r50's step on Zen 3
+// the row tails' masked stores took a third of the Winograd gather's
+// samples and a quarter of the scatter's. (weights_body.h also calls it
+// from its AVX-512 build, for 8-lane rows.)
 static inline void store_first_avx2(float *p, __m256 v, int32_t n) {
+    if (n >= 8) {
+        _mm256_storeu_ps(p, v);
+        return;
+    }
     __m128 part = _mm256_castps256_ps128(v);
     if (n >= 4) {
         _mm_storeu_ps(p, part);
@@ -170,6 +176,7 @@ static inline __m256 load_offsets_avx2(const uint8_t *p, int64_t lanes) {
 #define V_MASK_RANGE(lo, hi) ((__mmask16)(V_MASK(hi) & ~V_MASK(lo)))
 #define V_LOAD_MASKED(p, m) _mm512_maskz_loadu_ps(m, p)
 #define V_STORE_MASKED(p, v, m) _mm512_mask_storeu_ps(p, m, v)
+// The first n lanes of v at p, for 0 ≤ n (all 16 when n ≥ 16).
 #define V_STORE_FIRST(p, v, n) _mm512_mask_storeu_ps(p, V_MASK(n), v)
 #define V_HSUM(v) _mm512_reduce_add_ps(v)
 #define V_EVEN(a, b) \

@@ -104,13 +104,7 @@ static inline __attribute__((always_inline)) void FN(weights_fixed)(int32_t m, c
                 FN(wino_gather8)(rows, lanes, flipped, k);
                 FN(wino_kernels8)(m, k, out);
                 for (int32_t p = 0; p < planes; p++) {
-                    if (lanes == 8) {
-                        _mm256_storeu_ps(row + p * plane + c, out[p]);
-                    } else {
-                        float all[8];
-                        _mm256_storeu_ps(all, out[p]);
-                        memcpy(row + p * plane + c, all, (size_t)lanes * sizeof(float));
-                    }
+                    store_first_avx2(row + p * plane + c, out[p], (int32_t)lanes);
                 }
             }
         }

@@ -145,7 +145,7 @@ struct WinogradLayout {
     /// worker transforms every sample.
     func splitsPlanes(workers: Int) -> Bool { workers > 1 && weightCount > g.batch * (vCount + mCount) }
     /// How U's planes are packed for `brgemm`, or nil where it does not run
-    /// (`.portable`: U[ξ] is O × depth, for OpenBLAS).
+    /// (below AVX-512: U[ξ] is O × depth, for OpenBLAS).
     var packing: BrgemmPacking? {
         level.brgemmRows.map { BrgemmPacking(m: g.outChannels, depth: depth, rows: $0) }
     }

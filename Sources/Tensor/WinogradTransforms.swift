@@ -94,7 +94,7 @@ enum WinogradF4: WinogradTransforms {
     static let m = 4
 
     /// G's fractions as multipliers (1/6, 1/12 and 1/24 rounded to Float,
-    /// as packed_weights_body.h's wino_filter8 has them): a division costs
+    /// as weights_body.h's wino_filter8 has them): a division costs
     /// several multiplications' time, and the weight transforms made 54
     /// of them for every 8 kernels.
     private enum Reciprocal {

@@ -170,7 +170,10 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             (1, 2, 3, (2, 5, 40), (1, 3, 3), (1, 1, 2), (0, 1, 2), (1, 1, 2)),
             // A row of 83: whole forward chunks (AVX-512: 4 vectors of 16;
             // AVX2: 2 of 8), then a tail of 2 vectors at 16 lanes, 1 at 8.
-            (1, 2, 6, (2, 3, 83), (1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 1, 1))
+            (1, 2, 6, (2, 3, 83), (1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 1, 1)),
+            // A row of 22: a tail of 6 lanes at both levels (AVX2 stores it
+            // as 4 + 2).
+            (1, 1, 4, (2, 3, 22), (1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 1, 1))
         ]
 
     private func directKernelsEqualTheNaiveTwin(_ level: SIMDLevel) {
