@@ -192,10 +192,6 @@ func winogradWeights(
     _ w: UnsafePointer<Float>, _ layout: WinogradLayout, flipped: Bool, into u: UnsafeMutablePointer<Float>,
     workers: Int = 1, level: SIMDLevel? = nil
 ) {
-    typealias CKernel =
-        @convention(c) (
-            Int32, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int64, Int64, Int64, Int32, Int64, Int64
-        ) -> Void
     func transform<T: WinogradTransforms>(_: T.Type) {
         if let packing = layout.packing {
             #if arch(x86_64)
@@ -213,13 +209,9 @@ func winogradWeights(
             winogradWeightsPacked(T.self, w, layout, packing, flipped: flipped, into: u, workers: workers)
         } else {
             #if arch(x86_64)
-                let kernel: CKernel? =
-                    switch level ?? layout.level {
-                    case .avx512: ck_winograd_weights_avx512
-                    case .avx2: ck_winograd_weights_avx2
-                    case .portable: nil
-                    }
-                if let kernel {
+                let at = level ?? layout.level
+                if at != .portable {
+                    let kernel = at == .avx512 ? ck_winograd_weights_avx512 : ck_winograd_weights_avx2
                     let g = layout.g
                     Parallel.forEachRange(g.outChannels, workers: workers) { _, range in
                         kernel(

@@ -77,6 +77,17 @@ import Testing
         }
     }
 
+    /// A 3×3 convolution with `taps` temporal taps ("same" padding) and
+    /// random weights, for the weight transforms' tests.
+    static func weightCase(_ inChannels: Int, _ outChannels: Int, _ taps: Int, seed: UInt64) -> (
+        Conv3dGeometry, [Float]
+    ) {
+        let g = Conv3dGeometry(
+            batch: 1, inChannels: inChannels, outChannels: outChannels, groups: 1, input: (4, 8, 8),
+            kernel: (taps, 3, 3), stride: (1, 1, 1), padding: (taps / 2, 1, 1), dilation: (1, 1, 1))
+        return (g, randomValues(outChannels * inChannels * taps * 9, seed: seed + UInt64(inChannels * taps)))
+    }
+
     /// Winograd's weights packed for brgemm by the C kernel
     /// (packed_weights_body.h) equal the Swift twin's exactly, forward and
     /// flipped for the data gradient: short last slivers (13 and 12 output
@@ -89,10 +100,7 @@ import Testing
         arguments: WinogradTile.allCases)
     func packedWeightsEqualTheSwiftTwin(_ tile: WinogradTile) {
         for (inChannels, outChannels, taps) in [(6, 13, 3), (5, 13, 3), (6, 13, 1), (5, 12, 3)] {
-            let g = Conv3dGeometry(
-                batch: 1, inChannels: inChannels, outChannels: outChannels, groups: 1, input: (4, 8, 8),
-                kernel: (taps, 3, 3), stride: (1, 1, 1), padding: (taps / 2, 1, 1), dilation: (1, 1, 1))
-            let w = randomValues(outChannels * inChannels * taps * 9, seed: 90 + UInt64(inChannels * taps))
+            let (g, w) = Self.weightCase(inChannels, outChannels, taps, seed: 90)
             for flipped in [false, true] {
                 let layout = WinogradLayout(flipped ? g.transposedForData : g, tile: tile, level: .avx512)
                 #expect(layout.packing != nil)
@@ -125,10 +133,7 @@ import Testing
     @Test(arguments: WinogradTile.allCases, SIMDLevel.allCases.filter { $0 != .portable && $0.isSupported })
     func unpackedWeightsEqualTheSwiftTwin(_ tile: WinogradTile, _ level: SIMDLevel) {
         for (inChannels, outChannels, taps) in [(5, 13, 3), (8, 6, 3), (13, 5, 1), (16, 9, 3)] {
-            let g = Conv3dGeometry(
-                batch: 1, inChannels: inChannels, outChannels: outChannels, groups: 1, input: (4, 8, 8),
-                kernel: (taps, 3, 3), stride: (1, 1, 1), padding: (taps / 2, 1, 1), dilation: (1, 1, 1))
-            let w = randomValues(outChannels * inChannels * taps * 9, seed: 70 + UInt64(inChannels * taps))
+            let (g, w) = Self.weightCase(inChannels, outChannels, taps, seed: 70)
             for flipped in [false, true] {
                 let layout = WinogradLayout(flipped ? g.transposedForData : g, tile: tile, level: .portable)
                 #expect(layout.packing == nil)
