@@ -5,11 +5,13 @@
 #  2. kth3l-stdcf trained with ITSL (β = γ = 2, 3 iterations of stage-t and stage-s);
 #  3. 10 clips × 3 crops evaluation of the test split;
 #  4. the HTML report (with Grad-CAM strips of two right and two wrong test videos).
-# Everything goes to demo-out/ (DEMO_OUT to change). DEMO_TRAIN etc. scale it.
+# Everything goes to demo-out/ (DEMO_OUT to change). DEMO_TRAIN etc. scale it;
+# DEMO_SEED (0) seeds the training (the initial weights, the clips' order and
+# crops), to see how far the accuracy moves with it.
 set -euo pipefail
 bin=$(swift build -c release --show-bin-path)/clipkit
 out=${DEMO_OUT:-demo-out}
-train=${DEMO_TRAIN:-600} val=${DEMO_VAL:-100} test=${DEMO_TEST:-100}
+train=${DEMO_TRAIN:-600} val=${DEMO_VAL:-100} test=${DEMO_TEST:-100} seed=${DEMO_SEED:-0}
 start=$(date +%s)
 rm -rf "$out/run"
 mkdir -p "$out"
@@ -23,7 +25,7 @@ cat > "$out/data/itsl.json" <<JSON
   "eval": {"clips": 1, "crops": 3},
   "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0001},
   "schedule": {"name": "cosine", "warmup_epochs": 1},
-  "batch": 16, "workers": 2, "seed": 0, "output": "../run",
+  "batch": 16, "workers": 2, "seed": $seed, "output": "../run",
   "itsl": {"iterations": 3, "beta": 2, "gamma": 2, "stage_t": {"epochs": 1}, "stage_s": {"epochs": 1}}
 }
 JSON

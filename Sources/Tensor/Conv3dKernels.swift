@@ -212,12 +212,13 @@ func col2vol(_ col: UnsafePointer<Float>, _ g: Conv3dGeometry, first: Int, count
     }
 }
 
-/// Calls `body(input, output, weight, first, count)` for every sample in
-/// `samples`, group and chunk of output positions, with the element offsets of
-/// that sample-group's input and output planes and of the group's weights.
+/// Calls `body(sample, input, output, weight, first, count)` for every
+/// sample in `samples`, group and chunk of output positions, with the element
+/// offsets of that sample-group's input and output planes and of the group's
+/// weights.
 private func forEachColumnChunk(
     _ g: Conv3dGeometry, samples: Range<Int>, chunk: Int? = nil,
-    _ body: (_ input: Int, _ output: Int, _ weight: Int, _ first: Int, _ count: Int) -> Void
+    _ body: (_ sample: Int, _ input: Int, _ output: Int, _ weight: Int, _ first: Int, _ count: Int) -> Void
 ) {
     let chunk = chunk ?? columnChunk(g)
     let P = g.outputVolume
@@ -229,7 +230,7 @@ private func forEachColumnChunk(
             var first = 0
             while first < P {
                 let count = min(chunk, P - first)
-                body(input, output, weight, first, count)
+                body(n, input, output, weight, first, count)
                 first += count
             }
         }
@@ -254,7 +255,7 @@ func conv3dForward(
     // A pointwise conv's GEMM covers a whole plane, unless an epilogue is to
     // map its output: then pieces of about 1 MB, still in cache when mapped.
     let chunk = g.isPointwise && epilogue != nil ? min(P, max(512, (1 << 18) / g.groupOut)) : nil
-    forEachColumnChunk(g, samples: samples, chunk: chunk) { input, output, weight, first, count in
+    forEachColumnChunk(g, samples: samples, chunk: chunk) { _, input, output, weight, first, count in
         if g.isPointwise {
             sgemm(
                 m: g.groupOut, n: count, k: K, a: w + weight, lda: K, b: x + input + first, ldb: P, beta: beta,
@@ -273,48 +274,57 @@ func conv3dForward(
     }
 }
 
-/// dW (+=) for `samples`: dY · colᵀ per group and chunk.
+/// dW for `samples`: dY · colᵀ per group and chunk, added into `dw`, or
+/// written over it with `overwrite` (each group's first product then takes
+/// beta 0, so `dw` need not be initialised).
 func conv3dBackwardWeight(
     _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
-    _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>
+    _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>, overwrite: Bool = false
 ) {
     if g.isTemporalOnly {
-        temporalBackwardWeight(x, dy, dw, g, samples: samples)
+        temporalBackwardWeight(x, dy, dw, g, samples: samples, overwrite: overwrite)
         return
     }
     let P = g.outputVolume
     let K = g.columnRows
-    forEachColumnChunk(g, samples: samples) { input, output, weight, first, count in
+    forEachColumnChunk(g, samples: samples) { n, input, output, weight, first, count in
+        let beta: Float = overwrite && n == samples.lowerBound && first == 0 ? 0 : 1
         if g.isPointwise {
             sgemm(
                 transB: true, m: g.groupOut, n: K, k: count, a: dy + output + first, lda: P, b: x + input + first,
-                ldb: P,
-                beta: 1, c: dw + weight, ldc: K)
+                ldb: P, beta: beta, c: dw + weight, ldc: K)
             return
         }
         vol2col(x + input, g, first: first, count: count, col: col)
         sgemm(
             transB: true, m: g.groupOut, n: K, k: count, a: dy + output + first, lda: P, b: col, ldb: count,
-            beta: 1, c: dw + weight, ldc: K)
+            beta: beta, c: dw + weight, ldc: K)
     }
 }
 
-/// dX (+=) for `samples`: col = Wᵀ · dY per group and chunk, then col2vol.
+/// dX for `samples`: col = Wᵀ · dY per group and chunk, then col2vol, added
+/// into `dx`, or written over the samples' planes with `overwrite` (they
+/// need not be initialised: a pointwise conv's product takes beta 0, and the
+/// columns' path zeroes them before col2vol adds).
 func conv3dBackwardData(
     _ w: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
-    _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>
+    _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>, overwrite: Bool = false
 ) {
     if g.isTemporalOnly {
-        temporalBackwardData(w, dy, dx, g, samples: samples)
+        temporalBackwardData(w, dy, dx, g, samples: samples, overwrite: overwrite)
         return
     }
     let P = g.outputVolume
     let K = g.columnRows
-    forEachColumnChunk(g, samples: samples) { input, output, weight, first, count in
-        if g.isPointwise {  // dX += Wᵀ · dY straight into the input gradient
+    if overwrite && !g.isPointwise {
+        let sampleSize = g.inChannels * g.inputVolume
+        (dx + samples.lowerBound * sampleSize).initialize(repeating: 0, count: samples.count * sampleSize)
+    }
+    forEachColumnChunk(g, samples: samples) { _, input, output, weight, first, count in
+        if g.isPointwise {  // dX = (or +=) Wᵀ · dY straight into the input gradient
             sgemm(
                 transA: true, m: K, n: count, k: g.groupOut, a: w + weight, lda: K, b: dy + output + first, ldb: P,
-                beta: 1, c: dx + input + first, ldc: P)
+                beta: overwrite ? 0 : 1, c: dx + input + first, ldc: P)
             return
         }
         sgemm(

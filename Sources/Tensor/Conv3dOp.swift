@@ -137,62 +137,63 @@ private func convolve(
     }
 }
 
-/// The backward pass: dX (added into) and dW from per-worker partial sums.
+/// The backward pass: dX (written where the input's gradient is new, else
+/// added into) and dW from per-worker partial sums.
 private func backward(
     _ dy: Tensor, x xs: Storage, w ws: Storage, xNode xn: GradNode?, wNode wn: GradNode?, _ g: Conv3dGeometry,
     _ path: ConvPath
 ) {
+    if g.batch == 0 {  // no worker runs: the gradients are zeros (where new) or as they were
+        _ = xn?.gradBuffer()
+        _ = wn?.gradBuffer()
+        return
+    }
     let (winograd, workers) = (path.winograd, path.workers)
     let dyp = dy.storage.pointer
     let xp = UnsafePointer(xs.pointer)
     let wp = UnsafePointer(ws.pointer)
-    // dX is added into; a new buffer is zeroed by each worker for its own samples.
-    let dxBuffer = xn?.gradBufferForWrite()
-    let dxp = dxBuffer?.pointer
-    let sampleSize = g.inChannels * g.inputVolume
-    func zeroNewGradient(_ samples: Range<Int>) {
-        if let dxBuffer, dxBuffer.fresh {
-            (dxBuffer.pointer + samples.lowerBound * sampleSize).initialize(
-                repeating: 0, count: samples.count * sampleSize)
-        }
-    }
+    let dx = xn?.gradBufferForWrite()
     // Per-worker weight gradients, summed after, so threads never share a
     // buffer (Winograd: one, made from the workers' summed dU; the direct
     // kernel: one, which it fills from partial sums of its own). The first
-    // is the weight's gradient itself, added into (zeros when new), except
-    // that Winograd writes it where it is new; the others are summed into it.
+    // is the weight's gradient itself; the others are summed into it. Where
+    // new, the weight's gradient is written, not zeroed and added into
+    // (Winograd, columns); the columns' extra partials are always written.
     var partial: [UnsafeMutablePointer<Float>] = []
     var extraPartials: [Tensor] = []
     var freshGradient = false
     if let wn {
         let gradient: UnsafeMutablePointer<Float>
-        if winograd != nil {
-            (gradient, freshGradient) = wn.gradBufferForWrite()
-        } else {
+        if path.depthwise || path.direct != nil {
             gradient = wn.gradBuffer()
+        } else {
+            (gradient, freshGradient) = wn.gradBufferForWrite()
         }
-        extraPartials = (1..<(winograd != nil || path.direct != nil ? 1 : workers)).map { _ in Tensor(zeros: wn.shape) }
+        let extras = winograd != nil || path.direct != nil ? 0 : min(workers, g.batch) - 1
+        extraPartials = (0..<extras).map { _ in path.depthwise ? Tensor(zeros: wn.shape) : Tensor.empty(wn.shape) }
         partial = [gradient] + extraPartials.map { $0.storage.pointer }
     }
     if path.depthwise {
+        let sampleSize = g.inChannels * g.inputVolume
         Parallel.forEachRange(g.batch, workers: workers) { worker, range in
-            zeroNewGradient(range)
+            if let dx, dx.fresh {
+                (dx.pointer + range.lowerBound * sampleSize).initialize(repeating: 0, count: range.count * sampleSize)
+            }
             depthwiseConv3dBackward(
-                xp, wp, dyp, dx: dxp, dw: partial.isEmpty ? nil : partial[worker], g, samples: range)
+                xp, wp, dyp, dx: dx?.pointer, dw: partial.isEmpty ? nil : partial[worker], g, samples: range)
         }
     } else if let level = path.direct {
         if let dw = partial.first {
             directBackwardWeight(xp, dyp, dw, g, level: level, threads: path.threads)
         }
-        if dxp != nil {  // through columns (a stem's input needs none)
+        if let dx {  // through columns (a stem's input needs none)
             generalBackward(
-                xp, wp, dyp, dx: dxp, partial: [], g, winograd: nil, level: path.level, workers: workers,
-                zeroNewGradient: zeroNewGradient)
+                xp, wp, dyp, dx: dx, partial: [], g, winograd: nil, level: path.level, workers: workers)
         }
     } else {
         generalBackward(
-            xp, wp, dyp, dx: dxp, partial: partial, overwritesWeightGradient: freshGradient, g, winograd: winograd,
-            level: path.level, workers: workers, zeroNewGradient: zeroNewGradient)
+            xp, wp, dyp, dx: dx, partial: partial, overwritesWeightGradient: freshGradient, g, winograd: winograd,
+            level: path.level, workers: workers)
     }
     if partial.count > 1 { sumIntoFirst(partial, count: ws.count) }
     withExtendedLifetime(extraPartials) {}
@@ -200,16 +201,18 @@ private func backward(
 
 /// The backward pass of a convolution that is not depthwise: Winograd when
 /// the forward used it (dW through the transposed transforms, dX as dY
-/// convolved with the flipped kernel), else im2col GEMMs.
+/// convolved with the flipped kernel), else im2col GEMMs. dX is written over
+/// where `dx` is fresh, else added into; so is the weight gradient
+/// (`partial[0]`) with `overwritesWeightGradient`, and the other partials
+/// are written.
 private func generalBackward(
     _ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, _ dyp: UnsafeMutablePointer<Float>,
-    dx dxp: UnsafeMutablePointer<Float>?, partial: [UnsafeMutablePointer<Float>],
+    dx: (pointer: UnsafeMutablePointer<Float>, fresh: Bool)?, partial: [UnsafeMutablePointer<Float>],
     overwritesWeightGradient: Bool = false,
-    _ g: Conv3dGeometry, winograd: WinogradTile?, level: SIMDLevel, workers: Int,
-    zeroNewGradient: (Range<Int>) -> Void
+    _ g: Conv3dGeometry, winograd: WinogradTile?, level: SIMDLevel, workers: Int
 ) {
     let weightLayout = partial.isEmpty ? nil : winograd.map { WinogradLayout(g, tile: $0, level: level) }
-    let dataLayout = dxp == nil ? nil : winograd.map { WinogradLayout(g.transposedForData, tile: $0, level: level) }
+    let dataLayout = dx == nil ? nil : winograd.map { WinogradLayout(g.transposedForData, tile: $0, level: level) }
     let u = dataLayout.map { Storage(count: $0.uCount, zeroed: false, lineAligned: true) }
     if let dataLayout, let u {
         winogradWeights(wp, dataLayout, flipped: true, into: u.pointer, workers: workers)
@@ -241,18 +244,19 @@ private func generalBackward(
     }
     Parallel.forEachRange(g.batch, workers: workers) { worker, range in
         let col = scratch.buffer(worker, count: count)
-        zeroNewGradient(range)
         if let weightLayout, !splitsPlanes {
             winogradBackwardWeight(
                 xp, dyp, du: gradientsOfU.buffer(worker, count: weightLayout.weightCount), weightLayout,
                 samples: range, scratch: col)
         } else if weightLayout == nil && !partial.isEmpty {
-            conv3dBackwardWeight(xp, dyp, partial[worker], g, samples: range, col: col)
+            conv3dBackwardWeight(
+                xp, dyp, partial[worker], g, samples: range, col: col,
+                overwrite: worker > 0 || overwritesWeightGradient)
         }
-        if let dxp, let dataLayout, let u {
-            winogradForward(dyp, u.pointer, dxp, dataLayout, samples: range, scratch: col, accumulate: true)
-        } else if let dxp {
-            conv3dBackwardData(wp, dyp, dxp, g, samples: range, col: col)
+        if let dx, let dataLayout, let u {
+            winogradForward(dyp, u.pointer, dx.pointer, dataLayout, samples: range, scratch: col, accumulate: !dx.fresh)
+        } else if let dx {
+            conv3dBackwardData(wp, dyp, dx.pointer, g, samples: range, col: col, overwrite: dx.fresh)
         }
     }
     if let weightLayout {

@@ -27,51 +27,57 @@ func temporalForward(
     _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
     _ g: Conv3dGeometry, samples: Range<Int>, accumulate: Bool, epilogue: ChannelAffine?
 ) {
-    let (C, O, kt) = (g.inChannels, g.outChannels, g.kernel.t)
+    let (C, O) = (g.inChannels, g.outChannels)
     let plane = g.input.h * g.input.w
     let (P, inputVolume) = (g.outputVolume, g.inputVolume)
     let taps = tapMajor(w, g)
-    let full = (0..<kt).first { g.temporalTap($0).lo == 0 && g.temporalTap($0).hi == g.output.t }
-    let order = full.map { [$0] + (0..<kt).filter { $0 != full! } } ?? Array(0..<kt)
+    let (order, full) = g.temporalOrder { $0.lo == 0 && $0.hi == g.output.t }
     for n in samples {
         let xs = x + n * C * inputVolume
         let ys = y + n * O * P
-        if full == nil && !accumulate { ys.initialize(repeating: 0, count: O * P) }
+        if !full && !accumulate { ys.initialize(repeating: 0, count: O * P) }
         for (i, a) in order.enumerated() {
             let tap = g.temporalTap(a)
             guard tap.hi > tap.lo else { continue }
             sgemm(
                 m: O, n: (tap.hi - tap.lo) * plane, k: C, a: taps.tap(a), lda: C, b: xs + tap.input * plane,
-                ldb: inputVolume, beta: accumulate || i > 0 || full == nil ? 1 : 0, c: ys + tap.lo * plane, ldc: P)
+                ldb: inputVolume, beta: accumulate || i > 0 || !full ? 1 : 0, c: ys + tap.lo * plane, ldc: P)
         }
         if let epilogue { for c in 0..<O { epilogue.apply(ys + c * P, count: P, channel: c) } }
     }
 }
 
-/// dX (+=) for `samples`: per tap, Wᵀ[:, :, a] · dY into the frames it came from.
+/// dX for `samples`: per tap, Wᵀ[:, :, a] · dY into the frames it came from,
+/// added into `dx`, or written over the samples' planes with `overwrite`: the
+/// tap whose frames are the whole input goes first and writes (when none
+/// is, the planes are zeroed first).
 func temporalBackwardData(
     _ w: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ g: Conv3dGeometry,
-    samples: Range<Int>
+    samples: Range<Int>, overwrite: Bool = false
 ) {
-    let (C, O, kt) = (g.inChannels, g.outChannels, g.kernel.t)
+    let (C, O) = (g.inChannels, g.outChannels)
     let plane = g.input.h * g.input.w
     let taps = tapMajor(w, g)
+    let (order, full) = g.temporalOrder { $0.input == 0 && $0.hi - $0.lo == g.input.t }
     for n in samples {
-        for a in 0..<kt {
+        let dxs = dx + n * C * g.inputVolume
+        if overwrite && !full { dxs.initialize(repeating: 0, count: C * g.inputVolume) }
+        for (i, a) in order.enumerated() {
             let tap = g.temporalTap(a)
             guard tap.hi > tap.lo else { continue }
             sgemm(
                 transA: true, m: C, n: (tap.hi - tap.lo) * plane, k: O, a: taps.tap(a), lda: C,
-                b: dy + n * O * g.outputVolume + tap.lo * plane, ldb: g.outputVolume, beta: 1,
-                c: dx + n * C * g.inputVolume + tap.input * plane, ldc: g.inputVolume)
+                b: dy + n * O * g.outputVolume + tap.lo * plane, ldb: g.outputVolume,
+                beta: overwrite && i == 0 && full ? 0 : 1, c: dxs + tap.input * plane, ldc: g.inputVolume)
         }
     }
 }
 
-/// dW (+=) for `samples`: per tap, dY · (X shifted by the tap's frames)ᵀ.
+/// dW for `samples`: per tap, dY · (X shifted by the tap's frames)ᵀ, added
+/// into `dw`, or written over it with `overwrite`.
 func temporalBackwardWeight(
     _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>, _ g: Conv3dGeometry,
-    samples: Range<Int>
+    samples: Range<Int>, overwrite: Bool = false
 ) {
     let (C, O, kt) = (g.inChannels, g.outChannels, g.kernel.t)
     let plane = g.input.h * g.input.w
@@ -86,7 +92,20 @@ func temporalBackwardWeight(
                 c: taps.tap(a), ldc: C)
         }
     }
-    taps.add(into: dw)
+    taps.put(into: dw, adding: !overwrite)
+}
+
+extension Conv3dGeometry {
+    /// The taps in the order a temporal pass runs them: first the one that
+    /// `covers` (its products then write the whole plane), if any, and
+    /// whether there is one.
+    fileprivate func temporalOrder(
+        covers: ((lo: Int, hi: Int, input: Int)) -> Bool
+    ) -> (order: [Int], full: Bool) {
+        let taps = Array(0..<kernel.t)
+        guard let full = taps.first(where: { covers(temporalTap($0)) }) else { return (taps, false) }
+        return ([full] + taps.filter { $0 != full }, true)
+    }
 }
 
 /// The weights O × C × kt as kt matrices O × C, one per tap (a GEMM needs
@@ -106,12 +125,15 @@ private final class TapMatrices {
     /// Index of weight (o, c, a) in the O × C × kt layout.
     @inline(__always) func weightIndex(_ o: Int, _ c: Int, _ a: Int) -> Int { (o * inChannels + c) * kt + a }
 
-    /// dW += these matrices, back in the weight's layout.
-    func add(into dw: UnsafeMutablePointer<Float>) {
+    /// dW += these matrices (or dW = them, when not `adding`), back in the weight's layout.
+    func put(into dw: UnsafeMutablePointer<Float>, adding: Bool) {
         for a in 0..<kt {
             let m = tap(a)
             for o in 0..<outChannels {
-                for c in 0..<inChannels { dw[weightIndex(o, c, a)] += m[o * inChannels + c] }
+                for c in 0..<inChannels {
+                    let value = m[o * inChannels + c]
+                    if adding { dw[weightIndex(o, c, a)] += value } else { dw[weightIndex(o, c, a)] = value }
+                }
             }
         }
     }

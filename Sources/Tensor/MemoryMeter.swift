@@ -60,6 +60,11 @@ final class Storage: @unchecked Sendable {
     /// starts inside; asking the allocator for the alignment instead
     /// (posix_memalign) nearly doubled a training step's RSS, as the heap
     /// stopped reusing freed blocks.
+    /// Storage made without zeroing is filled with NaNs in the scope bound
+    /// with `$poisonsUninitialised.withValue(true)` (on that thread): in
+    /// tests, an element a kernel was to write but missed shows.
+    @TaskLocal static var poisonsUninitialised = false
+
     init(count: Int, zeroed: Bool = true, lineAligned: Bool = false) {
         self.count = count
         allocated = max(count, 1) + (lineAligned ? Self.lineFloats - 1 : 0)
@@ -68,7 +73,11 @@ final class Storage: @unchecked Sendable {
             lineAligned
             ? UnsafeMutableRawPointer(base).alignedUp(toMultipleOf: Self.lineFloats * 4).assumingMemoryBound(
                 to: Float.self) : base
-        if zeroed { pointer.initialize(repeating: 0, count: count) }
+        if zeroed {
+            pointer.initialize(repeating: 0, count: count)
+        } else if Self.poisonsUninitialised {
+            pointer.initialize(repeating: .nan, count: count)
+        }
         MemoryMeter.shared.allocated(allocated * 4)
     }
 

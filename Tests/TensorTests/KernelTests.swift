@@ -360,7 +360,11 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         #expect(
             closeness(y.scalars, conv3dForwardNaive(xv, wv, geometry), atol: 1e-5 + scale) == "", "forward, \(what)")
         let dy = randomValues(y.count, seed: 6)
-        weightedSum(y, Tensor(shape: y.shape, values: dy)).backward()
+        // New gradients are written, not zeroed and added into: storage made
+        // without zeroing starts as NaNs, so that an element a path missed shows.
+        Storage.$poisonsUninitialised.withValue(true) {
+            weightedSum(y, Tensor(shape: y.shape, values: dy)).backward()
+        }
         let naive = conv3dBackwardNaive(xv, wv, dy, geometry)
         let dxScale = relative * rms(naive.dx)
         #expect(closeness(x.grad!.scalars, naive.dx, atol: 1e-5 + dxScale) == "", "dx, \(what)")
@@ -368,6 +372,12 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         // in either twin reaches 2e-5 on values near 0.
         let dwScale = relative * rms(naive.dw)
         #expect(closeness(w.grad!.scalars, naive.dw, atol: 1e-4 + dwScale) == "", "dw, \(what)")
+        // A second pass adds into the gradients the first one wrote.
+        weightedSum(conv3d(x, w, options), Tensor(shape: y.shape, values: dy)).backward()
+        #expect(
+            closeness(x.grad!.scalars, naive.dx.map { 2 * $0 }, atol: 2 * (1e-5 + dxScale)) == "", "dx added, \(what)")
+        #expect(
+            closeness(w.grad!.scalars, naive.dw.map { 2 * $0 }, atol: 2 * (1e-4 + dwScale)) == "", "dw added, \(what)")
         inferenceEpiloguesEqualTheNaiveTwin(x, w, options, geometry, what: what, atol: 1e-5 + scale)
     }
 
