@@ -44,6 +44,12 @@ public struct Conv3dGeometry: Equatable, Sendable {
     var isPointwise: Bool {
         kernel == (1, 1, 1) && stride == (1, 1, 1) && padding == (0, 0, 0)
     }
+    /// Zeroes the input planes (C × T × H × W) of `samples` at `x`: an input
+    /// gradient that is new, before a pass that adds into it.
+    func zeroInputPlanes(_ x: UnsafeMutablePointer<Float>, samples: Range<Int>) {
+        let sampleSize = inChannels * inputVolume
+        (x + samples.lowerBound * sampleSize).initialize(repeating: 0, count: samples.count * sampleSize)
+    }
     /// Floats of column buffer one worker needs (0 for pointwise and temporal-only convolutions).
     var columnBufferCount: Int { isPointwise || isTemporalOnly ? 0 : columnRows * columnChunk(self) }
 }
@@ -316,10 +322,7 @@ func conv3dBackwardData(
     }
     let P = g.outputVolume
     let K = g.columnRows
-    if overwrite && !g.isPointwise {
-        let sampleSize = g.inChannels * g.inputVolume
-        (dx + samples.lowerBound * sampleSize).initialize(repeating: 0, count: samples.count * sampleSize)
-    }
+    if overwrite && !g.isPointwise { g.zeroInputPlanes(dx, samples: samples) }
     forEachColumnChunk(g, samples: samples) { _, input, output, weight, first, count in
         if g.isPointwise {  // dX = (or +=) Wᵀ · dY straight into the input gradient
             sgemm(

@@ -174,11 +174,8 @@ private func backward(
         partial = [gradient] + extraPartials.map { $0.storage.pointer }
     }
     if path.depthwise {
-        let sampleSize = g.inChannels * g.inputVolume
         Parallel.forEachRange(g.batch, workers: workers) { worker, range in
-            if let dx, dx.fresh {
-                (dx.pointer + range.lowerBound * sampleSize).initialize(repeating: 0, count: range.count * sampleSize)
-            }
+            if let dx, dx.fresh { g.zeroInputPlanes(dx.pointer, samples: range) }
             depthwiseConv3dBackward(
                 xp, wp, dyp, dx: dx?.pointer, dw: partial.isEmpty ? nil : partial[worker], g, samples: range)
         }

@@ -61,7 +61,7 @@ func temporalBackwardData(
     let (order, full) = g.temporalOrder { $0.input == 0 && $0.hi - $0.lo == g.input.t }
     for n in samples {
         let dxs = dx + n * C * g.inputVolume
-        if overwrite && !full { dxs.initialize(repeating: 0, count: C * g.inputVolume) }
+        if overwrite && !full { g.zeroInputPlanes(dx, samples: n..<(n + 1)) }
         for (i, a) in order.enumerated() {
             let tap = g.temporalTap(a)
             guard tap.hi > tap.lo else { continue }

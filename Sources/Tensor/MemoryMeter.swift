@@ -55,16 +55,16 @@ final class Storage: @unchecked Sendable {
     private let allocated: Int
     private static let lineFloats = 16
 
-    /// `lineAligned`: the floats start on a cache line (Winograd's packed
-    /// weights, which stream whole lines). It allocates 15 floats more and
-    /// starts inside; asking the allocator for the alignment instead
-    /// (posix_memalign) nearly doubled a training step's RSS, as the heap
-    /// stopped reusing freed blocks.
     /// Storage made without zeroing is filled with NaNs in the scope bound
     /// with `$poisonsUninitialised.withValue(true)` (on that thread): in
     /// tests, an element a kernel was to write but missed shows.
     @TaskLocal static var poisonsUninitialised = false
 
+    /// `lineAligned`: the floats start on a cache line (Winograd's packed
+    /// weights, which stream whole lines). It allocates 15 floats more and
+    /// starts inside; asking the allocator for the alignment instead
+    /// (posix_memalign) nearly doubled a training step's RSS, as the heap
+    /// stopped reusing freed blocks.
     init(count: Int, zeroed: Bool = true, lineAligned: Bool = false) {
         self.count = count
         allocated = max(count, 1) + (lineAligned ? Self.lineFloats - 1 : 0)
