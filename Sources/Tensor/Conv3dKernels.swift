@@ -246,10 +246,13 @@ private func forEachColumnChunk(
 /// Conv3d forward for `samples`: vol2col, then Y = W · col (Y += with
 /// `accumulate`) per group and chunk, each chunk's rows mapped by `epilogue`
 /// right after its GEMM.
+/// `chunk` (output positions, whole output rows) replaces the chunk size the
+/// budget gives, here and in the backward passes below: tests drive many
+/// chunks through small shapes with it.
 func conv3dForward(
     _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
     _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>, accumulate: Bool = false,
-    epilogue: ChannelAffine? = nil
+    epilogue: ChannelAffine? = nil, chunk: Int? = nil
 ) {
     if g.isTemporalOnly {
         temporalForward(x, w, y, g, samples: samples, accumulate: accumulate, epilogue: epilogue)
@@ -260,7 +263,7 @@ func conv3dForward(
     let beta: Float = accumulate ? 1 : 0
     // A pointwise conv's GEMM covers a whole plane, unless an epilogue is to
     // map its output: then pieces of about 1 MB, still in cache when mapped.
-    let chunk = g.isPointwise && epilogue != nil ? min(P, max(512, (1 << 18) / g.groupOut)) : nil
+    let chunk = chunk ?? (g.isPointwise && epilogue != nil ? min(P, max(512, (1 << 18) / g.groupOut)) : nil)
     forEachColumnChunk(g, samples: samples, chunk: chunk) { _, input, output, weight, first, count in
         if g.isPointwise {
             sgemm(
@@ -285,7 +288,8 @@ func conv3dForward(
 /// beta 0, so `dw` need not be initialised).
 func conv3dBackwardWeight(
     _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
-    _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>, overwrite: Bool = false
+    _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>, overwrite: Bool = false,
+    chunk: Int? = nil
 ) {
     if g.isTemporalOnly {
         temporalBackwardWeight(x, dy, dw, g, samples: samples, overwrite: overwrite)
@@ -293,7 +297,7 @@ func conv3dBackwardWeight(
     }
     let P = g.outputVolume
     let K = g.columnRows
-    forEachColumnChunk(g, samples: samples) { n, input, output, weight, first, count in
+    forEachColumnChunk(g, samples: samples, chunk: chunk) { n, input, output, weight, first, count in
         let beta: Float = overwrite && n == samples.lowerBound && first == 0 ? 0 : 1
         if g.isPointwise {
             sgemm(
@@ -314,7 +318,8 @@ func conv3dBackwardWeight(
 /// columns' path zeroes them before col2vol adds).
 func conv3dBackwardData(
     _ w: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
-    _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>, overwrite: Bool = false
+    _ g: Conv3dGeometry, samples: Range<Int>, col: UnsafeMutablePointer<Float>, overwrite: Bool = false,
+    chunk: Int? = nil
 ) {
     if g.isTemporalOnly {
         temporalBackwardData(w, dy, dx, g, samples: samples, overwrite: overwrite)
@@ -323,7 +328,7 @@ func conv3dBackwardData(
     let P = g.outputVolume
     let K = g.columnRows
     if overwrite && !g.isPointwise { g.zeroInputPlanes(dx, samples: samples) }
-    forEachColumnChunk(g, samples: samples) { _, input, output, weight, first, count in
+    forEachColumnChunk(g, samples: samples, chunk: chunk) { _, input, output, weight, first, count in
         if g.isPointwise {  // dX = (or +=) Wᵀ · dY straight into the input gradient
             sgemm(
                 transA: true, m: K, n: count, k: g.groupOut, a: w + weight, lda: K, b: dy + output + first, ldb: P,

@@ -665,40 +665,63 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         }
     }
 
-    /// Column chunks smaller than a row of output positions still tile correctly.
-    /// A 3×3×3 conv in chunks of two output rows (10 positions), and a
-    /// strided 1×1×1 one (its own walk, `forEachPointwiseRow`) in chunks of
-    /// three rows of 3, which start inside a frame's rows: by hand, as
-    /// conv3dForward would with a tiny budget.
+    /// The columns' forward, dW and dX passes in column chunks much smaller
+    /// than their budget's, over two samples (dW then sums over chunks and
+    /// samples), against the naive twins: every pass writing new results
+    /// into NaN-filled buffers (dW's first product per group takes beta 0,
+    /// dX's planes are zeroed or written), then adding onto them. Cases: a
+    /// 3×3×3 conv in chunks of two output rows with a short last chunk; two
+    /// groups with stride 2 in chunks of one row; a strided 1×1×1 conv
+    /// (`forEachPointwiseRow`) in chunks of three rows of 3, which start
+    /// inside a frame's rows; a pointwise conv, whose GEMMs read and write
+    /// the planes in place, in chunks of two rows.
     @Test(arguments: [
-        ((3, 5, 5), (3, 3, 3), (1, 1, 1), (1, 1, 1), 2),
-        ((3, 7, 9), (1, 1, 1), (2, 2, 3), (0, 0, 0), 3)
+        ((3, 5, 5), (3, 3, 3), (1, 1, 1), (1, 1, 1), 1, 2),
+        ((4, 7, 6), (3, 3, 3), (2, 2, 2), (1, 1, 1), 2, 1),
+        ((3, 7, 9), (1, 1, 1), (2, 2, 3), (0, 0, 0), 1, 3),
+        ((2, 5, 7), (1, 1, 1), (1, 1, 1), (0, 0, 0), 1, 2)
     ])
-    func chunkedColumnsEqualOneBigChunk(
+    func chunkedColumnsEqualTheNaiveTwins(
         _ input: (Int, Int, Int), _ kernel: (Int, Int, Int), _ stride: (Int, Int, Int), _ padding: (Int, Int, Int),
-        _ rows: Int
+        _ groups: Int, _ rows: Int
     ) {
-        let geometry = Conv3dGeometry(
-            batch: 1, inChannels: 3, outChannels: 2, groups: 1, input: input, kernel: kernel,
+        let g = Conv3dGeometry(
+            batch: 2, inChannels: 4, outChannels: 6, groups: groups, input: input, kernel: kernel,
             stride: stride, padding: padding, dilation: (1, 1, 1))
-        let xv = randomValues(3 * input.0 * input.1 * input.2, seed: 9)
-        let wv = randomValues(2 * geometry.columnRows, seed: 10)
-        let full = conv3dForwardNaive(xv, wv, geometry)
-        var y = [Float](repeating: 0, count: full.count)
-        let chunk = rows * geometry.output.w
-        var col = [Float](repeating: 0, count: geometry.columnRows * chunk)
-        var first = 0
-        while first < geometry.outputVolume {
-            let count = min(chunk, geometry.outputVolume - first)
-            vol2col(xv, geometry, first: first, count: count, col: &col)
-            y.withUnsafeMutableBufferPointer { yp in
-                sgemm(
-                    m: 2, n: count, k: geometry.columnRows, a: wv, lda: geometry.columnRows, b: col, ldb: count,
-                    c: yp.baseAddress! + first, ldc: geometry.outputVolume)
+        let chunk = rows * g.output.w
+        #expect(chunk < g.outputVolume && chunk < columnChunk(g), "the case must take several chunks")
+        let x = randomValues(2 * 4 * g.inputVolume, seed: 9)
+        let w = randomValues(6 * g.columnRows, seed: 10)
+        let dy = randomValues(2 * 6 * g.outputVolume, seed: 11)
+        let y = conv3dForwardNaive(x, w, g)
+        let (dx, dw) = conv3dBackwardNaive(x, w, dy, g)
+        var col = [Float](repeating: .nan, count: g.columnRows * chunk)
+        var ours = (y: [Float](repeating: .nan, count: y.count), dx: [Float](repeating: .nan, count: dx.count))
+        var ourDw = [Float](repeating: .nan, count: dw.count)
+        for pass in 0..<2 {  // new results, then added onto them
+            let adding = pass == 1
+            col.withUnsafeMutableBufferPointer { col in
+                ours.y.withUnsafeMutableBufferPointer { yp in
+                    conv3dForward(
+                        x, w, yp.baseAddress!, g, samples: 0..<2, col: col.baseAddress!, accumulate: adding,
+                        chunk: chunk)
+                }
+                ourDw.withUnsafeMutableBufferPointer { dwp in
+                    conv3dBackwardWeight(
+                        x, dy, dwp.baseAddress!, g, samples: 0..<2, col: col.baseAddress!, overwrite: !adding,
+                        chunk: chunk)
+                }
+                ours.dx.withUnsafeMutableBufferPointer { dxp in
+                    conv3dBackwardData(
+                        w, dy, dxp.baseAddress!, g, samples: 0..<2, col: col.baseAddress!, overwrite: !adding,
+                        chunk: chunk)
+                }
             }
-            first += count
+            let times: Float = adding ? 2 : 1
+            #expect(closeness(ours.y, y.map { times * $0 }) == "", "forward, pass \(pass)")
+            #expect(closeness(ourDw, dw.map { times * $0 }) == "", "dW, pass \(pass)")
+            #expect(closeness(ours.dx, dx.map { times * $0 }) == "", "dX, pass \(pass)")
         }
-        #expect(closeness(y, full) == "")
     }
 }
 
