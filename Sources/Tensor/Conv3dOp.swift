@@ -118,6 +118,11 @@ private func convolve(
         let layout = WinogradLayout(g, tile: winograd, level: path.level)
         let u = Storage(count: layout.uCount, zeroed: false, lineAligned: true)
         winogradWeights(wp, layout, flipped: false, into: u.pointer, workers: workers)
+        if let stack = WinogradStack(layout) {
+            winogradForwardStacked(
+                xp, u.pointer, yp, stack, accumulate: accumulate, epilogue: epilogue, workers: workers)
+            return
+        }
         let scratch = Scratch()
         for worker in 0..<workers { _ = scratch.buffer(worker, count: layout.scratchCount) }
         Parallel.forEachRange(g.batch, workers: workers) { worker, range in
@@ -198,7 +203,8 @@ private func backward(
 
 /// The backward pass of a convolution that is not depthwise: Winograd when
 /// the forward used it (dW through the transposed transforms, dX as dY
-/// convolved with the flipped kernel), else im2col GEMMs. dX is written over
+/// convolved with the flipped kernel; each over stacks of samples where
+/// `WinogradStack` takes them), else im2col GEMMs. dX is written over
 /// where `dx` is fresh, else added into; so is the weight gradient
 /// (`partial[0]`) with `overwritesWeightGradient`, and the other partials
 /// are written.
@@ -214,13 +220,18 @@ private func generalBackward(
     if let dataLayout, let u {
         winogradWeights(wp, dataLayout, flipped: true, into: u.pointer, workers: workers)
     }
+    // Samples sharing Winograd's GEMMs (see WinogradStack), each pass with buffers of its own.
+    let (weightStack, dataStack) = (
+        weightLayout.flatMap { WinogradStack($0) }, dataLayout.flatMap { WinogradStack($0) }
+    )
     // dU: one per worker, each summing its samples, or one whose planes the workers split.
-    let splitsPlanes = weightLayout?.splitsPlanes(workers: workers) ?? false
-    // The workers' scratch (by plane, dW has buffers of its own).
-    let byPlane = splitsPlanes && weightLayout?.isOneGroup == true
+    let splitsPlanes = weightStack != nil || weightLayout?.splitsPlanes(workers: workers) ?? false
+    // The workers' scratch (by plane and stacked, dW has buffers of its own).
+    let byPlane = weightStack == nil && splitsPlanes && weightLayout?.isOneGroup == true
+    let weightScratch = weightStack == nil && !byPlane ? weightLayout?.scratchCount ?? 0 : 0
     let count =
         winograd != nil
-        ? max(byPlane ? 0 : weightLayout?.scratchCount ?? 0, dataLayout?.scratchCount ?? 0) : g.columnBufferCount
+        ? max(weightScratch, dataStack == nil ? dataLayout?.scratchCount ?? 0 : 0) : g.columnBufferCount
     let buffersOfU = weightLayout == nil ? 0 : splitsPlanes ? 1 : min(workers, g.batch)
     let scratch = Scratch()
     let gradientsOfU = Scratch()
@@ -228,7 +239,10 @@ private func generalBackward(
         _ = scratch.buffer(worker, count: count)
         if let weightLayout, worker < buffersOfU { _ = gradientsOfU.buffer(worker, count: weightLayout.weightCount) }
     }
-    if let weightLayout, byPlane {
+    if let weightStack {
+        let du = gradientsOfU.buffer(0, count: weightStack.layout.weightCount)
+        winogradBackwardWeightStacked(xp, dyp, du: du, weightStack, workers: workers)
+    } else if let weightLayout, byPlane {
         let du = gradientsOfU.buffer(0, count: weightLayout.weightCount)
         winogradBackwardWeightByPlane(xp, dyp, du: du, weightLayout, workers: workers)
     } else if let weightLayout, splitsPlanes {
@@ -238,6 +252,9 @@ private func generalBackward(
                 xp, dyp, du: du, weightLayout, samples: 0..<g.batch, planes: planes,
                 scratch: scratch.buffer(worker, count: count))
         }
+    }
+    if let dx, let dataStack, let u {
+        winogradForwardStacked(dyp, u.pointer, dx.pointer, dataStack, accumulate: !dx.fresh, workers: workers)
     }
     Parallel.forEachRange(g.batch, workers: workers) { worker, range in
         let col = scratch.buffer(worker, count: count)
@@ -251,6 +268,7 @@ private func generalBackward(
                 overwrite: worker > 0 || overwritesWeightGradient)
         }
         if let dx, let dataLayout, let u {
+            guard dataStack == nil else { return }
             winogradForward(dyp, u.pointer, dx.pointer, dataLayout, samples: range, scratch: col, accumulate: !dx.fresh)
         } else if let dx {
             conv3dBackwardData(wp, dyp, dx.pointer, g, samples: range, col: col, overwrite: dx.fresh)

@@ -60,7 +60,10 @@ extension Conv3dGeometry {
         {
             return .f4
         }
-        return tiles(.f2) >= minimum ? .f2 : nil
+        if tiles(.f2) >= minimum { return .f2 }
+        // Too few tiles a sample: without brgemm, the batch's samples share
+        // GEMMs (`WinogradStack`) where they have that many together.
+        return SIMDLevel.usable.brgemmRows == nil && batch * tiles(.f2) >= minimum ? .f2 : nil
     }
 
     var usesWinograd: Bool { winogradTile != nil }
@@ -81,7 +84,8 @@ extension Conv3dGeometry {
     /// 40–43 ms forward, 49–51 dX, 55–57 dW against columns' 59–68, 56–90
     /// and 68–86, and r2plus1d-r50's 1×3×3 one 12–16, 15–19 and 16–19
     /// against 22–31, 19–22 and 24–32 (BENCHMARKS.md, "Speed, round 3 …
-    /// seventh part").
+    /// seventh part"). Without brgemm, samples with fewer tiles share the
+    /// GEMMs where the batch has that many (`WinogradStack`; fourteenth part).
     static func winogradMinimumColumns(_ level: SIMDLevel) -> Int { level.brgemmRows != nil ? 32 : 128 }
 
     /// m×m output tiles of a frame, down and across (the last ones may overhang).
@@ -407,16 +411,19 @@ func forEachGroup(
 }
 
 /// V of one sample's chunk of output frames [first, first + frames): every
-/// input frame their taps reach (0 outside the input).
+/// input frame their taps reach (0 outside the input). A channel's row is
+/// `rowStride` floats after the one before, a plane `planeStride` after the
+/// one before (by default the layout's: `vRow`, `vPlane`).
 func transformChunk(
     _ xs: UnsafePointer<Float>, _ layout: WinogradLayout, first: Int, frames: Int, into v: UnsafeMutablePointer<Float>,
-    blocks: UnsafeMutablePointer<Float>
+    rowStride: Int? = nil, planeStride: Int? = nil, blocks: UnsafeMutablePointer<Float>
 ) {
     let g = layout.g
     let times = (first - g.padding.t)..<(first - g.padding.t + frames + g.kernel.t - 1)
+    let (rowStride, planeStride) = (rowStride ?? layout.vRow, planeStride ?? layout.vPlane)
     for c in 0..<g.inChannels {
         transformInput(
-            xs + c * g.input.t * g.input.h * g.input.w, times: times, layout, into: v + c * layout.vRow,
-            planeStride: layout.vPlane, scratch: blocks)
+            xs + c * g.input.t * g.input.h * g.input.w, times: times, layout, into: v + c * rowStride,
+            planeStride: planeStride, scratch: blocks)
     }
 }

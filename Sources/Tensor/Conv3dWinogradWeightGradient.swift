@@ -38,16 +38,18 @@ func winogradBackwardWeight(
 }
 
 /// M of one sample's output-gradient frames [first, first + frames) (every
-/// output channel's, `layout.mRow` floats apart).
-private func transformGradientFrames(
+/// output channel's, `rowStride` floats apart, planes `planeStride` apart;
+/// by default the layout's `mRow` and `mPlane`).
+func transformGradientFrames(
     _ dys: UnsafePointer<Float>, _ layout: WinogradLayout, first: Int, frames: Int, into m: UnsafeMutablePointer<Float>,
-    blocks: UnsafeMutablePointer<Float>
+    rowStride: Int? = nil, planeStride: Int? = nil, blocks: UnsafeMutablePointer<Float>
 ) {
     let o = layout.g.output
+    let (rowStride, planeStride) = (rowStride ?? layout.mRow, planeStride ?? layout.mPlane)
     for oc in 0..<layout.g.outChannels {
         transformOutputGradient(
-            dys + (oc * o.t + first) * o.h * o.w, frames: frames, layout, into: m + oc * layout.mRow,
-            planeStride: layout.mPlane, scratch: blocks)
+            dys + (oc * o.t + first) * o.h * o.w, frames: frames, layout, into: m + oc * rowStride,
+            planeStride: planeStride, scratch: blocks)
     }
 }
 

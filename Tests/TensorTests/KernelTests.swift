@@ -90,7 +90,14 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         // R50's stage 5 in small: 32 2×2 tiles a sample (Winograd with brgemm,
         // else columns), dU larger than the batch's V and M: with 2 workers
         // dW's planes are split between them (`splitsPlanes`).
-        (2, 64, 64, 1, (8, 4, 4), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1))
+        (2, 64, 64, 1, (8, 4, 4), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
+        // Without brgemm, samples with too few tiles stacked into shared GEMMs
+        // (`WinogradStack`), once the batch has 128 tiles: stage 5 at 112 (4
+        // samples of 32), a 1×3×3 conv (2 of 64), and 5 samples of 64 (stacks
+        // of 4 and 1) with temporal padding 2 (dX's 0).
+        (4, 16, 16, 1, (8, 4, 4), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
+        (2, 8, 16, 1, (4, 8, 8), (1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 1, 1)),
+        (5, 8, 8, 1, (2, 8, 8), (3, 3, 3), (1, 1, 1), (2, 1, 1), (1, 1, 1))
     ])
     func convolutionKernelsEqualTheNaiveTwin(
         _ n: Int, _ c: Int, _ o: Int, _ groups: Int, _ input: (Int, Int, Int),
@@ -108,17 +115,24 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         w.requiresGrad = true
         let options = Conv3dOptions(stride: stride, padding: padding, dilation: dilation, groups: groups)
         // Every 3×3 stride-1 case takes Winograd but the small one (27 tiles
-        // over its frames) and, without brgemm, stage 5's (32): F(4×4) where
+        // over its frames) and, without brgemm, stage 5's (32) in a batch of
+        // 2 (4 samples stack to 128): F(4×4) where
         // a sample has that minimum of its tiles and they do at most 2/3 of
         // F(2×2)'s multiplies.
         let packed = SIMDLevel.usable.brgemmRows != nil
         #expect(
             geometry.usesWinograd
                 == (kernel.1 == 3 && stride == (1, 1, 1) && groups == 1 && c >= 8 && input != (3, 5, 6)
-                    && (packed || input != (8, 4, 4))))
-        if geometry.usesWinograd && c == 64 {
+                    && (packed || input != (8, 4, 4) || n == 4)))
+        if geometry.usesWinograd && c == 64 && n == 2 {
             let layout = WinogradLayout(geometry, tile: geometry.winogradTile!, level: .usable)
             #expect(layout.splitsPlanes(workers: 2) && !layout.splitsPlanes(workers: 1))
+        }
+        if geometry.usesWinograd {
+            let layout = WinogradLayout(geometry, tile: geometry.winogradTile!, level: .usable)
+            let stacked = !packed && (n == 4 || n == 5 || c == 8 && o == 16)
+            #expect((WinogradStack(layout) != nil) == stacked, "stacked samples")
+            #expect(WinogradStack(layout)?.samples ?? 0 == (stacked ? (n == 5 ? 4 : n) : 0))
         }
         if geometry.usesWinograd {
             let (t4, t2) = (geometry.winogradTiles(.f4), geometry.winogradTiles(.f2))
@@ -617,10 +631,12 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
     /// has one (two backward passes without zeroGrad, or the weight used
     /// twice); each against twice one pass's gradient. Where AVX-512 runs
     /// brgemm, Winograd with dU's planes split and V and M of the batch made
-    /// first (dW = Gᵀ dU G written rather than added where new); the
-    /// stem's direct kernel; columns with both workers' partials; depthwise.
+    /// first (dW = Gᵀ dU G written rather than added where new); below
+    /// it, Winograd over stacked samples (4 of 32 tiles); the stem's direct
+    /// kernel; columns with both workers' partials; depthwise.
     @Test(arguments: [
         (2, 64, 64, 1, (8, 4, 4), (3, 3, 3), (1, 1, 1), (1, 1, 1)),
+        (4, 16, 16, 1, (8, 4, 4), (3, 3, 3), (1, 1, 1), (1, 1, 1)),
         (2, 3, 8, 1, (3, 9, 40), (3, 7, 7), (1, 2, 2), (1, 3, 3)),
         (2, 8, 6, 1, (3, 5, 6), (1, 1, 1), (1, 2, 2), (0, 0, 0)),
         (2, 4, 4, 4, (3, 5, 6), (3, 3, 3), (1, 1, 1), (1, 1, 1))
@@ -638,11 +654,15 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             ? "depthwise"
             : c == 3
                 ? geometry.directLevel.map { "direct-\($0.rawValue)" } ?? "columns"
-                : kernel.1 == 3 && packed ? "winograd-2x2" : "columns"
+                : kernel.1 == 3 && (packed || n == 4) ? "winograd-2x2" : "columns"
         #expect(geometry.algorithm == expected)
         if geometry.usesWinograd {
             let layout = WinogradLayout(geometry, tile: geometry.winogradTile!, level: .usable)
-            #expect(layout.splitsPlanes(workers: 2) && layout.isOneGroup)
+            if let stack = WinogradStack(layout) {
+                #expect(!packed && stack.samples == 4)
+            } else if c == 64 {
+                #expect(layout.splitsPlanes(workers: 2) && layout.isOneGroup)
+            }
         }
         let x = Tensor(
             shape: [n, c, input.0, input.1, input.2],

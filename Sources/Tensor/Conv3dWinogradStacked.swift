@@ -1,0 +1,162 @@
+/// Winograd over several samples at once, where a sample has too few tiles
+/// for GEMMs of its own and no brgemm runs (AVX2 and below): R50's stage 5
+/// (32 2×2 tiles a sample at 4 × 3×8×112×112, 64 at 2 × 3×4×224×224).
+/// Sample by sample, each of OpenBLAS's GEMMs there packs U[ξ] (O × C) for
+/// 32 or 64 columns, and those layers went through columns instead. Here the
+/// samples of a stack are transformed side by side, V[ξ] and M[ξ] holding
+/// them one after another in every row, so that one GEMM per plane and tap
+/// covers the whole stack, with the planes split over the workers.
+///
+/// In a stack of S samples, V[ξ] is C × (S · width) and M[ξ] O × (S · width),
+/// with `width` = (To + kt − 1) · tiles: a sample's columns are its input
+/// frames' tiles. Tap a's GEMM runs over the first S · width − (kt − 1) · tiles
+/// columns of M, reading V a · tiles columns on: column j of sample s, frame
+/// f < To, reads that sample's frame f + a. The (kt − 1) · tiles columns past
+/// a sample's output frames mix two samples; the output transform never reads
+/// them, and the weight gradient zeroes them in M first.
+struct WinogradStack {
+    let layout: WinogradLayout
+    /// Samples a stack holds at most: about `columns` GEMM columns.
+    let samples: Int
+
+    /// A stack for `layout`, or nil where its samples take GEMMs of their own:
+    /// with brgemm (U packed once a pass), with enough tiles a sample, or with
+    /// a batch of one.
+    init?(_ layout: WinogradLayout, columns: Int = 256) {
+        let g = layout.g
+        let perSample = g.output.t * layout.tiles
+        guard
+            layout.packing == nil && g.batch > 1
+                && perSample < Conv3dGeometry.winogradMinimumColumns(layout.level)
+        else { return nil }
+        self.layout = layout
+        samples = min(g.batch, max(1, columns / perSample))
+    }
+
+    var g: Conv3dGeometry { layout.g }
+    /// Columns of one sample in V[ξ] and M[ξ]: its input frames' tiles.
+    var width: Int { (g.output.t + g.kernel.t - 1) * layout.tiles }
+    /// Row length of V[ξ] and M[ξ] for a full stack.
+    var row: Int { samples * width }
+    var vPlane: Int { g.inChannels * row }
+    var mPlane: Int { g.outChannels * row }
+    /// Floats of V and M for a full stack.
+    var count: Int { layout.planes * (vPlane + mPlane) }
+    /// GEMM columns for a stack of `count` samples (its row is count · width long).
+    func columns(_ count: Int) -> Int { count * width - (g.kernel.t - 1) * layout.tiles }
+    /// Floats of one worker's transform blocks.
+    var blocksCount: Int { layout.planes * layout.blockLanes }
+
+    /// Calls `body(first, count)` for every stack [first, first + count) of the batch.
+    func forEachStack(_ body: (_ first: Int, _ count: Int) -> Void) {
+        for first in stride(from: 0, to: g.batch, by: samples) {
+            body(first, min(samples, g.batch - first))
+        }
+    }
+
+    /// V of samples [first, first + count) (row length count · width), the
+    /// samples split over `workers`.
+    func transformInputs(
+        _ x: UnsafePointer<Float>, first: Int, count: Int, into v: UnsafeMutablePointer<Float>, scratch: Scratch,
+        workers: Int
+    ) {
+        let (C, rowLength) = (g.inChannels, count * width)
+        Parallel.forEachRange(count, workers: workers) { worker, local in
+            let blocks = scratch.buffer(worker, count: blocksCount)
+            for s in local {
+                transformChunk(
+                    x + (first + s) * C * g.inputVolume, layout, first: 0, frames: g.output.t,
+                    into: v + s * width, rowStride: rowLength, planeStride: C * rowLength, blocks: blocks)
+            }
+        }
+    }
+}
+
+/// Y = conv(X, w) (or Y += with `accumulate`) for the whole batch, stack by
+/// stack, from U of `winogradWeights`; `epilogue` maps each output frame as
+/// it is written.
+func winogradForwardStacked(
+    _ x: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ stack: WinogradStack,
+    accumulate: Bool, epilogue: ChannelAffine? = nil, workers: Int
+) {
+    let layout = stack.layout
+    let g = stack.g
+    let (C, O, tiles, depth, width) = (g.inChannels, g.outChannels, layout.tiles, layout.depth, stack.width)
+    let transforms = Storage(count: stack.count, zeroed: false)
+    let scratch = Scratch()
+    for worker in 0..<workers { _ = scratch.buffer(worker, count: stack.blocksCount) }
+    stack.forEachStack { first, count in
+        let rowLength = count * width
+        let (v, m) = (transforms.pointer, transforms.pointer + layout.planes * C * rowLength)
+        stack.transformInputs(x, first: first, count: count, into: v, scratch: scratch, workers: workers)
+        // M[ξ] = Σ over taps a of U[ξ][a] (O × C) · V[ξ] from column a · tiles on.
+        Parallel.forEachRange(layout.planes, workers: workers) { _, planes in
+            for xi in planes {
+                for a in 0..<g.kernel.t {
+                    sgemm(
+                        m: O, n: stack.columns(count), k: C, a: u + xi * layout.uPlane + a * C, lda: depth,
+                        b: v + xi * C * rowLength + a * tiles, ldb: rowLength, beta: a == 0 ? 0 : 1,
+                        c: m + xi * O * rowLength, ldc: rowLength)
+                }
+            }
+        }
+        Parallel.forEachRange(count, workers: workers) { worker, local in
+            let blocks = scratch.buffer(worker, count: stack.blocksCount)
+            for s in local {
+                for oc in 0..<O {
+                    let out = y + ((first + s) * O + oc) * g.outputVolume
+                    transformOutput(
+                        m + oc * rowLength + s * width, frames: g.output.t, layout, planeStride: O * rowLength,
+                        into: out, accumulate: accumulate, scratch: blocks)
+                    epilogue?.apply(out, count: g.outputVolume, channel: oc)
+                }
+            }
+        }
+    }
+}
+
+/// dU (`layout.weightCount` floats, overwritten) for the whole batch, stack
+/// by stack: V and the transformed dY of a stack's samples (M's columns past
+/// each sample's output frames zeroed), then dU[ξ][a] (+)= M[ξ] · (V[ξ] from
+/// column a · tiles on)ᵀ, one GEMM per plane and tap with the planes split
+/// over the workers. `winogradWeightGradient` then makes dW = Gᵀ dU G.
+func winogradBackwardWeightStacked(
+    _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, du: UnsafeMutablePointer<Float>, _ stack: WinogradStack,
+    workers: Int
+) {
+    let layout = stack.layout
+    let g = stack.g
+    let (C, O, tiles, depth, width) = (g.inChannels, g.outChannels, layout.tiles, layout.depth, stack.width)
+    let outputColumns = g.output.t * tiles
+    let transforms = Storage(count: stack.count, zeroed: false)
+    let scratch = Scratch()
+    for worker in 0..<workers { _ = scratch.buffer(worker, count: stack.blocksCount) }
+    stack.forEachStack { first, count in
+        let rowLength = count * width
+        let (v, m) = (transforms.pointer, transforms.pointer + layout.planes * C * rowLength)
+        stack.transformInputs(x, first: first, count: count, into: v, scratch: scratch, workers: workers)
+        Parallel.forEachRange(count, workers: workers) { worker, local in
+            let blocks = scratch.buffer(worker, count: stack.blocksCount)
+            for s in local {
+                transformGradientFrames(
+                    dy + (first + s) * O * g.outputVolume, layout, first: 0, frames: g.output.t,
+                    into: m + s * width, rowStride: rowLength, planeStride: O * rowLength, blocks: blocks)
+                guard width > outputColumns else { continue }
+                for r in 0..<(layout.planes * O) {
+                    (m + r * rowLength + s * width + outputColumns).initialize(
+                        repeating: 0, count: width - outputColumns)
+                }
+            }
+        }
+        Parallel.forEachRange(layout.planes, workers: workers) { _, planes in
+            for xi in planes {
+                for a in 0..<g.kernel.t {
+                    sgemm(
+                        transB: true, m: O, n: C, k: stack.columns(count), a: m + xi * O * rowLength,
+                        lda: rowLength, b: v + xi * C * rowLength + a * tiles, ldb: rowLength,
+                        beta: first == 0 ? 0 : 1, c: du + xi * O * depth + a * C, ldc: depth)
+                }
+            }
+        }
+    }
+}
