@@ -39,7 +39,11 @@ extension Conv3dGeometry {
     /// sample also needs `winogradMinimumColumns` tiles over all its output
     /// frames: U is transformed three times a step (forward, dX, dW) and,
     /// without brgemm, packed by every GEMM, a cost in O · C · kt that only
-    /// enough columns repay. F(4×4) is taken where it has them and does at
+    /// enough columns repay. Without brgemm the batch may have them instead:
+    /// its samples then share the GEMMs (`WinogradStack`), where a sample has
+    /// at least 2 (kt − 1) output frames, so that the columns a stack's GEMMs
+    /// drop at the samples' boundaries stay at most a third of them. F(4×4)
+    /// is taken where a sample has the minimum and does at
     /// most 2/3 of F(2×2)'s multiplies (36 per 4×4 tile against 16 per 2×2
     /// tile, with the overhanging tiles): 28×28 frames 0.56 of them, 7×7 ones
     /// 0.56 (with brgemm), 14×14 ones 0.73, where its narrower GEMMs lost
@@ -63,7 +67,8 @@ extension Conv3dGeometry {
         if tiles(.f2) >= minimum { return .f2 }
         // Too few tiles a sample: without brgemm, the batch's samples share
         // GEMMs (`WinogradStack`) where they have that many together.
-        return SIMDLevel.usable.brgemmRows == nil && batch * tiles(.f2) >= minimum ? .f2 : nil
+        return SIMDLevel.usable.brgemmRows == nil && batch * tiles(.f2) >= minimum
+            && WinogradStack.dropsFewColumns(self) ? .f2 : nil
     }
 
     var usesWinograd: Bool { winogradTile != nil }

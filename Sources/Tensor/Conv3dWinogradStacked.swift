@@ -20,18 +20,24 @@ struct WinogradStack {
     let samples: Int
 
     /// A stack for `layout`, or nil where its samples take GEMMs of their own:
-    /// with brgemm (U packed once a pass), with enough tiles a sample, or with
-    /// a batch of one.
+    /// with brgemm (U packed once a pass), with enough tiles a sample, with a
+    /// batch of one, or with so few output frames against the temporal kernel
+    /// that the columns dropped between samples would outweigh the gain.
     init?(_ layout: WinogradLayout, columns: Int = 256) {
         let g = layout.g
         let perSample = g.output.t * layout.tiles
         guard
             layout.packing == nil && g.batch > 1
-                && perSample < Conv3dGeometry.winogradMinimumColumns(layout.level)
+                && perSample < Conv3dGeometry.winogradMinimumColumns(layout.level) && Self.dropsFewColumns(g)
         else { return nil }
         self.layout = layout
         samples = min(g.batch, max(1, columns / perSample))
     }
+
+    /// Whether a stack's GEMMs drop at most a third of their columns: the
+    /// (kt − 1) · tiles past each sample's To output frames (20% for R50's
+    /// 3×3×3 convs at 8 frames, a third at 4, none for 1×3×3 ones).
+    static func dropsFewColumns(_ g: Conv3dGeometry) -> Bool { g.output.t >= 2 * (g.kernel.t - 1) }
 
     var g: Conv3dGeometry { layout.g }
     /// Columns of one sample in V[ξ] and M[ξ]: its input frames' tiles.

@@ -94,9 +94,11 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         // Without brgemm, samples with too few tiles stacked into shared GEMMs
         // (`WinogradStack`), once the batch has 128 tiles: stage 5 at 112 (4
         // samples of 32), a 1×3×3 conv (2 of 64), and 5 samples of 64 (stacks
-        // of 4 and 1) with temporal padding 2 (dX's 0).
+        // of 4 and 1, forward and dX), also with temporal padding 2 (dX's 0:
+        // 2 output frames, too few for a 3×3×3 kernel's stack, so per sample).
         (4, 16, 16, 1, (8, 4, 4), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
         (2, 8, 16, 1, (4, 8, 8), (1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 1, 1)),
+        (5, 8, 8, 1, (4, 8, 8), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
         (5, 8, 8, 1, (2, 8, 8), (3, 3, 3), (1, 1, 1), (2, 1, 1), (1, 1, 1))
     ])
     func convolutionKernelsEqualTheNaiveTwin(
@@ -133,6 +135,8 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             let stacked = !packed && (n == 4 || n == 5 || c == 8 && o == 16)
             #expect((WinogradStack(layout) != nil) == stacked, "stacked samples")
             #expect(WinogradStack(layout)?.samples ?? 0 == (stacked ? (n == 5 ? 4 : n) : 0))
+            let data = WinogradLayout(geometry.transposedForData, tile: layout.tile, level: .usable)
+            #expect((WinogradStack(data) != nil) == (stacked && padding.0 < 2), "stacked samples for dX")
         }
         if geometry.usesWinograd {
             let (t4, t2) = (geometry.winogradTiles(.f4), geometry.winogradTiles(.f2))
