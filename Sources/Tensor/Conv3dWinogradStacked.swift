@@ -42,39 +42,42 @@ struct WinogradStack {
     var g: Conv3dGeometry { layout.g }
     /// Columns of one sample in V[ξ] and M[ξ]: its input frames' tiles.
     var width: Int { (g.output.t + g.kernel.t - 1) * layout.tiles }
-    /// Row length of V[ξ] and M[ξ] for a full stack.
-    var row: Int { samples * width }
-    var vPlane: Int { g.inChannels * row }
-    var mPlane: Int { g.outChannels * row }
     /// Floats of V and M for a full stack.
-    var count: Int { layout.planes * (vPlane + mPlane) }
+    var bufferCount: Int { layout.planes * (g.inChannels + g.outChannels) * samples * width }
     /// GEMM columns for a stack of `count` samples (its row is count · width long).
     func columns(_ count: Int) -> Int { count * width - (g.kernel.t - 1) * layout.tiles }
     /// Floats of one worker's transform blocks.
     var blocksCount: Int { layout.planes * layout.blockLanes }
 
-    /// Calls `body(first, count)` for every stack [first, first + count) of the batch.
-    func forEachStack(_ body: (_ first: Int, _ count: Int) -> Void) {
-        for first in stride(from: 0, to: g.batch, by: samples) {
-            body(first, min(samples, g.batch - first))
-        }
-    }
-
-    /// V of samples [first, first + count) (row length count · width), the
-    /// samples split over `workers`.
-    func transformInputs(
-        _ x: UnsafePointer<Float>, first: Int, count: Int, into v: UnsafeMutablePointer<Float>, scratch: Scratch,
-        workers: Int
+    /// For every stack [first, first + count) of the batch, in order: V of
+    /// its samples (rows count · width long) made from `x`, the samples split
+    /// over `workers`, then `body(first, count, v, m, scratch)`, with room
+    /// for M after V and each worker's transform blocks in `scratch`.
+    func forEachStack(
+        transforming x: UnsafePointer<Float>, workers: Int,
+        _ body: (
+            _ first: Int, _ count: Int, _ v: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+            _ scratch: Scratch
+        ) -> Void
     ) {
-        let (C, rowLength) = (g.inChannels, count * width)
-        Parallel.forEachRange(count, workers: workers) { worker, local in
-            let blocks = scratch.buffer(worker, count: blocksCount)
-            for s in local {
-                transformChunk(
-                    x + (first + s) * C * g.inputVolume, layout, first: 0, frames: g.output.t,
-                    into: v + s * width, rowStride: rowLength, planeStride: C * rowLength, blocks: blocks)
+        let transforms = Storage(count: bufferCount, zeroed: false)
+        let scratch = Scratch()
+        for worker in 0..<workers { _ = scratch.buffer(worker, count: blocksCount) }
+        let C = g.inChannels
+        for first in stride(from: 0, to: g.batch, by: samples) {
+            let count = min(samples, g.batch - first)
+            let (v, rowLength) = (transforms.pointer, count * width)
+            Parallel.forEachRange(count, workers: workers) { worker, local in
+                let blocks = scratch.buffer(worker, count: blocksCount)
+                for s in local {
+                    transformChunk(
+                        x + (first + s) * C * g.inputVolume, layout, first: 0, frames: g.output.t,
+                        into: v + s * width, rowStride: rowLength, planeStride: C * rowLength, blocks: blocks)
+                }
             }
+            body(first, count, v, v + layout.planes * C * rowLength, scratch)
         }
+        withExtendedLifetime(transforms) {}  // V and M are read through pointers until here
     }
 }
 
@@ -88,13 +91,8 @@ func winogradForwardStacked(
     let layout = stack.layout
     let g = stack.g
     let (C, O, tiles, depth, width) = (g.inChannels, g.outChannels, layout.tiles, layout.depth, stack.width)
-    let transforms = Storage(count: stack.count, zeroed: false)
-    let scratch = Scratch()
-    for worker in 0..<workers { _ = scratch.buffer(worker, count: stack.blocksCount) }
-    stack.forEachStack { first, count in
+    stack.forEachStack(transforming: x, workers: workers) { first, count, v, m, scratch in
         let rowLength = count * width
-        let (v, m) = (transforms.pointer, transforms.pointer + layout.planes * C * rowLength)
-        stack.transformInputs(x, first: first, count: count, into: v, scratch: scratch, workers: workers)
         // M[ξ] = Σ over taps a of U[ξ][a] (O × C) · V[ξ] from column a · tiles on.
         Parallel.forEachRange(layout.planes, workers: workers) { _, planes in
             for xi in planes {
@@ -134,13 +132,8 @@ func winogradBackwardWeightStacked(
     let g = stack.g
     let (C, O, tiles, depth, width) = (g.inChannels, g.outChannels, layout.tiles, layout.depth, stack.width)
     let outputColumns = g.output.t * tiles
-    let transforms = Storage(count: stack.count, zeroed: false)
-    let scratch = Scratch()
-    for worker in 0..<workers { _ = scratch.buffer(worker, count: stack.blocksCount) }
-    stack.forEachStack { first, count in
+    stack.forEachStack(transforming: x, workers: workers) { first, count, v, m, scratch in
         let rowLength = count * width
-        let (v, m) = (transforms.pointer, transforms.pointer + layout.planes * C * rowLength)
-        stack.transformInputs(x, first: first, count: count, into: v, scratch: scratch, workers: workers)
         Parallel.forEachRange(count, workers: workers) { worker, local in
             let blocks = scratch.buffer(worker, count: stack.blocksCount)
             for s in local {
