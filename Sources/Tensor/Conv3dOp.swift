@@ -267,10 +267,10 @@ private func generalBackward(
                 xp, dyp, partial[worker], g, samples: range, col: col,
                 overwrite: worker > 0 || overwritesWeightGradient)
         }
-        if let dx, let dataLayout, let u {
-            guard dataStack == nil else { return }
+        guard let dx, dataStack == nil else { return }  // a stacked dX ran above
+        if let dataLayout, let u {
             winogradForward(dyp, u.pointer, dx.pointer, dataLayout, samples: range, scratch: col, accumulate: !dx.fresh)
-        } else if let dx {
+        } else {
             conv3dBackwardData(wp, dyp, dx.pointer, g, samples: range, col: col, overwrite: dx.fresh)
         }
     }

@@ -67,8 +67,8 @@ extension Conv3dGeometry {
         if tiles(.f2) >= minimum { return .f2 }
         // Too few tiles a sample: without brgemm, the batch's samples share
         // GEMMs (`WinogradStack`) where they have that many together.
-        return SIMDLevel.usable.brgemmRows == nil && batch * tiles(.f2) >= minimum
-            && WinogradStack.dropsFewColumns(self) ? .f2 : nil
+        return batch * tiles(.f2) >= minimum && WinogradStack.takes(self, tilesPerSample: tiles(.f2), level: .usable)
+            ? .f2 : nil
     }
 
     var usesWinograd: Bool { winogradTile != nil }

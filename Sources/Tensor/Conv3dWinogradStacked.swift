@@ -24,20 +24,22 @@ struct WinogradStack {
     /// batch of one, or with so few output frames against the temporal kernel
     /// that the columns dropped between samples would outweigh the gain.
     init?(_ layout: WinogradLayout, columns: Int = 256) {
-        let g = layout.g
-        let perSample = g.output.t * layout.tiles
-        guard
-            layout.packing == nil && g.batch > 1
-                && perSample < Conv3dGeometry.winogradMinimumColumns(layout.level) && Self.dropsFewColumns(g)
-        else { return nil }
+        let perSample = layout.g.output.t * layout.tiles
+        guard Self.takes(layout.g, tilesPerSample: perSample, level: layout.level) else { return nil }
         self.layout = layout
-        samples = min(g.batch, max(1, columns / perSample))
+        samples = min(layout.g.batch, max(1, columns / perSample))
     }
 
-    /// Whether a stack's GEMMs drop at most a third of their columns: the
-    /// (kt − 1) · tiles past each sample's To output frames (20% for R50's
-    /// 3×3×3 convs at 8 frames, a third at 4, none for 1×3×3 ones).
-    static func dropsFewColumns(_ g: Conv3dGeometry) -> Bool { g.output.t >= 2 * (g.kernel.t - 1) }
+    /// Whether the samples of `g` share Winograd's GEMMs at `level`, with
+    /// `tilesPerSample` tiles each: no brgemm, more than one sample, fewer
+    /// tiles a sample than `winogradMinimumColumns`, and at least 2 (kt − 1)
+    /// output frames, so that a stack's GEMMs drop at most a third of their
+    /// columns (the (kt − 1) · tiles past each sample's output frames: 20% for
+    /// R50's 3×3×3 convs at 8 frames, a third at 4, none for 1×3×3 ones).
+    static func takes(_ g: Conv3dGeometry, tilesPerSample: Int, level: SIMDLevel) -> Bool {
+        level.brgemmRows == nil && g.batch > 1 && tilesPerSample < Conv3dGeometry.winogradMinimumColumns(level)
+            && g.output.t >= 2 * (g.kernel.t - 1)
+    }
 
     var g: Conv3dGeometry { layout.g }
     /// Columns of one sample in V[ξ] and M[ξ]: its input frames' tiles.

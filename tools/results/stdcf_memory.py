@@ -32,8 +32,8 @@ def main():
     parser.add_argument("clipkit", nargs="?")
     a = parser.parse_args()
     clipkit = clipkit_binary(a.clipkit)
-    # At AVX-512 (brgemm) R50's stage 5 takes Winograd, whose transformed weights add 74–116 MB to the
-    # step's peak here; capped at AVX2, the figures are the same on every x86-64 machine we run.
+    # R50's stage 5 takes Winograd per sample with brgemm (AVX-512) and over stacked samples at AVX2, with
+    # transformed weights of other sizes; capped at AVX2, the figures are the same on every x86-64 machine.
     small = [peak_tensor_mb(clipkit, "stdcf-r50", shape, 4, simd="avx2") for _, shape, _, _ in SETTINGS]
     large = [peak_tensor_mb(clipkit, "stdcf-r50", shape, 6, simd="avx2") for _, shape, _, _ in SETTINGS]
     per_clip = [(b - s) / 2 for s, b in zip(small, large)]
