@@ -8,12 +8,20 @@ import CKernels  // its x86-64 kernels are declared on x86-64 only
 // (ckernels.h says why); elsewhere the Winograd code calls OpenBLAS once per
 // tap.
 
+/// Rows of A's packed slivers: CK_BRGEMM_ROWS (8), also where the C kernel
+/// is not built.
+#if arch(x86_64)
+    let brgemmSliverRows = Int(CK_BRGEMM_ROWS)
+#else
+    let brgemmSliverRows = 8
+#endif
+
 extension SIMDLevel {
     /// Rows of A's packed slivers at this level, or nil where `brgemm` does
     /// not run (AVX2 and `.portable`: OpenBLAS, once per tap).
     var brgemmRows: Int? {
         #if arch(x86_64)
-            return self == .avx512 ? Int(CK_BRGEMM_ROWS) : nil
+            return self == .avx512 ? brgemmSliverRows : nil
         #else
             return nil
         #endif
@@ -37,18 +45,46 @@ struct BrgemmPacking {
 }
 
 /// c[i·ldc + j] = Σ over t < taps, p < k of A[i][t·k + p] · b[t·tapShift + p·ldb + j]
-/// for i < m, j < n (written, or added with `accumulate`), at AVX-512; A
-/// packed as `BrgemmPacking(m: m, depth: taps · k, rows: SIMDLevel.avx512.brgemmRows!)` says.
+/// for i < m, j < n (written, or added with `accumulate`); A packed as
+/// `BrgemmPacking(m: m, depth: taps · k, rows: brgemmSliverRows)` says. At
+/// AVX-512 by the C kernel; at the levels below by `brgemmPackedNaive`,
+/// for the tests that run Winograd's brgemm paths there (`WinogradLayout`'s
+/// `packed`): nothing else packs U below AVX-512.
 func brgemm(
+    m: Int, n: Int, taps: Int, k: Int, packedA: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+    tapShift: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, level: SIMDLevel = .avx512
+) {
+    #if arch(x86_64)
+        if level == .avx512 {
+            precondition(SIMDLevel.avx512.isSupported, "brgemm at AVX-512 on a CPU without it")
+            ck_brgemm_avx512(
+                Int64(m), Int64(n), Int64(taps), Int64(k), packedA, b, Int64(ldb), Int64(tapShift), c, Int64(ldc),
+                accumulate ? 1 : 0)
+            return
+        }
+    #endif
+    brgemmPackedNaive(
+        m: m, n: n, taps: taps, k: k, packedA: packedA, b: b, ldb: ldb, tapShift: tapShift, c: c, ldc: ldc,
+        accumulate: accumulate)
+}
+
+/// `brgemmNaive` on A packed for `brgemm`.
+func brgemmPackedNaive(
     m: Int, n: Int, taps: Int, k: Int, packedA: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
     tapShift: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
 ) {
-    precondition(SIMDLevel.avx512.isSupported, "brgemm runs at AVX-512 only")
-    #if arch(x86_64)
-        ck_brgemm_avx512(
-            Int64(m), Int64(n), Int64(taps), Int64(k), packedA, b, Int64(ldb), Int64(tapShift), c, Int64(ldc),
-            accumulate ? 1 : 0)
-    #endif
+    let packing = BrgemmPacking(m: m, depth: taps * k, rows: brgemmSliverRows)
+    for i in 0..<m {
+        for j in 0..<n {
+            var sum: Float = accumulate ? c[i * ldc + j] : 0
+            for t in 0..<taps {
+                for p in 0..<k {
+                    sum += packedA[packing.index(row: i, depth: t * k + p)] * b[t * tapShift + p * ldb + j]
+                }
+            }
+            c[i * ldc + j] = sum
+        }
+    }
 }
 
 /// The naive twin of `brgemm`, with A unpacked (m × taps·k, row stride lda).

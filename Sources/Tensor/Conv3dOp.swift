@@ -84,6 +84,8 @@ private struct ConvPath {
     let level: SIMDLevel
     let direct: SIMDLevel?
     let winograd: WinogradTile?
+    /// Where Winograd's samples share GEMMs (`WinogradStack`).
+    let stacking: WinogradStacking
     /// Threads of the direct kernel, and workers (batch-parallel threads, else 1) of the others.
     let threads: Int, workers: Int
 
@@ -92,6 +94,7 @@ private struct ConvPath {
         level = SIMDLevel.usable
         direct = depthwise ? nil : g.directLevel
         winograd = depthwise || direct != nil ? nil : g.winogradTile
+        stacking = Conv3dGeometry.winogradStacking
         threads = Parallel.threads
         workers = Parallel.workerCount
     }
@@ -115,7 +118,7 @@ private func convolve(
         directForward(
             xp, wp, yp, g, level: level, threads: path.threads, accumulate: accumulate, epilogue: epilogue)
     } else if let winograd = path.winograd {
-        let layout = WinogradLayout(g, tile: winograd, level: path.level)
+        let layout = WinogradLayout(g, tile: winograd, level: path.level, stacking: path.stacking)
         let u = Storage(count: layout.uCount, zeroed: false, lineAligned: true)
         winogradWeights(wp, layout, flipped: false, into: u.pointer, workers: workers)
         if let stack = WinogradStack(layout) {
@@ -195,7 +198,7 @@ private func backward(
     } else {
         generalBackward(
             xp, wp, dyp, dx: dx, partial: partial, overwritesWeightGradient: freshGradient, g, winograd: winograd,
-            level: path.level, workers: workers)
+            level: path.level, stacking: path.stacking, workers: workers)
     }
     if partial.count > 1 { sumIntoFirst(partial, count: ws.count) }
     withExtendedLifetime(extraPartials) {}
@@ -212,10 +215,14 @@ private func generalBackward(
     _ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, _ dyp: UnsafeMutablePointer<Float>,
     dx: (pointer: UnsafeMutablePointer<Float>, fresh: Bool)?, partial: [UnsafeMutablePointer<Float>],
     overwritesWeightGradient: Bool = false,
-    _ g: Conv3dGeometry, winograd: WinogradTile?, level: SIMDLevel, workers: Int
+    _ g: Conv3dGeometry, winograd: WinogradTile?, level: SIMDLevel, stacking: WinogradStacking = .automatic,
+    workers: Int
 ) {
-    let weightLayout = partial.isEmpty ? nil : winograd.map { WinogradLayout(g, tile: $0, level: level) }
-    let dataLayout = dx == nil ? nil : winograd.map { WinogradLayout(g.transposedForData, tile: $0, level: level) }
+    let weightLayout =
+        partial.isEmpty ? nil : winograd.map { WinogradLayout(g, tile: $0, level: level, stacking: stacking) }
+    let dataLayout =
+        dx == nil
+        ? nil : winograd.map { WinogradLayout(g.transposedForData, tile: $0, level: level, stacking: stacking) }
     let u = dataLayout.map { Storage(count: $0.uCount, zeroed: false, lineAligned: true) }
     if let dataLayout, let u {
         winogradWeights(wp, dataLayout, flipped: true, into: u.pointer, workers: workers)

@@ -65,9 +65,12 @@ extension Conv3dGeometry {
             return .f4
         }
         if tiles(.f2) >= minimum { return .f2 }
-        // Too few tiles a sample: without brgemm, the batch's samples share
-        // GEMMs (`WinogradStack`) where they have that many together.
-        return batch * tiles(.f2) >= minimum && WinogradStack.takes(self, tilesPerSample: tiles(.f2), level: .usable)
+        // Too few tiles a sample: the batch's samples share GEMMs
+        // (`WinogradStack`) where they have that many together.
+        let brgemm = SIMDLevel.usable.brgemmRows != nil
+        return batch * tiles(.f2) >= minimum
+            && WinogradStack.takes(
+                self, tilesPerSample: tiles(.f2), brgemm: brgemm, stacking: Self.winogradStacking)
             ? .f2 : nil
     }
 
@@ -78,6 +81,9 @@ extension Conv3dGeometry {
     /// Winograd and its tiles gain per layer). `conv3d` reads it once, in the
     /// forward pass; its backward pass takes the same path wherever it runs.
     @TaskLocal public static var winogradPolicy = WinogradPolicy.automatic
+    /// Where samples share Winograd's GEMMs (`WinogradStacking`), bound and
+    /// read as `winogradPolicy` is.
+    @TaskLocal public static var winogradStacking = WinogradStacking.automatic
 
     /// The tiles a sample needs for Winograd. With OpenBLAS per tap (no
     /// brgemm), which packs U again in every call: 128. R50's middle convs at
@@ -122,11 +128,26 @@ struct WinogradLayout {
     /// The level of the transforms' one-dimensional maps (`winogradMap`):
     /// the convolution's, read once in its forward pass.
     let level: SIMDLevel
+    /// How U's planes are packed for `brgemm`, or nil where OpenBLAS runs
+    /// the products, once per tap (below AVX-512: U[ξ] is O × depth).
+    let packing: BrgemmPacking?
+    /// Where its samples share the GEMMs (`WinogradStack`): the
+    /// convolution's, read once in its forward pass.
+    let stacking: WinogradStacking
 
-    init(_ g: Conv3dGeometry, tile: WinogradTile, level: SIMDLevel, budget: Int = 2 << 20, columns: Int = 256) {
+    /// `packed` (brgemm; by default where the level runs it) lets a test
+    /// run brgemm's products below AVX-512, by its Swift twin.
+    init(
+        _ g: Conv3dGeometry, tile: WinogradTile, level: SIMDLevel, stacking: WinogradStacking = .automatic,
+        packed: Bool? = nil, budget: Int = 2 << 20, columns: Int = 256
+    ) {
         self.g = g
         self.tile = tile
         self.level = level
+        self.stacking = stacking
+        packing =
+            packed ?? (level.brgemmRows != nil)
+            ? BrgemmPacking(m: g.outChannels, depth: g.kernel.t * g.inChannels, rows: brgemmSliverRows) : nil
         let o = g.output
         (tilesH, tilesW) = g.winogradTiles(tile)
         let perFrame = tile.planes * g.inChannels * tilesH * tilesW
@@ -153,11 +174,6 @@ struct WinogradLayout {
     /// are made once first (`winogradBackwardWeightByPlane`); else each
     /// worker transforms every sample.
     func splitsPlanes(workers: Int) -> Bool { workers > 1 && weightCount > g.batch * (vCount + mCount) }
-    /// How U's planes are packed for `brgemm`, or nil where it does not run
-    /// (below AVX-512: U[ξ] is O × depth, for OpenBLAS).
-    var packing: BrgemmPacking? {
-        level.brgemmRows.map { BrgemmPacking(m: g.outChannels, depth: depth, rows: $0) }
-    }
     /// Floats between U[ξ] and U[ξ + 1].
     var uPlane: Int { packing?.count ?? g.outChannels * depth }
     /// Floats of U (shared by the workers).
@@ -374,7 +390,7 @@ func winogradForward(
                     brgemm(
                         m: O, n: frames * tiles, taps: g.kernel.t, k: C, packedA: u + xi * uPlane,
                         b: v + xi * vPlane + local * tiles, ldb: vRow, tapShift: tiles, c: m + xi * mPlane, ldc: mRow,
-                        accumulate: false)
+                        accumulate: false, level: layout.level)
                 } else {
                     for a in 0..<g.kernel.t {
                         sgemm(

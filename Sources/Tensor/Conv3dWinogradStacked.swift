@@ -1,11 +1,12 @@
 /// Winograd over several samples at once, where a sample has too few tiles
-/// for GEMMs of its own and no brgemm runs (AVX2 and below): R50's stage 5
-/// (32 2×2 tiles a sample at 4 × 3×8×112×112, 64 at 2 × 3×4×224×224).
-/// Sample by sample, each of OpenBLAS's GEMMs there packs U[ξ] (O × C) for
-/// 32 or 64 columns, and those layers went through columns instead. Here the
+/// for GEMMs of its own: R50's stage 5 (32 2×2 tiles a sample at 4 ×
+/// 3×8×112×112, 64 at 2 × 3×4×224×224). Sample by sample, each of
+/// OpenBLAS's GEMMs there packs U[ξ] (O × C) for 32 or 64 columns, and
+/// without brgemm those layers went through columns instead. Here the
 /// samples of a stack are transformed side by side, V[ξ] and M[ξ] holding
 /// them one after another in every row, so that one GEMM per plane and tap
-/// covers the whole stack, with the planes split over the workers.
+/// (or one brgemm per plane) covers the whole stack, with the planes split
+/// over the workers.
 ///
 /// In a stack of S samples, V[ξ] is C × (S · width) and M[ξ] O × (S · width),
 /// with `width` = (To + kt − 1) · tiles: a sample's columns are its input
@@ -14,31 +15,56 @@
 /// f < To, reads that sample's frame f + a. The (kt − 1) · tiles columns past
 /// a sample's output frames mix two samples; the output transform never reads
 /// them, and the weight gradient zeroes them in M first.
+/// Where convolutions' samples share Winograd's GEMMs (`WinogradStack`),
+/// bound with `Conv3dGeometry.$winogradStacking.withValue` (`bench conv
+/// --stacking`, `bench train --winograd-stacking`: to measure what stacks
+/// gain, and to try them at AVX-512).
+public enum WinogradStacking: String, Sendable, CaseIterable {
+    /// Where no brgemm runs (AVX2 and `portable`), as measured.
+    case automatic
+    /// With brgemm too (AVX-512): one brgemm per plane over a stack.
+    case always
+    /// Never: every sample's products of its own, or columns.
+    case never
+}
+
 struct WinogradStack {
     let layout: WinogradLayout
     /// Samples a stack holds at most: about `columns` GEMM columns.
     let samples: Int
 
-    /// A stack for `layout`, or nil where its samples take GEMMs of their own:
-    /// with brgemm (U packed once a pass), with enough tiles a sample, with a
-    /// batch of one, or with so few output frames against the temporal kernel
-    /// that the columns dropped between samples would outweigh the gain.
+    /// A stack for `layout`, or nil where its samples take GEMMs of their own
+    /// (see `takes`, under the layout's `stacking`).
     init?(_ layout: WinogradLayout, columns: Int = 256) {
         let perSample = layout.g.output.t * layout.tiles
-        guard Self.takes(layout.g, tilesPerSample: perSample, level: layout.level) else { return nil }
+        guard
+            Self.takes(
+                layout.g, tilesPerSample: perSample, brgemm: layout.packing != nil, stacking: layout.stacking)
+        else { return nil }
         self.layout = layout
         samples = min(layout.g.batch, max(1, columns / perSample))
     }
 
-    /// Whether the samples of `g` share Winograd's GEMMs at `level`, with
-    /// `tilesPerSample` tiles each: no brgemm, more than one sample, fewer
-    /// tiles a sample than `winogradMinimumColumns`, and at least 2 (kt − 1)
-    /// output frames, so that a stack's GEMMs drop at most a third of their
-    /// columns (the (kt − 1) · tiles past each sample's output frames: 20% for
-    /// R50's 3×3×3 convs at 8 frames, a third at 4, none for 1×3×3 ones).
-    static func takes(_ g: Conv3dGeometry, tilesPerSample: Int, level: SIMDLevel) -> Bool {
-        level.brgemmRows == nil && g.batch > 1 && tilesPerSample < Conv3dGeometry.winogradMinimumColumns(level)
-            && g.output.t >= 2 * (g.kernel.t - 1)
+    /// Whether the samples of `g`, with `tilesPerSample` tiles each, share
+    /// Winograd's GEMMs: more than one sample, fewer tiles a sample than
+    /// OpenBLAS's GEMMs need (`winogradMinimumColumns(.portable)`, 128), and
+    /// at least 2 (kt − 1) output frames, so that a stack's GEMMs drop at most
+    /// a third of their columns (the (kt − 1) · tiles past each sample's
+    /// output frames: 20% for R50's 3×3×3 convs at 8 frames, a third at 4,
+    /// none for 1×3×3 ones). Under `.automatic` also no `brgemm`: stacks were
+    /// measured where OpenBLAS runs the products (BENCHMARKS.md, fourteenth
+    /// part), not yet at AVX-512, where brgemm packs U once a pass and runs
+    /// stage 5 sample by sample (`.always` stacks there too, to measure it).
+    static func takes(
+        _ g: Conv3dGeometry, tilesPerSample: Int, brgemm: Bool, stacking: WinogradStacking
+    ) -> Bool {
+        switch stacking {
+        case .never: return false
+        case .automatic where brgemm: return false
+        case .automatic, .always:
+            return g.batch > 1 && tilesPerSample < Conv3dGeometry.winogradMinimumColumns(.portable)
+                && g.output.t >= 2 * (g.kernel.t - 1)
+        }
     }
 
     var g: Conv3dGeometry { layout.g }
@@ -98,6 +124,13 @@ func winogradForwardStacked(
         // M[ξ] = Σ over taps a of U[ξ][a] (O × C) · V[ξ] from column a · tiles on.
         Parallel.forEachRange(layout.planes, workers: workers) { _, planes in
             for xi in planes {
+                if layout.packing != nil {
+                    brgemm(
+                        m: O, n: stack.columns(count), taps: g.kernel.t, k: C, packedA: u + xi * layout.uPlane,
+                        b: v + xi * C * rowLength, ldb: rowLength, tapShift: tiles, c: m + xi * O * rowLength,
+                        ldc: rowLength, accumulate: false, level: layout.level)
+                    continue
+                }
                 for a in 0..<g.kernel.t {
                     sgemm(
                         m: O, n: stack.columns(count), k: C, a: u + xi * layout.uPlane + a * C, lda: depth,
