@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 
-.PHONY: deps build release test test-torch test-wheel wheel demo bench fixtures clean format lint results-check
+.PHONY: deps build release test test-torch test-wheel wheel demo bench bench-speed fixtures clean format lint results-check
 
 deps:
 	@tools/install-deps.sh
@@ -57,6 +57,12 @@ results-check: deps
 bench: release
 	@tools/install-deps.sh python3-imageio
 	@tools/bench/run.sh
+
+# Issue 28's speed and memory targets against PyTorch (about 45 minutes on 2 cores): R50 steps at 112 and 224,
+# kth3l, 30-view inference; one table with the CPU and BLAS core (bench-data/speed/). BEFORE=build adds paired rounds.
+bench-speed: release
+	"$$(tools/bench/setup-venv.sh)" tools/bench/speed_targets.py --clipkit "$$($(SWIFT) build -c release --show-bin-path)/clipkit" \
+	    --out bench-data/speed $(if $(BEFORE),--before $(BEFORE)) $(if $(ROUNDS),--rounds $(ROUNDS))
 
 # Regenerates Fixtures/ (committed; only needed when the fixture set changes).
 fixtures: deps
