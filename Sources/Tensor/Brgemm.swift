@@ -4,9 +4,10 @@ import CKernels  // its x86-64 kernels are declared on x86-64 only
 // brgemm_body.h): C = Σ over taps t of A[·][t·k …] · B shifted by t ·
 // tapShift, with A (the transformed weights) packed once per pass instead
 // of by every GEMM call, and the taps summed in registers instead of by one
-// GEMM each that reads and writes C again. It runs at AVX-512 only
-// (ckernels.h says why); elsewhere the Winograd code calls OpenBLAS once per
-// tap.
+// GEMM each that reads and writes C again. The C kernel runs at AVX-512
+// only (ckernels.h says why); elsewhere the Winograd code calls OpenBLAS
+// once per tap, but where a test packs U below AVX-512 (`WinogradLayout`'s
+// `packed`), brgemm's products run its Swift twin on the packed weights.
 
 /// Rows of A's packed slivers: CK_BRGEMM_ROWS (8), also where the C kernel
 /// is not built.
@@ -52,7 +53,7 @@ struct BrgemmPacking {
 /// `packed`): nothing else packs U below AVX-512.
 func brgemm(
     m: Int, n: Int, taps: Int, k: Int, packedA: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
-    tapShift: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, level: SIMDLevel = .avx512
+    tapShift: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, level: SIMDLevel
 ) {
     #if arch(x86_64)
         if level == .avx512 {

@@ -526,13 +526,14 @@ extension Conv3dGeometry {
     }
 
     /// How `conv3d` computes this convolution: "depthwise" (direct loops),
-    /// "winograd-4x4" or "winograd-2x2" (F(m×m, 3×3)), "frame-shift" (kt×1×1: a GEMM per tap on
+    /// "winograd-4x4" or "winograd-2x2" (F(m×m, 3×3); "-stacked" where the
+    /// batch's samples share its GEMMs), "frame-shift" (kt×1×1: a GEMM per tap on
     /// the input in place), "pointwise" (GEMMs on the input in place) or
     /// "columns" (vol2col + GEMM), "direct-avx2" or "direct-avx512" (the stems' C kernel).
     public var algorithm: String {
         if groups == inChannels && groups == outChannels { return "depthwise" }
         if let level = directLevel { return "direct-\(level.rawValue)" }
-        if let tile = winogradTile { return "winograd-\(tile.name)" }
+        if let tile = winogradTile { return "winograd-\(tile.name)" + (stacksWinograd ? "-stacked" : "") }
         if isTemporalOnly { return "frame-shift" }
         return isPointwise ? "pointwise" : "columns"
     }

@@ -193,7 +193,8 @@ private func backward(
         }
         if let dx {  // through columns (a stem's input needs none)
             generalBackward(
-                xp, wp, dyp, dx: dx, partial: [], g, winograd: nil, level: path.level, workers: workers)
+                xp, wp, dyp, dx: dx, partial: [], g, winograd: nil, level: path.level, stacking: path.stacking,
+                workers: workers)
         }
     } else {
         generalBackward(
@@ -215,8 +216,7 @@ private func generalBackward(
     _ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, _ dyp: UnsafeMutablePointer<Float>,
     dx: (pointer: UnsafeMutablePointer<Float>, fresh: Bool)?, partial: [UnsafeMutablePointer<Float>],
     overwritesWeightGradient: Bool = false,
-    _ g: Conv3dGeometry, winograd: WinogradTile?, level: SIMDLevel, stacking: WinogradStacking = .automatic,
-    workers: Int
+    _ g: Conv3dGeometry, winograd: WinogradTile?, level: SIMDLevel, stacking: WinogradStacking, workers: Int
 ) {
     let weightLayout =
         partial.isEmpty ? nil : winograd.map { WinogradLayout(g, tile: $0, level: level, stacking: stacking) }

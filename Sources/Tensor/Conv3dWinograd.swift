@@ -39,10 +39,9 @@ extension Conv3dGeometry {
     /// sample also needs `winogradMinimumColumns` tiles over all its output
     /// frames: U is transformed three times a step (forward, dX, dW) and,
     /// without brgemm, packed by every GEMM, a cost in O · C · kt that only
-    /// enough columns repay. Without brgemm the batch may have them instead:
-    /// its samples then share the GEMMs (`WinogradStack`), where a sample has
-    /// at least 2 (kt − 1) output frames, so that the columns a stack's GEMMs
-    /// drop at the samples' boundaries stay at most a third of them. F(4×4)
+    /// enough columns repay. Else the batch may have them: its samples then
+    /// share the GEMMs (`WinogradStack.takes`: without brgemm, or with it
+    /// under `WinogradStacking.always`). F(4×4)
     /// is taken where a sample has the minimum and does at
     /// most 2/3 of F(2×2)'s multiplies (36 per 4×4 tile against 16 per 2×2
     /// tile, with the overhanging tiles): 28×28 frames 0.56 of them, 7×7 ones
@@ -76,6 +75,16 @@ extension Conv3dGeometry {
 
     var usesWinograd: Bool { winogradTile != nil }
 
+    /// Whether the forward pass's samples share Winograd's GEMMs
+    /// (`WinogradStack`), under the bound policy at the usable level.
+    var stacksWinograd: Bool {
+        guard let tile = winogradTile else { return false }
+        let (h, w) = winogradTiles(tile)
+        return WinogradStack.takes(
+            self, tilesPerSample: output.t * h * w, brgemm: SIMDLevel.usable.brgemmRows != nil,
+            stacking: Self.winogradStacking)
+    }
+
     /// The policy of every convolution in the scope bound with
     /// `$winogradPolicy.withValue` (`bench conv --winograd`, to measure what
     /// Winograd and its tiles gain per layer). `conv3d` reads it once, in the
@@ -95,8 +104,8 @@ extension Conv3dGeometry {
     /// 40–43 ms forward, 49–51 dX, 55–57 dW against columns' 59–68, 56–90
     /// and 68–86, and r2plus1d-r50's 1×3×3 one 12–16, 15–19 and 16–19
     /// against 22–31, 19–22 and 24–32 (BENCHMARKS.md, "Speed, round 3 …
-    /// seventh part"). Without brgemm, samples with fewer tiles share the
-    /// GEMMs where the batch has that many (`WinogradStack`; fourteenth part).
+    /// seventh part"). Samples with fewer tiles may share the GEMMs where
+    /// the batch has that many (`WinogradStack`; fourteenth part).
     static func winogradMinimumColumns(_ level: SIMDLevel) -> Int { level.brgemmRows != nil ? 32 : 128 }
 
     /// m×m output tiles of a frame, down and across (the last ones may overhang).
@@ -138,7 +147,7 @@ struct WinogradLayout {
     /// `packed` (brgemm; by default where the level runs it) lets a test
     /// run brgemm's products below AVX-512, by its Swift twin.
     init(
-        _ g: Conv3dGeometry, tile: WinogradTile, level: SIMDLevel, stacking: WinogradStacking = .automatic,
+        _ g: Conv3dGeometry, tile: WinogradTile, level: SIMDLevel, stacking: WinogradStacking,
         packed: Bool? = nil, budget: Int = 2 << 20, columns: Int = 256
     ) {
         self.g = g

@@ -5,8 +5,9 @@
 /// without brgemm those layers went through columns instead. Here the
 /// samples of a stack are transformed side by side, V[ξ] and M[ξ] holding
 /// them one after another in every row, so that one GEMM per plane and tap
-/// (or one brgemm per plane) covers the whole stack, with the planes split
-/// over the workers.
+/// covers the whole stack, with the planes split over the workers: in the
+/// forward pass and dX one brgemm call per plane where brgemm runs (under
+/// `WinogradStacking.always`), in dW always OpenBLAS's.
 ///
 /// In a stack of S samples, V[ξ] is C × (S · width) and M[ξ] O × (S · width),
 /// with `width` = (To + kt − 1) · tiles: a sample's columns are its input
@@ -15,19 +16,6 @@
 /// f < To, reads that sample's frame f + a. The (kt − 1) · tiles columns past
 /// a sample's output frames mix two samples; the output transform never reads
 /// them, and the weight gradient zeroes them in M first.
-/// Where convolutions' samples share Winograd's GEMMs (`WinogradStack`),
-/// bound with `Conv3dGeometry.$winogradStacking.withValue` (`bench conv
-/// --stacking`, `bench train --winograd-stacking`: to measure what stacks
-/// gain, and to try them at AVX-512).
-public enum WinogradStacking: String, Sendable, CaseIterable {
-    /// Where no brgemm runs (AVX2 and `portable`), as measured.
-    case automatic
-    /// With brgemm too (AVX-512): one brgemm per plane over a stack.
-    case always
-    /// Never: every sample's products of its own, or columns.
-    case never
-}
-
 struct WinogradStack {
     let layout: WinogradLayout
     /// Samples a stack holds at most: about `columns` GEMM columns.
@@ -193,4 +181,17 @@ func winogradBackwardWeightStacked(
             }
         }
     }
+}
+
+/// Where convolutions' samples share Winograd's GEMMs (`WinogradStack`),
+/// bound with `Conv3dGeometry.$winogradStacking.withValue` (`bench conv
+/// --stacking`, `bench train --winograd-stacking`: to measure what stacks
+/// gain, and to try them at AVX-512).
+public enum WinogradStacking: String, Sendable, CaseIterable {
+    /// Where no brgemm runs (AVX2 and `portable`), as measured.
+    case automatic
+    /// With brgemm too (AVX-512): one brgemm per plane over a stack.
+    case always
+    /// Never: every sample's products of its own, or columns.
+    case never
 }

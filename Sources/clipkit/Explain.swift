@@ -86,7 +86,7 @@ func testClip(_ config: TrainConfig, video: String) throws -> (ClipDataset, [Flo
         seed: config.seed)
     var values = [Float](repeating: 0, count: dataset.sampleFloats)
     var scratch: [UInt8] = []
-    try values.withUnsafeMutableBufferPointer {
+    _ = try values.withUnsafeMutableBufferPointer {
         try dataset.load(video: 0, epoch: 0, into: $0.baseAddress!, scratch: &scratch)
     }
     return (dataset, values)

@@ -54,7 +54,7 @@ import Testing
                 }
                 brgemm(
                     m: s.m, n: s.n, taps: s.taps, k: s.k, packedA: packed, b: b, ldb: ldb,
-                    tapShift: tapShift, c: &c, ldc: ldc, accumulate: accumulate)
+                    tapShift: tapShift, c: &c, ldc: ldc, accumulate: accumulate, level: level)
                 brgemmNaive(
                     m: s.m, n: s.n, taps: s.taps, k: s.k, a: a, lda: depth, b: b, ldb: ldb, tapShift: tapShift,
                     c: &expected, ldc: ldc, accumulate: accumulate)
@@ -102,7 +102,8 @@ import Testing
         for (inChannels, outChannels, taps) in [(6, 13, 3), (5, 13, 3), (6, 13, 1), (5, 12, 3)] {
             let (g, w) = Self.weightCase(inChannels, outChannels, taps, seed: 90)
             for flipped in [false, true] {
-                let layout = WinogradLayout(flipped ? g.transposedForData : g, tile: tile, level: .avx512)
+                let layout = WinogradLayout(
+                    flipped ? g.transposedForData : g, tile: tile, level: .avx512, stacking: .automatic)
                 #expect(layout.packing != nil)
                 let guardCount = 64
                 func transform(_ level: SIMDLevel, offset: Int) -> [Float] {
@@ -135,7 +136,8 @@ import Testing
         for (inChannels, outChannels, taps) in [(5, 13, 3), (8, 6, 3), (13, 5, 1), (16, 9, 3)] {
             let (g, w) = Self.weightCase(inChannels, outChannels, taps, seed: 70)
             for flipped in [false, true] {
-                let layout = WinogradLayout(flipped ? g.transposedForData : g, tile: tile, level: .portable)
+                let layout = WinogradLayout(
+                    flipped ? g.transposedForData : g, tile: tile, level: .portable, stacking: .automatic)
                 #expect(layout.packing == nil)
                 func transform(_ level: SIMDLevel) -> [Float] {
                     var u = [Float](repeating: .nan, count: layout.uCount + 64)

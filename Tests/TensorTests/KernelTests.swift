@@ -127,15 +127,16 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
                 == (kernel.1 == 3 && stride == (1, 1, 1) && groups == 1 && c >= 8 && input != (3, 5, 6)
                     && (packed || input != (8, 4, 4) || n == 4)))
         if geometry.usesWinograd && c == 64 && n == 2 {
-            let layout = WinogradLayout(geometry, tile: geometry.winogradTile!, level: .usable)
+            let layout = WinogradLayout(geometry, tile: geometry.winogradTile!, level: .usable, stacking: .automatic)
             #expect(layout.splitsPlanes(workers: 2) && !layout.splitsPlanes(workers: 1))
         }
         if geometry.usesWinograd {
-            let layout = WinogradLayout(geometry, tile: geometry.winogradTile!, level: .usable)
+            let layout = WinogradLayout(geometry, tile: geometry.winogradTile!, level: .usable, stacking: .automatic)
             let stacked = !packed && (n == 4 || n == 5 || c == 8 && o == 16)
             #expect((WinogradStack(layout) != nil) == stacked, "stacked samples")
             #expect(WinogradStack(layout)?.samples ?? 0 == (stacked ? (n == 5 ? 4 : n) : 0))
-            let data = WinogradLayout(geometry.transposedForData, tile: layout.tile, level: .usable)
+            let data = WinogradLayout(
+                geometry.transposedForData, tile: layout.tile, level: .usable, stacking: .automatic)
             #expect((WinogradStack(data) != nil) == (stacked && padding.0 < 2), "stacked samples for dX")
         }
         if geometry.usesWinograd {
@@ -309,7 +310,9 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
                 let geometry = Conv3dGeometry(
                     batch: 1, inChannels: 1, outChannels: 1, groups: 1, input: (1, h + 2, w + 2), kernel: (1, 3, 3),
                     stride: (1, 1, 1), padding: (0, 0, 0), dilation: (1, 1, 1))
-                let layouts = [level, .portable].map { WinogradLayout(geometry, tile: tile, level: $0) }
+                let layouts = [level, .portable].map {
+                    WinogradLayout(geometry, tile: tile, level: $0, stacking: .automatic)
+                }
                 let stride = layouts[0].tiles + 3
                 let frame = randomValues(h * w, seed: UInt64(h * w))
                 let guarded = [Float](repeating: .nan, count: 64) + frame + [Float](repeating: .nan, count: 64)
@@ -500,7 +503,7 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         // F(2×2), 3 × 11 for F(4×4)).
         let tiles = g.winogradTiles(tile)
         let layout = WinogradLayout(
-            g, tile: tile, level: level, budget: tile.planes * 8 * tiles.h * tiles.w * 5,
+            g, tile: tile, level: level, stacking: .automatic, budget: tile.planes * 8 * tiles.h * tiles.w * 5,
             columns: 2 * tiles.h * tiles.w - 10)
         #expect(layout.frames == 3 && layout.group == 2 && g.output.t % layout.frames != 0)
         let xv = randomValues(2 * 8 * 7 * 9 * 41, seed: 30)
@@ -658,10 +661,11 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             ? "depthwise"
             : c == 3
                 ? geometry.directLevel.map { "direct-\($0.rawValue)" } ?? "columns"
-                : kernel.1 == 3 && (packed || n == 4) ? "winograd-2x2" : "columns"
+                : kernel.1 == 3 && packed
+                    ? "winograd-2x2" : kernel.1 == 3 && n == 4 ? "winograd-2x2-stacked" : "columns"
         #expect(geometry.algorithm == expected)
         if geometry.usesWinograd {
-            let layout = WinogradLayout(geometry, tile: geometry.winogradTile!, level: .usable)
+            let layout = WinogradLayout(geometry, tile: geometry.winogradTile!, level: .usable, stacking: .automatic)
             if let stack = WinogradStack(layout) {
                 #expect(!packed && stack.samples == 4)
             } else if c == 64 {

@@ -11,13 +11,16 @@ import Testing
 @Suite struct WinogradStackTests {
     /// (batch, C, O, input T×H×W, kernel, padding): R50's stage 5 in small
     /// (4 samples of 32 2×2 tiles), a 1×3×3 conv (2 of 64), 5 samples of 64
-    /// (stacks of 4 and 1) and, with temporal padding 2, 2 output frames:
-    /// too few for a 3×3×3 kernel's stack.
+    /// (stacks of 4 and 1); with temporal padding 2, 4 output frames (dX's
+    /// geometry has 2: too few for a 3×3×3 kernel's stack, so dX runs per
+    /// sample while the forward pass and dW stack); 2 output frames, which
+    /// never stack.
     static let cases: [(Int, Int, Int, (Int, Int, Int), (Int, Int, Int), (Int, Int, Int))] = [
         (4, 16, 16, (8, 4, 4), (3, 3, 3), (1, 1, 1)),
         (2, 8, 16, (4, 8, 8), (1, 3, 3), (0, 1, 1)),
         (5, 8, 8, (4, 8, 8), (3, 3, 3), (1, 1, 1)),
-        (5, 8, 8, (2, 8, 8), (3, 3, 3), (2, 1, 1))
+        (5, 8, 8, (2, 8, 8), (3, 3, 3), (2, 1, 1)),
+        (4, 8, 8, (2, 8, 8), (3, 3, 3), (1, 1, 1))
     ]
 
     static func geometry(_ index: Int) -> Conv3dGeometry {
@@ -36,6 +39,7 @@ import Testing
             let tiles = g.output.t * g.winogradTiles(.f2).h * g.winogradTiles(.f2).w
             let fits = g.output.t >= 2 * (g.kernel.t - 1)
             #expect(tiles < 128 && g.batch > 1)
+            #expect(fits == (index < 4), "\(g.input)")
             for brgemm in [false, true] {
                 let rule = { (policy: WinogradStacking) in
                     WinogradStack.takes(g, tilesPerSample: tiles, brgemm: brgemm, stacking: policy)
@@ -73,7 +77,7 @@ import Testing
         let naiveDx = conv3dBackwardNaive(x, w, dy, g).dx
         for level in Self.levels {
             for tile in [WinogradTile.f2, .f4] {
-                for stacking in [WinogradStacking.always, .never] {
+                for stacking in WinogradStacking.allCases {
                     let what = "\(g.input), \(tile), \(level), \(stacking)"
                     let forward = WinogradLayout(g, tile: tile, level: level, stacking: stacking, packed: true)
                     let data = WinogradLayout(
@@ -86,6 +90,7 @@ import Testing
                             (forward, x, false, naiveY, "forward"), (data, dy, true, naiveDx, "dX")
                         ] {
                             let stack = WinogradStack(layout)
+                            // Packed U is brgemm's: `.automatic` keeps it per sample.
                             #expect((stack != nil) == (stacking == .always), "stack for the \(name), \(what)")
                             if let stack, tile == .f2 { #expect(stack.samples == min(g.batch, 4)) }  // 256 columns
                             let u = [Float](unsafeUninitializedCapacity: layout.uCount) { buffer, count in
@@ -130,7 +135,7 @@ import Testing
     /// level: `.always` is brgemm over stacks at AVX-512 and as `.automatic`
     /// below it; `.never` is brgemm sample by sample at AVX-512 and columns
     /// below it (for these shapes, too few tiles a sample).
-    @Test(arguments: [0, 1, 2, 3])
+    @Test(arguments: [0, 1, 2, 3, 4])
     func convolutionsUnderEveryPolicyEqualTheNaiveTwin(_ index: Int) {
         let g = Self.geometry(index)
         let (_, _, _, _, kernel, padding) = Self.cases[index]
@@ -145,6 +150,8 @@ import Testing
                 let tiles = g.output.t * g.winogradTiles(.f2).h * g.winogradTiles(.f2).w
                 let stacks = WinogradStack.takes(g, tilesPerSample: tiles, brgemm: brgemm, stacking: policy)
                 #expect(g.usesWinograd == (brgemm || stacks), "\(policy), \(g.input)")
+                #expect(g.algorithm.hasSuffix("-stacked") == stacks, "\(policy), \(g.input)")
+                #expect(stacks == (policy != .never && index < 4 && (policy == .always || !brgemm)))
                 let x = Tensor(shape: [g.batch, g.inChannels] + [g.input.t, g.input.h, g.input.w], values: xv)
                 let w = Tensor(shape: [g.outChannels, g.inChannels, kernel.0, kernel.1, kernel.2], values: wv)
                 x.requiresGrad = true

@@ -23,7 +23,7 @@ import Testing
             let start = randomValues(o * c * kt * 9, seed: UInt64(171 + c * kt))
             for overwrite in [true, false] {
                 func run(_ level: SIMDLevel, workers: Int) -> [Float] {
-                    let layout = WinogradLayout(g, tile: tile, level: level)
+                    let layout = WinogradLayout(g, tile: tile, level: level, stacking: .automatic)
                     var dw = (overwrite ? [Float](repeating: .nan, count: start.count) : start) + [.nan]
                     dw.withUnsafeMutableBufferPointer { dw in
                         winogradWeightGradient(

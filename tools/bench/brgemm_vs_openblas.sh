@@ -1,6 +1,6 @@
 #!/bin/bash
 # brgemm against OpenBLAS on the Winograd products of kth3l and the R50
-# middles (one sample, one thread): builds brgemm_vs_openblas.c with
+# middles (one sample, or one stack of samples; one thread): builds brgemm_vs_openblas.c with
 # CKernels' levels.c and runs each shape. AVX-512 machines only.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,7 +13,8 @@ clang -O3 -I"$root/Sources/CKernels/include" -I/usr/include/x86_64-linux-gnu -o 
 export OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
 # O C kt tiles frames group planes: kth3l conv2 forward and dX, conv3 forward
 # (F(4×4), 16 × 3×16×60×80); r3d50's res3 and res4 middles at 112 (F(2×2));
-# r2plus1d-r50's res4 1×3×3 at 112. Then stage 5, sample by sample (as
+# r2plus1d-r50's res4 1×3×3 at 112. Then stage 5 (under `--winograd-stacking
+# always` stage 4 at 112 stacks as well: 32 F(4×4) tiles a sample), sample by sample (as
 # brgemm runs it at AVX-512 today: 32 and 64 columns a call, U's 50 MB read
 # from memory for every sample) and as one stack of the batch's samples
 # (`WinogradStack`, `--winograd-stacking always`): 4 × 3×8×112×112 (a stack

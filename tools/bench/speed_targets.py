@@ -8,7 +8,9 @@ every target with its measurement, the CPU and the BLAS core beside it
     .venv-bench/bin/python tools/bench/speed_targets.py --clipkit .build/release/clipkit --out bench-data/speed
 
 --before BUILD runs an earlier build in the same rounds of the training
-steps (paired speed-ups). Each part takes 5–15 minutes on 2 cores.
+steps (paired speed-ups; inference has no --before). Each part takes 5–15
+minutes on 2 cores. A part that fails is reported as missed, and the others
+still run.
 """
 import argparse
 import json
@@ -18,15 +20,17 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# (part, script, arguments, the models it measures)
+# part: (script, its arguments, measured steps (training), {model: the speed-up it must reach})
+# stdcf's `automatic` execution is `composed` at these shapes; the PyTorch twin has composed and factored only.
+R50 = {"r3d50": 1.5, "r2plus1d-r50": 1.5, "stdcf-r50:composed": 1.5}
 PARTS = {
-    "r50-112": ("bench_train.py", ["--input", "3x8x112x112", "--batch", "4"], ["r3d50", "r2plus1d-r50", "stdcf-r50:composed"]),
-    "r50-224": ("bench_train.py", ["--input", "3x4x224x224", "--batch", "2"], ["r3d50", "r2plus1d-r50", "stdcf-r50:composed"]),
-    "kth3l": ("bench_train.py", [], ["kth3l-reg3d", "kth3l-stdcf:composed"]),
-    "eval": ("bench_eval.py", [], ["r3d50", "stdcf-r50"]),
+    "r50-112": ("bench_train.py", ["--input", "3x8x112x112", "--batch", "4"], 3, R50),
+    "r50-224": ("bench_train.py", ["--input", "3x4x224x224", "--batch", "2"], 3, R50),
+    "kth3l": ("bench_train.py", [], 5, {"kth3l-reg3d": 2.5, "kth3l-stdcf:composed": 3.0}),
+    "eval": ("bench_eval.py", [], None, {"r3d50": 1.5, "stdcf-r50": 1.5}),
 }
-SPEED = {"r3d50": 1.5, "r2plus1d-r50": 1.5, "stdcf-r50:composed": 1.5, "stdcf-r50": 1.5,
-         "kth3l-reg3d": 2.5, "kth3l-stdcf:composed": 3.0}
+LABELS = {"r50-112": "training, 4 × 3×8×112×112", "r50-224": "training, 2 × 3×4×224×224",
+          "kth3l": "training, 16 × 3×16×60×80", "eval": "inference, 30 views of 3×8×224×224"}
 RSS = 0.6
 
 
@@ -38,31 +42,36 @@ def doctor(clipkit):
 
 
 def run_part(part, a):
-    script, extra, models = PARTS[part]
+    """The part's results by model, or None (with the reason on stderr) when its script failed."""
+    script, extra, steps, targets = PARTS[part]
     out = os.path.join(a.out, f"{part}.json")
-    cmd = [sys.executable, os.path.join(HERE, script), "--clipkit", a.clipkit, "--models", *models,
+    cmd = [sys.executable, os.path.join(HERE, script), "--clipkit", a.clipkit, "--models", *targets,
            "--rounds", str(a.rounds), "--json-out", out, *extra]
-    if script == "bench_train.py":
-        cmd += ["--steps", str(a.steps)]
+    if steps:
+        cmd += ["--steps", str(a.steps or steps)]
         if a.before:
             cmd += ["--before", a.before]
     print(f"== {part}: {' '.join(cmd)}", file=sys.stderr, flush=True)
-    subprocess.run(cmd, check=True, cwd=HERE)
+    if subprocess.run(cmd, cwd=HERE).returncode != 0:
+        print(f"speed_targets: {part} failed (its output is above); its targets count as missed", file=sys.stderr)
+        return None
     with open(out) as f:
         results = json.load(f)
     return results.get("models", results)
 
 
 def rows(part, results):
-    """(target, measured, holds) for every model of a part."""
-    label = {"r50-112": "training, 4 × 3×8×112×112", "r50-224": "training, 2 × 3×4×224×224",
-             "kth3l": "training, 16 × 3×16×60×80", "eval": "inference, 30 views of 3×8×224×224"}[part]
-    for spec, r in results.items():
+    """(job, target, measured, holds) for every model of a part."""
+    targets = PARTS[part][3]
+    for spec, target in targets.items():
+        job, goal = f"{spec}, {LABELS[part]}", f"≥ {target}× speed, ≤ {RSS}× RSS"
+        r = (results or {}).get(spec)
+        if r is None:
+            yield job, goal, "not measured (the part failed)", False
+            continue
         speed, rss = r["speed_ratio"], r["rss_ratio"]
-        target = SPEED[spec]
         paired = f"; paired against --before {r['paired_speedup']:.2f}×" if "paired_speedup" in r else ""
-        yield (f"{spec}, {label}", f"≥ {target}× speed, ≤ {RSS}× RSS",
-               f"{speed:.2f}×, {rss:.2f}× RSS{paired}", speed >= target and rss <= RSS)
+        yield job, goal, f"{speed:.2f}×, {rss:.2f}× RSS{paired}", speed >= target and rss <= RSS
 
 
 def main():
@@ -70,7 +79,7 @@ def main():
     ap.add_argument("--clipkit", required=True)
     ap.add_argument("--before", help="an earlier build, run in the same rounds of the training steps")
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--steps", type=int, help="measured training steps (default: 3 for the R50s, 5 for kth3l)")
     ap.add_argument("--parts", nargs="+", default=list(PARTS), choices=list(PARTS))
     ap.add_argument("--out", default="bench-data/speed", help="folder for each part's JSON and summary.json")
     a = ap.parse_args()

@@ -202,8 +202,8 @@ void ck_winograd_weights_avx512(int32_t m, const float *w, float *u, int64_t out
 /// · b[t · tap_shift + p · ldb + j] for i < m, j < n, written, or added to c
 /// when `accumulate`. A (m × taps · k) is packed by the caller in slivers of
 /// CK_BRGEMM_ROWS rows (the last one padded with zero rows): A[i][q] at
-/// a_packed[(i − i mod R) · taps · k + q · R + i mod R]. The Swift twin is
-/// brgemmNaive in Tensor/Brgemm.swift. (An AVX2 build of the same kernel,
+/// a_packed[(i − i mod R) · taps · k + q · R + i mod R]. The Swift twins are
+/// brgemmNaive (A unpacked) and brgemmPackedNaive in Tensor/Brgemm.swift. (An AVX2 build of the same kernel,
 /// 4 × 24 and 6 × 16 tiles, ran at 0.77–1.07× OpenBLAS's Haswell sgemm on
 /// these products, so AVX2 keeps OpenBLAS.)
 #define CK_BRGEMM_ROWS 8
