@@ -18,13 +18,13 @@ import CKernels  // its x86-64 kernels are declared on x86-64 only
 #endif
 
 extension SIMDLevel {
-    /// Rows of A's packed slivers at this level, or nil where `brgemm` does
-    /// not run (AVX2 and `.portable`: OpenBLAS, once per tap).
-    var brgemmRows: Int? {
+    /// Whether `brgemm`'s C kernel runs Winograd's products at this level
+    /// (AVX-512); below it OpenBLAS does, once per tap.
+    var runsBrgemm: Bool {
         #if arch(x86_64)
-            return self == .avx512 ? brgemmSliverRows : nil
+            return self == .avx512
         #else
-            return nil
+            return false
         #endif
     }
 }
@@ -69,23 +69,17 @@ func brgemm(
         accumulate: accumulate)
 }
 
-/// `brgemmNaive` on A packed for `brgemm`.
+/// `brgemmNaive` on A packed for `brgemm`: A unpacked first.
 func brgemmPackedNaive(
     m: Int, n: Int, taps: Int, k: Int, packedA: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
     tapShift: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
 ) {
-    let packing = BrgemmPacking(m: m, depth: taps * k, rows: brgemmSliverRows)
-    for i in 0..<m {
-        for j in 0..<n {
-            var sum: Float = accumulate ? c[i * ldc + j] : 0
-            for t in 0..<taps {
-                for p in 0..<k {
-                    sum += packedA[packing.index(row: i, depth: t * k + p)] * b[t * tapShift + p * ldb + j]
-                }
-            }
-            c[i * ldc + j] = sum
-        }
-    }
+    let depth = taps * k
+    let packing = BrgemmPacking(m: m, depth: depth, rows: brgemmSliverRows)
+    let a = (0..<(m * depth)).map { packedA[packing.index(row: $0 / depth, depth: $0 % depth)] }
+    brgemmNaive(
+        m: m, n: n, taps: taps, k: k, a: a, lda: depth, b: b, ldb: ldb, tapShift: tapShift, c: c, ldc: ldc,
+        accumulate: accumulate)
 }
 
 /// The naive twin of `brgemm`, with A unpacked (m × taps·k, row stride lda).

@@ -98,6 +98,11 @@ private struct ConvPath {
         threads = Parallel.threads
         workers = Parallel.workerCount
     }
+
+    /// The Winograd layout of `g` (the convolution's, or its dX's) at this path's level and stacking.
+    func layout(_ g: Conv3dGeometry, tile: WinogradTile) -> WinogradLayout {
+        WinogradLayout(g, tile: tile, level: level, stacking: stacking)
+    }
 }
 
 /// The forward pass: samples split over the path's workers.
@@ -118,7 +123,7 @@ private func convolve(
         directForward(
             xp, wp, yp, g, level: level, threads: path.threads, accumulate: accumulate, epilogue: epilogue)
     } else if let winograd = path.winograd {
-        let layout = WinogradLayout(g, tile: winograd, level: path.level, stacking: path.stacking)
+        let layout = path.layout(g, tile: winograd)
         let u = Storage(count: layout.uCount, zeroed: false, lineAligned: true)
         winogradWeights(wp, layout, flipped: false, into: u.pointer, workers: workers)
         if let stack = WinogradStack(layout) {
@@ -192,14 +197,12 @@ private func backward(
             directBackwardWeight(xp, dyp, dw, g, level: level, threads: path.threads)
         }
         if let dx {  // through columns (a stem's input needs none)
-            generalBackward(
-                xp, wp, dyp, dx: dx, partial: [], g, winograd: nil, level: path.level, stacking: path.stacking,
-                workers: workers)
+            generalBackward(xp, wp, dyp, dx: dx, partial: [], g, winograd: nil, path)
         }
     } else {
         generalBackward(
             xp, wp, dyp, dx: dx, partial: partial, overwritesWeightGradient: freshGradient, g, winograd: winograd,
-            level: path.level, stacking: path.stacking, workers: workers)
+            path)
     }
     if partial.count > 1 { sumIntoFirst(partial, count: ws.count) }
     withExtendedLifetime(extraPartials) {}
@@ -216,13 +219,11 @@ private func generalBackward(
     _ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, _ dyp: UnsafeMutablePointer<Float>,
     dx: (pointer: UnsafeMutablePointer<Float>, fresh: Bool)?, partial: [UnsafeMutablePointer<Float>],
     overwritesWeightGradient: Bool = false,
-    _ g: Conv3dGeometry, winograd: WinogradTile?, level: SIMDLevel, stacking: WinogradStacking, workers: Int
+    _ g: Conv3dGeometry, winograd: WinogradTile?, _ path: ConvPath
 ) {
-    let weightLayout =
-        partial.isEmpty ? nil : winograd.map { WinogradLayout(g, tile: $0, level: level, stacking: stacking) }
-    let dataLayout =
-        dx == nil
-        ? nil : winograd.map { WinogradLayout(g.transposedForData, tile: $0, level: level, stacking: stacking) }
+    let workers = path.workers
+    let weightLayout = partial.isEmpty ? nil : winograd.map { path.layout(g, tile: $0) }
+    let dataLayout = dx == nil ? nil : winograd.map { path.layout(g.transposedForData, tile: $0) }
     let u = dataLayout.map { Storage(count: $0.uCount, zeroed: false, lineAligned: true) }
     if let dataLayout, let u {
         winogradWeights(wp, dataLayout, flipped: true, into: u.pointer, workers: workers)

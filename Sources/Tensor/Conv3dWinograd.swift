@@ -41,9 +41,8 @@ extension Conv3dGeometry {
     /// without brgemm, packed by every GEMM, a cost in O · C · kt that only
     /// enough columns repay. Else the batch may have them: its samples then
     /// share the GEMMs (`WinogradStack.takes`: without brgemm, or with it
-    /// under `WinogradStacking.always`). F(4×4)
-    /// is taken where a sample has the minimum and does at
-    /// most 2/3 of F(2×2)'s multiplies (36 per 4×4 tile against 16 per 2×2
+    /// under `WinogradStacking.always`). F(4×4) is taken where a sample has
+    /// the minimum and does at most 2/3 of F(2×2)'s multiplies (36 per 4×4 tile against 16 per 2×2
     /// tile, with the overhanging tiles): 28×28 frames 0.56 of them, 7×7 ones
     /// 0.56 (with brgemm), 14×14 ones 0.73, where its narrower GEMMs lost
     /// (BENCHMARKS.md, "Speed, round 3 … second part").
@@ -66,11 +65,7 @@ extension Conv3dGeometry {
         if tiles(.f2) >= minimum { return .f2 }
         // Too few tiles a sample: the batch's samples share GEMMs
         // (`WinogradStack`) where they have that many together.
-        let brgemm = SIMDLevel.usable.brgemmRows != nil
-        return batch * tiles(.f2) >= minimum
-            && WinogradStack.takes(
-                self, tilesPerSample: tiles(.f2), brgemm: brgemm, stacking: Self.winogradStacking)
-            ? .f2 : nil
+        return batch * tiles(.f2) >= minimum && stacksSamples(tilesPerSample: tiles(.f2)) ? .f2 : nil
     }
 
     var usesWinograd: Bool { winogradTile != nil }
@@ -80,9 +75,13 @@ extension Conv3dGeometry {
     var stacksWinograd: Bool {
         guard let tile = winogradTile else { return false }
         let (h, w) = winogradTiles(tile)
-        return WinogradStack.takes(
-            self, tilesPerSample: output.t * h * w, brgemm: SIMDLevel.usable.brgemmRows != nil,
-            stacking: Self.winogradStacking)
+        return stacksSamples(tilesPerSample: output.t * h * w)
+    }
+
+    /// `WinogradStack.takes` at the usable level under the bound policy.
+    private func stacksSamples(tilesPerSample: Int) -> Bool {
+        WinogradStack.takes(
+            self, tilesPerSample: tilesPerSample, brgemm: SIMDLevel.usable.runsBrgemm, stacking: Self.winogradStacking)
     }
 
     /// The policy of every convolution in the scope bound with
@@ -106,7 +105,7 @@ extension Conv3dGeometry {
     /// against 22–31, 19–22 and 24–32 (BENCHMARKS.md, "Speed, round 3 …
     /// seventh part"). Samples with fewer tiles may share the GEMMs where
     /// the batch has that many (`WinogradStack`; fourteenth part).
-    static func winogradMinimumColumns(_ level: SIMDLevel) -> Int { level.brgemmRows != nil ? 32 : 128 }
+    static func winogradMinimumColumns(_ level: SIMDLevel) -> Int { level.runsBrgemm ? 32 : 128 }
 
     /// m×m output tiles of a frame, down and across (the last ones may overhang).
     func winogradTiles(_ tile: WinogradTile) -> (h: Int, w: Int) {
@@ -155,7 +154,7 @@ struct WinogradLayout {
         self.level = level
         self.stacking = stacking
         packing =
-            packed ?? (level.brgemmRows != nil)
+            packed ?? level.runsBrgemm
             ? BrgemmPacking(m: g.outChannels, depth: g.kernel.t * g.inChannels, rows: brgemmSliverRows) : nil
         let o = g.output
         (tilesH, tilesW) = g.winogradTiles(tile)

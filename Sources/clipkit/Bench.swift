@@ -1,4 +1,5 @@
 import ArgumentParser
+import Tensor
 
 extension ClipKit {
     struct Bench: ParsableCommand {
@@ -9,4 +10,11 @@ extension ClipKit {
                 BenchAllreduce.self, BenchModels.self, BenchEval.self, BenchRanges.self
             ])
     }
+}
+
+extension WinogradStacking: ExpressibleByArgument {
+    /// The help of `bench conv --stacking` and `bench train --winograd-stacking`.
+    static let help = ArgumentHelp(
+        "Winograd over stacked samples: automatic (where no brgemm runs), always (AVX-512 too) or never "
+            + "(to measure what stacks gain).")
 }

@@ -22,12 +22,7 @@ extension ClipKit {
         @Option(help: "blas, batch or automatic.") var parallel = "automatic"
         @Option(help: "automatic; 2x2: Winograd F(2×2, 3×3) only; never: no Winograd (to measure what they gain).")
         var winograd = "automatic"
-        @Option(
-            help: """
-                Winograd over stacked samples: automatic (where no brgemm runs), always (AVX-512 too) or never \
-                (to measure what stacks gain).
-                """)
-        var stacking = "automatic"
+        @Option(help: WinogradStacking.help) var stacking = WinogradStacking.automatic
         @Option(help: "Only the layers with these names (comma-separated), e.g. to profile one.") var only: String?
         @Flag(help: "Print the layer shapes as JSON and stop.") var list = false
         @Flag(help: "Print JSON.") var json = false
@@ -71,11 +66,8 @@ extension ClipKit {
             guard let policy = WinogradPolicy(rawValue: winograd) else {
                 throw ValidationError("--winograd must be automatic, 2x2 or never")
             }
-            guard let stacks = WinogradStacking(rawValue: stacking) else {
-                throw ValidationError("--stacking must be automatic, always or never")
-            }
             let times = Conv3dGeometry.$winogradPolicy.withValue(policy) {
-                Conv3dGeometry.$winogradStacking.withValue(stacks) {
+                Conv3dGeometry.$winogradStacking.withValue(stacking) {
                     Parallel.with(settings) { specs.map { $0.measure() } }
                 }
             }

@@ -33,12 +33,7 @@ extension ClipKit {
         ) var parallel = "automatic"
         @Option(help: "Classes.") var classes = 6
         @Option(help: "STDCF layers: composed, factored or automatic.") var execution = "automatic"
-        @Option(
-            help: """
-                Winograd over stacked samples: automatic (where no brgemm runs), always (AVX-512 too) or never \
-                (to measure what stacks gain).
-                """)
-        var winogradStacking = "automatic"
+        @Option(help: WinogradStacking.help) var winogradStacking = WinogradStacking.automatic
         @Option(help: "Under mpirun: gradient bucket size, MiB.") var bucketMb = 25.0
         @Flag(help: "Under mpirun: BatchNorm statistics over the global batch.") var syncBn = false
         @Flag(help: "Print JSON.") var json = false
@@ -65,10 +60,7 @@ extension ClipKit {
             let batch = self.batch / world.size
             let threads = world.isDistributed ? min(self.threads, world.coresPerRank) : self.threads
             let settings = ParallelSettings(mode: mode, threads: threads, batch: batch)
-            guard let stacking = WinogradStacking(rawValue: winogradStacking) else {
-                throw ValidationError("--winograd-stacking must be automatic, always or never")
-            }
-            try Conv3dGeometry.$winogradStacking.withValue(stacking) {
+            try Conv3dGeometry.$winogradStacking.withValue(winogradStacking) {
                 try Parallel.with(settings) {
                     try measure(shape: shape, batch: batch, world: world, settings: settings)
                 }

@@ -38,7 +38,7 @@ import Testing
                 }
             }
             let a = randomValues(s.m * depth, seed: seed + 1)
-            let packing = BrgemmPacking(m: s.m, depth: depth, rows: level.brgemmRows!)
+            let packing = BrgemmPacking(m: s.m, depth: depth, rows: brgemmSliverRows)
             var packed = [Float](repeating: 0, count: packing.count)
             for i in 0..<s.m {
                 for q in 0..<depth { packed[packing.index(row: i, depth: q)] = a[i * depth + q] }

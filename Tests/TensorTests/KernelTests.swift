@@ -120,7 +120,7 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         // 2 (4 samples stack to 128): F(4×4) where
         // a sample has that minimum of its tiles and they do at most 2/3 of
         // F(2×2)'s multiplies.
-        let packed = SIMDLevel.usable.brgemmRows != nil
+        let packed = SIMDLevel.usable.runsBrgemm
         #expect(
             geometry.usesWinograd
                 == (kernel.1 == 3 && stride == (1, 1, 1) && groups == 1 && c >= 8 && input != (3, 5, 6)
@@ -654,7 +654,7 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         let geometry = Conv3dGeometry(
             batch: n, inChannels: c, outChannels: o, groups: groups, input: input, kernel: kernel, stride: stride,
             padding: padding, dilation: (1, 1, 1))
-        let packed = SIMDLevel.usable.brgemmRows != nil
+        let packed = SIMDLevel.usable.runsBrgemm
         let expected =
             groups > 1
             ? "depthwise"

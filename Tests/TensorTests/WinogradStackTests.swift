@@ -75,58 +75,58 @@ import Testing
         let dy = randomValues(g.batch * g.outChannels * g.outputVolume, seed: 212)
         let naiveY = conv3dForwardNaive(x, w, g)
         let naiveDx = conv3dBackwardNaive(x, w, dy, g).dx
-        for level in Self.levels {
-            for tile in [WinogradTile.f2, .f4] {
-                for stacking in WinogradStacking.allCases {
-                    let what = "\(g.input), \(tile), \(level), \(stacking)"
-                    let forward = WinogradLayout(g, tile: tile, level: level, stacking: stacking, packed: true)
-                    let data = WinogradLayout(
-                        g.transposedForData, tile: tile, level: level, stacking: stacking, packed: true)
-                    // The rounding of F(4×4)'s and F(2×2)'s transforms, as
-                    // KernelTests' equalsTheNaiveTwin states it, of the outputs' RMS.
-                    let relative: Float = tile == .f4 ? 4e-5 : 8e-6
+        let runs = Self.levels.flatMap { level in
+            [WinogradTile.f2, .f4].flatMap { tile in WinogradStacking.allCases.map { (level, tile, $0) } }
+        }
+        for (level, tile, stacking) in runs {
+            let what = "\(g.input), \(tile), \(level), \(stacking)"
+            // The rounding of F(4×4)'s and F(2×2)'s transforms, as
+            // KernelTests' equalsTheNaiveTwin states it, of the outputs' RMS.
+            let relative: Float = tile == .f4 ? 4e-5 : 8e-6
+            for (geometry, input, flipped, expected, name) in [
+                (g, x, false, naiveY, "forward"), (g.transposedForData, dy, true, naiveDx, "dX")
+            ] {
+                let layout = WinogradLayout(geometry, tile: tile, level: level, stacking: stacking, packed: true)
+                let stack = WinogradStack(layout)
+                // Packed U is brgemm's: `.automatic` keeps it per sample.
+                #expect((stack != nil) == (stacking == .always), "stack for the \(name), \(what)")
+                if let stack, tile == .f2 { #expect(stack.samples == min(g.batch, 4)) }  // 256 columns
+                // NaNs, so that an element the first pass does not write shows.
+                var out = [Float](repeating: .nan, count: expected.count)
+                let rms = (expected.map { $0 * $0 }.reduce(0, +) / Float(expected.count)).squareRoot()
+                for accumulate in [false, true] {
                     Parallel.with(ParallelSettings(mode: .batch, threads: 2)) {
-                        for (layout, input, flipped, expected, name) in [
-                            (forward, x, false, naiveY, "forward"), (data, dy, true, naiveDx, "dX")
-                        ] {
-                            let stack = WinogradStack(layout)
-                            // Packed U is brgemm's: `.automatic` keeps it per sample.
-                            #expect((stack != nil) == (stacking == .always), "stack for the \(name), \(what)")
-                            if let stack, tile == .f2 { #expect(stack.samples == min(g.batch, 4)) }  // 256 columns
-                            let u = [Float](unsafeUninitializedCapacity: layout.uCount) { buffer, count in
-                                winogradWeights(w, layout, flipped: flipped, into: buffer.baseAddress!, workers: 2)
-                                count = layout.uCount
-                            }
-                            // NaNs, so that an element the first pass does not write shows.
-                            var out = [Float](repeating: .nan, count: expected.count)
-                            let rms = (expected.map { $0 * $0 }.reduce(0, +) / Float(expected.count)).squareRoot()
-                            for accumulate in [false, true] {
-                                input.withUnsafeBufferPointer { inp in
-                                    u.withUnsafeBufferPointer { up in
-                                        out.withUnsafeMutableBufferPointer { o in
-                                            if let stack {
-                                                winogradForwardStacked(
-                                                    inp.baseAddress!, up.baseAddress!, o.baseAddress!, stack,
-                                                    accumulate: accumulate, workers: 2)
-                                                return
-                                            }
-                                            let scratch = Storage(count: layout.scratchCount, zeroed: false)
-                                            winogradForward(
-                                                inp.baseAddress!, up.baseAddress!, o.baseAddress!, layout,
-                                                samples: 0..<layout.g.batch, scratch: scratch.pointer,
-                                                accumulate: accumulate)
-                                        }
-                                    }
-                                }
-                                let want = accumulate ? expected.map { 2 * $0 } : expected
-                                let atol = (accumulate ? 2 : 1) * (1e-5 + relative * rms)
-                                #expect(
-                                    closeness(out, want, atol: atol) == "",
-                                    "\(name)\(accumulate ? " added" : ""), \(what)")
-                            }
-                        }
+                        Self.winogradPass(layout, input, w, flipped: flipped, into: &out, accumulate: accumulate)
                     }
+                    let want = accumulate ? expected.map { 2 * $0 } : expected
+                    let atol = (accumulate ? 2 : 1) * (1e-5 + relative * rms)
+                    #expect(
+                        closeness(out, want, atol: atol) == "", "\(name)\(accumulate ? " added" : ""), \(what)")
                 }
+            }
+        }
+    }
+
+    /// Winograd's forward pass on `layout` (stacked where `WinogradStack`
+    /// takes it, else sample by sample) from weights `w` (read flipped for
+    /// dX), written into `out` or added with `accumulate`.
+    static func winogradPass(
+        _ layout: WinogradLayout, _ input: [Float], _ w: [Float], flipped: Bool, into out: inout [Float],
+        accumulate: Bool
+    ) {
+        let u = Storage(count: layout.uCount, zeroed: false)
+        winogradWeights(w, layout, flipped: flipped, into: u.pointer, workers: 2)
+        input.withUnsafeBufferPointer { inp in
+            out.withUnsafeMutableBufferPointer { o in
+                if let stack = WinogradStack(layout) {
+                    winogradForwardStacked(
+                        inp.baseAddress!, u.pointer, o.baseAddress!, stack, accumulate: accumulate, workers: 2)
+                    return
+                }
+                let scratch = Storage(count: layout.scratchCount, zeroed: false)
+                winogradForward(
+                    inp.baseAddress!, u.pointer, o.baseAddress!, layout, samples: 0..<layout.g.batch,
+                    scratch: scratch.pointer, accumulate: accumulate)
             }
         }
     }
@@ -144,7 +144,7 @@ import Testing
         let dy = randomValues(g.batch * g.outChannels * g.outputVolume, seed: 222)
         let naiveY = conv3dForwardNaive(xv, wv, g)
         let naive = conv3dBackwardNaive(xv, wv, dy, g)
-        let brgemm = SIMDLevel.usable.brgemmRows != nil
+        let brgemm = SIMDLevel.usable.runsBrgemm
         for policy in WinogradStacking.allCases {
             Conv3dGeometry.$winogradStacking.withValue(policy) {
                 let tiles = g.output.t * g.winogradTiles(.f2).h * g.winogradTiles(.f2).w
