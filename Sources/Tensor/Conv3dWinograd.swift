@@ -41,11 +41,13 @@ extension Conv3dGeometry {
     /// without brgemm, packed by every GEMM, a cost in O · C · kt that only
     /// enough columns repay. Else the batch may have them: its samples then
     /// share the GEMMs (`WinogradStack.takes`: without brgemm, or with it
-    /// under `WinogradStacking.always`). F(4×4) is taken where a sample has
-    /// the minimum and does at most 2/3 of F(2×2)'s multiplies (36 per 4×4 tile against 16 per 2×2
-    /// tile, with the overhanging tiles): 28×28 frames 0.56 of them, 7×7 ones
-    /// 0.56 (with brgemm), 14×14 ones 0.73, where its narrower GEMMs lost
-    /// (BENCHMARKS.md, "Speed, round 3 … second part").
+    /// under `WinogradStacking.always`). F(4×4) is taken where a sample, or
+    /// a stack of samples, has the minimum and it does at most 2/3 of
+    /// F(2×2)'s multiplies (36 per 4×4 tile against 16 per 2×2 tile, with
+    /// the overhanging tiles): 28×28 frames 0.56 of them, 7×7 ones 0.56
+    /// (per sample with brgemm, over stacks without it: R50's stage 4 at
+    /// 112, BENCHMARKS.md "sixteenth part"), 14×14 ones 0.73, where its
+    /// narrower GEMMs lost (BENCHMARKS.md, "Speed, round 3 … second part").
     var winogradTile: WinogradTile? {
         guard
             Self.winogradPolicy != .never && groups == 1 && kernel.h == 3 && kernel.w == 3 && stride == (1, 1, 1)
@@ -57,15 +59,17 @@ extension Conv3dGeometry {
             return output.t * h * w
         }
         let minimum = Self.winogradMinimumColumns(.usable)
-        if Self.winogradPolicy == .automatic && tiles(.f4) >= minimum
-            && 3 * WinogradTile.f4.planes * tiles(.f4) <= 2 * WinogradTile.f2.planes * tiles(.f2)
-        {
-            return .f4
-        }
-        if tiles(.f2) >= minimum { return .f2 }
         // Too few tiles a sample: the batch's samples share GEMMs
         // (`WinogradStack`) where they have that many together.
-        return batch * tiles(.f2) >= minimum && stacksSamples(tilesPerSample: tiles(.f2)) ? .f2 : nil
+        func stacks(_ tile: WinogradTile) -> Bool {
+            batch * tiles(tile) >= minimum && stacksSamples(tilesPerSample: tiles(tile))
+        }
+        let f4Saves =
+            Self.winogradPolicy == .automatic
+            && 3 * WinogradTile.f4.planes * tiles(.f4) <= 2 * WinogradTile.f2.planes * tiles(.f2)
+        if f4Saves && (tiles(.f4) >= minimum || stacks(.f4)) { return .f4 }
+        if tiles(.f2) >= minimum { return .f2 }
+        return stacks(.f2) ? .f2 : nil
     }
 
     var usesWinograd: Bool { winogradTile != nil }

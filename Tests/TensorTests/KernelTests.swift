@@ -98,7 +98,10 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         (4, 16, 16, 1, (8, 4, 4), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
         (2, 8, 16, 1, (4, 8, 8), (1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 1, 1)),
         (5, 8, 8, 1, (4, 8, 8), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
-        (5, 8, 8, 1, (2, 8, 8), (3, 3, 3), (1, 1, 1), (2, 1, 1), (1, 1, 1))
+        (5, 8, 8, 1, (2, 8, 8), (3, 3, 3), (1, 1, 1), (2, 1, 1), (1, 1, 1)),
+        // R50's stage 4 at 112 in small: 8 frames of 7×7, 32 4×4 tiles a
+        // sample, F(4×4) per sample with brgemm, over a stack of 4 without.
+        (4, 8, 8, 1, (8, 7, 7), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1))
     ])
     func convolutionKernelsEqualTheNaiveTwin(
         _ n: Int, _ c: Int, _ o: Int, _ groups: Int, _ input: (Int, Int, Int),
@@ -118,8 +121,8 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         // Every 3×3 stride-1 case takes Winograd but the small one (27 tiles
         // over its frames) and, without brgemm, stage 5's (32) in a batch of
         // 2 (4 samples stack to 128): F(4×4) where
-        // a sample has that minimum of its tiles and they do at most 2/3 of
-        // F(2×2)'s multiplies.
+        // a sample (or a stack of samples) has that minimum of its tiles and
+        // they do at most 2/3 of F(2×2)'s multiplies.
         let packed = SIMDLevel.usable.runsBrgemm
         #expect(
             geometry.usesWinograd
@@ -131,7 +134,10 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         }
         if geometry.usesWinograd {
             let layout = WinogradLayout(geometry, tile: geometry.winogradTile!, level: .usable, stacking: .automatic)
-            let stacked = !packed && (n == 4 || n == 5 || c == 8 && o == 16)
+            // Without brgemm, also F(4×4) over stacks where a stack has the
+            // 128 tiles F(4×4) needs: 84 and 48 tiles a sample.
+            let stacksF4 = input == (7, 11, 13) || input == (4, 9, 13) || input == (8, 7, 7)
+            let stacked = !packed && (n == 4 || n == 5 || c == 8 && o == 16 || stacksF4)
             #expect((WinogradStack(layout) != nil) == stacked, "stacked samples")
             #expect(WinogradStack(layout)?.samples ?? 0 == (stacked ? (n == 5 ? 4 : n) : 0))
             let data = WinogradLayout(
@@ -142,7 +148,11 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             let (t4, t2) = (geometry.winogradTiles(.f4), geometry.winogradTiles(.f2))
             let (f4, f2) = (geometry.output.t * t4.h * t4.w, geometry.output.t * t2.h * t2.w)
             let minimum = Conv3dGeometry.winogradMinimumColumns(.usable)
-            #expect(geometry.winogradTile == (f4 >= minimum && 3 * 36 * f4 <= 2 * 16 * f2 ? .f4 : .f2))
+            let stacksF4 =
+                n * f4 >= minimum
+                && WinogradStack.takes(geometry, tilesPerSample: f4, brgemm: packed, stacking: .automatic)
+            #expect(geometry.winogradTile == ((f4 >= minimum || stacksF4) && 3 * 36 * f4 <= 2 * 16 * f2 ? .f4 : .f2))
+            if input == (8, 7, 7) { #expect(geometry.winogradTile == .f4, "stage 4's 7×7 frames") }
         }
         #expect(geometry.isTemporalOnly == (kernel.0 > 1 && kernel.1 == 1 && kernel.2 == 1 && groups == 1))
         // Both tile sizes where Winograd runs (F(2×2) alone under `small`).
