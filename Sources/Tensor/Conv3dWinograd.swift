@@ -22,8 +22,8 @@ import CKernels  // its x86-64 kernels are declared on x86-64 only
 /// Which convolutions may run by Winograd, and with which tiles (see
 /// `Conv3dGeometry.winogradTile`).
 public enum WinogradPolicy: String, Sendable {
-    /// F(4×4, 3×3) where a sample has enough tiles and it saves a third of
-    /// F(2×2)'s multiplies, else F(2×2, 3×3).
+    /// F(4×4, 3×3) where a sample, or a stack of samples, has enough tiles
+    /// and it saves a third of F(2×2)'s multiplies, else F(2×2, 3×3).
     case automatic
     /// F(2×2, 3×3) only (to measure what the larger tiles gain).
     case small = "2x2"
@@ -41,13 +41,15 @@ extension Conv3dGeometry {
     /// without brgemm, packed by every GEMM, a cost in O · C · kt that only
     /// enough columns repay. Else the batch may have them: its samples then
     /// share the GEMMs (`WinogradStack.takes`: without brgemm, or with it
-    /// under `WinogradStacking.always`). F(4×4) is taken where a sample, or
-    /// a stack of samples, has the minimum and it does at most 2/3 of
-    /// F(2×2)'s multiplies (36 per 4×4 tile against 16 per 2×2 tile, with
-    /// the overhanging tiles): 28×28 frames 0.56 of them, 7×7 ones 0.56
-    /// (per sample with brgemm, over stacks without it: R50's stage 4 at
-    /// 112, BENCHMARKS.md "sixteenth part"), 14×14 ones 0.73, where its
-    /// narrower GEMMs lost (BENCHMARKS.md, "Speed, round 3 … second part").
+    /// under `WinogradStacking.always`). F(4×4) is taken where it does at
+    /// most 2/3 of F(2×2)'s multiplies (36 per 4×4 tile against 16 per 2×2
+    /// tile, with the overhanging tiles) and a sample has the minimum of its
+    /// tiles, or a stack of samples has 128 (OpenBLAS's minimum, where
+    /// stacks were measured): 28×28 frames 0.56 of them, 7×7 ones 0.56 (per
+    /// sample with brgemm; over stacks of 4 without it, R50's stage 4 at 4 ×
+    /// 8 × 112² and stage 5 at 8 × 224², 1.06–1.38× per layer against F(2×2)
+    /// per sample: BENCHMARKS.md, "Speed, round 3 … sixteenth part"), 14×14
+    /// ones 0.73, where its narrower GEMMs lost ("… second part").
     var winogradTile: WinogradTile? {
         guard
             Self.winogradPolicy != .never && groups == 1 && kernel.h == 3 && kernel.w == 3 && stride == (1, 1, 1)
@@ -60,16 +62,18 @@ extension Conv3dGeometry {
         }
         let minimum = Self.winogradMinimumColumns(.usable)
         // Too few tiles a sample: the batch's samples share GEMMs
-        // (`WinogradStack`) where they have that many together.
-        func stacks(_ tile: WinogradTile) -> Bool {
-            batch * tiles(tile) >= minimum && stacksSamples(tilesPerSample: tiles(tile))
+        // (`WinogradStack`) where they have `columns` together.
+        func stacks(_ tile: WinogradTile, columns: Int) -> Bool {
+            batch * tiles(tile) >= columns && stacksSamples(tilesPerSample: tiles(tile))
         }
         let f4Saves =
             Self.winogradPolicy == .automatic
             && 3 * WinogradTile.f4.planes * tiles(.f4) <= 2 * WinogradTile.f2.planes * tiles(.f2)
-        if f4Saves && (tiles(.f4) >= minimum || stacks(.f4)) { return .f4 }
+        if f4Saves && (tiles(.f4) >= minimum || stacks(.f4, columns: Self.winogradMinimumColumns(.portable))) {
+            return .f4
+        }
         if tiles(.f2) >= minimum { return .f2 }
-        return stacks(.f2) ? .f2 : nil
+        return stacks(.f2, columns: minimum) ? .f2 : nil
     }
 
     var usesWinograd: Bool { winogradTile != nil }

@@ -62,8 +62,11 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         (2, 3, 4, 1, (4, 3, 3), (3, 1, 1), (1, 1, 1), (3, 0, 0), (1, 1, 1)),
         (1, 5, 4, 1, (6, 2, 2), (2, 1, 1), (1, 1, 1), (0, 0, 0), (1, 1, 1)),
         // Winograd (forward, dX and dW; F(2×2) under both policies where a
-        // sample has < 128 4×4 tiles): odd and even sizes, every spatial
-        // padding it takes, temporal kernels 1–3, ≥ 128 2×2 tiles a sample.
+        // sample, or without brgemm a stack of them, has < 128 4×4 tiles:
+        // (7, 11, 13) and (4, 9, 13) take F(4×4) over stacks there, and
+        // F(2×2) per sample under `small`): odd and even sizes, every
+        // spatial padding it takes, temporal kernels 1–3, ≥ 128 2×2 tiles a
+        // sample.
         (2, 8, 9, 1, (7, 11, 13), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
         (2, 8, 24, 1, (4, 11, 13), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),  // dX's scratch larger than dW's
         (1, 9, 8, 1, (6, 10, 13), (3, 3, 3), (1, 1, 1), (0, 0, 2), (1, 1, 1)),
@@ -135,7 +138,7 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         if geometry.usesWinograd {
             let layout = WinogradLayout(geometry, tile: geometry.winogradTile!, level: .usable, stacking: .automatic)
             // Without brgemm, also F(4×4) over stacks where a stack has the
-            // 128 tiles F(4×4) needs: 84 and 48 tiles a sample.
+            // 128 tiles F(4×4) needs: 84, 48 and 32 tiles a sample.
             let stacksF4 = input == (7, 11, 13) || input == (4, 9, 13) || input == (8, 7, 7)
             let stacked = !packed && (n == 4 || n == 5 || c == 8 && o == 16 || stacksF4)
             #expect((WinogradStack(layout) != nil) == stacked, "stacked samples")
@@ -149,10 +152,13 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             let (f4, f2) = (geometry.output.t * t4.h * t4.w, geometry.output.t * t2.h * t2.w)
             let minimum = Conv3dGeometry.winogradMinimumColumns(.usable)
             let stacksF4 =
-                n * f4 >= minimum
+                n * f4 >= 128
                 && WinogradStack.takes(geometry, tilesPerSample: f4, brgemm: packed, stacking: .automatic)
             #expect(geometry.winogradTile == ((f4 >= minimum || stacksF4) && 3 * 36 * f4 <= 2 * 16 * f2 ? .f4 : .f2))
             if input == (8, 7, 7) { #expect(geometry.winogradTile == .f4, "stage 4's 7×7 frames") }
+            if !packed && [(7, 11, 13), (4, 9, 13)].contains(where: { $0 == input }) {
+                #expect(geometry.winogradTile == .f4, "F(4×4) over stacks")
+            }
         }
         #expect(geometry.isTemporalOnly == (kernel.0 > 1 && kernel.1 == 1 && kernel.2 == 1 && groups == 1))
         // Both tile sizes where Winograd runs (F(2×2) alone under `small`).

@@ -1,6 +1,6 @@
 """What Winograd's tile sizes gain per layer (issue 28): `clipkit bench conv`
 on the layers that run by Winograd, with `--winograd automatic` (F(4×4, 3×3)
-where a sample has 128 of its tiles) against `--winograd 2x2` (F(2×2, 3×3)
+where a sample, or a stack of samples, has 128 of its tiles) against `--winograd 2x2` (F(2×2, 3×3)
 only), interleaved round by round; medians per layer and pass. Prints a
 Markdown table: ms automatic / 2x2, and the gain (2x2's time over
 automatic's). ClipKit alone: no peer.
