@@ -139,26 +139,25 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             let layout = WinogradLayout(geometry, tile: geometry.winogradTile!, level: .usable, stacking: .automatic)
             // Without brgemm, also F(4×4) over stacks where a stack has the
             // 128 tiles F(4×4) needs: 84, 48 and 32 tiles a sample.
-            let stacksF4 = input == (7, 11, 13) || input == (4, 9, 13) || input == (8, 7, 7)
-            let stacked = !packed && (n == 4 || n == 5 || c == 8 && o == 16 || stacksF4)
+            let f4OverStacks = [(7, 11, 13), (4, 9, 13), (8, 7, 7)].contains { $0 == input }
+            let stacked = !packed && (n == 4 || n == 5 || c == 8 && o == 16 || f4OverStacks)
             #expect((WinogradStack(layout) != nil) == stacked, "stacked samples")
             #expect(WinogradStack(layout)?.samples ?? 0 == (stacked ? (n == 5 ? 4 : n) : 0))
             let data = WinogradLayout(
                 geometry.transposedForData, tile: layout.tile, level: .usable, stacking: .automatic)
             #expect((WinogradStack(data) != nil) == (stacked && padding.0 < 2), "stacked samples for dX")
-        }
-        if geometry.usesWinograd {
+            if !packed && f4OverStacks { #expect(geometry.winogradTile == .f4, "F(4×4) over stacks") }
+            if input == (8, 7, 7) { #expect(geometry.winogradTile == .f4, "stage 4's 7×7 frames") }
+
             let (t4, t2) = (geometry.winogradTiles(.f4), geometry.winogradTiles(.f2))
             let (f4, f2) = (geometry.output.t * t4.h * t4.w, geometry.output.t * t2.h * t2.w)
             let minimum = Conv3dGeometry.winogradMinimumColumns(.usable)
-            let stacksF4 =
+            let stackHasF4Tiles =
                 n * f4 >= 128
                 && WinogradStack.takes(geometry, tilesPerSample: f4, brgemm: packed, stacking: .automatic)
-            #expect(geometry.winogradTile == ((f4 >= minimum || stacksF4) && 3 * 36 * f4 <= 2 * 16 * f2 ? .f4 : .f2))
-            if input == (8, 7, 7) { #expect(geometry.winogradTile == .f4, "stage 4's 7×7 frames") }
-            if !packed && [(7, 11, 13), (4, 9, 13)].contains(where: { $0 == input }) {
-                #expect(geometry.winogradTile == .f4, "F(4×4) over stacks")
-            }
+            #expect(
+                geometry.winogradTile
+                    == ((f4 >= minimum || stackHasF4Tiles) && 3 * 36 * f4 <= 2 * 16 * f2 ? .f4 : .f2))
         }
         #expect(geometry.isTemporalOnly == (kernel.0 > 1 && kernel.1 == 1 && kernel.2 == 1 && groups == 1))
         // Both tile sizes where Winograd runs (F(2×2) alone under `small`).
