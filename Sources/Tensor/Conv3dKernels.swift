@@ -534,6 +534,7 @@ extension Conv3dGeometry {
         if groups == inChannels && groups == outChannels { return "depthwise" }
         if let level = directLevel { return "direct-\(level.rawValue)" }
         if let tile = winogradTile { return "winograd-\(tile.name)" + (stacksWinograd ? "-stacked" : "") }
+        if let tile = temporalWinogradTile { return "winograd-\(tile.m)-temporal" }
         if isTemporalOnly { return "frame-shift" }
         return isPointwise ? "pointwise" : "columns"
     }

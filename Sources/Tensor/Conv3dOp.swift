@@ -84,6 +84,9 @@ private struct ConvPath {
     let level: SIMDLevel
     let direct: SIMDLevel?
     let winograd: WinogradTile?
+    /// Winograd along time (3×1×1 convs): the forward pass's tile and
+    /// dX's, nil where dX takes frame shifts.
+    let temporal: (forward: WinogradTile, data: WinogradTile?)?
     /// Where Winograd's samples share GEMMs (`WinogradStack`).
     let stacking: WinogradStacking
     /// Threads of the direct kernel, and workers (batch-parallel threads, else 1) of the others.
@@ -94,6 +97,7 @@ private struct ConvPath {
         level = SIMDLevel.usable
         direct = depthwise ? nil : g.directLevel
         winograd = depthwise || direct != nil ? nil : g.winogradTile
+        temporal = g.temporalWinogradTile.map { ($0, g.temporalTransposed.temporalWinogradTile) }
         stacking = Conv3dGeometry.winogradStacking
         threads = Parallel.threads
         workers = Parallel.workerCount
@@ -138,6 +142,14 @@ private func convolve(
                 xp, u.pointer, yp, layout, samples: range, scratch: scratch.buffer(worker, count: layout.scratchCount),
                 accumulate: accumulate, epilogue: epilogue)
         }
+    } else if let tile = path.temporal?.forward {
+        let u = Storage(count: TemporalWinograd(g, tile: tile).uCount, zeroed: false)
+        temporalWinogradWeights(
+            wp, outChannels: g.outChannels, inChannels: g.inChannels, tile: tile, flipped: false, into: u.pointer,
+            workers: workers)
+        temporalWinogradForward(
+            xp, u.pointer, yp, TemporalWinograd(g, tile: tile), accumulate: accumulate, epilogue: epilogue,
+            workers: workers)
     } else {
         let scratch = Scratch()
         let columns = g.columnBufferCount
@@ -182,7 +194,7 @@ private func backward(
         } else {
             (gradient, freshGradient) = wn.gradBufferForWrite()
         }
-        let extras = winograd != nil || path.direct != nil ? 0 : min(workers, g.batch) - 1
+        let extras = winograd != nil || path.direct != nil || path.temporal != nil ? 0 : min(workers, g.batch) - 1
         extraPartials = (0..<extras).map { _ in path.depthwise ? Tensor(zeros: wn.shape) : Tensor.empty(wn.shape) }
         partial = [gradient] + extraPartials.map { $0.storage.pointer }
     }
@@ -199,6 +211,9 @@ private func backward(
         if let dx {  // through columns (a stem's input needs none)
             generalBackward(xp, wp, dyp, dx: dx, partial: [], g, winograd: nil, path)
         }
+    } else if let temporal = path.temporal {
+        temporalBackward(
+            xp, wp, dyp, dx: dx, dw: partial.first, overwritesWeightGradient: freshGradient, g, temporal, path)
     } else {
         generalBackward(
             xp, wp, dyp, dx: dx, partial: partial, overwritesWeightGradient: freshGradient, g, winograd: winograd,
@@ -289,6 +304,39 @@ private func generalBackward(
         winogradWeightGradient(
             du[0], weightLayout, into: partial[0], overwrite: overwritesWeightGradient, workers: workers)
     }
+}
+
+/// The backward pass of a 3×1×1 convolution by Winograd along time: dW
+/// over stacks of samples, and dX as dY convolved with the transposed kernel
+/// (by frame shifts where Winograd does not pay for dX's geometry). dX is
+/// written over where fresh, else added into; so is `dw` with
+/// `overwritesWeightGradient`.
+private func temporalBackward(
+    _ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, _ dyp: UnsafeMutablePointer<Float>,
+    dx: (pointer: UnsafeMutablePointer<Float>, fresh: Bool)?, dw: UnsafeMutablePointer<Float>?,
+    overwritesWeightGradient: Bool, _ g: Conv3dGeometry, _ tiles: (forward: WinogradTile, data: WinogradTile?),
+    _ path: ConvPath
+) {
+    let workers = path.workers
+    if let dw {
+        temporalWinogradBackwardWeight(
+            xp, dyp, dw, TemporalWinograd(g, tile: tiles.forward), overwrite: overwritesWeightGradient,
+            workers: workers)
+    }
+    guard let dx else { return }
+    guard let tile = tiles.data else {
+        Parallel.forEachRange(g.batch, workers: workers) { _, range in
+            temporalBackwardData(wp, dyp, dx.pointer, g, samples: range, overwrite: dx.fresh)
+        }
+        return
+    }
+    let layout = TemporalWinograd(g.temporalTransposed, tile: tile)
+    let u = Storage(count: layout.uCount, zeroed: false)
+    temporalWinogradWeights(
+        wp, outChannels: g.outChannels, inChannels: g.inChannels, tile: tile, flipped: true, into: u.pointer,
+        workers: workers)
+    temporalWinogradForward(
+        dyp, u.pointer, dx.pointer, layout, transposedWeights: true, accumulate: !dx.fresh, workers: workers)
 }
 
 /// buffers[0] += buffers[1], then buffers[2], … element by element (the

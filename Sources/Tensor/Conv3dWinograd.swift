@@ -25,9 +25,11 @@ public enum WinogradPolicy: String, Sendable {
     /// F(4×4, 3×3) where a sample, or a stack of samples, has enough tiles
     /// and it saves a third of F(2×2)'s multiplies, else F(2×2, 3×3).
     case automatic
-    /// F(2×2, 3×3) only (to measure what the larger tiles gain).
+    /// F(2×2, 3×3) only, and F(2, 3) along time (to measure what the
+    /// larger tiles gain).
     case small = "2x2"
-    /// Never: every convolution through columns or its other kernels.
+    /// Never: every convolution through columns or its other kernels
+    /// (3×1×1 ones by frame shifts).
     case never
 }
 

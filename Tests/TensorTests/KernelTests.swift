@@ -104,7 +104,19 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         (5, 8, 8, 1, (2, 8, 8), (3, 3, 3), (1, 1, 1), (2, 1, 1), (1, 1, 1)),
         // R50's stage 4 at 112 in small: 8 frames of 7×7, 32 4×4 tiles a
         // sample, F(4×4) per sample with brgemm, over a stack of 4 without.
-        (4, 8, 8, 1, (8, 7, 7), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1))
+        (4, 8, 8, 1, (8, 7, 7), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
+        // 3×1×1 by Winograd along time (F(4), F(2) under `small`; ≥ 128
+        // channels, so small frames): 8 frames, 6 frames of 3×3 (F(2):
+        // F(4)'s two tiles cost as many products; rows of 8 + 1 lanes),
+        // padding 0 and 2 (dX's 2 and 0: F(4) over 10 frames, the last tile
+        // overhanging by 2; F(2) over 6; channels in 8 + 4 lanes), and 6
+        // frames without padding, whose dX (4 → 6 frames) runs by frame
+        // shifts.
+        (2, 128, 128, 1, (8, 2, 2), (3, 1, 1), (1, 1, 1), (1, 0, 0), (1, 1, 1)),
+        (1, 128, 136, 1, (6, 3, 3), (3, 1, 1), (1, 1, 1), (1, 0, 0), (1, 1, 1)),
+        (1, 132, 128, 1, (10, 1, 3), (3, 1, 1), (1, 1, 1), (0, 0, 0), (1, 1, 1)),
+        (1, 128, 132, 1, (6, 1, 2), (3, 1, 1), (1, 1, 1), (2, 0, 0), (1, 1, 1)),
+        (1, 128, 128, 1, (6, 1, 1), (3, 1, 1), (1, 1, 1), (0, 0, 0), (1, 1, 1))
     ])
     func convolutionKernelsEqualTheNaiveTwin(
         _ n: Int, _ c: Int, _ o: Int, _ groups: Int, _ input: (Int, Int, Int),
@@ -160,8 +172,12 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
                     == ((f4 >= minimum || stackHasF4Tiles) && 3 * 36 * f4 <= 2 * 16 * f2 ? .f4 : .f2))
         }
         #expect(geometry.isTemporalOnly == (kernel.0 > 1 && kernel.1 == 1 && kernel.2 == 1 && groups == 1))
+        // Along time: every 3×1×1 conv with 128 channels each side, and dX's but the last case's.
+        let temporal = kernel == (3, 1, 1) && c >= 128 && o >= 128
+        #expect((geometry.temporalWinogradTile != nil) == temporal)
+        #expect((geometry.temporalTransposed.temporalWinogradTile != nil) == (temporal && input != (6, 1, 1)))
         // Both tile sizes where Winograd runs (F(2×2) alone under `small`).
-        let policies: [WinogradPolicy] = geometry.usesWinograd ? [.automatic, .small] : [.automatic]
+        let policies: [WinogradPolicy] = geometry.usesWinograd || temporal ? [.automatic, .small] : [.automatic]
         // The columns too where the stems' C kernel takes the shape, and
         // Winograd's Swift maps beside its C ones (the first policy).
         let levels: [SIMDLevel] =
@@ -387,7 +403,7 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         // columns' and the naive twin's own within 4e-6 each
         // (winogradErrorIsStated), which the 1e-5 covers but on deep sums
         // (64 channels × 27 taps).
-        let relative: Float = geometry.winogradTile == .f4 ? 4e-5 : 8e-6
+        let relative: Float = (geometry.winogradTile ?? geometry.temporalWinogradTile) == .f4 ? 4e-5 : 8e-6
         let scale = relative * rms(conv3dForwardNaive(xv, wv, geometry))
         x.zeroGrad()
         w.zeroGrad()
