@@ -527,7 +527,8 @@ extension Conv3dGeometry {
 
     /// How `conv3d` computes this convolution: "depthwise" (direct loops),
     /// "winograd-4x4" or "winograd-2x2" (F(m×m, 3×3); "-stacked" where the
-    /// batch's samples share its GEMMs), "frame-shift" (kt×1×1: a GEMM per tap on
+    /// batch's samples share its GEMMs), "winograd-4-temporal" or
+    /// "winograd-2-temporal" (3×1×1: F(m, 3) along time), "frame-shift" (kt×1×1: a GEMM per tap on
     /// the input in place), "pointwise" (GEMMs on the input in place) or
     /// "columns" (vol2col + GEMM), "direct-avx2" or "direct-avx512" (the stems' C kernel).
     public var algorithm: String {

@@ -21,7 +21,8 @@ public struct Conv3dOptions: Equatable, Sendable {
 /// 3D convolution. x: N×C×T×H×W, w: O×(C/groups)×kt×kh×kw → N×O×To×Ho×Wo.
 /// Depthwise convolutions (groups = C = O) use the direct kernel; layers with
 /// few input channels (the stems) the direct C kernel (`directLevel`); 3×3
-/// spatial kernels at stride 1 Winograd (`winogradTile`); others vol2col + GEMM.
+/// spatial kernels at stride 1 Winograd (`winogradTile`); 3×1×1 ones Winograd
+/// along time (`temporalWinogradTile`) or frame shifts; others vol2col + GEMM.
 /// `epilogue` (inference only: no gradient may be recorded) maps each piece
 /// of the output as it is written: BN on running statistics and ReLU, fused.
 public func conv3d(
@@ -97,7 +98,9 @@ private struct ConvPath {
         level = SIMDLevel.usable
         direct = depthwise ? nil : g.directLevel
         winograd = depthwise || direct != nil ? nil : g.winogradTile
-        temporal = g.temporalWinogradTile.map { ($0, g.temporalTransposed.temporalWinogradTile) }
+        temporal =
+            depthwise || direct != nil
+            ? nil : g.temporalWinogradTile.map { ($0, g.temporalTransposed.temporalWinogradTile) }
         stacking = Conv3dGeometry.winogradStacking
         threads = Parallel.threads
         workers = Parallel.workerCount

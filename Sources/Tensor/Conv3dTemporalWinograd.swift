@@ -33,7 +33,7 @@ extension Conv3dGeometry {
     var temporalWinogradTile: WinogradTile? {
         guard
             Self.winogradPolicy != .never && isTemporalOnly && kernel.t == 3 && dilation.t == 1 && padding.t <= 2
-                && inChannels >= 128 && outChannels >= 128
+                && output.t > 0 && inChannels >= 128 && outChannels >= 128
         else { return nil }
         let shifted = (0..<kernel.t).map { temporalTap($0) }.reduce(0) { $0 + $1.hi - $1.lo }
         func products(_ tile: WinogradTile) -> Int { tile.alpha * ((output.t + tile.m - 1) / tile.m) }
@@ -64,7 +64,7 @@ struct TemporalWinograd {
         self.tile = tile
         tiles = (g.output.t + tile.m - 1) / tile.m
         let perSample = tile.alpha * (g.inChannels + g.outChannels) * tiles * g.input.h * g.input.w
-        samples = max(1, min(g.batch, budget / perSample))
+        samples = max(1, min(g.batch, budget / max(1, perSample)))
     }
 
     var alpha: Int { tile.alpha }
@@ -92,6 +92,20 @@ struct TemporalWinograd {
             body(first, count, v, v + alpha * g.inChannels * count * width)
         }
         withExtendedLifetime(buffers) {}
+    }
+
+    /// Runs `body(ξ, part)` for every plane ξ and every part of 0..<`extent`
+    /// (the GEMM's columns or rows), split over `workers`: the planes, and
+    /// where there are more workers than planes, each plane's extent in as
+    /// many parts as it takes for every worker to have one.
+    func forEachProduct(workers: Int, splitting extent: Int, _ body: (_ xi: Int, _ part: Range<Int>) -> Void) {
+        let parts = max(1, min(extent, (workers + alpha - 1) / alpha))
+        Parallel.forEachRange(alpha * parts, workers: workers) { _, items in
+            for item in items {
+                let (xi, part) = item.quotientAndRemainder(dividingBy: parts)
+                body(xi, (extent * part / parts)..<(extent * (part + 1) / parts))
+            }
+        }
     }
 
     /// Runs `body(s, c, i)` for every sample s of a stack of `count`, channel
@@ -154,16 +168,15 @@ func temporalWinogradForward(
     transposedWeights: Bool = false, accumulate: Bool, epilogue: ChannelAffine? = nil, workers: Int
 ) {
     let g = layout.g
-    let (C, O, width, alpha) = (g.inChannels, g.outChannels, layout.width, layout.alpha)
+    let (C, O, width) = (g.inChannels, g.outChannels, layout.width)
     layout.forEachStack { first, count, v, m in
         let row = count * width
         transformTemporalInput(x, layout, first: first, count: count, into: v, workers: workers)
-        Parallel.forEachRange(alpha, workers: workers) { _, planes in
-            for xi in planes {
-                sgemm(
-                    transA: transposedWeights, m: O, n: row, k: C, a: u + xi * O * C, lda: transposedWeights ? O : C,
-                    b: v + xi * C * row, ldb: row, beta: 0, c: m + xi * O * row, ldc: row)
-            }
+        layout.forEachProduct(workers: workers, splitting: row) { xi, columns in
+            sgemm(
+                transA: transposedWeights, m: O, n: columns.count, k: C, a: u + xi * O * C,
+                lda: transposedWeights ? O : C, b: v + xi * C * row + columns.lowerBound, ldb: row, beta: 0,
+                c: m + xi * O * row + columns.lowerBound, ldc: row)
         }
         func transform<T: WinogradTransforms>(_: T.Type) {
             transformTemporalOutput(
@@ -185,7 +198,11 @@ func temporalWinogradBackwardWeight(
     _ layout: TemporalWinograd, overwrite: Bool, workers: Int
 ) {
     let g = layout.g
-    let (C, O, width, alpha) = (g.inChannels, g.outChannels, layout.width, layout.alpha)
+    let (C, O, width) = (g.inChannels, g.outChannels, layout.width)
+    guard g.batch > 0 else {  // no products: dW is zero, or as it was
+        if overwrite { dw.initialize(repeating: 0, count: O * C * g.kernel.t) }
+        return
+    }
     let du = Storage(count: layout.uCount, zeroed: false)
     layout.forEachStack { first, count, v, m in
         let row = count * width
@@ -198,12 +215,11 @@ func temporalWinogradBackwardWeight(
             transformTemporalGradient(
                 WinogradF4.self, dy, layout, first: first, count: count, into: m, workers: workers)
         }
-        Parallel.forEachRange(alpha, workers: workers) { _, planes in
-            for xi in planes {
-                sgemm(
-                    transB: true, m: O, n: C, k: row, a: m + xi * O * row, lda: row, b: v + xi * C * row, ldb: row,
-                    beta: first == 0 ? 0 : 1, c: du.pointer + xi * O * C, ldc: C)
-            }
+        layout.forEachProduct(workers: workers, splitting: O) { xi, rows in
+            sgemm(
+                transB: true, m: rows.count, n: C, k: row, a: m + xi * O * row + rows.lowerBound * row, lda: row,
+                b: v + xi * C * row, ldb: row, beta: first == 0 ? 0 : 1, c: du.pointer + (xi * O + rows.lowerBound) * C,
+                ldc: C)
         }
     }
     switch layout.tile {

@@ -23,7 +23,8 @@ import CKernels  // its x86-64 kernels are declared on x86-64 only
 /// `Conv3dGeometry.winogradTile`).
 public enum WinogradPolicy: String, Sendable {
     /// F(4×4, 3×3) where a sample, or a stack of samples, has enough tiles
-    /// and it saves a third of F(2×2)'s multiplies, else F(2×2, 3×3).
+    /// and it saves a third of F(2×2)'s multiplies, else F(2×2, 3×3); along
+    /// time F(4, 3) where it does fewer frame products than F(2, 3).
     case automatic
     /// F(2×2, 3×3) only, and F(2, 3) along time (to measure what the
     /// larger tiles gain).

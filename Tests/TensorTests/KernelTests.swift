@@ -105,14 +105,17 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         // R50's stage 4 at 112 in small: 8 frames of 7×7, 32 4×4 tiles a
         // sample, F(4×4) per sample with brgemm, over a stack of 4 without.
         (4, 8, 8, 1, (8, 7, 7), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
-        // 3×1×1 by Winograd along time (F(4), F(2) under `small`; ≥ 128
-        // channels, so small frames): 8 frames, 6 frames of 3×3 (F(2):
-        // F(4)'s two tiles cost as many products; rows of 8 + 1 lanes),
-        // padding 0 and 2 (dX's 2 and 0: F(4) over 10 frames, the last tile
-        // overhanging by 2; F(2) over 6; channels in 8 + 4 lanes), and 6
-        // frames without padding, whose dX (4 → 6 frames) runs by frame
+        // 3×1×1 by Winograd along time (≥ 128 channels, so small frames):
+        // 8 frames (F(4); F(2) under `small`), 10 (F(4)'s last tile
+        // overhangs by 2, in the forward pass, dW and dX), 6 frames of 3×3
+        // (F(2) under both: F(4)'s two tiles cost as many products; rows of
+        // 8 + 1 lanes), padding 0 and 2 (dX's 2 and 0, so dX's geometry
+        // differs: F(4) over 10 frames, F(2) over 6; channels in 8 + 4
+        // lanes; under `small` padding 2's forward pass takes frame shifts), and
+        // 6 frames without padding, whose dX (4 → 6 frames) runs by frame
         // shifts.
         (2, 128, 128, 1, (8, 2, 2), (3, 1, 1), (1, 1, 1), (1, 0, 0), (1, 1, 1)),
+        (1, 128, 128, 1, (10, 1, 2), (3, 1, 1), (1, 1, 1), (1, 0, 0), (1, 1, 1)),
         (1, 128, 136, 1, (6, 3, 3), (3, 1, 1), (1, 1, 1), (1, 0, 0), (1, 1, 1)),
         (1, 132, 128, 1, (10, 1, 3), (3, 1, 1), (1, 1, 1), (0, 0, 0), (1, 1, 1)),
         (1, 128, 132, 1, (6, 1, 2), (3, 1, 1), (1, 1, 1), (2, 0, 0), (1, 1, 1)),
@@ -403,7 +406,10 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         // columns' and the naive twin's own within 4e-6 each
         // (winogradErrorIsStated), which the 1e-5 covers but on deep sums
         // (64 channels × 27 taps).
-        let relative: Float = (geometry.winogradTile ?? geometry.temporalWinogradTile) == .f4 ? 4e-5 : 8e-6
+        let tiles = [
+            geometry.winogradTile, geometry.temporalWinogradTile, geometry.temporalTransposed.temporalWinogradTile
+        ]
+        let relative: Float = tiles.contains(.f4) ? 4e-5 : 8e-6
         let scale = relative * rms(conv3dForwardNaive(xv, wv, geometry))
         x.zeroGrad()
         w.zeroGrad()

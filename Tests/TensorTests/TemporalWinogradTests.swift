@@ -7,9 +7,11 @@ import Testing
 /// shapes take it, and the batch split into stacks of every size against
 /// the naive twin. KernelTests runs whole convolutions through it.
 @Suite struct TemporalWinogradTests {
-    static func geometry(batch: Int, frames: Int, padding: Int = 1, channels: Int = 128) -> Conv3dGeometry {
+    static func geometry(
+        batch: Int, frames: Int, padding: Int = 1, channels: Int = 128, outChannels: Int? = nil
+    ) -> Conv3dGeometry {
         Conv3dGeometry(
-            batch: batch, inChannels: channels, outChannels: channels, groups: 1, input: (frames, 7, 7),
+            batch: batch, inChannels: channels, outChannels: outChannels ?? channels, groups: 1, input: (frames, 7, 7),
             kernel: (3, 1, 1), stride: (1, 1, 1), padding: (padding, 0, 0), dilation: (1, 1, 1))
     }
 
@@ -31,15 +33,26 @@ import Testing
         }
         #expect(Self.geometry(batch: 4, frames: 8, channels: 64).temporalWinogradTile == nil)
         #expect(Self.geometry(batch: 4, frames: 8).algorithm == "winograd-4-temporal")
+        Conv3dGeometry.$winogradPolicy.withValue(.small) {
+            #expect(Self.geometry(batch: 4, frames: 8).algorithm == "winograd-2-temporal")
+        }
         #expect(Self.geometry(batch: 4, frames: 2).algorithm == "frame-shift")
     }
 
     /// 5 samples in stacks of 1, 2 (2 + 2 + 1) and 5 (one stack): the
     /// forward pass (written and added), dX and dW (written and added)
-    /// equal the naive twin's at both tiles, with 1 and 2 workers.
+    /// equal the naive twin's at both tiles, with 1, 2 and 8 workers (more
+    /// workers than planes: each plane's GEMM in parts). 8 input and 12
+    /// output channels (lanes of 8 + 4), 8 frames without padding: 6 output
+    /// frames, so F(4)'s last tile overhangs by 2, and dX's geometry has
+    /// padding 2. Buffers made without zeroing start as NaNs.
     @Test(arguments: WinogradTile.allCases)
     func stacksOfEverySizeEqualTheNaiveTwin(_ tile: WinogradTile) {
-        let g = Self.geometry(batch: 5, frames: 8, channels: 8)
+        Storage.$poisonsUninitialised.withValue(true) { stacksEqualTheNaiveTwin(tile) }
+    }
+
+    private func stacksEqualTheNaiveTwin(_ tile: WinogradTile) {
+        let g = Self.geometry(batch: 5, frames: 8, padding: 0, channels: 8, outChannels: 12)
         let (C, O) = (g.inChannels, g.outChannels)
         let x = randomValues(g.batch * C * g.inputVolume, seed: 60)
         let w = randomValues(O * C * 3, seed: 61)
@@ -49,7 +62,7 @@ import Testing
         let (naiveDX, naiveDW) = conv3dBackwardNaive(x, w, dy, g)
         let perSample = tile.alpha * (C + O) * ((g.output.t + tile.m - 1) / tile.m) * 49
         for samples in [1, 2, 5] {
-            for workers in [1, 2] {
+            for workers in [1, 2, 8] {
                 let what = "\(tile.name), stacks of \(samples), \(workers) workers"
                 let layout = TemporalWinograd(g, tile: tile, budget: samples * perSample)
                 #expect(layout.samples == samples)
