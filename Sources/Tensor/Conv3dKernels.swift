@@ -534,6 +534,7 @@ extension Conv3dGeometry {
     public var algorithm: String {
         if groups == inChannels && groups == outChannels { return "depthwise" }
         if let level = directLevel { return "direct-\(level.rawValue)" }
+        if let (tile, planes) = spatioTemporal { return "winograd-t\(tile.m)+" + planes.algorithm }
         if let tile = winogradTile { return "winograd-\(tile.name)" + (stacksWinograd ? "-stacked" : "") }
         if let tile = temporalWinogradTile { return "winograd-\(tile.m)-temporal" }
         if isTemporalOnly { return "frame-shift" }

@@ -79,7 +79,7 @@ private func geometry(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions, epilog
 /// How a convolution runs, read once in the forward pass: its backward pass
 /// takes the same path with the same split, wherever it runs. At most one
 /// of depthwise, direct and winograd; none: columns (or their in-place kinds).
-private struct ConvPath {
+struct ConvPath {
     let depthwise: Bool
     /// The SIMD level of its C kernels (the direct kernel, Winograd's maps).
     let level: SIMDLevel
@@ -90,6 +90,9 @@ private struct ConvPath {
     let temporal: (forward: WinogradTile, data: WinogradTile?)?
     /// Where Winograd's samples share GEMMs (`WinogradStack`).
     let stacking: WinogradStacking
+    /// A 3×3×3 convolution by Winograd along time and space
+    /// (`Conv3dGeometry.spatioTemporal`), or nil.
+    let spatioTemporal: SpatioTemporalPath?
     /// Threads of the direct kernel, and workers (batch-parallel threads, else 1) of the others.
     let threads: Int, workers: Int
 
@@ -102,6 +105,8 @@ private struct ConvPath {
             depthwise || direct != nil
             ? nil : g.temporalWinogradTile.map { ($0, g.temporalTransposed.temporalWinogradTile) }
         stacking = Conv3dGeometry.winogradStacking
+        spatioTemporal =
+            winograd == nil ? nil : g.spatioTemporal.map { SpatioTemporalPath(g, tile: $0.tile, planes: $0.planes) }
         threads = Parallel.threads
         workers = Parallel.workerCount
     }
@@ -113,7 +118,7 @@ private struct ConvPath {
 }
 
 /// The forward pass: samples split over the path's workers.
-private func convolve(
+func convolve(
     _ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, _ yp: UnsafeMutablePointer<Float>, _ g: Conv3dGeometry,
     _ path: ConvPath, accumulate: Bool, epilogue: ChannelAffine?
 ) {
@@ -129,6 +134,8 @@ private func convolve(
     } else if let level = path.direct {
         directForward(
             xp, wp, yp, g, level: level, threads: path.threads, accumulate: accumulate, epilogue: epilogue)
+    } else if let way = path.spatioTemporal {
+        spatioTemporalForward(xp, wp, yp, way, accumulate: accumulate, epilogue: epilogue)
     } else if let winograd = path.winograd {
         let layout = path.layout(g, tile: winograd)
         let u = Storage(count: layout.uCount, zeroed: false, lineAligned: true)
@@ -214,6 +221,9 @@ private func backward(
         if let dx {  // through columns (a stem's input needs none)
             generalBackward(xp, wp, dyp, dx: dx, partial: [], g, winograd: nil, path)
         }
+    } else if let way = path.spatioTemporal {
+        spatioTemporalBackward(
+            xp, wp, dyp, dx: dx, dw: partial.first, overwrite: freshGradient, way)
     } else if let temporal = path.temporal {
         temporalBackward(
             xp, wp, dyp, dx: dx, dw: partial.first, overwritesWeightGradient: freshGradient, g, temporal, path)
@@ -233,7 +243,7 @@ private func backward(
 /// where `dx` is fresh, else added into; so is the weight gradient
 /// (`partial[0]`) with `overwritesWeightGradient`, and the other partials
 /// are written.
-private func generalBackward(
+func generalBackward(
     _ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, _ dyp: UnsafeMutablePointer<Float>,
     dx: (pointer: UnsafeMutablePointer<Float>, fresh: Bool)?, partial: [UnsafeMutablePointer<Float>],
     overwritesWeightGradient: Bool = false,

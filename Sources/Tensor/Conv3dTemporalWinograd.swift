@@ -19,7 +19,7 @@
 /// transposed (`temporalTransposed`); dW runs the maps transposed, dU[ξ] =
 /// (A dY)[ξ] · V[ξ]ᵀ, then dW = Gᵀ dU. The naive 7-loop convolution is the
 /// twin of all three in the tests, and frame shifts run under
-/// `WinogradPolicy.never`.
+/// `WinogradPolicy.never` and `.space`.
 
 extension Conv3dGeometry {
     /// The tile of a kt×1×1 convolution by Winograd along time, or nil:
@@ -32,7 +32,8 @@ extension Conv3dGeometry {
     /// does fewer products than F(2) (under `automatic`).
     var temporalWinogradTile: WinogradTile? {
         guard
-            Self.winogradPolicy != .never && isTemporalOnly && kernel.t == 3 && dilation.t == 1 && padding.t <= 2
+            Self.winogradPolicy != .never && Self.winogradPolicy != .space && isTemporalOnly && kernel.t == 3
+                && dilation.t == 1 && padding.t <= 2
                 && output.t > 0 && inChannels >= 128 && outChannels >= 128
         else { return nil }
         let shifted = (0..<kernel.t).map { temporalTap($0) }.reduce(0) { $0 + $1.hi - $1.lo }
@@ -48,6 +49,13 @@ extension Conv3dGeometry {
             batch: batch, inChannels: outChannels, outChannels: inChannels, groups: 1, input: output, kernel: kernel,
             stride: (1, 1, 1), padding: (kernel.t - 1 - padding.t, 0, 0), dilation: (1, 1, 1))
     }
+}
+
+/// Where the transformed tiles of V (or M) sit: tile i of sample s and
+/// channel c in plane ξ starts at ξ · plane + s · sample + c · channel +
+/// i · (the frame's pixels), each tile's pixels in a row.
+struct TemporalTiles {
+    let plane: Int, sample: Int, channel: Int
 }
 
 /// Sizes of one temporal Winograd convolution: U, and V and M for a stack.
@@ -68,8 +76,15 @@ struct TemporalWinograd {
     }
 
     var alpha: Int { tile.alpha }
-    /// Pixels of a frame.
+    /// Pixels of a frame (of the input and of the output: their frames are
+    /// the same size here).
     var plane: Int { g.input.h * g.input.w }
+    /// Where V's or M's tiles sit in a stack of `count` samples with
+    /// `channels` rows each: rows count · width long, a sample's tiles
+    /// `width` apart, planes `channels` rows apart.
+    func stacked(_ count: Int, channels: Int) -> TemporalTiles {
+        TemporalTiles(plane: channels * count * width, sample: width, channel: count * width)
+    }
     /// Columns of one sample in V[ξ] and M[ξ]: its tiles' pixels.
     var width: Int { tiles * plane }
     /// Floats of U: α planes of O × C (for dX, whose geometry has the
@@ -171,22 +186,17 @@ func temporalWinogradForward(
     let (C, O, width) = (g.inChannels, g.outChannels, layout.width)
     layout.forEachStack { first, count, v, m in
         let row = count * width
-        transformTemporalInput(x, layout, first: first, count: count, into: v, workers: workers)
+        transformTemporalInput(
+            x, layout, first: first, count: count, into: v, at: layout.stacked(count, channels: C), workers: workers)
         layout.forEachProduct(workers: workers, splitting: row) { xi, columns in
             sgemm(
                 transA: transposedWeights, m: O, n: columns.count, k: C, a: u + xi * O * C,
                 lda: transposedWeights ? O : C, b: v + xi * C * row + columns.lowerBound, ldb: row, beta: 0,
                 c: m + xi * O * row + columns.lowerBound, ldc: row)
         }
-        func transform<T: WinogradTransforms>(_: T.Type) {
-            transformTemporalOutput(
-                T.self, m, layout, first: first, count: count, into: y, accumulate: accumulate, epilogue: epilogue,
-                workers: workers)
-        }
-        switch layout.tile {
-        case .f2: transform(WinogradF2.self)
-        case .f4: transform(WinogradF4.self)
-        }
+        transformTemporalOutput(
+            m, at: layout.stacked(count, channels: O), layout, first: first, count: count, into: y,
+            accumulate: accumulate, epilogue: epilogue, workers: workers)
     }
 }
 
@@ -206,15 +216,10 @@ func temporalWinogradBackwardWeight(
     let du = Storage(count: layout.uCount, zeroed: false)
     layout.forEachStack { first, count, v, m in
         let row = count * width
-        transformTemporalInput(x, layout, first: first, count: count, into: v, workers: workers)
-        switch layout.tile {
-        case .f2:
-            transformTemporalGradient(
-                WinogradF2.self, dy, layout, first: first, count: count, into: m, workers: workers)
-        case .f4:
-            transformTemporalGradient(
-                WinogradF4.self, dy, layout, first: first, count: count, into: m, workers: workers)
-        }
+        transformTemporalInput(
+            x, layout, first: first, count: count, into: v, at: layout.stacked(count, channels: C), workers: workers)
+        transformTemporalGradient(
+            dy, layout, first: first, count: count, into: m, at: layout.stacked(count, channels: O), workers: workers)
         layout.forEachProduct(workers: workers, splitting: O) { xi, rows in
             sgemm(
                 transB: true, m: rows.count, n: C, k: row, a: m + xi * O * row + rows.lowerBound * row, lda: row,
@@ -230,26 +235,25 @@ func temporalWinogradBackwardWeight(
     }
 }
 
-/// V[ξ] of samples [first, first + count): row c of plane ξ is count · width
-/// long, sample s's tiles from column s · width, tile i's pixels from i ·
-/// plane on; frames outside the input (padding, the last tile's overhang) are 0.
-private func transformTemporalInput(
+/// V[ξ] of samples [first, first + count), tiles placed `at`, tile i's
+/// pixels from i · plane on; frames outside the input (padding, the last
+/// tile's overhang) are 0.
+func transformTemporalInput(
     _ x: UnsafePointer<Float>, _ layout: TemporalWinograd, first: Int, count: Int, into v: UnsafeMutablePointer<Float>,
-    workers: Int
+    at place: TemporalTiles, workers: Int
 ) {
     let g = layout.g
-    let (C, T, plane, width, m) = (g.inChannels, g.input.t, layout.plane, layout.width, layout.tile.m)
-    let row = count * width
+    let (C, T, plane, m) = (g.inChannels, g.input.t, g.input.h * g.input.w, layout.tile.m)
     func transform<W: WinogradTransforms>(_: W.Type) {
         layout.forEachTile(samples: count, channels: C, workers: workers) { s, c, i in
             let xs = x + ((first + s) * C + c) * T * plane
             let start = i * m - g.padding.t
-            let out = v + c * row + s * width + i * plane
+            let out = v + s * place.sample + c * place.channel + i * plane
             func lanes<V: SIMD>(_: V.Type, _ p: Int, _ k: Int) where V.Scalar == Float {
                 W.input({ j -> V in
                     let f = start + j
                     return f >= 0 && f < T ? load(xs + f * plane, p, k) : V()
-                }) { xi, value in store(value, out + xi * C * row, p, k) }
+                }) { xi, value in store(value, out + xi * place.plane, p, k) }
             }
             forEachLanes(plane, { lanes(SIMD8<Float>.self, $0, $1) }, { lanes(SIMD4<Float>.self, $0, $1) })
         }
@@ -260,51 +264,63 @@ private func transformTemporalInput(
     }
 }
 
-/// Y (= or += with `accumulate`) of samples [first, first + count) from M:
-/// Aᵀ over each tile's α planes, the overhanging frames dropped; then
-/// `epilogue` over each output channel of a sample.
-private func transformTemporalOutput<W: WinogradTransforms>(
-    _: W.Type, _ mp: UnsafePointer<Float>, _ layout: TemporalWinograd, first: Int, count: Int,
+/// Y (= or += with `accumulate`) of samples [first, first + count) from M
+/// (tiles placed `at`, frames of the output's size): Aᵀ over each tile's α
+/// planes, the overhanging frames dropped; then `epilogue` over each output
+/// channel of a sample.
+func transformTemporalOutput(
+    _ mp: UnsafePointer<Float>, at place: TemporalTiles, _ layout: TemporalWinograd, first: Int, count: Int,
     into y: UnsafeMutablePointer<Float>, accumulate: Bool, epilogue: ChannelAffine?, workers: Int
 ) {
     let g = layout.g
-    let (O, To, plane, width) = (g.outChannels, g.output.t, layout.plane, layout.width)
-    let row = count * width
-    layout.forEachTile(samples: count, channels: O, workers: workers) { s, o, i in
-        let ys = y + ((first + s) * O + o) * To * plane
-        let source = mp + o * row + s * width + i * plane
-        func lanes<V: SIMD>(_: V.Type, _ p: Int, _ k: Int) where V.Scalar == Float {
-            W.output({ xi -> V in load(source + xi * O * row, p, k) }) { j, value in
-                let f = i * W.m + j
-                guard f < To else { return }
-                let out = ys + f * plane
-                store(accumulate ? load(out, p, k) + value : value, out, p, k)
+    let (O, To, plane) = (g.outChannels, g.output.t, g.output.h * g.output.w)
+    func transform<W: WinogradTransforms>(_: W.Type) {
+        layout.forEachTile(samples: count, channels: O, workers: workers) { s, o, i in
+            let ys = y + ((first + s) * O + o) * To * plane
+            let source = mp + s * place.sample + o * place.channel + i * plane
+            func lanes<V: SIMD>(_: V.Type, _ p: Int, _ k: Int) where V.Scalar == Float {
+                W.output({ xi -> V in load(source + xi * place.plane, p, k) }) { j, value in
+                    let f = i * W.m + j
+                    guard f < To else { return }
+                    let out = ys + f * plane
+                    store(accumulate ? load(out, p, k) + value : value, out, p, k)
+                }
             }
+            forEachLanes(plane, { lanes(SIMD8<Float>.self, $0, $1) }, { lanes(SIMD4<Float>.self, $0, $1) })
+            if i == layout.tiles - 1 { epilogue?.apply(ys, count: To * plane, channel: o) }
         }
-        forEachLanes(plane, { lanes(SIMD8<Float>.self, $0, $1) }, { lanes(SIMD4<Float>.self, $0, $1) })
-        if i == layout.tiles - 1 { epilogue?.apply(ys, count: To * plane, channel: o) }
+    }
+    switch layout.tile {
+    case .f2: transform(WinogradF2.self)
+    case .f4: transform(WinogradF4.self)
     }
 }
 
-/// M[ξ] = (A dY)[ξ] of samples [first, first + count), laid out as V is
-/// (O rows a plane); output frames past the last (the overhang) are 0.
-private func transformTemporalGradient<W: WinogradTransforms>(
-    _: W.Type, _ dy: UnsafePointer<Float>, _ layout: TemporalWinograd, first: Int, count: Int,
-    into mp: UnsafeMutablePointer<Float>, workers: Int
+/// M[ξ] = (A dY)[ξ] of samples [first, first + count), tiles placed `at`
+/// (frames of the output's size); output frames past the last (the
+/// overhang) are 0.
+func transformTemporalGradient(
+    _ dy: UnsafePointer<Float>, _ layout: TemporalWinograd, first: Int, count: Int,
+    into mp: UnsafeMutablePointer<Float>, at place: TemporalTiles, workers: Int
 ) {
     let g = layout.g
-    let (O, To, plane, width) = (g.outChannels, g.output.t, layout.plane, layout.width)
-    let row = count * width
-    layout.forEachTile(samples: count, channels: O, workers: workers) { s, o, i in
-        let dys = dy + ((first + s) * O + o) * To * plane
-        let out = mp + o * row + s * width + i * plane
-        func lanes<V: SIMD>(_: V.Type, _ p: Int, _ k: Int) where V.Scalar == Float {
-            W.outputGradient({ j -> V in
-                let f = i * W.m + j
-                return f < To ? load(dys + f * plane, p, k) : V()
-            }) { xi, value in store(value, out + xi * O * row, p, k) }
+    let (O, To, plane) = (g.outChannels, g.output.t, g.output.h * g.output.w)
+    func transform<W: WinogradTransforms>(_: W.Type) {
+        layout.forEachTile(samples: count, channels: O, workers: workers) { s, o, i in
+            let dys = dy + ((first + s) * O + o) * To * plane
+            let out = mp + s * place.sample + o * place.channel + i * plane
+            func lanes<V: SIMD>(_: V.Type, _ p: Int, _ k: Int) where V.Scalar == Float {
+                W.outputGradient({ j -> V in
+                    let f = i * W.m + j
+                    return f < To ? load(dys + f * plane, p, k) : V()
+                }) { xi, value in store(value, out + xi * place.plane, p, k) }
+            }
+            forEachLanes(plane, { lanes(SIMD8<Float>.self, $0, $1) }, { lanes(SIMD4<Float>.self, $0, $1) })
         }
-        forEachLanes(plane, { lanes(SIMD8<Float>.self, $0, $1) }, { lanes(SIMD4<Float>.self, $0, $1) })
+    }
+    switch layout.tile {
+    case .f2: transform(WinogradF2.self)
+    case .f4: transform(WinogradF4.self)
     }
 }
 

@@ -24,8 +24,14 @@ import CKernels  // its x86-64 kernels are declared on x86-64 only
 public enum WinogradPolicy: String, Sendable {
     /// F(4×4, 3×3) where a sample, or a stack of samples, has enough tiles
     /// and it saves a third of F(2×2)'s multiplies, else F(2×2, 3×3); along
-    /// time F(4, 3) where it does fewer frame products than F(2, 3).
+    /// time F(4, 3) where it does fewer frame products than F(2, 3), for
+    /// 3×1×1 convs and around the 3×3×3 ones' spatial tiles
+    /// (`spatioTemporal`).
     case automatic
+    /// As `automatic` in space, but nothing along time: 3×3×3 convs per
+    /// temporal tap, 3×1×1 ones by frame shifts (to measure what the tiles
+    /// along time gain, or to keep their larger float32 error out).
+    case space
     /// F(2×2, 3×3) only, and F(2, 3) along time (to measure what the
     /// larger tiles gain).
     case small = "2x2"
@@ -70,7 +76,7 @@ extension Conv3dGeometry {
             batch * tiles(tile) >= columns && stacksSamples(tilesPerSample: tiles(tile))
         }
         let f4Saves =
-            Self.winogradPolicy == .automatic
+            (Self.winogradPolicy == .automatic || Self.winogradPolicy == .space)
             && 3 * WinogradTile.f4.planes * tiles(.f4) <= 2 * WinogradTile.f2.planes * tiles(.f2)
         if f4Saves && (tiles(.f4) >= minimum || stacks(.f4, columns: Self.winogradMinimumColumns(.portable))) {
             return .f4

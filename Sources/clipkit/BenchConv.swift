@@ -20,7 +20,11 @@ extension ClipKit {
         @Option(help: "Batch (default: 16 for kth3l, 4 for the R50s).") var batch: Int?
         @Option(help: "Threads.") var threads = 2
         @Option(help: "blas, batch or automatic.") var parallel = "automatic"
-        @Option(help: "automatic; 2x2: Winograd F(2×2, 3×3) only; never: no Winograd (to measure what they gain).")
+        @Option(
+            help: ArgumentHelp(
+                "automatic; space: no tiles along time; 2x2: Winograd F(2×2, 3×3) only; "
+                    + "never: no Winograd (to measure what they gain).")
+        )
         var winograd = "automatic"
         @Option(help: WinogradStacking.help) var stacking = WinogradStacking.automatic
         @Option(help: "Only the layers with these names (comma-separated), e.g. to profile one.") var only: String?
@@ -64,7 +68,7 @@ extension ClipKit {
             }
             let settings = ParallelSettings(mode: mode, threads: threads, batch: batch)
             guard let policy = WinogradPolicy(rawValue: winograd) else {
-                throw ValidationError("--winograd must be automatic, 2x2 or never")
+                throw ValidationError("--winograd must be automatic, space, 2x2 or never")
             }
             let times = Conv3dGeometry.$winogradPolicy.withValue(policy) {
                 Conv3dGeometry.$winogradStacking.withValue(stacking) {

@@ -24,7 +24,11 @@ extension ClipKit {
 
         @Argument(help: "Training config (.json, .yaml).") var config: String
         @Flag(help: "Continue from the output folder's checkpoint.") var resume = false
-        @Option(help: "Winograd convolutions: automatic, 2x2 (F(2×2, 3×3) only) or never (columns, to compare).")
+        @Option(
+            help: ArgumentHelp(
+                "Winograd convolutions: automatic, space (no tiles along time), 2x2 (F(2×2, 3×3) only) "
+                    + "or never (columns, to compare).")
+        )
         var winograd = "automatic"
         @Option(help: .hidden) var stopAfterSteps: Int?  // tests: as if Ctrl-C came after this many steps
         // Tests: after every step each rank appends "stage step all spatial temporal joint frozen"
@@ -33,7 +37,7 @@ extension ClipKit {
 
         func run() throws {
             guard let policy = WinogradPolicy(rawValue: winograd) else {
-                throw ValidationError("--winograd must be automatic, 2x2 or never")
+                throw ValidationError("--winograd must be automatic, space, 2x2 or never")
             }
             try Conv3dGeometry.$winogradPolicy.withValue(policy) { try train() }
         }

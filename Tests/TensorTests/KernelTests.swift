@@ -119,7 +119,13 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         (1, 128, 136, 1, (6, 3, 3), (3, 1, 1), (1, 1, 1), (1, 0, 0), (1, 1, 1)),
         (1, 132, 128, 1, (10, 1, 3), (3, 1, 1), (1, 1, 1), (0, 0, 0), (1, 1, 1)),
         (1, 128, 132, 1, (6, 1, 2), (3, 1, 1), (1, 1, 1), (2, 0, 0), (1, 1, 1)),
-        (1, 128, 128, 1, (6, 1, 1), (3, 1, 1), (1, 1, 1), (0, 0, 0), (1, 1, 1))
+        (1, 128, 128, 1, (6, 1, 1), (3, 1, 1), (1, 1, 1), (0, 0, 0), (1, 1, 1)),
+        // 3×3×3 by Winograd along time and space (`spatioTemporal`): F(4, 3)
+        // along time around 1×3×3 convs by F(4×4) stacked over the batch:
+        // 14 output frames (padding 0: the last tile overhangs by 2) and 18
+        // (padding 2: 5 tiles).
+        (4, 8, 8, 1, (16, 12, 12), (3, 3, 3), (1, 1, 1), (0, 1, 1), (1, 1, 1)),
+        (4, 8, 8, 1, (16, 12, 12), (3, 3, 3), (1, 1, 1), (2, 1, 1), (1, 1, 1))
     ])
     func convolutionKernelsEqualTheNaiveTwin(
         _ n: Int, _ c: Int, _ o: Int, _ groups: Int, _ input: (Int, Int, Int),
@@ -142,6 +148,8 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         // a sample (or a stack of samples) has that minimum of its tiles and
         // they do at most 2/3 of F(2×2)'s multiplies.
         let packed = SIMDLevel.usable.runsBrgemm
+        // Along time and space (`spatioTemporal`): the last two cases.
+        let spatioTemporal = kernel == (3, 3, 3) && input == (16, 12, 12) && n == 4
         #expect(
             geometry.usesWinograd
                 == (kernel.1 == 3 && stride == (1, 1, 1) && groups == 1 && c >= 8 && input != (3, 5, 6)
@@ -150,7 +158,7 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             let layout = WinogradLayout(geometry, tile: geometry.winogradTile!, level: .usable, stacking: .automatic)
             #expect(layout.splitsPlanes(workers: 2) && !layout.splitsPlanes(workers: 1))
         }
-        if geometry.usesWinograd {
+        if geometry.usesWinograd && !spatioTemporal {  // the path per temporal tap
             let layout = WinogradLayout(geometry, tile: geometry.winogradTile!, level: .usable, stacking: .automatic)
             // Without brgemm, also F(4×4) over stacks where a stack has the
             // 128 tiles F(4×4) needs: 84, 48 and 32 tiles a sample.
@@ -175,12 +183,15 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
                     == ((f4 >= minimum || stackHasF4Tiles) && 3 * 36 * f4 <= 2 * 16 * f2 ? .f4 : .f2))
         }
         #expect(geometry.isTemporalOnly == (kernel.0 > 1 && kernel.1 == 1 && kernel.2 == 1 && groups == 1))
+        #expect(geometry.algorithm.hasPrefix("winograd-t4+") == spatioTemporal, "\(geometry.algorithm)")
         // Along time: every 3×1×1 conv with 128 channels each side, and dX's but the last case's.
         let temporal = kernel == (3, 1, 1) && c >= 128 && o >= 128
         #expect((geometry.temporalWinogradTile != nil) == temporal)
         #expect((geometry.temporalTransposed.temporalWinogradTile != nil) == (temporal && input != (6, 1, 1)))
         // Both tile sizes where Winograd runs (F(2×2) alone under `small`).
-        let policies: [WinogradPolicy] = geometry.usesWinograd || temporal ? [.automatic, .small] : [.automatic]
+        // (Along time and space: `automatic` only; the others take the paths above.)
+        let policies: [WinogradPolicy] =
+            (geometry.usesWinograd || temporal) && !spatioTemporal ? [.automatic, .small] : [.automatic]
         // The columns too where the stems' C kernel takes the shape, and
         // Winograd's Swift maps beside its C ones (the first policy).
         let levels: [SIMDLevel] =
@@ -409,7 +420,8 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         let tiles = [
             geometry.winogradTile, geometry.temporalWinogradTile, geometry.temporalTransposed.temporalWinogradTile
         ]
-        let relative: Float = tiles.contains(.f4) ? 4e-5 : 8e-6
+        // Along time and space too: 2e-4 (SpatioTemporalTests.errorIsStated).
+        let relative: Float = geometry.spatioTemporal != nil ? 2e-4 : tiles.contains(.f4) ? 4e-5 : 8e-6
         let scale = relative * rms(conv3dForwardNaive(xv, wv, geometry))
         x.zeroGrad()
         w.zeroGrad()
