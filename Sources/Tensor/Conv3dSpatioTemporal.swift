@@ -206,20 +206,22 @@ func spatioTemporalBackward(
     let st = way.convolutions
     let workers = max(1, way.path.workers)
     let u = Storage(count: st.alpha * st.uPlane, zeroed: false)
-    let v = Storage(count: st.alpha * st.vPlane, zeroed: false)
+    let v = dw.map { _ in Storage(count: st.alpha * st.vPlane, zeroed: false) }  // dW's input only
     let dm = Storage(count: st.alpha * st.mPlane, zeroed: false)
     let dv = dx.map { _ in Storage(count: st.alpha * st.vPlane, zeroed: false) }
     let du = dw.map { _ in Storage(count: st.alpha * st.uPlane, zeroed: false) }
     st.weights(w, into: u.pointer, workers: workers)
-    if dw != nil {
+    if let v {
         transformTemporalInput(
             x, st.layout, first: 0, count: st.g.batch, into: v.pointer, at: st.vTiles, workers: workers)
     }
     transformTemporalGradient(
         dy, st.layout, first: 0, count: st.g.batch, into: dm.pointer, at: st.mTiles, workers: workers)
     for zeta in 0..<st.alpha {
+        // Without dW, generalBackward reads no input: any pointer will do.
         generalBackward(
-            v.pointer + zeta * st.vPlane, u.pointer + zeta * st.uPlane, dm.pointer + zeta * st.mPlane,
+            (v ?? u).pointer + (v == nil ? 0 : zeta * st.vPlane), u.pointer + zeta * st.uPlane,
+            dm.pointer + zeta * st.mPlane,
             dx: dv.map { ($0.pointer + zeta * st.vPlane, true) },
             partial: du.map { [$0.pointer + zeta * st.uPlane] } ?? [],
             overwritesWeightGradient: true, st.planes, winograd: way.path.winograd, way.path)

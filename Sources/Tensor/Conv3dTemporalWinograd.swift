@@ -76,8 +76,8 @@ struct TemporalWinograd {
     }
 
     var alpha: Int { tile.alpha }
-    /// Pixels of a frame (of the input and of the output: their frames are
-    /// the same size here).
+    /// Pixels of a frame (of the input and of the output: the same for a
+    /// 3×1×1 conv; the transforms take each side's own for 3×3×3 ones).
     var plane: Int { g.input.h * g.input.w }
     /// Where V's or M's tiles sit in a stack of `count` samples with
     /// `channels` rows each: rows count · width long, a sample's tiles

@@ -32,8 +32,8 @@ public enum WinogradPolicy: String, Sendable {
     /// temporal tap, 3×1×1 ones by frame shifts (to measure what the tiles
     /// along time gain, or to keep their larger float32 error out).
     case space
-    /// F(2×2, 3×3) only, and F(2, 3) along time (to measure what the
-    /// larger tiles gain).
+    /// F(2×2, 3×3) only, and F(2, 3) along time for 3×1×1 convs (3×3×3
+    /// ones per temporal tap), to measure what the larger tiles gain.
     case small = "2x2"
     /// Never: every convolution through columns or its other kernels
     /// (3×1×1 ones by frame shifts).

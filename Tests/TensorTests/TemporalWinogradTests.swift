@@ -18,7 +18,8 @@ import Testing
     /// F(4) wherever it does at most 3/4 of the frame products of frame
     /// shifts (R(2+1)D at 4, 8 and 16 frames: 6 of 10, 12 of 22, 24 of 46),
     /// F(2) under `small` (16 of 22 at 8 frames; 8 of 10 at 4 is too many),
-    /// never on 1–3 frames, under `never`, or with fewer than 128 channels.
+    /// never on 1–3 frames, under `never` or `space`, or with fewer than 128
+    /// channels.
     @Test func theTileFollowsTheFrameProducts() {
         for (frames, automatic, small) in [
             (16, WinogradTile?.some(.f4), WinogradTile?.some(.f2)), (8, .f4, .f2), (4, .f4, nil), (3, nil, nil),
@@ -29,7 +30,9 @@ import Testing
             Conv3dGeometry.$winogradPolicy.withValue(.small) {
                 #expect(g.temporalWinogradTile == small, "\(frames) frames, small")
             }
-            Conv3dGeometry.$winogradPolicy.withValue(.never) { #expect(g.temporalWinogradTile == nil) }
+            for policy in [WinogradPolicy.never, .space] {
+                Conv3dGeometry.$winogradPolicy.withValue(policy) { #expect(g.temporalWinogradTile == nil) }
+            }
         }
         #expect(Self.geometry(batch: 4, frames: 8, channels: 64).temporalWinogradTile == nil)
         #expect(Self.geometry(batch: 4, frames: 8).algorithm == "winograd-4-temporal")
