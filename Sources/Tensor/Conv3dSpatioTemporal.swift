@@ -99,10 +99,12 @@ struct SpatioTemporal {
                     let (source, out) = (du + k * 9, dw + k * 27)
                     func lanes<V: SIMD>(_: V.Type, _ i: Int, _ n: Int) where V.Scalar == Float {
                         let taps: (V, V, V) = T.filterTransposed { zeta in load(source + zeta * uPlane, i, n) }
-                        for (a, tap) in [taps.0, taps.1, taps.2].enumerated() {
-                            let at = out + 9 * a
+                        func put(_ tap: V, _ at: UnsafeMutablePointer<Float>) {
                             store(overwrite ? tap : load(at, i, n) + tap, at, i, n)
                         }
+                        put(taps.0, out)  // no array literal: this runs O · C times
+                        put(taps.1, out + 9)
+                        put(taps.2, out + 18)
                     }
                     forEachLanes(9, { lanes(SIMD8<Float>.self, $0, $1) }, { lanes(SIMD4<Float>.self, $0, $1) })
                 }
@@ -178,7 +180,7 @@ func spatioTemporalForward(
     accumulate: Bool, epilogue: ChannelAffine?
 ) {
     let st = way.convolutions
-    let workers = max(1, way.path.workers)
+    let workers = way.path.workers
     let u = Storage(count: st.alpha * st.uPlane, zeroed: false)
     let v = Storage(count: st.alpha * st.vPlane, zeroed: false)
     let m = Storage(count: st.alpha * st.mPlane, zeroed: false)
@@ -204,7 +206,7 @@ func spatioTemporalBackward(
     _ way: SpatioTemporalPath
 ) {
     let st = way.convolutions
-    let workers = max(1, way.path.workers)
+    let workers = way.path.workers
     let u = Storage(count: st.alpha * st.uPlane, zeroed: false)
     let v = dw.map { _ in Storage(count: st.alpha * st.vPlane, zeroed: false) }  // dW's input only
     let dm = Storage(count: st.alpha * st.mPlane, zeroed: false)
