@@ -77,8 +77,10 @@ private func geometry(_ x: Tensor, _ w: Tensor, _ options: Conv3dOptions, epilog
 }
 
 /// How a convolution runs, read once in the forward pass: its backward pass
-/// takes the same path with the same split, wherever it runs. At most one
-/// of depthwise, direct and winograd; none: columns (or their in-place kinds).
+/// takes the same path with the same split, wherever it runs. Depthwise,
+/// direct, winograd and temporal exclude each other; spatioTemporal comes
+/// with winograd only and runs instead of it. None: columns, frame shifts or
+/// their in-place kinds.
 struct ConvPath {
     let depthwise: Bool
     /// The SIMD level of its C kernels (the direct kernel, Winograd's maps).
@@ -153,13 +155,13 @@ func convolve(
                 accumulate: accumulate, epilogue: epilogue)
         }
     } else if let tile = path.temporal?.forward {
-        let u = Storage(count: TemporalWinograd(g, tile: tile).uCount, zeroed: false)
+        let layout = TemporalWinograd(g, tile: tile)
+        let u = Storage(count: layout.uCount, zeroed: false)
         temporalWinogradWeights(
             wp, outChannels: g.outChannels, inChannels: g.inChannels, tile: tile, flipped: false, into: u.pointer,
             workers: workers)
         temporalWinogradForward(
-            xp, u.pointer, yp, TemporalWinograd(g, tile: tile), accumulate: accumulate, epilogue: epilogue,
-            workers: workers)
+            xp, u.pointer, yp, layout, accumulate: accumulate, epilogue: epilogue, workers: workers)
     } else {
         let scratch = Scratch()
         let columns = g.columnBufferCount

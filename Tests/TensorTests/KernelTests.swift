@@ -496,32 +496,7 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         let xv = randomValues(64 * g.inputVolume, seed: 40)
         let bound = Float((2.0 / Double(64 * 27)).squareRoot())
         let wv = randomValues(8 * 64 * 27, seed: 41).map { $0 * bound * 1.7 }
-        var exact = [Double](repeating: 0, count: 8 * g.outputVolume)
-        let o = g.output
-        for oc in 0..<8 {
-            for t in 0..<o.t {
-                for h in 0..<o.h {
-                    for x in 0..<o.w {
-                        var sum = 0.0
-                        for c in 0..<64 {
-                            for a in 0..<3 {
-                                for b in 0..<3 {
-                                    for d in 0..<3 {
-                                        let (ti, hi, wi) = (t - 1 + a, h - 1 + b, x - 1 + d)
-                                        guard ti >= 0, ti < 8, hi >= 0, hi < 16, wi >= 0, wi < 16 else { continue }
-                                        sum +=
-                                            Double(xv[((c * 8 + ti) * 16 + hi) * 16 + wi])
-                                            * Double(wv[(((oc * 64 + c) * 3 + a) * 3 + b) * 3 + d])
-                                    }
-                                }
-                            }
-                        }
-                        exact[((oc * o.t + t) * o.h + h) * o.w + x] = sum
-                    }
-                }
-            }
-        }
-        let scale = (exact.map { $0 * $0 }.reduce(0, +) / Double(exact.count)).squareRoot()
+        let exact = conv3dInDouble(xv, wv, g)
         let x = Tensor(shape: [1, 64, 8, 16, 16], values: xv)
         let w = Tensor(shape: [8, 64, 3, 3, 3], values: wv)
         for (policy, algorithm, bound) in [
@@ -530,7 +505,7 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             Conv3dGeometry.$winogradPolicy.withValue(policy) {
                 #expect(g.algorithm == algorithm)
                 let y = GradMode.withNoGrad { conv3d(x, w, Conv3dOptions(padding: (1, 1, 1))) }.scalars
-                let error = zip(y, exact).map { abs(Double($0) - $1) }.max()! / scale
+                let error = largestErrorOverRMS(y, exact)
                 #expect(error < bound, "\(algorithm): largest error \(error) of the outputs' RMS")
                 #expect(error > 1e-9, "\(algorithm) rounds somewhere: \(error)")
             }

@@ -20,38 +20,7 @@ import Testing
         let xv = randomValues(2 * 64 * g.inputVolume, seed: 70)
         let bound = Float((2.0 / Double(64 * 27)).squareRoot())
         let wv = randomValues(8 * 64 * 27, seed: 71).map { $0 * bound * 1.7 }
-        let o = g.output
-        var exact = [Double](repeating: 0, count: 2 * 8 * g.outputVolume)
-        for n in 0..<2 {
-            for oc in 0..<8 {
-                for t in 0..<o.t {
-                    for h in 0..<o.h {
-                        for x in 0..<o.w {
-                            var sum = 0.0
-                            for c in 0..<64 {
-                                for a in 0..<3 {
-                                    let ti = t - 1 + a
-                                    guard ti >= 0, ti < 8 else { continue }
-                                    for b in 0..<3 {
-                                        let hi = h - 1 + b
-                                        guard hi >= 0, hi < 24 else { continue }
-                                        for d in 0..<3 {
-                                            let wi = x - 1 + d
-                                            guard wi >= 0, wi < 24 else { continue }
-                                            sum +=
-                                                Double(xv[(((n * 64 + c) * 8 + ti) * 24 + hi) * 24 + wi])
-                                                * Double(wv[(((oc * 64 + c) * 3 + a) * 3 + b) * 3 + d])
-                                        }
-                                    }
-                                }
-                            }
-                            exact[(((n * 8 + oc) * o.t + t) * o.h + h) * o.w + x] = sum
-                        }
-                    }
-                }
-            }
-        }
-        let scale = (exact.map { $0 * $0 }.reduce(0, +) / Double(exact.count)).squareRoot()
+        let exact = conv3dInDouble(xv, wv, g)
         let x = Tensor(shape: [2, 64, 8, 24, 24], values: xv)
         let w = Tensor(shape: [8, 64, 3, 3, 3], values: wv)
         for (policy, algorithm, bound) in [
@@ -62,7 +31,7 @@ import Testing
             let error = Conv3dGeometry.$winogradPolicy.withValue(policy) {
                 #expect(g.algorithm == algorithm)
                 let y = GradMode.withNoGrad { conv3d(x, w, Conv3dOptions(padding: (1, 1, 1))) }.scalars
-                return zip(y, exact).map { abs(Double($0) - $1) }.max()! / scale
+                return largestErrorOverRMS(y, exact)
             }
             print("\(algorithm): largest error \(error) of the outputs' RMS")
             #expect(error < bound && error > 1e-9, "\(algorithm): \(error)")
