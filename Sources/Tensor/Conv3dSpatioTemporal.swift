@@ -11,26 +11,38 @@
 /// The backward pass runs the α convolutions' own backward passes on dM =
 /// A dY (V and U made again from X and w), then dX = the adjoint of Bᵀ
 /// (B, the overlapping tiles' frames summed) and dW = Gᵀ dU.
+///
+/// Both passes run the batch in chunks of samples (the α convolutions'
+/// batch), so that V, dV and dM stay within a bound however large the batch.
 
 extension Conv3dGeometry {
     /// The tile along time and the geometry of the α 1×3×3 convolutions,
     /// where a 3×3×3 convolution that runs by Winograd in space does at most
     /// 2/3 of the multiplies that way: frames large enough that the 1×3×3
     /// convolutions on ⌈To / m⌉ frames still take Winograd (R50's stages 2
-    /// and 3 at 4 × 8 × 112² and 2 × 4 × 224²). Only under
-    /// `WinogradPolicy.automatic`, and where the batch's input and output
-    /// hold at most 4M floats: V, dV and dM of the whole batch are 1.5×
-    /// them each in the backward pass, and with kth3l's conv2 and conv3
-    /// (batch 16) the peak tensor memory of its step rose from 364 to 548
-    /// MB (BENCHMARKS.md, "Speed, round 3 … seventeenth part").
+    /// and 3 at 4 × 8 × 112² and 2 × 4 × 224², kth3l's conv2 and conv3).
+    /// Only under `WinogradPolicy.automatic`.
+    ///
+    /// The planes' batch is a chunk of the batch: the largest divisor of it
+    /// whose samples' input and output hold at most 8M floats
+    /// (`spatioTemporalBudget`); V, dV and dM of a chunk are 1.5× them each
+    /// in the backward pass. kth3l's conv2 and conv3 (batch 16) run in
+    /// chunks of 4 and 16, and `eval`'s 30 views of 8 × 224² in chunks of 2
+    /// and 5 (R50's stages 2 and 3). The budget was measured on kth3l's step
+    /// (BENCHMARKS.md, "Speed, round 3 … eighteenth part"): peak tensor
+    /// memory 364 MB with 4M floats (the two convs did not gain), 385 MB
+    /// with 8M, 435 MB with 16M, and 548 MB with whole batches, where the
+    /// two convs ran no faster than in chunks of 8.
     var spatioTemporal: (tile: WinogradTile, planes: Conv3dGeometry)? {
+        let perSample = inChannels * inputVolume + outChannels * outputVolume
         guard Self.winogradPolicy == .automatic, kernel.t == 3, dilation.t == 1, padding.t <= 2, output.t > 0,
-            batch * (inChannels * inputVolume + outChannels * outputVolume) <= 4 << 20, let spatial = winogradTile
+            batch > 0, let spatial = winogradTile,
+            let chunk = (1...batch).last(where: { batch % $0 == 0 && $0 * perSample <= Self.spatioTemporalBudget })
         else { return nil }
         func products(_ tile: WinogradTile) -> Int { tile.alpha * ((output.t + tile.m - 1) / tile.m) }
         let tile: WinogradTile = products(.f4) < products(.f2) ? .f4 : .f2
         let planes = Conv3dGeometry(
-            batch: batch, inChannels: inChannels, outChannels: outChannels, groups: 1,
+            batch: chunk, inChannels: inChannels, outChannels: outChannels, groups: 1,
             input: ((output.t + tile.m - 1) / tile.m, input.h, input.w), kernel: (1, 3, 3), stride: (1, 1, 1),
             padding: (0, padding.h, padding.w), dilation: (1, 1, 1))
         guard let planar = planes.winogradTile else { return nil }
@@ -45,11 +57,12 @@ extension Conv3dGeometry {
     }
 }
 
-/// The α 1×3×3 convolutions of a 3×3×3 one, and their buffers' sizes.
+/// The α 1×3×3 convolutions of a 3×3×3 one, and their buffers' sizes (for
+/// a chunk of the batch).
 struct SpatioTemporal {
     let g: Conv3dGeometry
     let tile: WinogradTile
-    /// The 1×3×3 convolutions' geometry.
+    /// The 1×3×3 convolutions' geometry, whose batch is the chunk.
     let planes: Conv3dGeometry
     let layout: TemporalWinograd
 
@@ -59,8 +72,11 @@ struct SpatioTemporal {
     }
 
     var alpha: Int { tile.alpha }
-    var vPlane: Int { g.batch * g.inChannels * planes.inputVolume }
-    var mPlane: Int { g.batch * g.outChannels * planes.outputVolume }
+    /// Samples a chunk holds, and the first sample of each.
+    var chunk: Int { planes.batch }
+    var chunks: StrideTo<Int> { stride(from: 0, to: g.batch, by: chunk) }
+    var vPlane: Int { chunk * g.inChannels * planes.inputVolume }
+    var mPlane: Int { chunk * g.outChannels * planes.outputVolume }
     var uPlane: Int { g.outChannels * g.inChannels * 9 }
     var vTiles: TemporalTiles {
         TemporalTiles(plane: vPlane, sample: g.inChannels * planes.inputVolume, channel: planes.inputVolume)
@@ -116,11 +132,11 @@ struct SpatioTemporal {
         }
     }
 
-    /// dX (= where `fresh`, else +=) the adjoint of Bᵀ over dV: each tile's
-    /// α frames B dV[·], summed where tiles overlap, frames outside the
-    /// input dropped.
+    /// dX of the chunk from sample `first` (= where `fresh`, else +=) the
+    /// adjoint of Bᵀ over dV: each tile's α frames B dV[·], summed where
+    /// tiles overlap, frames outside the input dropped.
     func inputGradient(
-        _ dv: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, fresh: Bool, workers: Int
+        _ dv: UnsafePointer<Float>, first: Int, into dx: UnsafeMutablePointer<Float>, fresh: Bool, workers: Int
     ) {
         let (C, T, plane, m) = (g.inChannels, g.input.t, g.input.h * g.input.w, tile.m)
         func transform<W: WinogradTransforms>(_: W.Type) {
@@ -130,10 +146,10 @@ struct SpatioTemporal {
                 let unit = { (i: Int) -> SIMD4<Float> in i == j ? SIMD4(repeating: 1) : SIMD4() }
                 W.input(unit, { zeta, v in b[zeta * alpha + j] = v[0] })
             }
-            Parallel.forEachRange(g.batch * C, workers: workers) { _, rows in
+            Parallel.forEachRange(chunk * C, workers: workers) { _, rows in
                 for r in rows {
                     let (s, c) = r.quotientAndRemainder(dividingBy: C)
-                    let xs = dx + r * T * plane
+                    let xs = dx + (first * C + r) * T * plane
                     if fresh { xs.initialize(repeating: 0, count: T * plane) }
                     for i in 0..<layout.tiles {
                         let start = i * m - g.padding.t
@@ -173,8 +189,8 @@ final class SpatioTemporalPath {
 }
 
 /// Y = conv(X, w) (or Y += with `accumulate`), `epilogue` mapping each
-/// output channel of a sample once written: V and U along time, the α
-/// convolutions, Aᵀ along time.
+/// output channel of a sample once written: U along time, then chunk by
+/// chunk V along time, the α convolutions and Aᵀ along time.
 func spatioTemporalForward(
     _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ way: SpatioTemporalPath,
     accumulate: Bool, epilogue: ChannelAffine?
@@ -185,21 +201,24 @@ func spatioTemporalForward(
     let v = Storage(count: st.alpha * st.vPlane, zeroed: false)
     let m = Storage(count: st.alpha * st.mPlane, zeroed: false)
     st.weights(w, into: u.pointer, workers: workers)
-    transformTemporalInput(
-        x, st.layout, first: 0, count: st.g.batch, into: v.pointer, at: st.vTiles, workers: workers)
-    for zeta in 0..<st.alpha {
-        convolve(
-            v.pointer + zeta * st.vPlane, u.pointer + zeta * st.uPlane, m.pointer + zeta * st.mPlane, st.planes,
-            way.path, accumulate: false, epilogue: nil)
+    for first in st.chunks {
+        transformTemporalInput(
+            x, st.layout, first: first, count: st.chunk, into: v.pointer, at: st.vTiles, workers: workers)
+        for zeta in 0..<st.alpha {
+            convolve(
+                v.pointer + zeta * st.vPlane, u.pointer + zeta * st.uPlane, m.pointer + zeta * st.mPlane, st.planes,
+                way.path, accumulate: false, epilogue: nil)
+        }
+        transformTemporalOutput(
+            m.pointer, at: st.mTiles, st.layout, first: first, count: st.chunk, into: y, accumulate: accumulate,
+            epilogue: epilogue, workers: workers)
     }
-    transformTemporalOutput(
-        m.pointer, at: st.mTiles, st.layout, first: 0, count: st.g.batch, into: y, accumulate: accumulate,
-        epilogue: epilogue, workers: workers)
 }
 
 /// dX (written where fresh, else added into) and dW (written with
-/// `overwrite`, else added into): dM = A dY, the α convolutions' backward
-/// passes on V and U made again, then B's adjoint and Gᵀ along time.
+/// `overwrite`, else added into): chunk by chunk dM = A dY, the α
+/// convolutions' backward passes on V and U made again (dU summed over the
+/// chunks) and B's adjoint; then Gᵀ along time.
 func spatioTemporalBackward(
     _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dy: UnsafeMutablePointer<Float>,
     dx: (pointer: UnsafeMutablePointer<Float>, fresh: Bool)?, dw: UnsafeMutablePointer<Float>?, overwrite: Bool,
@@ -213,21 +232,25 @@ func spatioTemporalBackward(
     let dv = dx.map { _ in Storage(count: st.alpha * st.vPlane, zeroed: false) }
     let du = dw.map { _ in Storage(count: st.alpha * st.uPlane, zeroed: false) }
     st.weights(w, into: u.pointer, workers: workers)
-    if let v {
-        transformTemporalInput(
-            x, st.layout, first: 0, count: st.g.batch, into: v.pointer, at: st.vTiles, workers: workers)
+    for first in st.chunks {
+        if let v {
+            transformTemporalInput(
+                x, st.layout, first: first, count: st.chunk, into: v.pointer, at: st.vTiles, workers: workers)
+        }
+        transformTemporalGradient(
+            dy, st.layout, first: first, count: st.chunk, into: dm.pointer, at: st.mTiles, workers: workers)
+        for zeta in 0..<st.alpha {
+            // Without dW, generalBackward reads no input: any pointer will do.
+            generalBackward(
+                (v ?? u).pointer + (v == nil ? 0 : zeta * st.vPlane), u.pointer + zeta * st.uPlane,
+                dm.pointer + zeta * st.mPlane,
+                dx: dv.map { ($0.pointer + zeta * st.vPlane, true) },
+                partial: du.map { [$0.pointer + zeta * st.uPlane] } ?? [],
+                overwritesWeightGradient: first == 0, st.planes, winograd: way.path.winograd, way.path)
+        }
+        if let dx, let dv {
+            st.inputGradient(dv.pointer, first: first, into: dx.pointer, fresh: dx.fresh, workers: workers)
+        }
     }
-    transformTemporalGradient(
-        dy, st.layout, first: 0, count: st.g.batch, into: dm.pointer, at: st.mTiles, workers: workers)
-    for zeta in 0..<st.alpha {
-        // Without dW, generalBackward reads no input: any pointer will do.
-        generalBackward(
-            (v ?? u).pointer + (v == nil ? 0 : zeta * st.vPlane), u.pointer + zeta * st.uPlane,
-            dm.pointer + zeta * st.mPlane,
-            dx: dv.map { ($0.pointer + zeta * st.vPlane, true) },
-            partial: du.map { [$0.pointer + zeta * st.uPlane] } ?? [],
-            overwritesWeightGradient: true, st.planes, winograd: way.path.winograd, way.path)
-    }
-    if let dx, let dv { st.inputGradient(dv.pointer, into: dx.pointer, fresh: dx.fresh, workers: workers) }
     if let dw, let du { st.weightGradient(du.pointer, into: dw, overwrite: overwrite, workers: workers) }
 }

@@ -109,6 +109,11 @@ extension Conv3dGeometry {
     /// Where samples share Winograd's GEMMs (`WinogradStacking`), bound and
     /// read as `winogradPolicy` is.
     @TaskLocal public static var winogradStacking = WinogradStacking.automatic
+    /// The floats a chunk of the batch's input and output may hold where a
+    /// 3×3×3 convolution runs by Winograd along time and space
+    /// (`spatioTemporal`), bound and read as `winogradPolicy` is (tests
+    /// lower it to make chunks of small batches).
+    @TaskLocal static var spatioTemporalBudget = 8 << 20
 
     /// The tiles a sample needs for Winograd. With OpenBLAS per tap (no
     /// brgemm), which packs U again in every call: 128. R50's middle convs at

@@ -68,4 +68,48 @@ import Testing
             }
         }
     }
+
+    /// The batch in chunks (the budget lowered so that a chunk holds 4, 2 or
+    /// 1 samples): the forward pass, dX and dW equal the naive twin's, both
+    /// written and added (x and w used twice in one graph), with buffers
+    /// poisoned; below one sample's worth the path is not taken.
+    @Test func chunksOfTheBatch() {
+        func geometry(_ batch: Int) -> Conv3dGeometry {
+            Conv3dGeometry(
+                batch: batch, inChannels: 8, outChannels: 8, groups: 1, input: (16, 24, 24), kernel: (3, 3, 3),
+                stride: (1, 1, 1), padding: (0, 1, 1), dilation: (1, 1, 1))
+        }
+        let wv = randomValues(8 * 8 * 27, seed: 76)
+        // Inputs and the naive twin's results per batch, made once.
+        let cases = Dictionary(
+            uniqueKeysWithValues: [3, 4].map { batch in
+                let g = geometry(batch)
+                let xv = randomValues(batch * 8 * g.inputVolume, seed: 75)
+                let dy = randomValues(batch * 8 * g.outputVolume, seed: 77)
+                return (batch, (xv, dy, conv3dForwardNaive(xv, wv, g), conv3dBackwardNaive(xv, wv, dy, g)))
+            })
+        for (batch, budget, chunk) in [(4, 4, 4), (4, 2, 2), (4, 3, 2), (4, 1, 1), (3, 2, 1)] {
+            let g = geometry(batch)
+            let (xv, dy, forward, naive) = cases[batch]!
+            let perSample = 8 * (g.inputVolume + g.outputVolume)
+            let what = "batch \(batch) in chunks of \(chunk)"
+            Conv3dGeometry.$spatioTemporalBudget.withValue(budget * perSample) {
+                #expect(g.spatioTemporal?.planes.batch == chunk, "\(what)")
+                let x = Tensor(shape: [batch, 8, 16, 24, 24], values: xv)
+                let w = Tensor(shape: [8, 8, 3, 3, 3], values: wv)
+                (x.requiresGrad, w.requiresGrad) = (true, true)
+                let ys = (0..<2).map { _ in conv3d(x, w, Conv3dOptions(padding: (0, 1, 1))) }
+                #expect(closeness(ys[0].scalars, forward, atol: 1e-3) == "", "forward, \(what)")
+                let weights = Tensor(shape: ys[0].shape, values: dy)
+                Storage.$poisonsUninitialised.withValue(true) {
+                    add(weightedSum(ys[0], weights), weightedSum(ys[1], weights)).backward()
+                }
+                #expect(closeness(x.grad!.scalars, naive.dx.map { 2 * $0 }, atol: 4e-3) == "", "dx, \(what)")
+                #expect(closeness(w.grad!.scalars, naive.dw.map { 2 * $0 }, atol: 4e-2) == "", "dw, \(what)")
+            }
+            Conv3dGeometry.$spatioTemporalBudget.withValue(perSample - 1) {
+                #expect(g.spatioTemporal == nil, "\(what): below one sample")
+            }
+        }
+    }
 }
