@@ -23,21 +23,19 @@ extension Conv3dGeometry {
     /// and 3 at 4 × 8 × 112² and 2 × 4 × 224², kth3l's conv2 and conv3).
     /// Only under `WinogradPolicy.automatic`.
     ///
-    /// The planes' batch is a chunk of the batch: the largest divisor of it
-    /// whose samples' input and output hold at most 8M floats
-    /// (`spatioTemporalBudget`); V, dV and dM of a chunk are 1.5× them each
-    /// in the backward pass. kth3l's conv2 and conv3 (batch 16) run in
-    /// chunks of 4 and 16, and `eval`'s 30 views of 8 × 224² in chunks of 2
-    /// and 5 (R50's stages 2 and 3). The budget was measured on kth3l's step
+    /// The planes' batch is a chunk of the batch (`spatioTemporalChunk`):
+    /// a divisor of it whose samples' input and output hold at most 8M
+    /// floats (`spatioTemporalBudget`); V, dV and dM of a chunk are 1.5× them
+    /// each in the backward pass. With 2 workers kth3l's conv2 and conv3
+    /// (batch 16) run in chunks of 4 and 16, and `eval`'s 30 views of
+    /// 8 × 224² in chunks of 2 (R50's stages 2 and 3). The budget was measured on kth3l's step
     /// (BENCHMARKS.md, "Speed, round 3 … eighteenth part"): peak tensor
     /// memory 364 MB with 4M floats (the two convs did not gain), 385 MB
     /// with 8M, 435 MB with 16M, and 548 MB with whole batches, where the
     /// two convs ran no faster than in chunks of 8.
     var spatioTemporal: (tile: WinogradTile, planes: Conv3dGeometry)? {
-        let perSample = inChannels * inputVolume + outChannels * outputVolume
         guard Self.winogradPolicy == .automatic, kernel.t == 3, dilation.t == 1, padding.t <= 2, output.t > 0,
-            batch > 0, let spatial = winogradTile,
-            let chunk = (1...batch).last(where: { batch % $0 == 0 && $0 * perSample <= Self.spatioTemporalBudget })
+            let spatial = winogradTile, let chunk = spatioTemporalChunk
         else { return nil }
         func products(_ tile: WinogradTile) -> Int { tile.alpha * ((output.t + tile.m - 1) / tile.m) }
         let tile: WinogradTile = products(.f4) < products(.f2) ? .f4 : .f2
@@ -54,6 +52,15 @@ extension Conv3dGeometry {
         let now = perFrame(self, spatial) * shifted
         let then = tile.alpha * planes.input.t * perFrame(planes, planar)
         return 3 * then <= 2 * now ? (tile, planes) : nil
+    }
+
+    /// The largest divisor of the batch within `spatioTemporalBudget`, a
+    /// multiple of the workers where one fits (each worker then has as many
+    /// of a chunk's samples); nil where one sample does not fit.
+    var spatioTemporalChunk: Int? {
+        let perSample = inChannels * inputVolume + outChannels * outputVolume
+        let fits = (0..<batch).map { $0 + 1 }.filter { batch % $0 == 0 && $0 * perSample <= Self.spatioTemporalBudget }
+        return fits.last { $0 % Parallel.workerCount == 0 } ?? fits.last
     }
 }
 

@@ -40,24 +40,31 @@ import Testing
 
     /// Backward with one gradient only (a frozen weight, an input without
     /// gradient): the other is neither needed nor made, and the one made
-    /// equals the naive twin's.
+    /// equals the naive twin's, with the batch whole and in chunks of 2.
     @Test func oneGradientAlone() {
         let g = Conv3dGeometry(
-            batch: 4, inChannels: 8, outChannels: 8, groups: 1, input: (16, 12, 12), kernel: (3, 3, 3),
+            batch: 4, inChannels: 8, outChannels: 8, groups: 1, input: (16, 24, 24), kernel: (3, 3, 3),
             stride: (1, 1, 1), padding: (0, 1, 1), dilation: (1, 1, 1))
         #expect(g.spatioTemporal != nil)
         let xv = randomValues(4 * 8 * g.inputVolume, seed: 72)
         let wv = randomValues(8 * 8 * 27, seed: 73)
         let dy = randomValues(4 * 8 * g.outputVolume, seed: 74)
         let naive = conv3dBackwardNaive(xv, wv, dy, g)
-        for inputGradient in [true, false] {
-            let x = Tensor(shape: [4, 8, 16, 12, 12], values: xv)
+        let perSample = 8 * (g.inputVolume + g.outputVolume)
+        for (inputGradient, budget) in [(true, 4), (false, 4), (true, 2), (false, 2)] {
+            let chunked = Conv3dGeometry.$spatioTemporalBudget.withValue(budget * perSample) {
+                g.spatioTemporal?.planes.batch
+            }
+            #expect(chunked == budget)
+            let x = Tensor(shape: [4, 8, 16, 24, 24], values: xv)
             let w = Tensor(shape: [8, 8, 3, 3, 3], values: wv)
             x.requiresGrad = inputGradient
             w.requiresGrad = !inputGradient
-            let y = conv3d(x, w, Conv3dOptions(padding: (0, 1, 1)))
-            Storage.$poisonsUninitialised.withValue(true) {
-                weightedSum(y, Tensor(shape: y.shape, values: dy)).backward()
+            Conv3dGeometry.$spatioTemporalBudget.withValue(budget * perSample) {
+                let y = conv3d(x, w, Conv3dOptions(padding: (0, 1, 1)))
+                Storage.$poisonsUninitialised.withValue(true) {
+                    weightedSum(y, Tensor(shape: y.shape, values: dy)).backward()
+                }
             }
             if inputGradient {
                 #expect(w.grad == nil)
@@ -70,45 +77,91 @@ import Testing
     }
 
     /// The batch in chunks (the budget lowered so that a chunk holds 4, 2 or
-    /// 1 samples): the forward pass, dX and dW equal the naive twin's, both
+    /// 1 samples; on 12×12 frames with the planes stacked over a chunk's
+    /// samples): the forward pass, dX and dW equal the naive twin's, both
     /// written and added (x and w used twice in one graph), with buffers
-    /// poisoned; below one sample's worth the path is not taken.
+    /// poisoned; so do inference's epilogue and a sum into an existing
+    /// output. Below one sample's worth the path is not taken.
     @Test func chunksOfTheBatch() {
-        func geometry(_ batch: Int) -> Conv3dGeometry {
+        func geometry(_ batch: Int, _ side: Int) -> Conv3dGeometry {
             Conv3dGeometry(
-                batch: batch, inChannels: 8, outChannels: 8, groups: 1, input: (16, 24, 24), kernel: (3, 3, 3),
+                batch: batch, inChannels: 8, outChannels: 8, groups: 1, input: (16, side, side), kernel: (3, 3, 3),
                 stride: (1, 1, 1), padding: (0, 1, 1), dilation: (1, 1, 1))
         }
         let wv = randomValues(8 * 8 * 27, seed: 76)
-        // Inputs and the naive twin's results per batch, made once.
-        let cases = Dictionary(
-            uniqueKeysWithValues: [3, 4].map { batch in
-                let g = geometry(batch)
+        let affine = ChannelAffine(
+            scale: randomValues(8, seed: 78).map { $0 + 1.5 }, shift: randomValues(8, seed: 79), relu: true)
+        // The naive twin's results per batch and frame, made once.
+        var twins: [[Int]: ([Float], [Float], [Float], [Float], (dx: [Float], dw: [Float]))] = [:]
+        for (batch, side, budget, chunk, stacking) in [
+            (4, 24, 4, 4, WinogradStacking.automatic), (4, 24, 2, 2, .automatic), (4, 24, 1, 1, .automatic),
+            (3, 24, 2, 1, .automatic), (8, 12, 4, 4, .always)
+        ] {
+            let g = geometry(batch, side)
+            if twins[[batch, side]] == nil {
                 let xv = randomValues(batch * 8 * g.inputVolume, seed: 75)
                 let dy = randomValues(batch * 8 * g.outputVolume, seed: 77)
-                return (batch, (xv, dy, conv3dForwardNaive(xv, wv, g), conv3dBackwardNaive(xv, wv, dy, g)))
-            })
-        for (batch, budget, chunk) in [(4, 4, 4), (4, 2, 2), (4, 3, 2), (4, 1, 1), (3, 2, 1)] {
-            let g = geometry(batch)
-            let (xv, dy, forward, naive) = cases[batch]!
-            let perSample = 8 * (g.inputVolume + g.outputVolume)
-            let what = "batch \(batch) in chunks of \(chunk)"
-            Conv3dGeometry.$spatioTemporalBudget.withValue(budget * perSample) {
-                #expect(g.spatioTemporal?.planes.batch == chunk, "\(what)")
-                let x = Tensor(shape: [batch, 8, 16, 24, 24], values: xv)
-                let w = Tensor(shape: [8, 8, 3, 3, 3], values: wv)
-                (x.requiresGrad, w.requiresGrad) = (true, true)
-                let ys = (0..<2).map { _ in conv3d(x, w, Conv3dOptions(padding: (0, 1, 1))) }
-                #expect(closeness(ys[0].scalars, forward, atol: 1e-3) == "", "forward, \(what)")
-                let weights = Tensor(shape: ys[0].shape, values: dy)
-                Storage.$poisonsUninitialised.withValue(true) {
-                    add(weightedSum(ys[0], weights), weightedSum(ys[1], weights)).backward()
-                }
-                #expect(closeness(x.grad!.scalars, naive.dx.map { 2 * $0 }, atol: 4e-3) == "", "dx, \(what)")
-                #expect(closeness(w.grad!.scalars, naive.dw.map { 2 * $0 }, atol: 4e-2) == "", "dw, \(what)")
+                let base = randomValues(batch * 8 * g.outputVolume, seed: 80)
+                twins[[batch, side]] = (
+                    xv, dy, base, conv3dForwardNaive(xv, wv, g), conv3dBackwardNaive(xv, wv, dy, g)
+                )
             }
-            Conv3dGeometry.$spatioTemporalBudget.withValue(perSample - 1) {
-                #expect(g.spatioTemporal == nil, "\(what): below one sample")
+            let (xv, dy, base, forward, naive) = twins[[batch, side]]!
+            let perSample = 8 * (g.inputVolume + g.outputVolume)
+            let what = "batch \(batch) of \(side)² in chunks of \(chunk)"
+            let shape = [batch, 8, 16, side, side]
+            Conv3dGeometry.$winogradStacking.withValue(stacking) {
+                Conv3dGeometry.$spatioTemporalBudget.withValue(budget * perSample) {
+                    #expect(g.spatioTemporal?.planes.batch == chunk, "\(what)")
+                    #expect(stacking == .automatic || g.algorithm.hasSuffix("-stacked"), "\(what): \(g.algorithm)")
+                    let x = Tensor(shape: shape, values: xv)
+                    let w = Tensor(shape: [8, 8, 3, 3, 3], values: wv)
+                    (x.requiresGrad, w.requiresGrad) = (true, true)
+                    let ys = (0..<2).map { _ in conv3d(x, w, Conv3dOptions(padding: (0, 1, 1))) }
+                    #expect(closeness(ys[0].scalars, forward, atol: 1e-3) == "", "forward, \(what)")
+                    let weights = Tensor(shape: ys[0].shape, values: dy)
+                    Storage.$poisonsUninitialised.withValue(true) {
+                        add(weightedSum(ys[0], weights), weightedSum(ys[1], weights)).backward()
+                    }
+                    #expect(closeness(x.grad!.scalars, naive.dx.map { 2 * $0 }, atol: 4e-3) == "", "dx, \(what)")
+                    #expect(closeness(w.grad!.scalars, naive.dw.map { 2 * $0 }, atol: 4e-2) == "", "dw, \(what)")
+                    // Inference: the epilogue per chunk, and a sum into an existing output.
+                    func mapped(_ v: [Float]) -> [Float] {
+                        v.indices.map { i in
+                            let c = (i / g.outputVolume) % 8
+                            return max(0, v[i] * affine.scale[c] + affine.shift[c])
+                        }
+                    }
+                    GradMode.withNoGrad {
+                        let (xi, wi) = (Tensor(shape: shape, values: xv), Tensor(shape: [8, 8, 3, 3, 3], values: wv))
+                        let y = conv3d(xi, wi, Conv3dOptions(padding: (0, 1, 1)), then: affine)
+                        #expect(closeness(y.scalars, mapped(forward), atol: 3e-3) == "", "epilogue, \(what)")
+                        let sum = Tensor(shape: y.shape, values: base)
+                        _ = conv3d(xi, wi, Conv3dOptions(padding: (0, 1, 1)), addingTo: sum, then: affine)
+                        let expected = mapped(zip(forward, base).map(+))
+                        #expect(closeness(sum.scalars, expected, atol: 3e-3) == "", "sum with epilogue, \(what)")
+                    }
+                }
+                Conv3dGeometry.$spatioTemporalBudget.withValue(perSample - 1) {
+                    #expect(g.spatioTemporal == nil, "\(what): below one sample")
+                }
+            }
+        }
+    }
+
+    /// A chunk is a multiple of the workers where one fits the budget:
+    /// 6 samples with room for 3 run in chunks of 2 with 2 workers, of 3
+    /// with one.
+    @Test func chunksSplitEvenlyOverTheWorkers() {
+        let g = Conv3dGeometry(
+            batch: 6, inChannels: 8, outChannels: 8, groups: 1, input: (16, 24, 24), kernel: (3, 3, 3),
+            stride: (1, 1, 1), padding: (0, 1, 1), dilation: (1, 1, 1))
+        let perSample = 8 * (g.inputVolume + g.outputVolume)
+        for (mode, chunk) in [(Parallelism.batch, 2), (.blas, 3)] {
+            Parallel.$settings.withValue(ParallelSettings(mode: mode, threads: 2)) {
+                Conv3dGeometry.$spatioTemporalBudget.withValue(3 * perSample) {
+                    #expect(g.spatioTemporalChunk == chunk, "\(mode)")
+                }
             }
         }
     }
