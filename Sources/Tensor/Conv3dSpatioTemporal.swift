@@ -28,11 +28,12 @@ extension Conv3dGeometry {
     /// floats (`spatioTemporalBudget`); V, dV and dM of a chunk are 1.5× them
     /// each in the backward pass. With 2 workers kth3l's conv2 and conv3
     /// (batch 16) run in chunks of 4 and 16, and `eval`'s 30 views of
-    /// 8 × 224² in chunks of 2 (R50's stages 2 and 3). The budget was measured on kth3l's step
-    /// (BENCHMARKS.md, "Speed, round 3 … eighteenth part"): peak tensor
-    /// memory 364 MB with 4M floats (the two convs did not gain), 385 MB
-    /// with 8M, 435 MB with 16M, and 548 MB with whole batches, where the
-    /// two convs ran no faster than in chunks of 8.
+    /// 8 × 224² in chunks of 2 (R50's stages 2 and 3). The budget was
+    /// measured on kth3l's step (BENCHMARKS.md, "Speed, round 3 …
+    /// eighteenth part"): peak tensor memory 364 MB with 4M floats (the two
+    /// convs did not gain), 385 MB with 8M, 435 MB with 16M, and 548 MB
+    /// with whole batches, where the two convs ran no faster than in chunks
+    /// of 8.
     var spatioTemporal: (tile: WinogradTile, planes: Conv3dGeometry)? {
         guard Self.winogradPolicy == .automatic, kernel.t == 3, dilation.t == 1, padding.t <= 2, output.t > 0,
             let spatial = winogradTile, let chunk = spatioTemporalChunk
