@@ -59,8 +59,9 @@ extension Conv3dGeometry {
     /// multiple of the workers where one fits (each worker then has as many
     /// of a chunk's samples); nil where one sample does not fit.
     var spatioTemporalChunk: Int? {
+        guard batch > 0 else { return nil }
         let perSample = inChannels * inputVolume + outChannels * outputVolume
-        let fits = (0..<batch).map { $0 + 1 }.filter { batch % $0 == 0 && $0 * perSample <= Self.spatioTemporalBudget }
+        let fits = (1...batch).filter { batch % $0 == 0 && $0 * perSample <= Self.spatioTemporalBudget }
         return fits.last { $0 % Parallel.workerCount == 0 } ?? fits.last
     }
 }

@@ -18,3 +18,13 @@ extension WinogradStacking: ExpressibleByArgument {
         "Winograd over stacked samples: automatic (where no brgemm runs), always (AVX-512 too) or never "
             + "(to measure what stacks gain).")
 }
+
+extension WinogradPolicy {
+    /// The policy that `bench conv --winograd` or `train --winograd` names.
+    static func option(_ name: String) throws -> WinogradPolicy {
+        guard let policy = WinogradPolicy(rawValue: name) else {
+            throw ValidationError("--winograd must be automatic, space, 2x2 or never")
+        }
+        return policy
+    }
+}

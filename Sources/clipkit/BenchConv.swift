@@ -67,9 +67,7 @@ extension ClipKit {
                 return
             }
             let settings = ParallelSettings(mode: mode, threads: threads, batch: batch)
-            guard let policy = WinogradPolicy(rawValue: winograd) else {
-                throw ValidationError("--winograd must be automatic, space, 2x2 or never")
-            }
+            let policy = try WinogradPolicy.option(winograd)
             let times = Conv3dGeometry.$winogradPolicy.withValue(policy) {
                 Conv3dGeometry.$winogradStacking.withValue(stacking) {
                     Parallel.with(settings) { specs.map { $0.measure() } }

@@ -36,9 +36,7 @@ extension ClipKit {
         @Option(help: .hidden) var weightTrace: String?
 
         func run() throws {
-            guard let policy = WinogradPolicy(rawValue: winograd) else {
-                throw ValidationError("--winograd must be automatic, space, 2x2 or never")
-            }
+            let policy = try WinogradPolicy.option(winograd)
             try Conv3dGeometry.$winogradPolicy.withValue(policy) { try train() }
         }
 

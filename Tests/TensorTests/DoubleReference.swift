@@ -45,3 +45,28 @@ func largestErrorOverRMS(_ y: [Float], _ exact: [Double]) -> Double {
     let scale = (exact.map { $0 * $0 }.reduce(0, +) / Double(max(1, exact.count))).squareRoot()
     return zip(y, exact).map { abs(Double($0) - $1) }.max()! / scale
 }
+
+/// The float32 error of an R50-like middle conv under each policy: `batch`
+/// samples of 64 channels and 8 frames of `side`², 8 output channels,
+/// 3×3×3 with "same" padding, inputs in [−1, 1) and He-scaled weights from
+/// `seeds`. Per policy: the algorithm the conv takes, and its largest error
+/// over the outputs' RMS against `conv3dInDouble`.
+func statedErrors(
+    batch: Int, side: Int, seeds: (x: UInt64, w: UInt64), policies: [WinogradPolicy]
+) -> [(algorithm: String, error: Double)] {
+    let g = Conv3dGeometry(
+        batch: batch, inChannels: 64, outChannels: 8, groups: 1, input: (8, side, side), kernel: (3, 3, 3),
+        stride: (1, 1, 1), padding: (1, 1, 1), dilation: (1, 1, 1))
+    let xv = randomValues(batch * 64 * g.inputVolume, seed: seeds.x)
+    let bound = Float((2.0 / Double(64 * 27)).squareRoot())
+    let wv = randomValues(8 * 64 * 27, seed: seeds.w).map { $0 * bound * 1.7 }
+    let exact = conv3dInDouble(xv, wv, g)
+    let x = Tensor(shape: [batch, 64, 8, side, side], values: xv)
+    let w = Tensor(shape: [8, 64, 3, 3, 3], values: wv)
+    return policies.map { policy in
+        Conv3dGeometry.$winogradPolicy.withValue(policy) {
+            let y = GradMode.withNoGrad { conv3d(x, w, Conv3dOptions(padding: (1, 1, 1))) }.scalars
+            return (g.algorithm, largestErrorOverRMS(y, exact))
+        }
+    }
+}

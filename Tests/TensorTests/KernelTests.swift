@@ -490,25 +490,14 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
     /// and 1.5e-5: F(4×4)'s constants up to 8 cost about 8× the rounding);
     /// the other tests' F(4×4) tolerance rests on this bound.
     @Test func winogradErrorIsStated() {
-        let g = Conv3dGeometry(
-            batch: 1, inChannels: 64, outChannels: 8, groups: 1, input: (8, 16, 16), kernel: (3, 3, 3),
-            stride: (1, 1, 1), padding: (1, 1, 1), dilation: (1, 1, 1))
-        let xv = randomValues(64 * g.inputVolume, seed: 40)
-        let bound = Float((2.0 / Double(64 * 27)).squareRoot())
-        let wv = randomValues(8 * 64 * 27, seed: 41).map { $0 * bound * 1.7 }
-        let exact = conv3dInDouble(xv, wv, g)
-        let x = Tensor(shape: [1, 64, 8, 16, 16], values: xv)
-        let w = Tensor(shape: [8, 64, 3, 3, 3], values: wv)
-        for (policy, algorithm, bound) in [
+        let cases = [
             (WinogradPolicy.never, "columns", 4e-6), (.small, "winograd-2x2", 4e-6), (.automatic, "winograd-4x4", 4e-5)
-        ] {
-            Conv3dGeometry.$winogradPolicy.withValue(policy) {
-                #expect(g.algorithm == algorithm)
-                let y = GradMode.withNoGrad { conv3d(x, w, Conv3dOptions(padding: (1, 1, 1))) }.scalars
-                let error = largestErrorOverRMS(y, exact)
-                #expect(error < bound, "\(algorithm): largest error \(error) of the outputs' RMS")
-                #expect(error > 1e-9, "\(algorithm) rounds somewhere: \(error)")
-            }
+        ]
+        let measured = statedErrors(batch: 1, side: 16, seeds: (40, 41), policies: cases.map { $0.0 })
+        for ((_, algorithm, bound), (taken, error)) in zip(cases, measured) {
+            #expect(taken == algorithm)
+            #expect(error < bound, "\(algorithm): largest error \(error) of the outputs' RMS")
+            #expect(error > 1e-9, "\(algorithm) rounds somewhere: \(error)")
         }
     }
 

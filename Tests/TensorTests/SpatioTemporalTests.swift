@@ -14,25 +14,14 @@ import Testing
     /// here and held to 4e-5). KernelTests' tolerance for these
     /// convolutions rests on this bound.
     @Test func errorIsStated() {
-        let g = Conv3dGeometry(
-            batch: 2, inChannels: 64, outChannels: 8, groups: 1, input: (8, 24, 24), kernel: (3, 3, 3),
-            stride: (1, 1, 1), padding: (1, 1, 1), dilation: (1, 1, 1))
-        let xv = randomValues(2 * 64 * g.inputVolume, seed: 70)
-        let bound = Float((2.0 / Double(64 * 27)).squareRoot())
-        let wv = randomValues(8 * 64 * 27, seed: 71).map { $0 * bound * 1.7 }
-        let exact = conv3dInDouble(xv, wv, g)
-        let x = Tensor(shape: [2, 64, 8, 24, 24], values: xv)
-        let w = Tensor(shape: [8, 64, 3, 3, 3], values: wv)
-        for (policy, algorithm, bound) in [
+        let cases = [
             // The 1×3×3 convs (72 tiles a sample) stack over the batch without brgemm only.
             (WinogradPolicy.space, "winograd-4x4", 4e-5),
             (.automatic, "winograd-t4+winograd-4x4" + (SIMDLevel.usable.runsBrgemm ? "" : "-stacked"), 2e-4)
-        ] {
-            let error = Conv3dGeometry.$winogradPolicy.withValue(policy) {
-                #expect(g.algorithm == algorithm)
-                let y = GradMode.withNoGrad { conv3d(x, w, Conv3dOptions(padding: (1, 1, 1))) }.scalars
-                return largestErrorOverRMS(y, exact)
-            }
+        ]
+        let measured = statedErrors(batch: 2, side: 24, seeds: (70, 71), policies: cases.map { $0.0 })
+        for ((_, algorithm, bound), (taken, error)) in zip(cases, measured) {
+            #expect(taken == algorithm)
             print("\(algorithm): largest error \(error) of the outputs' RMS")
             #expect(error < bound && error > 1e-9, "\(algorithm): \(error)")
         }
