@@ -200,12 +200,13 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             (geometry.directLevel != nil || geometry.usesWinograd) && SIMDLevel.current != .portable
             ? [SIMDLevel.current, .portable] : [SIMDLevel.current]
         let runs = policies.flatMap { p in levels.map { (p, $0) } }.filter { $0.0 == policies[0] || $0.1 == levels[0] }
+        let naive = NaiveConvolution(x, w, geometry)
         for (policy, level) in runs {
             Conv3dGeometry.$winogradPolicy.withValue(policy) {
                 SIMDLevel.$current.withValue(level) {
                     for mode in [Parallelism.batch, .blas] {
                         Parallel.with(ParallelSettings(mode: mode, threads: 2)) {
-                            equalsTheNaiveTwin(x, w, options, geometry, "\(mode), \(geometry.algorithm)")
+                            equalsTheNaiveTwin(x, w, options, naive, "\(mode), \(geometry.algorithm)")
                         }
                     }
                 }
@@ -253,14 +254,15 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             x.requiresGrad = true
             w.requiresGrad = true
             let options = Conv3dOptions(stride: stride, padding: padding, dilation: dilation)
+            let naive = NaiveConvolution(x, w, geometry)
             SIMDLevel.$current.withValue(level) {
                 #expect(geometry.algorithm == "direct-\(level.rawValue)")
                 // 3 threads: a batch of 2 split into rows too.
                 for (mode, threads) in [(Parallelism.batch, 2), (.blas, 2), (.batch, 3)] {
                     Parallel.with(ParallelSettings(mode: mode, threads: threads)) {
                         let what = "\(mode) × \(threads), \(geometry.algorithm), \(geometry)"
-                        equalsTheNaiveTwin(x, w, options, geometry, what)
-                        directWeightGradientAndSumsEqualTheNaiveTwin(x, w, options, geometry, what)
+                        equalsTheNaiveTwin(x, w, options, naive, what)
+                        directWeightGradientAndSumsEqualTheNaiveTwin(x, w, options, naive, what)
                     }
                 }
             }
@@ -270,16 +272,15 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
     /// What the stems do in training (dW with no dX), and the sum into an
     /// output without an epilogue, and an epilogue without ReLU.
     private func directWeightGradientAndSumsEqualTheNaiveTwin(
-        _ x: Tensor, _ w: Tensor, _ options: Conv3dOptions, _ g: Conv3dGeometry, _ what: String
+        _ x: Tensor, _ w: Tensor, _ options: Conv3dOptions, _ naive: NaiveConvolution, _ what: String
     ) {
+        let g = naive.geometry
         let input = Tensor(shape: x.shape, values: x.scalars)
         w.zeroGrad()
         let y = conv3d(input, w, options)
-        let dy = randomValues(y.count, seed: 6)
-        weightedSum(y, Tensor(shape: y.shape, values: dy)).backward()
-        let naive = conv3dBackwardNaive(x.scalars, w.scalars, dy, g)
+        weightedSum(y, Tensor(shape: y.shape, values: naive.dy)).backward()
         #expect(closeness(w.grad!.scalars, naive.dw, atol: 1e-4) == "", "dw alone, \(what)")
-        let plain = conv3dForwardNaive(x.scalars, w.scalars, g)
+        let plain = naive.y
         let base = randomValues(plain.count, seed: 9)
         let affine = ChannelAffine(
             scale: randomValues(g.outChannels, seed: 7), shift: randomValues(g.outChannels, seed: 8), relu: false)
@@ -408,12 +409,30 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         #expect(SIMDLevel.fromEnvironment(nil) == SIMDLevel.best)
     }
 
+    /// The naive twin's results for one case, made once: its forward pass
+    /// and, for the output gradient `dy` (seed 6), dX and dW. (Made again for
+    /// every run of a case, in debug builds they took most of the suite.)
+    struct NaiveConvolution {
+        let geometry: Conv3dGeometry
+        let y: [Float]
+        let dy: [Float]
+        let dx: [Float]
+        let dw: [Float]
+
+        init(_ x: Tensor, _ w: Tensor, _ geometry: Conv3dGeometry) {
+            self.geometry = geometry
+            y = conv3dForwardNaive(x.scalars, w.scalars, geometry)
+            dy = randomValues(y.count, seed: 6)
+            (dx, dw) = conv3dBackwardNaive(x.scalars, w.scalars, dy, geometry)
+        }
+    }
+
     /// Forward, dX, dW and the inference epilogues of `conv3d` on x and w
     /// against the naive twin, in the current parallel mode and policy.
     private func equalsTheNaiveTwin(
-        _ x: Tensor, _ w: Tensor, _ options: Conv3dOptions, _ geometry: Conv3dGeometry, _ what: String
+        _ x: Tensor, _ w: Tensor, _ options: Conv3dOptions, _ naive: NaiveConvolution, _ what: String
     ) {
-        let (xv, wv) = (x.scalars, w.scalars)
+        let geometry = naive.geometry
         // F(4×4, 3×3)'s transforms multiply by up to 8 (and 1/24): its float32
         // rounding stays within 4e-5 of the outputs' RMS; F(2×2)'s, the
         // columns' and the naive twin's own within 4e-6 each
@@ -424,19 +443,17 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         ]
         // Along time and space too: 2e-4 (SpatioTemporalTests.errorIsStated).
         let relative: Float = geometry.spatioTemporal != nil ? 2e-4 : tiles.contains(.f4) ? 4e-5 : 8e-6
-        let scale = relative * rms(conv3dForwardNaive(xv, wv, geometry))
+        let scale = relative * rms(naive.y)
         x.zeroGrad()
         w.zeroGrad()
         let y = conv3d(x, w, options)
-        #expect(
-            closeness(y.scalars, conv3dForwardNaive(xv, wv, geometry), atol: 1e-5 + scale) == "", "forward, \(what)")
-        let dy = randomValues(y.count, seed: 6)
+        #expect(closeness(y.scalars, naive.y, atol: 1e-5 + scale) == "", "forward, \(what)")
+        let dy = naive.dy
         // New gradients are written, not zeroed and added into: storage made
         // without zeroing starts as NaNs, so that an element a path missed shows.
         Storage.$poisonsUninitialised.withValue(true) {
             weightedSum(y, Tensor(shape: y.shape, values: dy)).backward()
         }
-        let naive = conv3dBackwardNaive(xv, wv, dy, geometry)
         let dxScale = relative * rms(naive.dx)
         #expect(closeness(x.grad!.scalars, naive.dx, atol: 1e-5 + dxScale) == "", "dx, \(what)")
         // A weight's gradient sums up to 2,002 products (N·T·H·W): rounding
@@ -449,18 +466,19 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             closeness(x.grad!.scalars, naive.dx.map { 2 * $0 }, atol: 2 * (1e-5 + dxScale)) == "", "dx added, \(what)")
         #expect(
             closeness(w.grad!.scalars, naive.dw.map { 2 * $0 }, atol: 2 * (1e-4 + dwScale)) == "", "dw added, \(what)")
-        inferenceEpiloguesEqualTheNaiveTwin(x, w, options, geometry, what: what, atol: 1e-5 + scale)
+        inferenceEpiloguesEqualTheNaiveTwin(x, w, options, naive, what: what, atol: 1e-5 + scale)
     }
 
     /// Inference's fused epilogue (y·scale + shift, ReLU) and the sum into an
     /// existing output, against the naive convolution mapped afterwards.
     private func inferenceEpiloguesEqualTheNaiveTwin(
-        _ x: Tensor, _ w: Tensor, _ options: Conv3dOptions, _ g: Conv3dGeometry, what: String, atol: Float
+        _ x: Tensor, _ w: Tensor, _ options: Conv3dOptions, _ naive: NaiveConvolution, what: String, atol: Float
     ) {
+        let g = naive.geometry
         let o = g.outChannels
         let affine = ChannelAffine(
             scale: randomValues(o, seed: 7).map { $0 + 1.5 }, shift: randomValues(o, seed: 8), relu: true)
-        let plain = conv3dForwardNaive(x.scalars, w.scalars, g)
+        let plain = naive.y
         let base = randomValues(plain.count, seed: 9)
         func mapped(_ v: [Float]) -> [Float] {
             v.indices.map { i in
