@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 
-.PHONY: deps build release test test-torch test-wheel wheel demo bench bench-speed fixtures clean format lint results-check
+.PHONY: deps build release test test-torch test-wheel wheel demo bench bench-speed bench-policies fixtures clean format lint results-check
 
 deps:
 	@tools/install-deps.sh
@@ -63,6 +63,20 @@ bench: release
 bench-speed: release
 	"$$(tools/bench/setup-venv.sh)" tools/bench/speed_targets.py --clipkit "$$($(SWIFT) build -c release --show-bin-path)/clipkit" \
 	    --out bench-data/speed $(if $(BEFORE),--before $(BEFORE)) $(if $(ROUNDS),--rounds $(ROUNDS))
+
+# Every algorithm choice against its alternatives on this CPU (tools/bench/bench_policies.py; ClipKit alone, standard
+# Python, about 2 hours on 2 cores): the R50s' layers at both step shapes and kth3l's; tables in bench-data/policies/.
+POLICY_SETS := r3d50:3x8x112x112:4 r3d50:3x4x224x224:2 r2plus1d-r50:3x8x112x112:4 r2plus1d-r50:3x4x224x224:2 \
+	kth3l:3x16x60x80:16
+bench-policies: release
+	@mkdir -p bench-data/policies
+	@set -o pipefail; failed=0; bin="$$($(SWIFT) build -c release --show-bin-path)/clipkit"; \
+	for set in $(POLICY_SETS); do IFS=: read -r layers input batch <<< "$$set"; \
+	    echo "== $$layers, $$batch × $$input"; \
+	    python3 tools/bench/bench_policies.py --clipkit "$$bin" --layers $$layers --input $$input --batch $$batch \
+	        $(if $(ROUNDS),--rounds $(ROUNDS)) --json-out bench-data/policies/$$layers-$$input.json \
+	        | tee bench-data/policies/$$layers-$$input.md || failed=1; \
+	done; exit $$failed
 
 # Regenerates Fixtures/ (committed; only needed when the fixture set changes).
 fixtures: deps
