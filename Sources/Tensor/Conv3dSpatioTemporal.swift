@@ -19,16 +19,33 @@ extension Conv3dGeometry {
     /// The tile along time and the geometry of the α 1×3×3 convolutions,
     /// where a 3×3×3 convolution that runs by Winograd in space does at most
     /// 2/3 of the multiplies that way: frames large enough that the 1×3×3
-    /// convolutions on ⌈To / m⌉ frames still take Winograd (R50's stages 2
-    /// and 3 at 4 × 8 × 112² and 2 × 4 × 224², kth3l's conv2 and conv3).
-    /// Only under `WinogradPolicy.automatic`.
+    /// convolutions on ⌈To / m⌉ frames still take Winograd. Only under
+    /// `WinogradPolicy.automatic`.
+    ///
+    /// Where the 1×3×3 convolutions have fewer than 128 tiles a sample
+    /// (`spatioTemporalPlaneTiles`; without brgemm they then stack the
+    /// samples), the path is taken only with ≥ 64 channels each side
+    /// (`spatioTemporalSmallPlaneChannels`): the transforms along time cost
+    /// memory passes in proportion to the channels, the products save in
+    /// proportion to their product. Measured one layer at a time with
+    /// tools/bench/bench_policies.py against `--winograd space`
+    /// (BENCHMARKS.md, "Speed, round 3 … nineteenth part"), Zen 3, the three
+    /// passes together:
+    /// - left: kth3l's conv2 on ITSL's stage-t clips (32 input channels,
+    ///   16 frames of 15×15, 64 tiles a sample), where the path took 1.36×
+    ///   the time (the demo's stage-t steps 1.20× faster without it);
+    /// - taken: kth3l's conv2 at full size and on stage-s clips (320 and 128
+    ///   tiles), about 1.1× faster; its conv3 on stage-s clips (64 and 128
+    ///   channels, 16 tiles) 1.23×, on stage-t and full-size clips (8 and 40
+    ///   tiles) as fast either way; r3d50's res2.conv2 at 4 × 8 × 112²
+    ///   (64 channels, 98 tiles) 1.06×.
     ///
     /// The planes' batch is a chunk of the batch (`spatioTemporalChunk`):
     /// a divisor of it whose samples' input and output hold at most 8M
     /// floats (`spatioTemporalBudget`); V, dV and dM of a chunk are 1.5× them
-    /// each in the backward pass. With 2 workers kth3l's conv2 and conv3
-    /// (batch 16) run in chunks of 4 and 16, and `eval`'s 30 views of
-    /// 8 × 224² in chunks of 2 (R50's stages 2 and 3). The budget was
+    /// each in the backward pass. With 2 workers kth3l's conv2 (batch 16)
+    /// runs in chunks of 4, and `eval`'s 30 views of 8 × 224² in chunks of
+    /// 2 (R50's stages 2 and 3). The budget was
     /// measured on kth3l's step (BENCHMARKS.md, "Speed, round 3 …
     /// eighteenth part"): peak tensor memory 364 MB with 4M floats (the two
     /// convs did not gain), 385 MB with 8M, 435 MB with 16M, and 548 MB
@@ -45,6 +62,11 @@ extension Conv3dGeometry {
             input: ((output.t + tile.m - 1) / tile.m, input.h, input.w), kernel: (1, 3, 3), stride: (1, 1, 1),
             padding: (0, padding.h, padding.w), dilation: (1, 1, 1))
         guard let planar = planes.winogradTile else { return nil }
+        let planeTiles = planes.winogradTiles(planar)
+        guard
+            planes.output.t * planeTiles.h * planeTiles.w >= Self.spatioTemporalPlaneTiles
+                || min(inChannels, outChannels) >= Self.spatioTemporalSmallPlaneChannels
+        else { return nil }
         func perFrame(_ g: Conv3dGeometry, _ tile: WinogradTile) -> Int {
             let (h, w) = g.winogradTiles(tile)
             return tile.planes * h * w

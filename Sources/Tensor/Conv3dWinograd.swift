@@ -114,6 +114,15 @@ extension Conv3dGeometry {
     /// (`spatioTemporal`), bound and read as `winogradPolicy` is (tests
     /// lower it to make chunks of small batches).
     @TaskLocal static var spatioTemporalBudget = 8 << 20
+    /// The channels, the fewer of input and output, from which a 3×3×3
+    /// convolution runs by Winograd along time and space although its 1×3×3
+    /// convolutions have fewer than `spatioTemporalPlaneTiles` tiles a sample
+    /// (`spatioTemporal`), bound as `spatioTemporalBudget` is (tests lower it
+    /// to run that path on small convolutions).
+    @TaskLocal static var spatioTemporalSmallPlaneChannels = 64
+    /// Tiles a sample from which the 1×3×3 convolutions of the path along
+    /// time and space pay at any channel count (`spatioTemporal`).
+    static let spatioTemporalPlaneTiles = 128
 
     /// The tiles a sample needs for Winograd. With OpenBLAS per tap (no
     /// brgemm), which packs U again in every call: 128. R50's middle convs at

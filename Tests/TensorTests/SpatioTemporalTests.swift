@@ -19,7 +19,10 @@ import Testing
             (WinogradPolicy.space, "winograd-4x4", 4e-5),
             (.automatic, "winograd-t4+winograd-4x4" + (SIMDLevel.usable.runsBrgemm ? "" : "-stacked"), 2e-4)
         ]
-        let measured = statedErrors(batch: 2, side: 24, seeds: (70, 71), policies: cases.map { $0.0 })
+        // 8 output channels: the path along time and space only where tests allow it on so few (72 tiles a sample).
+        let measured = Conv3dGeometry.$spatioTemporalSmallPlaneChannels.withValue(0) {
+            statedErrors(batch: 2, side: 24, seeds: (70, 71), policies: cases.map { $0.0 })
+        }
         for ((_, algorithm, bound), (taken, error)) in zip(cases, measured) {
             #expect(taken == algorithm)
             print("\(algorithm): largest error \(error) of the outputs' RMS")
@@ -99,43 +102,70 @@ import Testing
             let perSample = 8 * (g.inputVolume + g.outputVolume)
             let what = "batch \(batch) of \(side)² in chunks of \(chunk)"
             let shape = [batch, 8, 16, side, side]
-            Conv3dGeometry.$winogradStacking.withValue(stacking) {
-                Conv3dGeometry.$spatioTemporalBudget.withValue(budget * perSample) {
-                    #expect(g.spatioTemporal?.planes.batch == chunk, "\(what)")
-                    #expect(stacking == .automatic || g.algorithm.hasSuffix("-stacked"), "\(what): \(g.algorithm)")
-                    let x = Tensor(shape: shape, values: xv)
-                    let w = Tensor(shape: [8, 8, 3, 3, 3], values: wv)
-                    (x.requiresGrad, w.requiresGrad) = (true, true)
-                    let ys = (0..<2).map { _ in conv3d(x, w, Conv3dOptions(padding: (0, 1, 1))) }
-                    #expect(closeness(ys[0].scalars, forward, atol: 1e-3) == "", "forward, \(what)")
-                    let weights = Tensor(shape: ys[0].shape, values: dy)
-                    Storage.$poisonsUninitialised.withValue(true) {
-                        add(weightedSum(ys[0], weights), weightedSum(ys[1], weights)).backward()
-                    }
-                    #expect(closeness(x.grad!.scalars, naive.dx.map { 2 * $0 }, atol: 4e-3) == "", "dx, \(what)")
-                    #expect(closeness(w.grad!.scalars, naive.dw.map { 2 * $0 }, atol: 4e-2) == "", "dw, \(what)")
-                    // Inference: the epilogue per chunk, and a sum into an existing output.
-                    func mapped(_ v: [Float]) -> [Float] {
-                        v.indices.map { i in
-                            let c = (i / g.outputVolume) % 8
-                            return max(0, v[i] * affine.scale[c] + affine.shift[c])
+            // 12×12 frames (36 tiles a sample) take the path on 8 channels only where tests allow it.
+            Conv3dGeometry.$spatioTemporalSmallPlaneChannels.withValue(
+                side < 24 ? 0 : Conv3dGeometry.spatioTemporalSmallPlaneChannels
+            ) {
+                Conv3dGeometry.$winogradStacking.withValue(stacking) {
+                    Conv3dGeometry.$spatioTemporalBudget.withValue(budget * perSample) {
+                        #expect(g.spatioTemporal?.planes.batch == chunk, "\(what)")
+                        #expect(stacking == .automatic || g.algorithm.hasSuffix("-stacked"), "\(what): \(g.algorithm)")
+                        let x = Tensor(shape: shape, values: xv)
+                        let w = Tensor(shape: [8, 8, 3, 3, 3], values: wv)
+                        (x.requiresGrad, w.requiresGrad) = (true, true)
+                        let ys = (0..<2).map { _ in conv3d(x, w, Conv3dOptions(padding: (0, 1, 1))) }
+                        #expect(closeness(ys[0].scalars, forward, atol: 1e-3) == "", "forward, \(what)")
+                        let weights = Tensor(shape: ys[0].shape, values: dy)
+                        Storage.$poisonsUninitialised.withValue(true) {
+                            add(weightedSum(ys[0], weights), weightedSum(ys[1], weights)).backward()
+                        }
+                        #expect(closeness(x.grad!.scalars, naive.dx.map { 2 * $0 }, atol: 4e-3) == "", "dx, \(what)")
+                        #expect(closeness(w.grad!.scalars, naive.dw.map { 2 * $0 }, atol: 4e-2) == "", "dw, \(what)")
+                        // Inference: the epilogue per chunk, and a sum into an existing output.
+                        func mapped(_ v: [Float]) -> [Float] {
+                            v.indices.map { i in
+                                let c = (i / g.outputVolume) % 8
+                                return max(0, v[i] * affine.scale[c] + affine.shift[c])
+                            }
+                        }
+                        GradMode.withNoGrad {
+                            let (xi, wi) = (
+                                Tensor(shape: shape, values: xv), Tensor(shape: [8, 8, 3, 3, 3], values: wv)
+                            )
+                            let y = conv3d(xi, wi, Conv3dOptions(padding: (0, 1, 1)), then: affine)
+                            #expect(closeness(y.scalars, mapped(forward), atol: 3e-3) == "", "epilogue, \(what)")
+                            let sum = Tensor(shape: y.shape, values: base)
+                            _ = conv3d(xi, wi, Conv3dOptions(padding: (0, 1, 1)), addingTo: sum, then: affine)
+                            let expected = mapped(zip(forward, base).map(+))
+                            #expect(closeness(sum.scalars, expected, atol: 3e-3) == "", "sum with epilogue, \(what)")
                         }
                     }
-                    GradMode.withNoGrad {
-                        let (xi, wi) = (Tensor(shape: shape, values: xv), Tensor(shape: [8, 8, 3, 3, 3], values: wv))
-                        let y = conv3d(xi, wi, Conv3dOptions(padding: (0, 1, 1)), then: affine)
-                        #expect(closeness(y.scalars, mapped(forward), atol: 3e-3) == "", "epilogue, \(what)")
-                        let sum = Tensor(shape: y.shape, values: base)
-                        _ = conv3d(xi, wi, Conv3dOptions(padding: (0, 1, 1)), addingTo: sum, then: affine)
-                        let expected = mapped(zip(forward, base).map(+))
-                        #expect(closeness(sum.scalars, expected, atol: 3e-3) == "", "sum with epilogue, \(what)")
+                    Conv3dGeometry.$spatioTemporalBudget.withValue(perSample - 1) {
+                        #expect(g.spatioTemporal == nil, "\(what): below one sample")
                     }
-                }
-                Conv3dGeometry.$spatioTemporalBudget.withValue(perSample - 1) {
-                    #expect(g.spatioTemporal == nil, "\(what): below one sample")
                 }
             }
         }
+    }
+
+    /// Which 3×3×3 convolutions take the path, as measured (the doc comment
+    /// of `Conv3dGeometry.spatioTemporal`): 1×3×3 convolutions of ≥ 128
+    /// tiles a sample, or of fewer with ≥ 64 channels each side.
+    @Test func takenWhereMeasuredToPay() {
+        func taken(_ batch: Int, _ c: Int, _ o: Int, _ input: (Int, Int, Int)) -> Bool {
+            Conv3dGeometry(
+                batch: batch, inChannels: c, outChannels: o, groups: 1, input: input, kernel: (3, 3, 3),
+                stride: (1, 1, 1), padding: (1, 1, 1), dilation: (1, 1, 1)
+            ).spatioTemporal != nil
+        }
+        // kth3l's conv2 at full size and on stage-s clips (320 and 128 tiles a sample, 32 input channels).
+        #expect(taken(16, 32, 64, (16, 30, 40)) && taken(16, 32, 64, (8, 30, 30)))
+        // Its conv3 on stage-s clips (16 tiles, 64 input channels); r3d50's res2.conv2 at 4 × 8 × 112² (98 tiles).
+        #expect(taken(16, 64, 128, (4, 15, 15)) && taken(4, 64, 64, (8, 28, 28)))
+        // kth3l's conv2 on stage-t clips: 64 tiles a sample, 32 input channels.
+        #expect(!taken(16, 32, 64, (16, 15, 15)))
+        // The same with the channels' condition lifted: the multiplies' rule alone takes it.
+        Conv3dGeometry.$spatioTemporalSmallPlaneChannels.withValue(0) { #expect(taken(16, 32, 64, (16, 15, 15))) }
     }
 
     /// A chunk is a multiple of the workers where one fits the budget:
