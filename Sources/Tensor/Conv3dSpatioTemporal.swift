@@ -33,7 +33,7 @@ extension Conv3dGeometry {
     /// passes together:
     /// - left: kth3l's conv2 on ITSL's stage-t clips (32 input channels,
     ///   16 frames of 15×15, 64 tiles a sample), where the path took 1.36×
-    ///   the time (the demo's stage-t steps 1.20× faster without it);
+    ///   the time (the stage-t step 1.11× faster without it, paired);
     /// - taken: kth3l's conv2 at full size and on stage-s clips (320 and 128
     ///   tiles), about 1.1× faster; its conv3 on stage-s clips (64 and 128
     ///   channels, 16 tiles) 1.23×, on stage-t and full-size clips (8 and 40
