@@ -23,8 +23,8 @@ extension Conv3dGeometry {
     /// `WinogradPolicy.automatic`.
     ///
     /// Where the 1×3×3 convolutions have fewer than 128 tiles a sample
-    /// (`spatioTemporalPlaneTiles`; without brgemm they then stack the
-    /// samples), the path is taken only with ≥ 64 channels each side
+    /// (`winogradMinimumColumns(.portable)`, below which they stack the
+    /// samples without brgemm), the path is taken only with ≥ 64 channels each side
     /// (`spatioTemporalSmallPlaneChannels`): the transforms along time cost
     /// memory passes in proportion to the channels, the products save in
     /// proportion to their product. Measured one layer at a time with
@@ -61,10 +61,8 @@ extension Conv3dGeometry {
             batch: chunk, inChannels: inChannels, outChannels: outChannels, groups: 1,
             input: ((output.t + tile.m - 1) / tile.m, input.h, input.w), kernel: (1, 3, 3), stride: (1, 1, 1),
             padding: (0, padding.h, padding.w), dilation: (1, 1, 1))
-        guard let planar = planes.winogradTile else { return nil }
-        let planeTiles = planes.winogradTiles(planar)
-        guard
-            planes.output.t * planeTiles.h * planeTiles.w >= Self.spatioTemporalPlaneTiles
+        guard let planar = planes.winogradTile,
+            planes.winogradTilesPerSample(planar) >= Self.winogradMinimumColumns(.portable)
                 || min(inChannels, outChannels) >= Self.spatioTemporalSmallPlaneChannels
         else { return nil }
         func perFrame(_ g: Conv3dGeometry, _ tile: WinogradTile) -> Int {

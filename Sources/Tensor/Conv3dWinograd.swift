@@ -65,10 +65,7 @@ extension Conv3dGeometry {
                 && dilation == (1, 1, 1) && padding.h <= 2 && padding.w <= 2 && padding.t < kernel.t
                 && inChannels >= 8 && outChannels >= 8
         else { return nil }
-        func tiles(_ tile: WinogradTile) -> Int {
-            let (h, w) = winogradTiles(tile)
-            return output.t * h * w
-        }
+        let tiles = winogradTilesPerSample
         let minimum = Self.winogradMinimumColumns(.usable)
         // Too few tiles a sample: the batch's samples share GEMMs
         // (`WinogradStack`) where they have `columns` together.
@@ -91,8 +88,7 @@ extension Conv3dGeometry {
     /// (`WinogradStack`), under the bound policy at the usable level.
     var stacksWinograd: Bool {
         guard let tile = winogradTile else { return false }
-        let (h, w) = winogradTiles(tile)
-        return stacksSamples(tilesPerSample: output.t * h * w)
+        return stacksSamples(tilesPerSample: winogradTilesPerSample(tile))
     }
 
     /// `WinogradStack.takes` at the usable level under the bound policy.
@@ -116,13 +112,10 @@ extension Conv3dGeometry {
     @TaskLocal static var spatioTemporalBudget = 8 << 20
     /// The channels, the fewer of input and output, from which a 3×3×3
     /// convolution runs by Winograd along time and space although its 1×3×3
-    /// convolutions have fewer than `spatioTemporalPlaneTiles` tiles a sample
+    /// convolutions have too few tiles a sample for OpenBLAS's GEMMs
     /// (`spatioTemporal`), bound as `spatioTemporalBudget` is (tests lower it
     /// to run that path on small convolutions).
     @TaskLocal static var spatioTemporalSmallPlaneChannels = 64
-    /// Tiles a sample from which the 1×3×3 convolutions of the path along
-    /// time and space pay at any channel count (`spatioTemporal`).
-    static let spatioTemporalPlaneTiles = 128
 
     /// The tiles a sample needs for Winograd. With OpenBLAS per tap (no
     /// brgemm), which packs U again in every call: 128. R50's middle convs at
@@ -141,6 +134,12 @@ extension Conv3dGeometry {
     /// m×m output tiles of a frame, down and across (the last ones may overhang).
     func winogradTiles(_ tile: WinogradTile) -> (h: Int, w: Int) {
         ((output.h + tile.m - 1) / tile.m, (output.w + tile.m - 1) / tile.m)
+    }
+
+    /// The tiles of a sample's output frames with `tile`.
+    func winogradTilesPerSample(_ tile: WinogradTile) -> Int {
+        let (h, w) = winogradTiles(tile)
+        return output.t * h * w
     }
 
     /// The convolution that maps dY to dX when stride and dilation are 1: the

@@ -75,6 +75,11 @@ import Testing
     /// poisoned; so do inference's epilogue and a sum into an existing
     /// output. Below one sample's worth the path is not taken.
     @Test func chunksOfTheBatch() {
+        // 8 channels: the 12×12 case (36 tiles a sample) takes the path only with the channels' bound lifted.
+        Conv3dGeometry.$spatioTemporalSmallPlaneChannels.withValue(0) { chunksEqualTheNaiveTwin() }
+    }
+
+    private func chunksEqualTheNaiveTwin() {
         func geometry(_ batch: Int, _ side: Int) -> Conv3dGeometry {
             Conv3dGeometry(
                 batch: batch, inChannels: 8, outChannels: 8, groups: 1, input: (16, side, side), kernel: (3, 3, 3),
@@ -102,47 +107,40 @@ import Testing
             let perSample = 8 * (g.inputVolume + g.outputVolume)
             let what = "batch \(batch) of \(side)² in chunks of \(chunk)"
             let shape = [batch, 8, 16, side, side]
-            // 12×12 frames (36 tiles a sample) take the path on 8 channels only where tests allow it.
-            Conv3dGeometry.$spatioTemporalSmallPlaneChannels.withValue(
-                side < 24 ? 0 : Conv3dGeometry.spatioTemporalSmallPlaneChannels
-            ) {
-                Conv3dGeometry.$winogradStacking.withValue(stacking) {
-                    Conv3dGeometry.$spatioTemporalBudget.withValue(budget * perSample) {
-                        #expect(g.spatioTemporal?.planes.batch == chunk, "\(what)")
-                        #expect(stacking == .automatic || g.algorithm.hasSuffix("-stacked"), "\(what): \(g.algorithm)")
-                        let x = Tensor(shape: shape, values: xv)
-                        let w = Tensor(shape: [8, 8, 3, 3, 3], values: wv)
-                        (x.requiresGrad, w.requiresGrad) = (true, true)
-                        let ys = (0..<2).map { _ in conv3d(x, w, Conv3dOptions(padding: (0, 1, 1))) }
-                        #expect(closeness(ys[0].scalars, forward, atol: 1e-3) == "", "forward, \(what)")
-                        let weights = Tensor(shape: ys[0].shape, values: dy)
-                        Storage.$poisonsUninitialised.withValue(true) {
-                            add(weightedSum(ys[0], weights), weightedSum(ys[1], weights)).backward()
-                        }
-                        #expect(closeness(x.grad!.scalars, naive.dx.map { 2 * $0 }, atol: 4e-3) == "", "dx, \(what)")
-                        #expect(closeness(w.grad!.scalars, naive.dw.map { 2 * $0 }, atol: 4e-2) == "", "dw, \(what)")
-                        // Inference: the epilogue per chunk, and a sum into an existing output.
-                        func mapped(_ v: [Float]) -> [Float] {
-                            v.indices.map { i in
-                                let c = (i / g.outputVolume) % 8
-                                return max(0, v[i] * affine.scale[c] + affine.shift[c])
-                            }
-                        }
-                        GradMode.withNoGrad {
-                            let (xi, wi) = (
-                                Tensor(shape: shape, values: xv), Tensor(shape: [8, 8, 3, 3, 3], values: wv)
-                            )
-                            let y = conv3d(xi, wi, Conv3dOptions(padding: (0, 1, 1)), then: affine)
-                            #expect(closeness(y.scalars, mapped(forward), atol: 3e-3) == "", "epilogue, \(what)")
-                            let sum = Tensor(shape: y.shape, values: base)
-                            _ = conv3d(xi, wi, Conv3dOptions(padding: (0, 1, 1)), addingTo: sum, then: affine)
-                            let expected = mapped(zip(forward, base).map(+))
-                            #expect(closeness(sum.scalars, expected, atol: 3e-3) == "", "sum with epilogue, \(what)")
+            Conv3dGeometry.$winogradStacking.withValue(stacking) {
+                Conv3dGeometry.$spatioTemporalBudget.withValue(budget * perSample) {
+                    #expect(g.spatioTemporal?.planes.batch == chunk, "\(what)")
+                    #expect(stacking == .automatic || g.algorithm.hasSuffix("-stacked"), "\(what): \(g.algorithm)")
+                    let x = Tensor(shape: shape, values: xv)
+                    let w = Tensor(shape: [8, 8, 3, 3, 3], values: wv)
+                    (x.requiresGrad, w.requiresGrad) = (true, true)
+                    let ys = (0..<2).map { _ in conv3d(x, w, Conv3dOptions(padding: (0, 1, 1))) }
+                    #expect(closeness(ys[0].scalars, forward, atol: 1e-3) == "", "forward, \(what)")
+                    let weights = Tensor(shape: ys[0].shape, values: dy)
+                    Storage.$poisonsUninitialised.withValue(true) {
+                        add(weightedSum(ys[0], weights), weightedSum(ys[1], weights)).backward()
+                    }
+                    #expect(closeness(x.grad!.scalars, naive.dx.map { 2 * $0 }, atol: 4e-3) == "", "dx, \(what)")
+                    #expect(closeness(w.grad!.scalars, naive.dw.map { 2 * $0 }, atol: 4e-2) == "", "dw, \(what)")
+                    // Inference: the epilogue per chunk, and a sum into an existing output.
+                    func mapped(_ v: [Float]) -> [Float] {
+                        v.indices.map { i in
+                            let c = (i / g.outputVolume) % 8
+                            return max(0, v[i] * affine.scale[c] + affine.shift[c])
                         }
                     }
-                    Conv3dGeometry.$spatioTemporalBudget.withValue(perSample - 1) {
-                        #expect(g.spatioTemporal == nil, "\(what): below one sample")
+                    GradMode.withNoGrad {
+                        let (xi, wi) = (Tensor(shape: shape, values: xv), Tensor(shape: [8, 8, 3, 3, 3], values: wv))
+                        let y = conv3d(xi, wi, Conv3dOptions(padding: (0, 1, 1)), then: affine)
+                        #expect(closeness(y.scalars, mapped(forward), atol: 3e-3) == "", "epilogue, \(what)")
+                        let sum = Tensor(shape: y.shape, values: base)
+                        _ = conv3d(xi, wi, Conv3dOptions(padding: (0, 1, 1)), addingTo: sum, then: affine)
+                        let expected = mapped(zip(forward, base).map(+))
+                        #expect(closeness(sum.scalars, expected, atol: 3e-3) == "", "sum with epilogue, \(what)")
                     }
+                }
+                Conv3dGeometry.$spatioTemporalBudget.withValue(perSample - 1) {
+                    #expect(g.spatioTemporal == nil, "\(what): below one sample")
                 }
             }
         }

@@ -96,6 +96,13 @@ def main():
             os.replace(a.json_out + ".tmp", a.json_out)
     default = runs[""]
     names = list(default[0])
+
+    def weighted(setting_runs):
+        """The network's convolutions, each shape's median over the rounds times how often it occurs."""
+        return sum(count * statistics.median(total(run[name][2]) for run in setting_runs)
+                   for name, (_, count, _) in default[0].items())
+
+    default_ms = weighted(default)
     print(f"{a.layers}, batch {a.batch} × {a.input}, {a.threads} threads, {a.rounds} interleaved rounds; "
           "speed-up = default time / alternative time, median of the rounds' pairs")
     flagged = []
@@ -109,15 +116,13 @@ def main():
                 continue
             print(f"(its first {len(runs[s])} rounds:)")
         alternative = runs[s]
+        every_layer = "--parallel" in s  # the same algorithms, other threads: every layer compared
         print(f"\n`{s}` against the defaults\n")
         print("| layer | × | default | alternative | forward | dX | dW | all three (rounds faster) |")
         print("|---|---|---|---|---|---|---|---|")
-        weighted = [0.0, 0.0]
         for name in names:
             (algo, count, _), (alt_algo, _, _) = default[0][name], alternative[0][name]
-            weighted[0] += count * statistics.median(total(run[name][2]) for run in default)
-            weighted[1] += count * statistics.median(total(run[name][2]) for run in alternative)
-            if alt_algo == algo and "--parallel" not in s:  # the same code: only noise to compare
+            if alt_algo == algo and not every_layer:  # the same code: only noise to compare
                 continue
             cells = []
             for key in PASSES:
@@ -132,8 +137,9 @@ def main():
                 flagged.append((s, name, algo, alt_algo, speedup))
             print(f"| {name} | {count} | {algo} | {alt_algo} | " + " | ".join(cells)
                   + f" | {speedup:.2f}× ({faster}/{len(ratios)}){mark} |")
-        print(f"\nAll layers, weighted by ×: {weighted[0]:.0f} ms by default, {weighted[1]:.0f} ms with `{s}` "
-              f"({weighted[0] / max(weighted[1], 1e-9):.2f}×)")
+        alternative_ms = weighted(alternative)
+        print(f"\nAll layers, weighted by ×: {default_ms:.0f} ms by default, {alternative_ms:.0f} ms with `{s}` "
+              f"({default_ms / max(alternative_ms, 1e-9):.2f}×)")
     print()
     if flagged:
         print("Faster than the defaults by more than the margin:")
