@@ -1,6 +1,7 @@
 // ckernels.h's kernels at each SIMD level: each body (direct_conv_body.h,
-// winograd_body.h, weights_body.h, batch_norm_body.h, pool_body.h; brgemm_body.h and
-// packed_weights_body.h at AVX-512 only) is included once per
+// direct_grad_body.h, winograd_body.h, weights_body.h, batch_norm_body.h,
+// pool_body.h; brgemm_body.h, packed_weights_body.h and
+// direct_grad_lanes_body.h at AVX-512 only) is included once per
 // level, with that level's vector operations and target.
 #include "ckernels.h"
 
@@ -112,6 +113,7 @@ static inline __m256 load_offsets_avx2(const uint8_t *p, int64_t lanes) {
 #define V_LOAD_OFFSETS(p, lanes) load_offsets_avx2(p, lanes)
 #include "rows_body.h"
 #include "direct_conv_body.h"
+#include "direct_grad_body.h"
 #include "winograd_body.h"
 #include "weights_body.h"
 #include "batch_norm_body.h"
@@ -157,8 +159,10 @@ static inline __m256 load_offsets_avx2(const uint8_t *p, int64_t lanes) {
 #define MASK __mmask16
 #define VW 16
 #define FWD_VECTORS 4
-// The weight gradient's tile: 4 channels × 6 taps, 24 of the 32 registers
-// (with 4 × 4, r3d50's stem dW at 112 took 1.27× as long: paired median).
+// The weight gradient's tile with the positions in the lanes: 4 channels ×
+// 6 taps, 24 of the 32 registers (with 4 × 4, r3d50's stem dW at 112 took
+// 1.27× as long: paired median). Stems of 64 channels or more take the
+// channels in the lanes (direct_grad_lanes_body.h).
 #define GRAD_CO 4
 #define GRAD_TAPS 6
 #define FN(name) CAT(name, avx512)
@@ -202,12 +206,14 @@ static inline __m256 load_offsets_avx2(const uint8_t *p, int64_t lanes) {
 #define V_LOAD_OFFSETS(p, lanes) _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(V_MASK(lanes), p)))
 #include "rows_body.h"
 #include "direct_conv_body.h"
+#include "direct_grad_body.h"
 #include "winograd_body.h"
 #include "weights_body.h"
 #include "batch_norm_body.h"
 #include "pool_body.h"
 #include "brgemm_body.h"
 #include "packed_weights_body.h"
+#include "direct_grad_lanes_body.h"
 #pragma clang attribute pop
 
 #endif

@@ -8,9 +8,12 @@ import CKernels  // its x86-64 kernels are declared on x86-64 only
 /// keeps a tile of 4 output channels × up to 16 (AVX2) or 64 (AVX-512) positions in
 /// registers over every tap, reading the input from a padded, phase-split
 /// copy of the sample (3 channels: 1–13 MB), and writes each output
-/// once. dW runs the same loops with a tile of 2 channels × 6 taps (AVX-512: 4 × 6),
-/// summed over blocks of about 1,024 positions. `conv3dForwardNaive` and the
-/// column path are its twins in the tests.
+/// once. dW runs the same loops with a tile of 2 channels × 6 taps
+/// (AVX-512: 4 × 6), summed over blocks of about 1,024 positions; at
+/// AVX-512 with 64 channels or more (R50's stems) it keeps the output
+/// channels in the lanes instead, on blocks of dY transposed (tiles of 4
+/// vectors of channels × 5 taps). `conv3dForwardNaive` and the column path are its twins in the
+/// tests.
 extension Conv3dGeometry {
     /// The level of the C kernel `conv3d` runs this convolution with, or nil:
     /// one group, at most 4 input channels, stride 1 or 2 across, and a
@@ -198,11 +201,21 @@ func directBackwardWeight(
         partial.withUnsafeMutableBufferPointer { partial in
             let sums = partial.baseAddress!
             layout.withGeometry { geometry in
+                // The channels in the lanes where a tile fills (each worker transposes blocks of dY).
+                let inLanes = level == .avx512 && g.outChannels >= Int(CK_DIRECT_GRAD_LANES_CHANNELS)
+                let transposed = Scratch()
+                let scratchCount = inLanes ? Int(ck_direct_weight_grad_lanes_scratch_avx512(geometry)) : 0
+                for worker in 0..<workers { _ = transposed.buffer(worker, count: scratchCount) }
                 layout.forEachPiece(x, threads: threads) { worker, n, rows, padded in
-                    let kernel = level == .avx512 ? ck_direct_weight_grad_avx512 : ck_direct_weight_grad_avx2
-                    kernel(
-                        geometry, padded, dy + n * outputSize, sums + worker * count, Int32(rows.lowerBound),
-                        Int32(rows.upperBound))
+                    let (dyp, sum) = (dy + n * outputSize, sums + worker * count)
+                    let (first, end) = (Int32(rows.lowerBound), Int32(rows.upperBound))
+                    if inLanes {
+                        ck_direct_weight_grad_lanes_avx512(
+                            geometry, padded, dyp, sum, first, end, transposed.buffer(worker, count: scratchCount))
+                    } else {
+                        let kernel = level == .avx512 ? ck_direct_weight_grad_avx512 : ck_direct_weight_grad_avx2
+                        kernel(geometry, padded, dyp, sum, first, end)
+                    }
                 }
             }
             for worker in 1..<max(1, workers) {

@@ -252,7 +252,11 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             (1, 2, 6, (2, 3, 83), (1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 1, 1)),
             // A row of 22: a tail of 6 lanes at both levels (AVX2 stores it
             // as 4 + 2).
-            (1, 1, 4, (2, 3, 22), (1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 1, 1))
+            (1, 1, 4, (2, 3, 22), (1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 1, 1)),
+            // AVX-512's dW with the channels in the lanes: 70 channels, a
+            // tile of 4 vectors and one of a vector with 6 lanes; 30 rows of
+            // 20 in blocks of 12 (CK_DIRECT_GRAD_BLOCK 256), the last of 6.
+            (2, 1, 70, (2, 30, 40), (1, 3, 3), (1, 2, 2), (0, 1, 1), (1, 1, 1))
         ]
 
     private func directKernelsEqualTheNaiveTwin(_ level: SIMDLevel) {

@@ -53,11 +53,27 @@ void ck_direct_forward_avx512(const ck_direct_geometry *g, const float *x, const
                               const float *shift, int32_t relu);
 
 /// dw[tap][o] += Σ over rows `row_begin..<row_end` of one sample and w of
-/// dy[o][row][w] · x[row base + tap offset + w].
+/// dy[o][row][w] · x[row base + tap offset + w], with the positions in the
+/// lanes (tiles of channels × 6 taps, horizontal sums at the end).
 void ck_direct_weight_grad_avx2(const ck_direct_geometry *g, const float *x, const float *dy, float *dw,
                                 int32_t row_begin, int32_t row_end);
 void ck_direct_weight_grad_avx512(const ck_direct_geometry *g, const float *x, const float *dy, float *dw,
                                   int32_t row_begin, int32_t row_end);
+
+/// Positions of dY a block of ck_direct_weight_grad_lanes transposes (whole
+/// output rows, at least one).
+#define CK_DIRECT_GRAD_BLOCK 256
+
+/// Output channels a tile of ck_direct_weight_grad_lanes holds (4 vectors of 16).
+#define CK_DIRECT_GRAD_LANES_CHANNELS 64
+
+/// The same sums with the output channels in the lanes (AVX-512 only), for
+/// layers of at least CK_DIRECT_GRAD_LANES_CHANNELS: dY is transposed a block
+/// of rows at a time into `scratch`, which holds
+/// ck_direct_weight_grad_lanes_scratch_avx512(g) floats.
+void ck_direct_weight_grad_lanes_avx512(const ck_direct_geometry *g, const float *x, const float *dy, float *dw,
+                                        int32_t row_begin, int32_t row_end, float *scratch);
+int64_t ck_direct_weight_grad_lanes_scratch_avx512(const ck_direct_geometry *g);
 
 /// Winograd's one-dimensional maps for F(m×m, 3×3), m = 2 or 4 (α = m + 2):
 /// `kind` CK_WINOGRAD_INPUT is Bᵀ (α → α), CK_WINOGRAD_OUTPUT Aᵀ (α → m),
