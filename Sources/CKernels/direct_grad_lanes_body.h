@@ -1,13 +1,14 @@
 // The direct stem convolution's weight gradient with the output channels in
 // the lanes (ckernels.h, ck_direct_weight_grad_lanes): levels.c includes this
 // file in its AVX-512 target region only, with VEC, MASK, VW, FN and the V_*
-// operations defined. The Swift twin is conv3dForwardNaive's dW (the tests'
-// NaiveConvolution).
+// operations defined. The Swift twin is conv3dBackwardNaive's dW (the
+// tests' NaiveConvolution).
 //
 // dw[tap][o] = Σ over positions p of x[tap][p] · dy[o][p] is a GEMM whose
-// depth is the positions. AVX2's kernel (direct_grad_body.h) keeps the
-// positions in the lanes: every tile ends in horizontal sums, and a row of
-// 56 outputs takes 4 vectors of 16 for 3.5 of work. Here a block of dY is
+// depth is the positions. The positions-in-lanes kernel (direct_grad_body.h,
+// at AVX2, and at AVX-512 below 64 channels) ends every tile in horizontal
+// sums, and at AVX-512 a row of 56 outputs takes 4 vectors of 16 for 3.5
+// of work. Here a block of dY is
 // transposed first (position-major, channels padded to whole vectors), and
 // each position broadcasts the input of LANES_TAPS taps against LANES_CO
 // vectors of channels, as brgemm's tile does, the sums staying in the lanes
@@ -104,18 +105,19 @@ void FN(ck_direct_weight_grad_lanes)(const ck_direct_geometry *g, const float *x
     const int64_t stride = (int64_t)vectors * VW;
     int32_t block = CK_DIRECT_GRAD_BLOCK / width;
     if (block < 1) block = 1;
+    // The padding channels are zeros; the blocks write the others only.
+    for (int64_t p = 0; p < (int64_t)block * width; p++)
+        for (int64_t o = channels; o < stride; o++) scratch[p * stride + o] = 0;
     for (int32_t row = row_begin; row < row_end; row += block) {
         const int32_t rows = row + block < row_end ? block : row_end - row;
         const int64_t positions = (int64_t)rows * width;
         // dY's block, position-major, a channel at a time (each channel's
         // run is contiguous; position by position, the reads would cross a
-        // page per channel); the padding channels are zeros.
+        // page per channel).
         for (int32_t o = 0; o < channels; o++) {
             const float *from = dy + o * g->channel_stride + (int64_t)row * width;
             for (int64_t p = 0; p < positions; p++) scratch[p * stride + o] = from[p];
         }
-        for (int64_t p = 0; p < positions; p++)
-            for (int64_t o = channels; o < stride; o++) scratch[p * stride + o] = 0;
         int32_t ov = 0;
         for (; ov + LANES_CO <= vectors; ov += LANES_CO)
             FN(lanes_channels)(g, x, scratch, stride, dw, row, rows, ov, LANES_CO);

@@ -5,15 +5,16 @@ import CKernels  // its x86-64 kernels are declared on x86-64 only
 /// their GEMMs are 27–147 deep against tens of thousands of columns: the
 /// column matrix (27–147 floats per output position) costs more memory
 /// traffic than the multiplies. The C kernel (CKernels/direct_conv_body.h)
-/// keeps a tile of 4 output channels × up to 16 (AVX2) or 64 (AVX-512) positions in
-/// registers over every tap, reading the input from a padded, phase-split
-/// copy of the sample (3 channels: 1–13 MB), and writes each output
-/// once. dW runs the same loops with a tile of 2 channels × 6 taps
-/// (AVX-512: 4 × 6), summed over blocks of about 1,024 positions; at
-/// AVX-512 with 64 channels or more (R50's stems) it keeps the output
-/// channels in the lanes instead, on blocks of dY transposed (tiles of 4
-/// vectors of channels × 5 taps). `conv3dForwardNaive` and the column path are its twins in the
-/// tests.
+/// keeps a tile of 4 output channels × up to 16 (AVX2) or 64 (AVX-512)
+/// positions in registers over every tap, reading the input from a padded,
+/// phase-split copy of the sample (3 channels: 1–13 MB), and writes each
+/// output once. dW (direct_grad_body.h) runs such loops with a tile of 2
+/// channels × 6 taps (AVX-512: 4 × 6), summed over blocks of about 1,024
+/// positions; at AVX-512 with 64 channels or more (R50's stems) it keeps
+/// the output channels in the lanes instead (direct_grad_lanes_body.h), on
+/// blocks of dY transposed (tiles of 4 vectors of channels × 5 taps).
+/// `conv3dForwardNaive`, `conv3dBackwardNaive` and the column path are its
+/// twins in the tests.
 extension Conv3dGeometry {
     /// The level of the C kernel `conv3d` runs this convolution with, or nil:
     /// one group, at most 4 input channels, stride 1 or 2 across, and a

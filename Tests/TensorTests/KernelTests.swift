@@ -239,9 +239,9 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             (3, 2, 5, (3, 5, 19), (2, 3, 3), (2, 1, 2), (1, 0, 1), (1, 2, 1)),
             (1, 4, 4, (2, 3, 70), (1, 1, 5), (1, 1, 1), (0, 0, 2), (1, 1, 3)),
             (2, 1, 9, (2, 4, 33), (1, 3, 3), (1, 2, 2), (0, 1, 1), (1, 1, 1)),
-            // Taps left over after the weight gradient's tiles of 6 (AVX2 and
-            // AVX-512): 441, 81, 36, 20 and 9 taps above leave 3, 3, 0, 2
-            // and 3; these 4, 1 and 5.
+            // Taps left over after the positions-in-lanes weight gradient's
+            // tiles of 6 (AVX2, and AVX-512 below 64 channels): 441, 81, 36,
+            // 20 and 9 taps above leave 3, 3, 0, 2 and 3; these 4, 1 and 5.
             (2, 4, 7, (2, 3, 45), (1, 1, 1), (1, 1, 1), (0, 0, 0), (1, 1, 1)),
             (1, 1, 5, (3, 4, 26), (1, 1, 7), (1, 1, 2), (0, 0, 3), (1, 1, 1)),
             (1, 1, 3, (2, 2, 50), (1, 1, 5), (1, 1, 1), (0, 0, 0), (1, 1, 2)),
@@ -253,10 +253,23 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             // A row of 22: a tail of 6 lanes at both levels (AVX2 stores it
             // as 4 + 2).
             (1, 1, 4, (2, 3, 22), (1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 1, 1)),
-            // AVX-512's dW with the channels in the lanes: 70 channels, a
-            // tile of 4 vectors and one of a vector with 6 lanes; 30 rows of
-            // 20 in blocks of 12 (CK_DIRECT_GRAD_BLOCK 256), the last of 6.
-            (2, 1, 70, (2, 30, 40), (1, 3, 3), (1, 2, 2), (0, 1, 1), (1, 1, 1))
+            // AVX-512's dW with the channels in the lanes (64 channels or
+            // more; tiles of 4 vectors × 5 taps). 70 channels: a tile of 4
+            // vectors and one of a vector with 6 lanes; 9 taps: 5 + 4; 30
+            // rows of 20 in blocks of 12 (CK_DIRECT_GRAD_BLOCK 256), the last
+            // of 6 (with 2 threads; with 3, pieces of 10 rows starting inside
+            // a block's span and a frame).
+            (2, 1, 70, (2, 30, 40), (1, 3, 3), (1, 2, 2), (0, 1, 1), (1, 1, 1)),
+            // 100 channels (7 vectors: 4 + 3, a tail of 4 lanes); 21 taps
+            // leave 1, as R50's stems' 441 do; rows of 300, longer than a
+            // block (one row a block).
+            (1, 3, 100, (2, 3, 300), (1, 1, 7), (1, 1, 1), (0, 0, 3), (1, 1, 1)),
+            // 96 channels (6 vectors: 4 + 2); 8 taps leave 3.
+            (2, 2, 96, (2, 6, 24), (1, 2, 2), (1, 1, 1), (0, 1, 1), (1, 1, 1)),
+            // 64 channels: whole tiles only; 10 taps: whole tiles of 5; 2 taps
+            // leave 2.
+            (1, 2, 64, (2, 4, 30), (1, 1, 5), (1, 1, 1), (0, 0, 2), (1, 1, 1)),
+            (1, 1, 64, (1, 4, 30), (1, 1, 2), (1, 1, 1), (0, 0, 1), (1, 1, 1))
         ]
 
     private func directKernelsEqualTheNaiveTwin(_ level: SIMDLevel) {
