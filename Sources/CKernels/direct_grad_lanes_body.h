@@ -7,17 +7,16 @@
 // dw[tap][o] = Σ over positions p of x[tap][p] · dy[o][p] is a GEMM whose
 // depth is the positions. The positions-in-lanes kernel (direct_grad_body.h,
 // at AVX2, and at AVX-512 below 64 channels) ends every tile in horizontal
-// sums, and at AVX-512 a row of 56 outputs takes 4 vectors of 16 for 3.5
-// of work. Here a block of dY is
-// transposed first (position-major, channels padded to whole vectors), and
-// each position broadcasts the input of LANES_TAPS taps against LANES_CO
-// vectors of channels, as brgemm's tile does, the sums staying in the lanes
-// and added into dw once a tile and block. R50's stem dW (64 channels, 441
-// taps; `bench conv --only stem`, 4 × 3×8×112×112, Zen 4): 29–31 ms
-// against the positions-in-lanes tiles' 35–36. With 6 taps (24
-// accumulators) clang spilled them in the loop and it took 51–57 ms; 5
-// (20) and 4 (16) ran alike. kth3l's conv1 (32 channels: tiles of 2
-// vectors, 2 loads and 5 broadcasts for 10 multiply-adds) took 47–53 ms
+// sums, and at AVX-512 a row of 56 outputs takes 4 vectors of 16 for 3.5 of
+// work. Here a block of dY is transposed first (position-major, channels
+// padded to whole vectors), and each position broadcasts the input of
+// LANES_TAPS taps against LANES_CO vectors of channels, as brgemm's tile
+// does, the sums staying in the lanes and added into dw once a tile and
+// block. R50's stem dW (64 channels, 441 taps; `bench conv --only stem`, 4 ×
+// 3×8×112×112, Zen 4): 29–31 ms against the positions-in-lanes tiles' 35–36.
+// With 6 taps (24 accumulators) clang spilled them in the loop and it took
+// 51–57 ms; 5 (20) and 4 (16) ran alike. kth3l's conv1 (32 channels: tiles of
+// 2 vectors, 2 loads and 5 broadcasts for 10 multiply-adds) took 47–53 ms
 // against 34–38, hence CK_DIRECT_GRAD_LANES_CHANNELS.
 
 #define LANES_CO (CK_DIRECT_GRAD_LANES_CHANNELS / VW)
@@ -36,6 +35,9 @@ static inline __attribute__((always_inline)) void FN(lanes_tile)(
     int32_t offsets[LANES_TAPS];
     for (int k = 0; k < tpb; k++) offsets[k] = g->tap_offsets[t0 + k];
     const int32_t width = g->out_w;
+    // The rows stepped as direct_grad_body.h's tile steps them. One inline
+    // helper for both, taking h by pointer, made that tile 2.4× slower
+    // (kth3l's conv1 dW: 83 ms against 34), so each keeps its own.
     int32_t h = row_begin % g->out_h;
     const float *xrow = x + (row_begin / g->out_h) * g->t_step + h * g->h_step;
     const float *d = dyt + ov * VW;
@@ -92,19 +94,23 @@ static inline __attribute__((always_inline)) void FN(lanes_channels)(
 
 _Static_assert(LANES_CO == 4 && LANES_TAPS == 5, "the tiles of the rest are 1 to 3 vectors and 1 to 4 taps wide");
 
+/// Output rows a block transposes: whole rows of about CK_DIRECT_GRAD_BLOCK positions, at least one.
+static inline int32_t FN(lanes_block_rows)(const ck_direct_geometry *g) {
+    return CK_DIRECT_GRAD_BLOCK / g->out_w > 0 ? CK_DIRECT_GRAD_BLOCK / g->out_w : 1;
+}
+
+/// Floats a position of the transposed block takes: the channels padded to whole vectors.
+static inline int64_t FN(lanes_stride)(const ck_direct_geometry *g) { return (g->out_channels + VW - 1) / VW * VW; }
+
 int64_t FN(ck_direct_weight_grad_lanes_scratch)(const ck_direct_geometry *g) {
-    const int64_t vectors = (g->out_channels + VW - 1) / VW;
-    const int64_t rows = CK_DIRECT_GRAD_BLOCK / g->out_w > 0 ? CK_DIRECT_GRAD_BLOCK / g->out_w : 1;
-    return rows * g->out_w * vectors * VW;
+    return (int64_t)FN(lanes_block_rows)(g) * g->out_w * FN(lanes_stride)(g);
 }
 
 void FN(ck_direct_weight_grad_lanes)(const ck_direct_geometry *g, const float *x, const float *dy, float *dw,
                                      int32_t row_begin, int32_t row_end, float *scratch) {
-    const int32_t channels = g->out_channels, width = g->out_w;
-    const int32_t vectors = (channels + VW - 1) / VW;
-    const int64_t stride = (int64_t)vectors * VW;
-    int32_t block = CK_DIRECT_GRAD_BLOCK / width;
-    if (block < 1) block = 1;
+    const int32_t channels = g->out_channels, width = g->out_w, block = FN(lanes_block_rows)(g);
+    const int64_t stride = FN(lanes_stride)(g);
+    const int32_t vectors = (int32_t)(stride / VW);
     // The padding channels are zeros; the blocks write the others only.
     for (int64_t p = 0; p < (int64_t)block * width; p++)
         for (int64_t o = channels; o < stride; o++) scratch[p * stride + o] = 0;

@@ -206,7 +206,7 @@ func directBackwardWeight(
                 let inLanes = level == .avx512 && g.outChannels >= Int(CK_DIRECT_GRAD_LANES_CHANNELS)
                 let transposed = Scratch()
                 let scratchCount = inLanes ? Int(ck_direct_weight_grad_lanes_scratch_avx512(geometry)) : 0
-                for worker in 0..<workers { _ = transposed.buffer(worker, count: scratchCount) }
+                if inLanes { for worker in 0..<workers { _ = transposed.buffer(worker, count: scratchCount) } }
                 layout.forEachPiece(x, threads: threads) { worker, n, rows, padded in
                     let (dyp, sum) = (dy + n * outputSize, sums + worker * count)
                     let (first, end) = (Int32(rows.lowerBound), Int32(rows.upperBound))
