@@ -2,8 +2,9 @@ import CKernels  // its x86-64 kernels are declared on x86-64 only
 
 /// Direct convolution for layers with few input channels: the stems (3
 /// colour channels in, 32–64 out, 3×3×3 or 3×7×7 kernels). Through columns
-/// their GEMMs are 27–147 deep against tens of thousands of columns: the
-/// column matrix (27–147 floats per output position) costs more memory
+/// their GEMMs are 27–147 deep per input channel (81 for kth3l's conv1, 441
+/// for R50's 3×7×7 stem) against tens of thousands of columns: the column
+/// matrix (that many floats per output position) costs more memory
 /// traffic than the multiplies. The C kernel (CKernels/direct_conv_body.h)
 /// keeps a tile of 4 output channels × up to 16 (AVX2) or 64 (AVX-512)
 /// positions in registers over every tap, reading the input from a padded,
