@@ -203,17 +203,17 @@ func directBackwardWeight(
         partial.withUnsafeMutableBufferPointer { partial in
             let sums = partial.baseAddress!
             layout.withGeometry { geometry in
-                // The channels in the lanes where a tile fills (each worker transposes blocks of dY).
+                // The channels in the lanes where a tile fills (each worker transposes blocks of dY in its
+                // own part of `transposed`).
                 let inLanes = level == .avx512 && g.outChannels >= Int(CK_DIRECT_GRAD_LANES_CHANNELS)
-                let transposed = Scratch()
                 let scratchCount = inLanes ? Int(ck_direct_weight_grad_lanes_scratch_avx512(geometry)) : 0
-                if inLanes { for worker in 0..<workers { _ = transposed.buffer(worker, count: scratchCount) } }
+                let transposed = Storage(count: workers * scratchCount, zeroed: false)
                 layout.forEachPiece(x, threads: threads) { worker, n, rows, padded in
                     let (dyp, sum) = (dy + n * outputSize, sums + worker * count)
                     let (first, end) = (Int32(rows.lowerBound), Int32(rows.upperBound))
                     if inLanes {
                         ck_direct_weight_grad_lanes_avx512(
-                            geometry, padded, dyp, sum, first, end, transposed.buffer(worker, count: scratchCount))
+                            geometry, padded, dyp, sum, first, end, transposed.pointer + worker * scratchCount)
                     } else {
                         let kernel = level == .avx512 ? ck_direct_weight_grad_avx512 : ck_direct_weight_grad_avx2
                         kernel(geometry, padded, dyp, sum, first, end)
