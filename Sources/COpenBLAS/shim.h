@@ -18,9 +18,8 @@ static const int CLIPKIT_CBLAS_TRANS = 112;
 /// cblas_sgemm, with CBLAS's enums passed as the ints they are.
 typedef void (*clipkit_sgemm_fn)(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
                                  const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
-/// openblas_set_num_threads, openblas_get_num_threads, openblas_get_corename / _config.
+/// openblas_set_num_threads, openblas_get_corename / _config.
 typedef void (*clipkit_set_threads_fn)(int threads);
-typedef int (*clipkit_get_threads_fn)(void);
 typedef char *(*clipkit_get_string_fn)(void);
 
 /// CPUID leaf `leaf`, sub-leaf `sub` into regs (eax, ebx, ecx, edx); zeros off x86

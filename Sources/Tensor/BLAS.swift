@@ -1,9 +1,69 @@
 import COpenBLAS
+import Foundation
 
-/// OpenBLAS threading.
+/// OpenBLAS's threads. OpenBLAS keeps one thread count for the whole process,
+/// read at the start of each call, while every `Parallel.with` scope wants its
+/// own: blas mode all its threads inside each GEMM, batch mode one per worker.
+/// A count set per scope leaked into GEMMs that other scopes ran at the same
+/// time (two tests, a trainer beside an evaluation), and two threads sum in
+/// another order than one, so bit-equal runs came out different now and then.
+/// So the count stays at 1, and a GEMM that wants more sets it for its own
+/// call alone, holding off the other GEMMs meanwhile. Two threads' GEMMs never
+/// ran side by side anyway: OpenBLAS 0.3's pthread build serialises them.
 public enum BLAS {
-    public static func setThreads(_ count: Int) { OpenBLAS.shared.setThreads?(Int32(max(1, count))) }
-    public static var threads: Int { OpenBLAS.shared.getThreads.map { Int($0()) } ?? 1 }
+    /// The OpenBLAS threads of a GEMM called here: the scope's threads in blas mode, else 1.
+    public static var threads: Int {
+        let settings = Parallel.settings
+        return settings.mode == .blas ? settings.threads : 1
+    }
+
+    /// Runs `call` (one OpenBLAS call) at `threads`: alongside other one-thread
+    /// calls, or alone with OpenBLAS's count raised for it.
+    static func run(threads: Int, _ call: () -> Void) {
+        if threads <= 1 {
+            gate.shared(call)
+        } else {
+            gate.exclusive {
+                setThreads?(Int32(threads))
+                call()
+                setThreads?(1)
+            }
+        }
+    }
+
+    private static let setThreads = OpenBLAS.shared.setThreads
+    private static let gate: ReadersWriterLock = {
+        OpenBLAS.shared.setThreads?(1)
+        return ReadersWriterLock()
+    }()
+}
+
+/// A pthread readers–writer lock that lets a waiting writer in ahead of new
+/// readers (glibc's default lets a steady stream of readers starve it).
+private final class ReadersWriterLock: @unchecked Sendable {
+    private let lock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
+
+    init() {
+        var attributes = pthread_rwlockattr_t()
+        pthread_rwlockattr_init(&attributes)
+        #if canImport(Glibc)
+            pthread_rwlockattr_setkind_np(&attributes, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
+        #endif
+        pthread_rwlock_init(lock, &attributes)
+        pthread_rwlockattr_destroy(&attributes)
+    }
+
+    func shared(_ body: () -> Void) {
+        pthread_rwlock_rdlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        body()
+    }
+
+    func exclusive(_ body: () -> Void) {
+        pthread_rwlock_wrlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        body()
+    }
 }
 
 private let sgemmFunction = OpenBLAS.shared.sgemm
@@ -14,10 +74,12 @@ func sgemm(
     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
     beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
-    sgemmFunction(
-        CLIPKIT_CBLAS_ROW_MAJOR, transA ? CLIPKIT_CBLAS_TRANS : CLIPKIT_CBLAS_NO_TRANS,
-        transB ? CLIPKIT_CBLAS_TRANS : CLIPKIT_CBLAS_NO_TRANS,
-        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    BLAS.run(threads: BLAS.threads) {
+        sgemmFunction(
+            CLIPKIT_CBLAS_ROW_MAJOR, transA ? CLIPKIT_CBLAS_TRANS : CLIPKIT_CBLAS_NO_TRANS,
+            transB ? CLIPKIT_CBLAS_TRANS : CLIPKIT_CBLAS_NO_TRANS,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
 }
 
 /// The naive twin of `sgemm`, for tests.

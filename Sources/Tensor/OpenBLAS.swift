@@ -19,7 +19,6 @@ public struct OpenBLAS: Sendable {
     public let userCore: String?
     let sgemm: clipkit_sgemm_fn
     let setThreads: clipkit_set_threads_fn?
-    let getThreads: clipkit_get_threads_fn?
 
     /// Names Debian and others give the library; the first that opens is used.
     static let candidates = [
@@ -83,8 +82,7 @@ public struct OpenBLAS: Sendable {
                     path: loadedPath(of: sgemm) ?? name, core: corename ?? "unknown", config: config ?? "",
                     requestedCore: requested, userCore: user,
                     sgemm: unsafeBitCast(sgemm, to: clipkit_sgemm_fn.self),
-                    setThreads: function("openblas_set_num_threads", clipkit_set_threads_fn.self),
-                    getThreads: function("openblas_get_num_threads", clipkit_get_threads_fn.self)))
+                    setThreads: function("openblas_set_num_threads", clipkit_set_threads_fn.self)))
         }
         return .failure(
             LoadError(

@@ -33,13 +33,10 @@ public enum Parallel {
     @TaskLocal public static var settings = ParallelSettings.machine
 
     /// Runs `body` with `settings`: the ops it runs split their work that way,
-    /// and OpenBLAS (a process-wide thread pool) runs that many threads inside
-    /// each GEMM in `blas` mode, one in `batch` mode, until `body` returns.
+    /// and each GEMM they call runs that many OpenBLAS threads in `blas` mode,
+    /// one in `batch` mode (`BLAS.threads`), until `body` returns.
     public static func with<R>(_ settings: ParallelSettings, _ body: () throws -> R) rethrows -> R {
-        let before = BLAS.threads
-        BLAS.setThreads(settings.mode == .blas ? settings.threads : 1)
-        defer { BLAS.setThreads(before) }
-        return try $settings.withValue(settings, operation: body)
+        try $settings.withValue(settings, operation: body)
     }
 
     static var threads: Int { settings.threads }
@@ -56,19 +53,24 @@ public enum Parallel {
     }
 
     /// Splits 0..<count into contiguous ranges, one per worker (at most
-    /// `workers`), and runs `body(worker, range)` on each, in parallel.
+    /// `workers`), and runs `body(worker, range)` on each, in parallel. Each
+    /// worker's ops see batch mode at the scope's threads, wherever it runs
+    /// (concurrentPerform runs some workers on the calling thread, which
+    /// alone would see the scope's own settings): so their GEMMs run one
+    /// OpenBLAS thread each, and the same bits come out run after run.
     static func forEachRange(_ count: Int, workers requested: Int, _ body: (Int, Range<Int>) -> Void) {
         let workers = min(requested, count)
         if workers <= 1 {
             body(0, 0..<count)
             return
         }
+        let inner = ParallelSettings(mode: .batch, threads: threads)
         // Safe to share: the call returns only when every worker has, and the workers get disjoint ranges.
         nonisolated(unsafe) let body = body
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             let lo = count * w / workers
             let hi = count * (w + 1) / workers
-            if lo < hi { body(w, lo..<hi) }
+            if lo < hi { $settings.withValue(inner) { body(w, lo..<hi) } }
         }
     }
 

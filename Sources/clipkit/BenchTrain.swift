@@ -139,8 +139,9 @@ extension ClipKit {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            BLAS.setThreads(threads)
-            let gflops = measureSgemm(size: size, repeats: repeats)
+            let gflops = Parallel.with(ParallelSettings(mode: .blas, threads: threads)) {
+                measureSgemm(size: size, repeats: repeats)
+            }
             if json {
                 print("{\"gflop_per_s\":\(gflops),\"size\":\(size),\"threads\":\(threads)}")
             } else {

@@ -56,11 +56,10 @@ extension ClipKit {
                 model: cpuModelName(), vendor: features.vendor, family: features.family, model_number: features.model,
                 cores: cores, features: features.names, kernels: SIMDLevel.current.rawValue)
             let blas = OpenBLAS.shared
-            BLAS.setThreads(cores)
-            let (gflops, size) = sgemmForAboutASecond()
+            let (gflops, size) = Parallel.with(ParallelSettings(mode: .blas, threads: cores)) { sgemmForAboutASecond() }
             let blasReport = BLASReport(
                 path: blas.path, core: blas.core, requested_core: blas.requestedCore, user_core: blas.userCore,
-                config: blas.config, threads: BLAS.threads, sgemm_gflop_per_s: gflops, sgemm_size: size)
+                config: blas.config, threads: cores, sgemm_gflop_per_s: gflops, sgemm_size: size)
             let ffmpeg = FFmpegLibraries.current
             var problems: [Problem] = []
             if let warning = blas.warning(for: features) {

@@ -73,13 +73,13 @@ private let zen2 = RecordedCPU(
     @Test func genericKernelsOnAnAVX2CPUAreWarnedAbout() {
         let slow = OpenBLAS(
             path: "/usr/lib/libopenblas.so.0", core: "Prescott", config: "", requestedCore: "SkylakeX", userCore: nil,
-            sgemm: OpenBLAS.shared.sgemm, setThreads: nil, getThreads: nil)
+            sgemm: OpenBLAS.shared.sgemm, setThreads: nil)
         let warning = slow.warning(for: emeraldRapids.features)
         #expect(warning?.contains("OPENBLAS_CORETYPE=SkylakeX") == true)
         #expect(slow.warning(for: sandyBridge.features) == nil, "no AVX2: nothing better to run")
         let fast = OpenBLAS(
             path: "", core: "SkylakeX", config: "", requestedCore: "SkylakeX", userCore: nil,
-            sgemm: OpenBLAS.shared.sgemm, setThreads: nil, getThreads: nil)
+            sgemm: OpenBLAS.shared.sgemm, setThreads: nil)
         #expect(fast.warning(for: emeraldRapids.features) == nil)
     }
 

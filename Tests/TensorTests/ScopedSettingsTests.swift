@@ -21,6 +21,64 @@ import Testing
         #expect(Parallel.settings == outside)
     }
 
+    /// A GEMM runs the scope's OpenBLAS threads in blas mode and one in batch
+    /// mode, and one in any worker of a split, also the worker that runs on
+    /// the calling thread.
+    @Test func aGEMMsOpenBLASThreadsFollowTheScopeAndOneInEachWorker() {
+        #expect(Parallel.with(ParallelSettings(mode: .blas, threads: 3)) { BLAS.threads } == 3)
+        #expect(Parallel.with(ParallelSettings(mode: .batch, threads: 3)) { BLAS.threads } == 1)
+        let seen = Counter()
+        Parallel.with(ParallelSettings(mode: .blas, threads: 2)) {
+            Parallel.forEachRange(4, workers: 4) { _, _ in seen.add(BLAS.threads * 10 + Parallel.threads) }
+        }
+        #expect(seen.values == [12, 12, 12, 12], "one OpenBLAS thread per worker, the scope's 2 threads")
+    }
+
+    /// The OpenBLAS threads of a GEMM follow the scope that calls it, not
+    /// whichever scope last touched OpenBLAS's process-wide count: a GEMM in a
+    /// batch-mode worker (one thread) gives the same bits while another scope
+    /// runs two-thread GEMMs at the same time. OpenBLAS sums in another order
+    /// with two threads (tools/bench/blas_repro.sh), so a shared count made
+    /// tests that expect bit-equal runs, such as resuming from a checkpoint,
+    /// fail now and then when they ran beside a blas-mode test.
+    @Test func aGEMMsThreadsFollowItsOwnScopeWhileAnotherRunsAtOnce() {
+        let (m, n, k) = (192, 160, 384)
+        let a = (0..<m * k).map { Float(($0 * 37) % 101) / 101 - 0.5 }
+        let b = (0..<k * n).map { Float(($0 * 53) % 97) / 97 - 0.5 }
+        let product: @Sendable () -> [Float] = {
+            var c = [Float](repeating: 0, count: m * n)
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    c.withUnsafeMutableBufferPointer { c in
+                        sgemm(
+                            m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: n,
+                            c: c.baseAddress!, ldc: n)
+                    }
+                }
+            }
+            return c
+        }
+        let single = Parallel.with(ParallelSettings(mode: .batch, threads: 2)) { product() }
+        let threaded = Parallel.with(ParallelSettings(mode: .blas, threads: 2)) { product() }
+        let done = Atomic<Bool>(false)
+        let differing = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 2) { side in
+            if side == 0 {
+                Parallel.with(ParallelSettings(mode: .blas, threads: 2)) {
+                    while !done.load(ordering: .acquiring) {
+                        if product() != threaded { differing.add(1, ordering: .relaxed) }
+                    }
+                }
+            } else {
+                Parallel.with(ParallelSettings(mode: .batch, threads: 2)) {
+                    for _ in 0..<200 where product() != single { differing.add(1, ordering: .relaxed) }
+                }
+                done.store(true, ordering: .releasing)
+            }
+        }
+        #expect(differing.load(ordering: .relaxed) == 0, "products that differed from their scope's own")
+    }
+
     /// Synchronised BN's reducer sees forward sums (Σx, Σx², count) and
     /// backward sums; one that doubles them (two identical processes) leaves
     /// the output and gradients as they were. Without one, none is called.
