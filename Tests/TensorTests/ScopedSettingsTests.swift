@@ -60,23 +60,22 @@ import Testing
         }
         let single = Parallel.with(ParallelSettings(mode: .batch, threads: 2)) { product() }
         let threaded = Parallel.with(ParallelSettings(mode: .blas, threads: 2)) { product() }
-        let done = Atomic<Bool>(false)
-        let differing = Atomic<Int>(0)
-        DispatchQueue.concurrentPerform(iterations: 2) { side in
-            if side == 0 {
-                Parallel.with(ParallelSettings(mode: .blas, threads: 2)) {
-                    while !done.load(ordering: .acquiring) {
-                        if product() != threaded { differing.add(1, ordering: .relaxed) }
-                    }
+        let flags = RaceFlags()
+        let finished = DispatchSemaphore(value: 0)
+        Thread {
+            Parallel.with(ParallelSettings(mode: .blas, threads: 2)) {
+                for _ in 0..<5_000 where !flags.done.load(ordering: .acquiring) {
+                    if product() != threaded { flags.differing.add(1, ordering: .relaxed) }
                 }
-            } else {
-                Parallel.with(ParallelSettings(mode: .batch, threads: 2)) {
-                    for _ in 0..<200 where product() != single { differing.add(1, ordering: .relaxed) }
-                }
-                done.store(true, ordering: .releasing)
             }
+            finished.signal()
+        }.start()
+        Parallel.with(ParallelSettings(mode: .batch, threads: 2)) {
+            for _ in 0..<200 where product() != single { flags.differing.add(1, ordering: .relaxed) }
         }
-        #expect(differing.load(ordering: .relaxed) == 0, "products that differed from their scope's own")
+        flags.done.store(true, ordering: .releasing)
+        finished.wait()
+        #expect(flags.differing.load(ordering: .relaxed) == 0, "products that differed from their scope's own")
     }
 
     /// Synchronised BN's reducer sees forward sums (Σx, Σx², count) and
@@ -104,6 +103,12 @@ import Testing
         #expect(calls.values == [7, 7], "one forward and one backward sum of 2·3 + 1 values")
         #expect(closeness(doubled.y, plain.y) == "" && closeness(doubled.dx, plain.dx) == "")
     }
+}
+
+/// A stop flag and a count shared by the two sides of a race.
+final class RaceFlags: Sendable {
+    let done = Atomic<Bool>(false)
+    let differing = Atomic<Int>(0)
 }
 
 /// What a reducer saw, from whichever thread called it.
