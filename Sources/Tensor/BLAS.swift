@@ -39,7 +39,11 @@ public enum BLAS {
 }
 
 /// A pthread readers–writer lock that lets a waiting writer in ahead of new
-/// readers (glibc's default lets a steady stream of readers starve it).
+/// readers (glibc's default lets a steady stream of readers starve it). The
+/// other way round, blas-mode scopes running at once pass the lock from
+/// writer to writer, and one-thread GEMMs wait for a gap between their
+/// calls: slower, never stuck. (OpenBLAS's OpenMP build works the same way:
+/// with its count at 1 a call runs one thread whatever OpenMP's setting.)
 private final class ReadersWriterLock: @unchecked Sendable {
     private let lock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
 

@@ -52,7 +52,14 @@ extension ClipKit {
                 classIndex = k
             }
             let map: ClassActivationMap
-            do { map = try gradCAM(model: model, clip: clip, layer: layer, target: classIndex) } catch let error
+            // One clip: every core inside each GEMM (outside a scope they would run one thread).
+            let cores = ParallelSettings(
+                mode: .automatic, threads: ProcessInfo.processInfo.activeProcessorCount, batch: 1)
+            do {
+                map = try Parallel.with(cores) {
+                    try gradCAM(model: model, clip: clip, layer: layer, target: classIndex)
+                }
+            } catch let error
                 as GradCAMError
             {
                 throw ConfigError(file: checkpoint, reason: error.description)

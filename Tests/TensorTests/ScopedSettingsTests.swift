@@ -66,16 +66,25 @@ import Testing
             Parallel.with(ParallelSettings(mode: .blas, threads: 2)) {
                 for _ in 0..<5_000 where !flags.done.load(ordering: .acquiring) {
                     if product() != threaded { flags.differing.add(1, ordering: .relaxed) }
+                    flags.blasRounds.add(1, ordering: .relaxed)
                 }
             }
             finished.signal()
         }.start()
         Parallel.with(ParallelSettings(mode: .batch, threads: 2)) {
-            for _ in 0..<200 where product() != single { flags.differing.add(1, ordering: .relaxed) }
+            // 200 products, and more until the other side has run for a while (a busy machine may start it late).
+            var rounds = 0
+            while rounds < 200 || (flags.blasRounds.load(ordering: .relaxed) < 50 && rounds < 20_000) {
+                if product() != single { flags.differing.add(1, ordering: .relaxed) }
+                rounds += 1
+            }
         }
         flags.done.store(true, ordering: .releasing)
         finished.wait()
         #expect(flags.differing.load(ordering: .relaxed) == 0, "products that differed from their scope's own")
+        // Where one and two threads give the same bits (a serial OpenBLAS) the race cannot show; under the Zen
+        // and Haswell cores they differ (tools/bench/blas_repro.sh).
+        #expect(flags.blasRounds.load(ordering: .relaxed) > 0, "the blas-mode side ran")
     }
 
     /// Synchronised BN's reducer sees forward sums (Σx, Σx², count) and
@@ -109,6 +118,7 @@ import Testing
 final class RaceFlags: Sendable {
     let done = Atomic<Bool>(false)
     let differing = Atomic<Int>(0)
+    let blasRounds = Atomic<Int>(0)
 }
 
 /// What a reducer saw, from whichever thread called it.
