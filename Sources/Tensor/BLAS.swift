@@ -17,9 +17,10 @@ public enum BLAS {
         return settings.mode == .blas ? settings.threads : 1
     }
 
-    /// Runs `call` (one OpenBLAS call) at `threads`: alongside other one-thread
+    /// Runs `call` (one OpenBLAS call) at the scope's `threads`: alongside other one-thread
     /// calls, or alone with OpenBLAS's count raised for it.
-    static func run(threads: Int, _ call: () -> Void) {
+    static func run(_ call: () -> Void) {
+        let threads = threads
         if threads <= 1 {
             gate.shared(call)
         } else {
@@ -33,7 +34,7 @@ public enum BLAS {
 
     private static let setThreads = OpenBLAS.shared.setThreads
     private static let gate: ReadersWriterLock = {
-        OpenBLAS.shared.setThreads?(1)
+        setThreads?(1)
         return ReadersWriterLock()
     }()
 }
@@ -78,7 +79,7 @@ func sgemm(
     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
     beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
-    BLAS.run(threads: BLAS.threads) {
+    BLAS.run {
         sgemmFunction(
             CLIPKIT_CBLAS_ROW_MAJOR, transA ? CLIPKIT_CBLAS_TRANS : CLIPKIT_CBLAS_NO_TRANS,
             transB ? CLIPKIT_CBLAS_TRANS : CLIPKIT_CBLAS_NO_TRANS,
