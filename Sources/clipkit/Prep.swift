@@ -28,7 +28,7 @@ extension ClipKit {
 
             @Argument(help: "Dataset folder (folders), annotation file, or tar shards (webdataset).")
             var inputs: [String]
-            @Option(help: "folders, list, kinetics-csv, ucf101 or ssv1.") var layout: String
+            @Option(help: "folders, list, kinetics-csv, ucf101, ssv1 or webdataset.") var layout: String
             @Option(help: "Folder the annotation's paths are relative to (default: the annotation's folder).")
             var videos: String?
             @Option(name: .shortAndLong, help: "Manifest to write (CSV).") var output: String
