@@ -16,7 +16,8 @@ struct ClipKit: ParsableCommand {
         commandName: "clipkit",
         abstract: "Video clips for action recognition on the CPU: decode, sample, train, evaluate.",
         discussion:
-            "Under mpirun, train, eval and prep resize/frames split their work over the ranks (see docs/distributed.md).",
+            "Under mpirun, train, eval and prep resize/frames split their work over the ranks "
+            + "(see docs/distributed.md).",
         subcommands: [
             Probe.self, Frames.self, Sample.self, Prep.self, DataCommand.self, Model.self, TrainCommand.self,
             EvalCommand.self, Predict.self, ReportCommand.self, Explain.self, Bench.self, Doctor.self
