@@ -54,23 +54,26 @@ public enum Parallel {
 
     /// Splits 0..<count into contiguous ranges, one per worker (at most
     /// `workers`), and runs `body(worker, range)` on each, in parallel. Each
-    /// worker's ops see batch mode at the scope's threads, wherever it runs
-    /// (concurrentPerform runs some workers on the calling thread, which
-    /// alone would see the scope's own settings): so their GEMMs run one
-    /// OpenBLAS thread each, and the same bits come out run after run.
+    /// worker's ops see the scope's settings (`OpSettings`) but batch mode
+    /// at the scope's threads, wherever it runs (concurrentPerform runs some
+    /// workers on the calling thread, which alone would see the scope's own
+    /// settings, and the others on its pool's threads, which would see the
+    /// defaults): so their GEMMs run one OpenBLAS thread each, and the same
+    /// bits come out run after run.
     static func forEachRange(_ count: Int, workers requested: Int, _ body: (Int, Range<Int>) -> Void) {
         let workers = min(requested, count)
         if workers <= 1 {
             body(0, 0..<count)
             return
         }
-        let inner = ParallelSettings(mode: .batch, threads: threads)
+        var inner = OpSettings.current
+        inner.parallel = ParallelSettings(mode: .batch, threads: threads)
         // Safe to share: the call returns only when every worker has, and the workers get disjoint ranges.
         nonisolated(unsafe) let body = body
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
+        DispatchQueue.concurrentPerform(iterations: workers) { [inner] w in
             let lo = count * w / workers
             let hi = count * (w + 1) / workers
-            if lo < hi { $settings.withValue(inner) { body(w, lo..<hi) } }
+            if lo < hi { inner.bind { body(w, lo..<hi) } }
         }
     }
 
@@ -88,6 +91,49 @@ public enum Parallel {
     static var workerCount: Int {
         let s = settings
         return s.mode == .batch ? s.threads : 1
+    }
+}
+
+/// Every task-local setting the ops read, as one value. A split's workers
+/// run on DispatchQueue's threads, which do not inherit task-locals, so
+/// `Parallel.forEachRange` captures them where the split starts and binds
+/// them again in each worker. A new task-local the ops read belongs here.
+struct OpSettings: Sendable, Equatable {
+    var parallel: ParallelSettings
+    var level: SIMDLevel
+    var winogradPolicy: WinogradPolicy
+    var winogradStacking: WinogradStacking
+    var spatioTemporalBudget: Int
+    var spatioTemporalSmallPlaneChannels: Int
+    var poisonsUninitialised: Bool
+
+    /// The settings in force here.
+    static var current: OpSettings {
+        OpSettings(
+            parallel: Parallel.settings, level: SIMDLevel.current, winogradPolicy: Conv3dGeometry.winogradPolicy,
+            winogradStacking: Conv3dGeometry.winogradStacking,
+            spatioTemporalBudget: Conv3dGeometry.spatioTemporalBudget,
+            spatioTemporalSmallPlaneChannels: Conv3dGeometry.spatioTemporalSmallPlaneChannels,
+            poisonsUninitialised: Storage.poisonsUninitialised)
+    }
+
+    /// Runs `body` with these settings bound.
+    func bind(_ body: () -> Void) {
+        Parallel.$settings.withValue(parallel) {
+            SIMDLevel.$current.withValue(level) {
+                Conv3dGeometry.$winogradPolicy.withValue(winogradPolicy) {
+                    Conv3dGeometry.$winogradStacking.withValue(winogradStacking) {
+                        Conv3dGeometry.$spatioTemporalBudget.withValue(spatioTemporalBudget) {
+                            Conv3dGeometry.$spatioTemporalSmallPlaneChannels.withValue(
+                                spatioTemporalSmallPlaneChannels
+                            ) {
+                                Storage.$poisonsUninitialised.withValue(poisonsUninitialised, operation: body)
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -34,6 +34,38 @@ import Testing
         #expect(seen.values == [12, 12, 12, 12], "one OpenBLAS thread per worker, the scope's 2 threads")
     }
 
+    /// Every worker of a split sees its scope's settings, the SIMD level,
+    /// Winograd's policies and the poisoning of new storage too, also the
+    /// workers that run on DispatchQueue's threads, which inherit no
+    /// task-locals: an op inside a worker runs as its scope chose. Each worker
+    /// waits (at most 10 s) until two threads have run workers, so that one
+    /// runs away from the calling thread.
+    @Test func everyWorkerSeesItsScopesSettingsOnEveryThread() {
+        var chosen = OpSettings.current
+        chosen.parallel = ParallelSettings(mode: .batch, threads: 2)
+        chosen.level = .portable
+        chosen.winogradPolicy = .never
+        chosen.winogradStacking = .never
+        chosen.spatioTemporalBudget = 12_345
+        chosen.spatioTemporalSmallPlaneChannels = 7
+        chosen.poisonsUninitialised = !chosen.poisonsUninitialised
+        let seen = Mutex<[OpSettings]>([])
+        let threads = Mutex<Set<UInt>>([])
+        chosen.bind {
+            Parallel.forEachRange(4, workers: 4) { _, _ in
+                threads.withLock { _ = $0.insert(UInt(bitPattern: Int(bitPattern: pthread_self()))) }
+                let deadline = Date().addingTimeInterval(10)
+                while threads.withLock({ $0.count }) < 2 && Date() < deadline { usleep(1_000) }
+                let here = OpSettings.current
+                seen.withLock { $0.append(here) }
+            }
+        }
+        #expect(threads.withLock { $0.count } >= 2, "the split ran on one thread only")
+        let settings = seen.withLock { $0 }
+        #expect(settings.count == 4)
+        #expect(settings.allSatisfy { $0 == chosen }, "\(settings.filter { $0 != chosen }) ≠ \(chosen)")
+    }
+
     /// The OpenBLAS threads of a GEMM follow the scope that calls it, not
     /// whichever scope last touched OpenBLAS's process-wide count: a GEMM in a
     /// batch-mode worker (one thread) gives the same bits while another scope
