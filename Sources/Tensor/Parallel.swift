@@ -117,9 +117,15 @@ struct OpSettings: Sendable, Equatable {
             poisonsUninitialised: Storage.poisonsUninitialised)
     }
 
-    /// Runs `body` with these settings bound.
+    /// Runs `body` with these settings bound. The others are bound only
+    /// where one differs from what this thread sees already (in training,
+    /// all are the defaults): each binding allocates.
     func bind(_ body: () -> Void) {
         Parallel.$settings.withValue(parallel) {
+            if OpSettings.current == self {
+                body()
+                return
+            }
             SIMDLevel.$current.withValue(level) {
                 Conv3dGeometry.$winogradPolicy.withValue(winogradPolicy) {
                     Conv3dGeometry.$winogradStacking.withValue(winogradStacking) {
