@@ -97,25 +97,11 @@ extension Conv3dGeometry {
             self, tilesPerSample: tilesPerSample, brgemm: SIMDLevel.usable.runsBrgemm, stacking: Self.winogradStacking)
     }
 
-    /// The policy of every convolution in the scope bound with
-    /// `$winogradPolicy.withValue` (`bench conv --winograd`, to measure what
-    /// Winograd and its tiles gain per layer). `conv3d` reads it once, in the
-    /// forward pass; its backward pass takes the same path wherever it runs.
-    @TaskLocal public static var winogradPolicy = WinogradPolicy.automatic
-    /// Where samples share Winograd's GEMMs (`WinogradStacking`), bound and
-    /// read as `winogradPolicy` is.
-    @TaskLocal public static var winogradStacking = WinogradStacking.automatic
-    /// The floats a chunk of the batch's input and output may hold where a
-    /// 3×3×3 convolution runs by Winograd along time and space
-    /// (`spatioTemporal`), bound and read as `winogradPolicy` is (tests
-    /// lower it to make chunks of small batches).
-    @TaskLocal static var spatioTemporalBudget = 8 << 20
-    /// The channels, the fewer of input and output, from which a 3×3×3
-    /// convolution runs by Winograd along time and space although its 1×3×3
-    /// convolutions have too few tiles a sample for OpenBLAS's GEMMs
-    /// (`spatioTemporal`), bound as `spatioTemporalBudget` is (tests lower it
-    /// to run that path on small convolutions).
-    @TaskLocal static var spatioTemporalSmallPlaneChannels = 64
+    /// The bound settings (`OpSettings`) that choose a convolution's path.
+    public static var winogradPolicy: WinogradPolicy { OpSettings.current.winogradPolicy }
+    public static var winogradStacking: WinogradStacking { OpSettings.current.winogradStacking }
+    static var spatioTemporalBudget: Int { OpSettings.current.spatioTemporalBudget }
+    static var spatioTemporalSmallPlaneChannels: Int { OpSettings.current.spatioTemporalSmallPlaneChannels }
 
     /// The tiles a sample needs for Winograd. With OpenBLAS per tap (no
     /// brgemm), which packs U again in every call: 128. R50's middle convs at

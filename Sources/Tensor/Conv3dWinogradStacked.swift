@@ -184,7 +184,7 @@ func winogradBackwardWeightStacked(
 }
 
 /// Where convolutions' samples share Winograd's GEMMs (`WinogradStack`),
-/// bound with `Conv3dGeometry.$winogradStacking.withValue` (`bench conv
+/// bound with `OpSettings.with(\.winogradStacking, …)` (`bench conv
 /// --stacking`, `bench train --winograd-stacking`: to measure what stacks
 /// gain, and to try them at AVX-512).
 public enum WinogradStacking: String, Sendable, CaseIterable {

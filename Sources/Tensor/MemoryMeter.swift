@@ -56,9 +56,9 @@ final class Storage: @unchecked Sendable {
     private static let lineFloats = 16
 
     /// Storage made without zeroing is filled with NaNs in the scope bound
-    /// with `$poisonsUninitialised.withValue(true)` (on that thread): in
-    /// tests, an element a kernel was to write but missed shows.
-    @TaskLocal static var poisonsUninitialised = false
+    /// with `OpSettings.with(\.poisonsUninitialised, true)`: in tests, an
+    /// element a kernel was to write but missed shows.
+    static var poisonsUninitialised: Bool { OpSettings.current.poisonsUninitialised }
 
     /// `lineAligned`: the floats start on a cache line (Winograd's packed
     /// weights, which stream whole lines). It allocates 15 floats more and

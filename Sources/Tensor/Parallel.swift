@@ -28,15 +28,15 @@ public struct ParallelSettings: Sendable, Equatable {
 }
 
 public enum Parallel {
-    /// The settings of the enclosing `Parallel.with` (task-local: each task and
-    /// thread that binds them sees its own).
-    @TaskLocal public static var settings = ParallelSettings.machine
+    /// The settings of the enclosing `Parallel.with` (task-local, in
+    /// `OpSettings`: each task and thread that binds them sees its own).
+    public static var settings: ParallelSettings { OpSettings.current.parallel }
 
     /// Runs `body` with `settings`: the ops it runs split their work that way,
     /// and each GEMM they call runs that many OpenBLAS threads in `blas` mode,
     /// one in `batch` mode (`BLAS.threads`), until `body` returns.
     public static func with<R>(_ settings: ParallelSettings, _ body: () throws -> R) rethrows -> R {
-        try $settings.withValue(settings, operation: body)
+        try OpSettings.with(\.parallel, settings, body)
     }
 
     static var threads: Int { settings.threads }
@@ -91,55 +91,6 @@ public enum Parallel {
     static var workerCount: Int {
         let s = settings
         return s.mode == .batch ? s.threads : 1
-    }
-}
-
-/// Every task-local setting the ops read, as one value. A split's workers
-/// run on DispatchQueue's threads, which do not inherit task-locals, so
-/// `Parallel.forEachRange` captures them where the split starts and binds
-/// them again in each worker. A new task-local the ops read belongs here.
-struct OpSettings: Sendable, Equatable {
-    var parallel: ParallelSettings
-    var level: SIMDLevel
-    var winogradPolicy: WinogradPolicy
-    var winogradStacking: WinogradStacking
-    var spatioTemporalBudget: Int
-    var spatioTemporalSmallPlaneChannels: Int
-    var poisonsUninitialised: Bool
-
-    /// The settings in force here.
-    static var current: OpSettings {
-        OpSettings(
-            parallel: Parallel.settings, level: SIMDLevel.current, winogradPolicy: Conv3dGeometry.winogradPolicy,
-            winogradStacking: Conv3dGeometry.winogradStacking,
-            spatioTemporalBudget: Conv3dGeometry.spatioTemporalBudget,
-            spatioTemporalSmallPlaneChannels: Conv3dGeometry.spatioTemporalSmallPlaneChannels,
-            poisonsUninitialised: Storage.poisonsUninitialised)
-    }
-
-    /// Runs `body` with these settings bound. The others are bound only
-    /// where one differs from what this thread sees already (in training,
-    /// all are the defaults): each binding allocates.
-    func bind(_ body: () -> Void) {
-        Parallel.$settings.withValue(parallel) {
-            if OpSettings.current == self {
-                body()
-                return
-            }
-            SIMDLevel.$current.withValue(level) {
-                Conv3dGeometry.$winogradPolicy.withValue(winogradPolicy) {
-                    Conv3dGeometry.$winogradStacking.withValue(winogradStacking) {
-                        Conv3dGeometry.$spatioTemporalBudget.withValue(spatioTemporalBudget) {
-                            Conv3dGeometry.$spatioTemporalSmallPlaneChannels.withValue(
-                                spatioTemporalSmallPlaneChannels
-                            ) {
-                                Storage.$poisonsUninitialised.withValue(poisonsUninitialised, operation: body)
-                            }
-                        }
-                    }
-                }
-            }
-        }
     }
 }
 

@@ -33,9 +33,10 @@ public enum SIMDLevel: String, Sendable, CaseIterable, Comparable {
         return level
     }
 
-    /// The level of the kernels in the scope bound with `$current.withValue`
-    /// (the tests run every supported level, AVX2 on AVX-512 machines too).
-    @TaskLocal public static var current = fromEnvironment(ProcessInfo.processInfo.environment["CLIPKIT_SIMD"])
+    /// The level of the kernels in the scope bound with
+    /// `OpSettings.with(\.level, …)` (the tests run every supported level,
+    /// AVX2 on AVX-512 machines too).
+    public static var current: SIMDLevel { OpSettings.current.level }
 
     /// The level the kernels run at in this scope: `current`, never above
     /// what the machine runs.

@@ -68,8 +68,8 @@ extension ClipKit {
             }
             let settings = ParallelSettings(mode: mode, threads: threads, batch: batch)
             let policy = try WinogradPolicy.option(winograd)
-            let times = Conv3dGeometry.$winogradPolicy.withValue(policy) {
-                Conv3dGeometry.$winogradStacking.withValue(stacking) {
+            let times = OpSettings.with(\.winogradPolicy, policy) {
+                OpSettings.with(\.winogradStacking, stacking) {
                     Parallel.with(settings) { specs.map { $0.measure() } }
                 }
             }

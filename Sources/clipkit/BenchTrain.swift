@@ -60,7 +60,7 @@ extension ClipKit {
             let batch = self.batch / world.size
             let threads = world.isDistributed ? min(self.threads, world.coresPerRank) : self.threads
             let settings = ParallelSettings(mode: mode, threads: threads, batch: batch)
-            try Conv3dGeometry.$winogradStacking.withValue(winogradStacking) {
+            try OpSettings.with(\.winogradStacking, winogradStacking) {
                 try Parallel.with(settings) {
                     try measure(shape: shape, batch: batch, world: world, settings: settings)
                 }

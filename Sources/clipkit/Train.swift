@@ -37,7 +37,7 @@ extension ClipKit {
 
         func run() throws {
             let policy = try WinogradPolicy.option(winograd)
-            try Conv3dGeometry.$winogradPolicy.withValue(policy) { try train() }
+            try OpSettings.with(\.winogradPolicy, policy) { try train() }
         }
 
         func train() throws {

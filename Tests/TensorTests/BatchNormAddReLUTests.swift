@@ -75,7 +75,7 @@ import Testing
         }
         let up = Tensor(shape: shape, values: randomValues(count, seed: 163))
         var results: [[Float]] = []
-        SIMDLevel.$current.withValue(level) {
+        OpSettings.with(\.level, level) {
             for _ in 0..<2 {
                 let y =
                     fused

@@ -92,7 +92,7 @@ import Testing
     @Test(arguments: levels) func batchNormAtALevelEqualsPortable(_ level: SIMDLevel) {
         for training in [true, false] {
             let results = [level, .portable].map { level in
-                SIMDLevel.$current.withValue(level) {
+                OpSettings.with(\.level, level) {
                     let shape = [2, 3, 3, 5, 7]
                     let count = shape.reduce(1, *)
                     let x = Tensor(shape: shape, values: randomValues(count, seed: 33))

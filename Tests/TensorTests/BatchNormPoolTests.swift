@@ -31,7 +31,7 @@ import Testing
         fused: Bool, _ shape: [Int], frames: Int, training: Bool, level: SIMDLevel, passes: Int = 1,
         reducer: BatchNormReducer? = nil
     ) -> Run {
-        SIMDLevel.$current.withValue(level) {
+        OpSettings.with(\.level, level) {
             let x = Tensor(shape: shape, values: input(shape, seed: 60))
             x.requiresGrad = true
             let gamma = Tensor.parameter([channels], role: .joint, values: Self.gamma)

@@ -64,7 +64,7 @@ func statedErrors(
     let x = Tensor(shape: [batch, 64, 8, side, side], values: xv)
     let w = Tensor(shape: [8, 64, 3, 3, 3], values: wv)
     return policies.map { policy in
-        Conv3dGeometry.$winogradPolicy.withValue(policy) {
+        OpSettings.with(\.winogradPolicy, policy) {
             let y = GradMode.withNoGrad { conv3d(x, w, Conv3dOptions(padding: (1, 1, 1))) }.scalars
             return (g.algorithm, largestErrorOverRMS(y, exact))
         }

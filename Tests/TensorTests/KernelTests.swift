@@ -135,7 +135,7 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         // 8 channels take the path along time and space here on 1×3×3
         // convolutions of 36 and 45 tiles a sample (the last two cases),
         // which stack without brgemm as R50's res3.conv2 does at 112.
-        Conv3dGeometry.$spatioTemporalSmallPlaneChannels.withValue(0) {
+        OpSettings.with(\.spatioTemporalSmallPlaneChannels, 0) {
             kernelsEqualTheNaiveTwin(n, c, o, groups, input, kernel, stride, padding, dilation)
         }
     }
@@ -215,8 +215,8 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         let runs = policies.flatMap { p in levels.map { (p, $0) } }.filter { $0.0 == policies[0] || $0.1 == levels[0] }
         let naive = NaiveConvolution(x, w, geometry)
         for (policy, level) in runs {
-            Conv3dGeometry.$winogradPolicy.withValue(policy) {
-                SIMDLevel.$current.withValue(level) {
+            OpSettings.with(\.winogradPolicy, policy) {
+                OpSettings.with(\.level, level) {
                     for mode in [Parallelism.batch, .blas] {
                         Parallel.with(ParallelSettings(mode: mode, threads: 2)) {
                             equalsTheNaiveTwin(x, w, options, naive, "\(mode), \(geometry.algorithm)")
@@ -285,7 +285,7 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             w.requiresGrad = true
             let options = Conv3dOptions(stride: stride, padding: padding, dilation: dilation)
             let naive = NaiveConvolution(x, w, geometry)
-            SIMDLevel.$current.withValue(level) {
+            OpSettings.with(\.level, level) {
                 #expect(geometry.algorithm == "direct-\(level.rawValue)")
                 // 3 threads: a batch of 2 split into rows too.
                 for (mode, threads) in [(Parallelism.batch, 2), (.blas, 2), (.batch, 3)] {
@@ -433,7 +433,7 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         let stem = Conv3dGeometry(
             batch: 1, inChannels: 3, outChannels: 8, groups: 1, input: (3, 9, 40), kernel: (3, 7, 7),
             stride: (1, 2, 2), padding: (1, 3, 3), dilation: (1, 1, 1))
-        SIMDLevel.$current.withValue(.portable) { #expect(stem.algorithm == "columns") }
+        OpSettings.with(\.level, .portable) { #expect(stem.algorithm == "columns") }
         #expect(SIMDLevel.fromEnvironment("portable") == .portable)
         #expect(SIMDLevel.fromEnvironment("sse9") == SIMDLevel.best)
         #expect(SIMDLevel.fromEnvironment(nil) == SIMDLevel.best)
@@ -481,7 +481,7 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         let dy = naive.dy
         // New gradients are written, not zeroed and added into: storage made
         // without zeroing starts as NaNs, so that an element a path missed shows.
-        Storage.$poisonsUninitialised.withValue(true) {
+        OpSettings.with(\.poisonsUninitialised, true) {
             weightedSum(y, Tensor(shape: y.shape, values: dy)).backward()
         }
         let dxScale = relative * rms(naive.dx)
@@ -676,7 +676,7 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
             }
         }
         for level in SIMDLevel.allCases where level.isSupported {
-            SIMDLevel.$current.withValue(level) {
+            OpSettings.with(\.level, level) {
                 let x = Tensor(shape: shape, values: values)
                 x.requiresGrad = true
                 let y = maxPool3d(x, kernel: kernel, stride: stride, padding: padding)

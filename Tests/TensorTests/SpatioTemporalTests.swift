@@ -20,7 +20,7 @@ import Testing
             (.automatic, "winograd-t4+winograd-4x4" + (SIMDLevel.usable.runsBrgemm ? "" : "-stacked"), 2e-4)
         ]
         // 8 output channels: the path along time and space only where tests allow it on so few (72 tiles a sample).
-        let measured = Conv3dGeometry.$spatioTemporalSmallPlaneChannels.withValue(0) {
+        let measured = OpSettings.with(\.spatioTemporalSmallPlaneChannels, 0) {
             statedErrors(batch: 2, side: 24, seeds: (70, 71), policies: cases.map { $0.0 })
         }
         for ((_, algorithm, bound), (taken, error)) in zip(cases, measured) {
@@ -44,7 +44,7 @@ import Testing
         let naive = conv3dBackwardNaive(xv, wv, dy, g)
         let perSample = 8 * (g.inputVolume + g.outputVolume)
         for (inputGradient, budget) in [(true, 4), (false, 4), (true, 2), (false, 2)] {
-            let chunked = Conv3dGeometry.$spatioTemporalBudget.withValue(budget * perSample) {
+            let chunked = OpSettings.with(\.spatioTemporalBudget, budget * perSample) {
                 g.spatioTemporal?.planes.batch
             }
             #expect(chunked == budget)
@@ -52,9 +52,9 @@ import Testing
             let w = Tensor(shape: [8, 8, 3, 3, 3], values: wv)
             x.requiresGrad = inputGradient
             w.requiresGrad = !inputGradient
-            Conv3dGeometry.$spatioTemporalBudget.withValue(budget * perSample) {
+            OpSettings.with(\.spatioTemporalBudget, budget * perSample) {
                 let y = conv3d(x, w, Conv3dOptions(padding: (0, 1, 1)))
-                Storage.$poisonsUninitialised.withValue(true) {
+                OpSettings.with(\.poisonsUninitialised, true) {
                     weightedSum(y, Tensor(shape: y.shape, values: dy)).backward()
                 }
             }
@@ -76,7 +76,7 @@ import Testing
     /// output. Below one sample's worth the path is not taken.
     @Test func chunksOfTheBatch() {
         // 8 channels: the 12×12 case (36 tiles a sample) takes the path only with the channels' bound lifted.
-        Conv3dGeometry.$spatioTemporalSmallPlaneChannels.withValue(0) { chunksEqualTheNaiveTwin() }
+        OpSettings.with(\.spatioTemporalSmallPlaneChannels, 0) { chunksEqualTheNaiveTwin() }
     }
 
     private func chunksEqualTheNaiveTwin() {
@@ -107,8 +107,8 @@ import Testing
             let perSample = 8 * (g.inputVolume + g.outputVolume)
             let what = "batch \(batch) of \(side)² in chunks of \(chunk)"
             let shape = [batch, 8, 16, side, side]
-            Conv3dGeometry.$winogradStacking.withValue(stacking) {
-                Conv3dGeometry.$spatioTemporalBudget.withValue(budget * perSample) {
+            OpSettings.with(\.winogradStacking, stacking) {
+                OpSettings.with(\.spatioTemporalBudget, budget * perSample) {
                     #expect(g.spatioTemporal?.planes.batch == chunk, "\(what)")
                     #expect(stacking == .automatic || g.algorithm.hasSuffix("-stacked"), "\(what): \(g.algorithm)")
                     let x = Tensor(shape: shape, values: xv)
@@ -117,7 +117,7 @@ import Testing
                     let ys = (0..<2).map { _ in conv3d(x, w, Conv3dOptions(padding: (0, 1, 1))) }
                     #expect(closeness(ys[0].scalars, forward, atol: 1e-3) == "", "forward, \(what)")
                     let weights = Tensor(shape: ys[0].shape, values: dy)
-                    Storage.$poisonsUninitialised.withValue(true) {
+                    OpSettings.with(\.poisonsUninitialised, true) {
                         add(weightedSum(ys[0], weights), weightedSum(ys[1], weights)).backward()
                     }
                     #expect(closeness(x.grad!.scalars, naive.dx.map { 2 * $0 }, atol: 4e-3) == "", "dx, \(what)")
@@ -139,7 +139,7 @@ import Testing
                         #expect(closeness(sum.scalars, expected, atol: 3e-3) == "", "sum with epilogue, \(what)")
                     }
                 }
-                Conv3dGeometry.$spatioTemporalBudget.withValue(perSample - 1) {
+                OpSettings.with(\.spatioTemporalBudget, perSample - 1) {
                     #expect(g.spatioTemporal == nil, "\(what): below one sample")
                 }
             }
@@ -154,7 +154,7 @@ import Testing
     /// the multiplies' rule leaves the path out there.
     @Test func takenWhereMeasuredToPay() {
         func taken(_ batch: Int, _ c: Int, _ o: Int, _ input: (Int, Int, Int)) -> Bool {
-            SIMDLevel.$current.withValue(.avx2) {
+            OpSettings.with(\.level, .avx2) {
                 Conv3dGeometry(
                     batch: batch, inChannels: c, outChannels: o, groups: 1, input: input, kernel: (3, 3, 3),
                     stride: (1, 1, 1), padding: (1, 1, 1), dilation: (1, 1, 1)
@@ -168,7 +168,7 @@ import Testing
         // kth3l's conv2 on stage-t clips: 64 tiles a sample, 32 input channels.
         #expect(!taken(16, 32, 64, (16, 15, 15)))
         // The same with the channels' condition lifted: the multiplies' rule alone takes it.
-        Conv3dGeometry.$spatioTemporalSmallPlaneChannels.withValue(0) { #expect(taken(16, 32, 64, (16, 15, 15))) }
+        OpSettings.with(\.spatioTemporalSmallPlaneChannels, 0) { #expect(taken(16, 32, 64, (16, 15, 15))) }
     }
 
     /// A chunk is a multiple of the workers where one fits the budget:
@@ -180,8 +180,8 @@ import Testing
             stride: (1, 1, 1), padding: (0, 1, 1), dilation: (1, 1, 1))
         let perSample = 8 * (g.inputVolume + g.outputVolume)
         for (mode, chunk) in [(Parallelism.batch, 2), (.blas, 3)] {
-            Parallel.$settings.withValue(ParallelSettings(mode: mode, threads: 2)) {
-                Conv3dGeometry.$spatioTemporalBudget.withValue(3 * perSample) {
+            Parallel.with(ParallelSettings(mode: mode, threads: 2)) {
+                OpSettings.with(\.spatioTemporalBudget, 3 * perSample) {
                     #expect(g.spatioTemporalChunk == chunk, "\(mode)")
                 }
             }

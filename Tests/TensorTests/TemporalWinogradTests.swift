@@ -27,16 +27,16 @@ import Testing
         ] {
             let g = Self.geometry(batch: 4, frames: frames)
             #expect(g.temporalWinogradTile == automatic, "\(frames) frames")
-            Conv3dGeometry.$winogradPolicy.withValue(.small) {
+            OpSettings.with(\.winogradPolicy, .small) {
                 #expect(g.temporalWinogradTile == small, "\(frames) frames, small")
             }
             for policy in [WinogradPolicy.never, .space] {
-                Conv3dGeometry.$winogradPolicy.withValue(policy) { #expect(g.temporalWinogradTile == nil) }
+                OpSettings.with(\.winogradPolicy, policy) { #expect(g.temporalWinogradTile == nil) }
             }
         }
         #expect(Self.geometry(batch: 4, frames: 8, channels: 64).temporalWinogradTile == nil)
         #expect(Self.geometry(batch: 4, frames: 8).algorithm == "winograd-4-temporal")
-        Conv3dGeometry.$winogradPolicy.withValue(.small) {
+        OpSettings.with(\.winogradPolicy, .small) {
             #expect(Self.geometry(batch: 4, frames: 8).algorithm == "winograd-2-temporal")
         }
         #expect(Self.geometry(batch: 4, frames: 2).algorithm == "frame-shift")
@@ -51,7 +51,7 @@ import Testing
     /// padding 2. Buffers made without zeroing start as NaNs.
     @Test(arguments: WinogradTile.allCases)
     func stacksOfEverySizeEqualTheNaiveTwin(_ tile: WinogradTile) {
-        Storage.$poisonsUninitialised.withValue(true) { stacksEqualTheNaiveTwin(tile) }
+        OpSettings.with(\.poisonsUninitialised, true) { stacksEqualTheNaiveTwin(tile) }
     }
 
     private func stacksEqualTheNaiveTwin(_ tile: WinogradTile) {

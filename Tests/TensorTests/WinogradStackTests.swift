@@ -146,7 +146,7 @@ import Testing
         let naive = conv3dBackwardNaive(xv, wv, dy, g)
         let brgemm = SIMDLevel.usable.runsBrgemm
         for policy in WinogradStacking.allCases {
-            Conv3dGeometry.$winogradStacking.withValue(policy) {
+            OpSettings.with(\.winogradStacking, policy) {
                 let tiles = g.output.t * g.winogradTiles(.f2).h * g.winogradTiles(.f2).w
                 let stacks = WinogradStack.takes(g, tilesPerSample: tiles, brgemm: brgemm, stacking: policy)
                 #expect(g.usesWinograd == (brgemm || stacks), "\(policy), \(g.input)")
@@ -159,7 +159,7 @@ import Testing
                 Parallel.with(ParallelSettings(mode: .batch, threads: 2)) {
                     let y = conv3d(x, w, Conv3dOptions(padding: padding))
                     #expect(closeness(y.scalars, naiveY, rtol: 2e-5, atol: 2e-5) == "", "forward, \(policy)")
-                    Storage.$poisonsUninitialised.withValue(true) {
+                    OpSettings.with(\.poisonsUninitialised, true) {
                         weightedSum(y, Tensor(shape: y.shape, values: dy)).backward()
                     }
                 }
