@@ -64,6 +64,10 @@ public struct ManifestError: Error, CustomStringConvertible, Equatable {
     public var line: Int?
     public var reason: String
     public var description: String { line.map { "\(file):\($0): \(reason)" } ?? "\(file): \(reason)" }
+
+    public init(file: String, line: Int?, reason: String) {
+        (self.file, self.line, self.reason) = (file, line, reason)
+    }
 }
 
 /// A dataset's list of videos and labels: CSV with a header (`path,label`
@@ -88,7 +92,7 @@ public struct Manifest: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ManifestError(
                 file: path, line: nil,
-                reason: FileManager.default.fileExists(atPath: path) ? "cannot read" : "no such file")
+                reason: unreadableReason(path))
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw ManifestError(file: path, line: nil, reason: "not UTF-8 text")
@@ -105,6 +109,14 @@ public struct Manifest: Sendable {
         }
         guard !entries.isEmpty else { throw ManifestError(file: path, line: nil, reason: "no videos listed") }
         return Manifest(entries: entries, source: path)
+    }
+
+    /// Throws, naming the first, when a label is not one of `classes` classes.
+    public func checkLabels(classes: Int) throws {
+        if let bad = entries.first(where: { !(0..<classes).contains($0.label) }) {
+            throw ManifestError(
+                file: source, line: nil, reason: "label \(bad.label) of \(bad.path) is outside the \(classes) classes")
+        }
     }
 
     /// Writes CSV (temp file, then rename).

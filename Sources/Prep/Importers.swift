@@ -108,7 +108,7 @@ public func writeIndex(_ result: IndexResult, manifest: String, classList: Strin
 func readLines(_ path: String) throws -> [String] {
     guard let data = FileManager.default.contents(atPath: path) else {
         throw PrepError(
-            path: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot read" : "no such file")
+            path: path, reason: unreadableReason(path))
     }
     guard let text = String(data: data, encoding: .utf8) ?? String(data: data, encoding: .isoLatin1) else {
         throw PrepError(path: path, reason: "not text")

@@ -29,6 +29,10 @@ public struct ResizeReport: Sendable {
     public var failures: [PrepError] = []
     /// Files under the source that are not videos (still images, text, …), relative to it.
     public var notVideo: [String] = []
+    /// Videos beside the class folders rather than in one, relative to the
+    /// source: converted, but left out of the manifest (they have no class).
+    public var outsideClasses: [String] = []
+    /// The manifest written ("" when no video was converted).
     public var manifestPath = ""
     public var seconds = 0.0
 }
@@ -100,13 +104,17 @@ func convertDataset(
     describe: @escaping @Sendable (String, String) throws -> EncodedVideo
 ) throws -> ResizeReport {
     let started = Date()
-    let found = try findVideos(under: source)
+    var found = try findVideos(under: source)
+    if let inside = try folder(destination, inside: source) {  // never read back what an earlier run wrote
+        found.videos.removeAll { $0.hasPrefix(inside + "/") }
+        found.notVideo.removeAll { $0.hasPrefix(inside + "/") }
+    }
     let videos = found.videos
     guard !videos.isEmpty else {
         throw PrepError(path: source, reason: "no video files found (\(found.notVideo.count) files that are not video)")
     }
     if world.rank == 0 {
-        try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true)
+        try makeOutputFolder(destination)
         try removeLeftovers(in: destination)
     }
     try world.barrier()  // no rank starts writing while rank 0 removes leftovers
@@ -154,8 +162,10 @@ func convertDataset(
             converted: converted, skipped: skipped)
     }
 
-    let (entries, classes) = manifestEntries(results, outputs: outputs, template: template)
-    report.manifestPath = (destination as NSString).appendingPathComponent("manifest.csv")
+    let (entries, classes, outsideClasses) = manifestEntries(
+        results, videos: videos, outputs: outputs, template: template)
+    report.outsideClasses = outsideClasses
+    report.manifestPath = entries.isEmpty ? "" : (destination as NSString).appendingPathComponent("manifest.csv")
     report.converted = converted.sorted()
     report.skipped = skipped.sorted()
     report.failures = (report.failures + failures).sorted { $0.path < $1.path }
@@ -190,23 +200,56 @@ private func outputNames(
     return outputs
 }
 
-/// The manifest's entries of the converted videos, and the classes: the
-/// first folder of each path, when every video has one (else none, label 0).
+/// The manifest's entries of the converted videos, the classes, and the
+/// videos left out. The classes are the first folders of the sources, when
+/// any source sits in one (torchvision's `DatasetFolder`): a video beside
+/// them has no class and is left out. With no folders, every video has
+/// label 0 and there are no classes. Sources, not outputs, give the
+/// classes, so a failed video changes no other video's label.
 private func manifestEntries(
-    _ results: [EncodedVideo?], outputs: [String], template: String?
-) -> ([ManifestEntry], [String]) {
-    let folders = outputs.map { $0.split(separator: "/").count > 1 ? String($0.split(separator: "/")[0]) : "" }
-    let classes = folders.allSatisfy { !$0.isEmpty } ? Array(Set(folders)).sorted() : []
+    _ results: [EncodedVideo?], videos: [String], outputs: [String], template: String?
+) -> (entries: [ManifestEntry], classes: [String], outsideClasses: [String]) {
+    let folders = videos.map { $0.split(separator: "/").count > 1 ? String($0.split(separator: "/")[0]) : "" }
+    let classes = Array(Set(folders.filter { !$0.isEmpty })).sorted()
     var entries: [ManifestEntry] = []
+    var outside: [String] = []
     for (i, result) in results.enumerated() {
         guard let r = result else { continue }
+        let label = classes.isEmpty ? 0 : classes.firstIndex(of: folders[i])
+        guard let label else {
+            outside.append(videos[i])
+            continue
+        }
         entries.append(
             ManifestEntry(
-                path: outputs[i], label: classes.firstIndex(of: folders[i]) ?? 0, frames: r.frames, fps: r.fps,
+                path: outputs[i], label: label, frames: r.frames, fps: r.fps,
                 width: r.width, height: r.height, keyframes: template == nil ? r.keyframes : nil,
                 template: template, startIndex: template == nil ? nil : 1))
     }
-    return (entries, classes)
+    return (entries, classes, outside)
+}
+
+/// Creates the output folder, or says why it cannot.
+private func makeOutputFolder(_ destination: String) throws {
+    var isFolder: ObjCBool = false
+    if FileManager.default.fileExists(atPath: destination, isDirectory: &isFolder) {
+        guard isFolder.boolValue else { throw PrepError(path: destination, reason: "is a file, not a folder") }
+        return
+    }
+    do { try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true) } catch {
+        throw PrepError(
+            path: destination, reason: "cannot make the folder (\((error as NSError).localizedDescription))")
+    }
+}
+
+/// `folder`'s path relative to `parent` when it lies inside it; throws when they are the same folder.
+private func folder(_ folder: String, inside parent: String) throws -> String? {
+    func resolved(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+    }
+    let (inner, outer) = (resolved(folder), resolved(parent))
+    if inner == outer { throw PrepError(path: folder, reason: "is the source folder; give another output folder") }
+    return inner.hasPrefix(outer + "/") ? String(inner.dropFirst(outer.count + 1)) : nil
 }
 
 /// The manifest, mmaction2's rawframes list (frame folders) and the class list.

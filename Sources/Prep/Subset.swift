@@ -19,10 +19,7 @@ public func subsetClasses(_ manifest: Manifest, classes: [String], fraction: Dou
     guard fraction > 0, fraction <= 1 else {
         throw PrepError(path: manifest.source, reason: "the class fraction must be in (0, 1], got \(fraction)")
     }
-    if let bad = manifest.entries.first(where: { !classes.indices.contains($0.label) }) {
-        throw PrepError(
-            path: manifest.source, reason: "label \(bad.label) of \(bad.path) is outside the \(classes.count) classes")
-    }
+    try manifest.checkLabels(classes: classes.count)
     var order = Array(classes.indices)
     var rng = SampleRNG(seed: seed)
     for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.int(below: i + 1)) }

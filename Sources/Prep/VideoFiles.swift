@@ -34,9 +34,10 @@ public struct FoundVideos: Sendable, Equatable {
 /// ".name.mp4.part") are left out of both lists.
 public func findVideos(under root: String) throws -> FoundVideos {
     var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
+    guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) else {
         throw PrepError(path: root, reason: "no such folder")
     }
+    guard isDirectory.boolValue else { throw PrepError(path: root, reason: "is a file, not a folder") }
     guard let walker = FileManager.default.enumerator(atPath: root) else {
         throw PrepError(path: root, reason: "cannot list the folder")
     }

@@ -7,6 +7,39 @@ public struct FileWriteError: Error, CustomStringConvertible, Equatable {
     public var description: String { "\(path): \(reason)" }
 }
 
+/// Why `path` could not be read as a file: "no such file", "is a folder,
+/// not a file", or "cannot read" with the system's reason.
+public func unreadableReason(_ path: String) -> String {
+    var isFolder: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { return "no such file" }
+    if isFolder.boolValue { return "is a folder, not a file" }
+    return access(path, R_OK) == 0 ? "cannot read" : "cannot read (\(String(cString: strerror(errno))))"
+}
+
+/// Makes `path` writable before long work that ends by writing it: creates
+/// its folder when missing, and throws, naming the path and the reason,
+/// when the folder cannot be made or written, or `path` is a folder.
+public func prepareOutput(_ path: String) throws {
+    let folder = (path as NSString).deletingLastPathComponent
+    let manager = FileManager.default
+    var isFolder: ObjCBool = false
+    if manager.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+        throw FileWriteError(path: path, reason: "is a folder, not a file")
+    }
+    guard !folder.isEmpty else { return }
+    if !manager.fileExists(atPath: folder, isDirectory: &isFolder) {
+        do { try manager.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+            throw FileWriteError(
+                path: path, reason: "cannot make its folder (\((error as NSError).localizedDescription))")
+        }
+    } else if !isFolder.boolValue {
+        throw FileWriteError(path: path, reason: "\(folder) is a file, not a folder")
+    }
+    if access(folder, W_OK) != 0 {
+        throw FileWriteError(path: path, reason: "cannot write in \(folder) (\(String(cString: strerror(errno))))")
+    }
+}
+
 /// Writes `data` to a temporary file beside `path`, then renames it into
 /// place: a reader sees the old file or the new one, never half of one.
 public func writeAtomically(_ data: Data, to path: String) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// The safetensors format (Hugging Face): an 8-byte little-endian header
 /// length, a JSON header {name: {dtype, shape, data_offsets}, "__metadata__":
@@ -48,7 +49,7 @@ public enum Safetensors {
     public static func read(_ path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw FormatError(
-                path: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot read" : "no such file")
+                path: path, reason: unreadableReason(path))
         }
         return try read(data: data, path: path)
     }

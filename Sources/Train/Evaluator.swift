@@ -89,6 +89,7 @@ public func evaluate(
     tempo: Int = 1, workers: Int = 2, seed: UInt64 = 0, batchVideos: Int = 1,
     world: Communicator = .single, progress: ((String, Bool) -> Void)? = nil
 ) throws -> EvalResult {
+    try manifest.checkLabels(classes: classes.count)
     let start = Date()
     let testViews = TestViews(
         spec: spec, sampling: sampling, clips: clips, crops: crops, side: side, shortSide: shortSide,

@@ -118,6 +118,10 @@ public struct Prediction: Codable, Sendable, Equatable {
     public var path: String
     public var top: [Score]
     public var failure: String?
+
+    public init(path: String, top: [Score], failure: String?) {
+        (self.path, self.top, self.failure) = (path, top, failure)
+    }
 }
 
 /// The `top` classes of every video of `videos` (labels are not used), with

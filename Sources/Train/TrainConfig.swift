@@ -153,7 +153,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public static func load(_ path: String) throws -> TrainConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError(
-                file: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot read" : "no such file")
+                file: path, reason: unreadableReason(path))
         }
         var json = data
         if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
@@ -176,15 +176,16 @@ public struct TrainConfig: Codable, Sendable, Equatable {
             let decoder = JSONDecoder()
             decoder.keyDecodingStrategy = .convertFromSnakeCase
             config = try decoder.decode(TrainConfig.self, from: try withDefaults(object))
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw ConfigError(file: path, reason: "missing '\(key.stringValue)'")
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw ConfigError(file: path, reason: "missing '\(configKey(context.codingPath + [key]))'")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            throw ConfigError(
-                file: path,
-                reason: "'\(context.codingPath.map(\.stringValue).joined(separator: "."))': \(context.debugDescription)"
-            )
+            throw ConfigError(file: path, reason: "'\(configKey(context.codingPath))': \(context.debugDescription)")
         } catch let DecodingError.dataCorrupted(context) {
-            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
+            let key = configKey(context.codingPath)
+            if key.isEmpty, let culprit = rejectedKey(object) {
+                // Foundation names no key for a number of the wrong kind (4.5 where a whole number goes).
+                throw ConfigError(file: path, reason: "'\(culprit)': a value of the wrong type")
+            }
             throw ConfigError(
                 file: path, reason: key.isEmpty ? context.debugDescription : "\(key) \(context.debugDescription)")
         }
@@ -208,7 +209,15 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         try check(
             clip.shortSide.count == 2 && clip.shortSide[0] <= clip.shortSide[1] && clip.shortSide[0] >= clip.crop,
             "clip.short_side must be [a, b] with crop ≤ a ≤ b")
-        try check(batch >= 1 && workers >= 1 && threads >= 1 && epochs >= 0, "batch, workers and threads must be ≥ 1")
+        try check(batch >= 1 && workers >= 1 && threads >= 1, "batch, workers and threads must be ≥ 1")
+        try check(itsl != nil || epochs >= 1, "epochs must be ≥ 1")
+        try check(
+            optimizer.lr > 0 && optimizer.lr.isFinite && optimizer.weightDecay >= 0 && optimizer.momentum >= 0
+                && optimizer.momentum < 1,
+            "optimizer: lr must be > 0, weight_decay ≥ 0 and momentum in [0, 1)")
+        try check(
+            schedule.warmupEpochs >= 0 && schedule.minLr >= 0 && schedule.stepSize >= 1 && schedule.gamma > 0,
+            "schedule: warmup_epochs and min_lr must be ≥ 0, step_size ≥ 1 and gamma > 0")
         try check(bucketMb > 0, "bucket_mb must be > 0")
         try check(eval.crops == 1 || eval.crops == 3, "eval.crops must be 1 or 3")
         try check(task == .classification || (itsl == nil && noise >= 0), "task reconstruction: no itsl, noise ≥ 0")
@@ -221,6 +230,9 @@ public struct TrainConfig: Codable, Sendable, Equatable {
             try check(
                 itsl.iterations >= 1 && itsl.beta >= 1 && itsl.gamma >= 1,
                 "itsl: iterations, beta and gamma must be ≥ 1")
+            try check(
+                itsl.stageT.epochs >= 0 && itsl.stageS.epochs >= 0 && itsl.stageT.epochs + itsl.stageS.epochs >= 1,
+                "itsl: stage_t.epochs and stage_s.epochs must be ≥ 0, and one of them ≥ 1")
             try check(
                 clip.frames % itsl.gamma == 0 && clip.crop % itsl.beta == 0,
                 "itsl: clip.frames must divide by gamma and clip.crop by beta")
@@ -254,6 +266,37 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
         self.file = file
         self.reason = reason
     }
+}
+
+/// A decoding path as the config spells it: `itsl.stage_t.epochs`, not `itsl.stageT.epochs`.
+private func configKey(_ path: [CodingKey]) -> String {
+    path.map { key in
+        key.intValue.map(String.init)
+            ?? key.stringValue.map { $0.isUppercase ? "_" + $0.lowercased() : String($0) }.joined()
+    }.joined(separator: ".")
+}
+
+/// The key (dotted) of the value that keeps `object` from decoding: the first
+/// whose removal lets it decode, looked for again inside it when it is an object.
+private func rejectedKey(_ object: [String: Any], within: (([String: Any]) -> [String: Any]) = { $0 }) -> String? {
+    func decodes(_ candidate: [String: Any]) -> Bool {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return (try? decoder.decode(TrainConfig.self, from: withDefaults(within(candidate)))) != nil
+    }
+    for key in object.keys.sorted() {
+        var without = object
+        without[key] = nil
+        guard decodes(without) else { continue }
+        guard let inner = object[key] as? [String: Any] else { return key }
+        let nested = rejectedKey(inner) { inner in
+            var outer = object
+            outer[key] = inner
+            return within(outer)
+        }
+        return nested.map { "\(key).\($0)" } ?? key
+    }
+    return nil
 }
 
 /// The user's config laid over the defaults, as JSON (Codable has no defaults for missing keys).

@@ -95,12 +95,7 @@ public final class Trainer {
         classes = names
         let train = try Manifest.load(config.train, classes: names)
         let val = try config.val.map { try Manifest.load($0, classes: names) }
-        for (file, m) in [(config.train, train)] + (val.map { [(config.val!, $0)] } ?? []) {
-            if let bad = m.entries.first(where: { !(0..<names.count).contains($0.label) }) {
-                throw ConfigError(
-                    file: file, reason: "label \(bad.label) of \(bad.path) is outside the \(names.count) classes")
-            }
-        }
+        for m in [train] + (val.map { [$0] } ?? []) { try m.checkLabels(classes: names.count) }
         self.train = train
         self.val = val
         model = try ModelZoo.make(
@@ -167,17 +162,21 @@ public final class Trainer {
             workers: workers, seed: config.seed, world: world)
     }
 
-    /// Runs (or, with `resume`, continues) the plan.
-    public func run(resume: Bool = false) throws -> TrainSummary {
-        try Parallel.with(parallelism) { try runPlan(resume: resume) }
+    /// Runs (or, with `resume`, continues) the plan. A fresh run into an
+    /// output folder that holds a checkpoint already stops with an error
+    /// before it writes anything, unless `overwrite` (as Hugging Face's
+    /// `overwrite_output_dir`): a finished run is not lost to a typo.
+    public func run(resume: Bool = false, overwrite: Bool = false) throws -> TrainSummary {
+        try Parallel.with(parallelism) { try runPlan(resume: resume, overwrite: overwrite) }
     }
 
     /// Whether BN layers sum their statistics over the ranks right now (inside `run`).
     private var syncingNow = false
 
-    private func runPlan(resume: Bool) throws -> TrainSummary {
+    private func runPlan(resume: Bool, overwrite: Bool) throws -> TrainSummary {
         MemoryMeter.shared.keepFreedMemory()
         if !isWriter { progress = { _, _ in } }
+        if !resume && !overwrite { try checkNoRunIsThere() }
         if isWriter {
             try FileManager.default.createDirectory(atPath: config.output, withIntermediateDirectories: true)
         }
@@ -208,6 +207,18 @@ public final class Trainer {
             epoch = lastEpoch + 1
         }
         return TrainSummary(stages: stages, interrupted: false, checkpoint: checkpointPath)
+    }
+
+    /// Stops (on every rank) when rank 0's output folder holds a checkpoint.
+    private func checkNoRunIsThere() throws {
+        let held = isWriter && FileManager.default.fileExists(atPath: checkpointPath)
+        guard try world.broadcast(held ? Data() : nil) != nil else { return }
+        throw ConfigError(
+            file: config.output,
+            reason: """
+                holds a run already (checkpoint.safetensors); continue it with --resume, start it again with \
+                --overwrite (its checkpoint and metrics are replaced), or choose another output folder
+                """)
     }
 
     /// Where a run starts: the beginning, or the epoch, step and tally of the checkpoint it resumes.

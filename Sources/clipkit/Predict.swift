@@ -29,18 +29,23 @@ extension ClipKit {
             let (clips, crops) = try parseViews(views)
             guard top >= 1 else { throw ValidationError("--top must be ≥ 1") }
             let (config, names, model) = try inFile(checkpoint) { try loadTrainedModel(checkpoint, classes: classes) }
-            let paths = try videoInputs(inputs)
+            let (paths, unusable) = videoInputs(inputs)
+            guard !paths.isEmpty else {
+                for u in unusable { printError("failed: \(u.path): \(u.failure!)") }
+                throw ExitCode(1)
+            }
             let videos = Manifest(entries: paths.map { ManifestEntry(path: $0, label: 0) }, source: "the videos given")
             let views = TestViews(
                 config: config, clips: clips, crops: crops, dilation: ITSLPlan(config).testDilation)
             let line = ProgressLine()
-            let predictions = try Parallel.with(
-                ParallelSettings(mode: .batch, threads: ProcessInfo.processInfo.activeProcessorCount)
-            ) {
-                try predict(
-                    model: model, videos: videos, classes: names, views: views, top: top, workers: workers,
-                    seed: config.seed, progress: json || paths.count < 2 ? nil : { line.report($0, $1) })
-            }
+            let predictions =
+                try Parallel.with(
+                    ParallelSettings(mode: .batch, threads: ProcessInfo.processInfo.activeProcessorCount)
+                ) {
+                    try predict(
+                        model: model, videos: videos, classes: names, views: views, top: top, workers: workers,
+                        seed: config.seed, progress: json || paths.count < 2 ? nil : { line.report($0, $1) })
+                } + unusable
             if json {
                 print(try jsonString(predictions))
             } else {
@@ -67,27 +72,34 @@ func parseViews(_ text: String) throws -> (clips: Int, crops: Int) {
 
 /// The videos the inputs name, in order: a file or a frame folder as it is,
 /// a folder of videos as every video under it (sorted), a glob as what it
-/// matches (sorted). An input that names nothing is an error.
-func videoInputs(_ inputs: [String]) throws -> [String] {
+/// matches (sorted). An input that names nothing, or a folder that cannot be
+/// listed, is returned as a failed prediction, and the others are kept.
+func videoInputs(_ inputs: [String]) -> (paths: [String], unusable: [Prediction]) {
     var paths: [String] = []
+    var unusable: [Prediction] = []
     for input in inputs {
         let matches = input.contains(where: { "*?[".contains($0) }) ? glob(input) : [input]
-        guard !matches.isEmpty else { throw ErrorInFile(input, "matches no file") }
+        if matches.isEmpty { unusable.append(Prediction(path: input, top: [], failure: "matches no file")) }
         for path in matches {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                throw ErrorInFile(path, "no such file or folder")
+                unusable.append(Prediction(path: path, top: [], failure: "no such file or folder"))
+                continue
             }
-            if isDirectory.boolValue {
+            guard isDirectory.boolValue else {
+                paths.append(path)
+                continue
+            }
+            do {
                 let found = try findVideos(under: path)
                 paths +=
                     found.videos.isEmpty ? [path] : found.videos.map { (path as NSString).appendingPathComponent($0) }
-            } else {
-                paths.append(path)
+            } catch {
+                unusable.append(Prediction(path: path, top: [], failure: "\(error)"))
             }
         }
     }
-    return paths
+    return (paths, unusable)
 }
 
 /// The paths matching a shell pattern, sorted.

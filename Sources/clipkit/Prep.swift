@@ -56,6 +56,7 @@ extension ClipKit {
                     ? try indexWebDataset(shards: inputs) : try indexDataset(input, layout: kind, videos: videos)
                 // The probe's journal: a run cut short resumes from it; it goes once the manifest is written.
                 let journal = output + ".probed.jsonl"
+                try prepareOutput(output)
                 if probe { result = try probeEntries(result, jobs: jobs, quiet: false, journal: journal) }
                 let classList =
                     classes
@@ -119,7 +120,7 @@ extension ClipKit {
             }
         }
 
-        /// The summary line and failures (rank 0 under mpirun); exit status 1 if any video failed.
+        /// The summary line and failures (rank 0 under mpirun); exit status 1 if any video failed or has no class.
         static func finish(_ report: ResizeReport, what: String, encoder: String = "", verbose: Bool) throws {
             let world = Communicator.world
             if world.rank == 0 {
@@ -128,11 +129,15 @@ extension ClipKit {
                         format: "%d %@, %d already done, %d failed, %d skipped as not video in %.1f s%@; manifest: %@",
                         report.converted.count, what, report.skipped.count, report.failures.count,
                         report.notVideo.count,
-                        report.seconds, encoder.isEmpty ? "" : " (\(encoder))", report.manifestPath))
+                        report.seconds, encoder.isEmpty ? "" : " (\(encoder))",
+                        report.manifestPath.isEmpty ? "none written" : report.manifestPath))
                 if verbose { for file in report.notVideo { print("not video: \(file)") } }
+                for video in report.outsideClasses {
+                    printError("problem: \(video): not in a class folder; converted, but left out of the manifest")
+                }
                 for failure in report.failures { printError("failed: \(failure)") }
             }
-            if !report.failures.isEmpty { throw AgreedExit(code: 1) }
+            if !report.failures.isEmpty || !report.outsideClasses.isEmpty { throw AgreedExit(code: 1) }
         }
 
         struct Resize: ParsableCommand {
@@ -166,6 +171,14 @@ extension ClipKit {
                 }
                 guard gop >= 1 else { throw ValidationError("--gop must be ≥ 1") }
                 guard jobs >= 1 else { throw ValidationError("--jobs must be ≥ 1") }
+                let presets = [
+                    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+                    "placebo"
+                ]
+                guard presets.contains(preset) else {
+                    throw ValidationError("--preset must be one of \(presets.joined(separator: ", "))")
+                }
+                guard (0...51).contains(crf) else { throw ValidationError("--crf must be 0…51") }
             }
 
             func run() throws {

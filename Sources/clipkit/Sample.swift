@@ -39,6 +39,15 @@ extension ClipKit {
                 throw ValidationError("--out-of-bound must be loop or repeat_last")
             }
             guard numFrames > 0 else { throw ValidationError("--num-frames must be positive") }
+            guard clipLen >= 1, interval >= 1, numClips >= 1 else {
+                throw ValidationError("--clip-len, --interval and --num-clips must be ≥ 1")
+            }
+            // Every index is printed, and the formulas' products must not overflow.
+            let indices = clipLen.multipliedReportingOverflow(by: numClips)
+            guard numFrames <= 1 << 40, interval <= 1 << 20, !indices.overflow, indices.partialValue <= 1_000_000 else {
+                throw ValidationError(
+                    "--num-frames must be ≤ 2^40, --interval ≤ 2^20, and --clip-len × --num-clips ≤ 1,000,000 indices")
+            }
         }
 
         func run() throws {

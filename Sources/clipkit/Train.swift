@@ -18,12 +18,15 @@ extension ClipKit {
             discussion:
                 """
                 Checkpoints after every epoch into the output folder; Ctrl-C saves one and exits; --resume \
-                continues exactly.
+                continues exactly. An output folder that holds a run already is an error unless --resume or \
+                --overwrite is given.
                 """
         )
 
         @Argument(help: "Training config (.json, .yaml).") var config: String
         @Flag(help: "Continue from the output folder's checkpoint.") var resume = false
+        @Flag(help: "Start again in an output folder that holds a run (its checkpoint and metrics are replaced).")
+        var overwrite = false
         @Option(
             help: ArgumentHelp(
                 "Winograd convolutions: automatic, space (no tiles along time), 2x2 (F(2×2, 3×3) only) "
@@ -58,7 +61,7 @@ extension ClipKit {
                     batch \(c.batch)\(ranks); output \(c.output)
                     """)
             }
-            let summary = try endingProgressLine { try trainer.run(resume: resume) }
+            let summary = try endingProgressLine { try trainer.run(resume: resume, overwrite: overwrite) }
             if summary.interrupted { throw AgreedExit(code: 130) }
             guard world.rank == 0 else { return }
             print("\nstage        val top-1   peak tensors   peak RSS   input")
@@ -79,6 +82,12 @@ extension ClipKit {
                 throw ErrorInFile(config, "reconstruction runs train in one process and do not resume")
             }
             let trainer = try inFile(config) { try ReconstructionTrainer(config: c) }
+            if !overwrite && FileManager.default.fileExists(atPath: trainer.checkpointPath) {
+                throw ErrorInFile(
+                    c.output,
+                    "holds a run already (checkpoint.safetensors); start it again with --overwrite or "
+                        + "choose another output folder")
+            }
             trainer.writeImage = { rgb, width, height, path in try writePNG(rgb, width: width, height: height, to: path)
             }
             print(
@@ -115,7 +124,12 @@ extension ClipKit {
     struct EvalCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "eval",
-            abstract: "Multi-view evaluation of a checkpoint: K clips × crops per video, softmax averaged.")
+            abstract: "Multi-view evaluation of a checkpoint: K clips × crops per video, softmax averaged.",
+            discussion:
+                """
+                A video that cannot be read is reported and the others are still scored; the exit status is then 1. \
+                Labels must be among the checkpoint's classes.
+                """)
 
         @Argument(help: "Checkpoint written by `clipkit train`.") var checkpoint: String
         @Argument(help: "Manifest of the videos to evaluate.") var manifest: String
@@ -144,6 +158,7 @@ extension ClipKit {
 
         func run() throws {
             let views = try parseViews(views)
+            if let save { try prepareOutput(save) }  // before the evaluation, not after it
             try inFile(checkpoint) {
                 let (config, classes, model) = try loadTrainedModel(checkpoint)
                 var d = ITSLPlan(config).testDilation
@@ -189,7 +204,12 @@ extension ClipKit {
                 shortSide: shortSide ?? config.eval.shortSide ?? c.crop, dilation: d, tempo: tempo,
                 workers: world.isDistributed ? min(workers, world.coresPerRank) : workers, seed: config.seed,
                 world: world, progress: progress)
-            guard world.rank == 0 else { return }  // every rank has the result; rank 0 reports it
+            // Every rank has the result; rank 0 reports it, and every rank ends with status 1 when a video failed.
+            let someFailed = !result.failed.isEmpty
+            guard world.rank == 0 else {
+                if someFailed { throw AgreedExit(code: 1) }
+                return
+            }
             let encoder = JSONEncoder()
             encoder.keyEncodingStrategy = .convertToSnakeCase
             encoder.outputFormatting = [.sortedKeys]
@@ -212,6 +232,7 @@ extension ClipKit {
             if explain > 0 {
                 try explainSome(result, manifest: m, config: config, model: model, dilation: d)
             }
+            if someFailed { throw AgreedExit(code: 1) }
         }
 
         /// `--explain N`: strips of the first N correct and the first N wrong videos (manifest order),

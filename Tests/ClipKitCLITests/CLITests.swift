@@ -160,6 +160,39 @@ func clipkit(_ arguments: [String], environment: [String: String] = [:]) throws
         #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("dst/a/v1.mp4").path))
     }
 
+    /// Classes are the source's first folders, whatever fails: a video beside
+    /// them is converted but left out of the manifest (exit status 1), a name
+    /// collision fails only its own video, and an output folder inside the
+    /// source is never read back as a class.
+    @Test func classesComeFromTheSourceFoldersWhateverFails() throws {
+        let root = try sourceTree(copies: 1)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let src = root.appendingPathComponent("src")
+        try FileManager.default.removeItem(at: src.appendingPathComponent("a/broken.mp4"))
+        try FileManager.default.createDirectory(at: src.appendingPathComponent("b"), withIntermediateDirectories: true)
+        for copy in ["b/v1.mp4", "b/v1.mkv", "stray.mp4"] {
+            try FileManager.default.copyItem(
+                atPath: fixture("h264_bframes.mp4"), toPath: src.appendingPathComponent(copy).path)
+        }
+        let out = src.appendingPathComponent("out")
+        for run in 1...2 {
+            let r = try clipkit([
+                "prep", "resize", src.path, out.path, "--short-side", "32", "--preset", "ultrafast", "--quiet"
+            ])
+            #expect(r.status == 1, "run \(run): \(r.stderr)")
+            #expect(r.stderr.contains("stray.mp4: not in a class folder"), "run \(run): \(r.stderr)")
+            #expect(r.stderr.contains("is also the output of"), "run \(run): \(r.stderr)")
+            let rows = try String(contentsOf: out.appendingPathComponent("manifest.csv"), encoding: .utf8)
+                .split(separator: "\n").dropFirst().map { $0.split(separator: ",").prefix(2).joined(separator: ",") }
+            #expect(rows == ["a/v0.mp4,0", "b/v1.mp4,1"], "run \(run)")
+            let classes = try String(contentsOf: out.appendingPathComponent("classes.txt"), encoding: .utf8)
+            #expect(classes == "a\nb\n", "run \(run)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("out").path))
+        let notFolder = try clipkit(["prep", "resize", src.appendingPathComponent("stray.mp4").path, root.path + "/x"])
+        #expect(notFolder.status == 1 && notFolder.stderr.contains("is a file, not a folder"), "\(notFolder.stderr)")
+    }
+
     /// A run killed mid-way leaves only complete outputs (and hidden temp
     /// files), and the next run removes the temp files and finishes the rest.
     @Test func aKilledRunLeavesNoPartialOutputsAndTheNextFinishes() throws {

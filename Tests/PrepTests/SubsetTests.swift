@@ -32,7 +32,9 @@ import Testing
     @Test func badFractionsAndLabelsAreNamed() {
         let (m, names) = dataset()
         #expect(throws: PrepError.self) { try subsetClasses(m, classes: names, fraction: 0, seed: 0) }
-        #expect(throws: PrepError(path: "all.csv", reason: "label 5 of /v/5/5.mp4 is outside the 5 classes")) {
+        #expect(
+            throws: ManifestError(file: "all.csv", line: nil, reason: "label 5 of /v/5/5.mp4 is outside the 5 classes")
+        ) {
             try subsetClasses(m, classes: Array(names.prefix(5)), fraction: 0.5, seed: 0)
         }
     }

@@ -334,6 +334,21 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
         let missing = folder.appendingPathComponent("missing.json").path
         try #"{"model": "x"}"#.write(toFile: missing, atomically: true, encoding: .utf8)
         do { _ = try TrainConfig.load(missing) } catch let e as ConfigError { #expect(e.reason == "missing 'train'") }
+        let mistyped = folder.appendingPathComponent("mistyped.json").path
+        try #"{"model": "x", "train": "t.csv", "itsl": {"stage_t": {"epochs": "two"}}}"#.write(
+            toFile: mistyped, atomically: true, encoding: .utf8)
+        #expect(throws: ConfigError.self) { try TrainConfig.load(mistyped) }
+        do { _ = try TrainConfig.load(mistyped) } catch let e as ConfigError {
+            #expect(e.reason.hasPrefix("'itsl.stage_t.epochs': "), "named as the config spells it: \(e.reason)")
+        }
+        for (entry, key) in [(#""batch": 4.5"#, "batch"), (#""clip": {"crop": 16, "frames": 8.5}"#, "clip.frames")] {
+            let fractional = folder.appendingPathComponent("fractional.json").path
+            try #"{"model": "x", "train": "t.csv", \#(entry)}"#.write(
+                toFile: fractional, atomically: true, encoding: .utf8)
+            #expect(throws: ConfigError(file: fractional, reason: "'\(key)': a value of the wrong type")) {
+                try TrainConfig.load(fractional)
+            }
+        }
         let retired = folder.appendingPathComponent("retired.json").path
         try #"{"model": "x", "train": "t.csv", "block_cache_mb": 128}"#.write(
             toFile: retired, atomically: true, encoding: .utf8)
@@ -347,13 +362,21 @@ func stdcfLayers(_ m: Module) -> [STDCFConv] {
     }
 
     /// Words are decoded into enums once, when the config is read: a wrong
-    /// word names its key and the choices; the stored JSON keeps the words.
+    /// word names its key (as the config spells it) and the choices; the
+    /// stored JSON keeps the words. Values that cannot train are named too.
     @Test(arguments: [
         (#""clip": {"sampling": "dens"}"#, "clip.sampling must be dense, slowfast or uniform, not 'dens'"),
         (#""optimizer": {"name": "sdg"}"#, "optimizer.name must be sgd, adam or adamw, not 'sdg'"),
         (#""schedule": {"name": "linear"}"#, "schedule.name must be constant, cosine or step, not 'linear'"),
         (#""task": "detection""#, "task must be classification or reconstruction, not 'detection'"),
-        (#""itsl": {"schedule": "stage"}"#, "itsl.schedule must be global or per_stage, not 'stage'")
+        (#""itsl": {"schedule": "stage"}"#, "itsl.schedule must be global or per_stage, not 'stage'"),
+        (#""shard_order": "random""#, "shard_order must be mixed or grouped, not 'random'"),
+        (#""epochs": 0"#, "epochs must be ≥ 1"),
+        (#""optimizer": {"lr": -1}"#, "optimizer: lr must be > 0, weight_decay ≥ 0 and momentum in [0, 1)"),
+        (
+            #""itsl": {"stage_t": {"epochs": 0}, "stage_s": {"epochs": 0}}"#,
+            "itsl: stage_t.epochs and stage_s.epochs must be ≥ 0, and one of them ≥ 1"
+        )
     ])
     func wrongWordsNameTheirKey(_ entry: String, _ reason: String) throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString).json").path

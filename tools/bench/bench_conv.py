@@ -5,7 +5,7 @@ ClipKit's, so > 1 means ClipKit is faster) and the totals weighted by how
 often each shape occurs in the network.
 
     .venv-bench/bin/python tools/bench/bench_conv.py --clipkit .build/release/clipkit \
-        --layers r3d50 --input 3x8x112x112 --batch 4 --rounds 5
+        --layers r3d50 --input 3x8x112x112 --batch 4 --rounds 5 [--only res5.conv3]
 """
 import argparse
 import json
@@ -25,9 +25,10 @@ def main():
     ap = argparse.ArgumentParser()
     add_conv_shape_arguments(ap)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--only", help="only these layers (comma-separated), as `bench conv --only`: one timed alone")
     ap.add_argument("--json-out")
     a = ap.parse_args()
-    shape = conv_shape(a)
+    shape = conv_shape(a) + (["--only", a.only] if a.only else [])
     specs = subprocess.run([a.clipkit, "bench", "conv", *shape, "--list"], check=True, capture_output=True,
                            text=True).stdout
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
