@@ -33,7 +33,7 @@ for seed in $seeds; do
   "epochs": $epochs, "batch": 16, "workers": 2, "seed": $seed, "output": "$name"
 }
 JSON
-            [ -f "$out/$name/done" ] || { "$bin" train "$out/$name.json" >"$out/$name.log" 2>&1; touch "$out/$name/done"; }
+            [ -f "$out/$name/done" ] || { "$bin" train "$out/$name.json" --overwrite >"$out/$name.log" 2>&1; touch "$out/$name/done"; }
             for clips in 1 3 5 10; do
                 f="$out/$name/eval-${clips}x3.json"
                 [ -f "$f" ] || "$bin" eval "$out/$name/checkpoint.safetensors" "$data/test.csv" --views "${clips}x3" --save "$f" >>"$out/$name.log" 2>&1

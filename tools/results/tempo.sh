@@ -36,7 +36,7 @@ for seed in $seeds; do
 }
 JSON
             [ -f "$out/$name/checkpoint.safetensors" ] && [ -f "$out/$name/done" ] || {
-                "$bin" train "$out/$name.json" >"$out/$name.log" 2>&1
+                "$bin" train "$out/$name.json" --overwrite >"$out/$name.log" 2>&1
                 touch "$out/$name/done"
             }
             # Tempo τ samples at τ × the trained interval.

@@ -35,7 +35,7 @@ for seed in $seeds; do
   "epochs": $epochs, "batch": 10, "workers": 2, "seed": $seed, "output": "$name"
 }
 JSON
-            [ -f "$out/$name/done" ] || { "$bin" train "$out/$name.json" >"$out/$name.log" 2>&1; touch "$out/$name/done"; }
+            [ -f "$out/$name/done" ] || { "$bin" train "$out/$name.json" --overwrite >"$out/$name.log" 2>&1; touch "$out/$name/done"; }
             "$bin" eval "$out/$name/checkpoint.safetensors" "$data/test.csv" --views 1x1 --save "$out/$name/eval.json" >>"$out/$name.log" 2>&1
             echo "$name: $(python3 -c "import json,sys; print('%.1f%%' % json.load(open(sys.argv[1]))['top1'])" "$out/$name/eval.json")"
         done
