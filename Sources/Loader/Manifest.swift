@@ -204,6 +204,9 @@ private func parseCSV(_ lines: [String], file: String, folder: URL, classes: [St
     let header = try csvFields(headerLine, file: file, line: 1).map {
         $0.trimmingCharacters(in: .whitespaces).lowercased()
     }
+    if let twice = header.first(where: { name in !name.isEmpty && header.filter { $0 == name }.count > 1 }) {
+        throw ManifestError(file: file, line: 1, reason: "the header has '\(twice)' twice")
+    }
     func column(_ name: String) -> Int? { header.firstIndex(of: name) }
     let members = column("shard").flatMap { shard in column("member").map { (shard, $0) } }
     guard let labelColumn = column("label"), column("path") != nil || members != nil else {

@@ -311,7 +311,10 @@ func convertOne(
     do {
         let result = try convert(input, partial)
         guard rename(partial, output) == 0 else {
-            throw PrepError(path: output, reason: "cannot rename the finished output into place")
+            let why = String(cString: strerror(errno))
+            throw PrepError(
+                path: output,
+                reason: "cannot rename the finished output into place (\(why); is another run writing here?)")
         }
         return (result, true)
     } catch {

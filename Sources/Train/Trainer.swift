@@ -177,6 +177,8 @@ public final class Trainer {
         MemoryMeter.shared.keepFreedMemory()
         if !isWriter { progress = { _, _ in } }
         if !resume && !overwrite { try checkNoRunIsThere() }
+        // Started again: the old checkpoint goes with the old metrics, so that no --resume mixes the two runs.
+        if !resume && overwrite && isWriter { try? FileManager.default.removeItem(atPath: checkpointPath) }
         if isWriter {
             try FileManager.default.createDirectory(atPath: config.output, withIntermediateDirectories: true)
         }

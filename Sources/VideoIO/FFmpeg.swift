@@ -402,6 +402,7 @@ final class CodecContext {
 
     /// A single-threaded decoder for one codec with no stream behind it (images).
     init(codecID: AVCodecID, path: String) throws {
+        _ = installLogCapture  // frame folders open no format context
         guard let codec = avcodec_find_decoder(codecID) else {
             throw VideoError.unsupportedCodec(path: path, codec: "'\(String(cString: avcodec_get_name(codecID)))'")
         }

@@ -39,6 +39,7 @@ final class Scaler {
             sourceWidth: crop.width, sourceHeight: crop.height, format: format.rawValue,
             width: width, height: height, flags: native ? SWS_BICUBIC : SWS_BILINEAR)
         if key != contextKey {
+            _ = installLogCapture  // swscale warns of full-range formats (yuvj*) on stderr otherwise
             sws_freeContext(context)
             context = sws_getContext(
                 Int32(crop.width), Int32(crop.height), format, Int32(width), Int32(height),

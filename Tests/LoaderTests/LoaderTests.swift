@@ -115,6 +115,14 @@ private func collect(_ loader: ClipLoader, epoch: Int) throws -> [([Int], [Int],
         try "file,class\nx.mp4,3\n".write(toFile: noHeader, atomically: true, encoding: .utf8)
         #expect(throws: ManifestError.self) { try Manifest.load(noHeader) }
         #expect(throws: ManifestError.self) { try Manifest.load(dir.appendingPathComponent("missing.csv").path) }
+        let twice = dir.appendingPathComponent("twice.csv").path
+        try "path,label,path\nx.mp4,3,y.mp4\n".write(toFile: twice, atomically: true, encoding: .utf8)
+        #expect(throws: ManifestError(file: twice, line: 1, reason: "the header has 'path' twice")) {
+            try Manifest.load(twice)
+        }
+        #expect(throws: ManifestError(file: dir.path, line: nil, reason: "is a folder, not a file")) {
+            try Manifest.load(dir.path)
+        }
     }
 }
 
