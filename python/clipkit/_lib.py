@@ -19,6 +19,14 @@ class ClipKitError(RuntimeError):
     """An error ClipKit reported: the file and the reason."""
 
 
+class ClipKitIndexError(ClipKitError, IndexError):
+    """A frame index or time outside the video: an IndexError, as for any Python sequence."""
+
+
+class ClipKitValueError(ClipKitError, ValueError):
+    """A bad argument: a ValueError."""
+
+
 class FrameFormat(ctypes.Structure):
     _fields_ = [("short_side", ctypes.c_int32), ("width", ctypes.c_int32), ("height", ctypes.c_int32),
                 ("crop_x", ctypes.c_int32), ("crop_y", ctypes.c_int32), ("crop_w", ctypes.c_int32), ("crop_h", ctypes.c_int32)]

@@ -9,6 +9,9 @@ earlier versions do; torchcodec's `get_frames_at` returns a `FrameBatch`.
 """
 import ctypes
 import json
+import operator
+import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,18 +105,30 @@ class VideoDecoder(_lib.Closable):
 
     def __init__(self, path, *, dimension_order="NCHW", short_side=None, size=None, crop=None, rotate=True,
                  stream_index=None):
+        # Kept to open the same decoder again where it is copied or pickled (a DataLoader's spawned workers).
+        self._options = dict(dimension_order=dimension_order, short_side=short_side, size=size, crop=crop,
+                             rotate=rotate, stream_index=stream_index)
+        self._lock = threading.Lock()  # one call into a decoder at a time: its FFmpeg state is not shareable
         if dimension_order not in ("NCHW", "NHWC"):
             raise ValueError(f"dimension_order must be NCHW or NHWC, not {dimension_order!r}")
         if short_side is not None and size is not None:
             raise ValueError("give short_side or size, not both")
-        self.path = str(path)
+        self.path = os.fsdecode(path)
+        if "\0" in self.path:
+            raise ValueError(f"{self.path!r}: a path cannot hold a NUL character")
         self.dimension_order = dimension_order
+        if short_side is not None and not (_is_int(short_side) and short_side > 0):
+            raise ValueError(f"short_side must be an int > 0, not {short_side!r}")
+        if size is not None and not (len(size) == 2 and all(_is_int(v) and v > 0 for v in size)):
+            raise ValueError(f"size must be (width, height) with ints > 0, not {size!r}")
         if crop is not None and (len(crop) != 4 or min(crop) < 0 or crop[2] == 0 or crop[3] == 0):
             raise ValueError(f"crop must be (x, y, width, height) with width, height > 0, not {crop!r}")
         self._format = _lib.FrameFormat(short_side or 0, *(size if size else (0, 0)), *(crop if crop else (0, 0, 0, 0)))
-        if stream_index is not None and (not isinstance(stream_index, int) or not 0 <= stream_index < 2**31):
-            raise ValueError(f"stream_index must be a stream index (an int >= 0) or None, not {stream_index!r}")
-        self._handle = lib.clipkit_decoder_open(self.path.encode(), 1 if rotate else 0,
+        if stream_index is not None:
+            if not _is_int(stream_index) or not 0 <= stream_index < 2**31:
+                raise ValueError(f"stream_index must be a stream index (an int >= 0) or None, not {stream_index!r}")
+            stream_index = operator.index(stream_index)
+        self._handle = lib.clipkit_decoder_open(os.fsencode(self.path), 1 if rotate else 0,
                                                 -1 if stream_index is None else stream_index)
         if not self._handle:
             raise _lib.error()
@@ -132,28 +147,48 @@ class VideoDecoder(_lib.Closable):
         self.width, self.height = w.value, h.value
 
     def close(self):
-        if getattr(self, "_handle", None):
-            lib.clipkit_decoder_close(self._handle)
-            self._handle = None
+        lock = getattr(self, "_lock", None)
+        if lock is None:
+            return
+        with lock:
+            if getattr(self, "_handle", None):
+                lib.clipkit_decoder_close(self._handle)
+                self._handle = None
+
+    def __reduce__(self):
+        """A copy or a pickle opens the same file again with the same options (it shares no FFmpeg state)."""
+        return (_reopen, (self.path, self._options))
 
     def __len__(self):
         return self.metadata["frames"]
 
+    def __iter__(self):
+        for index in range(len(self)):
+            yield self.get_frames_at([index])[0]
+
     def __getitem__(self, index):
         if isinstance(index, slice):
             return self.get_frames_at(list(range(*index.indices(len(self)))))
-        if index < 0:
-            index += len(self)
-        return self.get_frames_at([index])[0]
+        if isinstance(index, (list, tuple, np.ndarray)) or (_torch is not None and isinstance(index, _torch.Tensor)):
+            return self.get_frames_at(index)
+        return self.get_frames_at([operator.index(index)])[0]
 
     def get_frames_at(self, indices):
-        """Frames at display-order `indices`, in the order given (repeats allowed)."""
-        if self._handle is None:
-            raise ValueError(f"{self.path}: the decoder is closed")
-        wanted = np.ascontiguousarray(np.asarray(indices, dtype=np.int64).reshape(-1))
+        """Frames at display-order `indices`, in the order given (repeats allowed; negative ones
+        count from the end, as decord's and torchcodec's do). An index outside the video raises IndexError."""
+        wanted = np.asarray(indices).reshape(-1)
+        if wanted.size and wanted.dtype.kind not in "iu":
+            raise TypeError(f"{self.path}: frame indices must be ints, not {wanted.dtype} ({wanted[:3].tolist()}…)")
+        wanted = np.ascontiguousarray(wanted.astype(np.int64))
+        count = len(self)
+        bad = wanted[(wanted < -count) | (wanted >= count)]
+        if bad.size:
+            raise _lib.ClipKitIndexError(f"{self.path}: frame index {int(bad[0])} is outside the video's {count} frames")
+        wanted[wanted < 0] += count
         out = np.empty((len(wanted), self.height, self.width, 3), dtype=np.uint8)
-        _lib.check(lib.clipkit_decoder_frames(self._handle, wanted.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)), len(wanted),
-                                              ctypes.byref(self._format), out.ctypes.data, out.nbytes))
+        with self._lock:
+            _lib.check(lib.clipkit_decoder_frames(self._open_handle(), wanted.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)),
+                                                  len(wanted), ctypes.byref(self._format), out.ctypes.data, out.nbytes))
         if self.dimension_order == "NCHW":
             out = out.transpose(0, 3, 1, 2)
         return _torch.from_numpy(out) if _torch is not None else out
@@ -164,6 +199,7 @@ class VideoDecoder(_lib.Closable):
 
     def get_frame_at(self, index: int) -> Frame:
         """The frame at display index `index` (negative counts from the end), with its time."""
+        index = operator.index(index)
         if index < 0:
             index += len(self)
         self._check_indices([index])
@@ -193,15 +229,27 @@ class VideoDecoder(_lib.Closable):
 
     def _indices_played_at(self, seconds):
         times = np.ascontiguousarray(np.asarray(seconds, dtype=np.float64).reshape(-1))
+        begin, end = self.metadata["begin_stream_seconds"], self.metadata["end_stream_seconds"]
+        bad = times[~((times >= begin) & (times < end))]
+        if bad.size:  # as torchcodec: a time with no frame on screen is an IndexError
+            raise _lib.ClipKitIndexError(
+                f"{self.path}: no frame is shown at {float(bad[0])} s (the video runs from {begin} s to before {end} s)")
         out = np.empty(len(times), dtype=np.int64)
-        _lib.check(lib.clipkit_decoder_indices_played_at(self._handle, _doubles(times), len(times),
-                                                         out.ctypes.data_as(ctypes.POINTER(ctypes.c_int64))))
+        with self._lock:
+            _lib.check(lib.clipkit_decoder_indices_played_at(self._open_handle(), _doubles(times), len(times),
+                                                             out.ctypes.data_as(ctypes.POINTER(ctypes.c_int64))))
         return out.tolist()
+
+    def _open_handle(self):
+        """The handle, while the decoder is open (call with the lock held)."""
+        if self._handle is None:
+            raise ValueError(f"{self.path}: the decoder is closed")
+        return self._handle
 
     def _check_indices(self, indices):
         bad = [i for i in indices if not 0 <= i < len(self)]
         if bad:
-            raise IndexError(f"{self.path}: frame {bad[0]} is outside the video's {len(self)} frames")
+            raise _lib.ClipKitIndexError(f"{self.path}: frame {bad[0]} is outside the video's {len(self)} frames")
 
     def _batch(self, indices) -> FrameBatch:
         """The frames at `indices` with their times (no indices: an empty batch)."""
@@ -210,6 +258,18 @@ class VideoDecoder(_lib.Closable):
         if _torch is not None:
             pts, durations = _torch.from_numpy(pts), _torch.from_numpy(durations)
         return FrameBatch(self.get_frames_at(picks), pts, durations)
+
+
+def _reopen(path, options):
+    return VideoDecoder(path, **options)
+
+
+def _is_int(value):
+    try:
+        operator.index(value)
+        return not isinstance(value, bool)
+    except TypeError:
+        return False
 
 
 def _doubles(array):

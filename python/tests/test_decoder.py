@@ -56,8 +56,10 @@ def test_damage_and_bad_requests_raise_with_the_file_name():
     with pytest.raises(clipkit.ClipKitError, match="garbage_middle.mp4"):
         damaged.get_batch(list(range(len(damaged))))
     good = clipkit.VideoDecoder(FIXTURES / "h264_bframes.mp4")
-    with pytest.raises(clipkit.ClipKitError, match="h264_bframes.mp4.*out of range"):
+    with pytest.raises(IndexError, match="h264_bframes.mp4.*outside the video"):
         good.get_batch([len(good)])
+    with pytest.raises(clipkit.ClipKitError, match="h264_bframes.mp4.*outside the video"):
+        good[-len(good) - 1]
     with pytest.raises(ValueError):
         clipkit.VideoDecoder(FIXTURES / "h264_bframes.mp4", dimension_order="CHW")
     good.close()
@@ -177,8 +179,9 @@ def test_frames_played_at_times_are_the_ones_on_screen():
     window = decoder.get_frames_played_in_range(float(starts[2] + 1e-4), float(starts[5]))
     assert np.allclose(np.asarray(window.pts_seconds), pts[2:5]), "from the frame on screen at the start, before the stop"
     assert len(decoder.get_frames_played_in_range(0.5, 0.5).pts_seconds) == 0
-    with pytest.raises(clipkit.ClipKitError, match="vfr.mp4"):
-        decoder.get_frames_played_at([decoder.metadata.end_stream_seconds + 1])
+    for outside in [decoder.metadata.end_stream_seconds, decoder.metadata.begin_stream_seconds - 0.1]:
+        with pytest.raises(IndexError, match="vfr.mp4"):  # as torchcodec; a ClipKitError too
+            decoder.get_frames_played_at([outside])
     with pytest.raises(IndexError, match="vfr.mp4"):
         decoder.get_frames_in_range(0, len(decoder) + 1)
 
@@ -210,3 +213,62 @@ def test_a_member_of_a_tar_shard_decodes_as_its_file(tmp_path, fmt):
         assert np.array_equal(np.asarray(member.get_batch(every)), np.asarray(plain.get_batch(every)))
     with pytest.raises(clipkit.ClipKitError, match="no member 'videos/missing.mp4'"):
         clipkit.VideoDecoder(f"{shard}#videos/missing.mp4")
+
+
+def test_a_copy_a_pickle_and_threads_share_nothing_unsafe():
+    """A copy or a pickle opens the file again (a spawned DataLoader worker gets its own decoder);
+    threads calling one decoder take turns; neither crashes nor changes a frame."""
+    import copy
+    import pickle
+    import threading
+    decoder = clipkit.VideoDecoder(FIXTURES / "h264_bframes.mp4", dimension_order="NHWC", short_side=32)
+    truth = np.asarray(decoder[:])
+    for twin in [pickle.loads(pickle.dumps(decoder)), copy.copy(decoder), copy.deepcopy(decoder)]:
+        assert twin.path == decoder.path and twin.dimension_order == "NHWC" and twin.width == decoder.width
+        assert np.array_equal(np.asarray(twin[:]), truth)
+        twin.close()
+        del twin
+    assert np.array_equal(np.asarray(decoder[3]), truth[3]), "the original still decodes"
+    results, errors = [], []
+
+    def work(seed):
+        try:
+            order = np.random.default_rng(seed).integers(0, len(decoder), 24)
+            results.append(np.array_equal(np.asarray(decoder.get_frames_at(order)), truth[order]))
+        except Exception as error:  # pragma: no cover - the failure is reported below
+            errors.append(error)
+    threads = [threading.Thread(target=work, args=(seed,)) for seed in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and results == [True] * 4
+
+
+def test_indexing_and_iteration_follow_python_sequences():
+    decoder = clipkit.VideoDecoder(FIXTURES / "h264_bframes.mp4", dimension_order="NHWC", short_side=32)
+    frames = list(decoder)
+    assert len(frames) == len(decoder), "iteration stops at the end"
+    everything = np.asarray(decoder[:])
+    assert np.array_equal(np.asarray(decoder.get_frames_at([-1, 0, -len(decoder)])), everything[[-1, 0, 0]])
+    assert np.array_equal(np.asarray(decoder[np.int64(2)]), everything[2])
+    assert np.array_equal(np.asarray(decoder[[1, 2]]), everything[[1, 2]])
+    assert np.array_equal(np.asarray(decoder[np.array([3, -1])]), everything[[3, -1]])
+    for bad in [len(decoder), -len(decoder) - 1]:
+        with pytest.raises(IndexError, match="h264_bframes.mp4"):
+            decoder[bad]
+    with pytest.raises(TypeError):
+        decoder[1.5]
+    with pytest.raises(TypeError, match="ints"):
+        decoder.get_frames_at([1.5])
+    for options in [dict(short_side=-5), dict(size=(100,)), dict(size=(0, 10)), dict(stream_index=-1)]:
+        with pytest.raises(ValueError):
+            clipkit.VideoDecoder(FIXTURES / "h264_bframes.mp4", **options)
+    assert clipkit.VideoDecoder(FIXTURES / "h264_bframes.mp4", stream_index=np.int64(0)).metadata.stream_index == 0
+    assert len(clipkit.VideoDecoder(bytes(FIXTURES / "h264_bframes.mp4"))) == len(decoder)
+    with pytest.raises(ValueError, match="NUL"):
+        clipkit.VideoDecoder(str(FIXTURES / "h264_bframes.mp4") + "\0x")
+    decoder.close()
+    for call in [lambda: decoder[0], lambda: decoder.get_frames_played_at([0.0])]:
+        with pytest.raises(ValueError, match="closed"):
+            call()

@@ -79,6 +79,17 @@ def test_bad_options_and_broken_videos(tmp_path):
         clipkit.ClipLoader([(FIXTURES / "vp9.webm", 0)], crop=256, short_side=(128, 160))
     with pytest.raises(clipkit.ClipKitError, match="rank"):
         clipkit.ClipLoader([(FIXTURES / "vp9.webm", 0)], rank=2, world_size=2)
+    for options, name in [(dict(frames=0), "frames"), (dict(batch=0), "batch"), (dict(mode="val"), "mode"),
+                          (dict(sampling="x"), "sampling"), (dict(variant="bogus"), "variant"), (dict(crops=2), "crops")]:
+        with pytest.raises(ValueError, match=name):  # a ClipKitError too
+            clipkit.ClipLoader([(FIXTURES / "vp9.webm", 0)], **options)
+    import copy
+    import pickle
+    one = clipkit.ClipLoader([(FIXTURES / "vp9.webm", 0)], frames=2, interval=1, crop=32, short_side=(32, 32), batch=1)
+    for duplicate in [pickle.dumps, copy.copy]:
+        with pytest.raises(TypeError, match="state_dict"):
+            duplicate(one)
+    assert len(list(one)) == 1, "the loader still works"
     # Test mode: a broken video is reported by name and its views are zeros.
     loader = clipkit.ClipLoader([(FIXTURES / "truncated.mp4", 0), (FIXTURES / "vp9.webm", 1)], mode="test", frames=2, interval=1,
                                 crop=32, test_short_side=32, num_clips=1, crops=1, batch=2)
