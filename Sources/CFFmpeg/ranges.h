@@ -91,6 +91,7 @@ typedef struct {
     AVIOContext *kept;                 // the current response's connection, or NULL
     int64_t kept_left;                 // body bytes of it not yet read from the socket
     int kept_closes;                   // the server said "Connection: close"
+    int whole_object;                  // the server answered a byte range with 200: it serves no ranges
     uint8_t head[CFFMPEG_HEAD_SIZE];   // what was read past the response's header: the body's first bytes
     int head_at, head_end;
 } cffmpeg_http;
@@ -261,6 +262,7 @@ static inline int cffmpeg_http_kept_request(cffmpeg_http *h, int64_t at, int64_t
             avio_closep(&io);
             // A redirect, a whole object or an error: libavformat's http takes this URL from now on.
             if (status != 206 && status != 416) h->origin[0] = 0;
+            if (status == 200) h->whole_object = 1;
             return AVERROR(EAGAIN);
         }
         if (total > 0) h->size = total;
@@ -290,13 +292,15 @@ static inline void cffmpeg_http_free(cffmpeg_http **h);
 
 /// The reader of `url` with its first request, [first_at, first_end), on a
 /// kept-alive connection; NULL when that cannot be (the caller then opens it
-/// through libavformat's http, which says why).
+/// through libavformat's http, which says why), with `*whole_object` set
+/// when the server answered the range with the whole object (200).
 static inline cffmpeg_http *cffmpeg_http_open_kept(const char *url, const AVDictionary *options, int64_t first_at,
-                                                   int64_t first_end) {
+                                                   int64_t first_end, int *whole_object) {
     cffmpeg_http *h = cffmpeg_http_alloc(url, options);
     if (!h) return NULL;
     int64_t end = first_end;
     if (cffmpeg_http_kept_request(h, first_at, &end) < 0 || h->size <= 0) {
+        *whole_object = h->whole_object;
         cffmpeg_http_free(&h);
         return NULL;
     }

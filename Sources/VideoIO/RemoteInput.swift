@@ -64,7 +64,11 @@ func openRemoteReader(_ url: String, at offset: Int64 = 0) throws -> UnsafeMutab
     for (key, value) in RemoteSettings.environment.options(networkRetries: true) { av_dict_set(&later, key, value, 0) }
     defer { av_dict_free(&later) }
     // On a kept-alive connection when the server answers plainly; else libavformat's http says why not.
-    if let kept = cffmpeg_http_open_kept(url, later, offset, firstEnd) { return kept }
+    var wholeObject: Int32 = 0
+    if let kept = cffmpeg_http_open_kept(url, later, offset, firstEnd, &wholeObject) { return kept }
+    if wholeObject != 0 {  // libavformat's http would read on from the start and decode nonsense, or nothing
+        throw VideoError.cannotOpen(path: url, reason: serverWithoutRanges)
+    }
     let io = try retryingRemoteOpen(url) { options in
         av_dict_set(&options, "offset", "\(offset)", 0)
         av_dict_set(&options, "end_offset", "\(firstEnd)", 0)
@@ -76,6 +80,13 @@ func openRemoteReader(_ url: String, at offset: Int64 = 0) throws -> UnsafeMutab
     }
     return reader
 }
+
+/// Why a server that answers byte ranges with the whole object cannot serve ClipKit.
+let serverWithoutRanges = """
+    the server answers byte-range requests with the whole file (HTTP 200, not 206): ClipKit reads \
+    videos over http(s) by ranges, so serve them from a server that supports Range requests (nginx, \
+    Apache, S3, GCS; not python's http.server)
+    """
 
 /// Up to `count` bytes at `offset` (fewer only at the end of the object); a
 /// failed read throws, naming `url`, so that a lost connection never reads
@@ -183,8 +194,10 @@ func retryingRemoteOpens<T>(_ path: String, _ open: () throws -> T) throws -> T 
             return try open()
         } catch let error as VideoError {
             let reason = error.reason
-            let final = ["Server returned 4", "certificate", "no member", "cut short", "does not start this member"]
-                .contains { reason.contains($0) }
+            let final = [
+                "Server returned 4", "certificate", "no member", "cut short", "does not start this member",
+                serverWithoutRanges
+            ].contains { reason.contains($0) }
             guard !final, Date().addingTimeInterval(pause) < deadline else { throw error }
             Thread.sleep(forTimeInterval: pause)
             pause = min(pause * 2, 4)

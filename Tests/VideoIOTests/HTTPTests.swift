@@ -94,6 +94,27 @@ private func openError(_ url: String, options: DecoderOptions = .init()) -> Stri
                 == "see https://***@h.example/a/b.mp4?***#frag and http://h/x")
     }
 
+    /// A server that answers byte ranges with the whole file (nginx with
+    /// `max_ranges 0`, as python's http.server does) is named at once, for a
+    /// video and for a shard's member, not retried until it reads as a
+    /// truncated file.
+    @Test func aServerWithoutRangesIsNamedAtOnce() throws {
+        let folder = try temporaryFolder("no-ranges")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.copyItem(atPath: fixture("h264_bframes.mp4"), toPath: folder + "/h264_bframes.mp4")
+        _ = try runTool("tar", ["-cf", folder + "/shard.tar", "-C", folder, "h264_bframes.mp4"])
+        let server = try NginxServer(root: folder, locationExtra: "max_ranges 0;")
+        try server.start()
+        defer { server.stop() }
+        for url in ["\(server.baseURL)/h264_bframes.mp4", "\(server.baseURL)/shard.tar#h264_bframes.mp4"] {
+            let (message, seconds) = withNetworkEnvironment(["CLIPKIT_HTTP_RETRY_SECONDS": "20"]) {
+                timedOpenError(url)
+            }
+            #expect(message.contains("(HTTP 200, not 206)"), "\(url): \(message)")
+            #expect(seconds < 5, "\(url): not retried, \(seconds) s")
+        }
+    }
+
     /// A shard cut short on the server: the members inside it still open, the
     /// one it cuts and those after it fail at once with the reason, whether
     /// the archive is listed or the manifest says where the member lies.
