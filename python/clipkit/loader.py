@@ -149,6 +149,7 @@ class ClipLoader(_lib.Closable):
         self._resume_at = 0
         self.epoch = epoch
         self._handed_out = int(start)
+        self.failures = []  # this epoch's, gathered batch by batch
         _lib.check(lib.clipkit_loader_start_epoch(self._handle, epoch, int(start)))
         sample = int(np.prod(self.sample_shape))
         labels = np.empty(self.batch_size, dtype=np.int64)
@@ -170,7 +171,9 @@ class ClipLoader(_lib.Closable):
                 address = ctypes.cast(data, ctypes.c_void_p).value
                 owner = (ctypes.c_float * (n * sample)).from_address(address)
                 weakref.finalize(owner, _give_back, self._shared, address)
-                self.failures = json.loads(lib.clipkit_loader_failures(self._handle))
+                for failure in json.loads(lib.clipkit_loader_failures(self._handle)):
+                    if failure not in self.failures:
+                        self.failures.append(failure)
                 x = np.frombuffer(owner, dtype=np.float32).reshape((n,) + self.sample_shape)
                 del owner
                 y = labels[:n].copy()

@@ -10,7 +10,7 @@ class ClipLoader:
     sample_shape: tuple[int, ...]
     batch_size: int
     epoch: int
-    failures: list[dict[str, Any]]
+    failures: list[dict[str, Any]]  # the epoch's broken videos so far, each once
     def __init__(
         self,
         manifest: Union[str, PathLike, Sequence[Entry]],

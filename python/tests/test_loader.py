@@ -96,6 +96,11 @@ def test_bad_options_and_broken_videos(tmp_path):
     (x, _), = list(loader)
     assert any("truncated.mp4" in f["path"] for f in loader.failures)
     assert not np.asarray(x)[0].any() and np.asarray(x)[1].any()
+    # The epoch's failures, not the last batch's: the broken video is in the first of two batches.
+    two = clipkit.ClipLoader([(FIXTURES / "truncated.mp4", 0), (FIXTURES / "vp9.webm", 1)], mode="test", frames=2,
+                             interval=1, crop=32, test_short_side=32, num_clips=1, crops=1, batch=1)
+    assert len(list(two)) == 2
+    assert [f["path"] for f in two.failures] == [str(FIXTURES / "truncated.mp4")], two.failures
     # Training: every video broken is an error naming one.
     broken = clipkit.ClipLoader([(FIXTURES / "truncated.mp4", 0), (FIXTURES / "text.mp4", 1)], frames=2, interval=1, crop=32,
                                 short_side=(32, 32), batch=2)
