@@ -114,7 +114,7 @@ func convertDataset(
         throw PrepError(path: source, reason: "no video files found (\(found.notVideo.count) files that are not video)")
     }
     if world.rank == 0 {
-        try makeOutputFolder(destination)
+        try makeFolder(destination)
         try removeLeftovers(in: destination)
     }
     try world.barrier()  // no rank starts writing while rank 0 removes leftovers
@@ -227,19 +227,6 @@ private func manifestEntries(
                 template: template, startIndex: template == nil ? nil : 1))
     }
     return (entries, classes, outside)
-}
-
-/// Creates the output folder, or says why it cannot.
-private func makeOutputFolder(_ destination: String) throws {
-    var isFolder: ObjCBool = false
-    if FileManager.default.fileExists(atPath: destination, isDirectory: &isFolder) {
-        guard isFolder.boolValue else { throw PrepError(path: destination, reason: "is a file, not a folder") }
-        return
-    }
-    do { try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true) } catch {
-        throw PrepError(
-            path: destination, reason: "cannot make the folder (\((error as NSError).localizedDescription))")
-    }
 }
 
 /// `folder`'s path relative to `parent` when it lies inside it; throws when they are the same folder.

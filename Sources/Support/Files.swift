@@ -27,16 +27,23 @@ public func prepareOutput(_ path: String) throws {
         throw FileWriteError(path: path, reason: "is a folder, not a file")
     }
     guard !folder.isEmpty else { return }
-    if !manager.fileExists(atPath: folder, isDirectory: &isFolder) {
-        do { try manager.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
-            throw FileWriteError(
-                path: path, reason: "cannot make its folder (\((error as NSError).localizedDescription))")
-        }
-    } else if !isFolder.boolValue {
-        throw FileWriteError(path: path, reason: "\(folder) is a file, not a folder")
-    }
+    try makeFolder(folder)
     if access(folder, W_OK) != 0 {
         throw FileWriteError(path: path, reason: "cannot write in \(folder) (\(String(cString: strerror(errno))))")
+    }
+}
+
+/// Creates `folder` (and its parents) when missing; throws, naming it and
+/// the reason, when it is a file or cannot be made.
+public func makeFolder(_ folder: String) throws {
+    var isFolder: ObjCBool = false
+    if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) {
+        guard isFolder.boolValue else { throw FileWriteError(path: folder, reason: "is a file, not a folder") }
+        return
+    }
+    do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+        throw FileWriteError(
+            path: folder, reason: "cannot make the folder (\((error as NSError).localizedDescription))")
     }
 }
 

@@ -41,9 +41,15 @@ public final class ReconstructionTrainer {
     /// Noise of σ = `noise`·255 pixel units in normalised units, per channel.
     var noiseScale: [Float] { normalization.std.map { config.noise * 255 / $0 } }
 
-    /// Trains `config.epochs` epochs; returns the last epoch's mean PSNR of the training clips.
-    public func run(progress: (String, Bool) -> Void = ProgressLine().report) throws -> Double {
-        try Parallel.with(ParallelSettings(mode: .automatic, threads: config.threads, batch: config.batch)) {
+    /// Trains `config.epochs` epochs; returns the last epoch's mean PSNR of the training clips. An output
+    /// folder that holds a checkpoint already is an error before anything is written, unless `overwrite`.
+    public func run(overwrite: Bool = false, progress: (String, Bool) -> Void = ProgressLine().report) throws
+        -> Double
+    {
+        if !overwrite && FileManager.default.fileExists(atPath: checkpointPath) {
+            throw runFolderHeld(config.output, resumable: false)
+        }
+        return try Parallel.with(ParallelSettings(mode: .automatic, threads: config.threads, batch: config.batch)) {
             try runEpochs(progress: progress)
         }
     }

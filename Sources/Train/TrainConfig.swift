@@ -173,9 +173,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         try checkKeys(object, file: path)
         var config: TrainConfig
         do {
-            let decoder = JSONDecoder()
-            decoder.keyDecodingStrategy = .convertFromSnakeCase
-            config = try decoder.decode(TrainConfig.self, from: try withDefaults(object))
+            config = try decodeConfig(object)
         } catch let DecodingError.keyNotFound(key, context) {
             throw ConfigError(file: path, reason: "missing '\(configKey(context.codingPath + [key]))'")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
@@ -279,15 +277,10 @@ private func configKey(_ path: [CodingKey]) -> String {
 /// The key (dotted) of the value that keeps `object` from decoding: the first
 /// whose removal lets it decode, looked for again inside it when it is an object.
 private func rejectedKey(_ object: [String: Any], within: (([String: Any]) -> [String: Any]) = { $0 }) -> String? {
-    func decodes(_ candidate: [String: Any]) -> Bool {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return (try? decoder.decode(TrainConfig.self, from: withDefaults(within(candidate)))) != nil
-    }
     for key in object.keys.sorted() {
         var without = object
         without[key] = nil
-        guard decodes(without) else { continue }
+        guard (try? decodeConfig(within(without))) != nil else { continue }
         guard let inner = object[key] as? [String: Any] else { return key }
         let nested = rejectedKey(inner) { inner in
             var outer = object
@@ -297,6 +290,13 @@ private func rejectedKey(_ object: [String: Any], within: (([String: Any]) -> [S
         return nested.map { "\(key).\($0)" } ?? key
     }
     return nil
+}
+
+/// The user's config (snake_case keys) laid over the defaults, decoded.
+private func decodeConfig(_ user: [String: Any]) throws -> TrainConfig {
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    return try decoder.decode(TrainConfig.self, from: try withDefaults(user))
 }
 
 /// The user's config laid over the defaults, as JSON (Codable has no defaults for missing keys).

@@ -215,12 +215,7 @@ public final class Trainer {
     private func checkNoRunIsThere() throws {
         let held = isWriter && FileManager.default.fileExists(atPath: checkpointPath)
         guard try world.broadcast(held ? Data() : nil) != nil else { return }
-        throw ConfigError(
-            file: config.output,
-            reason: """
-                holds a run already (checkpoint.safetensors); continue it with --resume, start it again with \
-                --overwrite (its checkpoint and metrics are replaced), or choose another output folder
-                """)
+        throw runFolderHeld(config.output, resumable: true)
     }
 
     /// Where a run starts: the beginning, or the epoch, step and tally of the checkpoint it resumes.
@@ -393,4 +388,15 @@ public final class Trainer {
                 "test_dilation": "\(plan.testDilation.temporal),\(plan.testDilation.spatial)"
             ])
     }
+}
+
+/// The error of a fresh run into `output` when it holds a checkpoint already.
+func runFolderHeld(_ output: String, resumable: Bool) -> ConfigError {
+    ConfigError(
+        file: output,
+        reason: "holds a run already (checkpoint.safetensors); "
+            + (resumable ? "continue it with --resume, " : "")
+            + "start it again with --overwrite (its checkpoint and metrics are replaced), "
+            + "or choose another output folder"
+    )
 }

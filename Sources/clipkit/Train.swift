@@ -82,12 +82,6 @@ extension ClipKit {
                 throw ErrorInFile(config, "reconstruction runs train in one process and do not resume")
             }
             let trainer = try inFile(config) { try ReconstructionTrainer(config: c) }
-            if !overwrite && FileManager.default.fileExists(atPath: trainer.checkpointPath) {
-                throw ErrorInFile(
-                    c.output,
-                    "holds a run already (checkpoint.safetensors); start it again with --overwrite or "
-                        + "choose another output folder")
-            }
             trainer.writeImage = { rgb, width, height, path in try writePNG(rgb, width: width, height: height, to: path)
             }
             print(
@@ -96,7 +90,7 @@ extension ClipKit {
                 from \(c.train): 
                 """
                     + "\(c.epochs) epochs, batch \(c.batch); output \(c.output)")
-            _ = try endingProgressLine { try trainer.run() }
+            _ = try endingProgressLine { try trainer.run(overwrite: overwrite) }
             print("checkpoint: \(trainer.checkpointPath)")
             guard let test = c.test else { return }
             let result: ReconstructionResult

@@ -180,11 +180,8 @@ class VideoDecoder(_lib.Closable):
         if wanted.size and wanted.dtype.kind not in "iu":
             raise TypeError(f"{self.path}: frame indices must be ints, not {wanted.dtype} ({wanted[:3].tolist()}…)")
         wanted = np.ascontiguousarray(wanted.astype(np.int64))
-        count = len(self)
-        bad = wanted[(wanted < -count) | (wanted >= count)]
-        if bad.size:
-            raise _lib.ClipKitIndexError(f"{self.path}: frame index {int(bad[0])} is outside the video's {count} frames")
-        wanted[wanted < 0] += count
+        self._check_indices(wanted, counting_back=True)
+        wanted[wanted < 0] += len(self)
         out = np.empty((len(wanted), self.height, self.width, 3), dtype=np.uint8)
         with self._lock:
             _lib.check(lib.clipkit_decoder_frames(self._open_handle(), wanted.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)),
@@ -200,10 +197,8 @@ class VideoDecoder(_lib.Closable):
     def get_frame_at(self, index: int) -> Frame:
         """The frame at display index `index` (negative counts from the end), with its time."""
         index = operator.index(index)
-        if index < 0:
-            index += len(self)
-        self._check_indices([index])
-        return Frame(self.get_frames_at([index])[0], float(self._pts[index]), float(self._durations[index]))
+        data = self.get_frames_at([index])[0]  # checks the index, counting back from the end too
+        return Frame(data, float(self._pts[index]), float(self._durations[index]))
 
     def get_frames_in_range(self, start: int, stop: int, step: int = 1) -> FrameBatch:
         """Frames start, start + step, … before stop (display indices), with their times."""
@@ -246,10 +241,13 @@ class VideoDecoder(_lib.Closable):
             raise ValueError(f"{self.path}: the decoder is closed")
         return self._handle
 
-    def _check_indices(self, indices):
-        bad = [i for i in indices if not 0 <= i < len(self)]
-        if bad:
-            raise _lib.ClipKitIndexError(f"{self.path}: frame {bad[0]} is outside the video's {len(self)} frames")
+    def _check_indices(self, indices, counting_back=False):
+        """IndexError for the first index outside the video (`counting_back`: -len…-1 are inside too)."""
+        count = len(self)
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        bad = indices[(indices < (-count if counting_back else 0)) | (indices >= count)]
+        if bad.size:
+            raise _lib.ClipKitIndexError(f"{self.path}: frame {int(bad[0])} is outside the video's {count} frames")
 
     def _batch(self, indices) -> FrameBatch:
         """The frames at `indices` with their times (no indices: an empty batch)."""
