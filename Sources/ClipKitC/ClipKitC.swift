@@ -11,7 +11,27 @@ import VideoIO
 
 private final class ErrorText {
     var pointer: UnsafeMutablePointer<CChar>?
+    var kind = ErrorKind.none
     deinit { free(pointer) }
+}
+
+/// `clipkit_last_error_kind`'s values (clipkit.h's CLIPKIT_ERROR_*).
+private enum ErrorKind: Int32 {
+    case none = 0
+    case io = 1
+    case argument = 2
+    case index = 3
+
+    /// An argument ClipKit refuses, an index or time outside the video, or
+    /// else what a file, stream or server did.
+    init(_ error: Error) {
+        switch error {
+        case is ArgumentError, is LoaderConfigError, is DecodingError: self = .argument
+        case VideoError.indexOutOfRange, VideoError.timeOutOfRange: self = .index
+        case VideoError.invalidRequest, VideoError.notAVideoStream: self = .argument
+        default: self = .io
+        }
+    }
 }
 
 private func threadError() -> ErrorText {
@@ -22,10 +42,11 @@ private func threadError() -> ErrorText {
     return box
 }
 
-private func setError(_ message: String) {
+private func setError(_ error: Error) {
     let box = threadError()
     free(box.pointer)
-    box.pointer = strdup(message)
+    box.pointer = strdup(message(error))
+    box.kind = ErrorKind(error)
 }
 
 /// ClipKit's message for an error: the file and the reason.
@@ -38,7 +59,7 @@ private struct ArgumentError: Error, CustomStringConvertible {
 /// Runs `body`, turning a thrown error into `failure` and the thread's message.
 private func guarded<R>(_ failure: R, _ body: () throws -> R) -> R {
     do { return try body() } catch {
-        setError(message(error))
+        setError(error)
         return failure
     }
 }
@@ -53,8 +74,11 @@ public func clipkit_last_error() -> UnsafePointer<CChar> {
     threadError().pointer.map { UnsafePointer($0) } ?? cString("")
 }
 
+@_cdecl("clipkit_last_error_kind")
+public func clipkit_last_error_kind() -> Int32 { threadError().kind.rawValue }
+
 @_cdecl("clipkit_version")
-public func clipkit_version() -> UnsafePointer<CChar> { cString("2.1") }
+public func clipkit_version() -> UnsafePointer<CChar> { cString("2.2") }
 
 // MARK: Decoder
 
@@ -297,7 +321,7 @@ struct LoaderRequest: Decodable {
     /// The typed loader config these options spell; Loader checks the values.
     func make() throws -> ClipLoader {
         guard let kind = SamplingKind(rawValue: sampling) else {
-            throw ArgumentError(description: "sampling must be dense, uniform or slowfast")
+            throw ArgumentError(description: "sampling must be dense, uniform or slowfast, not '\(sampling)'")
         }
         let manifest: Manifest
         switch (self.manifest, entries) {
@@ -315,23 +339,23 @@ struct LoaderRequest: Decodable {
         case ("full", _) where parts.count == 1: streamVariant = .full
         case ("spatial", let beta?): streamVariant = .spatial(beta: beta)
         case ("temporal", let gamma?): streamVariant = .temporal(gamma: gamma)
-        default: throw ArgumentError(description: "variant must be full, spatial:β or temporal:γ (got '\(variant)')")
+        default: throw ArgumentError(description: "variant must be full, spatial:β or temporal:γ, not '\(variant)'")
         }
+        guard crops == 1 || crops == 3 else { throw ArgumentError(description: "crops must be 1 or 3, not \(crops)") }
         let loadMode: LoadMode
         switch mode {
         case "train":
             // A range needs a ≤ b; the rest of the option is Loader's to check.
             guard shortSide.count == 2, shortSide[0] <= shortSide[1] else {
-                throw ArgumentError(description: "short_side must be [a, b] with crop ≤ a ≤ b")
+                throw ArgumentError(description: "short_side must be [a, b] with crop ≤ a ≤ b, not \(shortSide)")
             }
             loadMode = .train(
                 TrainAugment(shortSideRange: shortSide[0]...shortSide[1], cropSize: crop, flipProbability: flip),
                 variant: streamVariant)
         case "test":
-            guard crops == 1 || crops == 3 else { throw ArgumentError(description: "crops must be 1 or 3") }
             loadMode = .test(
                 numClips: numClips, crops: crops == 3 ? .three(crop) : .center(crop), shortSide: testShortSide ?? crop)
-        default: throw ArgumentError(description: "mode must be train or test")
+        default: throw ArgumentError(description: "mode must be train or test, not '\(mode)'")
         }
         let config = LoaderConfig(
             spec: ClipSpec(frames: frames, interval: interval, cropSize: crop), sampling: kind, mode: loadMode,
@@ -342,6 +366,37 @@ struct LoaderRequest: Decodable {
         let loader = try ClipLoader(manifest, config)
         loader.log = { _ in }  // failures reach the caller with each batch
         return loader
+    }
+}
+
+/// A loader option of the wrong type, or options that are not JSON, in words.
+private func describe(_ error: DecodingError) -> String {
+    func option(_ path: [CodingKey]) -> String {
+        path.reduce("") { name, key in
+            key.intValue.map { "\(name)[\($0)]" } ?? (name.isEmpty ? key.stringValue : "\(name).\(key.stringValue)")
+        }
+    }
+    func kind(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type, is UInt64.Type: return "an integer"
+        case is Double.Type: return "a number"
+        case is String.Type: return "a string"
+        case is Bool.Type: return "true or false"
+        case is [Int].Type: return "a list of integers"
+        default: return "a \(type)"
+        }
+    }
+    switch error {
+    case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+        return "loader option '\(option(context.codingPath))' must be \(kind(type))"
+    case .keyNotFound(let key, let context):
+        return "loader option '\(option(context.codingPath + [key]))' is missing"
+    case .dataCorrupted(let context):
+        return context.codingPath.isEmpty
+            ? "the loader options are not JSON: \(context.debugDescription)"
+            : "loader option '\(option(context.codingPath))': \(context.debugDescription)"
+    @unknown default:
+        return "loader options: \(error)"
     }
 }
 
@@ -365,8 +420,8 @@ public func clipkit_loader_open(_ json: UnsafePointer<CChar>?) -> OpaquePointer?
             error as ArgumentError
         {
             throw error
-        } catch {
-            throw ArgumentError(description: "loader options: \(error)")
+        } catch let error as DecodingError {
+            throw ArgumentError(description: describe(error))
         }
         return OpaquePointer(Unmanaged.passRetained(LoaderHandle(try config.make())).toOpaque())
     }

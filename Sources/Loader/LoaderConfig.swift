@@ -35,16 +35,22 @@ public struct LoaderConfig: Sendable, Equatable {
     public func validate() throws {
         func check(_ ok: Bool, _ reason: String) throws { if !ok { throw LoaderConfigError(description: reason) } }
         let o = options
-        try check(spec.frames >= 1 && spec.interval >= 1, "frames and interval must be ≥ 1")
-        try check(spec.cropSize >= 1, "crop must be ≥ 1")
-        try check(o.batchSize >= 1 && o.workers >= 1 && o.queueDepth >= 1, "batch, workers and queue_depth must be ≥ 1")
-        try check(o.worldSize >= 1 && (0..<o.worldSize).contains(o.rank), "rank must be in 0..<world_size")
+        let counts = [
+            ("frames", spec.frames), ("interval", spec.interval), ("crop", spec.cropSize), ("batch", o.batchSize),
+            ("workers", o.workers), ("queue_depth", o.queueDepth), ("world_size", o.worldSize)
+        ]
+        for (name, value) in counts { try check(value >= 1, "\(name) must be ≥ 1, not \(value)") }
+        try check((0..<o.worldSize).contains(o.rank), "rank must be in 0..<world_size (\(o.worldSize)), not \(o.rank)")
         switch mode {
         case .train(let augment, let variant):
-            try check((0...1).contains(augment.flipProbability), "flip must be a probability")
             try check(
-                augment.shortSideRange.lowerBound >= spec.cropSize && augment.cropSize == spec.cropSize,
-                "short_side must be [a, b] with crop ≤ a ≤ b")
+                (0...1).contains(augment.flipProbability),
+                "flip must be a probability (0…1), not \(augment.flipProbability)")
+            let range = augment.shortSideRange
+            try check(
+                range.lowerBound >= spec.cropSize && augment.cropSize == spec.cropSize,
+                "short_side must be [a, b] with crop ≤ a ≤ b, not [\(range.lowerBound), \(range.upperBound)] "
+                    + "with crop \(spec.cropSize)")
             if case .spatial(let beta) = variant {
                 try check(
                     beta >= 1 && spec.cropSize % beta == 0, "crop \(spec.cropSize) is not divisible by β = \(beta)")
@@ -54,7 +60,7 @@ public struct LoaderConfig: Sendable, Equatable {
                     gamma >= 1 && spec.frames % gamma == 0, "frames \(spec.frames) is not divisible by γ = \(gamma)")
             }
         case .test(let numClips, let crops, let shortSide):
-            try check(numClips >= 1, "num_clips must be ≥ 1")
+            try check(numClips >= 1, "num_clips must be ≥ 1, not \(numClips)")
             let side: Int
             switch crops {
             case .three(let s), .center(let s), .ten(let s): side = s

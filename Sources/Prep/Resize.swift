@@ -104,20 +104,10 @@ func convertDataset(
     describe: @escaping @Sendable (String, String) throws -> EncodedVideo
 ) throws -> ResizeReport {
     let started = Date()
-    var found = try findVideos(under: source)
-    if let inside = try folder(destination, inside: source) {  // never read back what an earlier run wrote
-        found.videos.removeAll { $0.hasPrefix(inside + "/") }
-        found.notVideo.removeAll { $0.hasPrefix(inside + "/") }
-    }
+    let found = try videosToConvert(source: source, destination: destination)
     let videos = found.videos
-    guard !videos.isEmpty else {
-        throw PrepError(path: source, reason: "no video files found (\(found.notVideo.count) files that are not video)")
-    }
-    if world.rank == 0 {
-        try makeFolder(destination)
-        try removeLeftovers(in: destination)
-    }
-    try world.barrier()  // no rank starts writing while rank 0 removes leftovers
+    let held = try holdDestination(destination, world: world)
+    defer { withExtendedLifetime(held) {} }
 
     var report = ResizeReport()
     report.notVideo = found.notVideo
@@ -254,6 +244,33 @@ private func writeLists(
             Data((classes.joined(separator: "\n") + "\n").utf8),
             to: (destination as NSString).appendingPathComponent("classes.txt"))
     }
+}
+
+/// The videos under `source`, none of them inside `destination` (an earlier
+/// run's outputs are never read back); throws when there are none.
+private func videosToConvert(source: String, destination: String) throws -> FoundVideos {
+    var found = try findVideos(under: source)
+    if let inside = try folder(destination, inside: source) {
+        found.videos.removeAll { $0.hasPrefix(inside + "/") }
+        found.notVideo.removeAll { $0.hasPrefix(inside + "/") }
+    }
+    guard !found.videos.isEmpty else {
+        throw PrepError(path: source, reason: "no video files found (\(found.notVideo.count) files that are not video)")
+    }
+    return found
+}
+
+/// Rank 0 makes `destination`, holds it for the job (one run writes there at
+/// a time) and removes a killed run's leftovers, before any rank writes.
+private func holdDestination(_ destination: String, world: Communicator) throws -> FolderLock? {
+    var held: FolderLock? = nil
+    if world.rank == 0 {
+        try makeFolder(destination)
+        held = try FolderLock(destination, for: "`clipkit prep` run")
+        try removeLeftovers(in: destination)
+    }
+    try world.barrier()
+    return held
 }
 
 /// Every rank's conversions, merged (the same on every rank).

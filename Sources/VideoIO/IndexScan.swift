@@ -19,8 +19,17 @@ func checkReadableFile(_ path: String) throws {
     guard FileManager.default.isReadableFile(atPath: path) else {
         throw VideoError.cannotOpen(path: path, reason: "permission denied")
     }
-    let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? -1
-    if size == 0 { throw VideoError.emptyFile(path: path) }
+    var info = stat()
+    guard stat(path, &info) == 0 else { return }  // libavformat says why
+    // The file type bits of st_mode (S_IFMT and its values, spelled out: Glibc and Foundation both export them).
+    let type = info.st_mode & 0o170000
+    if type != 0o100000 {
+        let kind: [mode_t: String] = [
+            0o010000: "a pipe (FIFO)", 0o020000: "a character device", 0o060000: "a block device", 0o140000: "a socket"
+        ]
+        throw VideoError.notARegularFile(path: path, kind: kind[type] ?? "a special file")
+    }
+    if info.st_size == 0 { throw VideoError.emptyFile(path: path) }
 }
 
 /// Builds the exact frame index by reading every packet of the stream (no

@@ -40,12 +40,14 @@ public struct RemoteSettings: Sendable {
     }
 
     /// libavformat's http/tls options: kept-alive ranged requests, reconnects
-    /// within the budget on 5xx and dropped connections (`networkRetries`),
-    /// I/O timeouts, certificate verification, the header.
-    func options(networkRetries: Bool) -> [String: String] {
+    /// on 5xx and dropped connections (`networkRetries`) with pauses of 0, 1,
+    /// 3, 7, … s up to `pauseLimit` (the retry budget by default), I/O
+    /// timeouts, certificate verification, the header.
+    func options(networkRetries: Bool, pauseLimit: Int? = nil) -> [String: String] {
         var o = [
             "multiple_requests": "1", "reconnect": "1", "reconnect_on_http_error": "5xx",
-            "reconnect_on_network_error": networkRetries ? "1" : "0", "reconnect_delay_max": "\(retrySeconds)",
+            "reconnect_on_network_error": networkRetries ? "1" : "0",
+            "reconnect_delay_max": "\(pauseLimit ?? retrySeconds)",
             "rw_timeout": "\(max(retrySeconds, 5) * 1_000_000)", "tls_verify": verifyCertificates ? "1" : "0"
         ]
         if let caFile { o["ca_file"] = caFile }
@@ -141,21 +143,54 @@ public struct NetworkCounters: Sendable, Equatable {
     }
 }
 
+/// The time one open of a remote source may spend retrying: its own, or the
+/// enclosing `retryingRemoteOpens`'s, so that retries nested in it share its
+/// budget instead of each taking a whole one.
+struct RetryWindow: Sendable {
+    let started: Date
+    let deadline: Date
+
+    init(seconds: Int) {
+        started = Date()
+        deadline = started.addingTimeInterval(Double(seconds))
+    }
+
+    @TaskLocal static var enclosing: RetryWindow?
+
+    var remaining: Double { deadline.timeIntervalSinceNow }
+    var elapsed: Int { Int(Date().timeIntervalSince(started).rounded()) }
+}
+
+/// The longest pause of libavformat's reconnects (0, 1, 3, 7, … s) for which
+/// all its pauses together fit in `seconds`.
+func reconnectPauseLimit(fitting seconds: Double) -> Int {
+    var (pause, total) = (0, 0)
+    while Double(total + 2 * pause + 1) <= seconds {
+        pause = 2 * pause + 1
+        total += pause
+    }
+    return pause
+}
+
 /// Runs `open` with the settings' options. A first try reports a certificate
 /// failure or a 4xx status at once; any other failure is tried again with
-/// libavformat's reconnects on, pausing 0, 1, 3, 7, … s while the budget
-/// lasts. Once open, reads reconnect the same way (the option is set on the
-/// opened I/O context). Errors name the URL (redacted when printed).
+/// libavformat's reconnects on, pausing 1, 3, 7, … s while the budget (or
+/// what is left of the enclosing one) lasts. Once open, reads reconnect the
+/// same way (the option is set on the opened I/O context). Errors name the
+/// URL (redacted when printed).
 private func retryingRemoteOpen(
     _ url: String, _ open: (inout OpaquePointer?) -> (Int32, UnsafeMutablePointer<AVIOContext>?)
 ) throws -> UnsafeMutablePointer<AVIOContext> {
     let settings = RemoteSettings.environment
-    let started = Date()
+    let window = RetryWindow.enclosing ?? RetryWindow(seconds: settings.retrySeconds)
     var failure = ""
     for networkRetries in [false, true] {
         _ = takeLastLog()
         var dictionary: OpaquePointer? = nil
-        for (key, value) in settings.options(networkRetries: networkRetries) { av_dict_set(&dictionary, key, value, 0) }
+        let pauseLimit = reconnectPauseLimit(fitting: window.remaining)
+        for (key, value) in settings.options(networkRetries: networkRetries, pauseLimit: pauseLimit) {
+            av_dict_set(&dictionary, key, value, 0)
+        }
         defer { av_dict_free(&dictionary) }
         let (code, opened) = open(&dictionary)
         if code >= 0, let opened {
@@ -172,9 +207,9 @@ private func retryingRemoteOpen(
                     """)
         }
         let clientError = [400, 401, 403, 404, 499].map(cffmpeg_averror_http).contains(code)
-        if clientError || settings.retrySeconds == 0 { break }
+        if clientError || window.remaining < 1 { break }
     }
-    let seconds = Int(Date().timeIntervalSince(started).rounded())
+    let seconds = window.elapsed
     throw VideoError.cannotOpen(
         path: url, reason: seconds > 0 ? "\(failure) (still failing after \(seconds) s of retries)" : failure)
 }
@@ -187,20 +222,22 @@ private func retryingRemoteOpen(
 /// cut short fails at once.
 func retryingRemoteOpens<T>(_ path: String, _ open: () throws -> T) throws -> T {
     guard isRemoteLocation(path) else { return try open() }
-    let deadline = Date().addingTimeInterval(Double(RemoteSettings.environment.retrySeconds))
-    var pause = 0.25
-    while true {
-        do {
-            return try open()
-        } catch let error as VideoError {
-            let reason = error.reason
-            let final = [
-                "Server returned 4", "certificate", "no member", "cut short", "does not start this member",
-                serverWithoutRanges
-            ].contains { reason.contains($0) }
-            guard !final, Date().addingTimeInterval(pause) < deadline else { throw error }
-            Thread.sleep(forTimeInterval: pause)
-            pause = min(pause * 2, 4)
+    let window = RetryWindow.enclosing ?? RetryWindow(seconds: RemoteSettings.environment.retrySeconds)
+    return try RetryWindow.$enclosing.withValue(window) {
+        var pause = 0.25
+        while true {
+            do {
+                return try open()
+            } catch let error as VideoError {
+                let reason = error.reason
+                let final = [
+                    "Server returned 4", "certificate", "no member", "cut short", "does not start this member",
+                    serverWithoutRanges
+                ].contains { reason.contains($0) }
+                guard !final, pause < window.remaining else { throw error }
+                Thread.sleep(forTimeInterval: pause)
+                pause = min(pause * 2, 4)
+            }
         }
     }
 }

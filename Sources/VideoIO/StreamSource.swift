@@ -77,18 +77,26 @@ final class StreamSource: FrameSource {
 
         avStream = demuxer.stream(stream)  // the demuxer may have been reopened
         var rotation = 0
-        if options.applyRotation, let matrix = cffmpeg_display_matrix(avStream) {
-            rotation = displayRotation(counterclockwiseDegrees: av_display_rotation_get(matrix))
+        var matrixRotation: Double? = nil
+        if let matrix = cffmpeg_display_matrix(avStream) {
+            let angle = av_display_rotation_get(matrix)
+            matrixRotation = angle.isFinite ? angle : nil
+            if options.applyRotation { rotation = displayRotation(counterclockwiseDegrees: angle) }
         }
         self.rotation = rotation
         let transposed = rotation == 90 || rotation == 270
         var duration = streamDuration(avStream.pointee, container: demuxer.pointer.pointee)
         var rate = fps
         if index.timestamps != nil, timestamps.count > 1 {
-            let ts = timestamps
-            let seconds = Double(ts[ts.count - 1] - ts[0]) * Double(timeBase.num) / Double(timeBase.den)
-            if rate == 0 && seconds > 0 { rate = Double(ts.count - 1) / seconds }
-            if duration == 0 && rate > 0 { duration = seconds + 1 / rate }
+            // The frames' own span, as `frameTimes` gives it: from the first
+            // frame's time to the end of the last (shown as long as the one
+            // before it). Headers can count a start offset in (Matroska's
+            // duration is the last timestamp) or leave the length out.
+            let (ts, n) = (timestamps, timestamps.count)
+            let tick = Double(timeBase.num) / Double(timeBase.den)
+            let seconds = Double(ts[n - 1] - ts[0]) * tick
+            if rate == 0 && seconds > 0 { rate = Double(n - 1) / seconds }
+            if seconds > 0 { duration = seconds + Double(ts[n - 1] - ts[n - 2]) * tick }
         }
         baseMetadata = VideoMetadata(
             path: path,
@@ -99,6 +107,7 @@ final class StreamSource: FrameSource {
             fps: rate,
             duration: duration,
             rotation: rotation,
+            displayMatrixRotation: matrixRotation,
             frames: index.frameCount,
             keyframes: index.keyframes,
             index: index.method,

@@ -36,10 +36,16 @@ public struct VideoMetadata: Sendable, Equatable, Codable {
     public var height: Int
     /// Average frame rate (frames per second).
     public var fps: Double
-    /// Seconds, from the stream (or container) header.
+    /// Seconds the frames span: from the first one's time to the end of the
+    /// last (`FrameTimes`); the stream's (or container's) header's when the
+    /// index holds no times.
     public var duration: Double
     /// Clockwise degrees applied for display (0 with `applyRotation` off).
     public var rotation: Int
+    /// The display matrix's counterclockwise angle in degrees, applied or
+    /// not, as ffprobe and torchcodec report it (90 for a `rotation` of 270);
+    /// nil when the stream has no matrix.
+    public var displayMatrixRotation: Double? = nil
     /// Frames a full decode yields.
     public var frames: Int
     /// Display-order indices of keyframes.

@@ -6,6 +6,8 @@ public enum VideoError: Error, Equatable, CustomStringConvertible, Sendable {
     case fileNotFound(path: String)
     case isDirectory(path: String)
     case emptyFile(path: String)
+    /// A pipe, device or socket: `kind` says which.
+    case notARegularFile(path: String, kind: String)
     /// libavformat could not read the container; `reason` is FFmpeg's own words.
     case cannotOpen(path: String, reason: String)
     case noVideoStream(path: String)
@@ -27,7 +29,7 @@ public enum VideoError: Error, Equatable, CustomStringConvertible, Sendable {
         switch self {
         case .fileNotFound(let p), .isDirectory(let p), .emptyFile(let p), .noVideoStream(let p):
             return p
-        case .notAVideoStream(let p, _, _):
+        case .notAVideoStream(let p, _, _), .notARegularFile(let p, _):
             return p
         case .cannotOpen(let p, _), .unsupportedCodec(let p, _), .truncated(let p, _, _),
             .indexOutOfRange(let p, _, _), .timeOutOfRange(let p, _, _, _),
@@ -41,6 +43,8 @@ public enum VideoError: Error, Equatable, CustomStringConvertible, Sendable {
         case .fileNotFound: return "no such file"
         case .isDirectory: return "is a directory, not a video file"
         case .emptyFile: return "empty file (0 bytes)"
+        case .notARegularFile(_, let kind):
+            return "is \(kind), not a file: ClipKit seeks in videos, so save it to a file first"
         case .cannotOpen(_, let reason): return "cannot read as a video: \(reason)"
         case .noVideoStream: return "no video stream (audio-only or data-only file)"
         case .notAVideoStream(_, let stream, let streams):

@@ -358,12 +358,12 @@ final class LockedLines: Sendable {
     @Test func badOptionsAreNamed() {
         let m = manifest(["h264_bframes.mp4", "mpeg4.avi"])
         let cases: [(LoaderConfig, String)] = [
-            (config { $0.spec.frames = 0 }, "frames and interval must be ≥ 1"),
-            (config { $0.options.queueDepth = 0 }, "batch, workers and queue_depth must be ≥ 1"),
-            (config { $0.options.rank = 2 }, "rank must be in 0..<world_size"),
+            (config { $0.spec.frames = 0 }, "frames must be ≥ 1, not 0"),
+            (config { $0.options.queueDepth = 0 }, "queue_depth must be ≥ 1, not 0"),
+            (config { $0.options.rank = 2 }, "rank must be in 0..<world_size (1), not 2"),
             (
                 config { $0.mode = .train(TrainAugment(shortSideRange: 32...80, cropSize: 64), variant: .full) },
-                "short_side must be [a, b] with crop ≤ a ≤ b"
+                "short_side must be [a, b] with crop ≤ a ≤ b, not [32, 80] with crop 64"
             ),
             (
                 config {
@@ -371,7 +371,7 @@ final class LockedLines: Sendable {
                 },
                 "crop 64 is not divisible by β = 3"
             ),
-            (config { $0.mode = .test(numClips: 0, crops: .three(64), shortSide: 64) }, "num_clips must be ≥ 1"),
+            (config { $0.mode = .test(numClips: 0, crops: .three(64), shortSide: 64) }, "num_clips must be ≥ 1, not 0"),
             (
                 config { $0.mode = .test(numClips: 2, crops: .three(64), shortSide: 32) },
                 "test_short_side must be ≥ crop"

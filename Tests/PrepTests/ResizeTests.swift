@@ -1,5 +1,6 @@
 import Foundation
 import Loader
+import Support
 import TestSupport
 import Testing
 import VideoIO
@@ -7,6 +8,13 @@ import VideoIO
 @testable import Prep
 
 /// A source tree of real fixtures in two class folders, plus a broken file.
+/// The source and destination folders under `root`, and quick options at short side 32.
+private func smallResize(_ root: URL) -> (src: String, dst: String, options: ResizeOptions) {
+    var options = ResizeOptions()
+    (options.shortSide, options.encode.preset, options.quiet) = (32, "ultrafast", true)
+    return (root.appendingPathComponent("src").path, root.appendingPathComponent("dst").path, options)
+}
+
 func makeSourceTree() throws -> URL {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("resize-\(UUID().uuidString)")
     let src = root.appendingPathComponent("src")
@@ -77,10 +85,7 @@ func makeSourceTree() throws -> URL {
     @Test func aRestartRemovesLeftoversKeepsFinishedOutputsAndDoesTheRest() throws {
         let root = try makeSourceTree()
         defer { try? FileManager.default.removeItem(at: root) }
-        let src = root.appendingPathComponent("src").path
-        let dst = root.appendingPathComponent("dst").path
-        var options = ResizeOptions()
-        (options.shortSide, options.encode.preset, options.quiet) = (32, "ultrafast", true)
+        let (src, dst, options) = smallResize(root)
         // What a killed run leaves: one finished output and one partial file.
         try FileManager.default.createDirectory(atPath: dst + "/jump", withIntermediateDirectories: true)
         _ = try transcodeVideo(
@@ -100,6 +105,29 @@ func makeSourceTree() throws -> URL {
         }
         #expect(leftovers.isEmpty)
         #expect(try Manifest.load(report.manifestPath).count == 5, "the manifest lists kept and new outputs")
+    }
+
+    /// A second run on a destination another run is writing is refused at
+    /// once (it would remove that run's unfinished outputs as leftovers);
+    /// once the first has let go, the destination is free again.
+    @Test func oneRunWritesADestinationAtATime() throws {
+        let root = try makeSourceTree()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (src, dst, options) = smallResize(root)
+        try FileManager.default.createDirectory(atPath: dst + "/jump", withIntermediateDirectories: true)
+        let unfinished = dst + "/jump/.vfr.mp4.part"
+        try Foundation.Data(repeating: 7, count: 100).write(to: URL(fileURLWithPath: unfinished))
+        var first: FolderLock? = try FolderLock(dst, for: "`clipkit prep` run")
+        #expect(first != nil)
+        do {
+            _ = try resizeDataset(source: src, destination: dst, options: options)
+            Issue.record("a second run wrote into a held destination")
+        } catch {
+            #expect("\(error)".contains("another `clipkit prep` run (process \(getpid())) is writing here"), "\(error)")
+        }
+        #expect(FileManager.default.fileExists(atPath: unfinished), "the first run's work is left alone")
+        first = nil
+        #expect(try resizeDataset(source: src, destination: dst, options: options).converted.count == 5)
     }
 
     @Test func prepFramesWritesRawframesResumablyAndTheyOpenAsTheSourcesFrames() throws {

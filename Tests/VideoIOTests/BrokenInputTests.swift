@@ -30,6 +30,20 @@ import Testing
         #expect(openError(path) == .emptyFile(path: path))
     }
 
+    /// A named pipe (a FIFO) is named as one, without waiting for a writer;
+    /// a link to a video is the video.
+    @Test func pipesAreNamedAndLinksFollowed() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fifo-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let pipe = folder + "/clip.mp4"
+        #expect(mkfifo(pipe, 0o600) == 0)
+        #expect(openError(pipe) == .notARegularFile(path: pipe, kind: "a pipe (FIFO)"))
+        let link = folder + "/link.mp4"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: fixture("h264_bframes.mp4"))
+        #expect(try VideoDecoder(path: link).frameCount == VideoDecoder(path: fixture("h264_bframes.mp4")).frameCount)
+    }
+
     @Test func textFileNamedMP4() {
         let error = openError(fixture("text.mp4"))
         guard case .cannotOpen(let path, let reason)? = error else {

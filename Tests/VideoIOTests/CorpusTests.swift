@@ -52,8 +52,11 @@ private let corpus = try! CorpusFile.load()
         let reference = String(decoding: text, as: UTF8.self).split(separator: "\n").map {
             Double($0.trimmingCharacters(in: CharacterSet(charactersIn: ", ")))
         }
-        let times = try VideoDecoder(path: path).frameTimes
+        let decoder = try VideoDecoder(path: path)
+        let times = decoder.frameTimes
         #expect(times.pts.count == reference.count, "\(name)")
+        let span = times.pts[times.pts.count - 1] + times.durations[times.pts.count - 1] - times.pts[0]
+        #expect(abs(decoder.metadata.duration - span) < 1e-9, "\(name): the duration is the frames' span")
         #expect(reference.filter { $0 == nil }.count <= 2, "\(name): at most the last two frames lack a time")
         let off = zip(times.pts, reference).enumerated().filter { item in
             let (ours, theirs) = item.element

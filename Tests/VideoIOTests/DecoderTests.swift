@@ -189,6 +189,12 @@ private let decodable = expected.videos.keys.sorted()
     @Test func rotationCanBeTurnedOff() throws {
         let raw = try VideoDecoder(path: fixture("rotate90.mp4"), options: DecoderOptions(applyRotation: false))
         #expect(raw.metadata.width == 160 && raw.metadata.height == 120 && raw.metadata.rotation == 0)
+        // The matrix's own angle, applied or not, is ffprobe's (`stream_side_data=rotation`: 90 and -180).
+        let turned = try VideoDecoder(path: fixture("rotate90.mp4")).metadata
+        #expect(
+            turned.rotation == 270 && turned.displayMatrixRotation == 90 && raw.metadata.displayMatrixRotation == 90)
+        #expect(try VideoDecoder(path: fixture("rotate180.mp4")).metadata.displayMatrixRotation == -180)
+        #expect(try VideoDecoder(path: fixture("h264_bframes.mp4")).metadata.displayMatrixRotation == nil)
         // Same stream as h264_bframes.mp4, so raw frames equal its frames.
         #expect(
             byteDifference(

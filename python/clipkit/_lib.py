@@ -36,6 +36,7 @@ _c = ctypes
 _i64p = _c.POINTER(_c.c_int64)
 _signatures = {
     "clipkit_last_error": (_c.c_char_p, []),
+    "clipkit_last_error_kind": (_c.c_int, []),
     "clipkit_version": (_c.c_char_p, []),
     "clipkit_decoder_open": (_c.c_void_p, [_c.c_char_p, _c.c_int, _c.c_int]),
     "clipkit_decoder_close": (None, [_c.c_void_p]),
@@ -56,7 +57,11 @@ _signatures = {
     "clipkit_loader_failures": (_c.c_char_p, [_c.c_void_p]),
 }
 for _name, (_restype, _argtypes) in _signatures.items():
-    _f = getattr(lib, _name)
+    try:
+        _f = getattr(lib, _name)
+    except AttributeError:
+        raise ImportError(f"clipkit: its library {_path} is older than this package (no {_name}); "
+                          "reinstall both from one ClipKit checkout") from None
     _f.restype = _restype
     _f.argtypes = _argtypes
 
@@ -71,9 +76,15 @@ gil.clipkit_buffer_free.restype = None
 gil.clipkit_buffer_free.argtypes = [_c.c_void_p]
 
 
+# clipkit.h's CLIPKIT_ERROR_*: I/O, argument, index.
+_KINDS = {1: ClipKitError, 2: ClipKitValueError, 3: ClipKitIndexError}
+
+
 def error():
-    """The calling thread's last ClipKit error, as an exception."""
-    return ClipKitError(lib.clipkit_last_error().decode("utf-8", "replace"))
+    """The calling thread's last ClipKit error, as an exception of its kind: ValueError for an
+    argument ClipKit refuses, IndexError for a frame or time outside the video."""
+    kind = _KINDS.get(lib.clipkit_last_error_kind(), ClipKitError)
+    return kind(lib.clipkit_last_error().decode("utf-8", "replace"))
 
 
 def check(status):

@@ -80,8 +80,10 @@ class StreamMetadata(dict):
         return self["height"]
 
     @property
-    def rotation(self) -> int:
-        return self["rotation"]
+    def rotation(self):
+        """The display matrix's counterclockwise angle in degrees (float), as torchcodec and ffprobe
+        report it, or None without one. The key `rotation` is the clockwise turn ClipKit applies."""
+        return self.get("display_matrix_rotation")
 
     @property
     def stream_index(self) -> int:
@@ -206,6 +208,15 @@ class VideoDecoder(_lib.Closable):
         self._check_indices(indices)
         return self._batch(indices)
 
+    def get_all_frames(self) -> FrameBatch:
+        """Every frame, in display order, with its time."""
+        return self._batch(list(range(len(self))))
+
+    def get_frame_played_at(self, seconds: float) -> Frame:
+        """The frame on screen at `seconds` (the last frame whose time is at or before it)."""
+        index = self._indices_played_at([seconds])[0]
+        return Frame(self.get_frames_at([index])[0], float(self._pts[index]), float(self._durations[index]))
+
     def get_frames_played_at(self, seconds) -> FrameBatch:
         """The frames on screen at each of `seconds` (the last frame whose time is at or before it),
         in the order given: for variable-frame-rate video, what a player shows."""
@@ -223,12 +234,8 @@ class VideoDecoder(_lib.Closable):
         return self._batch(list(range(first, max(last, first + 1))))
 
     def _indices_played_at(self, seconds):
+        # A time with no frame on screen is an IndexError, as torchcodec's (ClipKit reports its kind).
         times = np.ascontiguousarray(np.asarray(seconds, dtype=np.float64).reshape(-1))
-        begin, end = self.metadata["begin_stream_seconds"], self.metadata["end_stream_seconds"]
-        bad = times[~((times >= begin) & (times < end))]
-        if bad.size:  # as torchcodec: a time with no frame on screen is an IndexError
-            raise _lib.ClipKitIndexError(
-                f"{self.path}: no frame is shown at {float(bad[0])} s (the video runs from {begin} s to before {end} s)")
         out = np.empty(len(times), dtype=np.int64)
         with self._lock:
             _lib.check(lib.clipkit_decoder_indices_played_at(self._open_handle(), _doubles(times), len(times),

@@ -58,8 +58,6 @@ class ClipLoader(_lib.Closable):
     def __init__(self, manifest, *, mode="train", frames=8, interval=8, sampling="dense", crop=224, short_side=(256, 320),
                  flip=0.5, variant="full", num_clips=10, crops=3, test_short_side=None, batch=8, workers=2, queue_depth=4,
                  shuffle=None, drop_last=False, seed=0, rank=0, world_size=1):
-        _check_options(mode=mode, sampling=sampling, variant=variant, crops=crops, frames=frames, interval=interval,
-                       crop=crop, num_clips=num_clips, batch=batch, workers=workers, queue_depth=queue_depth)
         options = {"mode": mode, "frames": frames, "interval": interval, "sampling": sampling, "crop": crop,
                    "short_side": list(short_side), "flip": flip, "variant": variant, "num_clips": num_clips, "crops": crops,
                    "batch": batch, "workers": workers, "queue_depth": queue_depth, "drop_last": drop_last, "seed": seed,
@@ -192,19 +190,3 @@ def _entry(path, label, stream_index=None):
     if stream_index is not None:
         entry["stream"] = int(stream_index)
     return entry
-
-
-def _check_options(*, mode, sampling, variant, crops, **counts):
-    """The options ClipKit would refuse, as a ValueError naming the option before any work."""
-    if mode not in ("train", "test"):
-        raise _lib.ClipKitValueError(f"mode must be 'train' or 'test', not {mode!r}")
-    if sampling not in ("dense", "uniform", "slowfast"):
-        raise _lib.ClipKitValueError(f"sampling must be 'dense', 'uniform' or 'slowfast', not {sampling!r}")
-    if not (variant == "full" or (isinstance(variant, str) and variant.split(":")[0] in ("spatial", "temporal")
-                                  and variant.count(":") == 1 and variant.split(":")[1].isdigit())):
-        raise _lib.ClipKitValueError(f"variant must be 'full', 'spatial:β' or 'temporal:γ', not {variant!r}")
-    if crops not in (1, 3):
-        raise _lib.ClipKitValueError(f"crops must be 1 or 3, not {crops!r}")
-    for name, value in counts.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise _lib.ClipKitValueError(f"{name} must be an int >= 1, not {value!r}")

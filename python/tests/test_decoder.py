@@ -74,8 +74,9 @@ def test_crop_is_a_box_of_the_native_frame_then_scaled():
     assert np.array_equal(np.asarray(full.get_batch([3]))[:, 4:28, 8:40], np.asarray(box.get_batch([3])))
     scaled = clipkit.VideoDecoder(FIXTURES / "vp9.webm", dimension_order="NHWC", crop=(8, 4, 32, 24), short_side=48)
     assert (scaled.width, scaled.height) == (64, 48)
-    with pytest.raises(clipkit.ClipKitError, match="vp9.webm.*outside"):
+    with pytest.raises(clipkit.ClipKitError, match="vp9.webm.*outside") as outside:
         clipkit.VideoDecoder(FIXTURES / "vp9.webm", crop=(0, 0, 10_000, 10))
+    assert isinstance(outside.value, ValueError), "a box outside the frame is a bad argument"
 
 
 @pytest.mark.parametrize("stream_index", [None, 0, 1])
@@ -90,8 +91,12 @@ def test_stream_index_picks_a_video_stream(stream_index):
 
 
 def test_a_stream_that_is_not_video_raises_with_the_file_and_its_streams():
-    with pytest.raises(clipkit.ClipKitError, match=r"two_video_streams.mp4.*stream 2 is not a video stream.*2: audio aac"):
+    with pytest.raises(clipkit.ClipKitError, match=r"two_video_streams.mp4.*stream 2 is not a video stream.*2: audio aac") as audio:
         clipkit.VideoDecoder(FIXTURES / "two_video_streams.mp4", stream_index=2)
+    assert isinstance(audio.value, ValueError), "as torchcodec's"
+    with pytest.raises(clipkit.ClipKitError) as broken:
+        clipkit.VideoDecoder(FIXTURES / "truncated.mp4")
+    assert not isinstance(broken.value, (ValueError, IndexError)), "a broken file is not a bad argument"
     with pytest.raises(ValueError):
         clipkit.VideoDecoder(FIXTURES / "two_video_streams.mp4", stream_index=-1)
 
@@ -158,7 +163,9 @@ def test_torchcodec_methods_give_the_cli_frames_and_ffprobe_times(name):
     durations = np.asarray(batch.duration_seconds)
     assert (durations > 0).all()
     last = decoder.get_frame_at(-1)
-    assert abs(last.pts_seconds + last.duration_seconds - decoder.metadata.end_stream_seconds) < 1e-9
+    m = decoder.metadata
+    assert abs(last.pts_seconds + last.duration_seconds - m.end_stream_seconds) < 1e-9
+    assert abs(m.duration_seconds - (m.end_stream_seconds - m.begin_stream_seconds)) < 1e-9, "the frames' span"
     truth = ffmpeg_frames(path, decoder.width, decoder.height)
     assert np.array_equal(np.asarray(batch.data), truth[picks]), name
     assert np.array_equal(np.asarray(last.data), truth[-1]), name
@@ -176,12 +183,18 @@ def test_frames_played_at_times_are_the_ones_on_screen():
         played = decoder.get_frames_played_at(list(seconds))
         assert np.array_equal(np.asarray(played.data), truth[list(expected)])
         assert np.allclose(np.asarray(played.pts_seconds), pts[list(expected)])
+    one = decoder.get_frame_played_at(float(ends[3] - 1e-4))
+    assert np.array_equal(np.asarray(one.data), truth[3]) and one.pts_seconds == pts[3]
+    everything = decoder.get_all_frames()
+    assert np.array_equal(np.asarray(everything.data), truth) and np.array_equal(everything.pts_seconds, pts)
     window = decoder.get_frames_played_in_range(float(starts[2] + 1e-4), float(starts[5]))
     assert np.allclose(np.asarray(window.pts_seconds), pts[2:5]), "from the frame on screen at the start, before the stop"
     assert len(decoder.get_frames_played_in_range(0.5, 0.5).pts_seconds) == 0
     for outside in [decoder.metadata.end_stream_seconds, decoder.metadata.begin_stream_seconds - 0.1]:
         with pytest.raises(IndexError, match="vfr.mp4"):  # as torchcodec; a ClipKitError too
             decoder.get_frames_played_at([outside])
+        with pytest.raises(IndexError, match="vfr.mp4"):
+            decoder.get_frame_played_at(outside)
     with pytest.raises(IndexError, match="vfr.mp4"):
         decoder.get_frames_in_range(0, len(decoder) + 1)
 
@@ -191,10 +204,33 @@ def test_metadata_has_torchcodecs_names_too():
     m = decoder.metadata
     assert m.num_frames == m["frames"] == len(decoder)
     assert m.average_fps == m["fps"] and m.duration_seconds == m["duration"] and m.codec == m["codec"]
-    assert (m.width, m.height, m.rotation, m.stream_index) == (m["width"], m["height"], m["rotation"], m["stream"])
+    assert (m.width, m.height, m.stream_index) == (m["width"], m["height"], m["stream"])
+    assert m.rotation is None and m["rotation"] == 0, "no display matrix"
     assert 9.9 < m.begin_stream_seconds < m.end_stream_seconds, "the stream starts at 10 s"
+    assert abs(m.duration_seconds - 2.0) < 1e-9, "50 frames at 25 fps, whatever the header's 12 s counts in"
     first = decoder.get_frame_at(0)
     assert first.pts_seconds == m.begin_stream_seconds and np.asarray(first.data).shape[0] == 3
+
+
+def _probe_rotation(path):
+    """ffprobe's display matrix rotation of the first video stream, or None."""
+    out = run_tool(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                    "stream_side_data=rotation", "-of", "csv=p=0", str(path)]).decode().strip(", \n")
+    return float(out) if out else None
+
+
+@pytest.mark.parametrize("name, applied", [("rotate90.mp4", 270), ("rotate180.mp4", 180)])
+def test_rotation_reads_as_torchcodec_and_ffprobe_say(name, applied):
+    path = FIXTURES / name
+    probed = _probe_rotation(path)
+    for rotate in (True, False):
+        m = clipkit.VideoDecoder(path, rotate=rotate).metadata
+        assert m.rotation == probed, f"{name}: counterclockwise, applied or not"
+        assert m["rotation"] == (applied if rotate else 0), f"{name}: the clockwise turn applied"
+    coded = clipkit.VideoDecoder(path, rotate=False).metadata
+    turned = clipkit.VideoDecoder(path).metadata
+    swapped = applied in (90, 270)
+    assert (turned.width, turned.height) == ((coded.height, coded.width) if swapped else (coded.width, coded.height))
 
 
 @pytest.mark.parametrize("fmt", ["ustar", "pax"])

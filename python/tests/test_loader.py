@@ -73,16 +73,20 @@ def test_epochs_are_reproducible_and_differ():
 
 
 def test_bad_options_and_broken_videos(tmp_path):
-    with pytest.raises(clipkit.ClipKitError, match="missing.csv"):
+    with pytest.raises(clipkit.ClipKitError, match="missing.csv") as missing:
         clipkit.ClipLoader(tmp_path / "missing.csv")
-    with pytest.raises(clipkit.ClipKitError, match="short_side"):
-        clipkit.ClipLoader([(FIXTURES / "vp9.webm", 0)], crop=256, short_side=(128, 160))
-    with pytest.raises(clipkit.ClipKitError, match="rank"):
-        clipkit.ClipLoader([(FIXTURES / "vp9.webm", 0)], rank=2, world_size=2)
-    for options, name in [(dict(frames=0), "frames"), (dict(batch=0), "batch"), (dict(mode="val"), "mode"),
-                          (dict(sampling="x"), "sampling"), (dict(variant="bogus"), "variant"), (dict(crops=2), "crops")]:
-        with pytest.raises(ValueError, match=name):  # a ClipKitError too
+    assert not isinstance(missing.value, ValueError), "a file's failure is not a bad argument"
+    # Every option ClipKit refuses is a ValueError naming it, as ClipKit's C ABI reports its kind.
+    for options, name in [(dict(frames=0), "frames must be ≥ 1, not 0"), (dict(batch=0), "batch"),
+                          (dict(workers=0), "workers"), (dict(queue_depth=0), "queue_depth"),
+                          (dict(mode="val"), "mode must be train or test, not 'val'"), (dict(sampling="x"), "sampling"),
+                          (dict(variant="bogus"), "variant"), (dict(crops=2), "crops"),
+                          (dict(mode="test", num_clips=0), "num_clips"), (dict(frames="8"), "'frames' must be an integer"),
+                          (dict(crop=256, short_side=(128, 160)), "short_side"), (dict(rank=2, world_size=2), "rank"),
+                          (dict(flip=2.0), "flip")]:
+        with pytest.raises(clipkit.ClipKitError, match=name) as refused:
             clipkit.ClipLoader([(FIXTURES / "vp9.webm", 0)], **options)
+        assert isinstance(refused.value, ValueError), f"{options}: {refused.value!r}"
     import copy
     import pickle
     one = clipkit.ClipLoader([(FIXTURES / "vp9.webm", 0)], frames=2, interval=1, crop=32, short_side=(32, 32), batch=1)

@@ -23,6 +23,14 @@ typedef struct clipkit_loader clipkit_loader;
 /* The calling thread's last error message ("" when none). Valid until the
  * next failing call on this thread. */
 const char *clipkit_last_error(void);
+/* The kind of the calling thread's last error. Since 2.2. */
+enum {
+    CLIPKIT_ERROR_NONE = 0,
+    CLIPKIT_ERROR_IO = 1,       /* a file, stream or server failed: the message names it and why */
+    CLIPKIT_ERROR_ARGUMENT = 2, /* a value the caller gave is refused (an option, a size, a crop) */
+    CLIPKIT_ERROR_INDEX = 3     /* a frame index or time outside the video */
+};
+int clipkit_last_error_kind(void);
 /* The ABI version, "major.minor". */
 const char *clipkit_version(void);
 
@@ -35,8 +43,10 @@ const char *clipkit_version(void);
 clipkit_decoder *clipkit_decoder_open(const char *path, int apply_rotation, int stream_index);
 void clipkit_decoder_close(clipkit_decoder *decoder);
 /* The metadata as JSON: path, codec, pixel_format, width, height, fps,
- * duration, rotation, frames, keyframes, index, index_origin, stream.
- * Valid until close. */
+ * duration (the frames' span), rotation (clockwise degrees applied),
+ * display_matrix_rotation (the matrix's counterclockwise degrees, as ffprobe
+ * gives them; absent without one; since 2.2), frames, keyframes, index,
+ * index_origin, stream. Valid until close. */
 const char *clipkit_decoder_metadata(clipkit_decoder *decoder);
 
 /* Output geometry, shared by the two calls below: crop_w, crop_h > 0 take
