@@ -403,11 +403,13 @@ static inline int cffmpeg_http_read(cffmpeg_http *h, int64_t at, uint8_t *buffer
 
 // MARK: byte ranges as inputs
 
-/// Reading a byte range (a tar member, or a whole http object) as a whole
-/// input: an AVIOContext whose reads and seeks stay inside [start, start + size).
+/// Reading a byte range (a tar member, a whole http object, or bytes in
+/// memory) as a whole input: an AVIOContext whose reads and seeks stay
+/// inside [start, start + size).
 typedef struct {
-    int fd;             // a local file, or
-    cffmpeg_http *http; // a remote one (owned), when fd < 0
+    int fd;                // a local file, or
+    cffmpeg_http *http;    // a remote one (owned), when fd < 0, or
+    const uint8_t *memory; // bytes the caller keeps alive, when fd < 0 and http is NULL
     int64_t start, size, position;
 } cffmpeg_range;
 
@@ -417,7 +419,10 @@ static int cffmpeg_range_read(void *opaque, uint8_t *buffer, int wanted) {
     if (left <= 0) return AVERROR_EOF;
     if (wanted > left) wanted = (int)left;
     ssize_t got;
-    if (r->fd < 0) {
+    if (r->memory) {
+        memcpy(buffer, r->memory + r->start + r->position, (size_t)wanted);
+        got = wanted;
+    } else if (r->fd < 0) {
         got = cffmpeg_http_read(r->http, r->start + r->position, buffer, wanted);
         if (got < 0) return (int)got;
     } else {
@@ -460,6 +465,14 @@ static inline AVIOContext *cffmpeg_range_io_open(const char *path, int64_t start
 /// reader it owns from now on; NULL (the reader freed) on failure.
 static inline AVIOContext *cffmpeg_range_io_http(cffmpeg_http *http, int64_t start, int64_t size) {
     return cffmpeg_range_io_make(-1, http, start, size);
+}
+
+/// An AVIOContext over `size` bytes at `memory`, which must stay alive and
+/// unchanged until cffmpeg_range_io_close; NULL (errno ENOMEM) on failure.
+static inline AVIOContext *cffmpeg_range_io_memory(const uint8_t *memory, int64_t size) {
+    AVIOContext *io = cffmpeg_range_io_make(-1, NULL, 0, size);
+    if (io) ((cffmpeg_range *)io->opaque)->memory = memory;
+    return io;
 }
 
 static inline AVIOContext *cffmpeg_range_io_make(int fd, cffmpeg_http *http, int64_t start, int64_t size) {

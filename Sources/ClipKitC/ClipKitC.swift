@@ -104,13 +104,34 @@ public func clipkit_decoder_open(_ path: UnsafePointer<CChar>?, _ applyRotation:
     guarded(nil) {
         guard let path else { throw ArgumentError(description: "the path is NULL") }
         let options = DecoderOptions(applyRotation: applyRotation != 0, stream: stream < 0 ? nil : Int(stream))
-        let decoder = try VideoDecoder(path: String(cString: path), options: options)
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys]
-        let json = String(decoding: try encoder.encode(decoder.metadata), as: UTF8.self)
-        return OpaquePointer(Unmanaged.passRetained(DecoderHandle(decoder, metadata: json)).toOpaque())
+        return try openDecoder(String(cString: path), options)
     }
+}
+
+@_cdecl("clipkit_decoder_open_bytes")
+public func clipkit_decoder_open_bytes(
+    _ data: UnsafeRawPointer?, _ size: Int64, _ name: UnsafePointer<CChar>?, _ applyRotation: Int32, _ stream: Int32
+) -> OpaquePointer? {
+    guarded(nil) {
+        let name = name.map { String(cString: $0) } ?? "<bytes>"
+        guard size >= 0, size == 0 || data != nil else {
+            throw ArgumentError(description: "\(name): the bytes are NULL or their size (\(size)) is negative")
+        }
+        let bytes = VideoBytes(unowned: data ?? UnsafeRawPointer(bitPattern: 1)!, count: Int(size))
+        let options = DecoderOptions(
+            applyRotation: applyRotation != 0, stream: stream < 0 ? nil : Int(stream), memory: bytes)
+        return try openDecoder(name, options)
+    }
+}
+
+/// A decoder's handle, its metadata made once as JSON.
+private func openDecoder(_ path: String, _ options: DecoderOptions) throws -> OpaquePointer {
+    let decoder = try VideoDecoder(path: path, options: options)
+    let encoder = JSONEncoder()
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    encoder.outputFormatting = [.sortedKeys]
+    let json = String(decoding: try encoder.encode(decoder.metadata), as: UTF8.self)
+    return OpaquePointer(Unmanaged.passRetained(DecoderHandle(decoder, metadata: json)).toOpaque())
 }
 
 @_cdecl("clipkit_decoder_close")

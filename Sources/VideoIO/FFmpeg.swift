@@ -126,17 +126,24 @@ final class Demuxer {
     private var rangeInput: UnsafeMutablePointer<AVIOContext>?
     /// Where a tar member lies, as the caller said (nil: from the archive's listing).
     let memberBytes: ByteRange?
+    /// The bytes read instead of `path`'s, when they are in memory.
+    let memory: VideoBytes?
 
-    /// Opens `path`, a file, a tar member or an http(s) URL; `stream` is the
-    /// video stream that will be read (nil: the default one); `memberBytes`
-    /// where a tar member lies, when a manifest says so.
-    init(path: String, stream: Int? = nil, memberBytes: ByteRange? = nil) throws {
+    /// Opens `path`, a file, a tar member or an http(s) URL, or `memory`
+    /// (then `path` only names it); `stream` is the video stream that will be
+    /// read (nil: the default one); `memberBytes` where a tar member lies,
+    /// when a manifest says so.
+    init(path: String, stream: Int? = nil, memberBytes: ByteRange? = nil, memory: VideoBytes? = nil) throws {
         self.memberBytes = memberBytes
+        self.memory = memory
         _ = installLogCapture
         _ = takeLastLog()
         var context: UnsafeMutablePointer<AVFormatContext>? = nil
         var url = path
-        if let member = TarMemberPath(path) {
+        if let memory {
+            rangeInput = try Self.reading(
+                cffmpeg_range_io_memory(memory.base.assumingMemoryBound(to: UInt8.self), Int64(memory.count)), path)
+        } else if let member = TarMemberPath(path) {
             // The member's name stands for the URL: its extension hints the format.
             (rangeInput, url) = (try Self.openMember(member, at: memberBytes), member.member)
         } else if isRemoteLocation(path) {
@@ -155,7 +162,7 @@ final class Demuxer {
         guard code >= 0, let context else {
             cffmpeg_range_io_close(&rangeInput)
             throw VideoError.cannotOpen(
-                path: path, reason: describeOpenFailure(path: path, message: ffmpegMessage(code)))
+                path: path, reason: describeOpenFailure(path: path, memory: memory, message: ffmpegMessage(code)))
         }
         self.pointer = context
         self.path = path
@@ -174,7 +181,7 @@ final class Demuxer {
 
     /// The same source opened again, from its first byte, to read `stream`.
     func reopened(stream: Int32) throws -> Demuxer {
-        try Demuxer(path: path, stream: Int(stream), memberBytes: memberBytes)
+        try Demuxer(path: path, stream: Int(stream), memberBytes: memberBytes, memory: memory)
     }
 
     /// The reads of a tar member: where the manifest says it lies (checked
@@ -440,17 +447,15 @@ final class CodecContext {
 
 /// FFmpeg's reason, prefixed with what the first bytes say the file is: text,
 /// or an MP4/MOV whose index ('moov') is missing, which is how a cut download looks.
-func describeOpenFailure(path: String, message: String) -> String {
-    if isRemoteLocation(path) { return message }
-    let member = TarMemberPath(path)
-    guard let handle = FileHandle(forReadingAtPath: member?.archive ?? path) else { return message }
-    defer { try? handle.close() }
-    var length = 512
-    if let member, let range = try? TarArchive.member(member.member, in: member.archive) {
-        try? handle.seek(toOffset: UInt64(range.offset))
-        length = Int(min(512, range.size))
+func describeOpenFailure(path: String, memory: VideoBytes? = nil, message: String) -> String {
+    let head: [UInt8]
+    if let memory {
+        head = Array(UnsafeRawBufferPointer(start: memory.base, count: min(512, memory.count)))
+    } else if let first = firstBytes(of: path) {
+        head = first
+    } else {
+        return message
     }
-    let head = [UInt8](handle.readData(ofLength: length))
     if !head.isEmpty && head.allSatisfy({ (0x20..<0x7f).contains($0) || $0 == 0x09 || $0 == 0x0a || $0 == 0x0d }) {
         return "a text file, not a video (\(message))"
     }
@@ -458,6 +463,21 @@ func describeOpenFailure(path: String, message: String) -> String {
         return "truncated or unfinished MP4/MOV, its index is missing (\(message))"
     }
     return message
+}
+
+/// Up to 512 first bytes of a local file or tar member (nil for a remote
+/// source, or one that does not open).
+private func firstBytes(of path: String) -> [UInt8]? {
+    if isRemoteLocation(path) { return nil }
+    let member = TarMemberPath(path)
+    guard let handle = FileHandle(forReadingAtPath: member?.archive ?? path) else { return nil }
+    defer { try? handle.close() }
+    var length = 512
+    if let member, let range = try? TarArchive.member(member.member, in: member.archive) {
+        try? handle.seek(toOffset: UInt64(range.offset))
+        length = Int(min(512, range.size))
+    }
+    return [UInt8](handle.readData(ofLength: length))
 }
 
 /// "h264", or "none (FourCC ZZZ9)" when libavcodec does not know the codec.

@@ -51,7 +51,8 @@ final class StreamSource: FrameSource {
     /// where the container's packets are known to give the same index.
     init(path: String, options: DecoderOptions, index knownIndex: FrameIndex?) throws {
         self.path = path
-        demuxer = try Demuxer(path: path, stream: options.stream, memberBytes: options.memberBytes)
+        demuxer = try Demuxer(
+            path: path, stream: options.stream, memberBytes: options.memberBytes, memory: options.memory)
         let stream = try demuxer.videoStream(options.stream)
         streamIndex = stream
         var avStream = demuxer.stream(stream)
@@ -150,7 +151,9 @@ final class StreamSource: FrameSource {
         // header: look for a kept scan (and make its key) only when that fails.
         // Elsewhere (AVI, TS, …) the packet scan reads the whole file, and a
         // kept scan spares it.
-        var key = demuxer.headerIsComplete ? nil : IndexCacheKey.file(path, stream: Int(stream))
+        // Bytes in memory have no version to key a kept scan by: scanned at each open.
+        let keyed = demuxer.memory == nil
+        var key = demuxer.headerIsComplete || !keyed ? nil : IndexCacheKey.file(path, stream: Int(stream))
         if let key, let (decoded, origin) = keptScan(key, make: make) {
             return result(decoded, origin)  // the demuxer has read nothing yet: no reopening
         }
@@ -159,7 +162,7 @@ final class StreamSource: FrameSource {
             return (scanned, scanned.timestamps!, nil, .scan)
         }
         demuxer = try demuxer.reopened(stream: stream)  // the packet scan read some of it
-        if demuxer.headerIsComplete {
+        if demuxer.headerIsComplete && keyed {
             key = IndexCacheKey.file(path, stream: Int(stream))
             if let key, let (decoded, origin) = keptScan(key, make: make) { return result(decoded, origin) }
         }

@@ -15,15 +15,19 @@ public struct DecoderOptions: Sendable {
     /// Where a tar member (`archive.tar#member`) lies in its archive, when a
     /// manifest says so: the archive is then not listed.
     public var memberBytes: ByteRange?
+    /// The video's bytes, read instead of a file: the decoder's `path` then
+    /// only names it in messages (and its extension hints the format).
+    public var memory: VideoBytes?
     public init(
         threads: Int = 1, applyRotation: Bool = true, folder: FrameFolderOptions = .init(), stream: Int? = nil,
-        memberBytes: ByteRange? = nil
+        memberBytes: ByteRange? = nil, memory: VideoBytes? = nil
     ) {
         self.threads = threads
         self.applyRotation = applyRotation
         self.folder = folder
         self.stream = stream
         self.memberBytes = memberBytes
+        self.memory = memory
     }
 }
 
@@ -134,11 +138,15 @@ public final class VideoDecoder {
     private var rotated: [UInt8] = []
     private var baseMetadata: VideoMetadata
 
-    /// Opens `path`, a video file or a folder of images. With `index` (from a
-    /// manifest) the packet scan is skipped where that is exact.
+    /// Opens `path`, a video file or a folder of images, or the bytes in
+    /// `options.memory`. With `index` (from a manifest) the packet scan is
+    /// skipped where that is exact.
     public init(path: String, options: DecoderOptions = .init(), index knownIndex: FrameIndex? = nil) throws {
         var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        if let memory = options.memory {
+            if memory.count == 0 { throw VideoError.emptyFile(path: path) }
+            source = try StreamSource(path: path, options: options, index: knownIndex)
+        } else if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
             source = try ImageFolderSource(path: path, options: options.folder, index: knownIndex)
         } else {
             try checkReadableFile(path)

@@ -44,6 +44,25 @@ import Testing
         #expect(try VideoDecoder(path: link).frameCount == VideoDecoder(path: fixture("h264_bframes.mp4")).frameCount)
     }
 
+    /// Bytes in memory that are not a video are named as the files would be.
+    @Test func brokenBytesInMemory() throws {
+        func error(_ data: Data) -> VideoError? {
+            do {
+                _ = try VideoDecoder(path: "<bytes>", options: DecoderOptions(memory: VideoBytes(data)))
+                return nil
+            } catch { return error as? VideoError }
+        }
+        #expect(error(Data()) == .emptyFile(path: "<bytes>"))
+        let text = try Data(contentsOf: URL(fileURLWithPath: fixture("text.mp4")))
+        guard case .cannotOpen("<bytes>", let reason)? = error(text) else {
+            Issue.record("text bytes: \(String(describing: error(text)))")
+            return
+        }
+        #expect(reason.contains("text file"))
+        let video = try Data(contentsOf: URL(fileURLWithPath: fixture("truncated.mp4")))
+        #expect(error(video)?.path == "<bytes>")
+    }
+
     @Test func textFileNamedMP4() {
         let error = openError(fixture("text.mp4"))
         guard case .cannotOpen(let path, let reason)? = error else {

@@ -80,6 +80,22 @@ private let corpus = try! CorpusFile.load()
         )
     }
 
+    /// A file's bytes in memory decode as the file: the same index, times
+    /// and frames (the ffmpeg CLI's), every format of the corpus.
+    @Test(arguments: corpus.keys.sorted())
+    func bytesInMemoryDecodeAsTheFile(_ name: String) throws {
+        let e = corpus[name]!
+        let path = fixture("corpus/" + name)
+        let bytes = VideoBytes(try Data(contentsOf: URL(fileURLWithPath: path)))
+        let decoder = try VideoDecoder(path: name, options: DecoderOptions(memory: bytes))
+        let file = try VideoDecoder(path: path)
+        #expect(decoder.index == file.index && decoder.frameTimes == file.frameTimes, "\(name)")
+        var (mine, theirs) = (decoder.metadata, file.metadata)
+        (mine.path, mine.indexOrigin, theirs.path, theirs.indexOrigin) = ("", .scan, "", .scan)
+        #expect(mine == theirs, "\(name)")
+        try expectFrames(decoder, Array(e.scatteredIndices(keyframes: decoder.keyframes).reversed()), e, name)
+    }
+
     @Test func indexMethodIsSaidAndDecodedWhereNeeded() throws {
         for name in [
             "mpeg4_bframes.avi", "xvid_packed.avi", "xvid_unpacked.avi", "h264.ts", "h264_wrap.ts", "mpeg2.vob",

@@ -39,6 +39,7 @@ _signatures = {
     "clipkit_last_error_kind": (_c.c_int, []),
     "clipkit_version": (_c.c_char_p, []),
     "clipkit_decoder_open": (_c.c_void_p, [_c.c_char_p, _c.c_int, _c.c_int]),
+    "clipkit_decoder_open_bytes": (_c.c_void_p, [_c.c_char_p, _c.c_int64, _c.c_char_p, _c.c_int, _c.c_int]),
     "clipkit_decoder_close": (None, [_c.c_void_p]),
     "clipkit_decoder_metadata": (_c.c_char_p, [_c.c_void_p]),
     "clipkit_decoder_output_size": (_c.c_int, [_c.c_void_p, _c.POINTER(FrameFormat), _c.POINTER(_c.c_int32), _c.POINTER(_c.c_int32)]),

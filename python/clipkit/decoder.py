@@ -94,6 +94,9 @@ class VideoDecoder(_lib.Closable):
     """Decodes frames at any indices, in any order, equal to the ffmpeg CLI's
     (`ffmpeg -i F -vf format=rgb24`) byte for byte.
 
+    `source`: a path (a video file or a folder of frames), or a video file's
+    bytes (bytes, bytearray, memoryview, or a file object opened "rb"), which
+    are decoded in memory without a copy on disk, as torchcodec takes them.
     `dimension_order`: "NCHW" (torchvision, torchcodec) or "NHWC" (decord).
     `short_side` scales the shorter side to that many pixels; `size=(width,
     height)` scales to exactly that; neither keeps the native size. `crop=(x,
@@ -105,7 +108,7 @@ class VideoDecoder(_lib.Closable):
     otherwise), uint8, without a copy of what ClipKit decoded.
     """
 
-    def __init__(self, path, *, dimension_order="NCHW", short_side=None, size=None, crop=None, rotate=True,
+    def __init__(self, source, *, dimension_order="NCHW", short_side=None, size=None, crop=None, rotate=True,
                  stream_index=None):
         # Kept to open the same decoder again where it is copied or pickled (a DataLoader's spawned workers).
         self._options = dict(dimension_order=dimension_order, short_side=short_side, size=size, crop=crop,
@@ -115,9 +118,14 @@ class VideoDecoder(_lib.Closable):
             raise ValueError(f"dimension_order must be NCHW or NHWC, not {dimension_order!r}")
         if short_side is not None and size is not None:
             raise ValueError("give short_side or size, not both")
-        self.path = os.fsdecode(path)
-        if "\0" in self.path:
-            raise ValueError(f"{self.path!r}: a path cannot hold a NUL character")
+        self._data = _video_bytes(source)  # kept while the decoder lives: ClipKit reads it in place
+        if self._data is None:
+            self.path = os.fspath(source) if isinstance(source, str) else os.fsdecode(os.fspath(source))
+            if "\0" in self.path:
+                raise ValueError(f"{self.path!r}: a path cannot hold a NUL character")
+        else:
+            name = getattr(source, "name", None)
+            self.path = name if isinstance(name, str) and "\0" not in name else "<bytes>"
         self.dimension_order = dimension_order
         if short_side is not None and not (_is_int(short_side) and short_side > 0):
             raise ValueError(f"short_side must be an int > 0, not {short_side!r}")
@@ -130,8 +138,12 @@ class VideoDecoder(_lib.Closable):
             if not _is_int(stream_index) or not 0 <= stream_index < 2**31:
                 raise ValueError(f"stream_index must be a stream index (an int >= 0) or None, not {stream_index!r}")
             stream_index = operator.index(stream_index)
-        self._handle = lib.clipkit_decoder_open(os.fsencode(self.path), 1 if rotate else 0,
-                                                -1 if stream_index is None else stream_index)
+        stream = -1 if stream_index is None else stream_index
+        if self._data is None:
+            self._handle = lib.clipkit_decoder_open(os.fsencode(self.path), 1 if rotate else 0, stream)
+        else:
+            self._handle = lib.clipkit_decoder_open_bytes(self._data, len(self._data), os.fsencode(self.path),
+                                                          1 if rotate else 0, stream)
         if not self._handle:
             raise _lib.error()
         self.metadata = StreamMetadata(json.loads(lib.clipkit_decoder_metadata(self._handle)))
@@ -158,8 +170,9 @@ class VideoDecoder(_lib.Closable):
                 self._handle = None
 
     def __reduce__(self):
-        """A copy or a pickle opens the same file again with the same options (it shares no FFmpeg state)."""
-        return (_reopen, (self.path, self._options))
+        """A copy or a pickle opens the same file (or bytes) again with the same options (it shares no
+        FFmpeg state)."""
+        return (_reopen, (self.path if self._data is None else self._data, self._options))
 
     def __len__(self):
         return self.metadata["frames"]
@@ -265,8 +278,26 @@ class VideoDecoder(_lib.Closable):
         return FrameBatch(self.get_frames_at(picks), pts, durations)
 
 
-def _reopen(path, options):
-    return VideoDecoder(path, **options)
+def _reopen(source, options):
+    return VideoDecoder(source, **options)
+
+
+def _video_bytes(source):
+    """The video's bytes when `source` holds them (bytes, bytearray, memoryview, a binary file
+    object, as torchcodec takes them); None for a path (str or os.PathLike)."""
+    if isinstance(source, bytes):
+        return source
+    if isinstance(source, (bytearray, memoryview)):
+        return bytes(source)
+    if hasattr(source, "read"):
+        data = source.read()
+        if not isinstance(data, bytes):
+            raise TypeError(f"a file object given as a video must be opened in binary mode ('rb'), not {type(data).__name__}")
+        return data
+    if isinstance(source, str) or hasattr(source, "__fspath__"):
+        return None
+    raise TypeError(f"a video is a path (str, os.PathLike) or its bytes (bytes, a binary file object), "
+                    f"not {type(source).__name__}")
 
 
 def _is_int(value):

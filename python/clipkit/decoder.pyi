@@ -1,7 +1,7 @@
 """Type stubs of clipkit.decoder (see decoder.py for the documentation)."""
 from dataclasses import dataclass
 from os import PathLike
-from typing import Any, Iterator, Literal, Optional, Sequence, Union
+from typing import Any, BinaryIO, Iterator, Literal, Optional, Sequence, Union
 
 Array = Any  # a torch.Tensor when torch is installed, else a numpy.ndarray
 
@@ -47,7 +47,7 @@ class VideoDecoder:
     height: int
     def __init__(
         self,
-        path: Union[str, PathLike],
+        source: Union[str, PathLike, bytes, bytearray, memoryview, BinaryIO],
         *,
         dimension_order: Literal["NCHW", "NHWC"] = "NCHW",
         short_side: Optional[int] = None,

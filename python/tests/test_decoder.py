@@ -1,4 +1,6 @@
 """clipkit.VideoDecoder against the ffmpeg CLI and the Swift decoder (clipkit frames)."""
+import os
+
 import numpy as np
 import pytest
 
@@ -199,6 +201,44 @@ def test_frames_played_at_times_are_the_ones_on_screen():
         decoder.get_frames_in_range(0, len(decoder) + 1)
 
 
+@pytest.mark.parametrize("name", ["h264_bframes.mp4", "vfr.mp4", "corpus/mpeg4_bframes.avi", "corpus/h264_wrap.ts",
+                                  "corpus/start_10s.mkv", "two_video_streams.mp4"])
+def test_a_videos_bytes_decode_as_its_file(name):
+    import io
+    import pickle
+    path = FIXTURES / name
+    data = path.read_bytes()
+    from_file = clipkit.VideoDecoder(path, dimension_order="NHWC", short_side=48)
+    truth = np.asarray(from_file.get_all_frames().data)
+    with open(path, "rb") as handle:
+        sources = [data, bytearray(data), memoryview(data), io.BytesIO(data), handle]
+        for source in sources:
+            decoder = clipkit.VideoDecoder(source, dimension_order="NHWC", short_side=48)
+            picks = [len(decoder) - 1, 0, len(decoder) // 2, 1]
+            assert np.array_equal(np.asarray(decoder.get_frames_at(picks)), truth[picks]), type(source).__name__
+            batch = decoder.get_all_frames()
+            assert np.array_equal(batch.pts_seconds, from_file.get_all_frames().pts_seconds)
+            for key in ["frames", "fps", "duration", "keyframes", "stream", "width", "height"]:
+                assert decoder.metadata[key] == from_file.metadata[key], key
+    assert decoder.path == str(path), "a file object keeps its name"
+    again = pickle.loads(pickle.dumps(clipkit.VideoDecoder(data, dimension_order="NHWC", short_side=48)))
+    assert np.array_equal(np.asarray(again[-1]), truth[-1]), "a pickle carries the bytes"
+
+
+def test_bytes_that_are_not_a_video_are_named():
+    with pytest.raises(clipkit.ClipKitError, match="<bytes>.*text file") as text:
+        clipkit.VideoDecoder(b"just some words, not a video\n")
+    assert not isinstance(text.value, ValueError)
+    with pytest.raises(clipkit.ClipKitError, match="<bytes>.*empty"):
+        clipkit.VideoDecoder(b"")
+    cut = (FIXTURES / "h264_bframes.mp4").read_bytes()
+    with pytest.raises(clipkit.ClipKitError, match="<bytes>"):
+        clipkit.VideoDecoder(cut[: len(cut) // 3])
+    with open(FIXTURES / "h264_bframes.mp4", encoding="latin-1") as text_mode:
+        with pytest.raises(TypeError, match="binary"):
+            clipkit.VideoDecoder(text_mode)
+
+
 def test_metadata_has_torchcodecs_names_too():
     decoder = clipkit.VideoDecoder(FIXTURES / "corpus" / "start_10s.mkv")
     m = decoder.metadata
@@ -301,7 +341,9 @@ def test_indexing_and_iteration_follow_python_sequences():
         with pytest.raises(ValueError):
             clipkit.VideoDecoder(FIXTURES / "h264_bframes.mp4", **options)
     assert clipkit.VideoDecoder(FIXTURES / "h264_bframes.mp4", stream_index=np.int64(0)).metadata.stream_index == 0
-    assert len(clipkit.VideoDecoder(bytes(FIXTURES / "h264_bframes.mp4"))) == len(decoder)
+    assert len(clipkit.VideoDecoder(os.fsencode(FIXTURES / "h264_bframes.mp4").decode())) == len(decoder)
+    with pytest.raises(TypeError, match="path"):
+        clipkit.VideoDecoder(42)
     with pytest.raises(ValueError, match="NUL"):
         clipkit.VideoDecoder(str(FIXTURES / "h264_bframes.mp4") + "\0x")
     decoder.close()

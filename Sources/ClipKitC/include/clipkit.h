@@ -41,6 +41,11 @@ const char *clipkit_version(void);
 /* stream_index: the container's index of the video stream to read, or -1
  * for the one the ffmpeg CLI takes without -map. */
 clipkit_decoder *clipkit_decoder_open(const char *path, int apply_rotation, int stream_index);
+/* The same for a video file's `size` bytes at `data`, read in place: they
+ * must stay alive and unchanged until the decoder is closed. `name` (may be
+ * NULL: "<bytes>") stands for the path in messages and metadata. Since 2.2. */
+clipkit_decoder *clipkit_decoder_open_bytes(const void *data, int64_t size, const char *name, int apply_rotation,
+                                            int stream_index);
 void clipkit_decoder_close(clipkit_decoder *decoder);
 /* The metadata as JSON: path, codec, pixel_format, width, height, fps,
  * duration (the frames' span), rotation (clockwise degrees applied),
