@@ -53,6 +53,16 @@ struct IndexCacheKey: Hashable {
         return IndexCacheKey(source: "file:" + String(cString: real), version: version, stream: stream)
     }
 
+    /// Bytes in memory: their digest and size.
+    static func bytes(_ memory: VideoBytes, stream: Int) -> IndexCacheKey {
+        IndexCacheKey(source: "bytes:" + memory.digest, version: "size=\(memory.count)", stream: stream)
+    }
+
+    /// The key of what `demuxer` reads: its bytes in memory, else its file.
+    static func of(_ demuxer: Demuxer, stream: Int) -> IndexCacheKey? {
+        demuxer.memory.map { bytes($0, stream: stream) } ?? file(demuxer.path, stream: stream)
+    }
+
     /// The whole key, as stored in an entry and compared on reading.
     var text: String { "\(source)\n\(version)\nstream=\(stream)" }
     /// The entry's file name: the same for every version of a source, so a

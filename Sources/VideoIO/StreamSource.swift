@@ -151,9 +151,7 @@ final class StreamSource: FrameSource {
         // header: look for a kept scan (and make its key) only when that fails.
         // Elsewhere (AVI, TS, …) the packet scan reads the whole file, and a
         // kept scan spares it.
-        // Bytes in memory have no version to key a kept scan by: scanned at each open.
-        let keyed = demuxer.memory == nil
-        var key = demuxer.headerIsComplete || !keyed ? nil : IndexCacheKey.file(path, stream: Int(stream))
+        var key = demuxer.headerIsComplete ? nil : IndexCacheKey.of(demuxer, stream: Int(stream))
         if let key, let (decoded, origin) = keptScan(key, make: make) {
             return result(decoded, origin)  // the demuxer has read nothing yet: no reopening
         }
@@ -162,8 +160,8 @@ final class StreamSource: FrameSource {
             return (scanned, scanned.timestamps!, nil, .scan)
         }
         demuxer = try demuxer.reopened(stream: stream)  // the packet scan read some of it
-        if demuxer.headerIsComplete && keyed {
-            key = IndexCacheKey.file(path, stream: Int(stream))
+        if demuxer.headerIsComplete {
+            key = IndexCacheKey.of(demuxer, stream: Int(stream))
             if let key, let (decoded, origin) = keptScan(key, make: make) { return result(decoded, origin) }
         }
         let record = try decodingScan(

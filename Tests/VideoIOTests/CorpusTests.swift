@@ -96,6 +96,34 @@ private let corpus = try! CorpusFile.load()
         try expectFrames(decoder, Array(e.scatteredIndices(keyframes: decoder.keyframes).reversed()), e, name)
     }
 
+    /// The same bytes opened again take the decoding scan the first open
+    /// made, keyed by their digest (MurmurHash3 x64 128, checked against the
+    /// reference's vector); changed bytes are scanned again.
+    @Test func bytesKeepTheirScanByContent() throws {
+        let fox = Array("The quick brown fox jumps over the lazy dog".utf8)
+        #expect(murmur3x64_128(fox, count: fox.count) == (0xe34b_bc7b_bc07_1b6c, 0x7a43_3ca9_c49a_9347))
+        // Every tail length, against PyPI's mmh3 (`mmh3.hash128(bytes((i * 37 + 11) & 255 for i in range(n)))`).
+        let vectors: [(Int, UInt64, UInt64)] = [
+            (0, 0, 0), (1, 0x932f_c7cc_e617_f1e7, 0x7a43_4b81_6c45_08dc),
+            (7, 0x8340_cc68_6662_983b, 0xa08f_38df_aa7f_f6f9),
+            (8, 0xf0b1_4400_7f89_ced7, 0xd022_2183_2d7a_f9a1), (9, 0xdbb3_088e_aec8_a0b1, 0xcbde_2418_2efe_09a9),
+            (15, 0x2906_f047_b67f_83ff, 0x49ca_338f_e770_1fac), (16, 0xda9c_6658_0c5e_f0fb, 0x885a_ae87_bb6c_5ff7),
+            (17, 0x78b8_ee9a_775e_07d1, 0xe367_9030_1698_fce0), (31, 0xb1ca_061e_d4c5_532f, 0xcb69_2648_9e7b_3763),
+            (33, 0x08b8_8a88_c309_9ba9, 0x15c0_6fbd_b5df_8af9)
+        ]
+        for (n, h1, h2) in vectors {
+            let bytes = (0..<n).map { UInt8(($0 * 37 + 11) & 255) }
+            #expect(murmur3x64_128(bytes, count: n) == (h1, h2), "\(n) bytes")
+        }
+        var data = try Data(contentsOf: URL(fileURLWithPath: fixture("corpus/xvid_packed.avi")))
+        let options = { (d: Data) in DecoderOptions(memory: VideoBytes(d)) }
+        let first = try VideoDecoder(path: "clip.avi", options: options(data))
+        let again = try VideoDecoder(path: "clip.avi", options: options(data))
+        #expect(first.metadata.index == .decoded && again.metadata.indexOrigin == .memory)
+        data[data.count - 1] ^= 0xff
+        #expect(try VideoDecoder(path: "clip.avi", options: options(data)).metadata.indexOrigin == .scan)
+    }
+
     @Test func indexMethodIsSaidAndDecodedWhereNeeded() throws {
         for name in [
             "mpeg4_bframes.avi", "xvid_packed.avi", "xvid_unpacked.avi", "h264.ts", "h264_wrap.ts", "mpeg2.vob",
