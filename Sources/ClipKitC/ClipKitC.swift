@@ -108,19 +108,37 @@ public func clipkit_decoder_open(_ path: UnsafePointer<CChar>?, _ applyRotation:
     }
 }
 
-@_cdecl("clipkit_decoder_open_bytes")
-public func clipkit_decoder_open_bytes(
-    _ data: UnsafeRawPointer?, _ size: Int64, _ name: UnsafePointer<CChar>?, _ applyRotation: Int32, _ stream: Int32
+/// `clipkit_decoder_options`: display rotation on or off, the stream (-1: the
+/// CLI's), FFmpeg's threads (0: FFmpeg picks).
+private struct DecoderOptionsC {
+    var applyRotation: Int32
+    var stream: Int32
+    var threads: Int32
+}
+
+@_cdecl("clipkit_decoder_open_with")
+public func clipkit_decoder_open_with(
+    _ path: UnsafePointer<CChar>?, _ data: UnsafeRawPointer?, _ size: Int64, _ options: UnsafeRawPointer?
 ) -> OpaquePointer? {
     guarded(nil) {
-        let name = name.map { String(cString: $0) } ?? "<bytes>"
-        guard size >= 0, size == 0 || data != nil else {
-            throw ArgumentError(description: "\(name): the bytes are NULL or their size (\(size)) is negative")
+        let given =
+            options?.loadUnaligned(as: DecoderOptionsC.self)
+            ?? DecoderOptionsC(applyRotation: 1, stream: -1, threads: 1)
+        let name = path.map { String(cString: $0) } ?? (data == nil ? "" : "<bytes>")
+        guard data != nil || path != nil else { throw ArgumentError(description: "neither a path nor bytes given") }
+        guard given.threads >= 0 else {
+            throw ArgumentError(description: "\(name): threads must be ≥ 0 (0: FFmpeg picks), not \(given.threads)")
         }
-        let bytes = VideoBytes(unowned: data ?? UnsafeRawPointer(bitPattern: 1)!, count: Int(size))
-        let options = DecoderOptions(
-            applyRotation: applyRotation != 0, stream: stream < 0 ? nil : Int(stream), memory: bytes)
-        return try openDecoder(name, options)
+        var decoderOptions = DecoderOptions(
+            threads: Int(given.threads), applyRotation: given.applyRotation != 0,
+            stream: given.stream < 0 ? nil : Int(given.stream))
+        if let data {
+            guard size >= 0 else {
+                throw ArgumentError(description: "\(name): the size of the bytes (\(size)) is negative")
+            }
+            decoderOptions.memory = VideoBytes(unowned: data, count: Int(size))
+        }
+        return try openDecoder(name, decoderOptions)
     }
 }
 

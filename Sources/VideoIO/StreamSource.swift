@@ -57,7 +57,7 @@ final class StreamSource: FrameSource {
         streamIndex = stream
         var avStream = demuxer.stream(stream)
         timeBase = avStream.pointee.time_base
-        codec = try CodecContext(stream: avStream, threads: max(1, options.threads), path: path)
+        codec = try CodecContext(stream: avStream, threads: max(0, options.threads), path: path)
         let parameters = avStream.pointee.codecpar.pointee
         codedWidth = Int(parameters.width)
         codedHeight = Int(parameters.height)

@@ -3,7 +3,7 @@ import Foundation
 
 /// How a decoder is set up.
 public struct DecoderOptions: Sendable {
-    /// libavcodec threads. 1 by default: loader parallelism comes from its workers.
+    /// libavcodec threads (0: libavcodec picks). 1 by default: loader parallelism comes from its workers.
     public var threads: Int
     /// Apply the display matrix's rotation (90/180/270), as players and the ffmpeg CLI do.
     public var applyRotation: Bool

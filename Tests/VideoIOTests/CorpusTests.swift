@@ -96,6 +96,24 @@ private let corpus = try! CorpusFile.load()
         try expectFrames(decoder, Array(e.scatteredIndices(keyframes: decoder.keyframes).reversed()), e, name)
     }
 
+    /// FFmpeg's own threads (2, and 0: as many as it picks) give the same
+    /// frames, in order and asked in any order.
+    @Test(arguments: corpus.keys.sorted())
+    func framesWithFFmpegThreads(_ name: String) throws {
+        let e = corpus[name]!
+        let path = fixture("corpus/" + name)
+        for threads in [2, 0] {
+            let decoder = try VideoDecoder(path: path, options: DecoderOptions(threads: threads))
+            #expect(decoder.frameCount == e.frames, "\(name), \(threads) threads")
+            let picks = e.scatteredIndices(keyframes: decoder.keyframes)
+            try expectFrames(decoder, scrambled(picks + picks.prefix(3), salt: threads + 7), e, name)
+        }
+        var seen: [String] = []
+        let decoder = try VideoDecoder(path: path, options: DecoderOptions(threads: 2))
+        _ = try decoder.decodeAll { _, bytes in seen.append(frameAdler32(bytes)) }
+        #expect(seen == e.adler32, "\(name): every frame in order, 2 threads")
+    }
+
     /// The same bytes opened again take the decoding scan the first open
     /// made, keyed by their digest (MurmurHash3 x64 128, checked against the
     /// reference's vector); changed bytes are scanned again.

@@ -27,6 +27,10 @@ class ClipKitValueError(ClipKitError, ValueError):
     """A bad argument: a ValueError."""
 
 
+class DecoderOptions(ctypes.Structure):
+    _fields_ = [("apply_rotation", ctypes.c_int32), ("stream_index", ctypes.c_int32), ("threads", ctypes.c_int32)]
+
+
 class FrameFormat(ctypes.Structure):
     _fields_ = [("short_side", ctypes.c_int32), ("width", ctypes.c_int32), ("height", ctypes.c_int32),
                 ("crop_x", ctypes.c_int32), ("crop_y", ctypes.c_int32), ("crop_w", ctypes.c_int32), ("crop_h", ctypes.c_int32)]
@@ -39,7 +43,7 @@ _signatures = {
     "clipkit_last_error_kind": (_c.c_int, []),
     "clipkit_version": (_c.c_char_p, []),
     "clipkit_decoder_open": (_c.c_void_p, [_c.c_char_p, _c.c_int, _c.c_int]),
-    "clipkit_decoder_open_bytes": (_c.c_void_p, [_c.c_char_p, _c.c_int64, _c.c_char_p, _c.c_int, _c.c_int]),
+    "clipkit_decoder_open_with": (_c.c_void_p, [_c.c_char_p, _c.c_char_p, _c.c_int64, _c.c_void_p]),
     "clipkit_decoder_close": (None, [_c.c_void_p]),
     "clipkit_decoder_metadata": (_c.c_char_p, [_c.c_void_p]),
     "clipkit_decoder_output_size": (_c.c_int, [_c.c_void_p, _c.POINTER(FrameFormat), _c.POINTER(_c.c_int32), _c.POINTER(_c.c_int32)]),

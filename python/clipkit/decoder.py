@@ -97,6 +97,9 @@ class VideoDecoder(_lib.Closable):
     `source`: a path (a video file or a folder of frames), or a video file's
     bytes (bytes, bytearray, memoryview, or a file object opened "rb"), which
     are decoded in memory without a copy on disk, as torchcodec takes them.
+    `num_ffmpeg_threads` (1; 0 lets FFmpeg pick), `seek_mode` and `device`
+    are torchcodec's: frames are exact in either seek mode (the index cache
+    makes opens fast), on the CPU.
     `dimension_order`: "NCHW" (torchvision, torchcodec) or "NHWC" (decord).
     `short_side` scales the shorter side to that many pixels; `size=(width,
     height)` scales to exactly that; neither keeps the native size. `crop=(x,
@@ -109,10 +112,11 @@ class VideoDecoder(_lib.Closable):
     """
 
     def __init__(self, source, *, dimension_order="NCHW", short_side=None, size=None, crop=None, rotate=True,
-                 stream_index=None):
+                 stream_index=None, num_ffmpeg_threads=1, seek_mode="exact", device=None):
         # Kept to open the same decoder again where it is copied or pickled (a DataLoader's spawned workers).
         self._options = dict(dimension_order=dimension_order, short_side=short_side, size=size, crop=crop,
-                             rotate=rotate, stream_index=stream_index)
+                             rotate=rotate, stream_index=stream_index, num_ffmpeg_threads=num_ffmpeg_threads,
+                             seek_mode=seek_mode, device=device)
         self._lock = threading.Lock()  # one call into a decoder at a time: its FFmpeg state is not shareable
         if dimension_order not in ("NCHW", "NHWC"):
             raise ValueError(f"dimension_order must be NCHW or NHWC, not {dimension_order!r}")
@@ -138,12 +142,16 @@ class VideoDecoder(_lib.Closable):
             if not _is_int(stream_index) or not 0 <= stream_index < 2**31:
                 raise ValueError(f"stream_index must be a stream index (an int >= 0) or None, not {stream_index!r}")
             stream_index = operator.index(stream_index)
-        stream = -1 if stream_index is None else stream_index
-        if self._data is None:
-            self._handle = lib.clipkit_decoder_open(os.fsencode(self.path), 1 if rotate else 0, stream)
-        else:
-            self._handle = lib.clipkit_decoder_open_bytes(self._data, len(self._data), os.fsencode(self.path),
-                                                          1 if rotate else 0, stream)
+        if not (_is_int(num_ffmpeg_threads) and 0 <= num_ffmpeg_threads < 2**31):
+            raise ValueError(f"num_ffmpeg_threads must be an int >= 0 (0: FFmpeg picks), not {num_ffmpeg_threads!r}")
+        if seek_mode not in ("exact", "approximate"):  # torchcodec's; ClipKit's frames are always exact
+            raise ValueError(f"seek_mode must be 'exact' or 'approximate', not {seek_mode!r}")
+        if device not in (None, "cpu"):
+            raise ValueError(f"ClipKit decodes on the CPU: device must be 'cpu' or None, not {device!r}")
+        options = _lib.DecoderOptions(1 if rotate else 0, -1 if stream_index is None else stream_index,
+                                      operator.index(num_ffmpeg_threads))
+        self._handle = lib.clipkit_decoder_open_with(os.fsencode(self.path), self._data,
+                                                     0 if self._data is None else len(self._data), ctypes.byref(options))
         if not self._handle:
             raise _lib.error()
         self.metadata = StreamMetadata(json.loads(lib.clipkit_decoder_metadata(self._handle)))

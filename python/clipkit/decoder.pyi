@@ -55,6 +55,9 @@ class VideoDecoder:
         crop: Optional[tuple[int, int, int, int]] = None,
         rotate: bool = True,
         stream_index: Optional[int] = None,
+        num_ffmpeg_threads: int = 1,
+        seek_mode: Literal["exact", "approximate"] = "exact",
+        device: Optional[Literal["cpu"]] = None,
     ) -> None: ...
     def close(self) -> None: ...
     def __enter__(self) -> "VideoDecoder": ...

@@ -225,6 +225,21 @@ def test_a_videos_bytes_decode_as_its_file(name):
     assert np.array_equal(np.asarray(again[-1]), truth[-1]), "a pickle carries the bytes"
 
 
+@pytest.mark.parametrize("name", ["h264_bframes.mp4", "hevc.mkv", "mpeg4.avi", "vp9.webm"])
+def test_torchcodecs_options_run_unchanged(name):
+    path = FIXTURES / name
+    plain = clipkit.VideoDecoder(path, dimension_order="NHWC")
+    truth = ffmpeg_frames(path, plain.width, plain.height)
+    order = [len(plain) - 1, 0, len(plain) // 2, 3]
+    for threads in (2, 0):
+        decoder = clipkit.VideoDecoder(path, dimension_order="NHWC", num_ffmpeg_threads=threads, seek_mode="approximate",
+                                       device="cpu")
+        assert np.array_equal(np.asarray(decoder.get_frames_at(order)), truth[order]), f"{name}, {threads} threads"
+    for bad in [dict(num_ffmpeg_threads=-1), dict(num_ffmpeg_threads=1.5), dict(seek_mode="fast"), dict(device="cuda")]:
+        with pytest.raises(ValueError):
+            clipkit.VideoDecoder(path, **bad)
+
+
 def test_bytes_that_are_not_a_video_are_named():
     with pytest.raises(clipkit.ClipKitError, match="<bytes>.*text file") as text:
         clipkit.VideoDecoder(b"just some words, not a video\n")

@@ -41,11 +41,21 @@ const char *clipkit_version(void);
 /* stream_index: the container's index of the video stream to read, or -1
  * for the one the ffmpeg CLI takes without -map. */
 clipkit_decoder *clipkit_decoder_open(const char *path, int apply_rotation, int stream_index);
-/* The same for a video file's `size` bytes at `data`, read in place: they
- * must stay alive and unchanged until the decoder is closed. `name` (may be
- * NULL: "<bytes>") stands for the path in messages and metadata. Since 2.2. */
-clipkit_decoder *clipkit_decoder_open_bytes(const void *data, int64_t size, const char *name, int apply_rotation,
-                                            int stream_index);
+/* How clipkit_decoder_open_with opens: apply_rotation as above; stream_index
+ * as above (-1: the CLI's); threads: FFmpeg's decoding threads (1, as the
+ * loader's workers use; 0 lets FFmpeg pick; frames are the same). Since 2.2. */
+typedef struct clipkit_decoder_options {
+    int32_t apply_rotation;
+    int32_t stream_index;
+    int32_t threads;
+} clipkit_decoder_options;
+/* Opens `path` as clipkit_decoder_open does, or, when `data` is not NULL, a
+ * video file's `size` bytes at `data`, read in place (they must stay alive
+ * and unchanged until the decoder is closed; `path`, may be NULL, then only
+ * names them in messages and metadata: "<bytes>"). `options` may be NULL
+ * (rotation on, the CLI's stream, 1 thread). Since 2.2. */
+clipkit_decoder *clipkit_decoder_open_with(const char *path, const void *data, int64_t size,
+                                           const clipkit_decoder_options *options);
 void clipkit_decoder_close(clipkit_decoder *decoder);
 /* The metadata as JSON: path, codec, pixel_format, width, height, fps,
  * duration (the frames' span), rotation (clockwise degrees applied),
