@@ -108,12 +108,25 @@ public func clipkit_decoder_open(_ path: UnsafePointer<CChar>?, _ applyRotation:
     }
 }
 
-/// `clipkit_decoder_options`: display rotation on or off, the stream (-1: the
-/// CLI's), FFmpeg's threads (0: FFmpeg picks).
+/// `clipkit_decoder_options` (2.2): its size, display rotation on or off, the
+/// stream (-1: the CLI's), FFmpeg's threads (0: FFmpeg picks). A later
+/// version's fields go after these, read only where the caller's size holds them.
 private struct DecoderOptionsC {
-    var applyRotation: Int32
-    var stream: Int32
-    var threads: Int32
+    var applyRotation: Int32 = 1
+    var stream: Int32 = -1
+    var threads: Int32 = 1
+
+    init() {}
+
+    init(_ p: UnsafeRawPointer) throws {
+        let size = p.loadUnaligned(as: UInt32.self)
+        guard size >= 16 else {
+            throw ArgumentError(description: "clipkit_decoder_options.struct_size is \(size), not at least 16")
+        }
+        applyRotation = p.loadUnaligned(fromByteOffset: 4, as: Int32.self)
+        stream = p.loadUnaligned(fromByteOffset: 8, as: Int32.self)
+        threads = p.loadUnaligned(fromByteOffset: 12, as: Int32.self)
+    }
 }
 
 @_cdecl("clipkit_decoder_open_with")
@@ -121,9 +134,7 @@ public func clipkit_decoder_open_with(
     _ path: UnsafePointer<CChar>?, _ data: UnsafeRawPointer?, _ size: Int64, _ options: UnsafeRawPointer?
 ) -> OpaquePointer? {
     guarded(nil) {
-        let given =
-            options?.loadUnaligned(as: DecoderOptionsC.self)
-            ?? DecoderOptionsC(applyRotation: 1, stream: -1, threads: 1)
+        let given = try options.map(DecoderOptionsC.init) ?? DecoderOptionsC()
         let name = path.map { String(cString: $0) } ?? (data == nil ? "" : "<bytes>")
         guard data != nil || path != nil else { throw ArgumentError(description: "neither a path nor bytes given") }
         guard given.threads >= 0 else {

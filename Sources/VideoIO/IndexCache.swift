@@ -53,6 +53,11 @@ struct IndexCacheKey: Hashable {
         return IndexCacheKey(source: "file:" + String(cString: real), version: version, stream: stream)
     }
 
+    /// Whether the scan is also kept on disk: a file's (one entry a file,
+    /// replaced by its next version), not bytes' (streamed samples would add
+    /// an entry each, never replaced); bytes keep theirs in this process.
+    var keptOnDisk: Bool { !source.hasPrefix("bytes:") }
+
     /// Bytes in memory: their digest and size.
     static func bytes(_ memory: VideoBytes, stream: Int) -> IndexCacheKey {
         IndexCacheKey(source: "bytes:" + memory.digest, version: "size=\(memory.count)", stream: stream)

@@ -143,22 +143,39 @@ public struct NetworkCounters: Sendable, Equatable {
     }
 }
 
-/// The time one open of a remote source may spend retrying: its own, or the
-/// enclosing `retryingRemoteOpens`'s, so that retries nested in it share its
-/// budget instead of each taking a whole one.
-struct RetryWindow: Sendable {
-    let started: Date
-    let deadline: Date
+/// The time one open of a remote source may spend failing: its own budget,
+/// or the enclosing `retryingRemoteOpens`'s, so that retries nested in it
+/// share that budget instead of each taking a whole one. Only failed
+/// attempts and pauses are charged: a long scan that succeeds costs none of it.
+final class RetryWindow: @unchecked Sendable {
+    private let budget: Double
+    private let lock = NSLock()
+    private var charged = 0.0
 
-    init(seconds: Int) {
-        started = Date()
-        deadline = started.addingTimeInterval(Double(seconds))
-    }
+    init(seconds: Int) { budget = Double(seconds) }
 
     @TaskLocal static var enclosing: RetryWindow?
 
-    var remaining: Double { deadline.timeIntervalSinceNow }
-    var elapsed: Int { Int(Date().timeIntervalSince(started).rounded()) }
+    /// Seconds failed or paused so far.
+    var spent: Double { lock.withLock { charged } }
+    var remaining: Double { budget - spent }
+
+    /// Runs `attempt`; when it throws, charges its time, less what nested
+    /// retries inside it charged already.
+    func charging<T>(_ attempt: () throws -> T) throws -> T {
+        let (before, started) = (spent, Date())
+        do { return try attempt() } catch {
+            charge(max(0, Date().timeIntervalSince(started) - (spent - before)))
+            throw error
+        }
+    }
+
+    func charge(_ seconds: Double) { lock.withLock { charged += seconds } }
+
+    func pause(_ seconds: Double) {
+        Thread.sleep(forTimeInterval: seconds)
+        charge(seconds)
+    }
 }
 
 /// The longest pause of libavformat's reconnects (0, 1, 3, 7, … s) for which
@@ -192,11 +209,13 @@ private func retryingRemoteOpen(
             av_dict_set(&dictionary, key, value, 0)
         }
         defer { av_dict_free(&dictionary) }
+        let started = Date()
         let (code, opened) = open(&dictionary)
         if code >= 0, let opened {
             av_opt_set(UnsafeMutableRawPointer(opened), "reconnect_on_network_error", "1", AV_OPT_SEARCH_CHILDREN)
             return opened
         }
+        window.charge(Date().timeIntervalSince(started))
         failure = ffmpegMessage(code)
         if failure.lowercased().contains("certificate") {
             throw VideoError.cannotOpen(
@@ -209,7 +228,7 @@ private func retryingRemoteOpen(
         let clientError = [400, 401, 403, 404, 499].map(cffmpeg_averror_http).contains(code)
         if clientError || window.remaining < 1 { break }
     }
-    let seconds = window.elapsed
+    let seconds = Int(window.spent.rounded())
     throw VideoError.cannotOpen(
         path: url, reason: seconds > 0 ? "\(failure) (still failing after \(seconds) s of retries)" : failure)
 }
@@ -227,7 +246,7 @@ func retryingRemoteOpens<T>(_ path: String, _ open: () throws -> T) throws -> T 
         var pause = 0.25
         while true {
             do {
-                return try open()
+                return try window.charging(open)
             } catch let error as VideoError {
                 let reason = error.reason
                 let final = [
@@ -235,7 +254,7 @@ func retryingRemoteOpens<T>(_ path: String, _ open: () throws -> T) throws -> T 
                     serverWithoutRanges
                 ].contains { reason.contains($0) }
                 guard !final, pause < window.remaining else { throw error }
-                Thread.sleep(forTimeInterval: pause)
+                window.pause(pause)
                 pause = min(pause * 2, 4)
             }
         }

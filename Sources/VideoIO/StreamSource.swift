@@ -170,7 +170,7 @@ final class StreamSource: FrameSource {
         let decoded = make(record)
         if let key {
             DecodedIndexCache.shared.store(decoded, for: key)
-            IndexDiskCache.fromEnvironment()?.store(record, for: key)
+            if key.keptOnDisk { IndexDiskCache.fromEnvironment()?.store(record, for: key) }
         }
         return result(decoded, .scan)
     }
@@ -181,7 +181,7 @@ final class StreamSource: FrameSource {
         -> (DecodedIndex, IndexOrigin)?
     {
         if let decoded = DecodedIndexCache.shared.index(for: key) { return (decoded, .memory) }
-        guard let record = IndexDiskCache.fromEnvironment()?.record(for: key) else { return nil }
+        guard key.keptOnDisk, let record = IndexDiskCache.fromEnvironment()?.record(for: key) else { return nil }
         let decoded = make(record)
         DecodedIndexCache.shared.store(decoded, for: key)
         return (decoded, .cache)

@@ -7,7 +7,6 @@ import VideoIO
 
 @testable import Prep
 
-/// A source tree of real fixtures in two class folders, plus a broken file.
 /// The source and destination folders under `root`, and quick options at short side 32.
 private func smallResize(_ root: URL) -> (src: String, dst: String, options: ResizeOptions) {
     var options = ResizeOptions()
@@ -15,6 +14,7 @@ private func smallResize(_ root: URL) -> (src: String, dst: String, options: Res
     return (root.appendingPathComponent("src").path, root.appendingPathComponent("dst").path, options)
 }
 
+/// A source tree of real fixtures in two class folders, plus a broken file.
 func makeSourceTree() throws -> URL {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("resize-\(UUID().uuidString)")
     let src = root.appendingPathComponent("src")
@@ -117,16 +117,18 @@ func makeSourceTree() throws -> URL {
         try FileManager.default.createDirectory(atPath: dst + "/jump", withIntermediateDirectories: true)
         let unfinished = dst + "/jump/.vfr.mp4.part"
         try Foundation.Data(repeating: 7, count: 100).write(to: URL(fileURLWithPath: unfinished))
-        var first: FolderLock? = try FolderLock(dst, for: "`clipkit prep` run")
-        #expect(first != nil)
-        do {
-            _ = try resizeDataset(source: src, destination: dst, options: options)
-            Issue.record("a second run wrote into a held destination")
-        } catch {
-            #expect("\(error)".contains("another `clipkit prep` run (process \(getpid())) is writing here"), "\(error)")
+        do {  // the first run holds the destination to the end of this block
+            let first = try FolderLock(dst, for: "`clipkit prep` run")
+            defer { withExtendedLifetime(first) {} }
+            do {
+                _ = try resizeDataset(source: src, destination: dst, options: options)
+                Issue.record("a second run wrote into a held destination")
+            } catch {
+                let holder = "process \(getpid()) on \(ProcessInfo.processInfo.hostName)"
+                #expect("\(error)".contains("another `clipkit prep` run (\(holder)) is writing here"), "\(error)")
+            }
+            #expect(FileManager.default.fileExists(atPath: unfinished), "the first run's work is left alone")
         }
-        #expect(FileManager.default.fileExists(atPath: unfinished), "the first run's work is left alone")
-        first = nil
         #expect(try resizeDataset(source: src, destination: dst, options: options).converted.count == 5)
     }
 

@@ -28,7 +28,11 @@ class ClipKitValueError(ClipKitError, ValueError):
 
 
 class DecoderOptions(ctypes.Structure):
-    _fields_ = [("apply_rotation", ctypes.c_int32), ("stream_index", ctypes.c_int32), ("threads", ctypes.c_int32)]
+    _fields_ = [("struct_size", ctypes.c_uint32), ("apply_rotation", ctypes.c_int32), ("stream_index", ctypes.c_int32),
+                ("threads", ctypes.c_int32)]
+
+    def __init__(self, apply_rotation, stream_index, threads):
+        super().__init__(ctypes.sizeof(DecoderOptions), apply_rotation, stream_index, threads)
 
 
 class FrameFormat(ctypes.Structure):

@@ -83,7 +83,8 @@ class StreamMetadata(dict):
     def rotation(self):
         """The display matrix's counterclockwise angle in degrees (float), as torchcodec and ffprobe
         report it, or None without one. The key `rotation` is the clockwise turn ClipKit applies."""
-        return self.get("display_matrix_rotation")
+        angle = self.get("display_matrix_rotation")
+        return None if angle is None else float(angle)
 
     @property
     def stream_index(self) -> int:
@@ -146,7 +147,7 @@ class VideoDecoder(_lib.Closable):
             raise ValueError(f"num_ffmpeg_threads must be an int >= 0 (0: FFmpeg picks), not {num_ffmpeg_threads!r}")
         if seek_mode not in ("exact", "approximate"):  # torchcodec's; ClipKit's frames are always exact
             raise ValueError(f"seek_mode must be 'exact' or 'approximate', not {seek_mode!r}")
-        if device not in (None, "cpu"):
+        if device is not None and str(device) != "cpu":  # "cpu" or torch.device("cpu")
             raise ValueError(f"ClipKit decodes on the CPU: device must be 'cpu' or None, not {device!r}")
         options = _lib.DecoderOptions(1 if rotate else 0, -1 if stream_index is None else stream_index,
                                       operator.index(num_ffmpeg_threads))
@@ -298,6 +299,8 @@ def _video_bytes(source):
     if isinstance(source, (bytearray, memoryview)):
         return bytes(source)
     if hasattr(source, "read"):
+        if getattr(source, "seekable", lambda: False)():
+            source.seek(0)  # the whole file, as torchcodec reads it
         data = source.read()
         if not isinstance(data, bytes):
             raise TypeError(f"a file object given as a video must be opened in binary mode ('rb'), not {type(data).__name__}")

@@ -41,10 +41,13 @@ const char *clipkit_version(void);
 /* stream_index: the container's index of the video stream to read, or -1
  * for the one the ffmpeg CLI takes without -map. */
 clipkit_decoder *clipkit_decoder_open(const char *path, int apply_rotation, int stream_index);
-/* How clipkit_decoder_open_with opens: apply_rotation as above; stream_index
- * as above (-1: the CLI's); threads: FFmpeg's decoding threads (1, as the
- * loader's workers use; 0 lets FFmpeg pick; frames are the same). Since 2.2. */
+/* How clipkit_decoder_open_with opens: struct_size = sizeof(clipkit_decoder_options)
+ * (later versions add fields at the end and read only what the caller's size
+ * holds); apply_rotation as above; stream_index as above (-1: the CLI's);
+ * threads: FFmpeg's decoding threads (1, as the loader's workers use; 0 lets
+ * FFmpeg pick; frames are the same). Since 2.2. */
 typedef struct clipkit_decoder_options {
+    uint32_t struct_size;
     int32_t apply_rotation;
     int32_t stream_index;
     int32_t threads;
