@@ -26,9 +26,10 @@ private enum ErrorKind: Int32 {
     /// else what a file, stream or server did.
     init(_ error: Error) {
         switch error {
-        case is ArgumentError, is LoaderConfigError, is DecodingError: self = .argument
+        case is ArgumentError, is LoaderConfigError, is DecodingError, VideoError.invalidRequest,
+            VideoError.notAVideoStream:
+            self = .argument
         case VideoError.indexOutOfRange, VideoError.timeOutOfRange: self = .index
-        case VideoError.invalidRequest, VideoError.notAVideoStream: self = .argument
         default: self = .io
         }
     }
@@ -466,10 +467,8 @@ public func clipkit_loader_open(_ json: UnsafePointer<CChar>?) -> OpaquePointer?
     guarded(nil) {
         guard let json else { throw ArgumentError(description: "the options are NULL") }
         let config: LoaderRequest
-        do { config = try JSONDecoder().decode(LoaderRequest.self, from: Data(String(cString: json).utf8)) } catch let
-            error as ArgumentError
-        {
-            throw error
+        do {  // an unknown option's ArgumentError passes through as it is
+            config = try JSONDecoder().decode(LoaderRequest.self, from: Data(String(cString: json).utf8))
         } catch let error as DecodingError {
             throw ArgumentError(description: describe(error))
         }

@@ -89,15 +89,16 @@ final class StreamSource: FrameSource {
         var duration = streamDuration(avStream.pointee, container: demuxer.pointer.pointee)
         var rate = fps
         if index.timestamps != nil, timestamps.count > 1 {
-            // The frames' own span, as `frameTimes` gives it: from the first
-            // frame's time to the end of the last (shown as long as the one
-            // before it). Headers can count a start offset in (Matroska's
-            // duration is the last timestamp) or leave the length out.
-            let (ts, n) = (timestamps, timestamps.count)
+            // The frames' own span, as `frameTimes` gives it. Headers can count
+            // a start offset in (Matroska's duration is the last timestamp) or
+            // leave the length out.
             let tick = Double(timeBase.num) / Double(timeBase.den)
-            let seconds = Double(ts[n - 1] - ts[0]) * tick
-            if rate == 0 && seconds > 0 { rate = Double(n - 1) / seconds }
-            if seconds > 0 { duration = seconds + Double(ts[n - 1] - ts[n - 2]) * tick }
+            let seconds = Double(timestamps[timestamps.count - 1] - timestamps[0]) * tick
+            if rate == 0 && seconds > 0 { rate = Double(timestamps.count - 1) / seconds }
+            if seconds > 0 {
+                let span = frameSpan(timestamps, tick: tick, single: 0)
+                duration = span.end - span.start
+            }
         }
         baseMetadata = VideoMetadata(
             path: path,
@@ -206,16 +207,15 @@ final class StreamSource: FrameSource {
     /// Display index of the frame on screen at `seconds`.
     var frameTimes: FrameTimes {
         let tb = Double(timeBase.num) / Double(timeBase.den)
-        return FrameTimes(pts: timestamps.map { Double($0) * tb }, single: 1 / max(baseMetadata.fps, 1))
+        return FrameTimes(pts: timestamps.map { Double($0) * tb }, single: singleFrameSeconds)
     }
+
+    /// How long a video of one frame shows it.
+    private var singleFrameSeconds: Double { 1 / max(baseMetadata.fps, 1) }
 
     func frameIndex(playedAt seconds: Double) throws -> Int {
         let tb = Double(timeBase.num) / Double(timeBase.den)
-        let start = Double(timestamps[0]) * tb
-        let lastDuration =
-            frameCount > 1
-            ? Double(timestamps[frameCount - 1] - timestamps[frameCount - 2]) * tb : 1 / max(baseMetadata.fps, 1)
-        let end = Double(timestamps[frameCount - 1]) * tb + lastDuration
+        let (start, end) = frameSpan(timestamps, tick: tb, single: singleFrameSeconds)
         guard seconds >= start, seconds < end else {
             throw VideoError.timeOutOfRange(path: path, seconds: seconds, start: start, end: end)
         }
@@ -487,4 +487,15 @@ final class StreamSource: FrameSource {
         position = frameIndex
         return frameIndex
     }
+}
+
+/// From the first frame's time to the end of the last, in seconds, as
+/// `FrameTimes` has it: the last frame shows as long as the one before it,
+/// or `single` seconds when it is alone. `timestamps` ascending, not empty.
+func frameSpan(_ timestamps: [Int64], tick: Double, single: Double) -> (start: Double, end: Double) {
+    let n = timestamps.count
+    let last = Double(timestamps[n - 1]) * tick
+    return (
+        Double(timestamps[0]) * tick, last + (n > 1 ? Double(timestamps[n - 1] - timestamps[n - 2]) * tick : single)
+    )
 }

@@ -46,7 +46,6 @@ _signatures = {
     "clipkit_last_error": (_c.c_char_p, []),
     "clipkit_last_error_kind": (_c.c_int, []),
     "clipkit_version": (_c.c_char_p, []),
-    "clipkit_decoder_open": (_c.c_void_p, [_c.c_char_p, _c.c_int, _c.c_int]),
     "clipkit_decoder_open_with": (_c.c_void_p, [_c.c_char_p, _c.c_char_p, _c.c_int64, _c.c_void_p]),
     "clipkit_decoder_close": (None, [_c.c_void_p]),
     "clipkit_decoder_metadata": (_c.c_char_p, [_c.c_void_p]),

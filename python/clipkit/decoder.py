@@ -125,7 +125,7 @@ class VideoDecoder(_lib.Closable):
             raise ValueError("give short_side or size, not both")
         self._data = _video_bytes(source)  # kept while the decoder lives: ClipKit reads it in place
         if self._data is None:
-            self.path = os.fspath(source) if isinstance(source, str) else os.fsdecode(os.fspath(source))
+            self.path = os.fsdecode(source)
             if "\0" in self.path:
                 raise ValueError(f"{self.path!r}: a path cannot hold a NUL character")
         else:
@@ -236,8 +236,7 @@ class VideoDecoder(_lib.Closable):
 
     def get_frame_played_at(self, seconds: float) -> Frame:
         """The frame on screen at `seconds` (the last frame whose time is at or before it)."""
-        index = self._indices_played_at([seconds])[0]
-        return Frame(self.get_frames_at([index])[0], float(self._pts[index]), float(self._durations[index]))
+        return self.get_frame_at(self._indices_played_at([seconds])[0])
 
     def get_frames_played_at(self, seconds) -> FrameBatch:
         """The frames on screen at each of `seconds` (the last frame whose time is at or before it),
